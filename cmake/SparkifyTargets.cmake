@@ -1,0 +1,61 @@
+# Helpers that give every target of ours the same warnings, sanitizers and test wiring.
+include(GoogleTest)
+
+set(SPARKIFY_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wno-missing-field-initializers)
+if(SPARKIFY_WERROR)
+  list(APPEND SPARKIFY_WARNINGS -Werror)
+endif()
+
+if(SPARKIFY_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+
+# sparkify_library(NAME SOURCES... DEPS ...): one library per subsystem, includes rooted at src/.
+function(sparkify_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_library(${name} STATIC ${ARG_SOURCES})
+  target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
+  target_compile_options(${name} PRIVATE ${SPARKIFY_WARNINGS})
+  target_link_libraries(${name} PUBLIC ${ARG_DEPS})
+endfunction()
+
+# sparkify_test(NAME SOURCES... DEPS ...): a GoogleTest binary whose cases ctest runs one by one.
+function(sparkify_test name)
+  if(SPARKIFY_FUZZ)
+    return()
+  endif()
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_compile_options(${name} PRIVATE ${SPARKIFY_WARNINGS})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60
+    PROPERTIES ENVIRONMENT "SPARKIFY_SOURCE_DIR=${PROJECT_SOURCE_DIR};SPARKIFY_CACHE=${SPARKIFY_CACHE}")
+endfunction()
+
+# Fuzzing build (-DSPARKIFY_FUZZ=ON, with clang): every library gets coverage instrumentation,
+# sparkify_fuzzer() builds libFuzzer binaries and registers a short ctest run of each;
+# unit tests and the CLI are left out of that build.
+set(SPARKIFY_FUZZ_SECONDS 15 CACHE STRING "How long ctest runs each fuzzer")
+if(SPARKIFY_FUZZ)
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+
+# sparkify_fuzzer(NAME SOURCES... DEPS ...): a libFuzzer target; its seed corpus, if any, is
+# the folder fuzz_corpus/NAME beside the source.
+function(sparkify_fuzzer name)
+  if(NOT SPARKIFY_FUZZ)
+    return()
+  endif()
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS})
+  target_link_options(${name} PRIVATE -fsanitize=fuzzer)
+  set(corpus_dir ${CMAKE_CURRENT_BINARY_DIR}/${name}_corpus)
+  set(seed_dir ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_corpus/${name})
+  add_test(NAME ${name}
+    COMMAND ${CMAKE_COMMAND} -E env ${CMAKE_COMMAND}
+      -DFUZZER=$<TARGET_FILE:${name}> -DCORPUS=${corpus_dir} -DSEEDS=${seed_dir}
+      -DSECONDS=${SPARKIFY_FUZZ_SECONDS} -P ${PROJECT_SOURCE_DIR}/cmake/RunFuzzer.cmake)
+endfunction()

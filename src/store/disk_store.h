@@ -1,0 +1,171 @@
+// DiskStore: buckets and objects on a local file system, durable and atomic.
+//
+// Layout under the data dir (all of it private to this class):
+//   buckets/<bucket>/bucket.json         creation time, settings
+//   buckets/<bucket>/objects/<aa>/<sha256(key) hex>   one file per object: header + data
+//   buckets/<bucket>/uploads/<upload-id>/...          multipart uploads in progress
+//   tmp/                                  temporary files, emptied at Open()
+// Object keys never become path components, so any key of up to 1024 bytes is safe.
+//
+// Durability: a write goes to a temp file, is fsync'ed, renamed over the final name, and the
+// directory is fsync'ed before Commit() returns. Readers open one file and so always see one
+// whole version. A crash leaves at most temp files, removed at the next Open().
+//
+// Thread-safe: all methods may be called concurrently. Listing is served from an in-memory
+// index (sorted by UTF-8 bytes) built at Open() and kept in step with every commit.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+
+namespace sparkify::store {
+
+inline constexpr size_t kMaxKeyBytes = 1024;
+
+struct ObjectMeta {
+  std::string key;
+  uint64_t size = 0;
+  std::string etag;  // without quotes: hex MD5, or "<hex md5 of part md5s>-N" for multipart
+  TimePoint last_modified{};
+  std::string content_type;  // "binary/octet-stream" when the client sent none
+  std::string cache_control;
+  std::string content_disposition;
+  std::string content_encoding;
+  std::string content_language;
+  std::string expires;
+  // x-amz-meta-* with the prefix removed, names lowercased, in sorted order.
+  std::map<std::string, std::string> user_meta;
+  // Checksums the client sent and we verified: "CRC32" | "CRC32C" | "SHA256" -> base64.
+  std::map<std::string, std::string> checksums;
+  int parts_count = 0;  // 0 for a single PUT
+};
+
+// Reads one committed version of an object. Not thread-safe; cheap to open.
+class ObjectReader {
+ public:
+  virtual ~ObjectReader() = default;
+  virtual const ObjectMeta& meta() const = 0;
+  // Reads up to n bytes at `offset` of the object's data into buf; returns bytes read
+  // (0 at end).
+  virtual Result<size_t> ReadAt(uint64_t offset, char* buf, size_t n) = 0;
+  // The open file descriptor and the offset of the object's first byte in it, for sendfile.
+  virtual int fd() const = 0;
+  virtual uint64_t data_offset() const = 0;
+};
+
+// Writes a new version of an object. Not thread-safe. Destroying it without Commit() discards
+// everything written.
+class ObjectWriter {
+ public:
+  virtual ~ObjectWriter() = default;
+  virtual Status Append(std::string_view data) = 0;
+  virtual uint64_t bytes_written() const = 0;
+  // Hex MD5 of everything appended so far (the ETag of a single PUT).
+  virtual std::string Md5Hex() = 0;
+  // Makes the object visible atomically and durably. meta.size, meta.etag (if empty: the
+  // MD5) and meta.last_modified (if unset: now) are filled in; the rest is kept as given.
+  // Returns the metadata as stored.
+  virtual Result<ObjectMeta> Commit(ObjectMeta meta) = 0;
+};
+
+struct BucketInfo {
+  std::string name;
+  TimePoint created{};
+};
+
+struct ListOptions {
+  std::string prefix;
+  std::string delimiter;    // empty: no grouping
+  std::string start_after;  // exclusive; the continuation token's position goes here too
+  int max_keys = 1000;      // 0..1000
+};
+
+struct ListResult {
+  std::vector<ObjectMeta> objects;          // sorted by key bytes
+  std::vector<std::string> common_prefixes;  // sorted, each ending with the delimiter
+  bool truncated = false;
+  std::string last_key;  // the last key or common prefix returned, for the next page
+};
+
+struct PartInfo {
+  int number = 0;
+  uint64_t size = 0;
+  std::string etag;  // hex md5, no quotes
+  TimePoint last_modified{};
+};
+
+struct UploadInfo {
+  std::string upload_id;
+  std::string key;
+  TimePoint initiated{};
+  ObjectMeta meta;  // what CreateMultipartUpload was given (content type, user meta, ...)
+};
+
+struct DiskStoreOptions {
+  std::string data_dir;  // created if missing
+  const Clock* clock = &Clock::System();
+  bool fsync = true;  // false only for benchmarks of the cost of fsync, never in production
+};
+
+class DiskStore {
+ public:
+  // Opens (creating if needed) the data dir, removes leftover temp files, builds the index.
+  // Fails with a clear message when the dir cannot be created, read or written.
+  static Result<std::unique_ptr<DiskStore>> Open(const DiskStoreOptions& options);
+  virtual ~DiskStore() = default;
+
+  // Buckets. Names are validated by the caller (S3 rules); errors: AlreadyExists,
+  // NotFound, FailedPrecondition (DeleteBucket of a non-empty bucket).
+  virtual Status CreateBucket(std::string_view bucket) = 0;
+  virtual Status DeleteBucket(std::string_view bucket) = 0;
+  virtual Result<BucketInfo> GetBucket(std::string_view bucket) = 0;
+  virtual std::vector<BucketInfo> ListBuckets() = 0;  // sorted by name
+
+  // Per-bucket documents kept beside the bucket (bucket policy JSON, public access block
+  // JSON, ...), written atomically. Reading a missing document is NotFound.
+  virtual Status PutBucketDocument(std::string_view bucket, std::string_view name,
+                                   std::string_view content) = 0;
+  virtual Result<std::string> GetBucketDocument(std::string_view bucket,
+                                                std::string_view name) = 0;
+  virtual Status DeleteBucketDocument(std::string_view bucket, std::string_view name) = 0;
+
+  // Objects. NotFound for a missing bucket or key (message says which).
+  virtual Result<std::unique_ptr<ObjectWriter>> NewWriter(std::string_view bucket,
+                                                          std::string_view key) = 0;
+  virtual Result<std::unique_ptr<ObjectReader>> Open(std::string_view bucket,
+                                                     std::string_view key) = 0;
+  virtual Result<ObjectMeta> Head(std::string_view bucket, std::string_view key) = 0;
+  // Deleting a missing key is OK (S3 semantics).
+  virtual Status Delete(std::string_view bucket, std::string_view key) = 0;
+  virtual Result<ListResult> List(std::string_view bucket, const ListOptions& options) = 0;
+
+  // Multipart uploads. Part numbers 1..10000; uploading a part again replaces it; parts may
+  // be uploaded concurrently and in any order.
+  virtual Result<std::string> CreateUpload(std::string_view bucket, std::string_view key,
+                                           const ObjectMeta& meta) = 0;
+  virtual Result<UploadInfo> GetUpload(std::string_view bucket, std::string_view upload_id) = 0;
+  virtual Result<std::unique_ptr<ObjectWriter>> NewPartWriter(std::string_view bucket,
+                                                              std::string_view upload_id,
+                                                              int part_number) = 0;
+  virtual Result<std::vector<PartInfo>> ListParts(std::string_view bucket,
+                                                  std::string_view upload_id) = 0;
+  // `parts` as the client listed them: (number, etag). They must be ascending, exist, match
+  // their ETags, and all but the last be >= min_part_size. Errors: InvalidArgument
+  // (message starts with "InvalidPart:", "InvalidPartOrder:" or "EntityTooSmall:"),
+  // NotFound (no such upload). On success the upload is gone and the object is committed.
+  virtual Result<ObjectMeta> CompleteUpload(std::string_view bucket, std::string_view upload_id,
+                                            const std::vector<std::pair<int, std::string>>& parts,
+                                            uint64_t min_part_size) = 0;
+  virtual Status AbortUpload(std::string_view bucket, std::string_view upload_id) = 0;
+};
+
+}  // namespace sparkify::store

@@ -1,4 +1,4 @@
-// DiskStore: buckets and objects on a local file system, durable and atomic.
+// DiskStore (library sparkify_diskstore): buckets and objects on a local file system, durable and atomic.
 //
 // Layout under the data dir (all of it private to this class):
 //   buckets/<bucket>/bucket.json         creation time, settings

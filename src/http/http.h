@@ -1,0 +1,115 @@
+// A small blocking HTTP/1.1 server (plain or TLS) for Sparkify's services.
+//
+// One thread per connection, with hard limits on connections, header size and time: a
+// watchdog closes connections whose request head or body stalls, so slow or idle clients
+// cannot pin threads. Handlers see a Request whose body they pull when (and if) they want
+// it, which is when "100 Continue" is sent; they return a Response whose body is a string
+// or a range of an open file (sent with sendfile on plain connections).
+//
+// Server is thread-safe: Start() returns a running server, Stop() (or the destructor)
+// stops accepting, closes connections and joins every thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+
+namespace sparkify::http {
+
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+// Reads a request body. Implemented by the connection.
+class BodySource {
+ public:
+  virtual ~BodySource() = default;
+  // Reads up to n bytes; 0 means the body is complete. Errors: DeadlineExceeded (client too
+  // slow), InvalidArgument (bad chunked framing), ResourceExhausted (body over the limit),
+  // IOError (connection lost).
+  virtual Result<size_t> Read(char* buf, size_t n) = 0;
+};
+
+struct Request {
+  std::string method;       // "GET"
+  std::string target;       // raw request-target, "/bucket/a%20b?list-type=2"
+  std::string path;         // raw path, still percent-encoded
+  std::string query;        // raw query, without '?'
+  HeaderList headers;       // names lowercased, values as sent, in order
+  std::string remote_ip;    // "127.0.0.1" or "::1"
+  bool secure = false;      // arrived over TLS
+  std::optional<uint64_t> content_length;
+  bool chunked = false;     // Transfer-Encoding: chunked
+  BodySource* body = nullptr;  // never null inside a handler
+
+  // First value of a header (name lowercase), or nullopt.
+  std::optional<std::string_view> Header(std::string_view lower_name) const;
+  // Reads the whole body into a string; ResourceExhausted past max_bytes.
+  Result<std::string> ReadAll(size_t max_bytes);
+};
+
+// A response body that is a range of an open file; `owner` keeps the fd open while sending.
+struct FileRange {
+  int fd = -1;
+  uint64_t offset = 0;
+  uint64_t length = 0;
+  std::shared_ptr<void> owner;
+};
+
+struct Response {
+  int status = 200;
+  HeaderList headers;  // Content-Length, Date, Server and Connection are added by the server
+  std::string body;
+  std::optional<FileRange> file;  // when set, sent instead of `body`
+  // For HEAD: the Content-Length to announce without sending a body.
+  std::optional<uint64_t> head_content_length;
+  bool close = false;  // close the connection after this response
+
+  Response& Set(std::string name, std::string value) {
+    headers.emplace_back(std::move(name), std::move(value));
+    return *this;
+  }
+};
+
+// Must not throw (the server catches anything that escapes and answers 500, but the
+// protocol layer above is expected to render its own errors).
+using Handler = std::function<Response(Request&)>;
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";  // loopback by default
+  uint16_t port = 0;               // 0: pick a free port (see Server::port())
+  std::string tls_cert_file;       // PEM; both set: serve HTTPS only
+  std::string tls_key_file;
+  size_t max_header_bytes = 16 * 1024;  // request line + headers
+  int max_connections = 512;             // beyond it: 503 and close
+  // The request head (request line and headers) must arrive within this; it also bounds how
+  // long an idle keep-alive connection is kept.
+  std::chrono::milliseconds header_timeout{std::chrono::seconds(60)};
+  // A body read or response write that makes no progress for this long closes the connection.
+  std::chrono::milliseconds io_timeout{std::chrono::seconds(60)};
+  std::string server_name = "sparkify";
+  // Renders the server's own errors (malformed request, header too large, too many
+  // connections) in the protocol's format. Default: plain text.
+  std::function<Response(int status, std::string_view code, std::string_view message)>
+      render_error;
+};
+
+class Server {
+ public:
+  // Binds, listens and starts serving on background threads. Errors: Unavailable (address in
+  // use), InvalidArgument (bad host or TLS files).
+  static Result<std::unique_ptr<Server>> Start(const ServerOptions& options, Handler handler);
+  virtual ~Server() = default;
+  virtual uint16_t port() const = 0;
+  virtual int active_connections() const = 0;
+  // Stops accepting, closes every connection, joins all threads. Idempotent.
+  virtual void Stop() = 0;
+};
+
+}  // namespace sparkify::http

@@ -1,0 +1,208 @@
+#include <sys/socket.h>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <condition_variable>
+#include <list>
+#include <mutex>
+#include <thread>
+
+#include "http/connection.h"
+#include "http/http.h"
+
+namespace sparkify::http {
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using internal::Watch;
+
+class ServerImpl : public Server {
+ public:
+  ServerImpl(ServerOptions options, Handler handler)
+      : options_(std::move(options)), handler_(std::move(handler)), acceptor_(io_) {}
+
+  ~ServerImpl() override { Stop(); }
+
+  Status Listen() {
+    boost::system::error_code ec;
+    auto address = asio::ip::make_address(options_.host, ec);
+    if (ec) return Status::InvalidArgument("not an IP address: " + options_.host);
+    if (!options_.tls_cert_file.empty() || !options_.tls_key_file.empty()) {
+      SPARKIFY_RETURN_IF_ERROR(SetUpTls());
+    }
+    tcp::endpoint endpoint(address, options_.port);
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (ec) {
+      return Status::Unavailable("cannot listen on " + options_.host + ":" +
+                                 std::to_string(options_.port) + ": " + ec.message());
+    }
+    acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return Status::Unavailable("listen failed: " + ec.message());
+    port_ = acceptor_.local_endpoint().port();
+    accept_thread_ = std::thread([this] { AcceptLoop(); });
+    watchdog_thread_ = std::thread([this] { WatchdogLoop(); });
+    return Status::OK();
+  }
+
+  uint16_t port() const override { return port_; }
+
+  int active_connections() const override {
+    std::lock_guard lock(mu_);
+    return static_cast<int>(watches_.size());
+  }
+
+  void Stop() override {
+    if (stopping_.exchange(true)) {
+      JoinThreads();
+      return;
+    }
+    ::shutdown(acceptor_.native_handle(), SHUT_RDWR);  // wakes the blocking accept()
+    {
+      std::lock_guard lock(mu_);
+      for (auto& w : watches_) ::shutdown(w.fd, SHUT_RDWR);
+    }
+    stop_cv_.notify_all();
+    JoinThreads();
+    std::unique_lock lock(mu_);
+    idle_cv_.wait(lock, [this] { return watches_.empty(); });
+  }
+
+ private:
+  Status SetUpTls() {
+    tls_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+    tls_->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                      asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                      asio::ssl::context::no_tlsv1_1);
+    boost::system::error_code ec;
+    tls_->use_certificate_chain_file(options_.tls_cert_file, ec);
+    if (ec) return Status::InvalidArgument("TLS certificate " + options_.tls_cert_file + ": " +
+                                           ec.message());
+    tls_->use_private_key_file(options_.tls_key_file, asio::ssl::context::pem, ec);
+    if (ec) return Status::InvalidArgument("TLS key " + options_.tls_key_file + ": " +
+                                           ec.message());
+    return Status::OK();
+  }
+
+  void JoinThreads() {
+    std::lock_guard lock(join_mu_);
+    if (accept_thread_.joinable()) accept_thread_.join();
+    if (watchdog_thread_.joinable()) watchdog_thread_.join();
+  }
+
+  void AcceptLoop() {
+    while (!stopping_) {
+      tcp::socket socket(io_);
+      boost::system::error_code ec;
+      acceptor_.accept(socket, ec);
+      if (stopping_) break;
+      if (ec) {
+        // EMFILE and friends: back off briefly instead of spinning.
+        std::unique_lock lock(mu_);
+        stop_cv_.wait_for(lock, std::chrono::milliseconds(50));
+        continue;
+      }
+      socket.set_option(tcp::no_delay(true), ec);
+      std::list<Watch>::iterator watch;
+      {
+        std::lock_guard lock(mu_);
+        if (static_cast<int>(watches_.size()) >= options_.max_connections) {
+          watch = watches_.end();
+        } else {
+          watch = watches_.emplace(watches_.end());
+          watch->fd = socket.native_handle();
+        }
+      }
+      if (watch == watches_.end()) {
+        RejectBusy(socket);
+        continue;
+      }
+      std::thread([this, s = std::move(socket), watch]() mutable {
+        Serve(std::move(s), &*watch);
+        std::lock_guard lock(mu_);
+        watches_.erase(watch);
+        idle_cv_.notify_all();  // under the lock: Stop() may destroy us right after
+      }).detach();
+    }
+  }
+
+  void RejectBusy(tcp::socket& socket) {
+    Response res = internal::RenderError(options_, 503, "SlowDown",
+                                         "Too many connections; reduce your request rate.");
+    std::string head = "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n";
+    for (const auto& [n, v] : res.headers) head += n + ": " + v + "\r\n";
+    head += "Content-Length: " + std::to_string(res.body.size()) + "\r\n\r\n" + res.body;
+    boost::system::error_code ec;
+    socket.non_blocking(true, ec);
+    socket.write_some(asio::buffer(head), ec);
+    socket.close(ec);
+  }
+
+  // Runs on the connection's own thread; the socket is closed on return.
+  void Serve(tcp::socket socket, Watch* watch) {
+    boost::system::error_code ec;
+    auto remote = socket.remote_endpoint(ec);
+    internal::ConnectionContext ctx{&options_, &handler_, watch,
+                                    ec ? std::string() : remote.address().to_string(),
+                                    tls_ != nullptr, &stopping_};
+    if (!tls_) {
+      internal::ServeConnection(socket, ctx);
+      CloseUnderLock(socket);
+      return;
+    }
+    asio::ssl::stream<tcp::socket> stream(std::move(socket), *tls_);
+    watch->ExpireIn(options_.header_timeout);
+    stream.handshake(asio::ssl::stream_base::server, ec);
+    if (!ec) internal::ServeConnection(stream, ctx);
+    CloseUnderLock(stream.next_layer());
+  }
+
+  // The watchdog may shut the fd down at any time; close it under the same lock so the fd
+  // number cannot be reused by another connection in between.
+  void CloseUnderLock(tcp::socket& socket) {
+    std::lock_guard lock(mu_);
+    boost::system::error_code ec;
+    socket.close(ec);
+  }
+
+  void WatchdogLoop() {
+    std::unique_lock lock(mu_);
+    while (!stopping_) {
+      stop_cv_.wait_for(lock, std::chrono::milliseconds(200));
+      int64_t now = internal::SteadyNowMs();
+      for (auto& w : watches_) {
+        if (w.deadline_ms.load() < now && !w.timed_out.exchange(true)) {
+          ::shutdown(w.fd, SHUT_RDWR);
+        }
+      }
+    }
+  }
+
+  ServerOptions options_;
+  Handler handler_;
+  asio::io_context io_;
+  tcp::acceptor acceptor_;
+  std::unique_ptr<asio::ssl::context> tls_;
+  uint16_t port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::thread accept_thread_;
+  std::thread watchdog_thread_;
+  std::mutex join_mu_;
+  mutable std::mutex mu_;  // guards watches_
+  std::list<Watch> watches_;
+  std::condition_variable stop_cv_;
+  std::condition_variable idle_cv_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options, Handler handler) {
+  auto server = std::make_unique<ServerImpl>(options, std::move(handler));
+  Status s = server->Listen();
+  if (!s.ok()) return s;
+  return std::unique_ptr<Server>(std::move(server));
+}
+
+}  // namespace sparkify::http

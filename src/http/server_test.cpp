@@ -1,0 +1,256 @@
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+#include <thread>
+
+#include "http/http.h"
+
+namespace sparkify::http {
+namespace {
+
+// A raw loopback client for what curl will not do (slow clients, garbage).
+class RawClient {
+ public:
+  explicit RawClient(uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  }
+  ~RawClient() { ::close(fd_); }
+  bool connected() const { return connected_; }
+  void Send(std::string_view data) { (void)!::send(fd_, data.data(), data.size(), MSG_NOSIGNAL); }
+  // Reads until the peer closes (or 10 s pass).
+  std::string ReadAll() {
+    timeval tv{10, 0};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    std::string out;
+    char buf[4096];
+    for (;;) {
+      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      out.append(buf, static_cast<size_t>(n));
+    }
+    return out;
+  }
+
+ private:
+  int fd_;
+  bool connected_ = false;
+};
+
+size_t Collect(char* data, size_t size, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+struct CurlResult {
+  long status = 0;
+  std::string body;
+  std::string headers;
+};
+
+CurlResult Curl(const std::string& url, const std::string& method = "GET",
+                const std::string& body = "", bool expect_continue = false) {
+  CURL* curl = curl_easy_init();
+  CurlResult r;
+  curl_slist* hdrs = nullptr;
+  if (!expect_continue) hdrs = curl_slist_append(hdrs, "Expect:");
+  else hdrs = curl_slist_append(hdrs, "Expect: 100-continue");
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+  if (method == "HEAD") curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+  if (!body.empty() || method == "PUT" || method == "POST") {
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  }
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Collect);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r.body);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, Collect);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &r.headers);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 20L);
+  if (curl_easy_perform(curl) == CURLE_OK) {
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r.status);
+  }
+  curl_slist_free_all(hdrs);
+  curl_easy_cleanup(curl);
+  return r;
+}
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void StartServer(ServerOptions options = {}) {
+    auto server = Server::Start(options, [this](Request& req) { return Handle(req); });
+    ASSERT_TRUE(server.ok()) << server.status().ToString();
+    server_ = std::move(*server);
+    base_ = "http://127.0.0.1:" + std::to_string(server_->port());
+  }
+
+  Response Handle(Request& req) {
+    Response res;
+    if (req.path == "/echo") {
+      auto body = req.ReadAll(1 << 20);
+      if (!body.ok()) {
+        res.status = 413;
+        res.body = body.status().ToString();
+        return res;
+      }
+      res.body = req.method + " " + req.query + " " + *body;
+    } else if (req.path == "/reject") {
+      res.status = 403;
+      res.body = "no";
+    } else if (req.path == "/file") {
+      FILE* f = std::tmpfile();
+      std::string data = "0123456789";
+      (void)!::write(fileno(f), data.data(), data.size());
+      res.file = FileRange{fileno(f), 2, 5,
+                           std::shared_ptr<void>(f, [](void* p) { std::fclose((FILE*)p); })};
+    } else if (req.path == "/head") {
+      res.head_content_length = 12345;
+    } else if (req.path == "/throw") {
+      throw std::runtime_error("boom");
+    } else if (req.path == "/slow-handler") {
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    }
+    return res;
+  }
+
+  std::unique_ptr<Server> server_;
+  std::string base_;
+};
+
+TEST_F(ServerTest, EchoesMethodQueryAndBody) {
+  StartServer();
+  auto r = Curl(base_ + "/echo?a=1", "PUT", "hello");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "PUT a=1 hello");
+}
+
+TEST_F(ServerTest, ExpectContinueSendsBodyOnlyWhenRead) {
+  StartServer();
+  auto r = Curl(base_ + "/echo", "PUT", std::string(100000, 'x'), true);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body.size(), 4 + 1 + 100000u);
+  auto rejected = Curl(base_ + "/reject", "PUT", std::string(100000, 'x'), true);
+  EXPECT_EQ(rejected.status, 403);
+  EXPECT_EQ(rejected.body, "no");
+}
+
+TEST_F(ServerTest, UnreadBodyIsDrainedAndConnectionStaysUsable) {
+  StartServer();
+  RawClient c(server_->port());
+  c.Send("PUT /reject HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nabcde"
+         "GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  std::string out = c.ReadAll();
+  EXPECT_NE(out.find("403 Forbidden"), std::string::npos);
+  EXPECT_NE(out.find("GET  "), std::string::npos) << out;
+}
+
+TEST_F(ServerTest, ServesFileRangesAndHeadLengths) {
+  StartServer();
+  EXPECT_EQ(Curl(base_ + "/file").body, "23456");
+  auto head = Curl(base_ + "/head", "HEAD");
+  EXPECT_EQ(head.status, 200);
+  EXPECT_NE(head.headers.find("Content-Length: 12345"), std::string::npos) << head.headers;
+}
+
+TEST_F(ServerTest, HandlerExceptionBecomes500) {
+  StartServer();
+  EXPECT_EQ(Curl(base_ + "/throw").status, 500);
+  EXPECT_EQ(Curl(base_ + "/echo").status, 200);  // still serving
+}
+
+TEST_F(ServerTest, MalformedRequestGets400) {
+  StartServer();
+  RawClient c(server_->port());
+  c.Send("NOT HTTP AT ALL\r\n\r\n");
+  EXPECT_NE(c.ReadAll().find("400 Bad Request"), std::string::npos);
+}
+
+TEST_F(ServerTest, OversizedHeadersGet431) {
+  ServerOptions options;
+  options.max_header_bytes = 1024;
+  StartServer(options);
+  RawClient c(server_->port());
+  c.Send("GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(4096, 'a') + "\r\n\r\n");
+  EXPECT_NE(c.ReadAll().find("431"), std::string::npos);
+}
+
+TEST_F(ServerTest, SlowHeaderIsCutOff) {
+  ServerOptions options;
+  options.header_timeout = std::chrono::milliseconds(500);
+  StartServer(options);
+  RawClient c(server_->port());
+  c.Send("GET / HTTP/1.1\r\nHost:");  // and never finishes
+  auto start = std::chrono::steady_clock::now();
+  c.ReadAll();  // returns when the server closes
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+TEST_F(ServerTest, StalledBodyIsCutOff) {
+  ServerOptions options;
+  options.io_timeout = std::chrono::milliseconds(500);
+  StartServer(options);
+  RawClient c(server_->port());
+  c.Send("PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc");
+  auto start = std::chrono::steady_clock::now();
+  c.ReadAll();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+TEST_F(ServerTest, ConnectionLimitAnswers503) {
+  ServerOptions options;
+  options.max_connections = 2;
+  StartServer(options);
+  RawClient a(server_->port()), b(server_->port());
+  a.Send("GET /echo HTTP/1.1\r\nHost: x\r\n\r\n");
+  b.Send("GET /echo HTTP/1.1\r\nHost: x\r\n\r\n");
+  // Wait until both are registered, polling rather than sleeping a fixed time.
+  for (int i = 0; i < 200 && server_->active_connections() < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  RawClient c(server_->port());
+  EXPECT_NE(c.ReadAll().find("503"), std::string::npos);
+}
+
+TEST_F(ServerTest, StopClosesLiveConnections) {
+  StartServer();
+  RawClient a(server_->port());
+  a.Send("GET /echo HTTP/1.1\r\nHost: x\r\n\r\n");
+  for (int i = 0; i < 200 && server_->active_connections() < 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  server_->Stop();
+  EXPECT_EQ(server_->active_connections(), 0);
+}
+
+TEST_F(ServerTest, BusyPortIsAClearError) {
+  StartServer();
+  ServerOptions options;
+  options.port = server_->port();
+  auto second = Server::Start(options, [](Request&) { return Response(); });
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), Status::Code::kUnavailable);
+  EXPECT_NE(second.status().message().find("cannot listen"), std::string::npos);
+}
+
+TEST_F(ServerTest, ChunkedRequestBodyIsDecoded) {
+  StartServer();
+  RawClient c(server_->port());
+  c.Send("PUT /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+         "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n");
+  EXPECT_NE(c.ReadAll().find("PUT  abcde"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sparkify::http

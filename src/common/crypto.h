@@ -29,7 +29,7 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b);
 // Incremental digests for streamed bodies. Finish() may be called once.
 class Hasher {
  public:
-  enum class Kind { kMd5, kSha256, kCrc32, kCrc32c };
+  enum class Kind { kMd5, kSha1, kSha256, kCrc32, kCrc32c };
   static std::unique_ptr<Hasher> Create(Kind kind);
   virtual ~Hasher() = default;
   virtual void Update(std::string_view data) = 0;

@@ -1,17 +1,23 @@
 // DiskStore (library sparkify_diskstore): buckets and objects on a local file system, durable and atomic.
 //
 // Layout under the data dir (all of it private to this class):
-//   buckets/<bucket>/bucket.json         creation time, settings
+//   store.json                            format marker
+//   buckets/<bucket>/bucket.json         creation time
+//   buckets/<bucket>/docs/<name>          bucket documents (policy JSON, ...)
 //   buckets/<bucket>/objects/<aa>/<sha256(key) hex>   one file per object: header + data
-//   buckets/<bucket>/uploads/<upload-id>/...          multipart uploads in progress
+//                                         (format in object_format.h; <aa> = first 2 hex)
+//   buckets/<bucket>/uploads/<upload-id>/upload, part-00001, ...   multipart uploads
 //   tmp/                                  temporary files, emptied at Open()
+//   quarantine/                           files that failed their checks at Open()
 // Object keys never become path components, so any key of up to 1024 bytes is safe.
 //
 // Durability: a write goes to a temp file, is fsync'ed, renamed over the final name, and the
 // directory is fsync'ed before Commit() returns. Readers open one file and so always see one
-// whole version. A crash leaves at most temp files, removed at the next Open().
+// whole version. A crash leaves at most temp files, removed at the next Open(). A torn or
+// corrupt object file found at Open() is logged, moved to quarantine/ and not served.
 //
-// Thread-safe: all methods may be called concurrently. Listing is served from an in-memory
+// Thread-safe: all methods may be called concurrently; readers and writers may outlive the
+// store. No method throws: failures come back as Status. Listing is served from an in-memory
 // index (sorted by UTF-8 bytes) built at Open() and kept in step with every commit.
 #pragma once
 
@@ -85,12 +91,18 @@ struct BucketInfo {
 struct ListOptions {
   std::string prefix;
   std::string delimiter;    // empty: no grouping
-  std::string start_after;  // exclusive; the continuation token's position goes here too
-  int max_keys = 1000;      // 0..1000
+  // Exclusive; the continuation token's position (ListResult::last_key) goes here too. When it
+  // equals a common prefix, the whole group under it is skipped.
+  std::string start_after;
+  int max_keys = 1000;  // 0..1000 (larger is clamped to 1000, negative is InvalidArgument)
 };
 
+// Keys and common prefixes together count against max_keys, as in S3; max_keys 0 returns an
+// empty, untruncated page.
 struct ListResult {
-  std::vector<ObjectMeta> objects;          // sorted by key bytes
+  // Sorted by key bytes. Only key, size, etag and last_modified are filled (what
+  // ListObjectsV2 returns); Head() has the rest.
+  std::vector<ObjectMeta> objects;
   std::vector<std::string> common_prefixes;  // sorted, each ending with the delimiter
   bool truncated = false;
   std::string last_key;  // the last key or common prefix returned, for the next page
@@ -123,22 +135,27 @@ class DiskStore {
   static Result<std::unique_ptr<DiskStore>> Open(const DiskStoreOptions& options);
   virtual ~DiskStore() = default;
 
-  // Buckets. Names are validated by the caller (S3 rules); errors: AlreadyExists,
-  // NotFound, FailedPrecondition (DeleteBucket of a non-empty bucket).
+  // Buckets. Names are validated by the caller (S3 rules; here only: one path component, not
+  // "." or ".."); errors: AlreadyExists, NotFound, FailedPrecondition (DeleteBucket of a bucket
+  // that holds objects). As in S3, uploads in progress do not block DeleteBucket: they are
+  // aborted with the bucket.
   virtual Status CreateBucket(std::string_view bucket) = 0;
   virtual Status DeleteBucket(std::string_view bucket) = 0;
   virtual Result<BucketInfo> GetBucket(std::string_view bucket) = 0;
   virtual std::vector<BucketInfo> ListBuckets() = 0;  // sorted by name
 
   // Per-bucket documents kept beside the bucket (bucket policy JSON, public access block
-  // JSON, ...), written atomically. Reading a missing document is NotFound.
+  // JSON, ...), written atomically. Names: 1..64 of [A-Za-z0-9._-], not starting with '.'.
+  // Reading a missing document is NotFound; deleting one is OK.
   virtual Status PutBucketDocument(std::string_view bucket, std::string_view name,
                                    std::string_view content) = 0;
   virtual Result<std::string> GetBucketDocument(std::string_view bucket,
                                                 std::string_view name) = 0;
   virtual Status DeleteBucketDocument(std::string_view bucket, std::string_view name) = 0;
 
-  // Objects. NotFound for a missing bucket or key (message says which).
+  // Objects. NotFound for a missing bucket or key (message says which). Keys: 1..kMaxKeyBytes
+  // bytes of anything (InvalidArgument otherwise). Open() and Head() read the object file's
+  // header and so return the full metadata.
   virtual Result<std::unique_ptr<ObjectWriter>> NewWriter(std::string_view bucket,
                                                           std::string_view key) = 0;
   virtual Result<std::unique_ptr<ObjectReader>> Open(std::string_view bucket,
@@ -153,15 +170,19 @@ class DiskStore {
   virtual Result<std::string> CreateUpload(std::string_view bucket, std::string_view key,
                                            const ObjectMeta& meta) = 0;
   virtual Result<UploadInfo> GetUpload(std::string_view bucket, std::string_view upload_id) = 0;
+  // Uploads in progress, sorted by key then initiation time.
+  virtual Result<std::vector<UploadInfo>> ListUploads(std::string_view bucket) = 0;
   virtual Result<std::unique_ptr<ObjectWriter>> NewPartWriter(std::string_view bucket,
                                                               std::string_view upload_id,
                                                               int part_number) = 0;
   virtual Result<std::vector<PartInfo>> ListParts(std::string_view bucket,
                                                   std::string_view upload_id) = 0;
   // `parts` as the client listed them: (number, etag). They must be ascending, exist, match
-  // their ETags, and all but the last be >= min_part_size. Errors: InvalidArgument
-  // (message starts with "InvalidPart:", "InvalidPartOrder:" or "EntityTooSmall:"),
-  // NotFound (no such upload). On success the upload is gone and the object is committed.
+  // their ETags (compared without quotes, case-insensitively), and all but the last be
+  // >= min_part_size. Errors: InvalidArgument (message starts with "InvalidPart:",
+  // "InvalidPartOrder:", "EntityTooSmall:", or "MalformedXML:" for an empty list), NotFound
+  // (no such upload). On success the upload is gone and the object is committed, with ETag
+  // hex(MD5(raw part MD5s)) + "-" + N and the metadata given to CreateUpload.
   virtual Result<ObjectMeta> CompleteUpload(std::string_view bucket, std::string_view upload_id,
                                             const std::vector<std::pair<int, std::string>>& parts,
                                             uint64_t min_part_size) = 0;

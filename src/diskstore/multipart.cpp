@@ -1,0 +1,277 @@
+// Multipart uploads: uploads/<id>/upload holds what CreateUpload was given, part-NNNNN the
+// parts. Every file arrives by rename; CompleteUpload concatenates into a new object file and
+// then moves the upload into tmp/ for removal, all renames under the bucket's mutex.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <mutex>
+
+#include "common/crypto.h"
+#include "diskstore/disk_store_impl.h"
+
+namespace sparkify::store::internal {
+namespace {
+
+constexpr int kMaxPartNumber = 10000;
+constexpr char kUploadFile[] = "/upload";
+
+std::string PartFileName(int number) {
+  char name[16];
+  std::snprintf(name, sizeof(name), "part-%05d", number);
+  return name;
+}
+
+// Clients send ETags quoted or not, in any case.
+std::string NormalizeEtag(std::string_view etag) {
+  if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') {
+    etag = etag.substr(1, etag.size() - 2);
+  }
+  std::string out(etag);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+}  // namespace
+
+Status ValidateUploadId(std::string_view bucket, std::string_view upload_id) {
+  bool ok = upload_id.size() == 32;
+  for (char c : upload_id) ok = ok && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
+  if (!ok) {
+    return Status::NotFound("no such upload " + Printable(upload_id) + " in bucket " +
+                            Printable(bucket));
+  }
+  return Status::OK();
+}
+
+Result<std::string> DiskStoreImpl::CreateUpload(std::string_view bucket, std::string_view key,
+                                                const ObjectMeta& meta) {
+  return Guarded("CreateUpload", [&]() -> Result<std::string> {
+    SPARKIFY_RETURN_IF_ERROR(ValidateKey(key));
+    SPARKIFY_ASSIGN_OR_RETURN(auto b, FindBucket(bucket));
+    const StoreShared& s = *shared_;
+    std::string id = RandomHexName();
+    ObjectMeta stored = meta;
+    stored.key = std::string(key);
+    stored.size = 0;
+    stored.etag.clear();
+    stored.parts_count = 0;
+    stored.last_modified = s.Now();  // the initiation time
+    std::string encoded = EncodeMeta(stored);
+    std::string content = EncodeHeader(FileKind::kUpload, encoded,
+                                       kFixedHeaderBytes + encoded.size(), 0);
+    // Build the upload directory in tmp/ and rename it into place whole.
+    std::string stage = s.tmp_dir + "/" + id + ".upload";
+    SPARKIFY_RETURN_IF_ERROR(MakeDir(stage));
+    Status st = WriteFileAtomic(stage, stage + kUploadFile, stage, content, s.options.fsync);
+    std::string uploads = s.BucketDir(bucket) + "/uploads";
+    if (st.ok()) {
+      std::unique_lock lock(b->mu);
+      st = b->deleted ? Status::NotFound("bucket " + Printable(bucket) + " was deleted")
+                      : RenamePath(stage, uploads + "/" + id);
+    }
+    if (!st.ok()) {
+      (void)RemoveTree(stage);
+      return st;
+    }
+    if (s.options.fsync) SPARKIFY_RETURN_IF_ERROR(SyncDir(uploads));
+    return id;
+  });
+}
+
+Result<UploadInfo> DiskStoreImpl::GetUploadIn(const std::string& bucket,
+                                              std::string_view upload_id) {
+  SPARKIFY_RETURN_IF_ERROR(ValidateUploadId(bucket, upload_id));
+  auto opened = OpenStoreFile(shared_->UploadDir(bucket, upload_id) + kUploadFile,
+                              FileKind::kUpload);
+  if (!opened.ok()) {
+    if (!opened.status().IsNotFound()) return opened.status();
+    return Status::NotFound("no such upload " + std::string(upload_id) + " in bucket " +
+                            Printable(bucket));
+  }
+  UploadInfo info;
+  info.upload_id = std::string(upload_id);
+  info.key = opened->meta.key;
+  info.initiated = opened->meta.last_modified;
+  info.meta = std::move(opened->meta);
+  return info;
+}
+
+Result<UploadInfo> DiskStoreImpl::GetUpload(std::string_view bucket, std::string_view upload_id) {
+  return Guarded("GetUpload", [&]() -> Result<UploadInfo> {
+    SPARKIFY_ASSIGN_OR_RETURN(auto b, FindBucket(bucket));
+    return GetUploadIn(b->name, upload_id);
+  });
+}
+
+Result<std::vector<UploadInfo>> DiskStoreImpl::ListUploads(std::string_view bucket) {
+  return Guarded("ListUploads", [&]() -> Result<std::vector<UploadInfo>> {
+    SPARKIFY_ASSIGN_OR_RETURN(auto b, FindBucket(bucket));
+    SPARKIFY_ASSIGN_OR_RETURN(auto ids, ListDir(shared_->BucketDir(bucket) + "/uploads"));
+    std::vector<UploadInfo> out;
+    for (const std::string& id : ids) {
+      auto info = GetUploadIn(b->name, id);
+      if (info.ok()) {
+        out.push_back(std::move(info).value());
+      } else if (!info.status().IsNotFound()) {
+        spdlog::warn("disk store: skipping upload {}: {}", id, info.status().ToString());
+      }
+    }
+    std::sort(out.begin(), out.end(), [](const UploadInfo& a, const UploadInfo& c) {
+      return a.key != c.key ? a.key < c.key : a.initiated < c.initiated;
+    });
+    return out;
+  });
+}
+
+Result<std::unique_ptr<ObjectWriter>> DiskStoreImpl::NewPartWriter(std::string_view bucket,
+                                                                   std::string_view upload_id,
+                                                                   int part_number) {
+  return Guarded("NewPartWriter", [&]() -> Result<std::unique_ptr<ObjectWriter>> {
+    if (part_number < 1 || part_number > kMaxPartNumber) {
+      return Status::InvalidArgument("part number " + std::to_string(part_number) +
+                                     " is outside 1..10000");
+    }
+    SPARKIFY_ASSIGN_OR_RETURN(auto b, FindBucket(bucket));
+    SPARKIFY_ASSIGN_OR_RETURN(UploadInfo info, GetUploadIn(b->name, upload_id));
+    return MakeWriter(shared_, std::move(b), info.key, info.upload_id, part_number);
+  });
+}
+
+Result<std::vector<PartInfo>> DiskStoreImpl::ListParts(std::string_view bucket,
+                                                       std::string_view upload_id) {
+  return Guarded("ListParts", [&]() -> Result<std::vector<PartInfo>> {
+    SPARKIFY_ASSIGN_OR_RETURN(auto b, FindBucket(bucket));
+    SPARKIFY_ASSIGN_OR_RETURN(UploadInfo info, GetUploadIn(b->name, upload_id));
+    std::string dir = shared_->UploadDir(bucket, upload_id);
+    auto names = ListDir(dir);
+    if (!names.ok() && names.status().IsNotFound()) return std::vector<PartInfo>{};
+    if (!names.ok()) return names.status();
+    std::vector<PartInfo> parts;
+    for (const std::string& name : *names) {
+      if (name.rfind("part-", 0) != 0) continue;
+      auto opened = OpenStoreFile(dir + "/" + name, FileKind::kPart);
+      if (!opened.ok()) {
+        if (!opened.status().IsNotFound()) {
+          spdlog::warn("disk store: skipping part: {}", opened.status().ToString());
+        }
+        continue;
+      }
+      parts.push_back(PartInfo{opened->part_number, opened->meta.size, opened->meta.etag,
+                               opened->meta.last_modified});
+    }
+    std::sort(parts.begin(), parts.end(),
+              [](const PartInfo& a, const PartInfo& c) { return a.number < c.number; });
+    return parts;
+  });
+}
+
+Result<ObjectMeta> DiskStoreImpl::CompleteUpload(
+    std::string_view bucket, std::string_view upload_id,
+    const std::vector<std::pair<int, std::string>>& parts, uint64_t min_part_size) {
+  return Guarded("CompleteUpload", [&]() -> Result<ObjectMeta> {
+    SPARKIFY_ASSIGN_OR_RETURN(auto b, FindBucket(bucket));
+    SPARKIFY_ASSIGN_OR_RETURN(UploadInfo info, GetUploadIn(b->name, upload_id));
+    const StoreShared& s = *shared_;
+    if (parts.empty()) return Status::InvalidArgument("MalformedXML: the part list is empty");
+    for (size_t i = 1; i < parts.size(); ++i) {
+      if (parts[i].first <= parts[i - 1].first) {
+        return Status::InvalidArgument("InvalidPartOrder: part " + std::to_string(parts[i].first) +
+                                       " is listed after part " +
+                                       std::to_string(parts[i - 1].first));
+      }
+    }
+    // Open every listed part once: each fd holds one whole version even if it is replaced.
+    std::string dir = s.UploadDir(bucket, upload_id);
+    std::vector<OpenedFile> files;
+    std::string md5s;
+    for (size_t i = 0; i < parts.size(); ++i) {
+      const auto& [number, etag] = parts[i];
+      std::string part_name = "part " + std::to_string(number);
+      if (number < 1 || number > kMaxPartNumber) {
+        return Status::InvalidArgument("InvalidPart: " + part_name + " is outside 1..10000");
+      }
+      auto opened = OpenStoreFile(dir + "/" + PartFileName(number), FileKind::kPart);
+      if (!opened.ok() && opened.status().IsNotFound()) {
+        return Status::InvalidArgument("InvalidPart: " + part_name + " was not uploaded");
+      }
+      if (!opened.ok()) return opened.status();
+      if (NormalizeEtag(etag) != NormalizeEtag(opened->meta.etag)) {
+        return Status::InvalidArgument("InvalidPart: " + part_name + " has ETag " +
+                                       opened->meta.etag + ", not " + Printable(etag));
+      }
+      if (i + 1 < parts.size() && opened->meta.size < min_part_size) {
+        return Status::InvalidArgument("EntityTooSmall: " + part_name + " is " +
+                                       std::to_string(opened->meta.size) +
+                                       " bytes, below the minimum of " +
+                                       std::to_string(min_part_size));
+      }
+      auto raw = HexDecode(opened->meta.etag);
+      if (!raw || raw->size() != 16) {
+        return Status::Corruption("part file of " + part_name + " has a malformed ETag");
+      }
+      md5s += *raw;
+      files.push_back(std::move(opened).value());
+    }
+    StagedFile staged(s.tmp_dir, s.options.fsync);
+    for (const OpenedFile& f : files) {
+      SPARKIFY_RETURN_IF_ERROR(staged.AppendFrom(f.fd.get(), f.header.data_offset,
+                                                 f.header.data_len, dir));
+    }
+    ObjectMeta meta = info.meta;
+    meta.key = info.key;
+    meta.size = staged.size();
+    meta.etag = HexEncode(Md5(md5s)) + "-" + std::to_string(parts.size());
+    meta.parts_count = static_cast<int>(parts.size());
+    meta.checksums.clear();  // whole-object checksums of a multipart object are not known
+    meta.last_modified = s.Now();
+    SPARKIFY_RETURN_IF_ERROR(staged.Finish(FileKind::kObject, EncodeMeta(meta)));
+    std::string trash;
+    {
+      std::unique_lock lock(b->mu);
+      if (b->deleted) return Status::NotFound("bucket " + Printable(bucket) + " was deleted");
+      // Another Complete or an Abort may have won meanwhile.
+      if (!PathExists(dir + kUploadFile)) {
+        return Status::NotFound("no such upload " + std::string(upload_id) + " in bucket " +
+                                Printable(bucket) + " (completed or aborted meanwhile)");
+      }
+      // The object first: a crash between the two renames leaves the upload to complete again.
+      SPARKIFY_RETURN_IF_ERROR(PublishObjectLocked(s, *b, staged, meta));
+      SPARKIFY_ASSIGN_OR_RETURN(trash, MoveToTrashLocked(dir));
+    }
+    if (s.options.fsync) {
+      SPARKIFY_RETURN_IF_ERROR(SyncDir(s.ObjectDir(bucket, Sha256Hex(meta.key))));
+      SPARKIFY_RETURN_IF_ERROR(SyncDir(s.BucketDir(bucket) + "/uploads"));
+    }
+    Status st = RemoveTree(trash);
+    if (!st.ok()) spdlog::warn("disk store: {}", st.ToString());
+    return meta;
+  });
+}
+
+Status DiskStoreImpl::AbortUpload(std::string_view bucket, std::string_view upload_id) {
+  return Guarded("AbortUpload", [&]() -> Status {
+    SPARKIFY_ASSIGN_OR_RETURN(auto b, FindBucket(bucket));
+    SPARKIFY_RETURN_IF_ERROR(ValidateUploadId(bucket, upload_id));
+    std::string dir = shared_->UploadDir(bucket, upload_id);
+    std::string trash;
+    {
+      std::unique_lock lock(b->mu);
+      if (b->deleted || !PathExists(dir + kUploadFile)) {
+        return Status::NotFound("no such upload " + std::string(upload_id) + " in bucket " +
+                                Printable(bucket));
+      }
+      SPARKIFY_ASSIGN_OR_RETURN(trash, MoveToTrashLocked(dir));
+    }
+    if (shared_->options.fsync) {
+      SPARKIFY_RETURN_IF_ERROR(SyncDir(shared_->BucketDir(bucket) + "/uploads"));
+    }
+    Status st = RemoveTree(trash);
+    if (!st.ok()) spdlog::warn("disk store: {}", st.ToString());
+    return Status::OK();
+  });
+}
+
+}  // namespace sparkify::store::internal

@@ -1,0 +1,117 @@
+// Loading a bucket at Open(): bucket.json, then every object file's header into the index.
+// Files that fail their checks are logged and moved to quarantine/, never served.
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "common/crypto.h"
+#include "diskstore/disk_store_impl.h"
+
+namespace sparkify::store::internal {
+namespace {
+
+bool IsObjectFileName(std::string_view name, std::string_view fanout) {
+  if (name.size() != 64 || name.substr(0, 2) != fanout) return false;
+  for (char c : name) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<OpenedFile> OpenStoreFile(const std::string& path, FileKind kind) {
+  OpenedFile f;
+  SPARKIFY_ASSIGN_OR_RETURN(f.fd, OpenForRead(path));
+  SPARKIFY_ASSIGN_OR_RETURN(f.header, ReadHeader(f.fd.get(), path));
+  if (f.header.kind != kind) {
+    return Status::Corruption("bad object file " + path + ": unexpected file kind " +
+                              std::to_string(static_cast<int>(f.header.kind)));
+  }
+  Status st = DecodeMeta(f.header.meta, &f.meta, &f.part_number);
+  if (!st.ok()) return Status::Corruption("bad object file " + path + ": " + st.message());
+  if (f.meta.size != f.header.data_len) {
+    return Status::Corruption("bad object file " + path + ": metadata size " +
+                              std::to_string(f.meta.size) + " != data length " +
+                              std::to_string(f.header.data_len));
+  }
+  return f;
+}
+
+void DiskStoreImpl::Quarantine(const std::string& bucket, const std::string& path,
+                               const Status& why) {
+  const StoreShared& s = *shared_;
+  std::string name = path.substr(path.find_last_of('/') + 1);
+  std::string dest = s.quarantine_dir + "/" + bucket + "." + name + "." +
+                     std::to_string(ToUnixSeconds(s.Now())) + "." + RandomHexName().substr(0, 8);
+  Status st = MakeDir(s.quarantine_dir);
+  if (st.ok()) st = RenamePath(path, dest);
+  if (st.ok()) {
+    spdlog::warn("disk store: skipped {} ({}); moved to {}", path, why.ToString(), dest);
+  } else {
+    spdlog::warn("disk store: skipped {} ({}); could not move it aside: {}", path, why.ToString(),
+                 st.ToString());
+  }
+}
+
+Result<std::shared_ptr<Bucket>> DiskStoreImpl::LoadBucket(const std::string& name) {
+  const StoreShared& s = *shared_;
+  std::string dir = s.BucketDir(name);
+  auto bucket = std::make_shared<Bucket>();
+  bucket->name = name;
+  auto doc_text = ReadSmallFile(dir + "/bucket.json");
+  if (!doc_text.ok()) {
+    if (!doc_text.status().IsNotFound()) return doc_text.status();
+    // Buckets are created by renaming a complete directory, so this is not ours.
+    Quarantine(name, dir, Status::Corruption("bucket directory without bucket.json"));
+    return std::shared_ptr<Bucket>();
+  }
+  nlohmann::json doc = nlohmann::json::parse(*doc_text, nullptr, /*allow_exceptions=*/false);
+  if (!doc.is_object() || !doc.contains("created_unix_ns") ||
+      !doc["created_unix_ns"].is_number_integer()) {
+    return Status::Corruption("bad bucket document " + dir + "/bucket.json");
+  }
+  bucket->created = TimePoint(std::chrono::duration_cast<TimePoint::duration>(
+      std::chrono::nanoseconds(doc["created_unix_ns"].get<int64_t>())));
+  for (const char* sub : {"/objects", "/uploads", "/docs"}) {
+    SPARKIFY_RETURN_IF_ERROR(MakeDir(dir + sub));
+  }
+
+  std::string objects = dir + "/objects";
+  SPARKIFY_ASSIGN_OR_RETURN(auto fanouts, ListDir(objects));
+  size_t skipped = 0;
+  for (const std::string& fanout : fanouts) {
+    std::string fanout_dir = objects + "/" + fanout;
+    auto files = ListDir(fanout_dir);
+    if (!files.ok()) return files.status();
+    for (const std::string& file : *files) {
+      std::string path = fanout_dir + "/" + file;
+      if (!IsObjectFileName(file, fanout)) {
+        Quarantine(name, path, Status::Corruption("not an object file name"));
+        ++skipped;
+        continue;
+      }
+      auto opened = OpenStoreFile(path, FileKind::kObject);
+      if (!opened.ok()) {
+        if (opened.status().code() != Status::Code::kCorruption) return opened.status();
+        Quarantine(name, path, opened.status());
+        ++skipped;
+        continue;
+      }
+      if (opened->meta.key.empty() || Sha256Hex(opened->meta.key) != file) {
+        Quarantine(name, path, Status::Corruption("key does not hash to the file name"));
+        ++skipped;
+        continue;
+      }
+      bucket->index.Put(opened->meta);
+    }
+  }
+  if (skipped > 0) {
+    spdlog::warn("disk store: bucket {}: {} bad files moved aside, {} objects loaded", name,
+                 skipped, bucket->index.size());
+  }
+  return bucket;
+}
+
+}  // namespace sparkify::store::internal

@@ -30,7 +30,7 @@ function(sparkify_test name)
   target_compile_options(${name} PRIVATE ${SPARKIFY_WARNINGS})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60
-    PROPERTIES ENVIRONMENT "SPARKIFY_SOURCE_DIR=${PROJECT_SOURCE_DIR};SPARKIFY_CACHE=${SPARKIFY_CACHE}")
+    PROPERTIES LABELS unit ENVIRONMENT "SPARKIFY_SOURCE_DIR=${PROJECT_SOURCE_DIR};SPARKIFY_CACHE=${SPARKIFY_CACHE}")
 endfunction()
 
 # Fuzzing build (-DSPARKIFY_FUZZ=ON, with clang): every library gets coverage instrumentation,

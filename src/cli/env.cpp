@@ -1,0 +1,70 @@
+#include "cli/env.h"
+
+#include <csignal>
+#include <cstdlib>
+
+#include "common/files.h"
+
+namespace sparkify::cli {
+
+std::optional<std::string> Env(const std::string& var) {
+  const char* v = std::getenv(var.c_str());
+  if (v == nullptr || *v == '\0') return std::nullopt;
+  return std::string(v);
+}
+
+Result<std::optional<std::string>> SecretFromEnv(const std::string& var) {
+  if (auto v = Env(var)) return std::optional<std::string>(*v);
+  auto file = Env(var + "_FILE");
+  if (!file) return std::optional<std::string>();
+  auto content = ReadFileToString(*file, 64 * 1024);
+  if (!content.ok()) {
+    return Status::InvalidArgument(var + "_FILE: " + content.status().message());
+  }
+  std::string s = *content;
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  if (s.empty()) return Status::InvalidArgument(var + "_FILE names an empty file");
+  return std::optional<std::string>(s);
+}
+
+Status ParseListen(const std::string& text, std::string* host, uint16_t* port) {
+  std::string h = "127.0.0.1", p = text;
+  size_t colon = text.rfind(':');
+  if (colon != std::string::npos) {
+    h = text.substr(0, colon);
+    p = text.substr(colon + 1);
+    if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+    if (h.empty()) h = "127.0.0.1";
+    if (h == "localhost") h = "127.0.0.1";
+  }
+  char* end = nullptr;
+  long v = std::strtol(p.c_str(), &end, 10);
+  if (p.empty() || *end != '\0' || v < 0 || v > 65535) {
+    return Status::InvalidArgument("--listen wants HOST:PORT (e.g. 127.0.0.1:9000), got '" +
+                                   text + "'");
+  }
+  *host = h;
+  *port = static_cast<uint16_t>(v);
+  return Status::OK();
+}
+
+void BlockStopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+}
+
+int WaitForStopSignal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  int sig = 0;
+  sigwait(&set, &sig);
+  return sig;
+}
+
+}  // namespace sparkify::cli

@@ -1,0 +1,135 @@
+// `sparkify store`: the embedded S3-compatible object store.
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/env.h"
+#include "diskstore/disk_store.h"
+#include "http/http.h"
+#include "store/identity.h"
+#include "store/s3_service.h"
+
+namespace sparkify::cli {
+namespace {
+
+struct StoreFlags {
+  std::string data_dir;
+  std::string listen = "127.0.0.1:9100";
+  std::string tls_cert, tls_key;
+  std::string region = "us-east-1";
+  std::string domain = "s3.localhost";
+  int max_connections = 512;
+  uint64_t max_object_size = 5ull << 30;
+  int header_timeout_s = 60;
+  int io_timeout_s = 60;
+  std::vector<std::string> buckets;
+};
+
+int RunStore(const StoreFlags& f) {
+  auto id = SecretFromEnv("SPARKIFY_ROOT_ACCESS_KEY_ID");
+  auto secret = SecretFromEnv("SPARKIFY_ROOT_SECRET_ACCESS_KEY");
+  if (!id.ok() || !secret.ok()) {
+    std::cerr << "sparkify store: " << (!id.ok() ? id.status() : secret.status()).message()
+              << "\n";
+    return 2;
+  }
+  if (!id->has_value() || !secret->has_value()) {
+    std::cerr << "sparkify store: set SPARKIFY_ROOT_ACCESS_KEY_ID and "
+                 "SPARKIFY_ROOT_SECRET_ACCESS_KEY (or their *_FILE variants) to the root "
+                 "credentials\n";
+    return 2;
+  }
+  http::ServerOptions http_opts;
+  if (Status s = ParseListen(f.listen, &http_opts.host, &http_opts.port); !s.ok()) {
+    std::cerr << "sparkify store: " << s.message() << "\n";
+    return 2;
+  }
+  DiskStoreOptions disk_opts;
+  disk_opts.data_dir = f.data_dir;
+  auto disk = store::DiskStore::Open(disk_opts);
+  if (!disk.ok()) {
+    std::cerr << "sparkify store: cannot use data dir " << f.data_dir << ": "
+              << disk.status().message() << "\n";
+    return 2;
+  }
+  auto identities = store::IdentityStore::Open(f.data_dir, {**id, **secret, ""});
+  if (!identities.ok()) {
+    std::cerr << "sparkify store: " << identities.status().message() << "\n";
+    return 2;
+  }
+  for (const auto& b : f.buckets) {
+    Status s = (*disk)->CreateBucket(b);
+    if (!s.ok() && s.code() != Status::Code::kAlreadyExists) {
+      std::cerr << "sparkify store: cannot create bucket " << b << ": " << s.message() << "\n";
+      return 2;
+    }
+  }
+  store::S3ServiceOptions s3_opts;
+  s3_opts.region = f.region;
+  s3_opts.virtual_host_domain = f.domain;
+  s3_opts.max_object_size = f.max_object_size;
+  store::S3Service service(disk->get(), identities->get(), s3_opts);
+
+  http_opts.tls_cert_file = f.tls_cert;
+  http_opts.tls_key_file = f.tls_key;
+  http_opts.max_connections = f.max_connections;
+  http_opts.header_timeout = std::chrono::seconds(f.header_timeout_s);
+  http_opts.io_timeout = std::chrono::seconds(f.io_timeout_s);
+  http_opts.server_name = "sparkify-store";
+  http_opts.render_error = &store::S3Service::RenderServerError;
+
+  BlockStopSignals();
+  auto server = http::Server::Start(
+      http_opts, [&service](http::Request& req) { return service.Handle(req); });
+  if (!server.ok()) {
+    std::cerr << "sparkify store: " << server.status().message() << "\n";
+    return 2;
+  }
+  std::string scheme = f.tls_cert.empty() ? "http" : "https";
+  std::string host = http_opts.host.find(':') != std::string::npos ? "[" + http_opts.host + "]"
+                                                                   : http_opts.host;
+  // Tests and scripts read this line to learn the port.
+  std::cout << "sparkify store listening on " << scheme << "://" << host << ":"
+            << (*server)->port() << " (data " << f.data_dir << ", region " << f.region << ")"
+            << std::endl;
+  int sig = WaitForStopSignal();
+  spdlog::info("store: signal {}, stopping", sig);
+  (*server)->Stop();
+  return 0;
+}
+
+}  // namespace
+
+void RegisterStore(CLI::App& app, int* exit_code) {
+  auto flags = std::make_shared<StoreFlags>();
+  auto* cmd = app.add_subcommand("store", "Run the embedded S3-compatible object store");
+  cmd->add_option("--data", flags->data_dir, "Data directory (created if missing)")->required();
+  cmd->add_option("--listen", flags->listen, "HOST:PORT to listen on (port 0: any free port)")
+      ->capture_default_str();
+  cmd->add_option("--tls-cert", flags->tls_cert, "PEM certificate: serve HTTPS");
+  cmd->add_option("--tls-key", flags->tls_key, "PEM private key for --tls-cert");
+  cmd->add_option("--region", flags->region, "Region to answer for")->capture_default_str();
+  cmd->add_option("--domain", flags->domain,
+                  "Virtual-hosted style domain: Host BUCKET.DOMAIN addresses BUCKET")
+      ->capture_default_str();
+  cmd->add_option("--max-connections", flags->max_connections, "Concurrent connections")
+      ->capture_default_str();
+  cmd->add_option("--max-object-size", flags->max_object_size, "Largest single PUT, bytes")
+      ->capture_default_str();
+  cmd->add_option("--header-timeout", flags->header_timeout_s,
+                  "Seconds a request head may take (and idle keep-alive)")
+      ->capture_default_str();
+  cmd->add_option("--io-timeout", flags->io_timeout_s,
+                  "Seconds without progress before a body transfer is dropped")
+      ->capture_default_str();
+  cmd->add_option("--create-bucket", flags->buckets, "Create this bucket at start (repeatable)");
+  cmd->callback([flags, exit_code] {
+    if (flags->tls_cert.empty() != flags->tls_key.empty()) {
+      throw CLI::ValidationError("--tls-cert and --tls-key go together");
+    }
+    *exit_code = RunStore(*flags);
+  });
+}
+
+}  // namespace sparkify::cli

@@ -1,0 +1,176 @@
+// Bucket operations: list, create, delete, head, location, policy, Block Public Access, and
+// the multi-object delete.
+#include "common/crypto.h"
+#include "store/s3_call.h"
+
+namespace sparkify::store {
+namespace {
+
+constexpr std::string_view kPolicyDoc = "policy.json";
+constexpr std::string_view kPabDoc = "public-access-block.xml";
+
+}  // namespace
+
+Reply S3Service::Impl::ListBuckets(S3Call& call) {
+  std::string xml = std::string(kXmlHeader) + "<ListAllMyBucketsResult xmlns=\"" +
+                    std::string(kS3Namespace) + "\"><Owner><ID>" + std::string(kAccountId) +
+                    "</ID><DisplayName>sparkify</DisplayName></Owner><Buckets>";
+  for (const auto& b : store()->ListBuckets()) {
+    xml += "<Bucket><Name>" + XmlEscape(b.name) + "</Name><CreationDate>" +
+           FormatIso8601(b.created) + "</CreationDate></Bucket>";
+  }
+  xml += "</Buckets></ListAllMyBucketsResult>";
+  return Xml(call, std::move(xml));
+}
+
+Reply S3Service::Impl::CreateBucket(S3Call& call) {
+  auto body = call.http->ReadAll(options().max_xml_body);
+  if (!body.ok()) return Error(call, FromStatus(body.status()));
+  auto location = ParseCreateBucketConfiguration(*body);
+  if (!location.ok()) return Error(call, S3ErrorCode::kMalformedXML, location.status().message());
+  if (!location->empty() && *location != options().region) {
+    return Error(call, S3ErrorCode::kInvalidArgument,
+                 "this store serves region " + options().region + " only");
+  }
+  if (auto acl = call.http->Header("x-amz-acl");
+      acl && *acl != "private" && GetPublicAccessBlock(call.bucket).block_public_acls) {
+    return Error(call, S3ErrorCode::kInvalidArgument,
+                 "public ACLs are blocked: buckets are always private here");
+  }
+  Status s = store()->CreateBucket(call.bucket);
+  if (s.code() == Status::Code::kAlreadyExists) {
+    return Error(call, S3ErrorCode::kBucketAlreadyOwnedByYou);
+  }
+  if (!s.ok()) return StoreError(call, s);
+  ForgetBucketConfig(call.bucket);
+  Reply r = Ok(call);
+  r.Set("Location", "/" + call.bucket);
+  return r;
+}
+
+Reply S3Service::Impl::DeleteBucket(S3Call& call) {
+  Status s = store()->DeleteBucket(call.bucket);
+  if (s.code() == Status::Code::kFailedPrecondition) {
+    return Error(call, S3ErrorCode::kBucketNotEmpty);
+  }
+  if (s.IsNotFound()) return Error(call, S3ErrorCode::kNoSuchBucket);
+  if (!s.ok()) return StoreError(call, s);
+  ForgetBucketConfig(call.bucket);
+  return Ok(call, 204);
+}
+
+Reply S3Service::Impl::HeadBucket(S3Call& call) {
+  if (!store()->GetBucket(call.bucket).ok()) return Error(call, S3ErrorCode::kNoSuchBucket);
+  Reply r = Ok(call);
+  r.Set("x-amz-bucket-region", options().region);
+  return r;
+}
+
+Reply S3Service::Impl::GetBucketLocation(S3Call& call) {
+  if (!store()->GetBucket(call.bucket).ok()) return Error(call, S3ErrorCode::kNoSuchBucket);
+  // us-east-1 is spelled as an empty constraint, as in S3.
+  std::string region = options().region == "us-east-1" ? "" : options().region;
+  return Xml(call, std::string(kXmlHeader) + "<LocationConstraint xmlns=\"" +
+                       std::string(kS3Namespace) + "\">" + XmlEscape(region) +
+                       "</LocationConstraint>");
+}
+
+Reply S3Service::Impl::BucketPolicy(S3Call& call) {
+  if (!store()->GetBucket(call.bucket).ok()) return Error(call, S3ErrorCode::kNoSuchBucket);
+  if (call.op.op == Op::kGetBucketPolicy) {
+    auto doc = store()->GetBucketDocument(call.bucket, kPolicyDoc);
+    if (!doc.ok()) return Error(call, S3ErrorCode::kNoSuchBucketPolicy);
+    Reply r = Ok(call);
+    r.Set("Content-Type", "application/json");
+    r.body = std::move(*doc);
+    return r;
+  }
+  if (call.op.op == Op::kDeleteBucketPolicy) {
+    Status s = store()->DeleteBucketDocument(call.bucket, kPolicyDoc);
+    if (!s.ok() && !s.IsNotFound()) return StoreError(call, s);
+    ForgetBucketConfig(call.bucket);
+    return Ok(call, 204);
+  }
+  auto body = call.http->ReadAll(options().max_policy_bytes);
+  if (!body.ok()) {
+    return Error(call, S3ErrorCode::kMalformedPolicy,
+                 "Policies are limited to " + std::to_string(options().max_policy_bytes) +
+                     " bytes.");
+  }
+  auto parsed = policy::Policy::Parse(*body);
+  if (!parsed.ok()) return Error(call, S3ErrorCode::kMalformedPolicy, parsed.status().message());
+  if (!parsed->has_principals()) {
+    return Error(call, S3ErrorCode::kMalformedPolicy,
+                 "A bucket policy needs a Principal in every statement.");
+  }
+  if (parsed->IsPublic() && GetPublicAccessBlock(call.bucket).block_public_policy) {
+    return Error(call, S3ErrorCode::kAccessDenied,
+                 "Block Public Access (BlockPublicPolicy) forbids a public bucket policy.");
+  }
+  Status s = store()->PutBucketDocument(call.bucket, kPolicyDoc, *body);
+  if (!s.ok()) return StoreError(call, s);
+  ForgetBucketConfig(call.bucket);
+  return Ok(call, 204);
+}
+
+Reply S3Service::Impl::PublicAccessBlockOp(S3Call& call) {
+  if (!store()->GetBucket(call.bucket).ok()) return Error(call, S3ErrorCode::kNoSuchBucket);
+  if (call.op.op == Op::kGetPublicAccessBlock) {
+    return Xml(call, PublicAccessBlockXml(GetPublicAccessBlock(call.bucket)));
+  }
+  if (call.op.op == Op::kDeletePublicAccessBlock) {
+    // Without a configuration the store falls back to its default: everything blocked.
+    Status s = store()->DeleteBucketDocument(call.bucket, kPabDoc);
+    if (!s.ok() && !s.IsNotFound()) return StoreError(call, s);
+    ForgetBucketConfig(call.bucket);
+    return Ok(call, 204);
+  }
+  auto body = call.http->ReadAll(options().max_xml_body);
+  if (!body.ok()) return Error(call, FromStatus(body.status()));
+  auto pab = ParsePublicAccessBlock(*body);
+  if (!pab.ok()) return Error(call, S3ErrorCode::kMalformedXML, pab.status().message());
+  Status s = store()->PutBucketDocument(call.bucket, kPabDoc, PublicAccessBlockXml(*pab));
+  if (!s.ok()) return StoreError(call, s);
+  ForgetBucketConfig(call.bucket);
+  return Ok(call);
+}
+
+Reply S3Service::Impl::DeleteObjects(S3Call& call) {
+  if (!store()->GetBucket(call.bucket).ok()) return Error(call, S3ErrorCode::kNoSuchBucket);
+  auto body = call.http->ReadAll(options().max_xml_body);
+  if (!body.ok()) return Error(call, FromStatus(body.status()));
+  if (auto md5 = call.http->Header("content-md5")) {
+    auto raw = Base64Decode(*md5);
+    if (!raw || raw->size() != 16) return Error(call, S3ErrorCode::kInvalidDigest);
+    if (*raw != Md5(*body)) return Error(call, S3ErrorCode::kBadDigest);
+  }
+  auto req = ParseDeleteObjects(*body);
+  if (!req.ok()) return Error(call, S3ErrorCode::kMalformedXML, req.status().message());
+  std::string xml = std::string(kXmlHeader) + "<DeleteResult xmlns=\"" +
+                    std::string(kS3Namespace) + "\">";
+  for (const auto& key : req->keys) {
+    std::optional<S3Error> err;
+    if (key.empty() || key.size() > kMaxKeyBytes) {
+      err = S3Error{S3ErrorCode::kInvalidArgument, "invalid key"};
+    } else {
+      err = Authorize(call, "s3:DeleteObject", ObjectArn(call.bucket, key));
+    }
+    if (!err) {
+      Status s = store()->Delete(call.bucket, key);
+      if (!s.ok()) err = FromStatus(s);
+    }
+    if (err) {
+      const auto& info = Info(err->code);
+      xml += "<Error><Key>" + XmlEscape(key) + "</Key><Code>" + std::string(info.code) +
+             "</Code><Message>" +
+             XmlEscape(err->message.empty() ? info.default_message : err->message) +
+             "</Message></Error>";
+    } else if (!req->quiet) {
+      xml += "<Deleted><Key>" + XmlEscape(key) + "</Key></Deleted>";
+    }
+  }
+  xml += "</DeleteResult>";
+  return Xml(call, std::move(xml));
+}
+
+}  // namespace sparkify::store

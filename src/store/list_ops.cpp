@@ -1,0 +1,106 @@
+// ListObjects (V1) and ListObjectsV2.
+#include <charconv>
+
+#include "common/crypto.h"
+#include "common/uri.h"
+#include "store/s3_call.h"
+
+namespace sparkify::store {
+namespace {
+
+// After a page that ended on a common prefix, the next page starts past every key under it.
+// Keys are at most kMaxKeyBytes long, so prefix + that many 0xFF bytes sorts after them all.
+std::string PastGroup(const std::string& common_prefix) {
+  return common_prefix + std::string(kMaxKeyBytes, '\xff');
+}
+
+}  // namespace
+
+Reply S3Service::Impl::ListObjects(S3Call& call, bool v2) {
+  if (!store()->GetBucket(call.bucket).ok()) return Error(call, S3ErrorCode::kNoSuchBucket);
+  ListOptions opts;
+  opts.prefix = std::string(call.Query("prefix"));
+  opts.delimiter = std::string(call.Query("delimiter"));
+  if (call.HasQuery("max-keys")) {
+    std::string_view s = call.Query("max-keys");
+    int v = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || p != s.data() + s.size() || v < 0) {
+      return Error(call, S3ErrorCode::kInvalidArgument, "max-keys must be a non-negative integer");
+    }
+    opts.max_keys = std::min(v, 1000);
+  }
+  bool url = call.HasQuery("encoding-type");
+  if (url && call.Query("encoding-type") != "url") {
+    return Error(call, S3ErrorCode::kInvalidArgument, "Invalid Encoding Method specified in Request");
+  }
+  auto enc = [url](std::string_view s) { return XmlEscape(url ? UriEncode(s, true) : std::string(s)); };
+
+  std::string token, start_after;
+  if (v2) {
+    start_after = std::string(call.Query("start-after"));
+    opts.start_after = start_after;
+    if (call.HasQuery("continuation-token")) {
+      token = std::string(call.Query("continuation-token"));
+      auto pos = Base64Decode(token);
+      if (!pos || pos->empty()) {
+        return Error(call, S3ErrorCode::kInvalidArgument, "The continuation token provided is incorrect");
+      }
+      opts.start_after = *pos;
+    }
+  } else {
+    opts.start_after = std::string(call.Query("marker"));
+  }
+  // A position on a common prefix means "after that whole group".
+  if (!opts.delimiter.empty() && opts.start_after.size() >= opts.delimiter.size() &&
+      opts.start_after.rfind(opts.prefix, 0) == 0 &&
+      opts.start_after.compare(opts.start_after.size() - opts.delimiter.size(),
+                               opts.delimiter.size(), opts.delimiter) == 0 &&
+      opts.start_after.size() > opts.prefix.size()) {
+    opts.start_after = PastGroup(opts.start_after);
+  }
+
+  auto result = store()->List(call.bucket, opts);
+  if (!result.ok()) return StoreError(call, result.status());
+
+  std::string xml = std::string(kXmlHeader) + "<ListBucketResult xmlns=\"" +
+                    std::string(kS3Namespace) + "\"><Name>" + XmlEscape(call.bucket) +
+                    "</Name><Prefix>" + enc(opts.prefix) + "</Prefix>";
+  if (v2) {
+    if (!token.empty()) xml += "<ContinuationToken>" + XmlEscape(token) + "</ContinuationToken>";
+    if (!start_after.empty()) xml += "<StartAfter>" + enc(start_after) + "</StartAfter>";
+    xml += "<KeyCount>" +
+           std::to_string(result->objects.size() + result->common_prefixes.size()) +
+           "</KeyCount>";
+  } else {
+    xml += "<Marker>" + enc(call.Query("marker")) + "</Marker>";
+  }
+  xml += "<MaxKeys>" + std::to_string(opts.max_keys) + "</MaxKeys>";
+  if (!opts.delimiter.empty()) xml += "<Delimiter>" + enc(opts.delimiter) + "</Delimiter>";
+  if (url) xml += "<EncodingType>url</EncodingType>";
+  xml += std::string("<IsTruncated>") + (result->truncated ? "true" : "false") + "</IsTruncated>";
+  if (result->truncated) {
+    if (v2) {
+      xml += "<NextContinuationToken>" + Base64Encode(result->last_key) + "</NextContinuationToken>";
+    } else if (!opts.delimiter.empty()) {
+      xml += "<NextMarker>" + enc(result->last_key) + "</NextMarker>";
+    }
+  }
+  bool owner = !v2 || call.Query("fetch-owner") == "true";
+  for (const auto& o : result->objects) {
+    xml += "<Contents><Key>" + enc(o.key) + "</Key><LastModified>" +
+           FormatIso8601(o.last_modified) + "</LastModified><ETag>" +
+           XmlEscape(QuoteEtag(o.etag)) + "</ETag><Size>" + std::to_string(o.size) + "</Size>";
+    if (owner) {
+      xml += "<Owner><ID>" + std::string(kAccountId) + "</ID><DisplayName>sparkify</DisplayName></Owner>";
+    }
+    xml += "<StorageClass>STANDARD</StorageClass></Contents>";
+  }
+  for (const auto& p : result->common_prefixes) {
+    xml += "<CommonPrefixes><Prefix>" + enc(p) + "</Prefix></CommonPrefixes>";
+  }
+  xml += "</ListBucketResult>";
+  return Xml(call, std::move(xml));
+}
+
+}  // namespace sparkify::store

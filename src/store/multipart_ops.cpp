@@ -1,0 +1,153 @@
+// Multipart uploads: create, upload part, complete, abort, list parts.
+#include <charconv>
+
+#include "common/clock.h"
+#include "store/body_ingest.h"
+#include "store/s3_call.h"
+
+namespace sparkify::store {
+namespace {
+
+std::optional<int> ParsePartNumber(std::string_view s) {
+  int v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || p != s.data() + s.size() || v < 1 || v > 10000) {
+    return std::nullopt;
+  }
+  return v;
+}
+
+}  // namespace
+
+Reply S3Service::Impl::CreateMultipartUpload(S3Call& call) {
+  ObjectMeta meta;
+  const http::Request& req = *call.http;
+  meta.content_type = std::string(req.Header("content-type").value_or("binary/octet-stream"));
+  meta.cache_control = std::string(req.Header("cache-control").value_or(""));
+  meta.content_disposition = std::string(req.Header("content-disposition").value_or(""));
+  meta.content_encoding = StoredContentEncoding(req.Header("content-encoding").value_or(""));
+  meta.content_language = std::string(req.Header("content-language").value_or(""));
+  meta.expires = std::string(req.Header("expires").value_or(""));
+  for (const auto& [name, value] : req.headers) {
+    if (name.rfind("x-amz-meta-", 0) == 0) meta.user_meta[name.substr(11)] = value;
+  }
+  auto id = store()->CreateUpload(call.bucket, call.key, meta);
+  if (!id.ok()) return StoreError(call, id.status());
+  return Xml(call, std::string(kXmlHeader) + "<InitiateMultipartUploadResult xmlns=\"" +
+                       std::string(kS3Namespace) + "\"><Bucket>" + XmlEscape(call.bucket) +
+                       "</Bucket><Key>" + XmlEscape(call.key) + "</Key><UploadId>" + *id +
+                       "</UploadId></InitiateMultipartUploadResult>");
+}
+
+Reply S3Service::Impl::UploadPart(S3Call& call) {
+  auto part = ParsePartNumber(call.Query("partNumber"));
+  if (!part) {
+    return Error(call, S3ErrorCode::kInvalidArgument,
+                 "Part number must be an integer between 1 and 10000, inclusive");
+  }
+  std::string upload_id(call.Query("uploadId"));
+  auto upload = store()->GetUpload(call.bucket, upload_id);
+  if (!upload.ok() || upload->key != call.key) return Error(call, S3ErrorCode::kNoSuchUpload);
+  auto writer = store()->NewPartWriter(call.bucket, upload_id, *part);
+  if (!writer.ok()) {
+    if (writer.status().IsNotFound()) return Error(call, S3ErrorCode::kNoSuchUpload);
+    return StoreError(call, writer.status());
+  }
+  auto ingest = IngestBody(call, writer->get(), options().max_object_size);
+  if (ingest.error) return Error(call, *ingest.error);
+  ObjectMeta meta;
+  meta.checksums = ingest.result.checksums;
+  auto stored = (*writer)->Commit(std::move(meta));
+  if (!stored.ok()) {
+    if (stored.status().IsNotFound()) return Error(call, S3ErrorCode::kNoSuchUpload);
+    return StoreError(call, stored.status());
+  }
+  Reply r = Ok(call);
+  r.Set("ETag", QuoteEtag(stored->etag));
+  return r;
+}
+
+Reply S3Service::Impl::CompleteMultipartUpload(S3Call& call) {
+  std::string upload_id(call.Query("uploadId"));
+  auto upload = store()->GetUpload(call.bucket, upload_id);
+  if (!upload.ok() || upload->key != call.key) return Error(call, S3ErrorCode::kNoSuchUpload);
+  auto body = call.http->ReadAll(options().max_xml_body);
+  if (!body.ok()) return Error(call, FromStatus(body.status()));
+  auto parts = ParseCompleteMultipartUpload(*body);
+  if (!parts.ok()) return Error(call, S3ErrorCode::kMalformedXML, parts.status().message());
+  auto stored = store()->CompleteUpload(call.bucket, upload_id, *parts, options().min_part_size);
+  if (!stored.ok()) {
+    const Status& s = stored.status();
+    if (s.IsNotFound()) return Error(call, S3ErrorCode::kNoSuchUpload);
+    const std::string& m = s.message();
+    if (m.rfind("InvalidPartOrder:", 0) == 0) return Error(call, S3ErrorCode::kInvalidPartOrder);
+    if (m.rfind("EntityTooSmall:", 0) == 0) return Error(call, S3ErrorCode::kEntityTooSmall);
+    if (m.rfind("InvalidPart:", 0) == 0) return Error(call, S3ErrorCode::kInvalidPart);
+    return StoreError(call, s);
+  }
+  std::string host(call.http->Header("host").value_or("localhost"));
+  return Xml(call, std::string(kXmlHeader) + "<CompleteMultipartUploadResult xmlns=\"" +
+                       std::string(kS3Namespace) + "\"><Location>" +
+                       XmlEscape("http://" + host + call.resource) + "</Location><Bucket>" +
+                       XmlEscape(call.bucket) + "</Bucket><Key>" + XmlEscape(call.key) +
+                       "</Key><ETag>" + XmlEscape(QuoteEtag(stored->etag)) +
+                       "</ETag></CompleteMultipartUploadResult>");
+}
+
+Reply S3Service::Impl::AbortMultipartUpload(S3Call& call) {
+  std::string upload_id(call.Query("uploadId"));
+  auto upload = store()->GetUpload(call.bucket, upload_id);
+  if (!upload.ok() || upload->key != call.key) return Error(call, S3ErrorCode::kNoSuchUpload);
+  Status s = store()->AbortUpload(call.bucket, upload_id);
+  if (s.IsNotFound()) return Error(call, S3ErrorCode::kNoSuchUpload);
+  if (!s.ok()) return StoreError(call, s);
+  return Ok(call, 204);
+}
+
+Reply S3Service::Impl::ListParts(S3Call& call) {
+  std::string upload_id(call.Query("uploadId"));
+  auto upload = store()->GetUpload(call.bucket, upload_id);
+  if (!upload.ok() || upload->key != call.key) return Error(call, S3ErrorCode::kNoSuchUpload);
+  auto parts = store()->ListParts(call.bucket, upload_id);
+  if (!parts.ok()) return Error(call, S3ErrorCode::kNoSuchUpload);
+  int marker = 0;
+  if (call.HasQuery("part-number-marker")) {
+    auto m = ParsePartNumber(call.Query("part-number-marker"));
+    marker = m.value_or(0);
+  }
+  int max_parts = 1000;
+  if (call.HasQuery("max-parts")) {
+    std::string_view s = call.Query("max-parts");
+    int v = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || v < 0) return Error(call, S3ErrorCode::kInvalidArgument, "bad max-parts");
+    max_parts = std::min(v, 1000);
+  }
+  std::string items;
+  int count = 0, last = marker;
+  bool truncated = false;
+  for (const auto& p : *parts) {
+    if (p.number <= marker) continue;
+    if (count == max_parts) {
+      truncated = true;
+      break;
+    }
+    items += "<Part><PartNumber>" + std::to_string(p.number) + "</PartNumber><LastModified>" +
+             FormatIso8601(p.last_modified) + "</LastModified><ETag>" +
+             XmlEscape(QuoteEtag(p.etag)) + "</ETag><Size>" + std::to_string(p.size) +
+             "</Size></Part>";
+    last = p.number;
+    ++count;
+  }
+  return Xml(call, std::string(kXmlHeader) + "<ListPartsResult xmlns=\"" +
+                       std::string(kS3Namespace) + "\"><Bucket>" + XmlEscape(call.bucket) +
+                       "</Bucket><Key>" + XmlEscape(call.key) + "</Key><UploadId>" + upload_id +
+                       "</UploadId><PartNumberMarker>" + std::to_string(marker) +
+                       "</PartNumberMarker><NextPartNumberMarker>" + std::to_string(last) +
+                       "</NextPartNumberMarker><MaxParts>" + std::to_string(max_parts) +
+                       "</MaxParts><IsTruncated>" + (truncated ? "true" : "false") +
+                       "</IsTruncated><StorageClass>STANDARD</StorageClass>" + items +
+                       "</ListPartsResult>");
+}
+
+}  // namespace sparkify::store

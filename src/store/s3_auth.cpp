@@ -1,0 +1,151 @@
+// Authentication (SigV4) and authorisation (identity and bucket policies, Block Public
+// Access) of S3 calls.
+#include <spdlog/spdlog.h>
+
+#include "common/clock.h"
+#include "store/s3_call.h"
+
+namespace sparkify::store {
+namespace {
+
+constexpr std::string_view kPolicyDoc = "policy.json";
+constexpr std::string_view kPabDoc = "public-access-block.xml";
+
+S3Error ToS3(const sigv4::VerifyFailure& f) {
+  using E = sigv4::AuthError;
+  switch (f.error) {
+    case E::kMalformedAuthorization:
+    case E::kWrongRegionOrService:
+      return {S3ErrorCode::kAuthorizationHeaderMalformed, f.message};
+    case E::kMalformedPresign: return {S3ErrorCode::kAuthorizationQueryParametersError, f.message};
+    case E::kSigV2NotSupported:
+      return {S3ErrorCode::kInvalidRequest,
+              "The authorization mechanism you have provided is not supported. Please use "
+              "AWS4-HMAC-SHA256."};
+    case E::kMissingContentSha256:
+      return {S3ErrorCode::kInvalidRequest, "Missing required header for this request: "
+                                            "x-amz-content-sha256"};
+    case E::kBadContentSha256: return {S3ErrorCode::kInvalidArgument, f.message};
+    case E::kUnknownAccessKey: return {S3ErrorCode::kInvalidAccessKeyId, ""};
+    case E::kInvalidToken: return {S3ErrorCode::kInvalidToken, f.message};
+    case E::kSignatureMismatch: return {S3ErrorCode::kSignatureDoesNotMatch, ""};
+    case E::kRequestTimeTooSkewed: return {S3ErrorCode::kRequestTimeTooSkewed, ""};
+    case E::kExpired: return {S3ErrorCode::kAccessDenied, "Request has expired"};
+    case E::kNotYetValid: return {S3ErrorCode::kAccessDenied, "Request is not valid yet"};
+  }
+  return {S3ErrorCode::kAccessDenied, ""};
+}
+
+}  // namespace
+
+std::optional<S3Error> S3Service::Impl::Authenticate(S3Call& call) {
+  sigv4::IncomingRequest in{call.http->method, call.http->path, call.http->query,
+                            &call.http->headers};
+  sigv4::VerifyOptions opts;
+  opts.service = "s3";
+  opts.region = options_.region;
+  opts.clock = options_.clock;
+  auto outcome = sigv4::Verify(
+      in, [this](std::string_view id) { return identities_->LookupKey(id); }, opts);
+  if (!outcome.ok()) return ToS3(*outcome.failure);
+  call.auth = std::move(*outcome.verified);
+  if (call.auth.type != sigv4::AuthType::kAnonymous) {
+    call.principal = identities_->PrincipalFor(call.auth.access_key_id);
+    if (!call.principal) return S3Error{S3ErrorCode::kInvalidAccessKeyId, ""};
+  }
+  return std::nullopt;
+}
+
+PublicAccessBlock S3Service::Impl::GetPublicAccessBlock(const std::string& bucket) {
+  {
+    std::lock_guard lock(config_mu_);
+    auto it = pab_cache_.find(bucket);
+    if (it != pab_cache_.end()) return it->second;
+  }
+  PublicAccessBlock pab;  // all four on unless the bucket says otherwise
+  auto doc = store_->GetBucketDocument(bucket, kPabDoc);
+  if (doc.ok()) {
+    auto parsed = ParsePublicAccessBlock(*doc);
+    if (parsed.ok()) pab = *parsed;
+  }
+  std::lock_guard lock(config_mu_);
+  pab_cache_[bucket] = pab;
+  return pab;
+}
+
+std::shared_ptr<const policy::Policy> S3Service::Impl::GetBucketPolicy(const std::string& bucket) {
+  {
+    std::lock_guard lock(config_mu_);
+    auto it = policy_cache_.find(bucket);
+    if (it != policy_cache_.end()) return it->second;
+  }
+  std::shared_ptr<const policy::Policy> result;
+  auto doc = store_->GetBucketDocument(bucket, kPolicyDoc);
+  if (doc.ok()) {
+    auto parsed = policy::Policy::Parse(*doc);
+    if (parsed.ok()) {
+      result = std::make_shared<policy::Policy>(std::move(*parsed));
+    } else {
+      spdlog::warn("bucket {}: stored policy no longer parses ({}); ignoring it", bucket,
+                   parsed.status().message());
+    }
+  }
+  std::lock_guard lock(config_mu_);
+  policy_cache_[bucket] = result;
+  return result;
+}
+
+void S3Service::Impl::ForgetBucketConfig(const std::string& bucket) {
+  std::lock_guard lock(config_mu_);
+  pab_cache_.erase(bucket);
+  policy_cache_.erase(bucket);
+}
+
+std::optional<S3Error> S3Service::Impl::Authorize(
+    const S3Call& call, std::string_view action, const std::string& resource_arn,
+    const std::map<std::string, std::string>& extra) {
+  if (call.principal && call.principal->is_root) return std::nullopt;
+  std::shared_ptr<const policy::Policy> bucket_policy;
+  bool anonymous = !call.principal.has_value();
+  if (!call.bucket.empty()) {
+    if (anonymous && GetPublicAccessBlock(call.bucket).restrict_public_buckets) {
+      return S3Error{S3ErrorCode::kAccessDenied, ""};
+    }
+    bucket_policy = GetBucketPolicy(call.bucket);
+  } else if (anonymous) {
+    return S3Error{S3ErrorCode::kAccessDenied, ""};
+  }
+
+  policy::RequestContext ctx;
+  ctx.action = std::string(action);
+  ctx.resource = resource_arn;
+  if (!anonymous) ctx.principal_arn = call.principal->arn;
+  auto now = options_.clock->Now();
+  auto& c = ctx.conditions;
+  c["aws:SecureTransport"] = {call.http->secure ? "true" : "false"};
+  c["aws:SourceIp"] = {call.http->remote_ip};
+  c["aws:CurrentTime"] = {FormatIso8601(now)};
+  c["aws:EpochTime"] = {std::to_string(ToUnixSeconds(now))};
+  if (!anonymous) {
+    c["aws:username"] = {call.principal->user};
+    c["aws:userid"] = {call.principal->user};
+    c["aws:PrincipalArn"] = {call.principal->arn};
+    c["aws:PrincipalAccount"] = {std::string(kAccountId)};
+    c["s3:authType"] = {call.auth.type == sigv4::AuthType::kPresigned ? "REST-QUERY-STRING"
+                                                                      : "REST-HEADER"};
+    c["s3:signatureAge"] = {std::to_string(call.auth.signature_age_ms)};
+    c["s3:signatureversion"] = {"AWS4-HMAC-SHA256"};
+  }
+  if (auto sha = call.http->Header("x-amz-content-sha256")) {
+    c["s3:x-amz-content-sha256"] = {std::string(*sha)};
+  }
+  for (const auto& [k, v] : extra) c[k] = {v};
+
+  std::vector<const policy::Policy*> identity;
+  if (!anonymous && call.principal->policy) identity.push_back(call.principal->policy.get());
+  auto decision = policy::Authorize(identity, bucket_policy.get(), ctx);
+  if (decision == policy::Decision::kAllow) return std::nullopt;
+  return S3Error{S3ErrorCode::kAccessDenied, ""};
+}
+
+}  // namespace sparkify::store

@@ -1,0 +1,114 @@
+// Internal to the store: one S3 request in flight, and the service's shared parts.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "diskstore/disk_store.h"
+#include "http/http.h"
+#include "policy/policy.h"
+#include "sigv4/sigv4.h"
+#include "store/identity.h"
+#include "store/s3_errors.h"
+#include "store/s3_operation.h"
+#include "store/s3_service.h"
+#include "store/s3_xml.h"
+
+namespace sparkify::store {
+
+struct S3Call {
+  http::Request* http;
+  std::string request_id;
+  std::string bucket;
+  std::string key;
+  std::map<std::string, std::string> query;  // decoded
+  OpInfo op;
+  std::optional<Principal> principal;  // empty: anonymous
+  sigv4::Verified auth;
+  std::string resource;  // "/bucket/key", for error bodies
+
+  std::string_view Query(const std::string& name) const {
+    auto it = query.find(name);
+    return it == query.end() ? std::string_view() : std::string_view(it->second);
+  }
+  bool HasQuery(const std::string& name) const { return query.count(name) > 0; }
+};
+
+using Reply = http::Response;
+
+class S3Service::Impl {
+ public:
+  Impl(DiskStore* store, IdentityStore* identities, S3ServiceOptions options)
+      : store_(store), identities_(identities), options_(std::move(options)) {}
+
+  Reply Handle(http::Request& request);
+
+  // s3_auth.cpp
+  std::optional<S3Error> Authenticate(S3Call& call);
+  // Checks `action` on `resource_arn` for the caller. extra: additional condition keys.
+  std::optional<S3Error> Authorize(const S3Call& call, std::string_view action,
+                                   const std::string& resource_arn,
+                                   const std::map<std::string, std::string>& extra = {});
+  PublicAccessBlock GetPublicAccessBlock(const std::string& bucket);
+  std::shared_ptr<const policy::Policy> GetBucketPolicy(const std::string& bucket);
+  void ForgetBucketConfig(const std::string& bucket);
+
+  // bucket_ops.cpp
+  Reply ListBuckets(S3Call& call);
+  Reply CreateBucket(S3Call& call);
+  Reply DeleteBucket(S3Call& call);
+  Reply HeadBucket(S3Call& call);
+  Reply GetBucketLocation(S3Call& call);
+  Reply BucketPolicy(S3Call& call);
+  Reply PublicAccessBlockOp(S3Call& call);
+  Reply DeleteObjects(S3Call& call);
+  // list_ops.cpp
+  Reply ListObjects(S3Call& call, bool v2);
+  // object_ops.cpp
+  Reply PutObject(S3Call& call);
+  Reply CopyObject(S3Call& call);
+  Reply GetObject(S3Call& call, bool head);
+  Reply DeleteObject(S3Call& call);
+  // multipart_ops.cpp
+  Reply CreateMultipartUpload(S3Call& call);
+  Reply UploadPart(S3Call& call);
+  Reply CompleteMultipartUpload(S3Call& call);
+  Reply AbortMultipartUpload(S3Call& call);
+  Reply ListParts(S3Call& call);
+
+  Reply Error(const S3Call& call, S3ErrorCode code, std::string message = {}) const {
+    return ErrorResponse({code, std::move(message)}, call.resource, call.request_id);
+  }
+  Reply Error(const S3Call& call, const S3Error& error) const {
+    return ErrorResponse(error, call.resource, call.request_id);
+  }
+  // A fresh OK reply with the request id header set.
+  Reply Ok(const S3Call& call, int status = 200) const;
+  Reply Xml(const S3Call& call, std::string body) const;
+  // Maps a store NotFound to NoSuchBucket or NoSuchKey by asking whether the bucket exists.
+  Reply StoreError(const S3Call& call, const Status& status);
+
+  DiskStore* store() { return store_; }
+  const S3ServiceOptions& options() const { return options_; }
+
+ private:
+  DiskStore* store_;
+  IdentityStore* identities_;
+  S3ServiceOptions options_;
+  std::mutex config_mu_;
+  std::map<std::string, PublicAccessBlock> pab_cache_;
+  std::map<std::string, std::shared_ptr<const policy::Policy>> policy_cache_;
+};
+
+// Helpers shared by the op files.
+std::string ObjectArn(std::string_view bucket, std::string_view key);
+std::string BucketArn(std::string_view bucket);
+std::string QuoteEtag(std::string_view etag);
+bool ValidBucketName(std::string_view name);
+inline constexpr std::string_view kXmlHeader = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+inline constexpr std::string_view kS3Namespace = "http://s3.amazonaws.com/doc/2006-03-01/";
+
+}  // namespace sparkify::store

@@ -1,0 +1,77 @@
+// S3 error codes and their XML rendering: one table maps every code we answer with to its
+// HTTP status and default message, one function turns an internal Status into a code.
+// Pure and thread-safe.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+#include "http/http.h"
+
+namespace sparkify::store {
+
+enum class S3ErrorCode {
+  kAccessDenied,
+  kAuthorizationHeaderMalformed,
+  kAuthorizationQueryParametersError,
+  kBadDigest,
+  kBucketAlreadyOwnedByYou,
+  kBucketNotEmpty,
+  kEntityTooLarge,
+  kEntityTooSmall,
+  kExpiredToken,
+  kIncompleteBody,
+  kInternalError,
+  kInvalidAccessKeyId,
+  kInvalidArgument,
+  kInvalidBucketName,
+  kInvalidDigest,
+  kInvalidPart,
+  kInvalidPartOrder,
+  kInvalidRange,
+  kInvalidRequest,
+  kInvalidToken,
+  kKeyTooLongError,
+  kMalformedPolicy,
+  kMalformedXML,
+  kMethodNotAllowed,
+  kMissingContentLength,
+  kNoSuchBucket,
+  kNoSuchBucketPolicy,
+  kNoSuchKey,
+  kNoSuchUpload,
+  kNotImplemented,
+  kNotModified,
+  kPreconditionFailed,
+  kRequestTimeout,
+  kRequestTimeTooSkewed,
+  kServiceUnavailable,
+  kSignatureDoesNotMatch,
+  kSlowDown,
+  kXAmzContentSHA256Mismatch,
+};
+
+struct S3Error {
+  S3ErrorCode code;
+  std::string message;  // empty: the table's default message
+};
+
+struct S3ErrorInfo {
+  std::string_view code;
+  int http_status;
+  std::string_view default_message;
+};
+const S3ErrorInfo& Info(S3ErrorCode code);
+
+// Maps an internal Status (from the disk store, body readers, ...) to an S3 error.
+S3Error FromStatus(const Status& status);
+
+// <Error><Code/><Message/><Resource/><RequestId/></Error>, application/xml, with
+// x-amz-request-id. HEAD responses carry no body (the caller's server drops it).
+http::Response ErrorResponse(const S3Error& error, std::string_view resource,
+                             std::string_view request_id);
+
+std::string XmlEscape(std::string_view text);
+
+}  // namespace sparkify::store

@@ -1,0 +1,197 @@
+#include "store/s3_service.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "common/crypto.h"
+#include "common/uri.h"
+#include "store/s3_call.h"
+
+namespace sparkify::store {
+namespace {
+
+std::string NewRequestId() {
+  std::string id = HexEncode(RandomBytes(8));
+  for (char& c : id) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return id;
+}
+
+// "bucket.s3.localhost:9000" with domain "s3.localhost" -> "bucket".
+std::string BucketFromHost(std::string_view host, std::string_view domain) {
+  if (domain.empty()) return {};
+  if (host.size() > 0 && host.front() != '[') {
+    size_t colon = host.rfind(':');
+    if (colon != std::string_view::npos) host = host.substr(0, colon);
+  }
+  if (host.size() <= domain.size() + 1) return {};
+  if (host.substr(host.size() - domain.size()) != domain) return {};
+  if (host[host.size() - domain.size() - 1] != '.') return {};
+  return std::string(host.substr(0, host.size() - domain.size() - 1));
+}
+
+}  // namespace
+
+std::string ObjectArn(std::string_view bucket, std::string_view key) {
+  return "arn:aws:s3:::" + std::string(bucket) + "/" + std::string(key);
+}
+std::string BucketArn(std::string_view bucket) { return "arn:aws:s3:::" + std::string(bucket); }
+std::string QuoteEtag(std::string_view etag) { return "\"" + std::string(etag) + "\""; }
+
+bool ValidBucketName(std::string_view name) {
+  if (name.size() < 3 || name.size() > 63) return false;
+  bool all_digits_and_dots = true;
+  for (size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    if (!alnum && c != '-' && c != '.') return false;
+    if ((i == 0 || i + 1 == name.size()) && !alnum) return false;
+    if (c == '.' && (name[i - 1] == '.' || name[i - 1] == '-' || name[i + 1] == '-')) return false;
+    if (!(c >= '0' && c <= '9') && c != '.') all_digits_and_dots = false;
+  }
+  return !all_digits_and_dots;  // "192.168.5.4" looks like an IP address
+}
+
+Reply S3Service::Impl::Ok(const S3Call& call, int status) const {
+  Reply r;
+  r.status = status;
+  r.Set("x-amz-request-id", call.request_id);
+  return r;
+}
+
+Reply S3Service::Impl::Xml(const S3Call& call, std::string body) const {
+  Reply r = Ok(call);
+  r.Set("Content-Type", "application/xml");
+  r.body = std::move(body);
+  return r;
+}
+
+Reply S3Service::Impl::StoreError(const S3Call& call, const Status& status) {
+  if (status.IsNotFound()) {
+    if (!store_->GetBucket(call.bucket).ok()) return Error(call, S3ErrorCode::kNoSuchBucket);
+    return Error(call, S3ErrorCode::kNoSuchKey);
+  }
+  if (status.code() != Status::Code::kInvalidArgument &&
+      status.code() != Status::Code::kResourceExhausted) {
+    spdlog::error("{} {}: {}", call.request_id, call.op.name, status.ToString());
+  }
+  return Error(call, FromStatus(status));
+}
+
+Reply S3Service::Impl::Handle(http::Request& request) {
+  S3Call call{&request, NewRequestId(), {}, {}, {}, {}, {}, {}, {}};
+  auto host = request.Header("host");
+  call.bucket = BucketFromHost(host.value_or(""), options_.virtual_host_domain);
+  std::string_view path = request.path;
+  if (path.empty() || path.front() != '/') {
+    call.op = {Op::kMethodNotAllowed, "Invalid", "", false};
+    return Error(call, S3ErrorCode::kInvalidRequest, "the request target must be a path");
+  }
+  std::string_view rest = path.substr(1);
+  if (call.bucket.empty()) {
+    size_t slash = rest.find('/');
+    auto bucket = UriDecode(rest.substr(0, slash));
+    call.bucket = bucket.value_or("");
+    rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+  }
+  auto key = UriDecode(rest);
+  auto params = ParseQuery(request.query);
+  if (!key || !params) {
+    return Error(call, S3ErrorCode::kInvalidArgument, "the URL has a malformed %-escape");
+  }
+  call.key = std::move(*key);
+  for (auto& p : *params) call.query.emplace(std::move(p.key), std::move(p.value));
+  call.resource = "/" + call.bucket + (call.key.empty() ? "" : "/" + call.key);
+  call.op = Classify(request.method, call.bucket, call.key, call.query,
+                     request.Header("x-amz-copy-source").has_value());
+
+  if (auto err = Authenticate(call)) return Error(call, *err);
+  if (call.key.size() > kMaxKeyBytes) return Error(call, S3ErrorCode::kKeyTooLongError);
+  if (!call.bucket.empty() && !ValidBucketName(call.bucket)) {
+    return Error(call, call.op.op == Op::kCreateBucket ? S3ErrorCode::kInvalidBucketName
+                                                       : S3ErrorCode::kNoSuchBucket);
+  }
+  if (call.op.op == Op::kNotImplemented) return Error(call, S3ErrorCode::kNotImplemented);
+  if (call.op.op == Op::kMethodNotAllowed) return Error(call, S3ErrorCode::kMethodNotAllowed);
+
+  // Authorisation of the operation itself; ops touching other resources check those too.
+  if (call.op.op != Op::kDeleteObjects) {
+    std::string arn = call.op.op == Op::kListBuckets ? "*"
+                      : call.op.object_level         ? ObjectArn(call.bucket, call.key)
+                                                     : BucketArn(call.bucket);
+    std::map<std::string, std::string> extra;
+    if (call.op.op == Op::kListObjects || call.op.op == Op::kListObjectsV2) {
+      extra["s3:prefix"] = call.Query("prefix");
+      if (call.HasQuery("delimiter")) extra["s3:delimiter"] = call.Query("delimiter");
+      if (call.HasQuery("max-keys")) extra["s3:max-keys"] = call.Query("max-keys");
+    }
+    if (auto err = Authorize(call, call.op.iam_action, arn, extra)) return Error(call, *err);
+  }
+
+  switch (call.op.op) {
+    case Op::kListBuckets: return ListBuckets(call);
+    case Op::kCreateBucket: return CreateBucket(call);
+    case Op::kDeleteBucket: return DeleteBucket(call);
+    case Op::kHeadBucket: return HeadBucket(call);
+    case Op::kGetBucketLocation: return GetBucketLocation(call);
+    case Op::kListObjects: return ListObjects(call, false);
+    case Op::kListObjectsV2: return ListObjects(call, true);
+    case Op::kDeleteObjects: return DeleteObjects(call);
+    case Op::kGetBucketPolicy:
+    case Op::kPutBucketPolicy:
+    case Op::kDeleteBucketPolicy: return BucketPolicy(call);
+    case Op::kGetPublicAccessBlock:
+    case Op::kPutPublicAccessBlock:
+    case Op::kDeletePublicAccessBlock: return PublicAccessBlockOp(call);
+    case Op::kPutObject: return PutObject(call);
+    case Op::kCopyObject: return CopyObject(call);
+    case Op::kGetObject: return GetObject(call, false);
+    case Op::kHeadObject: return GetObject(call, true);
+    case Op::kDeleteObject: return DeleteObject(call);
+    case Op::kCreateMultipartUpload: return CreateMultipartUpload(call);
+    case Op::kUploadPart: return UploadPart(call);
+    case Op::kCompleteMultipartUpload: return CompleteMultipartUpload(call);
+    case Op::kAbortMultipartUpload: return AbortMultipartUpload(call);
+    case Op::kListParts: return ListParts(call);
+    case Op::kNotImplemented:
+    case Op::kMethodNotAllowed: break;
+  }
+  return Error(call, S3ErrorCode::kNotImplemented);
+}
+
+S3Service::S3Service(DiskStore* store, IdentityStore* identities, S3ServiceOptions options)
+    : impl_(std::make_unique<Impl>(store, identities, std::move(options))) {}
+S3Service::~S3Service() = default;
+
+http::Response S3Service::Handle(http::Request& request) {
+  auto start = std::chrono::steady_clock::now();
+  http::Response res;
+  try {
+    res = impl_->Handle(request);
+  } catch (const std::exception& e) {
+    spdlog::error("s3: unexpected exception: {}", e.what());
+    res = ErrorResponse({S3ErrorCode::kInternalError, ""}, request.path, "0");
+  }
+  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                    std::chrono::steady_clock::now() - start)
+                    .count();
+  // One line per request; never the query string (a presigned URL is a bearer credential).
+  if (spdlog::should_log(spdlog::level::debug)) {
+    spdlog::debug("s3 {} {} {} {} {}us", request.remote_ip, request.method, request.path,
+                  res.status, micros);
+  }
+  return res;
+}
+
+http::Response S3Service::RenderServerError(int status, std::string_view code,
+                                            std::string_view message) {
+  S3ErrorCode c = status == 503   ? S3ErrorCode::kSlowDown
+                  : status == 500 ? S3ErrorCode::kInternalError
+                                  : S3ErrorCode::kInvalidRequest;
+  (void)code;
+  http::Response res = ErrorResponse({c, std::string(message)}, "", "0");
+  if (status == 431) res.status = 400;  // S3 answers oversized headers with 400
+  return res;
+}
+
+}  // namespace sparkify::store

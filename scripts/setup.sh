@@ -22,6 +22,7 @@ packages=(
   libgtest-dev libgmock-dev
   nodejs npm
   awscli nginx wrk
+  python3-onnx python3-numpy
 )
 
 missing=()

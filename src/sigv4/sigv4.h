@@ -71,17 +71,36 @@ std::string StringToSign(std::string_view amz_date, std::string_view scope,
 // Lowercase hex HMAC-SHA256(signing_key, string_to_sign).
 std::string Signature(std::string_view signing_key, std::string_view string_to_sign);
 
+// The hex SHA-256 of an empty body.
+inline constexpr std::string_view kEmptySha256 =
+    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+// The path to put on the wire for a decoded S3 path: UriEncode keeping '/', no normalisation.
+std::string EncodePath(std::string_view decoded_path);
+
+// aws-chunked signatures (S3 "Transferring Payload in Multiple Chunks"): chunk n is signed over
+// "AWS4-HMAC-SHA256-PAYLOAD\n" date "\n" scope "\n" previous "\n" hash("") "\n" hash(chunk),
+// starting from the seed (request) signature; the trailer over "AWS4-HMAC-SHA256-TRAILER\n"
+// date "\n" scope "\n" previous "\n" hash(canonical_trailers), where canonical_trailers is
+// "name:value\n" per trailer, in order, and previous is the final (empty) chunk's signature.
+std::string ChunkSignature(std::string_view signing_key, std::string_view amz_date,
+                           std::string_view scope, std::string_view previous_signature,
+                           std::string_view chunk_data);
+std::string TrailerSignature(std::string_view signing_key, std::string_view amz_date,
+                             std::string_view scope, std::string_view previous_signature,
+                             std::string_view canonical_trailers);
+
 // ---------------------------------------------------------------------------------------------
 // Signing, for clients.
 
 struct SignRequest {
   std::string method = "GET";
   std::string scheme = "https";
-  std::string host;           // "bucket.s3.amazonaws.com" or "127.0.0.1:9000" (port kept)
-  std::string decoded_path;   // "/bucket/key with spaces" (not yet encoded)
-  std::string raw_query;      // already encoded, without '?', may be empty
-  Headers headers;            // extra headers to sign (content-type, x-amz-meta-*, ...)
-  std::string payload_hash;   // hex SHA-256 of the body, or kUnsignedPayload
+  std::string host;          // "bucket.s3.amazonaws.com" or "127.0.0.1:9000" (port kept)
+  std::string decoded_path;  // "/bucket/key with spaces" (not yet encoded)
+  std::string raw_query;     // already encoded, without '?', may be empty
+  Headers headers;           // extra headers to sign (content-type, x-amz-meta-*, ...)
+  std::string payload_hash;  // hex SHA-256 of the body, or kUnsignedPayload
   std::string region = "us-east-1";
   std::string service = "s3";
   TimePoint time;
@@ -89,10 +108,20 @@ struct SignRequest {
 
 // Returns the headers to add to the request: host, x-amz-date, x-amz-content-sha256 (service
 // s3 only), x-amz-security-token (when a session token is set) and authorization.
+// Every header in request.headers is signed (send them unchanged); entries named host,
+// x-amz-date, x-amz-content-sha256, x-amz-security-token or authorization are ignored, since
+// this function sets those. An empty payload_hash means the empty body (kEmptySha256).
+// `host` must be what the client puts in the Host header (leave out a default port, as SDKs do).
+// Returns an empty vector only if OpenSSL fails.
 Headers SignHeaders(const SignRequest& request, const Credentials& credentials);
 
-// Returns the full presigned URL "scheme://host/encoded-path?...&X-Amz-Signature=...".
-// REQUIRES: 1 <= expires_seconds <= kMaxPresignExpires.
+// Returns the full presigned URL "scheme://host/encoded-path?...&X-Amz-Signature=...":
+// the query is the canonical query (raw_query plus the X-Amz-* parameters, sorted) followed by
+// X-Amz-Signature. Signs host plus every header in request.headers (the caller of the URL must
+// send those). For S3 the payload is kUnsignedPayload; other services sign payload_hash (or
+// kEmptySha256 when it is empty).
+// REQUIRES: 1 <= expires_seconds <= kMaxPresignExpires (values outside are clamped).
+// Returns an empty string only if OpenSSL fails.
 std::string PresignUrl(const SignRequest& request, const Credentials& credentials,
                        int64_t expires_seconds);
 
@@ -101,14 +130,19 @@ std::string PresignUrl(const SignRequest& request, const Credentials& credential
 
 enum class AuthType { kAnonymous, kHeader, kPresigned };
 
+// The enumerators share their names with the kStreaming* strings above (a scoped enum, so no
+// ambiguity); GCC's -Wshadow still flags them, hence the local suppression.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wshadow"
 enum class PayloadMode {
-  kSignedHash,              // x-amz-content-sha256 is the hex SHA-256 the body must match
-  kUnsigned,                // UNSIGNED-PAYLOAD (always the case for presigned URLs)
-  kStreamingSigned,         // aws-chunked, every chunk signed
-  kStreamingSignedTrailer,  // aws-chunked, every chunk signed, signed trailer
+  kSignedHash,                // x-amz-content-sha256 is the hex SHA-256 the body must match
+  kUnsigned,                  // UNSIGNED-PAYLOAD (always the case for presigned URLs)
+  kStreamingSigned,           // aws-chunked, every chunk signed
+  kStreamingSignedTrailer,    // aws-chunked, every chunk signed, signed trailer
   kStreamingUnsignedTrailer,  // aws-chunked, no chunk signatures, trailer checksum
-  kNone,                    // anonymous request, or a service that does not send the header
+  kNone,                      // anonymous request, or a service that does not send the header
 };
+#pragma GCC diagnostic pop
 
 // Why verification failed; the server maps these to its protocol's error codes.
 enum class AuthError {
@@ -129,7 +163,13 @@ enum class AuthError {
 struct VerifyFailure {
   AuthError error;
   std::string message;  // human-readable; never contains a secret
+  // For kSignatureMismatch only, as S3 returns them to help clients debug (neither is secret).
+  std::string canonical_request;
+  std::string string_to_sign;
 };
+
+// "SignatureMismatch" style name of an AuthError, for logs and tests.
+std::string_view AuthErrorName(AuthError error);
 
 // What the server knows about an access key.
 struct KeyInfo {
@@ -142,14 +182,18 @@ using KeyLookup = std::function<std::optional<KeyInfo>(std::string_view access_k
 // The request as received.
 struct IncomingRequest {
   std::string_view method;
-  std::string_view raw_path;   // as on the wire, percent-encoded, no query
-  std::string_view raw_query;  // as on the wire, without '?'
+  std::string_view raw_path;         // as on the wire, percent-encoded, no query
+  std::string_view raw_query;        // as on the wire, without '?'
   const Headers* headers = nullptr;  // REQUIRES: non-null
+  // Hex SHA-256 of the body, for services whose clients do not send x-amz-content-sha256
+  // (Lambda): the canonical request then needs the body hash, so the caller reads the body
+  // first. Ignored when the header is present (S3).
+  std::string_view body_sha256_hex;
 };
 
 struct VerifyOptions {
   std::string service = "s3";
-  std::string region;  // empty: accept any region in the credential scope
+  std::string region;                  // empty: accept any region in the credential scope
   bool require_content_sha256 = true;  // S3 requires x-amz-content-sha256 on header auth
   const Clock* clock = &Clock::System();
 };
@@ -175,6 +219,11 @@ struct Verified {
 // AuthType::kAnonymous (the caller decides whether anonymous may do anything).
 // The body itself is not read here: the caller checks it against payload_sha256_hex, or
 // decodes it with AwsChunkedDecoder.
+// Rules beyond the signature: every x-amz-* request header but x-amz-content-sha256 must be
+// signed; header auth needs X-Amz-Date (or Date) within kMaxClockSkewSeconds of now; a
+// presigned URL is valid from X-Amz-Date (less the same skew allowance) to X-Amz-Date +
+// X-Amz-Expires; a key whose KeyInfo has a session token needs exactly that token (header or
+// X-Amz-Security-Token query parameter), a key without one must not carry any. Never throws.
 struct VerifyOutcome {
   std::optional<Verified> verified;
   std::optional<VerifyFailure> failure;
@@ -187,6 +236,10 @@ VerifyOutcome Verify(const IncomingRequest& request, const KeyLookup& keys,
 // ... 0[;chunk-signature=sig]\r\n [trailers \r\n] \r\n"), verifying every chunk signature
 // (signed modes, chained from the seed signature) or collecting the trailer (unsigned mode),
 // and the trailer signature for kStreamingSignedTrailer. Not thread-safe.
+// Signed chunks are held back until their signature checks, so memory stays below
+// max_chunk_size plus a few KiB of line buffer. Trailers must be declared in x-amz-trailer
+// (when it was sent) and all declared ones must arrive; x-amz-decoded-content-length, when
+// sent, must equal the decoded size. Once Feed fails, every later call returns the same error.
 class AwsChunkedDecoder {
  public:
   // REQUIRES: verified.payload_mode is one of the streaming modes.

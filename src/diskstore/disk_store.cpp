@@ -30,8 +30,6 @@ Result<std::unique_ptr<DiskStore>> DiskStore::Open(const DiskStoreOptions& optio
 namespace internal {
 namespace {
 
-constexpr int kFanout = 256;
-
 Status ValidateBucketName(std::string_view bucket) {
   // The caller applies S3's rules; this only guarantees the name is one safe path component.
   if (bucket.empty() || bucket.size() > 255 || bucket == "." || bucket == ".." ||
@@ -49,12 +47,6 @@ Status ValidateDocumentName(std::string_view name) {
   }
   return ok ? Status::OK()
             : Status::InvalidArgument("invalid bucket document name " + Printable(name));
-}
-
-std::string FanoutName(int i) {
-  char buf[3];
-  std::snprintf(buf, sizeof(buf), "%02x", i);
-  return buf;
 }
 
 }  // namespace
@@ -153,17 +145,13 @@ Status DiskStoreImpl::CreateBucket(std::string_view bucket) {
       Status st = MakeDir(stage + sub);
       if (!st.ok()) return fail(st);
     }
-    for (int i = 0; i < kFanout; ++i) {
-      Status st = MakeDir(stage + "/objects/" + FanoutName(i));
-      if (!st.ok()) return fail(st);
-    }
     auto created = s.Now();
     nlohmann::json doc = {{"name", std::string(bucket)},
                           {"created_unix_ns", std::chrono::duration_cast<std::chrono::nanoseconds>(
                                                   created.time_since_epoch())
                                                   .count()}};
+    // The objects/<aa> fan-out directories are made on first use (PublishObjectLocked).
     Status st = WriteFileAtomic(stage, stage + "/bucket.json", stage, doc.dump(), s.options.fsync);
-    if (st.ok() && s.options.fsync) st = SyncDir(stage + "/objects");
     if (st.ok()) st = RenamePath(stage, s.BucketDir(bucket));
     if (!st.ok()) return fail(st);
     if (s.options.fsync) SPARKIFY_RETURN_IF_ERROR(SyncDir(s.buckets_dir));
@@ -267,12 +255,13 @@ Status DiskStoreImpl::DeleteBucketDocument(std::string_view bucket, std::string_
     SPARKIFY_RETURN_IF_ERROR(ValidateDocumentName(name));
     SPARKIFY_ASSIGN_OR_RETURN(auto b, FindBucket(bucket));
     std::string docs = shared_->BucketDir(bucket) + "/docs";
+    bool removed = false;
     {
       std::unique_lock lock(b->mu);
       if (b->deleted) return Status::NotFound("bucket " + Printable(bucket) + " was deleted");
-      SPARKIFY_RETURN_IF_ERROR(RemoveFile(docs + "/" + std::string(name)));
+      SPARKIFY_RETURN_IF_ERROR(RemoveFile(docs + "/" + std::string(name), &removed));
     }
-    return shared_->options.fsync ? SyncDir(docs) : Status::OK();
+    return removed && shared_->options.fsync ? SyncDir(docs) : Status::OK();
   });
 }
 

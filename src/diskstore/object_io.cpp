@@ -142,7 +142,7 @@ Status PublishObjectLocked(const StoreShared& shared, Bucket& bucket, StagedFile
   std::string path = dir + "/" + hash;
   Status st = RenamePath(staged.temp_path(), path);
   if (st.IsNotFound() && !PathExists(dir)) {
-    // The fan-out directory went missing (made by hand?): make it again.
+    // First object in this fan-out directory: make it, durably.
     SPARKIFY_RETURN_IF_ERROR(MakeDir(dir));
     if (shared.options.fsync) SPARKIFY_RETURN_IF_ERROR(SyncDir(shared.BucketDir(bucket.name) + "/objects"));
     st = RenamePath(staged.temp_path(), path);
@@ -197,13 +197,14 @@ Status DiskStoreImpl::Delete(std::string_view bucket, std::string_view key) {
     SPARKIFY_ASSIGN_OR_RETURN(auto b, FindBucket(bucket));
     std::string hash = Sha256Hex(key);
     std::string dir = shared_->ObjectDir(bucket, hash);
+    bool removed = false;
     {
       std::unique_lock lock(b->mu);
       if (b->deleted) return Status::NotFound("no such bucket " + Printable(bucket));
-      SPARKIFY_RETURN_IF_ERROR(RemoveFile(dir + "/" + hash));
+      SPARKIFY_RETURN_IF_ERROR(RemoveFile(dir + "/" + hash, &removed));
       b->index.Erase(key);
     }
-    return shared_->options.fsync ? SyncDir(dir) : Status::OK();
+    return removed && shared_->options.fsync ? SyncDir(dir) : Status::OK();
   });
 }
 

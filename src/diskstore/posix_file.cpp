@@ -165,10 +165,13 @@ Status RenamePath(const std::string& from, const std::string& to) {
   return Status::OK();
 }
 
-Status RemoveFile(const std::string& path) {
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+Status RemoveFile(const std::string& path, bool* removed) {
+  if (removed != nullptr) *removed = false;
+  if (::unlink(path.c_str()) != 0) {
+    if (errno == ENOENT) return Status::OK();
     return ErrnoStatus(errno, "cannot remove", path);
   }
+  if (removed != nullptr) *removed = true;
   return Status::OK();
 }
 

@@ -63,8 +63,8 @@ Status SyncDir(const std::string& dir);
 // mkdir; OK if it already exists. *created tells whether it was made now (may be null).
 Status MakeDir(const std::string& path, bool* created = nullptr);
 Status RenamePath(const std::string& from, const std::string& to);
-// unlink; OK when already gone.
-Status RemoveFile(const std::string& path);
+// unlink; OK when already gone. *removed (may be null) tells whether it existed.
+Status RemoveFile(const std::string& path, bool* removed = nullptr);
 // Removes a file or a directory tree; OK when already gone.
 Status RemoveTree(const std::string& path);
 // Names in a directory, without "." and "..". NotFound when the directory is missing.

@@ -1,0 +1,356 @@
+// Server-side verification: dispatch between header auth, presigned query auth, SigV2 (refused)
+// and anonymous requests.
+#include <chrono>
+#include <exception>
+
+#include "common/uri.h"
+#include "sigv4/internal.h"
+#include "sigv4/verify_common.h"
+
+namespace sparkify::sigv4 {
+namespace {
+
+using internal::Fail;
+
+constexpr std::string_view kSigV2Message =
+    "Signature Version 2 is not supported. Please use AWS4-HMAC-SHA256.";
+
+int64_t MillisBetween(TimePoint from, TimePoint to) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count();
+}
+
+bool HasParam(const std::vector<QueryParam>& params, std::string_view key) {
+  for (const QueryParam& p : params) {
+    if (p.key == key) return true;
+  }
+  return false;
+}
+
+std::optional<std::string_view> ParamValue(const std::vector<QueryParam>& params,
+                                           std::string_view key) {
+  for (const QueryParam& p : params) {
+    if (p.key == key) return std::string_view(p.value);
+  }
+  return std::nullopt;
+}
+
+// Fills the aws-chunked fields every verified request carries.
+std::optional<VerifyOutcome> FillStreamingFields(const Headers& headers, Verified* v) {
+  if (auto text = internal::HeaderValue(headers, "x-amz-decoded-content-length")) {
+    auto n = internal::ParseDecimal(internal::TrimWhitespace(*text), 19);
+    if (!n) {
+      return Fail(AuthError::kMalformedAuthorization,
+                  "x-amz-decoded-content-length must be a decimal number");
+    }
+    v->decoded_content_length = *n;
+  }
+  if (auto text = internal::HeaderValue(headers, "x-amz-trailer")) {
+    std::string_view rest = *text;
+    while (!rest.empty()) {
+      size_t comma = rest.find(',');
+      std::string_view name = internal::TrimWhitespace(rest.substr(0, comma));
+      if (!name.empty()) v->trailer_names.push_back(internal::Lowercase(name));
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    }
+  }
+  return std::nullopt;
+}
+
+struct RequestTime {
+  TimePoint time;
+  std::string amz_date;
+};
+
+// X-Amz-Date, or failing that the Date header.
+std::optional<RequestTime> HeaderRequestTime(const Headers& headers, std::string* error) {
+  if (auto text = internal::HeaderValue(headers, "x-amz-date")) {
+    std::string_view value = internal::TrimWhitespace(*text);
+    auto t = ParseAmzDate(value);
+    if (!t) {
+      *error = "X-Amz-Date must be yyyymmddThhmmssZ";
+      return std::nullopt;
+    }
+    return RequestTime{*t, std::string(value)};
+  }
+  if (auto text = internal::HeaderValue(headers, "date")) {
+    auto t = ParseHttpDate(internal::TrimWhitespace(*text));
+    if (!t) {
+      *error = "the Date header is not an HTTP date";
+      return std::nullopt;
+    }
+    return RequestTime{*t, FormatAmzDate(*t)};
+  }
+  *error = "the request needs an X-Amz-Date or Date header";
+  return std::nullopt;
+}
+
+VerifyOutcome VerifyHeaderAuth(const IncomingRequest& request, std::string_view authorization,
+                               const KeyLookup& keys, const VerifyOptions& options) {
+  const Headers& headers = *request.headers;
+  internal::AuthFields auth;
+  if (auto err = internal::ParseAuthorizationHeader(authorization, &auth)) {
+    return Fail(AuthError::kMalformedAuthorization, *err);
+  }
+  if (auto bad = internal::CheckScope(auth.credential, options)) return *bad;
+
+  std::string time_error;
+  std::optional<RequestTime> when = HeaderRequestTime(headers, &time_error);
+  if (!when) return Fail(AuthError::kMalformedAuthorization, time_error);
+  if (when->amz_date.substr(0, 8) != auth.credential.date) {
+    return Fail(AuthError::kMalformedAuthorization,
+                "the Credential date does not match the request date");
+  }
+  TimePoint now = options.clock->Now();
+  int64_t skew_ms = MillisBetween(when->time, now);
+  if (skew_ms > kMaxClockSkewSeconds * 1000 || skew_ms < -kMaxClockSkewSeconds * 1000) {
+    return Fail(AuthError::kRequestTimeTooSkewed,
+                "The difference between the request time and the current time is too large.");
+  }
+
+  internal::PayloadClass payload{PayloadMode::kSignedHash, {}};
+  std::string payload_hash;
+  if (auto text = internal::HeaderValue(headers, "x-amz-content-sha256")) {
+    std::string_view value = internal::TrimWhitespace(*text);
+    auto cls = internal::ClassifyPayload(value);
+    if (!cls) {
+      return Fail(AuthError::kBadContentSha256,
+                  "x-amz-content-sha256 must be a hex SHA-256 or a known payload mode");
+    }
+    payload = *cls;
+    payload_hash = std::string(value);
+  } else if (options.require_content_sha256) {
+    return Fail(AuthError::kMissingContentSha256, "Missing required header x-amz-content-sha256");
+  } else if (auto cls = internal::ClassifyPayload(request.body_sha256_hex);
+             cls && cls->mode == PayloadMode::kSignedHash) {
+    payload = *cls;
+    payload_hash = cls->sha256_hex;
+  } else {
+    return Fail(AuthError::kMissingContentSha256,
+                "the body hash is needed to verify a request without x-amz-content-sha256");
+  }
+
+  std::optional<std::string> canonical_query = CanonicalQuery(request.raw_query);
+  if (!canonical_query) {
+    return Fail(AuthError::kMalformedAuthorization, "the query has a malformed percent escape");
+  }
+  std::optional<std::string> canonical_uri =
+      internal::CanonicalUriOfRawPath(request.raw_path, options);
+  if (!canonical_uri) {
+    return Fail(AuthError::kMalformedAuthorization, "the path has a malformed percent escape");
+  }
+
+  std::optional<std::string_view> token = internal::HeaderValue(headers, "x-amz-security-token");
+  std::optional<std::vector<QueryParam>> params = ParseQuery(request.raw_query);
+  if (!token && params) token = ParamValue(*params, "X-Amz-Security-Token");
+
+  internal::SignatureInput input{request.method,
+                                 std::move(*canonical_uri),
+                                 std::move(*canonical_query),
+                                 &headers,
+                                 &auth,
+                                 when->amz_date,
+                                 payload_hash};
+  Verified v;
+  if (auto bad = internal::CheckSignature(input, keys, token, &v.signing_key, &v.scope)) {
+    return *bad;
+  }
+  if (auto bad = FillStreamingFields(headers, &v)) return *bad;
+  v.type = AuthType::kHeader;
+  v.access_key_id = auth.credential.access_key_id;
+  v.payload_mode = payload.mode;
+  v.payload_sha256_hex = payload.sha256_hex;
+  v.request_time = when->time;
+  v.signature_age_ms = skew_ms > 0 ? skew_ms : 0;
+  v.region = auth.credential.region;
+  v.seed_signature = auth.signature;
+  v.amz_date = when->amz_date;
+  VerifyOutcome out;
+  out.verified = std::move(v);
+  return out;
+}
+
+VerifyOutcome VerifyPresigned(const IncomingRequest& request, const std::vector<QueryParam>& params,
+                              const KeyLookup& keys, const VerifyOptions& options) {
+  const Headers& headers = *request.headers;
+  internal::PresignFields fields;
+  if (auto err = internal::ParsePresignParams(params, &fields)) {
+    return Fail(AuthError::kMalformedPresign, *err);
+  }
+  if (auto bad = internal::CheckScope(fields.auth.credential, options)) return *bad;
+  std::optional<TimePoint> t = ParseAmzDate(fields.amz_date);
+  if (!t) return Fail(AuthError::kMalformedPresign, "X-Amz-Date must be yyyymmddThhmmssZ");
+  if (fields.amz_date.substr(0, 8) != fields.auth.credential.date) {
+    return Fail(AuthError::kMalformedPresign,
+                "the X-Amz-Credential date does not match X-Amz-Date");
+  }
+  std::optional<uint64_t> expires = internal::ParseDecimal(fields.expires_text, 7);
+  if (!expires || *expires < 1 || *expires > static_cast<uint64_t>(kMaxPresignExpires)) {
+    return Fail(AuthError::kMalformedPresign,
+                "X-Amz-Expires must be a number of seconds from 1 to 604800");
+  }
+  TimePoint now = options.clock->Now();
+  int64_t age_ms = MillisBetween(*t, now);
+  if (age_ms < -kMaxClockSkewSeconds * 1000) {
+    return Fail(AuthError::kNotYetValid, "Request is not valid yet");
+  }
+  if (age_ms > static_cast<int64_t>(*expires) * 1000) {
+    return Fail(AuthError::kExpired, "Request has expired");
+  }
+
+  internal::PayloadClass payload{PayloadMode::kUnsigned, {}};
+  std::string payload_hash(kUnsignedPayload);
+  if (fields.content_sha256) {
+    auto cls = internal::ClassifyPayload(*fields.content_sha256);
+    if (!cls || (cls->mode != PayloadMode::kSignedHash && cls->mode != PayloadMode::kUnsigned)) {
+      return Fail(AuthError::kBadContentSha256,
+                  "X-Amz-Content-Sha256 must be a hex SHA-256 or UNSIGNED-PAYLOAD");
+    }
+    payload = *cls;
+    payload_hash = *fields.content_sha256;
+  } else if (options.service != "s3") {
+    auto cls = internal::ClassifyPayload(request.body_sha256_hex);
+    payload_hash =
+        cls && cls->mode == PayloadMode::kSignedHash ? cls->sha256_hex : std::string(kEmptySha256);
+    payload = {PayloadMode::kSignedHash, payload_hash};
+  }
+
+  std::optional<std::string> canonical_query = CanonicalQuery(request.raw_query, "X-Amz-Signature");
+  std::optional<std::string> canonical_uri =
+      internal::CanonicalUriOfRawPath(request.raw_path, options);
+  if (!canonical_query || !canonical_uri) {
+    return Fail(AuthError::kMalformedPresign, "the path or query has a malformed percent escape");
+  }
+  std::optional<std::string_view> token;
+  if (fields.security_token) {
+    token = *fields.security_token;
+  } else {
+    token = internal::HeaderValue(headers, "x-amz-security-token");
+  }
+
+  internal::SignatureInput input{request.method,
+                                 std::move(*canonical_uri),
+                                 std::move(*canonical_query),
+                                 &headers,
+                                 &fields.auth,
+                                 fields.amz_date,
+                                 payload_hash};
+  Verified v;
+  if (auto bad = internal::CheckSignature(input, keys, token, &v.signing_key, &v.scope)) {
+    return *bad;
+  }
+  v.type = AuthType::kPresigned;
+  v.access_key_id = fields.auth.credential.access_key_id;
+  v.payload_mode = payload.mode;
+  v.payload_sha256_hex = payload.sha256_hex;
+  v.request_time = *t;
+  v.signature_age_ms = age_ms > 0 ? age_ms : 0;
+  v.region = fields.auth.credential.region;
+  v.seed_signature = fields.auth.signature;
+  v.amz_date = fields.amz_date;
+  VerifyOutcome out;
+  out.verified = std::move(v);
+  return out;
+}
+
+VerifyOutcome Anonymous(const Headers& headers) {
+  Verified v;
+  v.type = AuthType::kAnonymous;
+  if (auto text = internal::HeaderValue(headers, "x-amz-content-sha256")) {
+    auto cls = internal::ClassifyPayload(internal::TrimWhitespace(*text));
+    if (!cls) {
+      return Fail(AuthError::kBadContentSha256,
+                  "x-amz-content-sha256 must be a hex SHA-256 or a known payload mode");
+    }
+    if (cls->mode == PayloadMode::kStreamingSigned ||
+        cls->mode == PayloadMode::kStreamingSignedTrailer) {
+      return Fail(AuthError::kBadContentSha256,
+                  "a signed streaming payload needs a signed request");
+    }
+    v.payload_mode = cls->mode;
+    v.payload_sha256_hex = cls->sha256_hex;
+  }
+  if (auto bad = FillStreamingFields(headers, &v)) return *bad;
+  VerifyOutcome out;
+  out.verified = std::move(v);
+  return out;
+}
+
+VerifyOutcome VerifyOrThrow(const IncomingRequest& request, const KeyLookup& keys,
+                            const VerifyOptions& options) {
+  static const Headers kNoHeaders;
+  IncomingRequest req = request;
+  if (req.headers == nullptr) req.headers = &kNoHeaders;
+  VerifyOptions opts = options;
+  if (opts.clock == nullptr) opts.clock = &Clock::System();
+
+  std::optional<std::vector<QueryParam>> params = ParseQuery(req.raw_query);
+  bool presign =
+      params && (HasParam(*params, "X-Amz-Algorithm") || HasParam(*params, "X-Amz-Credential") ||
+                 HasParam(*params, "X-Amz-Signature"));
+  std::optional<std::string_view> authorization =
+      internal::HeaderValue(*req.headers, "authorization");
+  if (authorization) {
+    std::string_view value = internal::TrimWhitespace(*authorization);
+    if (value.substr(0, 4) == "AWS " || value == "AWS") {
+      return Fail(AuthError::kSigV2NotSupported, std::string(kSigV2Message));
+    }
+    if (presign) {
+      return Fail(AuthError::kMalformedAuthorization,
+                  "Only one auth mechanism allowed: the Authorization header or X-Amz-* query "
+                  "parameters");
+    }
+    return VerifyHeaderAuth(req, value, keys, opts);
+  }
+  if (!params) {
+    return Fail(AuthError::kMalformedPresign, "the query has a malformed percent escape");
+  }
+  if (presign) return VerifyPresigned(req, *params, keys, opts);
+  if (HasParam(*params, "AWSAccessKeyId") || HasParam(*params, "Signature")) {
+    return Fail(AuthError::kSigV2NotSupported, std::string(kSigV2Message));
+  }
+  return Anonymous(*req.headers);
+}
+
+}  // namespace
+
+std::string_view AuthErrorName(AuthError error) {
+  switch (error) {
+    case AuthError::kMalformedAuthorization:
+      return "MalformedAuthorization";
+    case AuthError::kMalformedPresign:
+      return "MalformedPresign";
+    case AuthError::kSigV2NotSupported:
+      return "SigV2NotSupported";
+    case AuthError::kMissingContentSha256:
+      return "MissingContentSha256";
+    case AuthError::kBadContentSha256:
+      return "BadContentSha256";
+    case AuthError::kWrongRegionOrService:
+      return "WrongRegionOrService";
+    case AuthError::kUnknownAccessKey:
+      return "UnknownAccessKey";
+    case AuthError::kInvalidToken:
+      return "InvalidToken";
+    case AuthError::kSignatureMismatch:
+      return "SignatureMismatch";
+    case AuthError::kRequestTimeTooSkewed:
+      return "RequestTimeTooSkewed";
+    case AuthError::kExpired:
+      return "Expired";
+    case AuthError::kNotYetValid:
+      return "NotYetValid";
+  }
+  return "Unknown";
+}
+
+VerifyOutcome Verify(const IncomingRequest& request, const KeyLookup& keys,
+                     const VerifyOptions& options) {
+  try {
+    return VerifyOrThrow(request, keys, options);
+  } catch (const std::exception&) {
+    // Only OpenSSL failures or allocation failures get here.
+    return Fail(AuthError::kSignatureMismatch, "the signature could not be computed");
+  }
+}
+
+}  // namespace sparkify::sigv4

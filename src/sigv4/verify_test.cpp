@@ -98,6 +98,26 @@ TEST_F(VerifyTest, EveryPayloadModeRoundTrips) {
   }
 }
 
+TEST_F(VerifyTest, SignedChunkedUploadEndToEnd) {
+  std::string data(20000, 'z');
+  OwnedRequest r = HeaderSigned(kPerm, {{"x-amz-decoded-content-length", "20000"}},
+                                std::string(kStreamingSigned));
+  VerifyOutcome out = Run(r);
+  ASSERT_TRUE(out.ok()) << out.failure->message;
+  const Verified& v = *out.verified;
+  std::string s1 =
+      ChunkSignature(v.signing_key, v.amz_date, v.scope, v.seed_signature, data.substr(0, 16384));
+  std::string s2 = ChunkSignature(v.signing_key, v.amz_date, v.scope, s1, data.substr(16384));
+  std::string s3 = ChunkSignature(v.signing_key, v.amz_date, v.scope, s2, "");
+  std::string body = "4000;chunk-signature=" + s1 + "\r\n" + data.substr(0, 16384) +
+                     "\r\ne20;chunk-signature=" + s2 + "\r\n" + data.substr(16384) +
+                     "\r\n0;chunk-signature=" + s3 + "\r\n\r\n";
+  AwsChunkedDecoder decoder(v);
+  std::string decoded;
+  ASSERT_TRUE(decoder.Feed(body, &decoded).ok());
+  EXPECT_TRUE(decoder.done());
+  EXPECT_EQ(decoded, data);
+}
 
 TEST_F(VerifyTest, PresignedRoundTripWithAndWithoutSessionToken) {
   for (const Credentials& creds : {kPerm, kTemp}) {

@@ -50,8 +50,9 @@ class WriterImpl final : public ObjectWriter {
       meta.size = staged_.size();
       if (meta.etag.empty()) meta.etag = md5_.Hex();
       if (meta.last_modified == TimePoint{}) meta.last_modified = shared_->Now();
-      if (part_number_ == 0) return CommitObject(std::move(meta));
-      return CommitPart(std::move(meta));
+      auto result = part_number_ == 0 ? CommitObject(std::move(meta)) : CommitPart(std::move(meta));
+      if (!result.ok()) staged_.Discard();
+      return result;
     });
   }
 

@@ -34,9 +34,14 @@ std::string RunningMd5::Hex() const { return HexEncode(Raw()); }
 
 StagedFile::StagedFile(std::string tmp_dir, bool sync) : tmp_dir_(std::move(tmp_dir)), sync_(sync) {}
 
-StagedFile::~StagedFile() {
+StagedFile::~StagedFile() { Discard(); }
+
+void StagedFile::Discard() {
   fd_.Reset();
   if (!path_.empty() && !published_) (void)RemoveFile(path_);
+  path_.clear();
+  std::string().swap(buffer_);
+  finished_ = true;
 }
 
 Status StagedFile::SpillToFile() {

@@ -52,6 +52,8 @@ class StagedFile {
   const std::string& temp_path() const { return path_; }
   // The temp file has been renamed away: do not remove it on destruction.
   void MarkPublished() { published_ = true; }
+  // Removes the temp file now (after a failed commit) rather than at destruction.
+  void Discard();
 
  private:
   Status SpillToFile();

@@ -19,11 +19,11 @@
 
 namespace sparkify::store::testing {
 
-// A fresh directory under /tmp, removed (with everything in it) on destruction.
+// A fresh directory under `base` (default /tmp), removed with everything in it on destruction.
 class TempDir {
  public:
-  TempDir() {
-    std::string tmpl = "/tmp/diskstore_test.XXXXXX";
+  explicit TempDir(const std::string& base = "/tmp") {
+    std::string tmpl = base + "/diskstore_test.XXXXXX";
     char* made = ::mkdtemp(tmpl.data());
     if (made == nullptr) std::abort();
     path_ = made;

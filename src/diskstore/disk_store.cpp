@@ -96,7 +96,8 @@ std::string Printable(std::string_view key) {
 
 Status DiskStoreImpl::Init() {
   const StoreShared& s = *shared_;
-  for (const std::string& dir : {s.root, s.tmp_dir, s.buckets_dir}) {
+  SPARKIFY_RETURN_IF_ERROR(MakeDirs(s.root, s.options.fsync));
+  for (const std::string& dir : {s.tmp_dir, s.buckets_dir}) {
     SPARKIFY_RETURN_IF_ERROR(MakeDir(dir));
   }
   // Whatever is in tmp/ was never acknowledged (or is a deleted bucket or upload).

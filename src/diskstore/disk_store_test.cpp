@@ -56,6 +56,14 @@ TEST_F(DiskStoreTest, OpenFailsClearlyOnAnUnusableDir) {
   EXPECT_EQ(DiskStore::Open(o).status().code(), Status::Code::kInvalidArgument);
 }
 
+TEST_F(DiskStoreTest, OpenMakesMissingParentDirs) {
+  DiskStoreOptions o;
+  o.data_dir = dir_.path() + "/x/y/z/";
+  auto s = DiskStore::Open(o);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_TRUE(std::filesystem::is_directory(dir_.path() + "/x/y/z/buckets"));
+}
+
 TEST_F(DiskStoreTest, Buckets) {
   EXPECT_EQ(store_->CreateBucket("b").code(), Status::Code::kAlreadyExists);
   clock_.Advance(std::chrono::seconds(5));

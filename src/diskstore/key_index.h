@@ -41,6 +41,8 @@ class KeyIndex {
  public:
   void Put(const ObjectMeta& meta);
   void Erase(std::string_view key);
+  // Moves every entry of `other` in (without copying keys); on equal keys this one's wins.
+  void MergeFrom(KeyIndex&& other) { entries_.merge(other.entries_); }
   size_t size() const { return entries_.size(); }
   bool empty() const { return entries_.empty(); }
   // Key, size, etag and last_modified of one object, if indexed.

@@ -183,9 +183,9 @@ Result<ObjectMeta> DiskStoreImpl::CompleteUpload(
                                        std::to_string(parts[i - 1].first));
       }
     }
-    // Open every listed part once: each fd holds one whole version even if it is replaced.
+    // First check the whole list (one part file open at a time: there may be 10,000).
     std::string dir = s.UploadDir(bucket, upload_id);
-    std::vector<OpenedFile> files;
+    std::vector<std::string> etags;
     std::string md5s;
     for (size_t i = 0; i < parts.size(); ++i) {
       const auto& [number, etag] = parts[i];
@@ -213,12 +213,24 @@ Result<ObjectMeta> DiskStoreImpl::CompleteUpload(
         return Status::Corruption("part file of " + part_name + " has a malformed ETag");
       }
       md5s += *raw;
-      files.push_back(std::move(opened).value());
+      etags.push_back(opened->meta.etag);
     }
+    // Then concatenate. A part replaced meanwhile no longer matches the list: refuse.
     StagedFile staged(s.tmp_dir, s.options.fsync);
-    for (const OpenedFile& f : files) {
-      SPARKIFY_RETURN_IF_ERROR(staged.AppendFrom(f.fd.get(), f.header.data_offset,
-                                                 f.header.data_len, dir));
+    for (size_t i = 0; i < parts.size(); ++i) {
+      std::string path = dir + "/" + PartFileName(parts[i].first);
+      auto f = OpenStoreFile(path, FileKind::kPart);
+      if (!f.ok() && f.status().IsNotFound()) {
+        return Status::NotFound("no such upload " + std::string(upload_id) + " in bucket " +
+                                Printable(bucket) + " (completed or aborted meanwhile)");
+      }
+      if (!f.ok()) return f.status();
+      if (f->meta.etag != etags[i]) {
+        return Status::InvalidArgument("InvalidPart: part " + std::to_string(parts[i].first) +
+                                       " was replaced during completion");
+      }
+      SPARKIFY_RETURN_IF_ERROR(
+          staged.AppendFrom(f->fd.get(), f->header.data_offset, f->header.data_len, path));
     }
     ObjectMeta meta = info.meta;
     meta.key = info.key;

@@ -113,13 +113,17 @@ class ReaderImpl final : public ObjectReader {
   uint64_t data_offset() const override { return file_.header.data_offset; }
 
   Result<size_t> ReadAt(uint64_t offset, char* buf, size_t n) override {
-    uint64_t size = file_.header.data_len;
-    if (offset >= size) return size_t{0};
-    n = static_cast<size_t>(std::min<uint64_t>(n, size - offset));
-    SPARKIFY_ASSIGN_OR_RETURN(size_t got,
-                              PReadFull(file_.fd.get(), buf, n, data_offset() + offset, path_));
-    if (got < n) return Status::Corruption("object file " + path_ + " is shorter than its header says");
-    return got;
+    return Guarded("ObjectReader::ReadAt", [&]() -> Result<size_t> {
+      uint64_t size = file_.header.data_len;
+      if (offset >= size) return size_t{0};
+      n = static_cast<size_t>(std::min<uint64_t>(n, size - offset));
+      SPARKIFY_ASSIGN_OR_RETURN(size_t got,
+                                PReadFull(file_.fd.get(), buf, n, data_offset() + offset, path_));
+      if (got < n) {
+        return Status::Corruption("object file " + path_ + " is shorter than its header says");
+      }
+      return got;
+    });
   }
 
  private:

@@ -158,6 +158,20 @@ Status MakeDir(const std::string& path, bool* created) {
   return ErrnoStatus(errno, "cannot create directory", path);
 }
 
+Status MakeDirs(const std::string& path, bool sync) {
+  for (size_t pos = path.find('/', 1);; pos = path.find('/', pos + 1)) {
+    std::string dir = path.substr(0, pos);
+    bool created = false;
+    SPARKIFY_RETURN_IF_ERROR(MakeDir(dir, &created));
+    if (created && sync) {
+      size_t slash = dir.find_last_of('/');
+      std::string parent = slash == std::string::npos ? "." : slash == 0 ? "/" : dir.substr(0, slash);
+      SPARKIFY_RETURN_IF_ERROR(SyncDir(parent));
+    }
+    if (pos == std::string::npos) return Status::OK();
+  }
+}
+
 Status RenamePath(const std::string& from, const std::string& to) {
   if (::rename(from.c_str(), to.c_str()) != 0) {
     return ErrnoStatus(errno, "cannot rename " + from + " to", to);

@@ -62,6 +62,8 @@ Status SyncDir(const std::string& dir);
 
 // mkdir; OK if it already exists. *created tells whether it was made now (may be null).
 Status MakeDir(const std::string& path, bool* created = nullptr);
+// mkdir -p; when sync, fsyncs the parent of every directory it made.
+Status MakeDirs(const std::string& path, bool sync);
 Status RenamePath(const std::string& from, const std::string& to);
 // unlink; OK when already gone. *removed (may be null) tells whether it existed.
 Status RemoveFile(const std::string& path, bool* removed = nullptr);

@@ -253,7 +253,8 @@ AwsChunkedDecoder::AwsChunkedDecoder(const Verified& verified, size_t max_chunk_
   s.scope = verified.scope;
   s.previous_signature = verified.seed_signature;
   s.declared_length = verified.decoded_content_length;
-  s.declared_trailers = verified.trailer_names;
+  // x-amz-trailer only means something in the trailer modes.
+  if (s.trailer_mode) s.declared_trailers = verified.trailer_names;
   if (!s.signed_chunks && !s.trailer_mode) {
     static_cast<void>(s.Failure(
         Status::FailedPrecondition("aws-chunked: the request is not in a streaming mode")));

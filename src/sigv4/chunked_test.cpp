@@ -106,6 +106,15 @@ TEST(AwsChunkedDecoder, DecodesTheDocumentedBodyUnderAnySplit) {
   }
 }
 
+TEST(AwsChunkedDecoder, IgnoresXAmzTrailerOutsideTheTrailerModes) {
+  Verified v = DocStreaming(PayloadMode::kStreamingSigned, kSeed);
+  v.trailer_names = {"x-amz-checksum-crc32"};
+  AwsChunkedDecoder d(v);
+  std::string out;
+  ASSERT_TRUE(d.Feed(DocBody(), &out).ok());
+  EXPECT_TRUE(d.done());
+}
+
 TEST(AwsChunkedDecoder, DecodesTheDocumentedSignedTrailerBody) {
   for (bool blank : {false, true}) {
     Verified v = DocStreaming(PayloadMode::kStreamingSignedTrailer, kTrailerSeed);

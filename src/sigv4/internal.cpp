@@ -61,6 +61,43 @@ std::optional<uint64_t> ParseDecimal(std::string_view s, size_t max_digits) {
   return v;
 }
 
+namespace {
+
+// True when every run of digits is short, and any four-digit run (a year) is in 1970..2200.
+bool YearsInRange(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    if (s[i] < '0' || s[i] > '9') {
+      ++i;
+      continue;
+    }
+    size_t start = i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    std::string_view run = s.substr(start, i - start);
+    if (run.size() > 4) return false;
+    if (run.size() == 4) {
+      uint64_t year = *ParseDecimal(run, 4);
+      if (year < 1970 || year > 2200) return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<TimePoint> ParseAmzDateBounded(std::string_view s) {
+  // yyyymmddThhmmssZ: the year is the first four characters.
+  if (s.size() < 4 || !ParseDecimal(s.substr(0, 4), 4)) return std::nullopt;
+  uint64_t year = *ParseDecimal(s.substr(0, 4), 4);
+  if (year < 1970 || year > 2200) return std::nullopt;
+  return ParseAmzDate(s);
+}
+
+std::optional<TimePoint> ParseHttpDateBounded(std::string_view s) {
+  if (s.size() > 64 || !YearsInRange(s)) return std::nullopt;
+  return ParseHttpDate(s);
+}
+
 std::vector<std::string_view> HeaderValues(const Headers& headers, std::string_view name) {
   std::vector<std::string_view> out;
   for (const auto& [key, value] : headers) {

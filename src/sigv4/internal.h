@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/uri.h"
 #include "sigv4/sigv4.h"
 
@@ -19,6 +20,11 @@ std::string_view TrimWhitespace(std::string_view s);
 bool IsLowerHex(std::string_view s, size_t length);
 // Parses a non-negative decimal of at most `max_digits` digits; nullopt otherwise.
 std::optional<uint64_t> ParseDecimal(std::string_view s, size_t max_digits);
+
+// ParseAmzDate / ParseHttpDate limited to the years 1970..2200: common's parsers convert to a
+// nanosecond clock, which overflows (undefined behaviour) a few centuries away from 1970.
+std::optional<TimePoint> ParseAmzDateBounded(std::string_view s);
+std::optional<TimePoint> ParseHttpDateBounded(std::string_view s);
 
 // The values of every header named `name` (case-insensitive), in order.
 std::vector<std::string_view> HeaderValues(const Headers& headers, std::string_view name);

@@ -65,7 +65,7 @@ struct RequestTime {
 std::optional<RequestTime> HeaderRequestTime(const Headers& headers, std::string* error) {
   if (auto text = internal::HeaderValue(headers, "x-amz-date")) {
     std::string_view value = internal::TrimWhitespace(*text);
-    auto t = ParseAmzDate(value);
+    auto t = internal::ParseAmzDateBounded(value);
     if (!t) {
       *error = "X-Amz-Date must be yyyymmddThhmmssZ";
       return std::nullopt;
@@ -73,7 +73,7 @@ std::optional<RequestTime> HeaderRequestTime(const Headers& headers, std::string
     return RequestTime{*t, std::string(value)};
   }
   if (auto text = internal::HeaderValue(headers, "date")) {
-    auto t = ParseHttpDate(internal::TrimWhitespace(*text));
+    auto t = internal::ParseHttpDateBounded(internal::TrimWhitespace(*text));
     if (!t) {
       *error = "the Date header is not an HTTP date";
       return std::nullopt;
@@ -177,7 +177,7 @@ VerifyOutcome VerifyPresigned(const IncomingRequest& request, const std::vector<
     return Fail(AuthError::kMalformedPresign, *err);
   }
   if (auto bad = internal::CheckScope(fields.auth.credential, options)) return *bad;
-  std::optional<TimePoint> t = ParseAmzDate(fields.amz_date);
+  std::optional<TimePoint> t = internal::ParseAmzDateBounded(fields.amz_date);
   if (!t) return Fail(AuthError::kMalformedPresign, "X-Amz-Date must be yyyymmddThhmmssZ");
   if (fields.amz_date.substr(0, 8) != fields.auth.credential.date) {
     return Fail(AuthError::kMalformedPresign,

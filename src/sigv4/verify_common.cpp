@@ -31,6 +31,20 @@ bool IsHex64(std::string_view s) {
   return true;
 }
 
+// Client-supplied text quoted in a message: short printable ASCII only, so messages stay safe to
+// log and to put in an error document.
+std::string Quoted(std::string_view s) {
+  bool printable = s.size() <= 64;
+  for (char c : s) printable = printable && c > 0x20 && c < 0x7f;
+  if (!printable) return "(unprintable)";
+  std::string out;
+  out.reserve(s.size() + 2);
+  out.push_back('\'');
+  out.append(s);
+  out.push_back('\'');
+  return out;
+}
+
 }  // namespace
 
 VerifyOutcome Fail(AuthError error, std::string message) {
@@ -42,13 +56,13 @@ VerifyOutcome Fail(AuthError error, std::string message) {
 std::optional<VerifyOutcome> CheckScope(const CredentialParts& credential,
                                         const VerifyOptions& options) {
   if (credential.service != options.service) {
-    return Fail(AuthError::kWrongRegionOrService, "the credential scope names service '" +
-                                                      credential.service + "', expected '" +
+    return Fail(AuthError::kWrongRegionOrService, "the credential scope names service " +
+                                                      Quoted(credential.service) + ", expected '" +
                                                       options.service + "'");
   }
   if (!options.region.empty() && credential.region != options.region) {
-    return Fail(AuthError::kWrongRegionOrService, "the credential scope names region '" +
-                                                      credential.region + "', expected '" +
+    return Fail(AuthError::kWrongRegionOrService, "the credential scope names region " +
+                                                      Quoted(credential.region) + ", expected '" +
                                                       options.region + "'");
   }
   return std::nullopt;

@@ -205,6 +205,18 @@ std::vector<FailureCase> Cases() {
       {42, "CredentialDateMismatch",
        [] { return WithHeader(Signed(), "x-amz-date", "20240302T120000Z"); },
        E::kMalformedAuthorization, hours(24)},
+      {43, "AmzDateBeyondTheClockRange",
+       [] { return WithHeader(Signed(), "x-amz-date", "99991231T000000Z"); },
+       E::kMalformedAuthorization},
+      {44, "HttpDateBeyondTheClockRange",
+       [] {
+         return WithHeader(Without(Signed(), "x-amz-date"), "Date",
+                           "Fri, 31 Dec 9999 00:00:00 GMT");
+       },
+       E::kMalformedAuthorization},
+      {45, "PresignDateBeyondTheClockRange",
+       [] { return WithParam(Presigned(), "X-Amz-Date", "00010101T000000Z"); },
+       E::kMalformedPresign},
       // SigV2.
       {50, "SigV2Header", [] { return WithAuthorization("AWS AKIDPERM:c2lnbmF0dXJl"); },
        E::kSigV2NotSupported},

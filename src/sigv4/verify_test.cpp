@@ -119,6 +119,26 @@ TEST_F(VerifyTest, SignedChunkedUploadEndToEnd) {
   EXPECT_EQ(decoded, data);
 }
 
+TEST_F(VerifyTest, DateHeaderCanStandInForXAmzDate) {
+  OwnedRequest r;
+  r.raw_path = "/k";
+  r.headers = {{"Host", kHost},
+               {"Date", FormatHttpDate(Now())},
+               {"x-amz-content-sha256", std::string(kEmptySha256)}};
+  auto ch = BuildCanonicalHeaders(r.headers, {"host", "date", "x-amz-content-sha256"});
+  ASSERT_TRUE(ch);
+  std::string scope = CredentialScope("20240301", "us-east-1", "s3");
+  std::string sts = StringToSign(FormatAmzDate(Now()), scope,
+                                 CanonicalRequest("GET", "/k", "", *ch, kEmptySha256));
+  std::string key = SigningKey(kPerm.secret_access_key, "20240301", "us-east-1", "s3");
+  r.headers.emplace_back("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDPERM/" + scope +
+                                              ",SignedHeaders=" + ch->signed_headers +
+                                              ",Signature=" + Signature(key, sts));
+  VerifyOutcome out = Run(r);
+  ASSERT_TRUE(out.ok()) << out.failure->message;
+  EXPECT_EQ(out.verified->amz_date, "20240301T120000Z");
+}
+
 TEST_F(VerifyTest, PresignedRoundTripWithAndWithoutSessionToken) {
   for (const Credentials& creds : {kPerm, kTemp}) {
     clock_.Set(Now() + seconds(3599));

@@ -21,7 +21,10 @@ namespace sparkify::policy {
 //   "aws:CurrentTime" -> {"2026-11-27T10:00:00Z"}, "aws:EpochTime" -> {"1795000000"},
 //   "s3:prefix" -> {"uploads/"}, "s3:signatureAge" -> {"1234"} (milliseconds),
 //   "s3:authType" -> {"REST-HEADER"|"REST-QUERY-STRING"}, "aws:username" -> {"web"}.
-// A key absent from the map is "not present" (what the ...IfExists operators and Null test).
+// A key absent from the map, or with no values, is "not present" (what the ...IfExists
+// operators and Null test). Multi-valued keys ("aws:TagKeys") are for ForAnyValue: and
+// ForAllValues:. Policy variables (${aws:username}, ${aws:userid}, ...) are read from the
+// same map and resolve only for a key with exactly one value.
 struct RequestContext {
   // "arn:aws:iam::000000000000:user/NAME"; empty for an anonymous request.
   std::string principal_arn;

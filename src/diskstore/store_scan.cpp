@@ -35,6 +35,10 @@ void ScanFanouts(const std::string& objects, const std::vector<std::string>& fan
   try {
     for (size_t i = (*next)++; i < fanouts.size(); i = (*next)++) {
       std::string fanout_dir = objects + "/" + fanouts[i];
+      if (fanouts[i].size() != 2 || !IsObjectFileName(fanouts[i] + std::string(62, '0'), fanouts[i])) {
+        out->bad.emplace_back(fanout_dir, Status::Corruption("not a fan-out directory"));
+        continue;
+      }
       auto files = ListDir(fanout_dir);
       if (!files.ok()) {
         out->error = files.status();

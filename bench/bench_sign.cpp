@@ -6,6 +6,10 @@
 //       prints the SigV4 header-auth headers ("Name: value" per line) for a request whose
 //       body is BODY_FILE (its exact SHA-256 is signed) or empty. Header auth carries no
 //       nonce, so the same headers may be replayed for the 15-minute skew window.
+//   sparkify_bench_sign requests presigned|header METHOD HOST:PORT /bucket/key COUNT [BODY_FILE]
+//       prints COUNT requests for wrk (bench/s3_request.lua), one a line: the request-target,
+//       then tab-separated "name: value" headers. COUNT 1 addresses /bucket/key itself, more
+//       address /bucket/key-0 ... /bucket/key-(COUNT-1).
 //   sparkify_bench_sign presign-rate SECONDS
 //       calls sigv4::PresignUrl in a loop for SECONDS and prints "URLS_PER_SECOND COUNT".
 //
@@ -31,6 +35,8 @@ using sparkify::sigv4::SignRequest;
 int Usage() {
   std::cerr << "usage: sparkify_bench_sign presign METHOD HOST:PORT /bucket/key\n"
                "       sparkify_bench_sign headers METHOD HOST:PORT /bucket/key [BODY_FILE]\n"
+               "       sparkify_bench_sign requests presigned|header METHOD HOST:PORT /bucket/key "
+               "COUNT [BODY_FILE]\n"
                "       sparkify_bench_sign presign-rate SECONDS\n";
   return 2;
 }
@@ -62,21 +68,56 @@ int Presign(const std::string& method, const std::string& host, const std::strin
   return 0;
 }
 
+bool ReadFile(const char* path, std::string* out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    std::cerr << "cannot read " << path << "\n";
+    return false;
+  }
+  out->assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  return true;
+}
+
 int Headers(const std::string& method, const std::string& host, const std::string& path,
             const char* body_file) {
   SignRequest r = MakeRequest(method, host, path);
   if (body_file != nullptr) {
-    std::ifstream in(body_file, std::ios::binary);
-    if (!in) {
-      std::cerr << "cannot read " << body_file << "\n";
-      return 1;
-    }
-    std::string body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::string body;
+    if (!ReadFile(body_file, &body)) return 1;
     r.payload_hash = sparkify::Sha256Hex(body);
   }
   auto headers = sparkify::sigv4::SignHeaders(r, CredentialsFromEnv());
   if (headers.empty()) return 1;
   for (const auto& [name, value] : headers) std::cout << name << ": " << value << "\n";
+  return 0;
+}
+
+int Requests(const std::string& auth, const std::string& method, const std::string& host,
+             const std::string& path, int count, const char* body_file) {
+  if (auth != "presigned" && auth != "header") return Usage();
+  std::string payload_hash;
+  if (body_file != nullptr) {
+    std::string body;
+    if (!ReadFile(body_file, &body)) return 1;
+    payload_hash = sparkify::Sha256Hex(body);
+  }
+  Credentials creds = CredentialsFromEnv();
+  std::string origin = "http://" + host;
+  for (int i = 0; i < count; ++i) {
+    SignRequest r = MakeRequest(method, host, count == 1 ? path : path + "-" + std::to_string(i));
+    if (auth == "presigned") {
+      std::string url = sparkify::sigv4::PresignUrl(r, creds, 3600);
+      if (url.compare(0, origin.size(), origin) != 0) return 1;
+      std::cout << url.substr(origin.size()) << "\n";
+      continue;
+    }
+    r.payload_hash = payload_hash;
+    auto headers = sparkify::sigv4::SignHeaders(r, creds);
+    if (headers.empty()) return 1;
+    std::cout << sparkify::sigv4::EncodePath(r.decoded_path);
+    for (const auto& [name, value] : headers) std::cout << '\t' << name << ": " << value;
+    std::cout << "\n";
+  }
   return 0;
 }
 
@@ -112,6 +153,11 @@ int main(int argc, char** argv) {
   if (cmd == "presign" && argc == 5) return Presign(argv[2], argv[3], argv[4]);
   if (cmd == "headers" && (argc == 5 || argc == 6)) {
     return Headers(argv[2], argv[3], argv[4], argc == 6 ? argv[5] : nullptr);
+  }
+  if (cmd == "requests" && (argc == 7 || argc == 8)) {
+    int count = std::atoi(argv[6]);
+    if (count < 1) return Usage();
+    return Requests(argv[2], argv[3], argv[4], argv[5], count, argc == 8 ? argv[7] : nullptr);
   }
   if (cmd == "presign-rate" && argc == 3) return PresignRate(std::atof(argv[2]));
   return Usage();

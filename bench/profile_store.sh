@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# Where the store's time goes under the small-GET load of bench/store_bench.sh, for the owner
+# of src/store and src/http: a perf profile (cpu-clock samples: this VM exposes no hardware
+# counters) of `sparkify store` while wrk GETs a 4 KiB object with 16 connections, the
+# syscalls per request (strace -c on a separate short run), and a perf profile of the
+# sigv4::PresignUrl loop. Loopback only, about 40 seconds, everything stopped on exit.
+#
+#   bench/profile_store.sh                      # presigned GETs
+#   AUTH=header bench/profile_store.sh          # header-auth GETs
+#
+# Environment: BUILD_DIR (default build-bench), SECONDS_PERF (default 10), AUTH.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD_DIR:-$repo/build-bench}
+seconds=${SECONDS_PERF:-10}
+auth=${AUTH:-presigned}
+top=${TOP:-25}
+
+log() { echo "profile: $*" >&2; }
+die() { log "$*"; exit 1; }
+
+need=()
+for p in wrk curl linux-perf strace; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
+done
+if ((${#need[@]})); then
+  log "installing ${need[*]}"
+  sudo_cmd=(); [ "$(id -u)" = 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends \
+    "${need[@]}" >/dev/null
+fi
+if [ ! -f "$build/build.ninja" ]; then
+  cmake -S "$repo" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+fi
+ninja -C "$build" -j "$(nproc)" sparkify sparkify_bench_sign >/dev/null || die "build failed"
+signer=$build/sparkify_bench_sign
+
+tmp=$(mktemp -d /var/tmp/sparkify-profile.XXXXXX)
+pids=()
+cleanup() {
+  local pid
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+export AWS_ACCESS_KEY_ID=BENCHROOTKEY0000
+AWS_SECRET_ACCESS_KEY=$(head -c 30 /dev/urandom | base64 | tr -d '/+=')
+export AWS_SECRET_ACCESS_KEY
+
+SPARKIFY_ROOT_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID SPARKIFY_ROOT_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY \
+  "$build/sparkify" store --data "$tmp/store" --listen 127.0.0.1:0 --create-bucket bench \
+  >"$tmp/store.out" 2>"$tmp/store.err" &
+store_pid=$!
+pids+=("$store_pid")
+for _ in $(seq 100); do
+  grep -q "listening on" "$tmp/store.out" 2>/dev/null && break
+  kill -0 "$store_pid" 2>/dev/null || { cat "$tmp/store.err" >&2; die "store did not start"; }
+  sleep 0.1
+done
+port=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$tmp/store.out")
+[ -n "$port" ] || die "store did not print its port"
+
+head -c 4096 /dev/urandom > "$tmp/4k"
+code=$(curl -s -o /dev/null -w '%{http_code}' -T "$tmp/4k" \
+  "$("$signer" presign PUT "127.0.0.1:$port" /bench/get-4k)")
+[ "$code" = 200 ] || die "PUT answered $code"
+
+export BENCH_METHOD=GET BENCH_BODY= BENCH_REQUESTS=$tmp/requests BENCH_THREADS=2
+"$signer" requests "$auth" GET "127.0.0.1:$port" /bench/get-4k 1 > "$BENCH_REQUESTS"
+url=http://127.0.0.1:$port/
+wrk_cmd=(wrk -t2 -c16 --timeout 10s -s "$repo/bench/s3_request.lua")
+
+echo "load: $(cut -d' ' -f1-3 /proc/loadavg); store pid $store_pid; 4 KiB GET, $auth, wrk -t2 -c16"
+timeout 30 "${wrk_cmd[@]}" -d2s "$url" >/dev/null  # warm-up
+
+# 1. perf: self time per symbol and per library of the store process under load.
+timeout $((seconds + 30)) "${wrk_cmd[@]}" -d$((seconds + 2))s "$url" > "$tmp/wrk-perf" &
+wrk_pid=$!
+pids+=("$wrk_pid")
+sleep 1
+perf record -q -e cpu-clock -F 499 --call-graph dwarf,16384 -p "$store_pid" \
+  -o "$tmp/perf.data" -- sleep "$seconds" 2>/dev/null
+wait "$wrk_pid" || true
+set +o pipefail  # the reports below are cut short with head
+echo "under perf: $(grep '^RESULT' "$tmp/wrk-perf" | cut -d' ' -f2-6)"
+echo
+echo "== store: share of samples per library =="
+perf report -i "$tmp/perf.data" --no-children --sort dso --stdio 2>/dev/null |
+  grep -E '^ +[0-9.]+%' | head -12
+echo
+echo "== store: top $top symbols (self) =="
+perf report -i "$tmp/perf.data" --no-children --sort dso,sym --stdio -g none 2>/dev/null |
+  grep -E '^ +[0-9.]+%' | head -"$top" | cut -c1-150
+echo
+echo "== store: top $top of our own functions, inclusive (children, DWARF call graphs) =="
+perf report -i "$tmp/perf.data" --children --sort sym --stdio -g none 2>/dev/null |
+  grep -E '^ +[0-9.]+% +[0-9.]+% +\[\.\] +(sparkify|boost)::' | head -"$top" | cut -c1-150
+echo
+
+# 2. syscalls per request: strace -c on a short run of its own (strace slows the store, so
+# only the counts matter), traced from before wrk's first request to after its last.
+strace -c -f -p "$store_pid" -o "$tmp/strace" 2>/dev/null &
+strace_pid=$!
+pids+=("$strace_pid")
+sleep 1
+timeout 40 "${wrk_cmd[@]}" -d3s "$url" > "$tmp/wrk-strace" || true
+kill -INT "$strace_pid" 2>/dev/null || true
+wait "$strace_pid" 2>/dev/null || true
+requests=$(sed -n 's/^RESULT requests=\([0-9]*\).*/\1/p' "$tmp/wrk-strace")
+calls=$(awk '$NF == "total" { print $4 }' "$tmp/strace")
+echo "== store: syscalls while traced: $calls calls for $requests requests" \
+  "($(awk -v c="$calls" -v r="$requests" 'BEGIN { if (r > 0) printf "%.1f", c / r }') per request) =="
+grep -v -- '------' "$tmp/strace" | head -14
+echo
+
+# 3. The presign loop.
+perf record -q -e cpu-clock -F 499 --call-graph dwarf,16384 -o "$tmp/presign.data" -- \
+  "$signer" presign-rate 3 > "$tmp/presign-rate" 2>/dev/null
+echo "== sigv4::PresignUrl loop: $(cut -d' ' -f1 "$tmp/presign-rate") URLs/s; per library =="
+perf report -i "$tmp/presign.data" --no-children --sort dso --stdio 2>/dev/null |
+  grep -E '^ +[0-9.]+%' | head -6
+echo "== sigv4::PresignUrl loop: top 15 symbols (self) =="
+perf report -i "$tmp/presign.data" --no-children --sort dso,sym --stdio -g none 2>/dev/null |
+  grep -E '^ +[0-9.]+%' | head -15 | cut -c1-150
+echo "== sigv4::PresignUrl loop: inclusive (children) =="
+perf report -i "$tmp/presign.data" --children --sort sym --stdio -g none 2>/dev/null |
+  grep -E '^ +[0-9.]+%' | grep -E 'sparkify::|EVP_|HMAC|SHA256' | head -15 | cut -c1-150

@@ -1,0 +1,317 @@
+// S3Client operations: each builds a signed request, sends it through the transport and reads
+// the answer.
+#include "s3client/s3client.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <memory>
+
+#include "common/crypto.h"
+#include "common/uri.h"
+#include "s3client/addressing.h"
+#include "s3client/errors.h"
+#include "s3client/http_transport.h"
+#include "s3client/xml.h"
+
+namespace sparkify::s3client {
+namespace {
+
+using internal::BodySink;
+using internal::HttpResponse;
+using internal::RequestBody;
+
+struct FileCloser {
+  void operator()(std::FILE* f) const { std::fclose(f); }
+};
+using File = std::unique_ptr<std::FILE, FileCloser>;
+
+// One S3 request, before signing.
+struct Call {
+  std::string method;
+  std::string bucket;
+  std::string key;
+  std::string raw_query;
+  sigv4::Headers headers;  // signed and sent
+  RequestBody body;
+  std::string payload_hash;  // empty: computed from body.memory
+};
+
+std::optional<std::string> HeaderOf(const sigv4::Headers& headers, std::string_view name) {
+  for (const auto& [k, v] : headers) {
+    if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) == b;
+        })) {
+      return v;
+    }
+  }
+  return std::nullopt;
+}
+
+ObjectInfo InfoFrom(const sigv4::Headers& headers) {
+  ObjectInfo info;
+  if (auto v = HeaderOf(headers, "content-length"))
+    info.size = std::strtoull(v->c_str(), nullptr, 10);
+  info.etag = HeaderOf(headers, "etag").value_or("");
+  info.content_type = HeaderOf(headers, "content-type").value_or("");
+  if (auto v = HeaderOf(headers, "last-modified")) {
+    if (auto t = ParseHttpDate(*v)) info.last_modified = *t;
+  }
+  constexpr std::string_view kMeta = "x-amz-meta-";
+  for (const auto& [k, v] : headers) {
+    std::string lower(k);
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (lower.rfind(kMeta, 0) == 0) info.metadata.emplace_back(lower.substr(kMeta.size()), v);
+  }
+  return info;
+}
+
+void AddPutHeaders(const PutOptions& options, sigv4::Headers* headers) {
+  headers->emplace_back(
+      "Content-Type", options.content_type.empty() ? "binary/octet-stream" : options.content_type);
+  for (const auto& [name, value] : options.metadata) {
+    headers->emplace_back("x-amz-meta-" + name, value);
+  }
+}
+
+// Runs `fn`, turning any exception into a Status so none leaves the library.
+template <typename Fn>
+auto Guard(Fn fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string("s3client: ") + e.what());
+  }
+}
+
+class Runner {
+ public:
+  explicit Runner(const ClientOptions& options) : options_(options) {
+    transport_.connect_timeout = options.connect_timeout;
+    transport_.request_timeout = options.request_timeout;
+    transport_.verify_tls = options.verify_tls;
+    transport_.ca_file = options.ca_file;
+    transport_.user_agent = options.user_agent;
+  }
+
+  // Signs and sends; a non-2xx answer becomes an error Status.
+  Status Run(const Call& call, BodySink* sink, HttpResponse* response) {
+    SPARKIFY_ASSIGN_OR_RETURN(internal::Endpoint endpoint,
+                              internal::ParseEndpoint(options_.endpoint));
+    internal::Target target =
+        internal::TargetFor(endpoint, options_.addressing, call.bucket, call.key);
+    sigv4::SignRequest sr;
+    sr.method = call.method;
+    sr.scheme = endpoint.scheme;
+    sr.host = target.host;
+    sr.decoded_path = target.decoded_path;
+    sr.raw_query = call.raw_query;
+    sr.headers = call.headers;
+    sr.payload_hash = !call.payload_hash.empty() ? call.payload_hash
+                      : options_.sign_payload    ? Sha256Hex(call.body.memory)
+                                                 : std::string(sigv4::kUnsignedPayload);
+    sr.region = options_.region;
+    sr.time = options_.clock->Now();
+    sigv4::Headers headers = call.headers;
+    for (auto& h : sigv4::SignHeaders(sr, options_.credentials)) headers.push_back(std::move(h));
+
+    std::string url =
+        endpoint.scheme + "://" + target.host + sigv4::EncodePath(target.decoded_path);
+    if (!call.raw_query.empty()) url += "?" + call.raw_query;
+    SPARKIFY_RETURN_IF_ERROR(
+        internal::Perform(call.method, url, headers, call.body, sink, transport_, response));
+    if (response->status < 200 || response->status >= 300) {
+      return internal::ErrorFromResponse(response->status, response->error_body);
+    }
+    return Status::OK();
+  }
+
+ private:
+  const ClientOptions& options_;
+  internal::TransportOptions transport_;
+};
+
+// Opens `path` and returns its size; hashes it when the payload is signed.
+Status OpenForUpload(const std::string& path, bool hash, File* file, uint64_t* size,
+                     std::string* sha256_hex) {
+  file->reset(std::fopen(path.c_str(), "rb"));
+  if (!*file) return Status::IOError("cannot open " + path);
+  struct stat st {};
+  if (fstat(fileno(file->get()), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return Status::IOError(path + " is not a regular file");
+  }
+  *size = static_cast<uint64_t>(st.st_size);
+  if (!hash) return Status::OK();
+  auto hasher = Hasher::Create(Hasher::Kind::kSha256);
+  char buffer[1 << 16];
+  size_t n;
+  while ((n = std::fread(buffer, 1, sizeof buffer, file->get())) > 0) {
+    hasher->Update(std::string_view(buffer, n));
+  }
+  if (std::ferror(file->get())) return Status::IOError("cannot read " + path);
+  *sha256_hex = HexEncode(hasher->Finish());
+  std::rewind(file->get());
+  return Status::OK();
+}
+
+}  // namespace
+
+S3Client::S3Client(ClientOptions options) : options_(std::move(options)) {
+  if (options_.clock == nullptr) options_.clock = &Clock::System();
+}
+
+Status S3Client::CreateBucket(std::string_view bucket) {
+  return Guard([&]() -> Status {
+    SPARKIFY_RETURN_IF_ERROR(internal::CheckNames(bucket, "", false));
+    Call call{"PUT", std::string(bucket), "", "", {}, {}, ""};
+    std::string config;
+    if (options_.region != "us-east-1") {
+      config = internal::CreateBucketConfiguration(options_.region);
+      call.body.memory = config;
+      call.headers.emplace_back("Content-Type", "application/xml");
+    }
+    HttpResponse response;
+    return Runner(options_).Run(call, nullptr, &response);
+  });
+}
+
+Result<PutResult> S3Client::PutObject(std::string_view bucket, std::string_view key,
+                                      std::string_view body, const PutOptions& options) {
+  return Guard([&]() -> Result<PutResult> {
+    SPARKIFY_RETURN_IF_ERROR(internal::CheckNames(bucket, key, true));
+    Call call{"PUT", std::string(bucket), std::string(key), "", {}, {}, ""};
+    AddPutHeaders(options, &call.headers);
+    call.body.memory = body;
+    HttpResponse response;
+    SPARKIFY_RETURN_IF_ERROR(Runner(options_).Run(call, nullptr, &response));
+    return PutResult{HeaderOf(response.headers, "etag").value_or("")};
+  });
+}
+
+Result<PutResult> S3Client::PutObjectFromFile(std::string_view bucket, std::string_view key,
+                                              const std::string& path, const PutOptions& options) {
+  return Guard([&]() -> Result<PutResult> {
+    SPARKIFY_RETURN_IF_ERROR(internal::CheckNames(bucket, key, true));
+    Call call{"PUT", std::string(bucket), std::string(key), "", {}, {}, ""};
+    AddPutHeaders(options, &call.headers);
+    File file;
+    SPARKIFY_RETURN_IF_ERROR(
+        OpenForUpload(path, options_.sign_payload, &file, &call.body.size, &call.payload_hash));
+    if (call.payload_hash.empty()) call.payload_hash = std::string(sigv4::kUnsignedPayload);
+    call.body.file = file.get();
+    HttpResponse response;
+    SPARKIFY_RETURN_IF_ERROR(Runner(options_).Run(call, nullptr, &response));
+    return PutResult{HeaderOf(response.headers, "etag").value_or("")};
+  });
+}
+
+Result<GetResult> S3Client::GetObject(std::string_view bucket, std::string_view key,
+                                      const GetOptions& options) {
+  return Guard([&]() -> Result<GetResult> {
+    SPARKIFY_RETURN_IF_ERROR(internal::CheckNames(bucket, key, true));
+    Call call{"GET", std::string(bucket), std::string(key), "", {}, {}, ""};
+    GetResult out;
+    internal::MemorySink sink(&out.body, options.max_bytes);
+    HttpResponse response;
+    SPARKIFY_RETURN_IF_ERROR(Runner(options_).Run(call, &sink, &response));
+    out.info = InfoFrom(response.headers);
+    out.info.size = out.body.size();
+    return out;
+  });
+}
+
+Result<ObjectInfo> S3Client::GetObjectToFile(std::string_view bucket, std::string_view key,
+                                             const std::string& path) {
+  return Guard([&]() -> Result<ObjectInfo> {
+    SPARKIFY_RETURN_IF_ERROR(internal::CheckNames(bucket, key, true));
+    std::string temp = path + ".part-" + HexEncode(RandomBytes(6));
+    File file(std::fopen(temp.c_str(), "wb"));
+    if (!file) return Status::IOError("cannot create " + temp);
+    Call call{"GET", std::string(bucket), std::string(key), "", {}, {}, ""};
+    internal::FileSink sink(file.get());
+    HttpResponse response;
+    Status st = Runner(options_).Run(call, &sink, &response);
+    bool closed = std::fclose(file.release()) == 0;
+    if (st.ok() && !closed) st = Status::IOError("cannot write " + temp);
+    if (st.ok() && std::rename(temp.c_str(), path.c_str()) != 0) {
+      st = Status::IOError("cannot rename the download to " + path);
+    }
+    if (!st.ok()) {
+      std::remove(temp.c_str());
+      return st;
+    }
+    return InfoFrom(response.headers);
+  });
+}
+
+Result<ObjectInfo> S3Client::HeadObject(std::string_view bucket, std::string_view key) {
+  return Guard([&]() -> Result<ObjectInfo> {
+    SPARKIFY_RETURN_IF_ERROR(internal::CheckNames(bucket, key, true));
+    Call call{"HEAD", std::string(bucket), std::string(key), "", {}, {}, ""};
+    HttpResponse response;
+    SPARKIFY_RETURN_IF_ERROR(Runner(options_).Run(call, nullptr, &response));
+    return InfoFrom(response.headers);
+  });
+}
+
+Status S3Client::DeleteObject(std::string_view bucket, std::string_view key) {
+  return Guard([&]() -> Status {
+    SPARKIFY_RETURN_IF_ERROR(internal::CheckNames(bucket, key, true));
+    Call call{"DELETE", std::string(bucket), std::string(key), "", {}, {}, ""};
+    HttpResponse response;
+    return Runner(options_).Run(call, nullptr, &response);
+  });
+}
+
+Result<ListResult> S3Client::ListObjectsV2(std::string_view bucket, const ListOptions& options) {
+  return Guard([&]() -> Result<ListResult> {
+    SPARKIFY_RETURN_IF_ERROR(internal::CheckNames(bucket, "", false));
+    std::string query = "list-type=2&encoding-type=url";
+    auto add = [&query](std::string_view name, const std::string& value) {
+      if (!value.empty()) query.append("&").append(name).append("=").append(UriEncode(value));
+    };
+    add("prefix", options.prefix);
+    add("delimiter", options.delimiter);
+    add("continuation-token", options.continuation_token);
+    add("start-after", options.start_after);
+    if (options.max_keys > 0) add("max-keys", std::to_string(options.max_keys));
+    Call call{"GET", std::string(bucket), "", query, {}, {}, ""};
+    std::string body;
+    internal::MemorySink sink(&body, 64 << 20);
+    HttpResponse response;
+    SPARKIFY_RETURN_IF_ERROR(Runner(options_).Run(call, &sink, &response));
+    return internal::ParseListObjectsV2(body);
+  });
+}
+
+Result<std::string> S3Client::PresignUrl(std::string_view method, std::string_view bucket,
+                                         std::string_view key, int64_t expires_seconds) {
+  return Guard([&]() -> Result<std::string> {
+    SPARKIFY_RETURN_IF_ERROR(internal::CheckNames(bucket, key, true));
+    if (method != "GET" && method != "PUT") {
+      return Status::InvalidArgument("presigned URLs are for GET or PUT");
+    }
+    if (expires_seconds < 1 || expires_seconds > sigv4::kMaxPresignExpires) {
+      return Status::InvalidArgument("expires must be 1..604800 seconds");
+    }
+    SPARKIFY_ASSIGN_OR_RETURN(internal::Endpoint endpoint,
+                              internal::ParseEndpoint(options_.endpoint));
+    internal::Target target = internal::TargetFor(endpoint, options_.addressing, bucket, key);
+    sigv4::SignRequest sr;
+    sr.method = std::string(method);
+    sr.scheme = endpoint.scheme;
+    sr.host = target.host;
+    sr.decoded_path = target.decoded_path;
+    sr.region = options_.region;
+    sr.time = options_.clock->Now();
+    std::string url = sigv4::PresignUrl(sr, options_.credentials, expires_seconds);
+    if (url.empty()) return Status::Internal("signing failed");
+    return url;
+  });
+}
+
+}  // namespace sparkify::s3client

@@ -79,7 +79,8 @@ class ObjectWriter {
   virtual std::string Md5Hex() = 0;
   // Makes the object visible atomically and durably. meta.size, meta.etag (if empty: the
   // MD5) and meta.last_modified (if unset: now) are filled in; the rest is kept as given.
-  // Returns the metadata as stored.
+  // Returns the metadata as stored. NotFound when the bucket (or, for a part, the upload) went
+  // away meanwhile; FailedPrecondition when called twice. A failed Commit discards the data.
   virtual Result<ObjectMeta> Commit(ObjectMeta meta) = 0;
 };
 
@@ -124,7 +125,7 @@ struct UploadInfo {
 
 struct DiskStoreOptions {
   std::string data_dir;  // created if missing
-  const Clock* clock = &Clock::System();
+  const Clock* clock = &Clock::System();  // must outlive the store and its writers
   bool fsync = true;  // false only for benchmarks of the cost of fsync, never in production
 };
 
@@ -175,6 +176,7 @@ class DiskStore {
   virtual Result<std::unique_ptr<ObjectWriter>> NewPartWriter(std::string_view bucket,
                                                               std::string_view upload_id,
                                                               int part_number) = 0;
+  // Sorted by part number (a damaged part file is logged and left out).
   virtual Result<std::vector<PartInfo>> ListParts(std::string_view bucket,
                                                   std::string_view upload_id) = 0;
   // `parts` as the client listed them: (number, etag). They must be ascending, exist, match

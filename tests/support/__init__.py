@@ -1,0 +1,1 @@
+"""Shared helpers for Sparkify's integration tests (stdlib unittest, real clients on loopback)."""

@@ -1,0 +1,393 @@
+"""The machine's boto3 (botocore >= 1.36: signed x-amz-checksum-crc32 on every upload) against a
+real `sparkify store` over plain HTTP: object CRUD, listing pagination, copy, batch delete,
+multipart from threads in random order, ranges and conditions, metadata, checksums, Content-MD5,
+presigned URLs (SigV4 accepted, SigV2 refused) and S3 error parsing."""
+import concurrent.futures
+import datetime
+import hashlib
+import os
+import random
+import sys
+import urllib.error
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from support.checksums import b64_crc32, b64_crc32c, b64_sha256, multipart_etag  # noqa: E402
+from support.clients import boto3_client, error_code, isolate_aws_config, md5_b64, parse_error  # noqa: E402
+from support.store import StoreTestCase, main, require  # noqa: E402
+
+try:
+    import boto3  # noqa: F401
+    from botocore.exceptions import ClientError
+    HAVE_BOTO3 = True
+except ImportError:
+    HAVE_BOTO3 = False
+
+MIB = 1 << 20
+
+
+def fetch(url, method="GET", data=None, headers=None):
+    """(status, headers, body) of a plain urllib request; HTTP errors are results too."""
+    req = urllib.request.Request(url, method=method, data=data, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status, dict(resp.headers), resp.read()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read()
+
+
+class Boto3Test(StoreTestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        isolate_aws_config(cls.tmp.path)
+        cls.s3 = boto3_client(cls.store.endpoint, *cls.store.root)
+        cls.bucket = cls.unique("boto")
+        cls.s3.create_bucket(Bucket=cls.bucket)
+
+    def assertClientError(self, code, status, fn, *args, **kwargs):
+        with self.assertRaises(ClientError) as cm:
+            fn(*args, **kwargs)
+        err = cm.exception
+        self.assertEqual(error_code(err), code, err.response)
+        self.assertEqual(err.response["ResponseMetadata"]["HTTPStatusCode"], status, err.response)
+        return err
+
+    def body(self, key, **kw):
+        return self.s3.get_object(Bucket=self.bucket, Key=key, **kw)["Body"].read()
+
+    # --- basic object calls ---
+
+    def test_put_get_head_delete(self):
+        data = os.urandom(3000)
+        sent = {}
+        self.s3.meta.events.register_first(
+            "before-send.s3.PutObject", lambda request, **_: sent.update(request.headers))
+        try:
+            put = self.s3.put_object(Bucket=self.bucket, Key="crud/obj", Body=data)
+        finally:
+            self.s3.meta.events.unregister("before-send.s3.PutObject")
+        self.assertEqual(put["ETag"], '"%s"' % hashlib.md5(data).hexdigest())
+        # botocore signed a CRC32 the store had to verify, and the store echoes it.
+        self.assertEqual(sent.get("x-amz-checksum-crc32"), b64_crc32(data).encode())
+        self.assertEqual(put.get("ChecksumCRC32"), b64_crc32(data))
+        self.assertEqual(self.body("crud/obj"), data)
+        head = self.s3.head_object(Bucket=self.bucket, Key="crud/obj")
+        self.assertEqual(head["ContentLength"], len(data))
+        self.assertEqual(head["ETag"], put["ETag"])
+        self.assertTrue(head["ResponseMetadata"]["HTTPHeaders"].get("x-amz-request-id"))
+        deleted = self.s3.delete_object(Bucket=self.bucket, Key="crud/obj")
+        self.assertEqual(deleted["ResponseMetadata"]["HTTPStatusCode"], 204)
+        self.assertClientError("NoSuchKey", 404, self.s3.get_object, Bucket=self.bucket, Key="crud/obj")
+        self.assertClientError("404", 404, self.s3.head_object, Bucket=self.bucket, Key="crud/obj")
+        # Deleting a missing key is not an error in S3.
+        self.s3.delete_object(Bucket=self.bucket, Key="crud/obj")
+
+    def test_keys_up_to_1024_bytes(self):
+        key = "long/" + "é" * 509 + "x"  # 5 + 1018 + 1 = 1024 bytes of UTF-8
+        self.assertEqual(len(key.encode()), 1024)
+        self.s3.put_object(Bucket=self.bucket, Key=key, Body=b"long")
+        self.assertEqual(self.body(key), b"long")
+        self.assertClientError("KeyTooLongError", 400, self.s3.put_object, Bucket=self.bucket,
+                               Key=key + "y", Body=b"too long")
+        for odd in ["../../escape", "a/../../b", "./x", "//double", "dots/.."]:
+            with self.subTest(key=odd):
+                self.s3.put_object(Bucket=self.bucket, Key=odd, Body=odd.encode())
+                self.assertEqual(self.body(odd), odd.encode())
+
+    def test_concurrent_writers_to_one_key(self):
+        versions = [os.urandom(random.randint(100_000, 600_000)) for _ in range(8)]
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda d: self.s3.put_object(Bucket=self.bucket, Key="race/one", Body=d),
+                          versions))
+        final = self.body("race/one")
+        self.assertIn(hashlib.md5(final).hexdigest(),
+                      [hashlib.md5(v).hexdigest() for v in versions])
+
+    # --- listing ---
+
+    def test_paginator_2500_keys_with_delimiter(self):
+        bucket = self.unique("page")
+        self.s3.create_bucket(Bucket=bucket)
+        flat = ["k%04d" % i for i in range(2300)]
+        nested = ["dir%03d/f" % i for i in range(200)] + ["dir%03d/g" % i for i in range(0, 200, 50)]
+        with concurrent.futures.ThreadPoolExecutor(16) as pool:
+            list(pool.map(lambda k: self.s3.put_object(Bucket=bucket, Key=k, Body=k.encode()),
+                          flat + nested))
+        paginator = self.s3.get_paginator("list_objects_v2")
+        keys, prefixes, pages = [], [], 0
+        for page in paginator.paginate(Bucket=bucket, Delimiter="/",
+                                       PaginationConfig={"PageSize": 1000}):
+            pages += 1
+            self.assertLessEqual(page["KeyCount"], 1000)
+            self.assertEqual(page["KeyCount"],
+                             len(page.get("Contents", [])) + len(page.get("CommonPrefixes", [])))
+            keys += [o["Key"] for o in page.get("Contents", [])]
+            prefixes += [p["Prefix"] for p in page.get("CommonPrefixes", [])]
+        self.assertEqual(prefixes, ["dir%03d/" % i for i in range(200)])
+        self.assertEqual(keys, flat)
+        self.assertEqual(pages, 3)
+        all_keys = [o["Key"] for page in paginator.paginate(Bucket=bucket,
+                                                            PaginationConfig={"PageSize": 1000})
+                    for o in page.get("Contents", [])]
+        self.assertEqual(all_keys, sorted(flat + nested))
+        after = self.s3.list_objects_v2(Bucket=bucket, StartAfter="k2295", MaxKeys=10)
+        self.assertEqual([o["Key"] for o in after["Contents"]], ["k%04d" % i for i in range(2296, 2300)])
+        self.assertFalse(after["IsTruncated"])
+        one = self.s3.list_objects_v2(Bucket=bucket, Prefix="dir007/")
+        self.assertEqual([(o["Key"], o["Size"]) for o in one["Contents"]], [("dir007/f", 8)])
+
+    # --- copy and batch delete ---
+
+    def test_copy_object_directives(self):
+        self.s3.put_object(Bucket=self.bucket, Key="copy/src é+ x", Body=b"copy me",
+                           ContentType="text/plain", Metadata={"origin": "src"},
+                           CacheControl="max-age=60")
+        src = {"Bucket": self.bucket, "Key": "copy/src é+ x"}
+        copied = self.s3.copy_object(Bucket=self.bucket, Key="copy/dst1", CopySource=src)
+        self.assertEqual(copied["CopyObjectResult"]["ETag"], '"%s"' % hashlib.md5(b"copy me").hexdigest())
+        head = self.s3.head_object(Bucket=self.bucket, Key="copy/dst1")
+        self.assertEqual((head["ContentType"], head["Metadata"], head.get("CacheControl")),
+                         ("text/plain", {"origin": "src"}, "max-age=60"))
+        self.s3.copy_object(Bucket=self.bucket, Key="copy/dst2", CopySource=src,
+                            MetadataDirective="REPLACE", ContentType="application/json",
+                            Metadata={"fresh": "yes"})
+        head = self.s3.head_object(Bucket=self.bucket, Key="copy/dst2")
+        self.assertEqual((head["ContentType"], head["Metadata"]), ("application/json", {"fresh": "yes"}))
+        self.assertIsNone(head.get("CacheControl"))
+        self.assertEqual(self.body("copy/dst2"), b"copy me")
+        self.assertClientError("InvalidRequest", 400, self.s3.copy_object, Bucket=self.bucket,
+                               Key="copy/src é+ x", CopySource=src)
+        self.assertClientError("NoSuchKey", 404, self.s3.copy_object, Bucket=self.bucket,
+                               Key="copy/dst3", CopySource={"Bucket": self.bucket, "Key": "copy/none"})
+
+    def test_delete_objects(self):
+        keys = ["del/%d" % i for i in range(5)]
+        for k in keys:
+            self.s3.put_object(Bucket=self.bucket, Key=k, Body=b"x")
+        out = self.s3.delete_objects(Bucket=self.bucket, Delete={
+            "Objects": [{"Key": k} for k in keys[:3] + ["del/never-existed"]]})
+        self.assertEqual(sorted(d["Key"] for d in out["Deleted"]),
+                         sorted(keys[:3] + ["del/never-existed"]))
+        self.assertEqual(out.get("Errors", []), [])
+        left = self.s3.list_objects_v2(Bucket=self.bucket, Prefix="del/")
+        self.assertEqual([o["Key"] for o in left["Contents"]], keys[3:])
+        quiet = self.s3.delete_objects(Bucket=self.bucket, Delete={
+            "Objects": [{"Key": k} for k in keys[3:]], "Quiet": True})
+        self.assertEqual(quiet.get("Deleted", []), [])
+        self.assertEqual(self.s3.list_objects_v2(Bucket=self.bucket, Prefix="del/")["KeyCount"], 0)
+
+    # --- multipart ---
+
+    def test_multipart_parts_in_random_order_from_threads(self):
+        parts = [os.urandom(5 * MIB) for _ in range(3)] + [os.urandom(MIB + 7)]
+        key = "mp/threads é.bin"
+        upload = self.s3.create_multipart_upload(Bucket=self.bucket, Key=key,
+                                                 ContentType="application/x-test",
+                                                 Metadata={"kind": "multipart"})["UploadId"]
+        order = list(range(1, len(parts) + 1))
+        random.shuffle(order)
+
+        def send(n):
+            r = self.s3.upload_part(Bucket=self.bucket, Key=key, UploadId=upload, PartNumber=n,
+                                    Body=parts[n - 1])
+            return n, r["ETag"]
+
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            etags = dict(pool.map(send, order))
+        for n, etag in etags.items():
+            self.assertEqual(etag, '"%s"' % hashlib.md5(parts[n - 1]).hexdigest())
+        listed = self.s3.list_parts(Bucket=self.bucket, Key=key, UploadId=upload)
+        self.assertEqual([(p["PartNumber"], p["Size"], p["ETag"]) for p in listed["Parts"]],
+                         [(n, len(parts[n - 1]), etags[n]) for n in range(1, len(parts) + 1)])
+        first = self.s3.list_parts(Bucket=self.bucket, Key=key, UploadId=upload, MaxParts=2)
+        self.assertTrue(first["IsTruncated"])
+        rest = self.s3.list_parts(Bucket=self.bucket, Key=key, UploadId=upload,
+                                  PartNumberMarker=first["NextPartNumberMarker"])
+        self.assertEqual([p["PartNumber"] for p in first["Parts"] + rest["Parts"]], [1, 2, 3, 4])
+        done = self.s3.complete_multipart_upload(
+            Bucket=self.bucket, Key=key, UploadId=upload,
+            MultipartUpload={"Parts": [{"PartNumber": n, "ETag": etags[n]} for n in sorted(etags)]})
+        self.assertEqual(done["ETag"], multipart_etag(parts))
+        got = self.s3.get_object(Bucket=self.bucket, Key=key)
+        self.assertEqual((got["ContentType"], got["Metadata"]), ("application/x-test", {"kind": "multipart"}))
+        self.assertTrue(got["Body"].read() == b"".join(parts), "multipart object differs")
+        self.assertClientError("NoSuchUpload", 404, self.s3.list_parts, Bucket=self.bucket,
+                               Key=key, UploadId=upload)
+
+    def test_multipart_abort(self):
+        upload = self.s3.create_multipart_upload(Bucket=self.bucket, Key="mp/aborted")["UploadId"]
+        self.s3.upload_part(Bucket=self.bucket, Key="mp/aborted", UploadId=upload, PartNumber=1,
+                            Body=b"a" * 1000)
+        aborted = self.s3.abort_multipart_upload(Bucket=self.bucket, Key="mp/aborted", UploadId=upload)
+        self.assertEqual(aborted["ResponseMetadata"]["HTTPStatusCode"], 204)
+        self.assertClientError("NoSuchUpload", 404, self.s3.list_parts, Bucket=self.bucket,
+                               Key="mp/aborted", UploadId=upload)
+        self.assertClientError("NoSuchUpload", 404, self.s3.upload_part, Bucket=self.bucket,
+                               Key="mp/aborted", UploadId=upload, PartNumber=2, Body=b"late")
+        self.assertClientError("NoSuchKey", 404, self.s3.get_object,
+                               Bucket=self.bucket, Key="mp/aborted")
+
+    def test_multipart_refusals(self):
+        key = "mp/bad"
+        upload = self.s3.create_multipart_upload(Bucket=self.bucket, Key=key)["UploadId"]
+        small = [self.s3.upload_part(Bucket=self.bucket, Key=key, UploadId=upload, PartNumber=n,
+                                     Body=b"%d" % n * 100)["ETag"] for n in (1, 2)]
+
+        def complete(parts):
+            return self.s3.complete_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload,
+                                                     MultipartUpload={"Parts": parts})
+
+        self.assertClientError("InvalidPartOrder", 400, complete,
+                               [{"PartNumber": 2, "ETag": small[1]}, {"PartNumber": 1, "ETag": small[0]}])
+        self.assertClientError("InvalidPart", 400, complete,
+                               [{"PartNumber": 1, "ETag": '"%s"' % ("0" * 32)}])
+        self.assertClientError("EntityTooSmall", 400, complete,
+                               [{"PartNumber": 1, "ETag": small[0]}, {"PartNumber": 2, "ETag": small[1]}])
+        self.assertClientError("NoSuchUpload", 404, self.s3.list_parts, Bucket=self.bucket,
+                               Key=key, UploadId="no-such-upload-id")
+        self.s3.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload)
+
+    # --- ranges and conditions ---
+
+    def test_range_get(self):
+        data = bytes(range(256)) * 4
+        self.s3.put_object(Bucket=self.bucket, Key="range/obj", Body=data)
+        cases = [("bytes=10-19", data[10:20], "bytes 10-19/1024"),
+                 ("bytes=-5", data[-5:], "bytes 1019-1023/1024"),
+                 ("bytes=1000-", data[1000:], "bytes 1000-1023/1024"),
+                 ("bytes=1000-5000", data[1000:], "bytes 1000-1023/1024")]
+        for header, want, content_range in cases:
+            with self.subTest(range=header):
+                got = self.s3.get_object(Bucket=self.bucket, Key="range/obj", Range=header)
+                self.assertEqual(got["ResponseMetadata"]["HTTPStatusCode"], 206)
+                self.assertEqual(got["ContentRange"], content_range)
+                self.assertEqual(got["Body"].read(), want)
+        self.assertClientError("InvalidRange", 416, self.s3.get_object, Bucket=self.bucket,
+                               Key="range/obj", Range="bytes=2000-")
+
+    def test_conditional_get(self):
+        put = self.s3.put_object(Bucket=self.bucket, Key="cond/obj", Body=b"conditional")
+        etag = put["ETag"]
+        head = self.s3.head_object(Bucket=self.bucket, Key="cond/obj")
+        modified = head["LastModified"]
+        self.assertClientError("304", 304, self.s3.get_object, Bucket=self.bucket, Key="cond/obj",
+                               IfNoneMatch=etag)
+        self.assertClientError("PreconditionFailed", 412, self.s3.get_object, Bucket=self.bucket,
+                               Key="cond/obj", IfMatch='"0123456789abcdef0123456789abcdef"')
+        self.assertEqual(self.body("cond/obj", IfMatch=etag), b"conditional")
+        self.assertEqual(self.body("cond/obj", IfNoneMatch='"other"'), b"conditional")
+        self.assertClientError("304", 304, self.s3.get_object, Bucket=self.bucket, Key="cond/obj",
+                               IfModifiedSince=modified)
+        long_ago = modified - datetime.timedelta(days=1)
+        self.assertEqual(self.body("cond/obj", IfModifiedSince=long_ago), b"conditional")
+        self.assertClientError("PreconditionFailed", 412, self.s3.get_object, Bucket=self.bucket,
+                               Key="cond/obj", IfUnmodifiedSince=long_ago)
+
+    # --- metadata ---
+
+    def test_metadata_and_headers_round_trip(self):
+        kw = dict(ContentType="image/png", CacheControl="public, max-age=31536000",
+                  ContentDisposition='attachment; filename="a b.png"', ContentLanguage="fr",
+                  Metadata={"colour": "blue", "made-by": "sparkify tests"})
+        self.s3.put_object(Bucket=self.bucket, Key="meta/pic.png", Body=b"\x89PNG", **kw)
+        for call in (self.s3.head_object, self.s3.get_object):
+            got = call(Bucket=self.bucket, Key="meta/pic.png")
+            for field, want in kw.items():
+                self.assertEqual(got.get(field), want, (call.__name__, field))
+        override = self.s3.get_object(Bucket=self.bucket, Key="meta/pic.png",
+                                      ResponseContentType="text/plain",
+                                      ResponseContentDisposition="inline")
+        self.assertEqual((override["ContentType"], override["ContentDisposition"]),
+                         ("text/plain", "inline"))
+        self.s3.put_object(Bucket=self.bucket, Key="meta/default", Body=b"x")
+        self.assertEqual(self.s3.head_object(Bucket=self.bucket, Key="meta/default")["ContentType"],
+                         "binary/octet-stream")
+
+    # --- integrity ---
+
+    def test_checksums_round_trip(self):
+        data = os.urandom(70_000)
+        cases = [("CRC32", dict(ChecksumAlgorithm="CRC32"), b64_crc32(data)),
+                 # botocore needs awscrt to compute CRC32C: give it the value ourselves.
+                 ("CRC32C", dict(ChecksumCRC32C=b64_crc32c(data)), b64_crc32c(data)),
+                 ("SHA256", dict(ChecksumAlgorithm="SHA256"), b64_sha256(data))]
+        for alg, put_kw, want in cases:
+            with self.subTest(algorithm=alg):
+                key = "sum/" + alg
+                put = self.s3.put_object(Bucket=self.bucket, Key=key, Body=data, **put_kw)
+                self.assertEqual(put.get("Checksum" + alg), want, put)
+                got = self.s3.get_object(Bucket=self.bucket, Key=key, ChecksumMode="ENABLED")
+                self.assertEqual(got.get("Checksum" + alg), want)
+                self.assertEqual(got["Body"].read(), data)
+                head = self.s3.head_object(Bucket=self.bucket, Key=key, ChecksumMode="ENABLED")
+                self.assertEqual(head.get("Checksum" + alg), want)
+        for alg, kw in [("CRC32", dict(ChecksumCRC32=b64_crc32(b"other"))),
+                        ("CRC32C", dict(ChecksumCRC32C=b64_crc32c(b"other"))),
+                        ("SHA256", dict(ChecksumSHA256=b64_sha256(b"other")))]:
+            with self.subTest(wrong=alg):
+                self.assertClientError("BadDigest", 400, self.s3.put_object, Bucket=self.bucket,
+                                       Key="sum/wrong", Body=data, **kw)
+        self.assertClientError("NoSuchKey", 404, self.s3.get_object, Bucket=self.bucket, Key="sum/wrong")
+
+    def test_content_md5(self):
+        data = b"checked by MD5"
+        self.s3.put_object(Bucket=self.bucket, Key="md5/ok", Body=data, ContentMD5=md5_b64(data))
+        self.assertClientError("BadDigest", 400, self.s3.put_object, Bucket=self.bucket,
+                               Key="md5/bad", Body=data, ContentMD5=md5_b64(b"something else"))
+        self.assertClientError("InvalidDigest", 400, self.s3.put_object, Bucket=self.bucket,
+                               Key="md5/bad", Body=data, ContentMD5="bm90IGFuIG1kNQ==")
+        self.assertClientError("NoSuchKey", 404, self.s3.get_object, Bucket=self.bucket, Key="md5/bad")
+
+    # --- presigned URLs ---
+
+    def test_presigned_sigv4_get_and_put(self):
+        self.s3.put_object(Bucket=self.bucket, Key="pre/é x+y", Body=b"presigned v4")
+        url = self.s3.generate_presigned_url("get_object", Params={"Bucket": self.bucket,
+                                                                   "Key": "pre/é x+y"}, ExpiresIn=60)
+        self.assertIn("X-Amz-Algorithm=AWS4-HMAC-SHA256", url)
+        self.assertEqual(fetch(url)[::2], (200, b"presigned v4"))
+        put_url = self.s3.generate_presigned_url("put_object", Params={"Bucket": self.bucket,
+                                                                       "Key": "pre/put"})
+        status, _, body = fetch(put_url, method="PUT", data=b"via presigned put")
+        self.assertEqual(status, 200, body)
+        self.assertEqual(self.body("pre/put"), b"via presigned put")
+
+    def test_presigned_sigv2_refused(self):
+        self.s3.put_object(Bucket=self.bucket, Key="pre/v2", Body=b"not for v2")
+        v2 = boto3_client(self.store.endpoint, *self.store.root, signature_version=None)
+        url = v2.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": "pre/v2"})
+        self.assertIn("AWSAccessKeyId=", url)  # botocore's default presigner is still SigV2
+        status, headers, body = fetch(url)
+        self.assertEqual(status, 400, body)
+        code, message = parse_error(body)
+        self.assertEqual(code, "InvalidRequest", body)
+        self.assertIn("AWS4-HMAC-SHA256", message)
+        status, _, body = fetch(self.store.endpoint + "/%s/pre/v2" % self.bucket,
+                                headers={"Authorization": "AWS %s:c2lnbmF0dXJl" % self.store.root[0],
+                                         "Date": "Mon, 01 Jan 2024 00:00:00 GMT"})
+        self.assertEqual((status, parse_error(body)[0]), (400, "InvalidRequest"), body)
+
+    # --- errors ---
+
+    def test_errors_parse_as_s3_errors(self):
+        err = self.assertClientError("NoSuchBucket", 404, self.s3.get_object,
+                                     Bucket="no-such-bucket-here", Key="k")
+        self.assertTrue(err.response["ResponseMetadata"].get("RequestId"))
+        self.assertTrue(err.response["Error"].get("Message"))
+        self.assertClientError("NoSuchBucket", 404, self.s3.list_objects_v2, Bucket="no-such-bucket-here")
+        self.assertClientError("InvalidBucketName", 400, self.s3.create_bucket, Bucket="Bad_Name")
+        self.assertClientError("BucketAlreadyOwnedByYou", 409, self.s3.create_bucket, Bucket=self.bucket)
+        self.assertClientError("BucketNotEmpty", 409, self.s3.delete_bucket, Bucket=self.bucket)
+        bad = boto3_client(self.store.endpoint, self.store.root[0], "x" * 40)
+        self.assertClientError("SignatureDoesNotMatch", 403, bad.list_objects_v2, Bucket=self.bucket)
+        unknown = boto3_client(self.store.endpoint, "SPKUNKNOWNKEY0000000", "x" * 40)
+        self.assertClientError("InvalidAccessKeyId", 403, unknown.list_buckets)
+        names = [b["Name"] for b in self.s3.list_buckets()["Buckets"]]
+        self.assertIn(self.bucket, names)
+
+
+if __name__ == "__main__":
+    require(HAVE_BOTO3, "boto3 is not importable by %s" % sys.executable)
+    main()

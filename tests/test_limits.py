@@ -1,0 +1,132 @@
+"""Limits against abuse, on raw sockets so the test controls every byte: an oversized PUT is
+refused from its headers alone, a client that dribbles its headers is cut off, and connections
+beyond --max-connections get 503 SlowDown."""
+import os
+import socket
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from support.clients import connect, parse_error, raw_head, read_response, sign_headers  # noqa: E402
+from support.store import Store, StoreTestCase, main, poll  # noqa: E402
+
+MAX_OBJECT = 1 << 20
+
+
+class Signed:
+    """Builds signed raw requests for one store."""
+
+    def __init__(self, store):
+        self.store = store
+
+    def head(self, method, path, extra=None, payload_hash="UNSIGNED-PAYLOAD"):
+        headers = sign_headers(method, "127.0.0.1:%d" % self.store.port, path, *self.store.root,
+                               headers=extra, payload_hash=payload_hash)
+        return raw_head(method, path, headers)
+
+    def request(self, method, path, body=b"", extra=None, timeout=10):
+        extra = dict(extra or {})
+        if method in ("PUT", "POST"):
+            extra["content-length"] = str(len(body))
+        with connect(self.store.port, timeout) as sock:
+            sock.sendall(self.head(method, path, extra) + body)
+            return read_response(sock, method)
+
+
+class ObjectSizeAndHeaderTimeoutTest(StoreTestCase):
+    STORE_ARGS = ("--max-object-size", str(MAX_OBJECT), "--header-timeout", "1")
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.signed = Signed(cls.store)
+        cls.bucket = cls.unique("lim")
+        status, _, body = cls.signed.request("PUT", "/" + cls.bucket)
+        assert status == 200, body
+
+    def test_put_at_the_limit_is_accepted(self):
+        status, _, body = self.signed.request("PUT", "/%s/exact" % self.bucket, b"x" * MAX_OBJECT)
+        self.assertEqual(status, 200, body)
+
+    def test_oversized_put_refused_before_the_body(self):
+        for expect in (False, True):
+            with self.subTest(expect_100_continue=expect):
+                extra = {"content-length": str(MAX_OBJECT + 1)}
+                if expect:
+                    extra["expect"] = "100-continue"
+                start = time.monotonic()
+                with connect(self.store.port, timeout=5) as sock:
+                    # Headers only: a server that waits for the body would time us out here.
+                    sock.sendall(self.signed.head("PUT", "/%s/too-big" % self.bucket, extra))
+                    status, headers, body = read_response(sock, "PUT")
+                self.assertLess(time.monotonic() - start, 3)
+                self.assertEqual(status, 400, body)
+                self.assertEqual(parse_error(body)[0], "EntityTooLarge", body)
+                self.assertIn("x-amz-request-id", headers)
+        status, _, body = self.signed.request("GET", "/%s/too-big" % self.bucket)
+        self.assertEqual((status, parse_error(body)[0]), (404, "NoSuchKey"), body)
+
+    def test_slow_headers_are_cut_off(self):
+        # One header byte every 0.2 s: always progressing, never finishing. --header-timeout 1.
+        head = self.signed.head("GET", "/%s/whatever" % self.bucket)
+        start = time.monotonic()
+        answer = None
+        with connect(self.store.port) as sock:
+            sock.settimeout(0.2)  # the pace of the trickle
+            for i in range(len(head) - 2):  # never the final CRLF
+                if time.monotonic() - start > 6:
+                    break
+                try:
+                    sock.sendall(head[i:i + 1])
+                    answer = sock.recv(4096)
+                except socket.timeout:
+                    continue
+                except (BrokenPipeError, ConnectionResetError):
+                    answer = b""
+                break
+        elapsed = time.monotonic() - start
+        self.assertIsNotNone(answer, "a client sending headers byte by byte was never cut off")
+        self.assertLess(elapsed, 4)
+        self.assertGreater(elapsed, 0.5)
+        if answer:  # an answer is optional, but if there is one it is a clean HTTP error
+            self.assertRegex(answer, rb"^HTTP/1\.1 (400|408) ")
+
+    def test_idle_connection_is_closed(self):
+        with connect(self.store.port, timeout=5) as sock:
+            start = time.monotonic()
+            self.assertEqual(sock.recv(1), b"")  # closed by the server, not our 5 s timeout
+            self.assertLess(time.monotonic() - start, 4)
+
+    def test_store_still_serves_after_abuse(self):
+        status, _, body = self.signed.request("PUT", "/%s/fine" % self.bucket, b"fine")
+        self.assertEqual(status, 200, body)
+        status, _, body = self.signed.request("GET", "/%s/fine" % self.bucket)
+        self.assertEqual((status, body), (200, b"fine"))
+
+
+class MaxConnectionsTest(StoreTestCase):
+    LIMIT = 4
+    STORE_ARGS = ("--max-connections", str(LIMIT))
+
+    def test_connections_over_the_limit_get_503_slowdown(self):
+        signed = Signed(self.store)
+        idle = [connect(self.store.port) for _ in range(self.LIMIT)]
+        try:
+            def refused():
+                status, headers, body = signed.request("GET", "/")
+                return (status, headers, body) if status == 503 else None
+
+            # The idle sockets may take a moment to be accepted and counted: poll.
+            status, headers, body = poll(refused, timeout=10, what="a 503 past the limit")
+            self.assertEqual(parse_error(body)[0], "SlowDown", body)
+            self.assertEqual(headers.get("content-type"), "application/xml")
+        finally:
+            for sock in idle:
+                sock.close()
+        status, _, body = poll(lambda: (lambda r: r if r[0] == 200 else None)(signed.request("GET", "/")),
+                               timeout=10, what="service after the idle connections closed")
+        self.assertIn(b"ListAllMyBucketsResult", body)
+
+
+if __name__ == "__main__":
+    main()

@@ -24,6 +24,8 @@ std::optional<TimePoint> FromUtc(std::tm tm) {
       tm.tm_hour > 23 || tm.tm_min < 0 || tm.tm_min > 59 || tm.tm_sec < 0 || tm.tm_sec > 60) {
     return std::nullopt;
   }
+  // Years 1970..2199 only: beyond ~2262 a nanosecond system_clock overflows.
+  if (tm.tm_year < 70 || tm.tm_year >= 300) return std::nullopt;
   std::time_t secs = timegm(&tm);
   if (secs == static_cast<std::time_t>(-1)) return std::nullopt;
   return std::chrono::system_clock::from_time_t(secs);

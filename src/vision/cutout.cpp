@@ -1,0 +1,54 @@
+// CutOut and ForegroundShare.
+#include "vision/cutout.h"
+
+#include <new>
+
+#include <opencv2/core.hpp>
+#include <opencv2/imgproc.hpp>
+
+namespace sparkify::vision {
+
+double ForegroundShare(const Mask& mask) {
+  if (mask.alpha.empty()) return 0;
+  cv::Mat fg;
+  cv::compare(mask.alpha, 0.5, fg, cv::CMP_GE);
+  return static_cast<double>(cv::countNonZero(fg)) / static_cast<double>(mask.alpha.total());
+}
+
+Result<CutOutResult> CutOut(const Image& image, const Mask& mask, const CutOutOptions& options) {
+  if (image.pixels.empty() || image.pixels.depth() != CV_8U ||
+      (image.pixels.channels() != 3 && image.pixels.channels() != 4)) {
+    return Status::InvalidArgument("cut-out needs a non-empty 8-bit RGB or RGBA image");
+  }
+  if (mask.alpha.type() != CV_32FC1 || mask.width() != image.width() ||
+      mask.height() != image.height()) {
+    return Status::InvalidArgument("cut-out mask is not a float mask of the image's size");
+  }
+  CutOutResult result;
+  result.foreground_share = ForegroundShare(mask);
+  result.cropped = result.foreground_share >= options.crop_threshold;
+  Image rgba;
+  try {
+    cv::Mat alpha;
+    if (image.has_alpha()) {
+      cv::Mat existing;
+      cv::extractChannel(image.pixels, existing, 3);
+      existing.convertTo(existing, CV_32F);
+      cv::multiply(mask.alpha, existing, alpha);
+      alpha.convertTo(alpha, CV_8U);  // rounds and saturates
+      rgba.pixels = image.pixels.clone();
+    } else {
+      mask.alpha.convertTo(alpha, CV_8U, 255.0);
+      cv::cvtColor(image.pixels, rgba.pixels, cv::COLOR_RGB2RGBA);
+    }
+    cv::insertChannel(alpha, rgba.pixels, 3);
+  } catch (const cv::Exception& e) {
+    return Status::Internal(std::string("cut-out failed in OpenCV: ") + e.what());
+  } catch (const std::bad_alloc&) {
+    return Status::ResourceExhausted("out of memory making a cut-out");
+  }
+  SPARKIFY_ASSIGN_OR_RETURN(result.png, EncodePng(rgba, options.png_compression));
+  return result;
+}
+
+}  // namespace sparkify::vision

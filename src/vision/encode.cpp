@@ -1,0 +1,84 @@
+// PNG/JPEG encoding and RGB thumbnails.
+#include <algorithm>
+#include <cmath>
+#include <new>
+
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "vision/cutout.h"
+
+namespace sparkify::vision {
+namespace {
+
+bool Valid(const Image& image) {
+  return !image.pixels.empty() && image.pixels.depth() == CV_8U &&
+         (image.pixels.channels() == 3 || image.pixels.channels() == 4);
+}
+
+// RGB(A) -> the BGR(A) order OpenCV's encoders expect, then imencode.
+Result<std::string> Encode(const Image& image, const char* ext, const std::vector<int>& params,
+                           bool drop_alpha) {
+  if (!Valid(image)) return Status::InvalidArgument("encoding needs an 8-bit RGB or RGBA image");
+  try {
+    cv::Mat bgr;
+    if (image.has_alpha()) {
+      cv::cvtColor(image.pixels, bgr, drop_alpha ? cv::COLOR_RGBA2BGR : cv::COLOR_RGBA2BGRA);
+    } else {
+      cv::cvtColor(image.pixels, bgr, cv::COLOR_RGB2BGR);
+    }
+    std::vector<uchar> out;
+    if (!cv::imencode(ext, bgr, out, params)) {
+      return Status::Internal(std::string("OpenCV could not encode ") + ext);
+    }
+    return std::string(out.begin(), out.end());
+  } catch (const cv::Exception& e) {
+    return Status::Internal(std::string("encoding ") + ext + " failed in OpenCV: " + e.what());
+  } catch (const std::bad_alloc&) {
+    return Status::ResourceExhausted("out of memory encoding an image");
+  }
+}
+
+}  // namespace
+
+Result<std::string> EncodePng(const Image& image, int compression) {
+  return Encode(image, ".png", {cv::IMWRITE_PNG_COMPRESSION, std::clamp(compression, 0, 9)},
+                /*drop_alpha=*/false);
+}
+
+Result<std::string> EncodeJpeg(const Image& image, int quality) {
+  return Encode(image, ".jpg", {cv::IMWRITE_JPEG_QUALITY, std::clamp(quality, 1, 100)},
+                /*drop_alpha=*/true);
+}
+
+Result<RgbPixels> ThumbnailRgb(const Image& image, int max_side) {
+  if (max_side < 1) return Status::InvalidArgument("thumbnail size must be at least 1");
+  if (!Valid(image)) return Status::InvalidArgument("thumbnail needs an 8-bit RGB or RGBA image");
+  try {
+    cv::Mat rgb = image.pixels;
+    if (image.has_alpha()) cv::cvtColor(image.pixels, rgb, cv::COLOR_RGBA2RGB);
+    const int longer = std::max(rgb.cols, rgb.rows);
+    if (longer > max_side) {
+      const double f = static_cast<double>(max_side) / longer;
+      const cv::Size size(std::max(1, static_cast<int>(std::lround(rgb.cols * f))),
+                          std::max(1, static_cast<int>(std::lround(rgb.rows * f))));
+      cv::Mat small;
+      cv::resize(rgb, small, size, 0, 0, cv::INTER_AREA);
+      rgb = small;
+    }
+    if (!rgb.isContinuous()) rgb = rgb.clone();
+    RgbPixels out;
+    out.width = rgb.cols;
+    out.height = rgb.rows;
+    const uint8_t* first = rgb.ptr<uint8_t>();
+    out.data.assign(first, first + rgb.total() * 3);
+    return out;
+  } catch (const cv::Exception& e) {
+    return Status::Internal(std::string("thumbnail failed in OpenCV: ") + e.what());
+  } catch (const std::bad_alloc&) {
+    return Status::ResourceExhausted("out of memory making a thumbnail");
+  }
+}
+
+}  // namespace sparkify::vision

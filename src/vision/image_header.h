@@ -1,0 +1,45 @@
+// Image container headers read without decoding anything: the format, the pixel size and the
+// EXIF orientation of JPEG, PNG and WebP files. DecodeImage uses this to refuse decompression
+// bombs before a pixel buffer exists, and to refuse formats other than these three before
+// OpenCV (which knows many more) sees the bytes.
+//
+// Pure functions over untrusted bytes: they never read out of bounds, never allocate in
+// proportion to the declared size, and are thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace sparkify::vision {
+
+enum class ImageFormat { kJpeg, kPng, kWebp };
+
+// "JPEG", "PNG", "WebP".
+std::string_view FormatName(ImageFormat format);
+
+struct ImageHeader {
+  ImageFormat format = ImageFormat::kJpeg;
+  uint32_t width = 0;   // as stored, before the orientation is applied; > 0
+  uint32_t height = 0;  // as stored; > 0
+  // EXIF Orientation (1..8; 1 = as stored) from JPEG APP1, PNG eXIf or WebP EXIF; 1 when none.
+  int orientation = 1;
+  // JPEG only: the bytes end before an end-of-image marker follows the scan data (or before
+  // the first scan). libjpeg would decode such a file partially, padding it with grey.
+  bool truncated = false;
+};
+
+// Reads the header of `bytes`.
+// Errors (all InvalidArgument, with a message naming the problem): empty input, a format other
+// than JPEG/PNG/WebP, a header cut short, a malformed header (bad PNG signature or IHDR CRC,
+// JPEG marker structure, RIFF/VP8 framing), a zero width or height, an animated WebP.
+// Success says nothing about the pixel data after the header (except `truncated`).
+Result<ImageHeader> ParseImageHeader(std::string_view bytes);
+
+// The Orientation tag (0x0112) of IFD0 of a TIFF-structured EXIF block, which starts at the
+// byte-order mark ("II" or "MM"); an optional leading "Exif\0\0" is skipped. Returns 1 when the
+// block is malformed or the tag is absent or outside 1..8.
+int ExifOrientation(std::string_view tiff);
+
+}  // namespace sparkify::vision

@@ -1,0 +1,227 @@
+// DecodeImage: colour layouts, EXIF orientation, limits and bad inputs.
+#include "vision/image.h"
+
+#include <chrono>
+
+#include <gtest/gtest.h>
+
+#include "vision/test_support.h"
+
+namespace sparkify::vision {
+namespace {
+
+using namespace sparkify::vision::testing;  // NOLINT
+
+cv::Vec3b Rgb(const Image& im, int x, int y) { return im.pixels.at<cv::Vec3b>(y, x); }
+cv::Vec4b Rgba(const Image& im, int x, int y) { return im.pixels.at<cv::Vec4b>(y, x); }
+
+Image MustDecode(const std::string& bytes) {
+  Result<Image> im = DecodeImage(bytes);
+  EXPECT_TRUE(im.ok()) << im.status().ToString();
+  return im.ok() ? *im : Image{};
+}
+
+void ExpectNear(cv::Vec3b got, cv::Vec3b want, int tolerance) {
+  for (int c = 0; c < 3; ++c) EXPECT_NEAR(got[c], want[c], tolerance) << "channel " << c;
+}
+
+TEST(DecodeImageTest, RgbPngIsRgbInRgbOrder) {
+  const std::string row = Bytes("\xFF\x00\x00\x00\x00\xFF");  // red, blue
+  Image im = MustDecode(MakePng(2, 1, 8, 2, {row}));
+  ASSERT_EQ(im.pixels.type(), CV_8UC3);
+  EXPECT_TRUE(im.pixels.isContinuous());
+  EXPECT_EQ(Rgb(im, 0, 0), cv::Vec3b(255, 0, 0));
+  EXPECT_EQ(Rgb(im, 1, 0), cv::Vec3b(0, 0, 255));
+}
+
+TEST(DecodeImageTest, GreyPngBecomesRgb) {
+  Image im = MustDecode(MakePng(2, 1, 8, 0, {Bytes("\x10\xF0")}));
+  ASSERT_EQ(im.pixels.type(), CV_8UC3);
+  EXPECT_EQ(Rgb(im, 0, 0), cv::Vec3b(16, 16, 16));
+  EXPECT_EQ(Rgb(im, 1, 0), cv::Vec3b(240, 240, 240));
+}
+
+TEST(DecodeImageTest, SixteenBitPngIsScaledToEightBits) {
+  const std::string row = Bytes("\xFF\xFF\x80\x80\x00\x00");  // one pixel: 65535, 32896, 0
+  Image im = MustDecode(MakePng(1, 1, 16, 2, {row}));
+  ASSERT_EQ(im.pixels.type(), CV_8UC3);
+  EXPECT_EQ(Rgb(im, 0, 0), cv::Vec3b(255, 128, 0));
+}
+
+TEST(DecodeImageTest, PalettePngWithAndWithoutTransparency) {
+  const std::string plte = PngChunk("PLTE", Bytes("\xFF\x00\x00\x00\x80\x00"));  // red, green
+  const std::string row = Bytes("\x00\x01");
+  Image opaque = MustDecode(MakePng(2, 1, 8, 3, {row}, plte));
+  ASSERT_EQ(opaque.pixels.type(), CV_8UC3);
+  EXPECT_EQ(Rgb(opaque, 0, 0), cv::Vec3b(255, 0, 0));
+  EXPECT_EQ(Rgb(opaque, 1, 0), cv::Vec3b(0, 128, 0));
+  Image alpha = MustDecode(MakePng(2, 1, 8, 3, {row}, plte + PngChunk("tRNS", Bytes("\x40"))));
+  ASSERT_EQ(alpha.pixels.type(), CV_8UC4);
+  EXPECT_EQ(Rgba(alpha, 0, 0), cv::Vec4b(255, 0, 0, 64));
+  EXPECT_EQ(Rgba(alpha, 1, 0), cv::Vec4b(0, 128, 0, 255));
+}
+
+TEST(DecodeImageTest, AlphaIsKept) {
+  Image ga = MustDecode(MakePng(1, 1, 8, 4, {Bytes("\x50\x20")}));  // grey + alpha
+  ASSERT_EQ(ga.pixels.type(), CV_8UC4);
+  EXPECT_EQ(Rgba(ga, 0, 0), cv::Vec4b(80, 80, 80, 32));
+  Image rgba = MustDecode(MakePng(1, 1, 8, 6, {Bytes("\x01\x02\x03\x04")}));
+  ASSERT_EQ(rgba.pixels.type(), CV_8UC4);
+  EXPECT_EQ(Rgba(rgba, 0, 0), cv::Vec4b(1, 2, 3, 4));
+  cv::Mat bgra(8, 8, CV_8UC4, cv::Scalar(255, 0, 0, 100));  // blue, alpha 100
+  Image webp = MustDecode(Encode(bgra, ".webp", {cv::IMWRITE_WEBP_QUALITY, 101}));
+  ASSERT_EQ(webp.pixels.type(), CV_8UC4);
+  EXPECT_EQ(Rgba(webp, 3, 3), cv::Vec4b(0, 0, 255, 100));
+}
+
+TEST(DecodeImageTest, GreyAndCmykJpegBecomeRgb) {
+  cv::Mat grey(8, 8, CV_8UC1, cv::Scalar(200));
+  Image g = MustDecode(Encode(grey, ".jpg"));
+  ASSERT_EQ(g.pixels.type(), CV_8UC3);
+  ExpectNear(Rgb(g, 4, 4), cv::Vec3b(200, 200, 200), 2);
+  // testdata/cmyk.jpg: 16x8, Adobe CMYK, left half red, right half blue (make_cmyk_jpeg.c).
+  Image cmyk = MustDecode(ReadFile(TestdataDir() + "/cmyk.jpg"));
+  ASSERT_EQ(cmyk.pixels.type(), CV_8UC3);
+  ASSERT_EQ(cmyk.width(), 16);
+  ExpectNear(Rgb(cmyk, 2, 4), cv::Vec3b(255, 0, 0), 8);
+  ExpectNear(Rgb(cmyk, 13, 4), cv::Vec3b(0, 0, 255), 8);
+}
+
+TEST(DecodeImageTest, WebpLossyAndLossless) {
+  for (int quality : {80, 101}) {
+    SCOPED_TRACE(quality);
+    Image im = MustDecode(Encode(RedBlue(40, 20), ".webp", {cv::IMWRITE_WEBP_QUALITY, quality}));
+    ASSERT_EQ(im.pixels.type(), CV_8UC3);
+    EXPECT_EQ(im.width(), 40);
+    ExpectNear(Rgb(im, 5, 10), cv::Vec3b(255, 0, 0), 24);
+    ExpectNear(Rgb(im, 35, 10), cv::Vec3b(0, 0, 255), 24);
+  }
+}
+
+struct OrientationCase {
+  int orientation;
+  int width;  // upright size of the 80x40 stored picture
+  int height;
+  cv::Point green, red, blue;  // where its three regions end up
+};
+
+TEST(DecodeImageTest, ExifOrientationIsApplied) {
+  // Stored 80x40: top-left quadrant green, bottom-left red, right half blue (BGR below).
+  cv::Mat stored(40, 80, CV_8UC3, cv::Scalar(255, 0, 0));
+  stored(cv::Rect(0, 0, 40, 40)).setTo(cv::Scalar(0, 0, 255));
+  stored(cv::Rect(0, 0, 40, 20)).setTo(cv::Scalar(0, 255, 0));
+  const std::string jpeg = Encode(stored, ".jpg", {cv::IMWRITE_JPEG_QUALITY, 100});
+  const OrientationCase cases[] = {
+      {1, 80, 40, {10, 10}, {10, 30}, {70, 20}}, {2, 80, 40, {70, 10}, {70, 30}, {10, 20}},
+      {3, 80, 40, {70, 30}, {70, 10}, {10, 20}}, {4, 80, 40, {10, 30}, {10, 10}, {70, 20}},
+      {5, 40, 80, {10, 20}, {30, 20}, {20, 70}}, {6, 40, 80, {30, 20}, {10, 20}, {20, 70}},
+      {7, 40, 80, {30, 60}, {10, 60}, {20, 10}}, {8, 40, 80, {10, 60}, {30, 60}, {20, 10}},
+  };
+  for (const OrientationCase& c : cases) {
+    SCOPED_TRACE(c.orientation);
+    for (bool big_endian : {false, true}) {
+      Image im = MustDecode(WithExifOrientation(jpeg, c.orientation, big_endian));
+      ASSERT_EQ(im.width(), c.width);
+      ASSERT_EQ(im.height(), c.height);
+      ExpectNear(Rgb(im, c.green.x, c.green.y), cv::Vec3b(0, 255, 0), 24);
+      ExpectNear(Rgb(im, c.red.x, c.red.y), cv::Vec3b(255, 0, 0), 24);
+      ExpectNear(Rgb(im, c.blue.x, c.blue.y), cv::Vec3b(0, 0, 255), 24);
+    }
+  }
+}
+
+TEST(DecodeImageTest, PngExifOrientationIsApplied) {
+  const std::string row(3 * 4, '\x7f');
+  Image im = MustDecode(MakePng(4, 2, 8, 2, {row, row}, PngChunk("eXIf", ExifTiff(8))));
+  EXPECT_EQ(im.width(), 2);
+  EXPECT_EQ(im.height(), 4);
+}
+
+void ExpectInvalid(const Result<Image>& r, const std::string& text) {
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument) << r.status().ToString();
+  EXPECT_NE(r.status().message().find(text), std::string::npos) << r.status().message();
+}
+
+TEST(DecodeImageTest, BadInputsAreClearErrors) {
+  ExpectInvalid(DecodeImage(""), "empty");
+  ExpectInvalid(DecodeImage("just some text, no image here\n"), "not a JPEG, PNG or WebP");
+  ExpectInvalid(DecodeImage(Bytes("BM\x3a\0\0\0\0\0\0\0")), "not a JPEG, PNG or WebP");  // BMP
+  // scikit-image's truncated.jpg (setup's samples): the scan data stops without an EOI.
+  ExpectInvalid(DecodeImage(ReadFile(SamplePath("truncated.jpg"))), "truncated");
+  // A photo cut in the middle of its scan data: OpenCV alone would return the image with its
+  // lower part grey (libjpeg only warns); we refuse it.
+  const std::string png = ReadFile(SamplePath("chelsea.png"));
+  const std::string jpeg = Encode(
+      cv::imdecode(cv::Mat(1, static_cast<int>(png.size()), CV_8U, const_cast<char*>(png.data())),
+                   cv::IMREAD_COLOR),
+      ".jpg");
+  ASSERT_GT(jpeg.size(), 10000u);
+  ExpectInvalid(DecodeImage(jpeg.substr(0, jpeg.size() * 6 / 10)), "truncated");
+  ExpectInvalid(DecodeImage(png.substr(0, png.size() / 2)), "could not be decoded");
+  const std::string webp = Encode(RedBlue(64, 64), ".webp");
+  ExpectInvalid(DecodeImage(webp.substr(0, webp.size() - 10)), "could not be decoded");
+}
+
+TEST(DecodeImageTest, CorruptScanDataDoesNotCrash) {
+  std::string jpeg = Encode(RedBlue(64, 64), ".jpg");
+  const size_t sos = jpeg.find("\xFF\xDA");
+  for (size_t i = sos + 20; i + 2 < jpeg.size(); i += 7) jpeg[i] = static_cast<char>(i * 31);
+  Result<Image> r = DecodeImage(jpeg);  // garbage pixels or an error; either is fine
+  if (r.ok()) {
+    EXPECT_EQ(r->width(), 64);
+  }
+}
+
+TEST(DecodeImageTest, BombsAreRefusedFromTheHeaderWithoutAllocating) {
+  // A PNG whose valid IHDR (real CRC) claims 30000x30000 RGBA (3.6 GB decoded), followed by a
+  // tiny IDAT; and a JPEG whose SOF claims 65000x65000.
+  const std::string png_bomb = PngSignature() + Ihdr(30000, 30000, 8, 6) +
+                               PngChunk("IDAT", Bytes("\x78\x9c\x03\x00\x00\x00\x00\x01")) +
+                               PngChunk("IEND", "");
+  const std::string jpeg_bomb = JpegFrameOnly(65000, 65000);
+  const std::string wide_webp = Riff(Vp8x(0, 16383 * 2, 2));
+  const auto start = std::chrono::steady_clock::now();
+  ExpectInvalid(DecodeImage(png_bomb), "side is over the limit of 16384");
+  ExpectInvalid(DecodeImage(jpeg_bomb), "side is over the limit of 16384");
+  ExpectInvalid(DecodeImage(wide_webp), "side is over the limit");
+  const std::string square_bomb = JpegFrameOnly(10000, 10000);  // 100 MP, sides in range
+  ExpectInvalid(DecodeImage(square_bomb), "over the limit of 40000000 pixels");
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_LT(seconds, 0.1) << "the bombs must fail on the header, before any decoding";
+}
+
+TEST(DecodeImageTest, LimitsAreConfigurable) {
+  const std::string png = Encode(RedBlue(300, 200), ".png");
+  DecodeLimits small_bytes;
+  small_bytes.max_bytes = png.size() - 1;
+  ExpectInvalid(DecodeImage(png, small_bytes), "over the limit of");
+  DecodeLimits small_side;
+  small_side.max_side = 256;
+  ExpectInvalid(DecodeImage(png, small_side), "side is over the limit of 256");
+  DecodeLimits few_pixels;
+  few_pixels.max_pixels = 300 * 200 - 1;
+  ExpectInvalid(DecodeImage(png, few_pixels), "over the limit of 59999 pixels");
+  DecodeLimits exact;
+  exact.max_bytes = png.size();
+  exact.max_side = 300;
+  exact.max_pixels = 300 * 200;
+  EXPECT_TRUE(DecodeImage(png, exact).ok());
+}
+
+TEST(DecodeImageTest, RealSamplesDecode) {
+  Image cat = MustDecode(ReadFile(SamplePath("chelsea.png")));
+  EXPECT_EQ(cat.width(), 451);
+  EXPECT_EQ(cat.height(), 300);
+  Image rocket = MustDecode(ReadFile(SamplePath("rocket.jpg")));
+  EXPECT_EQ(rocket.width(), 640);
+  EXPECT_EQ(rocket.height(), 427);
+  Image logo = MustDecode(ReadFile(SamplePath("logo.png")));
+  EXPECT_TRUE(logo.has_alpha());
+  Image camera = MustDecode(ReadFile(SamplePath("camera.png")));  // greyscale
+  EXPECT_EQ(camera.pixels.type(), CV_8UC3);
+}
+
+}  // namespace
+}  // namespace sparkify::vision

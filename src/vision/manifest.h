@@ -1,0 +1,63 @@
+// ModelManifest: the "sparkify-model/1" manifest that sits next to a segmentation model and
+// says how to feed it and how to read its output (format: tools/model/README.md).
+// ParseManifest is a pure function (thread-safe); a ModelManifest is a plain value.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace sparkify::vision {
+
+struct ModelManifest {
+  struct Input {
+    std::string name;              // graph input name
+    bool rgb = true;               // channel_order: RGB (true) or BGR (false); layout NCHW
+    double scale = 1.0 / 255.0;    // value = (pixel * scale - mean[c]) / std[c]
+    std::array<double, 3> mean{};  // per channel, in the model's channel order
+    std::array<double, 3> std{1.0, 1.0, 1.0};
+    int default_size = 0;     // side of the square input by default
+    int size_multiple = 1;    // allowed sides are multiples of this
+    bool fixed_size = false;  // only default_size works
+  };
+  enum class OutputKind { kSaliency, kSoftmax, kArgmax };
+  struct Output {
+    std::string name;  // graph output name
+    OutputKind kind = OutputKind::kSaliency;
+    bool sigmoid = false;                 // saliency: activation "sigmoid" (else "none")
+    bool minmax = false;                  // saliency: normalise "minmax" (else "none")
+    std::vector<int> foreground_classes;  // softmax/argmax: class indices of the subject
+    int num_classes = 0;                  // softmax: expected channel count; 0 = not checked
+  };
+
+  std::string name;    // model id (also part of content-addressed keys)
+  std::string file;    // model file, relative to the manifest's directory
+  std::string sha256;  // lowercase hex of the model file
+  uint64_t size = 0;   // bytes of the model file
+  Input input;
+  Output output;
+  std::string licence;  // one line for users
+};
+
+// Parses and validates a manifest's JSON text. InvalidArgument naming the field for: bad JSON,
+// a format other than "sparkify-model/1", a missing or mistyped field, a file path that is
+// absolute or climbs out with "..", a sha256 that is not 64 hex digits, an unsupported layout,
+// dtype, channel order, resize mode, output kind, activation or normalisation, a zero std,
+// a default_size that is not a positive multiple of size_multiple, and softmax/argmax without
+// foreground classes (or with one outside num_classes).
+Result<ModelManifest> ParseManifest(std::string_view json_text);
+
+// Largest input side accepted (a 4096 input is already 200 MB of float activations per
+// feature map at full resolution).
+inline constexpr int kMaxInputSize = 4096;
+
+// OK when `size` may be used as the model's input side: positive, at most kMaxInputSize, a
+// multiple of size_multiple, and equal to default_size when the model has a fixed size.
+// InvalidArgument otherwise.
+Status CheckInputSize(const ModelManifest& manifest, int size);
+
+}  // namespace sparkify::vision

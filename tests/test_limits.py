@@ -91,6 +91,17 @@ class ObjectSizeAndHeaderTimeoutTest(StoreTestCase):
         if answer:  # an answer is optional, but if there is one it is a clean HTTP error
             self.assertRegex(answer, rb"^HTTP/1\.1 (400|408) ")
 
+    def test_oversized_headers_are_refused(self):
+        head = self.signed.head("GET", "/%s/x" % self.bucket, {"x-amz-meta-pad": "p" * 20000})
+        with connect(self.store.port, timeout=5) as sock:
+            try:
+                sock.sendall(head)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the server may stop reading as soon as the limit is passed
+            status, _, body = read_response(sock)
+        self.assertEqual(status, 400, body)
+        self.assertIsNotNone(parse_error(body)[0], body)
+
     def test_idle_connection_is_closed(self):
         with connect(self.store.port, timeout=5) as sock:
             start = time.monotonic()

@@ -3,12 +3,14 @@ refused from its headers alone, a client that dribbles its headers is cut off, a
 beyond --max-connections get 503 SlowDown."""
 import os
 import socket
+import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from support.clients import connect, parse_error, raw_head, read_response, sign_headers  # noqa: E402
-from support.store import Store, StoreTestCase, main, poll  # noqa: E402
+from support.store import (Store, StoreTestCase, TempDir, clean_env, main, poll,  # noqa: E402
+                           random_credentials, sparkify_binary)
 
 MAX_OBJECT = 1 << 20
 
@@ -58,7 +60,11 @@ class ObjectSizeAndHeaderTimeoutTest(StoreTestCase):
                 with connect(self.store.port, timeout=5) as sock:
                     # Headers only: a server that waits for the body would time us out here.
                     sock.sendall(self.signed.head("PUT", "/%s/too-big" % self.bucket, extra))
-                    status, headers, body = read_response(sock, "PUT")
+                    try:
+                        status, headers, body = read_response(sock, "PUT")
+                    except (socket.timeout, ConnectionError) as e:
+                        self.fail("no answer to the headers of an oversized PUT (%r): the "
+                                  "server waits for a body it is going to refuse" % e)
                 self.assertLess(time.monotonic() - start, 3)
                 self.assertEqual(status, 400, body)
                 self.assertEqual(parse_error(body)[0], "EntityTooLarge", body)
@@ -137,6 +143,50 @@ class MaxConnectionsTest(StoreTestCase):
         status, _, body = poll(lambda: (lambda r: r if r[0] == 200 else None)(signed.request("GET", "/")),
                                timeout=10, what="service after the idle connections closed")
         self.assertIn(b"ListAllMyBucketsResult", body)
+
+
+class StartAndStopTest(StoreTestCase):
+    """Start-up refusals are clear and non-zero; SIGTERM stops promptly even with clients."""
+
+    def run_store(self, *args, creds=True):
+        env = clean_env()
+        if creds:
+            key_id, secret = random_credentials()
+            env.update(SPARKIFY_ROOT_ACCESS_KEY_ID=key_id, SPARKIFY_ROOT_SECRET_ACCESS_KEY=secret)
+        return subprocess.run([sparkify_binary(), "store", *args], capture_output=True, text=True,
+                              env=env, timeout=20, stdin=subprocess.DEVNULL)
+
+    def test_refusals_at_start(self):
+        tmp = TempDir()
+        try:
+            not_a_dir = tmp.join("file")
+            with open(not_a_dir, "w") as f:
+                f.write("x")
+            out = self.run_store("--data", not_a_dir, "--listen", "127.0.0.1:0")
+            self.assertEqual(out.returncode, 2, out)
+            self.assertIn("data dir", out.stderr)
+            out = self.run_store("--data", tmp.join("d"), "--listen", "127.0.0.1:0", creds=False)
+            self.assertEqual(out.returncode, 2, out)
+            self.assertIn("SPARKIFY_ROOT_ACCESS_KEY_ID", out.stderr)
+            out = self.run_store("--data", tmp.join("d"), "--listen", "127.0.0.1:%d" % self.store.port)
+            self.assertNotEqual(out.returncode, 0, out)
+            self.assertTrue(out.stderr.strip(), "a busy port must be reported")
+        finally:
+            tmp.cleanup()
+
+    def test_sigterm_with_open_connections(self):
+        store = Store(self.tmp.join("data2")).start()
+        try:
+            idle = connect(store.port)
+            busy = connect(store.port)
+            busy.sendall(b"PUT /b/k HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nabc")
+            start = time.monotonic()
+            self.assertEqual(store.stop(timeout=10), 0)
+            self.assertLess(time.monotonic() - start, 5)
+            idle.close()
+            busy.close()
+        finally:
+            store.kill()
 
 
 if __name__ == "__main__":

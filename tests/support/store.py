@@ -111,7 +111,7 @@ class Store:
         self._starts += 1
         env = clean_env(SPARKIFY_ROOT_ACCESS_KEY_ID=self.root[0],
                         SPARKIFY_ROOT_SECRET_ACCESS_KEY=self.root[1])
-        self._stderr_file = open(os.path.join(self.log_dir, "store-%d.err" % self._starts), "wb")
+        self._stderr_file = open(os.path.join(self.log_dir, self._log_name()), "wb")
         self.proc = subprocess.Popen(self.command(), stdout=subprocess.PIPE,
                                      stderr=self._stderr_file, stdin=subprocess.DEVNULL, env=env)
         lines = queue.Queue()
@@ -173,9 +173,12 @@ class Store:
             self._stderr_file.close()
             self._stderr_file = None
 
+    def _log_name(self):
+        return "store-%s-%d.err" % (os.path.basename(self.data_dir.rstrip("/")), self._starts)
+
     def log_tail(self, lines=40):
         out = list(self._stdout_lines[-lines:])
-        path = os.path.join(self.log_dir, "store-%d.err" % self._starts)
+        path = os.path.join(self.log_dir, self._log_name())
         try:
             with open(path, "rb") as f:
                 out += f.read().decode("utf-8", "replace").splitlines()[-lines:]

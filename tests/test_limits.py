@@ -1,6 +1,9 @@
 """Limits against abuse, on raw sockets so the test controls every byte: an oversized PUT is
 refused from its headers alone, a client that dribbles its headers is cut off, and connections
-beyond --max-connections get 503 SlowDown."""
+beyond --max-connections get 503 SlowDown. Also the forged or malformed signed requests no real
+client sends (wrong payload hash, skewed clock, wrong region), and start/stop behaviour."""
+import datetime
+import hashlib
 import os
 import socket
 import subprocess
@@ -21,17 +24,17 @@ class Signed:
     def __init__(self, store):
         self.store = store
 
-    def head(self, method, path, extra=None, payload_hash="UNSIGNED-PAYLOAD"):
+    def head(self, method, path, extra=None, payload_hash="UNSIGNED-PAYLOAD", **kw):
         headers = sign_headers(method, "127.0.0.1:%d" % self.store.port, path, *self.store.root,
-                               headers=extra, payload_hash=payload_hash)
+                               headers=extra, payload_hash=payload_hash, **kw)
         return raw_head(method, path, headers)
 
-    def request(self, method, path, body=b"", extra=None, timeout=10):
+    def request(self, method, path, body=b"", extra=None, timeout=10, **kw):
         extra = dict(extra or {})
         if method in ("PUT", "POST"):
             extra["content-length"] = str(len(body))
         with connect(self.store.port, timeout) as sock:
-            sock.sendall(self.head(method, path, extra) + body)
+            sock.sendall(self.head(method, path, extra, **kw) + body)
             return read_response(sock, method)
 
 
@@ -119,6 +122,50 @@ class ObjectSizeAndHeaderTimeoutTest(StoreTestCase):
         self.assertEqual(status, 200, body)
         status, _, body = self.signed.request("GET", "/%s/fine" % self.bucket)
         self.assertEqual((status, body), (200, b"fine"))
+
+
+class ForgedRequestTest(StoreTestCase):
+    """Signed requests that are wrong in ways the real clients never are."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.signed = Signed(cls.store)
+        cls.bucket = cls.unique("raw")
+        status, _, body = cls.signed.request("PUT", "/" + cls.bucket)
+        assert status == 200, body
+
+    def assertError(self, response, status, code):
+        got_status, _, body = response
+        self.assertEqual((got_status, parse_error(body)[0]), (status, code), body)
+
+    def test_signed_payload_hash_must_match_the_body(self):
+        path = "/%s/hashed" % self.bucket
+        good = hashlib.sha256(b"the body").hexdigest()
+        self.assertEqual(self.signed.request("PUT", path, b"the body", payload_hash=good)[0], 200)
+        self.assertError(self.signed.request("PUT", path, b"another body", payload_hash=good),
+                         400, "XAmzContentSHA256Mismatch")
+        status, _, body = self.signed.request("GET", path)
+        self.assertEqual((status, body), (200, b"the body"))
+
+    def test_missing_content_sha256(self):
+        self.assertError(self.signed.request("GET", "/%s/x" % self.bucket, payload_hash=None),
+                         400, "InvalidRequest")
+
+    def test_skewed_clock(self):
+        old = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=20)
+        self.assertError(self.signed.request("GET", "/%s" % self.bucket, when=old),
+                         403, "RequestTimeTooSkewed")
+
+    def test_wrong_region_and_garbage_authorization(self):
+        self.assertError(self.signed.request("GET", "/%s" % self.bucket, region="eu-west-1"),
+                         400, "AuthorizationHeaderMalformed")
+        head = raw_head("GET", "/%s" % self.bucket, {
+            "host": "127.0.0.1:%d" % self.store.port, "x-amz-content-sha256": "UNSIGNED-PAYLOAD",
+            "authorization": "AWS4-HMAC-SHA256 nonsense"})
+        with connect(self.store.port) as sock:
+            sock.sendall(head)
+            self.assertError(read_response(sock), 400, "AuthorizationHeaderMalformed")
 
 
 class MaxConnectionsTest(StoreTestCase):

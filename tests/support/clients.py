@@ -150,7 +150,9 @@ def sign_headers(method, host, path, key_id, secret, query=(), headers=None,
     when = when or datetime.datetime.now(datetime.timezone.utc)
     amz_date = when.strftime("%Y%m%dT%H%M%SZ")
     day = amz_date[:8]
-    hdrs = {"host": host, "x-amz-date": amz_date, "x-amz-content-sha256": payload_hash}
+    hdrs = {"host": host, "x-amz-date": amz_date}
+    if payload_hash is not None:  # None: leave the header out (a malformed request)
+        hdrs["x-amz-content-sha256"] = payload_hash
     for k, v in (headers or {}).items():
         hdrs[k.lower()] = str(v).strip()
     signed = sorted(hdrs)
@@ -158,7 +160,8 @@ def sign_headers(method, host, path, key_id, secret, query=(), headers=None,
         "%s=%s" % (_uri_encode(k, False), _uri_encode(v, False)) for k, v in sorted(query))
     canonical = "\n".join([
         method, _uri_encode(path, True), canonical_query,
-        "".join("%s:%s\n" % (k, hdrs[k]) for k in signed), ";".join(signed), payload_hash])
+        "".join("%s:%s\n" % (k, hdrs[k]) for k in signed), ";".join(signed),
+        payload_hash or "UNSIGNED-PAYLOAD"])
     scope = "%s/%s/s3/aws4_request" % (day, region)
     to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope,
                          hashlib.sha256(canonical.encode()).hexdigest()])

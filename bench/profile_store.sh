@@ -7,14 +7,18 @@
 #
 #   bench/profile_store.sh                      # presigned GETs
 #   AUTH=header bench/profile_store.sh          # header-auth GETs
+#   METHOD=PUT SIZE=1m bench/profile_store.sh   # another row of the benchmark
 #
-# Environment: BUILD_DIR (default build-bench), SECONDS_PERF (default 10), AUTH.
+# Environment: BUILD_DIR (default build-bench), SECONDS_PERF (default 10), AUTH
+# (presigned|header), METHOD (GET|PUT), SIZE (4k|1m).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$repo/build-bench}
 seconds=${SECONDS_PERF:-10}
 auth=${AUTH:-presigned}
+method=${METHOD:-GET}
+size=${SIZE:-4k}
 top=${TOP:-25}
 
 log() { echo "profile: $*" >&2; }
@@ -68,17 +72,24 @@ done
 port=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$tmp/store.out")
 [ -n "$port" ] || die "store did not print its port"
 
-head -c 4096 /dev/urandom > "$tmp/4k"
-code=$(curl -s -o /dev/null -w '%{http_code}' -T "$tmp/4k" \
-  "$("$signer" presign PUT "127.0.0.1:$port" /bench/get-4k)")
+case $size in 4k) bytes=4096 ;; 1m) bytes=1048576 ;; *) die "SIZE must be 4k or 1m" ;; esac
+head -c "$bytes" /dev/urandom > "$tmp/object"
+key=/bench/$(tr 'A-Z' 'a-z' <<< "$method")-$size
+code=$(curl -s -o /dev/null -w '%{http_code}' -T "$tmp/object" \
+  "$("$signer" presign PUT "127.0.0.1:$port" "/bench/get-$size")")
 [ "$code" = 200 ] || die "PUT answered $code"
 
-export BENCH_METHOD=GET BENCH_BODY= BENCH_REQUESTS=$tmp/requests BENCH_THREADS=2
-"$signer" requests "$auth" GET "127.0.0.1:$port" /bench/get-4k 1 > "$BENCH_REQUESTS"
+export BENCH_METHOD=$method BENCH_BODY= BENCH_REQUESTS=$tmp/requests BENCH_THREADS=2
+if [ "$method" = PUT ]; then
+  BENCH_BODY=$tmp/object
+  "$signer" requests "$auth" PUT "127.0.0.1:$port" "$key" 64 "$BENCH_BODY" > "$BENCH_REQUESTS"
+else
+  "$signer" requests "$auth" GET "127.0.0.1:$port" "$key" 1 > "$BENCH_REQUESTS"
+fi
 url=http://127.0.0.1:$port/
 wrk_cmd=(wrk -t2 -c16 --timeout 10s -s "$repo/bench/s3_request.lua")
 
-echo "load: $(cut -d' ' -f1-3 /proc/loadavg); store pid $store_pid; 4 KiB GET, $auth, wrk -t2 -c16"
+echo "load: $(cut -d' ' -f1-3 /proc/loadavg); store pid $store_pid; $method $size, $auth, wrk -t2 -c16"
 timeout 30 "${wrk_cmd[@]}" -d2s "$url" >/dev/null  # warm-up
 
 # 1. perf: self time per symbol and per library of the store process under load.

@@ -27,8 +27,9 @@ struct PaletteColor {
 using Palette = std::vector<PaletteColor>;
 
 struct PaletteOptions {
-  // k. Default: 10. REQUIRES: >= 1. An image with fewer distinct colours (among its counted
-  // pixels) gets one entry per distinct colour, so a single-colour image gets one.
+  // k. Default: 10. REQUIRES: 1 <= k <= kMaxClusters (256). An image with fewer distinct colours
+  // (among its counted pixels) gets one entry per distinct colour, so a single-colour image gets
+  // one.
   int clusters = 10;
   // Lloyd rounds at most. Default: 300.
   int max_iterations = 300;

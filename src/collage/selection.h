@@ -41,7 +41,7 @@ struct Cover {
 };
 
 struct SelectionOptions {
-  // Clusters of the k-means over all covers' colours. Default: 5.
+  // Clusters of the k-means over all covers' colours. Default: 5. REQUIRES: 1..256.
   int predominant_colors = 5;
   // Lloyd rounds at most for that k-means. Default: 300.
   int max_iterations = 300;

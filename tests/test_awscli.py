@@ -166,6 +166,12 @@ class AwsCliTest(StoreTestCase):
         for key in ["café/ü ñ+x.png", "plus+sign/a+b=c.txt"]:
             got = curl(self.presign("awk/" + key), self.work)
             self.assertEqual((got.status, got.body), (200, contents[key]), got)
+        # One file copied on its own both ways, as a user would type it.
+        single = "s3://%s/one/café/ü ñ+x.png" % self.bucket
+        self.aws.run("s3", "cp", os.path.join(src, "café/ü ñ+x.png"), single)
+        self.aws.run("s3", "cp", single, self.path("single.back"))
+        self.assertEqual(read(self.path("single.back")), contents["café/ü ñ+x.png"])
+        self.aws.run("s3", "rm", single)
         self.aws.run("s3", "rm", "s3://%s/awk/café/ü ñ+x.png" % self.bucket)
         missing = self.aws.run("s3api", "head-object", "--bucket", self.bucket, "--key",
                                "awk/café/ü ñ+x.png", check=False)

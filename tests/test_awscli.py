@@ -171,7 +171,14 @@ class AwsCliTest(StoreTestCase):
         self.aws.run("s3", "cp", os.path.join(src, "café/ü ñ+x.png"), single)
         self.aws.run("s3", "cp", single, self.path("single.back"))
         self.assertEqual(read(self.path("single.back")), contents["café/ü ñ+x.png"])
-        self.aws.run("s3", "rm", single)
+        # mv is CopyObject (an URL-encoded x-amz-copy-source) then DeleteObject.
+        moved = "s3://%s/one/moved ü+.png" % self.bucket
+        self.aws.run("s3", "mv", single, moved)
+        self.assertEqual(self.head("one/moved ü+.png")["ContentLength"],
+                         len(contents["café/ü ñ+x.png"]))
+        self.assertNotIn("ü ñ+x.png", self.aws.run("s3", "ls", "--recursive",
+                                                   "s3://%s/one/" % self.bucket).stdout)
+        self.aws.run("s3", "rm", moved)
         self.aws.run("s3", "rm", "s3://%s/awk/café/ü ñ+x.png" % self.bucket)
         missing = self.aws.run("s3api", "head-object", "--bucket", self.bucket, "--key",
                                "awk/café/ü ñ+x.png", check=False)

@@ -317,6 +317,23 @@ class AwsCliTest(StoreTestCase):
         self.aws.run("s3", "cp", "s3://%s/%s" % (self.bucket, key), self.path("put.back"))
         self.assertEqual(read(self.path("put.back")), b"uploaded through a presigned PUT")
 
+    def test_sparkify_presign_hostile_keys(self):
+        keys = ["hk/sym/a&b=c;d,e@f$g'h(i)!~*.txt", "hk/pct/100%25 %41", "hk/q?u#e.txt",
+                "hk/a//b", "hk/./dot", "hk/../up", "hk/日本/語 テスト.txt"]
+        for i, key in enumerate(keys):
+            with self.subTest(key=key):
+                local = self.path("hk%d" % i)
+                with open(local, "wb") as f:
+                    f.write(key.encode())
+                put = curl(self.sparkify_presign(key, "--method", "PUT"), self.work, method="PUT",
+                           data_file=local)
+                self.assertEqual(put.status, 200, put)
+                got = curl(self.sparkify_presign(key), self.work)
+                self.assertEqual((got.status, got.body), (200, key.encode()), got)
+        listing = self.aws.run("s3", "ls", "--recursive", "s3://%s/hk/" % self.bucket).stdout
+        self.assertEqual(sorted(line.split(None, 3)[3] for line in listing.splitlines()),
+                         sorted(keys, key=lambda k: k.encode()))
+
     def test_wrong_secret(self):
         key_id, _ = self.store.root
         bad = self.aws.run("s3", "ls", "s3://%s/" % self.bucket, check=False, key_id=key_id,

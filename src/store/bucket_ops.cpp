@@ -97,12 +97,11 @@ Reply S3Service::Impl::BucketPolicy(S3Call& call) {
                  "Policies are limited to " + std::to_string(options().max_policy_bytes) +
                      " bytes.");
   }
-  auto parsed = policy::Policy::Parse(*body);
+  policy::ParseOptions popts;
+  popts.kind = policy::PolicyKind::kResource;
+  popts.max_bytes = options().max_policy_bytes;
+  auto parsed = policy::Policy::Parse(*body, popts);
   if (!parsed.ok()) return Error(call, S3ErrorCode::kMalformedPolicy, parsed.status().message());
-  if (!parsed->has_principals()) {
-    return Error(call, S3ErrorCode::kMalformedPolicy,
-                 "A bucket policy needs a Principal in every statement.");
-  }
   if (parsed->IsPublic() && GetPublicAccessBlock(call.bucket).block_public_policy) {
     return Error(call, S3ErrorCode::kAccessDenied,
                  "Block Public Access (BlockPublicPolicy) forbids a public bucket policy.");

@@ -6,15 +6,6 @@
 #include "store/s3_call.h"
 
 namespace sparkify::store {
-namespace {
-
-// After a page that ended on a common prefix, the next page starts past every key under it.
-// Keys are at most kMaxKeyBytes long, so prefix + that many 0xFF bytes sorts after them all.
-std::string PastGroup(const std::string& common_prefix) {
-  return common_prefix + std::string(kMaxKeyBytes, '\xff');
-}
-
-}  // namespace
 
 Reply S3Service::Impl::ListObjects(S3Call& call, bool v2) {
   if (!store()->GetBucket(call.bucket).ok()) return Error(call, S3ErrorCode::kNoSuchBucket);
@@ -51,15 +42,7 @@ Reply S3Service::Impl::ListObjects(S3Call& call, bool v2) {
   } else {
     opts.start_after = std::string(call.Query("marker"));
   }
-  // A position on a common prefix means "after that whole group".
-  if (!opts.delimiter.empty() && opts.start_after.size() >= opts.delimiter.size() &&
-      opts.start_after.rfind(opts.prefix, 0) == 0 &&
-      opts.start_after.compare(opts.start_after.size() - opts.delimiter.size(),
-                               opts.delimiter.size(), opts.delimiter) == 0 &&
-      opts.start_after.size() > opts.prefix.size()) {
-    opts.start_after = PastGroup(opts.start_after);
-  }
-
+  // A position equal to a common prefix continues after that whole group (DiskStore::List).
   auto result = store()->List(call.bucket, opts);
   if (!result.ok()) return StoreError(call, result.status());
 

@@ -3,6 +3,7 @@
 
 #include "common/clock.h"
 #include "store/body_ingest.h"
+#include "store/object_headers.h"
 #include "store/s3_call.h"
 
 namespace sparkify::store {
@@ -20,18 +21,12 @@ std::optional<int> ParsePartNumber(std::string_view s) {
 }  // namespace
 
 Reply S3Service::Impl::CreateMultipartUpload(S3Call& call) {
-  ObjectMeta meta;
-  const http::Request& req = *call.http;
-  meta.content_type = std::string(req.Header("content-type").value_or("binary/octet-stream"));
-  meta.cache_control = std::string(req.Header("cache-control").value_or(""));
-  meta.content_disposition = std::string(req.Header("content-disposition").value_or(""));
-  meta.content_encoding = StoredContentEncoding(req.Header("content-encoding").value_or(""));
-  meta.content_language = std::string(req.Header("content-language").value_or(""));
-  meta.expires = std::string(req.Header("expires").value_or(""));
-  for (const auto& [name, value] : req.headers) {
-    if (name.rfind("x-amz-meta-", 0) == 0) meta.user_meta[name.substr(11)] = value;
+  auto meta = MetaFromHeaders(*call.http);
+  if (!meta) {
+    return Error(call, S3ErrorCode::kInvalidArgument,
+                 "Your metadata headers exceed the maximum allowed metadata size (2 KB).");
   }
-  auto id = store()->CreateUpload(call.bucket, call.key, meta);
+  auto id = store()->CreateUpload(call.bucket, call.key, *meta);
   if (!id.ok()) return StoreError(call, id.status());
   return Xml(call, std::string(kXmlHeader) + "<InitiateMultipartUploadResult xmlns=\"" +
                        std::string(kS3Namespace) + "\"><Bucket>" + XmlEscape(call.bucket) +

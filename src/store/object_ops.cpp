@@ -4,33 +4,11 @@
 #include "common/clock.h"
 #include "common/uri.h"
 #include "store/body_ingest.h"
+#include "store/object_headers.h"
 #include "store/s3_call.h"
 
 namespace sparkify::store {
 namespace {
-
-constexpr size_t kMaxUserMetadataBytes = 2048;
-
-// Builds an object's stored metadata from request headers. nullopt: metadata too large.
-std::optional<ObjectMeta> MetaFromHeaders(const http::Request& req) {
-  ObjectMeta meta;
-  meta.content_type = std::string(req.Header("content-type").value_or("binary/octet-stream"));
-  meta.cache_control = std::string(req.Header("cache-control").value_or(""));
-  meta.content_disposition = std::string(req.Header("content-disposition").value_or(""));
-  meta.content_encoding = StoredContentEncoding(req.Header("content-encoding").value_or(""));
-  meta.content_language = std::string(req.Header("content-language").value_or(""));
-  meta.expires = std::string(req.Header("expires").value_or(""));
-  size_t total = 0;
-  for (const auto& [name, value] : req.headers) {
-    if (name.rfind("x-amz-meta-", 0) == 0) {
-      std::string key = name.substr(11);
-      total += key.size() + value.size();
-      meta.user_meta[key] = value;
-    }
-  }
-  if (total > kMaxUserMetadataBytes) return std::nullopt;
-  return meta;
-}
 
 bool RequestsPublicAcl(const http::Request& req) {
   auto acl = req.Header("x-amz-acl");
@@ -142,11 +120,7 @@ void AddObjectHeaders(http::Response& res, const ObjectMeta& meta, const http::R
   if (meta.parts_count > 0) res.Set("x-amz-mp-parts-count", std::to_string(meta.parts_count));
   auto mode = req.Header("x-amz-checksum-mode");
   if (mode && *mode == "ENABLED") {
-    for (const auto& [alg, value] : meta.checksums) {
-      std::string lower;
-      for (char c : alg) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      res.Set("x-amz-checksum-" + lower, value);
-    }
+    for (const auto& [alg, value] : meta.checksums) res.Set(ChecksumHeaderName(alg), value);
   }
 }
 
@@ -171,11 +145,7 @@ Reply S3Service::Impl::PutObject(S3Call& call) {
   if (!stored.ok()) return StoreError(call, stored.status());
   Reply r = Ok(call);
   r.Set("ETag", QuoteEtag(stored->etag));
-  for (const auto& [alg, value] : stored->checksums) {
-    std::string lower;
-    for (char c : alg) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    r.Set("x-amz-checksum-" + lower, value);
-  }
+  for (const auto& [alg, value] : stored->checksums) r.Set(ChecksumHeaderName(alg), value);
   return r;
 }
 

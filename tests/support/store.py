@@ -35,6 +35,16 @@ def source_dir():
         os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+def _die_with_parent():
+    """In the child before exec: get SIGKILL if the test process dies, so no store outlives
+    a crashed or killed test run (Linux prctl PR_SET_PDEATHSIG)."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
+    except Exception:
+        pass
+
+
 def clean_env(**extra):
     """The caller's environment without any AWS_* or SPARKIFY_* setting, plus `extra`."""
     env = {k: v for k, v in os.environ.items()
@@ -113,7 +123,8 @@ class Store:
                         SPARKIFY_ROOT_SECRET_ACCESS_KEY=self.root[1])
         self._stderr_file = open(os.path.join(self.log_dir, self._log_name()), "wb")
         self.proc = subprocess.Popen(self.command(), stdout=subprocess.PIPE,
-                                     stderr=self._stderr_file, stdin=subprocess.DEVNULL, env=env)
+                                     stderr=self._stderr_file, stdin=subprocess.DEVNULL, env=env,
+                                     preexec_fn=_die_with_parent)
         lines = queue.Queue()
         threading.Thread(target=self._drain, args=(self.proc.stdout, lines), daemon=True).start()
         deadline = time.monotonic() + timeout

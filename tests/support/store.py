@@ -35,14 +35,19 @@ def source_dir():
         os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+try:  # bound once here: the child between fork and exec should do as little as possible
+    import ctypes
+    _PRCTL = ctypes.CDLL(None, use_errno=True).prctl
+except (ImportError, OSError, AttributeError):
+    _PRCTL = None
+_PR_SET_PDEATHSIG = 1
+
+
 def _die_with_parent():
     """In the child before exec: get SIGKILL if the test process dies, so no store outlives
     a crashed or killed test run (Linux prctl PR_SET_PDEATHSIG)."""
-    try:
-        import ctypes
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
-    except Exception:
-        pass
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
 
 
 def clean_env(**extra):

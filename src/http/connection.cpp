@@ -285,22 +285,21 @@ void ServeConnection(Stream& stream, const ConnectionContext& ctx) {
     }
     ctx.watch->Clear();
 
-    // A body the handler did not read is drained if small, else the connection closes.
+    // A body the handler did not read is skipped when it is already in our buffer; otherwise
+    // the response goes out first and the connection closes (GracefulClose discards what the
+    // client still sends), so a client waiting to send its body still gets its answer.
     bool keep_alive = parser.get().keep_alive() && !res.close && !body.failed() &&
                       !ctx.stopping->load();
     if (keep_alive && !parser.is_done()) {
-      if (body.needs_close()) {
-        keep_alive = false;
-      } else {
+      auto remaining = parser.content_length_remaining();
+      if (!body.needs_close() && remaining && *remaining <= buffer.size()) {
         char sink[16 * 1024];
-        size_t drained = 0;
-        while (!parser.is_done() && drained < kMaxDrainBytes) {
+        while (!parser.is_done()) {
           auto n = body.Read(sink, sizeof sink);
           if (!n.ok()) break;
-          drained += *n;
         }
-        keep_alive = parser.is_done();
       }
+      keep_alive = parser.is_done();
     }
     bool head_only = req.method == "HEAD";
     if (!WriteResponse(stream, res, head_only, keep_alive, ctx)) return;

@@ -156,6 +156,17 @@ TEST_F(ServerTest, UnreadBodyIsDrainedAndConnectionStaysUsable) {
   EXPECT_NE(out.find("GET  "), std::string::npos) << out;
 }
 
+TEST_F(ServerTest, RefusalReachesAClientThatWaitsBeforeSendingItsBody) {
+  StartServer();
+  RawClient c(server_->port());
+  c.Send("PUT /reject HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n");
+  auto start = std::chrono::steady_clock::now();
+  std::string out = c.ReadAll();  // the server answers, then closes
+  EXPECT_NE(out.find("403 Forbidden"), std::string::npos);
+  EXPECT_NE(out.find("Connection: close"), std::string::npos);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(4));
+}
+
 TEST_F(ServerTest, ServesFileRangesAndHeadLengths) {
   StartServer();
   EXPECT_EQ(Curl(base_ + "/file").body, "23456");

@@ -97,8 +97,10 @@ std::optional<ByteRange> ParseRange(std::string_view header, uint64_t size) {
   return ByteRange{*first, last};
 }
 
+// Whole-object checksums are sent only with the whole object (a range has none, as in S3:
+// clients would check the range against them and fail).
 void AddObjectHeaders(http::Response& res, const ObjectMeta& meta, const http::Request& req,
-                      const S3Call& call) {
+                      const S3Call& call, bool whole_object) {
   auto override_or = [&](const char* param, const std::string& value) {
     std::string_view o = call.Query(param);
     return o.empty() ? value : std::string(o);
@@ -119,7 +121,7 @@ void AddObjectHeaders(http::Response& res, const ObjectMeta& meta, const http::R
   for (const auto& [k, v] : meta.user_meta) res.Set("x-amz-meta-" + k, v);
   if (meta.parts_count > 0) res.Set("x-amz-mp-parts-count", std::to_string(meta.parts_count));
   auto mode = req.Header("x-amz-checksum-mode");
-  if (mode && *mode == "ENABLED") {
+  if (whole_object && mode && *mode == "ENABLED") {
     for (const auto& [alg, value] : meta.checksums) res.Set(ChecksumHeaderName(alg), value);
   }
 }
@@ -174,10 +176,12 @@ Reply S3Service::Impl::GetObject(S3Call& call, bool head) {
     return r;
   }
   Reply r = Ok(call);
-  AddObjectHeaders(r, meta, req, call);
   uint64_t first = 0, length = meta.size;
-  if (auto range_header = req.Header("range")) {
-    if (auto range = ParseRange(*range_header, meta.size)) {
+  std::optional<ByteRange> range;
+  if (auto range_header = req.Header("range")) range = ParseRange(*range_header, meta.size);
+  AddObjectHeaders(r, meta, req, call, !range.has_value());
+  {
+    if (range) {
       if (range->first > range->last) {
         Reply bad = Error(call, S3ErrorCode::kInvalidRange);
         bad.Set("Content-Range", "bytes */" + std::to_string(meta.size));

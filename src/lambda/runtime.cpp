@@ -158,7 +158,7 @@ class Loop {
     auto start = std::chrono::steady_clock::now();
     Outcome outcome = CallHandler(handler_, next->body, ctx, options_.max_response_bytes);
     next->body.clear();
-    Post(ctx.request_id, outcome);
+    // Logged before the answer goes out, so it belongs to this invocation's log.
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
                                                           start).count();
     json line = {{"level", outcome.kind == Outcome::Kind::kSuccess ? "info" : "error"},
@@ -168,6 +168,7 @@ class Loop {
                  {"outcome", KindName(outcome.kind)}};
     if (outcome.kind != Outcome::Kind::kSuccess) line["error_type"] = outcome.error_type;
     log_(line.dump(-1, ' ', false, json::error_handler_t::replace));
+    Post(ctx.request_id, outcome);
     return Status::OK();
   }
 

@@ -90,8 +90,10 @@ struct RuntimeOptions {
   // uses it to set _X_AMZN_TRACE_ID, which the library does not touch. Default: none.
   std::function<void(const std::string& trace_id)> on_trace_id;
   // Receives the loop's log lines: one JSON object per invocation ({"level","msg",
-  // "request_id","duration_ms","outcome","error_type"}; never the payload) and Runtime API
-  // failures. Default: written to stderr, one line each.
+  // "request_id","duration_ms","outcome","error_type"}; never the payload), written when the
+  // handler returns and before the answer is posted (so it lands in that invocation's log;
+  // duration_ms is the handler's time), and Runtime API failures. Default: written to
+  // stderr, one line each.
   std::function<void(std::string_view line)> log;
   // The clock behind InvocationContext::RemainingTime. Default: the system clock.
   const Clock* clock = &Clock::System();

@@ -1,0 +1,320 @@
+// Worker supervision: one thread per worker spawns the process (with its own Runtime API
+// server), captures its output, enforces deadlines by killing it, and turns its death into
+// answers for whoever was waiting.
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+
+#include "lambda/emulator_impl.h"
+
+namespace sparkify::lambda {
+
+using internal::Invocation;
+using internal::SteadyTime;
+using internal::Worker;
+
+namespace {
+
+constexpr size_t kMaxLineBytes = 64 * 1024;
+// After /runtime/init/error the process is expected to exit; it is killed after this.
+constexpr auto kInitErrorGrace = std::chrono::seconds(2);
+
+void AppendTail(std::string& log, std::string_view line) {
+  log.append(line);
+  log.push_back('\n');
+  if (log.size() > internal::kLogTailBytes) log.erase(0, log.size() - internal::kLogTailBytes);
+}
+
+bool HasVariable(const std::vector<std::string>& env, std::string_view name) {
+  for (const auto& e : env) {
+    if (e.size() > name.size() && e.starts_with(name) && e[name.size()] == '=') return true;
+  }
+  return false;
+}
+
+std::string Seconds(std::chrono::milliseconds d) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.2f", static_cast<double>(d.count()) / 1000.0);
+  return buf;
+}
+
+}  // namespace
+
+std::vector<std::string> Emulator::Impl::WorkerEnvironment(uint16_t runtime_port) const {
+  std::vector<std::string> env;
+  for (const auto& e : options_.worker_environment) {
+    if (!e.starts_with("AWS_LAMBDA_RUNTIME_API=")) env.push_back(e);
+  }
+  env.push_back("AWS_LAMBDA_RUNTIME_API=127.0.0.1:" + std::to_string(runtime_port));
+  const std::string& name = options_.function_name;
+  std::pair<const char*, std::string> defaults[] = {
+      {"AWS_LAMBDA_FUNCTION_NAME", name},
+      {"AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"},
+      {"AWS_LAMBDA_FUNCTION_MEMORY_SIZE", std::to_string(options_.memory_size_mb)},
+      {"AWS_REGION", options_.region},
+      {"AWS_DEFAULT_REGION", options_.region},
+      {"AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/" + name},
+      {"AWS_LAMBDA_LOG_STREAM_NAME", "$LATEST"},
+      {"AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand"},
+  };
+  for (const auto& [key, value] : defaults) {
+    if (!HasVariable(env, key)) env.push_back(std::string(key) + "=" + value);
+  }
+  return env;
+}
+
+void Emulator::Impl::Supervise(Worker& w) {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    supervise_cv_.wait(lock, [&] {
+      if (stopping_ || w.restart_wanted) return true;
+      // Start only when the queue holds more than the live workers will take.
+      size_t ready = 0;
+      for (const auto& other : workers_) {
+        if (other->state == Worker::State::kIdle || other->state == Worker::State::kStarting) {
+          ++ready;
+        }
+      }
+      return queue_.size() > ready;
+    });
+    if (stopping_) return;
+    w.restart_wanted = false;
+    lock.unlock();
+    RunWorkerOnce(w);
+    lock.lock();
+  }
+}
+
+void Emulator::Impl::RunWorkerOnce(Worker& w) {
+  uint64_t generation;
+  {
+    std::lock_guard lock(mu_);
+    generation = ++w.generation;
+    w.state = Worker::State::kStarting;
+    w.initialised = false;
+    w.init_error.reset();
+    w.init_error_at.reset();
+    w.init_duration_ms.reset();
+    w.timed_out = false;
+    std::lock_guard log_lock(w.log_mu);
+    w.partial_line.clear();
+    w.init_log.clear();
+    w.log_target = nullptr;
+  }
+  auto fail_start = [&](const FunctionError& error) {
+    std::lock_guard lock(mu_);
+    LogLine("EMULATOR worker " + std::to_string(w.index) + " cannot start: " + error.message);
+    FailHeadOfQueue(w, error, true, 0);
+    w.state = Worker::State::kDown;
+    ++w.generation;
+    next_cv_.notify_all();
+  };
+
+  // A Runtime API server per process: requests of a dead process can never reach the next.
+  http::ServerOptions server_options;
+  server_options.host = "127.0.0.1";
+  server_options.max_connections = 16;
+  // /next waits as long as there is no work; only our own child connects.
+  server_options.header_timeout = std::chrono::hours(24 * 365);
+  server_options.io_timeout = std::chrono::hours(24 * 365);
+  server_options.server_name = "sparkify-lambda-runtime";
+  auto server = http::Server::Start(server_options, [this, &w, generation](http::Request& req) {
+    return HandleRuntime(w, generation, req);
+  });
+  if (!server.ok()) {
+    fail_start({"Runtime.Unknown", "cannot start the Runtime API: " + server.status().message()});
+    return;
+  }
+  internal::SpawnSpec spec{options_.worker_command, WorkerEnvironment((*server)->port()),
+                           options_.worker_directory};
+  auto spawned = internal::ChildProcess::Spawn(spec);
+  if (!spawned.ok()) {
+    fail_start({"Runtime.InvalidEntrypoint", spawned.status().message()});
+    (*server)->Stop();
+    return;
+  }
+  std::shared_ptr<internal::ChildProcess> child(std::move(*spawned));
+  {
+    std::lock_guard lock(mu_);
+    w.child = child;
+    w.spawned = std::chrono::steady_clock::now();
+    ++stats_.worker_starts;
+    std::lock_guard log_lock(w.log_mu);
+    w.output_fd = child->output_fd();
+  }
+
+  enum class KillReason { kNone, kTimeout, kInitTimeout, kInitErrorLinger, kStop };
+  KillReason reason = KillReason::kNone;
+  bool output_open = true;
+  for (;;) {
+    int timeout_ms = -1;
+    {
+      std::lock_guard lock(mu_);
+      auto now = std::chrono::steady_clock::now();
+      std::optional<SteadyTime> deadline;
+      KillReason why = KillReason::kNone;
+      if (stopping_) {
+        deadline = now;
+        why = KillReason::kStop;
+      } else if (w.init_error_at) {
+        deadline = *w.init_error_at + kInitErrorGrace;
+        why = KillReason::kInitErrorLinger;
+      } else if (w.state == Worker::State::kStarting) {
+        deadline = w.spawned + options_.init_timeout;
+        why = KillReason::kInitTimeout;
+      } else if (w.state == Worker::State::kBusy && w.current) {
+        deadline = w.current->deadline;
+        why = KillReason::kTimeout;
+      }
+      if (deadline && now >= *deadline) {
+        if (reason == KillReason::kNone) reason = why;
+        w.timed_out = why == KillReason::kTimeout;
+      } else if (deadline) {
+        auto left = std::chrono::ceil<std::chrono::milliseconds>(*deadline - now).count();
+        timeout_ms = static_cast<int>(std::min<int64_t>(left, INT_MAX));
+      }
+    }
+    if (reason != KillReason::kNone) child->KillGroup(SIGKILL);
+    pollfd fds[3] = {{child->exit_fd(), POLLIN, 0},
+                     {w.wake_fd, POLLIN, 0},
+                     {output_open ? child->output_fd() : -1, POLLIN, 0}};
+    int n = ::poll(fds, 3, timeout_ms);
+    if (n < 0 && errno != EINTR) {
+      reason = KillReason::kStop;  // cannot watch it any more: end it
+      continue;
+    }
+    if (fds[1].revents & POLLIN) {
+      uint64_t ignored;
+      (void)!::read(w.wake_fd, &ignored, sizeof ignored);
+    }
+    if (fds[2].revents != 0) {
+      std::lock_guard log_lock(w.log_mu);
+      char buf[64 * 1024];
+      for (;;) {
+        ssize_t got = ::read(child->output_fd(), buf, sizeof buf);
+        if (got > 0) {
+          OnOutput(w, std::string_view(buf, static_cast<size_t>(got)));
+          continue;
+        }
+        if (got == 0 || (errno != EAGAIN && errno != EINTR)) output_open = false;
+        if (got < 0 && errno == EINTR) continue;
+        break;
+      }
+    }
+    if (fds[0].revents != 0) break;
+  }
+
+  // The process is gone (its group goes too: grandchildren could hold the pipe open).
+  child->KillGroup(SIGKILL);
+  internal::ExitInfo exit = child->TryReap().value_or(internal::ExitInfo{});
+  std::string why = exit.Describe();
+  {
+    std::lock_guard lock(mu_);
+    bool had_invocation = w.current != nullptr;
+    if (had_invocation) {
+      Finish f;
+      f.is_error = true;
+      f.rss_kb = exit.max_rss_kb;
+      const std::string& id = w.current->request_id;
+      if (w.timed_out) {
+        f.error_type = "Sandbox.Timedout";
+        f.platform_status = "timeout";
+        f.result = FunctionErrorJson(f.error_type, "RequestId: " + id + " Error: Task timed out after " +
+                                                       Seconds(options_.timeout) + " seconds");
+      } else {
+        f.error_type = "Runtime.ExitError";
+        f.platform_status = "error";
+        f.result = FunctionErrorJson(
+            f.error_type, "RequestId: " + id + " Error: Runtime exited with error: " + why);
+      }
+      Complete(w, std::move(f));
+    } else if (!w.initialised) {
+      FunctionError error;
+      bool prefix = true;
+      if (w.init_error) {
+        error = *w.init_error;
+        prefix = false;
+      } else if (reason == KillReason::kInitTimeout) {
+        error = {"Sandbox.Timedout",
+                 "Init timed out after " + Seconds(options_.init_timeout) + " seconds"};
+      } else {
+        error = {"Runtime.ExitError", "Runtime exited with error: " + why};
+      }
+      if (reason != KillReason::kStop) {
+        LogLine("INIT_REPORT Phase: init\tStatus: error\tError Type: " + error.error_type);
+        FailHeadOfQueue(w, error, prefix, exit.max_rss_kb);
+      }
+    } else {
+      std::lock_guard log_lock(w.log_mu);
+      DrainOutput(w);
+    }
+    if (reason != KillReason::kStop && reason != KillReason::kInitErrorLinger) {
+      LogLine("EMULATOR worker " + std::to_string(w.index) + " (pid " +
+              std::to_string(child->pid()) + ") exited: " + why);
+    }
+    // A worker that served and then died mid-invocation is replaced at once; one that never
+    // got going (or died idle) only when work arrives, so a broken worker cannot spin.
+    w.restart_wanted = had_invocation && w.initialised && !stopping_;
+    w.state = Worker::State::kDown;
+    w.child.reset();
+    w.init_error.reset();
+    w.init_error_at.reset();
+    ++w.generation;
+    {
+      std::lock_guard log_lock(w.log_mu);
+      w.output_fd = -1;
+      w.log_target = nullptr;
+    }
+    next_cv_.notify_all();
+  }
+  (*server)->Stop();
+}
+
+void Emulator::Impl::DrainOutput(Worker& w) {
+  if (w.output_fd < 0) return;
+  char buf[64 * 1024];
+  for (;;) {
+    ssize_t got = ::read(w.output_fd, buf, sizeof buf);
+    if (got > 0) {
+      OnOutput(w, std::string_view(buf, static_cast<size_t>(got)));
+      continue;
+    }
+    if (got < 0 && errno == EINTR) continue;
+    return;
+  }
+}
+
+void Emulator::Impl::OnOutput(Worker& w, std::string_view chunk) {
+  w.partial_line.append(chunk);
+  size_t start = 0;
+  for (;;) {
+    size_t nl = w.partial_line.find('\n', start);
+    if (nl == std::string::npos) break;
+    std::string_view line(w.partial_line.data() + start, nl - start);
+    if (line.ends_with('\r')) line.remove_suffix(1);
+    EmitWorkerLine(w, line);
+    start = nl + 1;
+  }
+  w.partial_line.erase(0, start);
+  if (w.partial_line.size() > kMaxLineBytes) {
+    std::string long_line = std::move(w.partial_line);
+    w.partial_line.clear();
+    EmitWorkerLine(w, long_line);
+  }
+}
+
+void Emulator::Impl::EmitWorkerLine(Worker& w, std::string_view line) {
+  LogLine(line);
+  if (w.log_target) {
+    AppendTail(w.log_target->log, line);
+  } else {
+    AppendTail(w.init_log, line);
+  }
+}
+
+}  // namespace sparkify::lambda

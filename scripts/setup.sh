@@ -23,7 +23,7 @@ packages=(
   nodejs npm
   awscli nginx wrk
   python3-onnx python3-numpy
-  libopencv-dev
+  libopencv-dev libwebp-dev
 )
 
 missing=()

@@ -1,11 +1,13 @@
 // DecodeImage: header checks (format, limits, truncation), then OpenCV's imdecode with
-// IMREAD_UNCHANGED (which keeps alpha and 16-bit samples but, in OpenCV 4.6, does not apply
-// the EXIF orientation: we do that ourselves from the orientation our header parser read).
+// IMREAD_UNCHANGED for JPEG and PNG (which keeps alpha and 16-bit samples but, in OpenCV 4.6,
+// does not apply the EXIF orientation: we do that from the orientation our parser read), and
+// libwebp for WebP.
 #include "vision/image.h"
 
 #include <climits>
 #include <string>
 
+#include <webp/decode.h>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -98,7 +100,10 @@ cv::Mat Orient(const cv::Mat& m, int orientation) {
   }
 }
 
-Result<Image> Decode(std::string_view bytes, const ImageHeader& h) {
+// JPEG and PNG through cv::imdecode. It picks its decoder by sniffing, not by our header;
+// the JPEG and PNG signatures our parser requires are claimed before any other decoder, so no
+// other codec (OpenCV also has TIFF, JPEG 2000, DICOM, GDAL, EXR...) ever sees the bytes.
+Result<cv::Mat> DecodeWithOpenCv(std::string_view bytes) {
   if (bytes.size() > static_cast<size_t>(INT_MAX)) {
     return Status::InvalidArgument("image is over 2 GiB");
   }
@@ -106,7 +111,34 @@ Result<Image> Decode(std::string_view bytes, const ImageHeader& h) {
   const cv::Mat raw(
       1, static_cast<int>(bytes.size()), CV_8U,
       const_cast<char*>(bytes.data()));  // NOLINT(cppcoreguidelines-pro-type-const-cast)
-  const cv::Mat decoded = cv::imdecode(raw, cv::IMREAD_UNCHANGED);
+  return cv::imdecode(raw, cv::IMREAD_UNCHANGED);
+}
+
+// WebP straight through libwebp, into BGR(A) like imdecode. Not through imdecode: OpenCV's WebP
+// decoder claims only bytes whose first 32 libwebp accepts; any other RIFF/WEBP file goes on
+// to the next decoders, and fuzz_decode found that GDCM (DICOM: "DICM" at byte 128) then
+// aborts the process, and that GDAL ("DTED" at byte 140) gets the bytes through a temp file.
+Result<cv::Mat> DecodeWebp(std::string_view bytes, const ImageHeader& h) {
+  const auto* data = reinterpret_cast<const uint8_t*>(bytes.data());
+  WebPBitstreamFeatures f;
+  if (WebPGetFeatures(data, bytes.size(), &f) != VP8_STATUS_OK) return cv::Mat();
+  if (f.has_animation) return Status::InvalidArgument("animated WebP is not supported");
+  if (f.width != static_cast<int>(h.width) || f.height != static_cast<int>(h.height)) {
+    return Status::InvalidArgument("WebP bitstream is " + SizeText(f.width, f.height) +
+                                   " px, not the header's " + SizeText(h.width, h.height));
+  }
+  cv::Mat out(f.height, f.width, f.has_alpha ? CV_8UC4 : CV_8UC3);
+  const size_t size = out.step[0] * out.rows;
+  const uint8_t* done = f.has_alpha
+                            ? WebPDecodeBGRAInto(data, bytes.size(), out.data, size, out.step[0])
+                            : WebPDecodeBGRInto(data, bytes.size(), out.data, size, out.step[0]);
+  return done != nullptr ? out : cv::Mat();
+}
+
+Result<Image> Decode(std::string_view bytes, const ImageHeader& h) {
+  SPARKIFY_ASSIGN_OR_RETURN(const cv::Mat decoded, h.format == ImageFormat::kWebp
+                                                       ? DecodeWebp(bytes, h)
+                                                       : DecodeWithOpenCv(bytes));
   const std::string what = std::string(FormatName(h.format)) + " image";
   if (decoded.empty()) {
     return Status::InvalidArgument(what + " could not be decoded (corrupt or truncated data)");

@@ -163,6 +163,22 @@ TEST(DecodeImageTest, BadInputsAreClearErrors) {
   ExpectInvalid(DecodeImage(webp.substr(0, webp.size() - 10)), "could not be decoded");
 }
 
+TEST(DecodeImageTest, BadWebpNeverReachesOtherOpenCvDecoders) {
+  // fuzz_decode found these: RIFF/WEBP bytes that libwebp rejects, which cv::imdecode would
+  // pass on to GDCM ("DICM" at byte 128: it aborted the process) or to GDAL ("DTED" at byte
+  // 140, through a temp file). 12 + 18 (VP8X) + 8 (chunk header) + 90 = 128.
+  const std::string dicom =
+      Riff(Vp8x(0, 10, 10) + RiffChunk("JUNK", std::string(90, '\xFF') + "DICM" + "\xFF\xFF"));
+  ASSERT_EQ(dicom.substr(128, 4), "DICM");
+  ExpectInvalid(DecodeImage(dicom), "could not be decoded");
+  const std::string dted =
+      Riff(Vp8x(0, 10, 10) + RiffChunk("JUNK", std::string(102, '\0') + "DTED" + "\0\0"));
+  ASSERT_EQ(dted.substr(140, 4), "DTED");
+  ExpectInvalid(DecodeImage(dted), "could not be decoded");
+  // The fuzzer's own input (plain cv::imdecode aborts on it).
+  ExpectInvalid(DecodeImage(ReadFile(TestdataDir() + "/webp_dicm_abort.bin")), "decoded");
+}
+
 TEST(DecodeImageTest, CorruptScanDataDoesNotCrash) {
   std::string jpeg = Encode(RedBlue(64, 64), ".jpg");
   const size_t sos = jpeg.find("\xFF\xDA");

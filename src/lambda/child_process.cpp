@@ -56,7 +56,7 @@ void CloseFd(int& fd) {
 // Everything between fork and exec: async-signal-safe calls only. Never returns.
 [[noreturn]] void ExecChild(const char* program, char* const* argv, char* const* envp,
                             const char* directory, int devnull, int output, int error_pipe,
-                            pid_t parent) {
+                            pid_t parent, int max_fd) {
   ::setpgid(0, 0);
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() != parent) ::_exit(127);  // the parent died before prctl
@@ -75,7 +75,9 @@ void CloseFd(int& fd) {
     ::_exit(127);
   }
   // Nothing else of ours (listening sockets, other pipes) may leak into the worker.
-  ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+  if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+    for (int fd = 3; fd < max_fd; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);  // kernels < 5.11
+  }
   if (directory != nullptr && ::chdir(directory) != 0) {
     int err = errno;
     (void)!::write(error_pipe, &err, sizeof err);
@@ -128,11 +130,15 @@ Result<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(const SpawnSpec& spec)
     return Status::IOError(ErrnoText("pipe", e));
   }
   pid_t parent = ::getpid();
+  struct rlimit files {};
+  int max_fd = ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < 65536
+                   ? static_cast<int>(files.rlim_cur)
+                   : 65536;
   pid_t pid = ::fork();
   if (pid == 0) {
     ExecChild(program->c_str(), argv.data(), envp.data(),
               spec.directory.empty() ? nullptr : spec.directory.c_str(), devnull, out[1],
-              err_pipe[1], parent);
+              err_pipe[1], parent, max_fd);
   }
   int fork_errno = errno;
   ::close(devnull);

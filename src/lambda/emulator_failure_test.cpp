@@ -53,12 +53,14 @@ TEST(EmulatorFailureTest, CrashIsAnsweredAndTheNextInvokeWorks) {
   EXPECT_TRUE(log.Contains("\tStatus: error\tError Type: Runtime.ExitError"));
   EXPECT_EQ(Post(emu->port(), kRiePath, "{}").status, 200);
 
+  auto segv = Post(emu->port(), kRiePath, R"({"op":"segv"})");
+  ExpectUnhandled(segv, "Runtime.ExitError", "Runtime exited with error: signal: segmentation fault");
   auto exited = Post(emu->port(), kRiePath, R"({"op":"exit","code":3})");
   ExpectUnhandled(exited, "Runtime.ExitError", "Runtime exited with error: exit status 3");
   auto after = Post(emu->port(), kRiePath, R"({"op":"echo","n":2})");
   EXPECT_EQ(after.status, 200);
   EXPECT_EQ(after.body, R"({"op":"echo","n":2})");
-  EXPECT_EQ(emu->stats().worker_starts, 3u);
+  EXPECT_EQ(emu->stats().worker_starts, 4u);
 }
 
 TEST(EmulatorFailureTest, InitErrorIsAnsweredWithTheWorkersTypeAndRetried) {

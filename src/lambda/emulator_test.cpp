@@ -205,6 +205,20 @@ TEST(EmulatorTest, ContextReachesTheWorker) {
   EXPECT_TRUE(json::parse(api.body)["value"].get<std::string>().starts_with("127.0.0.1:"));
 }
 
+TEST(EmulatorTest, WorkerInheritsNoDescriptorsOfOurs) {
+  LogCapture log;
+  auto emu = testing::StartOrDie(testing::WorkerOptions(&log));
+  ASSERT_TRUE(emu);
+  auto r = Post(emu->port(), kRiePath, R"({"op":"fds"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  json fds = json::parse(r.body);
+  for (const auto& target : fds["targets"]) {
+    std::string t = target.get<std::string>();
+    EXPECT_FALSE(t.starts_with("pipe:") || t.starts_with("anon_inode:")) << t;
+  }
+  EXPECT_EQ(fds["listening"], 0) << r.body;  // none of our servers' sockets
+}
+
 TEST(EmulatorTest, ConcurrentInvokesQueueAndRunOneAtATime) {
   LogCapture log;
   auto emu = testing::StartOrDie(testing::WorkerOptions(&log));

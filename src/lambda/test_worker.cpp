@@ -4,19 +4,26 @@
 //   echo     answer the payload                    error   failure as data (TestError)
 //   throw    throw std::runtime_error              sleep   sleep "ms", then answer
 //   abort    abort()                               exit    exit("code")
+//   segv     raise(SIGSEGV)
 //   huge     answer "bytes" bytes                  log     print "lines" to stderr, answer
 //   context  answer the InvocationContext          env     answer getenv("name")
 //   times    sleep "ms", answer monotonic start/end times and the pid
+//   fds      answer the open file descriptors above 2, and how many listen (TCP)
 // At start-up: LAMBDA_TEST_INIT_FAIL=TYPE:message reports an init error and exits 1;
 // LAMBDA_TEST_INIT_EXIT=N exits N without a word; LAMBDA_TEST_INIT_LOG=text prints text
 // first; LAMBDA_TEST_NO_SIZE_CHECK=1 posts oversized responses anyway.
 #include <unistd.h>
 
+#include <csignal>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -51,6 +58,7 @@ HandlerResult Handle(std::string_view payload, const InvocationContext& ctx) {
     return HandlerResult::Success(R"({"slept":true})");
   }
   if (op == "abort") std::abort();
+  if (op == "segv") std::raise(SIGSEGV);
   if (op == "exit") std::exit(event.value("code", 3));
   if (op == "huge") return HandlerResult::Success(std::string(event.value("bytes", 0), 'x'));
   if (op == "log") {
@@ -70,6 +78,33 @@ HandlerResult Handle(std::string_view payload, const InvocationContext& ctx) {
   if (op == "env") {
     const char* value = std::getenv(event.value("name", "").c_str());
     return HandlerResult::Success(json{{"value", value != nullptr ? value : ""}}.dump());
+  }
+  if (op == "fds") {  // what the worker holds beyond stdin/stdout/stderr
+    std::set<std::string> listening;  // inodes of listening TCP sockets
+    for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+      std::ifstream in(table);
+      std::string line;
+      std::getline(in, line);
+      while (std::getline(in, line)) {
+        std::istringstream fields(line);
+        std::string f[10];
+        for (auto& x : f) fields >> x;
+        if (f[3] == "0A") listening.insert(f[9]);
+      }
+    }
+    json out = {{"targets", json::array()}, {"listening", 0}};
+    for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+      int fd = std::stoi(entry.path().filename().string());
+      std::error_code ec;
+      std::string target = std::filesystem::read_symlink(entry.path(), ec).string();
+      if (fd <= 2 || ec) continue;
+      out["targets"].push_back(target);
+      if (target.starts_with("socket:[") &&
+          listening.count(target.substr(8, target.size() - 9)) > 0) {
+        out["listening"] = out["listening"].get<int>() + 1;
+      }
+    }
+    return HandlerResult::Success(out.dump());
   }
   if (op == "times") {
     int64_t start = MonotonicMs();

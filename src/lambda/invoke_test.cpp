@@ -1,0 +1,88 @@
+// The Invoke API's pure parts: the error table and the unsigned-request rule.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "lambda/emulator_impl.h"
+
+namespace sparkify::lambda::internal {
+namespace {
+
+using json = nlohmann::json;
+
+TEST(InvokeErrorsTest, EveryErrorRendersTheRestJsonShape) {
+  struct Case {
+    InvokeError error;
+    int status;
+    const char* name;
+    const char* field;
+  } cases[] = {
+      {InvokeError::kResourceNotFound, 404, "ResourceNotFoundException", "Message"},
+      {InvokeError::kRequestTooLarge, 413, "RequestTooLargeException", "message"},
+      {InvokeError::kTooManyRequests, 429, "TooManyRequestsException", "message"},
+      {InvokeError::kInvalidRequestContent, 400, "InvalidRequestContentException", "message"},
+      {InvokeError::kInvalidParameterValue, 400, "InvalidParameterValueException", "message"},
+      {InvokeError::kService, 500, "ServiceException", "Message"},
+      {InvokeError::kAccessDenied, 403, "AccessDeniedException", "Message"},
+      {InvokeError::kInvalidSignature, 403, "InvalidSignatureException", "message"},
+      {InvokeError::kUnrecognizedClient, 403, "UnrecognizedClientException", "message"},
+      {InvokeError::kIncompleteSignature, 403, "IncompleteSignatureException", "message"},
+      {InvokeError::kMissingAuthenticationToken, 403, "MissingAuthenticationTokenException",
+       "message"},
+      {InvokeError::kUnknownOperation, 404, "UnknownOperationException", "message"},
+  };
+  for (const auto& c : cases) {
+    http::Response res = RenderInvokeError(c.error, "why", "req-1");
+    EXPECT_EQ(res.status, c.status) << c.name;
+    json body = json::parse(res.body);
+    EXPECT_EQ(body[c.field], "why") << c.name;
+    EXPECT_EQ(body["Type"], c.status >= 500 ? "Service" : "User") << c.name;
+    bool has_type_header = false, has_id = false;
+    for (const auto& [n, v] : res.headers) {
+      has_type_header |= n == "x-amzn-ErrorType" && v == c.name;
+      has_id |= n == "X-Amzn-RequestId" && v == "req-1";
+    }
+    EXPECT_TRUE(has_type_header) << c.name;
+    EXPECT_TRUE(has_id) << c.name;
+  }
+}
+
+TEST(InvokeAuthTest, UnsignedRequestsOnlyFromLoopbackAndOnlyWhenAllowed) {
+  struct Case {
+    const char* ip;
+    bool flag;
+    bool allowed;
+  } cases[] = {
+      {"127.0.0.1", true, true},         {"127.8.9.10", true, true},
+      {"::1", true, true},               {"::ffff:127.0.0.1", true, true},
+      {"192.0.2.1", true, false},        {"10.0.0.7", true, false},
+      {"::ffff:192.0.2.1", true, false}, {"2001:db8::1", true, false},
+      {"127.0.0.1", false, false},       {"::1", false, false},
+  };
+  for (const auto& c : cases) {
+    http::Request req;
+    req.method = "POST";
+    req.path = "/2015-03-31/functions/function/invocations";
+    req.remote_ip = c.ip;
+    EmulatorOptions options;
+    options.allow_unsigned_loopback = c.flag;
+    auto denial = AuthorizeInvoke(req, "{}", options,
+                                  "arn:aws:lambda:us-east-1:000000000000:function:function");
+    EXPECT_EQ(!denial.has_value(), c.allowed) << c.ip << " flag " << c.flag;
+    if (denial) {
+      EXPECT_EQ(denial->error, InvokeError::kMissingAuthenticationToken) << c.ip;
+    }
+  }
+}
+
+TEST(InvokeAuthTest, RequestIdsAreVersion4Uuids) {
+  std::string a = NewRequestId(), b = NewRequestId();
+  EXPECT_NE(a, b);
+  ASSERT_EQ(a.size(), 36u);
+  EXPECT_EQ(a[8], '-');
+  EXPECT_EQ(a[14], '4');
+  EXPECT_NE(std::string("89ab").find(a[19]), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sparkify::lambda::internal

@@ -45,7 +45,7 @@ int RunStore(const StoreFlags& f) {
     std::cerr << "sparkify store: " << s.message() << "\n";
     return 2;
   }
-  DiskStoreOptions disk_opts;
+  store::DiskStoreOptions disk_opts;
   disk_opts.data_dir = f.data_dir;
   auto disk = store::DiskStore::Open(disk_opts);
   if (!disk.ok()) {

@@ -1,0 +1,39 @@
+// Batch cut-outs of local files (`sparkify segment`): one file in, one RGBA PNG out.
+// Pure apart from the files named; thread-safe (the segmenter serialises its forward pass).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "vision/image.h"
+#include "vision/segmenter.h"
+
+namespace sparkify::function {
+
+struct FileCutout {
+  double foreground_share = 0;
+  bool cropped = false;  // share >= threshold
+  int width = 0;
+  int height = 0;
+};
+
+struct FileCutoutOptions {
+  double threshold = 0.10;
+  int png_compression = 3;
+  vision::DecodeLimits limits;
+};
+
+// Reads `input`, segments the whole image, writes the cut-out PNG to `output` (atomically:
+// a temporary file renamed into place). The PNG is written whether or not the share reaches
+// the threshold. Errors: NotFound/IOError (reading or writing), InvalidArgument (not a
+// decodable image, with DecodeImage's reason), the segmenter's errors.
+Result<FileCutout> CutOutFile(const std::string& input, const std::string& output,
+                              vision::Segmenter& segmenter, const FileCutoutOptions& options);
+
+// "<out_dir>/<input's name without extension>.png" for each input, made unique with "-2",
+// "-3"... when two inputs share a name ("a.jpg", "b/a.png").
+std::vector<std::string> CutoutPaths(const std::vector<std::string>& inputs,
+                                     const std::string& out_dir);
+
+}  // namespace sparkify::function

@@ -1,0 +1,120 @@
+// The pipeline's orchestration: model, inputs, selection (collage) or not (segment),
+// cut-outs, and the result's lists.
+#include "function/pipeline.h"
+
+#include <algorithm>
+#include <string>
+
+#include "function/pipeline_internal.h"
+
+namespace sparkify::function {
+
+Pipeline::Pipeline(PipelineEnv env, PipelineOptions options)
+    : env_(env), options_(std::move(options)) {}
+
+Result<PipelineResult> Pipeline::Run(const FunctionRequest& request, TimePoint deadline) {
+  const auto started = std::chrono::steady_clock::now();
+  if (env_.store == nullptr || env_.models == nullptr) {
+    return Status::FailedPrecondition("the pipeline has no bucket or no model");
+  }
+  PipelineResult result;
+  result.op = request.op;
+  const double threshold = request.options.threshold.value_or(options_.threshold);
+
+  // The model first: a size it refuses is the request's error, before any work is done.
+  auto segmenter = env_.models->ForSize(request.options.size);
+  if (!segmenter.ok()) return segmenter.status();
+
+  for (const InputRef& in : request.dropped) {
+    result.errors.push_back(
+        InputError{in, "limit",
+                   "not processed: more than max_covers=" +
+                       std::to_string(request.options.max_covers) + " inputs"});
+  }
+  auto phase = std::chrono::steady_clock::now();
+  std::vector<Loaded> loaded = LoadInputs(request);
+  result.stats.inputs = static_cast<int>(loaded.size());
+  result.stats.load_ms = MsSince(phase);
+
+  std::vector<CutoutPlan> plans;
+  if (request.op == Operation::kSegment) {
+    for (Loaded& l : loaded) {
+      if (l.error) {
+        result.errors.push_back(*l.error);
+        continue;
+      }
+      CutoutPlan p;
+      p.source = &l;
+      p.cover.input = l.input;
+      p.cover.position = l.input.rank;
+      p.wanted = true;
+      plans.push_back(std::move(p));
+    }
+  } else {
+    phase = std::chrono::steady_clock::now();
+    std::vector<collage::Cover> covers;
+    for (size_t i = 0; i < loaded.size(); ++i) {
+      if (loaded[i].error) {
+        result.errors.push_back(*loaded[i].error);
+        continue;
+      }
+      covers.push_back(collage::Cover{std::to_string(i), loaded[i].input.rank, loaded[i].palette});
+    }
+    if (covers.empty()) {
+      result.stats.total_ms = MsSince(started);
+      return result;  // nothing usable: the errors say why
+    }
+    collage::SelectionOptions selection = options_.selection;
+    selection.shuffle_seed = request.options.seed.value_or(0);
+    auto chosen = collage::SelectCollage(covers, selection);
+    if (!chosen.ok()) {
+      return Status::Internal("collage selection failed: " + chosen.status().message());
+    }
+    result.dominant = chosen->dominant;
+    result.complementary = chosen->complementary;
+    std::vector<collage::ChosenCover> order = chosen->covers;
+    std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
+      return a.shuffle_position < b.shuffle_position;
+    });
+    for (const collage::ChosenCover& c : order) {
+      Loaded& l = loaded[std::stoul(c.id)];
+      CutoutPlan p;
+      p.source = &l;
+      p.cover.input = l.input;
+      p.cover.palette = c.palette;
+      p.cover.score = c.score;
+      p.cover.position = c.shuffle_position;
+      p.wanted = c.cut_out;
+      plans.push_back(std::move(p));
+    }
+    // Covers left out of the collage need their bytes no more.
+    for (Loaded& l : loaded) {
+      bool kept = std::any_of(plans.begin(), plans.end(),
+                              [&](const CutoutPlan& p) { return p.source == &l && p.wanted; });
+      if (!kept) l.bytes = std::string();
+    }
+    result.stats.select_ms = MsSince(phase);
+  }
+
+  phase = std::chrono::steady_clock::now();
+  RunCutouts(plans, **segmenter, threshold, deadline, &result);
+  result.stats.cutout_ms = MsSince(phase);
+
+  for (CutoutPlan& p : plans) {
+    if (p.error) {
+      result.errors.push_back(*p.error);
+      if (request.op == Operation::kSegment) continue;
+      p.cover.cutout_key.clear();  // a collage cover stays, uncropped
+      p.cover.cropped = false;
+    }
+    (p.cover.cropped ? result.cropped : result.uncropped).push_back(std::move(p.cover));
+  }
+  std::stable_sort(result.errors.begin(), result.errors.end(),
+                   [](const InputError& a, const InputError& b) {
+                     return a.input.rank < b.input.rank;
+                   });
+  result.stats.total_ms = MsSince(started);
+  return result;
+}
+
+}  // namespace sparkify::function

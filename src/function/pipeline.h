@@ -1,0 +1,106 @@
+// The AI function's pipeline, the original app's (PRODUCT.md) done better:
+//
+//   inputs    URLs fetched concurrently (ImageFetcher, fetch_concurrency at a time) and keys
+//             read from the bucket (ObjectStore); each input's bytes hashed (SHA-256)
+//   collage:  decode (vision::DecodeImage, bombs refused) -> 250 px thumbnail -> palette
+//             (collage::ComputePalette), cpu_concurrency covers at a time; the rest of the
+//             covers go on when one fails -> collage::SelectCollage (12 then 9 covers, shuffle
+//             seeded by the request's seed, ~60% marked for cut-out)
+//   cut-outs  for each marked cover (segment: every input), in turn: the content-addressed
+//             key  <cutout_prefix><sha256 of the input bytes>-<model id>.png  (model id
+//             "isnet-general-medium-fp32@1024" written "isnet-general-medium-fp32-1024"); a
+//             HEAD first: when the object exists with a valid x-amz-meta-foreground-share the
+//             model is skipped; else decode, segment the WHOLE image at the request's size,
+//             vision::CutOut, and PUT the RGBA PNG (Content-Type image/png, metadata
+//             foreground-share, model, source-sha256). A cover whose share is under the
+//             threshold stays uncropped (its PNG is stored all the same, so the next request
+//             skips the model for it too).
+// One input's failure (fetch, read, decode, palette, model, store) becomes an InputError in
+// the result; the others go on. With a deadline, no model run starts when less than
+// deadline_reserve would be left; such covers are reported with stage "deadline".
+//
+// Thread-safety: Run may be called concurrently; model runs are serialised (one image at a
+// time: a forward pass already uses every core). The environment's objects must outlive the
+// pipeline and be thread-safe.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "collage/palette.h"
+#include "collage/selection.h"
+#include "common/clock.h"
+#include "common/status.h"
+#include "function/event.h"
+#include "function/fetcher.h"
+#include "function/models.h"
+#include "function/object_store.h"
+#include "function/result.h"
+#include "vision/image.h"
+
+namespace sparkify::function {
+
+struct PipelineOptions {
+  // Foreground share from which a cut-out is used (cropped). Default: 0.10. A request's
+  // options.threshold overrides it.
+  double threshold = 0.10;
+  // URLs fetched / keys read at once. Default: 4.
+  int fetch_concurrency = 4;
+  // Covers decoded and measured at once. 0 = std::thread::hardware_concurrency(). Bounds the
+  // memory of decoded pixels (DecodeLimits: up to ~160 MB per cover).
+  int cpu_concurrency = 0;
+  // Largest object read for a key input. Default: 25 MiB (DecodeLimits' max_bytes).
+  uint64_t max_key_bytes = 25u << 20;
+  vision::DecodeLimits decode_limits;
+  // Palette thumbnail side. Default: 250 (the original's).
+  int palette_side = 250;
+  collage::PaletteOptions palette;
+  // SelectCollage options; shuffle_seed is replaced by the request's seed (default 0).
+  collage::SelectionOptions selection;
+  int png_compression = 3;
+  std::string cutout_prefix = "cutouts/";
+  // With a deadline: time kept back for answering. Default: 2 s.
+  std::chrono::milliseconds deadline_reserve{2000};
+};
+
+// The side effects, injected.
+struct PipelineEnv {
+  ObjectStore* store = nullptr;       // REQUIRED: the bucket (inputs by key, cut-outs)
+  ImageFetcher* fetcher = nullptr;    // null: URL inputs fail ("URL fetching is off")
+  SegmenterSource* models = nullptr;  // REQUIRED
+  const Clock* clock = &Clock::System();  // for the deadline
+};
+
+class Pipeline {
+ public:
+  Pipeline(PipelineEnv env, PipelineOptions options);
+
+  // Runs one request. `deadline` = TimePoint{} means none.
+  // Per-input failures are in the result. Errors for the whole request: InvalidArgument when
+  // the model refuses the requested size; the model source's errors when a size cannot be
+  // loaded; Internal when the collage selection fails.
+  Result<PipelineResult> Run(const FunctionRequest& request, TimePoint deadline = {});
+
+  // "<cutout_prefix><sha256_hex>-<model id with '@' -> '-'>.png"
+  std::string CutoutKey(std::string_view sha256_hex, std::string_view model_id) const;
+
+  const PipelineOptions& options() const { return options_; }
+
+ private:
+  struct Loaded;
+  struct CutoutPlan;
+  // pipeline_load.cpp
+  std::vector<Loaded> LoadInputs(const FunctionRequest& request);
+  // pipeline_cutout.cpp
+  void RunCutouts(std::vector<CutoutPlan>& plans, vision::Segmenter& segmenter, double threshold,
+                  TimePoint deadline, PipelineResult* result);
+
+  PipelineEnv env_;
+  PipelineOptions options_;
+  std::mutex model_mu_;  // one model run at a time
+};
+
+}  // namespace sparkify::function

@@ -1,0 +1,129 @@
+// The pipeline's cut-out stage: content-addressed keys, the HEAD that skips the model, the
+// model run on the whole image, the PNG and its PUT. One cover at a time.
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <new>
+
+#include "function/pipeline_internal.h"
+#include "vision/cutout.h"
+
+namespace sparkify::function {
+namespace {
+
+constexpr const char* kShareMeta = "foreground-share";
+
+// The share stored with a cut-out, when it is a number in [0, 1].
+std::optional<double> ParseShare(const std::optional<std::string>& text) {
+  if (!text || text->empty()) return std::nullopt;
+  char* end = nullptr;
+  double v = std::strtod(text->c_str(), &end);
+  if (end == text->c_str() || *end != '\0' || !std::isfinite(v) || v < 0 || v > 1) {
+    return std::nullopt;
+  }
+  return v;
+}
+
+std::string FormatShare(double share) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6f", share);
+  return buf;
+}
+
+}  // namespace
+
+std::string Pipeline::CutoutKey(std::string_view sha256_hex, std::string_view model_id) const {
+  std::string id(model_id);
+  for (char& c : id) {
+    if (c == '@' || c == '/' || c == ' ') c = '-';
+  }
+  return options_.cutout_prefix + std::string(sha256_hex) + "-" + id + ".png";
+}
+
+void Pipeline::RunCutouts(std::vector<CutoutPlan>& plans, vision::Segmenter& segmenter,
+                          double threshold, TimePoint deadline, PipelineResult* result) {
+  const std::string model_id = segmenter.ModelId();
+  result->stats.model = model_id;
+  vision::CutOutOptions cut_options;
+  cut_options.crop_threshold = threshold;
+  cut_options.png_compression = options_.png_compression;
+  std::chrono::milliseconds last_run{0};  // how long the previous model run took
+
+  for (CutoutPlan& p : plans) {
+    if (!p.wanted) continue;
+    const InputRef& in = p.cover.input;
+    const char* stage = "store";
+    auto fail = [&](const std::string& reason) { p.error = InputError{in, stage, reason}; };
+    try {
+      const std::string key = CutoutKey(p.source->sha256, model_id);
+      auto head = env_.store->Head(key);
+      if (head.ok() && head->has_value()) {
+        if (auto share = ParseShare((*head)->Meta(kShareMeta))) {
+          p.cover.cutout_key = key;
+          p.cover.foreground_share = *share;
+          p.cover.cropped = *share >= threshold;
+          p.cover.cache_hit = true;
+          ++result->stats.cache_hits;
+          continue;
+        }
+      }
+      // A failed HEAD is not fatal: the cut-out is made and the PUT says whether the bucket
+      // works.
+      if (deadline != TimePoint{}) {
+        auto left = deadline - env_.clock->Now();
+        if (left < options_.deadline_reserve + last_run) {
+          stage = "deadline";
+          fail("not started: too little time left before the invocation's deadline");
+          continue;
+        }
+      }
+      stage = "decode";
+      auto image = vision::DecodeImage(p.source->bytes, options_.decode_limits);
+      if (!image.ok()) {
+        fail(image.status().message());
+        continue;
+      }
+      stage = "segment";
+      auto started = std::chrono::steady_clock::now();
+      Result<vision::Mask> mask = Status::Internal("not run");
+      {
+        std::lock_guard lock(model_mu_);
+        mask = segmenter.Saliency(*image);
+      }
+      last_run = std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::steady_clock::now() - started);
+      if (!mask.ok()) {
+        fail(mask.status().message());
+        continue;
+      }
+      ++result->stats.segmented;
+      auto cut = vision::CutOut(*image, *mask, cut_options);
+      if (!cut.ok()) {
+        fail(cut.status().message());
+        continue;
+      }
+      stage = "store";
+      Status put = env_.store->Put(key, cut->png, "image/png",
+                                   {{kShareMeta, FormatShare(cut->foreground_share)},
+                                    {"model", model_id},
+                                    {"source-sha256", p.source->sha256}});
+      if (!put.ok()) {
+        fail("cannot store the cut-out in " + env_.store->Describe() + ": " + put.message());
+        continue;
+      }
+      p.cover.cutout_key = key;
+      p.cover.foreground_share = cut->foreground_share;
+      p.cover.cropped = cut->cropped;
+    } catch (const std::bad_alloc&) {
+      fail("out of memory");
+    } catch (const std::exception& e) {
+      fail(std::string("internal error: ") + e.what());
+    } catch (...) {
+      fail("internal error");
+    }
+    p.source->bytes = std::string();  // done with this input
+  }
+}
+
+}  // namespace sparkify::function

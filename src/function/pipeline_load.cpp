@@ -1,0 +1,94 @@
+// The pipeline's first stage: every input's bytes (fetched or read from the bucket), their
+// hash, and for a collage the cover's palette, several inputs at a time.
+#include <exception>
+#include <new>
+#include <thread>
+
+#include "collage/image.h"
+#include "common/crypto.h"
+#include "function/parallel.h"
+#include "function/pipeline_internal.h"
+#include "vision/cutout.h"
+
+namespace sparkify::function {
+namespace {
+
+InputError ErrorOf(const InputRef& in, std::string stage, const Status& s) {
+  return InputError{in, std::move(stage), s.message().empty() ? s.ToString() : s.message()};
+}
+
+}  // namespace
+
+std::vector<Pipeline::Loaded> Pipeline::LoadInputs(const FunctionRequest& request) {
+  std::vector<Loaded> loaded(request.inputs.size());
+  const bool collage = request.op == Operation::kCollage;
+  int cpus = options_.cpu_concurrency > 0 ? options_.cpu_concurrency
+                                          : static_cast<int>(std::thread::hardware_concurrency());
+  CpuGate gate(cpus > 0 ? cpus : 1);
+
+  auto load_one = [&](size_t i) {
+    Loaded& l = loaded[i];
+    l.input = request.inputs[i];
+    const char* stage = l.input.is_url() ? "fetch" : "read";
+    try {
+      if (l.input.is_url()) {
+        if (env_.fetcher == nullptr) {
+          l.error = InputError{l.input, stage, "URL fetching is off in this function"};
+          return;
+        }
+        auto got = env_.fetcher->Fetch(l.input.value);
+        if (!got.ok()) {
+          l.error = ErrorOf(l.input, stage, got.status());
+          return;
+        }
+        l.bytes = std::move(got->body);
+      } else {
+        auto got = env_.store->Get(l.input.value, options_.max_key_bytes);
+        if (!got.ok()) {
+          l.error = ErrorOf(l.input, stage, got.status());
+          return;
+        }
+        l.bytes = std::move(*got);
+      }
+      l.sha256 = Sha256Hex(l.bytes);
+      if (!collage) return;  // segment: decoded only when the model must run
+
+      stage = "decode";
+      CpuGate::Hold hold(gate);
+      auto image = vision::DecodeImage(l.bytes, options_.decode_limits);
+      if (!image.ok()) {
+        l.error = ErrorOf(l.input, stage, image.status());
+        return;
+      }
+      stage = "palette";
+      auto thumb = vision::ThumbnailRgb(*image, options_.palette_side);
+      if (!thumb.ok()) {
+        l.error = ErrorOf(l.input, stage, thumb.status());
+        return;
+      }
+      collage::Image pixels{thumb->width, thumb->height, collage::PixelFormat::kRgb,
+                            std::move(thumb->data)};
+      collage::PaletteOptions popts = options_.palette;
+      popts.max_side = std::max(popts.max_side, options_.palette_side);
+      auto palette = collage::ComputePalette(pixels, popts);
+      if (!palette.ok()) {
+        l.error = ErrorOf(l.input, stage, palette.status());
+        return;
+      }
+      l.palette = std::move(*palette);
+    } catch (const std::bad_alloc&) {
+      l.error = InputError{l.input, stage, "out of memory"};
+    } catch (const std::exception& e) {
+      l.error = InputError{l.input, stage, std::string("internal error: ") + e.what()};
+    } catch (...) {
+      l.error = InputError{l.input, stage, "internal error"};
+    }
+  };
+  ParallelFor(loaded.size(), std::max(1, options_.fetch_concurrency), load_one);
+  for (Loaded& l : loaded) {
+    if (l.error) l.bytes = std::string();  // only usable inputs keep their bytes
+  }
+  return loaded;
+}
+
+}  // namespace sparkify::function

@@ -34,6 +34,11 @@ Status CheckLimits(const ImageHeader& h, size_t input_size, const DecodeLimits& 
                                    " pixels) is over the limit of " +
                                    std::to_string(limits.max_pixels) + " pixels");
   }
+  if (h.format == ImageFormat::kJpeg && h.jpeg_scans > limits.max_jpeg_scans) {
+    return Status::InvalidArgument(what + " has " + std::to_string(h.jpeg_scans) +
+                                   " scans, over the limit of " +
+                                   std::to_string(limits.max_jpeg_scans));
+  }
   if (h.format == ImageFormat::kJpeg && h.truncated) {
     return Status::InvalidArgument(what + " is truncated: " + std::to_string(input_size) +
                                    " bytes end without an end-of-image marker after the scan "

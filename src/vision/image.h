@@ -41,6 +41,9 @@ struct DecodeLimits {
   uint64_t max_pixels = 40'000'000;
   // Largest width or height. Default: 16384.
   uint32_t max_side = 16384;
+  // Most scans in a (progressive) JPEG; each is a pass over the whole image. Default: 100
+  // (encoders write about 10; libjpeg-turbo's tools suggest a limit of the same order).
+  int max_jpeg_scans = 100;
 };
 
 // Decodes a JPEG, PNG or WebP image.
@@ -50,7 +53,8 @@ struct DecodeLimits {
 // Errors, all InvalidArgument with a message saying what is wrong: empty input, input over
 // max_bytes, an unknown format (only these three are handed to OpenCV), a malformed header, a
 // size over max_side or max_pixels (checked on the header, before decoding), a JPEG without an
-// end-of-image marker after its scan data (truncated: refused rather than decoded partially),
+// end-of-image marker after its scan data (truncated: refused rather than decoded partially,
+// as libjpeg would, padding the rest with grey), a JPEG with more than max_jpeg_scans scans,
 // and data the codec rejects (corrupt or truncated PNG/WebP). Never throws.
 Result<Image> DecodeImage(std::string_view bytes, const DecodeLimits& limits = {});
 

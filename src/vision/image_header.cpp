@@ -38,16 +38,32 @@ bool IsSof(uint8_t marker) {
   return marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
 }
 
-// True when an EOI marker (FF D9) occurs at or after `from`. Inside entropy-coded data an FF
-// byte is always followed by 00 or a restart marker, so the first FF D9 there is the real end.
-bool HasEoiAfter(std::string_view b, size_t from) {
-  for (size_t i = from; i + 1 < b.size(); ++i) {
-    const void* ff = std::memchr(b.data() + i, 0xFF, b.size() - i - 1);
-    if (ff == nullptr) return false;
-    i = static_cast<size_t>(static_cast<const char*>(ff) - b.data());
-    if (U8(b, i + 1) == 0xD9) return true;
+// Walks the rest of a JPEG from the end of its first SOS header: entropy-coded data is
+// searched for the next marker (an FF not followed by 00, a restart marker or another FF),
+// marker segments between scans are skipped by their length (so bytes inside them are never
+// taken for markers). Counts the scans and notes whether an EOI ends them.
+void WalkScans(std::string_view b, size_t pos, ImageHeader& h) {
+  h.jpeg_scans = 1;
+  h.truncated = true;
+  while (pos < b.size()) {
+    const void* ff = std::memchr(b.data() + pos, 0xFF, b.size() - pos);
+    if (ff == nullptr) return;
+    size_t m = static_cast<size_t>(static_cast<const char*>(ff) - b.data()) + 1;
+    while (m < b.size() && U8(b, m) == 0xFF) ++m;  // fill bytes
+    if (m >= b.size()) return;
+    const uint8_t marker = U8(b, m);
+    pos = m + 1;
+    if (marker == 0x00 || (marker >= 0xD0 && marker <= 0xD7) || marker == 0x01) continue;
+    if (marker == 0xD9) {
+      h.truncated = false;
+      return;
+    }
+    if (pos + 2 > b.size()) return;
+    const size_t len = Be16(b, pos);
+    if (len < 2) return;  // libjpeg will refuse it
+    if (marker == 0xDA) ++h.jpeg_scans;
+    pos += len;
   }
-  return false;
 }
 
 Result<ImageHeader> ParseJpeg(std::string_view b) {
@@ -86,7 +102,7 @@ Result<ImageHeader> ParseJpeg(std::string_view b) {
       have_exif = true;
     } else if (marker == 0xDA) {
       if (!have_sof) return Bad(kF, "scan (SOS) before the frame header (SOF)");
-      h.truncated = end > b.size() || !HasEoiAfter(b, end);
+      WalkScans(b, end, h);
       return h;
     }
     pos = end;

@@ -28,13 +28,17 @@ struct ImageHeader {
   // JPEG only: the bytes end before an end-of-image marker follows the scan data (or before
   // the first scan). libjpeg would decode such a file partially, padding it with grey.
   bool truncated = false;
+  // JPEG only: the number of scans (SOS markers) found. Each scan of a progressive JPEG is a
+  // pass over the whole image, so thousands of tiny scans make a decoding-time bomb.
+  int jpeg_scans = 0;
 };
 
 // Reads the header of `bytes`.
 // Errors (all InvalidArgument, with a message naming the problem): empty input, a format other
 // than JPEG/PNG/WebP, a header cut short, a malformed header (bad PNG signature or IHDR CRC,
 // JPEG marker structure, RIFF/VP8 framing), a zero width or height, an animated WebP.
-// Success says nothing about the pixel data after the header (except `truncated`).
+// Success says nothing about the pixel data after the header, except for JPEG, whose marker
+// structure is walked to the end (`truncated`, `jpeg_scans`) without decoding anything.
 Result<ImageHeader> ParseImageHeader(std::string_view bytes);
 
 // The Orientation tag (0x0112) of IFD0 of a TIFF-structured EXIF block, which starts at the

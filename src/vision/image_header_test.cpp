@@ -112,6 +112,32 @@ TEST(ImageHeaderTest, RefusesBadHeadersWithClearMessages) {
   }
 }
 
+TEST(ImageHeaderTest, JpegScansAreCountedAndEndMarkersFoundOnlyOutsideSegments) {
+  const std::string baseline = Encode(RedBlue(40, 20), ".jpg");
+  Result<ImageHeader> h = ParseImageHeader(baseline);
+  ASSERT_TRUE(h.ok());
+  EXPECT_EQ(h->jpeg_scans, 1);
+  h = ParseImageHeader(Encode(RedBlue(40, 20), ".jpg", {cv::IMWRITE_JPEG_PROGRESSIVE, 1}));
+  ASSERT_TRUE(h.ok());
+  EXPECT_GT(h->jpeg_scans, 1);
+  EXPECT_LE(h->jpeg_scans, 20);
+  EXPECT_FALSE(h->truncated);
+  // Frame, scan, then a comment between scans whose text holds FF D9 and FF DA: neither is a
+  // marker, so the file has one scan and no end.
+  std::string jpeg = JpegFrameOnly(8, 8);
+  jpeg.resize(jpeg.size() - 2);  // drop the EOI
+  jpeg += "\xFF\xFE" + Be16(8) + Bytes("\xFF\xD9\xFF\xDA\x00\x08");
+  h = ParseImageHeader(jpeg);
+  ASSERT_TRUE(h.ok());
+  EXPECT_EQ(h->jpeg_scans, 1);
+  EXPECT_TRUE(h->truncated);
+  // Stuffed FF 00 and restart markers in the scan data are not ends either.
+  jpeg += Bytes("\x11\xFF\x00\x22\xFF\xD3\x33\xFF\xFF\xD9");
+  h = ParseImageHeader(jpeg);
+  ASSERT_TRUE(h.ok());
+  EXPECT_FALSE(h->truncated);
+}
+
 TEST(ImageHeaderTest, EveryPrefixOfAValidFileIsHandled) {
   // No prefix may read out of bounds (ASan builds check) or claim a complete JPEG.
   const std::string jpeg = WithExifOrientation(Encode(RedBlue(24, 16), ".jpg"), 6);

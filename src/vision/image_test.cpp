@@ -203,6 +203,8 @@ TEST(DecodeImageTest, BombsAreRefusedFromTheHeaderWithoutAllocating) {
   ExpectInvalid(DecodeImage(wide_webp), "side is over the limit");
   const std::string square_bomb = JpegFrameOnly(10000, 10000);  // 100 MP, sides in range
   ExpectInvalid(DecodeImage(square_bomb), "over the limit of 40000000 pixels");
+  // 50,000 one-byte scans over a 4000x4000 frame: each would be a pass over 16 MP.
+  ExpectInvalid(DecodeImage(JpegManyScans(4000, 4000, 50000)), "50000 scans, over the limit");
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_LT(seconds, 0.1) << "the bombs must fail on the header, before any decoding";
@@ -219,6 +221,11 @@ TEST(DecodeImageTest, LimitsAreConfigurable) {
   DecodeLimits few_pixels;
   few_pixels.max_pixels = 300 * 200 - 1;
   ExpectInvalid(DecodeImage(png, few_pixels), "over the limit of 59999 pixels");
+  DecodeLimits few_scans;
+  few_scans.max_jpeg_scans = 3;
+  ExpectInvalid(
+      DecodeImage(Encode(RedBlue(40, 20), ".jpg", {cv::IMWRITE_JPEG_PROGRESSIVE, 1}), few_scans),
+      "scans, over the limit of 3");
   DecodeLimits exact;
   exact.max_bytes = png.size();
   exact.max_side = 300;

@@ -130,6 +130,16 @@ inline std::string JpegFrameOnly(uint32_t w, uint32_t h) {
   return "\xFF\xD8" + sof + sos + std::string("\x12\x34\xFF\xD9", 4);
 }
 
+// A header-only JPEG with `scans` scans of one byte each: a decoding-time bomb when large.
+inline std::string JpegManyScans(uint32_t w, uint32_t h, int scans) {
+  const std::string one = JpegFrameOnly(w, h);
+  const size_t sos = one.find("\xFF\xDA");
+  std::string scan = one.substr(sos, 14) + '\x12';  // SOS header (2 + 12 bytes) + data
+  std::string out = one.substr(0, sos);
+  for (int i = 0; i < scans; ++i) out += scan;
+  return out + "\xFF\xD9";
+}
+
 // Encodes a BGR(A) or grey Mat with OpenCV (".jpg", ".png", ".webp").
 inline std::string Encode(const cv::Mat& m, const std::string& ext, std::vector<int> params = {}) {
   std::vector<uchar> out;

@@ -103,9 +103,12 @@ void Pipeline::RunCutouts(std::vector<CutoutPlan>& plans, vision::Segmenter& seg
         fail(cut.status().message());
         continue;
       }
+      // The share as stored, so this answer and later cached ones agree to the last digit.
+      const std::string share_text = FormatShare(cut->foreground_share);
+      const double share = ParseShare(share_text).value_or(cut->foreground_share);
       stage = "store";
       Status put = env_.store->Put(key, cut->png, "image/png",
-                                   {{kShareMeta, FormatShare(cut->foreground_share)},
+                                   {{kShareMeta, share_text},
                                     {"model", model_id},
                                     {"source-sha256", p.source->sha256}});
       if (!put.ok()) {
@@ -113,8 +116,8 @@ void Pipeline::RunCutouts(std::vector<CutoutPlan>& plans, vision::Segmenter& seg
         continue;
       }
       p.cover.cutout_key = key;
-      p.cover.foreground_share = cut->foreground_share;
-      p.cover.cropped = cut->cropped;
+      p.cover.foreground_share = share;
+      p.cover.cropped = share >= threshold;
     } catch (const std::bad_alloc&) {
       fail("out of memory");
     } catch (const std::exception& e) {

@@ -1,0 +1,280 @@
+// The pipeline's logic with fakes for the side effects (an in-memory bucket, a table fetcher, a
+// rectangle "model"): selection, caching, thresholds, failures, deadlines. The real model and
+// a real store are in pipeline_test.cpp.
+#include <gtest/gtest.h>
+
+#include <opencv2/core.hpp>
+#include <regex>
+#include <set>
+
+#include "common/crypto.h"
+#include "function/pipeline.h"
+#include "function/test_fakes.h"
+#include "vision/cutout.h"
+
+namespace sparkify::function {
+namespace {
+
+using testing::MemoryStore;
+using testing::RectModels;
+using testing::TableFetcher;
+
+// A cover: two colour bands, different for every i.
+std::string Cover(int i) {
+  cv::Mat m(60, 80, CV_8UC3);
+  m(cv::Rect(0, 0, 80, 30)).setTo(cv::Scalar((i * 37) % 256, (i * 91) % 256, (i * 53) % 256));
+  m(cv::Rect(0, 30, 80, 30)).setTo(cv::Scalar((i * 13) % 256, 255 - (i * 29) % 256, 40));
+  auto png = vision::EncodePng(vision::Image{m});
+  EXPECT_TRUE(png.ok());
+  return *png;
+}
+
+InputRef Key(const std::string& k, int rank) {
+  InputRef r;
+  r.kind = InputRef::Kind::kKey;
+  r.value = k;
+  r.rank = rank;
+  return r;
+}
+InputRef Url(const std::string& u, int rank) {
+  InputRef r = Key(u, rank);
+  r.kind = InputRef::Kind::kUrl;
+  return r;
+}
+
+class PipelineFakeTest : public ::testing::Test {
+ protected:
+  PipelineFakeTest() : models_(0.3) {}
+
+  FunctionRequest Collage(int covers, uint64_t seed = 1) {
+    FunctionRequest req;
+    for (int i = 0; i < covers; ++i) {
+      std::string key = "covers/" + std::to_string(i) + ".png";
+      store_.objects[key] = {Cover(i), "image/png", {}};
+      req.inputs.push_back(Key(key, i));
+    }
+    req.options.seed = seed;
+    return req;
+  }
+  Pipeline Make(PipelineOptions o = {}) {
+    PipelineEnv env;
+    env.store = &store_;
+    env.fetcher = &fetcher_;
+    env.models = &models_;
+    env.clock = &clock_;
+    return Pipeline(env, o);
+  }
+  std::set<std::string> Sources(const PipelineResult& r) {
+    std::set<std::string> out;
+    for (const auto& c : r.cropped) out.insert(c.input.value);
+    for (const auto& c : r.uncropped) out.insert(c.input.value);
+    return out;
+  }
+
+  MemoryStore store_;
+  TableFetcher fetcher_;
+  RectModels models_;
+  ManualClock clock_{FromUnixSeconds(1700000000)};
+};
+
+TEST_F(PipelineFakeTest, TwentyCoversMakeANineCoverCollageWithFiveCutOuts) {
+  Pipeline p = Make();
+  FunctionRequest req = Collage(20);
+  auto r = p.Run(req);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->errors.empty());
+  EXPECT_EQ(r->cropped.size(), 5u);
+  EXPECT_EQ(r->uncropped.size(), 4u);
+  ASSERT_TRUE(r->dominant && r->complementary);
+  EXPECT_EQ(r->complementary->r, 255 - r->dominant->r);
+  EXPECT_EQ(models_.runs(), 5);
+  EXPECT_EQ(store_.puts, 5);
+  EXPECT_EQ(r->stats.segmented, 5);
+  EXPECT_EQ(r->stats.model, "rect@1024");
+  const std::regex key_shape("cutouts/[0-9a-f]{64}-rect-1024\\.png");
+  for (const CoverResult& c : r->cropped) {
+    EXPECT_TRUE(std::regex_match(c.cutout_key, key_shape)) << c.cutout_key;
+    EXPECT_EQ(c.cutout_key, p.CutoutKey(Sha256Hex(store_.objects[c.input.value].body), "rect@1024"));
+    EXPECT_NEAR(*c.foreground_share, 0.3, 0.02);
+    EXPECT_FALSE(c.cache_hit);
+    EXPECT_LT(c.position, 5);  // the first 60% of the shuffled order are cut out
+    EXPECT_FALSE(c.palette.empty());
+    EXPECT_TRUE(c.score.has_value());
+    const auto& stored = store_.objects[c.cutout_key];
+    EXPECT_EQ(stored.content_type, "image/png");
+    ASSERT_FALSE(stored.metadata.empty());
+    EXPECT_EQ(stored.metadata[0].first, "foreground-share");
+  }
+  for (const CoverResult& c : r->uncropped) {
+    EXPECT_TRUE(c.cutout_key.empty());
+    EXPECT_GE(c.position, 5);
+  }
+
+  // The same request again: the same collage, every cut-out found by its HEAD.
+  auto again = p.Run(req);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(models_.runs(), 5);
+  EXPECT_EQ(again->stats.cache_hits, 5);
+  ASSERT_EQ(again->cropped.size(), 5u);
+  for (size_t i = 0; i < 5; ++i) {
+    EXPECT_EQ(again->cropped[i].cutout_key, r->cropped[i].cutout_key);
+    EXPECT_TRUE(again->cropped[i].cache_hit);
+  }
+
+  // Another seed reshuffles the same nine covers.
+  req.options.seed = 2;
+  auto other = p.Run(req);
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(Sources(*other), Sources(*r));
+}
+
+TEST_F(PipelineFakeTest, SmallSubjectsStayUncroppedButTheirCutOutsAreKept) {
+  RectModels tiny(0.05);
+  PipelineEnv env{&store_, &fetcher_, &tiny, &clock_};
+  Pipeline p(env, {});
+  FunctionRequest req = Collage(12);
+  auto r = p.Run(req);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->cropped.empty());
+  EXPECT_EQ(r->uncropped.size(), 9u);
+  EXPECT_EQ(store_.puts, 5);  // stored all the same: the next request skips the model
+  int with_share = 0;
+  for (const auto& c : r->uncropped) with_share += c.foreground_share.has_value();
+  EXPECT_EQ(with_share, 5);
+
+  req.options.threshold = 0.01;  // the request's threshold wins; the shares come from the cache
+  auto low = p.Run(req);
+  ASSERT_TRUE(low.ok());
+  EXPECT_EQ(low->cropped.size(), 5u);
+  EXPECT_EQ(tiny.runs(), 5);
+}
+
+TEST_F(PipelineFakeTest, SegmentCutsOutEveryInputInRankOrder) {
+  FunctionRequest req;
+  req.op = Operation::kSegment;
+  for (int i = 0; i < 3; ++i) {
+    std::string key = "covers/k";
+    key += std::to_string(i);
+    store_.objects[key] = {Cover(i), "image/png", {}};
+    req.inputs.push_back(Key(key, i));
+  }
+  fetcher_.bodies["https://img.example/c.png"] = Cover(7);
+  req.inputs.push_back(Url("https://img.example/c.png", 3));
+  auto r = Make().Run(req);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->cropped.size(), 4u);
+  EXPECT_EQ(models_.runs(), 4);
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(r->cropped[i].input.rank, i);
+    EXPECT_TRUE(r->cropped[i].palette.empty());
+  }
+  EXPECT_FALSE(r->dominant);
+}
+
+TEST_F(PipelineFakeTest, BadInputsAreReportedAndTheOthersGoOn) {
+  FunctionRequest req = Collage(10);
+  store_.objects["bad/text.txt"] = {"hello, I am not an image", "text/plain", {}};
+  req.inputs.push_back(Key("bad/text.txt", 10));
+  req.inputs.push_back(Key("bad/missing.png", 11));
+  req.inputs.push_back(Url("https://img.example/404.png", 12));
+  req.dropped.push_back(Key("late.png", 13));
+  auto r = Make().Run(req);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->cropped.size() + r->uncropped.size(), 9u);
+  ASSERT_EQ(r->errors.size(), 4u);
+  EXPECT_EQ(r->errors[0].input.value, "bad/text.txt");
+  EXPECT_EQ(r->errors[0].stage, "decode");
+  EXPECT_EQ(r->errors[1].stage, "read");
+  EXPECT_NE(r->errors[1].reason.find("NoSuchKey"), std::string::npos);
+  EXPECT_EQ(r->errors[2].stage, "fetch");
+  EXPECT_EQ(r->errors[3].stage, "limit");
+}
+
+TEST_F(PipelineFakeTest, FailedPutsAreErrorsAndTheCoversStayUncropped) {
+  store_.fail_puts = true;
+  auto r = Make().Run(Collage(12));
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->cropped.empty());
+  EXPECT_EQ(r->uncropped.size(), 9u);
+  ASSERT_EQ(r->errors.size(), 5u);
+  for (const auto& e : r->errors) {
+    EXPECT_EQ(e.stage, "store");
+    EXPECT_NE(e.reason.find("PUT failed (injected)"), std::string::npos) << e.reason;
+  }
+}
+
+TEST_F(PipelineFakeTest, FailedHeadsDoNotStopTheModel) {
+  store_.fail_heads = true;
+  auto r = Make().Run(Collage(9));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->cropped.size(), 5u);
+  EXPECT_TRUE(r->errors.empty());
+}
+
+TEST_F(PipelineFakeTest, CachedCutOutWithoutShareIsMadeAgain) {
+  Pipeline p = Make();
+  FunctionRequest req = Collage(9);
+  ASSERT_TRUE(p.Run(req).ok());
+  for (auto& [key, obj] : store_.objects) {
+    if (key.starts_with("cutouts/")) obj.metadata.clear();
+  }
+  auto r = p.Run(req);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->stats.cache_hits, 0);
+  EXPECT_EQ(models_.runs(), 10);
+}
+
+TEST_F(PipelineFakeTest, NoModelRunStartsTooCloseToTheDeadline) {
+  PipelineOptions o;
+  o.deadline_reserve = std::chrono::seconds(2);
+  auto r = Make(o).Run(Collage(12), clock_.Now() + std::chrono::seconds(1));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(models_.runs(), 0);
+  EXPECT_EQ(r->uncropped.size(), 9u);
+  ASSERT_EQ(r->errors.size(), 5u);
+  EXPECT_EQ(r->errors[0].stage, "deadline");
+
+  auto later = Make(o).Run(Collage(12), clock_.Now() + std::chrono::seconds(60));
+  ASSERT_TRUE(later.ok());
+  EXPECT_EQ(later->cropped.size(), 5u);
+}
+
+TEST_F(PipelineFakeTest, UrlsWithoutAFetcherAreErrors) {
+  PipelineEnv env{&store_, nullptr, &models_, &clock_};
+  FunctionRequest req;
+  req.op = Operation::kSegment;
+  req.inputs.push_back(Url("https://img.example/a.png", 0));
+  auto r = Pipeline(env, {}).Run(req);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->errors.size(), 1u);
+  EXPECT_EQ(r->errors[0].reason, "URL fetching is off in this function");
+}
+
+TEST_F(PipelineFakeTest, SizeRefusedByTheModelIsTheRequestsError) {
+  FunctionRequest req = Collage(3);
+  req.options.size = 320;
+  auto r = Make().Run(req);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(store_.heads, 0);
+}
+
+TEST_F(PipelineFakeTest, AllInputsBadGivesNoCovers) {
+  FunctionRequest req;
+  req.inputs.push_back(Key("nope-1", 0));
+  req.inputs.push_back(Key("nope-2", 1));
+  auto r = Make().Run(req);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->cropped.empty() && r->uncropped.empty());
+  EXPECT_EQ(r->errors.size(), 2u);
+}
+
+TEST(PipelineKeys, ContentAddressed) {
+  PipelineEnv env;
+  Pipeline p(env, {});
+  EXPECT_EQ(p.CutoutKey("ab12", "isnet-general-medium-fp32@1024"),
+            "cutouts/ab12-isnet-general-medium-fp32-1024.png");
+}
+
+}  // namespace
+}  // namespace sparkify::function

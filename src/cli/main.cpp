@@ -14,6 +14,8 @@ int main(int argc, char** argv) {
   sparkify::cli::RegisterStore(app, &exit_code);
   sparkify::cli::RegisterPresign(app, &exit_code);
   sparkify::cli::RegisterUser(app, &exit_code);
+  sparkify::cli::RegisterFunction(app, &exit_code);
+  sparkify::cli::RegisterSegment(app, &exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

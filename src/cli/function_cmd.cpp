@@ -1,0 +1,209 @@
+// `sparkify function`: the AI function. With AWS_LAMBDA_RUNTIME_API set it is the Lambda
+// worker (function_worker.cpp); otherwise it runs the local emulator on --listen, whose worker
+// is this same binary re-executed with AWS_LAMBDA_RUNTIME_API pointing at the emulator's
+// Runtime API and the configuration in its environment.
+#include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <mutex>
+
+#include "cli/commands.h"
+#include "cli/env.h"
+#include "cli/function_config.h"
+#include "lambda/emulator.h"
+#include "store/identity.h"
+
+namespace sparkify::cli {
+namespace {
+
+struct FunctionFlags {
+  FunctionConfig config;
+  std::string listen = "127.0.0.1:9000";
+  int timeout_s = 300;
+  std::string iam_data;
+};
+
+// Watches the emulator's log for the worker's first start-up outcome.
+class Readiness {
+ public:
+  void See(std::string_view line) {
+    std::lock_guard lock(mu_);
+    if (state_ != State::kWaiting) return;
+    if (line.find(kWorkerReadyLine) != std::string_view::npos) {
+      state_ = State::kReady;
+    } else if (size_t at = line.find(kWorkerFailedLine); at != std::string_view::npos) {
+      state_ = State::kFailed;
+      why_ = std::string(line.substr(at + std::string_view(kWorkerFailedLine).size()));
+    } else if (line.find("INIT_REPORT") != std::string_view::npos ||
+               line.find("cannot start:") != std::string_view::npos) {
+      state_ = State::kFailed;
+      why_ = std::string(line);
+    } else {
+      return;
+    }
+    cv_.notify_all();
+  }
+  // "" when the worker is ready; else why not.
+  std::string Wait(std::chrono::seconds limit) {
+    std::unique_lock lock(mu_);
+    if (!cv_.wait_for(lock, limit, [&] { return state_ != State::kWaiting; })) {
+      return "no word from the worker within " + std::to_string(limit.count()) + " s";
+    }
+    return state_ == State::kReady ? "" : why_;
+  }
+
+ private:
+  enum class State { kWaiting, kReady, kFailed };
+  std::mutex mu_;
+  std::condition_variable cv_;
+  State state_ = State::kWaiting;
+  std::string why_;
+};
+
+// The worker's whole environment: the configuration, the S3 credentials, and a few basics.
+std::vector<std::string> WorkerEnvironment(const FunctionConfig& c, const std::string& model) {
+  std::vector<std::string> env = {
+      "SPARKIFY_MODEL=" + model,
+      "SPARKIFY_MODEL_SIZE=" + std::to_string(c.size),
+      "SPARKIFY_THRESHOLD=" + std::to_string(c.threshold),
+      "SPARKIFY_BUCKET=" + c.bucket,
+      "SPARKIFY_S3_ENDPOINT=" + c.s3_endpoint,
+      "SPARKIFY_ALLOW_PRIVATE_FETCH=" + std::string(c.allow_private_fetch ? "1" : "0"),
+      "AWS_REGION=" + c.region,
+  };
+  for (const char* name : {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                           "PATH", "HOME", "TMPDIR", "TZ", "LANG", "SPDLOG_LEVEL",
+                           "SSL_CERT_FILE", "SSL_CERT_DIR"}) {
+    if (auto v = Env(name)) env.push_back(std::string(name) + "=" + *v);
+  }
+  return env;
+}
+
+int RunLocal(const FunctionFlags& f) {
+  lambda::EmulatorOptions options;
+  if (Status s = ParseListen(f.listen, &options.host, &options.port); !s.ok()) {
+    std::cerr << "sparkify function: " << s.message() << "\n";
+    return 2;
+  }
+  std::string model = f.config.model.empty() ? DefaultModelManifest() : f.config.model;
+  model = std::filesystem::absolute(model).lexically_normal().string();
+  if (f.config.bucket.empty()) {
+    std::cerr << "sparkify function: --bucket (or SPARKIFY_BUCKET) is required: cut-outs are "
+                 "stored there\n";
+    return 2;
+  }
+
+  std::unique_ptr<store::IdentityStore> identities;
+  if (!f.iam_data.empty()) {
+    auto id = SecretFromEnv("SPARKIFY_ROOT_ACCESS_KEY_ID");
+    auto secret = SecretFromEnv("SPARKIFY_ROOT_SECRET_ACCESS_KEY");
+    if (!id.ok() || !secret.ok() || !id->has_value() || !secret->has_value()) {
+      std::cerr << "sparkify function: --iam-data needs the store's root credentials in "
+                   "SPARKIFY_ROOT_ACCESS_KEY_ID and SPARKIFY_ROOT_SECRET_ACCESS_KEY (or *_FILE)\n";
+      return 2;
+    }
+    auto opened = store::IdentityStore::Open(f.iam_data, {**id, **secret, ""});
+    if (!opened.ok()) {
+      std::cerr << "sparkify function: " << opened.status().message() << "\n";
+      return 2;
+    }
+    identities = std::move(*opened);
+  }
+
+  auto readiness = std::make_shared<Readiness>();
+  options.worker_command = {"/proc/self/exe", "function"};
+  options.worker_environment = WorkerEnvironment(f.config, model);
+  options.region = f.config.region;
+  options.timeout = std::chrono::seconds(f.timeout_s);
+  options.identities = identities.get();
+  options.log = [readiness](std::string_view line) {
+    readiness->See(line);
+    std::string out(line);
+    out.push_back('\n');
+    std::cerr << out << std::flush;
+  };
+
+  BlockStopSignals();
+  auto emulator = lambda::Emulator::Start(options);
+  if (!emulator.ok()) {
+    std::cerr << "sparkify function: " << emulator.status().message() << "\n";
+    return 2;
+  }
+  std::string why = readiness->Wait(std::chrono::seconds(150));
+  std::string host = options.host.find(':') != std::string::npos ? "[" + options.host + "]"
+                                                                  : options.host;
+  // Tests and scripts read this line to learn the port.
+  std::cout << "sparkify function listening on http://" << host << ":" << (*emulator)->port();
+  if (!why.empty()) std::cout << " (worker init failed: " << why << "; invokes will retry it)";
+  std::cout << std::endl;
+  int sig = WaitForStopSignal();
+  std::cerr << "sparkify function: signal " << sig << ", stopping\n";
+  (*emulator)->Stop();
+  return 0;
+}
+
+}  // namespace
+
+std::string DefaultModelManifest() {
+  std::string cache;
+  if (auto v = Env("SPARKIFY_CACHE")) {
+    cache = *v;
+  } else {
+    cache = Env("HOME").value_or(".") + "/.cache/sparkify";
+  }
+  return cache + "/models/isnet-general-medium-fp32/manifest.json";
+}
+
+void AddModelOptions(CLI::App* cmd, FunctionConfig* config) {
+  cmd->add_option("--model", config->model,
+                  "Model manifest (default: $SPARKIFY_CACHE/models/isnet-general-medium-fp32/"
+                  "manifest.json)")
+      ->envname("SPARKIFY_MODEL");
+  cmd->add_option("--size", config->size,
+                  "Model input side, a multiple of 64 (default: the manifest's, 1024)")
+      ->envname("SPARKIFY_MODEL_SIZE")
+      ->check(CLI::Range(0, 4096));
+  cmd->add_option("--threshold", config->threshold,
+                  "Foreground share from which a cut-out is used")
+      ->envname("SPARKIFY_THRESHOLD")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+}
+
+void RegisterFunction(CLI::App& app, int* exit_code) {
+  auto flags = std::make_shared<FunctionFlags>();
+  auto* cmd = app.add_subcommand(
+      "function", "Run the AI function: the Lambda worker when AWS_LAMBDA_RUNTIME_API is set, "
+                  "else a local Lambda emulator serving the invoke API");
+  FunctionConfig& c = flags->config;
+  cmd->add_option("--listen", flags->listen, "HOST:PORT of the invoke API (port 0: any free port)")
+      ->capture_default_str();
+  AddModelOptions(cmd, &c);
+  cmd->add_option("--bucket", c.bucket, "Bucket for cut-outs and key inputs")
+      ->envname("SPARKIFY_BUCKET");
+  cmd->add_option("--s3-endpoint", c.s3_endpoint,
+                  "S3 endpoint, e.g. http://127.0.0.1:9100 (default: AWS S3 in the region)")
+      ->envname("SPARKIFY_S3_ENDPOINT");
+  cmd->add_option("--region", c.region, "Region (S3 signing, function ARN)")
+      ->envname("AWS_REGION")
+      ->capture_default_str();
+  cmd->add_option("--timeout", flags->timeout_s, "Invocation time limit, seconds")
+      ->check(CLI::Range(1, 900))
+      ->capture_default_str();
+  cmd->add_flag("--allow-private-fetch", c.allow_private_fetch,
+                "Let image URLs reach loopback, private and link-local addresses")
+      ->envname("SPARKIFY_ALLOW_PRIVATE_FETCH");
+  cmd->add_option("--iam-data", flags->iam_data,
+                  "The store's data dir: keys and policies for signed invokes "
+                  "(lambda:InvokeFunction); needs SPARKIFY_ROOT_* as the store does");
+  cmd->callback([flags, exit_code] {
+    if (auto api = Env("AWS_LAMBDA_RUNTIME_API")) {
+      *exit_code = RunFunctionWorker(*api, flags->config);
+    } else {
+      *exit_code = RunLocal(*flags);
+    }
+  });
+}
+
+}  // namespace sparkify::cli

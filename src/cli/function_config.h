@@ -1,0 +1,47 @@
+// `sparkify function` and `sparkify segment`: their configuration, shared by the local
+// emulator (the parent) and the Lambda worker, which receives it through its environment:
+//
+//   flag                   variable                      default
+//   --model MANIFEST       SPARKIFY_MODEL                $SPARKIFY_CACHE/models/isnet-general-medium-fp32/manifest.json
+//   --size N               SPARKIFY_MODEL_SIZE           the manifest's (1024)
+//   --threshold T          SPARKIFY_THRESHOLD            0.10
+//   --bucket NAME          SPARKIFY_BUCKET               (required by the worker)
+//   --s3-endpoint URL      SPARKIFY_S3_ENDPOINT          empty: AWS S3 in the region
+//   --region R             AWS_REGION                    us-east-1
+//   --allow-private-fetch  SPARKIFY_ALLOW_PRIVATE_FETCH  off
+// S3 credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+namespace sparkify::cli {
+
+struct FunctionConfig {
+  std::string model;  // manifest path; empty: DefaultModelManifest()
+  int size = 0;       // 0: the manifest's default
+  double threshold = 0.10;
+  std::string bucket;
+  std::string s3_endpoint;
+  std::string region = "us-east-1";
+  bool allow_private_fetch = false;
+};
+
+// ${SPARKIFY_CACHE:-$HOME/.cache/sparkify}/models/isnet-general-medium-fp32/manifest.json
+std::string DefaultModelManifest();
+
+// Adds --model, --size and --threshold (with their variables) to `cmd`.
+void AddModelOptions(CLI::App* cmd, FunctionConfig* config);
+
+// `sparkify function`'s worker mode (AWS_LAMBDA_RUNTIME_API is set): loads the model, serves
+// the Runtime API until it goes away. A bad configuration or model is reported to
+// /runtime/init/error and exits 1. Returns the exit code.
+int RunFunctionWorker(const std::string& runtime_api, const FunctionConfig& config);
+
+// The line the worker prints on stderr once its model is loaded, and the one for a failed
+// start-up; the local emulator watches for them before saying it listens.
+inline constexpr const char* kWorkerReadyLine = "sparkify function worker: ready";
+inline constexpr const char* kWorkerFailedLine = "sparkify function worker: init failed: ";
+
+}  // namespace sparkify::cli

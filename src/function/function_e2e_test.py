@@ -1,0 +1,273 @@
+#!/usr/bin/python3
+"""End to end: `sparkify store` and `sparkify function --allow-private-fetch` as processes on
+free loopback ports, sample covers served by a loopback HTTP server, then the seed's own curl
+command and Debian's awscli v2 `aws lambda invoke` against the function; the cut-outs it
+reports must be in the store (fetched through presigned URLs from `sparkify presign`).
+
+    function_e2e_test.py --sparkify PATH --cache DIR
+
+A missing sample, model, curl or /usr/bin/aws is a failure, not a skip.
+"""
+import argparse
+import functools
+import http.server
+import json
+import os
+import queue
+import re
+import secrets
+import shutil
+import signal
+import string
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+AWS = "/usr/bin/aws"  # Debian's awscli v2, never the pyenv one first on PATH
+CURL = "/usr/bin/curl"
+BUCKET = "sparkify"
+SAMPLES = ["astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "camera.png", "coins.png",
+           "clock_motion.png", "horse.png", "hubble_deep_field.jpg", "retina.jpg", "ihc.png",
+           "logo.png"]
+CUTOUT_KEY = re.compile(r"^cutouts/[0-9a-f]{64}-isnet-general-medium-fp32-512\.png$")
+
+
+def check(condition, what, detail=""):
+    if not condition:
+        print("FAIL: %s\n%s" % (what, detail), file=sys.stderr)
+        sys.exit(1)
+    print("ok: %s" % what, flush=True)
+
+
+def random_key(prefix):
+    alphabet = string.ascii_uppercase + string.digits
+    return prefix + "".join(secrets.choice(alphabet) for _ in range(20 - len(prefix)))
+
+
+class Process:
+    """A sparkify subcommand whose stdout's first matching line gives its port."""
+
+    def __init__(self, name, cmd, env, log_path, pattern, timeout):
+        self.name = name
+        self.log_path = log_path
+        self.log = open(log_path, "wb")
+        self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=self.log,
+                                     stdin=subprocess.DEVNULL, text=True)
+        lines = queue.Queue()
+        threading.Thread(target=lambda: [lines.put(l) for l in self.proc.stdout] and None,
+                         daemon=True).start()
+        deadline = time.monotonic() + timeout
+        self.line = None
+        while self.line is None:
+            try:
+                line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                line = None
+            if line and pattern.search(line):
+                self.line = line.strip()
+            elif self.proc.poll() is not None and lines.empty():
+                check(False, "%s started" % name, self.tail())
+            elif time.monotonic() > deadline:
+                self.stop()
+                check(False, "%s printed its listening line within %ss" % (name, timeout),
+                      self.tail())
+        self.port = int(pattern.search(self.line).group(1))
+
+    def tail(self):
+        self.log.flush()
+        with open(self.log_path, "rb") as f:
+            return f.read()[-4000:].decode("utf-8", "replace")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+def serve_samples(directory):
+    handler = functools.partial(QuietHandler, directory=directory)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def curl_invoke(port, payload):
+    """The seed's command: curl "http://127.0.0.1:PORT/2015-03-31/functions/function/invocations" -d '...'"""
+    r = subprocess.run([CURL, "-sS", "-w", "\n%{http_code}",
+                        "http://127.0.0.1:%d/2015-03-31/functions/function/invocations" % port,
+                        "-d", payload], capture_output=True, text=True, timeout=300)
+    check(r.returncode == 0, "curl ran", r.stderr)
+    body, _, code = r.stdout.rpartition("\n")
+    return int(code), body
+
+
+def aws_invoke(port, workdir, key, secret, payload):
+    env = {"PATH": "/usr/bin:/bin", "HOME": workdir, "AWS_ACCESS_KEY_ID": key,
+           "AWS_SECRET_ACCESS_KEY": secret, "AWS_DEFAULT_REGION": "us-east-1",
+           "AWS_CONFIG_FILE": os.path.join(workdir, "no-config"),
+           "AWS_SHARED_CREDENTIALS_FILE": os.path.join(workdir, "no-credentials"),
+           "AWS_EC2_METADATA_DISABLED": "true", "AWS_PAGER": ""}
+    out = os.path.join(workdir, "out.json")
+    r = subprocess.run([AWS, "lambda", "invoke", "--endpoint-url", "http://127.0.0.1:%d" % port,
+                        "--function-name", "function", "--cli-binary-format", "raw-in-base64-out",
+                        "--cli-read-timeout", "300", "--payload", payload, out],
+                       env=env, cwd=workdir, capture_output=True, text=True, timeout=320)
+    check(r.returncode == 0, "aws lambda invoke exits 0", r.stdout + r.stderr)
+    meta = json.loads(r.stdout)
+    with open(out) as f:
+        return meta, json.load(f)
+
+
+def check_collage_answer(answer, sample_port, what):
+    check(answer.get("statusCode") == 200, "%s: statusCode 200" % what, json.dumps(answer)[:2000])
+    body = answer["body"]
+    check(isinstance(body, dict), "%s: body is an object, as the seed's" % what)
+    for field in ("cropped_image_data", "uncropped_image_data", "dominant_color",
+                  "complementary_color", "errors"):
+        check(field in body, "%s: body has %s" % (what, field))
+    dominant, complementary = body["dominant_color"], body["complementary_color"]
+    check(len(dominant) == 3 and [255 - c for c in dominant] == complementary,
+          "%s: complementary colour is 255 - dominant" % what, str((dominant, complementary)))
+    covers = body["cropped_image_data"] + body["uncropped_image_data"]
+    check(len(covers) == 9, "%s: nine covers in the collage" % what, str(len(covers)))
+    check(len(body["cropped_image_data"]) >= 3, "%s: cut-outs among them" % what)
+    for entry in body["cropped_image_data"]:
+        check(CUTOUT_KEY.match(entry["key"]) is not None, "%s: cut-out key %s" % (what, entry["key"]))
+        check(entry["foreground_share"] >= 0.10, "%s: cropped share >= 0.10" % what)
+        for field in ("rank", "colors", "score", "source"):
+            check(field in entry, "%s: cut-out entry has %s" % (what, field))
+    for entry in body["uncropped_image_data"]:
+        check(entry["url"].startswith("http://127.0.0.1:%d/" % sample_port),
+              "%s: uncropped entry keeps its url" % what, str(entry))
+    errors = body["errors"]
+    check(len(errors) == 1 and errors[0]["url"].endswith("/truncated.jpg")
+          and errors[0]["stage"] == "decode" and "truncated" in errors[0]["reason"],
+          "%s: the truncated JPEG is reported, the rest succeed" % what, json.dumps(errors))
+    return body
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sparkify", required=True)
+    parser.add_argument("--cache", required=True)
+    args = parser.parse_args()
+    samples_dir = os.path.join(args.cache, "samples")
+    manifest = os.path.join(args.cache, "models", "isnet-general-medium-fp32", "manifest.json")
+    for path in [manifest, AWS, CURL] + [os.path.join(samples_dir, s) for s in SAMPLES]:
+        check(os.path.exists(path), "%s exists (scripts/setup.sh provides it)" % path)
+
+    work = tempfile.mkdtemp(prefix="sparkify-fn-e2e-")
+    root_key, root_secret = random_key("SPKROOT"), secrets.token_urlsafe(30)
+    base_env = {"PATH": "/usr/bin:/bin", "HOME": work, "SPARKIFY_CACHE": args.cache,
+                "SPARKIFY_ROOT_ACCESS_KEY_ID": root_key,
+                "SPARKIFY_ROOT_SECRET_ACCESS_KEY": root_secret}
+    data = os.path.join(work, "data")
+    started = []
+    samples = serve_samples(samples_dir)
+    try:
+        store = Process("sparkify store",
+                        [args.sparkify, "store", "--data", data, "--listen", "127.0.0.1:0",
+                         "--create-bucket", BUCKET],
+                        base_env, os.path.join(work, "store.log"),
+                        re.compile(r"listening on http://127\.0\.0\.1:(\d+)"), 30)
+        started.append(store)
+        endpoint = "http://127.0.0.1:%d" % store.port
+        t0 = time.monotonic()
+        fn_env = dict(base_env, AWS_ACCESS_KEY_ID=root_key, AWS_SECRET_ACCESS_KEY=root_secret)
+        function = Process("sparkify function",
+                           [args.sparkify, "function", "--listen", "127.0.0.1:0", "--size", "512",
+                            "--bucket", BUCKET, "--s3-endpoint", endpoint, "--allow-private-fetch",
+                            "--iam-data", data, "--timeout", "240"],
+                           fn_env, os.path.join(work, "function.log"),
+                           re.compile(r"sparkify function listening on http://127\.0\.0\.1:(\d+)"),
+                           150)
+        started.append(function)
+        check("init failed" not in function.line, "the worker's init succeeded", function.line)
+        print("function ready in %.1f s" % (time.monotonic() - t0))
+
+        sample_port = samples.server_address[1]
+        urls = ["http://127.0.0.1:%d/%s" % (sample_port, s) for s in SAMPLES + ["truncated.jpg"]]
+        payload = json.dumps({"body": {"urls": urls}})
+
+        t0 = time.monotonic()
+        code, text = curl_invoke(function.port, payload)
+        cold = time.monotonic() - t0
+        check(code == 200, "seed's curl: HTTP 200", text[:2000])
+        body = check_collage_answer(json.loads(text), sample_port, "seed's curl")
+        print("cold collage (13 covers, %d cut-outs at 512): %.1f s"
+              % (body["stats"]["segmented"], cold))
+        check(body["stats"]["segmented"] == len(body["cropped_image_data"]) +
+              sum(1 for e in body["uncropped_image_data"] if "foreground_share" in e),
+              "every cut-out of the first run came from the model")
+
+        # Every cut-out is in the store: GET it through a presigned URL.
+        presign_env = dict(base_env, AWS_ACCESS_KEY_ID=root_key, AWS_SECRET_ACCESS_KEY=root_secret)
+        for entry in body["cropped_image_data"]:
+            r = subprocess.run([args.sparkify, "presign", "s3://%s/%s" % (BUCKET, entry["key"]),
+                                "--endpoint", endpoint, "--expires", "300"],
+                               env=presign_env, capture_output=True, text=True, timeout=30)
+            check(r.returncode == 0, "presign %s" % entry["key"], r.stderr)
+            png = os.path.join(work, "cutout.png")
+            g = subprocess.run([CURL, "-sS", "-o", png, "-w", "%{http_code} %{content_type}",
+                                r.stdout.strip()], capture_output=True, text=True, timeout=30)
+            with open(png, "rb") as f:
+                magic = f.read(8)
+            check(g.stdout == "200 image/png" and magic == b"\x89PNG\r\n\x1a\n",
+                  "cut-out %s is in the store (presigned GET)" % entry["key"][:24], g.stdout)
+
+        # awscli, signed with the store's root key: the same request is served from the cache.
+        t0 = time.monotonic()
+        meta, answer = aws_invoke(function.port, work, root_key, root_secret, payload)
+        warm = time.monotonic() - t0
+        check(meta.get("StatusCode") == 200 and "FunctionError" not in meta,
+              "awscli: StatusCode 200, no FunctionError", json.dumps(meta))
+        again = check_collage_answer(answer, sample_port, "awscli")
+        check(again["stats"]["segmented"] == 0 and again["stats"]["cache_hits"] >= 3,
+              "awscli: second request skips the model (HEAD hits)", json.dumps(again["stats"]))
+        check([e["key"] for e in again["cropped_image_data"]] ==
+              [e["key"] for e in body["cropped_image_data"]], "awscli: same collage, same keys")
+        print("warm collage via awscli: %.2f s (handler %.0f ms)"
+              % (warm, again["stats"]["total_ms"]))
+
+        # API Gateway form through awscli: body as a JSON string; a bad one is a 400.
+        apigw = json.dumps({"requestContext": {}, "isBase64Encoded": False,
+                            "body": json.dumps({"op": "segment", "urls": urls[1:2]})})
+        meta, answer = aws_invoke(function.port, work, root_key, root_secret, apigw)
+        check(answer.get("statusCode") == 200 and isinstance(answer.get("body"), str),
+              "API Gateway event: body is a JSON string", json.dumps(answer)[:500])
+        inner = json.loads(answer["body"])
+        check(len(inner["cropped_image_data"]) == 1 and inner["op"] == "segment",
+              "API Gateway event: the cat is cut out", answer["body"][:500])
+        code, text = curl_invoke(function.port, '{"body": {"urls": [42]}}')
+        bad = json.loads(text)
+        check(code == 200 and bad["statusCode"] == 400 and
+              bad["body"]["message"] == "urls[0] must be a string, got number",
+              "bad event: statusCode 400 saying what is wrong", text)
+
+        # One JSON log line per invocation, without URLs.
+        with open(function.log_path, encoding="utf-8", errors="replace") as f:
+            lines = [l for l in f if l.startswith("{") and '"request_id"' in l]
+        check(len(lines) >= 4, "one JSON log line per invocation", "".join(lines))
+        check(all("127.0.0.1:%d" % sample_port not in l for l in lines), "no URLs in the logs")
+    finally:
+        for p in reversed(started):
+            p.stop()
+        samples.shutdown()
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -130,6 +130,32 @@ def aws_invoke(port, workdir, key, secret, payload):
         return meta, json.load(f)
 
 
+def write_role_user(data):
+    """A store user with temporary credentials (a session token), as Lambda's execution role
+    has; written before the store starts so no reload has to be waited for."""
+    user_dir = os.path.join(data, "iam", "users", "fnrole")
+    os.makedirs(user_dir)
+    creds = {"access_key_id": random_key("SPKROLE"), "secret_access_key": secrets.token_urlsafe(30),
+             "session_token": "FwoGZXIvYXdzE" + secrets.token_urlsafe(60)}
+    policy = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:ListBucket"],
+        "Resource": ["arn:aws:s3:::%s" % BUCKET, "arn:aws:s3:::%s/*" % BUCKET]}]}
+    path = os.path.join(user_dir, "credentials.json")
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+        json.dump(creds, f)
+    with open(os.path.join(user_dir, "policy.json"), "w") as f:
+        json.dump(policy, f)
+    return creds
+
+
+def presign(sparkify, env, endpoint, key, method="GET"):
+    r = subprocess.run([sparkify, "presign", "s3://%s/%s" % (BUCKET, key), "--endpoint", endpoint,
+                        "--expires", "300", "--method", method],
+                       env=env, capture_output=True, text=True, timeout=30)
+    check(r.returncode == 0, "presign %s %s" % (method, key), r.stderr)
+    return r.stdout.strip()
+
+
 def check_collage_answer(answer, sample_port, what):
     check(answer.get("statusCode") == 200, "%s: statusCode 200" % what, json.dumps(answer)[:2000])
     body = answer["body"]
@@ -174,6 +200,7 @@ def main():
                 "SPARKIFY_ROOT_ACCESS_KEY_ID": root_key,
                 "SPARKIFY_ROOT_SECRET_ACCESS_KEY": root_secret}
     data = os.path.join(work, "data")
+    role = write_role_user(data)
     started = []
     samples = serve_samples(samples_dir)
     try:
@@ -215,13 +242,10 @@ def main():
         # Every cut-out is in the store: GET it through a presigned URL.
         presign_env = dict(base_env, AWS_ACCESS_KEY_ID=root_key, AWS_SECRET_ACCESS_KEY=root_secret)
         for entry in body["cropped_image_data"]:
-            r = subprocess.run([args.sparkify, "presign", "s3://%s/%s" % (BUCKET, entry["key"]),
-                                "--endpoint", endpoint, "--expires", "300"],
-                               env=presign_env, capture_output=True, text=True, timeout=30)
-            check(r.returncode == 0, "presign %s" % entry["key"], r.stderr)
+            url = presign(args.sparkify, presign_env, endpoint, entry["key"])
             png = os.path.join(work, "cutout.png")
             g = subprocess.run([CURL, "-sS", "-o", png, "-w", "%{http_code} %{content_type}",
-                                r.stdout.strip()], capture_output=True, text=True, timeout=30)
+                                url], capture_output=True, text=True, timeout=30)
             with open(png, "rb") as f:
                 magic = f.read(8)
             check(g.stdout == "200 image/png" and magic == b"\x89PNG\r\n\x1a\n",
@@ -261,6 +285,76 @@ def main():
             lines = [l for l in f if l.startswith("{") and '"request_id"' in l]
         check(len(lines) >= 4, "one JSON log line per invocation", "".join(lines))
         check(all("127.0.0.1:%d" % sample_port not in l for l in lines), "no URLs in the logs")
+        function.stop()
+        started.remove(function)
+
+        # Temporary credentials, as Lambda's execution role gives: the session token is sent.
+        put = presign(args.sparkify, presign_env, endpoint, "covers/coffee.png", "PUT")
+        r = subprocess.run([CURL, "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-T",
+                            os.path.join(samples_dir, "coffee.png"), put],
+                           capture_output=True, text=True, timeout=30)
+        check(r.stdout == "200", "covers/coffee.png uploaded", r.stdout + r.stderr)
+        key_payload = json.dumps({"op": "segment", "keys": ["covers/coffee.png"]})
+        for with_token in (True, False):
+            env = dict(base_env, AWS_ACCESS_KEY_ID=role["access_key_id"],
+                       AWS_SECRET_ACCESS_KEY=role["secret_access_key"])
+            if with_token:
+                env["AWS_SESSION_TOKEN"] = role["session_token"]
+            fn = Process("sparkify function (role credentials)",
+                         [args.sparkify, "function", "--listen", "127.0.0.1:0", "--size", "512",
+                          "--bucket", BUCKET, "--s3-endpoint", endpoint],
+                         env, os.path.join(work, "function-role.log"),
+                         re.compile(r"sparkify function listening on http://127\.0\.0\.1:(\d+)"),
+                         150)
+            started.append(fn)
+            code, text = curl_invoke(fn.port, key_payload)
+            answer = json.loads(text)
+            if with_token:
+                check(answer["statusCode"] == 200 and
+                      len(answer["body"]["cropped_image_data"]) == 1,
+                      "session credentials: the key is read and its cut-out stored", text[:800])
+            else:
+                check(answer["statusCode"] == 422 and
+                      answer["body"]["errors"][0]["stage"] == "read" and
+                      "InvalidToken" in answer["body"]["errors"][0]["reason"],
+                      "without the session token the store refuses the role's key", text[:800])
+            fn.stop()
+            started.remove(fn)
+
+        # A missing model: the worker reports its init error, the endpoint stays up and says so.
+        fn = Process("sparkify function (no model)",
+                     [args.sparkify, "function", "--listen", "127.0.0.1:0", "--bucket", BUCKET,
+                      "--s3-endpoint", endpoint, "--model", os.path.join(work, "none.json")],
+                     fn_env, os.path.join(work, "function-nomodel.log"),
+                     re.compile(r"sparkify function listening on http://127\.0\.0\.1:(\d+)"), 60)
+        started.append(fn)
+        check("worker init failed" in fn.line and "none.json" in fn.line,
+              "missing model: the listening line says the init failed", fn.line)
+        r = subprocess.run([CURL, "-sS", "-D", "-", "http://127.0.0.1:%d/2015-03-31/functions/"
+                            "function/invocations" % fn.port, "-d", payload],
+                           capture_output=True, text=True, timeout=60)
+        check("X-Amz-Function-Error: Unhandled" in r.stdout and "Runtime.ModelError" in r.stdout,
+              "missing model: invokes answer the init error", r.stdout)
+
+        # `sparkify segment`: batch cut-outs, JSON summary, non-zero exit when one fails.
+        notes = os.path.join(work, "notes.txt")
+        with open(notes, "w") as f:
+            f.write("not an image\n")
+        out_dir = os.path.join(work, "cutouts")
+        r = subprocess.run([args.sparkify, "segment", os.path.join(samples_dir, "chelsea.png"),
+                            os.path.join(samples_dir, "truncated.jpg"), notes, "-o", out_dir,
+                            "--size", "512"], env=base_env, capture_output=True, text=True,
+                           timeout=120)
+        check(r.returncode == 1, "sparkify segment exits 1 when an input fails", r.stderr)
+        summary = json.loads(r.stdout)
+        results = summary["results"]
+        check(summary["succeeded"] == 1 and summary["failed"] == 2 and len(results) == 3,
+              "segment summary counts", r.stdout)
+        check(results[0]["cropped"] and 0.1 <= results[0]["foreground_share"] <= 1 and
+              os.path.exists(results[0]["output"]), "segment: the cat is cut out", r.stdout)
+        check("truncated" in results[1]["error"] and "error" in results[2],
+              "segment: the bad inputs say why", r.stdout)
+        check("segment 1/3" in r.stderr, "segment: plain progress lines off a terminal", r.stderr)
     finally:
         for p in reversed(started):
             p.stop()

@@ -59,6 +59,7 @@ struct HopState {
   std::vector<IpAddress> pinned;  // the checked addresses; connections go only there
   int port = 0;
   std::string body;
+  uint64_t discarded = 0;  // bytes of a redirect's body
   std::string content_type;
   long status = 0;
   bool checked_head = false;
@@ -149,11 +150,15 @@ size_t OnBody(char* data, size_t size, size_t n, void* userdata) {
     st->abort = CheckHead(*st);
     if (!st->abort.ok()) return 0;
   }
-  if (st->status != 200) return bytes;  // redirect body: discarded
-  if (st->body.size() + bytes > st->options->max_bytes) {
+  const uint64_t kept = st->status == 200 ? st->body.size() : st->discarded;
+  if (kept + bytes > st->options->max_bytes) {
     st->abort = Status::ResourceExhausted("too large: more than " +
                                           std::to_string(st->options->max_bytes) + " bytes");
     return 0;
+  }
+  if (st->status != 200) {  // a redirect's body: discarded (bounded all the same)
+    st->discarded += bytes;
+    return bytes;
   }
   const size_t before = st->body.size();
   st->body.append(data, bytes);

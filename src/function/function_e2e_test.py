@@ -294,7 +294,8 @@ def main():
                             os.path.join(samples_dir, "coffee.png"), put],
                            capture_output=True, text=True, timeout=30)
         check(r.stdout == "200", "covers/coffee.png uploaded", r.stdout + r.stderr)
-        key_payload = json.dumps({"op": "segment", "keys": ["covers/coffee.png"]})
+        # Started without --allow-private-fetch: the loopback URL must be refused.
+        key_payload = json.dumps({"op": "segment", "urls": urls[:1], "keys": ["covers/coffee.png"]})
         for with_token in (True, False):
             env = dict(base_env, AWS_ACCESS_KEY_ID=role["access_key_id"],
                        AWS_SECRET_ACCESS_KEY=role["secret_access_key"])
@@ -309,14 +310,17 @@ def main():
             started.append(fn)
             code, text = curl_invoke(fn.port, key_payload)
             answer = json.loads(text)
+            errors = answer["body"]["errors"]
+            check(errors[0]["stage"] == "fetch" and "loopback address 127.0.0.1" in
+                  errors[0]["reason"], "without --allow-private-fetch a loopback URL is refused",
+                  text[:800])
             if with_token:
                 check(answer["statusCode"] == 200 and
                       len(answer["body"]["cropped_image_data"]) == 1,
                       "session credentials: the key is read and its cut-out stored", text[:800])
             else:
-                check(answer["statusCode"] == 422 and
-                      answer["body"]["errors"][0]["stage"] == "read" and
-                      "InvalidToken" in answer["body"]["errors"][0]["reason"],
+                check(answer["statusCode"] == 422 and errors[1]["stage"] == "read" and
+                      "InvalidToken" in errors[1]["reason"],
                       "without the session token the store refuses the role's key", text[:800])
             fn.stop()
             started.remove(fn)

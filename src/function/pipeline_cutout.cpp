@@ -50,8 +50,8 @@ void Pipeline::RunCutouts(std::vector<CutoutPlan>& plans, vision::Segmenter& seg
   cut_options.png_compression = options_.png_compression;
   std::chrono::milliseconds last_run{0};  // how long the previous model run took
 
-  for (CutoutPlan& p : plans) {
-    if (!p.wanted) continue;
+  // One cover: a cut-out found, made, or an error in p.error.
+  auto one = [&](CutoutPlan& p) {
     const InputRef& in = p.cover.input;
     const char* stage = "store";
     auto fail = [&](const std::string& reason) { p.error = InputError{in, stage, reason}; };
@@ -65,7 +65,7 @@ void Pipeline::RunCutouts(std::vector<CutoutPlan>& plans, vision::Segmenter& seg
           p.cover.cropped = *share >= threshold;
           p.cover.cache_hit = true;
           ++result->stats.cache_hits;
-          continue;
+          return;
         }
       }
       // A failed HEAD is not fatal: the cut-out is made and the PUT says whether the bucket
@@ -75,14 +75,14 @@ void Pipeline::RunCutouts(std::vector<CutoutPlan>& plans, vision::Segmenter& seg
         if (left < options_.deadline_reserve + last_run) {
           stage = "deadline";
           fail("not started: too little time left before the invocation's deadline");
-          continue;
+          return;
         }
       }
       stage = "decode";
       auto image = vision::DecodeImage(p.source->bytes, options_.decode_limits);
       if (!image.ok()) {
         fail(image.status().message());
-        continue;
+        return;
       }
       stage = "segment";
       auto started = std::chrono::steady_clock::now();
@@ -95,13 +95,13 @@ void Pipeline::RunCutouts(std::vector<CutoutPlan>& plans, vision::Segmenter& seg
           std::chrono::steady_clock::now() - started);
       if (!mask.ok()) {
         fail(mask.status().message());
-        continue;
+        return;
       }
       ++result->stats.segmented;
       auto cut = vision::CutOut(*image, *mask, cut_options);
       if (!cut.ok()) {
         fail(cut.status().message());
-        continue;
+        return;
       }
       // The share as stored, so this answer and later cached ones agree to the last digit.
       const std::string share_text = FormatShare(cut->foreground_share);
@@ -113,7 +113,7 @@ void Pipeline::RunCutouts(std::vector<CutoutPlan>& plans, vision::Segmenter& seg
                                     {"source-sha256", p.source->sha256}});
       if (!put.ok()) {
         fail("cannot store the cut-out in " + env_.store->Describe() + ": " + put.message());
-        continue;
+        return;
       }
       p.cover.cutout_key = key;
       p.cover.foreground_share = share;
@@ -125,6 +125,10 @@ void Pipeline::RunCutouts(std::vector<CutoutPlan>& plans, vision::Segmenter& seg
     } catch (...) {
       fail("internal error");
     }
+  };
+  for (CutoutPlan& p : plans) {
+    if (!p.wanted) continue;
+    one(p);
     p.source->bytes = std::string();  // done with this input
   }
 }

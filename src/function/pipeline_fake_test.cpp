@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
 #include <regex>
 #include <set>
 
@@ -267,6 +268,25 @@ TEST_F(PipelineFakeTest, AllInputsBadGivesNoCovers) {
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(r->cropped.empty() && r->uncropped.empty());
   EXPECT_EQ(r->errors.size(), 2u);
+}
+
+TEST_F(PipelineFakeTest, TransparentPixelsDoNotColourThePalette) {
+  cv::Mat bgra(50, 50, CV_8UC4, cv::Scalar(0, 0, 255, 0));        // transparent red
+  bgra(cv::Rect(0, 0, 25, 50)).setTo(cv::Scalar(255, 0, 0, 255));  // opaque blue half
+  std::vector<uchar> png;
+  ASSERT_TRUE(cv::imencode(".png", bgra, png));
+  store_.objects["covers/alpha.png"] = {std::string(png.begin(), png.end()), "image/png", {}};
+  FunctionRequest req;
+  req.inputs.push_back(Key("covers/alpha.png", 0));
+  auto r = Make().Run(req);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->cropped.size() + r->uncropped.size(), 1u);
+  const CoverResult& c = r->cropped.empty() ? r->uncropped[0] : r->cropped[0];
+  ASSERT_FALSE(c.palette.empty());
+  for (const auto& colour : c.palette) {
+    EXPECT_LT(colour.color.r, 40) << "transparent red leaked into the palette";
+    EXPECT_GT(colour.color.b, 200);
+  }
 }
 
 TEST(PipelineKeys, ContentAddressed) {

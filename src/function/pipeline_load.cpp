@@ -17,6 +17,22 @@ InputError ErrorOf(const InputRef& in, std::string stage, const Status& s) {
   return InputError{in, std::move(stage), s.message().empty() ? s.ToString() : s.message()};
 }
 
+// The cover shrunk for its palette. RGB goes through OpenCV's area resize; RGBA through the
+// collage thumbnailer, which averages premultiplied so transparent pixels (not counted by the
+// palette) do not tint their neighbours.
+Result<collage::Image> PaletteThumbnail(const vision::Image& image, int side) {
+  if (!image.has_alpha()) {
+    auto thumb = vision::ThumbnailRgb(image, side);
+    if (!thumb.ok()) return thumb.status();
+    return collage::Image{thumb->width, thumb->height, collage::PixelFormat::kRgb,
+                          std::move(thumb->data)};
+  }
+  const cv::Mat m = image.pixels.isContinuous() ? image.pixels : image.pixels.clone();
+  collage::Image rgba{m.cols, m.rows, collage::PixelFormat::kRgba,
+                      std::vector<uint8_t>(m.data, m.data + m.total() * m.elemSize())};
+  return collage::Thumbnail(rgba, side);
+}
+
 }  // namespace
 
 std::vector<Pipeline::Loaded> Pipeline::LoadInputs(const FunctionRequest& request) {
@@ -61,16 +77,14 @@ std::vector<Pipeline::Loaded> Pipeline::LoadInputs(const FunctionRequest& reques
         return;
       }
       stage = "palette";
-      auto thumb = vision::ThumbnailRgb(*image, options_.palette_side);
-      if (!thumb.ok()) {
-        l.error = ErrorOf(l.input, stage, thumb.status());
+      auto pixels = PaletteThumbnail(*image, options_.palette_side);
+      if (!pixels.ok()) {
+        l.error = ErrorOf(l.input, stage, pixels.status());
         return;
       }
-      collage::Image pixels{thumb->width, thumb->height, collage::PixelFormat::kRgb,
-                            std::move(thumb->data)};
       collage::PaletteOptions popts = options_.palette;
       popts.max_side = std::max(popts.max_side, options_.palette_side);
-      auto palette = collage::ComputePalette(pixels, popts);
+      auto palette = collage::ComputePalette(*pixels, popts);
       if (!palette.ok()) {
         l.error = ErrorOf(l.input, stage, palette.status());
         return;

@@ -1,0 +1,196 @@
+// The store in-process (DiskStore + IdentityStore + S3Service on a real http::Server on an
+// ephemeral loopback port), driven by our own S3 client: the client's signing is checked
+// by the server's verification, and the other way round.
+#include <curl/curl.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "common/crypto.h"
+#include "http/http.h"
+#include "s3client/s3client.h"
+#include "store/identity.h"
+#include "store/s3_service.h"
+
+namespace sparkify::store {
+namespace {
+
+namespace fs = std::filesystem;
+
+const sigv4::Credentials kRoot{"ROOTKEY", "root-secret-for-tests", ""};
+
+class StoreFixture : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("sparkify-s3svc-" + HexEncode(RandomBytes(6)));
+    DiskStoreOptions disk_opts;
+    disk_opts.data_dir = dir_.string();
+    auto disk = DiskStore::Open(disk_opts);
+    ASSERT_TRUE(disk.ok()) << disk.status().ToString();
+    disk_ = std::move(*disk);
+    auto ids = IdentityStore::Open(dir_.string(), kRoot);
+    ASSERT_TRUE(ids.ok()) << ids.status().ToString();
+    ids_ = std::move(*ids);
+    service_ = std::make_unique<S3Service>(disk_.get(), ids_.get(), S3ServiceOptions{});
+    http::ServerOptions http_opts;
+    http_opts.render_error = &S3Service::RenderServerError;
+    auto server = http::Server::Start(http_opts,
+                                      [this](http::Request& r) { return service_->Handle(r); });
+    ASSERT_TRUE(server.ok()) << server.status().ToString();
+    server_ = std::move(*server);
+    endpoint_ = "http://127.0.0.1:" + std::to_string(server_->port());
+  }
+
+  void TearDown() override {
+    if (server_) server_->Stop();
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  s3client::S3Client Client(sigv4::Credentials creds = kRoot) {
+    s3client::ClientOptions o;
+    o.endpoint = endpoint_;
+    o.addressing = s3client::Addressing::kPath;
+    o.credentials = std::move(creds);
+    return s3client::S3Client(o);
+  }
+
+  static std::string CodeOf(const Status& s) {
+    auto e = s3client::S3ErrorOf(s);
+    return e ? e->code : s.ToString();
+  }
+
+  fs::path dir_;
+  std::unique_ptr<DiskStore> disk_;
+  std::unique_ptr<IdentityStore> ids_;
+  std::unique_ptr<S3Service> service_;
+  std::unique_ptr<http::Server> server_;
+  std::string endpoint_;
+};
+
+long CurlStatus(const std::string& url, std::string* body = nullptr) {
+  CURL* curl = curl_easy_init();
+  std::string sink;
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION,
+                   +[](char* d, size_t s, size_t n, void* out) {
+                     static_cast<std::string*>(out)->append(d, s * n);
+                     return s * n;
+                   });
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, body ? body : &sink);
+  long status = 0;
+  if (curl_easy_perform(curl) == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_cleanup(curl);
+  return status;
+}
+
+TEST_F(StoreFixture, ClientRoundTripsObjectsWithAwkwardKeys) {
+  auto client = Client();
+  ASSERT_TRUE(client.CreateBucket("bkt").ok());
+  const std::string keys[] = {"plain.txt", "a b+c/é ü.png", "../up/./x", "a//b", "?#%&=.txt"};
+  for (const auto& key : keys) {
+    s3client::PutOptions put;
+    put.content_type = "text/plain";
+    put.metadata = {{"owner", "tests"}};
+    auto r = client.PutObject("bkt", key, "body of " + key, put);
+    ASSERT_TRUE(r.ok()) << key << ": " << r.status().ToString();
+    EXPECT_EQ(r->etag, "\"" + HexEncode(Md5("body of " + key)) + "\"");
+    auto got = client.GetObject("bkt", key);
+    ASSERT_TRUE(got.ok()) << key << ": " << got.status().ToString();
+    EXPECT_EQ(got->body, "body of " + key);
+    EXPECT_EQ(got->info.content_type, "text/plain");
+    auto head = client.HeadObject("bkt", key);
+    ASSERT_TRUE(head.ok());
+    EXPECT_EQ(head->size, ("body of " + key).size());
+  }
+  auto list = client.ListObjectsV2("bkt");
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->objects.size(), std::size(keys));
+  for (size_t i = 1; i < list->objects.size(); ++i) {
+    EXPECT_LT(list->objects[i - 1].key, list->objects[i].key);  // sorted by bytes
+  }
+  ASSERT_TRUE(client.DeleteObject("bkt", "plain.txt").ok());
+  EXPECT_EQ(CodeOf(client.GetObject("bkt", "plain.txt").status()), "NoSuchKey");
+}
+
+TEST_F(StoreFixture, PresignedUrlsWorkOnlyAsSigned) {
+  auto client = Client();
+  ASSERT_TRUE(client.CreateBucket("bkt").ok());
+  ASSERT_TRUE(client.PutObject("bkt", "cover 1.png", "png bytes").ok());
+  auto url = client.PresignUrl("GET", "bkt", "cover 1.png", 60);
+  ASSERT_TRUE(url.ok());
+  std::string body;
+  EXPECT_EQ(CurlStatus(*url, &body), 200);
+  EXPECT_EQ(body, "png bytes");
+  // The same URL without its signature is anonymous, and Block Public Access refuses it.
+  std::string unsigned_url = url->substr(0, url->find('?'));
+  body.clear();
+  EXPECT_EQ(CurlStatus(unsigned_url, &body), 403);
+  EXPECT_NE(body.find("<Code>AccessDenied</Code>"), std::string::npos);
+  // One changed signature character.
+  std::string tampered = *url;
+  char& last = tampered.back();
+  last = last == '0' ? '1' : '0';
+  body.clear();
+  EXPECT_EQ(CurlStatus(tampered, &body), 403);
+  EXPECT_NE(body.find("<Code>SignatureDoesNotMatch</Code>"), std::string::npos);
+}
+
+TEST_F(StoreFixture, WrongSecretAndUnknownKeyAreRefused) {
+  ASSERT_TRUE(Client().CreateBucket("bkt").ok());
+  auto wrong = Client({kRoot.access_key_id, "not-the-secret", ""});
+  EXPECT_EQ(CodeOf(wrong.PutObject("bkt", "k", "x").status()), "SignatureDoesNotMatch");
+  auto unknown = Client({"NOSUCHKEY", "whatever", ""});
+  EXPECT_EQ(CodeOf(unknown.PutObject("bkt", "k", "x").status()), "InvalidAccessKeyId");
+}
+
+TEST_F(StoreFixture, IdentityPoliciesLimitUsers) {
+  ASSERT_TRUE(Client().CreateBucket("bkt").ok());
+  ASSERT_TRUE(Client().PutObject("bkt", "cutouts/a.png", "a").ok());
+  auto reader = ids_->EnsureUser("reader", R"({"Version": "2012-10-17", "Statement": [
+      {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bkt/cutouts/*"}]})");
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  auto client = Client({reader->access_key_id, reader->secret_access_key, ""});
+  EXPECT_TRUE(client.GetObject("bkt", "cutouts/a.png").ok());
+  EXPECT_EQ(CodeOf(client.PutObject("bkt", "cutouts/b.png", "b").status()), "AccessDenied");
+  // No s3:ListBucket: a missing key must not be told apart from a forbidden one.
+  EXPECT_EQ(CodeOf(client.GetObject("bkt", "cutouts/missing.png").status()), "AccessDenied");
+  EXPECT_EQ(CodeOf(client.ListObjectsV2("bkt").status()), "AccessDenied");
+  EXPECT_EQ(CodeOf(client.DeleteObject("bkt", "cutouts/a.png")), "AccessDenied");
+}
+
+TEST_F(StoreFixture, SessionTokensMustMatch) {
+  ASSERT_TRUE(Client().CreateBucket("bkt").ok());
+  auto user = ids_->EnsureUser("temp", R"({"Version": "2012-10-17", "Statement": [
+      {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]})");
+  ASSERT_TRUE(user.ok());
+  // Turn the user's key into temporary credentials by adding a token to its file.
+  std::string creds_path = (dir_ / "iam/users/temp/credentials.json").string();
+  std::string doc = R"({"access_key_id": ")" + user->access_key_id +
+                    R"(", "secret_access_key": ")" + user->secret_access_key +
+                    R"(", "session_token": "tok-123"})";
+  FILE* f = std::fopen(creds_path.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  std::fputs(doc.c_str(), f);
+  std::fclose(f);
+  ASSERT_TRUE(ids_->Reload().ok());
+  auto with_token = Client({user->access_key_id, user->secret_access_key, "tok-123"});
+  EXPECT_TRUE(with_token.PutObject("bkt", "k", "v").ok());
+  auto without = Client({user->access_key_id, user->secret_access_key, ""});
+  EXPECT_EQ(CodeOf(without.PutObject("bkt", "k", "v").status()), "InvalidToken");
+  auto wrong = Client({user->access_key_id, user->secret_access_key, "tok-999"});
+  EXPECT_EQ(CodeOf(wrong.PutObject("bkt", "k", "v").status()), "InvalidToken");
+}
+
+TEST_F(StoreFixture, MissingBucketAndBadNames) {
+  auto client = Client();
+  EXPECT_EQ(CodeOf(client.PutObject("nobucket", "k", "v").status()), "NoSuchBucket");
+  EXPECT_EQ(CodeOf(client.CreateBucket("Bad_Name")), "InvalidBucketName");
+  ASSERT_TRUE(client.CreateBucket("bkt").ok());
+  EXPECT_EQ(CodeOf(client.CreateBucket("bkt")), "BucketAlreadyOwnedByYou");
+  EXPECT_EQ(CodeOf(client.PutObject("bkt", std::string(1025, 'k'), "v").status()),
+            "KeyTooLongError");
+}
+
+}  // namespace
+}  // namespace sparkify::store

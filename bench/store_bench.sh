@@ -45,6 +45,7 @@ moto_server=$(dirname "$("$python" -c 'import sys; print(sys.executable)')")/mot
 [ -x "$moto_server" ] || moto_server=$(command -v moto_server) || die "moto_server not found"
 
 # ---- build ------------------------------------------------------------------------------------
+log "building sparkify and sparkify_bench_sign in $build"
 if [ ! -f "$build/build.ninja" ]; then
   cmake -S "$repo" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 fi
@@ -78,7 +79,7 @@ wait_http() {  # URL: until anything answers (at most 20 s)
   done
   return 1
 }
-rss_mb() {  # PID FIELD(VmRSS|VmHWM) -> MB (10^6 bytes)
+rss_mb() {  # PID FIELD(VmRSS|VmHWM|RssAnon|RssFile) -> MB (10^6 bytes)
   awk -v f="$2:" '$1 == f { printf "%.1f", $2 * 1024 / 1e6 }' "/proc/$1/status"
 }
 
@@ -117,6 +118,8 @@ store_port=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$tmp/
 [ -n "$store_port" ] || die "store did not print its port"
 sleep 1
 rss_idle=$(rss_mb "$store_pid" VmRSS)
+rss_idle_parts="anon $(rss_mb "$store_pid" RssAnon) MB + file-backed $(rss_mb "$store_pid" RssFile) MB,\
+ $(awk '/\.so/ { print $6 }' "/proc/$store_pid/maps" | sort -u | wc -l) shared libraries mapped"
 
 # ---- nginx: the same files, static; PUT through the dav module -----------------------------
 nginx_port=$(free_port)
@@ -238,10 +241,10 @@ echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ---- report -----------------------------------------------------------------------------------
 "$python" - "$results" "$nginx_dav" "$presign_ours" "$presign_boto3" "$rss_idle" "$rss_after" \
-  "$rss_peak" <<'PY'
+  "$rss_peak" "$rss_idle_parts" <<'PY'
 import sys
 
-path, nginx_dav, ours, boto, rss_idle, rss_after, rss_peak = sys.argv[1:]
+path, nginx_dav, ours, boto, rss_idle, rss_after, rss_peak, rss_idle_parts = sys.argv[1:]
 rows = {}
 for line in open(path):
     target, method, size, auth, *rest = line.split()
@@ -289,8 +292,8 @@ print("(data MiB/s: object bytes moved, req/s x size; errors: wrk connect/read/w
 print()
 print(f"presign rate: sigv4::PresignUrl {float(ours):.0f} URLs/s, boto3 generate_presigned_url "
       f"(s3v4) {float(boto):.0f} URLs/s, ratio {float(ours) / float(boto):.1f}x")
-print(f"store RSS: idle after start {rss_idle} MB; after the load {rss_after} MB; "
-      f"peak (VmHWM) {rss_peak} MB")
+print(f"store RSS: idle after start {rss_idle} MB ({rss_idle_parts}); after the load "
+      f"{rss_after} MB; peak (VmHWM) {rss_peak} MB")
 print()
 
 def verdict(ok):

@@ -117,12 +117,12 @@ def main():
             body, _, code = c.stdout.rpartition("\n")
             check(code == "200" and json.loads(body) == {"body": {"urls": []}},
                   "the seed's curl command", c.stdout + c.stderr)
-    finally:
         emulator.stdin.close()
-        try:
-            emulator.wait(timeout=30)
-        except subprocess.TimeoutExpired:
+        check(emulator.wait(timeout=60) == 0, "emulator stops cleanly on stdin EOF")
+    finally:
+        if emulator.poll() is None:
             emulator.kill()
+            emulator.wait()
         shutil.rmtree(workdir, ignore_errors=True)
     return 0
 

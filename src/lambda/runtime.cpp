@@ -153,7 +153,13 @@ class Loop {
     ctx.client_context = std::string(next->Header("lambda-runtime-client-context").value_or(""));
     ctx.cognito_identity =
         std::string(next->Header("lambda-runtime-cognito-identity").value_or(""));
-    if (options_.on_trace_id) options_.on_trace_id(ctx.trace_id);
+    if (options_.on_trace_id) {
+      try {
+        options_.on_trace_id(ctx.trace_id);
+      } catch (...) {
+        LogProblem("the trace id hook threw " + CurrentExceptionTypeName());
+      }
+    }
 
     auto start = std::chrono::steady_clock::now();
     Outcome outcome = CallHandler(handler_, next->body, ctx, options_.max_response_bytes);
@@ -167,7 +173,7 @@ class Loop {
                  {"duration_ms", static_cast<double>(static_cast<int64_t>(ms * 100)) / 100},
                  {"outcome", KindName(outcome.kind)}};
     if (outcome.kind != Outcome::Kind::kSuccess) line["error_type"] = outcome.error_type;
-    log_(line.dump(-1, ' ', false, json::error_handler_t::replace));
+    Log(line.dump(-1, ' ', false, json::error_handler_t::replace));
     Post(ctx.request_id, outcome);
     return Status::OK();
   }
@@ -194,7 +200,15 @@ class Loop {
 
   void LogProblem(const std::string& message) {
     json line = {{"level", "error"}, {"msg", message}};
-    log_(line.dump(-1, ' ', false, json::error_handler_t::replace));
+    Log(line.dump(-1, ' ', false, json::error_handler_t::replace));
+  }
+
+  // A log sink that throws loses its line, never the invocation.
+  void Log(const std::string& line) {
+    try {
+      log_(line);
+    } catch (...) {
+    }
   }
 
   const Handler& handler_;

@@ -242,6 +242,22 @@ TEST(RuntimeLoopTest, TraceIdHookRunsBeforeTheHandler) {
   EXPECT_EQ(events[1], "handler Root=1-5759e988-bd862e3fe1be46a994272793");
 }
 
+TEST(RuntimeLoopTest, ThrowingHooksDoNotStopTheLoop) {
+  FakeRuntimeApi api;
+  api.Add({"h1", "{}", {}});
+  api.Add({"h2", "{}", {}});
+  RuntimeOptions options;
+  options.max_invocations = 2;
+  options.on_trace_id = [](const std::string&) { throw std::runtime_error("hook"); };
+  options.log = [](std::string_view) { throw std::runtime_error("sink"); };
+  Status s = RunRuntimeLoop(
+      api.endpoint(),
+      [](std::string_view, const InvocationContext&) { return HandlerResult::Success("{}"); },
+      options);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(api.posts().size(), 2u);
+}
+
 TEST(RuntimeLoopTest, LogLinesNeverContainThePayload) {
   FakeRuntimeApi api;
   api.Add({"p1", R"({"secret":"hunter2-payload"})", {}});

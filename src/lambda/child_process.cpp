@@ -97,7 +97,8 @@ std::string ExitInfo::Describe() const {
     int sig = WTERMSIG(wait_status);
     const char* text = ::sigdescr_np(sig);
     std::string desc = text != nullptr ? text : "signal " + std::to_string(sig);
-    if (!desc.empty()) desc[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(desc[0])));
+    if (!desc.empty())
+      desc[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(desc[0])));
     return "signal: " + desc;
   }
   return "unknown exit";
@@ -203,7 +204,7 @@ std::optional<ExitInfo> ChildProcess::TryReap() {
   if (r == 0) return std::nullopt;
   reaped_ = true;
   ExitInfo info;
-  if (r < 0) {  // someone else reaped it (SIGCHLD ignored, say): status unknown
+  if (r < 0) {                  // someone else reaped it (SIGCHLD ignored, say): status unknown
     info.wait_status = 0xff00;  // "exit status 255"
     return info;
   }

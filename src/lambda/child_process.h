@@ -43,8 +43,8 @@ class ChildProcess {
   ChildProcess& operator=(const ChildProcess&) = delete;
 
   pid_t pid() const { return pid_; }
-  int exit_fd() const { return pidfd_; }      // readable once the child has exited
-  int output_fd() const { return output_; }   // non-blocking read end of stdout+stderr
+  int exit_fd() const { return pidfd_; }     // readable once the child has exited
+  int output_fd() const { return output_; }  // non-blocking read end of stdout+stderr
   void KillGroup(int signal) const;
   // The child's exit, once it has exited (reaps it); nullopt while it still runs.
   std::optional<ExitInfo> TryReap();

@@ -80,8 +80,8 @@ Status Emulator::Impl::Start() {
   server_options.max_connections = options_.max_connections;
   server_options.header_timeout = options_.header_timeout;
   // A synchronous invoke holds its connection while it waits and runs.
-  server_options.io_timeout = options_.max_queue_wait + options_.init_timeout +
-                              options_.timeout + std::chrono::seconds(60);
+  server_options.io_timeout =
+      options_.max_queue_wait + options_.init_timeout + options_.timeout + std::chrono::seconds(60);
   server_options.server_name = "sparkify-lambda";
   server_options.render_error = internal::RenderServerError;
   auto server =
@@ -181,8 +181,9 @@ void Emulator::Impl::Complete(Worker& w, Finish finish) {
   std::shared_ptr<Invocation> inv = std::move(w.current);
   w.current = nullptr;
   if (!inv) return;
-  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
-                                                        inv->started).count();
+  double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - inv->started)
+          .count();
   int64_t rss_kb = finish.rss_kb;
   if (rss_kb == 0 && w.child) rss_kb = w.child->PeakRssKb();
   char report[512];
@@ -225,8 +226,8 @@ void Emulator::Impl::Complete(Worker& w, Finish finish) {
   done_cv_.notify_all();
 }
 
-void Emulator::Impl::FailHeadOfQueue(Worker& w, const FunctionError& error,
-                                     bool prefix_request_id, int64_t rss_kb) {
+void Emulator::Impl::FailHeadOfQueue(Worker& w, const FunctionError& error, bool prefix_request_id,
+                                     int64_t rss_kb) {
   if (queue_.empty() || stopping_) return;
   std::string init_log;
   {

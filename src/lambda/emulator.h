@@ -75,8 +75,8 @@ struct EmulatorOptions {
   // AWS_DEFAULT_REGION, AWS_LAMBDA_LOG_GROUP_NAME, AWS_LAMBDA_LOG_STREAM_NAME and
   // AWS_LAMBDA_INITIALIZATION_TYPE unless given here.
   std::vector<std::string> worker_environment;
-  std::string worker_directory;  // the worker's working directory; empty: ours
-  int workers = 1;               // concurrent workers (each one invocation at a time)
+  std::string worker_directory;       // the worker's working directory; empty: ours
+  int workers = 1;                    // concurrent workers (each one invocation at a time)
   bool start_workers_eagerly = true;  // start them at Start(), not at the first invoke
   // Invocation time limit, from the moment the worker takes the event. Default: 300 s.
   std::chrono::milliseconds timeout{std::chrono::seconds(300)};
@@ -123,8 +123,8 @@ class Emulator {
   void Stop();
 
   struct Stats {
-    uint64_t invocations = 0;     // completed, any outcome
-    uint64_t worker_starts = 0;   // processes spawned, all workers together
+    uint64_t invocations = 0;    // completed, any outcome
+    uint64_t worker_starts = 0;  // processes spawned, all workers together
   };
   Stats stats() const;
 

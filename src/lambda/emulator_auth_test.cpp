@@ -16,11 +16,12 @@ namespace {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
+using testing::kRiePath;
 using testing::LogCapture;
 using testing::Post;
-using testing::kRiePath;
 
-const sigv4::Credentials kRoot{"ROOTKEYFORLAMBDATEST", "rootsecret/for/the/lambda/emulator/test", ""};
+const sigv4::Credentials kRoot{"ROOTKEYFORLAMBDATEST", "rootsecret/for/the/lambda/emulator/test",
+                               ""};
 
 constexpr const char* kInvokerPolicy = R"({
   "Version": "2012-10-17",
@@ -141,8 +142,9 @@ TEST_F(EmulatorAuthTest, BadSignatureIsRefused) {
   for (const auto& [name, value] : sigv4::SignHeaders(req, invoker_)) {
     if (name != "host") headers.push_back(name + ": " + value);
   }
-  EXPECT_EQ(Post(emu_->port(), kRiePath, R"({"tampered":true})", headers).Header("x-amzn-errortype"),
-            "InvalidSignatureException");
+  EXPECT_EQ(
+      Post(emu_->port(), kRiePath, R"({"tampered":true})", headers).Header("x-amzn-errortype"),
+      "InvalidSignatureException");
   // Signed for another region.
   EXPECT_EQ(SignedPost(invoker_, "{}", {}, "eu-west-1").Header("x-amzn-errortype"),
             "InvalidSignatureException");
@@ -150,11 +152,12 @@ TEST_F(EmulatorAuthTest, BadSignatureIsRefused) {
 
 TEST_F(EmulatorAuthTest, UnknownKeyIsUnrecognized) {
   StartEmulator();
-  auto r = SignedPost({"AKIDNOBODYHASTHIS000", "whatever-secret-whatever-secret-whatever", ""},
-                      "{}");
+  auto r =
+      SignedPost({"AKIDNOBODYHASTHIS000", "whatever-secret-whatever-secret-whatever", ""}, "{}");
   EXPECT_EQ(r.status, 403);
   EXPECT_EQ(r.Header("x-amzn-errortype"), "UnrecognizedClientException");
-  EXPECT_EQ(json::parse(r.body)["message"], "The security token included in the request is invalid.");
+  EXPECT_EQ(json::parse(r.body)["message"],
+            "The security token included in the request is invalid.");
 }
 
 TEST_F(EmulatorAuthTest, UnsignedInvokesFollowTheLoopbackFlag) {

@@ -12,9 +12,9 @@ namespace sparkify::lambda {
 namespace {
 
 using json = nlohmann::json;
+using testing::kRiePath;
 using testing::LogCapture;
 using testing::Post;
-using testing::kRiePath;
 
 void ExpectUnhandled(const testing::Reply& r, const std::string& type,
                      const std::string& message_part) {
@@ -35,7 +35,8 @@ TEST(EmulatorFailureTest, TimeoutKillsAndRestartsTheWorker) {
   ASSERT_TRUE(emu);
   auto r = Post(emu->port(), kRiePath, R"({"op":"sleep","ms":30000})", {"X-Amz-Log-Type: Tail"});
   std::string id = r.Header("x-amzn-requestid");
-  ExpectUnhandled(r, "Sandbox.Timedout", "RequestId: " + id + " Error: Task timed out after 1.00 seconds");
+  ExpectUnhandled(r, "Sandbox.Timedout",
+                  "RequestId: " + id + " Error: Task timed out after 1.00 seconds");
   EXPECT_TRUE(log.Contains("REPORT RequestId: " + id));
   EXPECT_TRUE(log.Contains("\tStatus: timeout"));
   auto next = Post(emu->port(), kRiePath, R"({"op":"echo"})");
@@ -54,7 +55,8 @@ TEST(EmulatorFailureTest, CrashIsAnsweredAndTheNextInvokeWorks) {
   EXPECT_EQ(Post(emu->port(), kRiePath, "{}").status, 200);
 
   auto segv = Post(emu->port(), kRiePath, R"({"op":"segv"})");
-  ExpectUnhandled(segv, "Runtime.ExitError", "Runtime exited with error: signal: segmentation fault");
+  ExpectUnhandled(segv, "Runtime.ExitError",
+                  "Runtime exited with error: signal: segmentation fault");
   auto exited = Post(emu->port(), kRiePath, R"({"op":"exit","code":3})");
   ExpectUnhandled(exited, "Runtime.ExitError", "Runtime exited with error: exit status 3");
   auto after = Post(emu->port(), kRiePath, R"({"op":"echo","n":2})");
@@ -65,9 +67,10 @@ TEST(EmulatorFailureTest, CrashIsAnsweredAndTheNextInvokeWorks) {
 
 TEST(EmulatorFailureTest, InitErrorIsAnsweredWithTheWorkersTypeAndRetried) {
   LogCapture log;
-  auto emu = testing::StartOrDie(testing::WorkerOptions(
-      &log, {"LAMBDA_TEST_INIT_LOG=loading model", "LAMBDA_TEST_INIT_FAIL=Runtime.ModelMissing:"
-                                                   "no model at /opt/model.onnx"}));
+  auto emu = testing::StartOrDie(
+      testing::WorkerOptions(&log, {"LAMBDA_TEST_INIT_LOG=loading model",
+                                    "LAMBDA_TEST_INIT_FAIL=Runtime.ModelMissing:"
+                                    "no model at /opt/model.onnx"}));
   ASSERT_TRUE(emu);
   auto first = Post(emu->port(), kRiePath, "{}", {"X-Amz-Log-Type: Tail"});
   ExpectUnhandled(first, "Runtime.ModelMissing", "no model at /opt/model.onnx");
@@ -79,7 +82,8 @@ TEST(EmulatorFailureTest, InitErrorIsAnsweredWithTheWorkersTypeAndRetried) {
   // One eager start at Start(), one per invoke after that.
   EXPECT_GE(emu->stats().worker_starts, 2u);
   EXPECT_LE(emu->stats().worker_starts, 3u);
-  EXPECT_TRUE(log.Contains("INIT_REPORT Phase: init\tStatus: error\tError Type: Runtime.ModelMissing"));
+  EXPECT_TRUE(
+      log.Contains("INIT_REPORT Phase: init\tStatus: error\tError Type: Runtime.ModelMissing"));
 }
 
 TEST(EmulatorFailureTest, InitExitWithoutReportIsAnExitError) {

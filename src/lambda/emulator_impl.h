@@ -67,12 +67,12 @@ struct Worker {
   bool restart_wanted = false;
   bool initialised = false;  // reached /next in this generation
   SteadyTime spawned;
-  std::optional<double> init_duration_ms;  // reported once, by the first REPORT
+  std::optional<double> init_duration_ms;   // reported once, by the first REPORT
   std::optional<FunctionError> init_error;  // posted to /runtime/init/error
   std::optional<SteadyTime> init_error_at;
-  bool timed_out = false;                   // killed because a deadline passed
+  bool timed_out = false;  // killed because a deadline passed
   std::shared_ptr<Invocation> current;
-  std::shared_ptr<ChildProcess> child;      // set while a process runs
+  std::shared_ptr<ChildProcess> child;  // set while a process runs
 
   // Guarded by log_mu.
   std::mutex log_mu;
@@ -121,7 +121,7 @@ class Emulator::Impl {
   // How an invocation ended.
   struct Finish {
     bool is_error = false;
-    std::string result;           // the response, or the error document
+    std::string result;  // the response, or the error document
     std::string error_type;
     std::string platform_status;  // REPORT's Status: "" (the function answered), "timeout",
                                   // "error" (crash, init failure)
@@ -156,7 +156,7 @@ class Emulator::Impl {
   std::deque<std::shared_ptr<Invocation>> queue_;
   std::vector<std::unique_ptr<Worker>> workers_;
   bool stopping_ = false;
-  int active_invokes_ = 0;          // Invoke API handlers running; Stop() lets them answer
+  int active_invokes_ = 0;           // Invoke API handlers running; Stop() lets them answer
   std::condition_variable idle_cv_;  // active_invokes_ dropped to zero
   Stats stats_;
   std::unique_ptr<http::Server> invoke_server_;

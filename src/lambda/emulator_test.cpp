@@ -13,9 +13,9 @@ namespace sparkify::lambda {
 namespace {
 
 using json = nlohmann::json;
+using testing::kRiePath;
 using testing::LogCapture;
 using testing::Post;
-using testing::kRiePath;
 
 TEST(EmulatorTest, AnswersWithTheFunctionsResult) {
   LogCapture log;
@@ -47,8 +47,8 @@ TEST(EmulatorTest, AcceptsTheFunctionByNameArnAndQualifier) {
       "/2015-03-31/functions/sparkify/invocations",
       "/2015-03-31/functions/sparkify/invocations?Qualifier=%24LATEST",
       "/2015-03-31/functions/sparkify%3A%24LATEST/invocations",
-      "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A000000000000%3Afunction%3Asparkify/"
-      "invocations",
+      ("/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A000000000000%3Afunction%3Asparkify"
+       "/invocations"),
       "/2015-03-31/functions/000000000000%3Afunction%3Asparkify/invocations",
   };
   for (const char* path : ok_paths) {
@@ -63,8 +63,8 @@ TEST(EmulatorTest, AcceptsTheFunctionByNameArnAndQualifier) {
             "Function not found: arn:aws:lambda:us-east-1:000000000000:function:other");
   const char* not_found[] = {
       "/2015-03-31/functions/sparkify/invocations?Qualifier=7",
-      "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aeu-west-1%3A000000000000%3Afunction%3Asparkify/"
-      "invocations",
+      ("/2015-03-31/functions/arn%3Aaws%3Alambda%3Aeu-west-1%3A000000000000%3Afunction%3Asparkify"
+       "/invocations"),
       "/2015-03-31/functions/123456789012%3Afunction%3Asparkify/invocations",
   };
   for (const char* path : not_found) {
@@ -145,7 +145,8 @@ TEST(EmulatorTest, DryRunChecksWithoutRunning) {
   EXPECT_EQ(r.status, 204);
   EXPECT_EQ(r.body, "");
   EXPECT_EQ(Post(emu->port(), "/2015-03-31/functions/nope/invocations", "{}",
-                 {"X-Amz-Invocation-Type: DryRun"}).status,
+                 {"X-Amz-Invocation-Type: DryRun"})
+                .status,
             404);
   EXPECT_EQ(emu->stats().invocations, 0u);
 }
@@ -227,9 +228,8 @@ TEST(EmulatorTest, ConcurrentInvokesQueueAndRunOneAtATime) {
   std::vector<testing::Reply> replies(kClients);
   std::vector<std::thread> threads;
   for (int i = 0; i < kClients; ++i) {
-    threads.emplace_back([&, i] {
-      replies[i] = Post(emu->port(), kRiePath, R"({"op":"times","ms":150})");
-    });
+    threads.emplace_back(
+        [&, i] { replies[i] = Post(emu->port(), kRiePath, R"({"op":"times","ms":150})"); });
   }
   for (auto& t : threads) t.join();
   std::vector<std::pair<int64_t, int64_t>> spans;
@@ -251,8 +251,8 @@ TEST(EmulatorTest, SeveralWorkersRunInParallel) {
   auto emu = testing::StartOrDie(options);
   ASSERT_TRUE(emu);
   std::vector<testing::Reply> replies(2);
-  std::thread a([&] { replies[0] = Post(emu->port(), kRiePath, R"({"op":"times","ms":400})"); });
-  std::thread b([&] { replies[1] = Post(emu->port(), kRiePath, R"({"op":"times","ms":400})"); });
+  std::thread a([&] { replies[0] = Post(emu->port(), kRiePath, R"({"op":"times","ms":1500})"); });
+  std::thread b([&] { replies[1] = Post(emu->port(), kRiePath, R"({"op":"times","ms":1500})"); });
   a.join();
   b.join();
   json ta = json::parse(replies[0].body);
@@ -269,8 +269,8 @@ TEST(EmulatorTest, FullQueueAnswers429) {
   options.max_queued = 1;
   auto emu = testing::StartOrDie(options);
   ASSERT_TRUE(emu);
-  auto busy = Post(emu->port(), kRiePath, R"({"op":"sleep","ms":60000})",
-                   {"X-Amz-Invocation-Type: Event"});
+  auto busy =
+      Post(emu->port(), kRiePath, R"({"op":"sleep","ms":60000})", {"X-Amz-Invocation-Type: Event"});
   ASSERT_EQ(busy.status, 202);
   ASSERT_TRUE(log.WaitFor("START RequestId: " + busy.Header("x-amzn-requestid")));
   auto queued = Post(emu->port(), kRiePath, "{}", {"X-Amz-Invocation-Type: Event"});

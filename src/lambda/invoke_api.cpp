@@ -10,8 +10,8 @@
 
 namespace sparkify::lambda {
 
-using internal::InvokeError;
 using internal::Invocation;
+using internal::InvokeError;
 using internal::RenderInvokeError;
 
 namespace {
@@ -240,8 +240,8 @@ http::Response Emulator::Impl::Enqueue(std::shared_ptr<Invocation> inv, bool tai
   }
   // The supervisor ends every running invocation by its deadline (killing the worker if
   // need be); the extra minute only guards against a bug there.
-  auto guard = std::max(inv->deadline, std::chrono::steady_clock::now()) +
-               options_.init_timeout + std::chrono::seconds(60);
+  auto guard = std::max(inv->deadline, std::chrono::steady_clock::now()) + options_.init_timeout +
+               std::chrono::seconds(60);
   done_cv_.wait_until(lock, guard, [&] { return inv->phase == Invocation::Phase::kDone; });
   if (inv->phase != Invocation::Phase::kDone || inv->aborted) {
     return RenderInvokeError(InvokeError::kService,

@@ -101,9 +101,10 @@ std::optional<InvokeDenial> AuthorizeInvoke(const http::Request& req, std::strin
   if (principal->policy) identity.push_back(principal->policy.get());
   policy::Decision decision = policy::Authorize(identity, nullptr, ctx);
   if (decision == policy::Decision::kAllow) return std::nullopt;
-  std::string why = decision == policy::Decision::kExplicitDeny
-                        ? "with an explicit deny in an identity-based policy"
-                        : "because no identity-based policy allows the lambda:InvokeFunction action";
+  std::string why =
+      decision == policy::Decision::kExplicitDeny
+          ? "with an explicit deny in an identity-based policy"
+          : "because no identity-based policy allows the lambda:InvokeFunction action";
   return InvokeDenial{InvokeError::kAccessDenied,
                       "User: " + principal->arn +
                           " is not authorized to perform: lambda:InvokeFunction on resource: " +

@@ -31,7 +31,7 @@ enum class InvokeError {
 };
 
 struct InvokeErrorInfo {
-  std::string_view name;           // x-amzn-ErrorType, "ResourceNotFoundException"
+  std::string_view name;  // x-amzn-ErrorType, "ResourceNotFoundException"
   int http_status;
   std::string_view message_field;  // "message" or "Message"
   std::string_view type;           // "User" or "Service"

@@ -53,11 +53,16 @@ TEST(InvokeAuthTest, UnsignedRequestsOnlyFromLoopbackAndOnlyWhenAllowed) {
     bool flag;
     bool allowed;
   } cases[] = {
-      {"127.0.0.1", true, true},         {"127.8.9.10", true, true},
-      {"::1", true, true},               {"::ffff:127.0.0.1", true, true},
-      {"192.0.2.1", true, false},        {"10.0.0.7", true, false},
-      {"::ffff:192.0.2.1", true, false}, {"2001:db8::1", true, false},
-      {"127.0.0.1", false, false},       {"::1", false, false},
+      {"127.0.0.1", true, true},
+      {"127.8.9.10", true, true},
+      {"::1", true, true},
+      {"::ffff:127.0.0.1", true, true},
+      {"192.0.2.1", true, false},
+      {"10.0.0.7", true, false},
+      {"::ffff:192.0.2.1", true, false},
+      {"2001:db8::1", true, false},
+      {"127.0.0.1", false, false},
+      {"::1", false, false},
   };
   for (const auto& c : cases) {
     http::Request req;

@@ -34,8 +34,8 @@ void WriteStderr(std::string_view line) {
 std::string Demangle(const char* mangled) {
   if (mangled == nullptr) return "unknown";
   int status = 0;
-  std::unique_ptr<char, void (*)(void*)> name(abi::__cxa_demangle(mangled, nullptr, nullptr, &status),
-                                              std::free);
+  std::unique_ptr<char, void (*)(void*)> name(
+      abi::__cxa_demangle(mangled, nullptr, nullptr, &status), std::free);
   return status == 0 && name ? std::string(name.get()) : std::string(mangled);
 }
 
@@ -54,10 +54,14 @@ struct Outcome {
 
 const char* KindName(Outcome::Kind kind) {
   switch (kind) {
-    case Outcome::Kind::kSuccess: return "success";
-    case Outcome::Kind::kError: return "error";
-    case Outcome::Kind::kException: return "exception";
-    case Outcome::Kind::kTooLarge: return "response_too_large";
+    case Outcome::Kind::kSuccess:
+      return "success";
+    case Outcome::Kind::kError:
+      return "error";
+    case Outcome::Kind::kException:
+      return "exception";
+    case Outcome::Kind::kTooLarge:
+      return "response_too_large";
   }
   return "unknown";
 }
@@ -106,8 +110,7 @@ std::string ReplySummary(const Result<HttpReply>& reply) {
 class Loop {
  public:
   Loop(const std::string& endpoint, const Handler& handler, const RuntimeOptions& options)
-      : handler_(handler), options_(options),
-        http_(endpoint, options.connect_timeout) {
+      : handler_(handler), options_(options), http_(endpoint, options.connect_timeout) {
     log_ = options.log ? options.log : WriteStderr;
   }
 
@@ -148,7 +151,8 @@ class Loop {
         ctx.deadline = TimePoint(std::chrono::milliseconds(value));
       }
     }
-    ctx.function_arn = std::string(next->Header("lambda-runtime-invoked-function-arn").value_or(""));
+    ctx.function_arn =
+        std::string(next->Header("lambda-runtime-invoked-function-arn").value_or(""));
     ctx.trace_id = std::string(next->Header("lambda-runtime-trace-id").value_or(""));
     ctx.client_context = std::string(next->Header("lambda-runtime-client-context").value_or(""));
     ctx.cognito_identity =
@@ -165,8 +169,8 @@ class Loop {
     Outcome outcome = CallHandler(handler_, next->body, ctx, options_.max_response_bytes);
     next->body.clear();
     // Logged before the answer goes out, so it belongs to this invocation's log.
-    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
-                                                          start).count();
+    double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     json line = {{"level", outcome.kind == Outcome::Kind::kSuccess ? "info" : "error"},
                  {"msg", "invocation"},
                  {"request_id", ctx.request_id},
@@ -184,12 +188,12 @@ class Loop {
       reply = http_.Post(InvocationPath(request_id, "response"), outcome.payload,
                          {"Content-Type: application/json"}, options_.post_timeout);
     } else {
-      reply = http_.Post(InvocationPath(request_id, "error"),
-                         FunctionErrorJson(outcome.error_type, outcome.message),
-                         {"Content-Type: application/json",
-                          "Lambda-Runtime-Function-Error-Type: " +
-                              ErrorTypeHeader(outcome.error_type)},
-                         options_.post_timeout);
+      reply =
+          http_.Post(InvocationPath(request_id, "error"),
+                     FunctionErrorJson(outcome.error_type, outcome.message),
+                     {"Content-Type: application/json",
+                      "Lambda-Runtime-Function-Error-Type: " + ErrorTypeHeader(outcome.error_type)},
+                     options_.post_timeout);
     }
     if (!reply.ok() || reply->status != 202) {
       LogProblem("runtime API did not accept the " +

@@ -22,8 +22,7 @@ using json = nlohmann::json;
 constexpr std::string_view kPrefix = "/2018-06-01/runtime/";
 constexpr size_t kMaxErrorBytes = 1 << 20;
 
-http::Response Answer(int status, std::string_view error_type = {},
-                      std::string_view message = {}) {
+http::Response Answer(int status, std::string_view error_type = {}, std::string_view message = {}) {
   http::Response res;
   res.status = status;
   res.Set("Content-Type", "application/json");
@@ -66,8 +65,7 @@ PostedError ReadPostedError(const http::Request& req, const std::string& body) {
 
 }  // namespace
 
-http::Response Emulator::Impl::HandleRuntime(Worker& w, uint64_t generation,
-                                             http::Request& req) {
+http::Response Emulator::Impl::HandleRuntime(Worker& w, uint64_t generation, http::Request& req) {
   std::string_view path = req.path;
   if (!path.starts_with(kPrefix)) return Answer(404, "InvalidRequest", "unknown path");
   path.remove_prefix(kPrefix.size());
@@ -85,8 +83,9 @@ http::Response Emulator::Impl::HandleRuntime(Worker& w, uint64_t generation,
     }
     if (!w.initialised) {
       w.initialised = true;
-      w.init_duration_ms = std::chrono::duration<double, std::milli>(
-                               std::chrono::steady_clock::now() - w.spawned).count();
+      w.init_duration_ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - w.spawned)
+              .count();
     }
     w.state = Worker::State::kIdle;
     Wake(w);  // no init deadline any more
@@ -97,8 +96,9 @@ http::Response Emulator::Impl::HandleRuntime(Worker& w, uint64_t generation,
     http::Response res;
     res.Set("Content-Type", "application/json");
     res.Set("Lambda-Runtime-Aws-Request-Id", inv->request_id);
-    auto deadline_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                           inv->wall_deadline.time_since_epoch()).count();
+    auto deadline_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(inv->wall_deadline.time_since_epoch())
+            .count();
     res.Set("Lambda-Runtime-Deadline-Ms", std::to_string(deadline_ms));
     res.Set("Lambda-Runtime-Invoked-Function-Arn", inv->function_arn);
     res.Set("Lambda-Runtime-Trace-Id", inv->trace_id);
@@ -153,10 +153,9 @@ http::Response Emulator::Impl::HandleRuntime(Worker& w, uint64_t generation,
       std::string limit_text = std::to_string(options_.max_response_bytes);
       f.is_error = true;
       f.error_type = "Function.ResponseSizeTooLarge";
-      f.result = FunctionErrorJson(
-          f.error_type,
-          "Response payload size exceeded maximum allowed payload size (" + limit_text +
-              " bytes).");
+      f.result = FunctionErrorJson(f.error_type,
+                                   "Response payload size exceeded maximum allowed payload size (" +
+                                       limit_text + " bytes).");
       res = Answer(413, "RequestEntityTooLarge",
                    "Exceeded maximum allowed payload size (" + limit_text + " bytes).");
       res.close = true;  // the rest of the body is not read

@@ -101,8 +101,7 @@ RuntimeHttp::~RuntimeHttp() {
 namespace {
 
 Result<HttpReply> Perform(CURL* curl, const std::string& url, std::chrono::milliseconds connect,
-                          std::chrono::milliseconds timeout, size_t max_body,
-                          curl_slist* headers) {
+                          std::chrono::milliseconds timeout, size_t max_body, curl_slist* headers) {
   HttpReply reply;
   Sink sink{&reply, max_body};
   char errbuf[CURL_ERROR_SIZE] = {0};
@@ -121,8 +120,8 @@ Result<HttpReply> Perform(CURL* curl, const std::string& url, std::chrono::milli
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, nullptr);
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, nullptr);
   if (sink.overflow) {
-    return Status::ResourceExhausted("answer of " + url + " is over " +
-                                     std::to_string(max_body) + " bytes");
+    return Status::ResourceExhausted("answer of " + url + " is over " + std::to_string(max_body) +
+                                     " bytes");
   }
   if (code != CURLE_OK) return FromCurl(code, errbuf);
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &reply.status);
@@ -148,8 +147,8 @@ Result<HttpReply> RuntimeHttp::Post(const std::string& path, std::string_view bo
   curl_easy_setopt(state_->curl, CURLOPT_POST, 1L);
   curl_easy_setopt(state_->curl, CURLOPT_POSTFIELDS, body.empty() ? "" : body.data());
   curl_easy_setopt(state_->curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-  auto reply = Perform(state_->curl, state_->base + path, state_->connect_timeout, timeout,
-                       1 << 20, list);
+  auto reply =
+      Perform(state_->curl, state_->base + path, state_->connect_timeout, timeout, 1 << 20, list);
   curl_easy_setopt(state_->curl, CURLOPT_POSTFIELDS, nullptr);
   curl_slist_free_all(list);
   return reply;

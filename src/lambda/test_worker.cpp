@@ -14,8 +14,8 @@
 // first; LAMBDA_TEST_NO_SIZE_CHECK=1 posts oversized responses anyway.
 #include <unistd.h>
 
-#include <csignal>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -79,7 +79,7 @@ HandlerResult Handle(std::string_view payload, const InvocationContext& ctx) {
     const char* value = std::getenv(event.value("name", "").c_str());
     return HandlerResult::Success(json{{"value", value != nullptr ? value : ""}}.dump());
   }
-  if (op == "fds") {  // what the worker holds beyond stdin/stdout/stderr
+  if (op == "fds") {                  // what the worker holds beyond stdin/stdout/stderr
     std::set<std::string> listening;  // inodes of listening TCP sockets
     for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
       std::ifstream in(table);
@@ -127,8 +127,8 @@ int main() {
   if (const char* fail = std::getenv("LAMBDA_TEST_INIT_FAIL")) {
     std::string spec = fail;
     size_t colon = spec.find(':');
-    auto s = sparkify::lambda::ReportInitError(api, spec.substr(0, colon),
-                                               colon == std::string::npos ? "" : spec.substr(colon + 1));
+    auto s = sparkify::lambda::ReportInitError(
+        api, spec.substr(0, colon), colon == std::string::npos ? "" : spec.substr(colon + 1));
     if (!s.ok()) Say("init error report failed: " + s.ToString());
     return 1;
   }

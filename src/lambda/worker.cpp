@@ -224,8 +224,9 @@ void Emulator::Impl::RunWorkerOnce(Worker& w) {
       if (w.timed_out) {
         f.error_type = "Sandbox.Timedout";
         f.platform_status = "timeout";
-        f.result = FunctionErrorJson(f.error_type, "RequestId: " + id + " Error: Task timed out after " +
-                                                       Seconds(options_.timeout) + " seconds");
+        f.result =
+            FunctionErrorJson(f.error_type, "RequestId: " + id + " Error: Task timed out after " +
+                                                Seconds(options_.timeout) + " seconds");
       } else {
         f.error_type = "Runtime.ExitError";
         f.platform_status = "error";

@@ -1,5 +1,6 @@
 #include "function/event.h"
 
+#include <cctype>
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <set>

@@ -105,6 +105,9 @@ class FetcherTest : public ::testing::Test {
     });
   }
 
+  // Routes use the members below: the server's threads must be joined before they go.
+  void TearDown() override { server_.Stop(); }
+
   HttpFetcher Fetcher(FetchOptions o = {}) { return HttpFetcher(std::move(o), &resolver_); }
   FetchOptions Private() {
     FetchOptions o;
@@ -123,10 +126,10 @@ class FetcherTest : public ::testing::Test {
     EXPECT_NE(r.status().message().find(text), std::string::npos) << r.status().ToString();
   }
 
-  RawHttpServer server_;
   TableResolver resolver_;
   std::string png_, jpeg_;
   std::atomic<size_t> streamed_{0};
+  RawHttpServer server_;  // last: destroyed (joined) first
 };
 
 TEST_F(FetcherTest, LoopbackRefusedUnlessAllowed) {

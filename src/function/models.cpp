@@ -1,5 +1,7 @@
 #include "function/models.h"
 
+#include <cstdint>
+
 namespace sparkify::function {
 
 Result<std::unique_ptr<ModelCache>> ModelCache::Open(const ModelCacheOptions& options) {

@@ -7,6 +7,7 @@
 
 #include "common/crypto.h"
 #include "lambda/emulator_impl.h"
+#include "lambda/log_sink.h"
 
 namespace sparkify::lambda {
 namespace internal {
@@ -22,16 +23,6 @@ std::string NewRequestId() {
 
 namespace {
 
-void WriteStderrLine(std::string_view line) {
-  std::string out(line);
-  out += '\n';
-  size_t off = 0;
-  while (off < out.size()) {
-    ssize_t n = ::write(STDERR_FILENO, out.data() + off, out.size() - off);
-    if (n <= 0) return;
-    off += static_cast<size_t>(n);
-  }
-}
 
 bool ValidFunctionName(std::string_view name) {
   if (name.empty() || name.size() > 64) return false;

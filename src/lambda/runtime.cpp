@@ -11,6 +11,7 @@
 
 #include "common/uri.h"
 #include "lambda/function_error.h"
+#include "lambda/log_sink.h"
 #include "lambda/runtime_http.h"
 
 namespace sparkify::lambda {
@@ -20,16 +21,6 @@ using json = nlohmann::json;
 using internal::HttpReply;
 using internal::RuntimeHttp;
 
-void WriteStderr(std::string_view line) {
-  std::string out(line);
-  out += '\n';
-  size_t off = 0;
-  while (off < out.size()) {
-    ssize_t n = ::write(STDERR_FILENO, out.data() + off, out.size() - off);
-    if (n <= 0) return;
-    off += static_cast<size_t>(n);
-  }
-}
 
 std::string Demangle(const char* mangled) {
   if (mangled == nullptr) return "unknown";
@@ -111,7 +102,7 @@ class Loop {
  public:
   Loop(const std::string& endpoint, const Handler& handler, const RuntimeOptions& options)
       : handler_(handler), options_(options), http_(endpoint, options.connect_timeout) {
-    log_ = options.log ? options.log : WriteStderr;
+    log_ = options.log ? options.log : internal::WriteStderrLine;
   }
 
   Status Run() {
@@ -253,4 +244,18 @@ Status ReportInitError(const std::string& endpoint, std::string_view error_type,
   }
 }
 
+namespace internal {
+
+void WriteStderrLine(std::string_view line) {
+  std::string out(line);
+  out += '\n';
+  size_t off = 0;
+  while (off < out.size()) {
+    ssize_t n = ::write(STDERR_FILENO, out.data() + off, out.size() - off);
+    if (n <= 0) return;
+    off += static_cast<size_t>(n);
+  }
+}
+
+}  // namespace internal
 }  // namespace sparkify::lambda

@@ -155,12 +155,14 @@ http {
 }
 EOF
 nginx -p "$tmp/nginx" -e "$tmp/nginx/error.log" -c "$tmp/nginx/nginx.conf" &
-pids+=("$!")
+nginx_pid=$!
+pids+=("$nginx_pid")
 
 # ---- moto_server ------------------------------------------------------------------------------
 moto_port=$(free_port)
 "$moto_server" -H 127.0.0.1 -p "$moto_port" >"$tmp/moto.log" 2>&1 &
-pids+=("$!")
+moto_pid=$!
+pids+=("$moto_pid")
 
 wait_http "http://127.0.0.1:$nginx_port/" || die "nginx did not start: $(cat "$tmp/nginx/error.log")"
 wait_http "http://127.0.0.1:$moto_port/" || die "moto_server did not start: $(cat "$tmp/moto.log")"
@@ -189,6 +191,13 @@ done
 results=$tmp/results
 : > "$results"
 
+# How much of the machine other processes took during a row (the machine is shared):
+# clock ticks of every process outside this script's tree, over elapsed ticks x cores.
+python_exe=$("$python" -c 'import sys; print(sys.executable)')
+other_ticks() { "$python_exe" "$repo/bench/other_cpu.py" $$; }
+now_ticks() { awk '{ printf "%d", $1 * 100 }' /proc/uptime; }
+hz=$(getconf CLK_TCK)
+
 # run TARGET PORT METHOD SIZE AUTH: signs the requests (GET: one hot key; PUT: put_keys keys,
 # so concurrent PUTs address different keys), checks the first one with curl, warms up,
 # measures. Header auth is signed just before its row: it stays valid for 15 minutes.
@@ -214,10 +223,13 @@ run() {
   export BENCH_METHOD=$method BENCH_BODY=$body BENCH_REQUESTS=$reqs BENCH_THREADS=$threads
   local wrk_args=(-t"$threads" -c"$conns" --timeout 10s -s "$repo/bench/s3_request.lua")
   timeout $((warmup + 30)) wrk "${wrk_args[@]}" -d"${warmup}s" "$url/" > /dev/null
-  local line
+  local line o0 t0 other
+  o0=$(other_ticks) t0=$(now_ticks)
   line=$(timeout $((duration + 30)) wrk "${wrk_args[@]}" -d"${duration}s" "$url/" |
     grep '^RESULT') || line="RESULT error:wrk"
-  echo "$target $method $size $auth ${line#RESULT }" >> "$results"
+  other=$(awk -v o=$(($(other_ticks) - o0)) -v t=$(($(now_ticks) - t0)) -v n="$(nproc)" \
+    -v hz="$hz" 'BEGIN { printf "%.0f", o / (t * hz / 100 * n) * 100 }')
+  echo "$target $method $size $auth ${line#RESULT } other_cpu=$other" >> "$results"
   log "$target $method $size $auth: ${line#RESULT }"
 }
 
@@ -235,16 +247,20 @@ rss_after=$(rss_mb "$store_pid" VmRSS)
 rss_peak=$(rss_mb "$store_pid" VmHWM)
 
 # ---- presign rate -----------------------------------------------------------------------------
+o0=$(other_ticks) t0=$(now_ticks)
 read -r presign_ours _ < <("$signer" presign-rate "$presign_seconds")
 read -r presign_boto3 _ < <("$python" "$repo/bench/presign_boto3.py" "$presign_seconds")
+presign_other=$(awk -v o=$(($(other_ticks) - o0)) -v t=$(($(now_ticks) - t0)) -v n="$(nproc)" \
+  -v hz="$hz" 'BEGIN { printf "%.0f", o / (t * hz / 100 * n) * 100 }')
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ---- report -----------------------------------------------------------------------------------
 "$python" - "$results" "$nginx_dav" "$presign_ours" "$presign_boto3" "$rss_idle" "$rss_after" \
-  "$rss_peak" "$rss_idle_parts" <<'PY'
+  "$rss_peak" "$rss_idle_parts" "$presign_other" <<'PY'
 import sys
 
-path, nginx_dav, ours, boto, rss_idle, rss_after, rss_peak, rss_idle_parts = sys.argv[1:]
+(path, nginx_dav, ours, boto, rss_idle, rss_after, rss_peak, rss_idle_parts,
+ presign_other) = sys.argv[1:]
 rows = {}
 for line in open(path):
     target, method, size, auth, *rest = line.split()
@@ -259,7 +275,7 @@ def num(target, method, size, auth, field="rps"):
 
 print()
 print(f"{'op':<4} {'size':<5} {'auth':<9} {'server':<6} {'req/s':>9} {'data MiB/s':>10} "
-      f"{'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'vs nginx':>9} {'vs moto':>8}")
+      f"{'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'other CPU':>9} {'vs nginx':>9} {'vs moto':>8}")
 for method in ("GET", "PUT"):
     for size in ("4k", "1m"):
         for auth in ("presigned", "header"):
@@ -276,6 +292,7 @@ for method in ("GET", "PUT"):
                     print(f"{head} {what:>9}")
                     continue
                 errs = sum(int(f[k]) for k in f if k.startswith("errors_"))
+                other = f.get("other_cpu", "?") + "%"
                 vs = ""
                 if target == "store":
                     n = num("nginx", method, size, auth)
@@ -285,13 +302,15 @@ for method in ("GET", "PUT"):
                          (f" {rps / m:>7.1f}x" if m else f" {'n/a':>8}")
                 payload = float(f["rps"]) * {"4k": 4096, "1m": 1048576}[size] / 1048576
                 print(f"{head} {float(f['rps']):>9.0f} {payload:>10.1f} "
-                      f"{float(f['p50_ms']):>8.2f} {float(f['p99_ms']):>8.2f} {errs:>7} {vs}")
+                      f"{float(f['p50_ms']):>8.2f} {float(f['p99_ms']):>8.2f} {errs:>7} {other:>9} {vs}")
 print("(data MiB/s: object bytes moved, req/s x size; errors: wrk connect/read/write/timeout "
-      "errors plus non-2xx answers; PUTs rotate over 64 keys; nginx ignores the auth, so its "
-      "two rows send the same bytes unchecked)")
+      "errors plus non-2xx answers; other CPU: share of the 2 cores that processes outside "
+      "the benchmark used during the row; PUTs rotate over 64 keys; nginx ignores the "
+      "auth, so its two rows send the same bytes unchecked)")
 print()
 print(f"presign rate: sigv4::PresignUrl {float(ours):.0f} URLs/s, boto3 generate_presigned_url "
-      f"(s3v4) {float(boto):.0f} URLs/s, ratio {float(ours) / float(boto):.1f}x")
+      f"(s3v4) {float(boto):.0f} URLs/s, ratio {float(ours) / float(boto):.1f}x "
+      f"(one thread each; other CPU {presign_other}%)")
 print(f"store RSS: idle after start {rss_idle} MB ({rss_idle_parts}); after the load "
       f"{rss_after} MB; peak (VmHWM) {rss_peak} MB")
 print()

@@ -182,6 +182,25 @@ TEST_F(StoreFixture, SessionTokensMustMatch) {
   EXPECT_EQ(CodeOf(wrong.PutObject("bkt", "k", "v").status()), "InvalidToken");
 }
 
+TEST_F(StoreFixture, VirtualHostedStyleAddressesTheBucketFromTheHost) {
+  ASSERT_TRUE(Client().CreateBucket("vhost-bkt").ok());
+  s3client::ClientOptions o;
+  // curl resolves every *.localhost name to loopback; the store's default domain is
+  // s3.localhost, so Host: vhost-bkt.s3.localhost:PORT names the bucket.
+  o.endpoint = "http://s3.localhost:" + std::to_string(server_->port());
+  o.addressing = s3client::Addressing::kVirtualHosted;
+  o.credentials = kRoot;
+  s3client::S3Client vhost(o);
+  ASSERT_TRUE(vhost.PutObject("vhost-bkt", "dir/key 1.txt", "hello").ok());
+  auto got = Client().GetObject("vhost-bkt", "dir/key 1.txt");  // read back path style
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->body, "hello");
+  auto list = vhost.ListObjectsV2("vhost-bkt");
+  ASSERT_TRUE(list.ok()) << list.status().ToString();
+  ASSERT_EQ(list->objects.size(), 1u);
+  EXPECT_EQ(list->objects[0].key, "dir/key 1.txt");
+}
+
 TEST_F(StoreFixture, MissingBucketAndBadNames) {
   auto client = Client();
   EXPECT_EQ(CodeOf(client.PutObject("nobucket", "k", "v").status()), "NoSuchBucket");

@@ -75,7 +75,23 @@ void ManualClock::Set(TimePoint t) {
 }
 void ManualClock::Advance(std::chrono::nanoseconds d) { now_ns_.fetch_add(d.count()); }
 
-std::string FormatAmzDate(TimePoint t) { return Format(t, "%Y%m%dT%H%M%SZ"); }
+std::string FormatAmzDate(TimePoint t) {
+  // Every signature formats one: digits by hand rather than strftime.
+  std::tm tm = ToUtc(t);
+  std::string out = "00000000T000000Z";
+  auto put = [&out](size_t pos, int width, int value) {
+    for (int i = width - 1; i >= 0; --i, value /= 10) {
+      out[pos + static_cast<size_t>(i)] = static_cast<char>('0' + value % 10);
+    }
+  };
+  put(0, 4, tm.tm_year + 1900);
+  put(4, 2, tm.tm_mon + 1);
+  put(6, 2, tm.tm_mday);
+  put(9, 2, tm.tm_hour);
+  put(11, 2, tm.tm_min);
+  put(13, 2, tm.tm_sec);
+  return out;
+}
 std::string FormatScopeDate(TimePoint t) { return Format(t, "%Y%m%d"); }
 std::string FormatHttpDate(TimePoint t) { return Format(t, "%a, %d %b %Y %H:%M:%S GMT"); }
 

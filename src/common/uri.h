@@ -12,6 +12,8 @@ namespace sparkify {
 // RFC 3986 encoding: every byte but A-Z a-z 0-9 - . _ ~ becomes %XX (uppercase hex).
 // With keep_slash, '/' is kept as is (S3 object paths).
 std::string UriEncode(std::string_view in, bool keep_slash = false);
+// The same, appended to *out.
+void UriEncodeAppend(std::string_view in, bool keep_slash, std::string* out);
 
 // Decodes %XX sequences. With plus_as_space, '+' means ' ' (form encoding).
 // nullopt on a malformed escape.

@@ -61,12 +61,25 @@ std::string CredentialScope(std::string_view date, std::string_view region,
 
 std::string SigningKey(std::string_view secret, std::string_view date, std::string_view region,
                        std::string_view service) {
+  // The key changes once a day per secret, region and service, but a server verifies (and a
+  // presigner signs) many requests with the same one: remember the last key per thread.
+  // The cache lives in this thread's memory only, beside the secret the caller already holds.
+  struct Last {
+    std::string secret, date, region, service, key;
+  };
+  thread_local Last last;
+  if (!last.key.empty() && last.date == date && last.region == region &&
+      last.service == service && ConstantTimeEquals(last.secret, secret)) {
+    return last.key;
+  }
   std::string k_secret = "AWS4";
   k_secret.append(secret);
   std::string k_date = HmacSha256(k_secret, date);
   std::string k_region = HmacSha256(k_date, region);
   std::string k_service = HmacSha256(k_region, service);
-  return HmacSha256(k_service, "aws4_request");
+  std::string key = HmacSha256(k_service, "aws4_request");
+  last = {std::string(secret), std::string(date), std::string(region), std::string(service), key};
+  return key;
 }
 
 std::string EncodePath(std::string_view decoded_path) { return UriEncode(decoded_path, true); }

@@ -28,7 +28,7 @@ struct Prepared {
 Prepared Prepare(const SignRequest& request, const Credentials& credentials) {
   Prepared p;
   p.amz_date = FormatAmzDate(request.time);
-  std::string date = FormatScopeDate(request.time);
+  std::string date = p.amz_date.substr(0, 8);  // "20130524T000000Z" -> "20130524"
   p.scope = CredentialScope(date, request.region, request.service);
   p.signing_key = SigningKey(credentials.secret_access_key, date, request.region, request.service);
   return p;
@@ -95,31 +95,44 @@ std::string PresignUrlOrThrow(const SignRequest& request, const Credentials& cre
   if (!canonical_headers) return {};
 
   std::string query = request.raw_query;
+  query.reserve(query.size() + 512);
   auto add = [&query](std::string_view key, std::string_view value) {
     if (!query.empty()) query.push_back('&');
-    query += UriEncode(key);
+    UriEncodeAppend(key, false, &query);
     query.push_back('=');
-    query += UriEncode(value);
+    UriEncodeAppend(value, false, &query);
   };
+  // Added in canonical (sorted) order, so that without a caller query the string is already
+  // canonical: each value is encoded exactly as CanonicalQuery would re-encode it.
   add("X-Amz-Algorithm", kAlgorithm);
   add("X-Amz-Credential", credentials.access_key_id + "/" + p.scope);
   add("X-Amz-Date", p.amz_date);
   add("X-Amz-Expires", std::to_string(expires_seconds));
-  add("X-Amz-SignedHeaders", canonical_headers->signed_headers);
   if (!credentials.session_token.empty()) add("X-Amz-Security-Token", credentials.session_token);
-  std::optional<std::string> canonical_query = CanonicalQuery(query);
+  add("X-Amz-SignedHeaders", canonical_headers->signed_headers);
+  std::optional<std::string> canonical_query =
+      request.raw_query.empty() ? std::optional<std::string>(std::move(query))
+                                : CanonicalQuery(query);
   if (!canonical_query) return {};
 
   // S3 presigned URLs never sign the body; other services sign its hash (botocore does the same).
   std::string payload_hash = request.service == "s3"        ? std::string(kUnsignedPayload)
                              : request.payload_hash.empty() ? std::string(kEmptySha256)
                                                             : request.payload_hash;
-  std::string creq = CanonicalRequest(request.method, CanonicalUriFor(request), *canonical_query,
+  std::string canonical_uri = CanonicalUriFor(request);
+  std::string creq = CanonicalRequest(request.method, canonical_uri, *canonical_query,
                                       *canonical_headers, payload_hash);
   std::string signature = Signature(p.signing_key, StringToSign(p.amz_date, p.scope, creq));
 
-  return request.scheme + "://" + request.host + EncodePath(RootedPath(request)) + "?" +
-         *canonical_query + "&X-Amz-Signature=" + signature;
+  // For S3 the canonical URI is the path as sent; other services normalise it for signing only.
+  std::string wire_path =
+      request.service == "s3" ? std::move(canonical_uri) : EncodePath(RootedPath(request));
+  std::string url;
+  url.reserve(request.scheme.size() + request.host.size() + wire_path.size() +
+              canonical_query->size() + 100);
+  url.append(request.scheme).append("://").append(request.host).append(wire_path);
+  url.append("?").append(*canonical_query).append("&X-Amz-Signature=").append(signature);
+  return url;
 }
 
 }  // namespace

@@ -1,10 +1,13 @@
-// sparkify: one binary, one subcommand per part of the product.
+// sparkify: one command, one subcommand per part of the product. The AI subcommands are
+// served by the sibling binary sparkify-ai (see ai_exec.h).
 #include <spdlog/cfg/env.h>
 #include <spdlog/spdlog.h>
 
+#include "cli/ai_exec.h"
 #include "cli/commands.h"
 
 int main(int argc, char** argv) {
+  if (argc > 1 && sparkify::cli::IsAiSubcommand(argv[1])) return sparkify::cli::ExecAi(argc, argv);
   spdlog::set_level(spdlog::level::info);
   spdlog::cfg::load_env_levels();  // SPDLOG_LEVEL=debug, for example
   CLI::App app{"Sparkify: subject cut-outs of your album covers, served from a private bucket"};
@@ -14,8 +17,7 @@ int main(int argc, char** argv) {
   sparkify::cli::RegisterStore(app, &exit_code);
   sparkify::cli::RegisterPresign(app, &exit_code);
   sparkify::cli::RegisterUser(app, &exit_code);
-  sparkify::cli::RegisterFunction(app, &exit_code);
-  sparkify::cli::RegisterSegment(app, &exit_code);
+  sparkify::cli::RegisterAiPlaceholders(app);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

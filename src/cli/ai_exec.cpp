@@ -1,0 +1,48 @@
+#include "cli/ai_exec.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <vector>
+
+namespace sparkify::cli {
+
+bool IsAiSubcommand(const char* name) {
+  return std::strcmp(name, "function") == 0 || std::strcmp(name, "segment") == 0;
+}
+
+int ExecAi(int argc, char** argv) {
+  char self[4096];
+  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) {
+    std::cerr << "sparkify: cannot find my own executable: " << std::strerror(errno) << "\n";
+    return 2;
+  }
+  self[n] = '\0';
+  std::string path(self);
+  path = path.substr(0, path.rfind('/') + 1) + "sparkify-ai";
+  std::vector<char*> args;
+  args.push_back(path.data());
+  for (int i = 1; i < argc; ++i) args.push_back(argv[i]);
+  args.push_back(nullptr);
+  ::execv(path.c_str(), args.data());
+  std::cerr << "sparkify: cannot run " << path << " (built beside sparkify by scripts/setup.sh): "
+            << std::strerror(errno) << "\n";
+  return 2;
+}
+
+void RegisterAiPlaceholders(CLI::App& app) {
+  app.add_subcommand("function",
+                     "Run the AI function: the Lambda worker when AWS_LAMBDA_RUNTIME_API is set, "
+                     "else a local Lambda emulator serving the invoke API (see --help)")
+      ->allow_extras()
+      ->prefix_command();
+  app.add_subcommand("segment", "Cut the subject out of image files (see --help)")
+      ->allow_extras()
+      ->prefix_command();
+}
+
+}  // namespace sparkify::cli

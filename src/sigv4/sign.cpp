@@ -89,9 +89,16 @@ std::string PresignUrlOrThrow(const SignRequest& request, const Credentials& cre
                               int64_t expires_seconds) {
   expires_seconds = std::clamp<int64_t>(expires_seconds, 1, kMaxPresignExpires);
   Prepared p = Prepare(request, credentials);
-  AddHeader(&p, "host", request.host);
-  AddCallerHeaders(request, &p);
-  std::optional<CanonicalHeaders> canonical_headers = BuildCanonicalHeaders(p.to_sign, p.names);
+  std::optional<CanonicalHeaders> canonical_headers;
+  if (request.headers.empty() &&
+      request.host.find_first_of(" \t") == std::string::npos) {
+    // The common case, host alone, needs no sorting or folding.
+    canonical_headers = CanonicalHeaders{"host:" + request.host + "\n", "host"};
+  } else {
+    AddHeader(&p, "host", request.host);
+    AddCallerHeaders(request, &p);
+    canonical_headers = BuildCanonicalHeaders(p.to_sign, p.names);
+  }
   if (!canonical_headers) return {};
 
   std::string query = request.raw_query;

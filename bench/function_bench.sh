@@ -46,19 +46,9 @@ now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 
 # ---- scratch space, clean-up, hard time limit -------------------------------------------------
-tmp=$(mktemp -d /var/tmp/sparkify-fbench.XXXXXX)
-pids=()
-cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-  done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
+bench_scratch fbench
 # The watchdog's sleep is killed with it (an orphaned sleep would hold our stdout open).
 ( trap 'kill "$s" 2>/dev/null; exit 0' TERM
   sleep "$time_limit" & s=$!; wait "$s"

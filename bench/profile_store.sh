@@ -41,19 +41,9 @@ fi
 ninja -C "$build" -j "$(nproc)" sparkify sparkify_bench_sign >/dev/null || die "build failed"
 signer=$build/sparkify_bench_sign
 
-tmp=$(mktemp -d /var/tmp/sparkify-profile.XXXXXX)
-pids=()
-cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-  done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
+bench_scratch profile
 
 export AWS_ACCESS_KEY_ID=BENCHROOTKEY0000
 AWS_SECRET_ACCESS_KEY=$(head -c 30 /dev/urandom | base64 | tr -d '/+=')

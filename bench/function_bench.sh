@@ -183,18 +183,7 @@ export AWS_ACCESS_KEY_ID=FBENCHROOTKEY000
 AWS_SECRET_ACCESS_KEY=$(head -c 30 /dev/urandom | base64 | tr -d '/+=')
 export AWS_SECRET_ACCESS_KEY AWS_REGION=us-east-1
 export SPARKIFY_CACHE=$cache
-SPARKIFY_ROOT_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID SPARKIFY_ROOT_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY \
-  "$sparkify" store --data "$tmp/store" --listen 127.0.0.1:0 --create-bucket bench \
-  >"$tmp/store.out" 2>"$tmp/store.err" &
-store_pid=$!
-pids+=("$store_pid")
-for _ in $(seq 100); do
-  grep -q "listening on" "$tmp/store.out" 2>/dev/null && break
-  kill -0 "$store_pid" 2>/dev/null || { cat "$tmp/store.err" >&2; die "store did not start"; }
-  sleep 0.1
-done
-store_port=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$tmp/store.out")
-[ -n "$store_port" ] || die "store did not print its port"
+bench_start_store "$sparkify"
 endpoint=http://127.0.0.1:$store_port
 for i in "${!names[@]}"; do  # the inputs, as bucket keys
   url=$("$sparkify" presign "s3://bench/covers/${names[$i]}" --endpoint "$endpoint" --method PUT \

@@ -19,3 +19,21 @@ bench_scratch() {
   trap bench_cleanup EXIT
   trap 'exit 130' INT TERM
 }
+
+# bench_start_store SPARKIFY: starts `sparkify store` on a free loopback port with the
+# AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY pair as root and a bucket named bench; sets
+# store_pid and store_port once it listens. Needs $tmp and a die function.
+bench_start_store() {
+  SPARKIFY_ROOT_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID SPARKIFY_ROOT_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY \
+    "$1" store --data "$tmp/store" --listen 127.0.0.1:0 --create-bucket bench \
+    >"$tmp/store.out" 2>"$tmp/store.err" &
+  store_pid=$!
+  pids+=("$store_pid")
+  for _ in $(seq 100); do
+    grep -q "listening on" "$tmp/store.out" 2>/dev/null && break
+    kill -0 "$store_pid" 2>/dev/null || { cat "$tmp/store.err" >&2; die "store did not start"; }
+    sleep 0.1
+  done
+  store_port=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$tmp/store.out")
+  [ -n "$store_port" ] || die "store did not print its port"
+}

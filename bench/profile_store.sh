@@ -49,18 +49,8 @@ export AWS_ACCESS_KEY_ID=BENCHROOTKEY0000
 AWS_SECRET_ACCESS_KEY=$(head -c 30 /dev/urandom | base64 | tr -d '/+=')
 export AWS_SECRET_ACCESS_KEY
 
-SPARKIFY_ROOT_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID SPARKIFY_ROOT_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY \
-  "$build/sparkify" store --data "$tmp/store" --listen 127.0.0.1:0 --create-bucket bench \
-  >"$tmp/store.out" 2>"$tmp/store.err" &
-store_pid=$!
-pids+=("$store_pid")
-for _ in $(seq 100); do
-  grep -q "listening on" "$tmp/store.out" 2>/dev/null && break
-  kill -0 "$store_pid" 2>/dev/null || { cat "$tmp/store.err" >&2; die "store did not start"; }
-  sleep 0.1
-done
-port=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$tmp/store.out")
-[ -n "$port" ] || die "store did not print its port"
+bench_start_store "$build/sparkify"
+port=$store_port
 
 case $size in 4k) bytes=4096 ;; 1m) bytes=1048576 ;; *) die "SIZE must be 4k or 1m" ;; esac
 head -c "$bytes" /dev/urandom > "$tmp/object"

@@ -94,18 +94,7 @@ echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "wrk: -t$threads -c$conns, ${warmup}s warm-up then ${duration}s measured per row"
 
 # ---- our store ------------------------------------------------------------------------------
-SPARKIFY_ROOT_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID SPARKIFY_ROOT_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY \
-  "$sparkify" store --data "$tmp/store" --listen 127.0.0.1:0 --create-bucket bench \
-  >"$tmp/store.out" 2>"$tmp/store.err" &
-store_pid=$!
-pids+=("$store_pid")
-for _ in $(seq 100); do
-  grep -q "listening on" "$tmp/store.out" 2>/dev/null && break
-  kill -0 "$store_pid" 2>/dev/null || { cat "$tmp/store.err" >&2; die "store did not start"; }
-  sleep 0.1
-done
-store_port=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$tmp/store.out")
-[ -n "$store_port" ] || die "store did not print its port"
+bench_start_store "$sparkify"
 sleep 1
 rss_idle=$(rss_mb "$store_pid" VmRSS)
 rss_idle_parts="anon $(rss_mb "$store_pid" RssAnon) MB + file-backed $(rss_mb "$store_pid" RssFile) MB,\

@@ -195,6 +195,12 @@ Result<ObjectMeta> DiskStoreImpl::CompleteUpload(
       }
       auto opened = OpenStoreFile(dir + "/" + PartFileName(number), FileKind::kPart);
       if (!opened.ok() && opened.status().IsNotFound()) {
+        // A racing Complete or Abort removes the whole upload: that is NoSuchUpload, not a
+        // part the client forgot.
+        if (!PathExists(dir + kUploadFile)) {
+          return Status::NotFound("no such upload " + std::string(upload_id) + " in bucket " +
+                                  Printable(bucket) + " (completed or aborted meanwhile)");
+        }
         return Status::InvalidArgument("InvalidPart: " + part_name + " was not uploaded");
       }
       if (!opened.ok()) return opened.status();

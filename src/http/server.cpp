@@ -6,6 +6,7 @@
 #include <list>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "http/connection.h"
 #include "http/http.h"
@@ -66,8 +67,11 @@ class ServerImpl : public Server {
     }
     stop_cv_.notify_all();
     JoinThreads();
-    std::unique_lock lock(mu_);
-    idle_cv_.wait(lock, [this] { return watches_.empty(); });
+    {
+      std::unique_lock lock(mu_);
+      idle_cv_.wait(lock, [this] { return watches_.empty(); });
+    }
+    ReapFinishedThreads();
   }
 
  private:
@@ -119,12 +123,30 @@ class ServerImpl : public Server {
         RejectBusy(socket);
         continue;
       }
-      std::thread([this, s = std::move(socket), watch]() mutable {
+      ReapFinishedThreads();
+      // Connection threads are joined, never detached: Stop() returns only when every one has
+      // fully exited (thread-local state included), so nothing outlives the server.
+      auto self = threads_.emplace(threads_.end());
+      *self = std::thread([this, s = std::move(socket), watch, self]() mutable {
         Serve(std::move(s), &*watch);
         std::lock_guard lock(mu_);
         watches_.erase(watch);
-        idle_cv_.notify_all();  // under the lock: Stop() may destroy us right after
-      }).detach();
+        finished_.push_back(self);
+        idle_cv_.notify_all();
+      });
+    }
+  }
+
+  // Only the accept thread (or Stop, after joining it) changes threads_.
+  void ReapFinishedThreads() {
+    std::vector<std::list<std::thread>::iterator> done;
+    {
+      std::lock_guard lock(mu_);
+      done.swap(finished_);
+    }
+    for (auto it : done) {
+      if (it->joinable()) it->join();
+      threads_.erase(it);
     }
   }
 
@@ -192,6 +214,8 @@ class ServerImpl : public Server {
   std::mutex join_mu_;
   mutable std::mutex mu_;  // guards watches_
   std::list<Watch> watches_;
+  std::list<std::thread> threads_;                           // one per open connection
+  std::vector<std::list<std::thread>::iterator> finished_;  // guarded by mu_; to be joined
   std::condition_variable stop_cv_;
   std::condition_variable idle_cv_;
 };

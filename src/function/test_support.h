@@ -5,8 +5,6 @@
 // S3Client for it, and a segmenter wrapper that counts model runs.
 #pragma once
 
-#include <zlib.h>
-
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
@@ -25,34 +23,15 @@
 #include "s3client/s3client.h"
 #include "store/identity.h"
 #include "store/s3_service.h"
+#include "vision/test_support.h"
 
 namespace sparkify::function::testing {
 
-inline std::string CacheDir() {
-  const char* v = std::getenv("SPARKIFY_CACHE");
-  if (v != nullptr && *v != '\0') return v;
-#ifdef SPARKIFY_TEST_CACHE
-  if (*SPARKIFY_TEST_CACHE != '\0') return SPARKIFY_TEST_CACHE;
-#endif
-  ADD_FAILURE() << "SPARKIFY_CACHE is not set (ctest sets it; run scripts/setup.sh first)";
-  return "/nonexistent";
-}
-inline std::string SamplePath(const std::string& file) { return CacheDir() + "/samples/" + file; }
-inline std::string ModelManifestPath() {
-  return CacheDir() + "/models/isnet-general-medium-fp32/manifest.json";
-}
+using vision::testing::CacheDir;
+using vision::testing::ModelManifestPath;
+using vision::testing::ReadFile;
+using vision::testing::SamplePath;
 
-// The whole file; fails the test (and returns "") when it cannot be read.
-inline std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    ADD_FAILURE() << "cannot read " << path << " (run scripts/setup.sh to fetch it)";
-    return "";
-  }
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
 inline std::string Sample(const std::string& file) { return ReadFile(SamplePath(file)); }
 
 // The photos of the sample set that are whole images (truncated.jpg is not).
@@ -64,20 +43,11 @@ inline const std::vector<std::string>& GoodSamples() {
   return files;
 }
 
-inline std::string Be32(uint32_t v) {
-  return {char(v >> 24), char(v >> 16), char(v >> 8), char(v)};
-}
 // A PNG header claiming w x h RGB pixels, then an empty IDAT: a decompression bomb's header.
 inline std::string PngHeaderOnly(uint32_t w, uint32_t h) {
-  auto chunk = [](const std::string& type, const std::string& data) {
-    std::string body = type + data;
-    uLong crc = crc32(0, reinterpret_cast<const Bytef*>(body.data()),
-                      static_cast<uInt>(body.size()));
-    return Be32(static_cast<uint32_t>(data.size())) + body + Be32(static_cast<uint32_t>(crc));
-  };
-  std::string ihdr = Be32(w) + Be32(h) + std::string("\x08\x02\x00\x00\x00", 5);
-  return std::string("\x89PNG\r\n\x1a\n", 8) + chunk("IHDR", ihdr) + chunk("IDAT", "") +
-         chunk("IEND", "");
+  using vision::testing::PngChunk;
+  return vision::testing::PngSignature() + vision::testing::Ihdr(w, h, 8, 2) +
+         PngChunk("IDAT", "") + PngChunk("IEND", "");
 }
 
 inline std::string TempDir(const std::string& prefix) {

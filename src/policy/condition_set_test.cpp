@@ -13,24 +13,9 @@ namespace sparkify::policy {
 namespace {
 
 using testing::AllowWhen;
+using testing::ConditionCase;
 using testing::Context;
-
-struct ConditionCase {
-  int id;
-  std::string condition;
-  Context context;
-  bool allowed;
-};
-
-void RunTable(const std::vector<ConditionCase>& cases) {
-  for (const ConditionCase& c : cases) {
-    SCOPED_TRACE("case " + std::to_string(c.id) + ": " + c.condition);
-    auto policy = Policy::Parse(AllowWhen(c.condition));
-    ASSERT_TRUE(policy.ok()) << policy.status().ToString();
-    auto request = testing::Request(testing::kAlice, "s3:GetObject", "arn:aws:s3:::b/k", c.context);
-    EXPECT_EQ(policy->Evaluate(request) == Match::kAllow, c.allowed);
-  }
-}
+using testing::RunTable;
 
 Context Ip(const char* address) { return {{"aws:SourceIp", {address}}}; }
 

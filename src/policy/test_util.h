@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "policy/policy.h"
 
 namespace sparkify::policy::testing {
@@ -27,6 +29,25 @@ inline std::string AllowWhen(const std::string& condition) {
   return R"({"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject",)"
          R"("Resource":"*","Condition":)" +
          condition + "}}";
+}
+
+// One row of a condition table: a Condition block guarding an Allow, a request context, and
+// whether alice's s3:GetObject is allowed.
+struct ConditionCase {
+  int id;
+  std::string condition;
+  Context context;
+  bool allowed;
+};
+
+inline void RunTable(const std::vector<ConditionCase>& cases) {
+  for (const ConditionCase& c : cases) {
+    SCOPED_TRACE("case " + std::to_string(c.id) + ": " + c.condition);
+    auto policy = Policy::Parse(AllowWhen(c.condition));
+    ASSERT_TRUE(policy.ok()) << policy.status().ToString();
+    auto request = Request(kAlice, "s3:GetObject", "arn:aws:s3:::b/k", c.context);
+    EXPECT_EQ(policy->Evaluate(request) == Match::kAllow, c.allowed);
+  }
 }
 
 }  // namespace sparkify::policy::testing

@@ -30,7 +30,7 @@ inline std::string EnvDir(const char* name, const char* configured) {
   return "/nonexistent";
 }
 
-inline std::string CacheDir() { return EnvDir("SPARKIFY_CACHE", SPARKIFY_TEST_CACHE); }
+inline std::string CacheDir() { return EnvDir("SPARKIFY_CACHE", SPARKIFY_TEST_CACHE_DIR); }
 inline std::string TestdataDir() {
   return EnvDir("SPARKIFY_SOURCE_DIR", SPARKIFY_TEST_SOURCE_DIR) + "/src/vision/testdata";
 }

@@ -244,7 +244,10 @@ Response RenderError(const ServerOptions& options, int status, std::string_view 
 
 template <class Stream>
 void ServeConnection(Stream& stream, const ConnectionContext& ctx) {
+  // Beast sizes each read by the buffer's free capacity, at least 512 bytes: start with room
+  // for 64 KiB so a large body arrives in few reads, not in 512-byte pieces.
   beast::flat_buffer buffer;
+  buffer.reserve(64 * 1024);
   for (;;) {
     if (ctx.stopping->load()) return;
     Parser parser;

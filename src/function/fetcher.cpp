@@ -197,9 +197,19 @@ std::string_view SniffImageFormat(std::string_view b) {
 HttpFetcher::HttpFetcher(FetchOptions options, Resolver* resolver)
     : options_(std::move(options)), resolver_(resolver) {}
 
-Result<FetchedImage> HttpFetcher::Fetch(const std::string& original_url) {
+Result<FetchedImage> HttpFetcher::Fetch(const std::string& url) {
+  return FetchFor(url, options_.total_timeout);
+}
+
+Result<FetchedImage> HttpFetcher::FetchWithin(const std::string& url,
+                                              std::chrono::milliseconds budget) {
+  return FetchFor(url, std::min(budget, options_.total_timeout));
+}
+
+Result<FetchedImage> HttpFetcher::FetchFor(const std::string& original_url,
+                                           std::chrono::milliseconds total) {
   InitCurlOnce();
-  const auto deadline = SteadyClock::now() + options_.total_timeout;
+  const auto deadline = SteadyClock::now() + total;
   std::string url = original_url;
   for (int hop = 0;; ++hop) {
     SPARKIFY_ASSIGN_OR_RETURN(UrlParts parts, ParseFetchUrl(url));
@@ -210,11 +220,10 @@ Result<FetchedImage> HttpFetcher::Fetch(const std::string& original_url) {
                                        " (private addresses are not fetched unless allowed)");
       }
     }
-    auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
-                                                                           SteadyClock::now());
+    auto remaining =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
     if (remaining.count() <= 0) {
-      return Status::DeadlineExceeded("timed out after " +
-                                      std::to_string(options_.total_timeout.count()) + " ms");
+      return Status::DeadlineExceeded("timed out after " + std::to_string(total.count()) + " ms");
     }
 
     std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
@@ -272,8 +281,7 @@ Result<FetchedImage> HttpFetcher::Fetch(const std::string& original_url) {
         if (connect_time <= 0) {
           return Status::DeadlineExceeded("connecting to " + parts.host + " timed out");
         }
-        return Status::DeadlineExceeded("timed out after " +
-                                        std::to_string(options_.total_timeout.count()) + " ms");
+        return Status::DeadlineExceeded("timed out after " + std::to_string(total.count()) + " ms");
       }
       case CURLE_FILESIZE_EXCEEDED:
         return Status::ResourceExhausted("too large: Content-Length over " +

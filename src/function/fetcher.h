@@ -76,6 +76,13 @@ class ImageFetcher {
  public:
   virtual ~ImageFetcher() = default;
   virtual Result<FetchedImage> Fetch(const std::string& url) = 0;
+  // The same, bounded by `budget` too (what is left of the caller's deadline) when that is
+  // shorter than the fetcher's own limits. Default: Fetch(url), without the tighter bound.
+  virtual Result<FetchedImage> FetchWithin(const std::string& url,
+                                           std::chrono::milliseconds budget) {
+    (void)budget;
+    return Fetch(url);
+  }
 };
 
 class HttpFetcher final : public ImageFetcher {
@@ -83,9 +90,13 @@ class HttpFetcher final : public ImageFetcher {
   // `resolver` must outlive the fetcher.
   explicit HttpFetcher(FetchOptions options, Resolver* resolver = &Resolver::System());
   Result<FetchedImage> Fetch(const std::string& url) override;
+  Result<FetchedImage> FetchWithin(const std::string& url,
+                                   std::chrono::milliseconds budget) override;
   const FetchOptions& options() const { return options_; }
 
  private:
+  Result<FetchedImage> FetchFor(const std::string& url, std::chrono::milliseconds total);
+
   FetchOptions options_;
   Resolver* resolver_;
 };

@@ -73,9 +73,8 @@ class FetcherTest : public ::testing::Test {
     server_.On("/text", [](int fd, const std::string&) {
       RawHttpServer::Respond(fd, 200, "text/html", "<html>hello</html>");
     });
-    server_.On("/no-type", [this](int fd, const std::string&) {
-      RawHttpServer::Respond(fd, 200, "", png_);
-    });
+    server_.On("/no-type",
+               [this](int fd, const std::string&) { RawHttpServer::Respond(fd, 200, "", png_); });
     server_.On("/liar", [](int fd, const std::string&) {
       RawHttpServer::Respond(fd, 200, "image/jpeg", "this is plain text, not a JPEG at all");
     });
@@ -120,7 +119,8 @@ class FetcherTest : public ::testing::Test {
     o.allowed_endpoints = {"127.0.0.1:" + std::to_string(server_.port())};
     return o;
   }
-  static void ExpectError(const Result<FetchedImage>& r, Status::Code code, const std::string& text) {
+  static void ExpectError(const Result<FetchedImage>& r, Status::Code code,
+                          const std::string& text) {
     ASSERT_FALSE(r.ok()) << "expected an error containing '" << text << "'";
     EXPECT_EQ(r.status().code(), code) << r.status().ToString();
     EXPECT_NE(r.status().message().find(text), std::string::npos) << r.status().ToString();
@@ -167,8 +167,8 @@ TEST_F(FetcherTest, RedirectToLoopbackRefused) {
               Status::Code::kInvalidArgument, "169.254.169.254 (cloud metadata)");
   ExpectError(Fetcher(OnlyServer()).Fetch(server_.Url("/to-v6-loopback")),
               Status::Code::kInvalidArgument, "loopback address ::1");
-  ExpectError(Fetcher(OnlyServer()).Fetch(server_.Url("/to-ftp")),
-              Status::Code::kInvalidArgument, "only http and https");
+  ExpectError(Fetcher(OnlyServer()).Fetch(server_.Url("/to-ftp")), Status::Code::kInvalidArgument,
+              "only http and https");
 }
 
 TEST_F(FetcherTest, TooManyRedirects) {
@@ -183,8 +183,7 @@ TEST_F(FetcherTest, TooManyRedirects) {
 TEST_F(FetcherTest, OversizeAbortedFromContentLength) {
   FetchOptions o = OnlyServer();
   o.max_bytes = 1000;
-  ExpectError(Fetcher(o).Fetch(server_.Url("/big")), Status::Code::kResourceExhausted,
-              "too large");
+  ExpectError(Fetcher(o).Fetch(server_.Url("/big")), Status::Code::kResourceExhausted, "too large");
 }
 
 TEST_F(FetcherTest, OversizeAbortedWhileStreaming) {
@@ -199,8 +198,8 @@ TEST_F(FetcherTest, OversizeAbortedWhileStreaming) {
 TEST_F(FetcherTest, NonImagesRefused) {
   ExpectError(Fetcher(OnlyServer()).Fetch(server_.Url("/text")), Status::Code::kInvalidArgument,
               "not an image: Content-Type 'text/html'");
-  ExpectError(Fetcher(OnlyServer()).Fetch(server_.Url("/no-type")),
-              Status::Code::kInvalidArgument, "Content-Type missing");
+  ExpectError(Fetcher(OnlyServer()).Fetch(server_.Url("/no-type")), Status::Code::kInvalidArgument,
+              "Content-Type missing");
   ExpectError(Fetcher(OnlyServer()).Fetch(server_.Url("/liar")), Status::Code::kInvalidArgument,
               "not JPEG, PNG or WebP");
   ExpectError(Fetcher(OnlyServer()).Fetch(server_.Url("/empty")), Status::Code::kInvalidArgument,
@@ -215,6 +214,15 @@ TEST_F(FetcherTest, TotalTimeoutWhenNoAnswer) {
   auto start = std::chrono::steady_clock::now();
   ExpectError(Fetcher(o).Fetch(server_.Url("/stall")), Status::Code::kDeadlineExceeded,
               "timed out after 300 ms");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+TEST_F(FetcherTest, ACallersBudgetShorterThanTheTotalTimeoutWins) {
+  FetchOptions o = OnlyServer();
+  o.total_timeout = std::chrono::seconds(20);
+  auto start = std::chrono::steady_clock::now();
+  ExpectError(Fetcher(o).FetchWithin(server_.Url("/stall"), std::chrono::milliseconds(300)),
+              Status::Code::kDeadlineExceeded, "timed out after 300 ms");
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
 }
 
@@ -281,8 +289,8 @@ TEST_F(FetcherTest, EveryResolvedAddressIsChecked) {
 TEST_F(FetcherTest, MalformedUrlsRefused) {
   ExpectError(Fetcher().Fetch("ftp://example.com/a.png"), Status::Code::kInvalidArgument,
               "only http and https");
-  ExpectError(Fetcher().Fetch("http://user:pw@example.com/a.png"),
-              Status::Code::kInvalidArgument, "user name or password");
+  ExpectError(Fetcher().Fetch("http://user:pw@example.com/a.png"), Status::Code::kInvalidArgument,
+              "user name or password");
   ExpectError(Fetcher().Fetch("http://[fe80::1%25eth0]/a.png"), Status::Code::kInvalidArgument,
               "zone id");
   ExpectError(Fetcher().Fetch("not a url"), Status::Code::kInvalidArgument, "malformed URL");

@@ -32,7 +32,7 @@ Result<PipelineResult> Pipeline::Run(const FunctionRequest& request, TimePoint d
                        std::to_string(request.options.max_covers) + " inputs"});
   }
   auto phase = std::chrono::steady_clock::now();
-  std::vector<Loaded> loaded = LoadInputs(request);
+  std::vector<Loaded> loaded = LoadInputs(request, deadline);
   result.stats.inputs = static_cast<int>(loaded.size());
   result.stats.load_ms = MsSince(phase);
 

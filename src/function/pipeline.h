@@ -92,8 +92,8 @@ class Pipeline {
  private:
   struct Loaded;
   struct CutoutPlan;
-  // pipeline_load.cpp
-  std::vector<Loaded> LoadInputs(const FunctionRequest& request);
+  // pipeline_load.cpp. With a deadline, fetches end deadline_reserve before it.
+  std::vector<Loaded> LoadInputs(const FunctionRequest& request, TimePoint deadline);
   // pipeline_cutout.cpp
   void RunCutouts(std::vector<CutoutPlan>& plans, vision::Segmenter& segmenter, double threshold,
                   TimePoint deadline, PipelineResult* result);

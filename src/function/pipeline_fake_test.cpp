@@ -95,7 +95,8 @@ TEST_F(PipelineFakeTest, TwentyCoversMakeANineCoverCollageWithFiveCutOuts) {
   const std::regex key_shape("cutouts/[0-9a-f]{64}-rect-1024\\.png");
   for (const CoverResult& c : r->cropped) {
     EXPECT_TRUE(std::regex_match(c.cutout_key, key_shape)) << c.cutout_key;
-    EXPECT_EQ(c.cutout_key, p.CutoutKey(Sha256Hex(store_.objects[c.input.value].body), "rect@1024"));
+    EXPECT_EQ(c.cutout_key,
+              p.CutoutKey(Sha256Hex(store_.objects[c.input.value].body), "rect@1024"));
     EXPECT_NEAR(*c.foreground_share, 0.3, 0.02);
     EXPECT_FALSE(c.cache_hit);
     EXPECT_LT(c.position, 5);  // the first 60% of the shuffled order are cut out
@@ -240,6 +241,26 @@ TEST_F(PipelineFakeTest, NoModelRunStartsTooCloseToTheDeadline) {
   EXPECT_EQ(later->cropped.size(), 5u);
 }
 
+TEST_F(PipelineFakeTest, FetchesEndBeforeTheDeadline) {
+  PipelineOptions o;
+  o.deadline_reserve = std::chrono::seconds(2);
+  FunctionRequest req;
+  req.op = Operation::kSegment;
+  fetcher_.bodies["https://img.example/a.png"] = Cover(1);
+  req.inputs.push_back(Url("https://img.example/a.png", 0));
+  auto r = Make(o).Run(req, clock_.Now() + std::chrono::seconds(30));
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->errors.empty());
+  ASSERT_EQ(fetcher_.budgets.size(), 1u);
+  EXPECT_EQ(fetcher_.budgets[0], std::chrono::seconds(28));  // the manual clock stands still
+
+  auto late = Make(o).Run(req, clock_.Now() + std::chrono::seconds(1));
+  ASSERT_TRUE(late.ok());
+  ASSERT_EQ(late->errors.size(), 1u);
+  EXPECT_EQ(late->errors[0].stage, "deadline");
+  EXPECT_EQ(fetcher_.fetches.load(), 1);  // nothing fetched the second time
+}
+
 TEST_F(PipelineFakeTest, UrlsWithoutAFetcherAreErrors) {
   PipelineEnv env{&store_, nullptr, &models_, &clock_};
   FunctionRequest req;
@@ -271,7 +292,7 @@ TEST_F(PipelineFakeTest, AllInputsBadGivesNoCovers) {
 }
 
 TEST_F(PipelineFakeTest, TransparentPixelsDoNotColourThePalette) {
-  cv::Mat bgra(50, 50, CV_8UC4, cv::Scalar(0, 0, 255, 0));        // transparent red
+  cv::Mat bgra(50, 50, CV_8UC4, cv::Scalar(0, 0, 255, 0));         // transparent red
   bgra(cv::Rect(0, 0, 25, 50)).setTo(cv::Scalar(255, 0, 0, 255));  // opaque blue half
   std::vector<uchar> png;
   ASSERT_TRUE(cv::imencode(".png", bgra, png));

@@ -35,7 +35,8 @@ Result<collage::Image> PaletteThumbnail(const vision::Image& image, int side) {
 
 }  // namespace
 
-std::vector<Pipeline::Loaded> Pipeline::LoadInputs(const FunctionRequest& request) {
+std::vector<Pipeline::Loaded> Pipeline::LoadInputs(const FunctionRequest& request,
+                                                   TimePoint deadline) {
   std::vector<Loaded> loaded(request.inputs.size());
   const bool collage = request.op == Operation::kCollage;
   int cpus = options_.cpu_concurrency > 0 ? options_.cpu_concurrency
@@ -52,7 +53,19 @@ std::vector<Pipeline::Loaded> Pipeline::LoadInputs(const FunctionRequest& reques
           l.error = InputError{l.input, stage, "URL fetching is off in this function"};
           return;
         }
-        auto got = env_.fetcher->Fetch(l.input.value);
+        Result<FetchedImage> got = Status::DeadlineExceeded("");
+        if (deadline == TimePoint{}) {
+          got = env_.fetcher->Fetch(l.input.value);
+        } else {
+          auto budget = std::chrono::duration_cast<std::chrono::milliseconds>(
+              deadline - env_.clock->Now() - options_.deadline_reserve);
+          if (budget.count() <= 0) {
+            l.error = InputError{l.input, "deadline",
+                                 "not fetched: the invocation's time limit is too close"};
+            return;
+          }
+          got = env_.fetcher->FetchWithin(l.input.value, budget);
+        }
         if (!got.ok()) {
           l.error = ErrorOf(l.input, stage, got.status());
           return;

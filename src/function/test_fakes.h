@@ -64,7 +64,16 @@ class TableFetcher final : public ImageFetcher {
     if (it == bodies.end()) return Status::NotFound("HTTP 404 (no such image)");
     return FetchedImage{it->second, "image/png", url, 0};
   }
+  Result<FetchedImage> FetchWithin(const std::string& url,
+                                   std::chrono::milliseconds budget) override {
+    {
+      std::lock_guard lock(mu_);
+      budgets.push_back(budget);
+    }
+    return Fetch(url);
+  }
   std::mutex mu_;
+  std::vector<std::chrono::milliseconds> budgets;  // of FetchWithin calls
   std::map<std::string, std::string> bodies;
   std::atomic<int> fetches{0};
 };

@@ -9,6 +9,7 @@ namespace sparkify::cli {
 void RegisterStore(CLI::App& app, int* exit_code);
 void RegisterPresign(CLI::App& app, int* exit_code);
 void RegisterUser(CLI::App& app, int* exit_code);
+void RegisterPolicy(CLI::App& app, int* exit_code);
 void RegisterFunction(CLI::App& app, int* exit_code);
 void RegisterSegment(CLI::App& app, int* exit_code);
 

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   sparkify::cli::RegisterStore(app, &exit_code);
   sparkify::cli::RegisterPresign(app, &exit_code);
   sparkify::cli::RegisterUser(app, &exit_code);
+  sparkify::cli::RegisterPolicy(app, &exit_code);
   sparkify::cli::RegisterAiPlaceholders(app);
   CLI11_PARSE(app, argc, argv);
   return exit_code;

@@ -22,6 +22,7 @@ struct FunctionFlags {
   std::string listen = "127.0.0.1:9000";
   int timeout_s = 300;
   std::string iam_data;
+  bool allow_unsigned_remote = false;
 };
 
 // Watches the emulator's log for the worker's first start-up outcome.
@@ -89,8 +90,10 @@ int RunLocal(const FunctionFlags& f) {
   std::string model = f.config.model.empty() ? DefaultModelManifest() : f.config.model;
   model = std::filesystem::absolute(model).lexically_normal().string();
   if (f.config.bucket.empty()) {
-    std::cerr << "sparkify function: --bucket (or SPARKIFY_BUCKET) is required: cut-outs are "
-                 "stored there\n";
+    std::cerr << "sparkify function: no bucket: set --bucket or SPARKIFY_BUCKET (cut-outs are "
+                 "stored there), plus SPARKIFY_S3_ENDPOINT for a store other than AWS S3 and the "
+                 "S3 credentials in AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (e.g. docker run "
+                 "-e SPARKIFY_BUCKET=... -e AWS_ACCESS_KEY_ID -e AWS_SECRET_ACCESS_KEY ...)\n";
     return 2;
   }
 
@@ -117,6 +120,7 @@ int RunLocal(const FunctionFlags& f) {
   options.region = f.config.region;
   options.timeout = std::chrono::seconds(f.timeout_s);
   options.identities = identities.get();
+  options.allow_unsigned_remote = f.allow_unsigned_remote;
   options.log = [readiness](std::string_view line) {
     readiness->See(line);
     std::string out(line);
@@ -178,7 +182,12 @@ void RegisterFunction(CLI::App& app, int* exit_code) {
                   "else a local Lambda emulator serving the invoke API");
   FunctionConfig& c = flags->config;
   cmd->add_option("--listen", flags->listen, "HOST:PORT of the invoke API (port 0: any free port)")
+      ->envname("SPARKIFY_LISTEN")
       ->capture_default_str();
+  cmd->add_flag("--allow-unsigned-remote", flags->allow_unsigned_remote,
+                "Accept unsigned invokes from any address, not only loopback (for a container's "
+                "published port, as the Lambda Runtime Interface Emulator does)")
+      ->envname("SPARKIFY_ALLOW_UNSIGNED_REMOTE");
   AddModelOptions(cmd, &c);
   cmd->add_option("--bucket", c.bucket, "Bucket for cut-outs and key inputs")
       ->envname("SPARKIFY_BUCKET");

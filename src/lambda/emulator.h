@@ -101,6 +101,10 @@ struct EmulatorOptions {
   store::IdentityStore* identities = nullptr;
   // Unsigned invokes are accepted only from a loopback address, and only when this is set.
   bool allow_unsigned_loopback = true;
+  // Unsigned invokes from any address. For a container whose published port is the only way
+  // in (`docker run -p 9000:8080`: the peer is the bridge's gateway, not loopback), as the
+  // Runtime Interface Emulator behaves. Never on a host's reachable address. Default: false.
+  bool allow_unsigned_remote = false;
   const Clock* clock = &Clock::System();  // for SigV4 and policy conditions
 
   // --- Logs: every worker output line and the START/END/REPORT lines, one call per line

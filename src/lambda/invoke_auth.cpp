@@ -1,6 +1,7 @@
 // Who may invoke: SigV4 (service "lambda") against the store's keys, then the caller's
 // identity policy for lambda:InvokeFunction on the function's ARN (root may do anything).
-// Unsigned invokes pass only from loopback, and only when the options allow them.
+// Unsigned invokes pass only from loopback, and only when the options allow them (or from
+// anywhere with allow_unsigned_remote, for a container's published port).
 #include <optional>
 
 #include "common/crypto.h"
@@ -74,6 +75,7 @@ std::optional<InvokeDenial> AuthorizeInvoke(const http::Request& req, std::strin
   if (!outcome.ok()) return FromVerifyFailure(*outcome.failure);
   const sigv4::Verified& v = *outcome.verified;
   if (v.type == sigv4::AuthType::kAnonymous) {
+    if (options.allow_unsigned_remote) return std::nullopt;
     if (options.allow_unsigned_loopback && IsLoopback(req.remote_ip)) return std::nullopt;
     return InvokeDenial{InvokeError::kMissingAuthenticationToken, "Missing Authentication Token"};
   }

@@ -80,6 +80,30 @@ TEST(InvokeAuthTest, UnsignedRequestsOnlyFromLoopbackAndOnlyWhenAllowed) {
   }
 }
 
+TEST(InvokeAuthTest, UnsignedRemoteFlagAcceptsAnyAddressButStillChecksSignatures) {
+  for (const char* ip : {"172.17.0.1", "10.0.0.7", "2001:db8::1", "127.0.0.1"}) {
+    http::Request req;
+    req.method = "POST";
+    req.path = "/2015-03-31/functions/function/invocations";
+    req.remote_ip = ip;
+    EmulatorOptions options;
+    options.allow_unsigned_loopback = false;
+    options.allow_unsigned_remote = true;
+    const std::string arn = "arn:aws:lambda:us-east-1:000000000000:function:function";
+    EXPECT_FALSE(AuthorizeInvoke(req, "{}", options, arn).has_value()) << ip;
+    // A signature is still verified: an unknown key is refused, flag or not.
+    req.headers.emplace_back(
+        "authorization",
+        "AWS4-HMAC-SHA256 Credential=AKIDUNKNOWN/20240101/us-east-1/lambda/aws4_request, "
+        "SignedHeaders=host;x-amz-date, Signature=" + std::string(64, '0'));
+    req.headers.emplace_back("x-amz-date", "20240101T000000Z");
+    req.headers.emplace_back("host", "localhost");
+    auto denial = AuthorizeInvoke(req, "{}", options, arn);
+    ASSERT_TRUE(denial.has_value()) << ip;
+    EXPECT_NE(denial->error, InvokeError::kMissingAuthenticationToken) << ip;
+  }
+}
+
 TEST(InvokeAuthTest, RequestIdsAreVersion4Uuids) {
   std::string a = NewRequestId(), b = NewRequestId();
   EXPECT_NE(a, b);

@@ -185,6 +185,7 @@ async function showCollage(collage, focus) {
   el.download.href = api.downloadUrl(job.id);
   drawPalette(el.palette, collage.palette || []);
   el.caption.textContent = 'Loading the images…';
+  delete el.collage.dataset.ready;
   el.collage.setAttribute('aria-busy', 'true');
   if (focus) el.resultTitle.focus();
   const loaded = await drawCollage(el.collage, collage);
@@ -328,9 +329,8 @@ async function init() {
   } else if (resume) {
     try {
       const j = await api.getJob(decodeURIComponent(resume[1]));
-      setBusy(j.state === 'running');
-      follow(j);
-      if (j.state !== 'running') onJob(j);
+      setBusy(true);
+      follow(j);  // the watcher reports its current state at once, collage included
     } catch {
       history.replaceState(null, '', location.pathname);
     }

@@ -11,7 +11,8 @@
 namespace sparkify::cli {
 
 bool IsAiSubcommand(const char* name) {
-  return std::strcmp(name, "function") == 0 || std::strcmp(name, "segment") == 0;
+  return std::strcmp(name, "function") == 0 || std::strcmp(name, "segment") == 0 ||
+         std::strcmp(name, "web") == 0;
 }
 
 int ExecAi(int argc, char** argv) {
@@ -41,6 +42,9 @@ void RegisterAiPlaceholders(CLI::App& app) {
       ->allow_extras()
       ->prefix_command();
   app.add_subcommand("segment", "Cut the subject out of image files (see --help)")
+      ->allow_extras()
+      ->prefix_command();
+  app.add_subcommand("web", "Run the web app: the page and its JSON API (see --help)")
       ->allow_extras()
       ->prefix_command();
 }

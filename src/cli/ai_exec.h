@@ -1,4 +1,4 @@
-// The AI subcommands (function, segment) live in a sibling binary, sparkify-ai, so that the
+// The AI subcommands (function, segment, web) live in a sibling binary, sparkify-ai, so that the
 // store and the other light commands do not map OpenCV and its ~140 shared libraries (they
 // cost the store ~43 MB of resident memory at start). `sparkify function ...` re-executes
 // itself as `sparkify-ai function ...`; users only ever type `sparkify`.

@@ -12,5 +12,7 @@ void RegisterUser(CLI::App& app, int* exit_code);
 void RegisterPolicy(CLI::App& app, int* exit_code);
 void RegisterFunction(CLI::App& app, int* exit_code);
 void RegisterSegment(CLI::App& app, int* exit_code);
+void RegisterWeb(CLI::App& app, int* exit_code);  // sparkify-ai
+void RegisterUp(CLI::App& app, int* exit_code);
 
 }  // namespace sparkify::cli

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "sparkify 0.1.0");
   int exit_code = 0;
+  sparkify::cli::RegisterUp(app, &exit_code);
   sparkify::cli::RegisterStore(app, &exit_code);
   sparkify::cli::RegisterPresign(app, &exit_code);
   sparkify::cli::RegisterUser(app, &exit_code);

@@ -1,4 +1,4 @@
-// sparkify-ai: the AI subcommands of sparkify (function, segment), in their own binary so the
+// sparkify-ai: the AI subcommands of sparkify (function, segment, web), in their own binary so the
 // rest of sparkify does not load OpenCV. Run through `sparkify function|segment ...`.
 #include <spdlog/cfg/env.h>
 #include <spdlog/spdlog.h>
@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   sparkify::cli::RegisterFunction(app, &exit_code);
   sparkify::cli::RegisterSegment(app, &exit_code);
+  sparkify::cli::RegisterWeb(app, &exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

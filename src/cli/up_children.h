@@ -1,0 +1,47 @@
+// `sparkify up`'s process tree: the children (store, function, web), their output relayed
+// line by line with a name prefix, readiness read from their "listening on" lines, and the
+// stop: a child dying stops all, a stop signal (SIGINT/SIGTERM, which the caller has blocked)
+// stops all cleanly. Used by one thread, the one that outlives the children.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "lambda/child_process.h"
+
+namespace sparkify::cli {
+
+class ChildTree {
+ public:
+  ChildTree();
+  ~ChildTree();  // stops whatever still runs
+
+  // Starts a child and waits until a line of its output contains `ready_marker`; returns that
+  // line. Errors: the child cannot start, exits first (its last lines in the message), the
+  // time runs out, or a stop signal arrives (Cancelled as Unavailable "interrupted").
+  Result<std::string> StartAndWait(const std::string& name, lambda::internal::SpawnSpec spec,
+                                   const std::string& ready_marker,
+                                   std::chrono::seconds limit);
+
+  // Relays output until a stop signal (returns 0 after stopping everything) or a child's exit
+  // (returns 1 after stopping the others, saying which child stopped and why).
+  int Supervise();
+
+  // SIGTERM to every child, in reverse start order, SIGKILL for any still there after
+  // `grace`; reaps them all.
+  void StopAll(std::chrono::seconds grace = std::chrono::seconds(10));
+
+ private:
+  struct Child;
+  // Polls children and the signal fd once; relays complete lines. Returns the index of an
+  // exited child (-1 none), sets *signalled on a stop signal.
+  int PollOnce(int timeout_ms, bool* signalled, const std::string* marker_child,
+               const std::string* marker, std::string* marker_line);
+  std::vector<std::unique_ptr<Child>> children_;
+  int signal_fd_ = -1;
+};
+
+}  // namespace sparkify::cli

@@ -1,0 +1,272 @@
+// `sparkify up`: the whole product on one machine. One process tree on loopback: the store
+// (`sparkify store`), the AI function (`sparkify-ai function`, whose invoke endpoint serves
+// the seed's curl command on --function-port) and the web app (`sparkify-ai web`).
+//
+// First run in --data DIR: the root key (unless SPARKIFY_ROOT_* are set) is generated and
+// saved as DIR/root-credentials.json (0600); the store's data go to DIR/store, where the
+// users "function" and "web" get a key each (0600 files) and the least-privilege policies of
+// src/access (policy.json files the user may edit); the bucket is created with Block Public
+// Access on. Each child gets only its own principal's key in its environment.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+#include <filesystem>
+#include <iostream>
+
+#include "access/access.h"
+#include "cli/commands.h"
+#include "cli/env.h"
+#include "cli/up_children.h"
+#include "common/files.h"
+#include "store/identity.h"
+
+namespace sparkify::cli {
+namespace {
+
+constexpr char kBucket[] = "sparkify";
+
+struct UpFlags {
+  std::string data_dir;
+  int web_port = 8080;
+  int function_port = 9000;
+  int store_port = 9100;
+  bool allow_private_fetch = false;
+  int model_size = 0;
+  int segment_concurrency = 4;
+};
+
+std::string SelfDir() {
+  char self[4096];
+  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) return ".";
+  self[n] = '\0';
+  std::string path(self);
+  return path.substr(0, path.rfind('/'));
+}
+
+// A clear error when the port is taken (port 0 always passes: the child picks one).
+Status CheckPortFree(int port, const char* flag) {
+  if (port == 0) return Status::OK();
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Status::IOError("socket failed");
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int rc = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  ::close(fd);
+  if (rc != 0) {
+    return Status::Unavailable("port " + std::to_string(port) + " on 127.0.0.1 is busy (" + flag +
+                               " picks another)");
+  }
+  return Status::OK();
+}
+
+// The data dir exists (created 0700 if missing) and is writable.
+Status PrepareDataDir(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Status::IOError("cannot create data dir " + dir + ": " + ec.message());
+  if (!std::filesystem::is_directory(dir, ec)) return Status::IOError(dir + " is not a directory");
+  std::string probe = dir + "/.sparkify-write-test";
+  if (Status s = WriteFileAtomic(probe, "ok\n", 0600); !s.ok()) {
+    return Status::IOError("data dir " + dir + " is not writable: " + s.message());
+  }
+  std::filesystem::remove(probe, ec);
+  return Status::OK();
+}
+
+// SPARKIFY_ROOT_* if set, else DIR/root-credentials.json (generated on first run, 0600).
+Result<sigv4::Credentials> RootCredentials(const std::string& dir, bool* generated) {
+  auto id = SecretFromEnv("SPARKIFY_ROOT_ACCESS_KEY_ID");
+  auto secret = SecretFromEnv("SPARKIFY_ROOT_SECRET_ACCESS_KEY");
+  if (!id.ok()) return id.status();
+  if (!secret.ok()) return secret.status();
+  if (id->has_value() && secret->has_value()) return sigv4::Credentials{**id, **secret, ""};
+  std::string path = dir + "/root-credentials.json";
+  if (std::filesystem::exists(path)) {
+    SPARKIFY_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path, 64 * 1024));
+    auto doc = nlohmann::json::parse(text, nullptr, false);
+    if (!doc.is_object() || !doc.contains("access_key_id") || !doc.contains("secret_access_key")) {
+      return Status::InvalidArgument(path + " is not a credentials file");
+    }
+    return sigv4::Credentials{doc["access_key_id"].get<std::string>(),
+                              doc["secret_access_key"].get<std::string>(), ""};
+  }
+  sigv4::Credentials fresh = store::GenerateCredentials();
+  nlohmann::json doc = {{"access_key_id", fresh.access_key_id},
+                        {"secret_access_key", fresh.secret_access_key}};
+  SPARKIFY_RETURN_IF_ERROR(WriteFileAtomic(path, doc.dump(2) + "\n", 0600));
+  *generated = true;
+  return fresh;
+}
+
+std::vector<std::string> BaseEnvironment() {
+  std::vector<std::string> env;
+  for (const char* name : {"PATH", "HOME", "TMPDIR", "TZ", "LANG", "SPDLOG_LEVEL",
+                           "SPARKIFY_CACHE", "SSL_CERT_FILE", "SSL_CERT_DIR"}) {
+    if (auto v = Env(name)) env.push_back(std::string(name) + "=" + *v);
+  }
+  return env;
+}
+
+void AddKey(std::vector<std::string>* env, const std::string& prefix, const std::string& id,
+            const std::string& secret) {
+  env->push_back(prefix + "ACCESS_KEY_ID=" + id);
+  env->push_back(prefix + "SECRET_ACCESS_KEY=" + secret);
+}
+
+// "... listening on http://127.0.0.1:PORT ..." -> "http://127.0.0.1:PORT"
+std::string UrlOf(const std::string& line) {
+  size_t at = line.find("http://");
+  if (at == std::string::npos) return "";
+  size_t end = line.find(' ', at);
+  return line.substr(at, end == std::string::npos ? std::string::npos : end - at);
+}
+
+int RunUp(const UpFlags& f) {
+  auto fail = [](const std::string& why) {
+    std::cerr << "sparkify up: " << why << "\n";
+    return 2;
+  };
+  struct {
+    int port;
+    const char* flag;
+  } ports[] = {{f.web_port, "--web-port"},
+               {f.function_port, "--function-port"},
+               {f.store_port, "--store-port"}};
+  for (const auto& p : ports) {
+    if (Status s = CheckPortFree(p.port, p.flag); !s.ok()) return fail(s.message());
+    for (const auto& q : ports) {
+      if (&p != &q && p.port != 0 && p.port == q.port) {
+        return fail(std::string(p.flag) + " and " + q.flag + " are the same port");
+      }
+    }
+  }
+  if (Status s = PrepareDataDir(f.data_dir); !s.ok()) return fail(s.message());
+  bool generated = false;
+  auto root = RootCredentials(f.data_dir, &generated);
+  if (!root.ok()) return fail(root.status().message());
+  const std::string store_dir = f.data_dir + "/store";
+  if (Status s = PrepareDataDir(store_dir); !s.ok()) return fail(s.message());
+  auto identities = store::IdentityStore::Open(store_dir, *root);
+  if (!identities.ok()) return fail(identities.status().message());
+  access::PolicyTarget target;
+  target.bucket = kBucket;
+  auto function_key = (*identities)->EnsureUser(
+      "function", access::PolicyDocument(access::Principal::kFunction, target));
+  auto web_key =
+      (*identities)->EnsureUser("web", access::PolicyDocument(access::Principal::kWeb, target));
+  if (!function_key.ok()) return fail(function_key.status().message());
+  if (!web_key.ok()) return fail(web_key.status().message());
+  identities->reset();
+
+  BlockStopSignals();
+  ChildTree tree;
+  const std::string dir = SelfDir();
+
+  // The store, with the root key.
+  lambda::internal::SpawnSpec store;
+  store.argv = {dir + "/sparkify", "store", "--data", store_dir, "--listen",
+                "127.0.0.1:" + std::to_string(f.store_port), "--create-bucket", kBucket};
+  store.env = BaseEnvironment();
+  AddKey(&store.env, "SPARKIFY_ROOT_", root->access_key_id, root->secret_access_key);
+  auto store_line = tree.StartAndWait("store", store, "sparkify store listening on",
+                                      std::chrono::seconds(30));
+  if (!store_line.ok()) return fail(store_line.status().message());
+  const std::string store_url = UrlOf(*store_line);
+
+  // The function, with its own key for S3. Its invoke endpoint checks signatures against the
+  // store's key files (--iam-data); IdentityStore wants a root key, so it gets a throwaway one
+  // that is never written anywhere: the real root key stays out of this process.
+  lambda::internal::SpawnSpec function;
+  function.argv = {dir + "/sparkify-ai", "function", "--listen",
+                   "127.0.0.1:" + std::to_string(f.function_port), "--bucket", kBucket,
+                   "--s3-endpoint", store_url, "--iam-data", store_dir};
+  if (f.model_size > 0) {
+    function.argv.push_back("--size");
+    function.argv.push_back(std::to_string(f.model_size));
+  }
+  if (f.allow_private_fetch) function.argv.push_back("--allow-private-fetch");
+  function.env = BaseEnvironment();
+  AddKey(&function.env, "AWS_", function_key->access_key_id, function_key->secret_access_key);
+  sigv4::Credentials throwaway = store::GenerateCredentials();
+  AddKey(&function.env, "SPARKIFY_ROOT_", throwaway.access_key_id, throwaway.secret_access_key);
+  auto function_line = tree.StartAndWait("function", function, "sparkify function listening on",
+                                         std::chrono::seconds(200));
+  if (!function_line.ok()) return fail(function_line.status().message());
+  const std::string function_url = UrlOf(*function_line);
+
+  // The web app, with its own key (S3 and signed invokes).
+  lambda::internal::SpawnSpec web;
+  web.argv = {dir + "/sparkify-ai", "web", "--listen", "127.0.0.1:" + std::to_string(f.web_port),
+              "--bucket", kBucket, "--s3-endpoint", store_url, "--function-url", function_url,
+              "--segment-concurrency", std::to_string(f.segment_concurrency)};
+  if (f.allow_private_fetch) web.argv.push_back("--allow-private-fetch");
+  web.env = BaseEnvironment();
+  AddKey(&web.env, "AWS_", web_key->access_key_id, web_key->secret_access_key);
+  for (const char* name : {"SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET", "SPOTIFY_CLIENT_SECRET_FILE",
+                           "SPOTIFY_REDIRECT_URI", "SPOTIFY_AUTH_URL", "SPOTIFY_TOKEN_URL",
+                           "SPOTIFY_API_URL", "SPARKIFY_SAMPLES_DIR", "SPARKIFY_URL_EXPIRES"}) {
+    if (auto v = Env(name)) web.env.push_back(std::string(name) + "=" + *v);
+  }
+  auto web_line = tree.StartAndWait("web", web, "sparkify web listening on", std::chrono::seconds(30));
+  if (!web_line.ok()) return fail(web_line.status().message());
+  const std::string web_url = UrlOf(*web_line);
+
+  std::cout << "\nsparkify is up.\n"
+            << "  open      " << web_url << "/\n"
+            << "  function  " << function_url
+            << "/2015-03-31/functions/function/invocations (model size "
+            << (f.model_size > 0 ? std::to_string(f.model_size) : std::string("default")) << ")\n"
+            << "  store     " << store_url << " (bucket " << kBucket << ", data " << store_dir
+            << ")\n"
+            << "  keys      " << (generated ? "new root key in " : "root key: ")
+            << (Env("SPARKIFY_ROOT_ACCESS_KEY_ID") ? std::string("SPARKIFY_ROOT_*")
+                                                   : f.data_dir + "/root-credentials.json")
+            << "; function and web keys and policies in " << store_dir << "/iam/users/\n"
+            << "Press Ctrl-C to stop." << std::endl;
+  // Tests read this line.
+  std::cout << "sparkify up ready: web " << web_url << " function " << function_url << " store "
+            << store_url << std::endl;
+  return tree.Supervise();
+}
+
+}  // namespace
+
+void RegisterUp(CLI::App& app, int* exit_code) {
+  auto flags = std::make_shared<UpFlags>();
+  flags->data_dir = Env("HOME").value_or(".") + "/.local/share/sparkify";
+  auto* cmd = app.add_subcommand(
+      "up", "Run everything on this machine: the store, the AI function and the web app");
+  cmd->add_option("--data", flags->data_dir, "Data directory (keys, policies, the bucket)")
+      ->capture_default_str();
+  cmd->add_option("--web-port", flags->web_port, "The web app's port (0: any free port)")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  cmd->add_option("--function-port", flags->function_port,
+                  "The function's invoke endpoint port (0: any free port)")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  cmd->add_option("--store-port", flags->store_port, "The store's port (0: any free port)")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  cmd->add_flag("--allow-private-fetch", flags->allow_private_fetch,
+                "Let image URLs reach loopback and private addresses (function and web)");
+  cmd->add_option("--model-size", flags->model_size,
+                  "The model's input side, a multiple of 64 (default: the model's, 1024)")
+      ->check(CLI::Range(0, 2048));
+  cmd->add_option("--segment-concurrency", flags->segment_concurrency,
+                  "Covers of one job segmented at once")
+      ->check(CLI::Range(1, 32))
+      ->capture_default_str();
+  cmd->callback([flags, exit_code] { *exit_code = RunUp(*flags); });
+}
+
+}  // namespace sparkify::cli

@@ -1,0 +1,123 @@
+// Routing, the page and its assets, the configuration document.
+#include <spdlog/spdlog.h>
+
+#include <exception>
+
+#include "web/app.h"
+#include "web/assets.h"
+#include "web/respond.h"
+
+namespace sparkify::web::internal {
+namespace {
+
+// "/api/jobs/ID/share" -> {"api", "jobs", "ID", "share"}. Empty segments are kept.
+std::vector<std::string> Segments(std::string_view path) {
+  std::vector<std::string> out;
+  if (path.starts_with('/')) path.remove_prefix(1);
+  while (true) {
+    size_t slash = path.find('/');
+    out.emplace_back(path.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash + 1);
+  }
+  return out;
+}
+
+bool ValidJobId(const std::string& id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id) {
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+App::App(WebOptions options, std::string redirect_uri)
+    : options_(std::move(options)),
+      bucket_(options_),
+      invoker_(options_.function, options_.credentials),
+      jobs_(static_cast<size_t>(std::max(1, options_.max_jobs))),
+      runner_(options_, &bucket_, &invoker_),
+      spotify_(options_.spotify, std::move(redirect_uri)),
+      samples_(ListSamples(options_.samples_dir, options_.max_files)) {
+  csp_ = ContentSecurityPolicy(bucket_.origin());
+}
+
+App::~App() { runner_.Stop(); }
+
+http::Response App::Handle(http::Request& req) {
+  http::Response res;
+  try {
+    res = Route(req);
+  } catch (const std::exception& e) {
+    spdlog::error("web: {} {}: {}", req.method, req.path, e.what());
+    res = ErrorResponse(500, "internal", "Something went wrong on the server.");
+  }
+  AddSecurityHeaders(res, csp_);
+  return res;
+}
+
+http::Response App::Route(http::Request& req) {
+  std::vector<std::string> seg = Segments(req.path);
+  const std::string& m = req.method;
+  auto method_not_allowed = [] {
+    return ErrorResponse(405, "method_not_allowed", "That method is not allowed here.");
+  };
+  if (req.path == "/" || req.path == "/index.html") {
+    if (m != "GET" && m != "HEAD") return method_not_allowed();
+    return Static("index.html");
+  }
+  if (seg.size() == 2 && seg[0] == "static") {
+    if (m != "GET" && m != "HEAD") return method_not_allowed();
+    return Static(seg[1]);
+  }
+  if (seg.size() >= 2 && seg[0] == "api") {
+    if (seg.size() == 2 && seg[1] == "config") {
+      return m == "GET" ? Config(req) : method_not_allowed();
+    }
+    if (seg[1] == "jobs" && seg.size() == 2) {
+      return m == "POST" ? CreateJob(req) : method_not_allowed();
+    }
+    if (seg[1] == "jobs" && (seg.size() == 3 || seg.size() == 4)) {
+      const std::string& id = seg[2];
+      if (!ValidJobId(id)) return ErrorResponse(404, "not_found", "No such job.");
+      std::string action = seg.size() == 4 ? seg[3] : "";
+      if (action.empty()) return m == "GET" ? GetJob(id) : method_not_allowed();
+      if (action == "events") return m == "GET" ? Events(req, id) : method_not_allowed();
+      if (action == "regenerate") return m == "POST" ? Regenerate(id) : method_not_allowed();
+      if (action == "share") return m == "POST" ? Share(id, false) : method_not_allowed();
+      if (action == "download") return m == "GET" ? Share(id, true) : method_not_allowed();
+    }
+  }
+  if (seg.size() == 3 && seg[0] == "auth" && seg[1] == "spotify") {
+    if (!spotify_.enabled()) return ErrorResponse(404, "not_found", "Spotify is not configured.");
+    if (m != "GET") return method_not_allowed();
+    if (seg[2] == "login") return SpotifyLogin(req);
+    if (seg[2] == "callback") return SpotifyCallback(req);
+  }
+  return ErrorResponse(404, "not_found", "Nothing here.");
+}
+
+http::Response App::Static(std::string_view name) {
+  const Asset* asset = FindAsset(name);
+  if (asset == nullptr) return ErrorResponse(404, "not_found", "No such file.");
+  http::Response res;
+  res.body.assign(reinterpret_cast<const char*>(asset->data), asset->size);
+  res.Set("Content-Type", asset->content_type);
+  res.Set("Cache-Control", "no-cache");
+  return res;
+}
+
+http::Response App::Config(const http::Request& req) {
+  std::string session = CookieValue(req, kSessionCookie);
+  return JsonResponse(200, {{"spotify", spotify_.enabled()},
+                            {"spotify_connected", spotify_.enabled() && !session.empty() &&
+                                                      spotify_.Connected(session)},
+                            {"samples", !samples_.empty()},
+                            {"max_files", options_.max_files},
+                            {"max_file_bytes", options_.max_file_bytes},
+                            {"url_expires_seconds", options_.url_expires_seconds}});
+}
+
+}  // namespace sparkify::web::internal

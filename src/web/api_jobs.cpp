@@ -1,0 +1,227 @@
+// The job routes: create (uploads, URLs, samples, Spotify), read, follow, regenerate, share.
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+
+#include "common/crypto.h"
+#include "web/app.h"
+#include "web/multipart.h"
+#include "web/respond.h"
+#include "web/share.h"
+#include "web/view.h"
+
+namespace sparkify::web::internal {
+namespace {
+
+using json = nlohmann::json;
+
+// Seeds stay below 2^53 so that JavaScript numbers hold them exactly.
+uint64_t RandomSeed() {
+  std::string bytes = RandomBytes(8);
+  uint64_t v = 0;
+  for (unsigned char c : bytes) v = (v << 8) | c;
+  return v & ((uint64_t{1} << 53) - 1);
+}
+
+http::Response ViewOrError(const Result<json>& doc, int status) {
+  if (!doc.ok()) return ErrorResponse(502, "store_error", "Cannot sign image URLs: " + doc.status().message());
+  return JsonResponse(status, *doc);
+}
+
+std::string ShortName(std::string name) {
+  if (name.size() > 200) name = name.substr(0, 200) + "...";
+  return name;
+}
+
+}  // namespace
+
+http::Response App::CreateJob(http::Request& req) {
+  std::string type(req.Header("content-type").value_or(""));
+  if (type.starts_with("multipart/form-data")) return CreateFromUpload(req, type);
+  if (type.starts_with("application/json")) return CreateFromJson(req);
+  return ErrorResponse(415, "unsupported_type",
+                       "Send multipart/form-data (files) or application/json (urls, sample, "
+                       "source).");
+}
+
+http::Response App::CreateFromUpload(http::Request& req, const std::string& content_type) {
+  auto boundary = MultipartBoundary(content_type);
+  if (!boundary.ok()) return ErrorResponse(400, "bad_request", boundary.status().message());
+  // Room for every file at its limit plus the parts' headers.
+  const uint64_t limit = static_cast<uint64_t>(options_.max_files) *
+                         (options_.max_file_bytes + 16 * 1024);
+  auto too_large = [&] {
+    return ErrorResponse(413, "too_large",
+                         "The upload is too large: at most " + std::to_string(options_.max_files) +
+                             " files of " + std::to_string(options_.max_file_bytes / (1 << 20)) +
+                             " MiB each.");
+  };
+  if (req.content_length && *req.content_length > limit) return too_large();
+  auto body = req.ReadAll(limit);
+  if (!body.ok()) {
+    if (body.status().code() == Status::Code::kResourceExhausted) return too_large();
+    return ErrorResponse(400, "bad_request", "Could not read the upload: " + body.status().message());
+  }
+  auto parts = ParseMultipart(*body, *boundary);
+  if (!parts.ok()) return ErrorResponse(400, "bad_request", parts.status().message());
+  std::vector<CoverSource> sources;
+  for (const FormPart& part : *parts) {
+    if (part.name != "file") continue;
+    std::string name = ShortName(part.filename.empty() ? "upload" : part.filename);
+    if (static_cast<int>(sources.size()) >= options_.max_files) {
+      return ErrorResponse(413, "too_many_files",
+                           "At most " + std::to_string(options_.max_files) + " covers at a time.");
+    }
+    if (part.data.size() > options_.max_file_bytes) {
+      return ErrorResponse(413, "too_large",
+                           name + " is too large: at most " +
+                               std::to_string(options_.max_file_bytes / (1 << 20)) + " MiB.");
+    }
+    ImageCheck check = CheckImage(part.data);
+    if (!check.status.ok()) {
+      return ErrorResponse(check.error.code == "unsupported_type" ? 415 : 400, check.error.code,
+                           name + ": " + check.error.message);
+    }
+    sources.push_back(CoverSource{name, std::string(part.data), "", ""});
+  }
+  if (sources.empty()) return ErrorResponse(400, "bad_request", "No files in field \"file\".");
+  return StartJob(std::move(sources), RandomSeed());
+}
+
+http::Response App::CreateFromJson(http::Request& req) {
+  if (req.content_length && *req.content_length > options_.max_json_bytes) {
+    return ErrorResponse(413, "too_large", "The request is too large.");
+  }
+  auto body = req.ReadAll(options_.max_json_bytes);
+  if (!body.ok()) return ErrorResponse(413, "too_large", "The request is too large.");
+  json doc = json::parse(*body, nullptr, false);
+  if (!doc.is_object()) return ErrorResponse(400, "bad_request", "The body is not a JSON object.");
+  uint64_t seed = RandomSeed();
+  if (doc.contains("seed")) {
+    if (!doc["seed"].is_number_unsigned()) {
+      return ErrorResponse(400, "bad_request", "seed must be an unsigned integer.");
+    }
+    seed = doc["seed"].get<uint64_t>();
+  }
+  std::vector<CoverSource> sources;
+  if (doc.contains("urls")) {
+    const json& urls = doc["urls"];
+    if (!urls.is_array() || urls.empty()) {
+      return ErrorResponse(400, "bad_url", "urls must be a non-empty list of image URLs.");
+    }
+    if (urls.size() > static_cast<size_t>(options_.max_files)) {
+      return ErrorResponse(413, "too_many_files",
+                           "At most " + std::to_string(options_.max_files) + " covers at a time.");
+    }
+    for (const json& u : urls) {
+      std::string url = u.is_string() ? u.get<std::string>() : "";
+      if (url.size() > 4096 || !(url.starts_with("https://") || url.starts_with("http://"))) {
+        return ErrorResponse(400, "bad_url",
+                             "Not an http(s) image URL: " + ShortName(u.dump()));
+      }
+      sources.push_back(CoverSource{ShortName(url), "", url, ""});
+    }
+  } else if (doc.value("sample", false) == true) {
+    if (samples_.empty()) return ErrorResponse(404, "not_found", "No sample set is installed.");
+    for (const SampleFile& s : samples_) sources.push_back(CoverSource{s.name, "", "", s.path});
+  } else if (doc.value("source", "") == "spotify") {
+    if (!spotify_.enabled()) return ErrorResponse(404, "not_found", "Spotify is not configured.");
+    auto covers = spotify_.TopCovers(CookieValue(req, kSessionCookie), options_.max_files);
+    if (!covers.ok()) {
+      bool auth = covers.status().code() == Status::Code::kUnauthenticated;
+      return ErrorResponse(auth ? 401 : 502, auth ? "spotify_session" : "spotify_error",
+                           covers.status().message());
+    }
+    if (covers->empty()) return ErrorResponse(400, "bad_request", "Spotify listed no album covers.");
+    for (const AlbumCover& c : *covers) sources.push_back(CoverSource{ShortName(c.name), "", c.url, ""});
+  } else {
+    return ErrorResponse(400, "bad_request",
+                         "Give \"urls\", \"sample\": true or \"source\": \"spotify\".");
+  }
+  return StartJob(std::move(sources), seed);
+}
+
+http::Response App::StartJob(std::vector<CoverSource> sources, uint64_t seed) {
+  std::vector<Cover> covers;
+  for (size_t i = 0; i < sources.size(); ++i) {
+    Cover c;
+    c.index = static_cast<int>(i);
+    c.name = sources[i].name;
+    covers.push_back(std::move(c));
+  }
+  std::shared_ptr<Job> job = jobs_.Create(std::move(covers));
+  spdlog::info("web: job {} with {} covers", job->id(), sources.size());
+  runner_.Start(job, std::move(sources), seed);
+  http::Response res = ViewOrError(JobJson(job->Snapshot(), bucket_), 202);
+  res.Set("Location", "/api/jobs/" + job->id());
+  return res;
+}
+
+http::Response App::GetJob(const std::string& id) {
+  std::shared_ptr<Job> job = jobs_.Find(id);
+  if (!job) return ErrorResponse(404, "not_found", "No such job.");
+  return ViewOrError(JobJson(job->Snapshot(), bucket_), 200);
+}
+
+// Server-sent events, one change per response: the browser's EventSource reconnects with
+// Last-Event-ID (the version it has) and gets the next change, or 204 once the job is over
+// and it has seen the end, which stops it.
+http::Response App::Events(const http::Request& req, const std::string& id) {
+  std::shared_ptr<Job> job = jobs_.Find(id);
+  if (!job) return ErrorResponse(404, "not_found", "No such job.");
+  uint64_t seen = 0;
+  std::string last(req.Header("last-event-id").value_or(""));
+  if (last.empty()) last = QueryValue(req, "since").value_or("");
+  if (!last.empty()) seen = std::strtoull(last.c_str(), nullptr, 10);
+  JobSnapshot snap = job->WaitForChange(seen, std::chrono::seconds(20));
+  http::Response res;
+  res.Set("Content-Type", "text/event-stream");
+  res.Set("Cache-Control", "no-store");
+  if (snap.version <= seen) {
+    if (snap.stage != JobStage::kRunning) {
+      res.status = 204;
+      return res;
+    }
+    res.body = "retry: 200\n: no change yet\n\n";
+    return res;
+  }
+  auto doc = JobJson(snap, bucket_);
+  if (!doc.ok()) return ErrorResponse(502, "store_error", doc.status().message());
+  res.body = "retry: 200\nid: " + std::to_string(snap.version) + "\nevent: job\ndata: " +
+             doc->dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";
+  return res;
+}
+
+http::Response App::Regenerate(const std::string& id) {
+  std::shared_ptr<Job> job = jobs_.Find(id);
+  if (!job) return ErrorResponse(404, "not_found", "No such job.");
+  Collage collage;
+  if (!job->Reseed(RandomSeed(), &collage)) {
+    return ErrorResponse(409, "not_ready", "The collage is not ready yet.");
+  }
+  return ViewOrError(CollageJson(collage, bucket_), 200);
+}
+
+http::Response App::Share(const std::string& id, bool download) {
+  std::shared_ptr<Job> job = jobs_.Find(id);
+  if (!job) return ErrorResponse(404, "not_found", "No such job.");
+  JobSnapshot snap = job->Snapshot();
+  if (!snap.collage) return ErrorResponse(409, "not_ready", "The collage is not ready yet.");
+  auto key = EnsureSharedPng(*job, *snap.collage, bucket_, 32u << 20);
+  if (!key.ok()) {
+    spdlog::warn("web: job {}: share failed: {}", id, key.status().message());
+    return ErrorResponse(502, "store_error", "Could not make the picture: " + key.status().message());
+  }
+  auto url = bucket_.SignGet(*key, download ? "sparkify-collage.png" : "");
+  if (!url.ok()) return ErrorResponse(502, "store_error", url.status().message());
+  if (download) {
+    http::Response res;
+    res.status = 303;
+    res.Set("Location", url->url);
+    res.Set("Cache-Control", "no-store");
+    return res;
+  }
+  return JsonResponse(200, {{"url", url->url}, {"expires_at", FormatIso8601(url->expires_at)}});
+}
+
+}  // namespace sparkify::web::internal

@@ -1,0 +1,60 @@
+// Internal: the web app's request handling, split by route family (api.cpp: routing, pages,
+// config; api_jobs.cpp: jobs; api_spotify.cpp: Spotify sign-in). Thread-safe: Handle may be
+// called from many connection threads at once.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "http/http.h"
+#include "web/bucket.h"
+#include "web/ingest.h"
+#include "web/invoke_client.h"
+#include "web/jobs.h"
+#include "web/runner.h"
+#include "web/spotify.h"
+#include "web/web.h"
+
+namespace sparkify::web::internal {
+
+class App {
+ public:
+  // `redirect_uri`: Spotify's callback URL (the options' or one made from the server's port).
+  App(WebOptions options, std::string redirect_uri);
+  ~App();
+
+  // Never throws; adds the security headers to every response.
+  http::Response Handle(http::Request& req);
+  uint64_t invocations() const { return invoker_.invocations(); }
+  // Ends running jobs' threads (no new jobs after).
+  void Stop() { runner_.Stop(); }
+
+ private:
+  http::Response Route(http::Request& req);
+  http::Response Static(std::string_view name);
+  http::Response Config(const http::Request& req);
+  // api_jobs.cpp
+  http::Response CreateJob(http::Request& req);
+  http::Response CreateFromUpload(http::Request& req, const std::string& content_type);
+  http::Response CreateFromJson(http::Request& req);
+  http::Response StartJob(std::vector<CoverSource> sources, uint64_t seed);
+  http::Response GetJob(const std::string& id);
+  http::Response Events(const http::Request& req, const std::string& id);
+  http::Response Regenerate(const std::string& id);
+  http::Response Share(const std::string& id, bool download);
+  // api_spotify.cpp
+  http::Response SpotifyLogin(const http::Request& req);
+  http::Response SpotifyCallback(const http::Request& req);
+
+  WebOptions options_;
+  std::string csp_;
+  Bucket bucket_;
+  InvokeClient invoker_;
+  JobTable jobs_;
+  Runner runner_;
+  Spotify spotify_;
+  std::vector<SampleFile> samples_;
+};
+
+}  // namespace sparkify::web::internal

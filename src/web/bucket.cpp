@@ -1,0 +1,80 @@
+#include "web/bucket.h"
+
+#include "common/uri.h"
+#include "s3client/addressing.h"
+
+namespace sparkify::web::internal {
+namespace {
+
+s3client::ClientOptions ClientFor(const WebOptions& o) {
+  s3client::ClientOptions c;
+  if (!o.s3_endpoint.empty()) {
+    c.endpoint = o.s3_endpoint;
+  } else if (o.s3_region != "us-east-1") {
+    c.endpoint = "https://s3." + o.s3_region + ".amazonaws.com";
+  }
+  c.region = o.s3_region;
+  c.credentials = o.credentials;
+  c.request_timeout = std::chrono::seconds(60);
+  c.user_agent = "sparkify-web/0.1";
+  return c;
+}
+
+}  // namespace
+
+Bucket::Bucket(const WebOptions& options)
+    : bucket_(options.bucket),
+      expires_(options.url_expires_seconds),
+      client_(ClientFor(options)) {
+  auto endpoint = s3client::internal::ParseEndpoint(client_.options().endpoint);
+  if (endpoint.ok()) {
+    auto target = s3client::internal::TargetFor(*endpoint, client_.options().addressing, bucket_,
+                                                "x");
+    scheme_ = endpoint->scheme;
+    origin_ = endpoint->scheme + "://" + target.host;
+  }
+}
+
+Status Bucket::Put(const std::string& key, std::string_view bytes,
+                   const std::string& content_type) {
+  s3client::PutOptions put;
+  put.content_type = content_type;
+  auto r = client_.PutObject(bucket_, key, bytes, put);
+  return r.ok() ? Status::OK() : r.status();
+}
+
+Result<std::string> Bucket::Get(const std::string& key, uint64_t max_bytes) {
+  s3client::GetOptions get;
+  get.max_bytes = max_bytes;
+  SPARKIFY_ASSIGN_OR_RETURN(auto r, client_.GetObject(bucket_, key, get));
+  return std::move(r.body);
+}
+
+Result<SignedUrl> Bucket::SignGet(const std::string& key, const std::string& attachment_name) {
+  const auto& opts = client_.options();
+  TimePoint now = opts.clock->Now();
+  SignedUrl out;
+  out.expires_at = now + std::chrono::seconds(expires_);
+  if (attachment_name.empty()) {
+    auto url = client_.PresignUrl("GET", bucket_, key, expires_);
+    if (!url.ok()) return url.status();
+    out.url = *url;
+    return out;
+  }
+  SPARKIFY_ASSIGN_OR_RETURN(auto endpoint, s3client::internal::ParseEndpoint(opts.endpoint));
+  auto target = s3client::internal::TargetFor(endpoint, opts.addressing, bucket_, key);
+  sigv4::SignRequest sr;
+  sr.method = "GET";
+  sr.scheme = endpoint.scheme;
+  sr.host = target.host;
+  sr.decoded_path = target.decoded_path;
+  sr.raw_query = "response-content-disposition=" +
+                 UriEncode("attachment; filename=\"" + attachment_name + "\"");
+  sr.region = opts.region;
+  sr.time = now;
+  out.url = sigv4::PresignUrl(sr, opts.credentials, expires_);
+  if (out.url.empty()) return Status::Internal("signing failed");
+  return out;
+}
+
+}  // namespace sparkify::web::internal

@@ -1,0 +1,43 @@
+// Internal: the web app's view of the bucket, through the web principal's key: store covers
+// and collage PNGs, read images back for rendering, and sign GET URLs for the browser.
+// Thread-safe (S3Client is).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "s3client/s3client.h"
+#include "web/web.h"
+
+namespace sparkify::web::internal {
+
+struct SignedUrl {
+  std::string url;
+  TimePoint expires_at;
+};
+
+class Bucket {
+ public:
+  explicit Bucket(const WebOptions& options);
+
+  Status Put(const std::string& key, std::string_view bytes, const std::string& content_type);
+  Result<std::string> Get(const std::string& key, uint64_t max_bytes);
+  // A presigned GET URL valid for url_expires_seconds. `attachment_name` non-empty: the
+  // answer carries Content-Disposition: attachment; filename="NAME".
+  Result<SignedUrl> SignGet(const std::string& key, const std::string& attachment_name = "");
+  // "http://127.0.0.1:9100" or "https://sparkify.s3.amazonaws.com": where signed URLs point
+  // (for the Content-Security-Policy's img-src).
+  const std::string& origin() const { return origin_; }
+  const std::string& name() const { return bucket_; }
+
+ private:
+  std::string bucket_;
+  int64_t expires_;
+  s3client::S3Client client_;
+  std::string scheme_, origin_;
+};
+
+}  // namespace sparkify::web::internal

@@ -1,0 +1,129 @@
+#include "web/collage_answer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+namespace sparkify::web::internal {
+namespace {
+
+using json = nlohmann::json;
+
+std::optional<layout::Rgb> ParseRgb(const json& v) {
+  if (!v.is_array() || v.size() != 3) return std::nullopt;
+  layout::Rgb c{};
+  for (size_t i = 0; i < 3; ++i) {
+    if (!v[i].is_number_integer()) return std::nullopt;
+    c[i] = static_cast<uint8_t>(std::clamp(v[i].get<int>(), 0, 255));
+  }
+  return c;
+}
+
+double Distance(const layout::Rgb& a, const layout::Rgb& b) {
+  double d = 0;
+  for (size_t i = 0; i < 3; ++i) d += std::pow(double(a[i]) - double(b[i]), 2);
+  return std::sqrt(d);
+}
+
+struct Weighted {
+  layout::Rgb color;
+  double weight;
+};
+
+// Colours of all chosen covers, similar ones (RGB distance < 48) merged, heaviest first.
+std::vector<layout::Rgb> MergePalette(const std::vector<Weighted>& colors, size_t max) {
+  std::vector<Weighted> sorted = colors;
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const Weighted& a, const Weighted& b) { return a.weight > b.weight; });
+  std::vector<Weighted> merged;
+  for (const Weighted& w : sorted) {
+    auto near = std::find_if(merged.begin(), merged.end(),
+                             [&](const Weighted& m) { return Distance(m.color, w.color) < 48; });
+    if (near == merged.end()) {
+      merged.push_back(w);
+    } else {
+      near->weight += w.weight;
+    }
+  }
+  std::stable_sort(merged.begin(), merged.end(),
+                   [](const Weighted& a, const Weighted& b) { return a.weight > b.weight; });
+  std::vector<layout::Rgb> out;
+  for (size_t i = 0; i < merged.size() && i < max; ++i) out.push_back(merged[i].color);
+  return out;
+}
+
+}  // namespace
+
+std::optional<ApiError> SegmentError(const std::string& body) {
+  json doc = json::parse(body, nullptr, false);
+  if (!doc.is_object()) return ApiError{"function_error", "the AI function's answer is not JSON"};
+  if (doc.contains("errors") && doc["errors"].is_array() && !doc["errors"].empty()) {
+    const json& e = doc["errors"][0];
+    std::string stage = e.value("stage", "");
+    std::string reason = e.value("reason", "");
+    std::string code = stage == "decode" ? "bad_image" : "segment_failed";
+    return ApiError{code, "The AI function could not use this cover (" + stage + "): " + reason};
+  }
+  return std::nullopt;
+}
+
+Result<Collage> ParseCollageAnswer(const std::string& body, const std::vector<Cover>& covers,
+                                   uint64_t seed) {
+  json doc = json::parse(body, nullptr, false);
+  if (!doc.is_object()) return Status::InvalidArgument("the AI function's answer is not JSON");
+  Collage out;
+  out.seed = seed;
+  auto dominant = ParseRgb(doc.value("dominant_color", json()));
+  auto complementary = ParseRgb(doc.value("complementary_color", json()));
+  if (!dominant || !complementary) {
+    return Status::InvalidArgument("the AI function's answer has no collage colours");
+  }
+  out.dominant = *dominant;
+  out.complementary = *complementary;
+  std::vector<Weighted> colors;
+  auto add = [&](const json& entry, bool cutout) -> Status {
+    if (!entry.is_object()) return Status::InvalidArgument("a collage entry is not an object");
+    std::string source = entry.value("source", "");
+    std::string key = entry.value("key", "");
+    auto cover = std::find_if(covers.begin(), covers.end(),
+                              [&](const Cover& c) { return c.key == source; });
+    if (cover == covers.end() || key.empty()) {
+      return Status::InvalidArgument("the AI function answered about an unknown cover: " + source);
+    }
+    CollageItem item;
+    item.item.kind = cutout ? layout::Item::Kind::kCutout : layout::Item::Kind::kCover;
+    item.item.key = key;
+    item.item.rank = cover->index;
+    item.item.width = cover->width;
+    item.item.height = cover->height;
+    std::string n = std::to_string(cover->index + 1);
+    item.alt = (cutout ? "Cut-out from cover " + n + ": " : "Cover " + n + ": ") + cover->name;
+    out.items.push_back(std::move(item));
+    if (entry.contains("colors") && entry["colors"].is_array()) {
+      for (const json& c : entry["colors"]) {
+        auto rgb = ParseRgb(c.value("rgb", json()));
+        if (rgb && c.contains("share") && c["share"].is_number()) {
+          colors.push_back({*rgb, c["share"].get<double>()});
+        }
+      }
+    }
+    return Status::OK();
+  };
+  for (const char* list : {"cropped_image_data", "uncropped_image_data"}) {
+    if (!doc.contains(list) || !doc[list].is_array()) {
+      return Status::InvalidArgument(std::string("the AI function's answer lacks ") + list);
+    }
+    for (const json& entry : doc[list]) {
+      SPARKIFY_RETURN_IF_ERROR(add(entry, std::string_view(list) == "cropped_image_data"));
+    }
+  }
+  std::stable_sort(out.items.begin(), out.items.end(), [](const CollageItem& a, const CollageItem& b) {
+    if (a.item.kind != b.item.kind) return a.item.kind == layout::Item::Kind::kCutout;
+    return a.item.rank < b.item.rank;
+  });
+  if (out.items.empty()) return Status::InvalidArgument("the AI function chose no covers");
+  out.palette = MergePalette(colors, 6);
+  return out;
+}
+
+}  // namespace sparkify::web::internal

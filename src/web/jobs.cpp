@@ -1,0 +1,118 @@
+#include "web/jobs.h"
+
+#include <algorithm>
+
+#include "common/crypto.h"
+
+namespace sparkify::web::internal {
+
+std::string_view CoverStageName(CoverStage s) {
+  switch (s) {
+    case CoverStage::kQueued: return "queued";
+    case CoverStage::kStored: return "stored";
+    case CoverStage::kSegmenting: return "segmenting";
+    case CoverStage::kDone: return "done";
+    case CoverStage::kFailed: return "failed";
+  }
+  return "queued";
+}
+
+std::string_view JobStageName(JobStage s) {
+  switch (s) {
+    case JobStage::kRunning: return "running";
+    case JobStage::kDone: return "done";
+    case JobStage::kFailed: return "failed";
+  }
+  return "running";
+}
+
+Job::Job(std::string id, std::vector<Cover> covers) : id_(std::move(id)) {
+  state_.id = id_;
+  state_.version = 1;
+  state_.covers = std::move(covers);
+}
+
+JobSnapshot Job::Snapshot() const {
+  std::lock_guard lock(mu_);
+  return state_;
+}
+
+JobSnapshot Job::WaitForChange(uint64_t seen, std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(mu_);
+  cv_.wait_for(lock, timeout, [&] { return state_.version > seen; });
+  return state_;
+}
+
+void Job::Bump() {
+  ++state_.version;
+  cv_.notify_all();
+}
+
+void Job::SetCover(const Cover& cover) {
+  std::lock_guard lock(mu_);
+  if (cover.index < 0 || static_cast<size_t>(cover.index) >= state_.covers.size()) return;
+  state_.covers[static_cast<size_t>(cover.index)] = cover;
+  Bump();
+}
+
+void Job::Finish(Collage collage) {
+  std::lock_guard lock(mu_);
+  state_.collage = std::move(collage);
+  state_.stage = JobStage::kDone;
+  Bump();
+}
+
+void Job::Fail(ApiError error) {
+  std::lock_guard lock(mu_);
+  state_.error = std::move(error);
+  state_.stage = JobStage::kFailed;
+  Bump();
+}
+
+bool Job::Reseed(uint64_t seed, Collage* out) {
+  std::lock_guard lock(mu_);
+  if (!state_.collage) return false;
+  state_.collage->seed = seed;
+  *out = *state_.collage;
+  Bump();
+  return true;
+}
+
+bool Job::MarkShared(uint64_t seed) {
+  std::lock_guard lock(mu_);
+  if (std::find(shared_.begin(), shared_.end(), seed) != shared_.end()) return false;
+  shared_.push_back(seed);
+  return true;
+}
+
+bool Job::IsShared(uint64_t seed) const {
+  std::lock_guard lock(mu_);
+  return std::find(shared_.begin(), shared_.end(), seed) != shared_.end();
+}
+
+std::shared_ptr<Job> JobTable::Create(std::vector<Cover> covers) {
+  std::string id = HexEncode(RandomBytes(12));
+  auto job = std::make_shared<Job>(id, std::move(covers));
+  std::lock_guard lock(mu_);
+  jobs_[id] = job;
+  order_.push_back(id);
+  // Beyond the cap, drop the oldest jobs that are no longer running.
+  for (auto it = order_.begin(); jobs_.size() > max_jobs_ && it != order_.end();) {
+    auto found = jobs_.find(*it);
+    if (found != jobs_.end() && found->second->Snapshot().stage != JobStage::kRunning) {
+      jobs_.erase(found);
+      it = order_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return job;
+}
+
+std::shared_ptr<Job> JobTable::Find(const std::string& id) const {
+  std::lock_guard lock(mu_);
+  auto it = jobs_.find(id);
+  return it == jobs_.end() ? nullptr : it->second;
+}
+
+}  // namespace sparkify::web::internal

@@ -1,0 +1,104 @@
+// Internal: jobs (one collage request each) and their progress, kept in memory.
+// Job is thread-safe: the runner updates it, API requests read snapshots and wait for changes.
+// JobTable is thread-safe.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "layout/layout.h"
+
+namespace sparkify::web::internal {
+
+struct ApiError {
+  std::string code;     // "bad_image", "function_down", ...
+  std::string message;  // for people; never contains a secret
+};
+
+enum class CoverStage { kQueued, kStored, kSegmenting, kDone, kFailed };
+enum class JobStage { kRunning, kDone, kFailed };
+std::string_view CoverStageName(CoverStage s);
+std::string_view JobStageName(JobStage s);
+
+struct Cover {
+  int index = 0;              // rank among the job's covers (0 = first / most listened)
+  std::string name;           // file name, URL or sample name (shown to the user)
+  CoverStage stage = CoverStage::kQueued;
+  std::optional<ApiError> error;
+  std::string key;            // uploads/<sha256>.<ext> once stored
+  int width = 0, height = 0;  // pixel size as displayed (EXIF orientation applied)
+};
+
+struct CollageItem {
+  layout::Item item;
+  std::string alt;
+};
+
+struct Collage {
+  uint64_t seed = 0;
+  layout::Rgb dominant{0, 0, 0};
+  layout::Rgb complementary{255, 255, 255};
+  std::vector<layout::Rgb> palette;
+  std::vector<CollageItem> items;  // cut-outs first (by rank), then covers
+};
+
+struct JobSnapshot {
+  std::string id;
+  uint64_t version = 0;
+  JobStage stage = JobStage::kRunning;
+  std::optional<ApiError> error;
+  std::vector<Cover> covers;
+  std::optional<Collage> collage;
+};
+
+class Job {
+ public:
+  Job(std::string id, std::vector<Cover> covers);
+  const std::string& id() const { return id_; }
+
+  JobSnapshot Snapshot() const;
+  // Blocks until the version passes `seen` or `timeout` passes; returns the snapshot then.
+  JobSnapshot WaitForChange(uint64_t seen, std::chrono::milliseconds timeout) const;
+
+  // Updates (each bumps the version and wakes waiters).
+  void SetCover(const Cover& cover);
+  void Finish(Collage collage);
+  void Fail(ApiError error);
+  // A new seed for the collage; false when there is no collage yet.
+  bool Reseed(uint64_t seed, Collage* out);
+  // Remembers that the PNG of `seed` is in the bucket; false if it already was.
+  bool MarkShared(uint64_t seed);
+  bool IsShared(uint64_t seed) const;
+
+ private:
+  void Bump();
+  const std::string id_;
+  mutable std::mutex mu_;
+  mutable std::condition_variable cv_;
+  JobSnapshot state_;
+  std::vector<uint64_t> shared_;
+};
+
+class JobTable {
+ public:
+  explicit JobTable(size_t max_jobs) : max_jobs_(max_jobs) {}
+  // Adds a job with a fresh random id; the oldest finished jobs go beyond max_jobs.
+  std::shared_ptr<Job> Create(std::vector<Cover> covers);
+  std::shared_ptr<Job> Find(const std::string& id) const;
+
+ private:
+  size_t max_jobs_;
+  mutable std::mutex mu_;
+  std::map<std::string, std::shared_ptr<Job>> jobs_;
+  std::deque<std::string> order_;
+};
+
+}  // namespace sparkify::web::internal

@@ -1,0 +1,152 @@
+#include "web/runner.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "common/files.h"
+#include "web/collage_answer.h"
+#include "web/ingest.h"
+
+namespace sparkify::web::internal {
+namespace {
+
+using json = nlohmann::json;
+
+ApiError InvokeError(const Status& s) {
+  if (s.code() == Status::Code::kUnavailable) return {"function_down", s.message()};
+  return {"function_error", s.message()};
+}
+
+ApiError FetchError(const Status& s) {
+  std::string why = s.message();
+  if (s.code() == Status::Code::kResourceExhausted) return {"too_large", "The image is too large: " + why};
+  return {"fetch_failed", "Could not get the image: " + why};
+}
+
+}  // namespace
+
+Runner::Runner(const WebOptions& options, Bucket* bucket, InvokeClient* invoker)
+    : options_(options), bucket_(bucket), invoker_(invoker) {
+  function::FetchOptions fetch;
+  fetch.max_bytes = options.max_file_bytes;
+  fetch.allow_private = options.allow_private_fetch;
+  fetch.user_agent = "sparkify-web/0.1";
+  fetcher_ = std::make_unique<function::HttpFetcher>(fetch);
+}
+
+Runner::~Runner() { Stop(); }
+
+void Runner::Stop() {
+  std::vector<std::thread> threads;
+  {
+    std::lock_guard lock(mu_);
+    stopped_ = true;
+    threads.swap(threads_);
+  }
+  for (auto& t : threads) t.join();
+}
+
+void Runner::Start(std::shared_ptr<Job> job, std::vector<CoverSource> sources, uint64_t seed) {
+  std::lock_guard lock(mu_);
+  if (stopped_) {
+    job->Fail({"shutting_down", "The server is stopping."});
+    return;
+  }
+  threads_.emplace_back([this, job, sources = std::move(sources), seed]() mutable {
+    Run(job, sources, seed);
+  });
+}
+
+Result<std::string> Runner::Obtain(CoverSource& source) {
+  if (!source.url.empty()) {
+    SPARKIFY_ASSIGN_OR_RETURN(auto fetched, fetcher_->Fetch(source.url));
+    return std::move(fetched.body);
+  }
+  if (!source.path.empty()) return ReadFileToString(source.path, options_.max_file_bytes);
+  return std::move(source.bytes);
+}
+
+void Runner::ProcessCover(Job& job, Cover cover, CoverSource& source) {
+  auto fail = [&](ApiError e) {
+    cover.stage = CoverStage::kFailed;
+    cover.error = std::move(e);
+    job.SetCover(cover);
+  };
+  auto bytes = Obtain(source);
+  if (!bytes.ok()) return fail(FetchError(bytes.status()));
+  ImageCheck check = CheckImage(*bytes);
+  if (!check.status.ok()) return fail(check.error);
+  auto key = StoreCover(*bucket_, *bytes, check.info);
+  bytes->clear();
+  if (!key.ok()) return fail({"store_error", "Could not store the cover: " + key.status().message()});
+  cover.key = *key;
+  cover.width = check.info.width;
+  cover.height = check.info.height;
+  cover.stage = CoverStage::kStored;
+  job.SetCover(cover);
+
+  cover.stage = CoverStage::kSegmenting;
+  job.SetCover(cover);
+  json event = {{"op", "segment"}, {"keys", json::array({cover.key})}};
+  auto answer = invoker_->Invoke(event.dump());
+  if (!answer.ok()) return fail(InvokeError(answer.status()));
+  if (auto err = SegmentError(*answer)) return fail(*err);
+  cover.stage = CoverStage::kDone;
+  job.SetCover(cover);
+}
+
+void Runner::Run(const std::shared_ptr<Job>& job, std::vector<CoverSource>& sources,
+                 uint64_t seed) {
+  std::vector<Cover> covers = job->Snapshot().covers;
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i = next++; i < covers.size(); i = next++) ProcessCover(*job, covers[i], sources[i]);
+  };
+  int n = std::clamp(options_.segment_concurrency, 1, 32);
+  std::vector<std::thread> pool;
+  for (int i = 1; i < n && static_cast<size_t>(i) < covers.size(); ++i) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+  MakeCollage(*job, seed);
+}
+
+void Runner::MakeCollage(Job& job, uint64_t seed) {
+  JobSnapshot snap = job.Snapshot();
+  std::vector<std::string> keys;
+  std::optional<ApiError> first_error;
+  for (const Cover& c : snap.covers) {
+    if (c.stage == CoverStage::kDone) {
+      if (std::find(keys.begin(), keys.end(), c.key) == keys.end()) keys.push_back(c.key);
+    } else if (c.error && (!first_error || c.error->code == "function_down")) {
+      first_error = c.error;
+    }
+  }
+  if (keys.empty()) {
+    if (first_error && first_error->code.starts_with("function_")) {
+      job.Fail(*first_error);
+    } else {
+      job.Fail({"no_usable_covers",
+                "None of the covers could be used" +
+                    (first_error ? " (" + first_error->message + ")" : std::string("."))});
+    }
+    return;
+  }
+  json event = {{"op", "collage"}, {"keys", keys}, {"options", {{"seed", seed}}}};
+  auto answer = invoker_->Invoke(event.dump());
+  if (!answer.ok()) {
+    job.Fail(InvokeError(answer.status()));
+    return;
+  }
+  auto collage = ParseCollageAnswer(*answer, snap.covers, seed);
+  if (!collage.ok()) {
+    job.Fail({"function_error", collage.status().message()});
+    return;
+  }
+  spdlog::info("web: job {} done: {} covers, {} in the collage", job.id(), snap.covers.size(),
+               collage->items.size());
+  job.Finish(std::move(*collage));
+}
+
+}  // namespace sparkify::web::internal

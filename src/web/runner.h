@@ -1,0 +1,57 @@
+// Internal: runs jobs in the background. Per cover, up to segment_concurrency at once: get the
+// bytes (uploaded, fetched from a URL with the SSRF-safe fetcher, or a sample file), check
+// them, store them under uploads/, and invoke {"op":"segment","keys":[key]}. Then one
+// {"op":"collage","keys":[...],"options":{"seed":N}} invoke, whose cut-outs are already in the
+// bucket, gives the colours and which covers are cut out.
+// Thread-safe; the destructor waits for running jobs.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "function/fetcher.h"
+#include "web/bucket.h"
+#include "web/invoke_client.h"
+#include "web/jobs.h"
+#include "web/web.h"
+
+namespace sparkify::web::internal {
+
+// One cover to get: exactly one of bytes (uploaded), url, or path (a sample file).
+struct CoverSource {
+  std::string name;
+  std::string bytes;
+  std::string url;
+  std::string path;
+};
+
+class Runner {
+ public:
+  Runner(const WebOptions& options, Bucket* bucket, InvokeClient* invoker);
+  ~Runner();
+
+  // Starts `job` in the background.
+  void Start(std::shared_ptr<Job> job, std::vector<CoverSource> sources, uint64_t seed);
+  // Wait for running jobs (no new ones may be started after).
+  void Stop();
+
+ private:
+  void Run(const std::shared_ptr<Job>& job, std::vector<CoverSource>& sources, uint64_t seed);
+  void ProcessCover(Job& job, Cover cover, CoverSource& source);
+  Result<std::string> Obtain(CoverSource& source);
+  void MakeCollage(Job& job, uint64_t seed);
+
+  const WebOptions& options_;
+  Bucket* bucket_;
+  InvokeClient* invoker_;
+  std::unique_ptr<function::HttpFetcher> fetcher_;
+  std::mutex mu_;
+  std::vector<std::thread> threads_;
+  bool stopped_ = false;
+};
+
+}  // namespace sparkify::web::internal

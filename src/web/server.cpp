@@ -1,0 +1,84 @@
+#include <spdlog/spdlog.h>
+
+#include "web/app.h"
+#include "web/respond.h"
+#include "web/web.h"
+
+namespace sparkify::web {
+namespace {
+
+class WebServerImpl final : public WebServer {
+ public:
+  explicit WebServerImpl(std::unique_ptr<internal::App> app) : app_(std::move(app)) {}
+  ~WebServerImpl() override { Stop(); }
+
+  Status Listen(const WebOptions& options) {
+    http::ServerOptions http_opts;
+    http_opts.host = options.host;
+    http_opts.port = options.port;
+    http_opts.server_name = "sparkify-web";
+    http_opts.max_connections = 256;
+    http_opts.header_timeout = std::chrono::seconds(30);
+    http_opts.io_timeout = std::chrono::seconds(60);
+    http_opts.render_error = [](int status, std::string_view code, std::string_view message) {
+      return internal::ErrorResponse(status, code, message);
+    };
+    internal::App* app = app_.get();
+    auto server = http::Server::Start(http_opts, [app](http::Request& req) { return app->Handle(req); });
+    if (!server.ok()) return server.status();
+    server_ = std::move(*server);
+    return Status::OK();
+  }
+
+  uint16_t port() const override { return server_ ? server_->port() : 0; }
+  uint64_t invocations() const override { return app_->invocations(); }
+  void Stop() override {
+    if (server_) server_->Stop();
+    app_->Stop();
+  }
+
+ private:
+  std::unique_ptr<internal::App> app_;
+  std::unique_ptr<http::Server> server_;
+};
+
+Status Validate(const WebOptions& o) {
+  if (o.bucket.empty()) return Status::InvalidArgument("the bucket name is empty");
+  if (o.credentials.access_key_id.empty() || o.credentials.secret_access_key.empty()) {
+    return Status::InvalidArgument("the web app needs its access key (AWS_ACCESS_KEY_ID and "
+                                   "AWS_SECRET_ACCESS_KEY)");
+  }
+  if (o.url_expires_seconds < 1 || o.url_expires_seconds > 604800) {
+    return Status::InvalidArgument("URL expiry must be 1..604800 seconds");
+  }
+  if (o.max_files < 1 || o.max_files > 30) return Status::InvalidArgument("max files must be 1..30");
+  if (o.max_file_bytes < 1024) return Status::InvalidArgument("max file bytes must be >= 1024");
+  if (o.function.url.empty() && o.function.name.empty()) {
+    return Status::InvalidArgument("name the function (URL or name)");
+  }
+  if (o.spotify.client_id.empty() != o.spotify.client_secret.empty()) {
+    return Status::InvalidArgument("Spotify needs both the client id and the client secret");
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<WebServer>> WebServer::Start(WebOptions options) {
+  SPARKIFY_RETURN_IF_ERROR(Validate(options));
+  std::string redirect = options.spotify.redirect_uri;
+  if (redirect.empty() && options.spotify.enabled() && options.port == 0) {
+    return Status::InvalidArgument("Spotify needs a fixed port or an explicit redirect URI");
+  }
+  if (redirect.empty()) {
+    std::string host = options.host == "0.0.0.0" || options.host == "::" ? "127.0.0.1" : options.host;
+    if (host.find(':') != std::string::npos) host = "[" + host + "]";
+    redirect = "http://" + host + ":" + std::to_string(options.port) + "/auth/spotify/callback";
+  }
+  WebOptions copy = options;
+  auto server = std::make_unique<WebServerImpl>(std::make_unique<internal::App>(std::move(copy), redirect));
+  SPARKIFY_RETURN_IF_ERROR(server->Listen(options));
+  return std::unique_ptr<WebServer>(std::move(server));
+}
+
+}  // namespace sparkify::web

@@ -1,0 +1,205 @@
+#include "web/spotify.h"
+
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+
+#include "common/crypto.h"
+#include "common/uri.h"
+#include "web/http_client.h"
+
+namespace sparkify::web::internal {
+namespace {
+
+using json = nlohmann::json;
+constexpr size_t kMaxSessions = 10000;
+
+std::string Form(const std::vector<std::pair<std::string, std::string>>& fields) {
+  std::string out;
+  for (const auto& [k, v] : fields) {
+    if (!out.empty()) out += '&';
+    out += UriEncode(k) + "=" + UriEncode(v);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string Base64Url(std::string_view bytes) {
+  std::string s = Base64Encode(bytes);
+  for (char& c : s) {
+    if (c == '+') c = '-';
+    if (c == '/') c = '_';
+  }
+  while (!s.empty() && s.back() == '=') s.pop_back();
+  return s;
+}
+
+std::string PkceChallenge(const std::string& verifier) { return Base64Url(Sha256(verifier)); }
+
+Result<std::vector<AlbumCover>> CoversFromTopTracks(const std::string& body, int max) {
+  json doc = json::parse(body, nullptr, false);
+  if (!doc.is_object() || !doc.contains("items") || !doc["items"].is_array()) {
+    return Status::InvalidArgument("Spotify's top tracks answer has no items");
+  }
+  std::vector<AlbumCover> out;
+  std::vector<std::string> seen;
+  for (const json& track : doc["items"]) {
+    if (static_cast<int>(out.size()) >= max) break;
+    if (!track.is_object() || !track.contains("album") || !track["album"].is_object()) continue;
+    const json& album = track["album"];
+    std::string id = album.value("id", album.value("name", ""));
+    if (id.empty() || std::find(seen.begin(), seen.end(), id) != seen.end()) continue;
+    const json* best = nullptr;
+    int64_t best_area = -1;
+    if (album.contains("images") && album["images"].is_array()) {
+      for (const json& img : album["images"]) {
+        if (!img.is_object() || !img.contains("url") || !img["url"].is_string()) continue;
+        int64_t w = img.value("width", json()).is_number_integer() ? img["width"].get<int64_t>() : 0;
+        int64_t h = img.value("height", json()).is_number_integer() ? img["height"].get<int64_t>() : 0;
+        if (w * h > best_area) {
+          best_area = w * h;
+          best = &img;
+        }
+      }
+    }
+    if (best == nullptr) continue;
+    seen.push_back(id);
+    std::string name = album.value("name", "album");
+    if (album.contains("artists") && album["artists"].is_array() && !album["artists"].empty() &&
+        album["artists"][0].is_object()) {
+      name += " - " + album["artists"][0].value("name", "");
+    }
+    out.push_back({(*best)["url"].get<std::string>(), name});
+  }
+  return out;
+}
+
+Spotify::Spotify(SpotifyOptions options, std::string redirect_uri, const Clock* clock)
+    : options_(std::move(options)), redirect_uri_(std::move(redirect_uri)), clock_(clock) {}
+
+Spotify::Session* Spotify::FindLocked(const std::string& session_id) {
+  auto it = sessions_.find(session_id);
+  if (it == sessions_.end()) return nullptr;
+  TimePoint now = clock_->Now();
+  if (now - it->second.last_used > options_.session_ttl) {
+    sessions_.erase(it);
+    return nullptr;
+  }
+  it->second.last_used = now;
+  return &it->second;
+}
+
+Spotify::Login Spotify::StartLogin() {
+  Session s;
+  s.last_used = clock_->Now();
+  s.verifier = Base64Url(RandomBytes(48));
+  s.state = Base64Url(RandomBytes(24));
+  Login login;
+  login.session_id = HexEncode(RandomBytes(32));
+  login.location = options_.auth_url + (options_.auth_url.find('?') == std::string::npos ? "?" : "&") +
+                   Form({{"client_id", options_.client_id},
+                         {"response_type", "code"},
+                         {"redirect_uri", redirect_uri_},
+                         {"scope", "user-top-read"},
+                         {"code_challenge_method", "S256"},
+                         {"code_challenge", PkceChallenge(s.verifier)},
+                         {"state", s.state}});
+  std::lock_guard lock(mu_);
+  if (sessions_.size() >= kMaxSessions) {
+    auto oldest = sessions_.begin();
+    for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
+      if (it->second.last_used < oldest->second.last_used) oldest = it;
+    }
+    sessions_.erase(oldest);
+  }
+  sessions_[login.session_id] = std::move(s);
+  return login;
+}
+
+Status Spotify::Complete(const std::string& session_id, const std::string& code,
+                         const std::string& state, const std::string& error) {
+  std::string verifier;
+  {
+    std::lock_guard lock(mu_);
+    Session* s = FindLocked(session_id);
+    if (s == nullptr) {
+      return Status::Unauthenticated("No Spotify sign-in is in progress in this browser (or it "
+                                     "expired). Start again with Sync with Spotify.");
+    }
+    if (s->state.empty() || !ConstantTimeEquals(s->state, state)) {
+      s->state.clear();  // single use, also when wrong
+      return Status::InvalidArgument("The Spotify sign-in answer does not match this browser's "
+                                     "request (state mismatch). Start again.");
+    }
+    s->state.clear();
+    verifier = s->verifier;
+  }
+  if (!error.empty()) return Status::InvalidArgument("Spotify refused the sign-in: " + error);
+  if (code.empty()) return Status::InvalidArgument("Spotify's answer has no code");
+  HttpCall call;
+  call.method = "POST";
+  call.url = options_.token_url;
+  call.headers = {{"content-type", "application/x-www-form-urlencoded"},
+                  {"authorization",
+                   "Basic " + Base64Encode(options_.client_id + ":" + options_.client_secret)}};
+  call.body = Form({{"grant_type", "authorization_code"},
+                    {"code", code},
+                    {"redirect_uri", redirect_uri_},
+                    {"client_id", options_.client_id},
+                    {"code_verifier", verifier}});
+  auto reply = Perform(call);
+  if (!reply.ok()) return Status::Unavailable("Spotify cannot be reached: " + reply.status().message());
+  json doc = json::parse(reply->body, nullptr, false);
+  if (reply->status != 200 || !doc.is_object() || !doc.contains("access_token") ||
+      !doc["access_token"].is_string()) {
+    std::string why = doc.is_object() ? doc.value("error", "") : "";
+    return Status::Unavailable("Spotify did not give a token (HTTP " + std::to_string(reply->status) +
+                               (why.empty() ? "" : ", " + why) + ")");
+  }
+  int64_t expires_in = doc.value("expires_in", json(3600)).is_number_integer()
+                           ? doc["expires_in"].get<int64_t>()
+                           : 3600;
+  std::lock_guard lock(mu_);
+  Session* s = FindLocked(session_id);
+  if (s == nullptr) return Status::Unauthenticated("The session expired during sign-in.");
+  s->access_token = doc["access_token"].get<std::string>();
+  s->token_expires = clock_->Now() + std::chrono::seconds(expires_in);
+  s->verifier.clear();
+  return Status::OK();
+}
+
+bool Spotify::Connected(const std::string& session_id) {
+  std::lock_guard lock(mu_);
+  Session* s = FindLocked(session_id);
+  return s != nullptr && !s->access_token.empty() && clock_->Now() < s->token_expires;
+}
+
+Result<std::vector<AlbumCover>> Spotify::TopCovers(const std::string& session_id, int max) {
+  std::string token;
+  {
+    std::lock_guard lock(mu_);
+    Session* s = FindLocked(session_id);
+    if (s == nullptr || s->access_token.empty() || clock_->Now() >= s->token_expires) {
+      return Status::Unauthenticated("Not signed in to Spotify (or the sign-in expired): use "
+                                     "Sync with Spotify first.");
+    }
+    token = s->access_token;
+  }
+  HttpCall call;
+  call.url = options_.api_url + "/v1/me/top/tracks?limit=50";
+  call.headers = {{"authorization", "Bearer " + token}, {"accept", "application/json"}};
+  auto reply = Perform(call);
+  if (!reply.ok()) return Status::Unavailable("Spotify cannot be reached: " + reply.status().message());
+  if (reply->status == 401) {
+    std::lock_guard lock(mu_);
+    if (Session* s = FindLocked(session_id)) s->access_token.clear();
+    return Status::Unauthenticated("Spotify no longer accepts the sign-in: sync again.");
+  }
+  if (reply->status != 200) {
+    return Status::Unavailable("Spotify answered HTTP " + std::to_string(reply->status));
+  }
+  return CoversFromTopTracks(reply->body, max);
+}
+
+}  // namespace sparkify::web::internal

@@ -1,0 +1,92 @@
+// The Sparkify web app's backend: serves the page (embedded static files) and the JSON API of
+// src/web/API.md on an http::Server. Covers go into the bucket (uploads/), the AI function is
+// invoked with keys only (one segment invoke per cover, concurrently, then one collage
+// invoke), and the browser gets presigned GET URLs for every image: images never pass
+// through this server on their way to the browser, and no credential reaches the browser.
+//
+// WebServer is thread-safe: Start() returns a running server; Stop() (or the destructor)
+// stops accepting, waits for running jobs to end and joins every thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "sigv4/sigv4.h"
+
+namespace sparkify::web {
+
+// Where the AI function is: the local invoke endpoint (url set) or AWS Lambda (name + region).
+struct FunctionTarget {
+  // "http://127.0.0.1:9000": POST {url}/2015-03-31/functions/{name}/invocations.
+  // Empty: https://lambda.{region}.amazonaws.com.
+  std::string url;
+  std::string name = "function";  // Default: "function", the local endpoint's name.
+  std::string region = "us-east-1";
+  // Time limit of one invoke (connect + answer). Default: 330 s (the function's 300 s + slack).
+  std::chrono::milliseconds timeout{330'000};
+};
+
+struct SpotifyOptions {
+  std::string client_id;      // empty: Spotify is off (its routes answer 404)
+  std::string client_secret;  // never logged, never sent to the browser
+  std::string auth_url = "https://accounts.spotify.com/authorize";
+  std::string token_url = "https://accounts.spotify.com/api/token";
+  std::string api_url = "https://api.spotify.com";  // + /v1/me/top/tracks
+  // Where Spotify sends the browser back. Empty: http://127.0.0.1:PORT/auth/spotify/callback.
+  std::string redirect_uri;
+  // A session (cookie) lives this long without use. Default: 1 hour.
+  std::chrono::seconds session_ttl{3600};
+  bool enabled() const { return !client_id.empty() && !client_secret.empty(); }
+};
+
+struct WebOptions {
+  std::string host = "127.0.0.1";  // Default: loopback only.
+  uint16_t port = 0;               // 0: any free port (see WebServer::port()).
+
+  // --- The bucket (the embedded store, AWS S3 or MinIO) and the web principal's keys, which
+  // also sign the function invokes.
+  std::string bucket = "sparkify";
+  std::string s3_endpoint;  // "http://127.0.0.1:9100"; empty: AWS S3 in s3_region
+  std::string s3_region = "us-east-1";
+  sigv4::Credentials credentials;  // REQUIRED
+
+  FunctionTarget function;
+  // Covers of one job processed at once (fetch, store, segment invoke). On AWS each segment
+  // invoke runs in its own Lambda instance. Default: 4.
+  int segment_concurrency = 4;
+
+  // --- Limits.
+  int max_files = 30;                      // covers per job. Default: 30, the original's.
+  uint64_t max_file_bytes = 10ull << 20;   // one uploaded or fetched cover. Default: 10 MiB.
+  size_t max_json_bytes = 256 * 1024;      // a JSON request body. Default: 256 KiB.
+  int max_jobs = 200;                      // kept in memory; the oldest finished go first
+  // Presigned GET URLs live this long. Default: 1 hour. 1..604800.
+  int64_t url_expires_seconds = 3600;
+  // Let image URLs reach loopback and private addresses (tests). Default: false.
+  bool allow_private_fetch = false;
+
+  // The bundled sample set (JPEG/PNG/WebP files, ordered by index.tsv when present). Empty:
+  // no samples.
+  std::string samples_dir;
+
+  SpotifyOptions spotify;
+};
+
+class WebServer {
+ public:
+  // Validates the options and starts serving. Errors: InvalidArgument (bad options),
+  // Unavailable (address in use).
+  static Result<std::unique_ptr<WebServer>> Start(WebOptions options);
+  virtual ~WebServer() = default;
+  virtual uint16_t port() const = 0;
+  // Function invocations made so far (all jobs).
+  virtual uint64_t invocations() const = 0;
+  // Stops accepting, ends open requests and jobs, joins all threads. Idempotent.
+  virtual void Stop() = 0;
+};
+
+}  // namespace sparkify::web

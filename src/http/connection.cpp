@@ -11,6 +11,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 
@@ -105,7 +106,7 @@ class ParserBody : public BodySource {
 };
 
 std::string SerializeHead(const Response& res, const ServerOptions& options, uint64_t length,
-                          bool keep_alive) {
+                          bool keep_alive, bool chunked = false) {
   std::string out;
   out.reserve(256 + res.headers.size() * 48);
   out += "HTTP/1.1 ";
@@ -123,7 +124,11 @@ std::string SerializeHead(const Response& res, const ServerOptions& options, uin
   out += "Date: " + FormatHttpDate(Clock::System().Now()) + "\r\n";
   out += "Server: " + options.server_name + "\r\n";
   bool no_body_status = res.status == 204 || res.status == 304 || res.status < 200;
-  if (!no_body_status) out += "Content-Length: " + std::to_string(length) + "\r\n";
+  if (chunked) {
+    out += "Transfer-Encoding: chunked\r\n";
+  } else if (!no_body_status) {
+    out += "Content-Length: " + std::to_string(length) + "\r\n";
+  }
   if (!keep_alive) out += "Connection: close\r\n";
   out += "\r\n";
   return out;
@@ -160,9 +165,39 @@ bool SendFile(Stream& stream, const FileRange& file, const ConnectionContext& ct
   return true;
 }
 
+// A Response::stream body: the head, then each piece as one chunk, then the last chunk.
+template <class Stream>
+bool WriteStreamed(Stream& stream, Response& res, const ConnectionContext& ctx) {
+  std::string head = SerializeHead(res, *ctx.options, 0, false, true);
+  ctx.watch->ExpireIn(ctx.options->io_timeout);
+  beast::error_code ec;
+  asio::write(stream, asio::buffer(head), ec);
+  if (ec) return false;
+  bool alive = true;
+  auto write = [&](std::string_view piece) {
+    if (!alive || ctx.stopping->load()) return false;
+    if (piece.empty()) return true;  // an empty chunk would end the body
+    char size[24];
+    int n = std::snprintf(size, sizeof size, "%zx\r\n", piece.size());
+    std::string chunk(size, static_cast<size_t>(n));
+    chunk.append(piece);
+    chunk += "\r\n";
+    ctx.watch->ExpireIn(ctx.options->io_timeout);
+    asio::write(stream, asio::buffer(chunk), ec);
+    alive = !ec;
+    return alive;
+  };
+  res.stream(write);
+  if (!alive) return false;
+  ctx.watch->ExpireIn(ctx.options->io_timeout);
+  asio::write(stream, asio::buffer(std::string_view("0\r\n\r\n")), ec);
+  return !ec;
+}
+
 template <class Stream>
 bool WriteResponse(Stream& stream, Response& res, bool head_only, bool keep_alive,
                    const ConnectionContext& ctx) {
+  if (res.stream && !head_only) return WriteStreamed(stream, res, ctx);
   uint64_t length = res.file ? res.file->length : res.body.size();
   if (res.head_content_length) length = *res.head_content_length;
   std::string out = SerializeHead(res, *ctx.options, length, keep_alive);
@@ -291,7 +326,7 @@ void ServeConnection(Stream& stream, const ConnectionContext& ctx) {
     // A body the handler did not read is skipped when it is already in our buffer; otherwise
     // the response goes out first and the connection closes (GracefulClose discards what the
     // client still sends), so a client waiting to send its body still gets its answer.
-    bool keep_alive = parser.get().keep_alive() && !res.close && !body.failed() &&
+    bool keep_alive = parser.get().keep_alive() && !res.close && !res.stream && !body.failed() &&
                       !ctx.stopping->load();
     if (keep_alive && !parser.is_done()) {
       auto remaining = parser.content_length_remaining();

@@ -70,6 +70,12 @@ struct Response {
   // For HEAD: the Content-Length to announce without sending a body.
   std::optional<uint64_t> head_content_length;
   bool close = false;  // close the connection after this response
+  // When set, the body is produced by this function after the head has been sent: chunked
+  // (Transfer-Encoding: chunked, no Content-Length; `body` and `file` are ignored), and the
+  // connection closes after it. For server-sent events. `write` sends one piece at once and
+  // returns false once the client is gone or the server stops (return soon then). Runs on
+  // the connection's thread; not called for HEAD.
+  std::function<void(const std::function<bool(std::string_view)>& write)> stream;
 
   Response& Set(std::string name, std::string value) {
     headers.emplace_back(std::move(name), std::move(value));

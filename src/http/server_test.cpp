@@ -119,6 +119,12 @@ class ServerTest : public ::testing::Test {
       res.head_content_length = 12345;
     } else if (req.path == "/throw") {
       throw std::runtime_error("boom");
+    } else if (req.path == "/stream") {
+      res.stream = [](const std::function<bool(std::string_view)>& write) {
+        for (const char* piece : {"one ", "", "two ", "three"}) {
+          if (!write(piece)) return;
+        }
+      };
     } else if (req.path == "/slow-handler") {
       std::this_thread::sleep_for(std::chrono::milliseconds(300));
     }
@@ -253,6 +259,22 @@ TEST_F(ServerTest, BusyPortIsAClearError) {
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), Status::Code::kUnavailable);
   EXPECT_NE(second.status().message().find("cannot listen"), std::string::npos);
+}
+
+TEST_F(ServerTest, StreamedBodyIsChunkedAndClosesTheConnection) {
+  StartServer();
+  auto r = Curl(base_ + "/stream");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "one two three");
+  EXPECT_NE(r.headers.find("Transfer-Encoding: chunked"), std::string::npos);
+  EXPECT_EQ(r.headers.find("Content-Length"), std::string::npos);
+  RawClient c(server_->port());
+  c.Send("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n");  // keep-alive asked, closed anyway
+  std::string raw = c.ReadAll();
+  EXPECT_NE(raw.find("4\r\none \r\n4\r\ntwo \r\n5\r\nthree\r\n0\r\n\r\n"), std::string::npos) << raw;
+  EXPECT_NE(raw.find("Connection: close"), std::string::npos);
+  auto head = Curl(base_ + "/stream", "HEAD");
+  EXPECT_EQ(head.status, 200);
 }
 
 TEST_F(ServerTest, ChunkedRequestBodyIsDecoded) {

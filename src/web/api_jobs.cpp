@@ -163,9 +163,9 @@ http::Response App::GetJob(const std::string& id) {
   return ViewOrError(JobJson(job->Snapshot(), bucket_), 200);
 }
 
-// Server-sent events, one change per response: the browser's EventSource reconnects with
-// Last-Event-ID (the version it has) and gets the next change, or 204 once the job is over
-// and it has seen the end, which stops it.
+// Server-sent events: the job at once, then at every change, a comment line every 15 s while
+// nothing changes; the stream ends after done/failed. A browser reconnecting with
+// Last-Event-ID (the version it has) after the end gets 204, which stops its EventSource.
 http::Response App::Events(const http::Request& req, const std::string& id) {
   std::shared_ptr<Job> job = jobs_.Find(id);
   if (!job) return ErrorResponse(404, "not_found", "No such job.");
@@ -173,22 +173,39 @@ http::Response App::Events(const http::Request& req, const std::string& id) {
   std::string last(req.Header("last-event-id").value_or(""));
   if (last.empty()) last = QueryValue(req, "since").value_or("");
   if (!last.empty()) seen = std::strtoull(last.c_str(), nullptr, 10);
-  JobSnapshot snap = job->WaitForChange(seen, std::chrono::seconds(20));
   http::Response res;
   res.Set("Content-Type", "text/event-stream");
   res.Set("Cache-Control", "no-store");
-  if (snap.version <= seen) {
-    if (snap.stage != JobStage::kRunning) {
-      res.status = 204;
-      return res;
-    }
-    res.body = "retry: 200\n: no change yet\n\n";
+  JobSnapshot now = job->Snapshot();
+  if (now.version <= seen && now.stage != JobStage::kRunning) {
+    res.status = 204;
     return res;
   }
-  auto doc = JobJson(snap, bucket_);
-  if (!doc.ok()) return ErrorResponse(502, "store_error", doc.status().message());
-  res.body = "retry: 200\nid: " + std::to_string(snap.version) + "\nevent: job\ndata: " +
-             doc->dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";
+  res.stream = [this, job, seen](const std::function<bool(std::string_view)>& write) mutable {
+    if (!write("retry: 1000\n\n")) return;
+    auto quiet_since = std::chrono::steady_clock::now();
+    while (true) {
+      JobSnapshot snap = job->WaitForChange(seen, std::chrono::seconds(1));
+      if (snap.version > seen) {
+        seen = snap.version;
+        auto doc = JobJson(snap, bucket_);
+        json data = doc.ok() ? *doc
+                             : json{{"id", snap.id},
+                                    {"state", "failed"},
+                                    {"error", {{"code", "store_error"}, {"message", doc.status().message()}}}};
+        std::string event = "id: " + std::to_string(snap.version) + "\nevent: job\ndata: " +
+                            data.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";
+        if (!write(event)) return;
+        if (snap.stage != JobStage::kRunning) return;
+        quiet_since = std::chrono::steady_clock::now();
+      } else if (std::chrono::steady_clock::now() - quiet_since > std::chrono::seconds(15)) {
+        if (!write(": waiting\n\n")) return;
+        quiet_since = std::chrono::steady_clock::now();
+      } else if (!write("")) {
+        return;  // the server stops
+      }
+    }
+  };
   return res;
 }
 

@@ -1,0 +1,532 @@
+"""The web app's API against a real `sparkify up` (store, function, web) on loopback.
+
+One `sparkify up` (model size 256, private fetches allowed so a loopback image server works)
+serves most tests; a loopback fake Spotify (fake_spotify.py) is configured through the
+SPOTIFY_* variables. Function invocations are counted from the REPORT lines the function
+logs (relayed by `sparkify up` on its stderr).
+"""
+import http.client
+import http.cookiejar
+import http.server
+import functools
+import json
+import os
+import re
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import unittest
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fake_spotify import FakeSpotify, track  # noqa: E402
+from support.clients import boto3_client, error_code, isolate_aws_config  # noqa: E402
+from support.store import TempDir, _die_with_parent, clean_env, poll, sparkify_binary  # noqa: E402
+
+CACHE = os.environ.get("SPARKIFY_CACHE") or os.path.expanduser("~/.cache/sparkify")
+SAMPLES = os.path.join(CACHE, "samples")
+READY = re.compile(r"sparkify up ready: web (\S+) function (\S+) store (\S+)")
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kw):
+        return None
+
+
+class Up:
+    """One `sparkify up` process tree."""
+
+    def __init__(self, data_dir, log_path, args=(), env=None):
+        self.log_path = log_path
+        self.log = open(log_path, "wb")
+        cmd = [sparkify_binary(), "up", "--data", data_dir, "--function-port", "0",
+               "--store-port", "0", "--model-size", "256"] + list(args)
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.log,
+                                     stdin=subprocess.DEVNULL, env=env or clean_env(),
+                                     preexec_fn=_die_with_parent)
+        self.stdout = []
+        self.web = self.function = self.store = None
+        for raw in iter(self.proc.stdout.readline, b""):
+            line = raw.decode()
+            self.stdout.append(line)
+            m = READY.search(line)
+            if m:
+                self.web, self.function, self.store = m.groups()
+                break
+        if self.web is None:
+            self.proc.wait(30)
+            raise RuntimeError("sparkify up did not start:\n" + self.log_text()[-4000:])
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self):
+        for raw in iter(self.proc.stdout.readline, b""):
+            self.stdout.append(raw.decode())
+
+    def log_text(self):
+        if not self.log.closed:
+            self.log.flush()
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def reports(self):
+        return self.log_text().count("[function] REPORT RequestId:")
+
+    def stop(self, sig=signal.SIGINT, timeout=60):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        self.proc.stdout.close()
+        return self.proc.returncode
+
+
+def request(method, url, body=None, headers=None, opener=None):
+    """(status, headers, body bytes), for any status."""
+    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with (opener or urllib.request.build_opener(NoRedirect)).open(req, timeout=120) as r:
+            return r.status, r.headers, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read()
+
+
+def api(method, url, doc=None, opener=None):
+    body = json.dumps(doc).encode() if doc is not None else None
+    headers = {"Content-Type": "application/json"} if doc is not None else {}
+    status, headers, raw = request(method, url, body, headers, opener)
+    return status, (json.loads(raw) if raw else None), headers
+
+
+def multipart(files):
+    boundary = uuid.uuid4().hex
+    out = b""
+    for name, data in files:
+        out += (b"--%s\r\nContent-Disposition: form-data; name=\"file\"; filename=\"%s\"\r\n"
+                b"Content-Type: application/octet-stream\r\n\r\n" % (boundary.encode(), name.encode()))
+        out += data + b"\r\n"
+    out += b"--%s--\r\n" % boundary.encode()
+    return out, {"Content-Type": "multipart/form-data; boundary=" + boundary}
+
+
+def sample(name):
+    with open(os.path.join(SAMPLES, name), "rb") as f:
+        return f.read()
+
+
+def png_size(data):
+    assert data.startswith(PNG_MAGIC), data[:16]
+    return struct.unpack(">II", data[16:24])
+
+
+class ImageServer:
+    """The sample images over http on loopback; records the paths asked for."""
+
+    def __init__(self):
+        self.paths = []
+        server = self
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                server.paths.append(self.path)
+                super().do_GET()
+
+        self.httpd = http.server.ThreadingHTTPServer(
+            ("127.0.0.1", 0), functools.partial(Handler, directory=SAMPLES))
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def url(self, name):
+        return "http://127.0.0.1:%d/%s" % (self.httpd.server_address[1], name)
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class WebApiTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = TempDir("sparkify-web-")
+        isolate_aws_config(cls.tmp.path)
+        cls.images = ImageServer()
+        small, large = cls.images.url("coins.png"), cls.images.url("chelsea.png")
+        cls.spotify = FakeSpotify("client-1", "secret-1", [
+            track("a", "Album A", [(small, 64), (large, 640)]),
+            track("b", "Album B", [(cls.images.url("coffee.png"), 640)]),
+            track("a", "Album A", [(small, 64), (large, 640)]),  # same album again
+            track("c", "Album C", [(cls.images.url("rocket.jpg"), 300)]),
+        ])
+        cls.web_port = free_port()
+        env = clean_env(SPOTIFY_CLIENT_ID="client-1", SPOTIFY_CLIENT_SECRET="secret-1",
+                        SPOTIFY_AUTH_URL=cls.spotify.url + "/authorize",
+                        SPOTIFY_TOKEN_URL=cls.spotify.url + "/api/token",
+                        SPOTIFY_API_URL=cls.spotify.url, SPARKIFY_CACHE=CACHE)
+        cls.data = cls.tmp.join("data")
+        cls.up = Up(cls.data, cls.tmp.join("up.log"),
+                    ["--web-port", str(cls.web_port), "--allow-private-fetch"], env)
+        cls.base = cls.up.web
+
+    @classmethod
+    def tearDownClass(cls):
+        code = cls.up.stop()
+        cls.spotify.stop()
+        cls.images.stop()
+        cls.tmp.cleanup()
+        if code != 0:
+            raise AssertionError("sparkify up exited %s after SIGINT" % code)
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def follow(self, job_id):
+        """Reads the job's event stream to its end; returns the states seen (job JSON)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.web_port, timeout=180)
+        conn.request("GET", "/api/jobs/%s/events" % job_id)
+        res = conn.getresponse()
+        self.assertEqual(res.status, 200)
+        self.assertTrue(res.getheader("Content-Type").startswith("text/event-stream"))
+        states, event = [], {}
+        while True:
+            line = res.readline()
+            if not line:
+                break
+            line = line.decode().rstrip("\n")
+            if line == "":
+                if event.get("event") == "job":
+                    states.append(json.loads(event["data"]))
+                event = {}
+            elif not line.startswith(":") and ":" in line:
+                k, v = line.split(":", 1)
+                event[k] = v[1:] if v.startswith(" ") else v
+        conn.close()
+        self.assertTrue(states, "no job events")
+        self.assertIn(states[-1]["state"], ("done", "failed"))
+        return states
+
+    def upload_job(self, names):
+        body, headers = multipart([(n, sample(n)) for n in names])
+        status, doc, hdrs = (lambda r: (r[0], json.loads(r[2]), r[1]))(
+            request("POST", self.base + "/api/jobs", body, headers))
+        self.assertEqual(status, 202, doc)
+        self.assertEqual(hdrs["Location"], "/api/jobs/" + doc["id"])
+        return doc
+
+    def check_signed(self, url):
+        """A presigned GET URL of the store: it works; without its query it answers 403."""
+        self.assertTrue(url.startswith(self.up.store + "/sparkify/"), url)
+        self.assertIn("X-Amz-Signature=", url)
+        status, _, data = request("GET", url)
+        self.assertEqual(status, 200, url)
+        status, _, _ = request("GET", url.split("?")[0])
+        self.assertEqual(status, 403)
+        return data
+
+    def marker_invoke(self):
+        """The seed's curl command (unsigned, from loopback), verbatim but for the port; waits
+        until its REPORT line is in the log, so every earlier invocation is counted too."""
+        out = subprocess.run(
+            ["curl", "-s", "-D", "-", self.up.function.replace("127.0.0.1", "localhost") +
+             "/2015-03-31/functions/function/invocations",
+             "-d", json.dumps({"body": {"urls": [self.images.url("coffee.png")]}})],
+            check=True, capture_output=True, timeout=120).stdout.decode()
+        self.assertIn("200 OK", out.splitlines()[0])
+        self.assertIn("dominant_color", out)
+        request_id = re.search(r"(?i)x-amzn-requestid: (\S+)", out).group(1)
+        poll(lambda: ("REPORT RequestId: " + request_id) in self.up.log_text(), 30,
+             what="the marker's REPORT line")
+
+    # --- tests -----------------------------------------------------------------------------
+
+    def test_page_config_and_security_headers(self):
+        status, headers, body = request("GET", self.base + "/")
+        self.assertEqual(status, 200)
+        self.assertIn(b"<html", body.lower())
+        csp = headers["Content-Security-Policy"]
+        self.assertIn("img-src 'self' %s data: blob:" % self.up.store, csp)
+        for part in ("default-src 'self'", "script-src 'self'", "frame-ancestors 'none'",
+                     "base-uri 'none'", "form-action 'self'", "connect-src 'self'"):
+            self.assertIn(part, csp)
+        self.assertEqual(headers["X-Content-Type-Options"], "nosniff")
+        self.assertEqual(headers["Referrer-Policy"], "no-referrer")
+        status, headers, _ = request("GET", self.base + "/static/app.js")
+        self.assertEqual(status, 200)
+        self.assertTrue(headers["Content-Type"].startswith("text/javascript"))
+        status, doc, headers = api("GET", self.base + "/static/nope.js")
+        self.assertEqual((status, doc["error"]["code"]), (404, "not_found"))
+        self.assertIn("Content-Security-Policy", headers)
+        status, doc, _ = api("GET", self.base + "/api/config")
+        self.assertEqual(status, 200)
+        self.assertEqual(doc["max_files"], 30)
+        self.assertEqual(doc["url_expires_seconds"], 3600)
+        self.assertTrue(doc["spotify"])
+        self.assertTrue(doc["samples"])
+        self.assertFalse(doc["spotify_connected"])
+
+    def test_upload_collage_regenerate_share_download(self):
+        job = self.upload_job(["astronaut.png", "chelsea.png", "coffee.png"])
+        self.assertEqual([c["name"] for c in job["covers"]],
+                         ["astronaut.png", "chelsea.png", "coffee.png"])
+        states = self.follow(job["id"])
+        final = states[-1]
+        self.assertEqual(final["state"], "done", final)
+        seen = {c["state"] for s in states for c in s["covers"]}
+        self.assertIn("done", seen)
+        collage = final["collage"]
+        self.assertEqual(collage["size"], 400)
+        self.assertEqual(len(collage["items"]), 3)
+        self.assertTrue(any(i["kind"] == "cutout" for i in collage["items"]))
+        for item in collage["items"]:
+            data = self.check_signed(item["url"])
+            self.assertTrue(data.startswith(PNG_MAGIC) or data[:3] == b"\xff\xd8\xff")
+            self.assertTrue(item["alt"])
+        self.assertEqual(len(collage["dominant_color"]), 3)
+        self.assertTrue(collage["palette"])
+
+        # Regenerate: a new layout of the same images, and no new invocation.
+        self.marker_invoke()
+        before = self.up.reports()
+        status, again, _ = api("POST", self.base + "/api/jobs/%s/regenerate" % job["id"])
+        self.assertEqual(status, 200, again)
+        self.assertNotEqual(again["seed"], collage["seed"])
+        place = lambda c: sorted((i["rank"], i["x"], i["y"], i["rotation"]) for i in c["items"])
+        self.assertNotEqual(place(again), place(collage))
+        self.assertEqual(sorted(i["url"].split("?")[0] for i in again["items"]),
+                         sorted(i["url"].split("?")[0] for i in collage["items"]))
+        self.marker_invoke()
+        self.assertEqual(self.up.reports(), before + 1, "regenerate invoked the function")
+        status, now, _ = api("GET", self.base + "/api/jobs/" + job["id"])
+        self.assertEqual(now["collage"]["seed"], again["seed"])
+
+        # Share: a signed link to a PNG of the current layout; download: the same, attached.
+        status, shared, _ = api("POST", self.base + "/api/jobs/%s/share" % job["id"])
+        self.assertEqual(status, 200, shared)
+        self.assertIn("/sparkify/collages/%s-%d.png" % (job["id"], again["seed"]), shared["url"])
+        self.assertEqual(png_size(self.check_signed(shared["url"])), (400, 400))
+        status, headers, _ = request("GET", self.base + "/api/jobs/%s/download" % job["id"])
+        self.assertEqual(status, 303)
+        location = headers["Location"]
+        self.assertIn("response-content-disposition=attachment", location)
+        status, headers, data = request("GET", location)
+        self.assertEqual(status, 200)
+        self.assertIn("attachment", headers["Content-Disposition"])
+        self.assertEqual(png_size(data), (400, 400))
+
+    def test_refused_uploads_and_requests(self):
+        cases = [
+            ([("notes.txt", b"hello, not an image")], 415, "unsupported_type"),
+            ([("truncated.jpg", sample("truncated.jpg"))], 400, "bad_image"),
+            ([("big.png", sample("astronaut.png") + b"\0" * (10 << 20))], 413, "too_large"),
+            ([("a%d.png" % i, sample("chelsea.png")) for i in range(31)], 413, "too_many_files"),
+        ]
+        for files, status, code in cases:
+            body, headers = multipart(files)
+            got, _, raw = request("POST", self.base + "/api/jobs", body, headers)
+            self.assertEqual((got, json.loads(raw)["error"]["code"]), (status, code), files[0][0])
+        for doc, status, code in [({"urls": ["file:///etc/passwd"]}, 400, "bad_url"),
+                                  ({"urls": []}, 400, "bad_url"),
+                                  ({"nothing": 1}, 400, "bad_request"),
+                                  ({"urls": ["http://x/%d" % i for i in range(31)]}, 413,
+                                   "too_many_files")]:
+            got, answer, _ = api("POST", self.base + "/api/jobs", doc)
+            self.assertEqual((got, answer["error"]["code"]), (status, code), doc)
+        got, _, raw = request("POST", self.base + "/api/jobs", b"x", {"Content-Type": "text/plain"})
+        self.assertEqual(got, 415)
+        for path in ("/api/jobs/0123abcd", "/api/jobs/0123abcd/events", "/api/jobs/zz/share"):
+            got, answer, _ = api("GET", self.base + path)
+            self.assertEqual((got, answer["error"]["code"]), (404, "not_found"), path)
+        got, answer, _ = api("POST", self.base + "/api/jobs/0123abcd/regenerate")
+        self.assertEqual(got, 404)
+        got, answer, _ = api("DELETE", self.base + "/api/jobs")
+        self.assertEqual(got, 405)
+
+    def test_urls_job_with_one_bad_url(self):
+        urls = [self.images.url("rocket.jpg"), self.images.url("missing.jpg"),
+                self.images.url("coffee.png")]
+        status, job, _ = api("POST", self.base + "/api/jobs", {"urls": urls, "seed": 7})
+        self.assertEqual(status, 202, job)
+        final = self.follow(job["id"])[-1]
+        self.assertEqual(final["state"], "done", final)
+        self.assertEqual([c["state"] for c in final["covers"]], ["done", "failed", "done"])
+        self.assertEqual(final["covers"][1]["error"]["code"], "fetch_failed")
+        self.assertEqual(final["collage"]["seed"], 7)
+        self.assertEqual(len(final["collage"]["items"]), 2)
+
+    def test_sample_set(self):
+        status, job, _ = api("POST", self.base + "/api/jobs", {"sample": True})
+        self.assertEqual(status, 202, job)
+        self.assertNotIn("truncated", [c["name"] for c in job["covers"]])
+        final = self.follow(job["id"])[-1]
+        self.assertEqual(final["state"], "done", final)
+        self.assertEqual(len(final["collage"]["items"]), 9)  # the original's collage size
+        status, again, _ = api("GET", self.base + "/api/jobs/" + job["id"])
+        self.assertEqual(again["state"], "done")
+
+    def test_keys_files_and_the_web_keys_limits(self):
+        users = os.path.join(self.data, "store", "iam", "users")
+        for path in (os.path.join(self.data, "root-credentials.json"),
+                     os.path.join(users, "web", "credentials.json"),
+                     os.path.join(users, "function", "credentials.json")):
+            self.assertEqual(os.stat(path).st_mode & 0o777, 0o600, path)
+        with open(os.path.join(users, "web", "credentials.json")) as f:
+            web = json.load(f)
+        with open(os.path.join(self.data, "root-credentials.json")) as f:
+            root = json.load(f)
+        self.assertNotIn(root["secret_access_key"], self.up.log_text())
+        self.assertNotIn(web["secret_access_key"], self.up.log_text())
+        s3 = boto3_client(self.up.store, web["access_key_id"], web["secret_access_key"])
+        s3.put_object(Bucket="sparkify", Key="uploads/web-key-test.png", Body=sample("coffee.png"))
+        denied = [
+            lambda: s3.list_objects_v2(Bucket="sparkify"),
+            lambda: s3.list_objects_v2(Bucket="sparkify", Prefix="uploads/"),
+            lambda: s3.delete_object(Bucket="sparkify", Key="uploads/web-key-test.png"),
+            lambda: s3.put_object(Bucket="sparkify", Key="cutouts/forged.png", Body=b"x"),
+            lambda: s3.put_object(Bucket="sparkify", Key="elsewhere.txt", Body=b"x"),
+        ]
+        for call in denied:
+            with self.assertRaises(Exception) as ctx:
+                call()
+            self.assertEqual(error_code(ctx.exception), "AccessDenied")
+        # Block Public Access: an anonymous read of an existing object is refused.
+        status, _, _ = request("GET", self.up.store + "/sparkify/uploads/web-key-test.png")
+        self.assertEqual(status, 403)
+
+    def test_spotify_flow(self):
+        jar = http.cookiejar.CookieJar()
+        browser = urllib.request.build_opener(NoRedirect, urllib.request.HTTPCookieProcessor(jar))
+        # No session: refused.
+        status, doc, _ = api("POST", self.base + "/api/jobs", {"source": "spotify"})
+        self.assertEqual((status, doc["error"]["code"]), (401, "spotify_session"))
+        status, doc, _ = api("GET", self.base + "/auth/spotify/callback?code=x&state=y")
+        self.assertEqual((status, doc["error"]["code"]), (401, "spotify_session"))
+
+        # Sign in, but come back with a wrong state: refused, and the state is spent.
+        status, headers, _ = request("GET", self.base + "/auth/spotify/login", opener=browser)
+        self.assertEqual(status, 302)
+        cookie = headers["Set-Cookie"]
+        for attr in ("HttpOnly", "SameSite=Lax", "Path=/"):
+            self.assertIn(attr, cookie)
+        authorize = urllib.parse.urlsplit(headers["Location"])
+        q = dict(urllib.parse.parse_qsl(authorize.query))
+        self.assertEqual(q["code_challenge_method"], "S256")
+        self.assertEqual(q["redirect_uri"], self.base + "/auth/spotify/callback")
+        status, headers, _ = request("GET", headers["Location"])
+        self.assertEqual(status, 302)
+        back = urllib.parse.urlsplit(headers["Location"])
+        code = dict(urllib.parse.parse_qsl(back.query))["code"]
+        status, doc, _ = api("GET", self.base + "/auth/spotify/callback?" + urllib.parse.urlencode(
+            {"code": code, "state": q["state"] + "x"}), opener=browser)
+        self.assertEqual((status, doc["error"]["code"]), (400, "spotify_state"))
+        status, doc, _ = api("GET", self.base + "/auth/spotify/callback?" + back.query,
+                             opener=browser)
+        self.assertEqual(status, 400, "a state must not be usable after a wrong one")
+
+        # The whole flow: login -> Spotify -> callback -> a job from the top tracks.
+        status, headers, _ = request("GET", self.base + "/auth/spotify/login", opener=browser)
+        status, headers, _ = request("GET", headers["Location"])
+        self.assertEqual(status, 302)
+        status, headers, _ = request("GET", headers["Location"], opener=browser)
+        self.assertEqual((status, headers["Location"]), (302, "/?spotify=connected"))
+        status, doc, _ = api("GET", self.base + "/api/config", opener=browser)
+        self.assertTrue(doc["spotify_connected"])
+        self.images.paths.clear()
+        status, job, _ = api("POST", self.base + "/api/jobs", {"source": "spotify"}, opener=browser)
+        self.assertEqual(status, 202, job)
+        self.assertEqual([c["name"] for c in job["covers"]],
+                         ["Album A - Artist a", "Album B - Artist b", "Album C - Artist c"])
+        final = self.follow(job["id"])[-1]
+        self.assertEqual(final["state"], "done", final)
+        self.assertNotIn("/coins.png", self.images.paths)  # the largest image only
+        self.assertIn("/chelsea.png", self.images.paths)
+        for item in final["collage"]["items"]:
+            self.check_signed(item["url"])
+
+
+class LifecycleTest(unittest.TestCase):
+    """Start-up errors, a function that is down, and Ctrl-C."""
+
+    def setUp(self):
+        self.tmp = TempDir("sparkify-web-life-")
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def run_up(self, *args):
+        return subprocess.run([sparkify_binary(), "up"] + list(args), capture_output=True,
+                              env=clean_env(), timeout=60, stdin=subprocess.DEVNULL)
+
+    def test_busy_port_and_bad_data_dir_fail_before_anything_starts(self):
+        with socket.socket() as busy:
+            busy.bind(("127.0.0.1", 0))
+            busy.listen()
+            port = busy.getsockname()[1]
+            r = self.run_up("--data", self.tmp.join("d"), "--web-port", str(port))
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"port %d on 127.0.0.1 is busy (--web-port" % port, r.stderr)
+        self.assertFalse(os.path.exists(self.tmp.join("d")))
+        not_a_dir = self.tmp.join("file")
+        open(not_a_dir, "w").close()
+        r = self.run_up("--data", not_a_dir, "--web-port", "0")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"data dir", r.stderr)
+
+    def test_function_down_then_ctrl_c(self):
+        up = Up(self.tmp.join("d"), self.tmp.join("up.log"), ["--web-port", "0"])
+        try:
+            # A second web app whose function endpoint is closed.
+            with open(self.tmp.join("d", "store", "iam", "users", "web", "credentials.json")) as f:
+                web = json.load(f)
+            closed = free_port()
+            env = clean_env(AWS_ACCESS_KEY_ID=web["access_key_id"],
+                            AWS_SECRET_ACCESS_KEY=web["secret_access_key"])
+            proc = subprocess.Popen(
+                [sparkify_binary(), "web", "--listen", "127.0.0.1:0", "--s3-endpoint", up.store,
+                 "--function-url", "http://127.0.0.1:%d" % closed], env=env,
+                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+                preexec_fn=_die_with_parent)
+            try:
+                line = proc.stdout.readline().decode()
+                base = re.search(r"listening on (\S+)", line).group(1)
+                body, headers = multipart([("chelsea.png", sample("chelsea.png"))])
+                status, _, raw = request("POST", base + "/api/jobs", body, headers)
+                self.assertEqual(status, 202)
+                job_id = json.loads(raw)["id"]
+                final = poll(lambda: (lambda d: d if d["state"] != "running" else None)(
+                    api("GET", base + "/api/jobs/" + job_id)[1]), 60, what="the job's end")
+                self.assertEqual(final["state"], "failed")
+                self.assertEqual(final["error"]["code"], "function_down")
+                self.assertIn("the AI function is down", final["error"]["message"])
+                self.assertEqual(final["covers"][0]["error"]["code"], "function_down")
+            finally:
+                proc.send_signal(signal.SIGTERM)
+                self.assertEqual(proc.wait(30), 0)
+                proc.stdout.close()
+        finally:
+            code = up.stop(signal.SIGINT)
+        self.assertEqual(code, 0, up.log_text()[-3000:])
+        self.assertIn("sparkify up: stopped", up.log_text())
+        for url in (up.web, up.function, up.store):
+            port = int(url.rsplit(":", 1)[1])
+            with socket.socket() as s:
+                self.assertNotEqual(s.connect_ex(("127.0.0.1", port)), 0, url)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

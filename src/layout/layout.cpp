@@ -33,9 +33,10 @@ class Rng {
   uint64_t state_;
 };
 
-// Proportions of the canvas side, for a collage of at most kFullCount images (the original
-// showed 9); more images scale everything down by sqrt(kFullCount / count).
+// Proportions of the canvas side, for a collage of kFullCount images (the original showed 9);
+// other counts scale everything by sqrt(kFullCount / count), up to kMostEnlarged for a few.
 constexpr double kFullCount = 9;
+constexpr double kMostEnlarged = 1.3;
 constexpr double kLargestCutout = 0.52;
 constexpr double kSmallestCutout = 0.30;
 constexpr double kCover = 0.26;
@@ -92,7 +93,8 @@ Layout Arrange(const std::vector<Item>& items, const Rgb& background, uint64_t s
   std::stable_sort(cutouts.begin(), cutouts.end(), by_rank);
   std::stable_sort(covers.begin(), covers.end(), by_rank);
 
-  const double scale = std::min(1.0, std::sqrt(kFullCount / static_cast<double>(items.size())));
+  const double scale =
+      std::clamp(std::sqrt(kFullCount / static_cast<double>(items.size())), 0.0, kMostEnlarged);
   Rng rng(seed);
   const double turn = rng.Uniform(0, 2 * std::numbers::pi);
   const double first_tilt_sign = rng.Next() & 1 ? 1.0 : -1.0;

@@ -185,6 +185,14 @@ TEST(Arrange, BestCutoutNearTheMiddleAndLarge) {
   EXPECT_GT(LongerSide(top), 0.45 * 400);
 }
 
+TEST(Arrange, FewItemsAreDrawnLargerAndManySmaller) {
+  auto top = [](int cutouts, int covers) {
+    return LongerSide(Arrange(MakeItems(cutouts, covers), {}, 5).placements.back());
+  };
+  EXPECT_GT(top(2, 1), top(5, 4));
+  EXPECT_LT(top(18, 12), top(5, 4));
+}
+
 TEST(Arrange, ExtremeAspectRatiosStayVisible) {
   std::vector<Item> items(2);
   items[0] = {Kind::kCutout, "a", 0, 4000, 1};

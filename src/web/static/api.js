@@ -25,9 +25,14 @@ const EXPLAIN = {
   network: 'The Sparkify server cannot be reached. Is it still running?',
 };
 
+// Codes whose server message already speaks to the user about their input.
+const SELF_EXPLAINED = new Set(['too_large', 'too_many_files', 'unsupported_type', 'bad_image',
+  'bad_url', 'bad_request']);
+
 export function explain(error) {
   const lead = EXPLAIN[error.code];
-  if (!lead) return error.message || 'Something went wrong.';
+  if (error.message && (SELF_EXPLAINED.has(error.code) || !lead)) return error.message;
+  if (!lead) return 'Something went wrong.';
   if (!error.message || error.message === lead) return lead;
   return `${lead} (${error.message})`;
 }

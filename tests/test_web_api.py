@@ -527,6 +527,28 @@ class LifecycleTest(unittest.TestCase):
             with socket.socket() as s:
                 self.assertNotEqual(s.connect_ex(("127.0.0.1", port)), 0, url)
 
+        # A second run keeps the keys and the user's edits to a policy.
+        users = self.tmp.join("d", "store", "iam", "users")
+        policy_path = os.path.join(users, "web", "policy.json")
+        with open(policy_path) as f:
+            policy = json.load(f)
+        policy["Statement"].append({"Sid": "EditedByTheUser", "Effect": "Deny",
+                                    "Action": "s3:GetObject",
+                                    "Resource": "arn:aws:s3:::sparkify/private/*"})
+        with open(policy_path, "w") as f:
+            json.dump(policy, f)
+        keys = {}
+        for name in ("web", "function"):
+            with open(os.path.join(users, name, "credentials.json")) as f:
+                keys[name] = json.load(f)["access_key_id"]
+        again = Up(self.tmp.join("d"), self.tmp.join("up2.log"), ["--web-port", "0"])
+        self.assertEqual(again.stop(signal.SIGTERM), 0)
+        with open(policy_path) as f:
+            self.assertIn("EditedByTheUser", f.read())
+        for name in ("web", "function"):
+            with open(os.path.join(users, name, "credentials.json")) as f:
+                self.assertEqual(json.load(f)["access_key_id"], keys[name])
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

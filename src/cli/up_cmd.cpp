@@ -107,6 +107,26 @@ Result<sigv4::Credentials> RootCredentials(const std::string& dir, bool* generat
   return fresh;
 }
 
+// The user's key; on the first run the user is created with the default policy. Later runs
+// keep the user's policy.json as it is (it is there to be edited).
+Result<store::UserCredentials> EnsurePrincipal(store::IdentityStore& ids, const std::string& store_dir,
+                                               access::Principal principal,
+                                               const access::PolicyTarget& target) {
+  std::string name(access::PrincipalName(principal));
+  std::string dir = store_dir + "/iam/users/" + name;
+  if (std::filesystem::exists(dir + "/policy.json") &&
+      std::filesystem::exists(dir + "/credentials.json")) {
+    SPARKIFY_ASSIGN_OR_RETURN(std::string text, ReadFileToString(dir + "/credentials.json", 64 * 1024));
+    auto doc = nlohmann::json::parse(text, nullptr, false);
+    if (doc.is_object() && doc.value("access_key_id", "") != "" &&
+        doc.value("secret_access_key", "") != "") {
+      return store::UserCredentials{name, doc["access_key_id"].get<std::string>(),
+                                    doc["secret_access_key"].get<std::string>()};
+    }
+  }
+  return ids.EnsureUser(name, access::PolicyDocument(principal, target));
+}
+
 std::vector<std::string> BaseEnvironment() {
   std::vector<std::string> env;
   for (const char* name : {"PATH", "HOME", "TMPDIR", "TZ", "LANG", "SPDLOG_LEVEL",
@@ -133,7 +153,7 @@ std::string UrlOf(const std::string& line) {
 int RunUp(const UpFlags& f) {
   auto fail = [](const std::string& why) {
     std::cerr << "sparkify up: " << why << "\n";
-    return 2;
+    return why == "interrupted" ? 0 : 2;  // Ctrl-C while starting: a clean stop
   };
   struct {
     int port;
@@ -159,10 +179,8 @@ int RunUp(const UpFlags& f) {
   if (!identities.ok()) return fail(identities.status().message());
   access::PolicyTarget target;
   target.bucket = kBucket;
-  auto function_key = (*identities)->EnsureUser(
-      "function", access::PolicyDocument(access::Principal::kFunction, target));
-  auto web_key =
-      (*identities)->EnsureUser("web", access::PolicyDocument(access::Principal::kWeb, target));
+  auto function_key = EnsurePrincipal(**identities, store_dir, access::Principal::kFunction, target);
+  auto web_key = EnsurePrincipal(**identities, store_dir, access::Principal::kWeb, target);
   if (!function_key.ok()) return fail(function_key.status().message());
   if (!web_key.ok()) return fail(web_key.status().message());
   identities->reset();

@@ -117,6 +117,7 @@ http::Response App::Config(const http::Request& req) {
                             {"samples", !samples_.empty()},
                             {"max_files", options_.max_files},
                             {"max_file_bytes", options_.max_file_bytes},
+                            {"max_upload_bytes", options_.max_upload_bytes},
                             {"url_expires_seconds", options_.url_expires_seconds}});
 }
 

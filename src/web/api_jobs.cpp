@@ -47,14 +47,12 @@ http::Response App::CreateJob(http::Request& req) {
 http::Response App::CreateFromUpload(http::Request& req, const std::string& content_type) {
   auto boundary = MultipartBoundary(content_type);
   if (!boundary.ok()) return ErrorResponse(400, "bad_request", boundary.status().message());
-  // Room for every file at its limit plus the parts' headers.
-  const uint64_t limit = static_cast<uint64_t>(options_.max_files) *
-                         (options_.max_file_bytes + 16 * 1024);
+  const uint64_t limit = options_.max_upload_bytes;
   auto too_large = [&] {
     return ErrorResponse(413, "too_large",
-                         "The upload is too large: at most " + std::to_string(options_.max_files) +
-                             " files of " + std::to_string(options_.max_file_bytes / (1 << 20)) +
-                             " MiB each.");
+                         "The upload is too large: at most " +
+                             std::to_string(options_.max_upload_bytes >> 20) + " MiB in all, " +
+                             std::to_string(options_.max_file_bytes >> 20) + " MiB per file.");
   };
   if (req.content_length && *req.content_length > limit) return too_large();
   auto body = req.ReadAll(limit);
@@ -150,8 +148,12 @@ http::Response App::StartJob(std::vector<CoverSource> sources, uint64_t seed) {
     covers.push_back(std::move(c));
   }
   std::shared_ptr<Job> job = jobs_.Create(std::move(covers));
-  spdlog::info("web: job {} with {} covers", job->id(), sources.size());
-  runner_.Start(job, std::move(sources), seed);
+  size_t count = sources.size();
+  if (Status s = runner_.Start(job, std::move(sources), seed); !s.ok()) {
+    job->Fail({"busy", s.message()});
+    return ErrorResponse(503, "busy", s.message());
+  }
+  spdlog::info("web: job {} with {} covers", job->id(), count);
   http::Response res = ViewOrError(JobJson(job->Snapshot(), bucket_), 202);
   res.Set("Location", "/api/jobs/" + job->id());
   return res;

@@ -39,24 +39,39 @@ Runner::Runner(const WebOptions& options, Bucket* bucket, InvokeClient* invoker)
 Runner::~Runner() { Stop(); }
 
 void Runner::Stop() {
-  std::vector<std::thread> threads;
+  std::vector<Worker> workers;
   {
     std::lock_guard lock(mu_);
     stopped_ = true;
-    threads.swap(threads_);
+    workers.swap(workers_);
   }
-  for (auto& t : threads) t.join();
+  for (auto& w : workers) w.thread.join();
 }
 
-void Runner::Start(std::shared_ptr<Job> job, std::vector<CoverSource> sources, uint64_t seed) {
+Status Runner::Start(std::shared_ptr<Job> job, std::vector<CoverSource> sources, uint64_t seed) {
   std::lock_guard lock(mu_);
-  if (stopped_) {
-    job->Fail({"shutting_down", "The server is stopping."});
-    return;
+  if (stopped_) return Status::Unavailable("The server is stopping.");
+  // Join the threads of finished jobs (a finished thread keeps its stack until joined).
+  for (auto it = workers_.begin(); it != workers_.end();) {
+    if (it->done->load()) {
+      it->thread.join();
+      it = workers_.erase(it);
+    } else {
+      ++it;
+    }
   }
-  threads_.emplace_back([this, job, sources = std::move(sources), seed]() mutable {
-    Run(job, sources, seed);
-  });
+  if (static_cast<int>(workers_.size()) >= options_.max_running_jobs) {
+    return Status::ResourceExhausted("Too many collages are being made right now; try again in "
+                                     "a minute.");
+  }
+  auto done = std::make_shared<std::atomic<bool>>(false);
+  workers_.push_back(Worker{std::thread([this, job, sources = std::move(sources), seed,
+                                         done]() mutable {
+                              Run(job, sources, seed);
+                              done->store(true);
+                            }),
+                            done});
+  return Status::OK();
 }
 
 Result<std::string> Runner::Obtain(CoverSource& source) {

@@ -34,8 +34,8 @@ class Runner {
   Runner(const WebOptions& options, Bucket* bucket, InvokeClient* invoker);
   ~Runner();
 
-  // Starts `job` in the background.
-  void Start(std::shared_ptr<Job> job, std::vector<CoverSource> sources, uint64_t seed);
+  // Starts `job` in the background. ResourceExhausted when max_running_jobs already run.
+  Status Start(std::shared_ptr<Job> job, std::vector<CoverSource> sources, uint64_t seed);
   // Wait for running jobs (no new ones may be started after).
   void Stop();
 
@@ -49,8 +49,12 @@ class Runner {
   Bucket* bucket_;
   InvokeClient* invoker_;
   std::unique_ptr<function::HttpFetcher> fetcher_;
+  struct Worker {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
   std::mutex mu_;
-  std::vector<std::thread> threads_;
+  std::vector<Worker> workers_;
   bool stopped_ = false;
 };
 

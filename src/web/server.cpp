@@ -53,6 +53,10 @@ Status Validate(const WebOptions& o) {
   }
   if (o.max_files < 1 || o.max_files > 30) return Status::InvalidArgument("max files must be 1..30");
   if (o.max_file_bytes < 1024) return Status::InvalidArgument("max file bytes must be >= 1024");
+  if (o.max_upload_bytes < o.max_file_bytes) {
+    return Status::InvalidArgument("max upload bytes must be >= max file bytes");
+  }
+  if (o.max_running_jobs < 1) return Status::InvalidArgument("max running jobs must be >= 1");
   if (o.function.url.empty() && o.function.name.empty()) {
     return Status::InvalidArgument("name the function (URL or name)");
   }

@@ -64,6 +64,9 @@ struct WebOptions {
   uint64_t max_file_bytes = 10ull << 20;   // one uploaded or fetched cover. Default: 10 MiB.
   size_t max_json_bytes = 256 * 1024;      // a JSON request body. Default: 256 KiB.
   int max_jobs = 200;                      // kept in memory; the oldest finished go first
+  int max_running_jobs = 8;                // jobs in progress at once; beyond: 503
+  // One upload request (all its files). Default: 64 MiB.
+  uint64_t max_upload_bytes = 64ull << 20;
   // Presigned GET URLs live this long. Default: 1 hour. 1..604800.
   int64_t url_expires_seconds = 3600;
   // Let image URLs reach loopback and private addresses (tests). Default: false.

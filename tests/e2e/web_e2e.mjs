@@ -28,6 +28,17 @@ function checkPng(bytes, what) {
   return width;
 }
 
+// Waits until the page shows a collage; fails at once with the page's message if the job
+// failed instead.
+async function waitForCollage(page, timeout = 120_000) {
+  await page.waitForFunction(() => document.querySelector('#collage').dataset.ready ||
+    document.querySelector('#progress-summary').textContent.startsWith('No collage'),
+  null, { timeout });
+  if (!(await page.getAttribute('#collage', 'data-ready'))) {
+    check(false, `no collage: ${await page.textContent('#message')}`);
+  }
+}
+
 // The placements as the page drew them (inline styles), to compare layouts.
 const layoutOf = (page) => page.$$eval('#collage img', (imgs) =>
   imgs.map((i) => [i.style.left, i.style.top, i.style.width, i.style.transform].join(' ')));
@@ -80,7 +91,7 @@ async function spotifyFlow(up, fake, browser) {
   await page.goto(up.base);
   await page.waitForSelector('body[data-ready]');
   await page.click('#spotify');
-  await page.waitForSelector('#collage[data-ready]', { timeout: 240_000 });
+  await waitForCollage(page);
   check(fake.seen.tokenRefused.length === 0, `token refused: ${fake.seen.tokenRefused}`);
   check(fake.seen.topTracks > 0, 'top tracks never read');
   const rows = await page.$$eval('#covers li', (l) => l.length);
@@ -156,7 +167,7 @@ async function main() {
     await page.waitForSelector('#progress:not([hidden])');
     const rows = await page.$$eval('#covers li', (lis) => lis.length);
     check(rows === 3, `progress lists ${rows} covers, not 3`);
-    await page.waitForSelector('#collage[data-ready]', { timeout: 240_000 });
+    await waitForCollage(page);
     log(`collage after ${Date.now() - started} ms`);
     check(await page.isHidden('#progress'), 'progress still shown after the collage');
 
@@ -237,6 +248,31 @@ async function main() {
     await page.keyboard.press('Tab');
     const focused = await page.evaluate(() => document.activeElement && document.activeElement.id);
     check(focused, 'Tab does not reach a control');
+
+    // A cover that cannot be fetched is reported as failed; the others still make a collage.
+    await page.click('#again');
+    await page.fill('#urls', `${fake.base}/img/rocket.jpg\n${fake.base}/img/missing.jpg`);
+    await page.click('#url-form button[type=submit]');
+    await waitForCollage(page);
+    const failedRow = await page.textContent('#covers li.failed');
+    check(/missing\.jpg/.test(failedRow), `the missing cover is not marked failed: ${failedRow}`);
+    const warning = await page.textContent('#message');
+    check(/1 cover\(s\) failed/.test(warning) && /missing\.jpg/.test(warning),
+      `no failed-cover message: ${warning}`);
+    log('failed cover message:', warning);
+
+    // A function that is down: the page says so in words (the API answer is simulated here;
+    // the backend's own answer is covered by tests/test_web_api.py).
+    await page.route('**/api/jobs', (route) => route.fulfill({
+      status: 503, contentType: 'application/json',
+      body: JSON.stringify({ error: { code: 'function_down', message: 'connection refused' } }),
+    }));
+    await page.click('#again');
+    await page.click('#samples');
+    await page.waitForSelector('#message:not([hidden])');
+    const down = await page.textContent('#message');
+    check(/AI function is not answering/.test(down), `no function-down message: ${down}`);
+    await page.unroute('**/api/jobs');
 
     await spotifyFlow(up, fake, browser);
 

@@ -1,5 +1,5 @@
 // End to end: `sparkify up` on free ports, the page in a real headless chromium.
-//   node tests/e2e/web_e2e.mjs            (SPARKIFY_BIN=build/src/cli/sparkify, optional
+//   node tests/e2e/web_e2e.mjs            (SPARKIFY_BIN=build/sparkify, optional
 //                                          SPARKIFY_E2E_ARTIFACTS=dir for the screenshots)
 // Uploads three sample covers, waits for the collage, checks that every image comes from the
 // store through a presigned URL (and that the unsigned URL is refused), that Regenerate makes
@@ -13,7 +13,7 @@ import {
   check, freePort, launchBrowser, samplePaths, samplesDir, scratchDir, startUp,
 } from './lib.mjs';
 
-const bin = process.env.SPARKIFY_BIN || path.resolve('build/src/cli/sparkify');
+const bin = process.env.SPARKIFY_BIN || path.resolve('build/sparkify');
 const artifacts = path.resolve(process.env.SPARKIFY_E2E_ARTIFACTS || 'e2e-artifacts');
 fs.mkdirSync(artifacts, { recursive: true });
 

@@ -22,7 +22,7 @@ packages=(
   libgtest-dev libgmock-dev
   nodejs npm
   awscli nginx wrk
-  python3-onnx python3-numpy
+  python3-onnx python3-numpy python3-yaml
   libopencv-dev libwebp-dev
   chromium
 )

@@ -7,6 +7,8 @@
 #
 #   scripts/test.sh               # everything
 #   SPARKIFY_TEST_STAGES="unit" scripts/test.sh    # only some of: unit fuzz asan
+#   SPARKIFY_TEST_SANDBOX=1 scripts/test.sh        # also build the function's image and run
+#                                                  # it in a sandbox (root, a few minutes)
 set -uo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)

@@ -13,8 +13,8 @@ namespace sparkify::cli {
 struct ChildTree::Child {
   std::string name;
   std::unique_ptr<lambda::internal::ChildProcess> process;
-  std::string partial;            // output after the last newline
-  std::deque<std::string> tail;   // the last lines, for the message when it dies
+  std::string partial;           // output after the last newline
+  std::deque<std::string> tail;  // the last lines, for the message when it dies
   bool exited = false;
   std::string exit_text;
 };
@@ -114,8 +114,8 @@ Result<std::string> ChildTree::StartAndWait(const std::string& name,
       const Child& c = *children_[static_cast<size_t>(exited)];
       std::string last;
       for (const auto& l : c.tail) last += "\n  " + l;
-      return Status::Unavailable("the " + c.name + " stopped (" + c.exit_text + ") before it was ready" +
-                                 (last.empty() ? "" : ":" + last));
+      return Status::Unavailable("the " + c.name + " stopped (" + c.exit_text +
+                                 ") before it was ready" + (last.empty() ? "" : ":" + last));
     }
   }
   return line;

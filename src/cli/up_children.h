@@ -23,8 +23,7 @@ class ChildTree {
   // line. Errors: the child cannot start, exits first (its last lines in the message), the
   // time runs out, or a stop signal arrives (Cancelled as Unavailable "interrupted").
   Result<std::string> StartAndWait(const std::string& name, lambda::internal::SpawnSpec spec,
-                                   const std::string& ready_marker,
-                                   std::chrono::seconds limit);
+                                   const std::string& ready_marker, std::chrono::seconds limit);
 
   // Relays output until a stop signal (returns 0 after stopping everything) or a child's exit
   // (returns 1 after stopping the others, saying which child stopped and why).

@@ -13,9 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <nlohmann/json.hpp>
 #include <filesystem>
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "access/access.h"
 #include "cli/commands.h"
@@ -109,14 +109,16 @@ Result<sigv4::Credentials> RootCredentials(const std::string& dir, bool* generat
 
 // The user's key; on the first run the user is created with the default policy. Later runs
 // keep the user's policy.json as it is (it is there to be edited).
-Result<store::UserCredentials> EnsurePrincipal(store::IdentityStore& ids, const std::string& store_dir,
+Result<store::UserCredentials> EnsurePrincipal(store::IdentityStore& ids,
+                                               const std::string& store_dir,
                                                access::Principal principal,
                                                const access::PolicyTarget& target) {
   std::string name(access::PrincipalName(principal));
   std::string dir = store_dir + "/iam/users/" + name;
   if (std::filesystem::exists(dir + "/policy.json") &&
       std::filesystem::exists(dir + "/credentials.json")) {
-    SPARKIFY_ASSIGN_OR_RETURN(std::string text, ReadFileToString(dir + "/credentials.json", 64 * 1024));
+    SPARKIFY_ASSIGN_OR_RETURN(std::string text,
+                              ReadFileToString(dir + "/credentials.json", 64 * 1024));
     auto doc = nlohmann::json::parse(text, nullptr, false);
     if (doc.is_object() && doc.value("access_key_id", "") != "" &&
         doc.value("secret_access_key", "") != "") {
@@ -129,8 +131,8 @@ Result<store::UserCredentials> EnsurePrincipal(store::IdentityStore& ids, const 
 
 std::vector<std::string> BaseEnvironment() {
   std::vector<std::string> env;
-  for (const char* name : {"PATH", "HOME", "TMPDIR", "TZ", "LANG", "SPDLOG_LEVEL",
-                           "SPARKIFY_CACHE", "SSL_CERT_FILE", "SSL_CERT_DIR"}) {
+  for (const char* name : {"PATH", "HOME", "TMPDIR", "TZ", "LANG", "SPDLOG_LEVEL", "SPARKIFY_CACHE",
+                           "SSL_CERT_FILE", "SSL_CERT_DIR"}) {
     if (auto v = Env(name)) env.push_back(std::string(name) + "=" + *v);
   }
   return env;
@@ -179,7 +181,8 @@ int RunUp(const UpFlags& f) {
   if (!identities.ok()) return fail(identities.status().message());
   access::PolicyTarget target;
   target.bucket = kBucket;
-  auto function_key = EnsurePrincipal(**identities, store_dir, access::Principal::kFunction, target);
+  auto function_key =
+      EnsurePrincipal(**identities, store_dir, access::Principal::kFunction, target);
   auto web_key = EnsurePrincipal(**identities, store_dir, access::Principal::kWeb, target);
   if (!function_key.ok()) return fail(function_key.status().message());
   if (!web_key.ok()) return fail(web_key.status().message());
@@ -191,12 +194,13 @@ int RunUp(const UpFlags& f) {
 
   // The store, with the root key.
   lambda::internal::SpawnSpec store;
-  store.argv = {dir + "/sparkify", "store", "--data", store_dir, "--listen",
-                "127.0.0.1:" + std::to_string(f.store_port), "--create-bucket", kBucket};
+  store.argv = {dir + "/sparkify", "store",    "--data",
+                store_dir,         "--listen", "127.0.0.1:" + std::to_string(f.store_port),
+                "--create-bucket", kBucket};
   store.env = BaseEnvironment();
   AddKey(&store.env, "SPARKIFY_ROOT_", root->access_key_id, root->secret_access_key);
-  auto store_line = tree.StartAndWait("store", store, "sparkify store listening on",
-                                      std::chrono::seconds(30));
+  auto store_line =
+      tree.StartAndWait("store", store, "sparkify store listening on", std::chrono::seconds(30));
   if (!store_line.ok()) return fail(store_line.status().message());
   const std::string store_url = UrlOf(*store_line);
 
@@ -204,9 +208,11 @@ int RunUp(const UpFlags& f) {
   // store's key files (--iam-data); IdentityStore wants a root key, so it gets a throwaway one
   // that is never written anywhere: the real root key stays out of this process.
   lambda::internal::SpawnSpec function;
-  function.argv = {dir + "/sparkify-ai", "function", "--listen",
-                   "127.0.0.1:" + std::to_string(f.function_port), "--bucket", kBucket,
-                   "--s3-endpoint", store_url, "--iam-data", store_dir};
+  function.argv = {dir + "/sparkify-ai", "function",
+                   "--listen",           "127.0.0.1:" + std::to_string(f.function_port),
+                   "--bucket",           kBucket,
+                   "--s3-endpoint",      store_url,
+                   "--iam-data",         store_dir};
   if (f.model_size > 0) {
     function.argv.push_back("--size");
     function.argv.push_back(std::to_string(f.model_size));
@@ -223,18 +229,29 @@ int RunUp(const UpFlags& f) {
 
   // The web app, with its own key (S3 and signed invokes).
   lambda::internal::SpawnSpec web;
-  web.argv = {dir + "/sparkify-ai", "web", "--listen", "127.0.0.1:" + std::to_string(f.web_port),
-              "--bucket", kBucket, "--s3-endpoint", store_url, "--function-url", function_url,
-              "--segment-concurrency", std::to_string(f.segment_concurrency)};
+  web.argv = {dir + "/sparkify-ai",
+              "web",
+              "--listen",
+              "127.0.0.1:" + std::to_string(f.web_port),
+              "--bucket",
+              kBucket,
+              "--s3-endpoint",
+              store_url,
+              "--function-url",
+              function_url,
+              "--segment-concurrency",
+              std::to_string(f.segment_concurrency)};
   if (f.allow_private_fetch) web.argv.push_back("--allow-private-fetch");
   web.env = BaseEnvironment();
   AddKey(&web.env, "AWS_", web_key->access_key_id, web_key->secret_access_key);
-  for (const char* name : {"SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET", "SPOTIFY_CLIENT_SECRET_FILE",
-                           "SPOTIFY_REDIRECT_URI", "SPOTIFY_AUTH_URL", "SPOTIFY_TOKEN_URL",
-                           "SPOTIFY_API_URL", "SPARKIFY_SAMPLES_DIR", "SPARKIFY_URL_EXPIRES"}) {
+  for (const char* name :
+       {"SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET", "SPOTIFY_CLIENT_SECRET_FILE",
+        "SPOTIFY_REDIRECT_URI", "SPOTIFY_AUTH_URL", "SPOTIFY_TOKEN_URL", "SPOTIFY_API_URL",
+        "SPARKIFY_SAMPLES_DIR", "SPARKIFY_URL_EXPIRES"}) {
     if (auto v = Env(name)) web.env.push_back(std::string(name) + "=" + *v);
   }
-  auto web_line = tree.StartAndWait("web", web, "sparkify web listening on", std::chrono::seconds(30));
+  auto web_line =
+      tree.StartAndWait("web", web, "sparkify web listening on", std::chrono::seconds(30));
   if (!web_line.ok()) return fail(web_line.status().message());
   const std::string web_url = UrlOf(*web_line);
 

@@ -61,7 +61,8 @@ int RunWeb(WebFlags& f) {
   if (auto v = Env("SPOTIFY_TOKEN_URL")) o.spotify.token_url = *v;
   if (auto v = Env("SPOTIFY_API_URL")) o.spotify.api_url = *v;
   if (f.samples.empty()) {
-    std::string cache = Env("SPARKIFY_CACHE").value_or(Env("HOME").value_or(".") + "/.cache/sparkify");
+    std::string cache =
+        Env("SPARKIFY_CACHE").value_or(Env("HOME").value_or(".") + "/.cache/sparkify");
     f.samples = cache + "/samples";
   }
   o.samples_dir = f.samples == "none" ? "" : f.samples;

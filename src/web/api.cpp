@@ -112,8 +112,8 @@ http::Response App::Static(std::string_view name) {
 http::Response App::Config(const http::Request& req) {
   std::string session = CookieValue(req, kSessionCookie);
   return JsonResponse(200, {{"spotify", spotify_.enabled()},
-                            {"spotify_connected", spotify_.enabled() && !session.empty() &&
-                                                      spotify_.Connected(session)},
+                            {"spotify_connected",
+                             spotify_.enabled() && !session.empty() && spotify_.Connected(session)},
                             {"samples", !samples_.empty()},
                             {"max_files", options_.max_files},
                             {"max_file_bytes", options_.max_file_bytes},

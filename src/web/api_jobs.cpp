@@ -24,7 +24,8 @@ uint64_t RandomSeed() {
 }
 
 http::Response ViewOrError(const Result<json>& doc, int status) {
-  if (!doc.ok()) return ErrorResponse(502, "store_error", "Cannot sign image URLs: " + doc.status().message());
+  if (!doc.ok())
+    return ErrorResponse(502, "store_error", "Cannot sign image URLs: " + doc.status().message());
   return JsonResponse(status, *doc);
 }
 
@@ -58,7 +59,8 @@ http::Response App::CreateFromUpload(http::Request& req, const std::string& cont
   auto body = req.ReadAll(limit);
   if (!body.ok()) {
     if (body.status().code() == Status::Code::kResourceExhausted) return too_large();
-    return ErrorResponse(400, "bad_request", "Could not read the upload: " + body.status().message());
+    return ErrorResponse(400, "bad_request",
+                         "Could not read the upload: " + body.status().message());
   }
   auto parts = ParseMultipart(*body, *boundary);
   if (!parts.ok()) return ErrorResponse(400, "bad_request", parts.status().message());
@@ -114,8 +116,7 @@ http::Response App::CreateFromJson(http::Request& req) {
     for (const json& u : urls) {
       std::string url = u.is_string() ? u.get<std::string>() : "";
       if (url.size() > 4096 || !(url.starts_with("https://") || url.starts_with("http://"))) {
-        return ErrorResponse(400, "bad_url",
-                             "Not an http(s) image URL: " + ShortName(u.dump()));
+        return ErrorResponse(400, "bad_url", "Not an http(s) image URL: " + ShortName(u.dump()));
       }
       sources.push_back(CoverSource{ShortName(url), "", url, ""});
     }
@@ -130,8 +131,10 @@ http::Response App::CreateFromJson(http::Request& req) {
       return ErrorResponse(auth ? 401 : 502, auth ? "spotify_session" : "spotify_error",
                            covers.status().message());
     }
-    if (covers->empty()) return ErrorResponse(400, "bad_request", "Spotify listed no album covers.");
-    for (const AlbumCover& c : *covers) sources.push_back(CoverSource{ShortName(c.name), "", c.url, ""});
+    if (covers->empty())
+      return ErrorResponse(400, "bad_request", "Spotify listed no album covers.");
+    for (const AlbumCover& c : *covers)
+      sources.push_back(CoverSource{ShortName(c.name), "", c.url, ""});
   } else {
     return ErrorResponse(400, "bad_request",
                          "Give \"urls\", \"sample\": true or \"source\": \"spotify\".");
@@ -191,10 +194,12 @@ http::Response App::Events(const http::Request& req, const std::string& id) {
       if (snap.version > seen) {
         seen = snap.version;
         auto doc = JobJson(snap, bucket_);
-        json data = doc.ok() ? *doc
-                             : json{{"id", snap.id},
-                                    {"state", "failed"},
-                                    {"error", {{"code", "store_error"}, {"message", doc.status().message()}}}};
+        json data =
+            doc.ok()
+                ? *doc
+                : json{{"id", snap.id},
+                       {"state", "failed"},
+                       {"error", {{"code", "store_error"}, {"message", doc.status().message()}}}};
         std::string event = "id: " + std::to_string(snap.version) + "\nevent: job\ndata: " +
                             data.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";
         if (!write(event)) return;
@@ -229,7 +234,8 @@ http::Response App::Share(const std::string& id, bool download) {
   auto key = EnsureSharedPng(*job, *snap.collage, bucket_, 32u << 20);
   if (!key.ok()) {
     spdlog::warn("web: job {}: share failed: {}", id, key.status().message());
-    return ErrorResponse(502, "store_error", "Could not make the picture: " + key.status().message());
+    return ErrorResponse(502, "store_error",
+                         "Could not make the picture: " + key.status().message());
   }
   auto url = bucket_.SignGet(*key, download ? "sparkify-collage.png" : "");
   if (!url.ok()) return ErrorResponse(502, "store_error", url.status().message());

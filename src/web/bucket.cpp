@@ -23,13 +23,11 @@ s3client::ClientOptions ClientFor(const WebOptions& o) {
 }  // namespace
 
 Bucket::Bucket(const WebOptions& options)
-    : bucket_(options.bucket),
-      expires_(options.url_expires_seconds),
-      client_(ClientFor(options)) {
+    : bucket_(options.bucket), expires_(options.url_expires_seconds), client_(ClientFor(options)) {
   auto endpoint = s3client::internal::ParseEndpoint(client_.options().endpoint);
   if (endpoint.ok()) {
-    auto target = s3client::internal::TargetFor(*endpoint, client_.options().addressing, bucket_,
-                                                "x");
+    auto target =
+        s3client::internal::TargetFor(*endpoint, client_.options().addressing, bucket_, "x");
     scheme_ = endpoint->scheme;
     origin_ = endpoint->scheme + "://" + target.host;
   }

@@ -85,8 +85,8 @@ Result<Collage> ParseCollageAnswer(const std::string& body, const std::vector<Co
     if (!entry.is_object()) return Status::InvalidArgument("a collage entry is not an object");
     std::string source = entry.value("source", "");
     std::string key = entry.value("key", "");
-    auto cover = std::find_if(covers.begin(), covers.end(),
-                              [&](const Cover& c) { return c.key == source; });
+    auto cover =
+        std::find_if(covers.begin(), covers.end(), [&](const Cover& c) { return c.key == source; });
     if (cover == covers.end() || key.empty()) {
       return Status::InvalidArgument("the AI function answered about an unknown cover: " + source);
     }
@@ -117,10 +117,12 @@ Result<Collage> ParseCollageAnswer(const std::string& body, const std::vector<Co
       SPARKIFY_RETURN_IF_ERROR(add(entry, std::string_view(list) == "cropped_image_data"));
     }
   }
-  std::stable_sort(out.items.begin(), out.items.end(), [](const CollageItem& a, const CollageItem& b) {
-    if (a.item.kind != b.item.kind) return a.item.kind == layout::Item::Kind::kCutout;
-    return a.item.rank < b.item.rank;
-  });
+  std::stable_sort(out.items.begin(), out.items.end(),
+                   [](const CollageItem& a, const CollageItem& b) {
+                     if (a.item.kind != b.item.kind)
+                       return a.item.kind == layout::Item::Kind::kCutout;
+                     return a.item.rank < b.item.rank;
+                   });
   if (out.items.empty()) return Status::InvalidArgument("the AI function chose no covers");
   out.palette = MergePalette(colors, 6);
   return out;

@@ -38,7 +38,8 @@ size_t OnHeader(char* data, size_t size, size_t n, void* user) {
                    [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
     std::string value = line.substr(colon + 1);
     while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.erase(0, 1);
-    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) {
+    while (!value.empty() &&
+           (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) {
       value.pop_back();
     }
     headers->emplace_back(std::move(name), std::move(value));

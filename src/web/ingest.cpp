@@ -27,9 +27,15 @@ ImageCheck CheckImage(std::string_view bytes) {
     return out;
   }
   switch (header->format) {
-    case vision::ImageFormat::kJpeg: out.info = {"jpg", "image/jpeg"}; break;
-    case vision::ImageFormat::kPng: out.info = {"png", "image/png"}; break;
-    case vision::ImageFormat::kWebp: out.info = {"webp", "image/webp"}; break;
+    case vision::ImageFormat::kJpeg:
+      out.info = {"jpg", "image/jpeg"};
+      break;
+    case vision::ImageFormat::kPng:
+      out.info = {"png", "image/png"};
+      break;
+    case vision::ImageFormat::kWebp:
+      out.info = {"webp", "image/webp"};
+      break;
   }
   bool swapped = header->orientation >= 5 && header->orientation <= 8;
   out.info.width = static_cast<int>(swapped ? header->height : header->width);

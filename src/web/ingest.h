@@ -17,9 +17,9 @@
 namespace sparkify::web::internal {
 
 struct ImageInfo {
-  std::string ext;           // "jpg", "png", "webp"
-  std::string content_type;  // "image/jpeg", ...
-  int width = 0, height = 0; // as displayed (EXIF orientation applied)
+  std::string ext;            // "jpg", "png", "webp"
+  std::string content_type;   // "image/jpeg", ...
+  int width = 0, height = 0;  // as displayed (EXIF orientation applied)
 };
 
 // The error for a refused image: code "unsupported_type" (not JPEG/PNG/WebP, HTTP 415) or

@@ -8,20 +8,28 @@ namespace sparkify::web::internal {
 
 std::string_view CoverStageName(CoverStage s) {
   switch (s) {
-    case CoverStage::kQueued: return "queued";
-    case CoverStage::kStored: return "stored";
-    case CoverStage::kSegmenting: return "segmenting";
-    case CoverStage::kDone: return "done";
-    case CoverStage::kFailed: return "failed";
+    case CoverStage::kQueued:
+      return "queued";
+    case CoverStage::kStored:
+      return "stored";
+    case CoverStage::kSegmenting:
+      return "segmenting";
+    case CoverStage::kDone:
+      return "done";
+    case CoverStage::kFailed:
+      return "failed";
   }
   return "queued";
 }
 
 std::string_view JobStageName(JobStage s) {
   switch (s) {
-    case JobStage::kRunning: return "running";
-    case JobStage::kDone: return "done";
-    case JobStage::kFailed: return "failed";
+    case JobStage::kRunning:
+      return "running";
+    case JobStage::kDone:
+      return "done";
+    case JobStage::kFailed:
+      return "failed";
   }
   return "running";
 }

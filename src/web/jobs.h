@@ -29,8 +29,8 @@ std::string_view CoverStageName(CoverStage s);
 std::string_view JobStageName(JobStage s);
 
 struct Cover {
-  int index = 0;              // rank among the job's covers (0 = first / most listened)
-  std::string name;           // file name, URL or sample name (shown to the user)
+  int index = 0;     // rank among the job's covers (0 = first / most listened)
+  std::string name;  // file name, URL or sample name (shown to the user)
   CoverStage stage = CoverStage::kQueued;
   std::optional<ApiError> error;
   std::string key;            // uploads/<sha256>.<ext> once stored

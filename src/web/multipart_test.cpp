@@ -31,10 +31,10 @@ TEST(ParseMultipart, SplitsFilesAndFields) {
 
 TEST(ParseMultipart, RefusesMalformedBodies) {
   const char* cases[] = {
-      "",                                                               // nothing
+      "",                                                                // nothing
       "--XYZ\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\nabc",  // no end
       "--XYZ\r\nContent-Type: text/plain\r\n\r\nabc\r\n--XYZ--",         // no disposition
-      "--XYZ garbage",                                                  // bad delimiter
+      "--XYZ garbage",                                                   // bad delimiter
   };
   for (const char* body : cases) EXPECT_FALSE(ParseMultipart(body, "XYZ").ok()) << body;
 }

@@ -21,7 +21,8 @@ ApiError InvokeError(const Status& s) {
 
 ApiError FetchError(const Status& s) {
   std::string why = s.message();
-  if (s.code() == Status::Code::kResourceExhausted) return {"too_large", "The image is too large: " + why};
+  if (s.code() == Status::Code::kResourceExhausted)
+    return {"too_large", "The image is too large: " + why};
   return {"fetch_failed", "Could not get the image: " + why};
 }
 
@@ -61,16 +62,17 @@ Status Runner::Start(std::shared_ptr<Job> job, std::vector<CoverSource> sources,
     }
   }
   if (static_cast<int>(workers_.size()) >= options_.max_running_jobs) {
-    return Status::ResourceExhausted("Too many collages are being made right now; try again in "
-                                     "a minute.");
+    return Status::ResourceExhausted(
+        "Too many collages are being made right now; try again in "
+        "a minute.");
   }
   auto done = std::make_shared<std::atomic<bool>>(false);
-  workers_.push_back(Worker{std::thread([this, job, sources = std::move(sources), seed,
-                                         done]() mutable {
-                              Run(job, sources, seed);
-                              done->store(true);
-                            }),
-                            done});
+  workers_.push_back(
+      Worker{std::thread([this, job, sources = std::move(sources), seed, done]() mutable {
+               Run(job, sources, seed);
+               done->store(true);
+             }),
+             done});
   return Status::OK();
 }
 
@@ -95,7 +97,8 @@ void Runner::ProcessCover(Job& job, Cover cover, CoverSource& source) {
   if (!check.status.ok()) return fail(check.error);
   auto key = StoreCover(*bucket_, *bytes, check.info);
   bytes->clear();
-  if (!key.ok()) return fail({"store_error", "Could not store the cover: " + key.status().message()});
+  if (!key.ok())
+    return fail({"store_error", "Could not store the cover: " + key.status().message()});
   cover.key = *key;
   cover.width = check.info.width;
   cover.height = check.info.height;
@@ -117,7 +120,8 @@ void Runner::Run(const std::shared_ptr<Job>& job, std::vector<CoverSource>& sour
   std::vector<Cover> covers = job->Snapshot().covers;
   std::atomic<size_t> next{0};
   auto work = [&] {
-    for (size_t i = next++; i < covers.size(); i = next++) ProcessCover(*job, covers[i], sources[i]);
+    for (size_t i = next++; i < covers.size(); i = next++)
+      ProcessCover(*job, covers[i], sources[i]);
   };
   int n = std::clamp(options_.segment_concurrency, 1, 32);
   std::vector<std::thread> pool;

@@ -24,7 +24,8 @@ class WebServerImpl final : public WebServer {
       return internal::ErrorResponse(status, code, message);
     };
     internal::App* app = app_.get();
-    auto server = http::Server::Start(http_opts, [app](http::Request& req) { return app->Handle(req); });
+    auto server =
+        http::Server::Start(http_opts, [app](http::Request& req) { return app->Handle(req); });
     if (!server.ok()) return server.status();
     server_ = std::move(*server);
     return Status::OK();
@@ -45,13 +46,15 @@ class WebServerImpl final : public WebServer {
 Status Validate(const WebOptions& o) {
   if (o.bucket.empty()) return Status::InvalidArgument("the bucket name is empty");
   if (o.credentials.access_key_id.empty() || o.credentials.secret_access_key.empty()) {
-    return Status::InvalidArgument("the web app needs its access key (AWS_ACCESS_KEY_ID and "
-                                   "AWS_SECRET_ACCESS_KEY)");
+    return Status::InvalidArgument(
+        "the web app needs its access key (AWS_ACCESS_KEY_ID and "
+        "AWS_SECRET_ACCESS_KEY)");
   }
   if (o.url_expires_seconds < 1 || o.url_expires_seconds > 604800) {
     return Status::InvalidArgument("URL expiry must be 1..604800 seconds");
   }
-  if (o.max_files < 1 || o.max_files > 30) return Status::InvalidArgument("max files must be 1..30");
+  if (o.max_files < 1 || o.max_files > 30)
+    return Status::InvalidArgument("max files must be 1..30");
   if (o.max_file_bytes < 1024) return Status::InvalidArgument("max file bytes must be >= 1024");
   if (o.max_upload_bytes < o.max_file_bytes) {
     return Status::InvalidArgument("max upload bytes must be >= max file bytes");
@@ -75,12 +78,14 @@ Result<std::unique_ptr<WebServer>> WebServer::Start(WebOptions options) {
     return Status::InvalidArgument("Spotify needs a fixed port or an explicit redirect URI");
   }
   if (redirect.empty()) {
-    std::string host = options.host == "0.0.0.0" || options.host == "::" ? "127.0.0.1" : options.host;
+    std::string host =
+        options.host == "0.0.0.0" || options.host == "::" ? "127.0.0.1" : options.host;
     if (host.find(':') != std::string::npos) host = "[" + host + "]";
     redirect = "http://" + host + ":" + std::to_string(options.port) + "/auth/spotify/callback";
   }
   WebOptions copy = options;
-  auto server = std::make_unique<WebServerImpl>(std::make_unique<internal::App>(std::move(copy), redirect));
+  auto server =
+      std::make_unique<WebServerImpl>(std::make_unique<internal::App>(std::move(copy), redirect));
   SPARKIFY_RETURN_IF_ERROR(server->Listen(options));
   return std::unique_ptr<WebServer>(std::move(server));
 }

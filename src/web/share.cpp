@@ -19,8 +19,8 @@ Result<std::string> EnsureSharedPng(Job& job, const Collage& collage, Bucket& bu
   for (const CollageItem& item : collage.items) {
     auto bytes = bucket.Get(item.item.key, max_image_bytes);
     if (!bytes.ok()) {
-      return Status::Internal("cannot read " + item.item.key + " back from the bucket: " +
-                              bytes.status().message());
+      return Status::Internal("cannot read " + item.item.key +
+                              " back from the bucket: " + bytes.status().message());
     }
     SPARKIFY_ASSIGN_OR_RETURN(vision::Image image, vision::DecodeImage(*bytes));
     images.push_back(std::move(image));

@@ -55,8 +55,10 @@ Result<std::vector<AlbumCover>> CoversFromTopTracks(const std::string& body, int
     if (album.contains("images") && album["images"].is_array()) {
       for (const json& img : album["images"]) {
         if (!img.is_object() || !img.contains("url") || !img["url"].is_string()) continue;
-        int64_t w = img.value("width", json()).is_number_integer() ? img["width"].get<int64_t>() : 0;
-        int64_t h = img.value("height", json()).is_number_integer() ? img["height"].get<int64_t>() : 0;
+        int64_t w =
+            img.value("width", json()).is_number_integer() ? img["width"].get<int64_t>() : 0;
+        int64_t h =
+            img.value("height", json()).is_number_integer() ? img["height"].get<int64_t>() : 0;
         if (w * h > best_area) {
           best_area = w * h;
           best = &img;
@@ -97,7 +99,8 @@ Spotify::Login Spotify::StartLogin() {
   s.state = Base64Url(RandomBytes(24));
   Login login;
   login.session_id = HexEncode(RandomBytes(32));
-  login.location = options_.auth_url + (options_.auth_url.find('?') == std::string::npos ? "?" : "&") +
+  login.location = options_.auth_url +
+                   (options_.auth_url.find('?') == std::string::npos ? "?" : "&") +
                    Form({{"client_id", options_.client_id},
                          {"response_type", "code"},
                          {"redirect_uri", redirect_uri_},
@@ -124,13 +127,15 @@ Status Spotify::Complete(const std::string& session_id, const std::string& code,
     std::lock_guard lock(mu_);
     Session* s = FindLocked(session_id);
     if (s == nullptr) {
-      return Status::Unauthenticated("No Spotify sign-in is in progress in this browser (or it "
-                                     "expired). Start again with Sync with Spotify.");
+      return Status::Unauthenticated(
+          "No Spotify sign-in is in progress in this browser (or it "
+          "expired). Start again with Sync with Spotify.");
     }
     if (s->state.empty() || !ConstantTimeEquals(s->state, state)) {
       s->state.clear();  // single use, also when wrong
-      return Status::InvalidArgument("The Spotify sign-in answer does not match this browser's "
-                                     "request (state mismatch). Start again.");
+      return Status::InvalidArgument(
+          "The Spotify sign-in answer does not match this browser's "
+          "request (state mismatch). Start again.");
     }
     s->state.clear();
     verifier = s->verifier;
@@ -149,13 +154,15 @@ Status Spotify::Complete(const std::string& session_id, const std::string& code,
                     {"client_id", options_.client_id},
                     {"code_verifier", verifier}});
   auto reply = Perform(call);
-  if (!reply.ok()) return Status::Unavailable("Spotify cannot be reached: " + reply.status().message());
+  if (!reply.ok())
+    return Status::Unavailable("Spotify cannot be reached: " + reply.status().message());
   json doc = json::parse(reply->body, nullptr, false);
   if (reply->status != 200 || !doc.is_object() || !doc.contains("access_token") ||
       !doc["access_token"].is_string()) {
     std::string why = doc.is_object() ? doc.value("error", "") : "";
-    return Status::Unavailable("Spotify did not give a token (HTTP " + std::to_string(reply->status) +
-                               (why.empty() ? "" : ", " + why) + ")");
+    return Status::Unavailable("Spotify did not give a token (HTTP " +
+                               std::to_string(reply->status) + (why.empty() ? "" : ", " + why) +
+                               ")");
   }
   int64_t expires_in = doc.value("expires_in", json(3600)).is_number_integer()
                            ? doc["expires_in"].get<int64_t>()
@@ -181,8 +188,9 @@ Result<std::vector<AlbumCover>> Spotify::TopCovers(const std::string& session_id
     std::lock_guard lock(mu_);
     Session* s = FindLocked(session_id);
     if (s == nullptr || s->access_token.empty() || clock_->Now() >= s->token_expires) {
-      return Status::Unauthenticated("Not signed in to Spotify (or the sign-in expired): use "
-                                     "Sync with Spotify first.");
+      return Status::Unauthenticated(
+          "Not signed in to Spotify (or the sign-in expired): use "
+          "Sync with Spotify first.");
     }
     token = s->access_token;
   }
@@ -190,7 +198,8 @@ Result<std::vector<AlbumCover>> Spotify::TopCovers(const std::string& session_id
   call.url = options_.api_url + "/v1/me/top/tracks?limit=50";
   call.headers = {{"authorization", "Bearer " + token}, {"accept", "application/json"}};
   auto reply = Perform(call);
-  if (!reply.ok()) return Status::Unavailable("Spotify cannot be reached: " + reply.status().message());
+  if (!reply.ok())
+    return Status::Unavailable("Spotify cannot be reached: " + reply.status().message());
   if (reply->status == 401) {
     std::lock_guard lock(mu_);
     if (Session* s = FindLocked(session_id)) s->access_token.clear();

@@ -47,8 +47,8 @@ class Spotify {
 
   // The callback. Unauthenticated: no or an expired session; InvalidArgument: a wrong state
   // (or Spotify's own `error`); Unavailable: the token endpoint failed.
-  Status Complete(const std::string& session_id, const std::string& code,
-                  const std::string& state, const std::string& error);
+  Status Complete(const std::string& session_id, const std::string& code, const std::string& state,
+                  const std::string& error);
 
   // Whether the session holds a (not yet expired) access token.
   bool Connected(const std::string& session_id);

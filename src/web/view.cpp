@@ -12,9 +12,7 @@ double Round2(double v) { return std::round(v * 100) / 100; }
 
 }  // namespace
 
-json ErrorJson(const ApiError& error) {
-  return {{"code", error.code}, {"message", error.message}};
-}
+json ErrorJson(const ApiError& error) { return {{"code", error.code}, {"message", error.message}}; }
 
 layout::Layout LayOut(const Collage& collage) {
   std::vector<layout::Item> items;
@@ -61,8 +59,8 @@ Result<json> JobJson(const JobSnapshot& job, Bucket& bucket) {
     if (c.error) cover["error"] = ErrorJson(*c.error);
     covers.push_back(std::move(cover));
   }
-  json out = {{"id", job.id}, {"state", JobStageName(job.stage)}, {"covers", covers},
-              {"collage", nullptr}};
+  json out = {
+      {"id", job.id}, {"state", JobStageName(job.stage)}, {"covers", covers}, {"collage", nullptr}};
   if (job.error) out["error"] = ErrorJson(*job.error);
   if (job.collage) {
     SPARKIFY_ASSIGN_OR_RETURN(out["collage"], CollageJson(*job.collage, bucket));

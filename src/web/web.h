@@ -60,11 +60,11 @@ struct WebOptions {
   int segment_concurrency = 4;
 
   // --- Limits.
-  int max_files = 30;                      // covers per job. Default: 30, the original's.
-  uint64_t max_file_bytes = 10ull << 20;   // one uploaded or fetched cover. Default: 10 MiB.
-  size_t max_json_bytes = 256 * 1024;      // a JSON request body. Default: 256 KiB.
-  int max_jobs = 200;                      // kept in memory; the oldest finished go first
-  int max_running_jobs = 8;                // jobs in progress at once; beyond: 503
+  int max_files = 30;                     // covers per job. Default: 30, the original's.
+  uint64_t max_file_bytes = 10ull << 20;  // one uploaded or fetched cover. Default: 10 MiB.
+  size_t max_json_bytes = 256 * 1024;     // a JSON request body. Default: 256 KiB.
+  int max_jobs = 200;                     // kept in memory; the oldest finished go first
+  int max_running_jobs = 8;               // jobs in progress at once; beyond: 503
   // One upload request (all its files). Default: 64 MiB.
   uint64_t max_upload_bytes = 64ull << 20;
   // Presigned GET URLs live this long. Default: 1 hour. 1..604800.

@@ -368,6 +368,14 @@ class WebApiTest(unittest.TestCase):
         self.assertEqual(final["covers"][1]["error"]["code"], "fetch_failed")
         self.assertEqual(final["collage"]["seed"], 7)
         self.assertEqual(len(final["collage"]["items"]), 2)
+        # An EventSource reconnecting after the end: the last state once, then 204 (stop).
+        events = self.base + "/api/jobs/%s/events" % job["id"]
+        status, _, body = request("GET", events, headers={"Last-Event-ID": "1"})
+        self.assertEqual(status, 200)
+        last_id = int(re.findall(r"^id: (\d+)$", body.decode(), re.M)[-1])
+        self.assertEqual(body.decode().count("event: job"), 1)
+        status, _, body = request("GET", events, headers={"Last-Event-ID": str(last_id)})
+        self.assertEqual((status, body), (204, b""))
 
     def test_sample_set(self):
         status, job, _ = api("POST", self.base + "/api/jobs", {"sample": True})

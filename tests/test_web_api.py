@@ -476,9 +476,9 @@ class LifecycleTest(unittest.TestCase):
     def tearDown(self):
         self.tmp.cleanup()
 
-    def run_up(self, *args):
+    def run_up(self, *args, **env):
         return subprocess.run([sparkify_binary(), "up"] + list(args), capture_output=True,
-                              env=clean_env(), timeout=60, stdin=subprocess.DEVNULL)
+                              env=clean_env(**env), timeout=60, stdin=subprocess.DEVNULL)
 
     def test_busy_port_and_bad_data_dir_fail_before_anything_starts(self):
         with socket.socket() as busy:
@@ -494,6 +494,13 @@ class LifecycleTest(unittest.TestCase):
         r = self.run_up("--data", not_a_dir, "--web-port", "0")
         self.assertEqual(r.returncode, 2)
         self.assertIn(b"data dir", r.stderr)
+
+    def test_a_missing_model_stops_everything_with_a_clear_error(self):
+        r = self.run_up("--data", self.tmp.join("d"), "--web-port", "0", "--function-port", "0",
+                        "--store-port", "0", SPARKIFY_CACHE=self.tmp.join("no-cache"))
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"sparkify up: the AI function cannot start: cannot load the model", r.stderr)
+        self.assertNotIn(b"sparkify up ready", r.stdout)
 
     def test_function_down_then_ctrl_c(self):
         up = Up(self.tmp.join("d"), self.tmp.join("up.log"), ["--web-port", "0"])

@@ -225,6 +225,12 @@ int RunUp(const UpFlags& f) {
   auto function_line = tree.StartAndWait("function", function, "sparkify function listening on",
                                          std::chrono::seconds(200));
   if (!function_line.ok()) return fail(function_line.status().message());
+  if (size_t at = function_line->find("(worker init failed: "); at != std::string::npos) {
+    // The endpoint is up but the model is not: nothing would work, say why now.
+    std::string why = function_line->substr(at + 21);
+    why = why.substr(0, why.find("; invokes will retry it"));
+    return fail("the AI function cannot start: " + why + " (scripts/setup.sh prepares the model)");
+  }
   const std::string function_url = UrlOf(*function_line);
 
   // The web app, with its own key (S3 and signed invokes).

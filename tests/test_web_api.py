@@ -502,6 +502,29 @@ class LifecycleTest(unittest.TestCase):
         self.assertIn(b"sparkify up: the AI function cannot start: cannot load the model", r.stderr)
         self.assertNotIn(b"sparkify up ready", r.stdout)
 
+    def test_a_dying_child_stops_the_tree(self):
+        up = Up(self.tmp.join("d"), self.tmp.join("up.log"), ["--web-port", "0"])
+        children = []
+        for entry in os.listdir("/proc"):
+            try:
+                with open("/proc/%s/stat" % entry) as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                with open("/proc/%s/cmdline" % entry, "rb") as f:
+                    argv = f.read().split(b"\0")
+            except (OSError, ValueError, IndexError):
+                continue
+            if ppid == up.proc.pid:
+                children.append((int(entry), argv[1] if len(argv) > 1 else b""))
+        self.assertEqual(sorted(a for _, a in children), [b"function", b"store", b"web"])
+        store_pid = [p for p, a in children if a == b"store"][0]
+        os.kill(store_pid, signal.SIGKILL)
+        self.assertEqual(up.proc.wait(60), 1)
+        log = up.log_text()
+        up.stop()
+        self.assertIn("sparkify up: the store stopped (signal", log)
+        for pid, _ in children:  # reaped by sparkify up, so gone
+            self.assertFalse(os.path.exists("/proc/%d" % pid), pid)
+
     def test_function_down_then_ctrl_c(self):
         up = Up(self.tmp.join("d"), self.tmp.join("up.log"), ["--web-port", "0"])
         try:

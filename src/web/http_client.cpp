@@ -47,6 +47,11 @@ size_t OnHeader(char* data, size_t size, size_t n, void* user) {
   return size * n;
 }
 
+int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  const auto* cancel = static_cast<const std::atomic<bool>*>(user);
+  return cancel != nullptr && cancel->load() ? 1 : 0;
+}
+
 }  // namespace
 
 std::string HttpReply::Header(const std::string& lower_name) const {
@@ -80,6 +85,11 @@ Result<HttpReply> Perform(const HttpCall& call) {
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &OnHeader);
   curl_easy_setopt(h, CURLOPT_HEADERDATA, &reply.headers);
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  if (call.cancel != nullptr) {
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, &OnProgress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(call.cancel));
+  }
   curl_easy_setopt(h, CURLOPT_PROXY, "");
   curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -89,6 +99,7 @@ Result<HttpReply> Perform(const HttpCall& call) {
   if (rc != CURLE_OK) {
     std::string why = curl_easy_strerror(rc);
     if (sink.overflow) return Status::ResourceExhausted("answer larger than the limit");
+    if (rc == CURLE_ABORTED_BY_CALLBACK) return Status::Unavailable("cancelled");
     if (rc == CURLE_OPERATION_TIMEDOUT) return Status::DeadlineExceeded(why);
     if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
         rc == CURLE_GOT_NOTHING || rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR) {

@@ -3,6 +3,7 @@
 // Thread-safe: each call uses its own curl handle.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <string>
 #include <utility>
@@ -21,6 +22,8 @@ struct HttpCall {
   std::string body;
   std::chrono::milliseconds timeout{30'000};
   size_t max_response_bytes = 8u << 20;
+  // When set and true, the exchange is abandoned (Cancelled as Unavailable "cancelled").
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct HttpReply {

@@ -46,12 +46,14 @@ InvokeClient::InvokeClient(FunctionTarget target, sigv4::Credentials credentials
   url_ = scheme_ + "://" + host_ + UriEncode(path_, true);
 }
 
-Result<std::string> InvokeClient::Invoke(const std::string& payload) {
+Result<std::string> InvokeClient::Invoke(const std::string& payload,
+                                         const std::atomic<bool>* cancel) {
   HttpCall call;
   call.method = "POST";
   call.url = url_;
   call.body = payload;
   call.timeout = target_.timeout;
+  call.cancel = cancel;
   call.headers = {{"content-type", "application/json"},
                   {"x-amz-invocation-type", "RequestResponse"}};
   if (!credentials_.access_key_id.empty()) {
@@ -73,6 +75,7 @@ Result<std::string> InvokeClient::Invoke(const std::string& payload) {
   invocations_.fetch_add(1);
   auto reply = Perform(call);
   if (!reply.ok()) {
+    if (cancel != nullptr && cancel->load()) return Status::Unavailable("the server is stopping");
     return Status::Unavailable("the AI function is down (" + url_ + ": " +
                                reply.status().message() + ")");
   }

@@ -22,7 +22,8 @@ class InvokeClient {
   // Errors: Unavailable "the AI function is down ..." when the endpoint cannot be reached or
   // answers 5xx/429; Internal "the AI function failed: ..." for X-Amz-Function-Error or a
   // statusCode other than 200 in the answer; PermissionDenied for 401/403 (keys or policy).
-  Result<std::string> Invoke(const std::string& payload);
+  // `cancel` (optional): set to true, the call ends at once (Unavailable).
+  Result<std::string> Invoke(const std::string& payload, const std::atomic<bool>* cancel = nullptr);
 
   // The invoke URL ("https://lambda.eu-west-1.amazonaws.com/2015-03-31/functions/NAME/...").
   const std::string& url() const { return url_; }

@@ -5,7 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "common/crypto.h"
 #include "http/http.h"
@@ -132,6 +135,38 @@ TEST(InvokeClient, AnUnreachableEndpointIsTheFunctionDown) {
   auto answer = client.Invoke("{}");
   EXPECT_EQ(answer.status().code(), Status::Code::kUnavailable);
   EXPECT_NE(answer.status().message().find("the AI function is down"), std::string::npos);
+}
+
+TEST(InvokeClient, ACancelledCallEndsAtOnce) {
+  std::atomic<bool> cancel{false};
+  std::mutex mu;
+  std::condition_variable cv;
+  bool answering = false, released = false;
+  FakeLambda slow([&](const std::string&) {
+    std::unique_lock lock(mu);
+    answering = true;
+    cv.notify_all();
+    // Holds the answer until the test is over (bounded, so a broken cancel fails, not hangs).
+    cv.wait_for(lock, std::chrono::seconds(10), [&] { return released; });
+    return http::Response{};
+  });
+  InvokeClient client(Local(slow.url()), kKey);
+  std::thread stopper([&] {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return answering; });
+    cancel = true;
+  });
+  auto started = std::chrono::steady_clock::now();
+  auto answer = client.Invoke("{}", &cancel);
+  stopper.join();
+  {
+    std::lock_guard lock(mu);
+    released = true;
+    cv.notify_all();
+  }
+  EXPECT_EQ(answer.status().code(), Status::Code::kUnavailable);
+  EXPECT_NE(answer.status().message().find("stopping"), std::string::npos);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
 }
 
 TEST(InvokeClient, AwsTargetsByNameAndRegion) {

@@ -44,6 +44,7 @@ void Runner::Stop() {
   {
     std::lock_guard lock(mu_);
     stopped_ = true;
+    stopping_ = true;
     workers.swap(workers_);
   }
   for (auto& w : workers) w.thread.join();
@@ -91,6 +92,7 @@ void Runner::ProcessCover(Job& job, Cover cover, CoverSource& source) {
     cover.error = std::move(e);
     job.SetCover(cover);
   };
+  if (stopping_) return fail({"shutting_down", "The server is stopping."});
   auto bytes = Obtain(source);
   if (!bytes.ok()) return fail(FetchError(bytes.status()));
   ImageCheck check = CheckImage(*bytes);
@@ -108,7 +110,7 @@ void Runner::ProcessCover(Job& job, Cover cover, CoverSource& source) {
   cover.stage = CoverStage::kSegmenting;
   job.SetCover(cover);
   json event = {{"op", "segment"}, {"keys", json::array({cover.key})}};
-  auto answer = invoker_->Invoke(event.dump());
+  auto answer = invoker_->Invoke(event.dump(), &stopping_);
   if (!answer.ok()) return fail(InvokeError(answer.status()));
   if (auto err = SegmentError(*answer)) return fail(*err);
   cover.stage = CoverStage::kDone;
@@ -153,7 +155,7 @@ void Runner::MakeCollage(Job& job, uint64_t seed) {
     return;
   }
   json event = {{"op", "collage"}, {"keys", keys}, {"options", {{"seed", seed}}}};
-  auto answer = invoker_->Invoke(event.dump());
+  auto answer = invoker_->Invoke(event.dump(), &stopping_);
   if (!answer.ok()) {
     job.Fail(InvokeError(answer.status()));
     return;

@@ -56,6 +56,7 @@ class Runner {
   std::mutex mu_;
   std::vector<Worker> workers_;
   bool stopped_ = false;
+  std::atomic<bool> stopping_{false};  // running jobs end early
 };
 
 }  // namespace sparkify::web::internal

@@ -12,8 +12,15 @@ bin=${SPARKIFY_BIN:-$repo/build/sparkify}
 echo "machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)," \
   "$(free -g | awk '/^Mem:/ {print $2}') GiB RAM, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "command: bench/web_bench.sh $*"
+# CPU that processes outside this benchmark took meanwhile (a shared machine), as a share of
+# all cores over the run.
+other_ticks() { /usr/bin/python3 "$repo/bench/other_cpu.py" $$; }
+ticks0=$(other_ticks); t0=$(date +%s.%N)
 json=$(node "$repo/bench/web_bench.mjs" --bin "$bin" "$@")
+ticks1=$(other_ticks); t1=$(date +%s.%N)
 echo "$json"
+awk -v a="$ticks0" -v b="$ticks1" -v t0="$t0" -v t1="$t1" -v hz="$(getconf CLK_TCK)" -v n="$(nproc)" \
+  'BEGIN { printf "other processes: %.0f%% of the %d cores during the %.0f s run\n", 100 * (b - a) / hz / (t1 - t0) / n, n, t1 - t0 }'
 node -e '
 const r = JSON.parse(process.argv[1]);
 const s = (ms) => (ms / 1000).toFixed(1) + " s";

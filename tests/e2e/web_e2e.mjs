@@ -261,6 +261,14 @@ async function main() {
       `no failed-cover message: ${warning}`);
     log('failed cover message:', warning);
 
+    // Without the event stream (a proxy that drops it), the page follows the job by polling.
+    await page.route('**/api/jobs/*/events', (route) => route.abort());
+    await page.click('#again');
+    await page.setInputFiles('#files', samplePaths(['coffee.png', 'rocket.jpg']));
+    await waitForCollage(page);
+    await page.unroute('**/api/jobs/*/events');
+    log('polling fallback: collage shown');
+
     // A function that is down: the page says so in words (the API answer is simulated here;
     // the backend's own answer is covered by tests/test_web_api.py).
     await page.route('**/api/jobs', (route) => route.fulfill({

@@ -114,7 +114,6 @@ class SandboxTest(unittest.TestCase):
                conf["IMAGE_WORKDIR"], "--clearenv"]
         env = dict(kv.split("=", 1) for kv in conf["IMAGE_ENV"].split())
         env.update({
-            "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
             "SPARKIFY_BUCKET": self.bucket,
             "SPARKIFY_S3_ENDPOINT": self.store.endpoint,
             "AWS_ACCESS_KEY_ID": self.function_key[0],

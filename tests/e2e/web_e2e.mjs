@@ -141,6 +141,15 @@ async function main() {
     const h1 = await page.textContent('h1');
     check(/Sparkify/.test(h1) && /visualize your music taste/.test(h1), `headline: ${h1}`);
 
+    // Image URLs pasted onto the page land in the URL box.
+    await page.evaluate(() => {
+      const data = new DataTransfer();
+      data.setData('text/plain', 'https://example.com/a.jpg');
+      document.body.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true }));
+    });
+    check(await page.inputValue('#urls') === 'https://example.com/a.jpg', 'pasted URL not taken');
+    await page.fill('#urls', '');
+
     // Client-side refusal of a too-large file, before any upload.
     const config = await (await fetch(`${up.base}/api/config`)).json();
     const big = path.join(dataDir, 'huge.jpg');

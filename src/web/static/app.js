@@ -286,11 +286,21 @@ function wire() {
   for (const type of ['dragover', 'drop']) {
     document.addEventListener(type, (e) => e.preventDefault());
   }
-  // Pasting image files (not text) anywhere outside the URL box starts a job with them.
+  // Pasting outside a text field: image files start a job; image URLs go into the URL box.
   document.addEventListener('paste', (e) => {
-    if (e.target === el.urls) return;
+    if (e.target.closest && e.target.closest('textarea, input')) return;
     const files = [...(e.clipboardData?.files || [])];
-    if (files.length) startFromFiles(files);
+    if (files.length) {
+      e.preventDefault();
+      startFromFiles(files);
+      return;
+    }
+    const text = e.clipboardData?.getData('text/plain') || '';
+    if (/https?:\/\//i.test(text)) {
+      e.preventDefault();
+      el.urls.value = [el.urls.value.trim(), text.trim()].filter(Boolean).join('\n');
+      el.urls.focus();
+    }
   });
   el.urlForm.addEventListener('submit', (e) => {
     e.preventDefault();

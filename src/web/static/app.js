@@ -262,7 +262,9 @@ function startOver() {
 
 function wire() {
   el.files.addEventListener('change', () => {
-    if (el.files.files.length) startFromFiles(el.files.files);
+    const picked = [...el.files.files];
+    el.files.value = '';  // so that picking the same file again is a change too
+    if (picked.length) startFromFiles(picked);
   });
   for (const type of ['dragenter', 'dragover']) {
     el.dropzone.addEventListener(type, (e) => {

@@ -141,6 +141,13 @@ async function main() {
     const h1 = await page.textContent('h1');
     check(/Sparkify/.test(h1) && /visualize your music taste/.test(h1), `headline: ${h1}`);
 
+    // Every control is named (label or text), progress is announced politely.
+    const unnamed = await page.evaluate(() => [...document.querySelectorAll('input, textarea, button, a')]
+      .filter((c) => !((c.labels && c.labels.length) || c.textContent.trim() || c.getAttribute('aria-label')))
+      .map((c) => c.outerHTML));
+    check(unnamed.length === 0, `controls without a name: ${unnamed.join(' ')}`);
+    check(await page.getAttribute('#progress-summary', 'aria-live') === 'polite', 'no aria-live');
+
     // Image URLs pasted onto the page land in the URL box.
     await page.evaluate(() => {
       const data = new DataTransfer();

@@ -39,6 +39,29 @@ async function waitForCollage(page, timeout = 120_000) {
   }
 }
 
+// Mean absolute difference per channel (0..255) of two PNGs, both drawn at 200x200 by the
+// page's own canvas (images from data: URLs are allowed by the CSP and do not taint it).
+function imageDistance(page, a, b) {
+  return page.evaluate(async ([x, y]) => {
+    const pixels = async (b64) => {
+      const img = new Image();
+      img.src = `data:image/png;base64,${b64}`;
+      await img.decode();
+      const canvas = document.createElement('canvas');
+      canvas.width = canvas.height = 200;
+      const ctx = canvas.getContext('2d');
+      ctx.drawImage(img, 0, 0, 200, 200);
+      return ctx.getImageData(0, 0, 200, 200).data;
+    };
+    const [p, q] = [await pixels(x), await pixels(y)];
+    let sum = 0;
+    for (let i = 0; i < p.length; i += 4) {
+      sum += Math.abs(p[i] - q[i]) + Math.abs(p[i + 1] - q[i + 1]) + Math.abs(p[i + 2] - q[i + 2]);
+    }
+    return sum / (3 * 200 * 200);
+  }, [a.toString('base64'), b.toString('base64')]);
+}
+
 // The placements as the page drew them (inline styles), to compare layouts.
 const layoutOf = (page) => page.$$eval('#collage img', (imgs) =>
   imgs.map((i) => [i.style.left, i.style.top, i.style.width, i.style.transform].join(' ')));
@@ -206,6 +229,7 @@ async function main() {
     const invocations = up.reports();
     check(invocations > 0, `no REPORT lines in sparkify up's output:\n${up.output()}`);
     const before = await layoutOf(page);
+    const firstShot = await page.locator('#collage').screenshot();
     const seed = await page.getAttribute('#collage', 'data-seed');
     await page.click('#regenerate');
     await page.waitForFunction((s) => {
@@ -223,6 +247,16 @@ async function main() {
     const saved = path.join(artifacts, 'download.png');
     await download.saveAs(saved);
     const downloadWidth = checkPng(fs.readFileSync(saved), 'the download');
+
+    // The browser's drawing and the server's PNG of the same layout agree: the page's collage
+    // is much closer to the PNG than the previous layout is.
+    const shot = await page.locator('#collage').screenshot();
+    const png = fs.readFileSync(saved);
+    const same = await imageDistance(page, shot, png);
+    const other = await imageDistance(page, firstShot, png);
+    log(`page vs PNG: mean difference ${same.toFixed(1)} (previous layout: ${other.toFixed(1)})`);
+    check(same < 6 && same * 3 < other,
+      `the page and the PNG disagree (${same.toFixed(1)} vs ${other.toFixed(1)})`);
 
     // Share: the link (copied, and shown) downloads the PNG.
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: up.base });

@@ -193,6 +193,38 @@ TEST(Arrange, FewItemsAreDrawnLargerAndManySmaller) {
   EXPECT_LT(top(18, 12), top(5, 4));
 }
 
+TEST(Arrange, RandomInputsKeepTheInvariants) {
+  uint64_t state = 12345;
+  auto next = [&state](uint64_t n) {  // a small LCG: the sweep is the same on every run
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (state >> 33) % n;
+  };
+  for (int round = 0; round < 300; ++round) {
+    std::vector<Item> items(1 + next(40));
+    for (auto& it : items) {
+      it.kind = next(2) ? Kind::kCutout : Kind::kCover;
+      it.rank = static_cast<int>(next(10));  // ties on purpose
+      it.width = static_cast<int>(next(3000));
+      it.height = static_cast<int>(next(3000));
+    }
+    const int size = 50 + static_cast<int>(next(1000));
+    const Layout l = Arrange(items, {}, next(1u << 30), {.size = size});
+    ASSERT_EQ(l.placements.size(), items.size()) << round;
+    std::set<size_t> seen;
+    std::set<int> zs;
+    for (const Placement& p : l.placements) {
+      EXPECT_TRUE(seen.insert(p.item).second) << round;
+      EXPECT_TRUE(zs.insert(p.z).second) << round;
+      const auto [hx, hy] = HalfBox(p);
+      EXPECT_GE(p.x - hx, -1e-6) << round;
+      EXPECT_LE(p.x + hx, size + 1e-6) << round;
+      EXPECT_GE(p.y - hy, -1e-6) << round;
+      EXPECT_LE(p.y + hy, size + 1e-6) << round;
+      EXPECT_GT(std::min(p.width, p.height), 0) << round;
+    }
+  }
+}
+
 TEST(Arrange, ExtremeAspectRatiosStayVisible) {
   std::vector<Item> items(2);
   items[0] = {Kind::kCutout, "a", 0, 4000, 1};

@@ -19,6 +19,7 @@ import os
 import shlex
 import statistics
 import struct
+import tarfile
 import subprocess
 import sys
 import threading
@@ -224,6 +225,7 @@ def outer():
     with open(os.path.join(out, "image-sizes.json")) as f:
         print("image sizes: " + json.dumps(json.load(f)))
     check_image_files(os.path.join(out, "image-files.txt"))
+    check_archive(os.path.join(out, "sparkify-function.tar"))
     env = dict(os.environ, SPARKIFY_SANDBOX_INNER="1",
                SPARKIFY_SANDBOX_ROOTFS=os.path.join(out, "rootfs"),
                SPARKIFY_SANDBOX_RESULTS=os.path.join(out, "sandbox-results.json"))
@@ -245,6 +247,33 @@ def check_image_files(listing):
     bad = secret_paths(paths)
     if bad:
         sys.exit("image holds secrets: %s" % bad)
+
+
+def check_archive(path):
+    """The `docker load` archive: its tag, image.conf's run configuration, and the files of
+    every layer (the model there, no secrets)."""
+    sys.path.insert(0, HERE)
+    from test_deploy import secret_paths  # noqa: E402
+    conf = image_conf()
+    with tarfile.open(path) as archive:
+        manifest = json.load(archive.extractfile("manifest.json"))
+        if manifest[0]["RepoTags"] != ["docker.io/library/sparkify-function:latest"]:
+            sys.exit("archive tag: %s" % manifest[0]["RepoTags"])
+        config = json.load(archive.extractfile(manifest[0]["Config"]))
+        c = config["config"]
+        if (c["Entrypoint"] != conf["IMAGE_ENTRYPOINT"].split() or c["User"] != conf["IMAGE_USER"]
+                or sorted(c["Env"]) != sorted(conf["IMAGE_ENV"].split())
+                or c["WorkingDir"] != conf["IMAGE_WORKDIR"] or config["architecture"] != "amd64"):
+            sys.exit("archive config differs from image.conf: %s" % json.dumps(config))
+        paths = []
+        for layer in manifest[0]["Layers"]:
+            with tarfile.open(fileobj=archive.extractfile(layer)) as t:
+                paths += ["/" + n.lstrip("./") for n in t.getnames()]
+    if "/opt/sparkify/model/model.onnx" not in paths:
+        sys.exit("the archive's layers lack the model")
+    if secret_paths(paths):
+        sys.exit("the archive's layers hold secrets: %s" % secret_paths(paths))
+    print("docker archive: %d layers, %d paths, config as image.conf" % (len(manifest[0]["Layers"]), len(paths)))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@
 // S3 credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN.
 // The local emulator only (function_cmd.cpp):
 //   --listen HOST:PORT        SPARKIFY_LISTEN                 127.0.0.1:9000
-//   --allow-unsigned-remote   SPARKIFY_ALLOW_UNSIGNED_REMOTE  off: unsigned invokes from loopback only
+//   --allow-unsigned-remote   SPARKIFY_ALLOW_UNSIGNED_REMOTE  off (loopback only)
 #pragma once
 
 #include <CLI/CLI.hpp>

@@ -95,7 +95,8 @@ TEST(InvokeAuthTest, UnsignedRemoteFlagAcceptsAnyAddressButStillChecksSignatures
     req.headers.emplace_back(
         "authorization",
         "AWS4-HMAC-SHA256 Credential=AKIDUNKNOWN/20240101/us-east-1/lambda/aws4_request, "
-        "SignedHeaders=host;x-amz-date, Signature=" + std::string(64, '0'));
+        "SignedHeaders=host;x-amz-date, Signature=" +
+            std::string(64, '0'));
     req.headers.emplace_back("x-amz-date", "20240101T000000Z");
     req.headers.emplace_back("host", "localhost");
     auto denial = AuthorizeInvoke(req, "{}", options, arn);

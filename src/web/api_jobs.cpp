@@ -153,8 +153,9 @@ http::Response App::StartJob(std::vector<CoverSource> sources, uint64_t seed) {
   std::shared_ptr<Job> job = jobs_.Create(std::move(covers));
   size_t count = sources.size();
   if (Status s = runner_.Start(job, std::move(sources), seed); !s.ok()) {
-    job->Fail({"busy", s.message()});
-    return ErrorResponse(503, "busy", s.message());
+    std::string code = s.code() == Status::Code::kResourceExhausted ? "busy" : "shutting_down";
+    job->Fail({code, s.message()});
+    return ErrorResponse(503, code, s.message());
   }
   spdlog::info("web: job {} with {} covers", job->id(), count);
   http::Response res = ViewOrError(JobJson(job->Snapshot(), bucket_), 202);

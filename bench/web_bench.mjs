@@ -19,6 +19,7 @@ function arg(name, fallback) {
 const bin = arg('bin', process.env.SPARKIFY_BIN || path.resolve('build/sparkify'));
 const covers = Number(arg('covers', '30'));
 const modelSize = arg('model-size', '');
+const workers = arg('function-workers', '');  // default: sparkify up's
 
 const SAMPLES = ['astronaut.png', 'chelsea.png', 'coffee.png', 'rocket.jpg', 'camera.png',
   'coins.png', 'clock_motion.png', 'horse.png', 'hubble_deep_field.jpg', 'retina.jpg',
@@ -97,7 +98,10 @@ async function main() {
   let up = null;
   try {
     const files = await makeCovers(browser, dir, covers);
-    up = await startUp({ bin, dataDir: path.join(dir, 'data'), modelSize });
+    up = await startUp({
+      bin, dataDir: path.join(dir, 'data'), modelSize,
+      extraArgs: workers ? ['--function-workers', workers] : [],
+    });
     const page = await browser.newPage();
     await page.goto(up.base);
     await page.waitForSelector('body[data-ready]');

@@ -2,7 +2,7 @@
 # The web app's benchmark: time from submit to collage for N covers (default 30), cold (fresh
 # data dir: nothing cached) and warm (the same covers again: cut-outs cached), and the landing
 # page's transfer size and time to first render, measured in headless chromium (Playwright).
-#   bench/web_bench.sh [--model-size 320] [--covers 30] [--bin build/sparkify]
+#   bench/web_bench.sh [--model-size 320] [--covers 30] [--function-workers N] [--bin build/sparkify]
 # Needs scripts/setup.sh --deps (chromium, npm playwright-core, samples, model).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)

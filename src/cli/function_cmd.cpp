@@ -21,6 +21,7 @@ struct FunctionFlags {
   FunctionConfig config;
   std::string listen = "127.0.0.1:9000";
   int timeout_s = 300;
+  int workers = 1;
   std::string iam_data;
   bool allow_unsigned_remote = false;
 };
@@ -119,6 +120,7 @@ int RunLocal(const FunctionFlags& f) {
   options.worker_environment = WorkerEnvironment(f.config, model);
   options.region = f.config.region;
   options.timeout = std::chrono::seconds(f.timeout_s);
+  options.workers = f.workers;
   options.identities = identities.get();
   options.allow_unsigned_remote = f.allow_unsigned_remote;
   options.log = [readiness](std::string_view line) {
@@ -199,6 +201,12 @@ void RegisterFunction(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   cmd->add_option("--timeout", flags->timeout_s, "Invocation time limit, seconds")
       ->check(CLI::Range(1, 900))
+      ->capture_default_str();
+  cmd->add_option("--workers", flags->workers,
+                  "Worker processes, each one invocation at a time with its own copy of the "
+                  "model (~0.7 GB at size 1024)")
+      ->envname("SPARKIFY_FUNCTION_WORKERS")
+      ->check(CLI::Range(1, 16))
       ->capture_default_str();
   cmd->add_flag("--allow-private-fetch", c.allow_private_fetch,
                 "Let image URLs reach loopback, private and link-local addresses")

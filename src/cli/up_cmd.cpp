@@ -37,6 +37,7 @@ struct UpFlags {
   bool allow_private_fetch = false;
   int model_size = 0;
   int segment_concurrency = 4;
+  int function_workers = 2;
 };
 
 std::string SelfDir() {
@@ -218,6 +219,8 @@ int RunUp(const UpFlags& f) {
     function.argv.push_back(std::to_string(f.model_size));
   }
   if (f.allow_private_fetch) function.argv.push_back("--allow-private-fetch");
+  function.argv.push_back("--workers");
+  function.argv.push_back(std::to_string(f.function_workers));
   function.env = BaseEnvironment();
   AddKey(&function.env, "AWS_", function_key->access_key_id, function_key->secret_access_key);
   sigv4::Credentials throwaway = store::GenerateCredentials();
@@ -306,6 +309,11 @@ void RegisterUp(CLI::App& app, int* exit_code) {
   cmd->add_option("--segment-concurrency", flags->segment_concurrency,
                   "Covers of one job segmented at once")
       ->check(CLI::Range(1, 32))
+      ->capture_default_str();
+  cmd->add_option("--function-workers", flags->function_workers,
+                  "The function's worker processes (invocations run at once; each holds the "
+                  "model, ~0.7 GB at size 1024)")
+      ->check(CLI::Range(1, 16))
       ->capture_default_str();
   cmd->callback([flags, exit_code] { *exit_code = RunUp(*flags); });
 }

@@ -17,6 +17,7 @@ import http.server
 import json
 import os
 import shlex
+import shutil
 import statistics
 import struct
 import tarfile
@@ -218,6 +219,10 @@ def outer():
             "set SPARKIFY_TEST_SANDBOX=1 (as root) to build the image and run it in a sandbox")
     require(os.geteuid() == 0, "the sandbox test builds the image with debootstrap: run as root")
     sparkify_binary()
+    if not shutil.which("bwrap"):  # the opt-in run's own tool, like build-image.sh's
+        subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends",
+                        "bubblewrap"], check=True, env=dict(os.environ,
+                                                            DEBIAN_FRONTEND="noninteractive"))
     build_dir = os.environ["SPARKIFY_BUILD_DIR"]
     out = os.path.join(build_dir, "deploy-image")
     subprocess.run([os.path.join(HERE, "build-image.sh"), "--build-dir", build_dir, "--out", out],

@@ -75,6 +75,15 @@ std::optional<InvokeDenial> AuthorizeInvoke(const http::Request& req, std::strin
   if (!outcome.ok()) return FromVerifyFailure(*outcome.failure);
   const sigv4::Verified& v = *outcome.verified;
   if (v.type == sigv4::AuthType::kAnonymous) {
+    // Unsigned invokes are for curl and scripts on this machine. A web page the user happens
+    // to visit can POST here too (a "simple" cross-site request, no preflight), and browsers
+    // always mark such requests with Origin or Sec-Fetch-Site: refuse them.
+    auto fetch_site = req.Header("sec-fetch-site");
+    if (req.Header("origin") || (fetch_site && *fetch_site != "none")) {
+      return InvokeDenial{InvokeError::kMissingAuthenticationToken,
+                          "Missing Authentication Token: unsigned invokes from a web browser "
+                          "are refused; sign the request with SigV4"};
+    }
     if (options.allow_unsigned_remote) return std::nullopt;
     if (options.allow_unsigned_loopback && IsLoopback(req.remote_ip)) return std::nullopt;
     return InvokeDenial{InvokeError::kMissingAuthenticationToken, "Missing Authentication Token"};

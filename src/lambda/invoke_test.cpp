@@ -105,6 +105,38 @@ TEST(InvokeAuthTest, UnsignedRemoteFlagAcceptsAnyAddressButStillChecksSignatures
   }
 }
 
+TEST(InvokeAuthTest, UnsignedInvokesFromABrowserAreRefused) {
+  const std::string arn = "arn:aws:lambda:us-east-1:000000000000:function:function";
+  struct {
+    const char* header;
+    const char* value;
+    bool allowed;
+  } cases[] = {
+      {"origin", "https://evil.example", false},  {"origin", "null", false},
+      {"origin", "http://127.0.0.1:8080", false}, {"sec-fetch-site", "cross-site", false},
+      {"sec-fetch-site", "same-site", false},     {"sec-fetch-site", "same-origin", false},
+      {"sec-fetch-site", "none", true},  // typed into the address bar: not a page's request
+      {"user-agent", "curl/7.88.1", true},
+  };
+  for (bool remote : {false, true}) {
+    for (const auto& c : cases) {
+      http::Request req;
+      req.method = "POST";
+      req.path = "/2015-03-31/functions/function/invocations";
+      req.remote_ip = "127.0.0.1";
+      req.headers.emplace_back(c.header, c.value);
+      EmulatorOptions options;
+      options.allow_unsigned_remote = remote;
+      auto denial = AuthorizeInvoke(req, "{}", options, arn);
+      EXPECT_EQ(!denial.has_value(), c.allowed) << c.header << ": " << c.value;
+      if (denial) {
+        EXPECT_EQ(denial->error, InvokeError::kMissingAuthenticationToken);
+        EXPECT_NE(denial->message.find("web browser"), std::string::npos);
+      }
+    }
+  }
+}
+
 TEST(InvokeAuthTest, RequestIdsAreVersion4Uuids) {
   std::string a = NewRequestId(), b = NewRequestId();
   EXPECT_NE(a, b);

@@ -349,6 +349,19 @@ class WebApiTest(unittest.TestCase):
             self.assertEqual((got, answer["error"]["code"]), (status, code), doc)
         got, _, raw = request("POST", self.base + "/api/jobs", b"x", {"Content-Type": "text/plain"})
         self.assertEqual(got, 415)
+
+    def test_deeply_nested_json_is_refused_and_the_server_lives(self):
+        # Dumping or comparing such a document would recurse 125000 times (stack overflow).
+        for deep in (b'{"urls":[' + b"[" * 125000 + b"]" * 125000 + b"]}",
+                     b'{"urls":[' + b"[" * 40 + b"]" * 40 + b"]}",
+                     b'{"sample":' + b"{\"a\":" * 40000 + b"1" + b"}" * 40000 + b"}"):
+            got, _, raw = request("POST", self.base + "/api/jobs", deep,
+                                  {"Content-Type": "application/json"})
+            self.assertEqual((got, json.loads(raw)["error"]["code"]), (400, "bad_request"))
+        got, answer, _ = api("POST", self.base + "/api/jobs", {"urls": [[[1]]]})
+        self.assertEqual((got, answer["error"]["code"]), (400, "bad_url"))
+        self.assertIn("(found: array)", answer["error"]["message"])
+        self.assertEqual(api("GET", self.base + "/api/config")[0], 200)
         for path in ("/api/jobs/0123abcd", "/api/jobs/0123abcd/events", "/api/jobs/zz/share"):
             got, answer, _ = api("GET", self.base + path)
             self.assertEqual((got, answer["error"]["code"]), (404, "not_found"), path)

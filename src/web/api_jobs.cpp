@@ -94,8 +94,12 @@ http::Response App::CreateFromJson(http::Request& req) {
   }
   auto body = req.ReadAll(options_.max_json_bytes);
   if (!body.ok()) return ErrorResponse(413, "too_large", "The request is too large.");
-  json doc = json::parse(*body, nullptr, false);
-  if (!doc.is_object()) return ErrorResponse(400, "bad_request", "The body is not a JSON object.");
+  json doc = ParseUntrustedJson(*body);
+  if (!doc.is_object()) {
+    return ErrorResponse(400, "bad_request",
+                         "The body is not a JSON object (at most " +
+                             std::to_string(kMaxJsonDepth) + " levels deep).");
+  }
   uint64_t seed = RandomSeed();
   if (doc.contains("seed")) {
     if (!doc["seed"].is_number_unsigned()) {
@@ -114,9 +118,13 @@ http::Response App::CreateFromJson(http::Request& req) {
                            "At most " + std::to_string(options_.max_files) + " covers at a time.");
     }
     for (const json& u : urls) {
-      std::string url = u.is_string() ? u.get<std::string>() : "";
+      if (!u.is_string()) {
+        return ErrorResponse(400, "bad_url", "urls must hold strings (found: " + JsonTypeName(u) +
+                                                 ").");
+      }
+      std::string url = u.get<std::string>();
       if (url.size() > 4096 || !(url.starts_with("https://") || url.starts_with("http://"))) {
-        return ErrorResponse(400, "bad_url", "Not an http(s) image URL: " + ShortName(u.dump()));
+        return ErrorResponse(400, "bad_url", "Not an http(s) image URL: " + ShortName(url));
       }
       sources.push_back(CoverSource{ShortName(url), "", url, ""});
     }

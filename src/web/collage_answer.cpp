@@ -4,6 +4,8 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "web/respond.h"
+
 namespace sparkify::web::internal {
 namespace {
 
@@ -55,7 +57,7 @@ std::vector<layout::Rgb> MergePalette(const std::vector<Weighted>& colors, size_
 }  // namespace
 
 std::optional<ApiError> SegmentError(const std::string& body) {
-  json doc = json::parse(body, nullptr, false);
+  json doc = ParseUntrustedJson(body);
   if (!doc.is_object()) return ApiError{"function_error", "the AI function's answer is not JSON"};
   if (doc.contains("errors") && doc["errors"].is_array() && !doc["errors"].empty()) {
     const json& e = doc["errors"][0];
@@ -69,7 +71,7 @@ std::optional<ApiError> SegmentError(const std::string& body) {
 
 Result<Collage> ParseCollageAnswer(const std::string& body, const std::vector<Cover>& covers,
                                    uint64_t seed) {
-  json doc = json::parse(body, nullptr, false);
+  json doc = ParseUntrustedJson(body);
   if (!doc.is_object()) return Status::InvalidArgument("the AI function's answer is not JSON");
   Collage out;
   out.seed = seed;

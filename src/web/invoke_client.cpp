@@ -6,6 +6,7 @@
 #include "common/crypto.h"
 #include "common/uri.h"
 #include "web/http_client.h"
+#include "web/respond.h"
 
 namespace sparkify::web::internal {
 namespace {
@@ -19,7 +20,7 @@ std::string Shorten(std::string_view text) {
 
 // The function's error document {"errorMessage","errorType"} or a plain text.
 std::string ErrorText(const std::string& body) {
-  json doc = json::parse(body, nullptr, false);
+  json doc = ParseUntrustedJson(body);
   if (doc.is_object()) {
     std::string type = doc.value("errorType", "");
     std::string msg = doc.value("errorMessage", doc.value("message", ""));
@@ -95,7 +96,7 @@ Result<std::string> InvokeClient::Invoke(const std::string& payload,
   if (std::string kind = r.Header("x-amz-function-error"); !kind.empty()) {
     return Status::Internal("the AI function failed (" + kind + "): " + ErrorText(r.body));
   }
-  json answer = json::parse(r.body, nullptr, false);
+  json answer = ParseUntrustedJson(r.body);
   if (!answer.is_object() || !answer.contains("body")) {
     return Status::Internal("the AI function answered something unexpected: " + Shorten(r.body));
   }

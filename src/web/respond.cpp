@@ -4,6 +4,34 @@
 
 namespace sparkify::web::internal {
 
+namespace {
+struct TooDeep {};
+}  // namespace
+
+nlohmann::json ParseUntrustedJson(std::string_view text, int max_depth) {
+  using json = nlohmann::json;
+  // The callback's depth is the number of enclosing arrays/objects; throwing ends the parse
+  // before the document grows any deeper.
+  auto limit = [max_depth](int depth, json::parse_event_t event, json&) {
+    if ((event == json::parse_event_t::object_start ||
+         event == json::parse_event_t::array_start) &&
+        depth >= max_depth) {
+      throw TooDeep{};
+    }
+    return true;
+  };
+  try {
+    return json::parse(text, limit, false);
+  } catch (const TooDeep&) {
+    return json(json::value_t::discarded);
+  }
+}
+
+std::string JsonTypeName(const nlohmann::json& v) {
+  if (v.is_number()) return "number";
+  return v.type_name();
+}
+
 http::Response JsonResponse(int status, const nlohmann::json& body) {
   http::Response res;
   res.status = status;

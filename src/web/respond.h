@@ -19,6 +19,16 @@ std::string ContentSecurityPolicy(const std::string& image_origin);
 // Adds the security headers every response carries.
 void AddSecurityHeaders(http::Response& res, const std::string& csp);
 
+// How deep untrusted JSON (request bodies, the function's and Spotify's answers) may nest.
+// nlohmann's dump(), comparisons and copies recurse, so a deeper document could overflow the
+// stack; every real document of the API nests at most 6 levels.
+constexpr int kMaxJsonDepth = 32;
+// Parses untrusted JSON text; a discarded value (is_discarded(), not an object) when it is
+// not JSON or nests deeper than `max_depth` levels (the parse stops at the first one too deep).
+nlohmann::json ParseUntrustedJson(std::string_view text, int max_depth = kMaxJsonDepth);
+// "string", "number", "object", ...: what to say about an untrusted value instead of dumping it.
+std::string JsonTypeName(const nlohmann::json& v);
+
 // The value of cookie `name` in the request's Cookie headers, or "".
 std::string CookieValue(const http::Request& req, std::string_view name);
 // The decoded value of query parameter `name`, or nullopt.

@@ -7,6 +7,7 @@
 #include "common/crypto.h"
 #include "common/uri.h"
 #include "web/http_client.h"
+#include "web/respond.h"
 
 namespace sparkify::web::internal {
 namespace {
@@ -38,7 +39,7 @@ std::string Base64Url(std::string_view bytes) {
 std::string PkceChallenge(const std::string& verifier) { return Base64Url(Sha256(verifier)); }
 
 Result<std::vector<AlbumCover>> CoversFromTopTracks(const std::string& body, int max) {
-  json doc = json::parse(body, nullptr, false);
+  json doc = ParseUntrustedJson(body);
   if (!doc.is_object() || !doc.contains("items") || !doc["items"].is_array()) {
     return Status::InvalidArgument("Spotify's top tracks answer has no items");
   }
@@ -156,7 +157,7 @@ Status Spotify::Complete(const std::string& session_id, const std::string& code,
   auto reply = Perform(call);
   if (!reply.ok())
     return Status::Unavailable("Spotify cannot be reached: " + reply.status().message());
-  json doc = json::parse(reply->body, nullptr, false);
+  json doc = ParseUntrustedJson(reply->body);
   if (reply->status != 200 || !doc.is_object() || !doc.contains("access_token") ||
       !doc["access_token"].is_string()) {
     std::string why = doc.is_object() ? doc.value("error", "") : "";

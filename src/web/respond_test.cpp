@@ -1,0 +1,38 @@
+#include "web/respond.h"
+
+#include <gtest/gtest.h>
+
+namespace sparkify::web::internal {
+namespace {
+
+std::string Nested(int depth) { return std::string(depth, '[') + std::string(depth, ']'); }
+
+TEST(ParseUntrustedJson, RefusesDocumentsNestedDeeperThanTheLimit) {
+  EXPECT_TRUE(ParseUntrustedJson(Nested(kMaxJsonDepth)).is_array());
+  EXPECT_TRUE(ParseUntrustedJson(Nested(kMaxJsonDepth + 1)).is_discarded());
+  // Deep enough that building, dumping or comparing it would overflow the stack.
+  EXPECT_TRUE(ParseUntrustedJson("{\"urls\":[" + Nested(125000) + "]}").is_discarded());
+  std::string objects;
+  for (int i = 0; i < 100000; ++i) objects += "{\"a\":";
+  objects += "1" + std::string(100000, '}');
+  EXPECT_TRUE(ParseUntrustedJson(objects).is_discarded());
+  // Brackets inside strings do not count.
+  EXPECT_EQ(ParseUntrustedJson("{\"a\":\"" + Nested(1000) + "\"}")["a"], Nested(1000));
+  EXPECT_EQ(ParseUntrustedJson("[[1]]", 2), nlohmann::json::parse("[[1]]"));
+  EXPECT_TRUE(ParseUntrustedJson("[[[1]]]", 2).is_discarded());
+  EXPECT_TRUE(ParseUntrustedJson("{\"a\":").is_discarded());
+}
+
+TEST(JsonTypeName, NamesEveryType) {
+  using json = nlohmann::json;
+  EXPECT_EQ(JsonTypeName(json(5)), "number");
+  EXPECT_EQ(JsonTypeName(json(-5)), "number");
+  EXPECT_EQ(JsonTypeName(json(0.5)), "number");
+  EXPECT_EQ(JsonTypeName(json::array()), "array");
+  EXPECT_EQ(JsonTypeName(json::object()), "object");
+  EXPECT_EQ(JsonTypeName(json("x")), "string");
+  EXPECT_EQ(JsonTypeName(json(nullptr)), "null");
+}
+
+}  // namespace
+}  // namespace sparkify::web::internal

@@ -61,8 +61,8 @@ std::optional<ApiError> SegmentError(const std::string& body) {
   if (!doc.is_object()) return ApiError{"function_error", "the AI function's answer is not JSON"};
   if (doc.contains("errors") && doc["errors"].is_array() && !doc["errors"].empty()) {
     const json& e = doc["errors"][0];
-    std::string stage = e.value("stage", "");
-    std::string reason = e.value("reason", "");
+    std::string stage = JsonString(e, "stage");
+    std::string reason = JsonString(e, "reason");
     std::string code = stage == "decode" ? "bad_image" : "segment_failed";
     return ApiError{code, "The AI function could not use this cover (" + stage + "): " + reason};
   }
@@ -75,8 +75,8 @@ Result<Collage> ParseCollageAnswer(const std::string& body, const std::vector<Co
   if (!doc.is_object()) return Status::InvalidArgument("the AI function's answer is not JSON");
   Collage out;
   out.seed = seed;
-  auto dominant = ParseRgb(doc.value("dominant_color", json()));
-  auto complementary = ParseRgb(doc.value("complementary_color", json()));
+  auto dominant = ParseRgb(JsonMember(doc, "dominant_color"));
+  auto complementary = ParseRgb(JsonMember(doc, "complementary_color"));
   if (!dominant || !complementary) {
     return Status::InvalidArgument("the AI function's answer has no collage colours");
   }
@@ -85,8 +85,8 @@ Result<Collage> ParseCollageAnswer(const std::string& body, const std::vector<Co
   std::vector<Weighted> colors;
   auto add = [&](const json& entry, bool cutout) -> Status {
     if (!entry.is_object()) return Status::InvalidArgument("a collage entry is not an object");
-    std::string source = entry.value("source", "");
-    std::string key = entry.value("key", "");
+    std::string source = JsonString(entry, "source");
+    std::string key = JsonString(entry, "key");
     auto cover =
         std::find_if(covers.begin(), covers.end(), [&](const Cover& c) { return c.key == source; });
     if (cover == covers.end() || key.empty()) {
@@ -103,8 +103,8 @@ Result<Collage> ParseCollageAnswer(const std::string& body, const std::vector<Co
     out.items.push_back(std::move(item));
     if (entry.contains("colors") && entry["colors"].is_array()) {
       for (const json& c : entry["colors"]) {
-        auto rgb = ParseRgb(c.value("rgb", json()));
-        if (rgb && c.contains("share") && c["share"].is_number()) {
+        auto rgb = ParseRgb(JsonMember(c, "rgb"));
+        if (rgb && JsonMember(c, "share").is_number()) {
           colors.push_back({*rgb, c["share"].get<double>()});
         }
       }

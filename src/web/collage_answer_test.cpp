@@ -47,11 +47,36 @@ TEST(CollageAnswer, RefusesUnknownCoversAndMissingColours) {
   EXPECT_FALSE(ParseCollageAnswer("nope", TwoCovers(), 1).ok());
 }
 
+TEST(CollageAnswer, BadlyTypedAnswersAreErrorsNotExceptions) {
+  const char* answers[] = {
+      R"({"cropped_image_data":[{"key":5,"source":["x"]}],"uncropped_image_data":[],
+        "dominant_color":[1,2,3],"complementary_color":[4,5,6]})",
+      R"({"cropped_image_data":[{"key":"k","source":"uploads/aa.jpg","colors":[1,"x",[2]]}],
+        "uncropped_image_data":[],"dominant_color":[1,2,3],"complementary_color":[4,5,6]})",
+      R"({"cropped_image_data":{},"uncropped_image_data":[],"dominant_color":"red",
+        "complementary_color":[4,5,6]})",
+      R"([1,2,3])",
+  };
+  for (const char* text : answers) {
+    ASSERT_NO_THROW(ParseCollageAnswer(text, TwoCovers(), 1)) << text;
+  }
+  auto odd_colours = ParseCollageAnswer(answers[1], TwoCovers(), 1);
+  ASSERT_TRUE(odd_colours.ok()) << odd_colours.status().message();
+  EXPECT_TRUE(odd_colours->palette.empty());
+  EXPECT_FALSE(ParseCollageAnswer(answers[0], TwoCovers(), 1).ok());
+}
+
 TEST(SegmentAnswer, ReportsTheCoversError) {
   EXPECT_FALSE(SegmentError(R"({"cropped_image_data":[],"errors":[]})"));
   auto e = SegmentError(R"({"errors":[{"key":"k","stage":"decode","reason":"bad"}]})");
   ASSERT_TRUE(e);
   EXPECT_EQ(e->code, "bad_image");
+  std::optional<ApiError> odd;
+  ASSERT_NO_THROW(odd = SegmentError(R"({"errors":[{"stage":5,"reason":[]}]})"));
+  ASSERT_TRUE(odd);
+  EXPECT_EQ(odd->code, "segment_failed");
+  ASSERT_NO_THROW(odd = SegmentError(R"({"errors":["just text"]})"));
+  EXPECT_TRUE(odd);
 }
 
 }  // namespace

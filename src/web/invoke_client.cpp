@@ -22,8 +22,8 @@ std::string Shorten(std::string_view text) {
 std::string ErrorText(const std::string& body) {
   json doc = ParseUntrustedJson(body);
   if (doc.is_object()) {
-    std::string type = doc.value("errorType", "");
-    std::string msg = doc.value("errorMessage", doc.value("message", ""));
+    std::string type = JsonString(doc, "errorType");
+    std::string msg = JsonString(doc, "errorMessage", JsonString(doc, "message"));
     if (!type.empty() || !msg.empty()) return type.empty() ? msg : type + ": " + msg;
   }
   return Shorten(body);
@@ -100,10 +100,15 @@ Result<std::string> InvokeClient::Invoke(const std::string& payload,
   if (!answer.is_object() || !answer.contains("body")) {
     return Status::Internal("the AI function answered something unexpected: " + Shorten(r.body));
   }
-  int code = answer.value("statusCode", 200);
+  const json& status_code = JsonMember(answer, "statusCode");
+  if (!status_code.is_null() && !status_code.is_number_integer()) {
+    return Status::Internal("the AI function answered a statusCode that is not a number (" +
+                            JsonTypeName(status_code) + ")");
+  }
+  int64_t code = status_code.is_null() ? 200 : status_code.get<int64_t>();
   const json& body = answer["body"];
   if (code != 200) {
-    std::string msg = body.is_object() ? body.value("message", body.dump()) : body.dump();
+    std::string msg = JsonString(body, "message", Shorten(body.dump()));
     return Status::Internal("the AI function refused the request (" + std::to_string(code) +
                             "): " + msg);
   }

@@ -125,6 +125,37 @@ TEST(InvokeClient, RefusalsInTheAnswerAreErrors) {
   EXPECT_NE(answer.status().message().find("keys[0] bad"), std::string::npos);
 }
 
+TEST(InvokeClient, BadlyTypedAnswersAreErrorsNotExceptions) {
+  const char* answers[] = {
+      R"({"statusCode":"200","body":{}})",
+      R"({"statusCode":400.5,"body":{}})",
+      R"({"statusCode":500,"body":{"message":7}})",
+      R"({"statusCode":[],"body":"x"})",
+  };
+  for (const char* text : answers) {
+    FakeLambda lambda([&](const std::string&) {
+      http::Response res;
+      res.body = text;
+      return res;
+    });
+    InvokeClient client(Local(lambda.url()), kKey);
+    Result<std::string> answer = Status::OK();
+    ASSERT_NO_THROW(answer = client.Invoke("{}")) << text;
+    EXPECT_EQ(answer.status().code(), Status::Code::kInternal) << text;
+  }
+  FakeLambda typed_error([](const std::string&) {
+    http::Response res;
+    res.Set("X-Amz-Function-Error", "Unhandled");
+    res.body = R"({"errorMessage":{"a":1},"errorType":5,"message":"plain"})";
+    return res;
+  });
+  InvokeClient client(Local(typed_error.url()), kKey);
+  Result<std::string> answer = Status::OK();
+  ASSERT_NO_THROW(answer = client.Invoke("{}"));
+  EXPECT_NE(answer.status().message().find("plain"), std::string::npos)
+      << answer.status().message();
+}
+
 TEST(InvokeClient, AnUnreachableEndpointIsTheFunctionDown) {
   std::string url;
   {

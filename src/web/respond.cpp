@@ -32,6 +32,19 @@ std::string JsonTypeName(const nlohmann::json& v) {
   return v.type_name();
 }
 
+const nlohmann::json& JsonMember(const nlohmann::json& obj, std::string_view key) {
+  static const nlohmann::json kNull;
+  if (!obj.is_object()) return kNull;
+  auto it = obj.find(key);
+  return it == obj.end() ? kNull : *it;
+}
+
+std::string JsonString(const nlohmann::json& obj, std::string_view key,
+                       const std::string& fallback) {
+  const nlohmann::json& v = JsonMember(obj, key);
+  return v.is_string() ? v.get<std::string>() : fallback;
+}
+
 http::Response JsonResponse(int status, const nlohmann::json& body) {
   http::Response res;
   res.status = status;

@@ -29,6 +29,12 @@ nlohmann::json ParseUntrustedJson(std::string_view text, int max_depth = kMaxJso
 // "string", "number", "object", ...: what to say about an untrusted value instead of dumping it.
 std::string JsonTypeName(const nlohmann::json& v);
 
+// obj[key] when obj is an object holding key, else null (never throws, unlike value()/at()).
+const nlohmann::json& JsonMember(const nlohmann::json& obj, std::string_view key);
+// obj[key] when it is a string, else `fallback` (missing, wrong type, or obj not an object).
+std::string JsonString(const nlohmann::json& obj, std::string_view key,
+                       const std::string& fallback = "");
+
 // The value of cookie `name` in the request's Cookie headers, or "".
 std::string CookieValue(const http::Request& req, std::string_view name);
 // The decoded value of query parameter `name`, or nullopt.

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <system_error>
 #include <nlohmann/json.hpp>
 
 #include "common/files.h"
@@ -68,12 +69,25 @@ Status Runner::Start(std::shared_ptr<Job> job, std::vector<CoverSource> sources,
         "a minute.");
   }
   auto done = std::make_shared<std::atomic<bool>>(false);
-  workers_.push_back(
-      Worker{std::thread([this, job, sources = std::move(sources), seed, done]() mutable {
-               Run(job, sources, seed);
-               done->store(true);
-             }),
-             done});
+  std::thread thread;
+  try {
+    thread = std::thread([this, job, sources = std::move(sources), seed, done]() mutable {
+      // The job's boundary: nothing a job meets (an odd answer, no memory) may end the process.
+      try {
+        Run(job, sources, seed);
+      } catch (const std::exception& e) {
+        spdlog::error("web: job {}: {}", job->id(), e.what());
+        job->Fail({"function_error", std::string("The collage could not be made: ") + e.what()});
+      } catch (...) {
+        job->Fail({"function_error", "The collage could not be made."});
+      }
+      done->store(true);
+    });
+  } catch (const std::system_error& e) {
+    return Status::ResourceExhausted(std::string("Cannot start the job now (") + e.what() +
+                                     "); try again in a minute.");
+  }
+  workers_.push_back(Worker{std::move(thread), done});
   return Status::OK();
 }
 
@@ -122,12 +136,29 @@ void Runner::Run(const std::shared_ptr<Job>& job, std::vector<CoverSource>& sour
   std::vector<Cover> covers = job->Snapshot().covers;
   std::atomic<size_t> next{0};
   auto work = [&] {
-    for (size_t i = next++; i < covers.size(); i = next++)
-      ProcessCover(*job, covers[i], sources[i]);
+    for (size_t i = next++; i < covers.size(); i = next++) {
+      try {
+        ProcessCover(*job, covers[i], sources[i]);
+      } catch (const std::exception& e) {
+        spdlog::error("web: job {}: cover {}: {}", job->id(), i, e.what());
+        Cover failed = covers[i];
+        failed.stage = CoverStage::kFailed;
+        failed.error = ApiError{"function_error",
+                                std::string("This cover could not be processed: ") + e.what()};
+        job->SetCover(failed);
+      }
+    }
   };
   int n = std::clamp(options_.segment_concurrency, 1, 32);
   std::vector<std::thread> pool;
-  for (int i = 1; i < n && static_cast<size_t>(i) < covers.size(); ++i) pool.emplace_back(work);
+  for (int i = 1; i < n && static_cast<size_t>(i) < covers.size(); ++i) {
+    try {
+      pool.emplace_back(work);
+    } catch (const std::system_error& e) {
+      spdlog::warn("web: job {}: runs with {} threads: {}", job->id(), i, e.what());
+      break;  // the threads already started (and this one) share the covers
+    }
+  }
   work();
   for (auto& t : pool) t.join();
   MakeCollage(*job, seed);

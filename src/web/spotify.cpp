@@ -49,7 +49,7 @@ Result<std::vector<AlbumCover>> CoversFromTopTracks(const std::string& body, int
     if (static_cast<int>(out.size()) >= max) break;
     if (!track.is_object() || !track.contains("album") || !track["album"].is_object()) continue;
     const json& album = track["album"];
-    std::string id = album.value("id", album.value("name", ""));
+    std::string id = JsonString(album, "id", JsonString(album, "name"));
     if (id.empty() || std::find(seen.begin(), seen.end(), id) != seen.end()) continue;
     const json* best = nullptr;
     int64_t best_area = -1;
@@ -57,9 +57,9 @@ Result<std::vector<AlbumCover>> CoversFromTopTracks(const std::string& body, int
       for (const json& img : album["images"]) {
         if (!img.is_object() || !img.contains("url") || !img["url"].is_string()) continue;
         int64_t w =
-            img.value("width", json()).is_number_integer() ? img["width"].get<int64_t>() : 0;
+            JsonMember(img, "width").is_number_integer() ? img["width"].get<int64_t>() : 0;
         int64_t h =
-            img.value("height", json()).is_number_integer() ? img["height"].get<int64_t>() : 0;
+            JsonMember(img, "height").is_number_integer() ? img["height"].get<int64_t>() : 0;
         if (w * h > best_area) {
           best_area = w * h;
           best = &img;
@@ -68,10 +68,10 @@ Result<std::vector<AlbumCover>> CoversFromTopTracks(const std::string& body, int
     }
     if (best == nullptr) continue;
     seen.push_back(id);
-    std::string name = album.value("name", "album");
+    std::string name = JsonString(album, "name", "album");
     if (album.contains("artists") && album["artists"].is_array() && !album["artists"].empty() &&
         album["artists"][0].is_object()) {
-      name += " - " + album["artists"][0].value("name", "");
+      name += " - " + JsonString(album["artists"][0], "name");
     }
     out.push_back({(*best)["url"].get<std::string>(), name});
   }
@@ -160,12 +160,12 @@ Status Spotify::Complete(const std::string& session_id, const std::string& code,
   json doc = ParseUntrustedJson(reply->body);
   if (reply->status != 200 || !doc.is_object() || !doc.contains("access_token") ||
       !doc["access_token"].is_string()) {
-    std::string why = doc.is_object() ? doc.value("error", "") : "";
+    std::string why = JsonString(doc, "error");
     return Status::Unavailable("Spotify did not give a token (HTTP " +
                                std::to_string(reply->status) + (why.empty() ? "" : ", " + why) +
                                ")");
   }
-  int64_t expires_in = doc.value("expires_in", json(3600)).is_number_integer()
+  int64_t expires_in = JsonMember(doc, "expires_in").is_number_integer()
                            ? doc["expires_in"].get<int64_t>()
                            : 3600;
   std::lock_guard lock(mu_);

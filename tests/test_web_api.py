@@ -343,6 +343,11 @@ class WebApiTest(unittest.TestCase):
         for doc, status, code in [({"urls": ["file:///etc/passwd"]}, 400, "bad_url"),
                                   ({"urls": []}, 400, "bad_url"),
                                   ({"nothing": 1}, 400, "bad_request"),
+                                  ({"sample": "yes"}, 400, "bad_request"),
+                                  ({"sample": [True]}, 400, "bad_request"),
+                                  ({"source": 5}, 400, "bad_request"),
+                                  ({"source": {"a": 1}}, 400, "bad_request"),
+                                  ({"seed": "7", "sample": True}, 400, "bad_request"),
                                   ({"urls": ["http://x/%d" % i for i in range(31)]}, 413,
                                    "too_many_files")]:
             got, answer, _ = api("POST", self.base + "/api/jobs", doc)

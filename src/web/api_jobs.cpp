@@ -107,6 +107,17 @@ http::Response App::CreateFromJson(http::Request& req) {
     }
     seed = doc["seed"].get<uint64_t>();
   }
+  const json& sample = JsonMember(doc, "sample");
+  const json& source = JsonMember(doc, "source");
+  if (!sample.is_null() && !sample.is_boolean()) {
+    return ErrorResponse(400, "bad_request",
+                         "sample must be true or false, not a " + JsonTypeName(sample) + ".");
+  }
+  if (!source.is_null() && !source.is_string()) {
+    return ErrorResponse(400, "bad_request",
+                         "source must be the string \"spotify\", not a " + JsonTypeName(source) +
+                             ".");
+  }
   std::vector<CoverSource> sources;
   if (doc.contains("urls")) {
     const json& urls = doc["urls"];
@@ -128,10 +139,10 @@ http::Response App::CreateFromJson(http::Request& req) {
       }
       sources.push_back(CoverSource{ShortName(url), "", url, ""});
     }
-  } else if (doc.value("sample", false) == true) {
+  } else if (sample.is_boolean() && sample.get<bool>()) {
     if (samples_.empty()) return ErrorResponse(404, "not_found", "No sample set is installed.");
     for (const SampleFile& s : samples_) sources.push_back(CoverSource{s.name, "", "", s.path});
-  } else if (doc.value("source", "") == "spotify") {
+  } else if (source.is_string() && source.get<std::string>() == "spotify") {
     if (!spotify_.enabled()) return ErrorResponse(404, "not_found", "Spotify is not configured.");
     auto covers = spotify_.TopCovers(CookieValue(req, kSessionCookie), options_.max_files);
     if (!covers.ok()) {

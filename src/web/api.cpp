@@ -37,7 +37,8 @@ App::App(WebOptions options, std::string redirect_uri)
     : options_(std::move(options)),
       bucket_(options_),
       invoker_(options_.function, options_.credentials),
-      jobs_(static_cast<size_t>(std::max(1, options_.max_jobs))),
+      jobs_(static_cast<size_t>(std::max(1, options_.max_jobs)),
+            std::chrono::seconds(std::max<int64_t>(1, options_.finished_job_seconds))),
       runner_(options_, &bucket_, &invoker_),
       spotify_(options_.spotify, std::move(redirect_uri)),
       samples_(ListSamples(options_.samples_dir, options_.max_files)) {

@@ -169,13 +169,14 @@ http::Response App::StartJob(std::vector<CoverSource> sources, uint64_t seed) {
     c.name = sources[i].name;
     covers.push_back(std::move(c));
   }
-  std::shared_ptr<Job> job = jobs_.Create(std::move(covers));
+  std::shared_ptr<Job> job = JobTable::NewJob(std::move(covers));
   size_t count = sources.size();
   if (Status s = runner_.Start(job, std::move(sources), seed); !s.ok()) {
+    // Not in the table: a refused job must not push out anyone's finished one.
     std::string code = s.code() == Status::Code::kResourceExhausted ? "busy" : "shutting_down";
-    job->Fail({code, s.message()});
     return ErrorResponse(503, code, s.message());
   }
+  jobs_.Add(job);
   spdlog::info("web: job {} with {} covers", job->id(), count);
   http::Response res = ViewOrError(JobJson(job->Snapshot(), bucket_), 202);
   res.Set("Location", "/api/jobs/" + job->id());

@@ -67,6 +67,7 @@ void Job::Finish(Collage collage) {
   std::lock_guard lock(mu_);
   state_.collage = std::move(collage);
   state_.stage = JobStage::kDone;
+  finished_at_ = std::chrono::steady_clock::now();
   Bump();
 }
 
@@ -74,7 +75,13 @@ void Job::Fail(ApiError error) {
   std::lock_guard lock(mu_);
   state_.error = std::move(error);
   state_.stage = JobStage::kFailed;
+  if (!finished_at_) finished_at_ = std::chrono::steady_clock::now();
   Bump();
+}
+
+std::optional<std::chrono::steady_clock::time_point> Job::finished_at() const {
+  std::lock_guard lock(mu_);
+  return finished_at_;
 }
 
 bool Job::Reseed(uint64_t seed, Collage* out) {
@@ -98,29 +105,47 @@ bool Job::IsShared(uint64_t seed) const {
   return std::find(shared_.begin(), shared_.end(), seed) != shared_.end();
 }
 
-std::shared_ptr<Job> JobTable::Create(std::vector<Cover> covers) {
-  std::string id = HexEncode(RandomBytes(12));
-  auto job = std::make_shared<Job>(id, std::move(covers));
+std::shared_ptr<Job> JobTable::NewJob(std::vector<Cover> covers) {
+  return std::make_shared<Job>(HexEncode(RandomBytes(12)), std::move(covers));
+}
+
+bool JobTable::Expired(const Job& job, std::chrono::steady_clock::time_point now) const {
+  auto finished = job.finished_at();
+  return finished && now - *finished >= finished_ttl_;
+}
+
+void JobTable::Add(std::shared_ptr<Job> job) {
+  auto now = std::chrono::steady_clock::now();
   std::lock_guard lock(mu_);
-  jobs_[id] = job;
-  order_.push_back(id);
-  // Beyond the cap, drop the oldest jobs that are no longer running.
-  for (auto it = order_.begin(); jobs_.size() > max_jobs_ && it != order_.end();) {
+  order_.push_back(job->id());
+  jobs_[job->id()] = std::move(job);
+  // Oldest first: drop the expired, and beyond the cap the finished.
+  for (auto it = order_.begin(); it != order_.end();) {
     auto found = jobs_.find(*it);
-    if (found != jobs_.end() && found->second->Snapshot().stage != JobStage::kRunning) {
-      jobs_.erase(found);
+    bool drop = found == jobs_.end();
+    if (!drop) {
+      drop = Expired(*found->second, now) ||
+             (jobs_.size() > max_jobs_ && found->second->finished_at().has_value());
+    }
+    if (drop) {
+      if (found != jobs_.end()) jobs_.erase(found);
       it = order_.erase(it);
     } else {
       ++it;
     }
   }
-  return job;
 }
 
 std::shared_ptr<Job> JobTable::Find(const std::string& id) const {
   std::lock_guard lock(mu_);
   auto it = jobs_.find(id);
-  return it == jobs_.end() ? nullptr : it->second;
+  if (it == jobs_.end() || Expired(*it->second, std::chrono::steady_clock::now())) return nullptr;
+  return it->second;
+}
+
+size_t JobTable::size() const {
+  std::lock_guard lock(mu_);
+  return jobs_.size();
 }
 
 }  // namespace sparkify::web::internal

@@ -72,6 +72,8 @@ class Job {
   void SetCover(const Cover& cover);
   void Finish(Collage collage);
   void Fail(ApiError error);
+  // When the job finished (done or failed); nullopt while it runs.
+  std::optional<std::chrono::steady_clock::time_point> finished_at() const;
   // A new seed for the collage; false when there is no collage yet.
   bool Reseed(uint64_t seed, Collage* out);
   // Remembers that the PNG of `seed` is in the bucket; false if it already was.
@@ -84,18 +86,30 @@ class Job {
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;
   JobSnapshot state_;
+  std::optional<std::chrono::steady_clock::time_point> finished_at_;
   std::vector<uint64_t> shared_;
 };
 
 class JobTable {
  public:
-  explicit JobTable(size_t max_jobs) : max_jobs_(max_jobs) {}
-  // Adds a job with a fresh random id; the oldest finished jobs go beyond max_jobs.
-  std::shared_ptr<Job> Create(std::vector<Cover> covers);
+  // Keeps at most `max_jobs` jobs, and a finished job at most `finished_ttl` after it ended
+  // (its page then answers 404). Running jobs are never dropped.
+  JobTable(size_t max_jobs, std::chrono::seconds finished_ttl)
+      : max_jobs_(max_jobs), finished_ttl_(finished_ttl) {}
+  // A job with a fresh random id, not yet in the table (Add it once it has started, so a
+  // refused job never takes a place).
+  static std::shared_ptr<Job> NewJob(std::vector<Cover> covers);
+  // Adds `job`; then drops finished jobs past the TTL, and the oldest finished ones beyond
+  // max_jobs.
+  void Add(std::shared_ptr<Job> job);
+  // nullptr when unknown or finished longer than the TTL ago.
   std::shared_ptr<Job> Find(const std::string& id) const;
+  size_t size() const;
 
  private:
+  bool Expired(const Job& job, std::chrono::steady_clock::time_point now) const;
   size_t max_jobs_;
+  std::chrono::seconds finished_ttl_;
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<Job>> jobs_;
   std::deque<std::string> order_;

@@ -64,6 +64,9 @@ struct WebOptions {
   uint64_t max_file_bytes = 10ull << 20;  // one uploaded or fetched cover. Default: 10 MiB.
   size_t max_json_bytes = 256 * 1024;     // a JSON request body. Default: 256 KiB.
   int max_jobs = 200;                     // kept in memory; the oldest finished go first
+  // A finished job is kept (GET answers) this long after it ended, then 404. Its images' URLs
+  // are signed afresh at every GET, so this bounds memory, not the links. Default: 1 day.
+  int64_t finished_job_seconds = 24 * 3600;
   int max_running_jobs = 8;               // jobs in progress at once; beyond: 503
   // One upload request (all its files). Default: 64 MiB.
   uint64_t max_upload_bytes = 64ull << 20;

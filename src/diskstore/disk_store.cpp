@@ -1,7 +1,10 @@
 // DiskStore::Open, shared helpers, buckets and bucket documents.
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <mutex>
 #include <nlohmann/json.hpp>
 
@@ -97,6 +100,23 @@ std::string Printable(std::string_view key) {
 Status DiskStoreImpl::Init() {
   const StoreShared& s = *shared_;
   SPARKIFY_RETURN_IF_ERROR(MakeDirs(s.root, s.options.fsync));
+  // One process per data dir: two would each keep their own index of the same files.
+  auto lock = LockFile(s.root + "/LOCK");
+  if (!lock.ok() && lock.status().code() == Status::Code::kFailedPrecondition) {
+    return Status::FailedPrecondition("data dir " + s.root +
+                                      " is in use by another sparkify store process");
+  }
+  SPARKIFY_RETURN_IF_ERROR(lock.status());
+  lock_ = std::move(*lock);
+  // Objects are private: nobody but the store's user reads them from the disk either.
+  struct stat st {};
+  if (::stat(s.root.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+    if (::chmod(s.root.c_str(), st.st_mode & 0700) != 0) {
+      return Status::IOError("cannot make data dir " + s.root +
+                             " private (chmod 0700): " + std::strerror(errno));
+    }
+    spdlog::info("disk store {}: made the data dir private (mode 0700)", s.root);
+  }
   for (const std::string& dir : {s.tmp_dir, s.buckets_dir}) {
     SPARKIFY_RETURN_IF_ERROR(MakeDir(dir));
   }
@@ -147,10 +167,10 @@ Status DiskStoreImpl::CreateBucket(std::string_view bucket) {
       if (!st.ok()) return fail(st);
     }
     auto created = s.Now();
-    nlohmann::json doc = {{"name", std::string(bucket)},
-                          {"created_unix_ns", std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                                  created.time_since_epoch())
-                                                  .count()}};
+    nlohmann::json doc = {
+        {"name", std::string(bucket)},
+        {"created_unix_ns",
+         std::chrono::duration_cast<std::chrono::nanoseconds>(created.time_since_epoch()).count()}};
     // The objects/<aa> fan-out directories are made on first use (PublishObjectLocked).
     Status st = WriteFileAtomic(stage, stage + "/bucket.json", stage, doc.dump(), s.options.fsync);
     if (st.ok()) st = RenamePath(stage, s.BucketDir(bucket));

@@ -15,6 +15,7 @@
 
 #include "diskstore/disk_store.h"
 #include "diskstore/key_index.h"
+#include "diskstore/posix_file.h"
 #include "diskstore/staged_file.h"
 
 namespace sparkify::store::internal {
@@ -96,7 +97,8 @@ class DiskStoreImpl final : public DiskStore {
 
   Result<std::unique_ptr<ObjectWriter>> NewWriter(std::string_view bucket,
                                                   std::string_view key) override;
-  Result<std::unique_ptr<ObjectReader>> Open(std::string_view bucket, std::string_view key) override;
+  Result<std::unique_ptr<ObjectReader>> Open(std::string_view bucket,
+                                             std::string_view key) override;
   Result<ObjectMeta> Head(std::string_view bucket, std::string_view key) override;
   Status Delete(std::string_view bucket, std::string_view key) override;
   Result<ListResult> List(std::string_view bucket, const ListOptions& options) override;
@@ -126,6 +128,7 @@ class DiskStoreImpl final : public DiskStore {
   Result<UploadInfo> GetUploadIn(const std::string& bucket, std::string_view upload_id);
 
   std::shared_ptr<const StoreShared> shared_;
+  UniqueFd lock_;  // the data dir's LOCK, held while open
   std::shared_mutex buckets_mu_;
   std::map<std::string, std::shared_ptr<Bucket>, std::less<>> buckets_;
 };

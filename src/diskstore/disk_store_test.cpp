@@ -48,7 +48,10 @@ TEST_F(DiskStoreTest, OpenFailsClearlyOnAnUnusableDir) {
   DiskStoreOptions o;
   o.data_dir = dir_.path() + "/file";
   ASSERT_TRUE(std::filesystem::create_directories(dir_.path()) || true);
-  { std::FILE* f = std::fopen(o.data_dir.c_str(), "w"); std::fclose(f); }
+  {
+    std::FILE* f = std::fopen(o.data_dir.c_str(), "w");
+    std::fclose(f);
+  }
   auto s = DiskStore::Open(o);
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.status().message().find(o.data_dir), std::string::npos) << s.status().ToString();
@@ -62,6 +65,45 @@ TEST_F(DiskStoreTest, OpenMakesMissingParentDirs) {
   auto s = DiskStore::Open(o);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   EXPECT_TRUE(std::filesystem::is_directory(dir_.path() + "/x/y/z/buckets"));
+}
+
+TEST_F(DiskStoreTest, OneStorePerDataDir) {
+  DiskStoreOptions o;
+  o.data_dir = dir_.path() + "/data";
+  auto second = DiskStore::Open(o);  // store_ holds it
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), Status::Code::kFailedPrecondition);
+  EXPECT_NE(second.status().message().find("in use by another sparkify store"), std::string::npos)
+      << second.status().ToString();
+  store_.reset();
+  EXPECT_TRUE(DiskStore::Open(o).ok());  // released on close
+}
+
+TEST_F(DiskStoreTest, TheDataIsPrivateToItsUser) {
+  auto mode = [](const std::string& path) {
+    return std::filesystem::status(path).permissions() & std::filesystem::perms::all;
+  };
+  using std::filesystem::perms;
+  const std::string data = dir_.path() + "/data";
+  ASSERT_TRUE(PutObject(*store_, "b", "some/key", "secret cover").ok());
+  EXPECT_EQ(mode(data), perms::owner_all);
+  std::vector<std::string> files;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(data)) {
+    if (e.is_directory()) {
+      EXPECT_EQ(mode(e.path().string()), perms::owner_all) << e.path();
+    } else {
+      EXPECT_EQ(mode(e.path().string()), perms::owner_read | perms::owner_write) << e.path();
+      files.push_back(e.path().string());
+    }
+  }
+  EXPECT_GE(files.size(), 2u);  // the object and the lock file at least
+
+  // A data dir someone made world-readable is made private again at open.
+  store_.reset();
+  std::filesystem::permissions(data, perms::owner_all | perms::group_read | perms::group_exec |
+                                         perms::others_read | perms::others_exec);
+  Reopen();
+  EXPECT_EQ(mode(data), perms::owner_all);
 }
 
 TEST_F(DiskStoreTest, Buckets) {
@@ -142,7 +184,8 @@ TEST_F(DiskStoreTest, RoundTripsOfManySizes) {
   EXPECT_EQ(Md5HexOf(""), "d41d8cd98f00b204e9800998ecf8427e");
   EXPECT_EQ(store_->Head("b", "obj-0")->etag, "d41d8cd98f00b204e9800998ecf8427e");
   Reopen();
-  EXPECT_EQ(*GetObject(*store_, "b", "obj-" + std::to_string(20 << 20)), RandomData(20 << 20, 20 << 20));
+  EXPECT_EQ(*GetObject(*store_, "b", "obj-" + std::to_string(20 << 20)),
+            RandomData(20 << 20, 20 << 20));
   EXPECT_EQ(store_->List("b", {})->objects.size(), std::size(sizes));
 }
 
@@ -218,11 +261,29 @@ TEST_F(DiskStoreTest, MissingThingsAndWriterRules) {
 
 // Keys are never paths: every one of these round-trips and nothing appears outside data/.
 TEST_F(DiskStoreTest, KeysOfEveryShape) {
-  const std::string keys[] = {
-      "../../../../etc/passwd", "..", ".", "/", "//double//slash//", "/leading", "trailing/",
-      "with space", "a+b=c&d?e#f", "%2e%2e%2f", "\xc3\xbc" "n" "\xc3\xaf" "c" "\xc3\xb6" "d\xc3\xa9/\xe6\x97\xa5\xe6\x9c\xac",
-      "emoji \xf0\x9f\x8e\xb5", std::string(1024, 'k'), std::string(1023, '/') + "x",
-      "ctrl\x01\x02\n\r\t\x7f", std::string("nul\0byte", 8), "\xff\xfe not utf-8", "back\\slash"};
+  const std::string keys[] = {"../../../../etc/passwd",
+                              "..",
+                              ".",
+                              "/",
+                              "//double//slash//",
+                              "/leading",
+                              "trailing/",
+                              "with space",
+                              "a+b=c&d?e#f",
+                              "%2e%2e%2f",
+                              "\xc3\xbc"
+                              "n"
+                              "\xc3\xaf"
+                              "c"
+                              "\xc3\xb6"
+                              "d\xc3\xa9/\xe6\x97\xa5\xe6\x9c\xac",
+                              "emoji \xf0\x9f\x8e\xb5",
+                              std::string(1024, 'k'),
+                              std::string(1023, '/') + "x",
+                              "ctrl\x01\x02\n\r\t\x7f",
+                              std::string("nul\0byte", 8),
+                              "\xff\xfe not utf-8",
+                              "back\\slash"};
   for (const std::string& key : keys) {
     std::string data = "data of " + key;
     auto put = PutObject(*store_, "b", key, data);

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -50,7 +51,7 @@ Result<UniqueFd> OpenForRead(const std::string& path) {
 Result<UniqueFd> CreateExclusive(const std::string& path) {
   int fd;
   do {
-    fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   } while (fd < 0 && errno == EINTR);
   if (fd < 0) return ErrnoStatus(errno, "cannot create", path);
   return UniqueFd(fd);
@@ -114,7 +115,8 @@ Status CopyRange(int in_fd, uint64_t in_off, int out_fd, uint64_t len,
       break;  // fall back to read/write below
     }
     if (n < 0) return ErrnoStatus(errno, "cannot copy into", path_for_errors);
-    if (n == 0) return Status::Corruption("unexpected end of input copying into " + path_for_errors);
+    if (n == 0)
+      return Status::Corruption("unexpected end of input copying into " + path_for_errors);
     len -= static_cast<uint64_t>(n);
   }
   std::string buf;
@@ -122,7 +124,8 @@ Status CopyRange(int in_fd, uint64_t in_off, int out_fd, uint64_t len,
     buf.resize(static_cast<size_t>(std::min<uint64_t>(len, 1 << 20)));
     SPARKIFY_ASSIGN_OR_RETURN(size_t got, PReadFull(in_fd, buf.data(), buf.size(),
                                                     static_cast<uint64_t>(off), path_for_errors));
-    if (got == 0) return Status::Corruption("unexpected end of input copying into " + path_for_errors);
+    if (got == 0)
+      return Status::Corruption("unexpected end of input copying into " + path_for_errors);
     SPARKIFY_RETURN_IF_ERROR(WriteAll(out_fd, std::string_view(buf.data(), got), path_for_errors));
     off += static_cast<loff_t>(got);
     len -= got;
@@ -144,9 +147,11 @@ Status SyncDir(const std::string& dir) {
   return SyncFd(fd, dir);
 }
 
-Status MakeDir(const std::string& path, bool* created) {
+namespace {
+
+Status MakeDirWithMode(const std::string& path, mode_t mode, bool* created) {
   if (created != nullptr) *created = false;
-  if (::mkdir(path.c_str(), 0755) == 0) {
+  if (::mkdir(path.c_str(), mode) == 0) {
     if (created != nullptr) *created = true;
     return Status::OK();
   }
@@ -158,14 +163,23 @@ Status MakeDir(const std::string& path, bool* created) {
   return ErrnoStatus(errno, "cannot create directory", path);
 }
 
+}  // namespace
+
+Status MakeDir(const std::string& path, bool* created) {
+  return MakeDirWithMode(path, 0700, created);
+}
+
 Status MakeDirs(const std::string& path, bool sync) {
   for (size_t pos = path.find('/', 1);; pos = path.find('/', pos + 1)) {
     std::string dir = path.substr(0, pos);
     bool created = false;
-    SPARKIFY_RETURN_IF_ERROR(MakeDir(dir, &created));
+    SPARKIFY_RETURN_IF_ERROR(
+        MakeDirWithMode(dir, pos == std::string::npos ? 0700 : 0755, &created));
     if (created && sync) {
       size_t slash = dir.find_last_of('/');
-      std::string parent = slash == std::string::npos ? "." : slash == 0 ? "/" : dir.substr(0, slash);
+      std::string parent = slash == std::string::npos ? "."
+                           : slash == 0               ? "/"
+                                                      : dir.substr(0, slash);
       SPARKIFY_RETURN_IF_ERROR(SyncDir(parent));
     }
     if (pos == std::string::npos) return Status::OK();
@@ -261,5 +275,23 @@ Result<std::string> ReadSmallFile(const std::string& path) {
 }
 
 std::string RandomHexName() { return HexEncode(RandomBytes(16)); }
+
+Result<UniqueFd> LockFile(const std::string& path) {
+  int fd;
+  do {
+    fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) return ErrnoStatus(errno, "cannot open", path);
+  UniqueFd owned(fd);
+  int rc;
+  do {
+    rc = ::flock(fd, LOCK_EX | LOCK_NB);
+  } while (rc != 0 && errno == EINTR);
+  if (rc != 0 && errno == EWOULDBLOCK) {
+    return Status::FailedPrecondition("locked by another process (" + path + ")");
+  }
+  if (rc != 0) return ErrnoStatus(errno, "cannot lock", path);
+  return owned;
+}
 
 }  // namespace sparkify::store::internal

@@ -60,10 +60,15 @@ Status SyncFd(int fd, const std::string& path_for_errors);
 // fsyncs a directory so that a rename, create or unlink inside it is durable.
 Status SyncDir(const std::string& dir);
 
-// mkdir; OK if it already exists. *created tells whether it was made now (may be null).
+// mkdir with mode 0700 (the store's data is private to its user); OK if it already exists.
+// *created tells whether it was made now (may be null).
 Status MakeDir(const std::string& path, bool* created = nullptr);
-// mkdir -p; when sync, fsyncs the parent of every directory it made.
+// mkdir -p; the last directory 0700, the ancestors it makes 0755. When sync, fsyncs the
+// parent of every directory it made.
 Status MakeDirs(const std::string& path, bool sync);
+// Takes an exclusive flock on `path` (created 0600) without waiting, for as long as the
+// returned fd stays open. FailedPrecondition when another open file holds it.
+Result<UniqueFd> LockFile(const std::string& path);
 Status RenamePath(const std::string& from, const std::string& to);
 // unlink; OK when already gone. *removed (may be null) tells whether it existed.
 Status RemoveFile(const std::string& path, bool* removed = nullptr);

@@ -395,6 +395,24 @@ class WebApiTest(unittest.TestCase):
         status, _, body = request("GET", events, headers={"Last-Event-ID": str(last_id)})
         self.assertEqual((status, body), (204, b""))
 
+    def test_a_broken_image_fails_its_cover_not_the_job(self):
+        # The header is a good PNG's, so only the function finds out (its answer is a 422).
+        broken = sample("astronaut.png")[:20000]
+        body, headers = multipart([("broken.png", broken), ("coffee.png", sample("coffee.png"))])
+        status, _, raw = request("POST", self.base + "/api/jobs", body, headers)
+        self.assertEqual(status, 202, raw)
+        final = self.follow(json.loads(raw)["id"])[-1]
+        self.assertEqual(final["state"], "done", final)
+        self.assertEqual([c["state"] for c in final["covers"]], ["failed", "done"])
+        self.assertEqual(final["covers"][0]["error"]["code"], "bad_image", final)
+        body, headers = multipart([("broken.png", broken)])
+        status, _, raw = request("POST", self.base + "/api/jobs", body, headers)
+        self.assertEqual(status, 202, raw)
+        final = self.follow(json.loads(raw)["id"])[-1]
+        self.assertEqual(final["state"], "failed", final)
+        self.assertEqual(final["error"]["code"], "no_usable_covers", final)
+        self.assertEqual(final["covers"][0]["error"]["code"], "bad_image", final)
+
     def test_sample_set(self):
         status, job, _ = api("POST", self.base + "/api/jobs", {"sample": True})
         self.assertEqual(status, 202, job)

@@ -107,6 +107,13 @@ Result<std::string> InvokeClient::Invoke(const std::string& payload,
   }
   int64_t code = status_code.is_null() ? 200 : status_code.get<int64_t>();
   const json& body = answer["body"];
+  if (code == 422) {
+    // Nothing of the request was usable: the answer lists why per input (body.errors), which
+    // the caller reports per cover.
+    json refusal = body.is_string() ? ParseUntrustedJson(body.get<std::string>()) : body;
+    const json& errors = JsonMember(refusal, "errors");
+    if (errors.is_array() && !errors.empty()) return refusal.dump();
+  }
   if (code != 200) {
     std::string msg = JsonString(body, "message", Shorten(body.dump()));
     return Status::Internal("the AI function refused the request (" + std::to_string(code) +

@@ -22,6 +22,8 @@ class InvokeClient {
   // Errors: Unavailable "the AI function is down ..." when the endpoint cannot be reached or
   // answers 5xx/429; Internal "the AI function failed: ..." for X-Amz-Function-Error or a
   // statusCode other than 200 in the answer; PermissionDenied for 401/403 (keys or policy).
+  // A 422 answer listing per-input errors (none of the inputs was usable) is not an error: its
+  // body ({"error","message","errors":[{"key","stage","reason"},...]}) is returned.
   // `cancel` (optional): set to true, the call ends at once (Unavailable).
   Result<std::string> Invoke(const std::string& payload, const std::atomic<bool>* cancel = nullptr);
 

@@ -156,6 +156,23 @@ TEST(InvokeClient, BadlyTypedAnswersAreErrorsNotExceptions) {
       << answer.status().message();
 }
 
+TEST(InvokeClient, A422ListingInputErrorsIsTheAnswer) {
+  FakeLambda lambda([](const std::string& body) {
+    http::Response res;
+    bool with_errors = body.find("listed") != std::string::npos;
+    res.body = with_errors ? R"({"statusCode":422,"body":{"error":"NoUsableInput","message":"m",)"
+                             R"("errors":[{"key":"k","stage":"decode","reason":"truncated"}]}})"
+                           : R"({"statusCode":422,"body":{"error":"NoUsableInput","message":"m"}})";
+    return res;
+  });
+  InvokeClient client(Local(lambda.url()), kKey);
+  auto answer = client.Invoke(R"({"op":"listed"})");
+  ASSERT_TRUE(answer.ok()) << answer.status().message();
+  EXPECT_EQ(nlohmann::json::parse(*answer)["errors"][0]["reason"], "truncated");
+  auto bare = client.Invoke("{}");
+  EXPECT_EQ(bare.status().code(), Status::Code::kInternal);
+}
+
 TEST(InvokeClient, AnUnreachableEndpointIsTheFunctionDown) {
   std::string url;
   {

@@ -193,6 +193,10 @@ void Runner::MakeCollage(Job& job, uint64_t seed) {
   }
   auto collage = ParseCollageAnswer(*answer, snap.covers, seed);
   if (!collage.ok()) {
+    if (auto refused = SegmentError(*answer)) {  // 422: none of the covers was usable
+      job.Fail({"no_usable_covers", "None of the covers could be used (" + refused->message + ")"});
+      return;
+    }
     job.Fail({"function_error", collage.status().message()});
     return;
   }

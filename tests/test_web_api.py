@@ -538,6 +538,21 @@ class LifecycleTest(unittest.TestCase):
         self.assertIn(b"sparkify up: the AI function cannot start: cannot load the model", r.stderr)
         self.assertNotIn(b"sparkify up ready", r.stdout)
 
+    def test_the_data_dir_is_private(self):
+        fresh = self.tmp.join("new", "data")
+        r = self.run_up("--data", fresh, "--web-port", "0", "--function-port", "0",
+                        "--store-port", "0", SPARKIFY_CACHE=self.tmp.join("no-cache"))
+        self.assertEqual(r.returncode, 2)  # no model: it stops after making the dirs
+        for d in (fresh, os.path.join(fresh, "store")):
+            self.assertEqual(os.stat(d).st_mode & 0o777, 0o700, d)
+        self.assertNotIn(b"warning", r.stderr)
+        shared = self.tmp.join("shared")
+        os.mkdir(shared)
+        os.chmod(shared, 0o755)
+        r = self.run_up("--data", shared, "--web-port", "0", "--function-port", "0",
+                        "--store-port", "0", SPARKIFY_CACHE=self.tmp.join("no-cache"))
+        self.assertIn(b"warning: %s (mode 755) is open to other users" % shared.encode(), r.stderr)
+
     def test_a_dying_child_stops_the_tree(self):
         up = Up(self.tmp.join("d"), self.tmp.join("up.log"), ["--web-port", "0"])
         children = []

@@ -13,6 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -69,12 +72,29 @@ Status CheckPortFree(int port, const char* flag) {
   return Status::OK();
 }
 
-// The data dir exists (created 0700 if missing) and is writable.
+// The data dir exists (created 0700 if missing: it holds every key) and is writable. An
+// existing one that its group or others may enter is used as it is, with a warning (it may be
+// a directory the user shares on purpose; chmod 700 is theirs to run).
 Status PrepareDataDir(const std::string& dir) {
   std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return Status::IOError("cannot create data dir " + dir + ": " + ec.message());
-  if (!std::filesystem::is_directory(dir, ec)) return Status::IOError(dir + " is not a directory");
+  std::filesystem::path path(dir);
+  if (!std::filesystem::exists(path, ec)) {
+    if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
+    // mkdir with 0700 at once, so the directory is never open to others, even briefly.
+    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+      return Status::IOError("cannot create data dir " + dir + ": " + std::strerror(errno));
+    }
+  }
+  if (!std::filesystem::is_directory(dir, ec)) {
+    return Status::IOError("data dir " + dir + " is not a directory");
+  }
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%03o", static_cast<unsigned>(st.st_mode & 0777));
+    std::cerr << "sparkify up: warning: " << dir << " (mode " << mode
+              << ") is open to other users, and it holds keys; run chmod 700 on it\n";
+  }
   std::string probe = dir + "/.sparkify-write-test";
   if (Status s = WriteFileAtomic(probe, "ok\n", 0600); !s.ok()) {
     return Status::IOError("data dir " + dir + " is not writable: " + s.message());

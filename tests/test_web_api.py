@@ -375,6 +375,27 @@ class WebApiTest(unittest.TestCase):
         got, answer, _ = api("DELETE", self.base + "/api/jobs")
         self.assertEqual(got, 405)
 
+    def test_other_origins_and_host_names_are_refused(self):
+        json_type = {"Content-Type": "application/json"}
+        for origin in ("http://evil.example", "null", "http://127.0.0.1:1"):
+            got, _, raw = request("POST", self.base + "/api/jobs", b'{"sample": true}',
+                                  dict(json_type, Origin=origin))
+            self.assertEqual((got, json.loads(raw)["error"]["code"]), (403, "forbidden_origin"))
+        got, _, raw = request("POST", self.base + "/api/jobs/0123abcd/regenerate", b"",
+                              {"Origin": "http://evil.example"})
+        self.assertEqual(got, 403)
+        # The page's own origin (as a browser sends it) goes through to the handler.
+        got, _, raw = request("POST", self.base + "/api/jobs", b'{"nothing": 1}',
+                              dict(json_type, Origin=self.base))
+        self.assertEqual((got, json.loads(raw)["error"]["code"]), (400, "bad_request"))
+        # DNS rebinding: a name that is not loopback's reaches a loopback server only by trick.
+        got, _, raw = request("GET", self.base + "/api/config",
+                              headers={"Host": "evil.example:%d" % self.web_port})
+        self.assertEqual((got, json.loads(raw)["error"]["code"]), (403, "forbidden_host"))
+        got, _, _ = request("GET", self.base + "/api/config",
+                            headers={"Host": "localhost:%d" % self.web_port})
+        self.assertEqual(got, 200)
+
     def test_urls_job_with_one_bad_url(self):
         urls = [self.images.url("rocket.jpg"), self.images.url("missing.jpg"),
                 self.images.url("coffee.png")]

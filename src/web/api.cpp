@@ -43,6 +43,14 @@ App::App(WebOptions options, std::string redirect_uri)
       spotify_(options_.spotify, std::move(redirect_uri)),
       samples_(ListSamples(options_.samples_dir, options_.max_files)) {
   csp_ = ContentSecurityPolicy(bucket_.origin());
+  origin_policy_.loopback_only = IsLoopbackAddress(options_.host);
+  // The Spotify redirect URI names the host the browser uses for this server.
+  const std::string& redirect = spotify_.redirect_uri();
+  if (size_t scheme = redirect.find("://"); scheme != std::string::npos) {
+    std::string authority = redirect.substr(scheme + 3);
+    authority = authority.substr(0, authority.find('/'));
+    origin_policy_.allowed_hosts.push_back(HostName(authority));
+  }
 }
 
 App::~App() { runner_.Stop(); }
@@ -50,7 +58,12 @@ App::~App() { runner_.Stop(); }
 http::Response App::Handle(http::Request& req) {
   http::Response res;
   try {
-    res = Route(req);
+    if (auto refused =
+            CheckOrigin(origin_policy_, req.method, req.Header("host"), req.Header("origin"))) {
+      res = ErrorResponse(403, refused->code, refused->message);
+    } else {
+      res = Route(req);
+    }
   } catch (const std::exception& e) {
     spdlog::error("web: {} {}: {}", req.method, req.path, e.what());
     res = ErrorResponse(500, "internal", "Something went wrong on the server.");

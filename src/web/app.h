@@ -12,6 +12,7 @@
 #include "web/ingest.h"
 #include "web/invoke_client.h"
 #include "web/jobs.h"
+#include "web/origin.h"
 #include "web/runner.h"
 #include "web/spotify.h"
 #include "web/web.h"
@@ -49,6 +50,7 @@ class App {
 
   WebOptions options_;
   std::string csp_;
+  OriginPolicy origin_policy_;
   Bucket bucket_;
   InvokeClient invoker_;
   JobTable jobs_;

@@ -37,6 +37,7 @@ class Spotify {
   Spotify(SpotifyOptions options, std::string redirect_uri, const Clock* clock = &Clock::System());
 
   bool enabled() const { return options_.enabled(); }
+  const std::string& redirect_uri() const { return redirect_uri_; }
 
   // A new session with a fresh verifier and state; the authorize URL to send the browser to.
   struct Login {

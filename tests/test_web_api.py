@@ -375,6 +375,27 @@ class WebApiTest(unittest.TestCase):
         got, answer, _ = api("DELETE", self.base + "/api/jobs")
         self.assertEqual(got, 405)
 
+    def test_uploads_being_read_share_a_byte_budget_and_parts_are_capped(self):
+        body, headers = multipart([("a%d.png" % i, b"x") for i in range(101)])
+        got, _, raw = request("POST", self.base + "/api/jobs", body, headers)
+        self.assertEqual((got, json.loads(raw)["error"]["code"]), (413, "too_many_files"))
+        # Four uploads announcing 64 MiB each and sending nothing hold the 256 MiB budget.
+        holders = []
+        for _ in range(4):
+            s = socket.create_connection(("127.0.0.1", self.web_port))
+            s.sendall(b"POST /api/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                      b"Content-Type: multipart/form-data; boundary=B\r\n"
+                      b"Content-Length: %d\r\n\r\n" % (64 << 20))
+            holders.append(s)
+        small, headers = multipart([("notes.txt", b"hello")])
+
+        def status():
+            return request("POST", self.base + "/api/jobs", small, headers)[0]
+        poll(lambda: status() == 503, 30, what="503 busy while the budget is held")
+        for s in holders:
+            s.close()
+        poll(lambda: status() == 415, 30, what="uploads accepted again")
+
     def test_other_origins_and_host_names_are_refused(self):
         json_type = {"Content-Type": "application/json"}
         for origin in ("http://evil.example", "null", "http://127.0.0.1:1"):

@@ -56,14 +56,34 @@ http::Response App::CreateFromUpload(http::Request& req, const std::string& cont
                              std::to_string(options_.max_file_bytes >> 20) + " MiB per file.");
   };
   if (req.content_length && *req.content_length > limit) return too_large();
-  auto body = req.ReadAll(limit);
-  if (!body.ok()) {
-    if (body.status().code() == Status::Code::kResourceExhausted) return too_large();
+  // Reserve the body's size in the budget of all uploads being read, for as long as this
+  // request holds it (the jobs then hold the uploads they keep).
+  const uint64_t reserve = req.content_length ? *req.content_length : limit;
+  uint64_t in_flight = upload_bytes_in_flight_.load();
+  do {
+    if (in_flight + reserve > options_.max_inflight_upload_bytes) {
+      return ErrorResponse(503, "busy", "Too many uploads at once; try again in a minute.");
+    }
+  } while (!upload_bytes_in_flight_.compare_exchange_weak(in_flight, in_flight + reserve));
+  struct Release {
+    std::atomic<uint64_t>& counter;
+    uint64_t bytes;
+    ~Release() { counter.fetch_sub(bytes); }
+  } release{upload_bytes_in_flight_, reserve};
+  auto read = req.ReadAll(limit);
+  if (!read.ok()) {
+    if (read.status().code() == Status::Code::kResourceExhausted) return too_large();
     return ErrorResponse(400, "bad_request",
-                         "Could not read the upload: " + body.status().message());
+                         "Could not read the upload: " + read.status().message());
   }
-  auto parts = ParseMultipart(*body, *boundary);
-  if (!parts.ok()) return ErrorResponse(400, "bad_request", parts.status().message());
+  auto body = std::make_shared<const std::string>(std::move(*read));
+  auto parts = ParseMultipart(*body, *boundary, static_cast<size_t>(options_.max_form_parts));
+  if (!parts.ok()) {
+    if (parts.status().code() == Status::Code::kResourceExhausted) {
+      return ErrorResponse(413, "too_many_files", parts.status().message());
+    }
+    return ErrorResponse(400, "bad_request", parts.status().message());
+  }
   std::vector<CoverSource> sources;
   for (const FormPart& part : *parts) {
     if (part.name != "file") continue;
@@ -82,7 +102,7 @@ http::Response App::CreateFromUpload(http::Request& req, const std::string& cont
       return ErrorResponse(check.error.code == "unsupported_type" ? 415 : 400, check.error.code,
                            name + ": " + check.error.message);
     }
-    sources.push_back(CoverSource{name, std::string(part.data), "", ""});
+    sources.push_back(CoverSource{name, part.data, "", "", body});
   }
   if (sources.empty()) return ErrorResponse(400, "bad_request", "No files in field \"file\".");
   return StartJob(std::move(sources), RandomSeed());
@@ -137,11 +157,11 @@ http::Response App::CreateFromJson(http::Request& req) {
       if (url.size() > 4096 || !(url.starts_with("https://") || url.starts_with("http://"))) {
         return ErrorResponse(400, "bad_url", "Not an http(s) image URL: " + ShortName(url));
       }
-      sources.push_back(CoverSource{ShortName(url), "", url, ""});
+      sources.push_back(CoverSource{ShortName(url), {}, url, "", nullptr});
     }
   } else if (sample.is_boolean() && sample.get<bool>()) {
     if (samples_.empty()) return ErrorResponse(404, "not_found", "No sample set is installed.");
-    for (const SampleFile& s : samples_) sources.push_back(CoverSource{s.name, "", "", s.path});
+    for (const SampleFile& s : samples_) sources.push_back(CoverSource{s.name, {}, "", s.path, nullptr});
   } else if (source.is_string() && source.get<std::string>() == "spotify") {
     if (!spotify_.enabled()) return ErrorResponse(404, "not_found", "Spotify is not configured.");
     auto covers = spotify_.TopCovers(CookieValue(req, kSessionCookie), options_.max_files);
@@ -153,7 +173,7 @@ http::Response App::CreateFromJson(http::Request& req) {
     if (covers->empty())
       return ErrorResponse(400, "bad_request", "Spotify listed no album covers.");
     for (const AlbumCover& c : *covers)
-      sources.push_back(CoverSource{ShortName(c.name), "", c.url, ""});
+      sources.push_back(CoverSource{ShortName(c.name), {}, c.url, "", nullptr});
   } else {
     return ErrorResponse(400, "bad_request",
                          "Give \"urls\", \"sample\": true or \"source\": \"spotify\".");

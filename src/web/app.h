@@ -3,6 +3,7 @@
 // called from many connection threads at once.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -51,6 +52,7 @@ class App {
   WebOptions options_;
   std::string csp_;
   OriginPolicy origin_policy_;
+  std::atomic<uint64_t> upload_bytes_in_flight_{0};  // <= options_.max_inflight_upload_bytes
   Bucket bucket_;
   InvokeClient invoker_;
   JobTable jobs_;

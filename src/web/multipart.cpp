@@ -58,7 +58,8 @@ Result<std::string> MultipartBoundary(std::string_view content_type) {
   return b;
 }
 
-Result<std::vector<FormPart>> ParseMultipart(std::string_view body, std::string_view boundary) {
+Result<std::vector<FormPart>> ParseMultipart(std::string_view body, std::string_view boundary,
+                                             size_t max_parts) {
   const std::string delim = "--" + std::string(boundary);
   const std::string next = "\r\n" + delim;
   std::vector<FormPart> parts;
@@ -69,6 +70,10 @@ Result<std::vector<FormPart>> ParseMultipart(std::string_view body, std::string_
     if (body.substr(pos, 2) == "--") return parts;  // the closing delimiter
     if (body.substr(pos, 2) != "\r\n") return Status::InvalidArgument("multipart: bad delimiter");
     pos += 2;
+    if (parts.size() >= max_parts) {
+      return Status::ResourceExhausted("multipart: more than " + std::to_string(max_parts) +
+                                       " parts");
+    }
     size_t head_end = body.find("\r\n\r\n", pos);
     if (head_end == std::string_view::npos) return Status::InvalidArgument("multipart: no headers");
     FormPart part;

@@ -22,7 +22,9 @@ struct FormPart {
 Result<std::string> MultipartBoundary(std::string_view content_type);
 
 // Splits `body` into its parts. `body` must outlive the result. InvalidArgument on a
-// malformed body (no closing delimiter, a part without Content-Disposition, ...).
-Result<std::vector<FormPart>> ParseMultipart(std::string_view body, std::string_view boundary);
+// malformed body (no closing delimiter, a part without Content-Disposition, ...);
+// ResourceExhausted when it has more than `max_parts` parts.
+Result<std::vector<FormPart>> ParseMultipart(std::string_view body, std::string_view boundary,
+                                             size_t max_parts = 100);
 
 }  // namespace sparkify::web::internal

@@ -45,5 +45,16 @@ TEST(ParseMultipart, EmptyFormIsEmpty) {
   EXPECT_TRUE(parts->empty());
 }
 
+TEST(ParseMultipart, CapsTheNumberOfParts) {
+  std::string body;
+  for (int i = 0; i < 5; ++i)
+    body += "--B\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\nx\r\n";
+  body += "--B--\r\n";
+  EXPECT_EQ(ParseMultipart(body, "B", 5)->size(), 5u);
+  auto capped = ParseMultipart(body, "B", 4);
+  ASSERT_FALSE(capped.ok());
+  EXPECT_EQ(capped.status().code(), Status::Code::kResourceExhausted);
+}
+
 }  // namespace
 }  // namespace sparkify::web::internal

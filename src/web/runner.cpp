@@ -97,7 +97,10 @@ Result<std::string> Runner::Obtain(CoverSource& source) {
     return std::move(fetched.body);
   }
   if (!source.path.empty()) return ReadFileToString(source.path, options_.max_file_bytes);
-  return std::move(source.bytes);
+  std::string bytes(source.bytes);
+  source.bytes = {};
+  source.upload.reset();  // the last cover to go frees the request body
+  return bytes;
 }
 
 void Runner::ProcessCover(Job& job, Cover cover, CoverSource& source) {

@@ -21,12 +21,14 @@
 
 namespace sparkify::web::internal {
 
-// One cover to get: exactly one of bytes (uploaded), url, or path (a sample file).
+// One cover to get: exactly one of bytes (uploaded; `upload` then keeps the whole request body
+// that `bytes` points into, so the files are not copied), url, or path (a sample file).
 struct CoverSource {
   std::string name;
-  std::string bytes;
+  std::string_view bytes;
   std::string url;
   std::string path;
+  std::shared_ptr<const std::string> upload;
 };
 
 class Runner {

@@ -59,6 +59,10 @@ Status Validate(const WebOptions& o) {
   if (o.max_upload_bytes < o.max_file_bytes) {
     return Status::InvalidArgument("max upload bytes must be >= max file bytes");
   }
+  if (o.max_inflight_upload_bytes < o.max_upload_bytes) {
+    return Status::InvalidArgument("max in-flight upload bytes must be >= max upload bytes");
+  }
+  if (o.max_form_parts < 1) return Status::InvalidArgument("max form parts must be >= 1");
   if (o.max_running_jobs < 1) return Status::InvalidArgument("max running jobs must be >= 1");
   if (o.function.url.empty() && o.function.name.empty()) {
     return Status::InvalidArgument("name the function (URL or name)");

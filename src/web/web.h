@@ -70,6 +70,11 @@ struct WebOptions {
   int max_running_jobs = 8;               // jobs in progress at once; beyond: 503
   // One upload request (all its files). Default: 64 MiB.
   uint64_t max_upload_bytes = 64ull << 20;
+  // All upload requests being read at once (each counts its Content-Length, or
+  // max_upload_bytes when chunked); beyond: 503 busy. >= max_upload_bytes. Default: 256 MiB.
+  uint64_t max_inflight_upload_bytes = 256ull << 20;
+  // Parts of one multipart body (files and fields); beyond: 413. Default: 100.
+  int max_form_parts = 100;
   // Presigned GET URLs live this long. Default: 1 hour. 1..604800.
   int64_t url_expires_seconds = 3600;
   // Let image URLs reach loopback and private addresses (tests). Default: false.

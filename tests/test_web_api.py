@@ -18,6 +18,7 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 import unittest
 import urllib.error
 import urllib.parse
@@ -617,6 +618,41 @@ class LifecycleTest(unittest.TestCase):
         self.assertIn("sparkify up: the store stopped (signal", log)
         for pid, _ in children:  # reaped by sparkify up, so gone
             self.assertFalse(os.path.exists("/proc/%d" % pid), pid)
+
+    def test_ctrl_c_during_a_hanging_url_fetch_stops_at_once(self):
+        asked = threading.Event()
+        release = threading.Event()
+
+        class Hang(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                asked.set()
+                release.wait(60)  # answers only when the test is over
+
+        hang = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hang)
+        threading.Thread(target=hang.serve_forever, daemon=True).start()
+        up = Up(self.tmp.join("d"), self.tmp.join("up.log"),
+                ["--web-port", "0", "--allow-private-fetch"])
+        try:
+            url = "http://127.0.0.1:%d/slow.png" % hang.server_address[1]
+            status, job, _ = api("POST", up.web + "/api/jobs", {"urls": [url]})
+            self.assertEqual(status, 202, job)
+            self.assertTrue(asked.wait(30), "the web app never fetched the URL")
+            started = time.monotonic()
+            code = up.stop(signal.SIGINT)
+            took = time.monotonic() - started
+        finally:
+            release.set()
+            hang.shutdown()
+            hang.server_close()
+        log = up.log_text()
+        self.assertEqual(code, 0, log[-3000:])
+        self.assertLess(took, 8, log[-3000:])  # the children's grace is 10 s
+        self.assertIn("sparkify up: stopped", log)
+        self.assertNotIn("had to be killed", log)
+        self.assertIn("[web] sparkify web: signal", log)  # relayed while stopping
 
     def test_function_down_then_ctrl_c(self):
         up = Up(self.tmp.join("d"), self.tmp.join("up.log"), ["--web-port", "0"])

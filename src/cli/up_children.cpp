@@ -32,6 +32,26 @@ ChildTree::~ChildTree() {
   if (signal_fd_ >= 0) ::close(signal_fd_);
 }
 
+std::vector<std::string> ChildTree::Relay(Child& c) {
+  std::vector<std::string> lines;
+  while (true) {
+    char buf[8192];
+    ssize_t got = ::read(c.process->output_fd(), buf, sizeof buf);
+    if (got <= 0) break;
+    c.partial.append(buf, static_cast<size_t>(got));
+    size_t nl;
+    while ((nl = c.partial.find('\n')) != std::string::npos) {
+      std::string line = c.partial.substr(0, nl);
+      c.partial.erase(0, nl + 1);
+      std::cerr << "[" << c.name << "] " << line << "\n";
+      c.tail.push_back(line);
+      if (c.tail.size() > 8) c.tail.pop_front();
+      lines.push_back(std::move(line));
+    }
+  }
+  return lines;
+}
+
 int ChildTree::PollOnce(int timeout_ms, bool* signalled, const std::string* marker_child,
                         const std::string* marker, std::string* marker_line) {
   std::vector<pollfd> fds;
@@ -55,18 +75,8 @@ int ChildTree::PollOnce(int timeout_ms, bool* signalled, const std::string* mark
     // Drain output first (also after an exit, so its last words are shown).
     bool drain = (fds[1 + 2 * i].revents & (POLLIN | POLLHUP)) != 0 ||
                  (fds[2 + 2 * i].revents & POLLIN) != 0;
-    while (drain) {
-      char buf[8192];
-      ssize_t got = ::read(c.process->output_fd(), buf, sizeof buf);
-      if (got <= 0) break;
-      c.partial.append(buf, static_cast<size_t>(got));
-      size_t nl;
-      while ((nl = c.partial.find('\n')) != std::string::npos) {
-        std::string line = c.partial.substr(0, nl);
-        c.partial.erase(0, nl + 1);
-        std::cerr << "[" << c.name << "] " << line << "\n";
-        c.tail.push_back(line);
-        if (c.tail.size() > 8) c.tail.pop_front();
+    if (drain) {
+      for (const std::string& line : Relay(c)) {
         if (marker != nullptr && marker_line->empty() && *marker_child == c.name &&
             line.find(*marker) != std::string::npos) {
           *marker_line = line;
@@ -127,7 +137,14 @@ int ChildTree::Supervise() {
     int exited = PollOnce(-1, &signalled, nullptr, nullptr, nullptr);
     if (signalled) {
       std::cerr << "sparkify up: stopping" << std::endl;
-      StopAll();
+      std::vector<std::string> killed = StopAll();
+      if (!killed.empty()) {
+        std::string names;
+        for (const auto& n : killed) names += (names.empty() ? "the " : ", the ") + n;
+        std::cerr << "sparkify up: " << names << " did not stop in time and had to be killed"
+                  << std::endl;
+        return 1;
+      }
       std::cerr << "sparkify up: stopped" << std::endl;
       return 0;
     }
@@ -141,33 +158,39 @@ int ChildTree::Supervise() {
   }
 }
 
-void ChildTree::StopAll(std::chrono::seconds grace) {
+std::vector<std::string> ChildTree::StopAll(std::chrono::seconds grace) {
+  std::vector<std::string> killed;
   for (auto it = children_.rbegin(); it != children_.rend(); ++it) {
     if (!(*it)->exited) (*it)->process->KillGroup(SIGTERM);
   }
   const auto deadline = std::chrono::steady_clock::now() + grace;
   for (auto it = children_.rbegin(); it != children_.rend(); ++it) {
     Child& c = **it;
+    bool sent_kill = false;
     while (!c.exited) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) {
+        if (!sent_kill) killed.push_back(c.name);
+        sent_kill = true;
         c.process->KillGroup(SIGKILL);
         left = std::chrono::milliseconds(2000);
       }
       pollfd p{c.process->exit_fd(), POLLIN, 0};
-      ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), 500)));
-      // Relay what it says while stopping, without blocking on its pipe.
-      char buf[8192];
-      while (::read(c.process->output_fd(), buf, sizeof buf) > 0) {
-      }
+      ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), 100)));
+      Relay(c);  // what it says while stopping (why it is slow, its last errors)
       if (auto info = c.process->TryReap()) {
+        Relay(c);
+        if (!c.partial.empty()) std::cerr << "[" << c.name << "] " << c.partial << "\n";
+        c.partial.clear();
         c.exited = true;
         c.exit_text = info->Describe();
       }
     }
   }
+  std::cerr << std::flush;
   children_.clear();
+  return killed;
 }
 
 }  // namespace sparkify::cli

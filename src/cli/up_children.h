@@ -25,16 +25,21 @@ class ChildTree {
   Result<std::string> StartAndWait(const std::string& name, lambda::internal::SpawnSpec spec,
                                    const std::string& ready_marker, std::chrono::seconds limit);
 
-  // Relays output until a stop signal (returns 0 after stopping everything) or a child's exit
-  // (returns 1 after stopping the others, saying which child stopped and why).
+  // Relays output until a stop signal (returns 0 after stopping everything, 1 if a child had
+  // to be killed) or a child's exit (returns 1 after stopping the others, saying which child
+  // stopped and why).
   int Supervise();
 
   // SIGTERM to every child, in reverse start order, SIGKILL for any still there after
-  // `grace`; reaps them all.
-  void StopAll(std::chrono::seconds grace = std::chrono::seconds(10));
+  // `grace`; reaps them all, relaying what they print meanwhile. Returns the names of the
+  // children that had to be killed.
+  std::vector<std::string> StopAll(std::chrono::seconds grace = std::chrono::seconds(10));
 
  private:
   struct Child;
+  // Reads what `c` has written so far (non-blocking), prints its complete lines with the
+  // name prefix and keeps the last ones; returns those lines.
+  std::vector<std::string> Relay(Child& c);
   // Polls children and the signal fd once; relays complete lines. Returns the index of an
   // exited child (-1 none), sets *signalled on a stop signal.
   int PollOnce(int timeout_ms, bool* signalled, const std::string* marker_child,

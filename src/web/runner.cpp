@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <condition_variable>
+#include <optional>
 #include <system_error>
 #include <nlohmann/json.hpp>
 
@@ -35,7 +37,7 @@ Runner::Runner(const WebOptions& options, Bucket* bucket, InvokeClient* invoker)
   fetch.max_bytes = options.max_file_bytes;
   fetch.allow_private = options.allow_private_fetch;
   fetch.user_agent = "sparkify-web/0.1";
-  fetcher_ = std::make_unique<function::HttpFetcher>(fetch);
+  fetcher_ = std::make_shared<function::HttpFetcher>(fetch);
 }
 
 Runner::~Runner() { Stop(); }
@@ -91,11 +93,37 @@ Status Runner::Start(std::shared_ptr<Job> job, std::vector<CoverSource> sources,
   return Status::OK();
 }
 
-Result<std::string> Runner::Obtain(CoverSource& source) {
-  if (!source.url.empty()) {
-    SPARKIFY_ASSIGN_OR_RETURN(auto fetched, fetcher_->Fetch(source.url));
-    return std::move(fetched.body);
+Result<std::string> Runner::FetchUnlessStopping(const std::string& url) {
+  struct Outcome {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::optional<Result<std::string>> result;
+  };
+  auto outcome = std::make_shared<Outcome>();
+  std::thread([outcome, fetcher = fetcher_, url] {
+    Result<std::string> r = Status::Internal("the fetch did not finish");
+    try {
+      auto fetched = fetcher->Fetch(url);
+      r = fetched.ok() ? Result<std::string>(std::move(fetched->body))
+                       : Result<std::string>(fetched.status());
+    } catch (const std::exception& e) {
+      r = Status::Internal(e.what());
+    }
+    std::lock_guard lock(outcome->mu);
+    outcome->result.emplace(std::move(r));
+    outcome->cv.notify_all();
+  }).detach();
+  std::unique_lock lock(outcome->mu);
+  // Stop() sets stopping_ without this mutex, so the wait also looks at it every 100 ms.
+  while (!outcome->result) {
+    if (stopping_) return Status::Unavailable("The server is stopping.");
+    outcome->cv.wait_for(lock, std::chrono::milliseconds(100));
   }
+  return std::move(*outcome->result);
+}
+
+Result<std::string> Runner::Obtain(CoverSource& source) {
+  if (!source.url.empty()) return FetchUnlessStopping(source.url);
   if (!source.path.empty()) return ReadFileToString(source.path, options_.max_file_bytes);
   std::string bytes(source.bytes);
   source.bytes = {};
@@ -111,6 +139,7 @@ void Runner::ProcessCover(Job& job, Cover cover, CoverSource& source) {
   };
   if (stopping_) return fail({"shutting_down", "The server is stopping."});
   auto bytes = Obtain(source);
+  if (!bytes.ok() && stopping_) return fail({"shutting_down", "The server is stopping."});
   if (!bytes.ok()) return fail(FetchError(bytes.status()));
   ImageCheck check = CheckImage(*bytes);
   if (!check.status.ok()) return fail(check.error);

@@ -501,8 +501,9 @@ class WebApiTest(unittest.TestCase):
         # No session: refused.
         status, doc, _ = api("POST", self.base + "/api/jobs", {"source": "spotify"})
         self.assertEqual((status, doc["error"]["code"]), (401, "spotify_session"))
-        status, doc, _ = api("GET", self.base + "/auth/spotify/callback?code=x&state=y")
-        self.assertEqual((status, doc["error"]["code"]), (401, "spotify_session"))
+        status, headers, _ = request("GET", self.base + "/auth/spotify/callback?code=x&state=y")
+        self.assertEqual((status, headers["Location"]),
+                         (302, "/?spotify=error&code=spotify_session"))
 
         # Sign in, but come back with a wrong state: refused, and the state is spent.
         status, headers, _ = request("GET", self.base + "/auth/spotify/login", opener=browser)
@@ -518,12 +519,14 @@ class WebApiTest(unittest.TestCase):
         self.assertEqual(status, 302)
         back = urllib.parse.urlsplit(headers["Location"])
         code = dict(urllib.parse.parse_qsl(back.query))["code"]
-        status, doc, _ = api("GET", self.base + "/auth/spotify/callback?" + urllib.parse.urlencode(
-            {"code": code, "state": q["state"] + "x"}), opener=browser)
-        self.assertEqual((status, doc["error"]["code"]), (400, "spotify_state"))
-        status, doc, _ = api("GET", self.base + "/auth/spotify/callback?" + back.query,
-                             opener=browser)
-        self.assertEqual(status, 400, "a state must not be usable after a wrong one")
+        status, headers, _ = request(
+            "GET", self.base + "/auth/spotify/callback?" + urllib.parse.urlencode(
+                {"code": code, "state": q["state"] + "x"}), opener=browser)
+        self.assertEqual((status, headers["Location"]), (302, "/?spotify=error&code=spotify_state"))
+        status, headers, _ = request("GET", self.base + "/auth/spotify/callback?" + back.query,
+                                     opener=browser)
+        self.assertEqual((status, headers["Location"]), (302, "/?spotify=error&code=spotify_state"),
+                         "a state must not be usable after a wrong one")
 
         # The whole flow: login -> Spotify -> callback -> a job from the top tracks.
         status, headers, _ = request("GET", self.base + "/auth/spotify/login", opener=browser)

@@ -1,4 +1,6 @@
 // The Spotify sign-in routes (only reached when Spotify is configured).
+#include <spdlog/spdlog.h>
+
 #include "web/app.h"
 #include "web/respond.h"
 
@@ -23,20 +25,20 @@ http::Response App::SpotifyCallback(const http::Request& req) {
   Status s = spotify_.Complete(session, QueryValue(req, "code").value_or(""),
                                QueryValue(req, "state").value_or(""),
                                QueryValue(req, "error").value_or(""));
-  if (!s.ok()) {
-    switch (s.code()) {
-      case Status::Code::kUnauthenticated:
-        return ErrorResponse(401, "spotify_session", s.message());
-      case Status::Code::kInvalidArgument:
-        return ErrorResponse(400, "spotify_state", s.message());
-      default:
-        return ErrorResponse(502, "spotify_error", s.message());
-    }
-  }
   http::Response res;
   res.status = 302;
-  res.Set("Location", "/?spotify=connected");
   res.Set("Cache-Control", "no-store");
+  if (!s.ok()) {
+    // The browser arrives here from Spotify: send it back to the page, which explains
+    // (?spotify=error), rather than showing it a JSON document.
+    std::string code = s.code() == Status::Code::kUnauthenticated   ? "spotify_session"
+                       : s.code() == Status::Code::kInvalidArgument ? "spotify_state"
+                                                                    : "spotify_error";
+    spdlog::info("web: Spotify sign-in failed ({}): {}", code, s.message());
+    res.Set("Location", "/?spotify=error&code=" + code);
+    return res;
+  }
+  res.Set("Location", "/?spotify=connected");
   return res;
 }
 

@@ -105,8 +105,11 @@ async function spotifyFlow(up, fake, browser) {
     page.waitForResponse((r) => new URL(r.url()).pathname === '/auth/spotify/callback'),
     page.click('#spotify'),
   ]);
-  check(refused.status() === 400 || refused.status() === 401,
-    `a wrong state answered ${refused.status()}`);
+  check(refused.status() === 302 && /[?&]spotify=error&code=spotify_(state|session)$/.test(
+    refused.headers().location || ''), `a wrong state answered ${refused.status()}`);
+  await page.waitForSelector('body[data-ready]');
+  const said = await page.textContent('body');
+  check(said.includes('Spotify sign-in did not complete'), 'the page did not explain the error');
   check(fake.seen.token === tokenCalls, 'a wrong state still traded the code for tokens');
   log('spotify: wrong state refused with', refused.status());
 

@@ -356,6 +356,31 @@ class WebApiTest(unittest.TestCase):
         got, _, raw = request("POST", self.base + "/api/jobs", b"x", {"Content-Type": "text/plain"})
         self.assertEqual(got, 415)
 
+    def test_media_types_and_url_schemes_ignore_case_and_bad_chunks_are_400(self):
+        got, _, raw = request("POST", self.base + "/api/jobs", b'{"nothing": 1}',
+                              {"Content-Type": "Application/JSON; Charset=UTF-8"})
+        self.assertEqual((got, json.loads(raw)["error"]["code"]), (400, "bad_request"))
+        body, headers = multipart([("notes.txt", b"hello")])
+        headers["Content-Type"] = headers["Content-Type"].replace("multipart/form-data",
+                                                                  "Multipart/Form-Data")
+        got, _, raw = request("POST", self.base + "/api/jobs", body, headers)
+        self.assertEqual((got, json.loads(raw)["error"]["code"]), (415, "unsupported_type"))
+        url = self.images.url("coins.png").replace("http://", "HTTP://")
+        status, job, _ = api("POST", self.base + "/api/jobs", {"urls": [url]})
+        self.assertEqual(status, 202, job)
+        self.assertEqual(self.follow(job["id"])[-1]["state"], "done")
+        with socket.create_connection(("127.0.0.1", self.web_port), timeout=30) as s:
+            s.sendall(b"POST /api/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                      b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                      b"zz\r\n{}\r\n0\r\n\r\n")
+            answer = b""
+            while b"\r\n\r\n" not in answer:
+                more = s.recv(4096)
+                if not more:
+                    break
+                answer += more
+        self.assertTrue(answer.startswith(b"HTTP/1.1 400"), answer[:200])
+
     def test_deeply_nested_json_is_refused_and_the_server_lives(self):
         # Dumping or comparing such a document would recurse 125000 times (stack overflow).
         for deep in (b'{"urls":[' + b"[" * 125000 + b"]" * 125000 + b"]}",

@@ -37,8 +37,11 @@ std::string ShortName(std::string name) {
 }  // namespace
 
 http::Response App::CreateJob(http::Request& req) {
-  std::string type(req.Header("content-type").value_or(""));
-  if (type.starts_with("multipart/form-data")) return CreateFromUpload(req, type);
+  // Media types are case-insensitive (RFC 9110); the boundary's value is not, so the original
+  // goes on to the multipart parser.
+  std::string original(req.Header("content-type").value_or(""));
+  std::string type = LowerAscii(original);
+  if (type.starts_with("multipart/form-data")) return CreateFromUpload(req, original);
   if (type.starts_with("application/json")) return CreateFromJson(req);
   return ErrorResponse(415, "unsupported_type",
                        "Send multipart/form-data (files) or application/json (urls, sample, "
@@ -113,7 +116,13 @@ http::Response App::CreateFromJson(http::Request& req) {
     return ErrorResponse(413, "too_large", "The request is too large.");
   }
   auto body = req.ReadAll(options_.max_json_bytes);
-  if (!body.ok()) return ErrorResponse(413, "too_large", "The request is too large.");
+  if (!body.ok()) {
+    if (body.status().code() == Status::Code::kResourceExhausted) {
+      return ErrorResponse(413, "too_large", "The request is too large.");
+    }
+    return ErrorResponse(400, "bad_request",
+                         "Could not read the request: " + body.status().message());
+  }
   json doc = ParseUntrustedJson(*body);
   if (!doc.is_object()) {
     return ErrorResponse(400, "bad_request",
@@ -154,14 +163,17 @@ http::Response App::CreateFromJson(http::Request& req) {
                                                  ").");
       }
       std::string url = u.get<std::string>();
-      if (url.size() > 4096 || !(url.starts_with("https://") || url.starts_with("http://"))) {
+      std::string scheme = LowerAscii(url.substr(0, 8));
+      if (url.size() > 4096 || !(scheme.starts_with("https://") || scheme.starts_with("http://"))) {
         return ErrorResponse(400, "bad_url", "Not an http(s) image URL: " + ShortName(url));
       }
       sources.push_back(CoverSource{ShortName(url), {}, url, "", nullptr});
     }
   } else if (sample.is_boolean() && sample.get<bool>()) {
     if (samples_.empty()) return ErrorResponse(404, "not_found", "No sample set is installed.");
-    for (const SampleFile& s : samples_) sources.push_back(CoverSource{s.name, {}, "", s.path, nullptr});
+    for (const SampleFile& s : samples_) {
+      sources.push_back(CoverSource{s.name, {}, "", s.path, nullptr});
+    }
   } else if (source.is_string() && source.get<std::string>() == "spotify") {
     if (!spotify_.enabled()) return ErrorResponse(404, "not_found", "Spotify is not configured.");
     auto covers = spotify_.TopCovers(CookieValue(req, kSessionCookie), options_.max_files);

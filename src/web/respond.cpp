@@ -45,6 +45,14 @@ std::string JsonString(const nlohmann::json& obj, std::string_view key,
   return v.is_string() ? v.get<std::string>() : fallback;
 }
 
+std::string LowerAscii(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
 http::Response JsonResponse(int status, const nlohmann::json& body) {
   http::Response res;
   res.status = status;

@@ -35,6 +35,9 @@ const nlohmann::json& JsonMember(const nlohmann::json& obj, std::string_view key
 std::string JsonString(const nlohmann::json& obj, std::string_view key,
                        const std::string& fallback = "");
 
+// ASCII lower case (header values, schemes).
+std::string LowerAscii(std::string_view s);
+
 // The value of cookie `name` in the request's Cookie headers, or "".
 std::string CookieValue(const http::Request& req, std::string_view name);
 // The decoded value of query parameter `name`, or nullopt.

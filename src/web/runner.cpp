@@ -17,7 +17,9 @@ namespace {
 
 using json = nlohmann::json;
 
-ApiError InvokeError(const Status& s) {
+// `stopping`: the server stops, which cancels invokes (not the function's fault).
+ApiError InvokeError(const Status& s, bool stopping) {
+  if (stopping) return {"shutting_down", "The server is stopping."};
   if (s.code() == Status::Code::kUnavailable) return {"function_down", s.message()};
   return {"function_error", s.message()};
 }
@@ -157,7 +159,7 @@ void Runner::ProcessCover(Job& job, Cover cover, CoverSource& source) {
   job.SetCover(cover);
   json event = {{"op", "segment"}, {"keys", json::array({cover.key})}};
   auto answer = invoker_->Invoke(event.dump(), &stopping_);
-  if (!answer.ok()) return fail(InvokeError(answer.status()));
+  if (!answer.ok()) return fail(InvokeError(answer.status(), stopping_));
   if (auto err = SegmentError(*answer)) return fail(*err);
   cover.stage = CoverStage::kDone;
   job.SetCover(cover);
@@ -208,7 +210,9 @@ void Runner::MakeCollage(Job& job, uint64_t seed) {
     }
   }
   if (keys.empty()) {
-    if (first_error && first_error->code.starts_with("function_")) {
+    if (stopping_) {
+      job.Fail({"shutting_down", "The server is stopping."});
+    } else if (first_error && first_error->code.starts_with("function_")) {
       job.Fail(*first_error);
     } else {
       job.Fail({"no_usable_covers",
@@ -220,7 +224,7 @@ void Runner::MakeCollage(Job& job, uint64_t seed) {
   json event = {{"op", "collage"}, {"keys", keys}, {"options", {{"seed", seed}}}};
   auto answer = invoker_->Invoke(event.dump(), &stopping_);
   if (!answer.ok()) {
-    job.Fail(InvokeError(answer.status()));
+    job.Fail(InvokeError(answer.status(), stopping_));
     return;
   }
   auto collage = ParseCollageAnswer(*answer, snap.covers, seed);

@@ -20,26 +20,34 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
-// The value of `param` in a header value like `form-data; name="file"; filename="a.jpg"`.
+// The value of `param` in a header value like `form-data; name="file"; filename="a;b.jpg"`.
+// A ';' inside quotes does not end a parameter; a parameter without '=' is skipped.
 std::string Param(std::string_view header, std::string_view param) {
-  size_t pos = 0;
-  while (pos < header.size()) {
-    size_t semi = header.find(';', pos);
-    if (semi == std::string_view::npos) return "";
-    pos = semi + 1;
-    std::string_view rest = Trim(header.substr(pos));
-    size_t eq = rest.find('=');
-    if (eq == std::string_view::npos) return "";
-    if (Lower(Trim(rest.substr(0, eq))) != param) continue;
-    std::string_view v = rest.substr(eq + 1);
+  // Split at the ';' outside quotes.
+  std::vector<std::string_view> items;
+  size_t start = 0;
+  bool quoted = false;
+  for (size_t i = 0; i <= header.size(); ++i) {
+    if (i == header.size() || (header[i] == ';' && !quoted)) {
+      items.push_back(header.substr(start, i - start));
+      start = i + 1;
+    } else if (header[i] == '\\' && quoted && i + 1 < header.size()) {
+      ++i;
+    } else if (header[i] == '"') {
+      quoted = !quoted;
+    }
+  }
+  for (size_t k = 1; k < items.size(); ++k) {  // items[0] is the type ("form-data")
+    std::string_view item = Trim(items[k]);
+    size_t eq = item.find('=');
+    if (eq == std::string_view::npos) continue;
+    if (Lower(Trim(item.substr(0, eq))) != param) continue;
+    std::string_view v = Trim(item.substr(eq + 1));
+    if (v.empty() || v.front() != '"') return std::string(v);
     std::string out;
-    if (!v.empty() && v.front() == '"') {
-      for (size_t i = 1; i < v.size() && v[i] != '"'; ++i) {
-        if (v[i] == '\\' && i + 1 < v.size()) ++i;
-        out.push_back(v[i]);
-      }
-    } else {
-      out = std::string(Trim(v.substr(0, v.find(';'))));
+    for (size_t i = 1; i < v.size() && v[i] != '"'; ++i) {
+      if (v[i] == '\\' && i + 1 < v.size()) ++i;
+      out.push_back(v[i]);
     }
     return out;
   }

@@ -56,5 +56,20 @@ TEST(ParseMultipart, CapsTheNumberOfParts) {
   EXPECT_EQ(capped.status().code(), Status::Code::kResourceExhausted);
 }
 
+TEST(ParseMultipart, QuotedSemicolonsAndParametersWithoutValues) {
+  std::string body =
+      "--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a;b=c.png\"\r\n\r\n"
+      "x\r\n--B\r\nContent-Disposition: form-data; odd; name=\"file\"; filename=\"d.png\"\r\n"
+      "\r\ny\r\n--B--\r\n";
+  auto parts = ParseMultipart(body, "B");
+  ASSERT_TRUE(parts.ok()) << parts.status().message();
+  ASSERT_EQ(parts->size(), 2u);
+  EXPECT_EQ((*parts)[0].filename, "a;b=c.png");
+  EXPECT_EQ((*parts)[0].name, "file");
+  EXPECT_EQ((*parts)[1].name, "file");
+  EXPECT_EQ((*parts)[1].filename, "d.png");
+  EXPECT_EQ(*MultipartBoundary("multipart/form-data; charset; boundary=xyz"), "xyz");
+}
+
 }  // namespace
 }  // namespace sparkify::web::internal

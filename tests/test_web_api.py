@@ -609,6 +609,35 @@ class LifecycleTest(unittest.TestCase):
         self.assertIn(b"sparkify up: the AI function cannot start: cannot load the model", r.stderr)
         self.assertNotIn(b"sparkify up ready", r.stdout)
 
+    def test_malformed_key_files_and_endpoints_are_clear_errors(self):
+        data = self.tmp.join("bad-keys")
+        os.makedirs(data)
+        with open(os.path.join(data, "root-credentials.json"), "w") as f:
+            f.write('{"access_key_id": 5, "secret_access_key": []}')
+        r = self.run_up("--data", data, "--web-port", "0", "--function-port", "0",
+                        "--store-port", "0")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn(b"root-credentials.json is not a credentials file", r.stderr)
+        os.remove(os.path.join(data, "root-credentials.json"))
+        web_dir = os.path.join(data, "store", "iam", "users", "web")
+        os.makedirs(web_dir)
+        with open(os.path.join(web_dir, "policy.json"), "w") as f:
+            f.write('{"Version": "2012-10-17", "Statement": []}')
+        with open(os.path.join(web_dir, "credentials.json"), "w") as f:
+            f.write('{"access_key_id": "AKID", "secret_access_key": {"no": "string"}}')
+        r = self.run_up("--data", data, "--web-port", "0", "--function-port", "0",
+                        "--store-port", "0")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn(b"web/credentials.json is not a credentials file", r.stderr)
+        # `sparkify web` with an endpoint that has no scheme: refused at the start.
+        for flag in ("--s3-endpoint", "--function-url"):
+            r = subprocess.run(
+                [sparkify_binary(), "web", "--listen", "127.0.0.1:0", flag, "127.0.0.1:9100"],
+                capture_output=True, timeout=60, stdin=subprocess.DEVNULL,
+                env=clean_env(AWS_ACCESS_KEY_ID="AKID", AWS_SECRET_ACCESS_KEY="secret"))
+            self.assertEqual(r.returncode, 2, r.stderr)
+            self.assertIn(b"must start with http:// or https://", r.stderr)
+
     def test_the_data_dir_is_private(self):
         fresh = self.tmp.join("new", "data")
         r = self.run_up("--data", fresh, "--web-port", "0", "--function-port", "0",

@@ -19,6 +19,8 @@
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <utility>
 
 #include "access/access.h"
 #include "cli/commands.h"
@@ -103,6 +105,20 @@ Status PrepareDataDir(const std::string& dir) {
   return Status::OK();
 }
 
+// {"access_key_id": "...", "secret_access_key": "..."} -> the pair; nullopt for anything else
+// (not JSON, missing, non-string or empty fields).
+std::optional<std::pair<std::string, std::string>> KeyFromFile(const std::string& text) {
+  auto doc = nlohmann::json::parse(text, nullptr, false);
+  if (!doc.is_object()) return std::nullopt;
+  auto id = doc.find("access_key_id");
+  auto secret = doc.find("secret_access_key");
+  if (id == doc.end() || secret == doc.end() || !id->is_string() || !secret->is_string() ||
+      id->get<std::string>().empty() || secret->get<std::string>().empty()) {
+    return std::nullopt;
+  }
+  return std::make_pair(id->get<std::string>(), secret->get<std::string>());
+}
+
 // SPARKIFY_ROOT_* if set, else DIR/root-credentials.json (generated on first run, 0600).
 Result<sigv4::Credentials> RootCredentials(const std::string& dir, bool* generated) {
   auto id = SecretFromEnv("SPARKIFY_ROOT_ACCESS_KEY_ID");
@@ -113,12 +129,13 @@ Result<sigv4::Credentials> RootCredentials(const std::string& dir, bool* generat
   std::string path = dir + "/root-credentials.json";
   if (std::filesystem::exists(path)) {
     SPARKIFY_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path, 64 * 1024));
-    auto doc = nlohmann::json::parse(text, nullptr, false);
-    if (!doc.is_object() || !doc.contains("access_key_id") || !doc.contains("secret_access_key")) {
-      return Status::InvalidArgument(path + " is not a credentials file");
+    auto key = KeyFromFile(text);
+    if (!key) {
+      return Status::InvalidArgument(path +
+                                     " is not a credentials file ({\"access_key_id\": \"...\", "
+                                     "\"secret_access_key\": \"...\"}); fix or remove it");
     }
-    return sigv4::Credentials{doc["access_key_id"].get<std::string>(),
-                              doc["secret_access_key"].get<std::string>(), ""};
+    return sigv4::Credentials{key->first, key->second, ""};
   }
   sigv4::Credentials fresh = store::GenerateCredentials();
   nlohmann::json doc = {{"access_key_id", fresh.access_key_id},
@@ -140,14 +157,28 @@ Result<store::UserCredentials> EnsurePrincipal(store::IdentityStore& ids,
       std::filesystem::exists(dir + "/credentials.json")) {
     SPARKIFY_ASSIGN_OR_RETURN(std::string text,
                               ReadFileToString(dir + "/credentials.json", 64 * 1024));
-    auto doc = nlohmann::json::parse(text, nullptr, false);
-    if (doc.is_object() && doc.value("access_key_id", "") != "" &&
-        doc.value("secret_access_key", "") != "") {
-      return store::UserCredentials{name, doc["access_key_id"].get<std::string>(),
-                                    doc["secret_access_key"].get<std::string>()};
-    }
+    auto key = KeyFromFile(text);
+    if (!key) return Status::InvalidArgument(dir + "/credentials.json is not a credentials file");
+    return store::UserCredentials{name, key->first, key->second};
   }
   return ids.EnsureUser(name, access::PolicyDocument(principal, target));
+}
+
+// The principals' key files that exist are well-formed (checked before the identity store
+// reads them, so the error names the file).
+Status CheckPrincipalKeyFiles(const std::string& store_dir) {
+  for (auto principal : {access::Principal::kFunction, access::Principal::kWeb}) {
+    std::string path = store_dir + "/iam/users/" + std::string(access::PrincipalName(principal)) +
+                       "/credentials.json";
+    if (!std::filesystem::exists(path)) continue;
+    SPARKIFY_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path, 64 * 1024));
+    if (!KeyFromFile(text)) {
+      return Status::InvalidArgument(path +
+                                     " is not a credentials file ({\"access_key_id\": \"...\", "
+                                     "\"secret_access_key\": \"...\"}); fix or remove it");
+    }
+  }
+  return Status::OK();
 }
 
 std::vector<std::string> BaseEnvironment() {
@@ -198,6 +229,7 @@ int RunUp(const UpFlags& f) {
   if (!root.ok()) return fail(root.status().message());
   const std::string store_dir = f.data_dir + "/store";
   if (Status s = PrepareDataDir(store_dir); !s.ok()) return fail(s.message());
+  if (Status s = CheckPrincipalKeyFiles(store_dir); !s.ok()) return fail(s.message());
   auto identities = store::IdentityStore::Open(store_dir, *root);
   if (!identities.ok()) return fail(identities.status().message());
   access::PolicyTarget target;
@@ -335,7 +367,16 @@ void RegisterUp(CLI::App& app, int* exit_code) {
                   "model, ~0.7 GB at size 1024)")
       ->check(CLI::Range(1, 16))
       ->capture_default_str();
-  cmd->callback([flags, exit_code] { *exit_code = RunUp(*flags); });
+  cmd->callback([flags, exit_code] {
+    // Whatever escapes (a malformed file read by a library that throws) is a clear error,
+    // not std::terminate; the ChildTree's destructor has stopped any child by then.
+    try {
+      *exit_code = RunUp(*flags);
+    } catch (const std::exception& e) {
+      std::cerr << "sparkify up: " << e.what() << "\n";
+      *exit_code = 2;
+    }
+  });
 }
 
 }  // namespace sparkify::cli

@@ -50,6 +50,14 @@ Status Validate(const WebOptions& o) {
         "the web app needs its access key (AWS_ACCESS_KEY_ID and "
         "AWS_SECRET_ACCESS_KEY)");
   }
+  for (const auto& [what, url] : {std::pair<const char*, const std::string&>{"S3 endpoint", o.s3_endpoint},
+                                  {"function URL", o.function.url}}) {
+    std::string scheme = internal::LowerAscii(url.substr(0, std::min<size_t>(url.size(), 8)));
+    if (!url.empty() && !scheme.starts_with("http://") && !scheme.starts_with("https://")) {
+      return Status::InvalidArgument(std::string("the ") + what + " must start with http:// or " +
+                                     "https:// (got \"" + url.substr(0, 100) + "\")");
+    }
+  }
   if (o.url_expires_seconds < 1 || o.url_expires_seconds > 604800) {
     return Status::InvalidArgument("URL expiry must be 1..604800 seconds");
   }

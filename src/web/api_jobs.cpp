@@ -126,8 +126,8 @@ http::Response App::CreateFromJson(http::Request& req) {
   json doc = ParseUntrustedJson(*body);
   if (!doc.is_object()) {
     return ErrorResponse(400, "bad_request",
-                         "The body is not a JSON object (at most " +
-                             std::to_string(kMaxJsonDepth) + " levels deep).");
+                         "The body is not a JSON object (at most " + std::to_string(kMaxJsonDepth) +
+                             " levels deep).");
   }
   uint64_t seed = RandomSeed();
   if (doc.contains("seed")) {
@@ -143,9 +143,9 @@ http::Response App::CreateFromJson(http::Request& req) {
                          "sample must be true or false, not a " + JsonTypeName(sample) + ".");
   }
   if (!source.is_null() && !source.is_string()) {
-    return ErrorResponse(400, "bad_request",
-                         "source must be the string \"spotify\", not a " + JsonTypeName(source) +
-                             ".");
+    return ErrorResponse(
+        400, "bad_request",
+        "source must be the string \"spotify\", not a " + JsonTypeName(source) + ".");
   }
   std::vector<CoverSource> sources;
   if (doc.contains("urls")) {
@@ -159,8 +159,8 @@ http::Response App::CreateFromJson(http::Request& req) {
     }
     for (const json& u : urls) {
       if (!u.is_string()) {
-        return ErrorResponse(400, "bad_url", "urls must hold strings (found: " + JsonTypeName(u) +
-                                                 ").");
+        return ErrorResponse(400, "bad_url",
+                             "urls must hold strings (found: " + JsonTypeName(u) + ").");
       }
       std::string url = u.get<std::string>();
       std::string scheme = LowerAscii(url.substr(0, 8));

@@ -53,9 +53,8 @@ std::optional<ApiError> CheckOrigin(const OriginPolicy& policy, std::string_view
                    std::find(policy.allowed_hosts.begin(), policy.allowed_hosts.end(), name) !=
                        policy.allowed_hosts.end();
     if (!allowed) {
-      return ApiError{"forbidden_host",
-                      "This server answers only to localhost (Host header: " +
-                          std::string(name.substr(0, 100)) + ")."};
+      return ApiError{"forbidden_host", "This server answers only to localhost (Host header: " +
+                                            std::string(name.substr(0, 100)) + ")."};
     }
   }
   if (method == "GET" || method == "HEAD" || !origin) return std::nullopt;

@@ -13,8 +13,7 @@ nlohmann::json ParseUntrustedJson(std::string_view text, int max_depth) {
   // The callback's depth is the number of enclosing arrays/objects; throwing ends the parse
   // before the document grows any deeper.
   auto limit = [max_depth](int depth, json::parse_event_t event, json&) {
-    if ((event == json::parse_event_t::object_start ||
-         event == json::parse_event_t::array_start) &&
+    if ((event == json::parse_event_t::object_start || event == json::parse_event_t::array_start) &&
         depth >= max_depth) {
       throw TooDeep{};
     }

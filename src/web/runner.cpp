@@ -4,9 +4,9 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <system_error>
-#include <nlohmann/json.hpp>
 
 #include "common/files.h"
 #include "web/collage_answer.h"

@@ -50,8 +50,9 @@ Status Validate(const WebOptions& o) {
         "the web app needs its access key (AWS_ACCESS_KEY_ID and "
         "AWS_SECRET_ACCESS_KEY)");
   }
-  for (const auto& [what, url] : {std::pair<const char*, const std::string&>{"S3 endpoint", o.s3_endpoint},
-                                  {"function URL", o.function.url}}) {
+  for (const auto& [what, url] :
+       {std::pair<const char*, const std::string&>{"S3 endpoint", o.s3_endpoint},
+        {"function URL", o.function.url}}) {
     std::string scheme = internal::LowerAscii(url.substr(0, std::min<size_t>(url.size(), 8)));
     if (!url.empty() && !scheme.starts_with("http://") && !scheme.starts_with("https://")) {
       return Status::InvalidArgument(std::string("the ") + what + " must start with http:// or " +

@@ -56,8 +56,7 @@ Result<std::vector<AlbumCover>> CoversFromTopTracks(const std::string& body, int
     if (album.contains("images") && album["images"].is_array()) {
       for (const json& img : album["images"]) {
         if (!img.is_object() || !img.contains("url") || !img["url"].is_string()) continue;
-        int64_t w =
-            JsonMember(img, "width").is_number_integer() ? img["width"].get<int64_t>() : 0;
+        int64_t w = JsonMember(img, "width").is_number_integer() ? img["width"].get<int64_t>() : 0;
         int64_t h =
             JsonMember(img, "height").is_number_integer() ? img["height"].get<int64_t>() : 0;
         if (w * h > best_area) {
@@ -165,9 +164,8 @@ Status Spotify::Complete(const std::string& session_id, const std::string& code,
                                std::to_string(reply->status) + (why.empty() ? "" : ", " + why) +
                                ")");
   }
-  int64_t expires_in = JsonMember(doc, "expires_in").is_number_integer()
-                           ? doc["expires_in"].get<int64_t>()
-                           : 3600;
+  int64_t expires_in =
+      JsonMember(doc, "expires_in").is_number_integer() ? doc["expires_in"].get<int64_t>() : 3600;
   std::lock_guard lock(mu_);
   Session* s = FindLocked(session_id);
   if (s == nullptr) return Status::Unauthenticated("The session expired during sign-in.");

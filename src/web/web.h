@@ -67,7 +67,7 @@ struct WebOptions {
   // A finished job is kept (GET answers) this long after it ended, then 404. Its images' URLs
   // are signed afresh at every GET, so this bounds memory, not the links. Default: 1 day.
   int64_t finished_job_seconds = 24 * 3600;
-  int max_running_jobs = 8;               // jobs in progress at once; beyond: 503
+  int max_running_jobs = 8;  // jobs in progress at once; beyond: 503
   // One upload request (all its files). Default: 64 MiB.
   uint64_t max_upload_bytes = 64ull << 20;
   // All upload requests being read at once (each counts its Content-Length, or

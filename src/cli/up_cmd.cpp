@@ -204,11 +204,8 @@ std::string UrlOf(const std::string& line) {
   return line.substr(at, end == std::string::npos ? std::string::npos : end - at);
 }
 
-int RunUp(const UpFlags& f) {
-  auto fail = [](const std::string& why) {
-    std::cerr << "sparkify up: " << why << "\n";
-    return why == "interrupted" ? 0 : 2;  // Ctrl-C while starting: a clean stop
-  };
+// The ports are free (or 0) and distinct.
+Status CheckPorts(const UpFlags& f) {
   struct {
     int port;
     const char* flag;
@@ -216,56 +213,67 @@ int RunUp(const UpFlags& f) {
                {f.function_port, "--function-port"},
                {f.store_port, "--store-port"}};
   for (const auto& p : ports) {
-    if (Status s = CheckPortFree(p.port, p.flag); !s.ok()) return fail(s.message());
+    SPARKIFY_RETURN_IF_ERROR(CheckPortFree(p.port, p.flag));
     for (const auto& q : ports) {
       if (&p != &q && p.port != 0 && p.port == q.port) {
-        return fail(std::string(p.flag) + " and " + q.flag + " are the same port");
+        return Status::InvalidArgument(std::string(p.flag) + " and " + q.flag +
+                                       " are the same port");
       }
     }
   }
-  if (Status s = PrepareDataDir(f.data_dir); !s.ok()) return fail(s.message());
-  bool generated = false;
-  auto root = RootCredentials(f.data_dir, &generated);
-  if (!root.ok()) return fail(root.status().message());
-  const std::string store_dir = f.data_dir + "/store";
-  if (Status s = PrepareDataDir(store_dir); !s.ok()) return fail(s.message());
-  if (Status s = CheckPrincipalKeyFiles(store_dir); !s.ok()) return fail(s.message());
-  auto identities = store::IdentityStore::Open(store_dir, *root);
-  if (!identities.ok()) return fail(identities.status().message());
+  return Status::OK();
+}
+
+// Every key of the tree: the root key (the store's) and the two principals' keys.
+struct UpKeys {
+  std::string store_dir;  // DATA/store
+  sigv4::Credentials root;
+  bool root_generated = false;  // made on this run
+  store::UserCredentials function;
+  store::UserCredentials web;
+};
+
+// The data dirs, the root key and the principals (made on the first run).
+Result<UpKeys> PrepareKeys(const UpFlags& f) {
+  SPARKIFY_RETURN_IF_ERROR(PrepareDataDir(f.data_dir));
+  UpKeys keys;
+  SPARKIFY_ASSIGN_OR_RETURN(keys.root, RootCredentials(f.data_dir, &keys.root_generated));
+  keys.store_dir = f.data_dir + "/store";
+  SPARKIFY_RETURN_IF_ERROR(PrepareDataDir(keys.store_dir));
+  SPARKIFY_RETURN_IF_ERROR(CheckPrincipalKeyFiles(keys.store_dir));
+  SPARKIFY_ASSIGN_OR_RETURN(auto identities, store::IdentityStore::Open(keys.store_dir, keys.root));
   access::PolicyTarget target;
   target.bucket = kBucket;
-  auto function_key =
-      EnsurePrincipal(**identities, store_dir, access::Principal::kFunction, target);
-  auto web_key = EnsurePrincipal(**identities, store_dir, access::Principal::kWeb, target);
-  if (!function_key.ok()) return fail(function_key.status().message());
-  if (!web_key.ok()) return fail(web_key.status().message());
-  identities->reset();
+  SPARKIFY_ASSIGN_OR_RETURN(keys.function, EnsurePrincipal(*identities, keys.store_dir,
+                                                           access::Principal::kFunction, target));
+  SPARKIFY_ASSIGN_OR_RETURN(
+      keys.web, EnsurePrincipal(*identities, keys.store_dir, access::Principal::kWeb, target));
+  return keys;
+}
 
-  BlockStopSignals();
-  ChildTree tree;
-  const std::string dir = SelfDir();
-
-  // The store, with the root key.
+// The store, with the root key.
+lambda::internal::SpawnSpec StoreSpec(const UpFlags& f, const std::string& dir,
+                                      const UpKeys& keys) {
   lambda::internal::SpawnSpec store;
   store.argv = {dir + "/sparkify", "store",    "--data",
-                store_dir,         "--listen", "127.0.0.1:" + std::to_string(f.store_port),
+                keys.store_dir,    "--listen", "127.0.0.1:" + std::to_string(f.store_port),
                 "--create-bucket", kBucket};
   store.env = BaseEnvironment();
-  AddKey(&store.env, "SPARKIFY_ROOT_", root->access_key_id, root->secret_access_key);
-  auto store_line =
-      tree.StartAndWait("store", store, "sparkify store listening on", std::chrono::seconds(30));
-  if (!store_line.ok()) return fail(store_line.status().message());
-  const std::string store_url = UrlOf(*store_line);
+  AddKey(&store.env, "SPARKIFY_ROOT_", keys.root.access_key_id, keys.root.secret_access_key);
+  return store;
+}
 
-  // The function, with its own key for S3. Its invoke endpoint checks signatures against the
-  // store's key files (--iam-data); IdentityStore wants a root key, so it gets a throwaway one
-  // that is never written anywhere: the real root key stays out of this process.
+// The function, with its own key for S3. Its invoke endpoint checks signatures against the
+// store's key files (--iam-data); IdentityStore wants a root key, so it gets a throwaway one
+// that is never written anywhere: the real root key stays out of this process.
+lambda::internal::SpawnSpec FunctionSpec(const UpFlags& f, const std::string& dir,
+                                         const UpKeys& keys, const std::string& store_url) {
   lambda::internal::SpawnSpec function;
   function.argv = {dir + "/sparkify-ai", "function",
                    "--listen",           "127.0.0.1:" + std::to_string(f.function_port),
                    "--bucket",           kBucket,
                    "--s3-endpoint",      store_url,
-                   "--iam-data",         store_dir};
+                   "--iam-data",         keys.store_dir};
   if (f.model_size > 0) {
     function.argv.push_back("--size");
     function.argv.push_back(std::to_string(f.model_size));
@@ -274,21 +282,15 @@ int RunUp(const UpFlags& f) {
   function.argv.push_back("--workers");
   function.argv.push_back(std::to_string(f.function_workers));
   function.env = BaseEnvironment();
-  AddKey(&function.env, "AWS_", function_key->access_key_id, function_key->secret_access_key);
+  AddKey(&function.env, "AWS_", keys.function.access_key_id, keys.function.secret_access_key);
   sigv4::Credentials throwaway = store::GenerateCredentials();
   AddKey(&function.env, "SPARKIFY_ROOT_", throwaway.access_key_id, throwaway.secret_access_key);
-  auto function_line = tree.StartAndWait("function", function, "sparkify function listening on",
-                                         std::chrono::seconds(200));
-  if (!function_line.ok()) return fail(function_line.status().message());
-  if (size_t at = function_line->find("(worker init failed: "); at != std::string::npos) {
-    // The endpoint is up but the model is not: nothing would work, say why now.
-    std::string why = function_line->substr(at + 21);
-    why = why.substr(0, why.find("; invokes will retry it"));
-    return fail("the AI function cannot start: " + why + " (scripts/setup.sh prepares the model)");
-  }
-  const std::string function_url = UrlOf(*function_line);
+  return function;
+}
 
-  // The web app, with its own key (S3 and signed invokes).
+// The web app, with its own key (S3 and signed invokes) and the Spotify settings.
+lambda::internal::SpawnSpec WebSpec(const UpFlags& f, const std::string& dir, const UpKeys& keys,
+                                    const std::string& store_url, const std::string& function_url) {
   lambda::internal::SpawnSpec web;
   web.argv = {dir + "/sparkify-ai",
               "web",
@@ -304,33 +306,68 @@ int RunUp(const UpFlags& f) {
               std::to_string(f.segment_concurrency)};
   if (f.allow_private_fetch) web.argv.push_back("--allow-private-fetch");
   web.env = BaseEnvironment();
-  AddKey(&web.env, "AWS_", web_key->access_key_id, web_key->secret_access_key);
+  AddKey(&web.env, "AWS_", keys.web.access_key_id, keys.web.secret_access_key);
   for (const char* name :
        {"SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET", "SPOTIFY_CLIENT_SECRET_FILE",
         "SPOTIFY_REDIRECT_URI", "SPOTIFY_AUTH_URL", "SPOTIFY_TOKEN_URL", "SPOTIFY_API_URL",
         "SPARKIFY_SAMPLES_DIR", "SPARKIFY_URL_EXPIRES"}) {
     if (auto v = Env(name)) web.env.push_back(std::string(name) + "=" + *v);
   }
-  auto web_line =
-      tree.StartAndWait("web", web, "sparkify web listening on", std::chrono::seconds(30));
-  if (!web_line.ok()) return fail(web_line.status().message());
-  const std::string web_url = UrlOf(*web_line);
+  return web;
+}
 
+void PrintReady(const UpFlags& f, const UpKeys& keys, const std::string& web_url,
+                const std::string& function_url, const std::string& store_url) {
   std::cout << "\nsparkify is up.\n"
             << "  open      " << web_url << "/\n"
             << "  function  " << function_url
             << "/2015-03-31/functions/function/invocations (model size "
             << (f.model_size > 0 ? std::to_string(f.model_size) : std::string("default")) << ")\n"
-            << "  store     " << store_url << " (bucket " << kBucket << ", data " << store_dir
+            << "  store     " << store_url << " (bucket " << kBucket << ", data " << keys.store_dir
             << ")\n"
-            << "  keys      " << (generated ? "new root key in " : "root key: ")
+            << "  keys      " << (keys.root_generated ? "new root key in " : "root key: ")
             << (Env("SPARKIFY_ROOT_ACCESS_KEY_ID") ? std::string("SPARKIFY_ROOT_*")
                                                    : f.data_dir + "/root-credentials.json")
-            << "; function and web keys and policies in " << store_dir << "/iam/users/\n"
+            << "; function and web keys and policies in " << keys.store_dir << "/iam/users/\n"
             << "Press Ctrl-C to stop." << std::endl;
   // Tests read this line.
   std::cout << "sparkify up ready: web " << web_url << " function " << function_url << " store "
             << store_url << std::endl;
+}
+
+int RunUp(const UpFlags& f) {
+  auto fail = [](const std::string& why) {
+    std::cerr << "sparkify up: " << why << "\n";
+    return why == "interrupted" ? 0 : 2;  // Ctrl-C while starting: a clean stop
+  };
+  if (Status s = CheckPorts(f); !s.ok()) return fail(s.message());
+  auto keys = PrepareKeys(f);
+  if (!keys.ok()) return fail(keys.status().message());
+
+  BlockStopSignals();
+  ChildTree tree;
+  const std::string dir = SelfDir();
+  auto store_line = tree.StartAndWait("store", StoreSpec(f, dir, *keys),
+                                      "sparkify store listening on", std::chrono::seconds(30));
+  if (!store_line.ok()) return fail(store_line.status().message());
+  const std::string store_url = UrlOf(*store_line);
+
+  auto function_line =
+      tree.StartAndWait("function", FunctionSpec(f, dir, *keys, store_url),
+                        "sparkify function listening on", std::chrono::seconds(200));
+  if (!function_line.ok()) return fail(function_line.status().message());
+  if (size_t at = function_line->find("(worker init failed: "); at != std::string::npos) {
+    // The endpoint is up but the model is not: nothing would work, say why now.
+    std::string why = function_line->substr(at + 21);
+    why = why.substr(0, why.find("; invokes will retry it"));
+    return fail("the AI function cannot start: " + why + " (scripts/setup.sh prepares the model)");
+  }
+  const std::string function_url = UrlOf(*function_line);
+
+  auto web_line = tree.StartAndWait("web", WebSpec(f, dir, *keys, store_url, function_url),
+                                    "sparkify web listening on", std::chrono::seconds(30));
+  if (!web_line.ok()) return fail(web_line.status().message());
+  PrintReady(f, *keys, UrlOf(*web_line), function_url, store_url);
   return tree.Supervise();
 }
 

@@ -711,6 +711,54 @@ class LifecycleTest(unittest.TestCase):
         self.assertNotIn("had to be killed", log)
         self.assertIn("[web] sparkify web: signal", log)  # relayed while stopping
 
+    def test_a_badly_typed_function_answer_fails_the_job_not_the_web_app(self):
+        class Odd(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                body = b'{"statusCode":"200","body":{}}'
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        odd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Odd)
+        threading.Thread(target=odd.serve_forever, daemon=True).start()
+        up = Up(self.tmp.join("d"), self.tmp.join("up.log"), ["--web-port", "0"])
+        try:
+            with open(self.tmp.join("d", "store", "iam", "users", "web", "credentials.json")) as f:
+                web = json.load(f)
+            env = clean_env(AWS_ACCESS_KEY_ID=web["access_key_id"],
+                            AWS_SECRET_ACCESS_KEY=web["secret_access_key"])
+            proc = subprocess.Popen(
+                [sparkify_binary(), "web", "--listen", "127.0.0.1:0", "--s3-endpoint", up.store,
+                 "--function-url", "http://127.0.0.1:%d" % odd.server_address[1]], env=env,
+                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+                preexec_fn=_die_with_parent)
+            try:
+                line = proc.stdout.readline().decode()
+                base = re.search(r"listening on (\S+)", line).group(1)
+                body, headers = multipart([("chelsea.png", sample("chelsea.png"))])
+                status, _, raw = request("POST", base + "/api/jobs", body, headers)
+                self.assertEqual(status, 202)
+                job_id = json.loads(raw)["id"]
+                final = poll(lambda: (lambda d: d if d["state"] != "running" else None)(
+                    api("GET", base + "/api/jobs/" + job_id)[1]), 60, what="the job's end")
+                self.assertEqual(final["state"], "failed")
+                self.assertEqual(final["error"]["code"], "function_error")
+                self.assertEqual(final["covers"][0]["error"]["code"], "function_error")
+                self.assertIsNone(proc.poll(), "the web app died")
+            finally:
+                proc.send_signal(signal.SIGTERM)
+                self.assertEqual(proc.wait(30), 0)
+                proc.stdout.close()
+        finally:
+            odd.shutdown()
+            odd.server_close()
+            up.stop(signal.SIGINT)
+
     def test_function_down_then_ctrl_c(self):
         up = Up(self.tmp.join("d"), self.tmp.join("up.log"), ["--web-port", "0"])
         try:

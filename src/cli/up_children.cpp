@@ -168,16 +168,6 @@ std::vector<std::string> ChildTree::StopAll(std::chrono::seconds grace) {
     Child& c = **it;
     bool sent_kill = false;
     while (!c.exited) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) {
-        if (!sent_kill) killed.push_back(c.name);
-        sent_kill = true;
-        c.process->KillGroup(SIGKILL);
-        left = std::chrono::milliseconds(2000);
-      }
-      pollfd p{c.process->exit_fd(), POLLIN, 0};
-      ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), 100)));
       Relay(c);  // what it says while stopping (why it is slow, its last errors)
       if (auto info = c.process->TryReap()) {
         Relay(c);
@@ -185,7 +175,20 @@ std::vector<std::string> ChildTree::StopAll(std::chrono::seconds grace) {
         c.partial.clear();
         c.exited = true;
         c.exit_text = info->Describe();
+        break;
       }
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) {
+        if (!sent_kill) {
+          killed.push_back(c.name);
+          c.process->KillGroup(SIGKILL);
+          sent_kill = true;
+        }
+        left = std::chrono::milliseconds(2000);
+      }
+      pollfd p{c.process->exit_fd(), POLLIN, 0};
+      ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), 100)));
     }
   }
   std::cerr << std::flush;

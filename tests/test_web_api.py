@@ -706,9 +706,10 @@ class LifecycleTest(unittest.TestCase):
             hang.server_close()
         log = up.log_text()
         self.assertEqual(code, 0, log[-3000:])
-        self.assertLess(took, 8, log[-3000:])  # the children's grace is 10 s
-        self.assertIn("sparkify up: stopped", log)
+        # Held by the fetch, the web app would outlast its 10 s grace and be killed.
         self.assertNotIn("had to be killed", log)
+        self.assertIn("sparkify up: stopped", log)
+        self.assertLess(took, 15, log[-3000:])
         self.assertIn("[web] sparkify web: signal", log)  # relayed while stopping
 
     def test_a_badly_typed_function_answer_fails_the_job_not_the_web_app(self):

@@ -4,11 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 #include <sstream>
 
 #include "common/crypto.h"
@@ -105,9 +105,17 @@ Status IdentityStore::Reload() {
     auto creds_text = ReadFileToString(entry.path() / "credentials.json");
     if (!creds_text.ok()) continue;  // a user without keys cannot sign anything
     auto creds = nlohmann::json::parse(*creds_text, nullptr, false);
-    if (creds.is_discarded() || !creds.is_object() || !creds.contains("access_key_id") ||
-        !creds.contains("secret_access_key")) {
-      spdlog::warn("iam: ignoring {}: not a credentials document", user);
+    auto is_text = [&creds](const char* field, bool required) {
+      auto it = creds.find(field);
+      return it == creds.end() ? !required : it->is_string();
+    };
+    if (creds.is_discarded() || !creds.is_object() || !is_text("access_key_id", true) ||
+        !is_text("secret_access_key", true) || !is_text("session_token", false) ||
+        !is_text("expiration", false)) {
+      spdlog::warn(
+          "iam: ignoring {}: not a credentials document (text fields access_key_id, "
+          "secret_access_key, optional session_token and expiration)",
+          user);
       continue;
     }
     Snapshot::Key key;
@@ -123,8 +131,8 @@ Status IdentityStore::Reload() {
       if (parsed.ok()) {
         key.principal.policy = std::make_shared<policy::Policy>(std::move(*parsed));
       } else {
-        spdlog::warn("iam: user {} has an invalid policy.json ({}); it is denied everything",
-                     user, parsed.status().message());
+        spdlog::warn("iam: user {} has an invalid policy.json ({}); it is denied everything", user,
+                     parsed.status().message());
       }
     }
     std::string id = creds.value("access_key_id", "");
@@ -180,8 +188,7 @@ Result<UserCredentials> IdentityStore::EnsureUser(std::string_view name,
   SPARKIFY_RETURN_IF_ERROR(WriteFileAtomic(dir / "policy.json", policy_json, 0644));
   UserCredentials out{std::string(name), "", ""};
   auto existing = ReadFileToString(dir / "credentials.json");
-  auto creds = existing.ok() ? nlohmann::json::parse(*existing, nullptr, false)
-                             : nlohmann::json();
+  auto creds = existing.ok() ? nlohmann::json::parse(*existing, nullptr, false) : nlohmann::json();
   if (creds.is_object() && creds.contains("access_key_id")) {
     out.access_key_id = creds.value("access_key_id", "");
     out.secret_access_key = creds.value("secret_access_key", "");

@@ -34,8 +34,8 @@ class StoreFixture : public ::testing::Test {
     service_ = std::make_unique<S3Service>(disk_.get(), ids_.get(), S3ServiceOptions{});
     http::ServerOptions http_opts;
     http_opts.render_error = &S3Service::RenderServerError;
-    auto server = http::Server::Start(http_opts,
-                                      [this](http::Request& r) { return service_->Handle(r); });
+    auto server =
+        http::Server::Start(http_opts, [this](http::Request& r) { return service_->Handle(r); });
     ASSERT_TRUE(server.ok()) << server.status().ToString();
     server_ = std::move(*server);
     endpoint_ = "http://127.0.0.1:" + std::to_string(server_->port());
@@ -72,11 +72,11 @@ long CurlStatus(const std::string& url, std::string* body = nullptr) {
   CURL* curl = curl_easy_init();
   std::string sink;
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION,
-                   +[](char* d, size_t s, size_t n, void* out) {
-                     static_cast<std::string*>(out)->append(d, s * n);
-                     return s * n;
-                   });
+  curl_easy_setopt(
+      curl, CURLOPT_WRITEFUNCTION, +[](char* d, size_t s, size_t n, void* out) {
+        static_cast<std::string*>(out)->append(d, s * n);
+        return s * n;
+      });
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, body ? body : &sink);
   long status = 0;
   if (curl_easy_perform(curl) == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
@@ -180,6 +180,31 @@ TEST_F(StoreFixture, SessionTokensMustMatch) {
   EXPECT_EQ(CodeOf(without.PutObject("bkt", "k", "v").status()), "InvalidToken");
   auto wrong = Client({user->access_key_id, user->secret_access_key, "tok-999"});
   EXPECT_EQ(CodeOf(wrong.PutObject("bkt", "k", "v").status()), "InvalidToken");
+}
+
+TEST_F(StoreFixture, AMalformedCredentialsFileIsIgnoredNotFatal) {
+  ASSERT_TRUE(Client().CreateBucket("bkt").ok());
+  const char* policy = R"({"Version": "2012-10-17", "Statement": [
+      {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]})";
+  auto good = ids_->EnsureUser("good", policy);
+  auto bad = ids_->EnsureUser("bad", policy);
+  ASSERT_TRUE(good.ok() && bad.ok());
+  for (const char* doc :
+       {R"({"access_key_id": 5, "secret_access_key": "x"})",
+        R"({"access_key_id": "AKIDBAD", "secret_access_key": ["x"]})",
+        R"({"access_key_id": "AKIDBAD", "secret_access_key": "s", "expiration": 1})", R"([1, 2])",
+        "not json"}) {
+    FILE* f = std::fopen((dir_ / "iam/users/bad/credentials.json").c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs(doc, f);
+    std::fclose(f);
+    ASSERT_NO_THROW((void)ids_->Reload()) << doc;
+    auto client = Client({good->access_key_id, good->secret_access_key, ""});
+    EXPECT_TRUE(client.PutObject("bkt", "k", "v").ok()) << doc;
+    EXPECT_EQ(CodeOf(Client({"AKIDBAD", "s", ""}).PutObject("bkt", "k", "v").status()),
+              "InvalidAccessKeyId")
+        << doc;
+  }
 }
 
 TEST_F(StoreFixture, VirtualHostedStyleAddressesTheBucketFromTheHost) {

@@ -712,6 +712,34 @@ class LifecycleTest(unittest.TestCase):
         self.assertLess(took, 15, log[-3000:])
         self.assertIn("[web] sparkify web: signal", log)  # relayed while stopping
 
+    def _one_cover_job_on_a_second_web_app(self, up, function_url):
+        """Runs `sparkify web` with up's web key and store but `function_url`, submits one
+        cover, waits for the job's end. Returns (the final job, whether the web app was still
+        running then); the web app must then stop cleanly on SIGTERM."""
+        with open(self.tmp.join("d", "store", "iam", "users", "web", "credentials.json")) as f:
+            web = json.load(f)
+        env = clean_env(AWS_ACCESS_KEY_ID=web["access_key_id"],
+                        AWS_SECRET_ACCESS_KEY=web["secret_access_key"])
+        proc = subprocess.Popen(
+            [sparkify_binary(), "web", "--listen", "127.0.0.1:0", "--s3-endpoint", up.store,
+             "--function-url", function_url], env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent)
+        try:
+            line = proc.stdout.readline().decode()
+            base = re.search(r"listening on (\S+)", line).group(1)
+            body, headers = multipart([("chelsea.png", sample("chelsea.png"))])
+            status, _, raw = request("POST", base + "/api/jobs", body, headers)
+            self.assertEqual(status, 202)
+            job_id = json.loads(raw)["id"]
+            final = poll(lambda: (lambda d: d if d["state"] != "running" else None)(
+                api("GET", base + "/api/jobs/" + job_id)[1]), 60, what="the job's end")
+            return final, proc.poll() is None
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            self.assertEqual(proc.wait(30), 0)
+            proc.stdout.close()
+
     def test_a_badly_typed_function_answer_fails_the_job_not_the_web_app(self):
         class Odd(http.server.BaseHTTPRequestHandler):
             def log_message(self, *args):
@@ -729,32 +757,12 @@ class LifecycleTest(unittest.TestCase):
         threading.Thread(target=odd.serve_forever, daemon=True).start()
         up = Up(self.tmp.join("d"), self.tmp.join("up.log"), ["--web-port", "0"])
         try:
-            with open(self.tmp.join("d", "store", "iam", "users", "web", "credentials.json")) as f:
-                web = json.load(f)
-            env = clean_env(AWS_ACCESS_KEY_ID=web["access_key_id"],
-                            AWS_SECRET_ACCESS_KEY=web["secret_access_key"])
-            proc = subprocess.Popen(
-                [sparkify_binary(), "web", "--listen", "127.0.0.1:0", "--s3-endpoint", up.store,
-                 "--function-url", "http://127.0.0.1:%d" % odd.server_address[1]], env=env,
-                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
-                preexec_fn=_die_with_parent)
-            try:
-                line = proc.stdout.readline().decode()
-                base = re.search(r"listening on (\S+)", line).group(1)
-                body, headers = multipart([("chelsea.png", sample("chelsea.png"))])
-                status, _, raw = request("POST", base + "/api/jobs", body, headers)
-                self.assertEqual(status, 202)
-                job_id = json.loads(raw)["id"]
-                final = poll(lambda: (lambda d: d if d["state"] != "running" else None)(
-                    api("GET", base + "/api/jobs/" + job_id)[1]), 60, what="the job's end")
-                self.assertEqual(final["state"], "failed")
-                self.assertEqual(final["error"]["code"], "function_error")
-                self.assertEqual(final["covers"][0]["error"]["code"], "function_error")
-                self.assertIsNone(proc.poll(), "the web app died")
-            finally:
-                proc.send_signal(signal.SIGTERM)
-                self.assertEqual(proc.wait(30), 0)
-                proc.stdout.close()
+            final, alive = self._one_cover_job_on_a_second_web_app(
+                up, "http://127.0.0.1:%d" % odd.server_address[1])
+            self.assertEqual(final["state"], "failed")
+            self.assertEqual(final["error"]["code"], "function_error")
+            self.assertEqual(final["covers"][0]["error"]["code"], "function_error")
+            self.assertTrue(alive, "the web app died")
         finally:
             odd.shutdown()
             odd.server_close()
@@ -764,33 +772,12 @@ class LifecycleTest(unittest.TestCase):
         up = Up(self.tmp.join("d"), self.tmp.join("up.log"), ["--web-port", "0"])
         try:
             # A second web app whose function endpoint is closed.
-            with open(self.tmp.join("d", "store", "iam", "users", "web", "credentials.json")) as f:
-                web = json.load(f)
-            closed = free_port()
-            env = clean_env(AWS_ACCESS_KEY_ID=web["access_key_id"],
-                            AWS_SECRET_ACCESS_KEY=web["secret_access_key"])
-            proc = subprocess.Popen(
-                [sparkify_binary(), "web", "--listen", "127.0.0.1:0", "--s3-endpoint", up.store,
-                 "--function-url", "http://127.0.0.1:%d" % closed], env=env,
-                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
-                preexec_fn=_die_with_parent)
-            try:
-                line = proc.stdout.readline().decode()
-                base = re.search(r"listening on (\S+)", line).group(1)
-                body, headers = multipart([("chelsea.png", sample("chelsea.png"))])
-                status, _, raw = request("POST", base + "/api/jobs", body, headers)
-                self.assertEqual(status, 202)
-                job_id = json.loads(raw)["id"]
-                final = poll(lambda: (lambda d: d if d["state"] != "running" else None)(
-                    api("GET", base + "/api/jobs/" + job_id)[1]), 60, what="the job's end")
-                self.assertEqual(final["state"], "failed")
-                self.assertEqual(final["error"]["code"], "function_down")
-                self.assertIn("the AI function is down", final["error"]["message"])
-                self.assertEqual(final["covers"][0]["error"]["code"], "function_down")
-            finally:
-                proc.send_signal(signal.SIGTERM)
-                self.assertEqual(proc.wait(30), 0)
-                proc.stdout.close()
+            final, _ = self._one_cover_job_on_a_second_web_app(
+                up, "http://127.0.0.1:%d" % free_port())
+            self.assertEqual(final["state"], "failed")
+            self.assertEqual(final["error"]["code"], "function_down")
+            self.assertIn("the AI function is down", final["error"]["message"])
+            self.assertEqual(final["covers"][0]["error"]["code"], "function_down")
         finally:
             code = up.stop(signal.SIGINT)
         self.assertEqual(code, 0, up.log_text()[-3000:])

@@ -21,14 +21,6 @@ using testing::InProcessStore;
 using testing::RawHttpServer;
 using testing::Sample;
 
-InputRef Ref(InputRef::Kind kind, const std::string& value, int rank) {
-  InputRef r;
-  r.kind = kind;
-  r.value = value;
-  r.rank = rank;
-  return r;
-}
-
 class PipelineTest : public ::testing::Test {
  protected:
   // One model for the suite: loading it takes seconds.
@@ -108,11 +100,11 @@ TEST_F(PipelineTest, TwelveSamplesCollageThenTheSecondRunSkipsTheModel) {
     std::string bytes = Sample(file);
     if (rank % 4 == 0) {  // a third come by URL, the rest from the bucket
       std::string url = Serve(file);
-      req.inputs.push_back(Ref(InputRef::Kind::kUrl, url, rank++));
+      req.inputs.push_back(InputRef{InputRef::Kind::kUrl, url, rank++});
       bytes_of[url] = bytes;
     } else {
       store_.Put("covers/" + file, bytes);
-      req.inputs.push_back(Ref(InputRef::Kind::kKey, "covers/" + file, rank++));
+      req.inputs.push_back(InputRef{InputRef::Kind::kKey, "covers/" + file, rank++});
       bytes_of["covers/" + file] = bytes;
     }
   }
@@ -121,7 +113,8 @@ TEST_F(PipelineTest, TwelveSamplesCollageThenTheSecondRunSkipsTheModel) {
   Pipeline p = Make();
   auto r = p.Run(req);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  for (const auto& e : r->errors) ADD_FAILURE() << e.input.value << ": " << e.stage << ": " << e.reason;
+  for (const auto& e : r->errors)
+    ADD_FAILURE() << e.input.value << ": " << e.stage << ": " << e.reason;
   EXPECT_EQ(r->cropped.size() + r->uncropped.size(), 9u);
   EXPECT_EQ(counting_->runs(), 5);
   EXPECT_EQ(r->stats.model, "isnet-general-medium-fp32@512");
@@ -132,8 +125,8 @@ TEST_F(PipelineTest, TwelveSamplesCollageThenTheSecondRunSkipsTheModel) {
       if (c.cutout_key.empty()) continue;
       ++cut_outs;
       EXPECT_TRUE(std::regex_match(c.cutout_key, key_shape)) << c.cutout_key;
-      EXPECT_EQ(c.cutout_key, p.CutoutKey(Sha256Hex(bytes_of[c.input.value]),
-                                          "isnet-general-medium-fp32@512"));
+      EXPECT_EQ(c.cutout_key,
+                p.CutoutKey(Sha256Hex(bytes_of[c.input.value]), "isnet-general-medium-fp32@512"));
       auto original = vision::DecodeImage(bytes_of[c.input.value]);
       ASSERT_TRUE(original.ok());
       ExpectStoredCutout(c, original->width(), original->height());
@@ -161,12 +154,12 @@ TEST_F(PipelineTest, BadCoversAmongGoodOnesAreReportedAndTheOthersSucceed) {
   store_.Put("bad/truncated.jpg", Sample("truncated.jpg"));
   store_.Put("bad/notes.txt", "these are notes, not an image\n");
   store_.Put("bad/bomb.png", testing::PngHeaderOnly(30000, 30000));
-  req.inputs = {Ref(InputRef::Kind::kKey, "covers/chelsea.png", 0),
-                Ref(InputRef::Kind::kKey, "bad/truncated.jpg", 1),
-                Ref(InputRef::Kind::kUrl, Serve("coffee.png"), 2),
-                Ref(InputRef::Kind::kKey, "bad/notes.txt", 3),
-                Ref(InputRef::Kind::kKey, "bad/bomb.png", 4),
-                Ref(InputRef::Kind::kKey, "bad/missing.png", 5)};
+  req.inputs = {InputRef{InputRef::Kind::kKey, "covers/chelsea.png", 0},
+                InputRef{InputRef::Kind::kKey, "bad/truncated.jpg", 1},
+                InputRef{InputRef::Kind::kUrl, Serve("coffee.png"), 2},
+                InputRef{InputRef::Kind::kKey, "bad/notes.txt", 3},
+                InputRef{InputRef::Kind::kKey, "bad/bomb.png", 4},
+                InputRef{InputRef::Kind::kKey, "bad/missing.png", 5}};
   auto r = Make().Run(req);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   ASSERT_EQ(r->cropped.size(), 2u) << "the cat and the coffee cup";
@@ -188,11 +181,11 @@ TEST_F(PipelineTest, BadCoversInACollageLeaveTheRestOfTheCollage) {
   int rank = 0;
   for (const char* file : {"astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg"}) {
     store_.Put(std::string("covers/") + file, Sample(file));
-    req.inputs.push_back(Ref(InputRef::Kind::kKey, std::string("covers/") + file, rank++));
+    req.inputs.push_back(InputRef{InputRef::Kind::kKey, std::string("covers/") + file, rank++});
   }
   store_.Put("bad/truncated.jpg", Sample("truncated.jpg"));
-  req.inputs.push_back(Ref(InputRef::Kind::kKey, "bad/truncated.jpg", rank++));
-  req.inputs.push_back(Ref(InputRef::Kind::kUrl, images_.Url("/nothing-here.jpg"), rank++));
+  req.inputs.push_back(InputRef{InputRef::Kind::kKey, "bad/truncated.jpg", rank++});
+  req.inputs.push_back(InputRef{InputRef::Kind::kUrl, images_.Url("/nothing-here.jpg"), rank++});
   req.options.seed = 3;
   auto r = Make().Run(req);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -208,7 +201,7 @@ TEST_F(PipelineTest, CatAndCoffeeCupAreFoundAtFullSize1024) {
   req.op = Operation::kSegment;
   req.options.size = 1024;
   store_.Put("covers/chelsea.png", Sample("chelsea.png"));
-  req.inputs = {Ref(InputRef::Kind::kKey, "covers/chelsea.png", 0)};
+  req.inputs = {InputRef{InputRef::Kind::kKey, "covers/chelsea.png", 0}};
   auto r = Make().Run(req);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   ASSERT_EQ(r->cropped.size(), 1u);

@@ -9,14 +9,6 @@ namespace {
 
 using json = nlohmann::json;
 
-InputRef Ref(InputRef::Kind kind, const std::string& value, int rank) {
-  InputRef r;
-  r.kind = kind;
-  r.value = value;
-  r.rank = rank;
-  return r;
-}
-
 InputError Error(InputRef in, const std::string& stage, const std::string& reason) {
   InputError e;
   e.input = std::move(in);
@@ -29,7 +21,7 @@ PipelineResult SampleResult() {
   PipelineResult r;
   r.op = Operation::kCollage;
   CoverResult cut;
-  cut.input = Ref(InputRef::Kind::kUrl, "https://img.example/a.jpg", 3);
+  cut.input = InputRef{InputRef::Kind::kUrl, "https://img.example/a.jpg", 3};
   cut.palette = {{{200, 10, 10}, 0.6}, {{0, 0, 0}, 0.4}};
   cut.score = 12.345678;
   cut.position = 0;
@@ -39,15 +31,15 @@ PipelineResult SampleResult() {
   cut.cache_hit = true;
   r.cropped.push_back(cut);
   CoverResult plain;
-  plain.input = Ref(InputRef::Kind::kKey, "covers/b.png", 1);
+  plain.input = InputRef{InputRef::Kind::kKey, "covers/b.png", 1};
   plain.palette = {{{1, 2, 3}, 1.0}};
   plain.score = 3;
   plain.position = 1;
   r.uncropped.push_back(plain);
   r.dominant = collage::Rgb{200, 10, 10};
   r.complementary = collage::Rgb{55, 245, 245};
-  r.errors.push_back(
-      Error(Ref(InputRef::Kind::kUrl, "https://img.example/bad.jpg", 2), "decode", "not an image"));
+  r.errors.push_back(Error(InputRef{InputRef::Kind::kUrl, "https://img.example/bad.jpg", 2},
+                           "decode", "not an image"));
   r.stats.model = "isnet@1024";
   return r;
 }
@@ -96,7 +88,7 @@ TEST(RenderResult, SegmentHasNoColours) {
   PipelineResult r;
   r.op = Operation::kSegment;
   CoverResult c;
-  c.input = Ref(InputRef::Kind::kKey, "k.png", 0);
+  c.input = InputRef{InputRef::Kind::kKey, "k.png", 0};
   c.cutout_key = "cutouts/x.png";
   c.foreground_share = 0.05;
   r.uncropped.push_back(c);
@@ -109,13 +101,15 @@ TEST(RenderResult, SegmentHasNoColours) {
 }
 
 TEST(RenderRefusal, ShapesPerForm) {
-  json a = json::parse(RenderRefusal(EventForm::kOriginal, 400, "InvalidRequest", "urls[0] is empty"));
+  json a =
+      json::parse(RenderRefusal(EventForm::kOriginal, 400, "InvalidRequest", "urls[0] is empty"));
   EXPECT_EQ(a["statusCode"], 400);
   EXPECT_EQ(a["body"]["error"], "InvalidRequest");
   EXPECT_EQ(a["body"]["message"], "urls[0] is empty");
   EXPECT_FALSE(a["body"].contains("errors"));
 
-  std::vector<InputError> errors = {Error(Ref(InputRef::Kind::kKey, "k", 0), "read", "NoSuchKey")};
+  std::vector<InputError> errors = {
+      Error(InputRef{InputRef::Kind::kKey, "k", 0}, "read", "NoSuchKey")};
   json g = json::parse(RenderRefusal(EventForm::kApiGateway, 422, "NoUsableInput", "none", errors));
   EXPECT_EQ(g["statusCode"], 422);
   json body = json::parse(g["body"].get<std::string>());

@@ -79,6 +79,14 @@ std::optional<std::string> Refusal(const FetchOptions& o, const IpAddress& a, in
   return std::nullopt;
 }
 
+// libcurl calls this about once a second and while data flows; non-zero aborts the transfer.
+int OnProgress(void* clientp, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  auto* st = static_cast<HopState*>(clientp);
+  if (st->options->cancel == nullptr || !st->options->cancel->load()) return 0;
+  st->abort = Status::Unavailable("cancelled");
+  return 1;
+}
+
 curl_socket_t OpenSocket(void* clientp, curlsocktype purpose, curl_sockaddr* address) {
   auto* st = static_cast<HopState*>(clientp);
   if (purpose != CURLSOCKTYPE_IPCXN) return CURL_SOCKET_BAD;
@@ -266,6 +274,12 @@ Result<FetchedImage> HttpFetcher::FetchFor(const std::string& original_url,
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &st);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
     curl_easy_setopt(c, CURLOPT_USERAGENT, options_.user_agent.c_str());
+    if (options_.cancel != nullptr) {
+      if (options_.cancel->load()) return Status::Unavailable("cancelled");
+      curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+      curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, &OnProgress);
+      curl_easy_setopt(c, CURLOPT_XFERINFODATA, &st);
+    }
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L);
 

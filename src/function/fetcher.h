@@ -22,6 +22,7 @@
 // Thread-safety: Fetch may be called concurrently (each call uses its own curl handle).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -62,6 +63,9 @@ struct FetchOptions {
   std::vector<std::string> allowed_endpoints;
   bool verify_tls = true;
   std::string user_agent = "sparkify-function/0.1";
+  // When set and true, fetches in progress stop within about a second (libcurl's progress
+  // callback) and fail with Unavailable "cancelled". Must outlive the fetcher. Default: none.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct FetchedImage {

@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
+#include <atomic>
 #include <map>
 #include <opencv2/core.hpp>
+#include <thread>
 
 #include "function/test_http_server.h"
 #include "vision/cutout.h"
@@ -224,6 +226,23 @@ TEST_F(FetcherTest, ACallersBudgetShorterThanTheTotalTimeoutWins) {
   ExpectError(Fetcher(o).FetchWithin(server_.Url("/stall"), std::chrono::milliseconds(300)),
               Status::Code::kDeadlineExceeded, "timed out after 300 ms");
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+TEST_F(FetcherTest, ACancelStopsAFetchInProgress) {
+  std::atomic<bool> cancel{false};
+  FetchOptions o = OnlyServer();
+  o.total_timeout = std::chrono::seconds(20);
+  o.cancel = &cancel;
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the fetch is waiting by then
+    cancel = true;
+  });
+  auto start = std::chrono::steady_clock::now();
+  ExpectError(Fetcher(o).Fetch(server_.Url("/stall")), Status::Code::kUnavailable, "cancelled");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  canceller.join();
+  // Already cancelled: nothing is even tried.
+  ExpectError(Fetcher(o).Fetch(server_.Url("/cover.png")), Status::Code::kUnavailable, "cancelled");
 }
 
 TEST_F(FetcherTest, TotalTimeoutWhenBodyStalls) {

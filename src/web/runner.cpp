@@ -39,7 +39,8 @@ Runner::Runner(const WebOptions& options, Bucket* bucket, InvokeClient* invoker)
   fetch.max_bytes = options.max_file_bytes;
   fetch.allow_private = options.allow_private_fetch;
   fetch.user_agent = "sparkify-web/0.1";
-  fetcher_ = std::make_shared<function::HttpFetcher>(fetch);
+  fetch.cancel = &stopping_;  // a stop ends fetches in progress
+  fetcher_ = std::make_unique<function::HttpFetcher>(fetch);
 }
 
 Runner::~Runner() { Stop(); }
@@ -96,32 +97,10 @@ Status Runner::Start(std::shared_ptr<Job> job, std::vector<CoverSource> sources,
 }
 
 Result<std::string> Runner::FetchUnlessStopping(const std::string& url) {
-  struct Outcome {
-    std::mutex mu;
-    std::condition_variable cv;
-    std::optional<Result<std::string>> result;
-  };
-  auto outcome = std::make_shared<Outcome>();
-  std::thread([outcome, fetcher = fetcher_, url] {
-    Result<std::string> r = Status::Internal("the fetch did not finish");
-    try {
-      auto fetched = fetcher->Fetch(url);
-      r = fetched.ok() ? Result<std::string>(std::move(fetched->body))
-                       : Result<std::string>(fetched.status());
-    } catch (const std::exception& e) {
-      r = Status::Internal(e.what());
-    }
-    std::lock_guard lock(outcome->mu);
-    outcome->result.emplace(std::move(r));
-    outcome->cv.notify_all();
-  }).detach();
-  std::unique_lock lock(outcome->mu);
-  // Stop() sets stopping_ without this mutex, so the wait also looks at it every 100 ms.
-  while (!outcome->result) {
-    if (stopping_) return Status::Unavailable("The server is stopping.");
-    outcome->cv.wait_for(lock, std::chrono::milliseconds(100));
-  }
-  return std::move(*outcome->result);
+  auto fetched = fetcher_->Fetch(url);
+  if (stopping_) return Status::Unavailable("The server is stopping.");
+  if (!fetched.ok()) return fetched.status();
+  return std::move(fetched->body);
 }
 
 Result<std::string> Runner::Obtain(CoverSource& source) {

@@ -45,16 +45,15 @@ class Runner {
   void Run(const std::shared_ptr<Job>& job, std::vector<CoverSource>& sources, uint64_t seed);
   void ProcessCover(Job& job, Cover cover, CoverSource& source);
   Result<std::string> Obtain(CoverSource& source);
-  // fetcher_->Fetch(url) on a helper thread, given up (Unavailable) as soon as the server
-  // stops, so a slow image server does not hold the stop for the fetch's 20 s.
+  // fetcher_->Fetch(url); the fetcher watches stopping_, so a slow image server does not
+  // hold a stop for the fetch's 20 s (Unavailable "The server is stopping.").
   Result<std::string> FetchUnlessStopping(const std::string& url);
   void MakeCollage(Job& job, uint64_t seed);
 
   const WebOptions& options_;
   Bucket* bucket_;
   InvokeClient* invoker_;
-  // Shared with fetches abandoned when the server stops (they end by their own time limit).
-  std::shared_ptr<function::HttpFetcher> fetcher_;
+  std::unique_ptr<function::HttpFetcher> fetcher_;  // cancelled by stopping_
   struct Worker {
     std::thread thread;
     std::shared_ptr<std::atomic<bool>> done;

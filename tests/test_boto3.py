@@ -373,6 +373,35 @@ class Boto3Test(StoreTestCase):
         self.assertEqual(status, 200, body)
         self.assertEqual(self.body("pre/put"), b"via presigned put")
 
+    def test_presigned_response_overrides_cannot_inject_headers(self):
+        """A key holder signs response-* overrides with CR/LF in them: the store refuses them
+        with an S3 error instead of writing the attacker's headers and body into its answer."""
+        self.s3.put_object(Bucket=self.bucket, Key="pre/inject", Body=b"plain bytes",
+                           ContentType="text/plain")
+        injected = "text/html\r\nSet-Cookie: session=stolen; Path=/\r\n\r\n<script>x()</script>"
+        for param in ("ResponseContentType", "ResponseContentDisposition", "ResponseCacheControl",
+                      "ResponseContentEncoding", "ResponseContentLanguage"):
+            url = self.s3.generate_presigned_url(
+                "get_object", Params={"Bucket": self.bucket, "Key": "pre/inject", param: injected})
+            status, headers, body = fetch(url)
+            self.assertEqual(status, 400, (param, body))
+            self.assertEqual(parse_error(body)[0], "InvalidArgument", body)
+            self.assertNotIn("Set-Cookie", headers)
+            self.assertNotIn(b"<script>", body)
+        # A bare LF, a NUL and a tab: the first two refused, a tab is valid in a field value.
+        for value, want in (("a\nb", 400), ("a\x00b", 400), ("attachment;\tfilename=a.png", 200)):
+            url = self.s3.generate_presigned_url(
+                "get_object", Params={"Bucket": self.bucket, "Key": "pre/inject",
+                                      "ResponseContentDisposition": value})
+            self.assertEqual(fetch(url)[0], want, repr(value))
+        # Through the SDK's own GetObject (header auth) as well.
+        self.assertClientError("InvalidArgument", 400, self.s3.get_object, Bucket=self.bucket,
+                               Key="pre/inject", ResponseContentType="a\r\nX-Evil: 1")
+        # A valid override still works.
+        got = self.s3.get_object(Bucket=self.bucket, Key="pre/inject",
+                                 ResponseContentType="application/x-test")
+        self.assertEqual(got["ContentType"], "application/x-test")
+
     def test_presigned_sigv2_refused(self):
         self.s3.put_object(Bucket=self.bucket, Key="pre/v2", Body=b"not for v2")
         v2 = boto3_client(self.store.endpoint, *self.store.root, signature_version=None)

@@ -117,6 +117,7 @@ int RunLocal(const FunctionFlags& f) {
 
   auto readiness = std::make_shared<Readiness>();
   options.worker_command = {"/proc/self/exe", "function"};
+  if (auto tmp = Env("TMPDIR"); tmp && !tmp->empty()) options.runtime_socket_parent = *tmp;
   options.worker_environment = WorkerEnvironment(f.config, model);
   options.region = f.config.region;
   options.timeout = std::chrono::seconds(f.timeout_s);

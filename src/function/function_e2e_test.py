@@ -103,6 +103,69 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+def children(pid):
+    """Pids of the direct children of `pid`."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(entry))
+    return out
+
+
+def listening_tcp_ports(pids):
+    """Ports of the TCP sockets in LISTEN state held by these processes."""
+    inodes = set()
+    for pid in pids:
+        fd_dir = "/proc/%d/fd" % pid
+        for fd in os.listdir(fd_dir):
+            try:
+                target = os.readlink(os.path.join(fd_dir, fd))
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            for line in list(f)[1:]:
+                fields = line.split()
+                if fields[3] == "0A" and fields[9] in inodes:
+                    ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def check_private_runtime_api(function):
+    """The worker reaches its Runtime API over a Unix socket in a 0700 directory: the function
+    listens on no TCP port but its invoke endpoint, and another user cannot take invocations
+    (before, any local process could GET /next on a loopback port and steal them)."""
+    workers = children(function.proc.pid)
+    check(len(workers) >= 1, "the function runs a worker process")
+    ports = listening_tcp_ports([function.proc.pid] + workers)
+    check(ports == {function.port}, "only the invoke port listens on TCP", str(ports))
+    with open("/proc/%d/environ" % workers[0], "rb") as f:
+        env = dict(e.split(b"=", 1) for e in f.read().split(b"\0") if b"=" in e)
+    api = env.get(b"AWS_LAMBDA_RUNTIME_API", b"").decode()
+    check(api.startswith("unix:/"), "the worker's AWS_LAMBDA_RUNTIME_API is a Unix socket", api)
+    socket_path = api[5:]
+    mode = os.stat(os.path.dirname(socket_path)).st_mode & 0o777
+    check(mode == 0o700, "the runtime socket's directory is private (0700)", oct(mode))
+    if os.geteuid() == 0 and shutil.which("setpriv"):
+        # The attack as another user, with curl: GET /next on the worker's socket.
+        r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", CURL,
+                            "-sS", "--max-time", "3", "--unix-socket", socket_path,
+                            "http://localhost/2018-06-01/runtime/invocation/next"],
+                           capture_output=True, text=True, timeout=30)
+        check(r.returncode == 7 and "connect" in r.stderr,
+              "another user's curl cannot connect to the Runtime API", r.stderr)
+
+
 def curl_invoke(port, payload):
     """The seed's command: curl "http://127.0.0.1:PORT/2015-03-31/functions/function/invocations" -d '...'"""
     r = subprocess.run([CURL, "-sS", "-w", "\n%{http_code}",
@@ -223,6 +286,7 @@ def main():
         started.append(function)
         check("init failed" not in function.line, "the worker's init succeeded", function.line)
         print("function ready in %.1f s" % (time.monotonic() - t0))
+        check_private_runtime_api(function)
 
         sample_port = samples.server_address[1]
         urls = ["http://127.0.0.1:%d/%s" % (sample_port, s) for s in SAMPLES + ["truncated.jpg"]]

@@ -23,14 +23,13 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
-using tcp = asio::ip::tcp;
 using Parser = bhttp::request_parser<bhttp::buffer_body>;
 
 constexpr size_t kMaxDrainBytes = 1 << 20;
 
 template <class Stream>
 int NativeFd(Stream& stream) {
-  if constexpr (std::is_same_v<Stream, tcp::socket>) {
+  if constexpr (std::is_same_v<Stream, Socket>) {
     return stream.native_handle();
   } else {
     return stream.next_layer().native_handle();
@@ -137,7 +136,7 @@ std::string SerializeHead(const Response& res, const ServerOptions& options, uin
 template <class Stream>
 bool SendFile(Stream& stream, const FileRange& file, const ConnectionContext& ctx) {
   uint64_t sent = 0;
-  if constexpr (std::is_same_v<Stream, tcp::socket>) {
+  if constexpr (std::is_same_v<Stream, Socket>) {
     int sock = stream.native_handle();
     while (sent < file.length) {
       ctx.watch->ExpireIn(ctx.options->io_timeout);
@@ -234,12 +233,25 @@ Request BuildRequest(const Parser& parser, const ConnectionContext& ctx) {
   return req;
 }
 
+// A header that could end the head early or start another (CR, LF, NUL in a value, anything
+// but a token as a name) never reaches the wire: whoever put it there (a handler copying a
+// client's input) gets a 500 in the protocol's own format instead.
+void RefuseInvalidHeaders(Response& res, const ServerOptions& options) {
+  for (const auto& [name, value] : res.headers) {
+    if (IsValidFieldName(name) && IsValidFieldValue(value)) continue;
+    res = RenderError(options, 500, "InternalError",
+                      "The server refused to send a response header it found invalid.");
+    res.close = true;
+    return;
+  }
+}
+
 // After a response that closes the connection: stop sending, let the client read what we
 // sent before the socket goes away (an immediate close could reset it).
 template <class Stream>
 void GracefulClose(Stream& stream, const ConnectionContext& ctx) {
   int fd = NativeFd(stream);
-  if constexpr (!std::is_same_v<Stream, tcp::socket>) {
+  if constexpr (!std::is_same_v<Stream, Socket>) {
     beast::error_code ec;
     ctx.watch->ExpireIn(std::chrono::seconds(2));
     stream.shutdown(ec);
@@ -322,6 +334,7 @@ void ServeConnection(Stream& stream, const ConnectionContext& ctx) {
       res = RenderError(*ctx.options, 500, "InternalError", "internal error");
     }
     ctx.watch->Clear();
+    RefuseInvalidHeaders(res, *ctx.options);
 
     // A body the handler did not read is skipped when it is already in our buffer; otherwise
     // the response goes out first and the connection closes (GracefulClose discards what the
@@ -348,8 +361,8 @@ void ServeConnection(Stream& stream, const ConnectionContext& ctx) {
   }
 }
 
-template void ServeConnection<tcp::socket>(tcp::socket&, const ConnectionContext&);
-template void ServeConnection<asio::ssl::stream<tcp::socket>>(asio::ssl::stream<tcp::socket>&,
-                                                              const ConnectionContext&);
+template void ServeConnection<Socket>(Socket&, const ConnectionContext&);
+template void ServeConnection<asio::ssl::stream<Socket>>(asio::ssl::stream<Socket>&,
+                                                         const ConnectionContext&);
 
 }  // namespace sparkify::http::internal

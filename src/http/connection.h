@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cstdint>
 
+#include <boost/asio/generic/stream_protocol.hpp>
+
 #include "http/http.h"
 
 namespace sparkify::http::internal {
@@ -21,6 +23,9 @@ struct Watch {
 };
 
 int64_t SteadyNowMs();
+
+// A TCP or Unix stream socket.
+using Socket = boost::asio::generic::stream_protocol::socket;
 
 struct ConnectionContext {
   const ServerOptions* options;

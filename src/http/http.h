@@ -42,7 +42,7 @@ struct Request {
   std::string path;         // raw path, still percent-encoded
   std::string query;        // raw query, without '?'
   HeaderList headers;       // names lowercased, values as sent, in order
-  std::string remote_ip;    // "127.0.0.1" or "::1"
+  std::string remote_ip;    // "127.0.0.1" or "::1"; empty on a Unix socket
   bool secure = false;      // arrived over TLS
   std::optional<uint64_t> content_length;
   bool chunked = false;     // Transfer-Encoding: chunked
@@ -83,6 +83,12 @@ struct Response {
   }
 };
 
+// RFC 9110 field syntax. A name is a non-empty token; a value has no control character but
+// horizontal tab (so never CR, LF or NUL: nothing in it can end the header or start another).
+// The server refuses to send a response whose headers fail these: it answers 500 instead.
+bool IsValidFieldName(std::string_view name);
+bool IsValidFieldValue(std::string_view value);
+
 // Must not throw (the server catches anything that escapes and answers 500, but the
 // protocol layer above is expected to render its own errors).
 using Handler = std::function<Response(Request&)>;
@@ -90,6 +96,10 @@ using Handler = std::function<Response(Request&)>;
 struct ServerOptions {
   std::string host = "127.0.0.1";  // loopback by default
   uint16_t port = 0;               // 0: pick a free port (see Server::port())
+  // When set, listen on a Unix stream socket at this path instead of host:port (port() is 0
+  // then). The path must not exist; Stop() removes it. Anyone who may enter its directory
+  // may connect: put it in a private (0700) directory. Requests carry an empty remote_ip.
+  std::string unix_socket_path;
   std::string tls_cert_file;       // PEM; both set: serve HTTPS only
   std::string tls_key_file;
   size_t max_header_bytes = 16 * 1024;  // request line + headers

@@ -2,6 +2,25 @@
 
 namespace sparkify::http {
 
+bool IsValidFieldName(std::string_view name) {
+  if (name.empty()) return false;
+  for (unsigned char c : name) {
+    bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    if (!alnum &&
+        std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) == std::string_view::npos) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool IsValidFieldValue(std::string_view value) {
+  for (unsigned char c : value) {
+    if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
+  }
+  return true;
+}
+
 std::optional<std::string_view> Request::Header(std::string_view lower_name) const {
   for (const auto& [name, value] : headers) {
     if (name == lower_name) return std::string_view(value);
@@ -14,8 +33,7 @@ Result<std::string> Request::ReadAll(size_t max_bytes) {
   if (content_length) {
     if (*content_length > max_bytes) {
       return Status::ResourceExhausted("request body of " + std::to_string(*content_length) +
-                                       " bytes is over the limit of " +
-                                       std::to_string(max_bytes));
+                                       " bytes is over the limit of " + std::to_string(max_bytes));
     }
     out.reserve(static_cast<size_t>(*content_length));
   }

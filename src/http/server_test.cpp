@@ -187,6 +187,46 @@ TEST_F(ServerTest, HandlerExceptionBecomes500) {
   EXPECT_EQ(Curl(base_ + "/echo").status, 200);  // still serving
 }
 
+TEST(FieldSyntaxTest, NamesAreTokensAndValuesHaveNoControls) {
+  EXPECT_TRUE(IsValidFieldName("Content-Type"));
+  EXPECT_TRUE(IsValidFieldName("x-amz-meta-a.b_c~1"));
+  for (std::string_view bad : std::initializer_list<std::string_view>{"", "a b", "a:b", "a\r\nb", "a\nb", std::string_view("a\0b", 3),
+                               "caf\xc3\xa9", "a(b)"}) {
+    EXPECT_FALSE(IsValidFieldName(bad)) << bad;
+  }
+  EXPECT_TRUE(IsValidFieldValue(""));
+  EXPECT_TRUE(IsValidFieldValue("text/html; charset=utf-8"));
+  EXPECT_TRUE(IsValidFieldValue("a\tb"));
+  EXPECT_TRUE(IsValidFieldValue("attachment; filename=\"caf\xc3\xa9.png\""));
+  for (std::string_view bad : std::initializer_list<std::string_view>{"a\r\nSet-Cookie: x=1", "a\rb", "a\nb", std::string_view("a\0b", 3),
+                               "a\x7f", "a\x01"}) {
+    EXPECT_FALSE(IsValidFieldValue(bad)) << bad;
+  }
+}
+
+// A handler that copies decoded client input into its headers (as a `response-*` override
+// would) must not let it split the response: the server answers 500 instead.
+TEST(ServerHeaderTest, AnInvalidHeaderFromTheHandlerBecomes500AndTheServerGoesOn) {
+  auto server = Server::Start({}, [](Request& req) {
+    Response res;
+    if (req.path == "/value") res.Set("Content-Type", "text/plain\r\nSet-Cookie: s=1");
+    if (req.path == "/nul") res.Set("X-A", std::string("a\0b", 3));
+    if (req.path == "/name") res.Set("Set-Cookie: s=1\r\nX", "v");
+    res.body = "<html>page</html>";
+    return res;
+  });
+  ASSERT_TRUE(server.ok());
+  std::string base = "http://127.0.0.1:" + std::to_string((*server)->port());
+  for (const char* path : {"/value", "/nul", "/name"}) {
+    auto r = Curl(base + path);
+    EXPECT_EQ(r.status, 500) << path;
+    EXPECT_EQ(r.headers.find("Set-Cookie"), std::string::npos) << r.headers;
+    EXPECT_EQ(r.body.find("<html>"), std::string::npos) << r.body;
+  }
+  EXPECT_EQ(Curl(base + "/ok").status, 200);
+  (*server)->Stop();
+}
+
 TEST_F(ServerTest, MalformedRequestGets400) {
   StartServer();
   RawClient c(server_->port());

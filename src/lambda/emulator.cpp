@@ -1,6 +1,10 @@
 // The emulator's life cycle, its queue, and how invocations finish.
 #include <sys/eventfd.h>
+#include <sys/un.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <cmath>
 #include <cstdio>
@@ -65,6 +69,19 @@ Status Emulator::Impl::Start() {
   if (options_.timeout.count() <= 0 || options_.init_timeout.count() <= 0) {
     return Status::InvalidArgument("timeouts must be positive");
   }
+  // The private directory of the workers' sockets: mkdtemp makes it 0700, so only this user
+  // may enter it. Its path plus "/worker-63-<generation>.sock" must fit a sun_path.
+  std::string pattern = options_.runtime_socket_parent + "/sparkify-runtime-XXXXXX";
+  if (pattern.size() + 40 >= sizeof(sockaddr_un{}.sun_path)) {
+    return Status::InvalidArgument("runtime socket directory path too long (Unix sockets take "
+                                   "at most 107 bytes): " + options_.runtime_socket_parent);
+  }
+  if (::mkdtemp(pattern.data()) == nullptr) {
+    return Status::IOError("cannot make a private directory in " +
+                           options_.runtime_socket_parent + ": " + std::strerror(errno));
+  }
+  runtime_dir_ = pattern;
+
   http::ServerOptions server_options;
   server_options.host = options_.host;
   server_options.port = options_.port;
@@ -77,7 +94,10 @@ Status Emulator::Impl::Start() {
   server_options.render_error = internal::RenderServerError;
   auto server =
       http::Server::Start(server_options, [this](http::Request& req) { return HandleInvoke(req); });
-  if (!server.ok()) return server.status();
+  if (!server.ok()) {
+    Stop();
+    return server.status();
+  }
   invoke_server_ = std::move(*server);
 
   for (int i = 0; i < options_.workers; ++i) {
@@ -128,6 +148,8 @@ void Emulator::Impl::Stop() {
       if (w->wake_fd >= 0) ::close(w->wake_fd);
       w->wake_fd = -1;
     }
+    // Each worker's server removed its socket when it stopped: the directory is empty.
+    if (!runtime_dir_.empty()) ::rmdir(runtime_dir_.c_str());
   });
 }
 

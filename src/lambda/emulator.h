@@ -83,6 +83,11 @@ struct EmulatorOptions {
   // From process start to the first /next. Default: 120 s.
   std::chrono::milliseconds init_timeout{std::chrono::seconds(120)};
   int memory_size_mb = 3008;  // what REPORT and AWS_LAMBDA_FUNCTION_MEMORY_SIZE say
+  // Each worker reaches its Runtime API over a Unix socket in a private directory (mode
+  // 0700) made inside this one at Start() and removed by Stop(): no other user and no web
+  // page can take or answer invocations (there is no TCP port for it). The worker's
+  // AWS_LAMBDA_RUNTIME_API is "unix:<path>". Default: /tmp (main passes $TMPDIR).
+  std::string runtime_socket_parent = "/tmp";
 
   // --- Queueing and limits.
   size_t max_queued = 64;  // invocations waiting for a worker (both kinds); beyond: 429

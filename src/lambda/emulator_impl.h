@@ -143,7 +143,7 @@ class Emulator::Impl {
 
   // worker.cpp
   void RunWorkerOnce(Worker& w);
-  std::vector<std::string> WorkerEnvironment(uint16_t runtime_port) const;
+  std::vector<std::string> WorkerEnvironment(const std::string& runtime_api) const;
   void Wake(Worker& w);
 
   EmulatorOptions options_;
@@ -160,6 +160,7 @@ class Emulator::Impl {
   std::condition_variable idle_cv_;  // active_invokes_ dropped to zero
   Stats stats_;
   std::unique_ptr<http::Server> invoke_server_;
+  std::string runtime_dir_;  // private (0700): the workers' Runtime API sockets
   std::once_flag stop_once_;
 };
 

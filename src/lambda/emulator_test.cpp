@@ -203,7 +203,7 @@ TEST(EmulatorTest, ContextReachesTheWorker) {
   auto env = Post(emu->port(), kRiePath, R"({"op":"env","name":"AWS_LAMBDA_FUNCTION_NAME"})");
   EXPECT_EQ(json::parse(env.body)["value"], "function");
   auto api = Post(emu->port(), kRiePath, R"({"op":"env","name":"AWS_LAMBDA_RUNTIME_API"})");
-  EXPECT_TRUE(json::parse(api.body)["value"].get<std::string>().starts_with("127.0.0.1:"));
+  EXPECT_TRUE(json::parse(api.body)["value"].get<std::string>().starts_with("unix:/"));
 }
 
 TEST(EmulatorTest, WorkerInheritsNoDescriptorsOfOurs) {

@@ -82,6 +82,7 @@ std::optional<std::string_view> HttpReply::Header(std::string_view lower_name) c
 
 struct RuntimeHttp::State {
   std::string base;
+  std::string unix_socket;  // empty: TCP
   std::chrono::milliseconds connect_timeout;
   CURL* curl = nullptr;
 };
@@ -89,9 +90,18 @@ struct RuntimeHttp::State {
 RuntimeHttp::RuntimeHttp(std::string endpoint, std::chrono::milliseconds connect_timeout)
     : state_(std::make_unique<State>()) {
   GlobalInit();
-  state_->base = "http://" + endpoint + "/2018-06-01";
+  constexpr std::string_view kUnix = "unix:";
+  if (std::string_view(endpoint).starts_with(kUnix)) {
+    state_->unix_socket = endpoint.substr(kUnix.size());
+    state_->base = "http://localhost/2018-06-01";
+  } else {
+    state_->base = "http://" + endpoint + "/2018-06-01";
+  }
   state_->connect_timeout = connect_timeout;
   state_->curl = curl_easy_init();
+  if (state_->curl != nullptr && !state_->unix_socket.empty()) {
+    curl_easy_setopt(state_->curl, CURLOPT_UNIX_SOCKET_PATH, state_->unix_socket.c_str());
+  }
 }
 
 RuntimeHttp::~RuntimeHttp() {

@@ -26,7 +26,8 @@ struct HttpReply {
 
 class RuntimeHttp {
  public:
-  // `endpoint` is "host:port"; `connect_timeout` bounds every connection attempt.
+  // `endpoint` is "host:port", or "unix:/path/to/socket" for a Unix socket (the emulator's
+  // private channel to its workers); `connect_timeout` bounds every connection attempt.
   RuntimeHttp(std::string endpoint, std::chrono::milliseconds connect_timeout);
   ~RuntimeHttp();
   RuntimeHttp(const RuntimeHttp&) = delete;

@@ -45,12 +45,12 @@ std::string Seconds(std::chrono::milliseconds d) {
 
 }  // namespace
 
-std::vector<std::string> Emulator::Impl::WorkerEnvironment(uint16_t runtime_port) const {
+std::vector<std::string> Emulator::Impl::WorkerEnvironment(const std::string& runtime_api) const {
   std::vector<std::string> env;
   for (const auto& e : options_.worker_environment) {
     if (!e.starts_with("AWS_LAMBDA_RUNTIME_API=")) env.push_back(e);
   }
-  env.push_back("AWS_LAMBDA_RUNTIME_API=127.0.0.1:" + std::to_string(runtime_port));
+  env.push_back("AWS_LAMBDA_RUNTIME_API=" + runtime_api);
   const std::string& name = options_.function_name;
   std::pair<const char*, std::string> defaults[] = {
       {"AWS_LAMBDA_FUNCTION_NAME", name},
@@ -116,10 +116,13 @@ void Emulator::Impl::RunWorkerOnce(Worker& w) {
   };
 
   // A Runtime API server per process: requests of a dead process can never reach the next.
+  // It listens on a Unix socket in the emulator's private directory, which only this user
+  // may enter: no other local user, and no web page, can take or answer an invocation.
   http::ServerOptions server_options;
-  server_options.host = "127.0.0.1";
+  server_options.unix_socket_path = runtime_dir_ + "/worker-" + std::to_string(w.index) + "-" +
+                                    std::to_string(generation) + ".sock";
   server_options.max_connections = 16;
-  // /next waits as long as there is no work; only our own child connects.
+  // /next waits as long as there is no work; only our own child can connect.
   server_options.header_timeout = std::chrono::hours(24 * 365);
   server_options.io_timeout = std::chrono::hours(24 * 365);
   server_options.server_name = "sparkify-lambda-runtime";
@@ -130,7 +133,8 @@ void Emulator::Impl::RunWorkerOnce(Worker& w) {
     fail_start({"Runtime.Unknown", "cannot start the Runtime API: " + server.status().message()});
     return;
   }
-  internal::SpawnSpec spec{options_.worker_command, WorkerEnvironment((*server)->port()),
+  internal::SpawnSpec spec{options_.worker_command,
+                           WorkerEnvironment("unix:" + server_options.unix_socket_path),
                            options_.worker_directory};
   auto spawned = internal::ChildProcess::Spawn(spec);
   if (!spawned.ok()) {

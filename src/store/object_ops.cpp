@@ -97,6 +97,29 @@ std::optional<ByteRange> ParseRange(std::string_view header, uint64_t size) {
   return ByteRange{*first, last};
 }
 
+constexpr const char* kResponseOverrides[] = {
+    "response-content-type",     "response-cache-control", "response-content-disposition",
+    "response-content-encoding", "response-content-language", "response-expires"};
+
+// The `response-*` query overrides become response headers: checked here, where they enter.
+// A value with a control character (CR/LF would let a key holder write their own headers
+// and body into our answer) is refused; anonymous requests may not override, as in S3.
+std::optional<S3Error> CheckResponseOverrides(const S3Call& call) {
+  for (const char* name : kResponseOverrides) {
+    if (!call.HasQuery(name)) continue;
+    if (!call.principal) {
+      return S3Error{S3ErrorCode::kInvalidRequest,
+                     "Request specific response headers cannot be used for anonymous GET "
+                     "requests."};
+    }
+    if (!http::IsValidFieldValue(call.Query(name))) {
+      return S3Error{S3ErrorCode::kInvalidArgument,
+                     std::string("The value of ") + name + " contains a control character."};
+    }
+  }
+  return std::nullopt;
+}
+
 // Whole-object checksums are sent only with the whole object (a range has none, as in S3:
 // clients would check the range against them and fail).
 void AddObjectHeaders(http::Response& res, const ObjectMeta& meta, const http::Request& req,
@@ -152,6 +175,7 @@ Reply S3Service::Impl::PutObject(S3Call& call) {
 }
 
 Reply S3Service::Impl::GetObject(S3Call& call, bool head) {
+  if (auto bad = CheckResponseOverrides(call)) return Error(call, *bad);
   auto reader = store()->Open(call.bucket, call.key);
   if (!reader.ok()) {
     if (reader.status().IsNotFound() && store()->GetBucket(call.bucket).ok()) {

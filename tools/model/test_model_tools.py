@@ -11,6 +11,7 @@ import io
 import json
 import os
 import shutil
+import struct
 import sys
 import tarfile
 import tempfile
@@ -25,6 +26,7 @@ try:
     import onnx
     from onnx import TensorProto, helper, numpy_helper
     import convert_isnet
+    import export_graph
 except ImportError:  # python3-onnx missing: the converter tests are skipped
     onnx = None
 
@@ -212,6 +214,137 @@ class ConvertTest(unittest.TestCase):
         onnx.save(tiny_isnet(), self.src)
         with self.assertRaisesRegex(convert_isnet.ConversionError, "no output named"):
             convert_isnet.convert(self.src, self.dst, "nope")
+
+
+def tiny_unet(extra=None):
+    """fp32 graph: Conv -> BatchNormalization -> Relu -> MaxPool (ceil) -> Conv -> Resize x2
+    (half_pixel, constant scales) -> Concat with the first map -> Conv -> Add -> Sigmoid."""
+    rng = np.random.default_rng(3)
+    inits = []
+
+    def weight(name, shape, scale=0.3):
+        inits.append(numpy_helper.from_array(
+            (rng.standard_normal(shape) * scale).astype(np.float32), name))
+        return name
+    nodes = [
+        helper.make_node("Conv", ["input", weight("w1", (8, 3, 3, 3)), weight("b1", (8,))],
+                         ["c1"], kernel_shape=[3, 3], pads=[1, 1, 1, 1], name="conv1"),
+        helper.make_node("BatchNormalization",
+                         ["c1", weight("g", (8,)), weight("be", (8,)), weight("mu", (8,)),
+                          "var"], ["bn"], epsilon=1e-5, name="bn1"),
+        helper.make_node("Relu", ["bn"], ["r1"]),
+        helper.make_node("MaxPool", ["r1"], ["p1"], kernel_shape=[2, 2], strides=[2, 2],
+                         ceil_mode=1),
+        helper.make_node("Conv", ["p1", weight("w2", (8, 8, 3, 3))], ["c2"],
+                         kernel_shape=[3, 3], pads=[2, 2, 2, 2], dilations=[2, 2]),
+        helper.make_node("Resize", ["c2", "", "scales"], ["up"], mode="linear",
+                         coordinate_transformation_mode="half_pixel"),
+        helper.make_node("Concat", ["up", "r1"], ["cat"], axis=1),
+        helper.make_node("Conv", ["cat", weight("w3", (8, 16, 1, 1))], ["c3"],
+                         kernel_shape=[1, 1]),
+        helper.make_node("Add", ["c3", "r1"], ["sum"]),
+        helper.make_node("Sigmoid", ["sum"], ["output"]),
+    ]
+    inits.append(numpy_helper.from_array(np.abs(rng.standard_normal(8)).astype(np.float32) + 0.5,
+                                         "var"))
+    inits.append(numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), "scales"))
+    if extra:
+        nodes.append(extra)
+    graph = helper.make_graph(
+        nodes, "tiny", [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 8, 8])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 8, 8, 8])], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+
+
+def read_graph(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    assert data[:8] == b"SPKGRAPH"
+    version, length = struct.unpack("<II", data[8:16])
+    doc = json.loads(data[16:16 + length])
+    start = (16 + length + 63) // 64 * 64
+    return version, doc, data[start:]
+
+
+@unittest.skipIf(onnx is None, "python3-onnx is not installed")
+class ExportGraphTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp()
+        self.src, self.dst = os.path.join(self.dir, "s.onnx"), os.path.join(self.dir, "g.sgraph")
+
+    def tearDown(self):
+        shutil.rmtree(self.dir)
+
+    def test_exports_ops_and_folds_batchnorm(self):
+        model = tiny_unet()
+        onnx.save(model, self.src)
+        stats = export_graph.export(self.src, self.dst)
+        self.assertEqual(stats["batchnorms_folded"], 1)
+        version, doc, blob = read_graph(self.dst)
+        self.assertEqual((version, doc["format"], doc["output"]), (1, "sparkify-graph/1", "output"))
+        ops = [n["op"] for n in doc["nodes"]]
+        self.assertEqual(ops, ["Conv", "Relu", "MaxPool", "Conv", "Resize", "Concat", "Conv",
+                               "Add", "Sigmoid"])
+        conv1 = doc["nodes"][0]
+        self.assertEqual(conv1["output"], "bn")  # the BatchNormalization's output
+        self.assertEqual(doc["nodes"][2]["ceil_mode"], 1)
+        self.assertEqual(doc["nodes"][3]["dilations"], [2, 2])
+        self.assertEqual(doc["nodes"][3]["bias"], -1)
+        self.assertEqual((doc["nodes"][4]["mode"], doc["nodes"][4]["scale"]), ("linear", 2))
+        # Random fp32 weights are not exact in fp16: stored as fp32, at 64-byte offsets.
+        for w in doc["weights"]:
+            self.assertEqual(w["offset"] % 64, 0)
+            self.assertEqual(w["dtype"], "float32")
+        # The folded weights compute what Conv + BatchNormalization computed.
+        inits = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+        w = doc["weights"][conv1["weight"]]
+        folded = np.frombuffer(blob[w["offset"]:w["offset"] + w["bytes"]], "<f4").reshape(
+            w["shape"])
+        k = inits["g"] / np.sqrt(inits["var"] + 1e-5)
+        np.testing.assert_allclose(folded, inits["w1"] * k.reshape(-1, 1, 1, 1), rtol=1e-6)
+        b = doc["weights"][conv1["bias"]]
+        bias = np.frombuffer(blob[b["offset"]:b["offset"] + b["bytes"]], "<f4")
+        np.testing.assert_allclose(bias, (inits["b1"] - inits["mu"]) * k + inits["be"],
+                                   rtol=1e-5, atol=1e-6)
+
+    def test_fp16_exact_weights_are_stored_as_fp16(self):
+        model = tiny_unet()
+        for t in model.graph.initializer:
+            a = numpy_helper.to_array(t).astype(np.float16).astype(np.float32)
+            t.CopyFrom(numpy_helper.from_array(a, t.name))
+        onnx.save(model, self.src)
+        export_graph.export(self.src, self.dst)
+        _, doc, _ = read_graph(self.dst)
+        conv3 = doc["nodes"][6]
+        self.assertEqual(doc["weights"][conv3["weight"]]["dtype"], "float16")
+
+    def test_refuses_what_it_would_have_to_guess(self):
+        cases = [
+            (helper.make_node("Softmax", ["output"], ["sm"]), "unsupported op Softmax"),
+        ]
+        for extra, message in cases:
+            model = tiny_unet(extra)
+            model.graph.output[0].name = "sm"
+            onnx.save(model, self.src)
+            with self.assertRaisesRegex(export_graph.ExportError, message):
+                export_graph.export(self.src, self.dst)
+        model = tiny_unet()
+        for n in model.graph.node:
+            if n.op_type == "Resize":
+                for a in n.attribute:
+                    if a.name == "coordinate_transformation_mode":
+                        a.s = b"align_corners"
+        onnx.save(model, self.src)
+        with self.assertRaisesRegex(export_graph.ExportError, "linear with align_corners"):
+            export_graph.export(self.src, self.dst)
+        model = tiny_unet()
+        for t in model.graph.initializer:
+            if t.name == "scales":
+                t.CopyFrom(numpy_helper.from_array(np.array([1, 1, 1.5, 1.5], np.float32),
+                                                   "scales"))
+        onnx.save(model, self.src)
+        with self.assertRaisesRegex(export_graph.ExportError, "integer"):
+            export_graph.export(self.src, self.dst)
 
 
 if __name__ == "__main__":

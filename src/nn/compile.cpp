@@ -1,0 +1,433 @@
+// Compile: plan steps -> oneDNN primitives over one arena.
+//
+// Every primitive is checked for the implementation oneDNN picked: a "ref" one is hundreds
+// of times slower than a JIT kernel, so another formulation is tried first (Winograd ->
+// direct; a fused residual as sum -> as binary post-op -> as a separate Add).
+#include <cstdlib>
+#include <new>
+#include <optional>
+
+#include "nn/internal/compile.h"
+
+namespace sparkify::nn::internal {
+namespace {
+
+using dnnl::memory;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+memory::dims Dims(const Shape& s) { return {1, s.c, s.h, s.w}; }
+
+bool IsRef(const std::string& impl) { return impl.rfind("ref", 0) == 0; }
+
+dnnl::algorithm EltwiseAlg(Activation a) {
+  return a == Activation::kRelu ? dnnl::algorithm::eltwise_relu
+                                : dnnl::algorithm::eltwise_logistic;
+}
+
+std::string Suffix(const Step& st) {
+  std::string s;
+  if (st.activation == Activation::kRelu) s += "+relu";
+  if (st.activation == Activation::kSigmoid) s += "+sigmoid";
+  if (st.residual >= 0) s += st.in_place ? "+add(in place)" : "+add";
+  return s;
+}
+
+class Compiler {
+ public:
+  Compiler(const Graph& g, const Settings& settings, WeightCache& weights,
+           const dnnl::engine& engine)
+      : g_(g), set_(settings), weights_(weights), eng_(engine) {}
+
+  Result<std::unique_ptr<CompiledPlan>> Run(int height, int width) {
+    auto plan = std::make_unique<CompiledPlan>();
+    plan_ = plan.get();
+    plan->height = height;
+    plan->width = width;
+    SPARKIFY_ASSIGN_OR_RETURN(plan->shapes, InferShapes(g_, height, width));
+    plan->steps = Fuse(g_);
+    // Convolutions first choose their algorithm and how their residual is added: that
+    // decides which results may be accumulated in place, which the memory plan needs.
+    convs_.assign(plan->steps.size(), std::nullopt);
+    for (size_t i = 0; i < plan->steps.size(); ++i) {
+      Step& st = plan->steps[i];
+      if (st.kind != StepKind::kConv) continue;
+      SPARKIFY_ASSIGN_OR_RETURN(convs_[i], ChooseConv(st));
+      st.in_place = convs_[i]->residual == ResidualMode::kSum;
+    }
+    MemoryOptions mo;
+    mo.channel_block = set_.block;
+    mo.value_bytes = [this](int v) { return ValueMd(v).get_size(); };
+    plan->memory = PlanMemory(g_, plan->shapes, plan->steps, mo);
+    SPARKIFY_RETURN_IF_ERROR(AllocateArena());
+    SPARKIFY_RETURN_IF_ERROR(BindValues());
+    for (size_t i = 0; i < plan->steps.size(); ++i) {
+      SPARKIFY_RETURN_IF_ERROR(AddStep(i));
+    }
+    AddOutput();
+    return plan;
+  }
+
+ private:
+  enum class ResidualMode { kNone, kSum, kBinary, kSeparate };
+  struct ConvChoice {
+    dnnl::convolution_forward::primitive_desc pd;
+    ResidualMode residual = ResidualMode::kNone;
+    // The convolution's own layouts differ from the values' (the last resort for shapes the
+    // blocked kernels refuse): its source and result are reordered around it.
+    bool own_layouts = false;
+  };
+
+  dt ValueType(int v) const { return v == g_.output ? dt::f32 : set_.act; }
+
+  memory::desc ValueMd(int v) const {
+    const Shape& s = plan_->shapes[static_cast<size_t>(v)];
+    bool blocked = v != 0 && s.c % set_.block == 0;
+    return memory::desc(Dims(s), ValueType(v), blocked ? set_.blocked : tag::nchw);
+  }
+
+  dnnl::primitive_attr Attr(Activation act, ResidualMode residual, int residual_value) const {
+    dnnl::post_ops po;
+    if (act != Activation::kNone) po.append_eltwise(1.f, EltwiseAlg(act), 0.f, 0.f);
+    if (residual == ResidualMode::kSum) po.append_sum(1.f);
+    if (residual == ResidualMode::kBinary) {
+      po.append_binary(dnnl::algorithm::binary_add, ValueMd(residual_value));
+    }
+    dnnl::primitive_attr attr;
+    attr.set_post_ops(po);
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    return attr;
+  }
+
+  bool WinogradFits(const Node& n, const Shape& in, const Shape& out) const {
+    return set_.winograd && set_.act == dt::f32 && n.kernel[0] == 3 && n.kernel[1] == 3 &&
+           n.strides[0] == 1 && n.strides[1] == 1 && n.dilations[0] == 1 &&
+           n.dilations[1] == 1 && n.group == 1 && in.c % set_.block == 0 &&
+           out.c % set_.block == 0 && in.c >= 32 && out.c >= 32 &&
+           int64_t{out.h} * out.w >= set_.winograd_min_pixels;
+  }
+
+  Result<ConvChoice> ChooseConv(const Step& st) {
+    const Node& n = g_.nodes[static_cast<size_t>(st.node)];
+    const Shape& in = plan_->shapes[static_cast<size_t>(st.inputs[0])];
+    const Shape& out = plan_->shapes[static_cast<size_t>(st.output)];
+    memory::desc src = st.inputs[0] == 0 ? InputMd() : ValueMd(st.inputs[0]);
+    memory::desc dst = ValueMd(st.output);
+    int k = out.c;
+    memory::dims wdims = n.group == 1
+                             ? memory::dims{k, in.c, n.kernel[0], n.kernel[1]}
+                             : memory::dims{n.group, k / n.group, in.c / n.group, n.kernel[0],
+                                            n.kernel[1]};
+    memory::desc w(wdims, set_.act, tag::any);
+    memory::desc b({k}, dt::f32, tag::x);
+    memory::dims strides{n.strides[0], n.strides[1]};
+    memory::dims dil{n.dilations[0] - 1, n.dilations[1] - 1};
+    memory::dims pad_l{n.pads[0], n.pads[1]};
+    // oneDNN wants the right padding that makes the output size exact.
+    auto right = [](int i, int o, int s, int kern, int d, int pl) {
+      return (o - 1) * s + (kern - 1) * d + 1 - i - pl;
+    };
+    memory::dims pad_r{right(in.h, out.h, n.strides[0], n.kernel[0], n.dilations[0], n.pads[0]),
+                       right(in.w, out.w, n.strides[1], n.kernel[1], n.dilations[1], n.pads[1])};
+    std::vector<std::pair<dnnl::algorithm, ResidualMode>> candidates;
+    bool wino = WinogradFits(n, in, out);
+    if (st.residual < 0) {
+      if (wino) candidates.emplace_back(dnnl::algorithm::convolution_winograd, ResidualMode::kNone);
+      candidates.emplace_back(dnnl::algorithm::convolution_direct, ResidualMode::kNone);
+    } else {
+      if (wino && st.residual_dies_here) {
+        candidates.emplace_back(dnnl::algorithm::convolution_winograd, ResidualMode::kSum);
+      }
+      candidates.emplace_back(dnnl::algorithm::convolution_direct, ResidualMode::kBinary);
+      if (wino) {
+        candidates.emplace_back(dnnl::algorithm::convolution_winograd, ResidualMode::kSeparate);
+      }
+      candidates.emplace_back(dnnl::algorithm::convolution_direct, ResidualMode::kSeparate);
+    }
+    std::optional<ConvChoice> fallback;
+    auto attempt = [&](dnnl::algorithm alg, ResidualMode mode, const memory::desc& s_md,
+                       const memory::desc& d_md, bool own) -> std::optional<ConvChoice> {
+      try {
+        dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, alg, s_md, w,
+                                          n.bias >= 0 ? b : memory::desc(), d_md, strides, dil,
+                                          pad_l, pad_r);
+        dnnl::convolution_forward::primitive_desc pd(d, Attr(st.activation, mode, st.residual),
+                                                     eng_);
+        ConvChoice c{pd, st.residual < 0 ? ResidualMode::kNone : mode, own};
+        if (!IsRef(pd.impl_info_str())) return c;
+        if (!fallback) fallback = c;
+      } catch (const dnnl::error&) {
+        // not supported in this form: try the next
+      }
+      return std::nullopt;
+    };
+    for (const auto& [alg, mode] : candidates) {
+      if (auto c = attempt(alg, mode, src, dst, false)) return *c;
+    }
+    // Layouts of oneDNN's choice, reordered from and to ours.
+    memory::desc any_src(src.dims(), src.data_type(), tag::any);
+    memory::desc any_dst(dst.dims(), dst.data_type(), tag::any);
+    ResidualMode last = st.residual < 0 ? ResidualMode::kNone : ResidualMode::kSeparate;
+    if (auto c = attempt(dnnl::algorithm::convolution_direct, last, any_src, any_dst, true)) {
+      return *c;
+    }
+    if (fallback) return *fallback;  // slow, but correct
+    return Status::Internal("oneDNN has no convolution for " + n.name);
+  }
+
+  memory::desc InputMd() const {
+    return memory::desc(Dims(plan_->shapes[0]), set_.act, tag::nchw);
+  }
+
+  Status AllocateArena() {
+    uint64_t bytes = std::max<uint64_t>(plan_->memory.arena_bytes, 64);
+    void* p = std::aligned_alloc(4096, (bytes + 4095) / 4096 * 4096);
+    if (p == nullptr) {
+      return Status::ResourceExhausted("cannot allocate " + std::to_string(bytes >> 20) +
+                                       " MiB of activations");
+    }
+    plan_->arena = std::shared_ptr<void>(p, std::free);
+    plan_->arena_bytes = bytes;
+    return Status::OK();
+  }
+
+  Status BindValues() {
+    values_.assign(g_.values.size(), memory());
+    plan_->input_user = memory(memory::desc(Dims(plan_->shapes[0]), dt::f32, tag::nchw), eng_,
+                               DNNL_MEMORY_NONE);
+    if (set_.act == dt::f32) {
+      values_[0] = plan_->input_user;
+    } else {  // the first step reads a converted copy, kept beside the arena
+      values_[0] = memory(InputMd(), eng_);
+      Add(dnnl::reorder(plan_->input_user, values_[0]),
+          {{DNNL_ARG_FROM, plan_->input_user}, {DNNL_ARG_TO, values_[0]}}, "input->act", "", 0);
+    }
+    char* base = static_cast<char*>(plan_->arena.get());
+    for (size_t v = 1; v < g_.values.size(); ++v) {
+      if (plan_->memory.offset[v] < 0) continue;
+      values_[v] = memory(ValueMd(static_cast<int>(v)), eng_, base + plan_->memory.offset[v]);
+    }
+    return Status::OK();
+  }
+
+  void Add(dnnl::primitive prim, std::unordered_map<int, memory> args, std::string name,
+           std::string impl, double gflop) {
+    plan_->execs.push_back({std::move(prim), std::move(args), std::move(name), std::move(impl),
+                            gflop});
+  }
+
+  // Registers a primitive that uses the shared scratchpad.
+  void AddWithScratch(dnnl::primitive prim, const dnnl::primitive_desc_base& pd,
+                      std::unordered_map<int, memory> args, std::string name, double gflop) {
+    size_t need = pd.scratchpad_desc().get_size();
+    if (need > 0) args[DNNL_ARG_SCRATCHPAD] = memory();  // bound once the size is known
+    scratch_need_ = std::max(scratch_need_, need);
+    Add(std::move(prim), std::move(args), std::move(name), pd.impl_info_str(), gflop);
+  }
+
+  dnnl::primitive_attr PlainAttr(Activation act = Activation::kNone) const {
+    return Attr(act, ResidualMode::kNone, -1);
+  }
+
+  Status AddStep(size_t i) {
+    const Step& st = plan_->steps[i];
+    const Node& n = g_.nodes[static_cast<size_t>(st.node)];
+    std::string name = n.name + Suffix(st);
+    try {
+      switch (st.kind) {
+        case StepKind::kConv: AddConv(i, name); break;
+        case StepKind::kMaxPool: {
+          const Shape& in = plan_->shapes[st.inputs[0]];
+          const Shape& out = plan_->shapes[st.output];
+          memory::dims pad_r{(out.h - 1) * n.strides[0] + n.kernel[0] - in.h - n.pads[0],
+                             (out.w - 1) * n.strides[1] + n.kernel[1] - in.w - n.pads[1]};
+          dnnl::pooling_forward::desc d(
+              dnnl::prop_kind::forward_inference, dnnl::algorithm::pooling_max,
+              ValueMd(st.inputs[0]), ValueMd(st.output), {n.strides[0], n.strides[1]},
+              {n.kernel[0], n.kernel[1]}, {n.pads[0], n.pads[1]}, pad_r);
+          dnnl::pooling_forward::primitive_desc pd(d, PlainAttr(), eng_);
+          AddWithScratch(dnnl::pooling_forward(pd),
+                         pd, {{DNNL_ARG_SRC, values_[st.inputs[0]]}, {DNNL_ARG_DST, values_[st.output]}},
+                         name, 0);
+          break;
+        }
+        case StepKind::kResize: {
+          dnnl::resampling_forward::desc d(
+              dnnl::prop_kind::forward_inference,
+              n.nearest ? dnnl::algorithm::resampling_nearest : dnnl::algorithm::resampling_linear,
+              ValueMd(st.inputs[0]), ValueMd(st.output));
+          dnnl::resampling_forward::primitive_desc pd(d, PlainAttr(st.activation), eng_);
+          AddWithScratch(dnnl::resampling_forward(pd), pd,
+                         {{DNNL_ARG_SRC, values_[st.inputs[0]]}, {DNNL_ARG_DST, values_[st.output]}},
+                         name, 0);
+          break;
+        }
+        case StepKind::kEltwise: {
+          dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference,
+                                        EltwiseAlg(st.activation), ValueMd(st.inputs[0]), 0.f, 0.f);
+          dnnl::eltwise_forward::primitive_desc pd(d, PlainAttr(), eng_);
+          // The result may have another layout than the source: compute in place on a copy.
+          AddEltwiseOrCopy(pd, st, name);
+          break;
+        }
+        case StepKind::kAdd: AddBinary(values_[st.inputs[0]], values_[st.inputs[1]],
+                                       values_[st.output], name); break;
+        case StepKind::kConcat: {
+          if (st.view) break;
+          std::vector<memory::desc> srcs;
+          std::unordered_map<int, memory> args{{DNNL_ARG_DST, values_[st.output]}};
+          for (size_t k = 0; k < st.inputs.size(); ++k) {
+            srcs.push_back(values_[st.inputs[k]].get_desc());
+            args[DNNL_ARG_MULTIPLE_SRC + static_cast<int>(k)] = values_[st.inputs[k]];
+          }
+          dnnl::concat::primitive_desc pd(ValueMd(st.output), 1, srcs, eng_, PlainAttr());
+          AddWithScratch(dnnl::concat(pd), pd, std::move(args), name, 0);
+          break;
+        }
+      }
+    } catch (const dnnl::error& e) {
+      return Status::Internal("oneDNN refused " + name + ": " + e.what());
+    }
+    return Status::OK();
+  }
+
+  void AddEltwiseOrCopy(const dnnl::eltwise_forward::primitive_desc& pd, const Step& st,
+                        const std::string& name) {
+    memory src = values_[st.inputs[0]], dst = values_[st.output];
+    if (src.get_desc() == dst.get_desc()) {
+      AddWithScratch(dnnl::eltwise_forward(pd), pd, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}},
+                     name, 0);
+      return;
+    }
+    // Different layouts (or types): reorder, then the activation in place on the result.
+    Add(dnnl::reorder(src, dst), {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}}, name + " (reorder)",
+        "reorder", 0);
+    dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference, EltwiseAlg(st.activation),
+                                  dst.get_desc(), 0.f, 0.f);
+    dnnl::eltwise_forward::primitive_desc pd2(d, PlainAttr(), eng_);
+    AddWithScratch(dnnl::eltwise_forward(pd2), pd2, {{DNNL_ARG_SRC, dst}, {DNNL_ARG_DST, dst}},
+                   name, 0);
+  }
+
+  void AddBinary(const memory& a, const memory& b, const memory& dst, const std::string& name) {
+    dnnl::binary::desc d(dnnl::algorithm::binary_add, a.get_desc(), b.get_desc(), dst.get_desc());
+    dnnl::binary::primitive_desc pd(d, PlainAttr(), eng_);
+    AddWithScratch(dnnl::binary(pd), pd,
+                   {{DNNL_ARG_SRC_0, a}, {DNNL_ARG_SRC_1, b}, {DNNL_ARG_DST, dst}}, name, 0);
+  }
+
+  void AddConv(size_t i, const std::string& name) {
+    const Step& st = plan_->steps[i];
+    const Node& n = g_.nodes[static_cast<size_t>(st.node)];
+    const ConvChoice& c = *convs_[i];
+    const Shape& in = plan_->shapes[st.inputs[0]];
+    const Shape& out = plan_->shapes[st.output];
+    memory::dims wdims = n.group == 1 ? memory::dims{out.c, in.c, n.kernel[0], n.kernel[1]}
+                                      : memory::dims{n.group, out.c / n.group, in.c / n.group,
+                                                     n.kernel[0], n.kernel[1]};
+    memory src = values_[st.inputs[0]], dst = values_[st.output];
+    if (c.own_layouts && c.pd.src_desc() != src.get_desc()) {
+      memory own(c.pd.src_desc(), eng_);  // small: only odd layers come here
+      Add(dnnl::reorder(src, own), {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, own}}, name + " (in)",
+          "reorder", 0);
+      src = own;
+    }
+    if (c.own_layouts && c.pd.dst_desc() != dst.get_desc()) dst = memory(c.pd.dst_desc(), eng_);
+    std::unordered_map<int, memory> args{
+        {DNNL_ARG_SRC, src},
+        {DNNL_ARG_WEIGHTS, weights_.Weights(n.weight, wdims, c.pd.weights_desc())},
+        {DNNL_ARG_DST, dst}};
+    if (n.bias >= 0) args[DNNL_ARG_BIAS] = weights_.Bias(n.bias);
+    if (c.residual == ResidualMode::kBinary) {
+      args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(st.activation == Activation::kNone ? 0 : 1) |
+           DNNL_ARG_SRC_1] = values_[st.residual];
+    }
+    double gflop = 2.0 * out.c * (in.c / n.group) * n.kernel[0] * n.kernel[1] *
+                   static_cast<double>(out.h) * out.w / 1e9;
+    AddWithScratch(dnnl::convolution_forward(c.pd), c.pd, std::move(args), name, gflop);
+    if (dst != values_[st.output]) {
+      Add(dnnl::reorder(dst, values_[st.output]),
+          {{DNNL_ARG_FROM, dst}, {DNNL_ARG_TO, values_[st.output]}}, name + " (out)", "reorder",
+          0);
+    }
+    if (c.residual == ResidualMode::kSeparate) {
+      AddBinary(values_[st.output], values_[st.residual], values_[st.output], name + " (add)");
+    }
+  }
+
+  void AddOutput() {
+    plan_->output_user = memory(memory::desc(Dims(plan_->shapes[g_.output]), dt::f32, tag::nchw),
+                                eng_, DNNL_MEMORY_NONE);
+    memory out = values_[g_.output];
+    Add(dnnl::reorder(out, plan_->output_user),
+        {{DNNL_ARG_FROM, out}, {DNNL_ARG_TO, plan_->output_user}}, "output", "reorder", 0);
+    if (scratch_need_ > 0) {
+      void* p = std::aligned_alloc(4096, (scratch_need_ + 4095) / 4096 * 4096);
+      if (p == nullptr) throw std::bad_alloc();
+      plan_->scratch = std::shared_ptr<void>(p, std::free);
+      plan_->scratch_bytes = scratch_need_;
+      memory scratch(memory::desc({static_cast<memory::dim>(scratch_need_)}, dt::u8, tag::x),
+                     eng_, p);
+      for (auto& e : plan_->execs) {
+        auto it = e.args.find(DNNL_ARG_SCRATCHPAD);
+        if (it != e.args.end()) it->second = scratch;
+      }
+    }
+  }
+
+  const Graph& g_;
+  const Settings& set_;
+  WeightCache& weights_;
+  dnnl::engine eng_;
+  CompiledPlan* plan_ = nullptr;
+  std::vector<std::optional<ConvChoice>> convs_;
+  std::vector<memory> values_;
+  size_t scratch_need_ = 0;
+};
+
+}  // namespace
+
+dnnl::memory WeightCache::Weights(int id, const memory::dims& dims, const memory::desc& md) {
+  for (const Entry& e : entries_) {
+    if (e.id == id && e.md == md) return e.mem;
+  }
+  const WeightInfo& info = graph_.weights[static_cast<size_t>(id)];
+  memory plain(memory::desc(dims, dt::f32, dims.size() == 5 ? tag::goihw : tag::oihw), engine_);
+  graph_.CopyWeight(id, static_cast<float*>(plain.get_data_handle()));
+  (void)info;
+  memory mem(md, engine_);
+  dnnl::stream s(engine_);
+  dnnl::reorder(plain, mem).execute(s, plain, mem);
+  s.wait();
+  bytes_ += md.get_size();
+  entries_.push_back({id, md, mem});
+  return mem;
+}
+
+dnnl::memory WeightCache::Bias(int id) {
+  memory::dims dims{graph_.weights[static_cast<size_t>(id)].shape[0]};
+  memory::desc md(dims, dt::f32, tag::x);
+  for (const Entry& e : entries_) {
+    if (e.id == id && e.md == md) return e.mem;
+  }
+  memory mem(md, engine_);
+  graph_.CopyWeight(id, static_cast<float*>(mem.get_data_handle()));
+  bytes_ += md.get_size();
+  entries_.push_back({id, md, mem});
+  return mem;
+}
+
+Result<std::unique_ptr<CompiledPlan>> Compile(const Graph& graph, int height, int width,
+                                              const Settings& settings, WeightCache& weights,
+                                              const dnnl::engine& engine) {
+  try {
+    return Compiler(graph, settings, weights, engine).Run(height, width);
+  } catch (const dnnl::error& e) {
+    return Status::Internal(std::string("oneDNN: ") + e.what());
+  } catch (const std::bad_alloc&) {
+    return Status::ResourceExhausted("out of memory building the network for " +
+                                     std::to_string(height) + "x" + std::to_string(width));
+  }
+}
+
+}  // namespace sparkify::nn::internal

@@ -1,0 +1,80 @@
+// Internal to sparkify_nn: turning a plan (plan.h) into oneDNN primitives for one input size,
+// and the weights those primitives share.
+#pragma once
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/status.h"
+#include "nn/graph.h"
+#include "nn/plan.h"
+
+namespace sparkify::nn::internal {
+
+struct Settings {
+  dnnl::memory::data_type act = dnnl::memory::data_type::f32;  // activations and weights
+  int block = 16;                                               // channels per block
+  dnnl::memory::format_tag blocked = dnnl::memory::format_tag::nChw16c;
+  bool winograd = true;
+  int64_t winograd_min_pixels = 128 * 128;
+};
+
+// Weights converted from the file into the layouts the primitives ask for, each once.
+// Not thread-safe: the network calls it under its lock.
+class WeightCache {
+ public:
+  WeightCache(const Graph& graph, const dnnl::engine& engine) : graph_(graph), engine_(engine) {}
+
+  // The Conv weight `id` (plain dims `dims`, oihw or goihw) in the layout `md`.
+  dnnl::memory Weights(int id, const dnnl::memory::dims& dims, const dnnl::memory::desc& md);
+  // A bias (fp32, plain).
+  dnnl::memory Bias(int id);
+  uint64_t bytes() const { return bytes_; }
+
+ private:
+  struct Entry {
+    int id;
+    dnnl::memory::desc md;
+    dnnl::memory mem;
+  };
+  const Graph& graph_;
+  dnnl::engine engine_;
+  std::vector<Entry> entries_;
+  uint64_t bytes_ = 0;
+};
+
+// One input size, ready to run.
+struct CompiledPlan {
+  struct Exec {
+    dnnl::primitive prim;
+    std::unordered_map<int, dnnl::memory> args;
+    std::string name;
+    std::string impl;
+    double gflop = 0;
+  };
+
+  int height = 0, width = 0;
+  std::vector<Shape> shapes;
+  std::vector<Step> steps;
+  MemoryPlan memory;
+  std::vector<Exec> execs;      // in order, the output reorder last
+  dnnl::memory input_user;      // plain fp32 NCHW; its handle is the caller's input
+  dnnl::memory output_user;     // plain fp32 NCHW; its handle is the result buffer
+  std::shared_ptr<void> arena;  // activations
+  std::shared_ptr<void> scratch;
+  uint64_t arena_bytes = 0;
+  uint64_t scratch_bytes = 0;
+};
+
+// Builds the primitives of `graph` at height x width. Errors: InvalidArgument (shapes),
+// Internal (oneDNN refused every candidate for a step), ResourceExhausted (arena).
+Result<std::unique_ptr<CompiledPlan>> Compile(const Graph& graph, int height, int width,
+                                              const Settings& settings, WeightCache& weights,
+                                              const dnnl::engine& engine);
+
+}  // namespace sparkify::nn::internal

@@ -1,0 +1,171 @@
+#include "nn/network.h"
+
+#include <omp.h>
+#include <sched.h>
+
+#include <chrono>
+#include <list>
+#include <mutex>
+
+#include "nn/internal/compile.h"
+
+namespace sparkify::nn {
+namespace {
+
+using internal::CompiledPlan;
+
+dnnl::cpu_isa EffectiveIsa() { return dnnl::get_effective_cpu_isa(); }
+
+bool HasAvx512() {
+  switch (EffectiveIsa()) {
+    case dnnl::cpu_isa::avx512_core:
+    case dnnl::cpu_isa::avx512_core_vnni:
+    case dnnl::cpu_isa::avx512_core_bf16:
+    case dnnl::cpu_isa::avx512_core_amx: return true;
+    default: return false;
+  }
+}
+
+int CpusAvailable() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return 1;
+}
+
+}  // namespace
+
+std::string_view PrecisionName(Precision p) { return p == Precision::kFp32 ? "fp32" : "bf16"; }
+
+Result<Precision> ParsePrecision(std::string_view name) {
+  if (name == "fp32") return Precision::kFp32;
+  if (name == "bf16") return Precision::kBf16;
+  return Status::InvalidArgument("precision must be fp32 or bf16, not \"" + std::string(name) +
+                                 "\"");
+}
+
+bool CpuSupports(Precision p) {
+  if (p == Precision::kFp32) return true;
+  auto isa = EffectiveIsa();
+  return isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;
+}
+
+std::string CpuIsaName() {
+  switch (EffectiveIsa()) {
+    case dnnl::cpu_isa::sse41: return "sse41";
+    case dnnl::cpu_isa::avx: return "avx";
+    case dnnl::cpu_isa::avx2: return "avx2";
+    case dnnl::cpu_isa::avx2_vnni: return "avx2_vnni";
+    case dnnl::cpu_isa::avx512_core: return "avx512_core";
+    case dnnl::cpu_isa::avx512_core_vnni: return "avx512_core_vnni";
+    case dnnl::cpu_isa::avx512_core_bf16: return "avx512_core_bf16";
+    case dnnl::cpu_isa::avx512_core_amx: return "avx512_core_amx";
+    default: return "other";
+  }
+}
+
+struct Network::Impl {
+  std::string file;
+  Graph graph;
+  NetworkOptions options;
+  internal::Settings settings;
+  dnnl::engine engine{dnnl::engine::kind::cpu, 0};
+  dnnl::stream stream{engine};
+  std::mutex mu;  // guards everything below, and serialises forward passes
+  std::unique_ptr<internal::WeightCache> weights;
+  std::list<std::unique_ptr<CompiledPlan>> plans;  // most recently used first
+
+  Result<CompiledPlan*> PlanFor(int height, int width) {
+    for (auto it = plans.begin(); it != plans.end(); ++it) {
+      if ((*it)->height == height && (*it)->width == width) {
+        plans.splice(plans.begin(), plans, it);
+        return plans.front().get();
+      }
+    }
+    SPARKIFY_ASSIGN_OR_RETURN(auto plan,
+                              internal::Compile(graph, height, width, settings, *weights, engine));
+    plans.push_front(std::move(plan));
+    while (static_cast<int>(plans.size()) > 1 + std::max(0, options.max_cached_plans)) {
+      plans.pop_back();
+    }
+    return plans.front().get();
+  }
+};
+
+Result<std::unique_ptr<Network>> Network::Create(std::string file, const NetworkOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->file = std::move(file);
+  SPARKIFY_ASSIGN_OR_RETURN(impl->graph, ParseGraph(impl->file));
+  impl->options = options;
+  if (!CpuSupports(options.precision)) {
+    return Status::FailedPrecondition(std::string("this CPU (") + CpuIsaName() + ") has no " +
+                                      std::string(PrecisionName(options.precision)) +
+                                      " instructions; use --precision fp32");
+  }
+  internal::Settings& s = impl->settings;
+  bool wide = HasAvx512();
+  s.block = wide ? 16 : 8;
+  s.blocked = wide ? dnnl::memory::format_tag::nChw16c : dnnl::memory::format_tag::nChw8c;
+  s.act = options.precision == Precision::kBf16 ? dnnl::memory::data_type::bf16
+                                                : dnnl::memory::data_type::f32;
+  s.winograd = options.winograd;
+  s.winograd_min_pixels = options.winograd_min_pixels;
+  omp_set_num_threads(options.threads > 0 ? options.threads : CpusAvailable());
+  impl->weights = std::make_unique<internal::WeightCache>(impl->graph, impl->engine);
+  return std::unique_ptr<Network>(new Network(std::move(impl)));
+}
+
+Network::Network(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Network::~Network() = default;
+
+const Graph& Network::graph() const { return impl_->graph; }
+const NetworkOptions& Network::options() const { return impl_->options; }
+
+uint64_t Network::weight_bytes() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->weights->bytes();
+}
+
+uint64_t Network::arena_bytes() const {
+  std::lock_guard lock(impl_->mu);
+  uint64_t total = 0;
+  for (const auto& p : impl_->plans) total += p->arena_bytes + p->scratch_bytes;
+  return total;
+}
+
+Status Network::Prepare(int height, int width) {
+  std::lock_guard lock(impl_->mu);
+  return impl_->PlanFor(height, width).status();
+}
+
+Result<Tensor> Network::Run(const float* input, int height, int width,
+                            std::vector<StepTiming>* timings) {
+  std::lock_guard lock(impl_->mu);
+  SPARKIFY_ASSIGN_OR_RETURN(CompiledPlan * plan, impl_->PlanFor(height, width));
+  Tensor out;
+  out.shape = plan->shapes[static_cast<size_t>(impl_->graph.output)];
+  out.data.resize(static_cast<size_t>(out.shape.elements()));
+  plan->input_user.set_data_handle(const_cast<float*>(input));  // read only
+  plan->output_user.set_data_handle(out.data.data());
+  if (timings != nullptr) timings->clear();
+  try {
+    for (auto& e : plan->execs) {
+      auto t0 = std::chrono::steady_clock::now();
+      e.prim.execute(impl_->stream, e.args);
+      if (timings != nullptr) {
+        impl_->stream.wait();
+        double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
+                                                              t0)
+                        .count();
+        timings->push_back({e.name, e.impl, ms, e.gflop});
+      }
+    }
+    impl_->stream.wait();
+  } catch (const dnnl::error& e) {
+    return Status::Internal(std::string("oneDNN failed during the forward pass: ") + e.what());
+  }
+  plan->input_user.set_data_handle(DNNL_MEMORY_NONE);
+  plan->output_user.set_data_handle(DNNL_MEMORY_NONE);
+  return out;
+}
+
+}  // namespace sparkify::nn

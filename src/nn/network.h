@@ -1,0 +1,100 @@
+// Network: runs a sparkify graph (graph.h) on the CPU with oneDNN.
+//
+// For each input size it builds a plan once (plan.h: fused steps, one activation arena) and
+// the oneDNN primitives for it: convolutions with their activation and residual Add fused as
+// post-ops, Winograd for the 3x3 stride-1 layers where it is faster (fp32), direct otherwise;
+// activations in oneDNN's blocked layout (16 channels per block with AVX-512, 8 with AVX2);
+// Concat by writing into views. Weights are converted from the file once per layout and
+// shared by every plan that uses that layout.
+//
+// Thread-safety: Run and Prepare may be called from several threads; the forward passes are
+// serialised (one already uses every thread it was given). oneDNN's thread count (OpenMP) is
+// process-wide: Create sets it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "nn/graph.h"
+#include "nn/plan.h"
+
+namespace sparkify::nn {
+
+enum class Precision {
+  kFp32,  // fp32 arithmetic (Winograd allowed: within ~1e-5 of direct convolution)
+  kBf16,  // bf16 activations and weights, fp32 accumulation (CPUs with AVX512-BF16)
+};
+std::string_view PrecisionName(Precision p);
+// Parses "fp32" / "bf16"; InvalidArgument otherwise.
+Result<Precision> ParsePrecision(std::string_view name);
+// Whether this CPU (as oneDNN sees it, ONEDNN_MAX_CPU_ISA included) runs `p` natively.
+bool CpuSupports(Precision p);
+// The instruction set oneDNN uses, e.g. "avx512_core_bf16", "avx2".
+std::string CpuIsaName();
+
+struct NetworkOptions {
+  Precision precision = Precision::kFp32;
+  // Let 3x3 stride-1 convolutions use Winograd (fp32 only) where it is the faster algorithm
+  // for their shape. Costs memory: its weights are 4x larger. Default: true.
+  bool winograd = true;
+  // Winograd is chosen only for layers whose output has at least this many pixels, where it
+  // saves the most time per byte of transformed weights. Default: 128 * 128.
+  int64_t winograd_min_pixels = 128 * 128;
+  // OpenMP threads for oneDNN (process-wide). 0: the number of CPUs we may run on.
+  int threads = 0;
+  // Plans kept for sizes other than the most recent (each holds its activation arena).
+  int max_cached_plans = 2;
+};
+
+struct Tensor {
+  Shape shape;
+  std::vector<float> data;  // plain NCHW (batch 1)
+};
+
+// Where a forward pass spent its time: one entry per step that runs.
+struct StepTiming {
+  std::string name;  // the node, plus "+relu", "+add" for what is fused into it
+  std::string impl;  // oneDNN's implementation, e.g. "jit_wino_4x3:avx512_core"
+  double ms = 0;
+  double gflop = 0;  // arithmetic of a convolution (2 * MACs), 0 for other steps
+};
+
+class Network {
+ public:
+  // Parses `file` (a sparkify-graph/1 file, owned by the network from then on) and checks
+  // the precision against the CPU. Plans are built lazily by Run or ahead by Prepare.
+  // Errors: Corruption (a bad file), FailedPrecondition (precision the CPU lacks).
+  static Result<std::unique_ptr<Network>> Create(std::string file, const NetworkOptions& options);
+  ~Network();
+  Network(const Network&) = delete;
+  Network& operator=(const Network&) = delete;
+
+  // Builds (and caches) the plan for an input of height x width.
+  // Errors: InvalidArgument (the graph cannot run at that size), ResourceExhausted,
+  // Internal (oneDNN refused a primitive).
+  Status Prepare(int height, int width);
+
+  // Runs the graph on `input`: 1 x input_channels x height x width, fp32, plain NCHW.
+  // The output is the graph output in plain NCHW fp32. `timings`, when given, receives the
+  // time of every step (each step then waits for the previous one: a little slower).
+  Result<Tensor> Run(const float* input, int height, int width,
+                     std::vector<StepTiming>* timings = nullptr);
+
+  const Graph& graph() const;
+  const NetworkOptions& options() const;
+  // Bytes held for weights (all layouts) and for the cached plans' arenas.
+  uint64_t weight_bytes() const;
+  uint64_t arena_bytes() const;
+
+  struct Impl;
+
+ private:
+  explicit Network(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sparkify::nn

@@ -1,0 +1,149 @@
+#include "nn/network.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "nn/test_support.h"
+
+namespace sparkify::nn {
+namespace {
+
+using testing::GraphBuilder;
+using testing::RandomInput;
+using testing::Reference;
+
+struct Diff {
+  double max = 0, mean = 0;
+};
+
+Diff Compare(const std::vector<float>& a, const std::vector<float>& b) {
+  Diff d;
+  EXPECT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
+    double e = std::fabs(double(a[i]) - b[i]);
+    d.max = std::max(d.max, e);
+    d.mean += e;
+  }
+  d.mean /= std::max<size_t>(a.size(), 1);
+  return d;
+}
+
+// Runs `file` at h x w with the engine and with the naive reference; returns the difference.
+Diff RunBoth(const std::string& file, int h, int w, NetworkOptions options = {},
+             std::vector<StepTiming>* timings = nullptr) {
+  auto net = Network::Create(file, options);
+  EXPECT_TRUE(net.ok()) << net.status().ToString();
+  if (!net.ok()) return {1e9, 1e9};
+  std::vector<float> x = RandomInput((*net)->graph().input_channels, h, w);
+  auto got = (*net)->Run(x.data(), h, w, timings);
+  EXPECT_TRUE(got.ok()) << got.status().ToString();
+  if (!got.ok()) return {1e9, 1e9};
+  std::vector<float> want = Reference((*net)->graph(), x, h, w);
+  return Compare(got->data, want);
+}
+
+// U^2-Net's building block, small: encoder, dilated bottom, decoder with concats and
+// upsampling, the residual Add, then a 1-channel head upsampled through a sigmoid.
+std::string Rsu(int in_channels, int mid, int out) {
+  GraphBuilder b(in_channels, 42);
+  std::string hxin = b.Relu(b.Conv("input", out));
+  std::string h1 = b.Relu(b.Conv(hxin, mid));
+  std::string h2 = b.Relu(b.Conv(b.MaxPool(h1), mid));
+  std::string h3 = b.Relu(b.Conv(b.MaxPool(h2), mid));
+  std::string h4 = b.Relu(b.Conv(h3, mid, 3, 1, 2));
+  std::string h3d = b.Relu(b.Conv(b.Concat({h4, h3}), mid));
+  std::string h2d = b.Relu(b.Conv(b.Concat({b.Resize(h3d), h2}), mid));
+  std::string h1d = b.Relu(b.Conv(b.Concat({b.Resize(h2d), h1}), out));
+  std::string sum = b.Add(h1d, hxin);
+  return b.Build(b.Sigmoid(b.Resize(b.Conv(sum, 1), 2)));
+}
+
+TEST(NetworkTest, RsuBlockMatchesTheReference) {
+  for (auto [h, w] : {std::pair{32, 32}, {24, 40}, {36, 36}}) {
+    Diff d = RunBoth(Rsu(3, 16, 32), h, w);
+    EXPECT_LT(d.max, 2e-5) << h << "x" << w;
+  }
+}
+
+TEST(NetworkTest, WinogradLayersStayWithinFp32Tolerance) {
+  // 32+ channels, 3x3, stride 1, enough pixels: Winograd where the CPU has it.
+  NetworkOptions o;
+  o.winograd_min_pixels = 0;
+  std::vector<StepTiming> t;
+  Diff d = RunBoth(Rsu(3, 32, 64), 64, 64, o, &t);
+  EXPECT_LT(d.max, 1e-4);
+  bool wino = false;
+  for (const auto& s : t) wino |= s.impl.find("wino") != std::string::npos;
+  if (CpuIsaName().rfind("avx512", 0) == 0) {
+    EXPECT_TRUE(wino) << "no Winograd layer ran";
+  }
+}
+
+TEST(NetworkTest, NoStepRunsOnAReferenceKernel) {
+  std::vector<StepTiming> t;
+  (void)RunBoth(Rsu(3, 16, 32), 32, 32, {}, &t);
+  ASSERT_FALSE(t.empty());
+  for (const auto& s : t) EXPECT_EQ(s.impl.rfind("ref", 0), std::string::npos) << s.name;
+}
+
+TEST(NetworkTest, OddOpsAndLayouts) {
+  GraphBuilder b(3, 9);
+  std::string x = b.Relu(b.Conv("input", 24, 3, 2));       // stride 2, 24: not whole blocks
+  std::string g = b.Conv(b.Conv(x, 32, 1), 32, 3, 1, 1, 1, 4);  // grouped
+  std::string n = b.Resize(b.MaxPool(g, 3, 2, false), 3, true);  // floor pool, nearest x3
+  std::string s = b.Sigmoid(b.Conv(n, 8, 5, 1, 3));        // 5x5 dilated, standalone sigmoid
+  std::string cat = b.Concat({s, b.Conv(n, 8, 1)});        // 8 + 8: a copy, not views
+  std::string out = b.Relu(b.Add(b.Conv(cat, 16, 1, 1, 1, 0, 1, false), b.Conv(cat, 16, 1)));
+  std::string file = b.Build(out);
+  for (auto [h, w] : {std::pair{20, 20}, {33, 17}}) {
+    Diff d = RunBoth(file, h, w);
+    EXPECT_LT(d.max, 2e-5) << h << "x" << w;
+  }
+}
+
+TEST(NetworkTest, Bf16StaysCloseWhereTheCpuHasIt) {
+  if (!CpuSupports(Precision::kBf16)) GTEST_SKIP() << "no AVX512-BF16 on " << CpuIsaName();
+  NetworkOptions o;
+  o.precision = Precision::kBf16;
+  Diff d = RunBoth(Rsu(3, 16, 32), 32, 32, o);
+  EXPECT_LT(d.max, 0.03);
+  EXPECT_LT(d.mean, 0.005);
+}
+
+TEST(NetworkTest, Bf16IsRefusedWithoutTheInstructions) {
+  if (CpuSupports(Precision::kBf16)) GTEST_SKIP() << "this CPU has bf16";
+  NetworkOptions o;
+  o.precision = Precision::kBf16;
+  auto net = Network::Create(Rsu(3, 16, 32), o);
+  ASSERT_FALSE(net.ok());
+  EXPECT_EQ(net.status().code(), Status::Code::kFailedPrecondition);
+}
+
+TEST(NetworkTest, PlansPerSizeAreCachedAndEvicted) {
+  NetworkOptions o;
+  o.max_cached_plans = 1;
+  auto net = Network::Create(Rsu(3, 16, 32), o);
+  ASSERT_TRUE(net.ok());
+  for (int size : {32, 48, 32, 64, 32}) {
+    std::vector<float> x = RandomInput(3, size, size, static_cast<uint32_t>(size));
+    auto out = (*net)->Run(x.data(), size, size);
+    ASSERT_TRUE(out.ok()) << out.status().ToString();
+    EXPECT_EQ(out->shape, (Shape{1, 2 * size, 2 * size}));
+    EXPECT_LT(Compare(out->data, Reference((*net)->graph(), x, size, size)).max, 2e-5);
+  }
+  EXPECT_GT((*net)->arena_bytes(), 0u);
+  auto bad = (*net)->Run(RandomInput(3, 30, 30).data(), 30, 30);  // 30 -> 15 -> 8 -> 16 != 15
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), Status::Code::kInvalidArgument);
+}
+
+TEST(NetworkTest, ParsePrecision) {
+  EXPECT_EQ(*ParsePrecision("fp32"), Precision::kFp32);
+  EXPECT_EQ(*ParsePrecision("bf16"), Precision::kBf16);
+  EXPECT_FALSE(ParsePrecision("int4").ok());
+  EXPECT_FALSE(ParsePrecision("").ok());
+}
+
+}  // namespace
+}  // namespace sparkify::nn

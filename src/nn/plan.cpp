@@ -1,0 +1,265 @@
+#include "nn/plan.h"
+
+#include <algorithm>
+#include <numeric>
+
+namespace sparkify::nn {
+namespace {
+
+int OutSize(int in, int pad_before, int pad_after, int kernel, int stride, int dilation,
+            bool ceil_mode) {
+  int64_t span = int64_t{in} + pad_before + pad_after - int64_t{dilation} * (kernel - 1) - 1;
+  if (span < 0) return 0;
+  int64_t out = (ceil_mode ? (span + stride - 1) / stride : span / stride) + 1;
+  // As ONNX and PyTorch: the last window of a ceil-mode pooling must start inside the input
+  // or its leading padding.
+  if (ceil_mode && (out - 1) * stride >= int64_t{in} + pad_before) --out;
+  return static_cast<int>(out);
+}
+
+// Consumers of every value (node indices), in node order.
+std::vector<std::vector<int>> Consumers(const Graph& g) {
+  std::vector<std::vector<int>> out(g.values.size());
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    for (int v : g.nodes[i].inputs) out[static_cast<size_t>(v)].push_back(static_cast<int>(i));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<Shape>> InferShapes(const Graph& g, int height, int width) {
+  std::vector<Shape> s(g.values.size());
+  s[0] = {g.input_channels, height, width};
+  for (const Node& n : g.nodes) {
+    const Shape& in = s[static_cast<size_t>(n.inputs[0])];
+    Shape out = in;
+    switch (n.op) {
+      case Op::kConv:
+      case Op::kMaxPool: {
+        bool pool = n.op == Op::kMaxPool;
+        out.c = pool ? in.c : g.ConvOutputChannels(n);
+        out.h = OutSize(in.h, n.pads[0], n.pads[2], n.kernel[0], n.strides[0],
+                        pool ? 1 : n.dilations[0], pool && n.ceil_mode);
+        out.w = OutSize(in.w, n.pads[1], n.pads[3], n.kernel[1], n.strides[1],
+                        pool ? 1 : n.dilations[1], pool && n.ceil_mode);
+        break;
+      }
+      case Op::kResize:
+        out.h = in.h * n.scale;
+        out.w = in.w * n.scale;
+        break;
+      case Op::kConcat:
+        out.c = 0;
+        for (int v : n.inputs) {
+          const Shape& x = s[static_cast<size_t>(v)];
+          if (x.h != in.h || x.w != in.w) {
+            return Status::InvalidArgument(
+                "at input " + std::to_string(height) + "x" + std::to_string(width) + ", " +
+                n.name + " joins maps of " + std::to_string(in.h) + "x" + std::to_string(in.w) +
+                " and " + std::to_string(x.h) + "x" + std::to_string(x.w) +
+                " (use a size the model supports, e.g. a multiple of 64)");
+          }
+          out.c += x.c;
+        }
+        break;
+      case Op::kAdd:
+        if (s[static_cast<size_t>(n.inputs[1])] != in) {
+          return Status::InvalidArgument("at input " + std::to_string(height) + "x" +
+                                         std::to_string(width) + ", " + n.name +
+                                         " adds maps of different sizes");
+        }
+        break;
+      case Op::kRelu:
+      case Op::kSigmoid: break;
+    }
+    if (out.h < 1 || out.w < 1) {
+      return Status::InvalidArgument("at input " + std::to_string(height) + "x" +
+                                     std::to_string(width) + ", " + n.name +
+                                     " would make an empty map: the input is too small");
+    }
+    s[static_cast<size_t>(n.output)] = out;
+  }
+  return s;
+}
+
+std::vector<Step> Fuse(const Graph& g) {
+  std::vector<std::vector<int>> consumers = Consumers(g);
+  std::vector<int> producer(g.values.size(), -1);
+  for (size_t i = 0; i < g.nodes.size(); ++i) producer[g.nodes[i].output] = static_cast<int>(i);
+  auto only_consumer = [&](int value, Op op) -> int {
+    const auto& c = consumers[static_cast<size_t>(value)];
+    if (value == g.output || c.size() != 1 || g.nodes[c[0]].op != op) return -1;
+    return c[0];
+  };
+  std::vector<bool> done(g.nodes.size(), false);
+  std::vector<Step> steps;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    if (done[i]) continue;
+    const Node& n = g.nodes[i];
+    Step st;
+    st.node = static_cast<int>(i);
+    st.inputs = n.inputs;
+    st.output = n.output;
+    switch (n.op) {
+      case Op::kConv:
+      case Op::kResize: {
+        st.kind = n.op == Op::kConv ? StepKind::kConv : StepKind::kResize;
+        for (Op act : {Op::kRelu, Op::kSigmoid}) {
+          int next = only_consumer(st.output, act);
+          if (next < 0) continue;
+          st.activation = act == Op::kRelu ? Activation::kRelu : Activation::kSigmoid;
+          st.output = g.nodes[next].output;
+          done[next] = true;
+          break;
+        }
+        if (st.kind != StepKind::kConv) break;
+        int add = only_consumer(st.output, Op::kAdd);
+        if (add < 0) break;
+        const Node& a = g.nodes[add];
+        int other = a.inputs[0] == st.output ? a.inputs[1] : a.inputs[0];
+        if (other == st.output || producer[other] >= static_cast<int>(i)) break;
+        st.residual = other;
+        st.output = a.output;
+        done[add] = true;
+        // In place only when nothing after the Add reads the residual, and it shares its
+        // memory with no other value (it is neither a Concat's input nor its output).
+        bool dies = other != 0 && producer[other] >= 0 && g.nodes[producer[other]].op != Op::kConcat;
+        for (int c : consumers[static_cast<size_t>(other)]) {
+          if (c > add || g.nodes[c].op == Op::kConcat) dies = false;
+        }
+        st.residual_dies_here = dies && other != g.output;
+        break;
+      }
+      case Op::kMaxPool: st.kind = StepKind::kMaxPool; break;
+      case Op::kRelu:
+      case Op::kSigmoid:
+        st.kind = StepKind::kEltwise;
+        st.activation = n.op == Op::kRelu ? Activation::kRelu : Activation::kSigmoid;
+        break;
+      case Op::kAdd: st.kind = StepKind::kAdd; break;
+      case Op::kConcat: st.kind = StepKind::kConcat; break;
+    }
+    done[i] = true;
+    steps.push_back(std::move(st));
+  }
+  return steps;
+}
+
+MemoryPlan PlanMemory(const Graph& g, const std::vector<Shape>& shapes, std::vector<Step>& steps,
+                      const MemoryOptions& options) {
+  const size_t nv = g.values.size();
+  const int block = options.channel_block;
+  std::vector<uint64_t> bytes(nv);
+  for (size_t v = 1; v < nv; ++v) bytes[v] = options.value_bytes(static_cast<int>(v));
+
+  // Each value either owns memory (link -1) or lives at an offset inside another value.
+  std::vector<int> link(nv, -1);
+  std::vector<uint64_t> link_offset(nv, 0);
+  auto root = [&](int v, uint64_t* offset) {
+    uint64_t off = 0;
+    while (link[static_cast<size_t>(v)] >= 0) {
+      off += link_offset[static_cast<size_t>(v)];
+      v = link[static_cast<size_t>(v)];
+    }
+    if (offset != nullptr) *offset = off;
+    return v;
+  };
+
+  MemoryPlan plan;
+  for (Step& st : steps) {
+    if (st.kind == StepKind::kConv && st.in_place) {
+      if (st.residual_dies_here && bytes[st.output] == bytes[st.residual]) {
+        link[st.output] = st.residual;
+        ++plan.in_place_sums;
+      } else {
+        st.in_place = false;
+      }
+    }
+  }
+  for (Step& st : steps) {
+    if (st.kind != StepKind::kConcat) continue;
+    const Shape& out = shapes[st.output];
+    bool ok = out.c % block == 0 && st.output != g.output;
+    std::vector<int> roots;
+    for (int v : st.inputs) {
+      uint64_t off = 0;
+      int r = root(v, &off);
+      bool fits = v != 0 && shapes[v].c % block == 0 && off == 0 && link[r] < 0 &&
+                  bytes[r] == bytes[v] && r != root(st.output, nullptr) && v != g.output &&
+                  std::find(roots.begin(), roots.end(), r) == roots.end();
+      if (!fits) ok = false;
+      roots.push_back(r);
+    }
+    if (!ok) {
+      ++plan.concat_copies;
+      continue;
+    }
+    uint64_t offset = 0;
+    for (size_t k = 0; k < roots.size(); ++k) {
+      link[roots[k]] = st.output;
+      link_offset[roots[k]] = offset;
+      offset += bytes[st.inputs[k]];
+    }
+    st.view = true;
+    ++plan.concat_views;
+  }
+
+  // Lifetimes of the memory owners, in step indices.
+  const int last_step = static_cast<int>(steps.size());
+  std::vector<int> first(nv, INT32_MAX), last(nv, -1);
+  for (int s = 0; s < last_step; ++s) {
+    const Step& st = steps[s];
+    int r = root(st.output, nullptr);
+    first[r] = std::min(first[r], s);
+    last[r] = std::max(last[r], s);
+    auto read = [&](int v) {
+      if (v <= 0) return;
+      int rr = root(v, nullptr);
+      last[rr] = std::max(last[rr], s);
+    };
+    for (int v : st.inputs) read(v);
+    read(st.residual);
+  }
+  last[root(g.output, nullptr)] = last_step;
+
+  // Greedy placement: biggest first, at the lowest offset free during its whole life.
+  std::vector<int> owners;
+  for (size_t v = 1; v < nv; ++v) {
+    if (link[v] < 0 && last[v] >= 0) owners.push_back(static_cast<int>(v));
+  }
+  std::sort(owners.begin(), owners.end(), [&](int a, int b) {
+    return bytes[a] != bytes[b] ? bytes[a] > bytes[b] : a < b;
+  });
+  std::vector<int64_t> owner_offset(nv, -1);
+  std::vector<int> placed;
+  const uint64_t align = std::max<uint64_t>(options.alignment, 1);
+  for (int v : owners) {
+    std::vector<std::pair<uint64_t, uint64_t>> busy;
+    for (int p : placed) {
+      if (first[p] <= last[v] && first[v] <= last[p]) {
+        busy.emplace_back(static_cast<uint64_t>(owner_offset[p]),
+                          static_cast<uint64_t>(owner_offset[p]) + bytes[p]);
+      }
+    }
+    std::sort(busy.begin(), busy.end());
+    uint64_t at = 0;
+    for (const auto& [lo, hi] : busy) {
+      if (at + bytes[v] <= lo) break;
+      at = std::max(at, (hi + align - 1) / align * align);
+    }
+    owner_offset[v] = static_cast<int64_t>(at);
+    plan.arena_bytes = std::max(plan.arena_bytes, at + bytes[v]);
+    placed.push_back(v);
+  }
+
+  plan.offset.assign(nv, -1);
+  for (size_t v = 1; v < nv; ++v) {
+    uint64_t off = 0;
+    int r = root(static_cast<int>(v), &off);
+    if (owner_offset[r] >= 0) plan.offset[v] = owner_offset[r] + static_cast<int64_t>(off);
+  }
+  return plan;
+}
+
+}  // namespace sparkify::nn

@@ -1,0 +1,81 @@
+// Planning a forward pass, with no numerical library involved (pure, thread-safe):
+//   InferShapes  the size of every value for one input size;
+//   Fuse         the graph's nodes -> steps: an activation after a Conv (or Resize) becomes
+//                its post-op, and an Add of a Conv's result and an earlier map becomes the
+//                Conv's residual (added after its activation);
+//   PlanMemory   where every value lives in one arena: a Concat's inputs are written straight
+//                into their places in its output (no copy) when the layout allows it, a fused
+//                residual may be accumulated in place, and values whose lives do not overlap
+//                share memory.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "common/status.h"
+#include "nn/graph.h"
+
+namespace sparkify::nn {
+
+struct Shape {
+  int c = 0, h = 0, w = 0;
+  int64_t elements() const { return int64_t{c} * h * w; }
+  bool operator==(const Shape&) const = default;
+};
+
+// Shapes of every value (indexed by value id) for an input of height x width. InvalidArgument
+// when the graph cannot run at that size (a map shrinks to nothing, or a Concat or Add joins
+// maps of different sizes), naming the node.
+Result<std::vector<Shape>> InferShapes(const Graph& graph, int height, int width);
+
+enum class Activation { kNone, kRelu, kSigmoid };
+enum class StepKind { kConv, kMaxPool, kResize, kEltwise, kAdd, kConcat };
+
+struct Step {
+  StepKind kind = StepKind::kConv;
+  int node = -1;            // the graph node the step computes (the first of a fused chain)
+  std::vector<int> inputs;  // values read (the residual is not among them)
+  int output = -1;          // value written
+  // kConv, kResize: applied to the result; kEltwise: the step's operation.
+  Activation activation = Activation::kNone;
+  // kConv: a value added to the result after the activation (a fused Add), or -1.
+  int residual = -1;
+  // The residual is read by nothing after this step: its memory may receive the result, so
+  // that the Conv accumulates into it (set by Fuse). The engine sets in_place to ask for it.
+  bool residual_dies_here = false;
+  bool in_place = false;
+  // kConcat: set by PlanMemory when the inputs were written into the output's memory already,
+  // so the step does nothing.
+  bool view = false;
+};
+
+// The graph's nodes as steps, in order. Every node is computed by exactly one step.
+std::vector<Step> Fuse(const Graph& graph);
+
+struct MemoryOptions {
+  // Channels per block of the blocked activation layout (16 or 8); a value is stored blocked
+  // when its channel count is a multiple of this, else plain (NCHW). A Concat is done by
+  // views when every input's channel count is a multiple of it.
+  int channel_block = 16;
+  // Bytes of one value (its whole tensor in its layout). REQUIRED.
+  std::function<uint64_t(int value)> value_bytes;
+  uint64_t alignment = 64;
+};
+
+struct MemoryPlan {
+  uint64_t arena_bytes = 0;
+  // Byte offset of every value in the arena; -1 for the graph input, which lives outside.
+  std::vector<int64_t> offset;
+  int concat_views = 0;   // Concats done by writing in place
+  int concat_copies = 0;  // Concats that copy
+  int in_place_sums = 0;  // residuals accumulated in place
+};
+
+// Places every value. `steps` come from Fuse (with in_place set where wanted and allowed);
+// sets view on the Concat steps done by views, and clears in_place where it cannot be honoured
+// (the residual's memory is already a view into a Concat's output).
+MemoryPlan PlanMemory(const Graph& graph, const std::vector<Shape>& shapes,
+                      std::vector<Step>& steps, const MemoryOptions& options);
+
+}  // namespace sparkify::nn

@@ -1,0 +1,244 @@
+#include "nn/plan.h"
+
+#include <gtest/gtest.h>
+
+#include "nn/test_support.h"
+
+namespace sparkify::nn {
+namespace {
+
+using testing::GraphBuilder;
+
+Graph Parse(const std::string& file) {
+  auto g = ParseGraph(file);
+  EXPECT_TRUE(g.ok()) << g.status().ToString();
+  return *g;
+}
+
+TEST(InferShapesTest, ConvPoolResizeConcat) {
+  GraphBuilder b(3);
+  std::string c1 = b.Conv("input", 16, 3, 2);              // stride 2
+  std::string p_ceil = b.MaxPool(c1, 2, 2, true);
+  std::string p_floor = b.MaxPool(c1, 2, 2, false);
+  std::string d = b.Conv(c1, 8, 3, 1, 4);                  // dilation 4, pad 4
+  std::string up = b.Resize(p_ceil, 3);
+  std::string file = b.Build(b.Concat({c1, d}));
+  // Keep references to every value: the builder's names are value names.
+  std::string owned = file;
+  Graph g = Parse(owned);
+  auto s = InferShapes(g, 10, 9);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ((*s)[1], (Shape{16, 5, 5}));  // (10 + 2 - 3) / 2 + 1
+  EXPECT_EQ((*s)[2], (Shape{16, 3, 3}));  // ceil((5 - 2) / 2) + 1
+  EXPECT_EQ((*s)[3], (Shape{16, 2, 2}));  // floor
+  EXPECT_EQ((*s)[4], (Shape{8, 5, 5}));
+  EXPECT_EQ((*s)[5], (Shape{16, 9, 9}));
+  EXPECT_EQ((*s)[6], (Shape{24, 5, 5}));
+}
+
+TEST(InferShapesTest, MismatchedConcatNamesTheNodeAndSize) {
+  // A U-shape: pool, conv, upsample, concat with the unpooled map: fine at even sizes only.
+  GraphBuilder b(3);
+  std::string x = b.Conv("input", 16);
+  std::string up = b.Resize(b.Conv(b.MaxPool(x), 16));
+  Graph g = Parse(b.Build(b.Concat({up, x})));
+  EXPECT_TRUE(InferShapes(g, 64, 64).ok());
+  auto bad = InferShapes(g, 65, 64);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("joins maps of 66x64 and 65x64"), std::string::npos)
+      << bad.status().message();
+  auto tiny = InferShapes(g, 1, 1);  // pool then resize: 1 -> 1 -> 2, concat with 1
+  EXPECT_FALSE(tiny.ok());
+}
+
+TEST(FuseTest, ConvReluAddBecomeOneStep) {
+  GraphBuilder b(16);
+  std::string hxin = b.Relu(b.Conv("input", 16));
+  std::string h1 = b.Relu(b.Conv(hxin, 16));
+  std::string out = b.Add(b.Relu(b.Conv(h1, 16)), hxin);
+  Graph g = Parse(b.Build(out));
+  std::vector<Step> steps = Fuse(g);
+  ASSERT_EQ(steps.size(), 3u);
+  for (const Step& st : steps) {
+    EXPECT_EQ(st.kind, StepKind::kConv);
+    EXPECT_EQ(st.activation, Activation::kRelu);
+  }
+  EXPECT_EQ(steps[2].residual, steps[0].output);
+  EXPECT_EQ(steps[2].output, g.output);
+  EXPECT_TRUE(steps[2].residual_dies_here);  // hxin's other reader ran before
+  EXPECT_EQ(steps[0].residual, -1);
+}
+
+TEST(FuseTest, NoFusionWhenTheIntermediateIsReadTwice) {
+  GraphBuilder b(16);
+  std::string conv = b.Conv("input", 16);
+  std::string relu = b.Relu(conv);
+  std::string other = b.Conv(conv, 16);  // reads the pre-activation value too
+  Graph g = Parse(b.Build(b.Add(relu, other)));
+  std::vector<Step> steps = Fuse(g);
+  ASSERT_EQ(steps.size(), 3u);
+  EXPECT_EQ(steps[0].activation, Activation::kNone);
+  EXPECT_EQ(steps[1].kind, StepKind::kEltwise);
+  // The second conv takes the Add: the Relu's result exists before it runs.
+  EXPECT_EQ(steps[2].kind, StepKind::kConv);
+  EXPECT_EQ(steps[2].residual, steps[1].output);
+}
+
+TEST(FuseTest, ResidualReadLaterOrByAConcatIsNotInPlace) {
+  GraphBuilder b(16);
+  std::string r = b.Relu(b.Conv("input", 16));
+  std::string sum = b.Add(b.Relu(b.Conv(r, 16)), r);
+  Graph g = Parse(b.Build(b.Concat({sum, r})));  // r is read after the Add
+  std::vector<Step> steps = Fuse(g);
+  ASSERT_EQ(steps[1].residual, steps[0].output);
+  EXPECT_FALSE(steps[1].residual_dies_here);
+}
+
+TEST(FuseTest, ResizeTakesTheSigmoid) {
+  GraphBuilder b(16);
+  Graph g = Parse(b.Build(b.Sigmoid(b.Resize(b.Conv("input", 1)))));
+  std::vector<Step> steps = Fuse(g);
+  ASSERT_EQ(steps.size(), 2u);
+  EXPECT_EQ(steps[1].kind, StepKind::kResize);
+  EXPECT_EQ(steps[1].activation, Activation::kSigmoid);
+  EXPECT_EQ(steps[1].output, g.output);
+}
+
+struct Planned {
+  Graph g;
+  std::vector<Shape> shapes;
+  std::vector<Step> steps;
+  MemoryPlan plan;
+};
+
+Planned PlanFor(const std::string& file, int size, bool in_place) {
+  Planned p{Parse(file), {}, {}, {}};
+  p.shapes = *InferShapes(p.g, size, size);
+  p.steps = Fuse(p.g);
+  for (Step& st : p.steps) st.in_place = in_place && st.residual_dies_here;
+  MemoryOptions mo;
+  mo.channel_block = 16;
+  mo.value_bytes = [&](int v) { return static_cast<uint64_t>(p.shapes[v].elements()) * 4; };
+  p.plan = PlanMemory(p.g, p.shapes, p.steps, mo);
+  return p;
+}
+
+// Values live at the same time never share bytes, unless one is a view into the other (a
+// Concat's input in its output) or an in-place result in its residual's memory.
+void ExpectNoClobbering(const Planned& p) {
+  const size_t nv = p.g.values.size();
+  std::vector<int> first(nv, INT32_MAX), last(nv, -1);
+  for (int s = 0; s < static_cast<int>(p.steps.size()); ++s) {
+    const Step& st = p.steps[s];
+    first[st.output] = std::min(first[st.output], s);
+    last[st.output] = std::max(last[st.output], s);
+    for (int v : st.inputs) last[v] = std::max(last[v], s);
+    if (st.residual >= 0) last[st.residual] = std::max(last[st.residual], s);
+  }
+  last[p.g.output] = static_cast<int>(p.steps.size());
+  auto bytes = [&](size_t v) { return static_cast<int64_t>(p.shapes[v].elements()) * 4; };
+  for (size_t a = 1; a < nv; ++a) {
+    for (size_t b = a + 1; b < nv; ++b) {
+      if (p.plan.offset[a] < 0 || p.plan.offset[b] < 0 || last[a] < 0 || last[b] < 0) continue;
+      bool live_together = first[a] <= last[b] && first[b] <= last[a];
+      int64_t a0 = p.plan.offset[a], a1 = a0 + bytes(a), b0 = p.plan.offset[b], b1 = b0 + bytes(b);
+      bool overlap = a0 < b1 && b0 < a1;
+      bool nested = (a0 <= b0 && b1 <= a1) || (b0 <= a0 && a1 <= b1);
+      if (live_together && overlap) {
+        EXPECT_TRUE(nested) << p.g.values[a] << " and " << p.g.values[b] << " clash";
+      }
+    }
+  }
+}
+
+TEST(PlanMemoryTest, ConcatInputsAreWrittenInPlaceWhenBlocksAllow) {
+  GraphBuilder b(16);
+  std::string x = b.Relu(b.Conv("input", 32));
+  std::string y = b.Relu(b.Conv(x, 16));
+  std::string up = b.Resize(b.Conv(b.MaxPool(y), 16));
+  Planned p = PlanFor(b.Build(b.Conv(b.Concat({up, y}), 16)), 32, false);
+  EXPECT_EQ(p.plan.concat_views, 1);
+  EXPECT_EQ(p.plan.concat_copies, 0);
+  const Step* cat = nullptr;
+  for (const Step& st : p.steps) {
+    if (st.kind == StepKind::kConcat) cat = &st;
+  }
+  ASSERT_NE(cat, nullptr);
+  EXPECT_TRUE(cat->view);
+  int64_t base = p.plan.offset[cat->output];
+  EXPECT_EQ(p.plan.offset[cat->inputs[0]], base);
+  EXPECT_EQ(p.plan.offset[cat->inputs[1]], base + p.shapes[cat->inputs[0]].elements() * 4);
+  ExpectNoClobbering(p);
+}
+
+TEST(PlanMemoryTest, ConcatCopiesWhenChannelsBreakTheBlocks) {
+  GraphBuilder b(16);
+  std::string x = b.Conv("input", 8);
+  std::string y = b.Conv("input", 24);
+  Planned p = PlanFor(b.Build(b.Conv(b.Concat({x, y}), 16)), 16, false);
+  EXPECT_EQ(p.plan.concat_views, 0);
+  EXPECT_EQ(p.plan.concat_copies, 1);
+  ExpectNoClobbering(p);
+}
+
+TEST(PlanMemoryTest, AValueInTwoConcatsIsViewedOnceAndCopiedOnce) {
+  GraphBuilder b(16);
+  std::string x = b.Conv("input", 16);
+  std::string y = b.Conv("input", 16);
+  std::string c1 = b.Concat({x, y});
+  std::string c2 = b.Concat({y, b.Conv(x, 16)});
+  Planned p = PlanFor(b.Build(b.Add(b.Conv(c1, 16), b.Conv(c2, 16))), 8, false);
+  EXPECT_EQ(p.plan.concat_views, 1);
+  EXPECT_EQ(p.plan.concat_copies, 1);
+  ExpectNoClobbering(p);
+}
+
+TEST(PlanMemoryTest, InPlaceSumSharesTheResidualsMemory) {
+  GraphBuilder b(16);
+  std::string hxin = b.Relu(b.Conv("input", 16));
+  std::string h1 = b.Relu(b.Conv(hxin, 16));
+  std::string out = b.Relu(b.Conv(b.Add(b.Relu(b.Conv(h1, 16)), hxin), 16));
+  Planned p = PlanFor(b.Build(out), 16, true);
+  EXPECT_EQ(p.plan.in_place_sums, 1);
+  const Step& sum = p.steps[2];
+  ASSERT_TRUE(sum.in_place);
+  EXPECT_EQ(p.plan.offset[sum.output], p.plan.offset[sum.residual]);
+  ExpectNoClobbering(p);
+}
+
+TEST(PlanMemoryTest, DeadValuesShareMemory) {
+  GraphBuilder b(16);
+  std::string v = "input";
+  for (int i = 0; i < 10; ++i) v = b.Relu(b.Conv(v, 16));
+  Planned p = PlanFor(b.Build(v), 32, false);
+  uint64_t one = 16 * 32 * 32 * 4;
+  EXPECT_EQ(p.plan.arena_bytes, 2 * one);  // a chain needs two buffers, whatever its length
+  ExpectNoClobbering(p);
+}
+
+TEST(PlanMemoryTest, IsNetLikeUShapeNeverClobbers) {
+  // An RSU block: encoder with pools and a dilated bottom, decoder with concats and resizes,
+  // residual at the end; planned with and without in-place sums.
+  GraphBuilder b(3);
+  std::string hxin = b.Relu(b.Conv("input", 32));
+  std::string h1 = b.Relu(b.Conv(hxin, 16));
+  std::string h2 = b.Relu(b.Conv(b.MaxPool(h1), 16));
+  std::string h3 = b.Relu(b.Conv(b.MaxPool(h2), 16));
+  std::string h4 = b.Relu(b.Conv(h3, 16, 3, 1, 2));
+  std::string h3d = b.Relu(b.Conv(b.Concat({h4, h3}), 16));
+  std::string h2d = b.Relu(b.Conv(b.Concat({b.Resize(h3d), h2}), 16));
+  std::string h1d = b.Relu(b.Conv(b.Concat({b.Resize(h2d), h1}), 32));
+  std::string file = b.Build(b.Sigmoid(b.Resize(b.Conv(b.Add(h1d, hxin), 1))));
+  for (bool in_place : {false, true}) {
+    for (int size : {32, 40, 64}) {
+      Planned p = PlanFor(file, size, in_place);
+      EXPECT_EQ(p.plan.concat_views, 3);
+      EXPECT_EQ(p.plan.in_place_sums, in_place ? 1 : 0);
+      ExpectNoClobbering(p);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace sparkify::nn

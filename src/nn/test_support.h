@@ -1,0 +1,277 @@
+// Test helpers for sparkify_nn: a builder that writes sparkify-graph/1 files (as
+// tools/model/export_graph.py does) with random weights, and a naive reference executor that
+// computes every op straight from its definition, to check the engine against.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "nn/graph.h"
+#include "nn/plan.h"
+
+namespace sparkify::nn::testing {
+
+// Rounds to the nearest fp16 value (so weights stored as fp16 are exact).
+inline float RoundToHalf(float x) {
+  uint32_t bits;
+  std::memcpy(&bits, &x, 4);
+  // Keep 10 mantissa bits (round to nearest even); values stay in fp16's normal range here.
+  uint32_t lsb = (bits >> 13) & 1;
+  bits = (bits + 0x0fff + lsb) & ~0x1fffu;
+  float out;
+  std::memcpy(&out, &bits, 4);
+  return out;
+}
+
+inline uint16_t FloatToHalfBits(float x) {  // for values already exact in fp16
+  uint32_t b;
+  std::memcpy(&b, &x, 4);
+  uint32_t sign = (b >> 16) & 0x8000;
+  int exp = static_cast<int>((b >> 23) & 0xff) - 127 + 15;
+  uint32_t mant = (b >> 13) & 0x3ff;
+  if ((b & 0x7fffffff) == 0) return static_cast<uint16_t>(sign);
+  if (exp <= 0) return static_cast<uint16_t>(sign);  // flush tiny values (not used)
+  return static_cast<uint16_t>(sign | (static_cast<uint32_t>(exp) << 10) | mant);
+}
+
+class GraphBuilder {
+ public:
+  explicit GraphBuilder(int input_channels, uint32_t seed = 1) : rng_(seed) {
+    input_channels_ = input_channels;
+    channels_["input"] = input_channels;
+  }
+
+  // A Conv with random fp16-exact weights; returns the output value's name.
+  std::string Conv(const std::string& in, int out_channels, int kernel = 3, int stride = 1,
+                   int dilation = 1, int pad = -1, int group = 1, bool bias = true) {
+    if (pad < 0) pad = dilation * (kernel - 1) / 2;
+    int c = channels_.at(in);
+    float scale = 1.5f / std::sqrt(static_cast<float>(c / group * kernel * kernel));
+    int w = AddWeight({out_channels, c / group, kernel, kernel}, scale);
+    int b = bias ? AddWeight({out_channels}, 0.2f) : -1;
+    std::string out = Name("conv");
+    nodes_.push_back({{"op", "Conv"},         {"name", out},        {"inputs", {in}},
+                      {"output", out},        {"weight", w},        {"bias", b},
+                      {"kernel", {kernel, kernel}}, {"strides", {stride, stride}},
+                      {"dilations", {dilation, dilation}}, {"pads", {pad, pad, pad, pad}},
+                      {"group", group}});
+    channels_[out] = out_channels;
+    return out;
+  }
+  std::string Unary(const std::string& op, const std::string& in) {
+    std::string out = Name(op);
+    nodes_.push_back({{"op", op}, {"name", out}, {"inputs", {in}}, {"output", out}});
+    channels_[out] = channels_.at(in);
+    return out;
+  }
+  std::string Relu(const std::string& in) { return Unary("Relu", in); }
+  std::string Sigmoid(const std::string& in) { return Unary("Sigmoid", in); }
+  std::string MaxPool(const std::string& in, int kernel = 2, int stride = 2, bool ceil = true) {
+    std::string out = Name("pool");
+    nodes_.push_back({{"op", "MaxPool"}, {"name", out}, {"inputs", {in}}, {"output", out},
+                      {"kernel", {kernel, kernel}}, {"strides", {stride, stride}},
+                      {"pads", {0, 0, 0, 0}}, {"ceil_mode", ceil ? 1 : 0}});
+    channels_[out] = channels_.at(in);
+    return out;
+  }
+  std::string Resize(const std::string& in, int scale = 2, bool nearest = false) {
+    std::string out = Name("resize");
+    nodes_.push_back({{"op", "Resize"}, {"name", out}, {"inputs", {in}}, {"output", out},
+                      {"mode", nearest ? "nearest" : "linear"}, {"scale", scale}});
+    channels_[out] = channels_.at(in);
+    return out;
+  }
+  std::string Concat(const std::vector<std::string>& ins) {
+    std::string out = Name("concat");
+    int c = 0;
+    for (const auto& i : ins) c += channels_.at(i);
+    nodes_.push_back({{"op", "Concat"}, {"name", out}, {"inputs", ins}, {"output", out}});
+    channels_[out] = c;
+    return out;
+  }
+  std::string Add(const std::string& a, const std::string& b) {
+    std::string out = Name("add");
+    nodes_.push_back({{"op", "Add"}, {"name", out}, {"inputs", {a, b}}, {"output", out}});
+    channels_[out] = channels_.at(a);
+    return out;
+  }
+
+  // The file's bytes, with `output` as the graph output; `edit` may change the JSON header
+  // first (to make broken files).
+  std::string Build(const std::string& output,
+                    const std::function<void(nlohmann::json&)>& edit = {}) const {
+    nlohmann::json doc = {{"format", "sparkify-graph/1"},
+                          {"input", {{"name", "input"}, {"channels", input_channels_}}},
+                          {"output", output},
+                          {"weights", weights_},
+                          {"nodes", nodes_}};
+    if (edit) edit(doc);
+    std::string header = doc.dump();
+    std::string file = "SPKGRAPH";
+    uint32_t version = 1, len = static_cast<uint32_t>(header.size());
+    file.append(reinterpret_cast<const char*>(&version), 4);
+    file.append(reinterpret_cast<const char*>(&len), 4);
+    file += header;
+    file.append((64 - file.size() % 64) % 64, '\0');
+    file += blob_;
+    return file;
+  }
+
+ private:
+  std::string Name(const std::string& kind) {
+    std::string name = kind;
+    name += std::to_string(counter_++);
+    return name;
+  }
+
+  int AddWeight(const std::vector<int64_t>& shape, float scale) {
+    int64_t n = 1;
+    for (int64_t d : shape) n *= d;
+    std::uniform_real_distribution<float> dist(-scale, scale);
+    blob_.append((64 - blob_.size() % 64) % 64, '\0');
+    uint64_t offset = blob_.size();
+    for (int64_t i = 0; i < n; ++i) {
+      uint16_t h = FloatToHalfBits(RoundToHalf(dist(rng_)));
+      blob_.append(reinterpret_cast<const char*>(&h), 2);
+    }
+    std::string name = "w";
+    name += std::to_string(weights_.size());
+    weights_.push_back({{"name", name},
+                        {"shape", shape},
+                        {"dtype", "float16"},
+                        {"offset", offset},
+                        {"bytes", n * 2}});
+    return static_cast<int>(weights_.size()) - 1;
+  }
+
+  std::mt19937 rng_;
+  int input_channels_;
+  int counter_ = 0;
+  std::map<std::string, int> channels_;
+  nlohmann::json nodes_ = nlohmann::json::array();
+  nlohmann::json weights_ = nlohmann::json::array();
+  std::string blob_;
+};
+
+// Runs the graph naively (plain NCHW fp32, definitions of the ops), returning the output.
+inline std::vector<float> Reference(const Graph& g, const std::vector<float>& input, int h,
+                                    int w) {
+  std::vector<Shape> shapes = *InferShapes(g, h, w);
+  std::vector<std::vector<float>> v(g.values.size());
+  v[0] = input;
+  for (const Node& n : g.nodes) {
+    const Shape& is = shapes[n.inputs[0]];
+    const Shape& os = shapes[n.output];
+    const std::vector<float>& x = v[n.inputs[0]];
+    std::vector<float> y(static_cast<size_t>(os.elements()), 0.f);
+    auto at = [](const std::vector<float>& t, const Shape& s, int c, int i, int j) {
+      return t[(static_cast<size_t>(c) * s.h + i) * s.w + j];
+    };
+    switch (n.op) {
+      case Op::kConv: {
+        std::vector<float> wt(static_cast<size_t>(g.weights[n.weight].elements()));
+        g.CopyWeight(n.weight, wt.data());
+        std::vector<float> bias(os.c, 0.f);
+        if (n.bias >= 0) g.CopyWeight(n.bias, bias.data());
+        int cg = is.c / n.group, kg = os.c / n.group;
+        for (int k = 0; k < os.c; ++k) {
+          int grp = k / kg;
+          for (int i = 0; i < os.h; ++i) {
+            for (int j = 0; j < os.w; ++j) {
+              double acc = bias[k];
+              for (int c = 0; c < cg; ++c) {
+                for (int a = 0; a < n.kernel[0]; ++a) {
+                  for (int b = 0; b < n.kernel[1]; ++b) {
+                    int ii = i * n.strides[0] - n.pads[0] + a * n.dilations[0];
+                    int jj = j * n.strides[1] - n.pads[1] + b * n.dilations[1];
+                    if (ii < 0 || jj < 0 || ii >= is.h || jj >= is.w) continue;
+                    acc += double(wt[((static_cast<size_t>(k) * cg + c) * n.kernel[0] + a) *
+                                         n.kernel[1] +
+                                     b]) *
+                           at(x, is, grp * cg + c, ii, jj);
+                  }
+                }
+              }
+              y[(static_cast<size_t>(k) * os.h + i) * os.w + j] = static_cast<float>(acc);
+            }
+          }
+        }
+        break;
+      }
+      case Op::kRelu:
+        for (size_t i = 0; i < y.size(); ++i) y[i] = std::max(0.f, x[i]);
+        break;
+      case Op::kSigmoid:
+        for (size_t i = 0; i < y.size(); ++i) y[i] = 1.f / (1.f + std::exp(-x[i]));
+        break;
+      case Op::kMaxPool:
+        for (int c = 0; c < os.c; ++c) {
+          for (int i = 0; i < os.h; ++i) {
+            for (int j = 0; j < os.w; ++j) {
+              float m = -INFINITY;
+              for (int a = 0; a < n.kernel[0]; ++a) {
+                for (int b = 0; b < n.kernel[1]; ++b) {
+                  int ii = i * n.strides[0] - n.pads[0] + a, jj = j * n.strides[1] - n.pads[1] + b;
+                  if (ii >= 0 && jj >= 0 && ii < is.h && jj < is.w) m = std::max(m, at(x, is, c, ii, jj));
+                }
+              }
+              y[(static_cast<size_t>(c) * os.h + i) * os.w + j] = m;
+            }
+          }
+        }
+        break;
+      case Op::kResize:
+        for (int c = 0; c < os.c; ++c) {
+          for (int i = 0; i < os.h; ++i) {
+            for (int j = 0; j < os.w; ++j) {
+              float out;
+              if (n.nearest) {
+                out = at(x, is, c, i / n.scale, j / n.scale);
+              } else {  // half-pixel centres, edges clamped
+                float si = std::max(0.f, (i + 0.5f) / n.scale - 0.5f);
+                float sj = std::max(0.f, (j + 0.5f) / n.scale - 0.5f);
+                int i0 = std::min(static_cast<int>(si), is.h - 1), j0 = std::min(static_cast<int>(sj), is.w - 1);
+                int i1 = std::min(i0 + 1, is.h - 1), j1 = std::min(j0 + 1, is.w - 1);
+                float fi = si - i0, fj = sj - j0;
+                out = (1 - fi) * ((1 - fj) * at(x, is, c, i0, j0) + fj * at(x, is, c, i0, j1)) +
+                      fi * ((1 - fj) * at(x, is, c, i1, j0) + fj * at(x, is, c, i1, j1));
+              }
+              y[(static_cast<size_t>(c) * os.h + i) * os.w + j] = out;
+            }
+          }
+        }
+        break;
+      case Op::kConcat: {
+        size_t at_out = 0;
+        for (int in : n.inputs) {
+          std::copy(v[in].begin(), v[in].end(), y.begin() + static_cast<std::ptrdiff_t>(at_out));
+          at_out += v[in].size();
+        }
+        break;
+      }
+      case Op::kAdd:
+        for (size_t i = 0; i < y.size(); ++i) y[i] = x[i] + v[n.inputs[1]][i];
+        break;
+    }
+    v[n.output] = std::move(y);
+  }
+  return v[g.output];
+}
+
+inline std::vector<float> RandomInput(int c, int h, int w, uint32_t seed = 7) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-0.5f, 0.5f);
+  std::vector<float> x(static_cast<size_t>(c) * h * w);
+  for (float& f : x) f = dist(rng);
+  return x;
+}
+
+}  // namespace sparkify::nn::testing

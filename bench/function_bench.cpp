@@ -1,27 +1,21 @@
-// sparkify_bench_function: the OpenCV DNN side of bench/function_bench.sh.
+// sparkify_bench_function: our side of bench/function_bench.sh.
 //
-//   sparkify_bench_function --manifest M.json --size N [--repeat R] [--threads T]
-//                           [--dump DIR] [--layers] [--perf-ctl CTL_FIFO ACK_FIFO] IMAGE...
+//   sparkify_bench_function --manifest M.json --size N [--precision fp32|bf16] [--repeat R]
+//                           [--threads T] [--dump DIR] [--layers] [--perf-ctl CTL ACK] IMAGE...
 //
-// 1. Model load, timed exactly as the function does it: vision::OpenCvSegmenter::Load (read
-//    the file, check its size and sha256, cv::dnn::readNetFromONNX from those bytes); the
-//    process's VmHWM right after is the load peak. The segmenter is then dropped; VmHWM is
-//    reset (/proc/self/clear_refs) once the timed net is built, so the reported peak is
-//    max(load peak, peak of the forwards), as in the function (Load, then forwards).
-// 2. A cv::dnn::Net built the same way (same bytes, DNN_BACKEND_OPENCV, DNN_TARGET_CPU, the
-//    same thread count), so that the forward pass can be timed on its own; pre- and
-//    post-processing are the function's own (vision::internal::MakeInputBlob, OutputToMask,
-//    MaskToImageSize, vision::CutOut), i.e. the steps of OpenCvSegmenter::Saliency and
-//    function::CutOutFile, one by one.
-// 3. One warm-up forward (the first forward allocates the net's buffers; reported apart),
-//    then R rounds over the images, each step timed: read (file bytes), decode (DecodeImage),
-//    blob (stretch to NxN + normalise), forward, mask (output -> soft mask at full
-//    resolution), cutout (alpha + PNG encode, level 3). "whole" is their sum.
+// 1. Model load, timed exactly as the function does it: vision::GraphSegmenter::Load (read
+//    the graph file, check its size and sha256, build the engine from those bytes, plan the
+//    size); the process's VmHWM right after is the load peak.
+// 2. One warm-up cut-out of the first image (the first forward touches the activation arena
+//    for the first time: reported apart as first_forward_s), then R rounds over the images,
+//    each step timed: read (file bytes), decode (DecodeImage), blob (stretch to NxN +
+//    normalise), forward (the engine), mask (output -> soft mask at full resolution), cutout
+//    (alpha + PNG encode). "whole" is their sum: what one cut-out costs the function.
 //
-// --dump DIR writes NAME_N.f32 (the input blob, float32 NCHW) and NAME_N.opencv.f32 (the raw
-// output) for every image, so onnxruntime can be fed the very same inputs.
-// --layers adds OpenCV's per-layer timings (Net::getPerfProfile) of the last forward of the
-// first image, summed by layer type, plus the slowest layers.
+// --dump DIR writes NAME_N.f32 (the input blob, float32 NCHW) and NAME_N.ours.f32 (the raw
+// output) for every image, so onnxruntime can be fed the very same inputs and compared.
+// --layers adds the engine's per-step timings of one extra forward of the first image, summed
+// by oneDNN implementation, plus the slowest steps.
 // --perf-ctl: for `perf record --control fifo:CTL,ACK --delay=-1`: after loading and one
 // warm-up forward, enables perf, runs exactly one forward of the first image, disables it and
 // exits (no rounds).
@@ -45,8 +39,6 @@
 #include <vector>
 
 #include <opencv2/core.hpp>
-#include <opencv2/core/utility.hpp>
-#include <opencv2/dnn.hpp>
 
 #include "common/crypto.h"
 #include "common/files.h"
@@ -59,6 +51,7 @@
 namespace {
 
 namespace vision = sparkify::vision;
+namespace nn = sparkify::nn;
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
@@ -83,11 +76,9 @@ double StatusMb(const std::string& field) {
   return -1;
 }
 
-void WriteFloats(const std::string& path, const cv::Mat& m) {
-  const cv::Mat c = m.isContinuous() ? m : m.clone();
+void WriteFloats(const std::string& path, const float* data, size_t n) {
   std::ofstream out(path, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(c.ptr<float>()),
-            static_cast<std::streamsize>(c.total() * sizeof(float)));
+  out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(n * sizeof(float)));
   if (!out) Die("cannot write " + path);
 }
 
@@ -106,6 +97,7 @@ struct Flags {
   int size = 0;
   int repeat = 3;
   int threads = 0;
+  std::string precision = "fp32";
   std::string dump;
   bool layers = false;
   std::string perf_ctl, perf_ack;
@@ -128,6 +120,8 @@ Flags ParseFlags(int argc, char** argv) {
       f.repeat = std::stoi(next());
     } else if (a == "--threads") {
       f.threads = std::stoi(next());
+    } else if (a == "--precision") {
+      f.precision = next();
     } else if (a == "--dump") {
       f.dump = next();
     } else if (a == "--layers") {
@@ -142,45 +136,37 @@ Flags ParseFlags(int argc, char** argv) {
     }
   }
   if (f.manifest.empty() || f.images.empty() || f.repeat < 1) {
-    Die("usage: sparkify_bench_function --manifest M.json --size N [--repeat R] [--threads T] "
-        "[--dump DIR] [--layers] [--perf-ctl CTL ACK] IMAGE...");
+    Die("usage: sparkify_bench_function --manifest M.json --size N [--precision P] [--repeat R] "
+        "[--threads T] [--dump DIR] [--layers] [--perf-ctl CTL ACK] IMAGE...");
   }
   return f;
 }
 
-// Per-layer timings of the net's last forward, summed by layer type, and the slowest layers.
-json LayerProfile(cv::dnn::Net& net) {
-  std::vector<double> times;
-  const double total_ms = net.getPerfProfile(times) * 1000.0 / cv::getTickFrequency();
-  const std::vector<std::string> names = net.getLayerNames();
-  std::map<std::string, std::pair<double, int>> by_type;
-  std::vector<std::pair<double, std::string>> layers;
-  // getPerfProfile's vector has one entry per layer, in getLayerNames order (ids 1..n).
-  for (size_t i = 0; i < times.size() && i < names.size(); ++i) {
-    const double ms = times[i] * 1000.0 / cv::getTickFrequency();
-    const int id = net.getLayerId(names[i]);
-    std::string type = net.getLayer(id)->type;
-    auto& t = by_type[type];
-    t.first += ms;
-    t.second += 1;
-    layers.emplace_back(ms, names[i] + " (" + type + ")");
+// The engine's per-step timings of one forward, summed by implementation, and the slowest.
+json LayerProfile(nn::Network& net, const float* blob, int size) {
+  std::vector<nn::StepTiming> steps;
+  if (!net.Run(blob, size, size, &steps).ok()) Die("profiled forward failed");
+  std::map<std::string, std::pair<double, double>> by_impl;  // ms, gflop
+  std::map<std::string, int> count;
+  double total = 0;
+  for (const auto& s : steps) {
+    by_impl[s.impl].first += s.ms;
+    by_impl[s.impl].second += s.gflop;
+    ++count[s.impl];
+    total += s.ms;
   }
-  std::sort(layers.rbegin(), layers.rend());
-  json types = json::array();
-  std::vector<std::pair<double, std::string>> order;
-  for (const auto& [type, t] : by_type) order.emplace_back(t.first, type);
-  std::sort(order.rbegin(), order.rend());
-  for (const auto& [ms, type] : order) {
-    types.push_back({{"type", type}, {"ms", ms}, {"count", by_type[type].second}});
+  json impls = json::array();
+  for (const auto& [impl, v] : by_impl) {
+    impls.push_back({{"impl", impl}, {"ms", v.first}, {"gflop", v.second}, {"count", count[impl]}});
   }
+  std::sort(steps.begin(), steps.end(), [](const auto& a, const auto& b) { return a.ms > b.ms; });
   json top = json::array();
-  for (size_t i = 0; i < layers.size() && i < 12; ++i) {
-    top.push_back({{"layer", layers[i].second}, {"ms", layers[i].first}});
+  for (size_t i = 0; i < steps.size() && i < 12; ++i) {
+    top.push_back({{"step", steps[i].name}, {"impl", steps[i].impl}, {"ms", steps[i].ms},
+                   {"gflop", steps[i].gflop}});
   }
-  return {{"total_ms", total_ms},
-          {"by_type", types},
-          {"top_layers", top},
-          {"layer_count", layers.size()}};
+  return {{"total_ms", total}, {"by_impl", impls}, {"top_steps", top},
+          {"step_count", steps.size()}};
 }
 
 }  // namespace
@@ -194,40 +180,17 @@ int main(int argc, char** argv) {
   vision::SegmenterOptions seg_options;
   seg_options.input_size = f.size;
   seg_options.num_threads = threads;
+  seg_options.precision = f.precision;
   auto t0 = Clock::now();
-  auto segmenter = vision::OpenCvSegmenter::Load(f.manifest, seg_options);
+  auto loaded = vision::GraphSegmenter::Load(f.manifest, seg_options);
   const double load_s = Since(t0);
-  if (!segmenter.ok()) Die("cannot load " + f.manifest + ": " + segmenter.status().ToString());
+  if (!loaded.ok()) Die("cannot load " + f.manifest + ": " + loaded.status().ToString());
+  std::unique_ptr<vision::GraphSegmenter> segmenter = std::move(*loaded);
   const double hwm_after_load = StatusMb("VmHWM");
   const double rss_after_load = StatusMb("VmRSS");
-  const vision::ModelManifest manifest = (*segmenter)->manifest();
-  const int size = (*segmenter)->input_size();
-  segmenter->reset();
-  ::malloc_trim(0);  // give the segmenter's memory back before building the timed net
-  const double rss_after_drop = StatusMb("VmRSS");
-
-  // 2. The same net, built the same way, held here so its forward can be timed on its own.
-  const std::string model_path =
-      (std::filesystem::path(f.manifest).parent_path() / manifest.file).string();
-  cv::dnn::Net net;
-  {
-    // One buffer of exactly the file's size, as Load reads it (no growing string).
-    std::string bytes(manifest.size, '\0');
-    std::ifstream in(model_path, std::ios::binary);
-    in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (!in || sparkify::Sha256Hex(bytes) != manifest.sha256) {
-      Die(model_path + " does not match its manifest");
-    }
-    net = cv::dnn::readNetFromONNX(bytes.data(), bytes.size());
-  }
-  net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
-  net.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
-  cv::setNumThreads(threads);
-  // Restart the peak (VmHWM) here: the peak of the forwards below plus the load's peak give
-  // the function's (Load, then forwards), without this second import's own transient.
-  ::malloc_trim(0);  // the import's freed parse buffers (Load's caller sees them freed too)
-  const double rss_net = StatusMb("VmRSS");
-  std::ofstream("/proc/self/clear_refs") << "5";
+  const vision::ModelManifest& manifest = segmenter->manifest();
+  const int size = segmenter->input_size();
+  nn::Network& net = segmenter->network();
 
   struct Input {
     std::string name, path;
@@ -236,11 +199,12 @@ int main(int argc, char** argv) {
   for (const auto& p : f.images) inputs.push_back({std::filesystem::path(p).stem().string(), p});
 
   auto forward = [&](const cv::Mat& blob) {
-    net.setInput(blob, manifest.input.name);
-    return net.forward(manifest.output.name).clone();
+    auto out = net.Run(blob.ptr<float>(), size, size);
+    if (!out.ok()) Die("forward failed: " + out.status().ToString());
+    return std::move(*out);
   };
 
-  // 3. Warm-up: the first forward allocates every buffer of the net.
+  // 2. Warm-up: the first forward touches the activation arena for the first time.
   cv::Mat first_blob;
   {
     auto bytes = sparkify::ReadFileToString(inputs[0].path);
@@ -269,14 +233,13 @@ int main(int argc, char** argv) {
                 {"profiled_forward_s", s},
                 {"first_forward_s", first_forward_s},
                 {"load_s", load_s}};
-    if (f.layers) out["layers"] = LayerProfile(net);
+    if (f.layers) out["layers"] = LayerProfile(net, first_blob.ptr<float>(), size);
     std::cout << out.dump(1) << std::endl;
     return 0;
   }
 
   json images = json::array();
   for (const auto& in : inputs) images.push_back({{"name", in.name}, {"runs", json::array()}});
-  json layers;
   for (int r = 0; r < f.repeat; ++r) {
     for (size_t i = 0; i < inputs.size(); ++i) {
       json run;
@@ -293,11 +256,11 @@ int main(int argc, char** argv) {
       lap("decode");
       const cv::Mat blob = vision::internal::MakeInputBlob(*image, manifest.input, size);
       lap("blob");
-      const cv::Mat output = forward(blob);
+      nn::Tensor output = forward(blob);
       lap("forward");
-      if (f.layers && i == 0 && r == f.repeat - 1) layers = LayerProfile(net);
-      step = Clock::now();
-      auto small = vision::internal::OutputToMask(output, manifest.output);
+      const int dims[4] = {1, output.shape.c, output.shape.h, output.shape.w};
+      auto small = vision::internal::OutputToMask(cv::Mat(4, dims, CV_32F, output.data.data()),
+                                                  manifest.output);
       if (!small.ok()) Die(small.status().ToString());
       const vision::Mask mask =
           vision::internal::MaskToImageSize(*small, image->width(), image->height());
@@ -318,27 +281,27 @@ int main(int argc, char** argv) {
         images[i]["png_bytes"] = cut->png.size();
         if (!f.dump.empty()) {
           const std::string base = f.dump + "/" + inputs[i].name + "_" + std::to_string(size);
-          WriteFloats(base + ".f32", blob);
-          WriteFloats(base + ".opencv.f32", output);
+          WriteFloats(base + ".f32", blob.ptr<float>(), blob.total());
+          WriteFloats(base + ".ours.f32", output.data.data(), output.data.size());
         }
       }
     }
   }
-  json out = {{"engine", "opencv-dnn"},
-              {"opencv", cv::getVersionString()},
+  json out = {{"engine", "sparkify-nn (oneDNN)"},
+              {"precision", segmenter->precision()},
+              {"isa", nn::CpuIsaName()},
               {"size", size},
               {"threads", threads},
               {"load_s", load_s},
               {"first_forward_s", first_forward_s},
               {"vmhwm_load_mb", hwm_after_load},
               {"vmrss_after_load_mb", rss_after_load},
-              {"vmrss_after_drop_mb", rss_after_drop},
-              {"vmrss_net_mb", rss_net},
-              {"vmhwm_forward_mb", StatusMb("VmHWM")},
               {"vmrss_after_first_forward_mb", rss_after_first_forward},
-              {"vmhwm_mb", std::max(hwm_after_load, StatusMb("VmHWM"))},
+              {"weights_mb", net.weight_bytes() / 1e6},
+              {"arena_mb", net.arena_bytes() / 1e6},
+              {"vmhwm_mb", StatusMb("VmHWM")},
               {"images", images}};
-  if (f.layers) out["layers"] = layers;
+  if (f.layers) out["layers"] = LayerProfile(net, first_blob.ptr<float>(), size);
   std::cout << out.dump(1) << std::endl;
   return 0;
 }

@@ -14,7 +14,7 @@
 #
 #   deploy/build-image.sh [--build-dir DIR] [--model-dir DIR] [--out DIR]
 #     --build-dir  where sparkify-ai is built (default: $BUILD_DIR or build/; built if missing)
-#     --model-dir  the converted model (default: $SPARKIFY_CACHE/models/isnet-general-medium-fp32)
+#     --model-dir  the converted model (default: $SPARKIFY_CACHE/models/isnet-general-medium)
 #     --out        output directory (default: $SPARKIFY_CACHE/deploy/image)
 # Runs as root (debootstrap, chroot). Installs debootstrap, umoci and skopeo if missing.
 set -euo pipefail
@@ -22,7 +22,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cache=${SPARKIFY_CACHE:-$HOME/.cache/sparkify}
 build_dir=${BUILD_DIR:-$repo/build}
-model_dir=$cache/models/isnet-general-medium-fp32
+model_dir=$cache/models/isnet-general-medium
 out=$cache/deploy/image
 mirror=${SPARKIFY_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 while (($#)); do
@@ -108,7 +108,9 @@ chroot "$stage" /bin/sh /stage/assemble.sh install
 cp -nl "$stage/var/cache/apt/archives/"*.deb "$cache/deploy/apt-archives/" 2>/dev/null || true
 cp "$build_dir/sparkify-ai" "$stage/stage/in/bin/"
 strip --strip-unneeded "$stage/stage/in/bin/sparkify-ai"
-cp "$model_dir"/* "$stage/stage/in/model/"
+for f in manifest.json model.sgraph LICENSE.md ThirdPartyLicenses.json; do  # not the reference ONNX
+  cp "$model_dir/$f" "$stage/stage/in/model/"
+done
 "$image_dir/make-stubs.sh" "$build_dir/sparkify-ai" "$stage/stage/in/stubs"
 chroot "$stage" /bin/sh /stage/assemble.sh collect
 

@@ -275,7 +275,7 @@ class ImageFilesTest(unittest.TestCase):
     def test_files_list_holds_the_model_and_the_binary_and_no_secrets(self):
         entries = [l.split() for l in recipe_lines("files.txt")]
         dests = [e[0] for e in entries]
-        for want in ("/opt/sparkify/model/model.onnx", "/opt/sparkify/model/manifest.json",
+        for want in ("/opt/sparkify/model/model.sgraph", "/opt/sparkify/model/manifest.json",
                      "/opt/sparkify/model/LICENSE.md", "/opt/sparkify/bin/sparkify-ai"):
             self.assertIn(want, dests)
         self.assertEqual(secret_paths(dests + [e[2] for e in entries]), [])
@@ -290,7 +290,7 @@ class ImageFilesTest(unittest.TestCase):
         bad = ["/root/.aws/credentials", "/home/u/.ssh/id_rsa", "/opt/x/server.key",
                "/etc/ssl/private/ssl-cert-snakeoil.key", "/data/iam/users/web/credentials.json",
                "/app/.env", "/root/.docker/config.json"]
-        good = ["/opt/sparkify/model/model.onnx", "/etc/ssl/certs/ca-certificates.crt",
+        good = ["/opt/sparkify/model/model.sgraph", "/etc/ssl/certs/ca-certificates.crt",
                 "/usr/lib/x86_64-linux-gnu/libapt-private.so.0.0", "/usr/share/keyrings/debian-archive-keyring.gpg"]
         self.assertEqual(secret_paths(bad), bad)
         self.assertEqual(secret_paths(good), [])

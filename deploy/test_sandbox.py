@@ -245,7 +245,7 @@ def check_image_files(listing):
     from test_deploy import secret_paths  # noqa: E402
     with open(listing) as f:
         paths = [line.rstrip("\n") for line in f]
-    for want in ("/opt/sparkify/model/model.onnx", "/opt/sparkify/model/manifest.json",
+    for want in ("/opt/sparkify/model/model.sgraph", "/opt/sparkify/model/manifest.json",
                  "/opt/sparkify/bin/sparkify-ai"):
         if want not in paths:
             sys.exit("image lacks %s" % want)
@@ -274,7 +274,7 @@ def check_archive(path):
         for layer in manifest[0]["Layers"]:
             with tarfile.open(fileobj=archive.extractfile(layer)) as t:
                 paths += ["/" + n.lstrip("./") for n in t.getnames()]
-    if "/opt/sparkify/model/model.onnx" not in paths:
+    if "/opt/sparkify/model/model.sgraph" not in paths:
         sys.exit("the archive's layers lack the model")
     if secret_paths(paths):
         sys.exit("the archive's layers hold secrets: %s" % secret_paths(paths))

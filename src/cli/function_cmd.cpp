@@ -159,12 +159,12 @@ std::string DefaultModelManifest() {
   } else {
     cache = Env("HOME").value_or(".") + "/.cache/sparkify";
   }
-  return cache + "/models/isnet-general-medium-fp32/manifest.json";
+  return cache + "/models/isnet-general-medium/manifest.json";
 }
 
 void AddModelOptions(CLI::App* cmd, FunctionConfig* config) {
   cmd->add_option("--model", config->model,
-                  "Model manifest (default: $SPARKIFY_CACHE/models/isnet-general-medium-fp32/"
+                  "Model manifest (default: $SPARKIFY_CACHE/models/isnet-general-medium/"
                   "manifest.json)")
       ->envname("SPARKIFY_MODEL");
   cmd->add_option("--size", config->size,

@@ -2,7 +2,7 @@
 // emulator (the parent) and the Lambda worker, which receives it through its environment:
 //
 //   flag                   variable                      default
-//   --model MANIFEST       SPARKIFY_MODEL                $SPARKIFY_CACHE/models/isnet-general-medium-fp32/manifest.json
+//   --model MANIFEST       SPARKIFY_MODEL                $SPARKIFY_CACHE/models/isnet-general-medium/manifest.json
 //   --size N               SPARKIFY_MODEL_SIZE           the manifest's (1024)
 //   --threshold T          SPARKIFY_THRESHOLD            0.10
 //   --bucket NAME          SPARKIFY_BUCKET               (required by the worker)
@@ -31,7 +31,7 @@ struct FunctionConfig {
   bool allow_private_fetch = false;
 };
 
-// ${SPARKIFY_CACHE:-$HOME/.cache/sparkify}/models/isnet-general-medium-fp32/manifest.json
+// ${SPARKIFY_CACHE:-$HOME/.cache/sparkify}/models/isnet-general-medium/manifest.json
 std::string DefaultModelManifest();
 
 // Adds --model, --size and --threshold (with their variables) to `cmd`.

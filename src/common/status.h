@@ -59,6 +59,12 @@ class [[nodiscard]] Status {
   const std::string& message() const { return message_; }
   bool IsNotFound() const { return code_ == Code::kNotFound; }
 
+  // The same code with `context` before the message ("context: message"); OK stays OK.
+  Status Annotate(std::string_view context) const {
+    if (ok()) return *this;
+    return Status(code_, std::string(context) + ": " + message_);
+  }
+
   // "NotFound: no such key" style text for logs and tests.
   std::string ToString() const;
   static std::string_view CodeName(Code code);

@@ -253,7 +253,7 @@ def main():
     parser.add_argument("--cache", required=True)
     args = parser.parse_args()
     samples_dir = os.path.join(args.cache, "samples")
-    manifest = os.path.join(args.cache, "models", "isnet-general-medium-fp32", "manifest.json")
+    manifest = os.path.join(args.cache, "models", "isnet-general-medium", "manifest.json")
     for path in [manifest, AWS, CURL] + [os.path.join(samples_dir, s) for s in SAMPLES]:
         check(os.path.exists(path), "%s exists (scripts/setup.sh provides it)" % path)
 

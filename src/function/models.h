@@ -1,9 +1,9 @@
 // SegmenterSource: the segmentation model at a given input size, for the pipeline; and
-// ModelCache, which loads OpenCvSegmenters from one manifest, once per size, and keeps them
-// for the life of the process (the original app reloaded its model for every image).
+// ModelCache, which loads the model from one manifest once, for the life of the process (the
+// original app reloaded its model for every image), and hands out views of it per input size
+// that share its engine (one copy of the weights; plans for the sizes used most recently).
 //
-// Thread-safety: ForSize may be called concurrently; a load holds a mutex, so concurrent
-// callers for a new size wait for one load. The returned segmenters are thread-safe
+// Thread-safety: ForSize may be called concurrently. The returned segmenters are thread-safe
 // (vision/segmenter.h) and stay valid while the caller holds them.
 #pragma once
 
@@ -26,25 +26,23 @@ class SegmenterSource {
 };
 
 struct ModelCacheOptions {
-  std::string manifest_path;  // REQUIRED: a "sparkify-model/1" manifest
+  std::string manifest_path;  // REQUIRED: a "sparkify-model/2" manifest
   int default_size = 0;       // 0: the manifest's default_size (1024 for IS-Net)
-  int num_threads = 0;        // OpenCV threads (vision::SegmenterOptions::num_threads)
-  // Sizes kept loaded at once (each IS-Net copy holds ~180 MB of weights); loading one more
-  // drops the least recently used other than the default. Default: 2.
-  int max_loaded = 2;
+  int num_threads = 0;        // engine threads (vision::SegmenterOptions::num_threads)
+  std::string precision = "fp32";  // vision::SegmenterOptions::precision
 };
 
 class ModelCache final : public SegmenterSource {
  public:
-  // Loads the default size now, so a missing or corrupt model fails here (start-up), with
-  // OpenCvSegmenter::Load's errors.
+  // Loads the model and plans the default size now, so a missing or corrupt model fails here
+  // (start-up), with GraphSegmenter::Load's errors.
   static Result<std::unique_ptr<ModelCache>> Open(const ModelCacheOptions& options);
 
-  // Sizes other than the default are loaded on first use (InvalidArgument when the model
+  // Sizes other than the default are planned on first use (InvalidArgument when the model
   // does not accept that size).
   Result<std::shared_ptr<vision::Segmenter>> ForSize(int size) override;
   int default_size() const override { return default_size_; }
-  // The manifest's model name ("isnet-general-medium-fp32").
+  // The manifest's model name ("isnet-general-medium").
   const std::string& model_name() const { return model_name_; }
 
  private:
@@ -52,10 +50,9 @@ class ModelCache final : public SegmenterSource {
   ModelCacheOptions options_;
   int default_size_ = 0;
   std::string model_name_;
+  std::shared_ptr<vision::GraphSegmenter> default_;
   std::mutex mu_;
-  std::map<int, std::shared_ptr<vision::Segmenter>> loaded_;
-  std::map<int, uint64_t> last_used_;
-  uint64_t tick_ = 0;
+  std::map<int, std::shared_ptr<vision::Segmenter>> loaded_;  // views: a few bytes each
 };
 
 }  // namespace sparkify::function

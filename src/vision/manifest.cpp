@@ -2,6 +2,7 @@
 // so a broken manifest is reported precisely at load time, never half-used.
 #include "vision/manifest.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -160,8 +161,13 @@ Result<ModelManifest> ParseManifest(std::string_view json_text) {
   if (!doc.is_object()) return Status::InvalidArgument("model manifest: not a JSON object");
   ModelManifest m;
   SPARKIFY_ASSIGN_OR_RETURN(std::string format, GetString(doc, "", "format"));
-  if (format != "sparkify-model/1") {
-    return Bad("format", "is \"" + format + "\"; only \"sparkify-model/1\" is supported");
+  if (format == "sparkify-model/1") {
+    return Bad("format", "is \"sparkify-model/1\" (an ONNX model for OpenCV); this version runs "
+                         "\"sparkify-model/2\" graphs: prepare the model again with "
+                         "tools/model/prepare-model.sh (scripts/setup.sh does)");
+  }
+  if (format != "sparkify-model/2") {
+    return Bad("format", "is \"" + format + "\"; only \"sparkify-model/2\" is supported");
   }
   SPARKIFY_ASSIGN_OR_RETURN(m.name, GetString(doc, "", "name"));
   SPARKIFY_ASSIGN_OR_RETURN(m.file, GetString(doc, "", "file"));
@@ -182,6 +188,20 @@ Result<ModelManifest> ParseManifest(std::string_view json_text) {
   SPARKIFY_ASSIGN_OR_RETURN(const json* output, Field(doc, "", "output"));
   if (!output->is_object()) return Bad("output", "must be an object");
   SPARKIFY_ASSIGN_OR_RETURN(m.output, ParseOutput(*output));
+  if (doc.contains("precisions")) {
+    const json& p = doc["precisions"];
+    if (!p.is_array() || p.empty()) return Bad("precisions", "must be a non-empty list");
+    m.precisions.clear();
+    for (const json& e : p) {
+      if (!e.is_string() || (e != "fp32" && e != "bf16")) {
+        return Bad("precisions", "may hold only \"fp32\" and \"bf16\"");
+      }
+      m.precisions.push_back(e.get<std::string>());
+    }
+    if (std::find(m.precisions.begin(), m.precisions.end(), "fp32") == m.precisions.end()) {
+      return Bad("precisions", "must include \"fp32\"");
+    }
+  }
   if (doc.contains("licence") && doc["licence"].is_string()) {
     m.licence = doc["licence"].get<std::string>();
   }

@@ -1,5 +1,6 @@
-// ModelManifest: the "sparkify-model/1" manifest that sits next to a segmentation model and
-// says how to feed it and how to read its output (format: tools/model/README.md).
+// ModelManifest: the "sparkify-model/2" manifest that sits next to a segmentation model (a
+// sparkify-graph/1 file, written by tools/model/export_graph.py) and says how to feed it,
+// how to read its output and which precisions it offers (format: tools/model/README.md).
 // ParseManifest is a pure function (thread-safe); a ModelManifest is a plain value.
 #pragma once
 
@@ -35,20 +36,25 @@ struct ModelManifest {
   };
 
   std::string name;    // model id (also part of content-addressed keys)
-  std::string file;    // model file, relative to the manifest's directory
+  std::string file;    // graph file (sparkify-graph/1), relative to the manifest's directory
   std::string sha256;  // lowercase hex of the model file
   uint64_t size = 0;   // bytes of the model file
   Input input;
   Output output;
+  // Precisions the model is offered in ("fp32", "bf16"): those that passed the quality gate
+  // against fp32 (tools/model/README.md). Default: fp32 only.
+  std::vector<std::string> precisions{"fp32"};
   std::string licence;  // one line for users
 };
 
 // Parses and validates a manifest's JSON text. InvalidArgument naming the field for: bad JSON,
-// a format other than "sparkify-model/1", a missing or mistyped field, a file path that is
+// a format other than "sparkify-model/2" (a /1 manifest names an ONNX file, which this
+// engine does not run: the message says to prepare the model again), a missing or mistyped field, a file path that is
 // absolute or climbs out with "..", a sha256 that is not 64 hex digits, an unsupported layout,
 // dtype, channel order, resize mode, output kind, activation or normalisation, a zero std,
 // a default_size that is not a positive multiple of size_multiple, and softmax/argmax without
-// foreground classes (or with one outside num_classes).
+// foreground classes (or with one outside num_classes), and precisions that are not a
+// non-empty list of "fp32"/"bf16" containing "fp32".
 Result<ModelManifest> ParseManifest(std::string_view json_text);
 
 // Largest input side accepted (a 4096 input is already 200 MB of float activations per

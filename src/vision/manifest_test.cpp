@@ -14,7 +14,7 @@ using nlohmann::json;
 
 json IsnetManifest() {
   return json::parse(R"({
-    "format": "sparkify-model/1", "name": "isnet-general-medium-fp32", "file": "model.onnx",
+    "format": "sparkify-model/2", "name": "isnet-general-medium", "file": "model.sgraph",
     "sha256": "c379502484df4008322fe0572bf3c9d8f8c221ca511415b3ad0c694dc46919ca",
     "size": 176118791,
     "input": {"name": "input", "layout": "NCHW", "channel_order": "RGB", "dtype": "float32",
@@ -23,6 +23,7 @@ json IsnetManifest() {
               "resize": "stretch"},
     "output": {"name": "output", "kind": "saliency", "activation": "none",
                "normalise": "minmax"},
+    "precisions": ["fp32", "bf16"], "reference_onnx": "model.onnx",
     "licence": "AGPL-3.0", "licence_files": ["LICENSE.md"]})");
 }
 
@@ -40,8 +41,9 @@ json DeeplabManifest() {
 TEST(ManifestTest, ParsesTheDefaultModelsManifest) {
   Result<ModelManifest> m = ParseManifest(IsnetManifest().dump());
   ASSERT_TRUE(m.ok()) << m.status().ToString();
-  EXPECT_EQ(m->name, "isnet-general-medium-fp32");
-  EXPECT_EQ(m->file, "model.onnx");
+  EXPECT_EQ(m->name, "isnet-general-medium");
+  EXPECT_EQ(m->file, "model.sgraph");
+  EXPECT_EQ(m->precisions, (std::vector<std::string>{"fp32", "bf16"}));
   EXPECT_EQ(m->size, 176118791u);
   EXPECT_TRUE(m->input.rgb);
   EXPECT_DOUBLE_EQ(m->input.scale, 1.0 / 255.0);
@@ -72,7 +74,11 @@ struct BrokenCase {
 
 TEST(ManifestTest, RefusesBrokenManifestsNamingTheField) {
   const BrokenCase cases[] = {
-      {"format", [](json& m) { m["format"] = "sparkify-model/2"; }, "format"},
+      {"format", [](json& m) { m["format"] = "sparkify-model/3"; }, "format"},
+      {"format_1", [](json& m) { m["format"] = "sparkify-model/1"; }, "prepare the model again"},
+      {"precisions_empty", [](json& m) { m["precisions"] = json::array(); }, "precisions"},
+      {"precisions_int8", [](json& m) { m["precisions"] = {"fp32", "int8"}; }, "precisions"},
+      {"precisions_no_fp32", [](json& m) { m["precisions"] = {"bf16"}; }, "fp32"},
       {"no_name", [](json& m) { m.erase("name"); }, "name is missing"},
       {"name_number", [](json& m) { m["name"] = 3; }, "name must be a non-empty string"},
       {"absolute_file", [](json& m) { m["file"] = "/etc/passwd"; }, "file must be a path"},

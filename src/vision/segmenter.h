@@ -1,18 +1,18 @@
 // Segmenter: image -> soft foreground mask at the image's full resolution; and
-// OpenCvSegmenter, which runs an ONNX model described by a "sparkify-model/1" manifest
-// (tools/model/README.md) with OpenCV's DNN module.
+// GraphSegmenter, which runs a model described by a "sparkify-model/2" manifest
+// (tools/model/README.md) with Sparkify's engine (nn/network.h, on oneDNN).
 //
 // Thread-safety: Segmenter implementations must make Saliency safe to call from several
-// threads. OpenCvSegmenter does: pre- and post-processing run concurrently, the forward pass
-// itself is serialised by a mutex, because a cv::dnn::Net is not safe for concurrent forward
-// and one forward already uses every core OpenCV is given. For parallel forwards, Load one
-// segmenter per worker (each holds its own copy of the weights: ~180 MB for IS-Net).
+// threads. GraphSegmenter does: pre- and post-processing run concurrently, the forward pass
+// itself is serialised by the engine, since one forward already uses every core it is given.
+// For parallel forwards, run one process per worker (each holds its own weights).
 #pragma once
 
 #include <memory>
 #include <string>
 
 #include "common/status.h"
+#include "nn/network.h"
 #include "vision/image.h"
 #include "vision/manifest.h"
 
@@ -37,43 +37,53 @@ struct SegmenterOptions {
   // Otherwise a multiple of the manifest's size_multiple (64 for IS-Net) up to kMaxInputSize,
   // and equal to default_size for a fixed-size model; anything else fails Load.
   int input_size = 0;
-  // Threads OpenCV may use, set process-wide with cv::setNumThreads at Load (OpenCV has one
-  // global thread pool). 0 = std::thread::hardware_concurrency(); -1 = leave OpenCV's setting.
+  // Threads for the engine (process-wide: oneDNN's OpenMP pool). 0 = the CPUs we may use.
   int num_threads = 0;
+  // Arithmetic: "fp32" (default) or another precision the manifest lists (e.g. "bf16").
+  std::string precision = "fp32";
 };
 
-class OpenCvSegmenter final : public Segmenter {
+class GraphSegmenter final : public Segmenter {
  public:
-  // Reads the manifest at `manifest_path`, reads the model file it names (relative to the
-  // manifest's directory) into memory, checks its size and sha256 against the manifest, and
-  // builds the network from exactly those bytes, once.
-  // Errors: NotFound (manifest or model file missing), InvalidArgument (bad manifest, bad
-  // input_size), Corruption (model size or sha256 differs from the manifest), IOError,
-  // FailedPrecondition (OpenCV cannot import the graph, or it lacks the manifest's input or
-  // output name). Load holds the file's bytes, OpenCV's parsed copy and the weights at once:
-  // its peak is about 3.4 times the model file (IS-Net: ~590 MB, ~250 MB resident after).
-  static Result<std::unique_ptr<OpenCvSegmenter>> Load(const std::string& manifest_path,
-                                                       const SegmenterOptions& options = {});
+  // Reads the manifest at `manifest_path`, reads the graph file it names (relative to the
+  // manifest's directory), checks its size and sha256 against the manifest, and builds the
+  // engine (nn::Network) from exactly those bytes, once; then plans the default input size.
+  // Errors: NotFound (manifest or graph file missing), InvalidArgument (bad manifest, bad
+  // input_size, a precision the manifest does not offer), Corruption (graph size or sha256
+  // differs from the manifest, or a malformed graph), FailedPrecondition (the graph's input
+  // or output is not the manifest's, or the CPU lacks the precision's instructions), IOError.
+  static Result<std::unique_ptr<GraphSegmenter>> Load(const std::string& manifest_path,
+                                                      const SegmenterOptions& options = {});
 
-  ~OpenCvSegmenter() override;
-  OpenCvSegmenter(const OpenCvSegmenter&) = delete;
-  OpenCvSegmenter& operator=(const OpenCvSegmenter&) = delete;
+  ~GraphSegmenter() override;
+  GraphSegmenter(const GraphSegmenter&) = delete;
+  GraphSegmenter& operator=(const GraphSegmenter&) = delete;
+
+  // The same model at another input side, sharing this one's engine (weights and per-size
+  // plans): cheap. InvalidArgument when the model does not accept that size.
+  Result<std::unique_ptr<GraphSegmenter>> WithInputSize(int size) const;
 
   // Stretches the image (alpha ignored) to input_size x input_size, normalises it as the
   // manifest says, runs the network, turns the output into a mask as the manifest's output kind
   // says (saliency: min/max normalised), and resizes the mask back to the image's size.
   // Errors: InvalidArgument (empty image, output shape unlike the manifest's kind), Internal
-  // (an OpenCV failure, with its message), ResourceExhausted (out of memory). Thread-safe.
+  // (an engine failure, with its message), ResourceExhausted (out of memory). Thread-safe.
   Result<Mask> Saliency(const Image& image) override;
 
+  // "<name>-<precision>@<size>", e.g. "isnet-general-medium-fp32@1024".
   std::string ModelId() const override;
   const ModelManifest& manifest() const;
   int input_size() const;
+  const std::string& precision() const;
+  // The engine behind it (shared by every input size), for tools and benchmarks that time
+  // the forward pass on its own.
+  nn::Network& network() const;
 
  private:
-  struct State;
-  explicit OpenCvSegmenter(std::unique_ptr<State> state);
-  std::unique_ptr<State> state_;
+  struct Shared;
+  GraphSegmenter(std::shared_ptr<Shared> shared, int input_size);
+  std::shared_ptr<Shared> shared_;
+  int input_size_;
 };
 
 }  // namespace sparkify::vision

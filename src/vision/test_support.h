@@ -36,7 +36,7 @@ inline std::string TestdataDir() {
 }
 inline std::string SamplePath(const std::string& file) { return CacheDir() + "/samples/" + file; }
 inline std::string ModelManifestPath() {
-  return CacheDir() + "/models/isnet-general-medium-fp32/manifest.json";
+  return CacheDir() + "/models/isnet-general-medium/manifest.json";
 }
 
 // The whole file; fails the test (and returns "") when it cannot be read.

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Writes and checks model manifests (format sparkify-model/1; see README.md).
+"""Writes and checks model manifests (format sparkify-model/2; see README.md).
 
   manifest.py write TEMPLATE MODEL OUT [--source JSON] [--conversion JSON]
       OUT = TEMPLATE's fields + the sha256 and size of MODEL (which must sit beside OUT
@@ -16,6 +16,7 @@ import json
 import os
 import sys
 
+FORMAT = "sparkify-model/2"
 REQUIRED = ("format", "name", "file", "sha256", "size", "input", "output", "licence")
 
 
@@ -44,6 +45,8 @@ def check(manifest_path):
     missing = [k for k in REQUIRED if k not in m]
     if missing:
         raise ManifestError(f"{manifest_path} lacks {', '.join(missing)}")
+    if m["format"] != FORMAT:
+        raise ManifestError(f"{manifest_path} is {m['format']}, not {FORMAT}")
     model = os.path.join(os.path.dirname(os.path.abspath(manifest_path)), m["file"])
     if not os.path.isfile(model):
         raise ManifestError(f"{model} is missing")

@@ -2,7 +2,9 @@
 # Prepares Sparkify's default segmentation model in the cache, once:
 #   npm package @imgly/background-removal-data@1.4.5 (sha512 pinned) -> /models/medium assembled
 #   from its chunks (every chunk checked against its sha256 name, the whole against its size and
-#   sha256) -> convert_isnet.py -> fp32 ONNX + manifest.json + the package's licence files.
+#   sha256) -> convert_isnet.py -> fp32 ONNX (the reference, kept for benchmarks and tests) ->
+#   export_graph.py -> model.sgraph (what the engine runs) + manifest.json + the package's
+#   licence files.
 # Idempotent: when the model is in place, a run only checks its sha256 against the manifest.
 # Prints the manifest's path on stdout; progress and errors go to stderr (exit 1 on any error).
 #
@@ -29,7 +31,7 @@ integrity=sha512-iRXZpPd7YirbJ4eOZ3SlvbdJkAc/LxVjzWLMHOezmRrVThPJPdPc+Y2kHEAVFEV
 resource=/models/medium
 source_size=88188479
 source_sha256=b6e8497ba978a6f5fbb647e419d2696cd80df5a23cb6a8ea532021911bd76acb
-name=isnet-general-medium-fp32
+name=isnet-general-medium
 python=/usr/bin/python3   # Debian's, where python3-onnx lives (not a pyenv/venv python3)
 
 tgz=$cache/download/imgly-background-removal-data-$version.tgz
@@ -114,7 +116,13 @@ s=json.loads(sys.argv[1]); print(json.dumps({"npm_integrity": sys.argv[2], "size
 conversion_facts=$("$python" -c 'import json,sys
 c=json.loads(sys.argv[1]); c["tool"]="tools/model/convert_isnet.py"; c["onnx"]=sys.argv[2]
 print(json.dumps(c))' "$conversion" "$onnx_version")
-"$python" "$here/manifest.py" write "$here/$name.template.json" "$stage/model.onnx" \
+log "exporting the engine's graph (export_graph.py)"
+export_stats=$("$python" "$here/export_graph.py" "$stage/model.onnx" "$stage/model.sgraph" --json) \
+  || die "export failed"
+conversion_facts=$("$python" -c 'import json,sys
+c=json.loads(sys.argv[1]); c["export"]=json.loads(sys.argv[2]); print(json.dumps(c))' \
+  "$conversion_facts" "$export_stats")
+"$python" "$here/manifest.py" write "$here/$name.template.json" "$stage/model.sgraph" \
   "$stage/manifest.json" --source "$source_facts" --conversion "$conversion_facts" \
   || die "cannot write the manifest"
 "$python" "$here/manifest.py" check "$stage/manifest.json" >/dev/null || die "fresh manifest does not verify"
@@ -122,6 +130,6 @@ print(json.dumps(c))' "$conversion" "$onnx_version")
 rm -rf "$model_dir"
 mv "$stage" "$model_dir"
 chmod 755 "$model_dir"
-log "ready: $model_dir ($(du -h "$model_dir/model.onnx" | cut -f1), converted in $(
+log "ready: $model_dir ($(du -h "$model_dir/model.sgraph" | cut -f1), converted in $(
   "$python" -c 'import json,sys; print(json.loads(sys.argv[1])["seconds"])' "$conversion") s)"
 echo "$manifest"

@@ -120,7 +120,7 @@ class ManifestTest(unittest.TestCase):
         self.dir = tempfile.mkdtemp()
         self.template = os.path.join(self.dir, "t.json")
         with open(self.template, "w") as f:
-            json.dump({"format": "sparkify-model/1", "name": "m", "file": "model.onnx",
+            json.dump({"format": "sparkify-model/2", "name": "m", "file": "model.onnx",
                        "input": {}, "output": {}, "licence": "x"}, f)
         self.model = os.path.join(self.dir, "model.onnx")
         with open(self.model, "wb") as f:

@@ -3,6 +3,8 @@
 // Every primitive is checked for the implementation oneDNN picked: a "ref" one is hundreds
 // of times slower than a JIT kernel, so another formulation is tried first (Winograd ->
 // direct; a fused residual as sum -> as binary post-op -> as a separate Add).
+#include <sys/mman.h>
+
 #include <cstdlib>
 #include <new>
 #include <optional>
@@ -164,12 +166,15 @@ class Compiler {
     for (const auto& [alg, mode] : candidates) {
       if (auto c = attempt(alg, mode, src, dst, false)) return *c;
     }
-    // Layouts of oneDNN's choice, reordered from and to ours.
+    // Layouts of oneDNN's choice, reordered from and to ours: first only the result's (a
+    // 1-channel head wants a padded block), then both.
     memory::desc any_src(src.dims(), src.data_type(), tag::any);
     memory::desc any_dst(dst.dims(), dst.data_type(), tag::any);
     ResidualMode last = st.residual < 0 ? ResidualMode::kNone : ResidualMode::kSeparate;
-    if (auto c = attempt(dnnl::algorithm::convolution_direct, last, any_src, any_dst, true)) {
-      return *c;
+    for (const memory::desc* s_md : {&src, &any_src}) {
+      if (auto c = attempt(dnnl::algorithm::convolution_direct, last, *s_md, any_dst, true)) {
+        return *c;
+      }
     }
     if (fallback) return *fallback;  // slow, but correct
     return Status::Internal("oneDNN has no convolution for " + n.name);
@@ -181,12 +186,11 @@ class Compiler {
 
   Status AllocateArena() {
     uint64_t bytes = std::max<uint64_t>(plan_->memory.arena_bytes, 64);
-    void* p = std::aligned_alloc(4096, (bytes + 4095) / 4096 * 4096);
-    if (p == nullptr) {
+    plan_->arena = AllocateLarge(bytes);
+    if (!plan_->arena) {
       return Status::ResourceExhausted("cannot allocate " + std::to_string(bytes >> 20) +
                                        " MiB of activations");
     }
-    plan_->arena = std::shared_ptr<void>(p, std::free);
     plan_->arena_bytes = bytes;
     return Status::OK();
   }
@@ -362,9 +366,9 @@ class Compiler {
     Add(dnnl::reorder(out, plan_->output_user),
         {{DNNL_ARG_FROM, out}, {DNNL_ARG_TO, plan_->output_user}}, "output", "reorder", 0);
     if (scratch_need_ > 0) {
-      void* p = std::aligned_alloc(4096, (scratch_need_ + 4095) / 4096 * 4096);
-      if (p == nullptr) throw std::bad_alloc();
-      plan_->scratch = std::shared_ptr<void>(p, std::free);
+      plan_->scratch = AllocateLarge(scratch_need_);
+      if (!plan_->scratch) throw std::bad_alloc();
+      void* p = plan_->scratch.get();
       plan_->scratch_bytes = scratch_need_;
       memory scratch(memory::desc({static_cast<memory::dim>(scratch_need_)}, dt::u8, tag::x),
                      eng_, p);
@@ -387,19 +391,49 @@ class Compiler {
 
 }  // namespace
 
+std::shared_ptr<void> AllocateLarge(size_t bytes) {
+  constexpr size_t kHuge = 2u << 20;
+  size_t size = (std::max<size_t>(bytes, 1) + kHuge - 1) / kHuge * kHuge;
+  // Over-map by one huge page so the block can start on a huge-page boundary.
+  void* raw = ::mmap(nullptr, size + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                     -1, 0);
+  if (raw == MAP_FAILED) return nullptr;
+  uintptr_t start = (reinterpret_cast<uintptr_t>(raw) + kHuge - 1) / kHuge * kHuge;
+  size_t head = start - reinterpret_cast<uintptr_t>(raw);
+  if (head > 0) ::munmap(raw, head);
+  if (kHuge - head > 0) ::munmap(reinterpret_cast<char*>(start) + size, kHuge - head);
+  void* p = reinterpret_cast<void*>(start);
+  ::madvise(p, size, MADV_HUGEPAGE);  // advice only: 4 KiB pages if the kernel has none
+  return std::shared_ptr<void>(p, [size](void* q) { ::munmap(q, size); });
+}
+
+void* WeightCache::Take(size_t bytes) {
+  bytes = (bytes + 63) / 64 * 64;
+  if (chunks_.empty() || chunk_used_ + bytes > chunk_size_) {
+    chunk_size_ = std::max<size_t>(bytes, 32u << 20);
+    auto chunk = AllocateLarge(chunk_size_);
+    if (!chunk) throw std::bad_alloc();
+    chunks_.push_back(std::move(chunk));
+    chunk_used_ = 0;
+  }
+  void* p = static_cast<char*>(chunks_.back().get()) + chunk_used_;
+  chunk_used_ += bytes;
+  bytes_ += bytes;
+  return p;
+}
+
 dnnl::memory WeightCache::Weights(int id, const memory::dims& dims, const memory::desc& md) {
   for (const Entry& e : entries_) {
     if (e.id == id && e.md == md) return e.mem;
   }
-  const WeightInfo& info = graph_.weights[static_cast<size_t>(id)];
-  memory plain(memory::desc(dims, dt::f32, dims.size() == 5 ? tag::goihw : tag::oihw), engine_);
-  graph_.CopyWeight(id, static_cast<float*>(plain.get_data_handle()));
-  (void)info;
-  memory mem(md, engine_);
+  plain_.resize(static_cast<size_t>(graph_.weights[static_cast<size_t>(id)].elements()));
+  graph_.CopyWeight(id, plain_.data());
+  memory plain(memory::desc(dims, dt::f32, dims.size() == 5 ? tag::goihw : tag::oihw), engine_,
+               plain_.data());
+  memory mem(md, engine_, Take(md.get_size()));
   dnnl::stream s(engine_);
   dnnl::reorder(plain, mem).execute(s, plain, mem);
   s.wait();
-  bytes_ += md.get_size();
   entries_.push_back({id, md, mem});
   return mem;
 }
@@ -410,9 +444,8 @@ dnnl::memory WeightCache::Bias(int id) {
   for (const Entry& e : entries_) {
     if (e.id == id && e.md == md) return e.mem;
   }
-  memory mem(md, engine_);
+  memory mem(md, engine_, Take(md.get_size()));
   graph_.CopyWeight(id, static_cast<float*>(mem.get_data_handle()));
-  bytes_ += md.get_size();
   entries_.push_back({id, md, mem});
   return mem;
 }

@@ -1,5 +1,6 @@
 #include "nn/network.h"
 
+#include <malloc.h>
 #include <omp.h>
 #include <sched.h>
 
@@ -64,7 +65,7 @@ std::string CpuIsaName() {
 }
 
 struct Network::Impl {
-  std::string file;
+  std::shared_ptr<const void> file_owner;
   Graph graph;
   NetworkOptions options;
   internal::Settings settings;
@@ -87,14 +88,25 @@ struct Network::Impl {
     while (static_cast<int>(plans.size()) > 1 + std::max(0, options.max_cached_plans)) {
       plans.pop_back();
     }
+    // Building primitives and converting weights leaves tens of MB of freed heap resident
+    // (glibc keeps it for reuse): give it back, it is not needed again.
+    ::malloc_trim(0);
     return plans.front().get();
   }
 };
 
 Result<std::unique_ptr<Network>> Network::Create(std::string file, const NetworkOptions& options) {
+  auto owned = std::make_shared<const std::string>(std::move(file));
+  std::string_view view(*owned);
+  return Create(std::move(owned), view, options);
+}
+
+Result<std::unique_ptr<Network>> Network::Create(std::shared_ptr<const void> owner,
+                                                 std::string_view file,
+                                                 const NetworkOptions& options) {
   auto impl = std::make_unique<Impl>();
-  impl->file = std::move(file);
-  SPARKIFY_ASSIGN_OR_RETURN(impl->graph, ParseGraph(impl->file));
+  impl->file_owner = std::move(owner);
+  SPARKIFY_ASSIGN_OR_RETURN(impl->graph, ParseGraph(file));
   impl->options = options;
   if (!CpuSupports(options.precision)) {
     return Status::FailedPrecondition(std::string("this CPU (") + CpuIsaName() + ") has no " +

@@ -1,12 +1,6 @@
 // GraphSegmenter: manifest + verified graph bytes -> one nn::Network shared by every input
 // size (the engine keeps a plan per size and one copy of the weights per layout).
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <new>
 
 #include <opencv2/core.hpp>
@@ -30,47 +24,6 @@ namespace {
 std::string DirOf(const std::string& path) {
   const size_t slash = path.rfind('/');
   return slash == std::string::npos ? std::string(".") : path.substr(0, slash);
-}
-
-std::string Errno(const std::string& what, const std::string& path) {
-  return what + " " + path + ": " + std::strerror(errno);
-}
-
-// Reads the whole model file, after checking its size against the manifest (so a wrong file
-// is refused before a large read), into one buffer of exactly that size.
-Result<std::string> ReadModel(const std::string& path, uint64_t expected_size) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return Status::NotFound(Errno("model file missing:", path));
-    return Status::IOError(Errno("cannot open model file", path));
-  }
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    Status s = Status::IOError(Errno("cannot stat model file", path));
-    ::close(fd);
-    return s;
-  }
-  if (static_cast<uint64_t>(st.st_size) != expected_size) {
-    ::close(fd);
-    return Status::Corruption("model file " + path + " is " + std::to_string(st.st_size) +
-                              " bytes; its manifest says " + std::to_string(expected_size) +
-                              " (re-run tools/model/prepare-model.sh)");
-  }
-  std::string bytes(expected_size, '\0');
-  size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::read(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      Status s = n < 0 ? Status::IOError(Errno("cannot read model file", path))
-                       : Status::Corruption("model file " + path + " shrank while being read");
-      ::close(fd);
-      return s;
-    }
-    done += static_cast<size_t>(n);
-  }
-  ::close(fd);
-  return bytes;
 }
 
 Status CheckNames(const nn::Graph& g, const ModelManifest& m) {
@@ -121,21 +74,35 @@ Result<std::unique_ptr<GraphSegmenter>> GraphSegmenter::Load(const std::string& 
 
   const std::string model_path = DirOf(manifest_path) + "/" + m.file;
   try {
-    SPARKIFY_ASSIGN_OR_RETURN(std::string bytes, ReadModel(model_path, m.size));
-    if (Sha256Hex(bytes) != m.sha256) {
+    auto file = MappedFile::Open(model_path, m.size);
+    if (!file.ok()) {
+      const Status& s = file.status();
+      if (s.IsNotFound()) return Status::NotFound("model file missing: " + model_path);
+      if (s.code() == Status::Code::kCorruption) {
+        return Status::Corruption("model file " + s.message() + "; its manifest says " +
+                                  std::to_string(m.size) + " (re-run tools/model/prepare-model.sh)");
+      }
+      return s;
+    }
+    std::shared_ptr<const MappedFile> mapped(std::move(*file));
+    if (Sha256Hex(mapped->data()) != m.sha256) {
       return Status::Corruption("model file " + model_path +
                                 " does not match the sha256 in its manifest (re-run "
                                 "tools/model/prepare-model.sh)");
     }
-    // Built from the very bytes that were verified: no window to swap the file in between.
+    // The file is mapped privately: the network reads the bytes that were verified. (A new
+    // model written by prepare-model.sh replaces the directory, not these pages.)
     nn::NetworkOptions no;
     no.precision = precision;
     no.threads = options.num_threads;
-    auto network = nn::Network::Create(std::move(bytes), no);
+    auto network = nn::Network::Create(mapped, mapped->data(), no);
     if (!network.ok()) return network.status().Annotate("model file " + model_path);
     shared->network = std::move(*network);
     SPARKIFY_RETURN_IF_ERROR(CheckNames(shared->network->graph(), m));
     SPARKIFY_RETURN_IF_ERROR(shared->network->Prepare(input_size, input_size));
+    // The weights of this size are converted: the file's pages can leave our resident set
+    // (another size reads them again from the page cache).
+    mapped->Release();
   } catch (const std::bad_alloc&) {
     return Status::ResourceExhausted("out of memory loading model " + model_path);
   }

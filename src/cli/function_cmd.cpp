@@ -68,6 +68,7 @@ std::vector<std::string> WorkerEnvironment(const FunctionConfig& c, const std::s
   std::vector<std::string> env = {
       "SPARKIFY_MODEL=" + model,
       "SPARKIFY_MODEL_SIZE=" + std::to_string(c.size),
+      "SPARKIFY_PRECISION=" + c.precision,
       "SPARKIFY_THRESHOLD=" + std::to_string(c.threshold),
       "SPARKIFY_BUCKET=" + c.bucket,
       "SPARKIFY_S3_ENDPOINT=" + c.s3_endpoint,
@@ -171,6 +172,12 @@ void AddModelOptions(CLI::App* cmd, FunctionConfig* config) {
                   "Model input side, a multiple of 64 (default: the manifest's, 1024)")
       ->envname("SPARKIFY_MODEL_SIZE")
       ->check(CLI::Range(0, 4096));
+  cmd->add_option("--precision", config->precision,
+                  "Arithmetic of the model: fp32, or bf16 (about 1.3x faster, on CPUs with "
+                  "AVX512-BF16, for models whose manifest offers it)")
+      ->envname("SPARKIFY_PRECISION")
+      ->check(CLI::IsMember({"fp32", "bf16"}))
+      ->capture_default_str();
   cmd->add_option("--threshold", config->threshold,
                   "Foreground share from which a cut-out is used")
       ->envname("SPARKIFY_THRESHOLD")
@@ -205,7 +212,7 @@ void RegisterFunction(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   cmd->add_option("--workers", flags->workers,
                   "Worker processes, each one invocation at a time with its own copy of the "
-                  "model (~0.7 GB at size 1024)")
+                  "model (~0.9 GB at size 1024 in fp32)")
       ->envname("SPARKIFY_FUNCTION_WORKERS")
       ->check(CLI::Range(1, 16))
       ->capture_default_str();

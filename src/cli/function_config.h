@@ -4,6 +4,7 @@
 //   flag                   variable                      default
 //   --model MANIFEST       SPARKIFY_MODEL                $SPARKIFY_CACHE/models/isnet-general-medium/manifest.json
 //   --size N               SPARKIFY_MODEL_SIZE           the manifest's (1024)
+//   --precision P          SPARKIFY_PRECISION            fp32 (or bf16, where offered)
 //   --threshold T          SPARKIFY_THRESHOLD            0.10
 //   --bucket NAME          SPARKIFY_BUCKET               (required by the worker)
 //   --s3-endpoint URL      SPARKIFY_S3_ENDPOINT          empty: AWS S3 in the region
@@ -24,6 +25,7 @@ namespace sparkify::cli {
 struct FunctionConfig {
   std::string model;  // manifest path; empty: DefaultModelManifest()
   int size = 0;       // 0: the manifest's default
+  std::string precision = "fp32";
   double threshold = 0.10;
   std::string bucket;
   std::string s3_endpoint;
@@ -34,7 +36,7 @@ struct FunctionConfig {
 // ${SPARKIFY_CACHE:-$HOME/.cache/sparkify}/models/isnet-general-medium/manifest.json
 std::string DefaultModelManifest();
 
-// Adds --model, --size and --threshold (with their variables) to `cmd`.
+// Adds --model, --size, --precision and --threshold (with their variables) to `cmd`.
 void AddModelOptions(CLI::App* cmd, FunctionConfig* config);
 
 // `sparkify function`'s worker mode (AWS_LAMBDA_RUNTIME_API is set): loads the model, serves

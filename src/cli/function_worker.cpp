@@ -101,6 +101,7 @@ int RunFunctionWorker(const std::string& api, const FunctionConfig& config) {
   function::ModelCacheOptions model_options;
   model_options.manifest_path = manifest;
   model_options.default_size = config.size;
+  model_options.precision = config.precision;
   auto models = function::ModelCache::Open(model_options);
   if (!models.ok()) {
     return InitFailed(api, "Runtime.ModelError",

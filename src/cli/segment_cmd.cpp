@@ -22,6 +22,7 @@ struct SegmentFlags {
   FunctionConfig config;
   std::vector<std::string> files;
   std::string out_dir;
+  bool masks = false;
 };
 
 // Progress on stderr: a redrawn bar on a terminal, one line per file otherwise.
@@ -68,6 +69,7 @@ int RunSegment(const SegmentFlags& f) {
   function::ModelCacheOptions model_options;
   model_options.manifest_path = f.config.model.empty() ? DefaultModelManifest() : f.config.model;
   model_options.default_size = f.config.size;
+  model_options.precision = f.config.precision;
   auto load_start = std::chrono::steady_clock::now();
   auto models = function::ModelCache::Open(model_options);
   if (!models.ok()) {
@@ -92,6 +94,7 @@ int RunSegment(const SegmentFlags& f) {
   for (size_t i = 0; i < f.files.size(); ++i) {
     progress.Start(i, f.files[i]);
     auto start = std::chrono::steady_clock::now();
+    options.mask_output = f.masks ? function::MaskPath(outputs[i]) : "";
     auto r = function::CutOutFile(f.files[i], outputs[i], **segmenter, options);
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     json item = {{"file", f.files[i]}};
@@ -99,6 +102,7 @@ int RunSegment(const SegmentFlags& f) {
       item["foreground_share"] = std::round(r->foreground_share * 1e4) / 1e4;
       item["cropped"] = r->cropped;
       item["output"] = outputs[i];
+      if (f.masks) item["mask"] = options.mask_output;
       item["width"] = r->width;
       item["height"] = r->height;
       item["seconds"] = std::round(secs * 100) / 100;
@@ -132,6 +136,8 @@ void RegisterSegment(CLI::App& app, int* exit_code) {
   cmd->add_option("files", flags->files, "JPEG, PNG or WebP files")->required();
   cmd->add_option("-o,--out", flags->out_dir, "Directory for the cut-outs (created if missing)")
       ->required();
+  cmd->add_flag("--masks", flags->masks,
+                "Also write each model mask as an 8-bit grey NAME.mask.png beside the cut-out");
   AddModelOptions(cmd, &flags->config);
   cmd->callback([flags, exit_code] { *exit_code = RunSegment(*flags); });
 }

@@ -22,7 +22,16 @@ Result<FileCutout> CutOutFile(const std::string& input, const std::string& outpu
   auto cut = vision::CutOut(*image, *mask, cut_options);
   if (!cut.ok()) return cut.status();
   SPARKIFY_RETURN_IF_ERROR(WriteFileAtomic(output, cut->png, 0644));
+  if (!options.mask_output.empty()) {
+    SPARKIFY_ASSIGN_OR_RETURN(std::string png, vision::EncodeMaskPng(*mask, options.png_compression));
+    SPARKIFY_RETURN_IF_ERROR(WriteFileAtomic(options.mask_output, png, 0644));
+  }
   return FileCutout{cut->foreground_share, cut->cropped, image->width(), image->height()};
+}
+
+std::string MaskPath(const std::string& cutout_path) {
+  std::filesystem::path p(cutout_path);
+  return (p.parent_path() / (p.stem().string() + ".mask.png")).string();
 }
 
 std::vector<std::string> CutoutPaths(const std::vector<std::string>& inputs,
@@ -32,6 +41,8 @@ std::vector<std::string> CutoutPaths(const std::vector<std::string>& inputs,
   for (const std::string& in : inputs) {
     std::string stem = std::filesystem::path(in).stem().string();
     if (stem.empty() || stem == "." || stem == "..") stem = "image";
+    // "x.mask" would make x.mask.png, the mask file of "x": keep cut-outs and masks apart.
+    if (stem.ends_with(".mask")) stem += "-image";
     std::string name = stem + ".png";
     for (int n = 2; used.count(name); ++n) name = stem + "-" + std::to_string(n) + ".png";
     used.insert(name);

@@ -19,6 +19,7 @@ import secrets
 import shutil
 import signal
 import string
+import struct
 import subprocess
 import sys
 import tempfile
@@ -411,8 +412,8 @@ def main():
         out_dir = os.path.join(work, "cutouts")
         r = subprocess.run([args.sparkify, "segment", os.path.join(samples_dir, "chelsea.png"),
                             os.path.join(samples_dir, "truncated.jpg"), notes, "-o", out_dir,
-                            "--size", "512"], env=base_env, capture_output=True, text=True,
-                           timeout=120)
+                            "--size", "512", "--masks"], env=base_env, capture_output=True,
+                           text=True, timeout=120)
         check(r.returncode == 1, "sparkify segment exits 1 when an input fails", r.stderr)
         summary = json.loads(r.stdout)
         results = summary["results"]
@@ -422,6 +423,15 @@ def main():
               os.path.exists(results[0]["output"]), "segment: the cat is cut out", r.stdout)
         check("truncated" in results[1]["error"] and "error" in results[2],
               "segment: the bad inputs say why", r.stdout)
+        mask = results[0].get("mask", "")
+        check(mask == os.path.join(out_dir, "chelsea.mask.png") and os.path.exists(mask),
+              "segment --masks: the mask beside the cut-out", r.stdout)
+        with open(mask, "rb") as f:
+            head = f.read(26)
+        width, height, depth, colour = struct.unpack(">IIBB", head[16:26])
+        check(head[:8] == b"\x89PNG\r\n\x1a\n" and (width, height) == (451, 300) and
+              (depth, colour) == (8, 0), "segment --masks: an 8-bit grey PNG of the image's size",
+              str((width, height, depth, colour)))
         check("segment 1/3" in r.stderr, "segment: plain progress lines off a terminal", r.stderr)
     finally:
         for p in reversed(started):

@@ -39,6 +39,9 @@ Result<CutOutResult> CutOut(const Image& image, const Mask& mask,
 // PNG of an RGB or RGBA image (zlib level 0..9).
 Result<std::string> EncodePng(const Image& image, int compression = 3);
 
+// 8-bit grey PNG of a mask (0..1 -> 0..255, rounded): for looking at what the model saw.
+Result<std::string> EncodeMaskPng(const Mask& mask, int compression = 3);
+
 // Baseline JPEG of an image (quality 1..100); alpha is dropped.
 Result<std::string> EncodeJpeg(const Image& image, int quality = 90);
 

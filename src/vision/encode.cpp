@@ -47,6 +47,26 @@ Result<std::string> EncodePng(const Image& image, int compression) {
                 /*drop_alpha=*/false);
 }
 
+Result<std::string> EncodeMaskPng(const Mask& mask, int compression) {
+  if (mask.alpha.empty() || mask.alpha.type() != CV_32FC1) {
+    return Status::InvalidArgument("mask encoding needs a float mask");
+  }
+  try {
+    cv::Mat grey;
+    mask.alpha.convertTo(grey, CV_8U, 255.0);  // rounds and saturates
+    std::vector<uchar> out;
+    if (!cv::imencode(".png", grey, out,
+                      {cv::IMWRITE_PNG_COMPRESSION, std::clamp(compression, 0, 9)})) {
+      return Status::Internal("OpenCV could not encode the mask");
+    }
+    return std::string(out.begin(), out.end());
+  } catch (const cv::Exception& e) {
+    return Status::Internal(std::string("encoding a mask failed in OpenCV: ") + e.what());
+  } catch (const std::bad_alloc&) {
+    return Status::ResourceExhausted("out of memory encoding a mask");
+  }
+}
+
 Result<std::string> EncodeJpeg(const Image& image, int quality) {
   return Encode(image, ".jpg", {cv::IMWRITE_JPEG_QUALITY, std::clamp(quality, 1, 100)},
                 /*drop_alpha=*/true);

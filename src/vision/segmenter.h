@@ -41,6 +41,9 @@ struct SegmenterOptions {
   int num_threads = 0;
   // Arithmetic: "fp32" (default) or another precision the manifest lists (e.g. "bf16").
   std::string precision = "fp32";
+  // Winograd for the 3x3 layers where it pays (fp32). false: direct convolution only, the
+  // reference that the other modes are held to (tools/model/README.md, "Quality gate").
+  bool winograd = true;
 };
 
 class GraphSegmenter final : public Segmenter {

@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
-# The AI function benchmark (issue 3): per-image latency of our OpenCV DNN path at 1024 and
-# 768 (forward only, and the whole cut-out), model load, peak RSS, side by side with
-# onnxruntime (npm onnxruntime-node, CPU) on the same converted fp32 model and the same input
-# blobs; then `sparkify function` against a `sparkify store`: cold start (process start to
-# first cut-out written) and warm per-request latency; then a perf profile of one 1024 forward.
+# The AI function benchmark (issues 3 and 8): per-image latency of our engine (src/nn on
+# oneDNN) at 1024, 768 and 320 (forward only, and the whole cut-out), in each mode: fp32 (the
+# default), bf16 (where the CPU has it; offered or not, the manifest says) and fp32 with oneDNN
+# held to AVX2 (ONEDNN_MAX_CPU_ISA=AVX2: an older CPU), with model load and peak RSS, side by
+# side with onnxruntime (npm onnxruntime-node, CPU, with its AVX-512) on the same IS-Net graph
+# (the fp32 ONNX our graph is exported from) and the same input blobs; then `sparkify
+# function` against a `sparkify store`: cold start (process start to first cut-out written)
+# and warm per-request latency; then a perf profile of one 1024 forward.
 # Everything runs on 127.0.0.1, bounded in time, and what it started is stopped on exit.
 #
 #   bench/function_bench.sh
-#   REPEATS=5 SIZES="1024 768 512" bench/function_bench.sh
+#   REPEATS=5 SIZES="1024 768 512" MODES="fp32 bf16" bench/function_bench.sh
 #
 # Environment: BUILD_DIR (default build-fbench), SPARKIFY_CACHE (model, samples, and the npm
 # install of onnxruntime-node in $SPARKIFY_CACHE/npm-ort/VERSION), ORT_VERSION (1.30.0),
-# REPEATS (rounds over the images per engine and size, default 3), SIZES ("1024 768"),
+# KEEP_OUT (a directory to keep the raw JSON in), REPEATS (rounds over the images per engine
+# and size, default 3), SIZES ("1024 768 320"),
+# MODES ("fp32 bf16 fp32-avx2"),
 # THREADS (per engine, default nproc), IMAGES (sample files), PROFILE (1: perf profile).
 # The machine is shared: before starting it waits up to LOAD_WAIT s (default 60), and before
 # each phase up to PHASE_WAIT s (20), at most WAIT_BUDGET s in all (120), for the CPU to be
@@ -26,7 +31,8 @@ cache=${SPARKIFY_CACHE:-$HOME/.cache/sparkify}
 ort_version=${ORT_VERSION:-1.30.0}
 ort_dir=$cache/npm-ort/$ort_version
 repeats=${REPEATS:-3}
-sizes=${SIZES:-1024 768}
+sizes=${SIZES:-1024 768 320}
+modes=${MODES:-fp32 bf16 fp32-avx2}
 threads=${THREADS:-$(nproc)}
 images=${IMAGES:-astronaut.png chelsea.png coffee.png rocket.jpg hubble_deep_field.jpg}
 max_busy=${MAX_BUSY:-25}
@@ -37,6 +43,7 @@ time_limit=${TIME_LIMIT:-600}
 profile=${PROFILE:-1}
 model_dir=$cache/models/isnet-general-medium
 manifest=$model_dir/manifest.json
+reference_onnx=$model_dir/model.onnx
 samples=$cache/samples
 started_at=$(date +%s)
 
@@ -157,23 +164,45 @@ echo "run: $(date -u '+%Y-%m-%d %H:%M UTC'), $repeats rounds over ${#names[@]} i
 wait_quiet
 echo "uptime at start of measurements: $(uptime | sed 's/^ *//')"
 
-# ---- 1. engines: ours and onnxruntime, same blobs, interleaved per size ------------------------
+# ---- 1. engines: ours (each mode) and onnxruntime, same blobs, interleaved per size ---------
+[ -f "$reference_onnx" ] || die "no reference ONNX $reference_onnx (tools/model/prepare-model.sh --force)"
+# bf16 may not be offered by the manifest (it must pass the quality gate): measure it through a
+# copy of the manifest that offers it, beside a link to the same graph.
+bf16_manifest=$tmp/bf16-model/manifest.json
+mkdir -p "$tmp/bf16-model"
+ln -s "$model_dir/model.sgraph" "$tmp/bf16-model/model.sgraph"
+python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); m["precisions"]=["fp32","bf16"]
+json.dump(m, open(sys.argv[2], "w"))' "$manifest" "$bf16_manifest"
+has_bf16=$(grep -qw avx512_bf16 /proc/cpuinfo && echo 1 || echo 0)
+python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1])).get("precisions", ["fp32"])))' \
+  "$manifest" > "$tmp/out/offered.json"
 first_size=${sizes%% *}
 for size in $sizes; do
-  phase_begin "ours@$size"
-  log "OpenCV DNN at $size: load, warm-up, $repeats x ${#names[@]} cut-outs"
-  layers=(); [ "$size" = "$first_size" ] && layers=(--layers)
-  timeout 300 "$bench" --manifest "$manifest" --size "$size" --repeat "$repeats" \
-    --threads "$threads" --dump "$tmp/blobs" "${layers[@]}" "${image_paths[@]}" \
-    > "$tmp/out/ours_$size.json" || die "sparkify_bench_function failed at $size"
-  phase_end
-  phase_begin "ort@$size"
-  log "onnxruntime-node $ort_version at $size: load, warm-up, $repeats x ${#names[@]} forwards"
-  timeout 300 node "$repo/bench/function_bench_ort.mjs" --ort "$ort_dir" \
-    --model "$model_dir/model.onnx" --size "$size" --blobs "$tmp/blobs" --repeat "$repeats" \
-    --threads "$threads" "${names[@]}" > "$tmp/out/ort_$size.json" ||
-    die "function_bench_ort.mjs failed at $size"
-  phase_end
+  for mode in $modes; do
+    args=(--manifest "$manifest" --size "$size" --repeat "$repeats" --threads "$threads")
+    envs=()
+    case $mode in
+      fp32) args+=(--dump "$tmp/blobs"); [ "$size" = "$first_size" ] && args+=(--layers) ;;
+      bf16) [ "$has_bf16" = 1 ] || { log "bf16: this CPU has no AVX512-BF16, skipped"; continue; }
+            args=(--manifest "$bf16_manifest" "${args[@]:2}" --precision bf16) ;;
+      fp32-avx2) envs=(ONEDNN_MAX_CPU_ISA=AVX2) ;;
+      *) die "unknown mode $mode" ;;
+    esac
+    phase_begin "ours-$mode@$size"
+    log "ours ($mode) at $size: load, warm-up, $repeats x ${#names[@]} cut-outs"
+    timeout 300 env "${envs[@]}" "$bench" "${args[@]}" "${image_paths[@]}" \
+      > "$tmp/out/ours_${size}_${mode}.json" || die "sparkify_bench_function ($mode) failed at $size"
+    phase_end
+    if [ "$mode" = fp32 ]; then
+      phase_begin "ort@$size"
+      log "onnxruntime-node $ort_version at $size: load, warm-up, $repeats x ${#names[@]} forwards"
+      timeout 300 node "$repo/bench/function_bench_ort.mjs" --ort "$ort_dir" \
+        --model "$reference_onnx" --size "$size" --blobs "$tmp/blobs" --repeat "$repeats" \
+        --threads "$threads" "${names[@]}" > "$tmp/out/ort_$size.json" ||
+        die "function_bench_ort.mjs failed at $size"
+      phase_end
+    fi
+  done
   rm -f "$tmp/blobs"/*_"$size".*
 done
 
@@ -312,5 +341,7 @@ fi
 
 # ---- the table ----------------------------------------------------------------------------------
 echo
+# KEEP_OUT=DIR keeps the raw JSON (to re-render the table: function_bench_report.py DIR).
+if [ -n "${KEEP_OUT:-}" ]; then mkdir -p "$KEEP_OUT" && cp -r "$tmp/out/." "$KEEP_OUT/"; fi
 python3 "$repo/bench/function_bench_report.py" "$tmp/out"
 echo "uptime at the end: $(uptime | sed 's/^ *//'); whole run $(( $(date +%s) - started_at )) s"

@@ -1,12 +1,12 @@
 // The onnxruntime side of bench/function_bench.sh: the same converted fp32 model on the very
-// input blobs our OpenCV path made (sparkify_bench_function --dump), forward only.
+// input blobs our engine was fed (sparkify_bench_function --dump), forward only.
 //
 //   node bench/function_bench_ort.mjs --ort DIR --model model.onnx --size N --blobs DIR \
 //        [--repeat R] [--threads T] NAME...
 //
 // DIR holds node_modules/onnxruntime-node (installed with --ignore-scripts: the package ships
 // its CPU library). For each NAME it reads BLOBS/NAME_N.f32 (1x3xNxN float32) and, when
-// present, BLOBS/NAME_N.opencv.f32 (OpenCV's raw output) to report max |ort - opencv|.
+// present, BLOBS/NAME_N.ours.f32 (our raw output) to report max |ort - ours|.
 // Timings: session creation (model load), one warm-up run on the first blob, then R rounds
 // over the blobs. Prints one JSON document on stdout (times in seconds, RSS in MB).
 import { createRequire } from 'node:module';
@@ -63,7 +63,7 @@ const statusMb = (field) => {
 const inputs = opt.names.map((name) => {
   const p = join(opt.blobs, `${name}_${opt.size}.f32`);
   if (!existsSync(p)) fail(`missing ${p}`);
-  return { name, path: p, ref: join(opt.blobs, `${name}_${opt.size}.opencv.f32`) };
+  return { name, path: p, ref: join(opt.blobs, `${name}_${opt.size}.ours.f32`) };
 });
 const hwmBefore = rssMb();
 
@@ -95,7 +95,7 @@ for (let r = 0; r < opt.repeat; r++) {
     images[i].runs.push({ forward: seconds(t) });
     if (r === 0) {
       const out = res[outName].data;
-      images[i].max_abs_diff_vs_opencv = existsSync(inputs[i].ref)
+      images[i].max_abs_diff_vs_ours = existsSync(inputs[i].ref)
         ? maxAbsDiff(out, readF32(inputs[i].ref)) : null;
     }
   }

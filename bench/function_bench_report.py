@@ -1,13 +1,16 @@
 #!/usr/bin/python3
 """The table of bench/function_bench.sh, from the JSON its steps wrote into one directory:
 
-    ours_SIZE.json   sparkify_bench_function (OpenCV DNN), one per size
-    ort_SIZE.json    bench/function_bench_ort.mjs (onnxruntime-node), one per size
-    function.json    the `sparkify function` cold start / warm requests (the script's own)
-    load.json        the machine's load before each phase (the script's own)
+    ours_SIZE_MODE.json  sparkify_bench_function (our engine), per size and mode (fp32, bf16,
+                         fp32-avx2)
+    ort_SIZE.json        bench/function_bench_ort.mjs (onnxruntime-node), one per size
+    function.json        the `sparkify function` cold start / warm requests (the script's own)
+    profile.json         one profiled forward (perf), perf.txt and dsos.txt beside it
+    load.json            the machine's load before each phase (the script's own)
 
     function_bench_report.py DIR
-Times in seconds, "median / min" over every run; ratios are ours / onnxruntime (> 1: slower).
+Times in seconds, "median / min" over every run; ratios are ours / onnxruntime's forward
+(< 1: faster). Ends with the issue's targets, PASS or FAIL.
 """
 import json
 import os
@@ -111,92 +114,86 @@ def perf_functions(perf_txt, dsos_txt):
     return out
 
 
+MODES = ("fp32", "bf16", "fp32-avx2")
+
+
 def main():
     d = sys.argv[1]
-    sizes = sorted({int(f.split("_")[1].split(".")[0]) for f in os.listdir(d)
+    sizes = sorted({int(f.split("_")[1]) for f in os.listdir(d)
                     if f.startswith("ours_") and f.endswith(".json")}, reverse=True)
-    ours = {s: load(os.path.join(d, "ours_%d.json" % s)) for s in sizes}
+    ours = {(s, m): load(os.path.join(d, "ours_%d_%s.json" % (s, m))) for s in sizes for m in MODES}
     ort = {s: load(os.path.join(d, "ort_%d.json" % s)) for s in sizes}
     fn = load(os.path.join(d, "function.json"))
     loads = load(os.path.join(d, "load.json")) or []
     any_ours = next(v for v in ours.values() if v)
     any_ort = next((v for v in ort.values() if v), None)
+    modes = [m for m in MODES if any(ours[(s, m)] for s in sizes)]
     names = [im["name"] for im in any_ours["images"]]
     runs = len(any_ours["images"][0]["runs"])
     out = []
     p = out.append
 
-    p("engines: OpenCV %s DNN (C++, DNN_BACKEND_OPENCV, CPU) vs onnxruntime-node %s (%s, CPU EP, "
-      "graph opt 'all'); %d threads each; same fp32 ONNX, same input blobs"
-      % (any_ours["opencv"], any_ort["ort"] if any_ort else "?",
-         any_ort["node"] if any_ort else "?", any_ours["threads"]))
+    def runs_of(x, key):
+        return [r[key] for im in x["images"] for r in im["runs"]] if x else []
+
+    p("engines: ours = src/nn on oneDNN (C++; isa %s) vs onnxruntime-node %s (%s, CPU EP, graph "
+      "opt 'all', its own AVX-512 kernels in every row); %d threads each; the same IS-Net graph "
+      "(ours: the sparkify-graph exported from the fp32 ONNX onnxruntime runs) and the same "
+      "input blobs" % (any_ours.get("isa", "?"), any_ort["ort"] if any_ort else "?",
+                       any_ort["node"] if any_ort else "?", any_ours["threads"]))
     p("times in seconds, median / min over %d runs per image (after one warm-up forward)" % runs)
     p("")
-    p("1. Forward pass only")
-    head = "%-17s %-9s" % ("image", "WxH")
-    for s in sizes:
-        head += " | %-13s %-13s %-5s" % ("ours %d" % s, "ort %d" % s, "ratio")
+    p("1. Forward pass, all images (%s)" % ", ".join(names))
+    head = "%-6s %-15s" % ("size", "onnxruntime")
+    for m in modes:
+        head += " | %-13s %-5s" % ("ours " + m, "ratio")
     p(head)
     p("-" * len(head))
-    all_ours = {s: [] for s in sizes}
-    all_ort = {s: [] for s in sizes}
-    for i, name in enumerate(names):
-        im0 = any_ours["images"][i]
-        line = "%-17s %-9s" % (name, "%dx%d" % (im0["width"], im0["height"]))
-        for s in sizes:
-            o = [r["forward"] for r in ours[s]["images"][i]["runs"]] if ours[s] else []
-            r_ = [r["forward"] for r in ort[s]["images"][i]["runs"]] if ort[s] else []
-            all_ours[s] += o
-            all_ort[s] += r_
-            line += " | %-13s %-13s %-5s" % (fmt(mm(o)), fmt(mm(r_)), ratio(mm(o), mm(r_)))
-        p(line)
-    line = "%-27s" % "all images"
     for s in sizes:
-        line += " | %-13s %-13s %-5s" % (fmt(mm(all_ours[s])), fmt(mm(all_ort[s])),
-                                          ratio(mm(all_ours[s]), mm(all_ort[s])))
-    p(line)
-    diffs = ["%d: %s" % (s, "%.1e" % max(im.get("max_abs_diff_vs_opencv") or 0
+        o = mm(runs_of(ort[s], "forward"))
+        line = "%-6d %-15s" % (s, fmt(o, 3))
+        for m in modes:
+            x = mm(runs_of(ours[(s, m)], "forward"))
+            line += " | %-13s %-5s" % (fmt(x, 3), ratio(x, o))
+        p(line)
+    diffs = ["%d: %s" % (s, "%.1e" % max(im.get("max_abs_diff_vs_ours") or 0
                                           for im in ort[s]["images"]))
              for s in sizes if ort[s]]
-    p("max |ort - opencv| on the raw output: " + ", ".join(diffs))
+    p("max |onnxruntime - ours fp32| on the raw output: " + ", ".join(diffs))
     p("")
 
     p("2. Whole cut-out, ours (read + decode + resize/normalise + forward + mask to full "
-      "size + alpha/PNG encode)")
+      "size + alpha/PNG encode), against onnxruntime's bare forward")
     steps = ["read", "decode", "blob", "forward", "mask", "cutout", "whole"]
     for s in sizes:
-        if not ours[s]:
-            continue
-        head = "%-17s %5s" % ("image @%d" % s, "fg") + "".join(" %-13s" % k for k in steps)
-        p(head)
-        for im in ours[s]["images"]:
-            line = "%-17s %5.2f" % (im["name"], im["foreground_share"])
-            for k in steps:
-                digits = 2 if k in ("forward", "whole") else 3
-                line += " %-13s" % fmt(mm([r[k] for r in im["runs"]]), digits)
-            p(line)
-        everything = [r for im in ours[s]["images"] for r in im["runs"]]
-        whole = mm([r["whole"] for r in everything])
-        fwd = mm([r["forward"] for r in everything])
-        p("%-23s whole %s, of which forward %.0f%% (medians)"
-          % ("all @%d" % s, fmt(whole), 100 * fwd[0] / whole[0]))
+        for m in modes:
+            x = ours[(s, m)]
+            if not x:
+                continue
+            whole = mm(runs_of(x, "whole"))
+            parts = ", ".join("%s %.3f" % (k, mm(runs_of(x, k))[0]) for k in steps[:-1])
+            p("%-5d %-10s whole %s = %s x onnxruntime's forward (medians: %s)"
+              % (s, m, fmt(whole, 3), ratio(whole, mm(runs_of(ort[s], "forward"))), parts))
     p("")
 
-    p("3. Model load, first forward, peak RSS (one process per engine and size)")
-    head = "%-22s %-10s %-14s %-15s %-15s" % ("engine @size", "load s", "1st forward s",
-                                              "VmHWM load MB", "VmHWM peak MB")
+    p("3. Model load, first forward, memory (one process per engine, size and mode)")
+    head = "%-24s %-8s %-10s %-9s %-10s %-10s %-10s" % (
+        "engine @size", "load s", "1st fwd s", "weights", "arena+scr", "VmHWM load", "VmHWM peak")
     p(head)
     p("-" * len(head))
     for s in sizes:
-        for label, x in (("ours (OpenCV)", ours[s]), ("onnxruntime", ort[s])):
+        rows = [("ours " + m, ours[(s, m)]) for m in modes] + [("onnxruntime", ort[s])]
+        for label, x in rows:
             if not x:
                 continue
-            p("%-22s %-10.2f %-14.2f %-15.0f %-15.0f" % (
-                "%s @%d" % (label, s), x["load_s"], x["first_forward_s"], x["vmhwm_load_mb"],
-                x["vmhwm_mb"]))
-    p("  (ours: load = OpenCvSegmenter::Load: read 176 MB + sha256 + ONNX import; ort: "
-      "InferenceSession.create, incl. graph optimisation; node itself ~%.0f MB)"
-      % (any_ort["maxrss_before_load_mb"] if any_ort else 0))
+            p("%-24s %-8.2f %-10.2f %-9s %-10s %-10.0f %-10.0f" % (
+                "%s @%d" % (label, s), x["load_s"], x["first_forward_s"],
+                "%.0f MB" % x["weights_mb"] if "weights_mb" in x else "-",
+                "%.0f MB" % x["arena_mb"] if "arena_mb" in x else "-",
+                x["vmhwm_load_mb"], x["vmhwm_mb"]))
+    p("  (ours: load = GraphSegmenter::Load: map the 88 MB graph + sha256 + weights converted "
+      "and primitives built for the size; ort: InferenceSession.create, incl. graph "
+      "optimisation; node itself ~%.0f MB)" % (any_ort["maxrss_before_load_mb"] if any_ort else 0))
     p("")
 
     if fn:
@@ -213,40 +210,80 @@ def main():
                   "(handler %s s)" % (s_label, len(fn[key]), fmt(mm([w["wall"] for w in fn[key]])),
                                       fmt(mm([w["handler"] for w in fn[key]]))))
         if fn.get("first_768_s") is not None:
-            p("first request @%s (loads a second net for that size): %.2f s"
-              % (fn.get("second_size"), fn["first_768_s"]))
+            p("first request @%s (plans that size): %.2f s" % (fn.get("second_size"),
+                                                              fn["first_768_s"]))
         if fn.get("cached_s") is not None:
             p("repeat request, cut-out already in the bucket (HEAD hit, no model): %.3f s"
               % fn["cached_s"])
-        p("peak RSS (VmHWM): worker %.0f MB after the @%d requests, %.0f MB at the end (both nets loaded); "
-          "emulator parent %.0f MB; REPORT's Max Memory Used: %s MB"
+        p("peak RSS (VmHWM): worker %.0f MB after the @%d requests, %.0f MB at the end (two "
+          "sizes planned); emulator parent %.0f MB; REPORT's Max Memory Used: %s MB"
           % (fn["worker_hwm_first_mb"], fn["size"], fn["worker_hwm_mb"], fn["parent_hwm_mb"],
              fn.get("report_max_mb", "?")))
         p("")
 
-    p("5. Ratio ours / onnxruntime, forward median over all images: " +
-      ", ".join("%d: %s" % (s, ratio(mm(all_ours[s]), mm(all_ort[s]))) for s in sizes))
     prof = load(os.path.join(d, "profile.json"))
     if prof:
-        p("")
         lay = prof.get("layers", {})
-        p("6. Profile of one forward @%d (ours, %d threads): %.2f s wall; OpenCV per-layer "
-          "timings (Net::getPerfProfile, %d layers, sum %.0f ms), by layer type:"
-          % (prof["size"], prof["threads"], prof["profiled_forward_s"], lay.get("layer_count", 0),
+        p("5. Profile of one forward @%d (ours fp32, %d threads): %.3f s wall; the engine's "
+          "%d steps (sum %.0f ms) by oneDNN implementation:"
+          % (prof["size"], prof["threads"], prof["profiled_forward_s"], lay.get("step_count", 0),
              lay.get("total_ms", 0)))
-        total = sum(t["ms"] for t in lay.get("by_type", [])) or 1
-        for t in lay.get("by_type", [])[:8]:
-            p("  %-14s %4d layers %8.0f ms %5.1f%%" % (t["type"], t["count"], t["ms"],
-                                                      100 * t["ms"] / total))
-        p("  slowest layers: " + "; ".join("%s %.0f ms" % (x["layer"], x["ms"])
-                                           for x in lay.get("top_layers", [])[:6]))
+        total = lay.get("total_ms") or 1
+        for t in sorted(lay.get("by_impl", []), key=lambda t: -t["ms"])[:8]:
+            rate = " %5.0f GFLOP/s" % (t["gflop"] / t["ms"] * 1e3) if t["gflop"] else ""
+            p("  %-34s %4d steps %7.1f ms %5.1f%%%s" % (t["impl"], t["count"], t["ms"],
+                                                       100 * t["ms"] / total, rate))
+        p("  slowest steps: " + "; ".join("%s %.1f ms" % (x["step"], x["ms"])
+                                          for x in lay.get("top_steps", [])[:5]))
         perf_txt = os.path.join(d, "perf.txt")
         if os.path.exists(perf_txt):
             p("  perf record -e cpu-clock -F 1999 (both threads, that forward only), self time by "
-              "function (stripped libraries: function = .eh_frame range, with its hottest "
-              "instruction):")
-            for share, what in perf_functions(perf_txt, os.path.join(d, "dsos.txt"))[:10]:
+              "function (stripped libraries: function = .eh_frame range):")
+            for share, what in perf_functions(perf_txt, os.path.join(d, "dsos.txt"))[:8]:
                 p("  %5.1f%%  %s" % (share, what[:150]))
+        p("")
+
+    p("6. Targets (issue 8), same run, same CPU:")
+    top = max(sizes)
+    o = mm(runs_of(ort.get(top), "forward"))
+
+    def target(name, value, limit, unit="x"):
+        if value is None:
+            p("  ----  %s: not measured" % name)
+            return
+        verdict = "PASS" if value <= limit else "FAIL"
+        p("  %s  %s: %.2f%s (<= %.2f%s)" % (verdict, name, value, unit, limit, unit))
+
+    def whole_ratio(m):
+        x = ours.get((top, m))
+        return mm(runs_of(x, "whole"))[0] / o[0] if x and o else None
+
+    def fwd_ratio(m):
+        x = ours.get((top, m))
+        return mm(runs_of(x, "forward"))[0] / o[0] if x and o else None
+
+    target("@%d default fp32: whole cut-out / onnxruntime forward" % top, whole_ratio("fp32"), 0.5)
+    offered = load(os.path.join(d, "offered.json")) or ["fp32"]
+    candidates = [(whole_ratio(m), m) for m in ("fp32", "bf16")
+                  if m in offered and whole_ratio(m) is not None]
+    if candidates:
+        best, best_mode = min(candidates)
+        target("@%d fastest mode the manifest offers (passed the quality gate: %s), %s: whole / "
+               "onnxruntime forward" % (top, ", ".join(offered), best_mode), best, 0.35)
+    for m in ("bf16",):
+        if m not in offered and whole_ratio(m) is not None:
+            p("        (%s, not offered: it fails the quality gate; whole / onnxruntime forward "
+              "%.2fx)" % (m, whole_ratio(m)))
+    target("@%d fp32 with oneDNN capped to AVX2: forward / onnxruntime forward (AVX-512)" % top,
+           fwd_ratio("fp32-avx2"), 1.0)
+    if fn:
+        target("function cold start (process start -> first cut-out) @%d" % fn["size"],
+               fn["cold_s"], 1.5, " s")
+    x = ours.get((top, "fp32"))
+    if x:
+        target("model load @%d" % top, x["load_s"], 0.5, " s")
+        target("peak RSS of a load and the cut-outs @%d (bench process)" % top,
+               x["vmhwm_mb"], 900, " MB")
     if loads:
         p("load per phase: 1-min avg, CPU busy before it (after waiting, if busy, up to PHASE_WAIT s), "
           "and the share of both cores OTHERS used during the phase:")
@@ -254,6 +291,7 @@ def main():
                            % (l["phase"], l["loadavg"], l["busy"], l["waited"], l["others"])
                            for l in loads))
     print("\n".join(out))
+
 
 
 if __name__ == "__main__":

@@ -60,6 +60,11 @@ class Compiler {
     MemoryOptions mo;
     mo.channel_block = set_.block;
     mo.value_bytes = [this](int v) { return ValueMd(v).get_size(); };
+    // A convolution's working memory (Winograd's tiles: up to ~190 MB at 1024) lives in the
+    // arena beside the values alive at that step, not in a buffer of its own.
+    mo.step_scratch = [this](int s) -> uint64_t {
+      return convs_[s] ? convs_[s]->pd.scratchpad_desc().get_size() : 0;
+    };
     plan->memory = PlanMemory(g_, plan->shapes, plan->steps, mo);
     SPARKIFY_RETURN_IF_ERROR(AllocateArena());
     SPARKIFY_RETURN_IF_ERROR(BindValues());
@@ -106,7 +111,8 @@ class Compiler {
            n.strides[0] == 1 && n.strides[1] == 1 && n.dilations[0] == 1 &&
            n.dilations[1] == 1 && n.group == 1 && in.c % set_.block == 0 &&
            out.c % set_.block == 0 && in.c >= 32 && out.c >= 32 &&
-           int64_t{out.h} * out.w >= set_.winograd_min_pixels;
+           double(out.h) * out.w >=
+               set_.winograd_min_share * plan_->shapes[0].h * plan_->shapes[0].w;
   }
 
   Result<ConvChoice> ChooseConv(const Step& st) {
@@ -220,11 +226,11 @@ class Compiler {
                             gflop});
   }
 
-  // Registers a primitive that uses the shared scratchpad.
+  // Registers a primitive that uses the shared scratchpad (bound once its size is known).
   void AddWithScratch(dnnl::primitive prim, const dnnl::primitive_desc_base& pd,
                       std::unordered_map<int, memory> args, std::string name, double gflop) {
     size_t need = pd.scratchpad_desc().get_size();
-    if (need > 0) args[DNNL_ARG_SCRATCHPAD] = memory();  // bound once the size is known
+    if (need > 0) shared_scratch_users_.push_back(plan_->execs.size());
     scratch_need_ = std::max(scratch_need_, need);
     Add(std::move(prim), std::move(args), std::move(name), pd.impl_info_str(), gflop);
   }
@@ -348,7 +354,12 @@ class Compiler {
     }
     double gflop = 2.0 * out.c * (in.c / n.group) * n.kernel[0] * n.kernel[1] *
                    static_cast<double>(out.h) * out.w / 1e9;
-    AddWithScratch(dnnl::convolution_forward(c.pd), c.pd, std::move(args), name, gflop);
+    if (size_t need = c.pd.scratchpad_desc().get_size(); need > 0) {  // its own, in the arena
+      char* at = static_cast<char*>(plan_->arena.get()) + plan_->memory.scratch_offset[i];
+      args[DNNL_ARG_SCRATCHPAD] =
+          memory(memory::desc({static_cast<memory::dim>(need)}, dt::u8, tag::x), eng_, at);
+    }
+    Add(dnnl::convolution_forward(c.pd), std::move(args), name, c.pd.impl_info_str(), gflop);
     if (dst != values_[st.output]) {
       Add(dnnl::reorder(dst, values_[st.output]),
           {{DNNL_ARG_FROM, dst}, {DNNL_ARG_TO, values_[st.output]}}, name + " (out)", "reorder",
@@ -372,10 +383,7 @@ class Compiler {
       plan_->scratch_bytes = scratch_need_;
       memory scratch(memory::desc({static_cast<memory::dim>(scratch_need_)}, dt::u8, tag::x),
                      eng_, p);
-      for (auto& e : plan_->execs) {
-        auto it = e.args.find(DNNL_ARG_SCRATCHPAD);
-        if (it != e.args.end()) it->second = scratch;
-      }
+      for (size_t i : shared_scratch_users_) plan_->execs[i].args[DNNL_ARG_SCRATCHPAD] = scratch;
     }
   }
 
@@ -387,6 +395,7 @@ class Compiler {
   std::vector<std::optional<ConvChoice>> convs_;
   std::vector<memory> values_;
   size_t scratch_need_ = 0;
+  std::vector<size_t> shared_scratch_users_;  // execs that use the shared scratchpad
 };
 
 }  // namespace

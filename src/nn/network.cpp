@@ -120,7 +120,7 @@ Result<std::unique_ptr<Network>> Network::Create(std::shared_ptr<const void> own
   s.act = options.precision == Precision::kBf16 ? dnnl::memory::data_type::bf16
                                                 : dnnl::memory::data_type::f32;
   s.winograd = options.winograd;
-  s.winograd_min_pixels = options.winograd_min_pixels;
+  s.winograd_min_share = options.winograd_min_share;
   omp_set_num_threads(options.threads > 0 ? options.threads : CpusAvailable());
   impl->weights = std::make_unique<internal::WeightCache>(impl->graph, impl->engine);
   return std::unique_ptr<Network>(new Network(std::move(impl)));

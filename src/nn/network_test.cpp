@@ -69,7 +69,7 @@ TEST(NetworkTest, RsuBlockMatchesTheReference) {
 TEST(NetworkTest, WinogradLayersStayWithinFp32Tolerance) {
   // 32+ channels, 3x3, stride 1, enough pixels: Winograd where the CPU has it.
   NetworkOptions o;
-  o.winograd_min_pixels = 0;
+  o.winograd_min_share = 0;
   std::vector<StepTiming> t;
   Diff d = RunBoth(Rsu(3, 32, 64), 64, 64, o, &t);
   EXPECT_LT(d.max, 1e-4);

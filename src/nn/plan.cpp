@@ -223,36 +223,56 @@ MemoryPlan PlanMemory(const Graph& g, const std::vector<Shape>& shapes, std::vec
   }
   last[root(g.output, nullptr)] = last_step;
 
-  // Greedy placement: biggest first, at the lowest offset free during its whole life.
-  std::vector<int> owners;
+  // Blocks to place: the memory owners over their lives, and each step's scratch over that
+  // step alone. Greedy: biggest first, at the lowest offset free during its whole life.
+  struct Block {
+    uint64_t bytes;
+    int first, last;
+    int value;  // or -1 - step, for a scratch
+    int64_t offset = -1;
+  };
+  std::vector<Block> blocks;
   for (size_t v = 1; v < nv; ++v) {
-    if (link[v] < 0 && last[v] >= 0) owners.push_back(static_cast<int>(v));
+    if (link[v] < 0 && last[v] >= 0) blocks.push_back({bytes[v], first[v], last[v], static_cast<int>(v)});
   }
-  std::sort(owners.begin(), owners.end(), [&](int a, int b) {
-    return bytes[a] != bytes[b] ? bytes[a] > bytes[b] : a < b;
+  if (options.step_scratch) {
+    for (int s = 0; s < last_step; ++s) {
+      uint64_t need = options.step_scratch(s);
+      if (need > 0) blocks.push_back({need, s, s, -1 - s});
+    }
+  }
+  std::sort(blocks.begin(), blocks.end(), [](const Block& a, const Block& b) {
+    return a.bytes != b.bytes ? a.bytes > b.bytes : a.value < b.value;
   });
-  std::vector<int64_t> owner_offset(nv, -1);
-  std::vector<int> placed;
   const uint64_t align = std::max<uint64_t>(options.alignment, 1);
-  for (int v : owners) {
+  for (size_t i = 0; i < blocks.size(); ++i) {
+    Block& b = blocks[i];
     std::vector<std::pair<uint64_t, uint64_t>> busy;
-    for (int p : placed) {
-      if (first[p] <= last[v] && first[v] <= last[p]) {
-        busy.emplace_back(static_cast<uint64_t>(owner_offset[p]),
-                          static_cast<uint64_t>(owner_offset[p]) + bytes[p]);
+    for (size_t j = 0; j < i; ++j) {
+      const Block& p = blocks[j];
+      if (p.first <= b.last && b.first <= p.last) {
+        busy.emplace_back(static_cast<uint64_t>(p.offset), static_cast<uint64_t>(p.offset) + p.bytes);
       }
     }
     std::sort(busy.begin(), busy.end());
     uint64_t at = 0;
     for (const auto& [lo, hi] : busy) {
-      if (at + bytes[v] <= lo) break;
+      if (at + b.bytes <= lo) break;
       at = std::max(at, (hi + align - 1) / align * align);
     }
-    owner_offset[v] = static_cast<int64_t>(at);
-    plan.arena_bytes = std::max(plan.arena_bytes, at + bytes[v]);
-    placed.push_back(v);
+    b.offset = static_cast<int64_t>(at);
+    plan.arena_bytes = std::max(plan.arena_bytes, at + b.bytes);
   }
 
+  std::vector<int64_t> owner_offset(nv, -1);
+  plan.scratch_offset.assign(steps.size(), -1);
+  for (const Block& b : blocks) {
+    if (b.value >= 0) {
+      owner_offset[b.value] = b.offset;
+    } else {
+      plan.scratch_offset[static_cast<size_t>(-1 - b.value)] = b.offset;
+    }
+  }
   plan.offset.assign(nv, -1);
   for (size_t v = 1; v < nv; ++v) {
     uint64_t off = 0;

@@ -60,6 +60,9 @@ struct MemoryOptions {
   int channel_block = 16;
   // Bytes of one value (its whole tensor in its layout). REQUIRED.
   std::function<uint64_t(int value)> value_bytes;
+  // Working memory a step needs while it runs (e.g. a Winograd convolution's transformed
+  // tiles), placed in the arena beside the values live at that step. Default: none.
+  std::function<uint64_t(int step)> step_scratch;
   uint64_t alignment = 64;
 };
 
@@ -67,6 +70,8 @@ struct MemoryPlan {
   uint64_t arena_bytes = 0;
   // Byte offset of every value in the arena; -1 for the graph input, which lives outside.
   std::vector<int64_t> offset;
+  // Byte offset of every step's scratch in the arena; -1 when it needs none.
+  std::vector<int64_t> scratch_offset;
   int concat_views = 0;   // Concats done by writing in place
   int concat_copies = 0;  // Concats that copy
   int in_place_sums = 0;  // residuals accumulated in place

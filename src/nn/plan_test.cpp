@@ -110,16 +110,22 @@ struct Planned {
   std::vector<Shape> shapes;
   std::vector<Step> steps;
   MemoryPlan plan;
+  std::vector<uint64_t> scratch;  // per step
 };
 
-Planned PlanFor(const std::string& file, int size, bool in_place) {
-  Planned p{Parse(file), {}, {}, {}};
+Planned PlanFor(const std::string& file, int size, bool in_place, uint64_t scratch = 0) {
+  Planned p{Parse(file), {}, {}, {}, {}};
   p.shapes = *InferShapes(p.g, size, size);
   p.steps = Fuse(p.g);
   for (Step& st : p.steps) st.in_place = in_place && st.residual_dies_here;
   MemoryOptions mo;
   mo.channel_block = 16;
   mo.value_bytes = [&](int v) { return static_cast<uint64_t>(p.shapes[v].elements()) * 4; };
+  // Every other convolution wants `scratch` bytes of working memory.
+  for (size_t s = 0; s < p.steps.size(); ++s) {
+    p.scratch.push_back(p.steps[s].kind == StepKind::kConv && s % 2 == 0 ? scratch : 0);
+  }
+  if (scratch > 0) mo.step_scratch = [&](int s) { return p.scratch[s]; };
   p.plan = PlanMemory(p.g, p.shapes, p.steps, mo);
   return p;
 }
@@ -148,6 +154,18 @@ void ExpectNoClobbering(const Planned& p) {
       if (live_together && overlap) {
         EXPECT_TRUE(nested) << p.g.values[a] << " and " << p.g.values[b] << " clash";
       }
+    }
+  }
+  // A step's scratch overlaps nothing that is live while it runs.
+  for (int s = 0; s < static_cast<int>(p.steps.size()); ++s) {
+    int64_t lo = p.plan.scratch_offset.empty() ? -1 : p.plan.scratch_offset[s];
+    if (lo < 0) continue;
+    int64_t hi = lo + static_cast<int64_t>(p.scratch[s]);
+    for (size_t v = 1; v < nv; ++v) {
+      if (p.plan.offset[v] < 0 || last[v] < 0 || first[v] > s || last[v] < s) continue;
+      int64_t v0 = p.plan.offset[v], v1 = v0 + bytes(v);
+      EXPECT_FALSE(lo < v1 && v0 < hi) << "step " << s << "'s scratch clashes with "
+                                           << p.g.values[v];
     }
   }
 }
@@ -207,6 +225,19 @@ TEST(PlanMemoryTest, InPlaceSumSharesTheResidualsMemory) {
   ExpectNoClobbering(p);
 }
 
+TEST(PlanMemoryTest, ScratchTakesFreeArenaSpace) {
+  GraphBuilder b(16);
+  std::string v = "input";
+  for (int i = 0; i < 4; ++i) v = b.Relu(b.Conv(v, 16));
+  uint64_t one = 16 * 32 * 32 * 4;
+  Planned p = PlanFor(b.Build(v), 32, false, one / 2);
+  ASSERT_EQ(p.plan.scratch_offset.size(), p.steps.size());
+  EXPECT_GE(p.plan.scratch_offset[0], 0);
+  EXPECT_EQ(p.plan.scratch_offset[1], -1);
+  EXPECT_EQ(p.plan.arena_bytes, 2 * one + one / 2);  // two values and one scratch at a time
+  ExpectNoClobbering(p);
+}
+
 TEST(PlanMemoryTest, DeadValuesShareMemory) {
   GraphBuilder b(16);
   std::string v = "input";
@@ -232,7 +263,7 @@ TEST(PlanMemoryTest, IsNetLikeUShapeNeverClobbers) {
   std::string file = b.Build(b.Sigmoid(b.Resize(b.Conv(b.Add(h1d, hxin), 1))));
   for (bool in_place : {false, true}) {
     for (int size : {32, 40, 64}) {
-      Planned p = PlanFor(file, size, in_place);
+      Planned p = PlanFor(file, size, in_place, size * size * 16 * 4 / 3);
       EXPECT_EQ(p.plan.concat_views, 3);
       EXPECT_EQ(p.plan.in_place_sums, in_place ? 1 : 0);
       ExpectNoClobbering(p);

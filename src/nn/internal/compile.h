@@ -21,7 +21,7 @@ struct Settings {
   int block = 16;                                               // channels per block
   dnnl::memory::format_tag blocked = dnnl::memory::format_tag::nChw16c;
   bool winograd = true;
-  int64_t winograd_min_pixels = 64 * 64;
+  double winograd_min_share = 1.0 / 256;  // NetworkOptions::winograd_min_share
 };
 
 // Large zeroed memory for activations and weights, in transparent huge pages where the

@@ -1,6 +1,8 @@
 // CutOut and ForegroundShare.
 #include "vision/cutout.h"
 
+#include "vision/refine.h"
+
 #include <new>
 
 #include <opencv2/core.hpp>
@@ -27,19 +29,25 @@ Result<CutOutResult> CutOut(const Image& image, const Mask& mask, const CutOutOp
   CutOutResult result;
   result.foreground_share = ForegroundShare(mask);
   result.cropped = result.foreground_share >= options.crop_threshold;
+  result.quality = ScoreMask(mask);
   Image rgba;
   try {
+    const Mask used = options.refine ? RefineMask(mask) : mask;
+    Image source = image;
+    if (options.refine) {
+      SPARKIFY_ASSIGN_OR_RETURN(source, DecontaminateEdges(image, used));
+    }
     cv::Mat alpha;
-    if (image.has_alpha()) {
+    if (source.has_alpha()) {
       cv::Mat existing;
-      cv::extractChannel(image.pixels, existing, 3);
+      cv::extractChannel(source.pixels, existing, 3);
       existing.convertTo(existing, CV_32F);
-      cv::multiply(mask.alpha, existing, alpha);
+      cv::multiply(used.alpha, existing, alpha);
       alpha.convertTo(alpha, CV_8U);  // rounds and saturates
-      rgba.pixels = image.pixels.clone();
+      rgba.pixels = source.pixels.clone();
     } else {
-      mask.alpha.convertTo(alpha, CV_8U, 255.0);
-      cv::cvtColor(image.pixels, rgba.pixels, cv::COLOR_RGB2RGBA);
+      used.alpha.convertTo(alpha, CV_8U, 255.0);
+      cv::cvtColor(source.pixels, rgba.pixels, cv::COLOR_RGB2RGBA);
     }
     cv::insertChannel(alpha, rgba.pixels, 3);
   } catch (const cv::Exception& e) {

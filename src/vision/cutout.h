@@ -9,6 +9,7 @@
 
 #include "common/status.h"
 #include "vision/image.h"
+#include "vision/mask_quality.h"
 
 namespace sparkify::vision {
 
@@ -18,19 +19,24 @@ struct CutOutOptions {
   double crop_threshold = 0.10;
   // zlib level for the PNG (0..9). Default: 3 (a fraction of level 9's time, ~10% larger).
   int png_compression = 3;
+  // Clean the edges (refine.h): crisp subject with a thin soft band, colours under the band
+  // from the subject. false: the model's mask as it is. Default: true.
+  bool refine = true;
 };
 
 struct CutOutResult {
   std::string png;              // RGBA PNG, the image's size; alpha = mask * existing alpha
-  double foreground_share = 0;  // ForegroundShare(mask)
+  double foreground_share = 0;  // ForegroundShare(mask), of the model's mask
   bool cropped = false;         // foreground_share >= crop_threshold
+  MaskQuality quality;          // ScoreMask(mask), of the model's mask
 };
 
 // Fraction of the mask's pixels with value >= 0.5 (0 for an empty mask).
 double ForegroundShare(const Mask& mask);
 
-// The subject of `image` on a transparent background: RGB unchanged, alpha = round(mask *
-// existing alpha), the existing alpha being 255 for RGB (soft edges kept). The PNG is always
+// The subject of `image` on a transparent background: alpha = round(refined mask * existing
+// alpha), the existing alpha being 255 for RGB; RGB unchanged but under the refined mask's
+// soft band (options.refine; else the raw mask, RGB unchanged everywhere). The PNG is always
 // produced; `cropped` says whether the caller should use it. InvalidArgument when the mask is not
 // the image's size or the image is not 8-bit RGB/RGBA; Internal when encoding fails.
 Result<CutOutResult> CutOut(const Image& image, const Mask& mask,

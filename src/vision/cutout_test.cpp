@@ -33,7 +33,9 @@ TEST(ForegroundShareTest, CountsPixelsAtOrAboveOneHalf) {
 
 TEST(CutOutTest, MaskBecomesSoftAlpha) {
   const Image im = Solid(8, 2, cv::Scalar(10, 20, 30));
-  Result<CutOutResult> cut = CutOut(im, LeftHalf(8, 2, 1.f, 0.25f));
+  CutOutOptions raw;
+  raw.refine = false;  // the model's mask as it is
+  Result<CutOutResult> cut = CutOut(im, LeftHalf(8, 2, 1.f, 0.25f), raw);
   ASSERT_TRUE(cut.ok()) << cut.status().ToString();
   EXPECT_DOUBLE_EQ(cut->foreground_share, 0.5);
   EXPECT_TRUE(cut->cropped);
@@ -46,12 +48,26 @@ TEST(CutOutTest, MaskBecomesSoftAlpha) {
 
 TEST(CutOutTest, ExistingAlphaIsMultiplied) {
   const Image im = Solid(4, 1, cv::Scalar(1, 2, 3, 128), 4);
-  Result<CutOutResult> cut = CutOut(im, LeftHalf(4, 1, 0.5f, 1.f));
+  CutOutOptions raw;
+  raw.refine = false;
+  Result<CutOutResult> cut = CutOut(im, LeftHalf(4, 1, 0.5f, 1.f), raw);
   ASSERT_TRUE(cut.ok());
   Result<Image> png = DecodeImage(cut->png);
   ASSERT_TRUE(png.ok());
   EXPECT_EQ(png->pixels.at<cv::Vec4b>(0, 0)[3], 64);   // 0.5 * 128
   EXPECT_EQ(png->pixels.at<cv::Vec4b>(0, 3)[3], 128);  // 1 * 128
+}
+
+TEST(CutOutTest, RefinedAlphaDropsTheFaintPartAndScoresTheMask) {
+  const Image im = Solid(80, 20, cv::Scalar(10, 20, 30));
+  Result<CutOutResult> cut = CutOut(im, LeftHalf(80, 20, 1.f, 0.25f));
+  ASSERT_TRUE(cut.ok()) << cut.status().ToString();
+  Result<Image> png = DecodeImage(cut->png);
+  ASSERT_TRUE(png.ok());
+  EXPECT_EQ(png->pixels.at<cv::Vec4b>(10, 5)[3], 255);
+  EXPECT_EQ(png->pixels.at<cv::Vec4b>(10, 75)[3], 0);  // 0.25 is below the hardening's floor
+  EXPECT_DOUBLE_EQ(cut->foreground_share, 0.5);        // of the model's mask
+  EXPECT_GT(cut->quality.confidence, 0.0);
 }
 
 TEST(CutOutTest, ThresholdDecidesCropped) {

@@ -1,0 +1,221 @@
+// MaskQuality and the edge refinement on masks made for the test: crisp shapes, soft blobs,
+// fog, frames, specks and holes, and shapes composited over a textured background whose true
+// alpha is known.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include <opencv2/imgproc.hpp>
+
+#include "vision/mask_quality.h"
+#include "vision/refine.h"
+
+namespace sparkify::vision {
+namespace {
+
+constexpr int kSide = 240;
+
+// An antialiased disk (the "true" alpha of a subject).
+Mask Disk(int side, double cx, double cy, double r) {
+  Mask m;
+  m.alpha = cv::Mat(side, side, CV_32F);
+  for (int y = 0; y < side; ++y) {
+    for (int x = 0; x < side; ++x) {
+      double d = std::hypot(x + 0.5 - cx, y + 0.5 - cy);
+      m.alpha.at<float>(y, x) = static_cast<float>(std::clamp(r - d + 0.5, 0.0, 1.0));
+    }
+  }
+  return m;
+}
+
+// What the model gives for a subject of true alpha `truth`: a blurred edge, fog of `fog`
+// inside, a faint halo of `halo` in a ring outside.
+Mask ModelLike(const Mask& truth, double blur, float fog, float halo) {
+  Mask m;
+  cv::GaussianBlur(truth.alpha, m.alpha, cv::Size(0, 0), blur);
+  cv::Mat ring;
+  cv::GaussianBlur(truth.alpha, ring, cv::Size(0, 0), blur * 4);
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> noise(0, 1);
+  for (int y = 0; y < m.alpha.rows; ++y) {
+    for (int x = 0; x < m.alpha.cols; ++x) {
+      float& v = m.alpha.at<float>(y, x);
+      const float t = truth.alpha.at<float>(y, x);
+      if (t > 0.99f && noise(rng) < 0.3f) v -= fog * noise(rng);      // fog inside
+      if (t < 0.01f) v += halo * ring.at<float>(y, x) * 2;            // halo outside
+      v = std::clamp(v, 0.0f, 1.0f);
+    }
+  }
+  return m;
+}
+
+double IoU(const Mask& a, const Mask& b) {
+  int64_t both = 0, either = 0;
+  for (int y = 0; y < a.alpha.rows; ++y) {
+    for (int x = 0; x < a.alpha.cols; ++x) {
+      bool fa = a.alpha.at<float>(y, x) >= 0.5f, fb = b.alpha.at<float>(y, x) >= 0.5f;
+      both += fa && fb;
+      either += fa || fb;
+    }
+  }
+  return either ? static_cast<double>(both) / either : 1.0;
+}
+
+// Mean alpha of `m` over the pixels 3..8 px outside the true subject: the halo.
+double Halo(const Mask& truth, const Mask& m) {
+  cv::Mat outside = truth.alpha < 0.01f;
+  cv::Mat dist;
+  cv::distanceTransform(outside, dist, cv::DIST_L2, 3);
+  double sum = 0;
+  int n = 0;
+  for (int y = 0; y < dist.rows; ++y) {
+    for (int x = 0; x < dist.cols; ++x) {
+      float d = dist.at<float>(y, x);
+      if (d >= 3 && d <= 8) {
+        sum += m.alpha.at<float>(y, x);
+        ++n;
+      }
+    }
+  }
+  return n ? sum / n : 0;
+}
+
+// Mean alpha inside the true subject, away from its edge.
+double Interior(const Mask& truth, const Mask& m) {
+  cv::Mat inside = truth.alpha > 0.99f;
+  cv::Mat dist;
+  cv::distanceTransform(inside, dist, cv::DIST_L2, 3);
+  double sum = 0;
+  int n = 0;
+  for (int y = 0; y < dist.rows; ++y) {
+    for (int x = 0; x < dist.cols; ++x) {
+      if (dist.at<float>(y, x) >= 4) {
+        sum += m.alpha.at<float>(y, x);
+        ++n;
+      }
+    }
+  }
+  return n ? sum / n : 0;
+}
+
+TEST(MaskQualityTest, CrispShapesAreSubjects) {
+  MaskQuality q = ScoreMask(Disk(kSide, 120, 120, 60));
+  EXPECT_GT(q.confidence, 0.9);
+  EXPECT_NEAR(q.area, 3.14159 * 60 * 60 / (kSide * kSide), 0.01);
+  EXPECT_EQ(q.connectedness, 1.0);
+  EXPECT_EQ(q.border, 0.0);
+  EXPECT_TRUE(q.subject) << q.score;
+  // A subject cut off by the bottom edge (a portrait) is still one.
+  EXPECT_TRUE(ScoreMask(Disk(kSide, 120, 230, 90)).subject);
+}
+
+TEST(MaskQualityTest, SoftBlobsAndFogAreNot) {
+  Mask blob;
+  cv::GaussianBlur(Disk(kSide, 120, 120, 50).alpha, blob.alpha, cv::Size(0, 0), 25);
+  cv::normalize(blob.alpha, blob.alpha, 0, 1, cv::NORM_MINMAX);
+  MaskQuality q = ScoreMask(blob);
+  EXPECT_LT(q.confidence, 0.6);
+  EXPECT_FALSE(q.subject) << q.score;
+  Mask fog;  // a translucent wash over everything
+  fog.alpha = cv::Mat(kSide, kSide, CV_32F, cv::Scalar(0.45f));
+  fog.alpha(cv::Rect(40, 40, 100, 100)) = 0.6f;
+  EXPECT_FALSE(ScoreMask(fog).subject);
+}
+
+TEST(MaskQualityTest, FramesSpecksAndWholeCoversAreNot) {
+  Mask frame;
+  frame.alpha = cv::Mat(kSide, kSide, CV_32F, cv::Scalar(1.0f));
+  frame.alpha(cv::Rect(20, 20, kSide - 40, kSide - 40)) = 0.0f;
+  MaskQuality f = ScoreMask(frame);
+  EXPECT_EQ(f.border, 1.0);
+  EXPECT_FALSE(f.subject);
+  Mask whole;
+  whole.alpha = cv::Mat(kSide, kSide, CV_32F, cv::Scalar(1.0f));
+  EXPECT_FALSE(ScoreMask(whole).subject);
+  EXPECT_FALSE(ScoreMask(Disk(kSide, 50, 50, 3)).subject);  // a speck
+  Mask specks;  // twenty small blobs: no single subject
+  specks.alpha = cv::Mat::zeros(kSide, kSide, CV_32F);
+  for (int i = 0; i < 20; ++i) {
+    cv::circle(specks.alpha, cv::Point(20 + (i % 5) * 50, 20 + (i / 5) * 55), 12, 1.0, -1);
+  }
+  MaskQuality s = ScoreMask(specks);
+  EXPECT_LT(s.connectedness, 0.1);
+  EXPECT_FALSE(s.subject);
+  EXPECT_EQ(ScoreMask(Mask{}).score, 0.0);
+}
+
+TEST(RefineTest, ModelLikeMaskBecomesTheTrueShapeWithoutHaloOrFog) {
+  for (double r : {30.0, 70.0}) {
+    Mask truth = Disk(kSide, 118, 123, r);
+    Mask raw = ModelLike(truth, 2.5, 0.6f, 0.2f);
+    Mask refined = RefineMask(raw);
+    SCOPED_TRACE(r);
+    EXPECT_GE(IoU(refined, truth), 0.95);
+    EXPECT_LT(Halo(truth, refined), 0.01);
+    EXPECT_GT(Halo(truth, raw), 0.03);  // the raw one did have a halo
+    EXPECT_GT(Interior(truth, refined), 0.995);
+    EXPECT_LT(Interior(truth, raw), 0.97);  // and fog
+  }
+}
+
+TEST(RefineTest, SpecksGoSmallHolesCloseLargeHolesStay) {
+  Mask m;
+  m.alpha = cv::Mat::zeros(kSide, kSide, CV_32F);
+  cv::circle(m.alpha, cv::Point(120, 120), 80, 1.0, -1);
+  cv::circle(m.alpha, cv::Point(100, 100), 3, 0.0, -1);   // a small hole
+  cv::circle(m.alpha, cv::Point(150, 140), 30, 0.0, -1);  // a large one (a ring's inside)
+  cv::circle(m.alpha, cv::Point(10, 10), 3, 1.0, -1);     // a speck
+  Mask r = RefineMask(m, {.feather = 0.7});
+  EXPECT_GT(r.alpha.at<float>(100, 100), 0.99f);
+  EXPECT_LT(r.alpha.at<float>(140, 150), 0.01f);
+  EXPECT_LT(r.alpha.at<float>(10, 10), 0.01f);
+  EXPECT_GT(r.alpha.at<float>(120, 60), 0.99f);
+}
+
+TEST(RefineTest, EdgeColoursComeFromTheSubjectNotTheOldBackground) {
+  // A red disk composited over a green/blue textured background.
+  Mask truth = Disk(kSide, 120, 120, 60);
+  Image image;
+  image.pixels = cv::Mat(kSide, kSide, CV_8UC3);
+  std::mt19937 rng(9);
+  std::uniform_int_distribution<int> tex(0, 120);
+  for (int y = 0; y < kSide; ++y) {
+    for (int x = 0; x < kSide; ++x) {
+      const float a = truth.alpha.at<float>(y, x);
+      const cv::Vec3f fg(220, 30, 40), bg(20, 90 + tex(rng), 60 + tex(rng));
+      cv::Vec3f c = fg * a + bg * (1 - a);
+      image.pixels.at<cv::Vec3b>(y, x) = cv::Vec3b(cv::saturate_cast<uint8_t>(c[0]),
+                                                   cv::saturate_cast<uint8_t>(c[1]),
+                                                   cv::saturate_cast<uint8_t>(c[2]));
+    }
+  }
+  Mask refined = RefineMask(ModelLike(truth, 2.5, 0.0f, 0.0f));
+  auto clean = DecontaminateEdges(image, refined);
+  ASSERT_TRUE(clean.ok()) << clean.status().ToString();
+  // Over the soft band, the colour is the subject's red, not a red-green mix.
+  double before = 0, after = 0;
+  int n = 0;
+  for (int y = 0; y < kSide; ++y) {
+    for (int x = 0; x < kSide; ++x) {
+      float a = refined.alpha.at<float>(y, x);
+      if (a <= 0.05f || a >= 0.95f) continue;
+      auto dist = [](const cv::Vec3b& p) {
+        return std::abs(p[0] - 220) + std::abs(p[1] - 30) + std::abs(p[2] - 40);
+      };
+      before += dist(image.pixels.at<cv::Vec3b>(y, x));
+      after += dist(clean->pixels.at<cv::Vec3b>(y, x));
+      ++n;
+    }
+  }
+  ASSERT_GT(n, 100);
+  EXPECT_LT(after / n, 15.0);
+  EXPECT_GT(before / n, 3 * after / n);
+  // Away from the edge nothing changes.
+  EXPECT_EQ(clean->pixels.at<cv::Vec3b>(120, 120), image.pixels.at<cv::Vec3b>(120, 120));
+  EXPECT_EQ(clean->pixels.at<cv::Vec3b>(5, 5), image.pixels.at<cv::Vec3b>(5, 5));
+  EXPECT_FALSE(DecontaminateEdges(image, Disk(10, 5, 5, 3)).ok());
+}
+
+}  // namespace
+}  // namespace sparkify::vision

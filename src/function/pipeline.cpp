@@ -3,11 +3,52 @@
 #include "function/pipeline.h"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 
 #include "function/pipeline_internal.h"
 
 namespace sparkify::function {
+namespace {
+
+// Each picture once: an input with the same bytes as a better-ranked one, or a near-identical
+// fingerprint (the same picture re-encoded or resized), is left out as a duplicate.
+void DropDuplicates(std::vector<Pipeline::Loaded>& loaded) {
+  std::vector<size_t> order(loaded.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return loaded[a].input.rank < loaded[b].input.rank;
+  });
+  std::vector<const Pipeline::Loaded*> kept;
+  for (size_t i : order) {
+    Pipeline::Loaded& l = loaded[i];
+    if (l.error) continue;
+    for (const Pipeline::Loaded* k : kept) {
+      if (k->sha256 == l.sha256 || collage::NearDuplicates(k->fingerprint, l.fingerprint)) {
+        l.error = InputError{l.input, "duplicate", "the same picture as " + k->input.value};
+        l.bytes = std::string();
+        break;
+      }
+    }
+    if (!l.error) kept.push_back(&l);
+  }
+}
+
+// Of the collage's covers whose mask is a confident subject (cropped so far), the best
+// round(fraction * n) by mask quality stay cut-outs; the others are shown whole.
+void ChooseCutouts(std::vector<Pipeline::CutoutPlan>& plans, double fraction) {
+  std::vector<Pipeline::CutoutPlan*> eligible;
+  for (auto& p : plans) {
+    if (!p.error && p.cover.cropped) eligible.push_back(&p);
+  }
+  std::stable_sort(eligible.begin(), eligible.end(), [](const auto* a, const auto* b) {
+    return a->cover.mask_quality.value_or(0) > b->cover.mask_quality.value_or(0);
+  });
+  const size_t limit = static_cast<size_t>(std::lround(fraction * static_cast<double>(plans.size())));
+  for (size_t i = limit; i < eligible.size(); ++i) eligible[i]->cover.cropped = false;
+}
+
+}  // namespace
 
 Pipeline::Pipeline(PipelineEnv env, PipelineOptions options)
     : env_(env), options_(std::move(options)) {}
@@ -52,6 +93,7 @@ Result<PipelineResult> Pipeline::Run(const FunctionRequest& request, TimePoint d
     }
   } else {
     phase = std::chrono::steady_clock::now();
+    DropDuplicates(loaded);
     std::vector<collage::Cover> covers;
     for (size_t i = 0; i < loaded.size(); ++i) {
       if (loaded[i].error) {
@@ -84,7 +126,7 @@ Result<PipelineResult> Pipeline::Run(const FunctionRequest& request, TimePoint d
       p.cover.palette = c.palette;
       p.cover.score = c.score;
       p.cover.position = c.shuffle_position;
-      p.wanted = c.cut_out;
+      p.wanted = true;  // every cover's mask is needed: it decides which are cut out
       plans.push_back(std::move(p));
     }
     // Covers left out of the collage need their bytes no more.
@@ -98,6 +140,7 @@ Result<PipelineResult> Pipeline::Run(const FunctionRequest& request, TimePoint d
 
   phase = std::chrono::steady_clock::now();
   RunCutouts(plans, **segmenter, threshold, deadline, &result);
+  if (request.op == Operation::kCollage) ChooseCutouts(plans, options_.selection.cut_out_fraction);
   result.stats.cutout_ms = MsSince(phase);
 
   for (CutoutPlan& p : plans) {

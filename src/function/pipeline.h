@@ -3,18 +3,22 @@
 //   inputs    URLs fetched concurrently (ImageFetcher, fetch_concurrency at a time) and keys
 //             read from the bucket (ObjectStore); each input's bytes hashed (SHA-256)
 //   collage:  decode (vision::DecodeImage, bombs refused) -> 250 px thumbnail -> palette
-//             (collage::ComputePalette), cpu_concurrency covers at a time; the rest of the
-//             covers go on when one fails -> collage::SelectCollage (12 then 9 covers, shuffle
-//             seeded by the request's seed, ~60% marked for cut-out)
-//   cut-outs  for each marked cover (segment: every input), in turn: the content-addressed
+//             (collage::ComputePalette) and fingerprint, cpu_concurrency covers at a time; the
+//             rest of the covers go on when one fails -> each picture once (same bytes or a
+//             near-identical fingerprint: the better-ranked stays) -> collage::SelectCollage
+//             (12 then 9 covers, order shuffled by the request's seed)
+//   cut-outs  for each cover of the collage (segment: every input), in turn: the content-addressed
 //             key  <cutout_prefix><sha256 of the input bytes>-<model id>.png  (model id
 //             "isnet-general-medium-fp32@1024" written "isnet-general-medium-fp32-1024"); a
 //             HEAD first: when the object exists with a valid x-amz-meta-foreground-share the
 //             model is skipped; else decode, segment the WHOLE image at the request's size,
-//             vision::CutOut, and PUT the RGBA PNG (Content-Type image/png, metadata
-//             foreground-share, model, source-sha256). A cover whose share is under the
-//             threshold stays uncropped (its PNG is stored all the same, so the next request
-//             skips the model for it too).
+//             vision::CutOut (refined edges, mask scored), and PUT the RGBA PNG (Content-Type
+//             image/png, metadata foreground-share, mask-quality, model, source-sha256).
+//   choice    a cover is shown cut out only when its mask is a confident subject
+//             (mask_quality >= 0.5) and its share reaches the threshold; in a collage, the
+//             best round(cut_out_fraction * n) of those by mask quality (never a smear, never
+//             a random pick). The others are shown whole (their PNG is stored all the same, so
+//             the next request skips the model for them too).
 // One input's failure (fetch, read, decode, palette, model, store) becomes an InputError in
 // the result; the others go on. With a deadline, no model run starts when less than
 // deadline_reserve would be left; such covers are reported with stage "deadline".
@@ -89,9 +93,11 @@ class Pipeline {
 
   const PipelineOptions& options() const { return options_; }
 
- private:
-  struct Loaded;
+ public:
+  struct Loaded;      // pipeline_internal.h
   struct CutoutPlan;
+
+ private:
   // pipeline_load.cpp. With a deadline, fetches end deadline_reserve before it.
   std::vector<Loaded> LoadInputs(const FunctionRequest& request, TimePoint deadline);
   // pipeline_cutout.cpp

@@ -8,13 +8,15 @@
 
 #include "function/pipeline_internal.h"
 #include "vision/cutout.h"
+#include "vision/mask_quality.h"
 
 namespace sparkify::function {
 namespace {
 
 constexpr const char* kShareMeta = "foreground-share";
+constexpr const char* kQualityMeta = "mask-quality";
 
-// The share stored with a cut-out, when it is a number in [0, 1].
+// A share or a mask quality stored with a cut-out, when it is a number in [0, 1].
 std::optional<double> ParseShare(const std::optional<std::string>& text) {
   if (!text || text->empty()) return std::nullopt;
   char* end = nullptr;
@@ -59,10 +61,14 @@ void Pipeline::RunCutouts(std::vector<CutoutPlan>& plans, vision::Segmenter& seg
       const std::string key = CutoutKey(p.source->sha256, model_id);
       auto head = env_.store->Head(key);
       if (head.ok() && head->has_value()) {
-        if (auto share = ParseShare((*head)->Meta(kShareMeta))) {
+        auto share = ParseShare((*head)->Meta(kShareMeta));
+        auto quality = ParseShare((*head)->Meta(kQualityMeta));
+        // A cut-out stored before masks were scored (and refined) is made again.
+        if (share && quality) {
           p.cover.cutout_key = key;
           p.cover.foreground_share = *share;
-          p.cover.cropped = *share >= threshold;
+          p.cover.mask_quality = *quality;
+          p.cover.cropped = *share >= threshold && *quality >= vision::kSubjectThreshold;
           p.cover.cache_hit = true;
           ++result->stats.cache_hits;
           return;
@@ -106,9 +112,12 @@ void Pipeline::RunCutouts(std::vector<CutoutPlan>& plans, vision::Segmenter& seg
       // The share as stored, so this answer and later cached ones agree to the last digit.
       const std::string share_text = FormatShare(cut->foreground_share);
       const double share = ParseShare(share_text).value_or(cut->foreground_share);
+      const std::string quality_text = FormatShare(cut->quality.score);
+      const double quality = ParseShare(quality_text).value_or(cut->quality.score);
       stage = "store";
       Status put = env_.store->Put(key, cut->png, "image/png",
                                    {{kShareMeta, share_text},
+                                    {kQualityMeta, quality_text},
                                     {"model", model_id},
                                     {"source-sha256", p.source->sha256}});
       if (!put.ok()) {
@@ -117,7 +126,8 @@ void Pipeline::RunCutouts(std::vector<CutoutPlan>& plans, vision::Segmenter& seg
       }
       p.cover.cutout_key = key;
       p.cover.foreground_share = share;
-      p.cover.cropped = share >= threshold;
+      p.cover.mask_quality = quality;
+      p.cover.cropped = share >= threshold && quality >= vision::kSubjectThreshold;
     } catch (const std::bad_alloc&) {
       fail("out of memory");
     } catch (const std::exception& e) {

@@ -88,9 +88,10 @@ TEST_F(PipelineFakeTest, TwentyCoversMakeANineCoverCollageWithFiveCutOuts) {
   EXPECT_EQ(r->uncropped.size(), 4u);
   ASSERT_TRUE(r->dominant && r->complementary);
   EXPECT_EQ(r->complementary->r, 255 - r->dominant->r);
-  EXPECT_EQ(models_.runs(), 5);
-  EXPECT_EQ(store_.puts, 5);
-  EXPECT_EQ(r->stats.segmented, 5);
+  // Every cover of the collage is segmented (its mask decides); 60% are shown cut out.
+  EXPECT_EQ(models_.runs(), 9);
+  EXPECT_EQ(store_.puts, 9);
+  EXPECT_EQ(r->stats.segmented, 9);
   EXPECT_EQ(r->stats.model, "rect@1024");
   const std::regex key_shape("cutouts/[0-9a-f]{64}-rect-1024\\.png");
   for (const CoverResult& c : r->cropped) {
@@ -98,25 +99,27 @@ TEST_F(PipelineFakeTest, TwentyCoversMakeANineCoverCollageWithFiveCutOuts) {
     EXPECT_EQ(c.cutout_key,
               p.CutoutKey(Sha256Hex(store_.objects[c.input.value].body), "rect@1024"));
     EXPECT_NEAR(*c.foreground_share, 0.3, 0.02);
+    EXPECT_GE(*c.mask_quality, 0.9);  // a crisp rectangle
     EXPECT_FALSE(c.cache_hit);
-    EXPECT_LT(c.position, 5);  // the first 60% of the shuffled order are cut out
+    EXPECT_LT(c.position, 5);  // equal masks: the first 60% of the shuffled order
     EXPECT_FALSE(c.palette.empty());
     EXPECT_TRUE(c.score.has_value());
     const auto& stored = store_.objects[c.cutout_key];
     EXPECT_EQ(stored.content_type, "image/png");
-    ASSERT_FALSE(stored.metadata.empty());
+    ASSERT_GE(stored.metadata.size(), 2u);
     EXPECT_EQ(stored.metadata[0].first, "foreground-share");
+    EXPECT_EQ(stored.metadata[1].first, "mask-quality");
   }
   for (const CoverResult& c : r->uncropped) {
-    EXPECT_TRUE(c.cutout_key.empty());
     EXPECT_GE(c.position, 5);
+    EXPECT_TRUE(c.mask_quality.has_value());  // scored, but there are enough better ones
   }
 
   // The same request again: the same collage, every cut-out found by its HEAD.
   auto again = p.Run(req);
   ASSERT_TRUE(again.ok());
-  EXPECT_EQ(models_.runs(), 5);
-  EXPECT_EQ(again->stats.cache_hits, 5);
+  EXPECT_EQ(models_.runs(), 9);
+  EXPECT_EQ(again->stats.cache_hits, 9);
   ASSERT_EQ(again->cropped.size(), 5u);
   for (size_t i = 0; i < 5; ++i) {
     EXPECT_EQ(again->cropped[i].cutout_key, r->cropped[i].cutout_key);
@@ -139,16 +142,65 @@ TEST_F(PipelineFakeTest, SmallSubjectsStayUncroppedButTheirCutOutsAreKept) {
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(r->cropped.empty());
   EXPECT_EQ(r->uncropped.size(), 9u);
-  EXPECT_EQ(store_.puts, 5);  // stored all the same: the next request skips the model
+  EXPECT_EQ(store_.puts, 9);  // stored all the same: the next request skips the model
   int with_share = 0;
   for (const auto& c : r->uncropped) with_share += c.foreground_share.has_value();
-  EXPECT_EQ(with_share, 5);
+  EXPECT_EQ(with_share, 9);
 
   req.options.threshold = 0.01;  // the request's threshold wins; the shares come from the cache
   auto low = p.Run(req);
   ASSERT_TRUE(low.ok());
   EXPECT_EQ(low->cropped.size(), 5u);
-  EXPECT_EQ(tiny.runs(), 5);
+  EXPECT_EQ(tiny.runs(), 9);
+}
+
+TEST_F(PipelineFakeTest, SmearsAreNeverCutOutEvenWhenFewerThanSixtyPercentRemain) {
+  RectModels mixed(0.3, /*soft_odd=*/true);
+  PipelineEnv env{&store_, &fetcher_, &mixed, &clock_};
+  auto r = Pipeline(env, {}).Run(Collage(9));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  // Covers 0, 2, 4, 6, 8 have crisp masks, 1, 3, 5, 7 smears: 5 crisp, all cut out.
+  ASSERT_EQ(r->cropped.size(), 5u);
+  for (const auto& c : r->cropped) {
+    EXPECT_EQ(std::stoi(c.input.value.substr(7)) % 2, 0) << c.input.value;
+    EXPECT_GE(*c.mask_quality, 0.5);
+  }
+  for (const auto& c : r->uncropped) EXPECT_LT(*c.mask_quality, 0.5) << c.input.value;
+  // With only three covers of nine crisp, only three are cut out.
+  MemoryStore other;
+  FunctionRequest req;
+  for (int i = 0; i < 9; ++i) {
+    std::string key = "covers/" + std::to_string(i) + ".png";
+    other.objects[key] = {Cover(i < 3 ? 2 * i : 2 * i - 5), "image/png", {}};  // 0,2,4 crisp
+    req.inputs.push_back(Key(key, i));
+  }
+  PipelineEnv env2{&other, &fetcher_, &mixed, &clock_};
+  auto few = Pipeline(env2, {}).Run(req);
+  ASSERT_TRUE(few.ok());
+  EXPECT_EQ(few->cropped.size(), 3u);
+}
+
+TEST_F(PipelineFakeTest, EachPictureOnceInACollage) {
+  FunctionRequest req = Collage(6);
+  // The same bytes under another key, ranked lower; and cover 2 re-encoded as JPEG.
+  store_.objects["copies/0.png"] = store_.objects["covers/0.png"];
+  req.inputs.push_back(Key("copies/0.png", 6));
+  cv::Mat decoded = cv::imdecode(
+      std::vector<uchar>(store_.objects["covers/2.png"].body.begin(),
+                         store_.objects["covers/2.png"].body.end()),
+      cv::IMREAD_COLOR);
+  std::vector<uchar> jpeg;
+  ASSERT_TRUE(cv::imencode(".jpg", decoded, jpeg, {cv::IMWRITE_JPEG_QUALITY, 80}));
+  store_.objects["copies/2.jpg"] = {std::string(jpeg.begin(), jpeg.end()), "image/jpeg", {}};
+  req.inputs.push_back(Key("copies/2.jpg", 7));
+  auto r = Make().Run(req);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(Sources(*r).size(), 6u);
+  EXPECT_EQ(Sources(*r).count("copies/0.png"), 0u);
+  ASSERT_EQ(r->errors.size(), 2u);
+  EXPECT_EQ(r->errors[0].stage, "duplicate");
+  EXPECT_EQ(r->errors[0].reason, "the same picture as covers/0.png");
+  EXPECT_EQ(r->errors[1].reason, "the same picture as covers/2.png");
 }
 
 TEST_F(PipelineFakeTest, SegmentCutsOutEveryInputInRankOrder) {
@@ -198,7 +250,7 @@ TEST_F(PipelineFakeTest, FailedPutsAreErrorsAndTheCoversStayUncropped) {
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(r->cropped.empty());
   EXPECT_EQ(r->uncropped.size(), 9u);
-  ASSERT_EQ(r->errors.size(), 5u);
+  ASSERT_EQ(r->errors.size(), 9u);
   for (const auto& e : r->errors) {
     EXPECT_EQ(e.stage, "store");
     EXPECT_NE(e.reason.find("PUT failed (injected)"), std::string::npos) << e.reason;
@@ -223,7 +275,7 @@ TEST_F(PipelineFakeTest, CachedCutOutWithoutShareIsMadeAgain) {
   auto r = p.Run(req);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->stats.cache_hits, 0);
-  EXPECT_EQ(models_.runs(), 10);
+  EXPECT_EQ(models_.runs(), 18);
 }
 
 TEST_F(PipelineFakeTest, NoModelRunStartsTooCloseToTheDeadline) {
@@ -233,7 +285,7 @@ TEST_F(PipelineFakeTest, NoModelRunStartsTooCloseToTheDeadline) {
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(models_.runs(), 0);
   EXPECT_EQ(r->uncropped.size(), 9u);
-  ASSERT_EQ(r->errors.size(), 5u);
+  ASSERT_EQ(r->errors.size(), 9u);
   EXPECT_EQ(r->errors[0].stage, "deadline");
 
   auto later = Make(o).Run(Collage(12), clock_.Now() + std::chrono::seconds(60));

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "collage/fingerprint.h"
 #include "function/pipeline.h"
 
 namespace sparkify::function {
@@ -15,7 +16,8 @@ struct Pipeline::Loaded {
   std::string bytes;   // the input's bytes (freed once no longer needed)
   std::string sha256;  // lowercase hex of bytes
   collage::Palette palette;
-  std::optional<InputError> error;  // set when the input cannot be used
+  collage::Fingerprint fingerprint;  // collage: to find the same picture twice
+  std::optional<InputError> error;   // set when the input cannot be used
 };
 
 struct Pipeline::CutoutPlan {

@@ -103,6 +103,8 @@ std::vector<Pipeline::Loaded> Pipeline::LoadInputs(const FunctionRequest& reques
         return;
       }
       l.palette = std::move(*palette);
+      auto fingerprint = collage::FingerprintOf(*pixels);
+      if (fingerprint.ok()) l.fingerprint = *fingerprint;
     } catch (const std::bad_alloc&) {
       l.error = InputError{l.input, stage, "out of memory"};
     } catch (const std::exception& e) {

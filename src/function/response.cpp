@@ -31,6 +31,7 @@ json Entry(const CoverResult& c) {
   }
   if (c.score) e["score"] = Round(*c.score, 1e4);
   if (c.foreground_share) e["foreground_share"] = Round(*c.foreground_share, 1e4);
+  if (c.mask_quality) e["mask_quality"] = Round(*c.mask_quality, 1e4);
   if (!c.cutout_key.empty()) e["cached"] = c.cache_hit;
   return e;
 }

@@ -19,12 +19,17 @@ struct CoverResult {
   int position = 0;               // collage: place in the shuffled collage; segment: rank
   std::string cutout_key;         // the cut-out's key in the bucket, when one was made
   std::optional<double> foreground_share;  // when a cut-out was made or found
-  bool cropped = false;           // a cut-out whose share reached the threshold
+  // vision::ScoreMask(mask).score of the model's mask, when a cut-out was made or found
+  std::optional<double> mask_quality;
+  // Shown as a cut-out: its mask is a confident subject (mask_quality >= 0.5) whose share
+  // reached the threshold; in a collage, also among the best round(0.6 * n) of those.
+  bool cropped = false;
   bool cache_hit = false;         // the cut-out was already in the bucket (no model run)
 };
 
 // Why one input was left out. stage: "fetch", "read", "decode", "palette", "segment",
-// "store", "deadline", "limit" (over max_covers).
+// "store", "deadline", "limit" (over max_covers), "duplicate" (the same picture as another
+// input of the collage, which is kept).
 struct InputError {
   InputRef input;
   std::string stage;

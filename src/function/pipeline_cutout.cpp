@@ -15,6 +15,15 @@ namespace {
 
 constexpr const char* kShareMeta = "foreground-share";
 constexpr const char* kQualityMeta = "mask-quality";
+constexpr const char* kSizeMeta = "cutout-size";  // "WxH"
+
+// "WxH" with both in 1..65535, as stored with a cut-out.
+bool ParseSize(const std::optional<std::string>& text, int* w, int* h) {
+  if (!text) return false;
+  char tail = 0;
+  if (std::sscanf(text->c_str(), "%dx%d%c", w, h, &tail) != 2) return false;
+  return *w >= 1 && *h >= 1 && *w <= 65535 && *h <= 65535;
+}
 
 // A share or a mask quality stored with a cut-out, when it is a number in [0, 1].
 std::optional<double> ParseShare(const std::optional<std::string>& text) {
@@ -63,8 +72,12 @@ void Pipeline::RunCutouts(std::vector<CutoutPlan>& plans, vision::Segmenter& seg
       if (head.ok() && head->has_value()) {
         auto share = ParseShare((*head)->Meta(kShareMeta));
         auto quality = ParseShare((*head)->Meta(kQualityMeta));
-        // A cut-out stored before masks were scored (and refined) is made again.
-        if (share && quality) {
+        int w = 0, h = 0;
+        const bool sized = ParseSize((*head)->Meta(kSizeMeta), &w, &h);
+        // A cut-out stored before masks were scored (and refined, and cropped) is made again.
+        if (share && quality && sized) {
+          p.cover.cutout_width = w;
+          p.cover.cutout_height = h;
           p.cover.cutout_key = key;
           p.cover.foreground_share = *share;
           p.cover.mask_quality = *quality;
@@ -115,11 +128,13 @@ void Pipeline::RunCutouts(std::vector<CutoutPlan>& plans, vision::Segmenter& seg
       const std::string quality_text = FormatShare(cut->quality.score);
       const double quality = ParseShare(quality_text).value_or(cut->quality.score);
       stage = "store";
-      Status put = env_.store->Put(key, cut->png, "image/png",
-                                   {{kShareMeta, share_text},
-                                    {kQualityMeta, quality_text},
-                                    {"model", model_id},
-                                    {"source-sha256", p.source->sha256}});
+      Status put = env_.store->Put(
+          key, cut->png, "image/png",
+          {{kShareMeta, share_text},
+           {kQualityMeta, quality_text},
+           {kSizeMeta, std::to_string(cut->width) + "x" + std::to_string(cut->height)},
+           {"model", model_id},
+           {"source-sha256", p.source->sha256}});
       if (!put.ok()) {
         fail("cannot store the cut-out in " + env_.store->Describe() + ": " + put.message());
         return;
@@ -127,6 +142,8 @@ void Pipeline::RunCutouts(std::vector<CutoutPlan>& plans, vision::Segmenter& seg
       p.cover.cutout_key = key;
       p.cover.foreground_share = share;
       p.cover.mask_quality = quality;
+      p.cover.cutout_width = cut->width;
+      p.cover.cutout_height = cut->height;
       p.cover.cropped = share >= threshold && quality >= vision::kSubjectThreshold;
     } catch (const std::bad_alloc&) {
       fail("out of memory");

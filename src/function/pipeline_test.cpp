@@ -79,8 +79,11 @@ class PipelineTest : public ::testing::Test {
     auto image = vision::DecodeImage(png->body);
     ASSERT_TRUE(image.ok()) << image.status().ToString();
     EXPECT_TRUE(image->has_alpha());
-    EXPECT_EQ(image->width(), width);
-    EXPECT_EQ(image->height(), height);
+    // Cropped to its subject: within the cover, and the size the answer gives.
+    EXPECT_LE(image->width(), width);
+    EXPECT_LE(image->height(), height);
+    EXPECT_EQ(image->width(), c.cutout_width);
+    EXPECT_EQ(image->height(), c.cutout_height);
   }
 
   static ModelCache* models_;

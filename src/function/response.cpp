@@ -32,6 +32,7 @@ json Entry(const CoverResult& c) {
   if (c.score) e["score"] = Round(*c.score, 1e4);
   if (c.foreground_share) e["foreground_share"] = Round(*c.foreground_share, 1e4);
   if (c.mask_quality) e["mask_quality"] = Round(*c.mask_quality, 1e4);
+  if (c.cutout_width > 0) e["cutout_size"] = json::array({c.cutout_width, c.cutout_height});
   if (!c.cutout_key.empty()) e["cached"] = c.cache_hit;
   return e;
 }

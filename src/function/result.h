@@ -21,6 +21,8 @@ struct CoverResult {
   std::optional<double> foreground_share;  // when a cut-out was made or found
   // vision::ScoreMask(mask).score of the model's mask, when a cut-out was made or found
   std::optional<double> mask_quality;
+  // The cut-out PNG's size (cropped to its subject), when known.
+  int cutout_width = 0, cutout_height = 0;
   // Shown as a cut-out: its mask is a confident subject (mask_quality >= 0.5) whose share
   // reached the threshold; in a collage, also among the best round(0.6 * n) of those.
   bool cropped = false;

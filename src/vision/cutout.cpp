@@ -3,6 +3,7 @@
 
 #include "vision/refine.h"
 
+#include <algorithm>
 #include <new>
 
 #include <opencv2/core.hpp>
@@ -50,6 +51,18 @@ Result<CutOutResult> CutOut(const Image& image, const Mask& mask, const CutOutOp
       cv::cvtColor(source.pixels, rgba.pixels, cv::COLOR_RGB2RGBA);
     }
     cv::insertChannel(alpha, rgba.pixels, 3);
+    if (options.crop_to_subject) {
+      cv::Rect box = cv::boundingRect(alpha > 0);
+      if (box.area() > 0) {
+        const int margin = std::max(2, static_cast<int>(0.015 * std::max(alpha.cols, alpha.rows)));
+        const int x0 = std::max(0, box.x - margin), y0 = std::max(0, box.y - margin);
+        const int x1 = std::min(alpha.cols, box.x + box.width + margin);
+        const int y1 = std::min(alpha.rows, box.y + box.height + margin);
+        rgba.pixels = rgba.pixels(cv::Rect(x0, y0, x1 - x0, y1 - y0)).clone();
+      }
+    }
+    result.width = rgba.width();
+    result.height = rgba.height();
   } catch (const cv::Exception& e) {
     return Status::Internal(std::string("cut-out failed in OpenCV: ") + e.what());
   } catch (const std::bad_alloc&) {

@@ -22,10 +22,15 @@ struct CutOutOptions {
   // Clean the edges (refine.h): crisp subject with a thin soft band, colours under the band
   // from the subject. false: the model's mask as it is. Default: true.
   bool refine = true;
+  // Crop the PNG to the subject (its non-transparent pixels) plus a margin of 1.5% of the
+  // image's longer side (at least 2 pixels): the collage sizes subjects, not their empty
+  // surroundings. An image without any visible pixel keeps its size. Default: true.
+  bool crop_to_subject = true;
 };
 
 struct CutOutResult {
-  std::string png;              // RGBA PNG, the image's size; alpha = mask * existing alpha
+  std::string png;              // RGBA PNG; alpha = mask * existing alpha
+  int width = 0, height = 0;    // the PNG's size (the image's, or its subject's crop)
   double foreground_share = 0;  // ForegroundShare(mask), of the model's mask
   bool cropped = false;         // foreground_share >= crop_threshold
   MaskQuality quality;          // ScoreMask(mask), of the model's mask

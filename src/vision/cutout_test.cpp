@@ -60,7 +60,9 @@ TEST(CutOutTest, ExistingAlphaIsMultiplied) {
 
 TEST(CutOutTest, RefinedAlphaDropsTheFaintPartAndScoresTheMask) {
   const Image im = Solid(80, 20, cv::Scalar(10, 20, 30));
-  Result<CutOutResult> cut = CutOut(im, LeftHalf(80, 20, 1.f, 0.25f));
+  CutOutOptions whole;
+  whole.crop_to_subject = false;
+  Result<CutOutResult> cut = CutOut(im, LeftHalf(80, 20, 1.f, 0.25f), whole);
   ASSERT_TRUE(cut.ok()) << cut.status().ToString();
   Result<Image> png = DecodeImage(cut->png);
   ASSERT_TRUE(png.ok());
@@ -68,6 +70,13 @@ TEST(CutOutTest, RefinedAlphaDropsTheFaintPartAndScoresTheMask) {
   EXPECT_EQ(png->pixels.at<cv::Vec4b>(10, 75)[3], 0);  // 0.25 is below the hardening's floor
   EXPECT_DOUBLE_EQ(cut->foreground_share, 0.5);        // of the model's mask
   EXPECT_GT(cut->quality.confidence, 0.0);
+  // Cropped to the subject: the left half, plus a 2-pixel margin.
+  Result<CutOutResult> cropped = CutOut(im, LeftHalf(80, 20, 1.f, 0.25f));
+  ASSERT_TRUE(cropped.ok());
+  EXPECT_GE(cropped->width, 40);
+  EXPECT_LE(cropped->width, 44);
+  EXPECT_EQ(cropped->height, 20);
+  EXPECT_EQ(DecodeImage(cropped->png)->width(), cropped->width);
 }
 
 TEST(CutOutTest, ThresholdDecidesCropped) {

@@ -254,8 +254,18 @@ void CheckPhoto(Segmenter& s, const PhotoCase& c) {
   ASSERT_TRUE(mask.ok()) << mask.status().ToString();
   EXPECT_EQ(mask->width(), image->width());
   EXPECT_EQ(mask->height(), image->height());
-  Result<CutOutResult> cut = CutOut(*image, *mask);
+  CutOutOptions whole;  // the image's own frame, so that points of the photo can be checked
+  whole.crop_to_subject = false;
+  Result<CutOutResult> cut = CutOut(*image, *mask, whole);
   ASSERT_TRUE(cut.ok()) << cut.status().ToString();
+  // Cropped to the subject (the default): smaller, and the size it says.
+  Result<CutOutResult> cropped = CutOut(*image, *mask);
+  ASSERT_TRUE(cropped.ok());
+  Result<Image> cropped_png = DecodeImage(cropped->png);
+  ASSERT_TRUE(cropped_png.ok());
+  EXPECT_EQ(cropped_png->width(), cropped->width);
+  EXPECT_EQ(cropped_png->height(), cropped->height);
+  EXPECT_LE(cropped->width * cropped->height, image->width() * image->height());
   std::printf("[ share  ] %s: %.3f\n", c.file, cut->foreground_share);
   EXPECT_GE(cut->foreground_share, c.min_share);
   EXPECT_LE(cut->foreground_share, c.max_share);

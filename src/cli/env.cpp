@@ -27,6 +27,16 @@ Result<std::optional<std::string>> SecretFromEnv(const std::string& var) {
   return std::optional<std::string>(s);
 }
 
+std::string DefaultModelManifest() {
+  std::string cache;
+  if (auto v = Env("SPARKIFY_CACHE")) {
+    cache = *v;
+  } else {
+    cache = Env("HOME").value_or(".") + "/.cache/sparkify";
+  }
+  return cache + "/models/isnet-general-medium/manifest.json";
+}
+
 Status ParseListen(const std::string& text, std::string* host, uint16_t* port) {
   std::string h = "127.0.0.1", p = text;
   size_t colon = text.rfind(':');

@@ -14,6 +14,9 @@ namespace sparkify::cli {
 Result<std::optional<std::string>> SecretFromEnv(const std::string& var);
 std::optional<std::string> Env(const std::string& var);
 
+// ${SPARKIFY_CACHE:-$HOME/.cache/sparkify}/models/isnet-general-medium/manifest.json
+std::string DefaultModelManifest();
+
 // Splits "host:port" / "[v6]:port" / ":port" / "port". InvalidArgument on garbage.
 Status ParseListen(const std::string& text, std::string* host, uint16_t* port);
 

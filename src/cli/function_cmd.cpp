@@ -13,6 +13,7 @@
 #include "cli/function_config.h"
 #include "lambda/emulator.h"
 #include "store/identity.h"
+#include "vision/manifest.h"
 
 namespace sparkify::cli {
 namespace {
@@ -91,6 +92,17 @@ int RunLocal(const FunctionFlags& f) {
   }
   std::string model = f.config.model.empty() ? DefaultModelManifest() : f.config.model;
   model = std::filesystem::absolute(model).lexically_normal().string();
+  // Flags the model cannot take stop the start now. (A model not there yet is only reported:
+  // the workers retry loading it at each invoke.)
+  if (auto manifest = vision::LoadManifest(model); manifest.ok()) {
+    Status s = vision::CheckInputSize(
+        *manifest, f.config.size == 0 ? manifest->input.default_size : f.config.size);
+    if (s.ok()) s = vision::CheckPrecision(*manifest, f.config.precision);
+    if (!s.ok()) {
+      std::cerr << "sparkify function: " << s.message() << "\n";
+      return 2;
+    }
+  }
   if (f.config.bucket.empty()) {
     std::cerr << "sparkify function: no bucket: set --bucket or SPARKIFY_BUCKET (cut-outs are "
                  "stored there), plus SPARKIFY_S3_ENDPOINT for a store other than AWS S3 and the "
@@ -152,16 +164,6 @@ int RunLocal(const FunctionFlags& f) {
 }
 
 }  // namespace
-
-std::string DefaultModelManifest() {
-  std::string cache;
-  if (auto v = Env("SPARKIFY_CACHE")) {
-    cache = *v;
-  } else {
-    cache = Env("HOME").value_or(".") + "/.cache/sparkify";
-  }
-  return cache + "/models/isnet-general-medium/manifest.json";
-}
 
 void AddModelOptions(CLI::App* cmd, FunctionConfig* config) {
   cmd->add_option("--model", config->model,

@@ -20,6 +20,8 @@
 
 #include <string>
 
+#include "cli/env.h"  // DefaultModelManifest
+
 namespace sparkify::cli {
 
 struct FunctionConfig {
@@ -32,9 +34,6 @@ struct FunctionConfig {
   std::string region = "us-east-1";
   bool allow_private_fetch = false;
 };
-
-// ${SPARKIFY_CACHE:-$HOME/.cache/sparkify}/models/isnet-general-medium/manifest.json
-std::string DefaultModelManifest();
 
 // Adds --model, --size, --precision and --threshold (with their variables) to `cmd`.
 void AddModelOptions(CLI::App* cmd, FunctionConfig* config);

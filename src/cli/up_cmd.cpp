@@ -28,6 +28,7 @@
 #include "cli/up_children.h"
 #include "common/files.h"
 #include "store/identity.h"
+#include "vision/manifest.h"
 
 namespace sparkify::cli {
 namespace {
@@ -313,7 +314,7 @@ lambda::internal::SpawnSpec WebSpec(const UpFlags& f, const std::string& dir, co
   for (const char* name :
        {"SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET", "SPOTIFY_CLIENT_SECRET_FILE",
         "SPOTIFY_REDIRECT_URI", "SPOTIFY_AUTH_URL", "SPOTIFY_TOKEN_URL", "SPOTIFY_API_URL",
-        "SPARKIFY_SAMPLES_DIR", "SPARKIFY_URL_EXPIRES"}) {
+        "SPARKIFY_SAMPLES_DIR", "SPARKIFY_URL_EXPIRES", "SPARKIFY_SHARE_EXPIRES"}) {
     if (auto v = Env(name)) web.env.push_back(std::string(name) + "=" + *v);
   }
   return web;
@@ -338,12 +339,44 @@ void PrintReady(const UpFlags& f, const UpKeys& keys, const std::string& web_url
             << store_url << std::endl;
 }
 
+// The model the function will load, checked against --model-size and --precision before any
+// child starts: a flag the model cannot take is a clear error now, not a failed start later.
+Status CheckModelFlags(const UpFlags& f) {
+  const std::string path = DefaultModelManifest();
+  auto manifest = vision::LoadManifest(path);
+  if (!manifest.ok()) {
+    return Status::FailedPrecondition(
+        "the AI function cannot start: cannot load the model: " + manifest.status().message() +
+        (manifest.status().IsNotFound() ? " (scripts/setup.sh prepares the model)" : ""));
+  }
+  const vision::ModelManifest& m = *manifest;
+  if (std::error_code ec; !std::filesystem::is_regular_file(vision::ModelFilePath(path, m), ec)) {
+    return Status::FailedPrecondition(
+        "the AI function cannot start: cannot load the model: model file missing: " +
+        vision::ModelFilePath(path, m) + " (scripts/setup.sh prepares the model)");
+  }
+  if (f.model_size != 0 && !vision::CheckInputSize(m, f.model_size).ok()) {
+    const auto& in = m.input;
+    return Status::InvalidArgument(
+        "--model-size " + std::to_string(f.model_size) + ": " +
+        (in.fixed_size ? "the model " + m.name + " only runs at " + std::to_string(in.default_size)
+                       : "the model " + m.name + " takes a side that is a multiple of " +
+                             std::to_string(in.size_multiple) + " (its default is " +
+                             std::to_string(in.default_size) + ")"));
+  }
+  if (Status s = vision::CheckPrecision(m, f.precision); !s.ok()) {
+    return Status::InvalidArgument("--precision " + f.precision + ": " + s.message());
+  }
+  return Status::OK();
+}
+
 int RunUp(const UpFlags& f) {
   auto fail = [](const std::string& why) {
     std::cerr << "sparkify up: " << why << "\n";
     return why == "interrupted" ? 0 : 2;  // Ctrl-C while starting: a clean stop
   };
   if (Status s = CheckPorts(f); !s.ok()) return fail(s.message());
+  if (Status s = CheckModelFlags(f); !s.ok()) return fail(s.message());
   auto keys = PrepareKeys(f);
   if (!keys.ok()) return fail(keys.status().message());
 
@@ -363,7 +396,7 @@ int RunUp(const UpFlags& f) {
     // The endpoint is up but the model is not: nothing would work, say why now.
     std::string why = function_line->substr(at + 21);
     why = why.substr(0, why.find("; invokes will retry it"));
-    return fail("the AI function cannot start: " + why + " (scripts/setup.sh prepares the model)");
+    return fail("the AI function cannot start: " + why);
   }
   const std::string function_url = UrlOf(*function_line);
 

@@ -10,6 +10,7 @@
 //   --function-name NAME    SPARKIFY_FUNCTION_NAME          function
 //   --segment-concurrency N SPARKIFY_SEGMENT_CONCURRENCY    4
 //   --url-expires S         SPARKIFY_URL_EXPIRES            3600
+//   --share-expires S       SPARKIFY_SHARE_EXPIRES          604800 (7 days)
 //   --max-file-bytes N      SPARKIFY_MAX_FILE_BYTES         10485760
 //   --samples DIR           SPARKIFY_SAMPLES_DIR            $SPARKIFY_CACHE/samples
 //   --allow-private-fetch   SPARKIFY_ALLOW_PRIVATE_FETCH    off
@@ -120,6 +121,11 @@ void RegisterWeb(CLI::App& app, int* exit_code) {
   cmd->add_option("--url-expires", o.url_expires_seconds, "Seconds a signed image URL lives")
       ->envname("SPARKIFY_URL_EXPIRES")
       ->check(CLI::Range(1, 604800))
+      ->capture_default_str();
+  cmd->add_option("--share-expires", o.share_link_seconds,
+                  "Seconds a share link (/s/...) lives; its image is signed afresh at each view")
+      ->envname("SPARKIFY_SHARE_EXPIRES")
+      ->check(CLI::Range(int64_t{60}, int64_t{31536000}))
       ->capture_default_str();
   cmd->add_option("--max-file-bytes", o.max_file_bytes, "Largest cover accepted, bytes")
       ->envname("SPARKIFY_MAX_FILE_BYTES")

@@ -224,8 +224,16 @@ Result<FetchedImage> HttpFetcher::FetchFor(const std::string& original_url,
     SPARKIFY_ASSIGN_OR_RETURN(std::vector<IpAddress> addresses, resolver_->Resolve(parts.host));
     for (const IpAddress& a : addresses) {
       if (auto why = Refusal(options_, a, parts.port)) {
-        return Status::InvalidArgument("refused: " + parts.host + " is a " + *why +
-                                       " (private addresses are not fetched unless allowed)");
+        // "127.0.0.1 is a loopback address", not "... a loopback address 127.0.0.1" again.
+        std::string what = *why;
+        const std::string address = a.ToString();
+        if (parts.host_is_ip) {
+          if (size_t at = what.find(" " + address); at != std::string::npos) {
+            what.erase(at, address.size() + 1);
+          }
+        }
+        return Status::InvalidArgument("refused: " + parts.host + " is a " + what +
+                                       "; only addresses on the public internet are fetched");
       }
     }
     auto remaining =

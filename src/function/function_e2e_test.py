@@ -376,7 +376,7 @@ def main():
             code, text = curl_invoke(fn.port, key_payload)
             answer = json.loads(text)
             errors = answer["body"]["errors"]
-            check(errors[0]["stage"] == "fetch" and "loopback address 127.0.0.1" in
+            check(errors[0]["stage"] == "fetch" and "127.0.0.1 is a loopback address" in
                   errors[0]["reason"], "without --allow-private-fetch a loopback URL is refused",
                   text[:800])
             if with_token:

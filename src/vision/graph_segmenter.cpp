@@ -21,11 +21,6 @@ struct GraphSegmenter::Shared {
 
 namespace {
 
-std::string DirOf(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  return slash == std::string::npos ? std::string(".") : path.substr(0, slash);
-}
-
 Status CheckNames(const nn::Graph& g, const ModelManifest& m) {
   if (g.input_name != m.input.name) {
     return Status::FailedPrecondition("model " + m.name + " has no input named \"" +
@@ -49,30 +44,15 @@ Status CheckNames(const nn::Graph& g, const ModelManifest& m) {
 Result<std::unique_ptr<GraphSegmenter>> GraphSegmenter::Load(const std::string& manifest_path,
                                                              const SegmenterOptions& options) {
   auto shared = std::make_shared<Shared>();
-  {
-    Result<std::string> text = ReadFileToString(manifest_path, 1 << 20);
-    if (!text.ok()) {
-      const Status& s = text.status();
-      const std::string msg = "model manifest " + manifest_path + ": " + s.message();
-      return s.IsNotFound() ? Status::NotFound(msg) : Status::IOError(msg);
-    }
-    SPARKIFY_ASSIGN_OR_RETURN(shared->manifest, ParseManifest(*text));
-  }
+  SPARKIFY_ASSIGN_OR_RETURN(shared->manifest, LoadManifest(manifest_path));
   const ModelManifest& m = shared->manifest;
   const int input_size = options.input_size == 0 ? m.input.default_size : options.input_size;
   SPARKIFY_RETURN_IF_ERROR(CheckInputSize(m, input_size));
   shared->precision = options.precision.empty() ? "fp32" : options.precision;
-  if (std::find(m.precisions.begin(), m.precisions.end(), shared->precision) ==
-      m.precisions.end()) {
-    std::string offered;
-    for (const auto& p : m.precisions) offered += (offered.empty() ? "" : ", ") + p;
-    return Status::InvalidArgument("model " + m.name + " is not offered in precision " +
-                                   shared->precision + " (its manifest offers " + offered +
-                                   ": the others failed its quality gate)");
-  }
+  SPARKIFY_RETURN_IF_ERROR(CheckPrecision(m, shared->precision));
   SPARKIFY_ASSIGN_OR_RETURN(nn::Precision precision, nn::ParsePrecision(shared->precision));
 
-  const std::string model_path = DirOf(manifest_path) + "/" + m.file;
+  const std::string model_path = ModelFilePath(manifest_path, m);
   try {
     auto file = MappedFile::Open(model_path, m.size);
     if (!file.ok()) {

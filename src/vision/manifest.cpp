@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/files.h"
+
 namespace sparkify::vision {
 namespace {
 
@@ -221,6 +223,32 @@ Status CheckInputSize(const ModelManifest& manifest, int size) {
         std::to_string(in.size_multiple) + " up to " + std::to_string(kMaxInputSize));
   }
   return Status::OK();
+}
+
+Status CheckPrecision(const ModelManifest& manifest, const std::string& precision) {
+  const auto& offered = manifest.precisions;
+  if (std::find(offered.begin(), offered.end(), precision) != offered.end()) return Status::OK();
+  std::string list;
+  for (const auto& p : offered) list += (list.empty() ? "" : ", ") + p;
+  return Status::InvalidArgument("model " + manifest.name + " is not offered in precision " +
+                                 precision + " (its manifest offers " + list +
+                                 ": the others failed its quality gate)");
+}
+
+Result<ModelManifest> LoadManifest(const std::string& path) {
+  Result<std::string> text = ReadFileToString(path, 1 << 20);
+  if (!text.ok()) {
+    const Status& s = text.status();
+    const std::string msg = "model manifest " + path + ": " + s.message();
+    return s.IsNotFound() ? Status::NotFound(msg) : Status::IOError(msg);
+  }
+  return ParseManifest(*text);
+}
+
+std::string ModelFilePath(const std::string& manifest_path, const ModelManifest& manifest) {
+  const size_t slash = manifest_path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : manifest_path.substr(0, slash);
+  return dir + "/" + manifest.file;
 }
 
 }  // namespace sparkify::vision

@@ -66,4 +66,15 @@ inline constexpr int kMaxInputSize = 4096;
 // InvalidArgument otherwise.
 Status CheckInputSize(const ModelManifest& manifest, int size);
 
+// OK when the manifest offers `precision` ("fp32", "bf16"); InvalidArgument naming what it
+// offers otherwise.
+Status CheckPrecision(const ModelManifest& manifest, const std::string& precision);
+
+// Reads and parses the manifest file at `path`: NotFound (a missing file) or IOError naming
+// the path, or ParseManifest's errors.
+Result<ModelManifest> LoadManifest(const std::string& path);
+
+// The model file a manifest at `manifest_path` names (its `file`, beside the manifest).
+std::string ModelFilePath(const std::string& manifest_path, const ModelManifest& manifest);
+
 }  // namespace sparkify::vision

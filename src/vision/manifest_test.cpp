@@ -1,7 +1,9 @@
-// ParseManifest and CheckInputSize: the default model's manifest, the README's examples, and a
-// table of broken manifests, each with the field its error must name.
+// ParseManifest, LoadManifest, CheckInputSize and CheckPrecision: the default model's manifest, the
+// README's examples, and a table of broken manifests, each with the field its error must name.
 #include "vision/manifest.h"
 
+#include <filesystem>
+#include <fstream>
 #include <functional>
 
 #include <gtest/gtest.h>
@@ -164,6 +166,38 @@ TEST(ManifestTest, CheckInputSize) {
   ASSERT_TRUE(fixed.ok());
   EXPECT_TRUE(CheckInputSize(*fixed, 520).ok());
   EXPECT_NE(CheckInputSize(*fixed, 512).message().find("only runs at 520"), std::string::npos);
+}
+
+TEST(ManifestTest, CheckPrecisionSaysWhatIsOffered) {
+  json m = IsnetManifest();
+  m["precisions"] = json::array({"fp32"});
+  Result<ModelManifest> fp32_only = ParseManifest(m.dump());
+  ASSERT_TRUE(fp32_only.ok());
+  EXPECT_TRUE(CheckPrecision(*fp32_only, "fp32").ok());
+  Status s = CheckPrecision(*fp32_only, "bf16");
+  EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("offers fp32"), std::string::npos) << s.message();
+  Result<ModelManifest> both = ParseManifest(IsnetManifest().dump());
+  ASSERT_TRUE(both.ok());
+  EXPECT_TRUE(CheckPrecision(*both, "bf16").ok());
+}
+
+TEST(ManifestTest, LoadManifestReadsAFileAndNamesItOnError) {
+  const std::string dir = ::testing::TempDir() + "manifest_load_test";
+  std::filesystem::create_directories(dir);
+  const std::string path = dir + "/manifest.json";
+  std::ofstream(path) << IsnetManifest().dump();
+  Result<ModelManifest> m = LoadManifest(path);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(m->name, "isnet-general-medium");
+  EXPECT_EQ(ModelFilePath(path, *m), dir + "/model.sgraph");
+  EXPECT_EQ(ModelFilePath("manifest.json", *m), "./model.sgraph");
+  Result<ModelManifest> missing = LoadManifest(dir + "/nope.json");
+  EXPECT_TRUE(missing.status().IsNotFound());
+  EXPECT_NE(missing.status().message().find(dir + "/nope.json"), std::string::npos);
+  std::ofstream(path) << "{";
+  EXPECT_EQ(LoadManifest(path).status().code(), Status::Code::kInvalidArgument);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -1,18 +1,15 @@
-// The original app's collage look, made deterministic per seed (see layout.h).
-//
-// Cut-outs are sorted by rank; the i-th (0 = most listened) gets a size that shrinks and a
-// distance from the centre that grows with i, on a golden-angle spiral turned by the seed,
-// tilted alternately left and right. Uncropped covers are smaller than every cut-out and sit
-// on a ring near the edge, behind all cut-outs. Every centre is chosen so that the item's
-// rotated bounding box stays on the canvas whenever it fits.
+// The collage's composition (see layout.h), deterministic per seed.
 #include "layout/layout.h"
 
 #include <algorithm>
 #include <cmath>
 #include <numbers>
+#include <tuple>
 
 namespace sparkify::layout {
 namespace {
+
+constexpr double kPi = std::numbers::pi;
 
 // splitmix64: a tiny, well-mixed generator whose sequence is the same on every platform
 // (std:: distributions are not specified bit-for-bit across standard libraries).
@@ -28,131 +25,266 @@ class Rng {
   double Uniform(double lo, double hi) {  // [lo, hi)
     return lo + (hi - lo) * static_cast<double>(Next() >> 11) * 0x1.0p-53;
   }
+  double Sign() { return Next() & 1 ? 1.0 : -1.0; }
+  template <class T>
+  void Shuffle(std::vector<T>& v) {
+    for (size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[Next() % i]);
+  }
 
  private:
   uint64_t state_;
 };
 
-// Proportions of the canvas side, for a collage of kFullCount images (the original showed 9);
-// other counts scale everything by sqrt(kFullCount / count), up to kMostEnlarged for a few.
-constexpr double kFullCount = 9;
-constexpr double kMostEnlarged = 1.3;
-constexpr double kLargestCutout = 0.52;
-constexpr double kSmallestCutout = 0.30;
-constexpr double kCover = 0.26;
-constexpr double kCoverToSmallestCutout = 0.85;  // covers stay clearly smaller than cut-outs
-constexpr double kFirstCutoutRadius = 0.05;      // rank 0 sits (almost) in the middle
-constexpr double kLastCutoutRadius = 0.30;
-constexpr double kCoverRadius = 0.36;
-constexpr double kMinTilt = 4, kMaxTilt = 14;  // cut-outs, degrees
-constexpr double kCoverTilt = 8;               // covers: up to +-8 degrees
-constexpr double kMaxTiltRad = 15 * std::numbers::pi / 180;
-constexpr double kGoldenAngle = 2.399963229728653;  // radians
+// Proportions, as fractions of the canvas side.
+constexpr double kMargin = 0.012;      // between any image and the canvas edge
+constexpr double kFrameInset = 0.028;  // the frame line
+constexpr double kFrameWidth = 0.004;
+constexpr double kPrintBorder = 0.05;  // a print's white border, of the print's side
+constexpr double kCoverJitter = 0.05;
+constexpr double kMainHeroY = 0.52;
+constexpr double kHeroRing = 0.34;
+constexpr double kMarkWidth = 0.006;
 
-// Drawn size for an item whose longer side is `side`, keeping its aspect ratio.
-void SetSize(const Item& item, double side, Placement& p) {
-  p.width = p.height = side;
-  if (item.width > 0 && item.height > 0) {
-    if (item.width >= item.height) {
-      p.height = std::max(1.0, side * item.height / item.width);
-    } else {
-      p.width = std::max(1.0, side * item.width / item.height);
-    }
+Rgb Scale(const Rgb& c, double f) {
+  return {static_cast<uint8_t>(std::lround(c[0] * f)), static_cast<uint8_t>(std::lround(c[1] * f)),
+          static_cast<uint8_t>(std::lround(c[2] * f))};
+}
+
+Rgb Mix(const Rgb& a, const Rgb& b, double t) {
+  Rgb out;
+  for (size_t i = 0; i < 3; ++i)
+    out[i] = static_cast<uint8_t>(std::lround(a[i] + (b[i] - a[i]) * t));
+  return out;
+}
+
+// WCAG relative luminance and contrast ratio.
+double Luminance(const Rgb& c) {
+  double l[3];
+  for (size_t i = 0; i < 3; ++i) {
+    const double s = c[i] / 255.0;
+    l[i] = s <= 0.03928 ? s / 12.92 : std::pow((s + 0.055) / 1.055, 2.4);
   }
+  return 0.2126 * l[0] + 0.7152 * l[1] + 0.0722 * l[2];
+}
+double Contrast(const Rgb& a, const Rgb& b) {
+  const double la = Luminance(a), lb = Luminance(b);
+  return (std::max(la, lb) + 0.05) / (std::min(la, lb) + 0.05);
 }
 
-// Half the side of the square that holds the placement at any tilt up to kMaxTiltRad.
-double HalfExtent(double side) {
-  return 0.5 * side * (std::cos(kMaxTiltRad) + std::sin(kMaxTiltRad));
+// Width and height for an item whose longer side is `side`, keeping its aspect ratio.
+std::pair<double, double> Fit(const Item& item, double side) {
+  if (item.width <= 0 || item.height <= 0) return {side, side};
+  if (item.width >= item.height) return {side, std::max(1.0, side * item.height / item.width)};
+  return {std::max(1.0, side * item.width / item.height), side};
 }
 
-// Keeps the centre where the item's (maximally tilted) box lies on the canvas; an item too
-// big for that is centred on that axis.
-double Clamp(double v, double half, double size) {
-  if (2 * half >= size) return size / 2;
-  return std::clamp(v, half, size - half);
+// Keeps the placement's rotated box inside the canvas (with the margin) by moving its centre;
+// a box too big for that is centred on that axis.
+void KeepInside(Placement& p, double size) {
+  const double t = p.rotation * kPi / 180;
+  const double hx = 0.5 * (p.width * std::abs(std::cos(t)) + p.height * std::abs(std::sin(t)));
+  const double hy = 0.5 * (p.width * std::abs(std::sin(t)) + p.height * std::abs(std::cos(t)));
+  const double m = kMargin * size;
+  auto clamp = [&](double v, double half) {
+    if (2 * (half + m) >= size) return size / 2;
+    return std::clamp(v, half + m, size - half - m);
+  };
+  p.x = clamp(p.x, hx);
+  p.y = clamp(p.y, hy);
+}
+
+struct Cell {
+  int col, row;
+};
+
+// The 3x3 grid's cells: corners first, then the edges' middles, then the centre, each group
+// in an order the seed picks.
+std::vector<Cell> CellOrder(Rng& rng) {
+  std::vector<Cell> corners = {{0, 0}, {2, 0}, {0, 2}, {2, 2}};
+  std::vector<Cell> edges = {{1, 0}, {0, 1}, {2, 1}, {1, 2}};
+  rng.Shuffle(corners);
+  rng.Shuffle(edges);
+  std::vector<Cell> out = corners;
+  out.insert(out.end(), edges.begin(), edges.end());
+  out.push_back({1, 1});
+  return out;
+}
+
+double CellCentre(int index, double size) { return size * (1 + 2 * index) / 6.0; }
+
+// The backdrop: whole covers as framed prints, one per cell, corners first.
+std::vector<Placement> Backdrop(const std::vector<Item>& items, const std::vector<size_t>& covers,
+                                const std::vector<Cell>& cells, double size, Rng& rng) {
+  const size_t m = covers.size();
+  const double side = size * (m <= 2 ? 0.42 : m <= 4 ? 0.40 : m <= 6 ? 0.36 : 0.34);
+  std::vector<Placement> out;
+  for (size_t j = 0; j < m; ++j) {
+    const Item& item = items[covers[j]];
+    Placement p;
+    p.item = covers[j];
+    const double border = kPrintBorder * side;
+    auto [w, h] = Fit(item, side - 2 * border);
+    p.width = w + 2 * border;
+    p.height = h + 2 * border;
+    p.frame = border;
+    p.shadow = true;
+    const Cell c = cells[j % cells.size()];
+    p.x = CellCentre(c.col, size) + rng.Uniform(-kCoverJitter, kCoverJitter) * size;
+    p.y = CellCentre(c.row, size) + rng.Uniform(-kCoverJitter, kCoverJitter) * size;
+    p.rotation = rng.Sign() * rng.Uniform(3, 11);
+    KeepInside(p, size);
+    out.push_back(p);
+  }
+  rng.Shuffle(out);  // which print lies on which
+  return out;
+}
+
+// The heroes: the best mask largest, near the centre; the others around it, toward the
+// corners the backdrop left empty first.
+std::vector<Placement> Heroes(const std::vector<Item>& items, const std::vector<size_t>& heroes,
+                              std::vector<Cell> empty_corners, double size, Rng& rng) {
+  const size_t n = heroes.size();
+  std::vector<Placement> out;
+  if (n == 0) return out;
+  const double main_side = size * (n == 1   ? 0.62
+                                   : n == 2 ? 0.54
+                                   : n == 3 ? 0.50
+                                   : n == 4 ? 0.48
+                                            : 0.46);
+  const double turn = rng.Uniform(0, 2 * kPi);
+  const double first_sign = rng.Sign();
+  for (size_t i = 0; i < n; ++i) {
+    const Item& item = items[heroes[i]];
+    Placement p;
+    p.item = heroes[i];
+    p.shadow = true;
+    double side = main_side;
+    if (i > 0) {
+      side =
+          size * std::max(0.26, 0.38 - 0.025 * static_cast<double>(i - 1)) * (n >= 6 ? 0.9 : 1.0);
+    }
+    std::tie(p.width, p.height) = Fit(item, side);
+    if (i == 0) {
+      p.x = size * (0.5 + rng.Uniform(-0.03, 0.03));
+      p.y = size * (kMainHeroY + rng.Uniform(-0.03, 0.03));
+      p.rotation = first_sign * rng.Uniform(1.5, 4.5);
+      if (empty_corners.size() == n) {
+        // One empty corner more than other heroes: the main one leans into it. (With fewer
+        // than four images some corner stays empty; the main one then keeps the centre.)
+        const Cell c = empty_corners.front();
+        empty_corners.erase(empty_corners.begin());
+        p.x += (CellCentre(c.col, size) - p.x) * 0.6;
+        p.y += (CellCentre(c.row, size) - p.y) * 0.6;
+      }
+    } else {
+      if (!empty_corners.empty()) {
+        // Toward an empty corner, pulled a quarter of the way back to the centre.
+        const Cell c = empty_corners.back();
+        empty_corners.pop_back();
+        const double cx = CellCentre(c.col, size), cy = CellCentre(c.row, size);
+        p.x = cx + (size / 2 - cx) * 0.25 + rng.Uniform(-0.03, 0.03) * size;
+        p.y = cy + (size / 2 - cy) * 0.25 + rng.Uniform(-0.03, 0.03) * size;
+      } else {
+        const double angle = turn +
+                             2 * kPi * static_cast<double>(i - 1) / static_cast<double>(n - 1) +
+                             rng.Uniform(-0.25, 0.25);
+        p.x = size / 2 + kHeroRing * size * std::cos(angle);
+        p.y = size * kMainHeroY + kHeroRing * size * std::sin(angle);
+      }
+      p.rotation = (i % 2 == 1 ? -first_sign : first_sign) * rng.Uniform(4, 10);
+    }
+    KeepInside(p, size);
+    out.push_back(p);
+  }
+  return out;
+}
+
+// A plus-shaped sparkle of arm length `arm` at (x, y).
+void Sparkle(double x, double y, double arm, const Stroke& style, std::vector<Stroke>& out) {
+  Stroke a = style, b = style;
+  a.points = {{x - arm, y}, {x + arm, y}};
+  b.points = {{x, y - arm}, {x, y + arm}};
+  out.push_back(a);
+  out.push_back(b);
+}
+
+std::vector<Stroke> Marks(const Layout& lay, const Rgb& colour, Rng& rng) {
+  const double size = lay.size;
+  Stroke style;
+  style.width = kMarkWidth * size;
+  style.color = colour;
+  style.opacity = 0.9;
+  std::vector<Stroke> out;
+  // Two sparkles in two different corners, just inside the frame line.
+  std::vector<std::pair<double, double>> spots = {
+      {0.085, 0.085}, {0.915, 0.085}, {0.085, 0.915}, {0.915, 0.915}};
+  rng.Shuffle(spots);
+  for (int i = 0; i < 2; ++i) {
+    const double arm = size * rng.Uniform(0.016, 0.024);
+    Sparkle(spots[i].first * size, spots[i].second * size, arm, style, out);
+  }
+  // A squiggle along the top or the bottom edge, away from the sparkles' corners.
+  {
+    Stroke wave = style;
+    const bool top = rng.Next() & 1;
+    const double length = size * 0.16, amp = size * 0.011;
+    const double x0 = size * rng.Uniform(0.30, 0.54), y0 = size * (top ? 0.06 : 0.94);
+    for (int k = 0; k <= 24; ++k) {
+      const double t = k / 24.0;
+      wave.points.emplace_back(x0 + length * t, y0 + amp * std::sin(t * 2.5 * 2 * kPi));
+    }
+    out.push_back(std::move(wave));
+  }
+  return out;
 }
 
 }  // namespace
 
-Layout Arrange(const std::vector<Item>& items, const Rgb& background, uint64_t seed,
-               const LayoutOptions& options) {
+Layout Arrange(const std::vector<Item>& items, const Rgb& background, const Rgb& accent,
+               uint64_t seed, const LayoutOptions& options) {
   Layout out;
   out.size = options.size > 0 ? options.size : LayoutOptions{}.size;
-  out.background = background;
-  if (items.empty()) return out;
   const double size = out.size;
-  const double center = size / 2;
+  out.background = background;
+  out.background_edge = Scale(background, 0.82);
+  out.frame_color = Mix(background, {255, 255, 255}, 0.5);
+  out.frame_inset = kFrameInset * size;
+  out.frame_width = kFrameWidth * size;
+  out.shadow = Shadow{0, 0.012 * size, 0.03 * size, 0.42};
+  if (items.empty()) return out;
 
-  // Rank order (ties keep input order), cut-outs and covers apart.
-  std::vector<size_t> cutouts, covers;
+  // Heroes by mask quality (ties: rank), backdrop covers by rank; both keep input order last.
+  std::vector<size_t> heroes, covers;
   for (size_t i = 0; i < items.size(); ++i) {
-    (items[i].kind == Item::Kind::kCutout ? cutouts : covers).push_back(i);
+    (items[i].kind == Item::Kind::kCutout ? heroes : covers).push_back(i);
   }
-  auto by_rank = [&](size_t a, size_t b) { return items[a].rank < items[b].rank; };
-  std::stable_sort(cutouts.begin(), cutouts.end(), by_rank);
-  std::stable_sort(covers.begin(), covers.end(), by_rank);
+  std::stable_sort(heroes.begin(), heroes.end(), [&](size_t a, size_t b) {
+    if (items[a].quality != items[b].quality) return items[a].quality > items[b].quality;
+    return items[a].rank < items[b].rank;
+  });
+  std::stable_sort(covers.begin(), covers.end(),
+                   [&](size_t a, size_t b) { return items[a].rank < items[b].rank; });
 
-  const double scale =
-      std::clamp(std::sqrt(kFullCount / static_cast<double>(items.size())), 0.0, kMostEnlarged);
   Rng rng(seed);
-  const double turn = rng.Uniform(0, 2 * std::numbers::pi);
-  const double first_tilt_sign = rng.Next() & 1 ? 1.0 : -1.0;
+  const std::vector<Cell> cells = CellOrder(rng);
+  std::vector<Placement> back = Backdrop(items, covers, cells, size, rng);
+  std::vector<Cell> empty_corners;
+  for (size_t c = covers.size(); c < 4; ++c) empty_corners.push_back(cells[c]);
+  std::vector<Placement> front = Heroes(items, heroes, empty_corners, size, rng);
 
-  std::vector<Placement> front;
-  const size_t n = cutouts.size();
-  double smallest_cutout = size;
-  for (size_t i = 0; i < n; ++i) {
-    const double t = n > 1 ? static_cast<double>(i) / static_cast<double>(n - 1) : 0.0;
-    Placement p;
-    p.item = cutouts[i];
-    const double side = size * scale * (kLargestCutout + (kSmallestCutout - kLargestCutout) * t);
-    smallest_cutout = std::min(smallest_cutout, side);
-    SetSize(items[p.item], side, p);
-    // Distance grows with i and never past where the tilted box still fits, so that
-    // distances stay ordered by rank (both bounds grow with i: sizes shrink).
-    const double half = HalfExtent(side);
-    const double wanted =
-        size * (kFirstCutoutRadius + (kLastCutoutRadius - kFirstCutoutRadius) * t);
-    const double radius = std::max(0.0, std::min(wanted, center - half));
-    const double angle = turn + kGoldenAngle * static_cast<double>(i) + rng.Uniform(-0.35, 0.35);
-    p.x = Clamp(center + radius * std::cos(angle), half, size);
-    p.y = Clamp(center + radius * std::sin(angle), half, size);
-    const double sign = (i % 2 == 0) ? first_tilt_sign : -first_tilt_sign;
-    p.rotation = sign * rng.Uniform(kMinTilt, kMaxTilt);
-    front.push_back(p);
-  }
-
-  std::vector<Placement> back;
-  const size_t m = covers.size();
-  const double cover_side =
-      std::min(size * scale * kCover, n > 0 ? smallest_cutout * kCoverToSmallestCutout : size);
-  const double cover_turn = rng.Uniform(0, 2 * std::numbers::pi);
-  for (size_t j = 0; j < m; ++j) {
-    Placement p;
-    p.item = covers[j];
-    SetSize(items[p.item], cover_side, p);
-    const double half = HalfExtent(cover_side);
-    const double radius = std::max(0.0, std::min(size * kCoverRadius, center - half));
-    const double step = 2 * std::numbers::pi / static_cast<double>(m);
-    const double angle =
-        cover_turn + step * static_cast<double>(j) + rng.Uniform(-0.25, 0.25) * step;
-    p.x = Clamp(center + radius * std::cos(angle), half, size);
-    p.y = Clamp(center + radius * std::sin(angle), half, size);
-    p.rotation = rng.Uniform(-kCoverTilt, kCoverTilt);
-    back.push_back(p);
-  }
-
-  // Paint order: all covers, then all cut-outs; within each, the best rank is drawn last.
+  // Paint order: the backdrop, then the heroes, the main one last.
   int z = 0;
-  for (auto it = back.rbegin(); it != back.rend(); ++it) {
-    it->z = z++;
-    out.placements.push_back(*it);
+  for (Placement& p : back) {
+    p.z = z++;
+    out.placements.push_back(p);
   }
   for (auto it = front.rbegin(); it != front.rend(); ++it) {
     it->z = z++;
     out.placements.push_back(*it);
   }
+  const Rgb white{255, 255, 255};
+  const Rgb mark = Contrast(white, background) >= Contrast(accent, background) ? white : accent;
+  out.marks = Marks(out, mark, rng);
   return out;
 }
 

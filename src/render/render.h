@@ -1,9 +1,12 @@
 // The collage as a picture: draws a layout::Layout with the decoded images into RGB pixels or
-// a PNG, the same drawing the browser does with CSS (the Share and Download image). The canvas
-// is filled with the layout's background colour; each image is stretched to its placement's
-// width x height, rotated clockwise about its centre by `rotation` degrees, and alpha-composited
-// ("over", straight alpha in, premultiplied internally) in ascending z, with antialiased edges
-// and area-averaged downscaling.
+// a PNG, the same drawing the browser does with CSS and SVG (the Share and Download image):
+// the ground (a radial gradient, as CSS radial-gradient(circle farthest-corner at light,
+// background 0%, background_edge 75%)), the frame line, then in ascending z every placement:
+// its shadow (the shape moved and blurred with sigma = blur / 2, as CSS drop-shadow), a
+// print's white border, and its image stretched to the box inside the border, rotated
+// clockwise about its centre, alpha-composited ("over", straight alpha in, premultiplied
+// internally) with antialiased edges and area-averaged downscaling; then the marks, strokes
+// with round caps and joins.
 //
 // Pure functions; thread-safe (no shared state; the images are only read).
 #pragma once

@@ -31,10 +31,13 @@ Placement At(size_t item, double x, double y, double w, double h, double rot, in
   return p;
 }
 
+// A flat ground (no gradient, frame line, shadow or marks), for the image drawing itself.
 Layout Canvas(std::vector<Placement> placements) {
   Layout l;
   l.size = 400;
   l.background = kBlue;
+  l.background_edge = kBlue;
+  l.frame_width = 0;
   l.placements = std::move(placements);
   return l;
 }
@@ -175,6 +178,76 @@ TEST(RenderPng, DecodesToTheRenderedPixels) {
   ASSERT_TRUE(direct.ok());
   ASSERT_EQ(decoded->pixels.channels(), 3);
   EXPECT_EQ(cv::norm(decoded->pixels, direct->pixels, cv::NORM_INF), 0);
+}
+
+TEST(Render, GroundIsARadialGradientWithAFrameLine) {
+  Layout l = Canvas({});
+  l.background = {200, 100, 50};
+  l.background_edge = {100, 50, 25};
+  l.light_x = 0.5;
+  l.light_y = 0.5;
+  l.frame_inset = 20;
+  l.frame_width = 4;
+  l.frame_color = {255, 255, 255};
+  auto out = Render(l, {});
+  ASSERT_TRUE(out.ok());
+  EXPECT_TRUE(Near(Px(*out, 200, 200), cv::Vec3b(200, 100, 50), 2));  // the light
+  EXPECT_EQ(Px(*out, 0, 0), cv::Vec3b(100, 50, 25));                  // past 75%: the edge
+  // Halfway to 75% of the way to the corner: halfway between the two colours.
+  const double r = std::hypot(200.0, 200.0) * 0.75 / 2;
+  const int x = static_cast<int>(200 + r / std::sqrt(2.0));
+  EXPECT_TRUE(Near(Px(*out, x, x), cv::Vec3b(150, 75, 37), 3)) << Px(*out, x, x);
+  EXPECT_EQ(Px(*out, 22, 200), cv::Vec3b(255, 255, 255));  // on the frame line
+  EXPECT_NE(Px(*out, 26, 200), cv::Vec3b(255, 255, 255));  // just inside it
+  EXPECT_NE(Px(*out, 17, 200), cv::Vec3b(255, 255, 255));  // just outside it
+}
+
+TEST(Render, PrintsHaveAWhiteBorderAndCastAShadow) {
+  Placement print = At(0, 200, 200, 100, 100, 0, 0);
+  print.frame = 10;
+  print.shadow = true;
+  Layout l = Canvas({print});
+  l.shadow = {0, 12, 8, 0.5};
+  auto out = Render(l, {Solid(10, 10, cv::Scalar(255, 0, 0))});
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(Px(*out, 200, 200), kRed);                      // the picture
+  EXPECT_EQ(Px(*out, 155, 200), cv::Vec3b(255, 255, 255));  // its border
+  const cv::Vec3b below = Px(*out, 200, 258);               // the shadow, below
+  EXPECT_LT(below[2], 200);
+  EXPECT_EQ(Px(*out, 200, 140), kBg);  // none above (dy > 0)
+}
+
+TEST(Render, CutoutShadowsFollowTheirShape) {
+  // A cut-out whose left half is transparent: its shadow is under the right half only.
+  cv::Mat rgba(20, 20, CV_8UC4, cv::Scalar(0, 255, 0, 0));
+  rgba(cv::Rect(10, 0, 10, 20)).setTo(cv::Scalar(0, 255, 0, 255));
+  Placement cut = At(0, 200, 200, 200, 200, 0, 0);
+  cut.shadow = true;
+  Layout l = Canvas({cut});
+  l.shadow = {0, 30, 4, 0.6};
+  auto out = Render(l, {vision::Image{rgba}});
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(Px(*out, 250, 200), kGreen);
+  EXPECT_LT(Px(*out, 250, 315)[2], 150);  // shadow below the opaque half
+  EXPECT_EQ(Px(*out, 150, 315), kBg);     // nothing below the transparent half
+}
+
+TEST(Render, StrokesAreRoundAndAntialiased) {
+  Layout l = Canvas({});
+  layout::Stroke s;
+  s.points = {{100, 100}, {300, 100}, {300, 300}};
+  s.width = 9;
+  s.color = {255, 255, 255};
+  l.marks = {s};
+  auto out = Render(l, {});
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(Px(*out, 200, 100), cv::Vec3b(255, 255, 255));
+  EXPECT_EQ(Px(*out, 300, 200), cv::Vec3b(255, 255, 255));
+  EXPECT_EQ(Px(*out, 97, 100), cv::Vec3b(255, 255, 255));  // a round cap past the end
+  EXPECT_EQ(Px(*out, 200, 110), kBg);                      // beyond half the width
+  const cv::Vec3b edge = Px(*out, 200, 104);               // on the edge: a blend
+  EXPECT_GT(edge[0], 40);
+  EXPECT_LT(edge[0], 215);
 }
 
 TEST(Render, BadInputsAreErrors) {

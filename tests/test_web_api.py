@@ -5,6 +5,7 @@ serves most tests; a loopback fake Spotify (fake_spotify.py) is configured throu
 SPOTIFY_* variables. Function invocations are counted from the REPORT lines the function
 logs (relayed by `sparkify up` on its stderr).
 """
+import base64
 import http.client
 import http.cookiejar
 import http.server
@@ -277,6 +278,7 @@ class WebApiTest(unittest.TestCase):
         self.assertEqual(status, 200)
         self.assertEqual(doc["max_files"], 30)
         self.assertEqual(doc["url_expires_seconds"], 3600)
+        self.assertEqual(doc["share_link_seconds"], 7 * 24 * 3600)
         self.assertTrue(doc["spotify"])
         self.assertTrue(doc["samples"])
         self.assertFalse(doc["spotify_connected"])
@@ -291,13 +293,17 @@ class WebApiTest(unittest.TestCase):
         seen = {c["state"] for s in states for c in s["covers"]}
         self.assertIn("done", seen)
         collage = final["collage"]
-        self.assertEqual(collage["size"], 400)
+        self.assertEqual(collage["size"], 1080)
         self.assertEqual(len(collage["items"]), 3)
         self.assertTrue(any(i["kind"] == "cutout" for i in collage["items"]))
         for item in collage["items"]:
             data = self.check_signed(item["url"])
             self.assertTrue(data.startswith(PNG_MAGIC) or data[:3] == b"\xff\xd8\xff")
             self.assertTrue(item["alt"])
+            if item["kind"] == "cutout":
+                # Cropped to the subject, and chosen for a confident mask.
+                self.assertEqual(png_size(data), (item["source_width"], item["source_height"]))
+                self.assertGreaterEqual(item["quality"], 0.5)
         self.assertEqual(len(collage["dominant_color"]), 3)
         self.assertTrue(collage["palette"])
 
@@ -316,11 +322,43 @@ class WebApiTest(unittest.TestCase):
         status, now, _ = api("GET", self.base + "/api/jobs/" + job["id"])
         self.assertEqual(now["collage"]["seed"], again["seed"])
 
-        # Share: a signed link to a PNG of the current layout; download: the same, attached.
+        # Share: a link on the app's own origin to a PNG of the current layout, whose page
+        # signs a fresh image URL at every view; download: the same PNG, attached.
         status, shared, _ = api("POST", self.base + "/api/jobs/%s/share" % job["id"])
         self.assertEqual(status, 200, shared)
-        self.assertIn("/sparkify/collages/%s-%d.png" % (job["id"], again["seed"]), shared["url"])
-        self.assertEqual(png_size(self.check_signed(shared["url"])), (400, 400))
+        self.assertTrue(shared["url"].startswith(self.base + "/s/"), shared)
+        self.assertEqual(shared["url"], self.base + shared["path"])
+        self.assertEqual(shared["image"], shared["url"] + ".png")
+        left = (time.mktime(time.strptime(shared["expires_at"][:19], "%Y-%m-%dT%H:%M:%S"))
+                - time.mktime(time.gmtime()))
+        self.assertAlmostEqual(left, 7 * 24 * 3600, delta=120)
+        status, headers, page = request("GET", shared["url"])
+        self.assertEqual(status, 200)
+        self.assertTrue(headers["Content-Type"].startswith("text/html"))
+        page = page.decode()
+        self.assertIn('<meta property="og:image" content="%s">' % shared["image"], page)
+        image = re.search(r'<img id="shared-collage" src="([^"]+)"', page).group(1)
+        image = image.replace("&amp;", "&")
+        self.assertRegex(image, r"/sparkify/collages/[0-9a-f]{32}\.png\?")
+        # The job id is a key to the job's API: neither the link nor what it names shows it.
+        self.assertNotIn(job["id"], image)
+        payload = shared["path"][len("/s/"):].split(".")[0]
+        payload = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode()
+        self.assertRegex(payload, r"^collages/[0-9a-f]{32}\.png\|\d+$")
+        self.assertNotIn(job["id"], payload)
+        self.assertEqual(png_size(self.check_signed(image)), (1080, 1080))
+        status, headers, _ = request("GET", shared["image"])
+        self.assertEqual(status, 302)
+        self.assertEqual(png_size(self.check_signed(headers["Location"])), (1080, 1080))
+        # A forged or cut link is a page in words (and a JSON error for the image), never XML.
+        token = shared["path"][len("/s/"):]
+        forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+        for bad in (forged, token[:20], "nonsense"):
+            status, headers, body = request("GET", self.base + "/s/" + bad)
+            self.assertEqual(status, 404, bad)
+            self.assertIn(b"No such collage", body)
+            status, _, body = request("GET", self.base + "/s/" + bad + ".png")
+            self.assertEqual((status, json.loads(body)["error"]["code"]), (404, "not_found"))
         status, headers, _ = request("GET", self.base + "/api/jobs/%s/download" % job["id"])
         self.assertEqual(status, 303)
         location = headers["Location"]
@@ -328,19 +366,25 @@ class WebApiTest(unittest.TestCase):
         status, headers, data = request("GET", location)
         self.assertEqual(status, 200)
         self.assertIn("attachment", headers["Content-Disposition"])
-        self.assertEqual(png_size(data), (400, 400))
+        self.assertEqual(png_size(data), (1080, 1080))
 
     def test_refused_uploads_and_requests(self):
         cases = [
             ([("notes.txt", b"hello, not an image")], 415, "unsupported_type"),
             ([("truncated.jpg", sample("truncated.jpg"))], 400, "bad_image"),
+            ([("empty.png", b"")], 400, "bad_image"),
             ([("big.png", sample("astronaut.png") + b"\0" * (10 << 20))], 413, "too_large"),
             ([("a%d.png" % i, sample("chelsea.png")) for i in range(31)], 413, "too_many_files"),
+            ([("notes.txt", b"hello"), ("empty.png", b"")], 400, "bad_image"),
         ]
         for files, status, code in cases:
             body, headers = multipart(files)
             got, _, raw = request("POST", self.base + "/api/jobs", body, headers)
             self.assertEqual((got, json.loads(raw)["error"]["code"]), (status, code), files[0][0])
+            if len(files) == 2:  # every file's own reason, in words
+                message = json.loads(raw)["error"]["message"]
+                self.assertIn("notes.txt:", message)
+                self.assertIn("empty.png: This file is empty.", message)
         for doc, status, code in [({"urls": ["file:///etc/passwd"]}, 400, "bad_url"),
                                   ({"urls": []}, 400, "bad_url"),
                                   ({"nothing": 1}, 400, "bad_request"),
@@ -405,7 +449,13 @@ class WebApiTest(unittest.TestCase):
         body, headers = multipart([("a%d.png" % i, b"x") for i in range(101)])
         got, _, raw = request("POST", self.base + "/api/jobs", body, headers)
         self.assertEqual((got, json.loads(raw)["error"]["code"]), (413, "too_many_files"))
-        # Four uploads announcing 64 MiB each and sending nothing hold the 256 MiB budget.
+        small, headers = multipart([("notes.txt", b"hello")])
+
+        def status():
+            return request("POST", self.base + "/api/jobs", small, headers)[0]
+        # Nothing else holds budget (the refused request above is over) ...
+        poll(lambda: status() == 415, 30, what="the budget free")
+        # ... then four uploads announcing 64 MiB each and sending nothing hold all 256 MiB.
         holders = []
         for _ in range(4):
             s = socket.create_connection(("127.0.0.1", self.web_port))
@@ -413,10 +463,6 @@ class WebApiTest(unittest.TestCase):
                       b"Content-Type: multipart/form-data; boundary=B\r\n"
                       b"Content-Length: %d\r\n\r\n" % (64 << 20))
             holders.append(s)
-        small, headers = multipart([("notes.txt", b"hello")])
-
-        def status():
-            return request("POST", self.base + "/api/jobs", small, headers)[0]
         poll(lambda: status() == 503, 30, what="503 busy while the budget is held")
         for s in holders:
             s.close()
@@ -442,6 +488,44 @@ class WebApiTest(unittest.TestCase):
         got, _, _ = request("GET", self.base + "/api/config",
                             headers={"Host": "localhost:%d" % self.web_port})
         self.assertEqual(got, 200)
+
+    def test_a_partial_upload_goes_on_and_each_refused_file_says_why(self):
+        body, headers = multipart([("notes.txt", b"hello, not an image"),
+                                   ("coffee.png", sample("coffee.png")),
+                                   ("empty.png", b""),
+                                   ("rocket.jpg", sample("rocket.jpg"))])
+        status, _, raw = request("POST", self.base + "/api/jobs", body, headers)
+        self.assertEqual(status, 202, raw)
+        job = json.loads(raw)
+        self.assertEqual([(c["name"], c["state"]) for c in job["covers"]],
+                         [("notes.txt", "failed"), ("coffee.png", "queued"),
+                          ("empty.png", "failed"), ("rocket.jpg", "queued")])
+        self.assertEqual(job["covers"][0]["error"]["code"], "unsupported_type")
+        self.assertEqual(job["covers"][2]["error"],
+                         {"code": "bad_image", "message": "This file is empty."})
+        final = self.follow(job["id"])[-1]
+        self.assertEqual(final["state"], "done", final)
+        self.assertEqual([c["state"] for c in final["covers"]],
+                         ["failed", "done", "failed", "done"])
+        self.assertEqual(len(final["collage"]["items"]), 2)
+        # A URL list with a malformed entry: that entry fails, the others go on.
+        status, job, _ = api("POST", self.base + "/api/jobs",
+                             {"urls": ["not, a, url", self.images.url("coins.png")]})
+        self.assertEqual(status, 202, job)
+        self.assertEqual(job["covers"][0]["error"]["code"], "bad_url")
+        self.assertNotIn("not, a, url", job["covers"][0]["error"]["message"])
+        self.assertEqual(self.follow(job["id"])[-1]["state"], "done")
+
+    def test_the_same_picture_twice_is_in_the_collage_once(self):
+        urls = [self.images.url("coffee.png"), self.images.url("coffee.png") + "?again",
+                self.images.url("rocket.jpg")]
+        status, job, _ = api("POST", self.base + "/api/jobs", {"urls": urls})
+        self.assertEqual(status, 202, job)
+        final = self.follow(job["id"])[-1]
+        self.assertEqual(final["state"], "done", final)
+        self.assertEqual(len(final["collage"]["items"]), 2, final)
+        twice = final["covers"][1]
+        self.assertIn("same picture", twice.get("note", ""), final["covers"])
 
     def test_urls_job_with_one_bad_url(self):
         urls = [self.images.url("rocket.jpg"), self.images.url("missing.jpg"),
@@ -602,6 +686,15 @@ class LifecycleTest(unittest.TestCase):
         self.assertEqual(r.returncode, 2)
         self.assertIn(b"data dir", r.stderr)
 
+    def test_model_flags_the_model_cannot_take_fail_before_anything_starts(self):
+        r = self.run_up("--data", self.tmp.join("m"), "--web-port", "0", "--model-size", "100")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"sparkify up: --model-size 100: the model isnet-general-medium takes a "
+                      b"side that is a multiple of 64", r.stderr)
+        self.assertNotIn(b"[function]", r.stderr)
+        self.assertNotIn(b"setup.sh", r.stderr)
+        self.assertFalse(os.path.exists(self.tmp.join("m")))
+
     def test_a_missing_model_stops_everything_with_a_clear_error(self):
         r = self.run_up("--data", self.tmp.join("d"), "--web-port", "0", "--function-port", "0",
                         "--store-port", "0", SPARKIFY_CACHE=self.tmp.join("no-cache"))
@@ -639,10 +732,22 @@ class LifecycleTest(unittest.TestCase):
             self.assertIn(b"must start with http:// or https://", r.stderr)
 
     def test_the_data_dir_is_private(self):
+        # A model whose file is garbage passes the flag checks, so the dirs are made before
+        # the function fails to load it and everything stops.
+        cache = self.tmp.join("broken-cache")
+        model_dir = os.path.join(cache, "models", "isnet-general-medium")
+        os.makedirs(model_dir)
+        with open(os.path.join(CACHE, "models", "isnet-general-medium", "manifest.json")) as f:
+            manifest = json.load(f)
+        with open(os.path.join(model_dir, "manifest.json"), "w") as f:
+            json.dump(manifest, f)
+        with open(os.path.join(model_dir, manifest["file"]), "wb") as f:
+            f.write(b"not a model")
         fresh = self.tmp.join("new", "data")
         r = self.run_up("--data", fresh, "--web-port", "0", "--function-port", "0",
-                        "--store-port", "0", SPARKIFY_CACHE=self.tmp.join("no-cache"))
-        self.assertEqual(r.returncode, 2)  # no model: it stops after making the dirs
+                        "--store-port", "0", SPARKIFY_CACHE=cache)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn(b"sparkify up: the AI function cannot start: ", r.stderr)
         for d in (fresh, os.path.join(fresh, "store")):
             self.assertEqual(os.stat(d).st_mode & 0o777, 0o700, d)
         self.assertNotIn(b"warning", r.stderr)
@@ -650,7 +755,7 @@ class LifecycleTest(unittest.TestCase):
         os.mkdir(shared)
         os.chmod(shared, 0o755)
         r = self.run_up("--data", shared, "--web-port", "0", "--function-port", "0",
-                        "--store-port", "0", SPARKIFY_CACHE=self.tmp.join("no-cache"))
+                        "--store-port", "0", SPARKIFY_CACHE=cache)
         self.assertIn(b"warning: %s (mode 755) is open to other users" % shared.encode(), r.stderr)
 
     def test_a_dying_child_stops_the_tree(self):

@@ -6,6 +6,7 @@
 #include "web/app.h"
 #include "web/assets.h"
 #include "web/respond.h"
+#include "web/share_link.h"
 
 namespace sparkify::web::internal {
 namespace {
@@ -41,7 +42,8 @@ App::App(WebOptions options, std::string redirect_uri)
             std::chrono::seconds(std::max<int64_t>(1, options_.finished_job_seconds))),
       runner_(options_, &bucket_, &invoker_),
       spotify_(options_.spotify, std::move(redirect_uri)),
-      samples_(ListSamples(options_.samples_dir, options_.max_files)) {
+      samples_(ListSamples(options_.samples_dir, options_.max_files)),
+      share_key_(ShareLinkKey(options_.credentials.secret_access_key)) {
   csp_ = ContentSecurityPolicy(bucket_.origin());
   origin_policy_.loopback_only = IsLoopbackAddress(options_.host);
   // The Spotify redirect URI names the host the browser uses for this server.
@@ -100,9 +102,13 @@ http::Response App::Route(http::Request& req) {
       if (action.empty()) return m == "GET" ? GetJob(id) : method_not_allowed();
       if (action == "events") return m == "GET" ? Events(req, id) : method_not_allowed();
       if (action == "regenerate") return m == "POST" ? Regenerate(id) : method_not_allowed();
-      if (action == "share") return m == "POST" ? Share(id, false) : method_not_allowed();
-      if (action == "download") return m == "GET" ? Share(id, true) : method_not_allowed();
+      if (action == "share") return m == "POST" ? Share(req, id, false) : method_not_allowed();
+      if (action == "download") return m == "GET" ? Share(req, id, true) : method_not_allowed();
     }
+  }
+  if (seg.size() == 2 && seg[0] == "s") {
+    if (m != "GET" && m != "HEAD") return method_not_allowed();
+    return SharedCollage(req, seg[1]);
   }
   if (seg.size() == 3 && seg[0] == "auth" && seg[1] == "spotify") {
     if (!spotify_.enabled()) return ErrorResponse(404, "not_found", "Spotify is not configured.");
@@ -132,7 +138,9 @@ http::Response App::Config(const http::Request& req) {
                             {"max_files", options_.max_files},
                             {"max_file_bytes", options_.max_file_bytes},
                             {"max_upload_bytes", options_.max_upload_bytes},
-                            {"url_expires_seconds", options_.url_expires_seconds}});
+                            {"url_expires_seconds", options_.url_expires_seconds},
+                            {"share_link_seconds", options_.share_link_seconds},
+                            {"finished_job_seconds", options_.finished_job_seconds}});
 }
 
 }  // namespace sparkify::web::internal

@@ -8,6 +8,7 @@
 #include "web/multipart.h"
 #include "web/respond.h"
 #include "web/share.h"
+#include "web/share_link.h"
 #include "web/view.h"
 
 namespace sparkify::web::internal {
@@ -87,7 +88,11 @@ http::Response App::CreateFromUpload(http::Request& req, const std::string& cont
     }
     return ErrorResponse(400, "bad_request", parts.status().message());
   }
+  // Every file is checked on its own: the good ones go on, each refused one is shown failed
+  // with its own reason. Only when none is usable is the request refused, with every reason.
   std::vector<CoverSource> sources;
+  int usable = 0;
+  std::vector<std::string> reasons;
   for (const FormPart& part : *parts) {
     if (part.name != "file") continue;
     std::string name = ShortName(part.filename.empty() ? "upload" : part.filename);
@@ -95,19 +100,36 @@ http::Response App::CreateFromUpload(http::Request& req, const std::string& cont
       return ErrorResponse(413, "too_many_files",
                            "At most " + std::to_string(options_.max_files) + " covers at a time.");
     }
-    if (part.data.size() > options_.max_file_bytes) {
-      return ErrorResponse(413, "too_large",
-                           name + " is too large: at most " +
-                               std::to_string(options_.max_file_bytes / (1 << 20)) + " MiB.");
+    CoverSource source{name, part.data, "", "", body, std::nullopt};
+    if (part.data.empty()) {
+      source.refused = ApiError{"bad_image", "This file is empty."};
+    } else if (part.data.size() > options_.max_file_bytes) {
+      source.refused =
+          ApiError{"too_large", "This file is larger than " +
+                                    std::to_string(options_.max_file_bytes >> 20) + " MB."};
+    } else if (ImageCheck check = CheckImage(part.data); !check.status.ok()) {
+      source.refused = check.error;
     }
-    ImageCheck check = CheckImage(part.data);
-    if (!check.status.ok()) {
-      return ErrorResponse(check.error.code == "unsupported_type" ? 415 : 400, check.error.code,
-                           name + ": " + check.error.message);
+    if (source.refused) {
+      reasons.push_back(name + ": " + source.refused->message);
+      source.bytes = {};
+      source.upload = nullptr;
+    } else {
+      ++usable;
     }
-    sources.push_back(CoverSource{name, part.data, "", "", body});
+    sources.push_back(std::move(source));
   }
   if (sources.empty()) return ErrorResponse(400, "bad_request", "No files in field \"file\".");
+  if (usable == 0) {
+    std::string all;
+    for (const auto& r : reasons) all += (all.empty() ? "" : " ") + r;
+    const bool one_kind = sources.size() == 1;
+    const std::string code = one_kind ? sources[0].refused->code : "bad_image";
+    return ErrorResponse(code == "unsupported_type" ? 415
+                         : code == "too_large"      ? 413
+                                                    : 400,
+                         code, one_kind ? all : "None of the files can be used. " + all);
+  }
   return StartJob(std::move(sources), RandomSeed());
 }
 
@@ -157,6 +179,8 @@ http::Response App::CreateFromJson(http::Request& req) {
       return ErrorResponse(413, "too_many_files",
                            "At most " + std::to_string(options_.max_files) + " covers at a time.");
     }
+    // A malformed entry is each its own failed cover; the request fails only if all are.
+    int usable = 0;
     for (const json& u : urls) {
       if (!u.is_string()) {
         return ErrorResponse(400, "bad_url",
@@ -164,10 +188,22 @@ http::Response App::CreateFromJson(http::Request& req) {
       }
       std::string url = u.get<std::string>();
       std::string scheme = LowerAscii(url.substr(0, 8));
+      CoverSource cover{ShortName(url), {}, url, "", nullptr, std::nullopt};
       if (url.size() > 4096 || !(scheme.starts_with("https://") || scheme.starts_with("http://"))) {
-        return ErrorResponse(400, "bad_url", "Not an http(s) image URL: " + ShortName(url));
+        cover.url.clear();
+        cover.refused = ApiError{"bad_url", "This is not a web address (http:// or https://)."};
+      } else {
+        ++usable;
       }
-      sources.push_back(CoverSource{ShortName(url), {}, url, "", nullptr});
+      sources.push_back(std::move(cover));
+    }
+    if (usable == 0) {
+      return ErrorResponse(400, "bad_url",
+                           sources.size() == 1
+                               ? "“" + sources[0].name +
+                                     "” is not a web address (http:// or "
+                                     "https://)."
+                               : "None of these are web addresses (http:// or https://).");
     }
   } else if (sample.is_boolean() && sample.get<bool>()) {
     if (samples_.empty()) return ErrorResponse(404, "not_found", "No sample set is installed.");
@@ -199,6 +235,10 @@ http::Response App::StartJob(std::vector<CoverSource> sources, uint64_t seed) {
     Cover c;
     c.index = static_cast<int>(i);
     c.name = sources[i].name;
+    if (sources[i].refused) {  // failed from the start: the answer already says why
+      c.stage = CoverStage::kFailed;
+      c.error = sources[i].refused;
+    }
     covers.push_back(std::move(c));
   }
   std::shared_ptr<Job> job = JobTable::NewJob(std::move(covers));
@@ -279,27 +319,87 @@ http::Response App::Regenerate(const std::string& id) {
   return ViewOrError(CollageJson(collage, bucket_), 200);
 }
 
-http::Response App::Share(const std::string& id, bool download) {
+namespace {
+
+// The origin a browser used to reach us (for absolute share links): the Host it sent, which
+// the origin guard has checked, on the scheme of the connection.
+std::string OriginOf(const http::Request& req) {
+  std::string host(req.Header("host").value_or("localhost"));
+  return std::string(req.secure ? "https://" : "http://") + host;
+}
+
+http::Response HtmlPage(int status, std::string body) {
+  http::Response res;
+  res.status = status;
+  res.Set("Content-Type", "text/html; charset=utf-8");
+  res.Set("Cache-Control", "no-store");
+  res.body = std::move(body);
+  return res;
+}
+
+}  // namespace
+
+http::Response App::SharedCollage(const http::Request& req, const std::string& token) {
+  const bool image = token.size() > 4 && token.ends_with(".png");
+  const std::string seal = image ? token.substr(0, token.size() - 4) : token;
+  ShareLink link;
+  ShareCheck check = CheckShareToken(share_key_, seal, Clock::System().Now(), &link);
+  if (check != ShareCheck::kValid) {
+    if (image) {
+      return ErrorResponse(
+          check == ShareCheck::kExpired ? 410 : 404, "not_found",
+          check == ShareCheck::kExpired ? "This shared collage has expired." : "No such collage.");
+    }
+    return HtmlPage(check == ShareCheck::kExpired ? 410 : 404,
+                    ShareGonePage(check == ShareCheck::kExpired));
+  }
+  // The picture may be gone from the store (cleaned up, or another store): say so in words.
+  auto there = bucket_.Exists(link.png_key);
+  if (!there.ok()) return ErrorResponse(502, "store_error", there.status().message());
+  if (!*there) {
+    if (image) return ErrorResponse(410, "not_found", "This shared collage is no longer stored.");
+    return HtmlPage(410, ShareGonePage(true));
+  }
+  auto url = bucket_.SignGet(link.png_key);
+  if (!url.ok()) return ErrorResponse(502, "store_error", url.status().message());
+  if (image) {
+    http::Response res;
+    res.status = 302;
+    res.Set("Location", url->url);
+    res.Set("Cache-Control", "no-store");
+    return res;
+  }
+  const std::string page = OriginOf(req) + "/s/" + seal;
+  return HtmlPage(200, SharePage(url->url, page + ".png", page, link.expires));
+}
+
+http::Response App::Share(const http::Request& req, const std::string& id, bool download) {
   std::shared_ptr<Job> job = jobs_.Find(id);
   if (!job) return ErrorResponse(404, "not_found", "No such job.");
   JobSnapshot snap = job->Snapshot();
   if (!snap.collage) return ErrorResponse(409, "not_ready", "The collage is not ready yet.");
-  auto key = EnsureSharedPng(*job, *snap.collage, bucket_, 32u << 20);
+  auto key = EnsureSharedPng(*job, *snap.collage, bucket_, share_key_, 32u << 20);
   if (!key.ok()) {
     spdlog::warn("web: job {}: share failed: {}", id, key.status().message());
     return ErrorResponse(502, "store_error",
                          "Could not make the picture: " + key.status().message());
   }
-  auto url = bucket_.SignGet(*key, download ? "sparkify-collage.png" : "");
-  if (!url.ok()) return ErrorResponse(502, "store_error", url.status().message());
   if (download) {
+    auto url = bucket_.SignGet(*key, "sparkify-collage.png");
+    if (!url.ok()) return ErrorResponse(502, "store_error", url.status().message());
     http::Response res;
     res.status = 303;
     res.Set("Location", url->url);
     res.Set("Cache-Control", "no-store");
     return res;
   }
-  return JsonResponse(200, {{"url", url->url}, {"expires_at", FormatIso8601(url->expires_at)}});
+  const TimePoint expires =
+      Clock::System().Now() + std::chrono::seconds(options_.share_link_seconds);
+  const std::string path = "/s/" + MakeShareToken(share_key_, *key, expires);
+  return JsonResponse(200, {{"url", OriginOf(req) + path},
+                            {"path", path},
+                            {"image", OriginOf(req) + path + ".png"},
+                            {"expires_at", FormatIso8601(expires)}});
 }
 
 }  // namespace sparkify::web::internal

@@ -44,7 +44,9 @@ class App {
   http::Response GetJob(const std::string& id);
   http::Response Events(const http::Request& req, const std::string& id);
   http::Response Regenerate(const std::string& id);
-  http::Response Share(const std::string& id, bool download);
+  http::Response Share(const http::Request& req, const std::string& id, bool download);
+  // GET /s/<token> (the page) and /s/<token>.png (a redirect to the image).
+  http::Response SharedCollage(const http::Request& req, const std::string& token);
   // api_spotify.cpp
   http::Response SpotifyLogin(const http::Request& req);
   http::Response SpotifyCallback(const http::Request& req);
@@ -59,6 +61,7 @@ class App {
   Runner runner_;
   Spotify spotify_;
   std::vector<SampleFile> samples_;
+  std::string share_key_;  // ShareLinkKey of the web app's secret key
 };
 
 }  // namespace sparkify::web::internal

@@ -48,6 +48,13 @@ Result<std::string> Bucket::Get(const std::string& key, uint64_t max_bytes) {
   return std::move(r.body);
 }
 
+Result<bool> Bucket::Exists(const std::string& key) {
+  auto r = client_.HeadObject(bucket_, key);
+  if (r.ok()) return true;
+  if (r.status().IsNotFound()) return false;
+  return r.status();
+}
+
 Result<SignedUrl> Bucket::SignGet(const std::string& key, const std::string& attachment_name) {
   const auto& opts = client_.options();
   TimePoint now = opts.clock->Now();

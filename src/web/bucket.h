@@ -25,6 +25,8 @@ class Bucket {
 
   Status Put(const std::string& key, std::string_view bytes, const std::string& content_type);
   Result<std::string> Get(const std::string& key, uint64_t max_bytes);
+  // Whether the object is there (HEAD); a store that cannot answer is an error.
+  Result<bool> Exists(const std::string& key);
   // A presigned GET URL valid for url_expires_seconds. `attachment_name` non-empty: the
   // answer carries Content-Disposition: attachment; filename="NAME".
   Result<SignedUrl> SignGet(const std::string& key, const std::string& attachment_name = "");

@@ -54,6 +54,14 @@ std::vector<layout::Rgb> MergePalette(const std::vector<Weighted>& colors, size_
   return out;
 }
 
+// The function's reason closed as a sentence.
+std::string Sentence(std::string reason) {
+  if (reason.empty() || (reason.back() != '.' && reason.back() != '!' && reason.back() != '?')) {
+    reason += '.';
+  }
+  return reason;
+}
+
 }  // namespace
 
 std::optional<ApiError> SegmentError(const std::string& body) {
@@ -63,10 +71,54 @@ std::optional<ApiError> SegmentError(const std::string& body) {
     const json& e = doc["errors"][0];
     std::string stage = JsonString(e, "stage");
     std::string reason = JsonString(e, "reason");
-    std::string code = stage == "decode" ? "bad_image" : "segment_failed";
-    return ApiError{code, "The AI function could not use this cover (" + stage + "): " + reason};
+    // In words for the page; the function's reason (already a sentence fragment) follows.
+    if (stage == "decode")
+      return ApiError{"bad_image", "This image cannot be read: " + Sentence(reason)};
+    if (stage == "fetch" || stage == "read") {
+      return ApiError{"fetch_failed", "Could not get the image: " + Sentence(reason)};
+    }
+    if (stage == "deadline" || stage == "limit") {
+      return ApiError{"segment_failed",
+                      "There was no time left to cut this cover out: " + Sentence(reason)};
+    }
+    return ApiError{"segment_failed",
+                    "Cutting this cover out failed (" + stage + "): " + Sentence(reason)};
   }
   return std::nullopt;
+}
+
+SegmentPreview PreviewOf(const std::string& body) {
+  json doc = ParseUntrustedJson(body);
+  SegmentPreview out;
+  for (const char* list : {"cropped_image_data", "uncropped_image_data"}) {
+    const json& entries = JsonMember(doc, list);
+    if (!entries.is_array() || entries.empty()) continue;
+    std::string key = JsonString(entries[0], "key");
+    if (key.empty()) continue;
+    out.key = key;
+    out.cutout = std::string_view(list) == "cropped_image_data";
+    return out;
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> Duplicates(const std::string& body) {
+  constexpr std::string_view kSame = "the same picture as ";
+  json doc = ParseUntrustedJson(body);
+  std::vector<std::pair<std::string, std::string>> out;
+  const json& errors = JsonMember(doc, "errors");
+  if (!errors.is_array()) return out;
+  for (const json& e : errors) {
+    std::string reason = JsonString(e, "reason");
+    if (JsonString(e, "stage") != "duplicate" || !reason.starts_with(kSame)) continue;
+    out.emplace_back(JsonString(e, "key"), reason.substr(kSame.size()));
+  }
+  return out;
+}
+
+std::string DuplicateNote(const Cover& kept) {
+  return "The same picture as cover " + std::to_string(kept.index + 1) + " (" + kept.name +
+         "): shown once.";
 }
 
 Result<Collage> ParseCollageAnswer(const std::string& body, const std::vector<Cover>& covers,
@@ -98,6 +150,16 @@ Result<Collage> ParseCollageAnswer(const std::string& body, const std::vector<Co
     item.item.rank = cover->index;
     item.item.width = cover->width;
     item.item.height = cover->height;
+    // A cut-out is cropped to its subject: its own size, when the answer gives it.
+    const json& size = JsonMember(entry, "cutout_size");
+    if (cutout && size.is_array() && size.size() == 2 && size[0].is_number_integer() &&
+        size[1].is_number_integer() && size[0].get<int64_t>() >= 1 && size[1].get<int64_t>() >= 1 &&
+        size[0].get<int64_t>() <= 65535 && size[1].get<int64_t>() <= 65535) {
+      item.item.width = size[0].get<int>();
+      item.item.height = size[1].get<int>();
+    }
+    const json& quality = JsonMember(entry, "mask_quality");
+    if (quality.is_number()) item.item.quality = std::clamp(quality.get<double>(), 0.0, 1.0);
     std::string n = std::to_string(cover->index + 1);
     item.alt = (cutout ? "Cut-out from cover " + n + ": " : "Cover " + n + ": ") + cover->name;
     out.items.push_back(std::move(item));

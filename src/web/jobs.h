@@ -35,6 +35,12 @@ struct Cover {
   std::optional<ApiError> error;
   std::string key;            // uploads/<sha256>.<ext> once stored
   int width = 0, height = 0;  // pixel size as displayed (EXIF orientation applied)
+  // Once segmented: what to show of it while the collage is made (its cut-out when the mask
+  // is a confident subject, else the cover itself).
+  std::string preview_key;
+  bool preview_cutout = false;
+  // A remark for people that is not an error ("the same picture as cover 2: shown once").
+  std::string note;
 };
 
 struct CollageItem {

@@ -28,7 +28,11 @@ ApiError FetchError(const Status& s) {
   std::string why = s.message();
   if (s.code() == Status::Code::kResourceExhausted)
     return {"too_large", "The image is too large: " + why};
-  return {"fetch_failed", "Could not get the image: " + why};
+  // The fetcher's refusals ("refused: 10.0.0.5 is a private address; ...") as a sentence.
+  constexpr std::string_view kRefused = "refused: ";
+  if (why.starts_with(kRefused))
+    return {"fetch_failed", "Not fetched: " + why.substr(kRefused.size()) + "."};
+  return {"fetch_failed", "Could not get the image: " + why + "."};
 }
 
 }  // namespace
@@ -118,6 +122,7 @@ void Runner::ProcessCover(Job& job, Cover cover, CoverSource& source) {
     cover.error = std::move(e);
     job.SetCover(cover);
   };
+  if (source.refused) return fail(*source.refused);
   if (stopping_) return fail({"shutting_down", "The server is stopping."});
   auto bytes = Obtain(source);
   if (!bytes.ok() && stopping_) return fail({"shutting_down", "The server is stopping."});
@@ -140,6 +145,9 @@ void Runner::ProcessCover(Job& job, Cover cover, CoverSource& source) {
   auto answer = invoker_->Invoke(event.dump(), &stopping_);
   if (!answer.ok()) return fail(InvokeError(answer.status(), stopping_));
   if (auto err = SegmentError(*answer)) return fail(*err);
+  SegmentPreview preview = PreviewOf(*answer);
+  cover.preview_key = preview.cutout ? preview.key : cover.key;
+  cover.preview_cutout = preview.cutout;
   cover.stage = CoverStage::kDone;
   job.SetCover(cover);
 }
@@ -183,7 +191,16 @@ void Runner::MakeCollage(Job& job, uint64_t seed) {
   std::optional<ApiError> first_error;
   for (const Cover& c : snap.covers) {
     if (c.stage == CoverStage::kDone) {
-      if (std::find(keys.begin(), keys.end(), c.key) == keys.end()) keys.push_back(c.key);
+      auto same = std::find_if(snap.covers.begin(), snap.covers.end(), [&](const Cover& o) {
+        return o.index < c.index && o.stage == CoverStage::kDone && o.key == c.key;
+      });
+      if (same == snap.covers.end()) {
+        keys.push_back(c.key);
+      } else {
+        Cover noted = c;  // the same file twice: shown once
+        noted.note = DuplicateNote(*same);
+        job.SetCover(noted);
+      }
     } else if (c.error && (!first_error || c.error->code == "function_down")) {
       first_error = c.error;
     }
@@ -214,6 +231,18 @@ void Runner::MakeCollage(Job& job, uint64_t seed) {
     }
     job.Fail({"function_error", collage.status().message()});
     return;
+  }
+  // Near-identical pictures (another encoding, another size) the function left out.
+  for (const auto& [left_out, kept_key] : Duplicates(*answer)) {
+    auto kept = std::find_if(snap.covers.begin(), snap.covers.end(),
+                             [&](const Cover& o) { return o.key == kept_key; });
+    for (const Cover& c : snap.covers) {
+      if (c.key != left_out || c.stage != CoverStage::kDone) continue;
+      Cover noted = c;
+      noted.note = kept != snap.covers.end() ? DuplicateNote(*kept)
+                                             : "The same picture as another cover: shown once.";
+      job.SetCover(noted);
+    }
   }
   spdlog::info("web: job {} done: {} covers, {} in the collage", job.id(), snap.covers.size(),
                collage->items.size());

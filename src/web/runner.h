@@ -9,6 +9,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -22,13 +23,16 @@
 namespace sparkify::web::internal {
 
 // One cover to get: exactly one of bytes (uploaded; `upload` then keeps the whole request body
-// that `bytes` points into, so the files are not copied), url, or path (a sample file).
+// that `bytes` points into, so the files are not copied), url, or path (a sample file); or
+// `refused`: a cover already turned down when the request came (a file that is not an image,
+// too large...), shown failed with that reason while the others go on.
 struct CoverSource {
   std::string name;
   std::string_view bytes;
   std::string url;
   std::string path;
   std::shared_ptr<const std::string> upload;
+  std::optional<ApiError> refused;
 };
 
 class Runner {

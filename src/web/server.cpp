@@ -59,6 +59,9 @@ Status Validate(const WebOptions& o) {
                                      "https:// (got \"" + url.substr(0, 100) + "\")");
     }
   }
+  if (o.share_link_seconds < 60 || o.share_link_seconds > 31536000) {
+    return Status::InvalidArgument("share link lifetime must be 60..31536000 seconds");
+  }
   if (o.url_expires_seconds < 1 || o.url_expires_seconds > 604800) {
     return Status::InvalidArgument("URL expiry must be 1..604800 seconds");
   }

@@ -1,18 +1,20 @@
 #include "web/share.h"
 
+#include "common/crypto.h"
 #include "render/render.h"
 #include "vision/image.h"
 #include "web/view.h"
 
 namespace sparkify::web::internal {
 
-std::string SharedPngKey(const std::string& job_id, uint64_t seed) {
-  return "collages/" + job_id + "-" + std::to_string(seed) + ".png";
+std::string SharedPngKey(std::string_view link_key, const std::string& job_id, uint64_t seed) {
+  const std::string mac = HmacSha256(link_key, job_id + "|" + std::to_string(seed));
+  return "collages/" + HexEncode(std::string_view(mac).substr(0, 16)) + ".png";
 }
 
 Result<std::string> EnsureSharedPng(Job& job, const Collage& collage, Bucket& bucket,
-                                    uint64_t max_image_bytes) {
-  std::string key = SharedPngKey(job.id(), collage.seed);
+                                    std::string_view link_key, uint64_t max_image_bytes) {
+  std::string key = SharedPngKey(link_key, job.id(), collage.seed);
   if (job.IsShared(collage.seed)) return key;
   std::vector<vision::Image> images;
   images.reserve(collage.items.size());

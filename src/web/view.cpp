@@ -18,7 +18,7 @@ layout::Layout LayOut(const Collage& collage) {
   std::vector<layout::Item> items;
   items.reserve(collage.items.size());
   for (const CollageItem& i : collage.items) items.push_back(i.item);
-  return layout::Arrange(items, collage.dominant, collage.seed);
+  return layout::Arrange(items, collage.dominant, collage.complementary, collage.seed);
 }
 
 Result<json> CollageJson(const Collage& collage, Bucket& bucket) {
@@ -39,12 +39,43 @@ Result<json> CollageJson(const Collage& collage, Bucket& bucket) {
                      {"width", Round2(p.width)},
                      {"height", Round2(p.height)},
                      {"rotation", Round2(p.rotation)},
-                     {"z", p.z}});
+                     {"z", p.z},
+                     {"frame", Round2(p.frame)},
+                     {"shadow", p.shadow}});
+    if (ci.item.kind == layout::Item::Kind::kCutout)
+      items.back()["quality"] = Round2(ci.item.quality);
+    if (ci.item.width > 0 && ci.item.height > 0) {
+      items.back()["source_width"] = ci.item.width;
+      items.back()["source_height"] = ci.item.height;
+    }
+  }
+  json marks = json::array();
+  for (const layout::Stroke& s : lay.marks) {
+    json points = json::array();
+    for (auto [x, y] : s.points) points.push_back({Round2(x), Round2(y)});
+    marks.push_back({{"points", points},
+                     {"width", Round2(s.width)},
+                     {"color", Rgb(s.color)},
+                     {"opacity", Round2(s.opacity)}});
   }
   json palette = json::array();
   for (const auto& c : collage.palette) palette.push_back(Rgb(c));
   return json{{"seed", collage.seed},
               {"size", lay.size},
+              {"ground",
+               {{"center", Rgb(lay.background)},
+                {"edge", Rgb(lay.background_edge)},
+                {"light", {lay.light_x, lay.light_y}}}},
+              {"frame",
+               {{"color", Rgb(lay.frame_color)},
+                {"inset", Round2(lay.frame_inset)},
+                {"width", Round2(lay.frame_width)}}},
+              {"shadow",
+               {{"dx", Round2(lay.shadow.dx)},
+                {"dy", Round2(lay.shadow.dy)},
+                {"blur", Round2(lay.shadow.blur)},
+                {"opacity", Round2(lay.shadow.opacity)}}},
+              {"marks", marks},
               {"dominant_color", Rgb(collage.dominant)},
               {"complementary_color", Rgb(collage.complementary)},
               {"palette", palette},
@@ -57,6 +88,11 @@ Result<json> JobJson(const JobSnapshot& job, Bucket& bucket) {
   for (const Cover& c : job.covers) {
     json cover = {{"index", c.index}, {"name", c.name}, {"state", CoverStageName(c.stage)}};
     if (c.error) cover["error"] = ErrorJson(*c.error);
+    if (!c.note.empty()) cover["note"] = c.note;
+    if (c.stage == CoverStage::kDone && !c.preview_key.empty()) {
+      SPARKIFY_ASSIGN_OR_RETURN(SignedUrl url, bucket.SignGet(c.preview_key));
+      cover["preview"] = {{"url", url.url}, {"cutout", c.preview_cutout}};
+    }
     covers.push_back(std::move(cover));
   }
   json out = {

@@ -77,6 +77,9 @@ struct WebOptions {
   int max_form_parts = 100;
   // Presigned GET URLs live this long. Default: 1 hour. 1..604800.
   int64_t url_expires_seconds = 3600;
+  // Share links (/s/<token>, on the web app's own origin) live this long; the image behind
+  // one is signed afresh at every view. Default: 7 days. 60..31536000 (a year).
+  int64_t share_link_seconds = 7 * 24 * 3600;
   // Let image URLs reach loopback and private addresses (tests). Default: false.
   bool allow_private_fetch = false;
 

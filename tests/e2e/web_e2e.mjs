@@ -1,10 +1,13 @@
 // End to end: `sparkify up` on free ports, the page in a real headless chromium.
 //   node tests/e2e/web_e2e.mjs            (SPARKIFY_BIN=build/sparkify, optional
 //                                          SPARKIFY_E2E_ARTIFACTS=dir for the screenshots)
-// Uploads three sample covers, waits for the collage, checks that every image comes from the
-// store through a presigned URL (and that the unsigned URL is refused), that Regenerate makes
-// a new layout without invoking the function again, that Download and Share give a PNG, that
-// the page's error messages show, and that it works on a phone-sized screen.
+// Uploads sample covers, waits for the collage, checks that it and its actions fill the first
+// screen at 1366x768 and on a 375 px phone, that every image comes from the store through a
+// presigned URL (and the unsigned URL is refused), that Regenerate makes a new layout without
+// invoking the function again, that Download gives the PNG the page draws, that a share link
+// on the app's own origin opens in a fresh browser, that a partial upload goes on with a
+// reason per refused file, that the same picture twice is in the collage once, and that the
+// page's messages (failed covers, unknown links, a function that is down) are words.
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -60,6 +63,26 @@ function imageDistance(page, a, b) {
     }
     return sum / (3 * 200 * 200);
   }, [a.toString('base64'), b.toString('base64')]);
+}
+
+// The collage and its four actions are entirely inside the first screen, without scrolling.
+async function checkFirstScreen(page, what) {
+  const { width, height } = page.viewportSize();
+  const boxes = await page.evaluate(() => {
+    window.scrollTo(0, 0);
+    return ['#collage', '#regenerate', '#download', '#share', '#again'].map((id) => {
+      const r = document.querySelector(id).getBoundingClientRect();
+      return { id, top: r.top, left: r.left, bottom: r.bottom, right: r.right };
+    });
+  });
+  for (const b of boxes) {
+    check(b.top >= 0 && b.left >= 0 && b.bottom <= height && b.right <= width,
+      `${what}: ${b.id} is not in the first ${width}x${height} screen: ${JSON.stringify(b)}`);
+  }
+  const scroll = await page.evaluate(() => document.documentElement.scrollWidth);
+  check(scroll <= width, `${what}: the page scrolls sideways (${scroll} px wide)`);
+  const collage = boxes[0];
+  return Math.round(collage.right - collage.left);
 }
 
 // The placements as the page drew them (inline styles), to compare layouts.
@@ -152,7 +175,7 @@ async function main() {
   const browser = await launchBrowser();
   const problems = [];
   try {
-    const context = await browser.newContext({ viewport: { width: 1100, height: 900 },
+    const context = await browser.newContext({ viewport: { width: 1366, height: 768 },
       acceptDownloads: true });
     const page = await context.newPage();
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
@@ -166,6 +189,7 @@ async function main() {
     await page.waitForSelector('body[data-ready]');
     const h1 = await page.textContent('h1');
     check(/Sparkify/.test(h1) && /visualize your music taste/.test(h1), `headline: ${h1}`);
+    await page.screenshot({ path: path.join(artifacts, 'start-desktop.png') });
 
     // Every control is named (label or text), progress is announced politely.
     const unnamed = await page.evaluate(() => [...document.querySelectorAll('input, textarea, button, a')]
@@ -190,43 +214,58 @@ async function main() {
     await page.setInputFiles('#files', big);
     await page.waitForSelector('#message:not([hidden])');
     const tooLarge = await page.textContent('#message');
-    check(/limit/.test(tooLarge), `no size message for a too-large file: ${tooLarge}`);
+    check(/huge\.jpg/.test(tooLarge) && /limit/.test(tooLarge),
+      `no size message for a too-large file: ${tooLarge}`);
     check(await page.isHidden('#progress'), 'a too-large file started a job');
 
-    // A file that is not an image is refused by the server, and said so.
+    // A file that is not an image (whatever its name) is refused by the server, and said so.
     const notImage = path.join(dataDir, 'notes.png');
     fs.writeFileSync(notImage, 'these are not pixels');
     await page.setInputFiles('#files', notImage);
     await page.waitForFunction(() => {
       const m = document.querySelector('#message');
-      return !m.hidden && !/limit/.test(m.textContent);
+      return !m.hidden && /notes\.png/.test(m.textContent);
     });
     log('bad file message:', await page.textContent('#message'));
 
-    // Three sample covers.
+    // Four sample covers: each tile fills as its cover is ready, then the collage and its
+    // actions take the first screen.
     const started = Date.now();
-    await page.setInputFiles('#files', samplePaths(['astronaut.png', 'chelsea.png', 'coffee.png']));
+    await page.setInputFiles('#files',
+      samplePaths(['astronaut.png', 'chelsea.png', 'coffee.png', 'horse.png']));
     await page.waitForSelector('#progress:not([hidden])');
+    check(await page.isHidden('#start'), 'the upload form stays on top while the job runs');
     const rows = await page.$$eval('#covers li', (lis) => lis.length);
-    check(rows === 3, `progress lists ${rows} covers, not 3`);
+    check(rows === 4, `progress shows ${rows} covers, not 4`);
+    await page.waitForSelector('#covers li.done .thumb img', { timeout: 120_000 }).catch(() => {});
+    const previews = await page.$$eval('#covers li .thumb img', (l) => l.length);
+    await page.screenshot({ path: path.join(artifacts, 'progress-desktop.png') });
     await waitForCollage(page);
-    log(`collage after ${Date.now() - started} ms`);
+    log(`collage after ${Date.now() - started} ms (${previews} tile(s) filled before it)`);
+    check(previews > 0 || (await page.isHidden('#progress')), 'no tile showed its cut-out');
     check(await page.isHidden('#progress'), 'progress still shown after the collage');
+    const side = await checkFirstScreen(page, '1366x768');
+    log(`1366x768: the collage is ${side} px and its actions are on the first screen`);
+    check(side >= 600, `the collage is only ${side} px on a 1366x768 screen`);
 
     const imgs = await page.$$eval('#collage img', (list) => list.map((i) => ({
       src: i.src, alt: i.alt, loaded: i.complete && i.naturalWidth > 0,
     })));
-    check(imgs.length >= 1 && imgs.length <= 3, `${imgs.length} images in the collage`);
+    check(imgs.length === 4, `${imgs.length} images in the collage, not 4`);
     for (const i of imgs) {
       check(i.loaded, `image not loaded: ${i.src}`);
       check(i.alt.trim().length > 0, `image without alt text: ${i.src}`);
     }
     await checkPresigned(up, imgs.map((i) => i.src));
-    const chips = await page.$$eval('#palette li', (l) => l.length);
-    check(chips > 0, 'no palette chips');
-    const background = await page.$eval('#collage', (c) => getComputedStyle(c).backgroundColor);
-    log('collage:', imgs.length, 'images, background', background, chips, 'palette chips');
-    await page.screenshot({ path: path.join(artifacts, 'collage-desktop.png'), fullPage: true });
+    const chips = await page.$$eval('#palette li', (l) => l.map((c) => c.textContent));
+    check(chips.length > 1 && /^background #[0-9a-f]{6}$/.test(chips[0]),
+      `the palette does not start with the background colour: ${chips}`);
+    const collageJson = await (await fetch(`${up.base}/api/jobs/${encodeURIComponent(
+      decodeURIComponent(new URL(page.url()).hash.replace(/^#job=/, '')))}`)).json();
+    const hex = `#${collageJson.collage.ground.center.map((v) => v.toString(16).padStart(2, '0')).join('')}`;
+    check(chips[0] === `background ${hex}`, `background chip ${chips[0]}, collage ground ${hex}`);
+    log('collage:', imgs.length, 'images,', chips.length, 'palette chips');
+    await page.screenshot({ path: path.join(artifacts, 'collage-desktop.png') });
 
     // Regenerate: a new layout from the same cut-outs, no new function invocation.
     const invocations = up.reports();
@@ -245,14 +284,16 @@ async function main() {
       `Regenerate invoked the function (${invocations} -> ${up.reports()})`);
     await checkPresigned(up, await page.$$eval('#collage img', (l) => l.map((i) => i.src)));
 
-    // Download: a PNG attachment.
+    // Download: a PNG attachment, 1080 px.
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
     const saved = path.join(artifacts, 'download.png');
     await download.saveAs(saved);
     const downloadWidth = checkPng(fs.readFileSync(saved), 'the download');
+    check(downloadWidth === 1080, `the download is ${downloadWidth} px, not 1080`);
 
-    // The browser's drawing and the server's PNG of the same layout agree: the page's collage
-    // is much closer to the PNG than the previous layout is.
+    // The browser's drawing and the server's PNG of the same layout agree (ground, frame line,
+    // shadows, framed prints, marks): the page's collage is much closer to the PNG than the
+    // previous layout is.
     const shot = await page.locator('#collage').screenshot();
     const png = fs.readFileSync(saved);
     const same = await imageDistance(page, shot, png);
@@ -261,39 +302,69 @@ async function main() {
     check(same < 6 && same * 3 < other,
       `the page and the PNG disagree (${same.toFixed(1)} vs ${other.toFixed(1)})`);
 
-    // Share: the link (copied, and shown) downloads the PNG.
+    // Share: a short link on the app's own origin (copied, and shown with its lifetime) that
+    // opens in a fresh browser as a page showing the collage, with a link preview image.
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: up.base });
     await page.click('#share');
     await page.waitForFunction(() => document.querySelector('#share-url').value !== '');
     const shareUrl = await page.inputValue('#share-url');
     const copied = await page.evaluate(() => navigator.clipboard.readText());
     check(copied === shareUrl, 'the share link was not copied to the clipboard');
-    check(new URL(shareUrl).origin === up.storeOrigin, `share link ${shareUrl} not the store's`);
-    const shared = await fetch(shareUrl);
-    check(shared.status === 200, `share link answered ${shared.status}`);
-    const shareWidth = checkPng(Buffer.from(await shared.arrayBuffer()), 'the share link');
-    log(`download ${downloadWidth} px, share ${shareWidth} px`);
+    check(new URL(shareUrl).origin === up.base && /^\/s\/[A-Za-z0-9_.-]+$/.test(new URL(shareUrl).pathname),
+      `share link ${shareUrl} is not on the app's origin`);
+    check(shareUrl.length < 200, `the share link is ${shareUrl.length} characters long`);
+    const note = await page.textContent('#share-note');
+    check(/7 days/.test(note), `the share note does not say how long the link lives: ${note}`);
+    await page.screenshot({ path: path.join(artifacts, 'shared-desktop.png') });
+    const stranger = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+    const visit = await stranger.newPage();
+    visit.on('pageerror', (e) => problems.push(`share page error: ${e.message}`));
+    const opened = await visit.goto(shareUrl);
+    check(opened.status() === 200, `the share page answered ${opened.status()}`);
+    await visit.waitForFunction(() => {
+      const i = document.querySelector('#shared-collage');
+      return i && i.complete && i.naturalWidth > 0;
+    });
+    const natural = await visit.$eval('#shared-collage', (i) => i.naturalWidth);
+    check(natural === 1080, `the shared picture is ${natural} px, not 1080`);
+    const ogImage = await visit.getAttribute('meta[property="og:image"]', 'content');
+    check(ogImage === `${shareUrl}.png`, `og:image is ${ogImage}`);
+    const preview = await fetch(ogImage);
+    check(preview.status === 200, `og:image answered ${preview.status}`);
+    check(checkPng(Buffer.from(await preview.arrayBuffer()), 'og:image') === 1080, 'og:image size');
+    const lifetime = await visit.textContent('figcaption');
+    check(/until/.test(lifetime), `the share page does not say until when: ${lifetime}`);
+    await visit.screenshot({ path: path.join(artifacts, 'share-page.png') });
+    const forged = await visit.goto(`${shareUrl.slice(0, -4)}AAAA`);
+    const forgedText = await visit.textContent('body');
+    check(forged.status() === 404 && /No such collage/.test(forgedText) && !/<\?xml|Error>/.test(forgedText),
+      `a forged share link answered ${forged.status()}: ${forgedText.slice(0, 200)}`);
+    await stranger.close();
+    log(`download ${downloadWidth} px, share page ${shareUrl.length} chars, og:image ${natural} px`);
     const jobId = decodeURIComponent(new URL(page.url()).hash.replace(/^#job=/, ''));
     check(jobId, 'the page did not keep the job in its address');
 
-    // The same collage on a phone: no sideways scrolling, a square that fills the width.
-    const phone = await browser.newContext({ viewport: { width: 375, height: 740 },
+    // The same collage on a phone: the collage and its actions on the first screen.
+    const phone = await browser.newContext({ viewport: { width: 375, height: 667 },
       deviceScaleFactor: 2, isMobile: true, hasTouch: true });
     const phonePage = await phone.newPage();
     phonePage.on('pageerror', (e) => problems.push(`phone page error: ${e.message}`));
     await phonePage.goto(`${up.base}/#job=${encodeURIComponent(jobId)}`);
     await phonePage.waitForSelector('#collage[data-ready]');
-    const fit = await phonePage.evaluate(() => {
-      const r = document.querySelector('#collage').getBoundingClientRect();
-      return { scroll: document.documentElement.scrollWidth, width: r.width, height: r.height };
-    });
-    check(fit.scroll <= 375, `the phone page scrolls sideways (${fit.scroll} px wide)`);
-    check(fit.width >= 300 && Math.abs(fit.width - fit.height) < 1, `collage ${JSON.stringify(fit)}`);
-    for (const id of ['#regenerate', '#download', '#share']) {
+    const phoneSide = await checkFirstScreen(phonePage, '375x667');
+    check(phoneSide >= 340, `the collage is only ${phoneSide} px wide on a 375 px phone`);
+    for (const id of ['#regenerate', '#download', '#share', '#again']) {
       const box = await phonePage.locator(id).boundingBox();
-      check(box && box.height >= 44 && box.x >= 0 && box.x + box.width <= 375, `${id} on a phone`);
+      check(box && box.height >= 44, `${id} is smaller than a finger on a phone`);
     }
-    await phonePage.screenshot({ path: path.join(artifacts, 'collage-phone.png'), fullPage: true });
+    await phonePage.screenshot({ path: path.join(artifacts, 'collage-phone.png') });
+
+    // An unknown (or expired) job link says so in words.
+    await phonePage.goto(`${up.base}/#job=0123abcd`);  // the same page: a hash change
+    await phonePage.waitForSelector('#message:not([hidden])');
+    const unknown = await phonePage.textContent('#message');
+    check(/unknown or has expired/.test(unknown), `an unknown job link says: ${unknown}`);
+    check(await phonePage.isVisible('#start'), 'an unknown job link does not show the form');
     await phone.close();
 
     // Keyboard: the controls are reachable with Tab and show where focus is.
@@ -302,17 +373,44 @@ async function main() {
     const focused = await page.evaluate(() => document.activeElement && document.activeElement.id);
     check(focused, 'Tab does not reach a control');
 
-    // A cover that cannot be fetched is reported as failed; the others still make a collage.
+    // A partial upload: the good files go on, every refused one is listed with its own reason
+    // (one refused by the page, one by the server), and the same picture twice counts once.
     await page.click('#again');
-    await page.fill('#urls', `${fake.base}/img/rocket.jpg\n${fake.base}/img/missing.jpg`);
+    const fakePng = path.join(dataDir, 'fake.png');
+    fs.writeFileSync(fakePng, 'not pixels either');
+    const textFile = path.join(dataDir, 'lyrics.txt');
+    fs.writeFileSync(textFile, 'la la la');
+    const twice = path.join(dataDir, 'coffee-again.png');
+    fs.copyFileSync(samplePaths(['coffee.png'])[0], twice);
+    await page.setInputFiles('#files',
+      [...samplePaths(['coffee.png', 'rocket.jpg']), fakePng, textFile, twice]);
+    await waitForCollage(page);
+    const leftOut = await page.$$eval('#left-out-list li', (l) => l.map((i) => i.textContent));
+    log('left out:', JSON.stringify(leftOut));
+    const reasonOf = (name) => leftOut.find((t) => t.startsWith(name));
+    check(reasonOf('fake.png') && /not a JPEG, PNG or WebP|cannot be read|not an image/i.test(reasonOf('fake.png')),
+      `fake.png has no reason: ${leftOut}`);
+    check(reasonOf('lyrics.txt') && /not a JPEG, PNG or WebP/.test(reasonOf('lyrics.txt')),
+      `lyrics.txt has no reason: ${leftOut}`);
+    check(reasonOf('coffee-again.png') && /same picture as cover 1/.test(reasonOf('coffee-again.png')),
+      `the second coffee is not said to be a duplicate: ${leftOut}`);
+    const partial = await page.$$eval('#collage img', (l) => l.map((i) => i.alt));
+    check(partial.length === 2, `a partial upload made ${partial.length} images, not 2: ${partial}`);
+    await checkFirstScreen(page, '1366x768, with covers left out');
+    await page.screenshot({ path: path.join(artifacts, 'partial-desktop.png') });
+
+    // A cover that cannot be fetched is left out with its reason; a long address wraps.
+    await page.click('#again');
+    const longPath = `${'a-very-long-album-cover-path-segment/'.repeat(12)}missing.jpg`;
+    await page.fill('#urls', `${fake.base}/img/rocket.jpg\n${fake.base}/img/${longPath}`);
     await page.click('#url-form button[type=submit]');
     await waitForCollage(page);
-    const failedRow = await page.textContent('#covers li.failed');
-    check(/missing\.jpg/.test(failedRow), `the missing cover is not marked failed: ${failedRow}`);
-    const warning = await page.textContent('#message');
-    check(/1 cover\(s\) failed/.test(warning) && /missing\.jpg/.test(warning),
-      `no failed-cover message: ${warning}`);
-    log('failed cover message:', warning);
+    const failedNote = await page.textContent('#left-out-list');
+    check(/missing\.jpg|a-very-long/.test(failedNote) && /no such image/.test(failedNote),
+      `the missing cover is not listed with its reason: ${failedNote}`);
+    const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+    check(wide <= 1366, `a long address stretches the page to ${wide} px`);
+    log('failed cover:', failedNote);
 
     // Without the event stream (a proxy that drops it), the page follows the job by polling.
     await page.route('**/api/jobs/*/events', (route) => route.abort());
@@ -332,7 +430,8 @@ async function main() {
     await page.click('#samples');
     await page.waitForSelector('#message:not([hidden])');
     const down = await page.textContent('#message');
-    check(/AI function is not answering/.test(down), `no function-down message: ${down}`);
+    check(/AI function is not answering/.test(down) && !/connection refused/.test(down),
+      `no plain function-down message: ${down}`);
     await page.unroute('**/api/jobs');
 
     await spotifyFlow(up, fake, browser);
@@ -346,8 +445,7 @@ async function main() {
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
   check(problems.length === 0, problems.join('\n'));
-  log('screenshots:', path.join(artifacts, 'collage-desktop.png'),
-    path.join(artifacts, 'collage-phone.png'));
+  log('screenshots in', artifacts);
   log('PASS');
 }
 

@@ -9,31 +9,37 @@ export class ApiError extends Error {
   }
 }
 
-// What to tell the user for each error code (the server's own message is shown after it).
+// What to tell the user for each error code.
 const EXPLAIN = {
   function_down: 'The AI function is not answering right now. Please try again in a moment.',
   function_error: 'The AI function failed on these covers.',
+  no_usable_covers: 'None of these covers could be used: the reason is under each one.',
   store_error: 'The image store did not answer as expected.',
   too_large: 'That upload is too large.',
   too_many_files: 'Too many covers at once.',
   unsupported_type: 'That file is not a JPEG, PNG or WebP image.',
   bad_image: 'That file is not an image we can read.',
-  bad_url: 'That URL cannot be fetched.',
+  bad_url: 'That address cannot be used.',
+  busy: 'Sparkify is busy with other collages. Please try again in a minute.',
+  shutting_down: 'The Sparkify server is stopping.',
   spotify_session: 'Your Spotify session has ended; please sync again.',
   spotify_error: 'Spotify did not answer as expected.',
   not_found: 'That collage no longer exists.',
   network: 'The Sparkify server cannot be reached. Is it still running?',
 };
 
-// Codes whose server message already speaks to the user about their input.
+// Codes whose server message already speaks to the user about their input (shown alone).
 const SELF_EXPLAINED = new Set(['too_large', 'too_many_files', 'unsupported_type', 'bad_image',
   'bad_url', 'bad_request']);
+// Codes whose server message is a technical detail the reader can do nothing with.
+const LEAD_ONLY = new Set(['function_down', 'no_usable_covers', 'busy', 'shutting_down',
+  'network', 'not_found']);
 
 export function explain(error) {
   const lead = EXPLAIN[error.code];
   if (error.message && (SELF_EXPLAINED.has(error.code) || !lead)) return error.message;
   if (!lead) return 'Something went wrong.';
-  if (!error.message || error.message === lead) return lead;
+  if (LEAD_ONLY.has(error.code) || !error.message || error.message === lead) return lead;
   return `${lead} (${error.message})`;
 }
 

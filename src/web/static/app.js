@@ -1,5 +1,6 @@
-// Sparkify's page: add covers (drop, pick, paste URLs, samples, Spotify), follow the job's
-// progress, show the collage with its palette, and Regenerate / Download / Share it.
+// Sparkify's page: add covers (drop, pick, paste addresses, samples, Spotify), watch each cover
+// being cut out (its tile fills as it finishes), then the collage fills the first screen with
+// its actions (Regenerate / Download / Share / Start over), its palette and what was left out.
 import * as api from './api.js';
 import { drawCollage, drawPalette } from './collage.js';
 
@@ -12,24 +13,40 @@ const el = {
   resultTitle: $('result-title'), collage: $('collage'), caption: $('collage-caption'),
   palette: $('palette'), regenerate: $('regenerate'), download: $('download'),
   share: $('share'), again: $('again'), shareBox: $('share-box'), shareUrl: $('share-url'),
-  shareNote: $('share-note'),
+  shareNote: $('share-note'), retry: $('retry'), leftOut: $('left-out'), leftOutList: $('left-out-list'),
 };
 
 const IMAGE_TYPES = new Set(['image/jpeg', 'image/png', 'image/webp']);
 const IMAGE_NAME = /\.(jpe?g|png|webp)$/i;
 const STATE_TEXT = {
-  queued: 'waiting', stored: 'uploaded', segmenting: 'cutting out', done: 'ready', failed: 'failed',
+  queued: 'Waiting', stored: 'Uploaded', segmenting: 'Cutting out…', done: 'Ready',
+  failed: 'Left out',
 };
 
-let config = { max_files: 30, max_file_bytes: 10 * 1024 * 1024, samples: false, spotify: false };
-let job = null;        // the job being shown
+let config = {
+  max_files: 30, max_file_bytes: 10 * 1024 * 1024, samples: false, spotify: false,
+  share_link_seconds: 7 * 24 * 3600, finished_job_seconds: 24 * 3600,
+};
+let job = null;         // the job being shown
+let refusedHere = [];   // files this page refused before upload: {name, reason}
 let stopWatching = null;
 let busy = false;
 
-const megabytes = (n) => `${(n / (1024 * 1024)).toFixed(n < 1024 * 1024 ? 2 : 1)} MB`;
+const megabytes = (n) => `${+(n / (1024 * 1024)).toFixed(n < 1024 * 1024 ? 2 : 1)} MB`;
+const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
-function showMessage(text, kind = 'error') {
-  el.message.textContent = text;
+// A message above everything: a lead sentence, and optionally one line per detail.
+function showMessage(text, kind = 'error', details = []) {
+  el.message.replaceChildren();
+  if (text) {
+    el.message.append(text);
+    for (const d of details) {
+      const line = document.createElement('span');
+      line.className = 'more';
+      line.textContent = d;
+      el.message.append(line);
+    }
+  }
   el.message.className = `message ${kind}`;
   el.message.hidden = !text;
 }
@@ -43,40 +60,58 @@ function setBusy(value) {
   el.dropzone.classList.toggle('disabled', value);
 }
 
+// Which of the three views shows: the start form, a job's progress, or its collage.
+function showView(name) {
+  el.start.hidden = name !== 'start';
+  el.progress.hidden = name !== 'progress';
+  el.result.hidden = name !== 'result';
+}
+
+// A duration in plain words: "7 days", "1 hour", "90 seconds".
+function duration(seconds) {
+  for (const [unit, size] of [['day', 86400], ['hour', 3600], ['minute', 60]]) {
+    if (seconds >= size && seconds % size === 0) return plural(seconds / size, unit);
+  }
+  return plural(seconds, 'second');
+}
+
 // --- Starting a job -------------------------------------------------------------------------
 
-// Client-side checks mirror the server's limits, so a wrong file is explained before upload.
+// Client-side checks mirror the server's limits, so a wrong file is explained before upload;
+// each refused file keeps its own reason.
 function checkFiles(list) {
-  const files = [...list];
-  const problems = [];
   const good = [];
-  for (const f of files) {
-    if (!IMAGE_TYPES.has(f.type) && !IMAGE_NAME.test(f.name)) {
-      problems.push(`“${f.name}” is not a JPEG, PNG or WebP image.`);
+  const refused = [];
+  for (const f of [...list]) {
+    let reason = '';
+    if (f.size === 0) {
+      reason = 'This file is empty.';
+    } else if (!IMAGE_TYPES.has(f.type) && !IMAGE_NAME.test(f.name)) {
+      reason = 'This is not a JPEG, PNG or WebP image.';
     } else if (f.size > config.max_file_bytes) {
-      problems.push(`“${f.name}” is ${megabytes(f.size)}; the limit is ` +
-        `${megabytes(config.max_file_bytes)} per cover.`);
-    } else if (f.size === 0) {
-      problems.push(`“${f.name}” is empty.`);
-    } else {
-      good.push(f);
+      reason = `This file is ${megabytes(f.size)}; the limit is ` +
+        `${megabytes(config.max_file_bytes)} per cover.`;
     }
+    if (reason) refused.push({ name: f.name, reason });
+    else good.push(f);
   }
   if (good.length > config.max_files) {
-    problems.push(`That is ${good.length} covers; at most ${config.max_files} fit in one ` +
-      `collage, so only the first ${config.max_files} are used.`);
-    good.length = config.max_files;
+    for (const f of good.splice(config.max_files)) {
+      refused.push({ name: f.name, reason: `Only ${config.max_files} covers fit in a collage.` });
+    }
   }
-  return { good, problems };
+  return { good, refused };
 }
 
 // Creates a job with `create` and follows it; false (and a message shown) when that failed.
-async function start(create) {
+async function start(create, refused = []) {
   if (busy) return false;
   clearMessage();
   setBusy(true);
   try {
-    follow(await create());
+    const created = await create();
+    refusedHere = refused;
+    follow(created);
     return true;
   } catch (err) {
     setBusy(false);
@@ -86,33 +121,36 @@ async function start(create) {
 }
 
 function startFromFiles(list) {
-  const { good, problems } = checkFiles(list);
+  const { good, refused } = checkFiles(list);
   if (!good.length) {
-    showMessage(problems.join(' ') || 'No images were given.');
+    if (!refused.length) {
+      showMessage('No images were given.');
+    } else {
+      showMessage(refused.length === 1 ? 'This file cannot be used.' :
+        'None of these files can be used.', 'error',
+      refused.map((r) => `${r.name}: ${r.reason}`));
+    }
     return;
   }
-  start(() => api.createJobFromFiles(good)).then((started) => {
-    if (started && problems.length) showMessage(`Skipped: ${problems.join(' ')}`, 'warning');
-  });
+  start(() => api.createJobFromFiles(good), refused);
 }
 
 function startFromUrls(text) {
-  const urls = text.split(/\s+/).map((s) => s.trim()).filter(Boolean);
+  // One address per line (a line may not be split on its spaces: it is one entry).
+  const urls = text.split(/\r?\n/).map((s) => s.trim()).filter(Boolean);
   if (!urls.length) {
-    showMessage('Paste at least one image URL (one per line).');
-    el.urls.focus();
-    return;
-  }
-  const bad = urls.filter((u) => !/^https?:\/\/\S+$/i.test(u));
-  if (bad.length) {
-    showMessage(`Not an http(s) URL: ${bad.slice(0, 3).join(', ')}`);
+    showMessage('Paste at least one image address, one per line.');
     el.urls.focus();
     return;
   }
   if (urls.length > config.max_files) {
-    showMessage(`At most ${config.max_files} URLs fit in one collage.`);
+    showMessage(`That is ${urls.length} addresses; at most ${config.max_files} fit in one ` +
+      'collage.');
+    el.urls.focus();
     return;
   }
+  // The server checks each line and leaves out the ones that are not web addresses, each with
+  // its reason; only when none is, the request is refused.
   start(() => api.createJobFromUrls(urls));
 }
 
@@ -121,42 +159,78 @@ function startFromUrls(text) {
 function follow(created) {
   job = created;
   history.replaceState(null, '', `#job=${encodeURIComponent(created.id)}`);
-  el.result.hidden = true;
-  el.progress.hidden = false;
+  el.covers.replaceChildren();
+  el.retry.hidden = true;
+  showView('progress');
+  window.scrollTo(0, 0);
   el.summary.textContent = 'Starting…';
   showProgress(created);
   if (stopWatching) stopWatching();
   stopWatching = api.watchJob(created.id, onJob, (err) => {
     setBusy(false);
+    el.retry.hidden = false;
     showMessage(api.explain(err));
   });
 }
 
+// Every cover of the job (then the files refused here) as a tile: its name, its state in
+// words, and its picture (the cut-out, or the whole cover) once it is ready.
+function coverTiles(j) {
+  const tiles = (j.covers || []).map((c) => ({
+    key: `c${c.index}`,
+    name: c.name || `Cover ${c.index + 1}`,
+    state: c.state,
+    text: c.state === 'failed' && c.error ? c.error.message :
+      (c.note || STATE_TEXT[c.state] || c.state),
+    preview: c.state === 'done' && c.preview ? c.preview : null,
+  }));
+  for (const [i, r] of refusedHere.entries()) {
+    tiles.push({ key: `r${i}`, name: r.name, state: 'failed', text: r.reason, preview: null });
+  }
+  return tiles;
+}
+
 function showProgress(j) {
+  const tiles = coverTiles(j);
   const covers = j.covers || [];
   const finished = covers.filter((c) => c.state === 'done' || c.state === 'failed').length;
+  const ready = covers.filter((c) => c.state === 'done').length;
   el.bar.max = Math.max(1, covers.length);
   el.bar.value = finished;
   el.summary.textContent = covers.length
-    ? `${finished} of ${covers.length} covers processed.`
+    ? `${ready} of ${plural(covers.length, 'cover')} ready.`
     : 'Waiting for the covers…';
-  // Update rows in place, so assistive technology is not flooded on every event.
-  while (el.covers.children.length > covers.length) el.covers.lastElementChild.remove();
-  covers.forEach((c, i) => {
+  // Update tiles in place, so assistive technology is not flooded on every event.
+  while (el.covers.children.length > tiles.length) el.covers.lastElementChild.remove();
+  tiles.forEach((t, i) => {
     let li = el.covers.children[i];
-    if (!li) {
+    if (!li || li.dataset.key !== t.key) {
       li = document.createElement('li');
+      li.dataset.key = t.key;
+      const thumb = document.createElement('div');
+      thumb.className = 'thumb';
       const name = document.createElement('span');
       name.className = 'name';
       const state = document.createElement('span');
       state.className = 'state';
-      li.append(name, ' ', state);
-      el.covers.append(li);
+      li.append(thumb, name, state);
+      if (el.covers.children[i]) el.covers.children[i].replaceWith(li);
+      else el.covers.append(li);
     }
-    li.className = `cover-row ${c.state}`;
-    li.querySelector('.name').textContent = c.name || `Cover ${c.index + 1}`;
-    const why = c.error && c.error.message ? `: ${c.error.message}` : '';
-    li.querySelector('.state').textContent = `${STATE_TEXT[c.state] || c.state}${why}`;
+    li.className = `cover-tile ${t.state}`;
+    const name = li.querySelector('.name');
+    name.textContent = t.name;
+    name.title = t.name;
+    li.querySelector('.state').textContent = t.text;
+    const thumb = li.querySelector('.thumb');
+    if (t.preview && !thumb.firstChild) {
+      const img = document.createElement('img');
+      img.alt = t.preview.cutout ? `Cut-out of ${t.name}` : t.name;
+      img.referrerPolicy = 'no-referrer';
+      img.decoding = 'async';
+      img.src = t.preview.url;
+      thumb.append(img);
+    }
   });
 }
 
@@ -166,34 +240,61 @@ async function onJob(j) {
   if (j.state === 'failed') {
     setBusy(false);
     el.summary.textContent = 'No collage could be made.';
+    el.retry.hidden = false;
     showMessage(api.explain(j.error || { message: 'The job failed.' }));
     return;
   }
   if (j.state !== 'done' || !j.collage) return;
-  const failed = (j.covers || []).filter((c) => c.state === 'failed');
-  if (failed.length) {
-    showMessage(`${failed.length} cover(s) failed and were left out: ` +
-      failed.map((c) => c.name || `cover ${c.index + 1}`).join(', ') + '.', 'warning');
-  }
+  clearMessage();
   await showCollage(j.collage, true);
 }
 
+// What was left out of the collage, and why: failed covers, pictures given twice, and files
+// refused before upload.
+function showLeftOut(j) {
+  const items = [];
+  for (const c of j.covers || []) {
+    const name = c.name || `Cover ${c.index + 1}`;
+    if (c.state === 'failed') items.push([name, c.error ? c.error.message : 'It failed.']);
+    else if (c.note) items.push([name, c.note]);
+  }
+  for (const r of refusedHere) items.push([r.name, r.reason]);
+  el.leftOutList.replaceChildren(...items.map(([name, why]) => {
+    const li = document.createElement('li');
+    const strong = document.createElement('strong');
+    strong.textContent = name;
+    strong.title = name;
+    li.append(strong, why);
+    return li;
+  }));
+  el.leftOut.hidden = items.length === 0;
+}
+
 async function showCollage(collage, focus) {
-  el.progress.hidden = true;
-  el.result.hidden = false;
+  showView('result');
   el.shareBox.hidden = true;
   el.download.href = api.downloadUrl(job.id);
-  drawPalette(el.palette, collage.palette || []);
+  const background = (collage.ground && collage.ground.center) || collage.dominant_color;
+  drawPalette(el.palette, collage.palette || [], background);
+  showLeftOut(job);
   el.caption.textContent = 'Loading the images…';
   delete el.collage.dataset.ready;
   el.collage.setAttribute('aria-busy', 'true');
-  if (focus) el.resultTitle.focus();
+  if (focus) {
+    window.scrollTo(0, 0);
+    el.resultTitle.focus({ preventScroll: true });
+  }
   const loaded = await drawCollage(el.collage, collage);
   el.collage.removeAttribute('aria-busy');
   const broken = loaded.filter((ok) => !ok).length;
-  const n = collage.items.length;
-  el.caption.textContent = `${n} image${n === 1 ? '' : 's'} on their dominant colour.` +
-    (broken ? ` ${broken} could not be loaded (the links may have expired: Regenerate).` : '');
+  const cutouts = collage.items.filter((i) => i.kind === 'cutout').length;
+  const covers = collage.items.length - cutouts;
+  const parts = [];
+  if (cutouts) parts.push(plural(cutouts, 'cut-out'));
+  if (covers) parts.push(plural(covers, 'whole cover'));
+  el.caption.textContent = `${parts.join(' and ')} on their dominant colour.` +
+    (broken ? ` ${plural(broken, 'image')} could not be loaded: the links may have expired, ` +
+      'Regenerate signs new ones.' : '');
   el.collage.dataset.seed = String(collage.seed);
   el.collage.dataset.ready = 'true';
   setBusy(false);
@@ -219,12 +320,12 @@ async function onShare() {
   if (!job || busy) return;
   clearMessage();
   setBusy(true);
-  el.shareNote.textContent = 'Rendering the picture…';
+  el.shareNote.textContent = 'Making the picture…';
+  el.shareUrl.value = '';
   el.shareBox.hidden = false;
   try {
     const shared = await api.share(job.id);
     el.shareUrl.value = shared.url;
-    const until = shared.expires_at ? new Date(shared.expires_at).toLocaleString() : '';
     let copied = false;
     try {
       await navigator.clipboard.writeText(shared.url);
@@ -232,8 +333,11 @@ async function onShare() {
     } catch {
       // No clipboard permission: the link is in the box, selected, to copy by hand.
     }
-    el.shareNote.textContent = (copied ? 'Link copied.' : 'Copy the link above.') +
-      (until ? ` It works until ${until}.` : '');
+    const until = shared.expires_at ? new Date(shared.expires_at).toLocaleDateString(undefined,
+      { year: 'numeric', month: 'long', day: 'numeric' }) : '';
+    el.shareNote.textContent = (copied ? 'Link copied. ' : 'Copy the link above. ') +
+      `Anyone with it can see this collage for ${duration(config.share_link_seconds)}` +
+      (until ? `, until ${until}.` : '.');
     if (!copied) el.shareUrl.select();
   } catch (err) {
     el.shareBox.hidden = true;
@@ -246,15 +350,16 @@ async function onShare() {
 function startOver() {
   if (stopWatching) stopWatching();
   job = null;
+  refusedHere = [];
   history.replaceState(null, '', location.pathname);
-  el.result.hidden = true;
-  el.progress.hidden = true;
+  showView('start');
   el.collage.replaceChildren();
+  el.covers.replaceChildren();
   delete el.collage.dataset.ready;
   clearMessage();
   setBusy(false);
   el.files.value = '';
-  $('start-title').scrollIntoView();
+  window.scrollTo(0, 0);
   el.files.focus();
 }
 
@@ -281,7 +386,7 @@ function wire() {
       startFromFiles(e.dataTransfer.files);
     } else {
       const text = e.dataTransfer.getData('text/uri-list') || e.dataTransfer.getData('text/plain');
-      if (text) startFromUrls(text);
+      if (text) startFromUrls(text.split(/\r?\n/).filter((l) => !l.startsWith('#')).join('\n'));
     }
   });
   // A file dropped beside the zone must not make the browser leave the page.
@@ -291,6 +396,7 @@ function wire() {
   // Pasting outside a text field: image files start a job; image URLs go into the URL box.
   document.addEventListener('paste', (e) => {
     if (e.target.closest && e.target.closest('textarea, input')) return;
+    if (el.start.hidden) return;
     const files = [...(e.clipboardData?.files || [])];
     if (files.length) {
       e.preventDefault();
@@ -316,6 +422,35 @@ function wire() {
   el.regenerate.addEventListener('click', onRegenerate);
   el.share.addEventListener('click', onShare);
   el.again.addEventListener('click', startOver);
+  el.retry.addEventListener('click', startOver);
+  // A job link typed or pasted into the address bar of an open page.
+  window.addEventListener('hashchange', () => {
+    const linked = /^#job=(.+)$/.exec(location.hash);
+    if (!linked || (job && decodeURIComponent(linked[1]) === job.id)) return;
+    if (stopWatching) stopWatching();
+    setBusy(false);
+    clearMessage();
+    resume(decodeURIComponent(linked[1]));
+  });
+}
+
+async function resume(id) {
+  try {
+    const j = await api.getJob(id);
+    setBusy(true);
+    follow(j);  // the watcher reports its current state at once, collage included
+  } catch (err) {
+    history.replaceState(null, '', location.pathname);
+    job = null;
+    showView('start');
+    if (err.code === 'not_found') {
+      showMessage('This collage link is unknown or has expired: collages are kept for ' +
+        `${duration(config.finished_job_seconds)} after they are made. Make a new one below.`,
+      'warning');
+    } else {
+      showMessage(api.explain(err));
+    }
+  }
 }
 
 async function init() {
@@ -325,27 +460,21 @@ async function init() {
   } catch (err) {
     showMessage(api.explain(err));
   }
-  el.limits.textContent = `JPEG, PNG or WebP images, up to ${config.max_files} covers of at ` +
+  el.limits.textContent = `JPEG, PNG or WebP, up to ${config.max_files} covers of at ` +
     `most ${megabytes(config.max_file_bytes)} each.`;
   el.samples.hidden = !config.samples;
   el.spotify.hidden = !config.spotify;
 
   const params = new URLSearchParams(location.search);
-  const resume = /^#job=(.+)$/.exec(location.hash);
+  const linked = /^#job=(.+)$/.exec(location.hash);
   if (params.get('spotify') === 'connected' && config.spotify_connected) {
     history.replaceState(null, '', location.pathname);
     start(api.createSpotifyJob);
   } else if (params.get('spotify') === 'error') {
     history.replaceState(null, '', location.pathname);
     showMessage('Spotify sign-in did not complete. Please try again.');
-  } else if (resume) {
-    try {
-      const j = await api.getJob(decodeURIComponent(resume[1]));
-      setBusy(true);
-      follow(j);  // the watcher reports its current state at once, collage included
-    } catch {
-      history.replaceState(null, '', location.pathname);
-    }
+  } else if (linked) {
+    await resume(decodeURIComponent(linked[1]));
   }
   document.body.dataset.ready = 'true';
 }

@@ -1,5 +1,6 @@
-// MaskQuality and the edge refinement on masks made for the test: crisp shapes, soft blobs,
-// fog, frames, specks and holes, and shapes composited over a textured background whose true
+// MaskQuality and the edge refinement on masks made for the test (crisp shapes, soft blobs,
+// fog, frames, specks and holes, shapes over a textured background whose true alpha is known),
+// and on the real model: the bundled logo's disk and a star over textures, whose true
 // alpha is known.
 #include <gtest/gtest.h>
 
@@ -10,6 +11,8 @@
 
 #include "vision/mask_quality.h"
 #include "vision/refine.h"
+#include "vision/segmenter.h"
+#include "vision/test_support.h"
 
 namespace sparkify::vision {
 namespace {
@@ -215,6 +218,128 @@ TEST(RefineTest, EdgeColoursComeFromTheSubjectNotTheOldBackground) {
   EXPECT_EQ(clean->pixels.at<cv::Vec3b>(120, 120), image.pixels.at<cv::Vec3b>(120, 120));
   EXPECT_EQ(clean->pixels.at<cv::Vec3b>(5, 5), image.pixels.at<cv::Vec3b>(5, 5));
   EXPECT_FALSE(DecontaminateEdges(image, Disk(10, 5, 5, 3)).ok());
+}
+
+// --- On the real model: subjects whose true alpha is known, over textured backgrounds ------
+
+// A busy background: the bundled cell micrograph (ihc.png), tiled and shifted, under
+// coloured noise, so that the model has texture and edges to be fooled by.
+cv::Mat TexturedBackground(int side, int seed) {
+  Result<Image> ihc = DecodeImage(testing::ReadFile(testing::SamplePath("ihc.png")));
+  EXPECT_TRUE(ihc.ok());
+  cv::Mat tile = ihc->pixels;
+  if (ihc->has_alpha()) cv::cvtColor(ihc->pixels, tile, cv::COLOR_RGBA2RGB);
+  cv::Mat out(side, side, CV_8UC3);
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> shift(0, tile.cols - 1), noise(-25, 25);
+  const int dx = shift(rng), dy = shift(rng);
+  for (int y = 0; y < side; ++y) {
+    for (int x = 0; x < side; ++x) {
+      cv::Vec3b p = tile.at<cv::Vec3b>((y + dy) % tile.rows, (x + dx) % tile.cols);
+      for (int c = 0; c < 3; ++c) p[c] = cv::saturate_cast<uint8_t>(p[c] + noise(rng));
+      out.at<cv::Vec3b>(y, x) = p;
+    }
+  }
+  return out;
+}
+
+// `rgba` (8-bit, straight alpha) pasted at (x0, y0) over `background`: the photo and the
+// true alpha over the whole canvas.
+std::pair<Image, Mask> Composite(const cv::Mat& background, const cv::Mat& rgba, int x0, int y0) {
+  Image image;
+  image.pixels = background.clone();
+  Mask truth;
+  truth.alpha = cv::Mat::zeros(background.size(), CV_32F);
+  for (int y = 0; y < rgba.rows; ++y) {
+    for (int x = 0; x < rgba.cols; ++x) {
+      const cv::Vec4b f = rgba.at<cv::Vec4b>(y, x);
+      const float a = f[3] / 255.0f;
+      cv::Vec3b& b = image.pixels.at<cv::Vec3b>(y0 + y, x0 + x);
+      for (int c = 0; c < 3; ++c) b[c] = cv::saturate_cast<uint8_t>(f[c] * a + b[c] * (1 - a));
+      truth.alpha.at<float>(y0 + y, x0 + x) = a;
+    }
+  }
+  return {std::move(image), std::move(truth)};
+}
+
+// A shaded five-pointed star (antialiased by 4x supersampling), straight RGBA.
+cv::Mat Star(int side) {
+  cv::Mat big = cv::Mat::zeros(side * 4, side * 4, CV_8UC4);
+  std::vector<cv::Point> points;
+  const double c = side * 2.0, outer = side * 1.9, inner = side * 0.8;
+  for (int k = 0; k < 10; ++k) {
+    const double r = k % 2 == 0 ? outer : inner, t = -CV_PI / 2 + k * CV_PI / 5;
+    points.emplace_back(cvRound(c + r * std::cos(t)), cvRound(c + r * std::sin(t)));
+  }
+  cv::fillPoly(big, std::vector<std::vector<cv::Point>>{points}, cv::Scalar(255, 255, 255, 255),
+               cv::LINE_8);
+  for (int y = 0; y < big.rows; ++y) {  // a warm gradient, darker toward the bottom
+    for (int x = 0; x < big.cols; ++x) {
+      cv::Vec4b& p = big.at<cv::Vec4b>(y, x);
+      if (p[3] == 0) continue;
+      const double t = static_cast<double>(y) / big.rows;
+      p = cv::Vec4b(cv::saturate_cast<uint8_t>(250 - 60 * t),
+                    cv::saturate_cast<uint8_t>(170 - 90 * t),
+                    cv::saturate_cast<uint8_t>(30 + 20 * t), 255);
+    }
+  }
+  cv::Mat out;
+  cv::resize(big, out, cv::Size(side, side), 0, 0, cv::INTER_AREA);
+  return out;
+}
+
+// The bundled logo's own alpha is opaque everywhere (its corners are white): its subject is
+// the disk, the convex hull of its non-white pixels (white curves cross it), which becomes
+// its alpha here.
+cv::Mat LogoOnItsDisk(const cv::Mat& rgba) {
+  cv::Mat rgb, grey, ink;
+  cv::cvtColor(rgba, rgb, cv::COLOR_RGBA2RGB);
+  cv::cvtColor(rgb, grey, cv::COLOR_RGB2GRAY);
+  cv::threshold(grey, ink, 235, 255, cv::THRESH_BINARY_INV);
+  std::vector<cv::Point> points, hull;
+  cv::findNonZero(ink, points);
+  EXPECT_FALSE(points.empty());
+  cv::convexHull(points, hull);
+  cv::Mat disk = cv::Mat::zeros(rgba.size(), CV_8U);
+  cv::fillConvexPoly(disk, hull, cv::Scalar(255), cv::LINE_AA);
+  EXPECT_GT(cv::countNonZero(disk), rgba.total() * 6 / 10) << "the logo's disk was not found";
+  cv::Mat out;
+  std::vector<cv::Mat> planes;
+  cv::split(rgba, planes);
+  planes[3] = disk;
+  cv::merge(planes, out);
+  return out;
+}
+
+struct KnownAlpha {
+  const char* what;
+  cv::Mat rgba;
+};
+
+TEST(RefineOnTheModelTest, KnownAlphaOverTexturesComesBackWithoutHaloOrFog) {
+  auto segmenter = GraphSegmenter::Load(testing::ModelManifestPath());
+  ASSERT_TRUE(segmenter.ok()) << segmenter.status().ToString();
+  Result<Image> logo = DecodeImage(testing::ReadFile(testing::SamplePath("logo.png")));
+  ASSERT_TRUE(logo.ok());
+  ASSERT_TRUE(logo->has_alpha()) << "the bundled logo is an RGBA image";
+  const KnownAlpha cases[] = {{"logo.png's disk", LogoOnItsDisk(logo->pixels)},
+                              {"a star", Star(420)}};
+  int seed = 1;
+  for (const KnownAlpha& c : cases) {
+    SCOPED_TRACE(c.what);
+    const int side = c.rgba.cols + 260;
+    auto [image, truth] = Composite(TexturedBackground(side, seed++), c.rgba, 110, 150);
+    Result<Mask> raw = (*segmenter)->Saliency(image);
+    ASSERT_TRUE(raw.ok()) << raw.status().ToString();
+    const Mask refined = RefineMask(*raw);
+    std::printf("[ edges  ] %s: IoU %.3f -> %.3f, halo %.3f -> %.3f, interior %.3f -> %.3f\n",
+                c.what, IoU(*raw, truth), IoU(refined, truth), Halo(truth, *raw),
+                Halo(truth, refined), Interior(truth, *raw), Interior(truth, refined));
+    EXPECT_GE(IoU(refined, truth), 0.95);
+    EXPECT_LT(Halo(truth, refined), 0.02);
+    EXPECT_GT(Interior(truth, refined), 0.99);
+    EXPECT_TRUE(ScoreMask(*raw).subject) << "a clean subject is cut out";
+  }
 }
 
 }  // namespace

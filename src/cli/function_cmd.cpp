@@ -92,11 +92,16 @@ int RunLocal(const FunctionFlags& f) {
   }
   std::string model = f.config.model.empty() ? DefaultModelManifest() : f.config.model;
   model = std::filesystem::absolute(model).lexically_normal().string();
-  // Flags the model cannot take stop the start now. (A model not there yet is only reported:
-  // the workers retry loading it at each invoke.)
-  if (auto manifest = vision::LoadManifest(model); manifest.ok()) {
-    Status s = vision::CheckInputSize(
-        *manifest, f.config.size == 0 ? manifest->input.default_size : f.config.size);
+  // A model that is broken, or flags it cannot take, stop the start now. (A model not there
+  // yet is only reported: the workers retry loading it at each invoke.)
+  if (auto manifest = vision::LoadManifest(model); !manifest.ok()) {
+    if (!manifest.status().IsNotFound()) {
+      std::cerr << "sparkify function: " << manifest.status().message() << "\n";
+      return 2;
+    }
+  } else {
+    const int size = f.config.size == 0 ? manifest->input.default_size : f.config.size;
+    Status s = vision::CheckInputSize(*manifest, size);
     if (s.ok()) s = vision::CheckPrecision(*manifest, f.config.precision);
     if (!s.ok()) {
       std::cerr << "sparkify function: " << s.message() << "\n";

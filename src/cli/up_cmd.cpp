@@ -314,7 +314,8 @@ lambda::internal::SpawnSpec WebSpec(const UpFlags& f, const std::string& dir, co
   for (const char* name :
        {"SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET", "SPOTIFY_CLIENT_SECRET_FILE",
         "SPOTIFY_REDIRECT_URI", "SPOTIFY_AUTH_URL", "SPOTIFY_TOKEN_URL", "SPOTIFY_API_URL",
-        "SPARKIFY_SAMPLES_DIR", "SPARKIFY_URL_EXPIRES", "SPARKIFY_SHARE_EXPIRES"}) {
+        "SPARKIFY_SAMPLES_DIR", "SPARKIFY_URL_EXPIRES", "SPARKIFY_SHARE_EXPIRES",
+        "SPARKIFY_PUBLIC_URL", "SPARKIFY_SHARE_SECRET", "SPARKIFY_SHARE_SECRET_FILE"}) {
     if (auto v = Env(name)) web.env.push_back(std::string(name) + "=" + *v);
   }
   return web;

@@ -11,12 +11,14 @@
 //   --segment-concurrency N SPARKIFY_SEGMENT_CONCURRENCY    4
 //   --url-expires S         SPARKIFY_URL_EXPIRES            3600
 //   --share-expires S       SPARKIFY_SHARE_EXPIRES          604800 (7 days)
+//   --public-url URL        SPARKIFY_PUBLIC_URL             empty: the Host the browser sent
 //   --max-file-bytes N      SPARKIFY_MAX_FILE_BYTES         10485760
 //   --samples DIR           SPARKIFY_SAMPLES_DIR            $SPARKIFY_CACHE/samples
 //   --allow-private-fetch   SPARKIFY_ALLOW_PRIVATE_FETCH    off
 // The web principal's key: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (or *_FILE),
-// AWS_SESSION_TOKEN. Spotify (off unless both are set): SPOTIFY_CLIENT_ID,
-// SPOTIFY_CLIENT_SECRET (or *_FILE), SPOTIFY_REDIRECT_URI, SPOTIFY_AUTH_URL,
+// AWS_SESSION_TOKEN. Share links are sealed with SPARKIFY_SHARE_SECRET (or *_FILE), else
+// with a key derived from AWS_SECRET_ACCESS_KEY. Spotify (off unless both are set):
+// SPOTIFY_CLIENT_ID, SPOTIFY_CLIENT_SECRET (or *_FILE), SPOTIFY_REDIRECT_URI, SPOTIFY_AUTH_URL,
 // SPOTIFY_TOKEN_URL, SPOTIFY_API_URL.
 #include <iostream>
 
@@ -52,7 +54,8 @@ int RunWeb(WebFlags& f) {
   }
   if (!Secret("AWS_ACCESS_KEY_ID", &o.credentials.access_key_id) ||
       !Secret("AWS_SECRET_ACCESS_KEY", &o.credentials.secret_access_key) ||
-      !Secret("SPOTIFY_CLIENT_SECRET", &o.spotify.client_secret)) {
+      !Secret("SPOTIFY_CLIENT_SECRET", &o.spotify.client_secret) ||
+      !Secret("SPARKIFY_SHARE_SECRET", &o.share_secret)) {
     return 2;
   }
   o.credentials.session_token = Env("AWS_SESSION_TOKEN").value_or("");
@@ -127,6 +130,10 @@ void RegisterWeb(CLI::App& app, int* exit_code) {
       ->envname("SPARKIFY_SHARE_EXPIRES")
       ->check(CLI::Range(int64_t{60}, int64_t{31536000}))
       ->capture_default_str();
+  cmd->add_option("--public-url", o.public_url,
+                  "The address people reach this app at, for share links, e.g. "
+                  "https://collage.example (default: the Host the browser sent)")
+      ->envname("SPARKIFY_PUBLIC_URL");
   cmd->add_option("--max-file-bytes", o.max_file_bytes, "Largest cover accepted, bytes")
       ->envname("SPARKIFY_MAX_FILE_BYTES")
       ->check(CLI::Range(uint64_t{1024}, uint64_t{64} << 20))

@@ -131,7 +131,10 @@ std::vector<Placement> Backdrop(const std::vector<Item>& items, const std::vecto
     const Cell c = cells[j % cells.size()];
     p.x = CellCentre(c.col, size) + rng.Uniform(-kCoverJitter, kCoverJitter) * size;
     p.y = CellCentre(c.row, size) + rng.Uniform(-kCoverJitter, kCoverJitter) * size;
-    p.rotation = rng.Sign() * rng.Uniform(3, 11);
+    // Drawn apart: the order of two calls in one expression is unspecified, and a seed must
+    // mean one layout whichever compiler built the replica.
+    const double sign = rng.Sign();
+    p.rotation = sign * rng.Uniform(3, 11);
     KeepInside(p, size);
     out.push_back(p);
   }

@@ -43,7 +43,8 @@ App::App(WebOptions options, std::string redirect_uri)
       runner_(options_, &bucket_, &invoker_),
       spotify_(options_.spotify, std::move(redirect_uri)),
       samples_(ListSamples(options_.samples_dir, options_.max_files)),
-      share_key_(ShareLinkKey(options_.credentials.secret_access_key)) {
+      share_key_(ShareLinkKey(options_.share_secret.empty() ? options_.credentials.secret_access_key
+                                                            : options_.share_secret)) {
   csp_ = ContentSecurityPolicy(bucket_.origin());
   origin_policy_.loopback_only = IsLoopbackAddress(options_.host);
   // The Spotify redirect URI names the host the browser uses for this server.

@@ -14,6 +14,13 @@
 namespace sparkify::web::internal {
 namespace {
 
+// "10 MiB", "512 KiB", "1000 bytes": a limit in words.
+std::string SizeText(uint64_t bytes) {
+  if (bytes >= (1u << 20) && bytes % (1u << 20) == 0) return std::to_string(bytes >> 20) + " MiB";
+  if (bytes >= 1024 && bytes % 1024 == 0) return std::to_string(bytes >> 10) + " KiB";
+  return std::to_string(bytes) + " bytes";
+}
+
 using json = nlohmann::json;
 
 // Seeds stay below 2^53 so that JavaScript numbers hold them exactly.
@@ -104,9 +111,8 @@ http::Response App::CreateFromUpload(http::Request& req, const std::string& cont
     if (part.data.empty()) {
       source.refused = ApiError{"bad_image", "This file is empty."};
     } else if (part.data.size() > options_.max_file_bytes) {
-      source.refused =
-          ApiError{"too_large", "This file is larger than " +
-                                    std::to_string(options_.max_file_bytes >> 20) + " MB."};
+      source.refused = ApiError{
+          "too_large", "This file is larger than " + SizeText(options_.max_file_bytes) + "."};
     } else if (ImageCheck check = CheckImage(part.data); !check.status.ok()) {
       source.refused = check.error;
     }
@@ -123,12 +129,15 @@ http::Response App::CreateFromUpload(http::Request& req, const std::string& cont
   if (usable == 0) {
     std::string all;
     for (const auto& r : reasons) all += (all.empty() ? "" : " ") + r;
-    const bool one_kind = sources.size() == 1;
-    const std::string code = one_kind ? sources[0].refused->code : "bad_image";
+    // The status of the reason they share (all not images: 415), else 400 bad_image.
+    std::string code = sources[0].refused->code;
+    for (const CoverSource& s : sources) {
+      if (s.refused->code != code) code = "bad_image";
+    }
     return ErrorResponse(code == "unsupported_type" ? 415
                          : code == "too_large"      ? 413
                                                     : 400,
-                         code, one_kind ? all : "None of the files can be used. " + all);
+                         code, sources.size() == 1 ? all : "None of the files can be used. " + all);
   }
   return StartJob(std::move(sources), RandomSeed());
 }
@@ -179,7 +188,8 @@ http::Response App::CreateFromJson(http::Request& req) {
       return ErrorResponse(413, "too_many_files",
                            "At most " + std::to_string(options_.max_files) + " covers at a time.");
     }
-    // A malformed entry is each its own failed cover; the request fails only if all are.
+    // An entry that is not a web address is its own failed cover; the request fails only if
+    // all are. (An entry that is not even a string is a malformed request.)
     int usable = 0;
     for (const json& u : urls) {
       if (!u.is_string()) {
@@ -321,9 +331,10 @@ http::Response App::Regenerate(const std::string& id) {
 
 namespace {
 
-// The origin a browser used to reach us (for absolute share links): the Host it sent, which
-// the origin guard has checked, on the scheme of the connection.
-std::string OriginOf(const http::Request& req) {
+// The origin people reach us at (for absolute share links): --public-url, else the Host the
+// browser sent on the connection's scheme (on loopback the origin guard has checked it).
+std::string OriginOf(const http::Request& req, const std::string& public_url) {
+  if (!public_url.empty()) return public_url;
   std::string host(req.Header("host").value_or("localhost"));
   return std::string(req.secure ? "https://" : "http://") + host;
 }
@@ -350,18 +361,25 @@ http::Response App::SharedCollage(const http::Request& req, const std::string& t
           check == ShareCheck::kExpired ? 410 : 404, "not_found",
           check == ShareCheck::kExpired ? "This shared collage has expired." : "No such collage.");
     }
-    return HtmlPage(check == ShareCheck::kExpired ? 410 : 404,
-                    ShareGonePage(check == ShareCheck::kExpired));
+    return HtmlPage(
+        check == ShareCheck::kExpired ? 410 : 404,
+        ShareGonePage(check == ShareCheck::kExpired ? ShareGone::kExpired : ShareGone::kInvalid));
   }
+  // Anyone may open a share link: the store's own error text (names, addresses) goes to the
+  // log, the visitor gets words.
+  auto unavailable = [&](const Status& s) {
+    spdlog::warn("web: share link for {}: {}", link.png_key, s.message());
+    return ErrorResponse(502, "store_error", "The collage cannot be shown right now.");
+  };
   // The picture may be gone from the store (cleaned up, or another store): say so in words.
   auto there = bucket_.Exists(link.png_key);
-  if (!there.ok()) return ErrorResponse(502, "store_error", there.status().message());
+  if (!there.ok()) return unavailable(there.status());
   if (!*there) {
-    if (image) return ErrorResponse(410, "not_found", "This shared collage is no longer stored.");
-    return HtmlPage(410, ShareGonePage(true));
+    if (image) return ErrorResponse(410, "not_found", "This collage is no longer kept.");
+    return HtmlPage(410, ShareGonePage(ShareGone::kMissing));
   }
   auto url = bucket_.SignGet(link.png_key);
-  if (!url.ok()) return ErrorResponse(502, "store_error", url.status().message());
+  if (!url.ok()) return unavailable(url.status());
   if (image) {
     http::Response res;
     res.status = 302;
@@ -369,7 +387,7 @@ http::Response App::SharedCollage(const http::Request& req, const std::string& t
     res.Set("Cache-Control", "no-store");
     return res;
   }
-  const std::string page = OriginOf(req) + "/s/" + seal;
+  const std::string page = OriginOf(req, options_.public_url) + "/s/" + seal;
   return HtmlPage(200, SharePage(url->url, page + ".png", page, link.expires));
 }
 
@@ -396,10 +414,15 @@ http::Response App::Share(const http::Request& req, const std::string& id, bool 
   const TimePoint expires =
       Clock::System().Now() + std::chrono::seconds(options_.share_link_seconds);
   const std::string path = "/s/" + MakeShareToken(share_key_, *key, expires);
-  return JsonResponse(200, {{"url", OriginOf(req) + path},
+  const std::string origin = OriginOf(req, options_.public_url);
+  // A link to a loopback name works on this computer only: the page says so.
+  const std::string name = HostName(origin.substr(origin.find("://") + 3));
+  const bool local = IsLoopbackAddress(name) || name.ends_with(".localhost");
+  return JsonResponse(200, {{"url", origin + path},
                             {"path", path},
-                            {"image", OriginOf(req) + path + ".png"},
-                            {"expires_at", FormatIso8601(expires)}});
+                            {"image", origin + path + ".png"},
+                            {"expires_at", FormatIso8601(expires)},
+                            {"local", local}});
 }
 
 }  // namespace sparkify::web::internal

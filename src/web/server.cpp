@@ -59,6 +59,20 @@ Status Validate(const WebOptions& o) {
                                      "https:// (got \"" + url.substr(0, 100) + "\")");
     }
   }
+  if (!o.public_url.empty()) {
+    const std::string& u = o.public_url;
+    const bool scheme = u.starts_with("http://") || u.starts_with("https://");
+    const size_t host_at = u.find("://") + 3;
+    if (!scheme || host_at >= u.size() || u.find('/', host_at) != std::string::npos ||
+        u.find_first_of(" \t\r\n\"'<>?#@\\") != std::string::npos) {
+      return Status::InvalidArgument(
+          "public URL must be http(s)://HOST[:PORT] with no path (got \"" + u.substr(0, 100) +
+          "\")");
+    }
+  }
+  if (!o.share_secret.empty() && o.share_secret.size() < 16) {
+    return Status::InvalidArgument("share secret must be at least 16 characters");
+  }
   if (o.share_link_seconds < 60 || o.share_link_seconds > 31536000) {
     return Status::InvalidArgument("share link lifetime must be 60..31536000 seconds");
   }

@@ -8,7 +8,8 @@
 namespace sparkify::web::internal {
 
 std::string SharedPngKey(std::string_view link_key, const std::string& job_id, uint64_t seed) {
-  const std::string mac = HmacSha256(link_key, job_id + "|" + std::to_string(seed));
+  // "name|" keeps these MACs apart from share tokens' ("link|", share_link.cpp).
+  const std::string mac = HmacSha256(link_key, "name|" + job_id + "|" + std::to_string(seed));
   return "collages/" + HexEncode(std::string_view(mac).substr(0, 16)) + ".png";
 }
 

@@ -13,7 +13,7 @@
 
 namespace sparkify::web::internal {
 
-// "collages/" + hex(first 16 bytes of HMAC-SHA256(link_key, job_id "|" seed)) + ".png"
+// "collages/" + hex(first 16 bytes of HMAC-SHA256(link_key, "name|" job_id "|" seed)) + ".png"
 std::string SharedPngKey(std::string_view link_key, const std::string& job_id, uint64_t seed);
 
 // Makes sure the PNG of `collage` is in the bucket (renders it unless `job` says it is) and

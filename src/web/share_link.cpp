@@ -69,6 +69,12 @@ std::string Head(std::string_view title, std::string_view extra) {
          std::string(extra) + "</head>\n";
 }
 
+// The MAC of a token's payload; "link|" keeps it apart from the PNG names made with the same
+// key (share.h), whatever either input holds.
+std::string TokenMac(std::string_view link_key, std::string_view payload) {
+  return HmacSha256(link_key, "link|" + std::string(payload)).substr(0, kMacBytes);
+}
+
 }  // namespace
 
 std::string ShareLinkKey(std::string_view secret_access_key) {
@@ -77,7 +83,7 @@ std::string ShareLinkKey(std::string_view secret_access_key) {
 
 std::string MakeShareToken(std::string_view link_key, std::string_view png_key, TimePoint expires) {
   std::string payload = std::string(png_key) + "|" + std::to_string(ToUnixSeconds(expires));
-  std::string mac = HmacSha256(link_key, payload).substr(0, kMacBytes);
+  std::string mac = TokenMac(link_key, payload);
   return ToBase64Url(payload) + "." + ToBase64Url(mac);
 }
 
@@ -88,7 +94,7 @@ ShareCheck CheckShareToken(std::string_view link_key, std::string_view token, Ti
   auto payload = FromBase64Url(token.substr(0, dot));
   auto mac = FromBase64Url(token.substr(dot + 1));
   if (!payload || !mac || mac->size() != kMacBytes) return ShareCheck::kInvalid;
-  if (!ConstantTimeEquals(*mac, HmacSha256(link_key, *payload).substr(0, kMacBytes))) {
+  if (!ConstantTimeEquals(*mac, TokenMac(link_key, *payload))) {
     return ShareCheck::kInvalid;
   }
   size_t bar = payload->rfind('|');
@@ -142,12 +148,26 @@ std::string SharePage(std::string_view image_url, std::string_view preview_url,
          "</main>\n</body>\n</html>\n";
 }
 
-std::string ShareGonePage(bool expired) {
-  const std::string title = expired ? "This shared collage has expired" : "No such collage";
-  const std::string text =
-      expired ? "Share links last a limited time, and this one has run out. Ask for a new link, "
-                "or make a collage of your own."
-              : "This link does not lead to a collage: it may be cut short or mistyped.";
+std::string ShareGonePage(ShareGone why) {
+  std::string title, text;
+  switch (why) {
+    case ShareGone::kExpired:
+      title = "This shared collage has expired";
+      text =
+          "Share links last a limited time, and this one has run out. Ask for a new link, or "
+          "make a collage of your own.";
+      break;
+    case ShareGone::kInvalid:
+      title = "No such collage";
+      text = "This link does not lead to a collage: it may be cut short or mistyped.";
+      break;
+    case ShareGone::kMissing:
+      title = "This collage is no longer kept";
+      text =
+          "The picture behind this link has been removed from the store. Ask for a new "
+          "link, or make a collage of your own.";
+      break;
+  }
   return Head(title, "") +
          "<body class=\"share-page\">\n<main id=\"main\">\n"
          "<header class=\"masthead\"><a class=\"brand\" href=\"/\">Sparkify</a></header>\n"

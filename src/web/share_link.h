@@ -3,7 +3,8 @@
 // from the web app's secret key, so any replica holding that key honours the link and nobody
 // else can make or stretch one. Nothing is stored: the link carries its own facts.
 //
-//   token = base64url(key "|" expiry-unix-seconds) "." base64url(first 16 bytes of the HMAC)
+//   token = base64url(key "|" expiry-unix-seconds) "." base64url(first 16 bytes of
+//           HMAC-SHA256(link key, "link|" key "|" expiry-unix-seconds))
 //
 // The page /s/<token> shows the collage (an image URL signed afresh at every view, so nobody
 // ever meets an expired S3 URL) with Open Graph tags for link previews; /s/<token>.png
@@ -37,7 +38,9 @@ ShareCheck CheckShareToken(std::string_view link_key, std::string_view token, Ti
 // `page_url` describe it to link previews, `expires` is stated on the page.
 std::string SharePage(std::string_view image_url, std::string_view preview_url,
                       std::string_view page_url, TimePoint expires);
-// The page for a link that is expired (410) or not valid (404).
-std::string ShareGonePage(bool expired);
+// The page for a link that cannot show its collage: expired (410), not valid (404), or its
+// picture is no longer in the store (410).
+enum class ShareGone { kExpired, kInvalid, kMissing };
+std::string ShareGonePage(ShareGone why);
 
 }  // namespace sparkify::web::internal

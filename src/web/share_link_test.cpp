@@ -52,8 +52,9 @@ TEST(ShareLinkTest, PagesEscapeWhatTheyShow) {
   EXPECT_NE(page.find("<meta property=\"og:image\" content=\"http://h/s/t.png\">"),
             std::string::npos);
   EXPECT_NE(page.find("datetime=\"2027-01-15T08:00:00.000Z\""), std::string::npos) << page;
-  EXPECT_NE(ShareGonePage(true).find("has expired"), std::string::npos);
-  EXPECT_NE(ShareGonePage(false).find("No such collage"), std::string::npos);
+  EXPECT_NE(ShareGonePage(ShareGone::kExpired).find("has expired"), std::string::npos);
+  EXPECT_NE(ShareGonePage(ShareGone::kInvalid).find("No such collage"), std::string::npos);
+  EXPECT_NE(ShareGonePage(ShareGone::kMissing).find("no longer kept"), std::string::npos);
 }
 
 TEST(ShareLinkTest, TheSharedPngsNameHidesTheJob) {

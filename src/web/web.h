@@ -80,6 +80,14 @@ struct WebOptions {
   // Share links (/s/<token>, on the web app's own origin) live this long; the image behind
   // one is signed afresh at every view. Default: 7 days. 60..31536000 (a year).
   int64_t share_link_seconds = 7 * 24 * 3600;
+  // The address people reach this web app at, for share links ("https://collage.example"; no
+  // path). Empty: the Host the browser sent, on the connection's scheme (right on one machine;
+  // behind a proxy that ends TLS or rewrites Host, set it).
+  std::string public_url;
+  // The secret that seals share links. Empty: derived from the web principal's secret key, so
+  // rotating that key (or short-lived credentials) ends every link; set it to keep links
+  // across key changes and replicas with keys of their own.
+  std::string share_secret;
   // Let image URLs reach loopback and private addresses (tests). Default: false.
   bool allow_private_fetch = false;
 

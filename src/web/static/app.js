@@ -28,6 +28,9 @@ let config = {
   share_link_seconds: 7 * 24 * 3600, finished_job_seconds: 24 * 3600,
 };
 let job = null;         // the job being shown
+// Bumped whenever the page moves to another job (or none): an answer that arrives for an
+// earlier one (a Regenerate, a Share, a collage still loading) is then dropped.
+let generation = 0;
 let refusedHere = [];   // files this page refused before upload: {name, reason}
 let stopWatching = null;
 let busy = false;
@@ -106,14 +109,17 @@ function checkFiles(list) {
 // Creates a job with `create` and follows it; false (and a message shown) when that failed.
 async function start(create, refused = []) {
   if (busy) return false;
+  const made = generation;
   clearMessage();
   setBusy(true);
   try {
     const created = await create();
+    if (made !== generation) return false;  // Start over while it was being sent
     refusedHere = refused;
     follow(created);
     return true;
   } catch (err) {
+    if (made !== generation) return false;
     setBusy(false);
     showMessage(api.explain(err));
     return false;
@@ -157,6 +163,7 @@ function startFromUrls(text) {
 // --- Following a job ------------------------------------------------------------------------
 
 function follow(created) {
+  generation += 1;
   job = created;
   history.replaceState(null, '', `#job=${encodeURIComponent(created.id)}`);
   el.covers.replaceChildren();
@@ -246,7 +253,7 @@ async function onJob(j) {
   }
   if (j.state !== 'done' || !j.collage) return;
   clearMessage();
-  await showCollage(j.collage, true);
+  await showCollage(j.collage, true, generation);
 }
 
 // What was left out of the collage, and why: failed covers, pictures given twice, and files
@@ -270,7 +277,9 @@ function showLeftOut(j) {
   el.leftOut.hidden = items.length === 0;
 }
 
-async function showCollage(collage, focus) {
+// Shows `collage` of the current job; `made` is the generation it belongs to.
+async function showCollage(collage, focus, made) {
+  if (made !== generation) return;
   showView('result');
   el.shareBox.hidden = true;
   el.download.href = api.downloadUrl(job.id);
@@ -285,6 +294,7 @@ async function showCollage(collage, focus) {
     el.resultTitle.focus({ preventScroll: true });
   }
   const loaded = await drawCollage(el.collage, collage);
+  if (made !== generation) return;  // the page has moved on meanwhile
   el.collage.removeAttribute('aria-busy');
   const broken = loaded.filter((ok) => !ok).length;
   const cutouts = collage.items.filter((i) => i.kind === 'cutout').length;
@@ -304,13 +314,16 @@ async function showCollage(collage, focus) {
 
 async function onRegenerate() {
   if (!job || busy) return;
+  const made = generation;
   clearMessage();
   setBusy(true);
   try {
     const collage = await api.regenerate(job.id);
+    if (made !== generation) return;
     job.collage = collage;
-    await showCollage(collage, false);
+    await showCollage(collage, false, made);
   } catch (err) {
+    if (made !== generation) return;
     setBusy(false);
     showMessage(api.explain(err));
   }
@@ -318,6 +331,7 @@ async function onRegenerate() {
 
 async function onShare() {
   if (!job || busy) return;
+  const made = generation;
   clearMessage();
   setBusy(true);
   el.shareNote.textContent = 'Making the picture…';
@@ -325,6 +339,7 @@ async function onShare() {
   el.shareBox.hidden = false;
   try {
     const shared = await api.share(job.id);
+    if (made !== generation) return;
     el.shareUrl.value = shared.url;
     let copied = false;
     try {
@@ -336,19 +351,24 @@ async function onShare() {
     const until = shared.expires_at ? new Date(shared.expires_at).toLocaleDateString(undefined,
       { year: 'numeric', month: 'long', day: 'numeric' }) : '';
     el.shareNote.textContent = (copied ? 'Link copied. ' : 'Copy the link above. ') +
-      `Anyone with it can see this collage for ${duration(config.share_link_seconds)}` +
-      (until ? `, until ${until}.` : '.');
+      (shared.local
+        ? 'It opens on this computer only, since Sparkify runs here on localhost; it works for ' +
+          `${duration(config.share_link_seconds)}` + (until ? `, until ${until}.` : '.')
+        : `Anyone with it can see this collage for ${duration(config.share_link_seconds)}` +
+          (until ? `, until ${until}.` : '.'));
     if (!copied) el.shareUrl.select();
   } catch (err) {
+    if (made !== generation) return;
     el.shareBox.hidden = true;
     showMessage(api.explain(err));
   } finally {
-    setBusy(false);
+    if (made === generation) setBusy(false);
   }
 }
 
 function startOver() {
   if (stopWatching) stopWatching();
+  generation += 1;
   job = null;
   refusedHere = [];
   history.replaceState(null, '', location.pathname);
@@ -425,21 +445,38 @@ function wire() {
   el.retry.addEventListener('click', startOver);
   // A job link typed or pasted into the address bar of an open page.
   window.addEventListener('hashchange', () => {
-    const linked = /^#job=(.+)$/.exec(location.hash);
-    if (!linked || (job && decodeURIComponent(linked[1]) === job.id)) return;
+    const id = linkedJob();
+    if (id === null || (job && id === job.id)) return;
     if (stopWatching) stopWatching();
+    generation += 1;
+    refusedHere = [];
     setBusy(false);
     clearMessage();
-    resume(decodeURIComponent(linked[1]));
+    resume(id);
   });
 }
 
-async function resume(id) {
+// The job id in the address (#job=ID), or null.
+function linkedJob() {
+  const linked = /^#job=(.+)$/.exec(location.hash);
+  if (!linked) return null;
   try {
+    return decodeURIComponent(linked[1]);
+  } catch {
+    return '';  // a mangled link: no such job
+  }
+}
+
+async function resume(id) {
+  const made = generation;
+  try {
+    if (!id) throw new api.ApiError('not_found', 'No job in this link.', 404);
     const j = await api.getJob(id);
+    if (made !== generation) return;
     setBusy(true);
     follow(j);  // the watcher reports its current state at once, collage included
   } catch (err) {
+    if (made !== generation) return;
     history.replaceState(null, '', location.pathname);
     job = null;
     showView('start');
@@ -466,15 +503,15 @@ async function init() {
   el.spotify.hidden = !config.spotify;
 
   const params = new URLSearchParams(location.search);
-  const linked = /^#job=(.+)$/.exec(location.hash);
+  const linked = linkedJob();
   if (params.get('spotify') === 'connected' && config.spotify_connected) {
     history.replaceState(null, '', location.pathname);
     start(api.createSpotifyJob);
   } else if (params.get('spotify') === 'error') {
     history.replaceState(null, '', location.pathname);
     showMessage('Spotify sign-in did not complete. Please try again.');
-  } else if (linked) {
-    await resume(decodeURIComponent(linked[1]));
+  } else if (linked !== null) {
+    await resume(linked);
   }
   document.body.dataset.ready = 'true';
 }

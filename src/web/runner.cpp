@@ -233,7 +233,10 @@ void Runner::MakeCollage(Job& job, uint64_t seed) {
     return;
   }
   // Near-identical pictures (another encoding, another size) the function left out.
-  for (const auto& [left_out, kept_key] : Duplicates(*answer)) {
+  // (Named, not a structured binding: clang 14's lambdas cannot capture those.)
+  for (const auto& duplicate : Duplicates(*answer)) {
+    const std::string& left_out = duplicate.first;
+    const std::string& kept_key = duplicate.second;
     auto kept = std::find_if(snap.covers.begin(), snap.covers.end(),
                              [&](const Cover& o) { return o.key == kept_key; });
     for (const Cover& c : snap.covers) {

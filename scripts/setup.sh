@@ -23,7 +23,7 @@ packages=(
   nodejs npm
   awscli nginx wrk
   python3-onnx python3-numpy python3-yaml
-  libopencv-dev libwebp-dev libdnnl-dev
+  libopencv-dev libwebp-dev libjpeg62-turbo-dev libpng-dev libdnnl-dev
   chromium
 )
 

@@ -1,17 +1,15 @@
 #!/bin/sh
 # Builds small stand-ins for the shared libraries in stubs.txt: libraries that Debian's OpenCV
-# links but Sparkify never calls. Shipping the real ones would add ~140 MB to the image:
-#   GDAL, GDCM  image codecs: OpenCV uses GDAL only with IMREAD_LOAD_GDAL and GDCM for DICOM
-#               files, and our decoder accepts only JPEG, PNG and WebP before OpenCV sees a
-#               byte (with their dependencies: ~130 MB of geospatial and medical libraries)
-#   LAPACK      cv::solve/invert/SVD/QR only, which neither the function nor OpenCV's DNN
-#               layers of our model call (with libgfortran: ~10 MB)
+# core links but Sparkify never calls. Shipping the real ones would add ~12 MB to the image:
+#   LAPACK      cv::solve/invert/SVD/QR only, which the function never calls (with
+#               libgfortran: ~10 MB)
 #   GLX         OpenGL interop (cv::ogl) only (with X11: ~2.5 MB)
+# (OpenCV's imgcodecs, which linked GDAL and GDCM, ~130 MB with their dependencies, is no
+# longer linked: the function decodes with libjpeg-turbo, libpng and libwebp directly.)
 # Each stand-in has the real library's soname and defines exactly the symbols that the
 # binary's libraries import from it (they are bound at load time, BIND_NOW), each of which
-# prints what happened and aborts if it is ever called, except the few stubs.txt names as
-# no-ops (GDALAllRegister: OpenCV's GDAL decoder registers GDAL's drivers when the codec list
-# is built; with none registered, GDAL would open nothing, which is what we want).
+# prints what happened and aborts if it is ever called, except any stubs.txt names as no-ops
+# (symbols a library calls while it starts up; none today).
 #
 #   make-stubs.sh BINARY OUTDIR   (run where BINARY's real libraries and a C compiler are
 #                                  installed: the Dockerfile's build stage, or the build host)

@@ -1,13 +1,13 @@
-// PNG/JPEG encoding and RGB thumbnails.
+// PNG/JPEG encoding (internal/codecs.h) and RGB thumbnails.
 #include <algorithm>
 #include <cmath>
 #include <new>
 
 #include <opencv2/core.hpp>
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "vision/cutout.h"
+#include "vision/internal/codecs.h"
 
 namespace sparkify::vision {
 namespace {
@@ -17,34 +17,21 @@ bool Valid(const Image& image) {
          (image.pixels.channels() == 3 || image.pixels.channels() == 4);
 }
 
-// RGB(A) -> the BGR(A) order OpenCV's encoders expect, then imencode.
-Result<std::string> Encode(const Image& image, const char* ext, const std::vector<int>& params,
-                           bool drop_alpha) {
-  if (!Valid(image)) return Status::InvalidArgument("encoding needs an 8-bit RGB or RGBA image");
-  try {
-    cv::Mat bgr;
-    if (image.has_alpha()) {
-      cv::cvtColor(image.pixels, bgr, drop_alpha ? cv::COLOR_RGBA2BGR : cv::COLOR_RGBA2BGRA);
-    } else {
-      cv::cvtColor(image.pixels, bgr, cv::COLOR_RGB2BGR);
-    }
-    std::vector<uchar> out;
-    if (!cv::imencode(ext, bgr, out, params)) {
-      return Status::Internal(std::string("OpenCV could not encode ") + ext);
-    }
-    return std::string(out.begin(), out.end());
-  } catch (const cv::Exception& e) {
-    return Status::Internal(std::string("encoding ") + ext + " failed in OpenCV: " + e.what());
-  } catch (const std::bad_alloc&) {
-    return Status::ResourceExhausted("out of memory encoding an image");
-  }
+internal::PixelRows RowsOf(const cv::Mat& m) {
+  internal::PixelRows rows;
+  rows.data = m.ptr<uint8_t>();
+  rows.width = m.cols;
+  rows.height = m.rows;
+  rows.channels = m.channels();
+  rows.step = m.step[0];
+  return rows;
 }
 
 }  // namespace
 
 Result<std::string> EncodePng(const Image& image, int compression) {
-  return Encode(image, ".png", {cv::IMWRITE_PNG_COMPRESSION, std::clamp(compression, 0, 9)},
-                /*drop_alpha=*/false);
+  if (!Valid(image)) return Status::InvalidArgument("encoding needs an 8-bit RGB or RGBA image");
+  return internal::EncodePng(RowsOf(image.pixels), compression);
 }
 
 Result<std::string> EncodeMaskPng(const Mask& mask, int compression) {
@@ -54,22 +41,17 @@ Result<std::string> EncodeMaskPng(const Mask& mask, int compression) {
   try {
     cv::Mat grey;
     mask.alpha.convertTo(grey, CV_8U, 255.0);  // rounds and saturates
-    std::vector<uchar> out;
-    if (!cv::imencode(".png", grey, out,
-                      {cv::IMWRITE_PNG_COMPRESSION, std::clamp(compression, 0, 9)})) {
-      return Status::Internal("OpenCV could not encode the mask");
-    }
-    return std::string(out.begin(), out.end());
+    return internal::EncodePng(RowsOf(grey), compression);
   } catch (const cv::Exception& e) {
-    return Status::Internal(std::string("encoding a mask failed in OpenCV: ") + e.what());
+    return Status::ResourceExhausted(std::string("encoding a mask: ") + e.what());
   } catch (const std::bad_alloc&) {
     return Status::ResourceExhausted("out of memory encoding a mask");
   }
 }
 
 Result<std::string> EncodeJpeg(const Image& image, int quality) {
-  return Encode(image, ".jpg", {cv::IMWRITE_JPEG_QUALITY, std::clamp(quality, 1, 100)},
-                /*drop_alpha=*/true);
+  if (!Valid(image)) return Status::InvalidArgument("encoding needs an 8-bit RGB or RGBA image");
+  return internal::EncodeJpeg(RowsOf(image.pixels), std::clamp(quality, 1, 100));
 }
 
 Result<RgbPixels> ThumbnailRgb(const Image& image, int max_side) {

@@ -3,7 +3,7 @@
 // from the header before any pixel buffer is allocated.
 //
 // Image and Mask are values (cv::Mat shares its buffer on copy: clone() to own a copy).
-// DecodeImage is thread-safe (no shared state; OpenCV's codecs are re-entrant).
+// DecodeImage is thread-safe (no shared state; libjpeg, libpng and libwebp are re-entrant).
 #pragma once
 
 #include <cstddef>
@@ -51,11 +51,12 @@ struct DecodeLimits {
 // 8-bit RGB, or RGBA when the file has alpha (kept as is). The EXIF orientation (JPEG APP1,
 // PNG eXIf, WebP EXIF) is applied, so width/height are those of the upright image.
 // Errors, all InvalidArgument with a message saying what is wrong: empty input, input over
-// max_bytes, an unknown format (only these three are handed to OpenCV), a malformed header, a
+// max_bytes, an unknown format (only these three reach a codec), a malformed header, a
 // size over max_side or max_pixels (checked on the header, before decoding), a JPEG without an
 // end-of-image marker after its scan data (truncated: refused rather than decoded partially,
 // as libjpeg would, padding the rest with grey), a JPEG with more than max_jpeg_scans scans,
-// and data the codec rejects (corrupt or truncated PNG/WebP). Never throws.
+// and data the codec rejects (corrupt or truncated PNG/WebP, a PNG without its end, a bad
+// CRC in a critical PNG chunk). Out of memory is ResourceExhausted. Never throws.
 Result<Image> DecodeImage(std::string_view bytes, const DecodeLimits& limits = {});
 
 }  // namespace sparkify::vision

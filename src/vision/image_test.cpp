@@ -4,7 +4,9 @@
 #include <chrono>
 
 #include <gtest/gtest.h>
+#include <opencv2/imgproc.hpp>
 
+#include "vision/cutout.h"
 #include "vision/test_support.h"
 
 namespace sparkify::vision {
@@ -244,6 +246,94 @@ TEST(DecodeImageTest, RealSamplesDecode) {
   EXPECT_TRUE(logo.has_alpha());
   Image camera = MustDecode(ReadFile(SamplePath("camera.png")));  // greyscale
   EXPECT_EQ(camera.pixels.type(), CV_8UC3);
+}
+
+// OpenCV's imgcodecs (test-only here) as an independent decoder: IMREAD_UNCHANGED, then to
+// 8-bit RGB(A) the way the product's decoder promises (16-bit: v / 257 rounded).
+cv::Mat OpenCvRgb(const std::string& bytes) {
+  cv::Mat m = cv::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8U,
+                                   const_cast<char*>(bytes.data())),  // NOLINT
+                           cv::IMREAD_UNCHANGED);
+  if (m.depth() == CV_16U) m.convertTo(m, CV_8U, 1.0 / 257.0);
+  cv::Mat out;
+  const int code = m.channels() == 1   ? cv::COLOR_GRAY2RGB
+                   : m.channels() == 3 ? cv::COLOR_BGR2RGB
+                                       : cv::COLOR_BGRA2RGBA;
+  cv::cvtColor(m, out, code);
+  return out;
+}
+
+void ExpectSameAsOpenCv(const std::string& name, const std::string& bytes) {
+  SCOPED_TRACE(name);
+  Image ours = MustDecode(bytes);
+  cv::Mat theirs = OpenCvRgb(bytes);
+  ASSERT_EQ(ours.pixels.type(), theirs.type());
+  ASSERT_EQ(ours.pixels.size(), theirs.size());
+  EXPECT_EQ(cv::norm(ours.pixels, theirs, cv::NORM_INF), 0.0);
+}
+
+TEST(DecodeImageTest, EverySampleDecodesToOpenCvsPixels) {
+  for (const char* name :
+       {"astronaut.png", "camera.png", "chelsea.png", "clock_motion.png", "coffee.png", "coins.png",
+        "horse.png", "hubble_deep_field.jpg", "ihc.png", "logo.png", "retina.jpg", "rocket.jpg"}) {
+    ExpectSameAsOpenCv(name, ReadFile(SamplePath(name)));
+  }
+}
+
+TEST(DecodeImageTest, PngLayoutsDecodeToOpenCvsPixels) {
+  cv::Mat bgr(37, 53, CV_8UC3);
+  cv::randu(bgr, 0, 256);
+  cv::Mat bgra(37, 53, CV_8UC4);
+  cv::randu(bgra, 0, 256);
+  cv::Mat grey(37, 53, CV_8UC1);
+  cv::randu(grey, 0, 256);
+  cv::Mat deep(37, 53, CV_16UC4);
+  cv::randu(deep, 0, 65536);
+  cv::Mat deep_grey(37, 53, CV_16UC1);
+  cv::randu(deep_grey, 0, 65536);
+  ExpectSameAsOpenCv("rgb", Encode(bgr, ".png", {}));
+  ExpectSameAsOpenCv("rgba", Encode(bgra, ".png", {}));
+  ExpectSameAsOpenCv("grey", Encode(grey, ".png", {}));
+  ExpectSameAsOpenCv("rgba16", Encode(deep, ".png", {}));
+  ExpectSameAsOpenCv("grey16", Encode(deep_grey, ".png", {}));
+  ExpectSameAsOpenCv("binary", Encode(grey, ".png", {cv::IMWRITE_PNG_BILEVEL, 1}));
+  ExpectSameAsOpenCv("jpeg_grey", Encode(grey, ".jpg", {cv::IMWRITE_JPEG_QUALITY, 90}));
+  ExpectSameAsOpenCv("jpeg_progressive", Encode(bgr, ".jpg", {cv::IMWRITE_JPEG_PROGRESSIVE, 1}));
+}
+
+TEST(DecodeImageTest, PngCutAfterItsImageDataOrWithABadCrcIsRefused) {
+  cv::Mat bgr(20, 30, CV_8UC3, cv::Scalar(10, 200, 30));
+  const std::string png = Encode(bgr, ".png", {});
+  // Without IEND (the last 12 bytes): the image data is complete, the file is not.
+  ExpectInvalid(DecodeImage(png.substr(0, png.size() - 12)), "could not be decoded");
+  // A flipped byte inside IDAT's compressed data breaks its CRC.
+  std::string bad = png;
+  const size_t idat = bad.find("IDAT");
+  ASSERT_NE(idat, std::string::npos);
+  bad[idat + 6] = static_cast<char>(bad[idat + 6] ^ 0x55);
+  ExpectInvalid(DecodeImage(bad), "could not be decoded");
+}
+
+TEST(EncodeTest, PngOfEveryLayoutDecodesBackExactly) {
+  cv::Mat rgba(31, 45, CV_8UC4);
+  cv::randu(rgba, 0, 256);
+  Image image{rgba};
+  Result<std::string> png = EncodePng(image, 6);
+  ASSERT_TRUE(png.ok()) << png.status().message();
+  Image back = MustDecode(*png);
+  EXPECT_EQ(cv::norm(back.pixels, rgba, cv::NORM_INF), 0.0);
+  // A view with a row step wider than its pixels (a region of a larger image).
+  Image region{rgba(cv::Rect(3, 4, 20, 10))};
+  Result<std::string> part = EncodePng(region, 1);
+  ASSERT_TRUE(part.ok());
+  EXPECT_EQ(cv::norm(MustDecode(*part).pixels, rgba(cv::Rect(3, 4, 20, 10)), cv::NORM_INF), 0.0);
+  Mask mask{cv::Mat(8, 9, CV_32FC1, cv::Scalar(0.5))};
+  Result<std::string> grey = EncodeMaskPng(mask, 3);
+  ASSERT_TRUE(grey.ok());
+  EXPECT_EQ(MustDecode(*grey).pixels.at<cv::Vec3b>(2, 2), cv::Vec3b(128, 128, 128));
+  Result<std::string> jpeg = EncodeJpeg(image, 95);  // alpha dropped
+  ASSERT_TRUE(jpeg.ok());
+  EXPECT_EQ(MustDecode(*jpeg).pixels.type(), CV_8UC3);
 }
 
 }  // namespace

@@ -237,10 +237,24 @@ bool LooksLikeApiGateway(const json& event) {
          event.contains("routeKey") || event.contains("isBase64Encoded");
 }
 
-ParsedEvent Fail(EventForm form, Status status) {
+// An event's error message quotes parts of the event (a JSON token, a field name, a value):
+// bounded, so a 6 MB bad token is not echoed back (and does not make the answer too large).
+constexpr size_t kMaxErrorBytes = 400;
+
+Status Bounded(const Status& status) {
+  const std::string& msg = status.message();
+  if (msg.size() <= kMaxErrorBytes) return status;
+  size_t cut = kMaxErrorBytes;
+  while (cut > 0 && (static_cast<unsigned char>(msg[cut]) & 0xC0) == 0x80) --cut;  // UTF-8
+  // Every event error is InvalidArgument.
+  return Status::InvalidArgument(msg.substr(0, cut) + "... (" + std::to_string(msg.size()) +
+                                 " bytes of message cut)");
+}
+
+ParsedEvent Fail(EventForm form, const Status& status) {
   ParsedEvent out;
   out.form = form;
-  out.status = std::move(status);
+  out.status = Bounded(status);
   return out;
 }
 

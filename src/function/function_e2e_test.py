@@ -196,14 +196,16 @@ def aws_invoke(port, workdir, key, secret, payload):
 
 def write_role_user(data):
     """A store user with temporary credentials (a session token), as Lambda's execution role
-    has; written before the store starts so no reload has to be waited for."""
+    has, and the template's function policy: GetObject and PutObject, no ListBucket (so a HEAD
+    of a missing cut-out is 403, not 404); written before the store starts so no reload has to
+    be waited for."""
     user_dir = os.path.join(data, "iam", "users", "fnrole")
     os.makedirs(user_dir)
     creds = {"access_key_id": random_key("SPKROLE"), "secret_access_key": secrets.token_urlsafe(30),
              "session_token": "FwoGZXIvYXdzE" + secrets.token_urlsafe(60)}
     policy = {"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:ListBucket"],
-        "Resource": ["arn:aws:s3:::%s" % BUCKET, "arn:aws:s3:::%s/*" % BUCKET]}]}
+        "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
+        "Resource": ["arn:aws:s3:::%s/*" % BUCKET]}]}
     path = os.path.join(user_dir, "credentials.json")
     with open(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
         json.dump(creds, f)
@@ -387,6 +389,36 @@ def main():
                 check(answer["statusCode"] == 422 and errors[1]["stage"] == "read" and
                       "InvalidToken" in errors[1]["reason"],
                       "without the session token the store refuses the role's key", text[:800])
+            fn.stop()
+            started.remove(fn)
+
+        # A bucket the function cannot use: it says so at once, and runs no model.
+        cover_payload = json.dumps({"op": "segment", "urls": urls[1:3]})
+        for what, fn_endpoint, secret, expected in (
+                ("a wrong secret key", endpoint, "wrong" + root_secret, "SignatureDoesNotMatch"),
+                ("an unreachable store", "http://127.0.0.1:9", root_secret, "127.0.0.1 port 9")):
+            env = dict(base_env, AWS_ACCESS_KEY_ID=root_key, AWS_SECRET_ACCESS_KEY=secret)
+            fn = Process("sparkify function (%s)" % what,
+                         [args.sparkify, "function", "--listen", "127.0.0.1:0", "--size", "512",
+                          "--bucket", BUCKET, "--s3-endpoint", fn_endpoint,
+                          "--allow-private-fetch"],
+                         env, os.path.join(work, "function-badstore.log"),
+                         re.compile(r"sparkify function listening on http://127\.0\.0\.1:(\d+)"),
+                         150)
+            started.append(fn)
+            t0 = time.monotonic()
+            code, text = curl_invoke(fn.port, cover_payload)
+            took = time.monotonic() - t0
+            answer = json.loads(text)
+            check(answer.get("statusCode") == 502 and
+                  answer["body"]["error"] == "StoreUnavailable" and
+                  "cannot read the bucket s3://sparkify" in answer["body"]["message"] and
+                  expected in answer["body"]["message"],
+                  "%s: 502 StoreUnavailable naming the cause" % what, text[:800])
+            log = open(os.path.join(work, "function-badstore.log")).read()
+            check('"status":502' in log,
+                  "%s: the answer is logged as a 502" % what, log[-800:])
+            check(took < 20, "%s: answered in %.1f s, before any model run" % (what, took))
             fn.stop()
             started.remove(fn)
 

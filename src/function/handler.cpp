@@ -1,5 +1,6 @@
 #include "function/handler.h"
 
+#include <algorithm>
 #include <exception>
 #include <new>
 #include <nlohmann/json.hpp>
@@ -64,6 +65,11 @@ lambda::HandlerResult FunctionHandler::HandleUnsafe(std::string_view payload,
       return lambda::HandlerResult::Success(
           RenderRefusal(event.form, 400, "InvalidRequest", s.message()));
     }
+    if (s.code() == Status::Code::kUnavailable) {  // the bucket: nothing was run
+      emit(502);
+      return lambda::HandlerResult::Success(
+          RenderRefusal(event.form, 502, "StoreUnavailable", s.message()));
+    }
     emit(500);
     return lambda::HandlerResult::Failure(
         s.code() == Status::Code::kInternal ? "Function.InternalError" : "Function.ModelError",
@@ -75,6 +81,18 @@ lambda::HandlerResult FunctionHandler::HandleUnsafe(std::string_view payload,
   log["cache_hits"] = r.stats.cache_hits;
   log["total_ms"] = static_cast<int64_t>(r.stats.total_ms);
   if (r.cropped.empty() && r.uncropped.empty()) {
+    const bool out_of_time = std::any_of(r.errors.begin(), r.errors.end(),
+                                         [](const auto& e) { return e.stage == "deadline"; });
+    if (out_of_time) {  // the inputs may be fine: the time ran out
+      emit(504);
+      return lambda::HandlerResult::Success(
+          RenderRefusal(event.form, 504, "DeadlineExceeded",
+                        "the invocation's deadline came before the inputs could be processed (" +
+                            std::to_string(req.inputs.size()) +
+                            " inputs); try fewer at a time or a longer "
+                            "timeout",
+                        r.errors));
+    }
     emit(422);
     return lambda::HandlerResult::Success(RenderRefusal(
         event.form, 422, "NoUsableInput",

@@ -42,7 +42,8 @@ class HandlerTest : public ::testing::Test {
     }
     store_.objects["covers/a.png"] = {Png(200), "image/png", {}};
   }
-  json Invoke(const std::string& payload, bool* ok = nullptr) {
+  json Invoke(const std::string& payload, bool* ok = nullptr,
+              std::chrono::milliseconds time_left = std::chrono::minutes(5)) {
     PipelineEnv env{&store_, &fetcher_, &models_, &Clock::System()};
     Pipeline pipeline(env, {});
     HandlerOptions options;
@@ -50,7 +51,7 @@ class HandlerTest : public ::testing::Test {
     FunctionHandler handler(&pipeline, options);
     lambda::InvocationContext ctx;
     ctx.request_id = "req-1";
-    ctx.deadline = Clock::System().Now() + std::chrono::minutes(5);
+    ctx.deadline = Clock::System().Now() + time_left;
     auto result = handler.AsLambdaHandler()(payload, ctx);
     if (ok) *ok = result.ok();
     if (!result.ok()) return json{{"type", result.error_type()}, {"message", result.error_message()}};
@@ -124,6 +125,39 @@ TEST_F(HandlerTest, NothingUsableIs422WithEveryReason) {
   EXPECT_EQ(a["body"]["errors"][0]["url"], "https://img.example/missing.png");
   EXPECT_EQ(a["body"]["errors"][0]["stage"], "fetch");
   EXPECT_EQ(a["body"]["errors"][1]["key"], "nope.png");
+}
+
+TEST_F(HandlerTest, AnUnreadableBucketIs502BeforeAnyModelRun) {
+  store_.fail_heads = true;
+  json a = Invoke(R"({"urls": ["https://img.example/0.png", "https://img.example/1.png"]})");
+  EXPECT_EQ(a["statusCode"], 502);
+  EXPECT_EQ(a["body"]["error"], "StoreUnavailable");
+  EXPECT_EQ(a["body"]["message"], "cannot read the bucket memory://bucket: HEAD failed (injected)");
+  EXPECT_EQ(models_.runs(), 0);
+}
+
+TEST_F(HandlerTest, NoTimeForAnyCoverIs504NotTheInputsFault) {
+  // 2.5 s left: under the 2 s reserve plus the first model run's 1.5 s estimate.
+  json a = Invoke(R"({"op": "segment", "urls": ["https://img.example/0.png"]})", nullptr,
+                  std::chrono::milliseconds(2500));
+  EXPECT_EQ(a["statusCode"], 504);
+  EXPECT_EQ(a["body"]["error"], "DeadlineExceeded");
+  ASSERT_EQ(a["body"]["errors"].size(), 1u);
+  EXPECT_EQ(a["body"]["errors"][0]["stage"], "deadline");
+  EXPECT_EQ(models_.runs(), 0);
+}
+
+TEST_F(HandlerTest, AHugeBadTokenIsNotEchoedBack) {
+  const std::string token(6 << 20, 'x');
+  json a = Invoke(R"({"body": {"urls": ["https://img.example/0.png"], ")" + token + R"(": 1}})");
+  EXPECT_EQ(a["statusCode"], 400);
+  const std::string message = a["body"]["message"];
+  EXPECT_LT(message.size(), 500u);
+  EXPECT_NE(message.find("unknown field"), std::string::npos) << message;
+  EXPECT_NE(message.find("bytes of message cut"), std::string::npos) << message;
+  json b = Invoke("{\"urls\": [\"" + token);  // an unterminated 6 MB string
+  EXPECT_EQ(b["statusCode"], 400);
+  EXPECT_LT(b["body"]["message"].get<std::string>().size(), 500u);
 }
 
 TEST_F(HandlerTest, ExceptionsBecomeFunctionErrors) {

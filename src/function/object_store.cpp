@@ -15,8 +15,22 @@ S3ObjectStore::S3ObjectStore(std::shared_ptr<s3client::S3Client> client, std::st
 Result<std::optional<ObjectHead>> S3ObjectStore::Head(const std::string& key) {
   auto info = client_->HeadObject(bucket_, key);
   if (!info.ok()) {
-    if (info.status().IsNotFound()) return std::optional<ObjectHead>();
-    return info.status();
+    // A HEAD's 403 or 404 has no body, so it cannot tell a missing key (404 NoSuchKey, or 403
+    // AccessDenied without s3:ListBucket) from a missing bucket or a key S3 does not know.
+    // A GET of the same key carries the error code.
+    const std::optional<s3client::S3Error> error = s3client::S3ErrorOf(info.status());
+    if (!error || (error->http_status != 403 && error->http_status != 404)) return info.status();
+    s3client::GetOptions probe;
+    probe.max_bytes = 1;  // an object that does exist is not downloaded
+    auto got = client_->GetObject(bucket_, key, probe);
+    const std::optional<s3client::S3Error> why = s3client::S3ErrorOf(got.status());
+    if (why && (why->code == "NoSuchKey" || why->code == "AccessDenied")) {
+      return std::optional<ObjectHead>();
+    }
+    if (got.ok() || got.status().code() == Status::Code::kResourceExhausted) {
+      return info.status();  // readable by GET but not by HEAD: say what HEAD said
+    }
+    return got.status();
   }
   ObjectHead head;
   head.size = info->size;

@@ -33,7 +33,10 @@ struct ObjectHead {
 class ObjectStore {
  public:
   virtual ~ObjectStore() = default;
-  // nullopt when the key does not exist; errors for anything else (denied, unreachable).
+  // nullopt when the key does not exist, or when reading it is denied for want of
+  // s3:ListBucket (S3 then answers 403 AccessDenied instead of 404: the function's policy
+  // grants GetObject only). Errors for anything that says the bucket is not usable: a wrong
+  // or expired key, a bad signature, a missing bucket, an unreachable endpoint, a 5xx.
   virtual Result<std::optional<ObjectHead>> Head(const std::string& key) = 0;
   // The object's bytes. NotFound for a missing key, ResourceExhausted over max_bytes.
   virtual Result<std::string> Get(const std::string& key, uint64_t max_bytes) = 0;

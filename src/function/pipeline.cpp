@@ -139,7 +139,7 @@ Result<PipelineResult> Pipeline::Run(const FunctionRequest& request, TimePoint d
   }
 
   phase = std::chrono::steady_clock::now();
-  RunCutouts(plans, **segmenter, threshold, deadline, &result);
+  SPARKIFY_RETURN_IF_ERROR(RunCutouts(plans, **segmenter, threshold, deadline, &result));
   if (request.op == Operation::kCollage) ChooseCutouts(plans, options_.selection.cut_out_fraction);
   result.stats.cutout_ms = MsSince(phase);
 

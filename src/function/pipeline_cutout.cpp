@@ -52,14 +52,25 @@ std::string Pipeline::CutoutKey(std::string_view sha256_hex, std::string_view mo
   return options_.cutout_prefix + std::string(sha256_hex) + "-" + id + ".png";
 }
 
-void Pipeline::RunCutouts(std::vector<CutoutPlan>& plans, vision::Segmenter& segmenter,
-                          double threshold, TimePoint deadline, PipelineResult* result) {
+std::chrono::milliseconds Pipeline::ForwardEstimate(const std::string& model_id) {
+  std::lock_guard lock(estimate_mu_);
+  auto it = last_forward_.find(model_id);
+  return it != last_forward_.end() ? it->second : options_.first_forward_estimate;
+}
+
+void Pipeline::RecordForward(const std::string& model_id, std::chrono::milliseconds took) {
+  std::lock_guard lock(estimate_mu_);
+  last_forward_[model_id] = took;
+}
+
+Status Pipeline::RunCutouts(std::vector<CutoutPlan>& plans, vision::Segmenter& segmenter,
+                            double threshold, TimePoint deadline, PipelineResult* result) {
   const std::string model_id = segmenter.ModelId();
   result->stats.model = model_id;
   vision::CutOutOptions cut_options;
   cut_options.crop_threshold = threshold;
   cut_options.png_compression = options_.png_compression;
-  std::chrono::milliseconds last_run{0};  // how long the previous model run took
+  Status bucket;  // not OK once the bucket has proved unreadable
 
   // One cover: a cut-out found, made, or an error in p.error.
   auto one = [&](CutoutPlan& p) {
@@ -69,7 +80,12 @@ void Pipeline::RunCutouts(std::vector<CutoutPlan>& plans, vision::Segmenter& seg
     try {
       const std::string key = CutoutKey(p.source->sha256, model_id);
       auto head = env_.store->Head(key);
-      if (head.ok() && head->has_value()) {
+      if (!head.ok()) {
+        bucket = Status::Unavailable("cannot read the bucket " + env_.store->Describe() + ": " +
+                                     head.status().message());
+        return;
+      }
+      if (head->has_value()) {
         auto share = ParseShare((*head)->Meta(kShareMeta));
         auto quality = ParseShare((*head)->Meta(kQualityMeta));
         int w = 0, h = 0;
@@ -87,13 +103,15 @@ void Pipeline::RunCutouts(std::vector<CutoutPlan>& plans, vision::Segmenter& seg
           return;
         }
       }
-      // A failed HEAD is not fatal: the cut-out is made and the PUT says whether the bucket
-      // works.
       if (deadline != TimePoint{}) {
-        auto left = deadline - env_.clock->Now();
-        if (left < options_.deadline_reserve + last_run) {
+        const auto left = deadline - env_.clock->Now();
+        const auto needed = options_.deadline_reserve + ForwardEstimate(model_id);
+        if (left < needed) {
           stage = "deadline";
-          fail("not started: too little time left before the invocation's deadline");
+          fail("not started: the invocation's deadline is " +
+               std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(left).count()) +
+               " ms away, and a model run and the answer need about " +
+               std::to_string(needed.count()) + " ms");
           return;
         }
       }
@@ -110,8 +128,8 @@ void Pipeline::RunCutouts(std::vector<CutoutPlan>& plans, vision::Segmenter& seg
         std::lock_guard lock(model_mu_);
         mask = segmenter.Saliency(*image);
       }
-      last_run = std::chrono::duration_cast<std::chrono::milliseconds>(
-          std::chrono::steady_clock::now() - started);
+      RecordForward(model_id, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::steady_clock::now() - started));
       if (!mask.ok()) {
         fail(mask.status().message());
         return;
@@ -157,7 +175,9 @@ void Pipeline::RunCutouts(std::vector<CutoutPlan>& plans, vision::Segmenter& seg
     if (!p.wanted) continue;
     one(p);
     p.source->bytes = std::string();  // done with this input
+    if (!bucket.ok()) return bucket;
   }
+  return Status::OK();
 }
 
 }  // namespace sparkify::function

@@ -257,12 +257,36 @@ TEST_F(PipelineFakeTest, FailedPutsAreErrorsAndTheCoversStayUncropped) {
   }
 }
 
-TEST_F(PipelineFakeTest, FailedHeadsDoNotStopTheModel) {
+TEST_F(PipelineFakeTest, AFailedHeadStopsTheRequestBeforeTheModel) {
   store_.fail_heads = true;
   auto r = Make().Run(Collage(9));
-  ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r->cropped.size(), 5u);
-  EXPECT_TRUE(r->errors.empty());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kUnavailable);
+  EXPECT_EQ(r.status().message(), "cannot read the bucket memory://bucket: HEAD failed (injected)");
+  EXPECT_EQ(models_.runs(), 0);
+}
+
+TEST_F(PipelineFakeTest, TheFirstModelRunNeedsItsEstimateThenTheMeasuredTime) {
+  PipelineOptions o;
+  o.deadline_reserve = std::chrono::seconds(2);
+  o.first_forward_estimate = std::chrono::seconds(3);
+  Pipeline p = Make(o);
+  // 4 s left: the reserve fits, the reserve and a first model run's estimate do not.
+  auto cold = p.Run(Collage(12), clock_.Now() + std::chrono::seconds(4));
+  ASSERT_TRUE(cold.ok());
+  EXPECT_EQ(models_.runs(), 0);
+  ASSERT_FALSE(cold->errors.empty());
+  EXPECT_EQ(cold->errors[0].stage, "deadline");
+  EXPECT_NE(cold->errors[0].reason.find("deadline is 4000 ms away"), std::string::npos)
+      << cold->errors[0].reason;
+  // Once a run has been measured (the fake model is fast), the same 4 s are enough.
+  ASSERT_TRUE(p.Run(Collage(12), clock_.Now() + std::chrono::seconds(60)).ok());
+  std::erase_if(store_.objects,
+                [](const auto& entry) { return entry.first.starts_with("cutouts/"); });
+  const int runs = models_.runs();
+  auto warm = p.Run(Collage(12), clock_.Now() + std::chrono::seconds(4));
+  ASSERT_TRUE(warm.ok());
+  EXPECT_GT(models_.runs(), runs);
 }
 
 TEST_F(PipelineFakeTest, CachedCutOutWithoutShareIsMadeAgain) {

@@ -218,6 +218,17 @@ class StartAndStopTest(StoreTestCase):
             out = self.run_store("--data", tmp.join("d"), "--listen", "127.0.0.1:%d" % self.store.port)
             self.assertNotEqual(out.returncode, 0, out)
             self.assertTrue(out.stderr.strip(), "a busy port must be reported")
+            # A bucket no S3 client could address is refused, not made unreachable.
+            for bad in ("My_Bucket", "ab", "bucket..dots", "192.168.1.1", "-dash"):
+                out = self.run_store("--data", tmp.join("d"), "--listen", "127.0.0.1:0",
+                                     "--create-bucket", bad)
+                self.assertEqual(out.returncode, 2, out)
+                self.assertIn("--create-bucket %s: not a valid S3 bucket name" % bad, out.stderr)
+            self.assertFalse(os.path.exists(tmp.join("d", "buckets", "My_Bucket")))
+            out = self.run_store("--data", tmp.join("d"), "--listen", "127.0.0.1:0",
+                                 "--min-free", "lots")
+            self.assertNotEqual(out.returncode, 0, out)
+            self.assertIn("--min-free", out.stderr)
         finally:
             tmp.cleanup()
 

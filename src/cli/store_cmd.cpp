@@ -21,6 +21,7 @@ struct StoreFlags {
   std::string domain = "s3.localhost";
   int max_connections = 512;
   uint64_t max_object_size = 5ull << 30;
+  uint64_t min_free = 256ull << 20;
   int header_timeout_s = 60;
   int io_timeout_s = 60;
   std::vector<std::string> buckets;
@@ -45,9 +46,25 @@ int RunStore(const StoreFlags& f) {
     std::cerr << "sparkify store: " << s.message() << "\n";
     return 2;
   }
+  for (const auto& b : f.buckets) {
+    if (!store::ValidBucketName(b)) {
+      std::cerr << "sparkify store: --create-bucket " << b
+                << ": not a valid S3 bucket name (3-63 characters of a-z, 0-9, '.' and '-', "
+                   "starting and ending with a letter or digit)\n";
+      return 2;
+    }
+  }
   store::DiskStoreOptions disk_opts;
   disk_opts.data_dir = f.data_dir;
+  disk_opts.min_free_bytes = f.min_free;
   auto disk = store::DiskStore::Open(disk_opts);
+  if (!disk.ok() && disk.status().code() == Status::Code::kNoSpace) {
+    std::cerr << "sparkify store: cannot set up data dir " << f.data_dir
+              << ": it is on a full disk (" << disk.status().message()
+              << "); free some space, or use a data dir that was set up before (the store "
+                 "starts on a full disk then, for reads and deletes)\n";
+    return 2;
+  }
   if (!disk.ok()) {
     std::cerr << "sparkify store: cannot use data dir " << f.data_dir << ": "
               << disk.status().message() << "\n";
@@ -117,6 +134,13 @@ void RegisterStore(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   cmd->add_option("--max-object-size", flags->max_object_size, "Largest single PUT, bytes")
       ->capture_default_str();
+  cmd->add_option("--min-free", flags->min_free,
+                  "Free space kept on the data dir's disk: writes that would leave less are "
+                  "refused with 507 XSparkifyStorageFull (bytes, or with a unit: 512MiB, 2GB; "
+                  "0: none)")
+      ->envname("SPARKIFY_STORE_MIN_FREE")
+      ->transform(CLI::AsSizeValue(false))
+      ->default_str("256MiB");
   cmd->add_option("--header-timeout", flags->header_timeout_s,
                   "Seconds a request head may take (and idle keep-alive)")
       ->capture_default_str();

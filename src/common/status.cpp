@@ -16,6 +16,8 @@ std::string_view Status::CodeName(Code code) {
     case Code::kIOError: return "IOError";
     case Code::kUnavailable: return "Unavailable";
     case Code::kDeadlineExceeded: return "DeadlineExceeded";
+    case Code::kNoSpace:
+      return "NoSpace";
     case Code::kInternal: return "Internal";
   }
   return "Unknown";

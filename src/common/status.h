@@ -28,6 +28,7 @@ class [[nodiscard]] Status {
     kIOError,
     kUnavailable,
     kDeadlineExceeded,
+    kNoSpace,  // the disk (or the quota, or a configured reserve) is full
     kInternal,
   };
 
@@ -52,6 +53,7 @@ class [[nodiscard]] Status {
   static Status DeadlineExceeded(std::string_view msg) {
     return Status(Code::kDeadlineExceeded, msg);
   }
+  static Status NoSpace(std::string_view msg) { return Status(Code::kNoSpace, msg); }
   static Status Internal(std::string_view msg) { return Status(Code::kInternal, msg); }
 
   bool ok() const { return code_ == Code::kOk; }

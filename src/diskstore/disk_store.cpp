@@ -128,10 +128,15 @@ Status DiskStoreImpl::Init() {
   if (!leftovers.empty()) {
     spdlog::info("disk store {}: removed {} leftover temp files", s.root, leftovers.size());
   }
-  // Prove the data dir is writable now rather than at the first PUT.
-  SPARKIFY_RETURN_IF_ERROR(WriteFileAtomic(s.tmp_dir, s.root + "/store.json", s.root,
-                                           R"({"format":"sparkify-diskstore","version":1})",
-                                           s.options.fsync));
+  // A new data dir gets its format file, which also proves it writable now rather than at the
+  // first PUT. An existing one is not rewritten: a store must start on a full disk (reads and
+  // deletes work there), and the file does not change.
+  constexpr std::string_view kFormat = R"({"format":"sparkify-diskstore","version":1})";
+  auto format = ReadSmallFile(s.root + "/store.json");
+  if (!format.ok() || *format != kFormat) {
+    SPARKIFY_RETURN_IF_ERROR(WriteFileAtomic(s.tmp_dir, s.root + "/store.json", s.root,
+                                             std::string(kFormat), s.options.fsync));
+  }
   SPARKIFY_ASSIGN_OR_RETURN(auto names, ListDir(s.buckets_dir));
   for (const std::string& name : names) {
     auto bucket = LoadBucket(name);
@@ -156,6 +161,7 @@ Status DiskStoreImpl::CreateBucket(std::string_view bucket) {
     if (buckets_.count(bucket) > 0) {
       return Status::AlreadyExists("bucket " + Printable(bucket) + " already exists");
     }
+    SPARKIFY_RETURN_IF_ERROR(CheckFreeSpace(s.tmp_dir, 64 * 1024, s.options.min_free_bytes));
     // Build the whole directory in tmp/, then rename it into place: all or nothing.
     std::string stage = s.tmp_dir + "/" + RandomHexName() + ".bucket";
     auto fail = [&](Status st) {
@@ -242,6 +248,7 @@ Status DiskStoreImpl::PutBucketDocument(std::string_view bucket, std::string_vie
     SPARKIFY_RETURN_IF_ERROR(ValidateDocumentName(name));
     SPARKIFY_ASSIGN_OR_RETURN(auto b, FindBucket(bucket));
     const StoreShared& s = *shared_;
+    SPARKIFY_RETURN_IF_ERROR(CheckFreeSpace(s.tmp_dir, content.size(), s.options.min_free_bytes));
     SPARKIFY_ASSIGN_OR_RETURN(std::string tmp, WriteTempFile(s.tmp_dir, content, s.options.fsync));
     std::string docs = s.BucketDir(bucket) + "/docs";
     {

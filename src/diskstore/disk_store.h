@@ -127,6 +127,10 @@ struct DiskStoreOptions {
   std::string data_dir;  // created if missing
   const Clock* clock = &Clock::System();  // must outlive the store and its writers
   bool fsync = true;  // false only for benchmarks of the cost of fsync, never in production
+  // Writes (objects, parts, bucket and upload records) that would leave less than this many
+  // bytes free on the data dir's file system fail with NoSpace; reads and deletes never
+  // need space. Default: 256 MiB. 0: only the disk's own ENOSPC stops writes.
+  uint64_t min_free_bytes = 256ull << 20;
 };
 
 class DiskStore {

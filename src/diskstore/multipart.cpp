@@ -62,6 +62,8 @@ Result<std::string> DiskStoreImpl::CreateUpload(std::string_view bucket, std::st
     std::string encoded = EncodeMeta(stored);
     std::string content = EncodeHeader(FileKind::kUpload, encoded,
                                        kFixedHeaderBytes + encoded.size(), 0);
+    SPARKIFY_RETURN_IF_ERROR(
+        CheckFreeSpace(s.tmp_dir, content.size() + 8192, s.options.min_free_bytes));
     // Build the upload directory in tmp/ and rename it into place whole.
     std::string stage = s.tmp_dir + "/" + id + ".upload";
     SPARKIFY_RETURN_IF_ERROR(MakeDir(stage));
@@ -222,7 +224,7 @@ Result<ObjectMeta> DiskStoreImpl::CompleteUpload(
       etags.push_back(opened->meta.etag);
     }
     // Then concatenate. A part replaced meanwhile no longer matches the list: refuse.
-    StagedFile staged(s.tmp_dir, s.options.fsync);
+    StagedFile staged(s.tmp_dir, s.options.fsync, s.options.min_free_bytes);
     for (size_t i = 0; i < parts.size(); ++i) {
       std::string path = dir + "/" + PartFileName(parts[i].first);
       auto f = OpenStoreFile(path, FileKind::kPart);

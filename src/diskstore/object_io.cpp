@@ -20,7 +20,7 @@ class WriterImpl final : public ObjectWriter {
         key_(std::move(key)),
         upload_id_(std::move(upload_id)),
         part_number_(part_number),
-        staged_(shared_->tmp_dir, shared_->options.fsync) {}
+        staged_(shared_->tmp_dir, shared_->options.fsync, shared_->options.min_free_bytes) {}
 
   Status Append(std::string_view data) override {
     return Guarded("ObjectWriter::Append", [&]() -> Status {

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -35,7 +36,7 @@ Status ErrnoStatus(int err, std::string_view what, std::string_view path) {
   msg += ": ";
   msg += std::strerror(err);
   if (err == ENOENT) return Status::NotFound(msg);
-  if (err == ENOSPC || err == EDQUOT) return Status::ResourceExhausted(msg);
+  if (err == ENOSPC || err == EDQUOT) return Status::NoSpace(msg);
   return Status::IOError(msg);
 }
 
@@ -252,6 +253,17 @@ Result<std::string> WriteTempFile(const std::string& tmp_dir, std::string_view c
     return st;
   }
   return tmp;
+}
+
+Status CheckFreeSpace(const std::string& dir, uint64_t bytes, uint64_t reserve) {
+  if (reserve == 0) return Status::OK();
+  struct statvfs fs {};
+  if (::statvfs(dir.c_str(), &fs) != 0) return ErrnoStatus(errno, "cannot statvfs", dir);
+  const uint64_t available = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
+  if (available >= reserve && available - reserve >= bytes) return Status::OK();
+  return Status::NoSpace("out of space: " + std::to_string(available) +
+                         " bytes available, the store keeps " + std::to_string(reserve) +
+                         " free and was to write " + std::to_string(bytes));
 }
 
 Status WriteFileAtomic(const std::string& tmp_dir, const std::string& final_path,

@@ -82,6 +82,11 @@ bool PathExists(const std::string& path);
 Result<std::string> WriteTempFile(const std::string& tmp_dir, std::string_view content, bool sync);
 // Writes content to a new temp file in tmp_dir, fsyncs it (when sync), renames it over
 // final_path and fsyncs final_dir (when sync).
+// NoSpace when writing `bytes` more into the file system of `dir` would leave less than
+// `reserve` bytes available to unprivileged users (statvfs f_bavail). The message gives the
+// numbers, never the path. A reserve of 0 checks nothing.
+Status CheckFreeSpace(const std::string& dir, uint64_t bytes, uint64_t reserve);
+
 Status WriteFileAtomic(const std::string& tmp_dir, const std::string& final_path,
                        const std::string& final_dir, std::string_view content, bool sync);
 // Reads a whole (small) file.

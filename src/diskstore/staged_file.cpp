@@ -32,7 +32,8 @@ std::string RunningMd5::Raw() const {
 
 std::string RunningMd5::Hex() const { return HexEncode(Raw()); }
 
-StagedFile::StagedFile(std::string tmp_dir, bool sync) : tmp_dir_(std::move(tmp_dir)), sync_(sync) {}
+StagedFile::StagedFile(std::string tmp_dir, bool sync, uint64_t reserve)
+    : tmp_dir_(std::move(tmp_dir)), sync_(sync), reserve_(reserve) {}
 
 StagedFile::~StagedFile() { Discard(); }
 
@@ -62,6 +63,7 @@ Status StagedFile::Append(std::string_view data) {
   if (!spilled_ && buffer_.size() + data.size() <= kInlineBytes) {
     buffer_.append(data);
   } else {
+    SPARKIFY_RETURN_IF_ERROR(CheckFreeSpace(tmp_dir_, buffer_.size() + data.size(), reserve_));
     if (!spilled_) SPARKIFY_RETURN_IF_ERROR(SpillToFile());
     SPARKIFY_RETURN_IF_ERROR(WriteAll(fd_.get(), data, path_));
   }
@@ -79,6 +81,7 @@ Status StagedFile::AppendFrom(int fd, uint64_t offset, uint64_t len,
                               PReadFull(fd, buffer_.data() + old, len, offset, source_path));
     if (got != len) return Status::Corruption("unexpected end of " + source_path);
   } else {
+    SPARKIFY_RETURN_IF_ERROR(CheckFreeSpace(tmp_dir_, buffer_.size() + len, reserve_));
     if (!spilled_) SPARKIFY_RETURN_IF_ERROR(SpillToFile());
     SPARKIFY_RETURN_IF_ERROR(CopyRange(fd, offset, fd_.get(), len, path_));
   }
@@ -91,6 +94,8 @@ Status StagedFile::Finish(FileKind kind, std::string_view meta) {
   finished_ = true;
   if (!spilled_) {
     // Small: header and data in one write.
+    SPARKIFY_RETURN_IF_ERROR(
+        CheckFreeSpace(tmp_dir_, kFixedHeaderBytes + meta.size() + size_, reserve_));
     path_ = tmp_dir_ + "/" + RandomHexName() + ".tmp";
     SPARKIFY_ASSIGN_OR_RETURN(fd_, CreateExclusive(path_));
     std::string all = EncodeHeader(kind, meta, kFixedHeaderBytes + meta.size(), size_);

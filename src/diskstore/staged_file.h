@@ -36,7 +36,9 @@ class StagedFile {
  public:
   static constexpr uint64_t kInlineBytes = 64 * 1024;
 
-  StagedFile(std::string tmp_dir, bool sync);
+  // Writes that would leave less than `reserve` bytes free in tmp_dir's file system fail with
+  // NoSpace (CheckFreeSpace) before anything is written.
+  StagedFile(std::string tmp_dir, bool sync, uint64_t reserve = 0);
   ~StagedFile();
   StagedFile(const StagedFile&) = delete;
   StagedFile& operator=(const StagedFile&) = delete;
@@ -60,6 +62,7 @@ class StagedFile {
 
   std::string tmp_dir_;
   bool sync_;
+  uint64_t reserve_;
   std::string path_;  // empty until the temp file exists
   UniqueFd fd_;
   std::string buffer_;  // data not yet on disk (only before spilling)

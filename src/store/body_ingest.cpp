@@ -3,6 +3,8 @@
 #include <memory>
 #include <vector>
 
+#include <spdlog/spdlog.h>
+
 #include "common/crypto.h"
 
 namespace sparkify::store {
@@ -132,7 +134,10 @@ IngestOutcome IngestBody(const S3Call& call, ObjectWriter* writer, uint64_t max_
     }
     if (data.empty()) continue;
     Status s = writer->Append(data);
-    if (!s.ok()) return IngestOutcome{FromStatus(s), {}};
+    if (!s.ok()) {
+      spdlog::warn("{} {}: {}", call.request_id, call.op.name, s.ToString());
+      return IngestOutcome{FromStoreStatus(s), {}};
+    }
     if (sha256) sha256->Update(data);
     for (auto& c : checksums) c.hasher->Update(data);
   }

@@ -107,7 +107,6 @@ class S3Service::Impl {
 std::string ObjectArn(std::string_view bucket, std::string_view key);
 std::string BucketArn(std::string_view bucket);
 std::string QuoteEtag(std::string_view etag);
-bool ValidBucketName(std::string_view name);
 inline constexpr std::string_view kXmlHeader = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
 inline constexpr std::string_view kS3Namespace = "http://s3.amazonaws.com/doc/2006-03-01/";
 

@@ -71,8 +71,13 @@ constexpr std::array kTable = {
     S3ErrorInfo{"SlowDown", 503, "Please reduce your request rate."},
     S3ErrorInfo{"XAmzContentSHA256Mismatch", 400,
                 "The provided 'x-amz-content-sha256' header does not match what was computed."},
+    // 507 Insufficient Storage: a 5xx (the client did nothing wrong) that SDKs do not retry
+    // in a tight loop as they do 503. X-prefixed, as S3-compatible servers name their own.
+    S3ErrorInfo{"XSparkifyStorageFull", 507,
+                "The server is out of storage space. Delete objects or free disk space on the "
+                "server, then retry."},
 };
-static_assert(kTable.size() == static_cast<size_t>(S3ErrorCode::kXAmzContentSHA256Mismatch) + 1,
+static_assert(kTable.size() == static_cast<size_t>(S3ErrorCode::kXSparkifyStorageFull) + 1,
               "every S3ErrorCode needs a row");
 
 }  // namespace
@@ -90,8 +95,15 @@ S3Error FromStatus(const Status& status) {
       // A lost connection mid-body: the client will not read this, but say what happened.
       return {S3ErrorCode::kIncompleteBody, status.message()};
     case Status::Code::kUnavailable: return {S3ErrorCode::kServiceUnavailable, ""};
+    case Status::Code::kNoSpace:
+      return {S3ErrorCode::kXSparkifyStorageFull, ""};
     default: return {S3ErrorCode::kInternalError, ""};  // never leak internals
   }
+}
+
+S3Error FromStoreStatus(const Status& status) {
+  if (status.code() == Status::Code::kIOError) return {S3ErrorCode::kInternalError, ""};
+  return FromStatus(status);
 }
 
 std::string XmlEscape(std::string_view text) {

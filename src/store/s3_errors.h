@@ -50,6 +50,7 @@ enum class S3ErrorCode {
   kSignatureDoesNotMatch,
   kSlowDown,
   kXAmzContentSHA256Mismatch,
+  kXSparkifyStorageFull,  // ours (S3 has none): the disk or its reserve is full; HTTP 507
 };
 
 struct S3Error {
@@ -64,8 +65,11 @@ struct S3ErrorInfo {
 };
 const S3ErrorInfo& Info(S3ErrorCode code);
 
-// Maps an internal Status (from the disk store, body readers, ...) to an S3 error.
+// Maps an internal Status (from body readers, parsers, ...) to an S3 error.
 S3Error FromStatus(const Status& status);
+// Maps a disk store's Status to an S3 error that never carries a server path: an I/O error is
+// InternalError without its message, a full disk XSparkifyStorageFull (log the Status first).
+S3Error FromStoreStatus(const Status& status);
 
 // <Error><Code/><Message/><Resource/><RequestId/></Error>, application/xml, with
 // x-amz-request-id. HEAD responses carry no body (the caller's server drops it).

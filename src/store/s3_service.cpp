@@ -82,11 +82,13 @@ Reply S3Service::Impl::StoreError(const S3Call& call, const Status& status) {
     if (!store_->GetBucket(call.bucket).ok()) return Error(call, S3ErrorCode::kNoSuchBucket);
     return Error(call, S3ErrorCode::kNoSuchKey);
   }
-  if (status.code() != Status::Code::kInvalidArgument &&
-      status.code() != Status::Code::kResourceExhausted) {
+  if (status.code() == Status::Code::kNoSpace) {
+    spdlog::warn("{} {}: {}", call.request_id, call.op.name, status.ToString());
+  } else if (status.code() != Status::Code::kInvalidArgument &&
+             status.code() != Status::Code::kResourceExhausted) {
     spdlog::error("{} {}: {}", call.request_id, call.op.name, status.ToString());
   }
-  return Error(call, FromStatus(status));
+  return Error(call, FromStoreStatus(status));
 }
 
 Reply S3Service::Impl::Handle(http::Request& request) {

@@ -26,6 +26,11 @@ struct S3ServiceOptions {
   const Clock* clock = &Clock::System();
 };
 
+// S3's rules for a new bucket's name: 3..63 of [a-z0-9.-], starting and ending with a letter or
+// digit, no "..", not an IP address, none of the reserved prefixes and suffixes. CreateBucket
+// refuses others (InvalidBucketName); `sparkify store --create-bucket` checks the same.
+bool ValidBucketName(std::string_view name);
+
 class S3Service {
  public:
   // REQUIRES: store and identities outlive the service.

@@ -68,6 +68,15 @@ class ObjectReader {
   virtual uint64_t data_offset() const = 0;
 };
 
+// What must hold of a key's current version for a write to replace it (S3 conditional writes:
+// If-Match / If-None-Match on PutObject and CompleteMultipartUpload). Checked atomically with
+// the publication, so of two writers racing on the same condition one wins and the other fails.
+struct WriteCondition {
+  // The current ETag (quotes and case ignored), or "*" for any: the key must exist.
+  std::optional<std::string> if_match;
+  bool if_none_match = false;  // the key must not exist
+};
+
 // Writes a new version of an object. Not thread-safe. Destroying it without Commit() discards
 // everything written.
 class ObjectWriter {
@@ -81,7 +90,10 @@ class ObjectWriter {
   // MD5) and meta.last_modified (if unset: now) are filled in; the rest is kept as given.
   // Returns the metadata as stored. NotFound when the bucket (or, for a part, the upload) went
   // away meanwhile; FailedPrecondition when called twice. A failed Commit discards the data.
-  virtual Result<ObjectMeta> Commit(ObjectMeta meta) = 0;
+  // An object's `condition` not holding: FailedPrecondition "PreconditionFailed: ...", or
+  // NotFound "NoSuchKey: ..." for if_match on a missing key (ignored for parts).
+  virtual Result<ObjectMeta> Commit(ObjectMeta meta, const WriteCondition& condition) = 0;
+  Result<ObjectMeta> Commit(ObjectMeta meta) { return Commit(std::move(meta), {}); }
 };
 
 struct BucketInfo {
@@ -189,9 +201,11 @@ class DiskStore {
   // "InvalidPartOrder:", "EntityTooSmall:", or "MalformedXML:" for an empty list), NotFound
   // (no such upload). On success the upload is gone and the object is committed, with ETag
   // hex(MD5(raw part MD5s)) + "-" + N and the metadata given to CreateUpload.
+  // `condition` as for ObjectWriter::Commit; when it does not hold the upload stays.
   virtual Result<ObjectMeta> CompleteUpload(std::string_view bucket, std::string_view upload_id,
                                             const std::vector<std::pair<int, std::string>>& parts,
-                                            uint64_t min_part_size) = 0;
+                                            uint64_t min_part_size,
+                                            const WriteCondition& condition = {}) = 0;
   virtual Status AbortUpload(std::string_view bucket, std::string_view upload_id) = 0;
 };
 

@@ -49,6 +49,14 @@ Status ValidateKey(std::string_view key);
 std::string Printable(std::string_view key);  // quoted, escaped, shortened
 Status ValidateUploadId(std::string_view bucket, std::string_view upload_id);
 
+// An ETag as compared: without quotes, lowercase (clients send them either way).
+std::string NormalizeEtag(std::string_view etag);
+
+// OK when `condition` holds for the current version of `key` (see WriteCondition).
+// REQUIRES: bucket.mu held.
+Status CheckConditionLocked(const Bucket& bucket, std::string_view key,
+                            const WriteCondition& condition);
+
 // Renames a finished staged object file over the key's file and indexes it.
 // REQUIRES: bucket.mu held exclusively and !bucket.deleted.
 Status PublishObjectLocked(const StoreShared& shared, Bucket& bucket, StagedFile& staged,
@@ -114,7 +122,8 @@ class DiskStoreImpl final : public DiskStore {
                                           std::string_view upload_id) override;
   Result<ObjectMeta> CompleteUpload(std::string_view bucket, std::string_view upload_id,
                                     const std::vector<std::pair<int, std::string>>& parts,
-                                    uint64_t min_part_size) override;
+                                    uint64_t min_part_size,
+                                    const WriteCondition& condition) override;
   Status AbortUpload(std::string_view bucket, std::string_view upload_id) override;
 
  private:

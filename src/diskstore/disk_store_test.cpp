@@ -218,6 +218,41 @@ TEST_F(DiskStoreTest, MetadataIsKeptAndOverwritten) {
   EXPECT_EQ(*GetObject(*store_, "b", "k"), "new");
 }
 
+TEST_F(DiskStoreTest, ConditionalWritesCheckTheCurrentVersionAtCommit) {
+  auto write = [&](std::string_view data, const WriteCondition& condition) {
+    auto writer = store_->NewWriter("b", "k");
+    EXPECT_TRUE(writer.ok());
+    EXPECT_TRUE((*writer)->Append(data).ok());
+    return (*writer)->Commit({}, condition);
+  };
+  WriteCondition absent;
+  absent.if_none_match = true;
+  auto first = write("one", absent);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  auto again = write("two", absent);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().code(), Status::Code::kFailedPrecondition);
+  EXPECT_TRUE(again.status().message().starts_with("PreconditionFailed:"));
+  EXPECT_EQ(*GetObject(*store_, "b", "k"), "one");
+
+  WriteCondition match;
+  match.if_match = "\"" + first->etag + "\"";  // quoted, as clients send it
+  ASSERT_TRUE(write("two", match).ok());
+  auto stale = write("three", match);  // the ETag is now two's
+  EXPECT_EQ(stale.status().code(), Status::Code::kFailedPrecondition);
+  match.if_match = "*";
+  ASSERT_TRUE(write("three", match).ok());
+  EXPECT_EQ(*GetObject(*store_, "b", "k"), "three");
+
+  auto writer = store_->NewWriter("b", "missing");
+  ASSERT_TRUE(writer.ok());
+  auto missing = (*writer)->Commit({}, match);
+  EXPECT_TRUE(missing.status().IsNotFound());
+  EXPECT_TRUE(missing.status().message().starts_with("NoSuchKey:"));
+  // Refused writes leave no temp files behind.
+  EXPECT_TRUE(std::filesystem::is_empty(dir_.path() + "/data/tmp"));
+}
+
 TEST_F(DiskStoreTest, MissingThingsAndWriterRules) {
   EXPECT_TRUE(store_->Head("b", "nope").status().IsNotFound());
   EXPECT_NE(store_->Open("b", "nope").status().message().find("nope"), std::string::npos);

@@ -23,17 +23,6 @@ std::string PartFileName(int number) {
   return name;
 }
 
-// Clients send ETags quoted or not, in any case.
-std::string NormalizeEtag(std::string_view etag) {
-  if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') {
-    etag = etag.substr(1, etag.size() - 2);
-  }
-  std::string out(etag);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 }  // namespace
 
 Status ValidateUploadId(std::string_view bucket, std::string_view upload_id) {
@@ -172,7 +161,8 @@ Result<std::vector<PartInfo>> DiskStoreImpl::ListParts(std::string_view bucket,
 
 Result<ObjectMeta> DiskStoreImpl::CompleteUpload(
     std::string_view bucket, std::string_view upload_id,
-    const std::vector<std::pair<int, std::string>>& parts, uint64_t min_part_size) {
+    const std::vector<std::pair<int, std::string>>& parts, uint64_t min_part_size,
+    const WriteCondition& condition) {
   return Guarded("CompleteUpload", [&]() -> Result<ObjectMeta> {
     SPARKIFY_ASSIGN_OR_RETURN(auto b, FindBucket(bucket));
     SPARKIFY_ASSIGN_OR_RETURN(UploadInfo info, GetUploadIn(b->name, upload_id));
@@ -257,6 +247,7 @@ Result<ObjectMeta> DiskStoreImpl::CompleteUpload(
         return Status::NotFound("no such upload " + std::string(upload_id) + " in bucket " +
                                 Printable(bucket) + " (completed or aborted meanwhile)");
       }
+      SPARKIFY_RETURN_IF_ERROR(CheckConditionLocked(*b, meta.key, condition));
       // The object first: a crash between the two renames leaves the upload to complete again.
       SPARKIFY_RETURN_IF_ERROR(PublishObjectLocked(s, *b, staged, meta));
       SPARKIFY_ASSIGN_OR_RETURN(trash, MoveToTrashLocked(dir));

@@ -42,7 +42,8 @@ class WriterImpl final : public ObjectWriter {
     }
   }
 
-  Result<ObjectMeta> Commit(ObjectMeta meta) override {
+  using ObjectWriter::Commit;
+  Result<ObjectMeta> Commit(ObjectMeta meta, const WriteCondition& condition) override {
     return Guarded("ObjectWriter::Commit", [&]() -> Result<ObjectMeta> {
       if (committed_) return Status::FailedPrecondition("Commit() called twice");
       committed_ = true;
@@ -50,20 +51,22 @@ class WriterImpl final : public ObjectWriter {
       meta.size = staged_.size();
       if (meta.etag.empty()) meta.etag = md5_.Hex();
       if (meta.last_modified == TimePoint{}) meta.last_modified = shared_->Now();
-      auto result = part_number_ == 0 ? CommitObject(std::move(meta)) : CommitPart(std::move(meta));
+      auto result = part_number_ == 0 ? CommitObject(std::move(meta), condition)
+                                      : CommitPart(std::move(meta));
       if (!result.ok()) staged_.Discard();
       return result;
     });
   }
 
  private:
-  Result<ObjectMeta> CommitObject(ObjectMeta meta) {
+  Result<ObjectMeta> CommitObject(ObjectMeta meta, const WriteCondition& condition) {
     SPARKIFY_RETURN_IF_ERROR(staged_.Finish(FileKind::kObject, EncodeMeta(meta)));
     {
       std::unique_lock lock(bucket_->mu);
       if (bucket_->deleted) {
         return Status::NotFound("bucket " + Printable(bucket_->name) + " was deleted");
       }
+      SPARKIFY_RETURN_IF_ERROR(CheckConditionLocked(*bucket_, key_, condition));
       SPARKIFY_RETURN_IF_ERROR(PublishObjectLocked(*shared_, *bucket_, staged_, meta));
     }
     if (shared_->options.fsync) {
@@ -138,6 +141,35 @@ std::unique_ptr<ObjectWriter> MakeWriter(std::shared_ptr<const StoreShared> shar
                                          std::string upload_id, int part_number) {
   return std::make_unique<WriterImpl>(std::move(shared), std::move(bucket), std::move(key),
                                       std::move(upload_id), part_number);
+}
+
+// Clients send ETags quoted or not, in any case.
+std::string NormalizeEtag(std::string_view etag) {
+  if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') {
+    etag = etag.substr(1, etag.size() - 2);
+  }
+  std::string out(etag);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+Status CheckConditionLocked(const Bucket& bucket, std::string_view key,
+                            const WriteCondition& condition) {
+  if (!condition.if_match && !condition.if_none_match) return Status::OK();
+  const std::optional<ObjectMeta> current = bucket.index.Get(key);
+  if (condition.if_none_match && current) {
+    return Status::FailedPrecondition("PreconditionFailed: " + Printable(key) + " exists");
+  }
+  if (condition.if_match) {
+    if (!current) return Status::NotFound("NoSuchKey: " + Printable(key) + " does not exist");
+    if (*condition.if_match != "*" &&
+        NormalizeEtag(*condition.if_match) != NormalizeEtag(current->etag)) {
+      return Status::FailedPrecondition("PreconditionFailed: " + Printable(key) +
+                                        " has another ETag");
+    }
+  }
+  return Status::OK();
 }
 
 Status PublishObjectLocked(const StoreShared& shared, Bucket& bucket, StagedFile& staged,

@@ -66,13 +66,17 @@ Reply S3Service::Impl::CompleteMultipartUpload(S3Call& call) {
   std::string upload_id(call.Query("uploadId"));
   auto upload = store()->GetUpload(call.bucket, upload_id);
   if (!upload.ok() || upload->key != call.key) return Error(call, S3ErrorCode::kNoSuchUpload);
+  WriteCondition condition;
+  if (auto bad = ReadWriteCondition(*call.http, &condition)) return Error(call, *bad);
   auto body = call.http->ReadAll(options().max_xml_body);
   if (!body.ok()) return Error(call, FromStatus(body.status()));
   auto parts = ParseCompleteMultipartUpload(*body);
   if (!parts.ok()) return Error(call, S3ErrorCode::kMalformedXML, parts.status().message());
-  auto stored = store()->CompleteUpload(call.bucket, upload_id, *parts, options().min_part_size);
+  auto stored =
+      store()->CompleteUpload(call.bucket, upload_id, *parts, options().min_part_size, condition);
   if (!stored.ok()) {
     const Status& s = stored.status();
+    if (auto failed = ConditionError(s)) return Error(call, *failed);
     if (s.IsNotFound()) return Error(call, S3ErrorCode::kNoSuchUpload);
     const std::string& m = s.message();
     if (m.rfind("InvalidPartOrder:", 0) == 0) return Error(call, S3ErrorCode::kInvalidPartOrder);

@@ -37,4 +37,32 @@ std::string ChecksumHeaderName(std::string_view algorithm) {
   return out;
 }
 
+std::optional<S3Error> ReadWriteCondition(const http::Request& req, WriteCondition* out) {
+  if (auto none = req.Header("if-none-match")) {
+    if (*none != "*") {
+      return S3Error{S3ErrorCode::kNotImplemented,
+                     "If-None-Match on a write takes only *: the key must not exist"};
+    }
+    out->if_none_match = true;
+  }
+  if (auto match = req.Header("if-match")) {
+    if (match->empty()) {
+      return S3Error{S3ErrorCode::kInvalidArgument, "If-Match is empty: give an ETag or *"};
+    }
+    out->if_match = std::string(*match);
+  }
+  return std::nullopt;
+}
+
+std::optional<S3Error> ConditionError(const Status& status) {
+  const std::string& m = status.message();
+  if (status.code() == Status::Code::kFailedPrecondition && m.starts_with("PreconditionFailed:")) {
+    return S3Error{S3ErrorCode::kPreconditionFailed, ""};
+  }
+  if (status.IsNotFound() && m.starts_with("NoSuchKey:")) {
+    return S3Error{S3ErrorCode::kNoSuchKey, ""};
+  }
+  return std::nullopt;
+}
+
 }  // namespace sparkify::store

@@ -7,6 +7,7 @@
 
 #include "diskstore/disk_store.h"
 #include "http/http.h"
+#include "store/s3_errors.h"
 
 namespace sparkify::store {
 
@@ -17,5 +18,14 @@ std::optional<ObjectMeta> MetaFromHeaders(const http::Request& req);
 
 // "CRC32" -> "x-amz-checksum-crc32".
 std::string ChecksumHeaderName(std::string_view algorithm);
+
+// S3 conditional writes (PutObject, CompleteMultipartUpload): If-None-Match: * (the key must
+// not exist) and If-Match: <ETag> or * (it must exist, with that ETag). An If-None-Match other
+// than * is NotImplemented, as in S3; an empty If-Match is InvalidArgument.
+std::optional<S3Error> ReadWriteCondition(const http::Request& req, WriteCondition* out);
+
+// The S3 error for a write whose WriteCondition did not hold (412 PreconditionFailed, or 404
+// NoSuchKey for If-Match on a missing key); nullopt for any other Status.
+std::optional<S3Error> ConditionError(const Status& status);
 
 }  // namespace sparkify::store

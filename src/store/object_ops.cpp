@@ -161,13 +161,18 @@ Reply S3Service::Impl::PutObject(S3Call& call) {
     return Error(call, S3ErrorCode::kInvalidArgument,
                  "Your metadata headers exceed the maximum allowed metadata size (2 KB).");
   }
+  WriteCondition condition;
+  if (auto bad = ReadWriteCondition(*call.http, &condition)) return Error(call, *bad);
   auto writer = store()->NewWriter(call.bucket, call.key);
   if (!writer.ok()) return StoreError(call, writer.status());
   auto ingest = IngestBody(call, writer->get(), options().max_object_size);
   if (ingest.error) return Error(call, *ingest.error);
   meta->checksums = ingest.result.checksums;
-  auto stored = (*writer)->Commit(std::move(*meta));
-  if (!stored.ok()) return StoreError(call, stored.status());
+  auto stored = (*writer)->Commit(std::move(*meta), condition);
+  if (!stored.ok()) {
+    if (auto failed = ConditionError(stored.status())) return Error(call, *failed);
+    return StoreError(call, stored.status());
+  }
   Reply r = Ok(call);
   r.Set("ETag", QuoteEtag(stored->etag));
   for (const auto& [alg, value] : stored->checksums) r.Set(ChecksumHeaderName(alg), value);

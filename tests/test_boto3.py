@@ -236,6 +236,47 @@ class Boto3Test(StoreTestCase):
         with open(back, "rb") as f:
             self.assertTrue(f.read() == data[:12 * MIB], "downloaded file differs")
 
+    def test_get_and_head_by_part_number(self):
+        key = "mp/by-part"
+        sizes = (5 * 1024 * 1024, 5 * 1024 * 1024 + 3, 1000)
+        bodies = [os.urandom(n) for n in sizes]
+        upload = self.s3.create_multipart_upload(Bucket=self.bucket, Key=key)["UploadId"]
+        parts = [{"PartNumber": i + 1,
+                  "ETag": self.s3.upload_part(Bucket=self.bucket, Key=key, UploadId=upload,
+                                              PartNumber=i + 1, Body=b)["ETag"]}
+                 for i, b in enumerate(bodies)]
+        self.s3.complete_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload,
+                                          MultipartUpload={"Parts": parts})
+        total = sum(sizes)
+        start = 0
+        for n, body in enumerate(bodies, 1):
+            with self.subTest(part=n):
+                got = self.s3.get_object(Bucket=self.bucket, Key=key, PartNumber=n)
+                self.assertEqual(got["ResponseMetadata"]["HTTPStatusCode"], 206)
+                self.assertEqual(got["ContentRange"], "bytes %d-%d/%d" % (start, start + len(body) - 1,
+                                                                         total))
+                self.assertEqual(got["PartsCount"], 3)
+                self.assertEqual(got["Body"].read(), body)
+                head = self.s3.head_object(Bucket=self.bucket, Key=key, PartNumber=n)
+                self.assertEqual(head["ContentLength"], len(body))
+                self.assertEqual(head["PartsCount"], 3)
+            start += len(body)
+        # A downloader that stitches the parts gets the object, not three copies of it.
+        stitched = b"".join(self.s3.get_object(Bucket=self.bucket, Key=key, PartNumber=n)["Body"].read()
+                            for n in (1, 2, 3))
+        self.assertEqual(stitched, b"".join(bodies))
+        self.assertClientError("InvalidPartNumber", 416, self.s3.get_object, Bucket=self.bucket,
+                               Key=key, PartNumber=4)
+        self.assertClientError("InvalidRequest", 400, self.s3.get_object, Bucket=self.bucket,
+                               Key=key, PartNumber=1, Range="bytes=0-9")
+        # A single PUT is its own part 1.
+        self.s3.put_object(Bucket=self.bucket, Key="mp/single", Body=b"single")
+        got = self.s3.get_object(Bucket=self.bucket, Key="mp/single", PartNumber=1)
+        self.assertEqual((got["ResponseMetadata"]["HTTPStatusCode"], got["Body"].read()),
+                         (206, b"single"))
+        self.assertClientError("InvalidPartNumber", 416, self.s3.get_object, Bucket=self.bucket,
+                               Key="mp/single", PartNumber=2)
+
     def test_multipart_abort(self):
         upload = self.s3.create_multipart_upload(Bucket=self.bucket, Key="mp/aborted")["UploadId"]
         self.s3.upload_part(Bucket=self.bucket, Key="mp/aborted", UploadId=upload, PartNumber=1,

@@ -53,6 +53,9 @@ struct ObjectMeta {
   // Checksums the client sent and we verified: "CRC32" | "CRC32C" | "SHA256" -> base64.
   std::map<std::string, std::string> checksums;
   int parts_count = 0;  // 0 for a single PUT
+  // A multipart object's part sizes, in order (GET/HEAD ?partNumber=N reads part N). Empty for
+  // a single PUT, and for multipart objects completed before the store recorded them.
+  std::vector<uint64_t> part_sizes;
 };
 
 // Reads one committed version of an object. Not thread-safe; cheap to open.

@@ -215,6 +215,7 @@ Result<ObjectMeta> DiskStoreImpl::CompleteUpload(
     }
     // Then concatenate. A part replaced meanwhile no longer matches the list: refuse.
     StagedFile staged(s.tmp_dir, s.options.fsync, s.options.min_free_bytes);
+    std::vector<uint64_t> part_sizes;
     for (size_t i = 0; i < parts.size(); ++i) {
       std::string path = dir + "/" + PartFileName(parts[i].first);
       auto f = OpenStoreFile(path, FileKind::kPart);
@@ -229,12 +230,14 @@ Result<ObjectMeta> DiskStoreImpl::CompleteUpload(
       }
       SPARKIFY_RETURN_IF_ERROR(
           staged.AppendFrom(f->fd.get(), f->header.data_offset, f->header.data_len, path));
+      part_sizes.push_back(f->header.data_len);
     }
     ObjectMeta meta = info.meta;
     meta.key = info.key;
     meta.size = staged.size();
     meta.etag = HexEncode(Md5(md5s)) + "-" + std::to_string(parts.size());
     meta.parts_count = static_cast<int>(parts.size());
+    meta.part_sizes = std::move(part_sizes);
     meta.checksums.clear();  // whole-object checksums of a multipart object are not known
     meta.last_modified = s.Now();
     SPARKIFY_RETURN_IF_ERROR(staged.Finish(FileKind::kObject, EncodeMeta(meta)));

@@ -94,6 +94,8 @@ TEST_F(MultipartTest, ShuffledPartsMakeTheRightObject) {
   EXPECT_EQ(done->parts_count, 8);
   EXPECT_TRUE(*GetObject(*store_, "b", "mp") == whole);
   auto head = store_->Head("b", "mp");
+  ASSERT_EQ(head->part_sizes.size(), parts.size());
+  for (size_t i = 0; i < parts.size(); ++i) EXPECT_EQ(head->part_sizes[i], parts[i].size());
   EXPECT_EQ(head->etag, MultipartEtag(parts));
   EXPECT_EQ(head->content_type, "video/mp4");
   EXPECT_EQ(head->user_meta.at("owner"), "me");

@@ -26,6 +26,7 @@ enum Tag : uint8_t {
   kChecksum = 12,  // same shape
   kPartsCount = 13,
   kPartNumber = 14,
+  kPartSizes = 15,  // value: u64 LE per part, in order
 };
 
 void PutLE(std::string* out, uint64_t v, int bytes) {
@@ -146,6 +147,13 @@ std::string EncodeMeta(const ObjectMeta& meta, int part_number) {
   for (const auto& [name, value] : meta.checksums) PutPair(&out, kChecksum, name, value);
   if (meta.parts_count > 0) PutNumber(&out, kPartsCount, static_cast<uint64_t>(meta.parts_count));
   if (part_number > 0) PutNumber(&out, kPartNumber, static_cast<uint64_t>(part_number));
+  if (!meta.part_sizes.empty()) {
+    std::string sizes;
+    for (uint64_t size : meta.part_sizes) {
+      for (int i = 0; i < 8; ++i) sizes.push_back(static_cast<char>((size >> (8 * i)) & 0xff));
+    }
+    PutRecord(&out, kPartSizes, sizes);
+  }
   return out;
 }
 
@@ -185,6 +193,11 @@ Status DecodeMeta(std::string_view bytes, ObjectMeta* meta, int* part_number) {
       case kPartsCount: meta->parts_count = static_cast<int>(number()); break;
       case kPartNumber:
         if (part_number != nullptr) *part_number = static_cast<int>(number());
+        break;
+      case kPartSizes:
+        if (v.size() % 8 != 0) return Status::Corruption("bad part sizes record");
+        meta->part_sizes.clear();
+        for (size_t i = 0; i < v.size(); i += 8) meta->part_sizes.push_back(GetLE(v, i, 8));
         break;
       default: break;  // written by a newer version: ignore
     }

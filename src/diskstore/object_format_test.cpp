@@ -26,6 +26,7 @@ ObjectMeta FullMeta() {
   m.user_meta = {{"a", "1"}, {"bin", std::string("\0\n\r", 3)}, {"empty", ""}};
   m.checksums = {{"CRC32", "NhCmhg=="}};
   m.parts_count = 3;
+  m.part_sizes = {5u << 20, (5u << 20) + 3, 1};
   return m;
 }
 
@@ -43,6 +44,7 @@ void ExpectSameMeta(const ObjectMeta& a, const ObjectMeta& b) {
   EXPECT_EQ(a.user_meta, b.user_meta);
   EXPECT_EQ(a.checksums, b.checksums);
   EXPECT_EQ(a.parts_count, b.parts_count);
+  EXPECT_EQ(a.part_sizes, b.part_sizes);
 }
 
 TEST(ObjectFormatTest, MetaRoundTripsAnyBytes) {

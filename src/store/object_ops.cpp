@@ -97,6 +97,39 @@ std::optional<ByteRange> ParseRange(std::string_view header, uint64_t size) {
   return ByteRange{*first, last};
 }
 
+// GET/HEAD ?partNumber=N: the byte range of part N of a multipart object (a single PUT is
+// its own part 1), as S3 answers it (206 with Content-Range). Errors as S3's.
+std::optional<S3Error> PartRange(const S3Call& call, const ObjectMeta& meta, ByteRange* out) {
+  std::string_view text = call.Query("partNumber");
+  int n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || end != text.data() + text.size() || n < 1 || n > 10000) {
+    return S3Error{S3ErrorCode::kInvalidArgument,
+                   "Part number must be an integer between 1 and 10000, inclusive"};
+  }
+  if (call.http->Header("range")) {
+    return S3Error{S3ErrorCode::kInvalidRequest,
+                   "Cannot specify both Range header and partNumber query parameter"};
+  }
+  if (meta.parts_count == 0) {
+    if (n != 1 || meta.size == 0) return S3Error{S3ErrorCode::kInvalidPartNumber, ""};
+    *out = ByteRange{0, meta.size - 1};
+    return std::nullopt;
+  }
+  if (meta.part_sizes.size() != static_cast<size_t>(meta.parts_count)) {
+    return S3Error{S3ErrorCode::kInvalidPart,
+                   "This object was completed by a store version that did not record its part "
+                   "sizes; read it whole or by Range."};
+  }
+  if (n > meta.parts_count) return S3Error{S3ErrorCode::kInvalidPartNumber, ""};
+  uint64_t first = 0;
+  for (int i = 0; i + 1 < n; ++i) first += meta.part_sizes[i];
+  const uint64_t size = meta.part_sizes[n - 1];
+  if (size == 0) return S3Error{S3ErrorCode::kInvalidPartNumber, ""};
+  *out = ByteRange{first, first + size - 1};
+  return std::nullopt;
+}
+
 constexpr const char* kResponseOverrides[] = {
     "response-content-type",     "response-cache-control", "response-content-disposition",
     "response-content-encoding", "response-content-language", "response-expires"};
@@ -207,7 +240,13 @@ Reply S3Service::Impl::GetObject(S3Call& call, bool head) {
   Reply r = Ok(call);
   uint64_t first = 0, length = meta.size;
   std::optional<ByteRange> range;
-  if (auto range_header = req.Header("range")) range = ParseRange(*range_header, meta.size);
+  if (call.HasQuery("partNumber")) {
+    ByteRange part{};
+    if (auto bad = PartRange(call, meta, &part)) return Error(call, *bad);
+    range = part;
+  } else if (auto range_header = req.Header("range")) {
+    range = ParseRange(*range_header, meta.size);
+  }
   AddObjectHeaders(r, meta, req, call, !range.has_value());
   {
     if (range) {

@@ -37,6 +37,7 @@ constexpr std::array kTable = {
     S3ErrorInfo{"InvalidPartOrder", 400,
                 "The list of parts was not in ascending order. Parts must be ordered by part "
                 "number."},
+    S3ErrorInfo{"InvalidPartNumber", 416, "The requested partnumber is not satisfiable"},
     S3ErrorInfo{"InvalidRange", 416, "The requested range is not satisfiable"},
     S3ErrorInfo{"InvalidRequest", 400, "Invalid Request"},
     S3ErrorInfo{"InvalidToken", 400, "The provided token is malformed or otherwise invalid."},

@@ -29,6 +29,7 @@ enum class S3ErrorCode {
   kInvalidDigest,
   kInvalidPart,
   kInvalidPartOrder,
+  kInvalidPartNumber,
   kInvalidRange,
   kInvalidRequest,
   kInvalidToken,

@@ -5,6 +5,7 @@ presigned URLs (SigV4 accepted, SigV2 refused) and S3 error parsing."""
 import concurrent.futures
 import datetime
 import hashlib
+import json
 import os
 import random
 import sys
@@ -178,6 +179,50 @@ class Boto3Test(StoreTestCase):
             "Objects": [{"Key": k} for k in keys[3:]], "Quiet": True})
         self.assertEqual(quiet.get("Deleted", []), [])
         self.assertEqual(self.s3.list_objects_v2(Bucket=self.bucket, Prefix="del/")["KeyCount"], 0)
+
+    def test_s3_semantics_the_external_suite_checked(self):
+        # Keys of only spaces are keys: DeleteObjects takes them.
+        for key in (" ", "  "):
+            self.s3.put_object(Bucket=self.bucket, Key=key, Body=b"blank")
+        out = self.s3.delete_objects(Bucket=self.bucket,
+                                     Delete={"Objects": [{"Key": " "}, {"Key": "  "}]})
+        self.assertEqual(sorted(d["Key"] for d in out["Deleted"]), [" ", "  "])
+        self.assertEqual(out.get("Errors", []), [])
+        # ListObjects V1: the Prefix comes back as given (botocore asks for encoding-type=url
+        # and decodes only what S3 encodes).
+        self.s3.put_object(Bucket=self.bucket, Key="sem/a b+c/x", Body=b"x")
+        v1 = self.s3.list_objects(Bucket=self.bucket, Prefix="sem/a b+c/")
+        self.assertEqual(v1["Prefix"], "sem/a b+c/")
+        self.assertEqual([o["Key"] for o in v1["Contents"]], ["sem/a b+c/x"])
+        # An empty continuation token lists from the start.
+        v2 = self.s3.list_objects_v2(Bucket=self.bucket, Prefix="sem/", ContinuationToken="")
+        self.assertEqual(v2["KeyCount"], 1)
+        # Content-Encoding is kept as sent.
+        self.s3.put_object(Bucket=self.bucket, Key="sem/enc", Body=b"x", ContentEncoding="gzip, br")
+        self.assertEqual(self.s3.head_object(Bucket=self.bucket, Key="sem/enc")["ContentEncoding"],
+                         "gzip, br")
+        # Allow with NotPrincipal is refused, as AWS does.
+        policy = {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "NotPrincipal": {"AWS": "arn:aws:iam::111122223333:root"},
+            "Action": "s3:GetObject", "Resource": "arn:aws:s3:::%s/*" % self.bucket}]}
+        self.assertClientError("MalformedPolicy", 400, self.s3.put_bucket_policy,
+                               Bucket=self.bucket, Policy=json.dumps(policy))
+
+    def test_list_buckets_by_page(self):
+        names = sorted(self.unique("page") for _ in range(5))
+        for name in names:
+            self.s3.create_bucket(Bucket=name)
+        try:
+            seen = []
+            pages = self.s3.get_paginator("list_buckets").paginate(
+                Prefix="page-", PaginationConfig={"PageSize": 2})
+            for page in pages:
+                self.assertLessEqual(len(page["Buckets"]), 2)
+                seen += [b["Name"] for b in page["Buckets"]]
+            self.assertEqual(seen, names)
+        finally:
+            for name in names:
+                self.s3.delete_bucket(Bucket=name)
 
     # --- multipart ---
 

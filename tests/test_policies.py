@@ -204,6 +204,32 @@ class PolicyTest(StoreTestCase):
             urllib.request.urlopen("%s/%s/public/x" % (self.store.endpoint, self.bucket), timeout=30)
         self.assertEqual(cm.exception.code, 403)
 
+    def test_public_only_with_block_public_access_turned_off(self):
+        # What the README says: unsigned requests are refused unless the owner turns Block Public
+        # Access off for the bucket and gives it a public policy; turned on again, they are not.
+        bucket = "public-" + self.bucket
+        self.root.create_bucket(Bucket=bucket)
+        self.root.put_object(Bucket=bucket, Key="open/x", Body=b"for everyone")
+        url = "%s/%s/open/x" % (self.store.endpoint, bucket)
+        off = {"BlockPublicAcls": False, "IgnorePublicAcls": False, "BlockPublicPolicy": False,
+               "RestrictPublicBuckets": False}
+        public = policy(dict(Effect="Allow", Principal="*", Action="s3:GetObject",
+                             Resource="arn:aws:s3:::%s/open/*" % bucket))
+        try:
+            self.root.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=off)
+            self.root.put_bucket_policy(Bucket=bucket, Policy=json.dumps(public))
+            with urllib.request.urlopen(url, timeout=30) as r:
+                self.assertEqual(r.read(), b"for everyone")
+            on = {k: True for k in off}
+            self.root.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=on)
+            with self.assertRaises(urllib.error.HTTPError) as cm:
+                urllib.request.urlopen(url, timeout=30)
+            self.assertEqual(cm.exception.code, 403)
+        finally:
+            self.root.delete_bucket_policy(Bucket=bucket)
+            self.root.delete_object(Bucket=bucket, Key="open/x")
+            self.root.delete_bucket(Bucket=bucket)
+
 
 if __name__ == "__main__":
     require(HAVE_BOTO3, "boto3 is not importable by %s" % sys.executable)

@@ -158,9 +158,6 @@ std::vector<AuthCase> Cases() {
       {42, {}, Doc(Public() + R"(,{"Effect":"Deny","NotPrincipal":{"AWS":")" + kAlice +
                    R"("},"Action":"s3:*","Resource":"*"})"),
        kAnonymous, "s3:GetObject", kObj, {}, kDeny},
-      {43, {}, Doc(R"({"Effect":"Allow","NotPrincipal":{"AWS":")" + std::string(kAlice) +
-                   R"("},"Action":"s3:GetObject","Resource":"*"})"),
-       kAnonymous, "s3:GetObject", kObj, {}, kAllow},
       // A "bucket policy" without Principal grants nothing, even to anonymous.
       {44, {}, Doc(kAllowAll), kAnonymous, "s3:GetObject", kObj, {}, kNone},
       {45, {}, Doc(kAllowAll), kAlice, "s3:GetObject", kObj, {}, kNone},

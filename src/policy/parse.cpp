@@ -158,6 +158,10 @@ Status ParseStatement(const Json& s, const std::string& where, bool variables, S
   const Json* value = nullptr;
   bool negated = false;
   SPARKIFY_RETURN_IF_ERROR(OneOf(s, where, "Principal", "NotPrincipal", &value, &negated));
+  if (negated && out->effect == Effect::kAllow) {
+    // As AWS: an Allow for everyone but a few grants far more than its writer means.
+    return Status::InvalidArgument(where + ".NotPrincipal can only be used with Effect Deny");
+  }
   if (value != nullptr) {
     out->principal_mode = negated ? PrincipalMode::kNotPrincipal : PrincipalMode::kPrincipal;
     SPARKIFY_RETURN_IF_ERROR(ParsePrincipal(

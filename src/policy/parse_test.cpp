@@ -111,6 +111,10 @@ std::vector<ErrorCase> ErrorCases() {
       {48, WithCondition(R"({"NumericEquals":{"x:n":"nan"}})"), "is not a number"},
       {49, R"({"Id":5,"Statement":{)" + kBody + "}}", "Id must be a string"},
       {50, WithCondition(R"({"StringEquals":{}})"), "must be an object of condition keys"},
+      {51,
+       One(R"("Effect":"Allow","NotPrincipal":{"AWS":"arn:aws:iam::111122223333:user/a"},)"
+           R"("Action":"s3:GetObject","Resource":"*")"),
+       "Statement[0].NotPrincipal can only be used with Effect Deny"},
   };
 }
 
@@ -136,7 +140,8 @@ TEST(ParseTest, AcceptsValidDocuments) {
           R"("Service":"lambda.amazonaws.com","CanonicalUser":"79a59df900b949e55d96a1e698fba)"
           R"(cacb0","Federated":"cognito-identity.amazonaws.com"},)" +
           kBody),
-      One(R"("NotPrincipal":{"AWS":"arn:aws:iam::111122223333:root"},)" + kBody),
+      One(R"("NotPrincipal":{"AWS":"arn:aws:iam::111122223333:root"},)"
+          R"("Effect":"Deny","Action":"s3:GetObject","Resource":"*")"),
       // Numbers and booleans as condition values; every operator family with qualifiers.
       WithCondition(R"({"NumericLessThan":{"s3:max-keys":10},"Bool":{"aws:SecureTransport":true},)"
                     R"("ForAnyValue:StringLikeIfExists":{"aws:TagKeys":["a*"]},)"

@@ -49,7 +49,6 @@ TEST(IsPublicTest, Table) {
       {19, Grant(kStar, R"({"StringNotEquals":{"aws:SourceVpc":"vpc-1"}})"), true},
       {20, Grant(kStar, R"({"Bool":{"aws:SecureTransport":"true"}})"), true},
       {21, Grant(kStar, "", "Deny"), false},
-      {22, Grant(R"("NotPrincipal":{"AWS":"111122223333"})"), true},
       {23, R"({"Statement":{"Effect":"Allow","Action":"*","Resource":"*"}})", false},
       {24, Grant(kStar, R"({"ArnEquals":{"aws:SourceArn":"arn:aws:s3:::b"}})"), false},
       {25, Grant(kStar, R"({"ArnLike":{"aws:SourceArn":"arn:aws:s3:::*"}})"), true},

@@ -1,5 +1,6 @@
 #include "store/body_ingest.h"
 
+#include <algorithm>
 #include <memory>
 #include <vector>
 
@@ -42,13 +43,22 @@ IngestOutcome Fail(S3ErrorCode code, std::string message = {}) {
 }  // namespace
 
 std::string StoredContentEncoding(std::string_view header) {
-  std::string out;
-  while (!header.empty()) {
-    size_t comma = header.find(',');
-    std::string_view token = header.substr(0, comma);
-    header = comma == std::string_view::npos ? std::string_view() : header.substr(comma + 1);
+  // The comma-separated tokens, trimmed of spaces.
+  std::vector<std::string_view> tokens;
+  for (std::string_view rest = header; !rest.empty();) {
+    size_t comma = rest.find(',');
+    std::string_view token = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
     while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
     while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
+    tokens.push_back(token);
+  }
+  // Without aws-chunked the header is kept exactly as sent ("gzip, br" stays so).
+  if (std::find(tokens.begin(), tokens.end(), "aws-chunked") == tokens.end()) {
+    return std::string(header);
+  }
+  std::string out;
+  for (std::string_view token : tokens) {
     if (token.empty() || token == "aws-chunked") continue;
     if (!out.empty()) out += ",";
     out += token;

@@ -1,5 +1,8 @@
 // Bucket operations: list, create, delete, head, location, policy, Block Public Access, and
 // the multi-object delete.
+#include <charconv>
+#include <cstdint>
+
 #include "common/crypto.h"
 #include "store/s3_call.h"
 
@@ -11,15 +14,54 @@ constexpr std::string_view kPabDoc = "public-access-block.xml";
 
 }  // namespace
 
+// Paginated as S3 has been since 2024: max-buckets (1..10000; without it, every bucket),
+// prefix, and continuation-token (the base64 of the last name of the previous page, which the
+// answer's ContinuationToken gives when more follow).
 Reply S3Service::Impl::ListBuckets(S3Call& call) {
+  size_t max = SIZE_MAX;
+  if (call.HasQuery("max-buckets")) {
+    std::string_view text = call.Query("max-buckets");
+    size_t v = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || end != text.data() + text.size() || v < 1 || v > 10000) {
+      return Error(call, S3ErrorCode::kInvalidArgument,
+                   "max-buckets must be an integer from 1 to 10000");
+    }
+    max = v;
+  }
+  std::string after;
+  if (std::string_view token = call.Query("continuation-token"); !token.empty()) {
+    auto decoded = Base64Decode(token);
+    if (!decoded || decoded->empty()) {
+      return Error(call, S3ErrorCode::kInvalidArgument,
+                   "The continuation token provided is incorrect");
+    }
+    after = *decoded;
+  }
+  const std::string_view prefix = call.Query("prefix");
   std::string xml = std::string(kXmlHeader) + "<ListAllMyBucketsResult xmlns=\"" +
                     std::string(kS3Namespace) + "\"><Owner><ID>" + std::string(kAccountId) +
                     "</ID><DisplayName>sparkify</DisplayName></Owner><Buckets>";
-  for (const auto& b : store()->ListBuckets()) {
+  size_t listed = 0;
+  bool more = false;
+  for (const auto& b : store()->ListBuckets()) {  // sorted by name
+    if (!b.name.starts_with(prefix) || (!after.empty() && b.name <= after)) continue;
+    if (listed == max) {
+      more = true;
+      break;
+    }
     xml += "<Bucket><Name>" + XmlEscape(b.name) + "</Name><CreationDate>" +
-           FormatIso8601(b.created) + "</CreationDate></Bucket>";
+           FormatIso8601(b.created) + "</CreationDate><BucketRegion>" +
+           XmlEscape(options().region) + "</BucketRegion></Bucket>";
+    after = b.name;
+    ++listed;
   }
-  xml += "</Buckets></ListAllMyBucketsResult>";
+  xml += "</Buckets>";
+  if (more) {
+    xml += "<ContinuationToken>" + XmlEscape(Base64Encode(after)) + "</ContinuationToken>";
+  }
+  if (call.HasQuery("prefix")) xml += "<Prefix>" + XmlEscape(prefix) + "</Prefix>";
+  xml += "</ListAllMyBucketsResult>";
   return Xml(call, std::move(xml));
 }
 

@@ -31,7 +31,8 @@ Reply S3Service::Impl::ListObjects(S3Call& call, bool v2) {
   if (v2) {
     start_after = std::string(call.Query("start-after"));
     opts.start_after = start_after;
-    if (call.HasQuery("continuation-token")) {
+    // An empty token is no token (S3 lists from the start).
+    if (!call.Query("continuation-token").empty()) {
       token = std::string(call.Query("continuation-token"));
       auto pos = Base64Decode(token);
       if (!pos || pos->empty()) {
@@ -48,7 +49,10 @@ Reply S3Service::Impl::ListObjects(S3Call& call, bool v2) {
 
   std::string xml = std::string(kXmlHeader) + "<ListBucketResult xmlns=\"" +
                     std::string(kS3Namespace) + "\"><Name>" + XmlEscape(call.bucket) +
-                    "</Name><Prefix>" + enc(opts.prefix) + "</Prefix>";
+                    // V1's Prefix is never URL-encoded (S3 encodes only Delimiter, Marker,
+                    // NextMarker and the keys there; botocore decodes just those).
+                    "</Name><Prefix>" + (v2 ? enc(opts.prefix) : XmlEscape(opts.prefix)) +
+                    "</Prefix>";
   if (v2) {
     if (!token.empty()) xml += "<ContinuationToken>" + XmlEscape(token) + "</ContinuationToken>";
     if (!start_after.empty()) xml += "<StartAfter>" + enc(start_after) + "</StartAfter>";

@@ -12,8 +12,10 @@ namespace {
 
 Result<pugi::xml_document*> Load(pugi::xml_document* doc, std::string_view xml,
                                  const char* root) {
-  auto parsed = doc->load_buffer(xml.data(), xml.size(), pugi::parse_default,
-                                 pugi::encoding_utf8);
+  // parse_ws_pcdata_single: a key of only spaces (<Key> </Key>) is a key, not an empty one.
+  auto parsed =
+      doc->load_buffer(xml.data(), xml.size(), pugi::parse_default | pugi::parse_ws_pcdata_single,
+                       pugi::encoding_utf8);
   if (!parsed) {
     return Status::InvalidArgument(std::string("XML is not well-formed: ") +
                                    parsed.description());

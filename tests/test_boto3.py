@@ -10,6 +10,7 @@ import os
 import random
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 
@@ -208,6 +209,17 @@ class Boto3Test(StoreTestCase):
         self.assertClientError("MalformedPolicy", 400, self.s3.put_bucket_policy,
                                Bucket=self.bucket, Policy=json.dumps(policy))
 
+    def test_server_side_encryption_is_refused_not_pretended(self):
+        for kw in ({"ServerSideEncryption": "AES256"},
+                   {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": "alias/x"}):
+            with self.subTest(**kw):
+                err = self.assertClientError("NotImplemented", 501, self.s3.put_object,
+                                             Bucket=self.bucket, Key="sse/x", Body=b"x", **kw)
+                self.assertIn("not implemented", err.response["Error"]["Message"])
+                self.assertClientError("NotImplemented", 501, self.s3.create_multipart_upload,
+                                       Bucket=self.bucket, Key="sse/mp", **kw)
+        self.assertClientError("404", 404, self.s3.head_object, Bucket=self.bucket, Key="sse/x")
+
     def test_list_buckets_by_page(self):
         names = sorted(self.unique("page") for _ in range(5))
         for name in names:
@@ -334,6 +346,34 @@ class Boto3Test(StoreTestCase):
                                Key="mp/aborted", UploadId=upload, PartNumber=2, Body=b"late")
         self.assertClientError("NoSuchKey", 404, self.s3.get_object,
                                Bucket=self.bucket, Key="mp/aborted")
+
+    def test_list_multipart_uploads(self):
+        bucket = self.unique("uploads")
+        self.s3.create_bucket(Bucket=bucket)
+        keys = ["a/1", "a/1", "a/2", "b/1", "c"]
+        ids = [self.s3.create_multipart_upload(Bucket=bucket, Key=k)["UploadId"] for k in keys]
+        try:
+            everything = self.s3.list_multipart_uploads(Bucket=bucket)
+            self.assertEqual([(u["Key"], u["UploadId"]) for u in everything["Uploads"]],
+                             list(zip(keys, ids)))
+            self.assertFalse(everything["IsTruncated"])
+            # Pages of two, through boto3's paginator (key-marker and upload-id-marker).
+            seen = []
+            for page in self.s3.get_paginator("list_multipart_uploads").paginate(
+                    Bucket=bucket, PaginationConfig={"PageSize": 2}):
+                self.assertLessEqual(len(page.get("Uploads", [])), 2)
+                seen += [u["UploadId"] for u in page.get("Uploads", [])]
+            self.assertEqual(seen, ids)
+            grouped = self.s3.list_multipart_uploads(Bucket=bucket, Delimiter="/")
+            self.assertEqual([p["Prefix"] for p in grouped["CommonPrefixes"]], ["a/", "b/"])
+            self.assertEqual([u["Key"] for u in grouped["Uploads"]], ["c"])
+            only_a = self.s3.list_multipart_uploads(Bucket=bucket, Prefix="a/")
+            self.assertEqual([u["Key"] for u in only_a["Uploads"]], ["a/1", "a/1", "a/2"])
+        finally:
+            for k, i in zip(keys, ids):
+                self.s3.abort_multipart_upload(Bucket=bucket, Key=k, UploadId=i)
+            self.s3.delete_bucket(Bucket=bucket)
+        self.assertEqual(self.s3.list_multipart_uploads(Bucket=self.bucket).get("Uploads", []), [])
 
     def test_multipart_refusals(self):
         key = "mp/bad"
@@ -594,6 +634,25 @@ class Boto3Test(StoreTestCase):
         self.assertClientError("InvalidAccessKeyId", 403, unknown.list_buckets)
         names = [b["Name"] for b in self.s3.list_buckets()["Buckets"]]
         self.assertIn(self.bucket, names)
+
+
+class AbandonedUploadsTest(StoreTestCase):
+    STORE_ARGS = ("--abort-uploads-after", "3s")
+
+    def test_uploads_older_than_the_limit_are_aborted(self):
+        isolate_aws_config(self.tmp.path)
+        s3 = boto3_client(self.store.endpoint, *self.store.root)
+        s3.create_bucket(Bucket="orphans")
+        upload = s3.create_multipart_upload(Bucket="orphans", Key="left")["UploadId"]
+        s3.upload_part(Bucket="orphans", Key="left", UploadId=upload, PartNumber=1, Body=b"x" * 100)
+        start = time.monotonic()
+        while s3.list_multipart_uploads(Bucket="orphans").get("Uploads"):
+            self.assertLess(time.monotonic() - start, 15, "the upload was never aborted")
+            time.sleep(0.2)
+        self.assertGreaterEqual(time.monotonic() - start, 2)  # not before its time
+        with self.assertRaises(ClientError) as cm:
+            s3.list_parts(Bucket="orphans", Key="left", UploadId=upload)
+        self.assertEqual(error_code(cm.exception), "NoSuchUpload")
 
 
 if __name__ == "__main__":

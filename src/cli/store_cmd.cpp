@@ -1,7 +1,13 @@
 // `sparkify store`: the embedded S3-compatible object store.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <iostream>
+#include <map>
+#include <mutex>
+#include <thread>
 
 #include "cli/commands.h"
 #include "cli/env.h"
@@ -22,9 +28,52 @@ struct StoreFlags {
   int max_connections = 512;
   uint64_t max_object_size = 5ull << 30;
   uint64_t min_free = 256ull << 20;
+  uint64_t abort_uploads_after_s = 7 * 24 * 3600;
   int header_timeout_s = 60;
   int io_timeout_s = 60;
   std::vector<std::string> buckets;
+};
+
+// Aborts uploads older than `age` at start and then every min(age / 4, 1 h), until stopped.
+class UploadSweeper {
+ public:
+  UploadSweeper(store::DiskStore* disk, std::chrono::seconds age) : disk_(disk), age_(age) {
+    if (age_.count() > 0) thread_ = std::thread([this] { Run(); });
+  }
+  ~UploadSweeper() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void Run() {
+    const auto period =
+        std::min<std::chrono::seconds>(age_ / 4 + std::chrono::seconds(1), std::chrono::hours(1));
+    std::unique_lock lock(mu_);
+    while (!stop_) {
+      lock.unlock();
+      auto aborted = disk_->AbortUploadsInitiatedBefore(Clock::System().Now() - age_);
+      if (!aborted.ok()) {
+        spdlog::warn("store: aborting old uploads: {}", aborted.status().ToString());
+      } else if (*aborted > 0) {
+        spdlog::info("store: aborted {} multipart uploads started over {} s ago", *aborted,
+                     age_.count());
+      }
+      lock.lock();
+      cv_.wait_for(lock, period, [this] { return stop_; });
+    }
+  }
+
+  store::DiskStore* disk_;
+  std::chrono::seconds age_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
 };
 
 int RunStore(const StoreFlags& f) {
@@ -97,6 +146,8 @@ int RunStore(const StoreFlags& f) {
   http_opts.render_error = &store::S3Service::RenderServerError;
 
   BlockStopSignals();
+  // After BlockStopSignals: its thread inherits the mask, so SIGTERM reaches the sigwait.
+  UploadSweeper sweeper(disk->get(), std::chrono::seconds(f.abort_uploads_after_s));
   auto server = http::Server::Start(
       http_opts, [&service](http::Request& req) { return service.Handle(req); });
   if (!server.ok()) {
@@ -141,6 +192,13 @@ void RegisterStore(CLI::App& app, int* exit_code) {
       ->envname("SPARKIFY_STORE_MIN_FREE")
       ->transform(CLI::AsSizeValue(false))
       ->default_str("256MiB");
+  cmd->add_option("--abort-uploads-after", flags->abort_uploads_after_s,
+                  "Abort multipart uploads not completed within this time (seconds, or with a "
+                  "unit: 36h, 7d; 0: never), checked at start and then hourly")
+      ->envname("SPARKIFY_STORE_ABORT_UPLOADS_AFTER")
+      ->transform(CLI::AsNumberWithUnit(
+          std::map<std::string, uint64_t>{{"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400}}))
+      ->default_str("7d");
   cmd->add_option("--header-timeout", flags->header_timeout_s,
                   "Seconds a request head may take (and idle keep-alive)")
       ->capture_default_str();

@@ -19,6 +19,10 @@ void UriEncodeAppend(std::string_view in, bool keep_slash, std::string* out);
 // nullopt on a malformed escape.
 std::optional<std::string> UriDecode(std::string_view in, bool plus_as_space = false);
 
+// Whether `text` is well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing
+// past U+10FFFF). What a decoded URI path must be before it names anything.
+bool IsValidUtf8(std::string_view text);
+
 // One query parameter, decoded. `has_value` is false for "?acl" style keys.
 struct QueryParam {
   std::string key;

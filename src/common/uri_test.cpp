@@ -20,6 +20,20 @@ TEST(UriTest, DecodesAndRejectsMalformed) {
   EXPECT_FALSE(UriDecode("%zz"));
 }
 
+TEST(UriTest, Utf8IsCheckedStrictly) {
+  EXPECT_TRUE(IsValidUtf8(""));
+  EXPECT_TRUE(IsValidUtf8("plain/key.txt"));
+  EXPECT_TRUE(IsValidUtf8("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x8E\xB5"));  // é € 🎵
+  EXPECT_TRUE(IsValidUtf8("\xF4\x8F\xBF\xBF"));                           // U+10FFFF
+  EXPECT_FALSE(IsValidUtf8("h\xFF"));
+  EXPECT_FALSE(IsValidUtf8("\xAE\x8A-"));         // continuation bytes first
+  EXPECT_FALSE(IsValidUtf8("\xC3"));              // cut short
+  EXPECT_FALSE(IsValidUtf8("\xC0\xAF"));          // overlong '/'
+  EXPECT_FALSE(IsValidUtf8("\xE0\x80\xAF"));      // overlong '/'
+  EXPECT_FALSE(IsValidUtf8("\xED\xA0\x80"));      // a surrogate
+  EXPECT_FALSE(IsValidUtf8("\xF4\x90\x80\x80"));  // past U+10FFFF
+}
+
 TEST(UriTest, ParsesQueryKeepingOrderAndValuelessKeys) {
   auto q = ParseQuery("uploads&prefix=a%2Fb&x=");
   ASSERT_TRUE(q);

@@ -210,6 +210,9 @@ class DiskStore {
                                             uint64_t min_part_size,
                                             const WriteCondition& condition = {}) = 0;
   virtual Status AbortUpload(std::string_view bucket, std::string_view upload_id) = 0;
+  // Aborts every upload (in every bucket) initiated before `cutoff`: orphans a client left.
+  // Returns how many; an upload completed or aborted meanwhile is skipped.
+  virtual Result<int> AbortUploadsInitiatedBefore(TimePoint cutoff) = 0;
 };
 
 }  // namespace sparkify::store

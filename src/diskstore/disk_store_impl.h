@@ -125,6 +125,7 @@ class DiskStoreImpl final : public DiskStore {
                                     uint64_t min_part_size,
                                     const WriteCondition& condition) override;
   Status AbortUpload(std::string_view bucket, std::string_view upload_id) override;
+  Result<int> AbortUploadsInitiatedBefore(TimePoint cutoff) override;
 
  private:
   Result<std::shared_ptr<Bucket>> FindBucket(std::string_view bucket);

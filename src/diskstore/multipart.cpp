@@ -288,4 +288,23 @@ Status DiskStoreImpl::AbortUpload(std::string_view bucket, std::string_view uplo
   });
 }
 
+Result<int> DiskStoreImpl::AbortUploadsInitiatedBefore(TimePoint cutoff) {
+  int aborted = 0;
+  for (const BucketInfo& bucket : ListBuckets()) {
+    auto uploads = ListUploads(bucket.name);
+    if (!uploads.ok()) {
+      if (uploads.status().IsNotFound()) continue;  // the bucket went away meanwhile
+      return uploads.status();
+    }
+    for (const UploadInfo& u : *uploads) {
+      if (u.initiated >= cutoff) continue;
+      Status st = AbortUpload(bucket.name, u.upload_id);
+      if (st.IsNotFound()) continue;  // completed or aborted meanwhile
+      SPARKIFY_RETURN_IF_ERROR(st);
+      ++aborted;
+    }
+  }
+  return aborted;
+}
+
 }  // namespace sparkify::store::internal

@@ -230,6 +230,28 @@ TEST_F(MultipartTest, UploadsSurviveRestartAndAreListed) {
 }
 
 // Two Completes of one upload at once: exactly one wins.
+TEST_F(MultipartTest, OldUploadsAreAbortedInEveryBucket) {
+  ASSERT_TRUE(store_->CreateBucket("other").ok());
+  const std::string old_one = NewUpload("old");
+  auto old_elsewhere = store_->CreateUpload("other", "old", {});
+  ASSERT_TRUE(old_elsewhere.ok());
+  ASSERT_TRUE(UploadPart(old_one, 1, "part").ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  const TimePoint cutoff = Clock::System().Now();
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  const std::string young = NewUpload("young");
+  auto aborted = store_->AbortUploadsInitiatedBefore(cutoff);
+  ASSERT_TRUE(aborted.ok()) << aborted.status().ToString();
+  EXPECT_EQ(*aborted, 2);
+  auto left = store_->ListUploads("b");
+  ASSERT_TRUE(left.ok());
+  ASSERT_EQ(left->size(), 1u);
+  EXPECT_EQ((*left)[0].upload_id, young);
+  EXPECT_TRUE(store_->ListUploads("other")->empty());
+  EXPECT_TRUE(store_->GetUpload("b", old_one).status().IsNotFound());
+  EXPECT_EQ(*store_->AbortUploadsInitiatedBefore(cutoff), 0);
+}
+
 TEST_F(MultipartTest, RacingCompletesCommitOnce) {
   for (int round = 0; round < 5; ++round) {
     std::string id = NewUpload();

@@ -2,6 +2,7 @@
 #include <charconv>
 
 #include "common/clock.h"
+#include "common/uri.h"
 #include "store/body_ingest.h"
 #include "store/object_headers.h"
 #include "store/s3_call.h"
@@ -147,6 +148,92 @@ Reply S3Service::Impl::ListParts(S3Call& call) {
                        "</MaxParts><IsTruncated>" + (truncated ? "true" : "false") +
                        "</IsTruncated><StorageClass>STANDARD</StorageClass>" + items +
                        "</ListPartsResult>");
+}
+
+// Uploads in progress, by key then initiation time: prefix, delimiter (CommonPrefixes),
+// max-uploads (<= 1000), key-marker and upload-id-marker (uploads of key-marker after that id,
+// then the keys after key-marker), encoding-type=url.
+Reply S3Service::Impl::ListMultipartUploads(S3Call& call) {
+  auto uploads = store()->ListUploads(call.bucket);
+  if (!uploads.ok()) return StoreError(call, uploads.status());
+  int max_uploads = 1000;
+  if (call.HasQuery("max-uploads")) {
+    std::string_view s = call.Query("max-uploads");
+    int v = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || p != s.data() + s.size() || v < 0) {
+      return Error(call, S3ErrorCode::kInvalidArgument,
+                   "max-uploads must be a non-negative integer");
+    }
+    max_uploads = std::min(v, 1000);
+  }
+  const bool url = call.HasQuery("encoding-type");
+  if (url && call.Query("encoding-type") != "url") {
+    return Error(call, S3ErrorCode::kInvalidArgument,
+                 "Invalid Encoding Method specified in Request");
+  }
+  auto enc = [url](std::string_view s) {
+    return XmlEscape(url ? UriEncode(s, true) : std::string(s));
+  };
+  const std::string_view prefix = call.Query("prefix");
+  const std::string_view delimiter = call.Query("delimiter");
+  const std::string_view key_marker = call.Query("key-marker");
+  const std::string_view id_marker = call.Query("upload-id-marker");
+
+  std::string items, prefixes, next_key, next_id;
+  std::string last_prefix;
+  int count = 0;
+  bool truncated = false, seen_id_marker = false;
+  for (const UploadInfo& u : *uploads) {
+    if (!u.key.starts_with(prefix)) continue;
+    if (!key_marker.empty() && u.key <= key_marker) {
+      if (u.key < key_marker || id_marker.empty()) continue;
+      // key-marker's own uploads: those after upload-id-marker.
+      if (!seen_id_marker) {
+        seen_id_marker = u.upload_id == id_marker;
+        continue;
+      }
+    }
+    std::string group;
+    if (!delimiter.empty()) {
+      size_t at = u.key.find(delimiter, prefix.size());
+      if (at != std::string::npos) group = u.key.substr(0, at + delimiter.size());
+    }
+    if (!group.empty() && group == last_prefix) continue;
+    if (count == max_uploads) {
+      truncated = true;
+      break;
+    }
+    ++count;
+    next_key = u.key;
+    next_id = u.upload_id;
+    if (!group.empty()) {
+      last_prefix = group;
+      prefixes += "<CommonPrefixes><Prefix>" + enc(group) + "</Prefix></CommonPrefixes>";
+      continue;
+    }
+    const std::string who =
+        "<ID>" + std::string(kAccountId) + "</ID><DisplayName>sparkify</DisplayName>";
+    items += "<Upload><Key>" + enc(u.key) + "</Key><UploadId>" + XmlEscape(u.upload_id) +
+             "</UploadId><Initiator>" + who + "</Initiator><Owner>" + who +
+             "</Owner><StorageClass>STANDARD</StorageClass><Initiated>" +
+             FormatIso8601(u.initiated) + "</Initiated></Upload>";
+  }
+  std::string xml = std::string(kXmlHeader) + "<ListMultipartUploadsResult xmlns=\"" +
+                    std::string(kS3Namespace) + "\"><Bucket>" + XmlEscape(call.bucket) +
+                    "</Bucket><KeyMarker>" + enc(key_marker) + "</KeyMarker><UploadIdMarker>" +
+                    XmlEscape(id_marker) + "</UploadIdMarker>";
+  if (truncated) {
+    xml += "<NextKeyMarker>" + enc(next_key) + "</NextKeyMarker><NextUploadIdMarker>" +
+           XmlEscape(next_id) + "</NextUploadIdMarker>";
+  }
+  if (!prefix.empty()) xml += "<Prefix>" + enc(prefix) + "</Prefix>";
+  if (!delimiter.empty()) xml += "<Delimiter>" + enc(delimiter) + "</Delimiter>";
+  if (url) xml += "<EncodingType>url</EncodingType>";
+  xml += "<MaxUploads>" + std::to_string(max_uploads) + "</MaxUploads><IsTruncated>" +
+         (truncated ? "true" : "false") + "</IsTruncated>" + items + prefixes +
+         "</ListMultipartUploadsResult>";
+  return Xml(call, std::move(xml));
 }
 
 }  // namespace sparkify::store

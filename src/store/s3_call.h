@@ -78,6 +78,7 @@ class S3Service::Impl {
   Reply CompleteMultipartUpload(S3Call& call);
   Reply AbortMultipartUpload(S3Call& call);
   Reply ListParts(S3Call& call);
+  Reply ListMultipartUploads(S3Call& call);
 
   Reply Error(const S3Call& call, S3ErrorCode code, std::string message = {}) const {
     return ErrorResponse({code, std::move(message)}, call.resource, call.request_id);

@@ -41,6 +41,7 @@ constexpr std::array kTable = {
     S3ErrorInfo{"InvalidRange", 416, "The requested range is not satisfiable"},
     S3ErrorInfo{"InvalidRequest", 400, "Invalid Request"},
     S3ErrorInfo{"InvalidToken", 400, "The provided token is malformed or otherwise invalid."},
+    S3ErrorInfo{"InvalidURI", 400, "Couldn't parse the specified URI."},
     S3ErrorInfo{"KeyTooLongError", 400, "Your key is too long"},
     S3ErrorInfo{"MalformedPolicy", 400, "Policies must be valid JSON."},
     S3ErrorInfo{"MalformedXML", 400,

@@ -33,6 +33,7 @@ enum class S3ErrorCode {
   kInvalidRange,
   kInvalidRequest,
   kInvalidToken,
+  kInvalidURI,
   kKeyTooLongError,
   kMalformedPolicy,
   kMalformedXML,

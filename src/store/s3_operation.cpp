@@ -8,12 +8,31 @@ constexpr OpInfo Make(Op op, std::string_view name, std::string_view action, boo
 }
 
 // Sub-resources that select another API than the plain bucket or object one.
-constexpr std::string_view kUnsupported[] = {
-    "acl",       "cors",       "encryption", "lifecycle", "logging",      "notification",
-    "replication", "tagging",  "versioning", "versions",  "website",      "object-lock",
-    "retention", "legal-hold", "torrent",    "accelerate", "requestPayment", "analytics",
-    "inventory", "metrics",    "ownershipControls", "intelligent-tiering", "select",
-    "restore",   "attributes", "uploads"};
+constexpr std::string_view kUnsupported[] = {"acl",
+                                             "cors",
+                                             "encryption",
+                                             "lifecycle",
+                                             "logging",
+                                             "notification",
+                                             "replication",
+                                             "tagging",
+                                             "versioning",
+                                             "versions",
+                                             "website",
+                                             "object-lock",
+                                             "retention",
+                                             "legal-hold",
+                                             "torrent",
+                                             "accelerate",
+                                             "requestPayment",
+                                             "analytics",
+                                             "inventory",
+                                             "metrics",
+                                             "ownershipControls",
+                                             "intelligent-tiering",
+                                             "select",
+                                             "restore",
+                                             "attributes"};
 
 }  // namespace
 
@@ -39,6 +58,10 @@ OpInfo Classify(std::string_view method, std::string_view bucket, std::string_vi
     }
     if (has("location") && method == "GET") {
       return Make(Op::kGetBucketLocation, "GetBucketLocation", "s3:GetBucketLocation", false);
+    }
+    if (has("uploads") && method == "GET") {
+      return Make(Op::kListMultipartUploads, "ListMultipartUploads",
+                  "s3:ListBucketMultipartUploads", false);
     }
     if (has("delete") && method == "POST") {
       return Make(Op::kDeleteObjects, "DeleteObjects", "s3:DeleteObject", false);

@@ -13,7 +13,7 @@ enum class Op {
   kDeleteBucket,
   kHeadBucket,
   kGetBucketLocation,
-  kListObjects,    // V1
+  kListObjects,  // V1
   kListObjectsV2,
   kDeleteObjects,
   kGetBucketPolicy,
@@ -32,6 +32,7 @@ enum class Op {
   kCompleteMultipartUpload,
   kAbortMultipartUpload,
   kListParts,
+  kListMultipartUploads,
   kNotImplemented,  // a sub-resource we do not serve
   kMethodNotAllowed,
 };

@@ -120,11 +120,23 @@ Reply S3Service::Impl::Handle(http::Request& request) {
 
   if (auto err = Authenticate(call)) return Error(call, *err);
   if (call.key.size() > kMaxKeyBytes) return Error(call, S3ErrorCode::kKeyTooLongError);
+  // Keys are Unicode: bytes that are not UTF-8 cannot name an object (S3 says InvalidURI).
+  if (!IsValidUtf8(call.key)) return Error(call, S3ErrorCode::kInvalidURI);
   if (!call.bucket.empty() && !ValidBucketName(call.bucket)) {
     return Error(call, call.op.op == Op::kCreateBucket ? S3ErrorCode::kInvalidBucketName
                                                        : S3ErrorCode::kNoSuchBucket);
   }
   if (call.op.op == Op::kNotImplemented) return Error(call, S3ErrorCode::kNotImplemented);
+  // Server-side encryption (SSE-S3, SSE-KMS, SSE-C) is not implemented: refused, so nobody
+  // believes data is encrypted at rest that is not (use an encrypted disk).
+  for (const auto& [name, value] : request.headers) {
+    if (name.starts_with("x-amz-server-side-encryption")) {
+      return Error(call, S3ErrorCode::kNotImplemented,
+                   "Server-side encryption (" + name +
+                       ") is not implemented by this store: objects are stored unencrypted; "
+                       "encrypt the disk instead.");
+    }
+  }
   if (call.op.op == Op::kMethodNotAllowed) return Error(call, S3ErrorCode::kMethodNotAllowed);
 
   // Authorisation of the operation itself; ops touching other resources check those too.
@@ -166,6 +178,8 @@ Reply S3Service::Impl::Handle(http::Request& request) {
     case Op::kCompleteMultipartUpload: return CompleteMultipartUpload(call);
     case Op::kAbortMultipartUpload: return AbortMultipartUpload(call);
     case Op::kListParts: return ListParts(call);
+    case Op::kListMultipartUploads:
+      return ListMultipartUploads(call);
     case Op::kNotImplemented:
     case Op::kMethodNotAllowed: break;
   }

@@ -234,6 +234,10 @@ TEST_F(StoreFixture, MissingBucketAndBadNames) {
   EXPECT_EQ(CodeOf(client.CreateBucket("bkt")), "BucketAlreadyOwnedByYou");
   EXPECT_EQ(CodeOf(client.PutObject("bkt", std::string(1025, 'k'), "v").status()),
             "KeyTooLongError");
+  // Keys are UTF-8; other bytes are InvalidURI, as S3 answers (and nothing is stored).
+  EXPECT_EQ(CodeOf(client.PutObject("bkt", "h\xFF", "v").status()), "InvalidURI");
+  EXPECT_EQ(CodeOf(client.PutObject("bkt", "\xAE\x8A-", "v").status()), "InvalidURI");
+  EXPECT_EQ(client.ListObjectsV2("bkt")->objects.size(), 0u);
 }
 
 }  // namespace

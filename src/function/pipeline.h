@@ -63,7 +63,13 @@ struct PipelineOptions {
   int cpu_concurrency = 0;
   // Largest object read for a key input. Default: 25 MiB (DecodeLimits' max_bytes).
   uint64_t max_key_bytes = 25u << 20;
-  vision::DecodeLimits decode_limits;
+  // JPEG covers are decoded reduced (1/2..1/8, nearly free) down to a longer side of 2048 px:
+  // more than the model (1024 by default) and a collage (1080 px) can show.
+  vision::DecodeLimits decode_limits = [] {
+    vision::DecodeLimits limits;
+    limits.reduce_to = 2048;
+    return limits;
+  }();
   // Palette thumbnail side. Default: 250 (the original's).
   int palette_side = 250;
   collage::PaletteOptions palette;

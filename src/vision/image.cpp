@@ -3,6 +3,7 @@
 // parser read.
 #include "vision/image.h"
 
+#include <algorithm>
 #include <string>
 
 #include <opencv2/core.hpp>
@@ -29,6 +30,15 @@ Status CheckLimits(const ImageHeader& h, size_t input_size, const DecodeLimits& 
     return Status::InvalidArgument(what + " (" + std::to_string(pixels) +
                                    " pixels) is over the limit of " +
                                    std::to_string(limits.max_pixels) + " pixels");
+  }
+  const uint64_t sample_bytes = pixels * static_cast<uint64_t>(std::max(h.channels, 1)) *
+                                static_cast<uint64_t>((std::max(h.bits_per_sample, 1) + 7) / 8);
+  if (sample_bytes > limits.max_sample_bytes) {
+    return Status::InvalidArgument(what + " of " + std::to_string(h.channels) + " x " +
+                                   std::to_string(h.bits_per_sample) + "-bit samples (" +
+                                   std::to_string(sample_bytes) +
+                                   " bytes to decode) is over the limit of " +
+                                   std::to_string(limits.max_sample_bytes) + " bytes");
   }
   if (h.format == ImageFormat::kJpeg && h.jpeg_scans > limits.max_jpeg_scans) {
     return Status::InvalidArgument(what + " has " + std::to_string(h.jpeg_scans) +
@@ -74,8 +84,18 @@ cv::Mat Orient(const cv::Mat& m, int orientation) {
   }
 }
 
-Result<Image> Decode(std::string_view bytes, const ImageHeader& h) {
-  Result<cv::Mat> decoded = h.format == ImageFormat::kJpeg  ? internal::DecodeJpeg(bytes, h)
+// The largest of 1, 2, 4, 8 that keeps the longer side at least `reduce_to` (0: 1).
+int JpegScaleDenominator(const ImageHeader& h, uint32_t reduce_to) {
+  if (reduce_to == 0) return 1;
+  const uint32_t longer = std::max(h.width, h.height);
+  int denom = 1;
+  while (denom < 8 && (longer + 2 * denom - 1) / (2 * denom) >= reduce_to) denom *= 2;
+  return denom;
+}
+
+Result<Image> Decode(std::string_view bytes, const ImageHeader& h, const DecodeLimits& limits) {
+  const int denom = JpegScaleDenominator(h, limits.reduce_to);
+  Result<cv::Mat> decoded = h.format == ImageFormat::kJpeg  ? internal::DecodeJpeg(bytes, h, denom)
                             : h.format == ImageFormat::kPng ? internal::DecodePng(bytes, h)
                                                             : internal::DecodeWebp(bytes, h);
   if (!decoded.ok()) return decoded.status();
@@ -96,7 +116,7 @@ Result<Image> DecodeImage(std::string_view bytes, const DecodeLimits& limits) {
   SPARKIFY_ASSIGN_OR_RETURN(const ImageHeader header, ParseImageHeader(bytes));
   SPARKIFY_RETURN_IF_ERROR(CheckLimits(header, bytes.size(), limits));
   try {
-    return Decode(bytes, header);
+    return Decode(bytes, header, limits);
   } catch (const cv::Exception& e) {  // orienting: only allocation can fail
     return Status::ResourceExhausted(std::string(FormatName(header.format)) +
                                      " image could not be oriented: " + e.what());

@@ -92,8 +92,10 @@ Result<ImageHeader> ParseJpeg(std::string_view b) {
     if (IsSof(marker) && !have_sof) {
       if (len < 8) return Bad(kF, "frame header (SOF) too short");
       if (body.size() < 5) break;
+      h.bits_per_sample = U8(body, 0);
       h.height = Be16(body, 1);
       h.width = Be16(body, 3);
+      if (body.size() >= 6) h.channels = U8(body, 5);
       if (h.height == 0) return Bad(kF, "frame height 0 (DNL-defined height is not supported)");
       SPARKIFY_RETURN_IF_ERROR(CheckSize(kF, h.width, h.height));
       have_sof = true;
@@ -151,6 +153,8 @@ Result<ImageHeader> ParsePng(std::string_view b) {
     return Bad(kF, "invalid bit depth " + std::to_string(depth) + " for colour type " +
                        std::to_string(color_type));
   }
+  h.bits_per_sample = static_cast<int>(depth);
+  h.channels = color_type == 2 ? 3 : color_type == 4 ? 2 : color_type == 6 ? 4 : 1;
   if (U8(b, 26) != 0 || U8(b, 27) != 0 || U8(b, 28) > 1) {
     return Bad(kF, "unknown compression, filter or interlace method");
   }
@@ -178,6 +182,7 @@ Result<ImageHeader> ParseWebp(std::string_view b) {
   if (b.size() < 20) return Bad(kF, "cut short before the first chunk");
   ImageHeader h;
   h.format = kF;
+  h.channels = 4;  // at most: libwebp decodes to RGB(A)
   const std::string_view fourcc = b.substr(12, 4);
   const std::string_view payload = b.substr(20, Le32(b, 16));  // may be cut short
   if (fourcc == "VP8 ") {

@@ -25,6 +25,11 @@ struct ImageHeader {
   uint32_t height = 0;  // as stored; > 0
   // EXIF Orientation (1..8; 1 = as stored) from JPEG APP1, PNG eXIf or WebP EXIF; 1 when none.
   int orientation = 1;
+  // Samples per pixel and bits per sample as stored: PNG by its colour type (palette: 1) and
+  // bit depth, JPEG by its frame's components and precision, WebP 4 x 8. What a decoder has
+  // to produce before any conversion (DecodeLimits::max_sample_bytes bounds it).
+  int channels = 3;
+  int bits_per_sample = 8;
   // JPEG only: the bytes end before an end-of-image marker follows the scan data (or before
   // the first scan). libjpeg would decode such a file partially, padding it with grey.
   bool truncated = false;

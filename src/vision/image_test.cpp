@@ -17,11 +17,12 @@ using namespace sparkify::vision::testing;  // NOLINT
 cv::Vec3b Rgb(const Image& im, int x, int y) { return im.pixels.at<cv::Vec3b>(y, x); }
 cv::Vec4b Rgba(const Image& im, int x, int y) { return im.pixels.at<cv::Vec4b>(y, x); }
 
-Image MustDecode(const std::string& bytes) {
-  Result<Image> im = DecodeImage(bytes);
+Image MustDecode(const Result<Image>& im) {
   EXPECT_TRUE(im.ok()) << im.status().ToString();
   return im.ok() ? *im : Image{};
 }
+
+Image MustDecode(const std::string& bytes) { return MustDecode(DecodeImage(bytes)); }
 
 void ExpectNear(cv::Vec3b got, cv::Vec3b want, int tolerance) {
   for (int c = 0; c < 3; ++c) EXPECT_NEAR(got[c], want[c], tolerance) << "channel " << c;
@@ -246,6 +247,49 @@ TEST(DecodeImageTest, RealSamplesDecode) {
   EXPECT_TRUE(logo.has_alpha());
   Image camera = MustDecode(ReadFile(SamplePath("camera.png")));  // greyscale
   EXPECT_EQ(camera.pixels.type(), CV_8UC3);
+}
+
+TEST(DecodeImageTest, LargeJpegsAreReducedAtDecodeWhenAsked) {
+  cv::Mat stored(1500, 2000, CV_8UC3, cv::Scalar(255, 0, 0));  // blue, red bottom-left
+  stored(cv::Rect(0, 750, 1000, 750)).setTo(cv::Scalar(0, 0, 255));
+  const std::string jpeg = Encode(stored, ".jpg", {cv::IMWRITE_JPEG_QUALITY, 95});
+  DecodeLimits limits;
+  limits.reduce_to = 600;  // 2000 -> 1000 (>= 600) -> 500 (< 600): half size
+  Image half = MustDecode(DecodeImage(jpeg, limits));
+  EXPECT_EQ(half.width(), 1000);
+  EXPECT_EQ(half.height(), 750);
+  ExpectNear(Rgb(half, 100, 700), cv::Vec3b(255, 0, 0), 24);
+  ExpectNear(Rgb(half, 900, 100), cv::Vec3b(0, 0, 255), 24);
+  limits.reduce_to = 200;  // 2000 -> 250 at 1/8 still >= 200
+  EXPECT_EQ(MustDecode(DecodeImage(jpeg, limits)).width(), 250);
+  limits.reduce_to = 2000;  // no room to reduce
+  EXPECT_EQ(MustDecode(DecodeImage(jpeg, limits)).width(), 2000);
+  // Sides are rounded up; the EXIF orientation is applied to the reduced image.
+  const std::string odd = Encode(cv::Mat(301, 403, CV_8UC3, cv::Scalar(9, 9, 9)), ".jpg");
+  limits.reduce_to = 100;
+  Image quarter = MustDecode(DecodeImage(WithExifOrientation(odd, 6), limits));
+  EXPECT_EQ(quarter.width(), 76);    // ceil(301 / 4), after a quarter turn
+  EXPECT_EQ(quarter.height(), 101);  // ceil(403 / 4)
+  // PNG and WebP cannot be reduced at decode: they come whole.
+  const std::string png = Encode(cv::Mat(300, 400, CV_8UC3, cv::Scalar(1, 2, 3)), ".png");
+  EXPECT_EQ(MustDecode(DecodeImage(png, limits)).width(), 400);
+}
+
+TEST(DecodeImageTest, SampleBytesAreBoundedNotOnlyPixels) {
+  // 6320 x 6320 of 16-bit RGBA: under 40 MP, but 320 MB of samples for the decoder (a small,
+  // highly compressed file once cost 9 s and 880 MB). Refused from the header.
+  const std::string deep = MakePng(6320, 6320, 16, 6, {});
+  ExpectInvalid(DecodeImage(deep),
+                "4 x 16-bit samples (319539200 bytes to decode) is over the "
+                "limit of 201326592 bytes");
+  // The same size in 8-bit grey is 40 MB of samples: past this check (it fails later, on the
+  // missing image data).
+  auto grey = DecodeImage(MakePng(6320, 6320, 8, 0, {}));
+  ASSERT_FALSE(grey.ok());
+  EXPECT_EQ(grey.status().message().find("samples"), std::string::npos);
+  DecodeLimits small;
+  small.max_sample_bytes = 1000;
+  ExpectInvalid(DecodeImage(MakePng(20, 20, 16, 2, {}), small), "over the limit of 1000 bytes");
 }
 
 // OpenCV's imgcodecs (test-only here) as an independent decoder: IMREAD_UNCHANGED, then to

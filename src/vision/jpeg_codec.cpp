@@ -69,7 +69,7 @@ cv::Mat CmykToRgb(const cv::Mat& cmyk, bool inverted) {
 }
 
 // The decoding proper; returns false after a libjpeg error (message in d.err.message).
-bool Run(Decoder& d, std::string_view bytes, const ImageHeader& header, bool& cmyk,
+bool Run(Decoder& d, std::string_view bytes, const ImageHeader& header, int scale_denom, bool& cmyk,
          bool& size_mismatch) {
   jpeg_decompress_struct& cinfo = d.cinfo;
   if (setjmp(d.err.jump) != 0) return false;
@@ -80,8 +80,13 @@ bool Run(Decoder& d, std::string_view bytes, const ImageHeader& header, bool& cm
   jpeg_read_header(&cinfo, TRUE);
   cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
   cinfo.out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
+  cinfo.scale_num = 1;
+  cinfo.scale_denom = static_cast<unsigned>(scale_denom);
   jpeg_start_decompress(&cinfo);
-  if (cinfo.output_width != header.width || cinfo.output_height != header.height ||
+  const auto scaled = [scale_denom](uint32_t side) {
+    return (side + static_cast<uint32_t>(scale_denom) - 1) / static_cast<uint32_t>(scale_denom);
+  };
+  if (cinfo.output_width != scaled(header.width) || cinfo.output_height != scaled(header.height) ||
       cinfo.output_components != (cmyk ? 4 : 3)) {
     size_mismatch = true;
     return true;
@@ -133,14 +138,17 @@ bool Run(Encoder& e, const PixelRows& pixels, int quality) {
 
 }  // namespace
 
-Result<cv::Mat> DecodeJpeg(std::string_view bytes, const ImageHeader& header) {
+Result<cv::Mat> DecodeJpeg(std::string_view bytes, const ImageHeader& header, int scale_denom) {
   try {
     auto decoder = std::make_unique<Decoder>();
     InitErrors(decoder->err);
     decoder->cinfo.err = &decoder->err.pub;
     bool cmyk = false;
     bool size_mismatch = false;
-    if (!Run(*decoder, bytes, header, cmyk, size_mismatch)) {
+    if (scale_denom != 1 && scale_denom != 2 && scale_denom != 4 && scale_denom != 8) {
+      return Status::InvalidArgument("JPEG scale must be 1/1, 1/2, 1/4 or 1/8");
+    }
+    if (!Run(*decoder, bytes, header, scale_denom, cmyk, size_mismatch)) {
       return Status::InvalidArgument(std::string("JPEG image could not be decoded: ") +
                                      decoder->err.message);
     }

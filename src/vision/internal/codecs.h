@@ -20,9 +20,10 @@
 
 namespace sparkify::vision::internal {
 
-// Baseline or progressive JPEG -> CV_8UC3 RGB, as stored (no EXIF orientation applied).
+// Baseline or progressive JPEG -> CV_8UC3 RGB, as stored (no EXIF orientation applied), at
+// 1/scale_denom of its size (1, 2, 4 or 8: libjpeg's DCT scaling; sides rounded up).
 // Grey becomes RGB; CMYK and YCCK (Adobe-inverted when the file says so) become RGB.
-Result<cv::Mat> DecodeJpeg(std::string_view bytes, const ImageHeader& header);
+Result<cv::Mat> DecodeJpeg(std::string_view bytes, const ImageHeader& header, int scale_denom = 1);
 
 // PNG -> CV_8UC3 RGB, or CV_8UC4 RGBA when the file has alpha (an alpha channel or tRNS).
 // Grey, palette and 1/2/4-bit samples are expanded; 16-bit samples are scaled (v / 257,

@@ -40,6 +40,8 @@ App::App(WebOptions options, std::string redirect_uri)
       invoker_(options_.function, options_.credentials),
       jobs_(static_cast<size_t>(std::max(1, options_.max_jobs)),
             std::chrono::seconds(std::max<int64_t>(1, options_.finished_job_seconds))),
+      budget_(ClientBudgetOptions{options_.client_covers_per_minute, options_.client_running_jobs,
+                                  options_.client_actions_per_minute}),
       runner_(options_, &bucket_, &invoker_),
       spotify_(options_.spotify, std::move(redirect_uri)),
       samples_(ListSamples(options_.samples_dir, options_.max_files)),
@@ -102,7 +104,7 @@ http::Response App::Route(http::Request& req) {
       std::string action = seg.size() == 4 ? seg[3] : "";
       if (action.empty()) return m == "GET" ? GetJob(id) : method_not_allowed();
       if (action == "events") return m == "GET" ? Events(req, id) : method_not_allowed();
-      if (action == "regenerate") return m == "POST" ? Regenerate(id) : method_not_allowed();
+      if (action == "regenerate") return m == "POST" ? Regenerate(req, id) : method_not_allowed();
       if (action == "share") return m == "POST" ? Share(req, id, false) : method_not_allowed();
       if (action == "download") return m == "GET" ? Share(req, id, true) : method_not_allowed();
     }

@@ -139,7 +139,7 @@ http::Response App::CreateFromUpload(http::Request& req, const std::string& cont
                                                     : 400,
                          code, sources.size() == 1 ? all : "None of the files can be used. " + all);
   }
-  return StartJob(std::move(sources), RandomSeed());
+  return StartJob(req, std::move(sources), RandomSeed());
 }
 
 http::Response App::CreateFromJson(http::Request& req) {
@@ -236,10 +236,21 @@ http::Response App::CreateFromJson(http::Request& req) {
     return ErrorResponse(400, "bad_request",
                          "Give \"urls\", \"sample\": true or \"source\": \"spotify\".");
   }
-  return StartJob(std::move(sources), seed);
+  return StartJob(req, std::move(sources), seed);
 }
 
-http::Response App::StartJob(std::vector<CoverSource> sources, uint64_t seed) {
+http::Response App::TooMany(const BudgetRefusal& refusal) {
+  http::Response res = ErrorResponse(429, "too_many", refusal.message);
+  res.Set("Retry-After", std::to_string(refusal.retry_after_s));
+  return res;
+}
+
+http::Response App::StartJob(const http::Request& req, std::vector<CoverSource> sources,
+                             uint64_t seed) {
+  std::shared_ptr<ClientBudget::Slot> slot;
+  if (auto refused = budget_.StartJob(req.remote_ip, static_cast<int>(sources.size()), &slot)) {
+    return TooMany(*refused);
+  }
   std::vector<Cover> covers;
   for (size_t i = 0; i < sources.size(); ++i) {
     Cover c;
@@ -253,7 +264,7 @@ http::Response App::StartJob(std::vector<CoverSource> sources, uint64_t seed) {
   }
   std::shared_ptr<Job> job = JobTable::NewJob(std::move(covers));
   size_t count = sources.size();
-  if (Status s = runner_.Start(job, std::move(sources), seed); !s.ok()) {
+  if (Status s = runner_.Start(job, std::move(sources), seed, std::move(slot)); !s.ok()) {
     // Not in the table: a refused job must not push out anyone's finished one.
     std::string code = s.code() == Status::Code::kResourceExhausted ? "busy" : "shutting_down";
     return ErrorResponse(503, code, s.message());
@@ -319,9 +330,10 @@ http::Response App::Events(const http::Request& req, const std::string& id) {
   return res;
 }
 
-http::Response App::Regenerate(const std::string& id) {
+http::Response App::Regenerate(const http::Request& req, const std::string& id) {
   std::shared_ptr<Job> job = jobs_.Find(id);
   if (!job) return ErrorResponse(404, "not_found", "No such job.");
+  if (auto refused = budget_.Action(req.remote_ip)) return TooMany(*refused);
   Collage collage;
   if (!job->Reseed(RandomSeed(), &collage)) {
     return ErrorResponse(409, "not_ready", "The collage is not ready yet.");
@@ -396,6 +408,9 @@ http::Response App::Share(const http::Request& req, const std::string& id, bool 
   if (!job) return ErrorResponse(404, "not_found", "No such job.");
   JobSnapshot snap = job->Snapshot();
   if (!snap.collage) return ErrorResponse(409, "not_ready", "The collage is not ready yet.");
+  if (!job->IsShared(snap.collage->seed)) {  // a new picture to draw and store
+    if (auto refused = budget_.Action(req.remote_ip)) return TooMany(*refused);
+  }
   auto key = EnsureSharedPng(*job, *snap.collage, bucket_, share_key_, 32u << 20);
   if (!key.ok()) {
     spdlog::warn("web: job {}: share failed: {}", id, key.status().message());

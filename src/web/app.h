@@ -10,6 +10,7 @@
 
 #include "http/http.h"
 #include "web/bucket.h"
+#include "web/client_budget.h"
 #include "web/ingest.h"
 #include "web/invoke_client.h"
 #include "web/jobs.h"
@@ -40,10 +41,13 @@ class App {
   http::Response CreateJob(http::Request& req);
   http::Response CreateFromUpload(http::Request& req, const std::string& content_type);
   http::Response CreateFromJson(http::Request& req);
-  http::Response StartJob(std::vector<CoverSource> sources, uint64_t seed);
+  http::Response StartJob(const http::Request& req, std::vector<CoverSource> sources,
+                          uint64_t seed);
   http::Response GetJob(const std::string& id);
   http::Response Events(const http::Request& req, const std::string& id);
-  http::Response Regenerate(const std::string& id);
+  http::Response Regenerate(const http::Request& req, const std::string& id);
+  // 429 with Retry-After when `refusal` says so.
+  static http::Response TooMany(const BudgetRefusal& refusal);
   http::Response Share(const http::Request& req, const std::string& id, bool download);
   // GET /s/<token> (the page) and /s/<token>.png (a redirect to the image).
   http::Response SharedCollage(const http::Request& req, const std::string& token);
@@ -58,6 +62,7 @@ class App {
   Bucket bucket_;
   InvokeClient invoker_;
   JobTable jobs_;
+  ClientBudget budget_;
   Runner runner_;
   Spotify spotify_;
   std::vector<SampleFile> samples_;

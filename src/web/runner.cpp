@@ -60,7 +60,8 @@ void Runner::Stop() {
   for (auto& w : workers) w.thread.join();
 }
 
-Status Runner::Start(std::shared_ptr<Job> job, std::vector<CoverSource> sources, uint64_t seed) {
+Status Runner::Start(std::shared_ptr<Job> job, std::vector<CoverSource> sources, uint64_t seed,
+                     std::shared_ptr<void> hold) {
   std::lock_guard lock(mu_);
   if (stopped_) return Status::Unavailable("The server is stopping.");
   // Join the threads of finished jobs (a finished thread keeps its stack until joined).
@@ -80,7 +81,8 @@ Status Runner::Start(std::shared_ptr<Job> job, std::vector<CoverSource> sources,
   auto done = std::make_shared<std::atomic<bool>>(false);
   std::thread thread;
   try {
-    thread = std::thread([this, job, sources = std::move(sources), seed, done]() mutable {
+    thread = std::thread([this, job, sources = std::move(sources), seed, done,
+                          hold = std::move(hold)]() mutable {
       // The job's boundary: nothing a job meets (an odd answer, no memory) may end the process.
       try {
         Run(job, sources, seed);
@@ -90,6 +92,7 @@ Status Runner::Start(std::shared_ptr<Job> job, std::vector<CoverSource> sources,
       } catch (...) {
         job->Fail({"function_error", "The collage could not be made."});
       }
+      hold.reset();
       done->store(true);
     });
   } catch (const std::system_error& e) {

@@ -41,7 +41,9 @@ class Runner {
   ~Runner();
 
   // Starts `job` in the background. ResourceExhausted when max_running_jobs already run.
-  Status Start(std::shared_ptr<Job> job, std::vector<CoverSource> sources, uint64_t seed);
+  // `hold` is kept until the job ends (a client's running-job slot).
+  Status Start(std::shared_ptr<Job> job, std::vector<CoverSource> sources, uint64_t seed,
+               std::shared_ptr<void> hold = nullptr);
   // Wait for running jobs (no new ones may be started after).
   void Stop();
 

@@ -68,6 +68,12 @@ struct WebOptions {
   // are signed afresh at every GET, so this bounds memory, not the links. Default: 1 day.
   int64_t finished_job_seconds = 24 * 3600;
   int max_running_jobs = 8;  // jobs in progress at once; beyond: 503
+  // What one client (remote address) may ask, so it cannot lock out the others (429 with
+  // Retry-After beyond): covers per minute, its jobs in progress at once, and share links
+  // plus regenerations per minute. 0: no limit.
+  int client_covers_per_minute = 120;
+  int client_running_jobs = 2;
+  int client_actions_per_minute = 30;
   // One upload request (all its files). Default: 64 MiB.
   uint64_t max_upload_bytes = 64ull << 20;
   // All upload requests being read at once (each counts its Content-Length, or

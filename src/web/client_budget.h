@@ -1,0 +1,67 @@
+// Internal: what one client (one remote address) may ask of the web app, so that one client
+// cannot lock the others out: covers per minute (a token bucket, a minute's worth at once),
+// jobs in progress at once, and share links and regenerations per minute.
+//
+// A client is its connection's remote address: behind a reverse proxy every client is the
+// proxy (give the proxy its own limits then). Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "common/clock.h"
+
+namespace sparkify::web::internal {
+
+struct ClientBudgetOptions {
+  int covers_per_minute = 120;  // 0: no limit
+  int running_jobs = 2;         // 0: no limit
+  int actions_per_minute = 30;  // share links and regenerations; 0: no limit
+};
+
+struct BudgetRefusal {
+  std::string message;  // plain words, for the page
+  int retry_after_s = 1;
+};
+
+class ClientBudget {
+ public:
+  explicit ClientBudget(ClientBudgetOptions options, const Clock* clock = &Clock::System());
+
+  // A job of `covers` covers for `client`: takes them from its covers budget and one of its
+  // running-job slots, released when the returned handle is destroyed (when the job ends).
+  // Or why not, and when to try again.
+  struct Slot;
+  std::optional<BudgetRefusal> StartJob(const std::string& client, int covers,
+                                        std::shared_ptr<Slot>* slot);
+  // A share link or a regeneration.
+  std::optional<BudgetRefusal> Action(const std::string& client);
+
+ private:
+  struct Bucket {
+    double tokens = 0;
+    TimePoint refilled{};
+  };
+  struct Client {
+    Bucket covers, actions;
+    int running = 0;
+  };
+  // Tops `b` up at `per_minute` since it was last refilled (full on first use).
+  static void Refill(Bucket& b, int per_minute, TimePoint now);
+  // StartJob's accounting, under the lock.
+  std::optional<BudgetRefusal> TakeJob(const std::string& client, int covers);
+  void Release(const std::string& client);
+  void ForgetIdle(TimePoint now);  // REQUIRES: mu_ held
+
+  const ClientBudgetOptions options_;
+  const Clock* clock_;
+  std::mutex mu_;
+  std::map<std::string, Client> clients_;
+  TimePoint last_sweep_{};
+};
+
+}  // namespace sparkify::web::internal

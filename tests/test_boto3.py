@@ -457,33 +457,26 @@ class Boto3Test(StoreTestCase):
         key = "cond/race"
         barrier = threading.Barrier(10)
 
-        def create(i):
-            barrier.wait()
-            try:
-                self.s3.put_object(Bucket=self.bucket, Key=key, Body=b"writer %d" % i,
-                                   IfNoneMatch="*")
-                return i
-            except ClientError as e:
-                self.assertEqual(error_code(e), "PreconditionFailed", e.response)
-                return None
+        def race(prefix, **condition):
+            """Ten writers put `prefix i` at once under `condition`; returns the winners."""
+            def put(i):
+                barrier.wait()
+                try:
+                    self.s3.put_object(Bucket=self.bucket, Key=key, Body=b"%s %d" % (prefix, i),
+                                       **condition)
+                    return i
+                except ClientError as e:
+                    self.assertEqual(error_code(e), "PreconditionFailed", e.response)
+                    return None
 
-        with concurrent.futures.ThreadPoolExecutor(10) as pool:
-            winners = [w for w in pool.map(create, range(10)) if w is not None]
+            with concurrent.futures.ThreadPoolExecutor(10) as pool:
+                return [w for w in pool.map(put, range(10)) if w is not None]
+
+        winners = race(b"writer", IfNoneMatch="*")
         self.assertEqual(len(winners), 1)
         self.assertEqual(self.body(key), b"writer %d" % winners[0])
         etag = self.s3.head_object(Bucket=self.bucket, Key=key)["ETag"]
-
-        def update(i):
-            barrier.wait()
-            try:
-                self.s3.put_object(Bucket=self.bucket, Key=key, Body=b"update %d" % i, IfMatch=etag)
-                return i
-            except ClientError as e:
-                self.assertEqual(error_code(e), "PreconditionFailed", e.response)
-                return None
-
-        with concurrent.futures.ThreadPoolExecutor(10) as pool:
-            winners = [w for w in pool.map(update, range(10)) if w is not None]
+        winners = race(b"update", IfMatch=etag)
         self.assertEqual(len(winners), 1)
         self.assertEqual(self.body(key), b"update %d" % winners[0])
 

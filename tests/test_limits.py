@@ -168,28 +168,87 @@ class ForgedRequestTest(StoreTestCase):
             self.assertError(read_response(sock), 400, "AuthorizationHeaderMalformed")
 
 
-class MaxConnectionsTest(StoreTestCase):
+def connect_from(port, source, timeout=10):
+    """A connection to the store from another loopback address (127.0.0.0/8 is all ours)."""
+    return socket.create_connection(("127.0.0.1", port), timeout=timeout,
+                                    source_address=(source, 0))
+
+
+class ConnectionLimitsTest(StoreTestCase):
+    """Connections beyond the limits: silent ones make room, busy ones never do."""
     LIMIT = 4
-    STORE_ARGS = ("--max-connections", str(LIMIT))
+    PER_IP = 3
+    STORE_ARGS = ("--max-connections", str(LIMIT), "--max-connections-per-ip", str(PER_IP))
 
-    def test_connections_over_the_limit_get_503_slowdown(self):
-        signed = Signed(self.store)
-        idle = [connect(self.store.port) for _ in range(self.LIMIT)]
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.signed = Signed(cls.store)
+        cls.bucket = cls.unique("limits")
+        status, _, body = cls.signed.request("PUT", "/" + cls.bucket)
+        assert status == 200, body
+
+    def busy(self, sock):
+        """Starts a signed PUT whose body never finishes: its handler is waiting for it."""
+        extra = {"content-length": "1000"}
+        sock.sendall(self.signed.head("PUT", "/%s/busy" % self.bucket, extra) + b"x" * 10)
+        return sock
+
+    def served(self, source=None):
+        with (connect(self.store.port) if source is None
+              else connect_from(self.store.port, source)) as sock:
+            sock.sendall(self.signed.head("GET", "/"))
+            return read_response(sock, "GET")
+
+    def settle(self):
+        # The server counts a connection once its reactor has accepted it, and forgets one
+        # once it has seen it close: give it a moment.
+        time.sleep(0.3)
+
+    def tearDown(self):
+        self.settle()
+
+    def test_silent_connections_make_room_for_a_request(self):
+        silent = [connect(self.store.port) for _ in range(self.LIMIT - 1)]
+        silent.append(connect_from(self.store.port, "127.0.0.2"))
         try:
-            def refused():
-                status, headers, body = signed.request("GET", "/")
-                return (status, headers, body) if status == 503 else None
+            self.settle()
+            status, _, body = self.served("127.0.0.3")
+            self.assertEqual(status, 200, body)
+            silent[0].settimeout(3)
+            self.assertEqual(silent[0].recv(1), b"", "the oldest silent connection was cut")
+        finally:
+            for sock in silent:
+                sock.close()
 
-            # The idle sockets may take a moment to be accepted and counted: poll.
-            status, headers, body = poll(refused, timeout=10, what="a 503 past the limit")
+    def test_busy_connections_over_the_limit_get_503_slowdown(self):
+        busy = [self.busy(connect(self.store.port)) for _ in range(self.PER_IP)]
+        busy.append(self.busy(connect_from(self.store.port, "127.0.0.2")))
+        try:
+            self.settle()
+            status, headers, body = self.served("127.0.0.3")
+            self.assertEqual(status, 503, body)
             self.assertEqual(parse_error(body)[0], "SlowDown", body)
             self.assertEqual(headers.get("content-type"), "application/xml")
+            self.assertEqual(headers.get("retry-after"), "1")
         finally:
-            for sock in idle:
+            for sock in busy:
                 sock.close()
-        status, _, body = poll(lambda: (lambda r: r if r[0] == 200 else None)(signed.request("GET", "/")),
-                               timeout=10, what="service after the idle connections closed")
+        status, _, body = poll(lambda: (lambda r: r if r[0] == 200 else None)(self.served()),
+                               timeout=10, what="service after the busy connections closed")
         self.assertIn(b"ListAllMyBucketsResult", body)
+
+    def test_one_address_is_capped_and_others_are_not(self):
+        busy = [self.busy(connect(self.store.port)) for _ in range(self.PER_IP)]
+        try:
+            self.settle()
+            status, _, body = self.served()
+            self.assertEqual((status, parse_error(body)[0]), (503, "SlowDown"), body)
+            status, _, body = self.served("127.0.0.2")
+            self.assertEqual(status, 200, body)
+        finally:
+            for sock in busy:
+                sock.close()
 
 
 class StartAndStopTest(StoreTestCase):

@@ -25,11 +25,13 @@ struct StoreFlags {
   std::string tls_cert, tls_key;
   std::string region = "us-east-1";
   std::string domain = "s3.localhost";
-  int max_connections = 512;
+  int max_connections = 4096;
+  int max_connections_per_ip = 128;
   uint64_t max_object_size = 5ull << 30;
   uint64_t min_free = 256ull << 20;
   uint64_t abort_uploads_after_s = 7 * 24 * 3600;
-  int header_timeout_s = 60;
+  int header_timeout_s = 10;
+  int idle_timeout_s = 60;
   int io_timeout_s = 60;
   std::vector<std::string> buckets;
 };
@@ -140,7 +142,9 @@ int RunStore(const StoreFlags& f) {
   http_opts.tls_cert_file = f.tls_cert;
   http_opts.tls_key_file = f.tls_key;
   http_opts.max_connections = f.max_connections;
+  http_opts.max_connections_per_ip = f.max_connections_per_ip;
   http_opts.header_timeout = std::chrono::seconds(f.header_timeout_s);
+  http_opts.idle_timeout = std::chrono::seconds(f.idle_timeout_s);
   http_opts.io_timeout = std::chrono::seconds(f.io_timeout_s);
   http_opts.server_name = "sparkify-store";
   http_opts.render_error = &store::S3Service::RenderServerError;
@@ -181,7 +185,14 @@ void RegisterStore(CLI::App& app, int* exit_code) {
   cmd->add_option("--domain", flags->domain,
                   "Virtual-hosted style domain: Host BUCKET.DOMAIN addresses BUCKET")
       ->capture_default_str();
-  cmd->add_option("--max-connections", flags->max_connections, "Concurrent connections")
+  cmd->add_option("--max-connections", flags->max_connections,
+                  "Open connections (idle ones cost no thread); at the limit the longest-idle "
+                  "is closed to make room, else 503 SlowDown")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--max-connections-per-ip", flags->max_connections_per_ip,
+                  "Open connections one client address may hold (0: no cap)")
+      ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   cmd->add_option("--max-object-size", flags->max_object_size, "Largest single PUT, bytes")
       ->capture_default_str();
@@ -200,10 +211,16 @@ void RegisterStore(CLI::App& app, int* exit_code) {
           std::map<std::string, uint64_t>{{"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400}}))
       ->default_str("7d");
   cmd->add_option("--header-timeout", flags->header_timeout_s,
-                  "Seconds a request head may take (and idle keep-alive)")
+                  "Seconds a request head may take from its first byte")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--idle-timeout", flags->idle_timeout_s,
+                  "Seconds a keep-alive connection may wait for its next request")
+      ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd->add_option("--io-timeout", flags->io_timeout_s,
                   "Seconds without progress before a body transfer is dropped")
+      ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd->add_option("--create-bucket", flags->buckets, "Create this bucket at start (repeatable)");
   cmd->callback([flags, exit_code] {

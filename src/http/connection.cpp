@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -14,6 +15,8 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <memory>
+#include <optional>
 
 #include "common/clock.h"
 
@@ -26,15 +29,6 @@ namespace bhttp = boost::beast::http;
 using Parser = bhttp::request_parser<bhttp::buffer_body>;
 
 constexpr size_t kMaxDrainBytes = 1 << 20;
-
-template <class Stream>
-int NativeFd(Stream& stream) {
-  if constexpr (std::is_same_v<Stream, Socket>) {
-    return stream.native_handle();
-  } else {
-    return stream.next_layer().native_handle();
-  }
-}
 
 std::string ToLower(std::string_view s) {
   std::string out(s);
@@ -133,37 +127,6 @@ std::string SerializeHead(const Response& res, const ServerOptions& options, uin
   return out;
 }
 
-template <class Stream>
-bool SendFile(Stream& stream, const FileRange& file, const ConnectionContext& ctx) {
-  uint64_t sent = 0;
-  if constexpr (std::is_same_v<Stream, Socket>) {
-    int sock = stream.native_handle();
-    while (sent < file.length) {
-      ctx.watch->ExpireIn(ctx.options->io_timeout);
-      off_t off = static_cast<off_t>(file.offset + sent);
-      size_t chunk = static_cast<size_t>(std::min<uint64_t>(file.length - sent, 1 << 20));
-      ssize_t n = ::sendfile(sock, file.fd, &off, chunk);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return false;
-      sent += static_cast<uint64_t>(n);
-    }
-  } else {
-    std::vector<char> buf(256 * 1024);
-    while (sent < file.length) {
-      size_t chunk = static_cast<size_t>(std::min<uint64_t>(file.length - sent, buf.size()));
-      ssize_t n = ::pread(file.fd, buf.data(), chunk, static_cast<off_t>(file.offset + sent));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return false;
-      ctx.watch->ExpireIn(ctx.options->io_timeout);
-      beast::error_code ec;
-      asio::write(stream, asio::buffer(buf.data(), static_cast<size_t>(n)), ec);
-      if (ec) return false;
-      sent += static_cast<uint64_t>(n);
-    }
-  }
-  return true;
-}
-
 // A Response::stream body: the head, then each piece as one chunk, then the last chunk.
 template <class Stream>
 bool WriteStreamed(Stream& stream, Response& res, const ConnectionContext& ctx) {
@@ -193,23 +156,6 @@ bool WriteStreamed(Stream& stream, Response& res, const ConnectionContext& ctx) 
   return !ec;
 }
 
-template <class Stream>
-bool WriteResponse(Stream& stream, Response& res, bool head_only, bool keep_alive,
-                   const ConnectionContext& ctx) {
-  if (res.stream && !head_only) return WriteStreamed(stream, res, ctx);
-  uint64_t length = res.file ? res.file->length : res.body.size();
-  if (res.head_content_length) length = *res.head_content_length;
-  std::string out = SerializeHead(res, *ctx.options, length, keep_alive);
-  bool send_body = !head_only && !res.head_content_length;
-  if (send_body && !res.file) out += res.body;
-  ctx.watch->ExpireIn(ctx.options->io_timeout);
-  beast::error_code ec;
-  asio::write(stream, asio::buffer(out), ec);
-  if (ec) return false;
-  if (send_body && res.file) return SendFile(stream, *res.file, ctx);
-  return true;
-}
-
 Request BuildRequest(const Parser& parser, const ConnectionContext& ctx) {
   const auto& msg = parser.get();
   Request req;
@@ -226,7 +172,7 @@ Request BuildRequest(const Parser& parser, const ConnectionContext& ctx) {
     req.headers.emplace_back(ToLower(std::string_view(name.data(), name.size())),
                              std::string(value.data(), value.size()));
   }
-  req.remote_ip = ctx.remote_ip;
+  req.remote_ip = ctx.watch->ip;
   req.secure = ctx.secure;
   if (auto len = parser.content_length()) req.content_length = *len;
   req.chunked = parser.chunked();
@@ -246,26 +192,299 @@ void RefuseInvalidHeaders(Response& res, const ServerOptions& options) {
   }
 }
 
-// After a response that closes the connection: stop sending, let the client read what we
-// sent before the socket goes away (an immediate close could reset it).
+// A connection's whole life. The reactor thread runs the asynchronous steps; a request's
+// handler runs on a worker, handed over with RunOnWorker. The worker then starts the answer
+// itself (plain) or posts it back (TLS). Either way exactly one thread touches the connection
+// at any time: each step ends by starting an asynchronous operation, and only that
+// operation's completion handler touches the connection next.
 template <class Stream>
-void GracefulClose(Stream& stream, const ConnectionContext& ctx) {
-  int fd = NativeFd(stream);
-  if constexpr (!std::is_same_v<Stream, Socket>) {
+class Connection : public std::enable_shared_from_this<Connection<Stream>> {
+ public:
+  static constexpr bool kTls = !std::is_same_v<Stream, Socket>;
+
+  Connection(Stream stream, ConnectionContext ctx)
+      : stream_(std::move(stream)), ctx_(std::move(ctx)) {}
+
+  ~Connection() { ctx_.host->Closed(*ctx_.watch, LowestLayer()); }
+
+  void Start() {
+    if (Over()) return;
+    if constexpr (kTls) {
+      stream_.async_handshake(asio::ssl::stream_base::server,
+                              [self = this->shared_from_this()](const beast::error_code& ec) {
+                                if (!ec) self->ReadHead();
+                              });
+    } else {
+      ReadHead();
+    }
+  }
+
+ private:
+  const ServerOptions& options() const { return *ctx_.options; }
+  Socket& LowestLayer() {
+    if constexpr (kTls) {
+      return stream_.next_layer();
+    } else {
+      return stream_;
+    }
+  }
+  bool Over() const { return ctx_.stopping->load() || ctx_.watch->timed_out.load(); }
+
+  // Between requests. A plain connection waits for its first byte without a parser (idle,
+  // shed first), then gets header_timeout for the head. Under TLS the socket cannot tell
+  // whether a record is already buffered, so the whole wait is one idle phase.
+  void AwaitNextRequest() {
+    if (buffer_.size() > 0) {  // pipelined: the next head has begun
+      ctx_.host->EnterPhase(*ctx_.watch, Phase::kHead, options().header_timeout);
+      ReadHead();
+      return;
+    }
+    buffer_.shrink_to_fit();  // an idle connection keeps no 64 KiB buffer
+    ctx_.host->EnterPhase(*ctx_.watch, Phase::kIdle, options().idle_timeout);
+    if constexpr (kTls) {
+      ReadHead();
+    } else {
+      stream_.async_wait(Socket::wait_read,
+                         [self = this->shared_from_this()](const beast::error_code& ec) {
+                           if (ec || self->Over()) return;
+                           self->ctx_.host->EnterPhase(*self->ctx_.watch, Phase::kHead,
+                                                       self->options().header_timeout);
+                           self->ReadHead();
+                         });
+    }
+  }
+
+  void ReadHead() {
+    if (Over()) return;
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(options().max_header_bytes));
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             [self = this->shared_from_this()](const beast::error_code& ec,
+                                                               size_t) { self->OnHead(ec); });
+  }
+
+  void OnHead(const beast::error_code& ec) {
+    if (Over()) return;
+    if (ec) {
+      if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
+          ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+          ec == asio::error::operation_aborted || ec == asio::ssl::error::stream_truncated) {
+        return;  // the client went away between requests
+      }
+      bool too_big = ec == bhttp::error::header_limit;
+      res_ = RenderError(options(), too_big ? 431 : 400,
+                         too_big ? "RequestHeaderSectionTooLarge" : "BadRequest",
+                         too_big ? "The request line and headers are too large."
+                                 : "The request is not valid HTTP/1.1: " + ec.message());
+      head_only_ = false;
+      keep_alive_ = false;
+      ctx_.host->EnterPhase(*ctx_.watch, Phase::kBusy, std::chrono::milliseconds(0));
+      WriteResponse();
+      return;
+    }
+    // The handler's time is not the client's: no deadline until it reads or we write.
+    ctx_.host->EnterPhase(*ctx_.watch, Phase::kBusy, std::chrono::milliseconds(0));
+    ctx_.host->RunOnWorker([self = this->shared_from_this()] { self->Handle(); });
+  }
+
+  // On a worker: the handler, and what must happen to its body before the answer.
+  void Handle() {
+    if (ctx_.stopping->load()) return;
+    buffer_.reserve(64 * 1024);  // a large body arrives in few reads, not 512-byte pieces
+    Request req = BuildRequest(*parser_, ctx_);
+    auto expect = req.Header("expect");
+    bool expect_continue = expect && IEquals(*expect, "100-continue");
+    ParserBody<Stream> body(stream_, buffer_, *parser_, ctx_, expect_continue);
+    req.body = &body;
+    try {
+      res_ = (*ctx_.handler)(req);
+    } catch (...) {
+      res_ = RenderError(options(), 500, "InternalError", "internal error");
+    }
+    ctx_.watch->Clear();
+    RefuseInvalidHeaders(res_, options());
+
+    // A body the handler did not read is skipped when it is already in our buffer; otherwise
+    // the response goes out first and the connection closes (the graceful close discards what
+    // the client still sends), so a client waiting to send its body still gets its answer.
+    keep_alive_ = parser_->get().keep_alive() && !res_.close && !res_.stream && !body.failed() &&
+                  !ctx_.stopping->load();
+    if (keep_alive_ && !parser_->is_done()) {
+      auto remaining = parser_->content_length_remaining();
+      if (!body.needs_close() && remaining && *remaining <= buffer_.size()) {
+        char sink[16 * 1024];
+        while (!parser_->is_done()) {
+          auto n = body.Read(sink, sizeof sink);
+          if (!n.ok()) break;
+        }
+      }
+      keep_alive_ = parser_->is_done();
+    }
+    head_only_ = req.method == "HEAD";
+    if (res_.stream && !head_only_) {
+      // A stream holds its worker while it runs; the connection closes after it.
+      if (!WriteStreamed(stream_, res_, ctx_)) return;
+      res_ = Response();
+      asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->Close(); });
+      return;
+    }
+    if constexpr (kTls) {
+      asio::post(stream_.get_executor(),
+                 [self = this->shared_from_this()] { self->WriteResponse(); });
+    } else {
+      WriteResponse();  // from here: what fits goes out at once, the rest from the reactor
+    }
+  }
+
+  // Sends the head (and a string body), then the file if any. On a plain socket it first
+  // writes what the socket takes without waiting, so a small answer costs no trip through the
+  // reactor; it may run on the worker then, as nothing else touches the connection. Whatever
+  // waits for the client waits asynchronously.
+  void WriteResponse() {
+    uint64_t length = res_.file ? res_.file->length : res_.body.size();
+    if (res_.head_content_length) length = *res_.head_content_length;
+    out_ = SerializeHead(res_, options(), length, keep_alive_);
+    send_file_ = !head_only_ && !res_.head_content_length && res_.file.has_value();
+    if (!head_only_ && !res_.head_content_length && !res_.file) out_ += res_.body;
+    res_.body.clear();
+    ctx_.watch->ExpireIn(options().io_timeout);
+    size_t done = 0;
+    if constexpr (!kTls) {
+      while (done < out_.size()) {
+        ssize_t n = ::send(stream_.native_handle(), out_.data() + done, out_.size() - done,
+                           MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+        if (n <= 0) return;  // the client is gone
+        done += static_cast<size_t>(n);
+      }
+      if (done == out_.size()) {
+        AfterHead();
+        return;
+      }
+    }
+    asio::async_write(stream_, asio::buffer(out_.data() + done, out_.size() - done),
+                      [self = this->shared_from_this()](const beast::error_code& ec, size_t) {
+                        if (ec || self->Over()) return;
+                        self->AfterHead();
+                      });
+  }
+
+  void AfterHead() {
+    out_.clear();
+    if (send_file_) {
+      sent_ = 0;
+      SendFileChunk();
+    } else {
+      Finish();
+    }
+  }
+
+  // Sends the response's file range a piece at a time, each write with its own deadline:
+  // sendfile on a non-blocking socket, waiting for room; through TLS, read and encrypt.
+  void SendFileChunk() {
+    const FileRange& file = *res_.file;
+    if (sent_ >= file.length) {
+      Finish();
+      return;
+    }
+    ctx_.watch->ExpireIn(options().io_timeout);
+    size_t chunk = static_cast<size_t>(std::min<uint64_t>(file.length - sent_, 1 << 20));
+    if constexpr (!kTls) {
+      beast::error_code mode_ec;
+      stream_.native_non_blocking(true, mode_ec);
+      for (;;) {
+        off_t off = static_cast<off_t>(file.offset + sent_);
+        ssize_t n = ::sendfile(stream_.native_handle(), file.fd, &off, chunk);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+          stream_.async_wait(Socket::wait_write,
+                             [self = this->shared_from_this()](const beast::error_code& ec) {
+                               if (!ec && !self->Over()) self->SendFileChunk();
+                             });
+          return;
+        }
+        if (n <= 0) return;  // the file shrank under us or the client left: just close
+        sent_ += static_cast<uint64_t>(n);
+        if (sent_ >= file.length) break;
+        chunk = static_cast<size_t>(std::min<uint64_t>(file.length - sent_, 1 << 20));
+      }
+      Finish();
+    } else {
+      chunk = std::min<size_t>(chunk, 256 * 1024);
+      file_buf_.resize(chunk);
+      ssize_t n;
+      do {
+        n = ::pread(file.fd, file_buf_.data(), chunk, static_cast<off_t>(file.offset + sent_));
+      } while (n < 0 && errno == EINTR);
+      if (n <= 0) return;
+      asio::async_write(stream_, asio::buffer(file_buf_.data(), static_cast<size_t>(n)),
+                        [self = this->shared_from_this()](const beast::error_code& ec, size_t w) {
+                          if (ec || self->Over()) return;
+                          self->sent_ += w;
+                          self->SendFileChunk();
+                        });
+    }
+  }
+
+  void Finish() {
+    res_ = Response();  // releases the file
+    file_buf_.clear();
+    file_buf_.shrink_to_fit();
+    if (keep_alive_ && !Over()) {
+      AwaitNextRequest();
+    } else {
+      Close();
+    }
+  }
+
+  // After a response that closes the connection: stop sending, let the client read what we
+  // sent before the socket goes away (an immediate close could reset it), discarding up to
+  // 1 MiB of what it still sends, for at most 2 s.
+  void Close() {
+    ctx_.host->EnterPhase(*ctx_.watch, Phase::kBusy, std::chrono::seconds(2));
+    if constexpr (kTls) {
+      stream_.async_shutdown([self = this->shared_from_this()](const beast::error_code&) {
+        self->HalfCloseAndDrain();
+      });
+    } else {
+      HalfCloseAndDrain();
+    }
+  }
+
+  void HalfCloseAndDrain() {
     beast::error_code ec;
-    ctx.watch->ExpireIn(std::chrono::seconds(2));
-    stream.shutdown(ec);
+    LowestLayer().shutdown(Socket::shutdown_send, ec);
+    if (ec || ctx_.stopping->load()) return;
+    file_buf_.resize(4096);
+    Drain();
   }
-  ::shutdown(fd, SHUT_WR);
-  ctx.watch->ExpireIn(std::chrono::seconds(2));
-  char sink[4096];
-  size_t drained = 0;
-  while (drained < kMaxDrainBytes) {
-    ssize_t n = ::recv(fd, sink, sizeof sink, 0);
-    if (n <= 0) break;
-    drained += static_cast<size_t>(n);
+
+  void Drain() {
+    LowestLayer().async_read_some(
+        asio::buffer(file_buf_),
+        [self = this->shared_from_this()](const beast::error_code& ec, size_t n) {
+          self->drained_ += n;
+          if (!ec && self->drained_ < kMaxDrainBytes && !self->ctx_.watch->timed_out) {
+            self->Drain();
+          }
+        });
   }
-}
+
+  Stream stream_;
+  ConnectionContext ctx_;
+  beast::flat_buffer buffer_;
+  std::optional<Parser> parser_;
+  Response res_;
+  bool head_only_ = false;
+  bool keep_alive_ = false;
+  bool send_file_ = false;
+  std::string out_;
+  std::vector<char> file_buf_;
+  uint64_t sent_ = 0;
+  size_t drained_ = 0;
+};
 
 }  // namespace
 
@@ -275,9 +494,7 @@ int64_t SteadyNowMs() {
       .count();
 }
 
-void Watch::ExpireIn(std::chrono::milliseconds d) {
-  deadline_ms.store(SteadyNowMs() + d.count());
-}
+void Watch::ExpireIn(std::chrono::milliseconds d) { deadline_ms.store(SteadyNowMs() + d.count()); }
 
 Response RenderError(const ServerOptions& options, int status, std::string_view code,
                      std::string_view message) {
@@ -289,80 +506,14 @@ Response RenderError(const ServerOptions& options, int status, std::string_view 
   return res;
 }
 
-template <class Stream>
-void ServeConnection(Stream& stream, const ConnectionContext& ctx) {
-  // Beast sizes each read by the buffer's free capacity, at least 512 bytes: start with room
-  // for 64 KiB so a large body arrives in few reads, not in 512-byte pieces.
-  beast::flat_buffer buffer;
-  buffer.reserve(64 * 1024);
-  for (;;) {
-    if (ctx.stopping->load()) return;
-    Parser parser;
-    parser.header_limit(static_cast<std::uint32_t>(ctx.options->max_header_bytes));
-    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
-    ctx.watch->ExpireIn(ctx.options->header_timeout);
-    beast::error_code ec;
-    bhttp::read_header(stream, buffer, parser, ec);
-    if (ec == bhttp::error::end_of_stream || ctx.watch->timed_out) return;
-    if (ec) {
-      if (ec == asio::error::eof || ec == asio::error::connection_reset ||
-          ec == asio::error::broken_pipe || ec == asio::ssl::error::stream_truncated) {
-        return;  // the client went away between requests
-      }
-      bool too_big = ec == bhttp::error::header_limit;
-      Response res = RenderError(*ctx.options, too_big ? 431 : 400,
-                                 too_big ? "RequestHeaderSectionTooLarge" : "BadRequest",
-                                 too_big ? "The request line and headers are too large."
-                                         : "The request is not valid HTTP/1.1: " + ec.message());
-      WriteResponse(stream, res, false, false, ctx);
-      GracefulClose(stream, ctx);
-      return;
-    }
-
-    Request req = BuildRequest(parser, ctx);
-    auto expect = req.Header("expect");
-    bool expect_continue = expect && IEquals(*expect, "100-continue");
-    ParserBody<Stream> body(stream, buffer, parser, ctx, expect_continue);
-    req.body = &body;
-
-    Response res;
-    try {
-      res = (*ctx.handler)(req);
-    } catch (const std::exception& e) {
-      res = RenderError(*ctx.options, 500, "InternalError", "internal error");
-    } catch (...) {
-      res = RenderError(*ctx.options, 500, "InternalError", "internal error");
-    }
-    ctx.watch->Clear();
-    RefuseInvalidHeaders(res, *ctx.options);
-
-    // A body the handler did not read is skipped when it is already in our buffer; otherwise
-    // the response goes out first and the connection closes (GracefulClose discards what the
-    // client still sends), so a client waiting to send its body still gets its answer.
-    bool keep_alive = parser.get().keep_alive() && !res.close && !res.stream && !body.failed() &&
-                      !ctx.stopping->load();
-    if (keep_alive && !parser.is_done()) {
-      auto remaining = parser.content_length_remaining();
-      if (!body.needs_close() && remaining && *remaining <= buffer.size()) {
-        char sink[16 * 1024];
-        while (!parser.is_done()) {
-          auto n = body.Read(sink, sizeof sink);
-          if (!n.ok()) break;
-        }
-      }
-      keep_alive = parser.is_done();
-    }
-    bool head_only = req.method == "HEAD";
-    if (!WriteResponse(stream, res, head_only, keep_alive, ctx)) return;
-    if (!keep_alive) {
-      GracefulClose(stream, ctx);
-      return;
-    }
+void StartConnection(Socket socket, asio::ssl::context* tls, ConnectionContext ctx) {
+  if (tls == nullptr) {
+    std::make_shared<Connection<Socket>>(std::move(socket), std::move(ctx))->Start();
+  } else {
+    using TlsStream = asio::ssl::stream<Socket>;
+    std::make_shared<Connection<TlsStream>>(TlsStream(std::move(socket), *tls), std::move(ctx))
+        ->Start();
   }
 }
-
-template void ServeConnection<Socket>(Socket&, const ConnectionContext&);
-template void ServeConnection<asio::ssl::stream<Socket>>(asio::ssl::stream<Socket>&,
-                                                         const ConnectionContext&);
 
 }  // namespace sparkify::http::internal

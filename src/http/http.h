@@ -1,10 +1,17 @@
-// A small blocking HTTP/1.1 server (plain or TLS) for Sparkify's services.
+// A small HTTP/1.1 server (plain or TLS) for Sparkify's services.
 //
-// One thread per connection, with hard limits on connections, header size and time: a
-// watchdog closes connections whose request head or body stalls, so slow or idle clients
-// cannot pin threads. Handlers see a Request whose body they pull when (and if) they want
-// it, which is when "100 Continue" is sent; they return a Response whose body is a string
-// or a range of an open file (sent with sendfile on plain connections).
+// Connections cost no thread while they wait: one reactor thread (Boost.Asio) accepts them,
+// does the TLS handshake, waits on idle keep-alive connections, reads each request head and
+// writes each response. Only a request whose head is complete reaches a worker thread, where
+// the handler runs and pulls the body when (and if) it wants it, which is when "100 Continue"
+// is sent. A few hundred slow or idle clients therefore hold sockets, not threads, and:
+// - the request head must arrive within header_timeout of its first byte (or of accept);
+// - one client address may hold at most max_connections_per_ip connections;
+// - at a limit, the longest-idle keep-alive connection is shed first, then the connection
+//   that has been sending its head the longest; only if there is neither is the newcomer
+//   answered 503.
+// Handlers return a Response whose body is a string, a range of an open file (sent with
+// sendfile on plain connections), or a stream (which holds its worker while it runs).
 //
 // Server is thread-safe: Start() returns a running server, Stop() (or the destructor)
 // stops accepting, closes connections and joins every thread.
@@ -74,7 +81,7 @@ struct Response {
   // (Transfer-Encoding: chunked, no Content-Length; `body` and `file` are ignored), and the
   // connection closes after it. For server-sent events. `write` sends one piece at once and
   // returns false once the client is gone or the server stops (return soon then). Runs on
-  // the connection's thread; not called for HEAD.
+  // a worker thread, which it holds until it returns; not called for HEAD.
   std::function<void(const std::function<bool(std::string_view)>& write)> stream;
 
   Response& Set(std::string name, std::string value) {
@@ -103,10 +110,18 @@ struct ServerOptions {
   std::string tls_cert_file;       // PEM; both set: serve HTTPS only
   std::string tls_key_file;
   size_t max_header_bytes = 16 * 1024;  // request line + headers
-  int max_connections = 512;             // beyond it: 503 and close
-  // The request head (request line and headers) must arrive within this; it also bounds how
-  // long an idle keep-alive connection is kept.
-  std::chrono::milliseconds header_timeout{std::chrono::seconds(60)};
+  // Open connections in all. Waiting ones cost a socket and a few KiB, no thread. Raised to
+  // what the process's open-file limit allows if that is lower.
+  int max_connections = 4096;
+  int max_connections_per_ip = 128;  // per client address; 0: no cap (Unix sockets: none)
+  // Requests whose handler runs at once (worker threads, started as needed); further
+  // complete requests wait in arrival order for a free worker.
+  int max_active_requests = 256;
+  // The request head (request line and headers) must arrive within this of its first byte;
+  // on a new connection, within this of accept (TLS handshake included).
+  std::chrono::milliseconds header_timeout{std::chrono::seconds(10)};
+  // How long a keep-alive connection may wait for its next request.
+  std::chrono::milliseconds idle_timeout{std::chrono::seconds(60)};
   // A body read or response write that makes no progress for this long closes the connection.
   std::chrono::milliseconds io_timeout{std::chrono::seconds(60)};
   std::string server_name = "sparkify";
@@ -123,7 +138,7 @@ class Server {
   static Result<std::unique_ptr<Server>> Start(const ServerOptions& options, Handler handler);
   virtual ~Server() = default;
   virtual uint16_t port() const = 0;
-  virtual int active_connections() const = 0;
+  virtual int active_connections() const = 0;  // open connections, idle ones included
   // Stops accepting, closes every connection, joins all threads. Idempotent.
   virtual void Stop() = 0;
 };

@@ -5,15 +5,21 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <sys/resource.h>
 #include <boost/asio/basic_socket_acceptor.hpp>
 #include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/ssl.hpp>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <condition_variable>
+#include <deque>
 #include <list>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "http/connection.h"
@@ -25,7 +31,22 @@ namespace {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using Socket = internal::Socket;
+using internal::Phase;
 using internal::Watch;
+
+// Raises the soft open-file limit to the hard one (each connection is a descriptor) and
+// returns how many connections fit in it, keeping room for files and the process's others.
+int ConnectionsTheFdLimitAllows() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return 1024;
+  if (lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &lim);
+    ::getrlimit(RLIMIT_NOFILE, &lim);
+  }
+  rlim_t usable = lim.rlim_cur > 256 ? (lim.rlim_cur - 128) / 2 : 64;  // a file per request
+  return static_cast<int>(std::min<rlim_t>(usable, 1 << 20));
+}
 
 // The peer's IP address as text; empty for a Unix socket (or an unknown peer).
 std::string PeerAddress(int fd) {
@@ -50,10 +71,17 @@ std::string PeerAddress(int fd) {
   return text;
 }
 
-class ServerImpl : public Server {
+class ServerImpl : public Server, private internal::ConnectionHost {
  public:
   ServerImpl(ServerOptions options, Handler handler)
-      : options_(std::move(options)), handler_(std::move(handler)), acceptor_(io_) {}
+      : options_(std::move(options)),
+        handler_(std::move(handler)),
+        acceptor_(io_),
+        retry_timer_(io_) {
+    options_.max_connections =
+        std::max(1, std::min(options_.max_connections, ConnectionsTheFdLimitAllows()));
+    options_.max_active_requests = std::max(1, options_.max_active_requests);
+  }
 
   ~ServerImpl() override { Stop(); }
 
@@ -65,7 +93,8 @@ class ServerImpl : public Server {
     boost::system::error_code ec;
     acceptor_.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) return Status::Unavailable("listen failed: " + ec.message());
-    accept_thread_ = std::thread([this] { AcceptLoop(); });
+    Accept();
+    reactor_thread_ = std::thread([this] { io_.run(); });
     watchdog_thread_ = std::thread([this] { WatchdogLoop(); });
     return Status::OK();
   }
@@ -78,23 +107,34 @@ class ServerImpl : public Server {
   }
 
   void Stop() override {
-    if (stopping_.exchange(true)) {
-      JoinThreads();
-      return;
+    std::lock_guard stop_lock(stop_mu_);
+    if (stopped_) return;
+    stopping_ = true;
+    if (reactor_thread_.joinable()) {
+      // Stop accepting and cut every connection: pending operations fail at once, handlers
+      // blocked on the client see errors, and each connection ends by itself.
+      asio::post(io_, [this] {
+        boost::system::error_code ec;
+        acceptor_.close(ec);
+        retry_timer_.cancel();
+      });
+      {
+        std::unique_lock lock(mu_);
+        for (auto& w : watches_) ::shutdown(w.fd, SHUT_RDWR);
+        stop_cv_.notify_all();
+        idle_cv_.wait(lock, [this] { return watches_.empty(); });
+      }
+      work_.reset();
+      io_.stop();
+      reactor_thread_.join();
     }
-    ::shutdown(acceptor_.native_handle(), SHUT_RDWR);  // wakes the blocking accept()
-    {
-      std::lock_guard lock(mu_);
-      for (auto& w : watches_) ::shutdown(w.fd, SHUT_RDWR);
+    if (watchdog_thread_.joinable()) {
+      stop_cv_.notify_all();
+      watchdog_thread_.join();
     }
-    stop_cv_.notify_all();
-    JoinThreads();
-    {
-      std::unique_lock lock(mu_);
-      idle_cv_.wait(lock, [this] { return watches_.empty(); });
-    }
-    ReapFinishedThreads();
+    StopWorkers();
     if (!options_.unix_socket_path.empty()) ::unlink(options_.unix_socket_path.c_str());
+    stopped_ = true;
   }
 
  private:
@@ -151,73 +191,91 @@ class ServerImpl : public Server {
     return Status::OK();
   }
 
-  void JoinThreads() {
-    std::lock_guard lock(join_mu_);
-    if (accept_thread_.joinable()) accept_thread_.join();
-    if (watchdog_thread_.joinable()) watchdog_thread_.join();
-  }
-
-  void AcceptLoop() {
-    while (!stopping_) {
-      Socket socket(io_);
-      boost::system::error_code ec;
-      acceptor_.accept(socket, ec);
-      if (stopping_) break;
+  void Accept() {
+    acceptor_.async_accept([this](const boost::system::error_code& ec, Socket socket) {
+      if (stopping_) return;
       if (ec) {
         // EMFILE and friends: back off briefly instead of spinning.
-        std::unique_lock lock(mu_);
-        stop_cv_.wait_for(lock, std::chrono::milliseconds(50));
-        continue;
+        retry_timer_.expires_after(std::chrono::milliseconds(50));
+        retry_timer_.async_wait([this](const boost::system::error_code& e) {
+          if (!e && !stopping_) Accept();
+        });
+        return;
       }
-      if (tcp_) {
-        int one = 1;
-        ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      }
-      std::list<Watch>::iterator watch;
-      {
-        std::lock_guard lock(mu_);
-        if (static_cast<int>(watches_.size()) >= options_.max_connections) {
-          watch = watches_.end();
-        } else {
-          watch = watches_.emplace(watches_.end());
-          watch->fd = socket.native_handle();
-        }
-      }
-      if (watch == watches_.end()) {
-        RejectBusy(socket);
-        continue;
-      }
-      ReapFinishedThreads();
-      // Connection threads are joined, never detached: Stop() returns only when every one has
-      // fully exited (thread-local state included), so nothing outlives the server.
-      auto self = threads_.emplace(threads_.end());
-      *self = std::thread([this, s = std::move(socket), watch, self]() mutable {
-        Serve(std::move(s), &*watch);
-        std::lock_guard lock(mu_);
-        watches_.erase(watch);
-        finished_.push_back(self);
-        idle_cv_.notify_all();
-      });
-    }
+      Admit(std::move(socket));
+      Accept();
+    });
   }
 
-  // Only the accept thread (or Stop, after joining it) changes threads_.
-  void ReapFinishedThreads() {
-    std::vector<std::list<std::thread>::iterator> done;
+  void Admit(Socket socket) {
+    if (tcp_) {
+      int one = 1;
+      ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+    std::string ip = PeerAddress(socket.native_handle());
+    Watch* watch = nullptr;
     {
       std::lock_guard lock(mu_);
-      done.swap(finished_);
+      bool room = !stopping_ && (live_ < options_.max_connections || ShedOneLocked(nullptr));
+      if (room && !ip.empty() && options_.max_connections_per_ip > 0 &&
+          per_ip_[ip] >= options_.max_connections_per_ip) {
+        room = ShedOneLocked(&ip);
+      }
+      if (room) {
+        watch = &watches_.emplace_back();
+        watch->fd = socket.native_handle();
+        watch->ip = ip;
+        watch->phase = Phase::kHead;
+        watch->since_ms = internal::SteadyNowMs();
+        watch->ExpireIn(options_.header_timeout);
+        watch->it = std::prev(watches_.end());
+        ++live_;
+        if (!ip.empty()) ++per_ip_[ip];
+      }
     }
-    for (auto it : done) {
-      if (it->joinable()) it->join();
-      threads_.erase(it);
+    if (watch == nullptr) {
+      RejectBusy(socket);
+      return;
+    }
+    internal::StartConnection(std::move(socket), tls_.get(),
+                              {&options_, &handler_, this, watch, tls_ != nullptr, &stopping_});
+  }
+
+  // Makes room by cutting the connection that matters least: the longest-idle keep-alive
+  // one, else the one that has been sending its head the longest (a client that sends its
+  // head in one go never stays in that phase long). `ip`: only among that client's.
+  bool ShedOneLocked(const std::string* ip) {
+    Watch* victim = nullptr;
+    for (Phase phase : {Phase::kIdle, Phase::kHead}) {
+      for (auto& w : watches_) {
+        if (w.leaving || w.phase != phase || (ip != nullptr && w.ip != *ip)) continue;
+        if (victim == nullptr || w.since_ms < victim->since_ms) victim = &w;
+      }
+      if (victim != nullptr) break;
+    }
+    if (victim == nullptr) return false;
+    victim->timed_out = true;
+    ::shutdown(victim->fd, SHUT_RDWR);
+    LeaveLocked(*victim);
+    return true;
+  }
+
+  // The watch stops counting against the limits (its connection is on its way out).
+  void LeaveLocked(Watch& w) {
+    if (w.leaving) return;
+    w.leaving = true;
+    --live_;
+    if (!w.ip.empty()) {
+      auto it = per_ip_.find(w.ip);
+      if (it != per_ip_.end() && --it->second <= 0) per_ip_.erase(it);
     }
   }
 
   void RejectBusy(Socket& socket) {
     Response res = internal::RenderError(options_, 503, "SlowDown",
                                          "Too many connections; reduce your request rate.");
-    std::string head = "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n";
+    std::string head =
+        "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 1\r\n";
     for (const auto& [n, v] : res.headers) head += n + ": " + v + "\r\n";
     head += "Content-Length: " + std::to_string(res.body.size()) + "\r\n\r\n" + res.body;
     boost::system::error_code ec;
@@ -226,30 +284,65 @@ class ServerImpl : public Server {
     socket.close(ec);
   }
 
-  // Runs on the connection's own thread; the socket is closed on return.
-  void Serve(Socket socket, Watch* watch) {
-    boost::system::error_code ec;
-    internal::ConnectionContext ctx{&options_,       &handler_,
-                                    watch,           PeerAddress(socket.native_handle()),
-                                    tls_ != nullptr, &stopping_};
-    if (!tls_) {
-      internal::ServeConnection(socket, ctx);
-      CloseUnderLock(socket);
-      return;
+  // --- ConnectionHost
+
+  void EnterPhase(Watch& watch, Phase phase, std::chrono::milliseconds deadline) override {
+    {
+      std::lock_guard lock(mu_);
+      watch.phase = phase;
+      watch.since_ms = internal::SteadyNowMs();
     }
-    asio::ssl::stream<Socket> stream(std::move(socket), *tls_);
-    watch->ExpireIn(options_.header_timeout);
-    stream.handshake(asio::ssl::stream_base::server, ec);
-    if (!ec) internal::ServeConnection(stream, ctx);
-    CloseUnderLock(stream.next_layer());
+    if (deadline.count() > 0) {
+      watch.ExpireIn(deadline);
+    } else {
+      watch.Clear();
+    }
   }
 
-  // The watchdog may shut the fd down at any time; close it under the same lock so the fd
-  // number cannot be reused by another connection in between.
-  void CloseUnderLock(Socket& socket) {
+  void Closed(Watch& watch, Socket& socket) override {
     std::lock_guard lock(mu_);
     boost::system::error_code ec;
     socket.close(ec);
+    LeaveLocked(watch);
+    watches_.erase(watch.it);
+    idle_cv_.notify_all();
+  }
+
+  void RunOnWorker(std::function<void()> work) override {
+    std::lock_guard lock(pool_mu_);
+    tasks_.push_back(std::move(work));
+    if (tasks_.size() > waiting_workers_ &&
+        workers_.size() < static_cast<size_t>(options_.max_active_requests)) {
+      workers_.emplace_back([this] { WorkerLoop(); });
+    }
+    pool_cv_.notify_one();
+  }
+
+  void WorkerLoop() {
+    std::unique_lock lock(pool_mu_);
+    for (;;) {
+      ++waiting_workers_;
+      pool_cv_.wait(lock, [this] { return !tasks_.empty() || workers_stop_; });
+      --waiting_workers_;
+      if (tasks_.empty()) return;  // stopping, nothing left
+      std::function<void()> work = std::move(tasks_.front());
+      tasks_.pop_front();
+      lock.unlock();
+      work();
+      work = nullptr;  // may end the connection: not under pool_mu_
+      lock.lock();
+    }
+  }
+
+  void StopWorkers() {
+    std::vector<std::thread> workers;
+    {
+      std::lock_guard lock(pool_mu_);
+      workers_stop_ = true;
+      workers.swap(workers_);
+    }
+    pool_cv_.notify_all();
+    for (auto& t : workers) t.join();
   }
 
   void WatchdogLoop() {
@@ -260,6 +353,7 @@ class ServerImpl : public Server {
       for (auto& w : watches_) {
         if (w.deadline_ms.load() < now && !w.timed_out.exchange(true)) {
           ::shutdown(w.fd, SHUT_RDWR);
+          LeaveLocked(w);
         }
       }
     }
@@ -268,20 +362,32 @@ class ServerImpl : public Server {
   ServerOptions options_;
   Handler handler_;
   asio::io_context io_;
+  // Keeps the reactor running while no operation is pending (a worker may still post one).
+  asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io_);
   asio::basic_socket_acceptor<asio::generic::stream_protocol> acceptor_;
+  asio::steady_timer retry_timer_;
   bool tcp_ = false;
   std::unique_ptr<asio::ssl::context> tls_;
   uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
-  std::thread accept_thread_;
+  std::mutex stop_mu_;
+  bool stopped_ = false;  // guarded by stop_mu_
+  std::thread reactor_thread_;
   std::thread watchdog_thread_;
-  std::mutex join_mu_;
-  mutable std::mutex mu_;  // guards watches_
+
+  mutable std::mutex mu_;  // guards the registry: watches_, live_, per_ip_
   std::list<Watch> watches_;
-  std::list<std::thread> threads_;                          // one per open connection
-  std::vector<std::list<std::thread>::iterator> finished_;  // guarded by mu_; to be joined
+  int live_ = 0;  // watches not leaving
+  std::unordered_map<std::string, int> per_ip_;
   std::condition_variable stop_cv_;
   std::condition_variable idle_cv_;
+
+  std::mutex pool_mu_;  // guards the worker pool
+  std::deque<std::function<void()>> tasks_;
+  std::vector<std::thread> workers_;
+  size_t waiting_workers_ = 0;
+  bool workers_stop_ = false;
+  std::condition_variable pool_cv_;
 };
 
 }  // namespace

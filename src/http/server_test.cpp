@@ -3,10 +3,12 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <string>
 #include <thread>
 
@@ -18,8 +20,15 @@ namespace {
 // A raw loopback client for what curl will not do (slow clients, garbage).
 class RawClient {
  public:
-  explicit RawClient(uint16_t port) {
+  // `from`: the local address to connect from (any of 127.0.0.0/8 reaches loopback).
+  explicit RawClient(uint16_t port, const char* from = nullptr) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (from != nullptr) {
+      sockaddr_in local{};
+      local.sin_family = AF_INET;
+      ::inet_pton(AF_INET, from, &local.sin_addr);
+      (void)!::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof local);
+    }
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);
@@ -29,6 +38,27 @@ class RawClient {
   ~RawClient() { ::close(fd_); }
   bool connected() const { return connected_; }
   void Send(std::string_view data) { (void)!::send(fd_, data.data(), data.size(), MSG_NOSIGNAL); }
+  // Waits up to `ms` for an answer, then reads until 50 ms pass without more (or the peer
+  // closes).
+  std::string ReadFor(int ms) {
+    std::string out;
+    char buf[4096];
+    for (;;) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, out.empty() ? ms : 50) <= 0) break;
+      ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      out.append(buf, static_cast<size_t>(n));
+    }
+    return out;
+  }
+  // True once the peer has closed the connection (checked without waiting long).
+  bool Closed(int ms = 2000) {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, ms) <= 0) return false;
+    char c;
+    return ::recv(fd_, &c, 1, MSG_PEEK) <= 0;
+  }
   // Reads until the peer closes (or 10 s pass).
   std::string ReadAll() {
     timeval tv{10, 0};
@@ -265,19 +295,116 @@ TEST_F(ServerTest, StalledBodyIsCutOff) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
 }
 
-TEST_F(ServerTest, ConnectionLimitAnswers503) {
+// Polls until the server counts `n` open connections.
+void AwaitConnections(Server& server, int n) {
+  for (int i = 0; i < 500 && server.active_connections() != n; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+// Connections in the middle of a request (here: a body still to come) are never shed.
+TEST_F(ServerTest, ConnectionLimitAnswers503WhenEveryConnectionIsBusy) {
+  ServerOptions options;
+  options.max_connections = 2;
+  StartServer(options);
+  RawClient a(server_->port()), b(server_->port());
+  a.Send("PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab");
+  b.Send("PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab");
+  AwaitConnections(*server_, 2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // both in their handlers
+  RawClient c(server_->port());
+  std::string answer = c.ReadAll();
+  EXPECT_NE(answer.find("503"), std::string::npos);
+  EXPECT_NE(answer.find("Retry-After: 1"), std::string::npos);
+  a.Send("cdefghij");
+  EXPECT_NE(a.ReadFor(2000).find("200 OK"), std::string::npos);
+}
+
+TEST_F(ServerTest, AtTheLimitTheLongestIdleKeepAliveConnectionMakesRoom) {
   ServerOptions options;
   options.max_connections = 2;
   StartServer(options);
   RawClient a(server_->port()), b(server_->port());
   a.Send("GET /echo HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_NE(a.ReadFor(500).find("200 OK"), std::string::npos);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
   b.Send("GET /echo HTTP/1.1\r\nHost: x\r\n\r\n");
-  // Wait until both are registered, polling rather than sleeping a fixed time.
-  for (int i = 0; i < 200 && server_->active_connections() < 2; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  ASSERT_NE(b.ReadFor(500).find("200 OK"), std::string::npos);
+  // Both idle now: a newcomer is served and `a`, idle the longest, is the one cut.
   RawClient c(server_->port());
-  EXPECT_NE(c.ReadAll().find("503"), std::string::npos);
+  c.Send("GET /echo HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_NE(c.ReadFor(2000).find("200 OK"), std::string::npos);
+  EXPECT_TRUE(a.Closed());
+  EXPECT_FALSE(b.Closed(100));
+}
+
+TEST_F(ServerTest, AtTheLimitASlowHeadIsCutBeforeANewcomerIsRefused) {
+  ServerOptions options;
+  options.max_connections = 2;
+  StartServer(options);
+  RawClient a(server_->port()), b(server_->port());
+  a.Send("GET /echo HTTP/1.1\r\nHo");  // slowloris: a head that never ends
+  b.Send("GET /echo HTTP/1.1\r\nHo");
+  AwaitConnections(*server_, 2);
+  RawClient c(server_->port());
+  c.Send("GET /echo HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_NE(c.ReadFor(2000).find("200 OK"), std::string::npos);
+  EXPECT_TRUE(a.Closed());
+}
+
+TEST_F(ServerTest, OneClientAddressIsCappedAndOthersAreNot) {
+  ServerOptions options;
+  options.max_connections_per_ip = 2;
+  StartServer(options);
+  RawClient a(server_->port()), b(server_->port());
+  a.Send("PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab");
+  b.Send("PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab");
+  AwaitConnections(*server_, 2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  RawClient same(server_->port());
+  EXPECT_NE(same.ReadAll().find("503"), std::string::npos);
+  RawClient other(server_->port(), "127.0.0.2");
+  ASSERT_TRUE(other.connected());
+  other.Send("GET /echo HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_NE(other.ReadFor(2000).find("200 OK"), std::string::npos);
+}
+
+TEST_F(ServerTest, IdleKeepAliveConnectionsCloseAfterTheIdleTimeout) {
+  ServerOptions options;
+  options.idle_timeout = std::chrono::milliseconds(300);
+  StartServer(options);
+  RawClient a(server_->port());
+  a.Send("GET /echo HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_NE(a.ReadFor(500).find("200 OK"), std::string::npos);
+  EXPECT_TRUE(a.Closed(3000));
+}
+
+int ThreadCount() {
+  int n = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/task"))
+    ++n;
+  return n;
+}
+
+// Six hundred clients that connect and dribble a head cost sockets, not threads, and the
+// others are served meanwhile.
+TEST_F(ServerTest, HundredsOfSlowClientsHoldNoThreadsAndStopNoOne) {
+  ServerOptions options;
+  options.max_connections_per_ip = 0;
+  StartServer(options);
+  int threads_before = ThreadCount();
+  std::vector<std::unique_ptr<RawClient>> slow;
+  for (int i = 0; i < 600; ++i) {
+    slow.push_back(std::make_unique<RawClient>(server_->port()));
+    slow.back()->Send(i % 2 ? "GET / HTTP/1.1\r\nHo" : "");
+  }
+  AwaitConnections(*server_, 600);
+  EXPECT_EQ(server_->active_connections(), 600);
+  for (int i = 0; i < 20; ++i) {
+    auto r = Curl(base_ + "/echo?n=" + std::to_string(i));
+    ASSERT_EQ(r.status, 200);
+  }
+  EXPECT_LT(ThreadCount() - threads_before, 10);
 }
 
 TEST_F(ServerTest, StopClosesLiveConnections) {

@@ -85,8 +85,10 @@ Status Emulator::Impl::Start() {
   http::ServerOptions server_options;
   server_options.host = options_.host;
   server_options.port = options_.port;
-  server_options.max_connections = options_.max_connections;
+  server_options.max_connections = 4 * options_.max_connections;
+  server_options.max_active_requests = options_.max_connections;
   server_options.header_timeout = options_.header_timeout;
+  server_options.idle_timeout = options_.idle_timeout;
   // A synchronous invoke holds its connection while it waits and runs.
   server_options.io_timeout =
       options_.max_queue_wait + options_.init_timeout + options_.timeout + std::chrono::seconds(60);

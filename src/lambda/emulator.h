@@ -55,11 +55,15 @@ struct EmulatorOptions {
   // --- The Invoke API server.
   std::string host = "127.0.0.1";  // Default: loopback only.
   uint16_t port = 0;               // 0: any free port (see Emulator::port()).
+  // Requests handled at once (each synchronous invoke holds one while it waits and runs);
+  // open connections may be 4 times as many, waiting ones cost no thread.
   int max_connections = 256;
-  // The request head must arrive within this (also the idle keep-alive limit). Default 60 s.
-  // The body and response time limit is derived: max_queue_wait + init_timeout + timeout +
-  // 60 s, since a synchronous invoke holds its connection for that long at most.
-  std::chrono::milliseconds header_timeout{std::chrono::seconds(60)};
+  // The request head must arrive within this of its first byte. Default 10 s. The body
+  // and response time limit is derived: max_queue_wait + init_timeout + timeout + 60 s,
+  // since a synchronous invoke holds its connection for that long at most.
+  std::chrono::milliseconds header_timeout{std::chrono::seconds(10)};
+  // How long a keep-alive connection may wait for its next request. Default 60 s.
+  std::chrono::milliseconds idle_timeout{std::chrono::seconds(60)};
 
   // --- The function.
   // Its name; the path name "function" (the RIE's) is always accepted as well, and so are

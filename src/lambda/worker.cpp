@@ -122,8 +122,10 @@ void Emulator::Impl::RunWorkerOnce(Worker& w) {
   server_options.unix_socket_path = runtime_dir_ + "/worker-" + std::to_string(w.index) + "-" +
                                     std::to_string(generation) + ".sock";
   server_options.max_connections = 16;
+  server_options.max_active_requests = 16;
   // /next waits as long as there is no work; only our own child can connect.
   server_options.header_timeout = std::chrono::hours(24 * 365);
+  server_options.idle_timeout = std::chrono::hours(24 * 365);
   server_options.io_timeout = std::chrono::hours(24 * 365);
   server_options.server_name = "sparkify-lambda-runtime";
   auto server = http::Server::Start(server_options, [this, &w, generation](http::Request& req) {

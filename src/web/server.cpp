@@ -17,8 +17,9 @@ class WebServerImpl final : public WebServer {
     http_opts.host = options.host;
     http_opts.port = options.port;
     http_opts.server_name = "sparkify-web";
-    http_opts.max_connections = 256;
-    http_opts.header_timeout = std::chrono::seconds(30);
+    // Each job's progress stream holds a worker while the job runs.
+    http_opts.max_connections = 2048;
+    http_opts.max_active_requests = 256;
     http_opts.io_timeout = std::chrono::seconds(60);
     http_opts.render_error = [](int status, std::string_view code, std::string_view message) {
       return internal::ErrorResponse(status, code, message);

@@ -347,6 +347,31 @@ class Boto3Test(StoreTestCase):
         self.assertClientError("NoSuchKey", 404, self.s3.get_object,
                                Bucket=self.bucket, Key="mp/aborted")
 
+    def test_complete_multipart_upload_retried_after_success(self):
+        # An SDK that lost the answer to CompleteMultipartUpload sends it again: S3 answers
+        # the same result, not NoSuchUpload, while the object is still the one it made.
+        key = "mp/retried"
+        upload = self.s3.create_multipart_upload(Bucket=self.bucket, Key=key)["UploadId"]
+        etag = self.s3.upload_part(Bucket=self.bucket, Key=key, UploadId=upload, PartNumber=1,
+                                   Body=b"r" * 1000)["ETag"]
+        parts = {"Parts": [{"PartNumber": 1, "ETag": etag}]}
+        first = self.s3.complete_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload,
+                                                  MultipartUpload=parts)
+        again = self.s3.complete_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload,
+                                                  MultipartUpload=parts)
+        self.assertEqual(again["ResponseMetadata"]["HTTPStatusCode"], 200)
+        self.assertEqual((again["ETag"], again["Key"], again["Bucket"]),
+                         (first["ETag"], key, self.bucket))
+        self.assertClientError("NoSuchUpload", 404, self.s3.complete_multipart_upload,
+                               Bucket=self.bucket, Key="mp/other-key", UploadId=upload,
+                               MultipartUpload=parts)
+        self.assertClientError("NoSuchUpload", 404, self.s3.upload_part, Bucket=self.bucket,
+                               Key=key, UploadId=upload, PartNumber=2, Body=b"late")
+        self.s3.put_object(Bucket=self.bucket, Key=key, Body=b"overwritten")
+        self.assertClientError("NoSuchUpload", 404, self.s3.complete_multipart_upload,
+                               Bucket=self.bucket, Key=key, UploadId=upload,
+                               MultipartUpload=parts)
+
     def test_list_multipart_uploads(self):
         bucket = self.unique("uploads")
         self.s3.create_bucket(Bucket=bucket)

@@ -142,6 +142,7 @@ class ImageServer:
 
     def __init__(self):
         self.paths = []
+        self.gates = {}  # path -> threading.Event: its answer waits until the event is set
         server = self
 
         class Handler(http.server.SimpleHTTPRequestHandler):
@@ -150,6 +151,9 @@ class ImageServer:
 
             def do_GET(self):
                 server.paths.append(self.path)
+                gate = server.gates.get(self.path)
+                if gate is not None:
+                    gate.wait(60)
                 super().do_GET()
 
         self.httpd = http.server.ThreadingHTTPServer(
@@ -158,6 +162,11 @@ class ImageServer:
 
     def url(self, name):
         return "http://127.0.0.1:%d/%s" % (self.httpd.server_address[1], name)
+
+    def hold(self, path):
+        """Answers for `path` (with its query) wait until the returned event is set."""
+        self.gates[path] = threading.Event()
+        return self.gates[path]
 
     def stop(self):
         self.httpd.shutdown()
@@ -421,6 +430,46 @@ class WebApiTest(unittest.TestCase):
         self.assertEqual(self.follow(job["id"])[-1]["state"], "done")
         status, shared, _ = api("POST", self.base + "/api/jobs/%s/share" % job["id"])
         self.assertTrue(shared["local"], shared)
+
+    def test_jobs_beyond_the_slots_wait_in_a_fair_queue(self):
+        with open(os.path.join(self.data, "store", "iam", "users", "web",
+                               "credentials.json")) as f:
+            web = json.load(f)
+        env = clean_env(AWS_ACCESS_KEY_ID=web["access_key_id"],
+                        AWS_SECRET_ACCESS_KEY=web["secret_access_key"])
+        gate = self.images.hold("/coins.png?held")
+        proc = subprocess.Popen(
+            [sparkify_binary(), "web", "--listen", "127.0.0.1:0", "--s3-endpoint", self.up.store,
+             "--function-url", self.up.function, "--samples", "none", "--allow-private-fetch",
+             "--max-running-jobs", "1", "--max-queued-jobs", "1", "--client-running-jobs", "0"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent)
+        try:
+            base = re.search(r"listening on (\S+)", proc.stdout.readline().decode()).group(1)
+            status, first, _ = api("POST", base + "/api/jobs",
+                                   {"urls": [self.images.url("coins.png?held")]})
+            self.assertEqual(status, 202, first)
+            self.assertNotIn("waiting_ahead", first)
+            poll(lambda: "/coins.png?held" in self.images.paths, 30, what="the held fetch")
+            status, second, _ = api("POST", base + "/api/jobs",
+                                    {"urls": [self.images.url("coffee.png")]})
+            self.assertEqual(status, 202, second)
+            self.assertEqual(second["waiting_ahead"], 0, "one slot, taken: it waits, first")
+            status, third, _ = api("POST", base + "/api/jobs",
+                                   {"urls": [self.images.url("rocket.jpg")]})
+            self.assertEqual((status, third["error"]["code"]), (503, "busy"), third)
+            self.assertEqual(api("GET", base + "/api/jobs/" + second["id"])[1]["waiting_ahead"], 0)
+            gate.set()
+            for job in (first, second):
+                poll(lambda: api("GET", base + "/api/jobs/" + job["id"])[1]["state"] == "done",
+                     120, what="job %s done" % job["id"])
+            done = api("GET", base + "/api/jobs/" + second["id"])[1]
+            self.assertNotIn("waiting_ahead", done)
+        finally:
+            gate.set()
+            proc.send_signal(signal.SIGTERM)
+            self.assertEqual(proc.wait(30), 0)
+            proc.stdout.close()
 
     def test_refused_uploads_and_requests(self):
         cases = [

@@ -138,6 +138,31 @@ void RegisterWeb(CLI::App& app, int* exit_code) {
       ->envname("SPARKIFY_MAX_FILE_BYTES")
       ->check(CLI::Range(uint64_t{1024}, uint64_t{64} << 20))
       ->capture_default_str();
+  cmd->add_option("--max-running-jobs", o.max_running_jobs,
+                  "Collages made at once; more wait in a fair queue")
+      ->envname("SPARKIFY_MAX_RUNNING_JOBS")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  cmd->add_option("--max-queued-jobs", o.max_queued_jobs,
+                  "Collages that may wait for a free slot; beyond: 503 busy")
+      ->envname("SPARKIFY_MAX_QUEUED_JOBS")
+      ->check(CLI::Range(0, 10000))
+      ->capture_default_str();
+  cmd->add_option("--client-running-jobs", o.client_running_jobs,
+                  "Collages one client (remote address) may have in the making (0: no limit)")
+      ->envname("SPARKIFY_CLIENT_RUNNING_JOBS")
+      ->check(CLI::Range(0, 10000))
+      ->capture_default_str();
+  cmd->add_option("--client-covers-per-minute", o.client_covers_per_minute,
+                  "Covers one client may submit a minute (0: no limit)")
+      ->envname("SPARKIFY_CLIENT_COVERS_PER_MINUTE")
+      ->check(CLI::Range(0, 1000000))
+      ->capture_default_str();
+  cmd->add_option("--client-actions-per-minute", o.client_actions_per_minute,
+                  "New layouts and share pictures one client may ask for a minute (0: no limit)")
+      ->envname("SPARKIFY_CLIENT_ACTIONS_PER_MINUTE")
+      ->check(CLI::Range(0, 1000000))
+      ->capture_default_str();
   cmd->add_option("--samples", flags->samples,
                   "Sample images dir (default $SPARKIFY_CACHE/samples; 'none': no samples)")
       ->envname("SPARKIFY_SAMPLES_DIR");

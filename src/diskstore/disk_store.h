@@ -209,9 +209,17 @@ class DiskStore {
                                             const std::vector<std::pair<int, std::string>>& parts,
                                             uint64_t min_part_size,
                                             const WriteCondition& condition = {}) = 0;
+  // The result of an upload that was completed with the same part list, for a client that
+  // retries CompleteUpload after a success it did not hear: the object it made, as long as it
+  // is still the key's current one. NotFound otherwise (never completed, completed with
+  // other parts, overwritten or deleted since, or the record expired).
+  virtual Result<ObjectMeta> CompletedUpload(
+      std::string_view bucket, std::string_view upload_id,
+      const std::vector<std::pair<int, std::string>>& parts) = 0;
   virtual Status AbortUpload(std::string_view bucket, std::string_view upload_id) = 0;
   // Aborts every upload (in every bucket) initiated before `cutoff`: orphans a client left.
-  // Returns how many; an upload completed or aborted meanwhile is skipped.
+  // Returns how many; an upload completed or aborted meanwhile is skipped. Also forgets the
+  // records of uploads completed before `cutoff` (see CompletedUpload).
   virtual Result<int> AbortUploadsInitiatedBefore(TimePoint cutoff) = 0;
 };
 

@@ -124,6 +124,9 @@ class DiskStoreImpl final : public DiskStore {
                                     const std::vector<std::pair<int, std::string>>& parts,
                                     uint64_t min_part_size,
                                     const WriteCondition& condition) override;
+  Result<ObjectMeta> CompletedUpload(
+      std::string_view bucket, std::string_view upload_id,
+      const std::vector<std::pair<int, std::string>>& parts) override;
   Status AbortUpload(std::string_view bucket, std::string_view upload_id) override;
   Result<int> AbortUploadsInitiatedBefore(TimePoint cutoff) override;
 
@@ -135,6 +138,8 @@ class DiskStoreImpl final : public DiskStore {
   // Moves a directory inside the bucket into tmp/ so that it vanishes atomically.
   // REQUIRES: bucket.mu held exclusively.
   Result<std::string> MoveToTrashLocked(const std::string& path);
+  // Removes the completion records of uploads completed before `cutoff`.
+  Status ForgetCompletedBefore(const std::string& bucket, TimePoint cutoff);
   Result<UploadInfo> GetUploadIn(const std::string& bucket, std::string_view upload_id);
 
   std::shared_ptr<const StoreShared> shared_;

@@ -1,12 +1,15 @@
 // Multipart uploads: uploads/<id>/upload holds what CreateUpload was given, part-NNNNN the
 // parts. Every file arrives by rename; CompleteUpload concatenates into a new object file and
-// then moves the upload into tmp/ for removal, all renames under the bucket's mutex.
+// then moves the upload into tmp/ for removal, all renames under the bucket's mutex. In its
+// place it leaves uploads/<id>/completed, the record a retried Complete is answered from.
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <mutex>
+
+#include <nlohmann/json.hpp>
 
 #include "common/crypto.h"
 #include "diskstore/disk_store_impl.h"
@@ -16,6 +19,55 @@ namespace {
 
 constexpr int kMaxPartNumber = 10000;
 constexpr char kUploadFile[] = "/upload";
+constexpr char kCompletedFile[] = "/completed";
+
+// The part list as the client gave it: a retry must name the same parts.
+std::string PartsFingerprint(const std::vector<std::pair<int, std::string>>& parts) {
+  std::string text;
+  for (const auto& [number, etag] : parts) {
+    text += std::to_string(number) + ":" + NormalizeEtag(etag) + "\n";
+  }
+  return Sha256Hex(text);
+}
+
+struct CompletionRecord {
+  std::string key;
+  std::string etag;
+  std::string parts;  // PartsFingerprint
+  int64_t completed_unix_ns = 0;
+};
+
+std::string EncodeRecord(const CompletionRecord& r) {
+  nlohmann::json doc = {{"key_hex", HexEncode(r.key)},
+                        {"etag", r.etag},
+                        {"parts_sha256", r.parts},
+                        {"completed_unix_ns", r.completed_unix_ns}};
+  return doc.dump();
+}
+
+Result<CompletionRecord> ReadRecord(const std::string& path) {
+  SPARKIFY_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(path));
+  auto doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  CompletionRecord r;
+  if (doc.is_object() && doc.contains("key_hex") && doc["key_hex"].is_string() &&
+      doc.contains("etag") && doc["etag"].is_string() && doc.contains("parts_sha256") &&
+      doc["parts_sha256"].is_string() && doc.contains("completed_unix_ns") &&
+      doc["completed_unix_ns"].is_number_integer()) {
+    auto key = HexDecode(doc["key_hex"].get<std::string>());
+    if (key) {
+      r.key = std::move(*key);
+      r.etag = doc["etag"].get<std::string>();
+      r.parts = doc["parts_sha256"].get<std::string>();
+      r.completed_unix_ns = doc["completed_unix_ns"].get<int64_t>();
+      return r;
+    }
+  }
+  return Status::Corruption("malformed completion record " + path);
+}
+
+int64_t UnixNs(TimePoint t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
 
 std::string PartFileName(int number) {
   char name[16];
@@ -254,6 +306,16 @@ Result<ObjectMeta> DiskStoreImpl::CompleteUpload(
       // The object first: a crash between the two renames leaves the upload to complete again.
       SPARKIFY_RETURN_IF_ERROR(PublishObjectLocked(s, *b, staged, meta));
       SPARKIFY_ASSIGN_OR_RETURN(trash, MoveToTrashLocked(dir));
+      // The record a retry is answered from. Without it (a crash now, a failed write) a
+      // retry answers NoSuchUpload, which is what it answered before records existed.
+      Status kept = MakeDir(dir);
+      if (kept.ok()) {
+        kept = WriteFileAtomic(s.tmp_dir, dir + kCompletedFile, dir,
+                               EncodeRecord({meta.key, meta.etag, PartsFingerprint(parts),
+                                             UnixNs(meta.last_modified)}),
+                               s.options.fsync);
+      }
+      if (!kept.ok()) spdlog::warn("disk store: completion record: {}", kept.ToString());
     }
     if (s.options.fsync) {
       SPARKIFY_RETURN_IF_ERROR(SyncDir(s.ObjectDir(bucket, Sha256Hex(meta.key))));
@@ -262,6 +324,31 @@ Result<ObjectMeta> DiskStoreImpl::CompleteUpload(
     Status st = RemoveTree(trash);
     if (!st.ok()) spdlog::warn("disk store: {}", st.ToString());
     return meta;
+  });
+}
+
+Result<ObjectMeta> DiskStoreImpl::CompletedUpload(
+    std::string_view bucket, std::string_view upload_id,
+    const std::vector<std::pair<int, std::string>>& parts) {
+  return Guarded("CompletedUpload", [&]() -> Result<ObjectMeta> {
+    SPARKIFY_ASSIGN_OR_RETURN(auto b, FindBucket(bucket));
+    SPARKIFY_RETURN_IF_ERROR(ValidateUploadId(bucket, upload_id));
+    auto not_found = [&] {
+      return Status::NotFound("no such upload " + std::string(upload_id) + " in bucket " +
+                              Printable(bucket));
+    };
+    auto record = ReadRecord(shared_->UploadDir(bucket, upload_id) + kCompletedFile);
+    if (!record.ok()) {
+      if (!record.status().IsNotFound()) {
+        spdlog::warn("disk store: {}", record.status().ToString());
+      }
+      return not_found();
+    }
+    if (record->parts != PartsFingerprint(parts)) return not_found();
+    auto current = Head(bucket, record->key);
+    if (!current.ok()) return current.status().IsNotFound() ? not_found() : current.status();
+    if (current->etag != record->etag) return not_found();
+    return current;
   });
 }
 
@@ -303,8 +390,34 @@ Result<int> DiskStoreImpl::AbortUploadsInitiatedBefore(TimePoint cutoff) {
       SPARKIFY_RETURN_IF_ERROR(st);
       ++aborted;
     }
+    SPARKIFY_RETURN_IF_ERROR(ForgetCompletedBefore(bucket.name, cutoff));
   }
   return aborted;
+}
+
+Status DiskStoreImpl::ForgetCompletedBefore(const std::string& bucket, TimePoint cutoff) {
+  return Guarded("ForgetCompletedBefore", [&]() -> Status {
+    auto b = FindBucket(bucket);
+    if (!b.ok()) return b.status().IsNotFound() ? Status::OK() : b.status();
+    auto ids = ListDir(shared_->BucketDir(bucket) + "/uploads");
+    if (!ids.ok()) return ids.status().IsNotFound() ? Status::OK() : ids.status();
+    for (const std::string& id : *ids) {
+      std::string dir = shared_->UploadDir(bucket, id);
+      auto record = ReadRecord(dir + kCompletedFile);
+      if (!record.ok()) continue;  // an upload in progress (or one being completed)
+      if (record->completed_unix_ns >= UnixNs(cutoff)) continue;
+      std::string trash;
+      {
+        std::unique_lock lock((*b)->mu);
+        if ((*b)->deleted) return Status::OK();
+        if (PathExists(dir + kUploadFile)) continue;
+        SPARKIFY_ASSIGN_OR_RETURN(trash, MoveToTrashLocked(dir));
+      }
+      Status st = RemoveTree(trash);
+      if (!st.ok()) spdlog::warn("disk store: {}", st.ToString());
+    }
+    return Status::OK();
+  });
 }
 
 }  // namespace sparkify::store::internal

@@ -252,6 +252,52 @@ TEST_F(MultipartTest, OldUploadsAreAbortedInEveryBucket) {
   EXPECT_EQ(*store_->AbortUploadsInitiatedBefore(cutoff), 0);
 }
 
+// A client that did not hear its Complete succeed retries it: the same part list gets the
+// same object back while it is the key's current one, even after a restart; anything else
+// is NoSuchUpload, and the record goes with the sweep of old uploads.
+TEST_F(MultipartTest, ACompletedUploadAnswersARetryWithTheSameObject) {
+  std::string id = NewUpload("retried");
+  std::string p1 = RandomData(kMinPart, 1), p2 = RandomData(100, 2);
+  auto e1 = UploadPart(id, 1, p1), e2 = UploadPart(id, 2, p2);
+  ASSERT_TRUE(e1.ok() && e2.ok());
+  PartList list{{1, "\"" + e1->etag + "\""}, {2, e2->etag}};
+  EXPECT_TRUE(store_->CompletedUpload("b", id, list).status().IsNotFound()) << "not yet";
+  auto done = store_->CompleteUpload("b", id, list, kMinPart);
+  ASSERT_TRUE(done.ok()) << done.status().ToString();
+
+  EXPECT_TRUE(store_->CompleteUpload("b", id, list, kMinPart).status().IsNotFound());
+  auto again = store_->CompletedUpload("b", id, {{1, e1->etag}, {2, "\"" + e2->etag + "\""}});
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->etag, done->etag);
+  EXPECT_EQ(again->key, "retried");
+  EXPECT_TRUE(store_->CompletedUpload("b", id, {{1, e1->etag}}).status().IsNotFound())
+      << "another part list is another request";
+  EXPECT_TRUE(store_->ListUploads("b")->empty()) << "a record is not an upload in progress";
+  EXPECT_TRUE(store_->GetUpload("b", id).status().IsNotFound());
+  Reopen();
+  EXPECT_TRUE(store_->CompletedUpload("b", id, list).ok());
+
+  auto w = store_->NewWriter("b", "retried");
+  ASSERT_TRUE(w.ok());
+  ASSERT_TRUE((*w)->Append("newer").ok());
+  ASSERT_TRUE((*w)->Commit({}).ok());
+  EXPECT_TRUE(store_->CompletedUpload("b", id, list).status().IsNotFound())
+      << "the object it made was overwritten";
+
+  std::string id2 = NewUpload("swept");
+  auto e = UploadPart(id2, 1, "x");
+  ASSERT_TRUE(e.ok());
+  ASSERT_TRUE(store_->CompleteUpload("b", id2, {{1, e->etag}}, kMinPart).ok());
+  ASSERT_TRUE(store_->CompletedUpload("b", id2, {{1, e->etag}}).ok());
+  ASSERT_TRUE(
+      store_->AbortUploadsInitiatedBefore(Clock::System().Now() - std::chrono::hours(1)).ok());
+  EXPECT_TRUE(store_->CompletedUpload("b", id2, {{1, e->etag}}).ok()) << "young: kept";
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_TRUE(store_->AbortUploadsInitiatedBefore(Clock::System().Now()).ok());
+  EXPECT_TRUE(store_->CompletedUpload("b", id2, {{1, e->etag}}).status().IsNotFound());
+  EXPECT_TRUE(store_->Head("b", "swept").ok()) << "forgetting the record keeps the object";
+}
+
 TEST_F(MultipartTest, RacingCompletesCommitOnce) {
   for (int round = 0; round < 5; ++round) {
     std::string id = NewUpload();

@@ -66,15 +66,29 @@ Reply S3Service::Impl::UploadPart(S3Call& call) {
 Reply S3Service::Impl::CompleteMultipartUpload(S3Call& call) {
   std::string upload_id(call.Query("uploadId"));
   auto upload = store()->GetUpload(call.bucket, upload_id);
-  if (!upload.ok() || upload->key != call.key) return Error(call, S3ErrorCode::kNoSuchUpload);
+  bool in_progress = upload.ok() && upload->key == call.key;
+  if (!in_progress && !(!upload.ok() && upload.status().IsNotFound())) {
+    return Error(call, S3ErrorCode::kNoSuchUpload);
+  }
   WriteCondition condition;
   if (auto bad = ReadWriteCondition(*call.http, &condition)) return Error(call, *bad);
   auto body = call.http->ReadAll(options().max_xml_body);
   if (!body.ok()) return Error(call, FromStatus(body.status()));
   auto parts = ParseCompleteMultipartUpload(*body);
   if (!parts.ok()) return Error(call, S3ErrorCode::kMalformedXML, parts.status().message());
-  auto stored =
-      store()->CompleteUpload(call.bucket, upload_id, *parts, options().min_part_size, condition);
+  // A retry of a Complete that succeeded (its answer was lost) gets the same answer, as long
+  // as it names the same parts and the object is still the key's current one.
+  auto completed_before = [&]() -> Result<ObjectMeta> {
+    auto done = store()->CompletedUpload(call.bucket, upload_id, *parts);
+    if (done.ok() && done->key != call.key) return Status::NotFound("another key's upload");
+    return done;
+  };
+  auto stored = in_progress ? store()->CompleteUpload(call.bucket, upload_id, *parts,
+                                                      options().min_part_size, condition)
+                            : completed_before();
+  if (!stored.ok() && in_progress && stored.status().IsNotFound()) {
+    stored = completed_before();  // a concurrent identical Complete won
+  }
   if (!stored.ok()) {
     const Status& s = stored.status();
     if (auto failed = ConditionError(s)) return Error(call, *failed);

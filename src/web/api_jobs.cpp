@@ -264,7 +264,8 @@ http::Response App::StartJob(const http::Request& req, std::vector<CoverSource> 
   }
   std::shared_ptr<Job> job = JobTable::NewJob(std::move(covers));
   size_t count = sources.size();
-  if (Status s = runner_.Start(job, std::move(sources), seed, std::move(slot)); !s.ok()) {
+  if (Status s = runner_.Start(job, std::move(sources), seed, req.remote_ip, std::move(slot));
+      !s.ok()) {
     // Not in the table: a refused job must not push out anyone's finished one.
     std::string code = s.code() == Status::Code::kResourceExhausted ? "busy" : "shutting_down";
     return ErrorResponse(503, code, s.message());

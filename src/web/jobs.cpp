@@ -56,6 +56,13 @@ void Job::Bump() {
   cv_.notify_all();
 }
 
+void Job::SetWaiting(int ahead) {
+  std::lock_guard lock(mu_);
+  if (state_.waiting_ahead == ahead) return;
+  state_.waiting_ahead = ahead;
+  Bump();
+}
+
 void Job::SetCover(const Cover& cover) {
   std::lock_guard lock(mu_);
   if (cover.index < 0 || static_cast<size_t>(cover.index) >= state_.covers.size()) return;

@@ -60,6 +60,9 @@ struct JobSnapshot {
   std::string id;
   uint64_t version = 0;
   JobStage stage = JobStage::kRunning;
+  // While the job waits for a free slot: how many waiting jobs start before it; -1 once it
+  // runs (or never waited).
+  int waiting_ahead = -1;
   std::optional<ApiError> error;
   std::vector<Cover> covers;
   std::optional<Collage> collage;
@@ -76,6 +79,7 @@ class Job {
 
   // Updates (each bumps the version and wakes waiters).
   void SetCover(const Cover& cover);
+  void SetWaiting(int ahead);  // -1: it runs
   void Finish(Collage collage);
   void Fail(ApiError error);
   // When the job finished (done or failed); nullopt while it runs.

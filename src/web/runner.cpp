@@ -51,20 +51,21 @@ Runner::~Runner() { Stop(); }
 
 void Runner::Stop() {
   std::vector<Worker> workers;
+  std::deque<Pending> waiting;
   {
     std::lock_guard lock(mu_);
     stopped_ = true;
     stopping_ = true;
     workers.swap(workers_);
+    waiting.swap(waiting_);
+    waiting_bytes_ = 0;
   }
+  for (Pending& p : waiting) p.job->Fail({"shutting_down", "The server is stopping."});
+  waiting.clear();  // releases the clients' slots
   for (auto& w : workers) w.thread.join();
 }
 
-Status Runner::Start(std::shared_ptr<Job> job, std::vector<CoverSource> sources, uint64_t seed,
-                     std::shared_ptr<void> hold) {
-  std::lock_guard lock(mu_);
-  if (stopped_) return Status::Unavailable("The server is stopping.");
-  // Join the threads of finished jobs (a finished thread keeps its stack until joined).
+void Runner::ReapLocked() {
   for (auto it = workers_.begin(); it != workers_.end();) {
     if (it->done->load()) {
       it->thread.join();
@@ -73,16 +74,41 @@ Status Runner::Start(std::shared_ptr<Job> job, std::vector<CoverSource> sources,
       ++it;
     }
   }
-  if (static_cast<int>(workers_.size()) >= options_.max_running_jobs) {
-    return Status::ResourceExhausted(
-        "Too many collages are being made right now; try again in "
-        "a minute.");
+}
+
+Status Runner::Start(std::shared_ptr<Job> job, std::vector<CoverSource> sources, uint64_t seed,
+                     std::string client, std::shared_ptr<void> hold) {
+  std::lock_guard lock(mu_);
+  if (stopped_) return Status::Unavailable("The server is stopping.");
+  // Join the threads of finished jobs (a finished thread keeps its stack until joined).
+  ReapLocked();
+  Pending p{std::move(job), std::move(sources), seed, std::move(client), std::move(hold)};
+  for (const CoverSource& c : p.sources) {
+    if (c.upload) p.upload_bytes = std::max<uint64_t>(p.upload_bytes, c.upload->size());
   }
+  if (running_ < options_.max_running_jobs) {
+    std::string why;
+    if (LaunchLocked(p, &why)) return Status::OK();
+    return Status::ResourceExhausted("Cannot start the job now (" + why +
+                                     "); try again in a minute.");
+  }
+  if (static_cast<int>(waiting_.size()) >= options_.max_queued_jobs ||
+      waiting_bytes_ + p.upload_bytes > options_.max_inflight_upload_bytes) {
+    return Status::ResourceExhausted(
+        "Too many collages are being made right now; try again in a minute.");
+  }
+  waiting_bytes_ += p.upload_bytes;
+  waiting_.push_back(std::move(p));
+  TellPlacesLocked();
+  return Status::OK();
+}
+
+bool Runner::LaunchLocked(Pending& p, std::string* why) {
   auto done = std::make_shared<std::atomic<bool>>(false);
   std::thread thread;
   try {
-    thread = std::thread([this, job, sources = std::move(sources), seed, done,
-                          hold = std::move(hold)]() mutable {
+    thread = std::thread([this, job = p.job, sources = std::move(p.sources), seed = p.seed,
+                          client = p.client, done, hold = std::move(p.hold)]() mutable {
       // The job's boundary: nothing a job meets (an odd answer, no memory) may end the process.
       try {
         Run(job, sources, seed);
@@ -93,14 +119,70 @@ Status Runner::Start(std::shared_ptr<Job> job, std::vector<CoverSource> sources,
         job->Fail({"function_error", "The collage could not be made."});
       }
       hold.reset();
+      {
+        std::lock_guard lock(mu_);
+        --running_;
+        if (--running_by_client_[client] <= 0) running_by_client_.erase(client);
+        StartNextLocked();
+      }
       done->store(true);
     });
   } catch (const std::system_error& e) {
-    return Status::ResourceExhausted(std::string("Cannot start the job now (") + e.what() +
-                                     "); try again in a minute.");
+    *why = e.what();
+    return false;
   }
+  p.job->SetWaiting(-1);
+  ++running_;
+  ++running_by_client_[p.client];
   workers_.push_back(Worker{std::move(thread), done});
-  return Status::OK();
+  return true;
+}
+
+void Runner::StartNextLocked() {
+  while (!stopped_ && !waiting_.empty() && running_ < options_.max_running_jobs) {
+    // The oldest waiting job of the client with the fewest running.
+    auto next = waiting_.begin();
+    int fewest = INT32_MAX;
+    for (auto it = waiting_.begin(); it != waiting_.end(); ++it) {
+      auto r = running_by_client_.find(it->client);
+      int n = r == running_by_client_.end() ? 0 : r->second;
+      if (n < fewest) {
+        fewest = n;
+        next = it;
+      }
+    }
+    Pending p = std::move(*next);
+    waiting_.erase(next);
+    waiting_bytes_ -= p.upload_bytes;
+    std::string why;
+    if (!LaunchLocked(p, &why)) {
+      p.job->Fail({"busy", "Cannot start the job now (" + why + "); try again in a minute."});
+    }
+  }
+  TellPlacesLocked();
+}
+
+// A waiting job's place: the jobs that start before it if nobody else arrives. That is the
+// order StartNextLocked would pick them in; simulated on a copy of the running counts.
+void Runner::TellPlacesLocked() {
+  std::map<std::string, int> running = running_by_client_;
+  std::vector<const Pending*> left;
+  for (const Pending& p : waiting_) left.push_back(&p);
+  int place = 0;
+  while (!left.empty()) {
+    auto next = left.begin();
+    int fewest = INT32_MAX;
+    for (auto it = left.begin(); it != left.end(); ++it) {
+      int n = running[(*it)->client];
+      if (n < fewest) {
+        fewest = n;
+        next = it;
+      }
+    }
+    (*next)->job->SetWaiting(place++);
+    ++running[(*next)->client];
+    left.erase(next);
+  }
 }
 
 Result<std::string> Runner::FetchUnlessStopping(const std::string& url) {

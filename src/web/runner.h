@@ -3,10 +3,15 @@
 // them, store them under uploads/, and invoke {"op":"segment","keys":[key]}. Then one
 // {"op":"collage","keys":[...],"options":{"seed":N}} invoke, whose cut-outs are already in the
 // bucket, gives the colours and which covers are cut out.
-// Thread-safe; the destructor waits for running jobs.
+// Jobs beyond max_running_jobs wait in a fair queue: when a slot frees, the next job is the
+// oldest waiting one of the client with the fewest jobs running, so a client with many jobs
+// cannot make the others wait behind all of them.
+// Thread-safe; the destructor waits for running jobs (waiting ones fail as shutting_down).
 #pragma once
 
 #include <atomic>
+#include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -40,14 +45,29 @@ class Runner {
   Runner(const WebOptions& options, Bucket* bucket, InvokeClient* invoker);
   ~Runner();
 
-  // Starts `job` in the background. ResourceExhausted when max_running_jobs already run.
-  // `hold` is kept until the job ends (a client's running-job slot).
+  // Starts `job` in the background for `client`, or queues it (the job's waiting_ahead says
+  // where) when max_running_jobs already run. ResourceExhausted when max_queued_jobs
+  // already wait too. `hold` is kept until the job ends (a client's running-job slot).
   Status Start(std::shared_ptr<Job> job, std::vector<CoverSource> sources, uint64_t seed,
-               std::shared_ptr<void> hold = nullptr);
-  // Wait for running jobs (no new ones may be started after).
+               std::string client = "", std::shared_ptr<void> hold = nullptr);
+  // Fails the waiting jobs and waits for the running ones (no new ones may be started after).
   void Stop();
 
  private:
+  struct Pending {
+    std::shared_ptr<Job> job;
+    std::vector<CoverSource> sources;
+    uint64_t seed = 0;
+    std::string client;
+    std::shared_ptr<void> hold;
+    uint64_t upload_bytes = 0;  // the request body its uploaded covers are in
+  };
+  // Starts a thread for `p`; false (and `p` untouched) when no thread can be made.
+  bool LaunchLocked(Pending& p, std::string* why);
+  // A slot is free: starts the fairest waiting job, and tells the others their place.
+  void StartNextLocked();
+  void TellPlacesLocked();
+  void ReapLocked();  // joins the threads of finished jobs
   void Run(const std::shared_ptr<Job>& job, std::vector<CoverSource>& sources, uint64_t seed);
   void ProcessCover(Job& job, Cover cover, CoverSource& source);
   Result<std::string> Obtain(CoverSource& source);
@@ -66,6 +86,10 @@ class Runner {
   };
   std::mutex mu_;
   std::vector<Worker> workers_;
+  std::deque<Pending> waiting_;               // in arrival order
+  std::map<std::string, int> running_by_client_;
+  int running_ = 0;
+  uint64_t waiting_bytes_ = 0;  // upload_bytes of the waiting jobs
   bool stopped_ = false;
   std::atomic<bool> stopping_{false};  // running jobs end early
 };

@@ -91,6 +91,7 @@ Status Validate(const WebOptions& o) {
   }
   if (o.max_form_parts < 1) return Status::InvalidArgument("max form parts must be >= 1");
   if (o.max_running_jobs < 1) return Status::InvalidArgument("max running jobs must be >= 1");
+  if (o.max_queued_jobs < 0) return Status::InvalidArgument("max queued jobs must be >= 0");
   if (o.function.url.empty() && o.function.name.empty()) {
     return Status::InvalidArgument("name the function (URL or name)");
   }

@@ -98,6 +98,7 @@ Result<json> JobJson(const JobSnapshot& job, Bucket& bucket) {
   json out = {
       {"id", job.id}, {"state", JobStageName(job.stage)}, {"covers", covers}, {"collage", nullptr}};
   if (job.error) out["error"] = ErrorJson(*job.error);
+  if (job.waiting_ahead >= 0) out["waiting_ahead"] = job.waiting_ahead;
   if (job.collage) {
     SPARKIFY_ASSIGN_OR_RETURN(out["collage"], CollageJson(*job.collage, bucket));
   }

@@ -67,7 +67,10 @@ struct WebOptions {
   // A finished job is kept (GET answers) this long after it ended, then 404. Its images' URLs
   // are signed afresh at every GET, so this bounds memory, not the links. Default: 1 day.
   int64_t finished_job_seconds = 24 * 3600;
-  int max_running_jobs = 8;  // jobs in progress at once; beyond: 503
+  int max_running_jobs = 8;  // jobs in progress at once; beyond: they wait, fairly
+  // Jobs waiting for a free slot; beyond, or when the uploads they hold would pass
+  // max_inflight_upload_bytes: 503 busy.
+  int max_queued_jobs = 32;
   // What one client (remote address) may ask, so it cannot lock out the others (429 with
   // Retry-After beyond): covers per minute, its jobs in progress at once, and share links
   // plus regenerations per minute. 0: no limit.

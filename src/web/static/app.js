@@ -204,9 +204,15 @@ function showProgress(j) {
   const ready = covers.filter((c) => c.state === 'done').length;
   el.bar.max = Math.max(1, covers.length);
   el.bar.value = finished;
-  el.summary.textContent = covers.length
-    ? `${ready} of ${plural(covers.length, 'cover')} ready.`
-    : 'Waiting for the covers…';
+  if (j.waiting_ahead !== undefined) {
+    el.summary.textContent = j.waiting_ahead > 0
+      ? `Many collages are being made right now: yours starts after ${plural(j.waiting_ahead, 'other')}.`
+      : 'Many collages are being made right now: yours is next.';
+  } else {
+    el.summary.textContent = covers.length
+      ? `${ready} of ${plural(covers.length, 'cover')} ready.`
+      : 'Waiting for the covers…';
+  }
   // Update tiles in place, so assistive technology is not flooded on every event.
   while (el.covers.children.length > tiles.length) el.covers.lastElementChild.remove();
   tiles.forEach((t, i) => {

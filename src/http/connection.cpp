@@ -1,5 +1,6 @@
 #include "http/connection.h"
 
+#include <poll.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -203,12 +204,26 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
   static constexpr bool kTls = !std::is_same_v<Stream, Socket>;
 
   Connection(Stream stream, ConnectionContext ctx)
-      : stream_(std::move(stream)), ctx_(std::move(ctx)) {}
+      : stream_(std::move(stream)), ctx_(std::move(ctx)), worker_sock_(*ctx_.dormant) {}
 
-  ~Connection() { ctx_.host->Closed(*ctx_.watch, LowestLayer()); }
+  ~Connection() {
+    if constexpr (!kTls) {
+      if (on_worker_) {
+        ctx_.host->Closed(*ctx_.watch, worker_sock_);
+        return;
+      }
+    }
+    ctx_.host->Closed(*ctx_.watch, LowestLayer());
+  }
 
   void Start() {
     if (Over()) return;
+    if constexpr (!kTls) {
+      beast::error_code ec;
+      auto local = stream_.local_endpoint(ec);
+      if (!ec) protocol_ = local.protocol();
+      stream_.native_non_blocking(true, ec);  // sendfile and the linger never block
+    }
     if constexpr (kTls) {
       stream_.async_handshake(asio::ssl::stream_base::server,
                               [self = this->shared_from_this()](const beast::error_code& ec) {
@@ -229,6 +244,42 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     }
   }
   bool Over() const { return ctx_.stopping->load() || ctx_.watch->timed_out.load(); }
+
+  // A plain socket's descriptor moves off the reactor while a worker has the connection
+  // (Socket::release and assign): registered with the reactor, every request a worker reads
+  // itself would also wake the reactor thread for nothing. The worker's socket belongs to an
+  // io_context that never runs, so only synchronous operations are used on it.
+  Stream& Active() {
+    if constexpr (kTls) {
+      return stream_;
+    } else {
+      return on_worker_ ? worker_sock_ : stream_;
+    }
+  }
+  void ToWorkerSocket() {
+    if constexpr (!kTls) {
+      if (on_worker_ || !protocol_) return;
+      beast::error_code ec;
+      int fd = stream_.release(ec);
+      if (ec) return;
+      worker_sock_.assign(*protocol_, fd, ec);
+      if (ec) {
+        stream_.assign(*protocol_, fd, ec);
+        return;
+      }
+      on_worker_ = true;
+    }
+  }
+  // Before any asynchronous operation.
+  void ToReactorSocket() {
+    if constexpr (!kTls) {
+      if (!on_worker_) return;
+      beast::error_code ec;
+      int fd = worker_sock_.release(ec);
+      stream_.assign(*protocol_, fd, ec);
+      on_worker_ = false;
+    }
+  }
 
   // Between requests. A plain connection waits for its first byte without a parser (idle,
   // shed first), then gets header_timeout for the head. Under TLS the socket cannot tell
@@ -285,17 +336,55 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     }
     // The handler's time is not the client's: no deadline until it reads or we write.
     ctx_.host->EnterPhase(*ctx_.watch, Phase::kBusy, std::chrono::milliseconds(0));
+    ToWorkerSocket();
     ctx_.host->RunOnWorker([self = this->shared_from_this()] { self->Handle(); });
   }
 
   // On a worker: the handler, and what must happen to its body before the answer.
+  // On a worker: the handler, its answer and, on a plain socket whose client sends its next
+  // request at once (a keep-alive client in a hurry), that request too, without a trip
+  // through the reactor.
   void Handle() {
-    if (ctx_.stopping->load()) return;
+    for (;;) {
+      if (ctx_.stopping->load()) return;
+      RunHandler();
+      if (res_.stream && !head_only_) {
+        // A stream holds its worker while it runs; the connection closes after it.
+        if (!WriteStreamed(Active(), res_, ctx_)) return;
+        res_ = Response();
+        ToReactorSocket();
+        asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->Close(); });
+        return;
+      }
+      if constexpr (kTls) {
+        asio::post(stream_.get_executor(),
+                   [self = this->shared_from_this()] { self->WriteResponse(); });
+        return;
+      } else {
+        PrepareAnswer();
+        if (!SendWhatFits()) return;  // the rest goes out from the reactor
+        res_ = Response();
+        if (!keep_alive_ || Over()) {
+          ToReactorSocket();
+          Close();
+          return;
+        }
+        if (!NextHeadArrivedSoon()) {
+          ToReactorSocket();
+          AwaitNextRequest();
+          return;
+        }
+        ctx_.host->EnterPhase(*ctx_.watch, Phase::kBusy, std::chrono::milliseconds(0));
+      }
+    }
+  }
+
+  void RunHandler() {
     buffer_.reserve(64 * 1024);  // a large body arrives in few reads, not 512-byte pieces
     Request req = BuildRequest(*parser_, ctx_);
     auto expect = req.Header("expect");
     bool expect_continue = expect && IEquals(*expect, "100-continue");
-    ParserBody<Stream> body(stream_, buffer_, *parser_, ctx_, expect_continue);
+    ParserBody<Stream> body(Active(), buffer_, *parser_, ctx_, expect_continue);
     req.body = &body;
     try {
       res_ = (*ctx_.handler)(req);
@@ -322,49 +411,99 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
       keep_alive_ = parser_->is_done();
     }
     head_only_ = req.method == "HEAD";
-    if (res_.stream && !head_only_) {
-      // A stream holds its worker while it runs; the connection closes after it.
-      if (!WriteStreamed(stream_, res_, ctx_)) return;
-      res_ = Response();
-      asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->Close(); });
-      return;
-    }
-    if constexpr (kTls) {
-      asio::post(stream_.get_executor(),
-                 [self = this->shared_from_this()] { self->WriteResponse(); });
-    } else {
-      WriteResponse();  // from here: what fits goes out at once, the rest from the reactor
-    }
   }
 
-  // Sends the head (and a string body), then the file if any. On a plain socket it first
-  // writes what the socket takes without waiting, so a small answer costs no trip through the
-  // reactor; it may run on the worker then, as nothing else touches the connection. Whatever
-  // waits for the client waits asynchronously.
-  void WriteResponse() {
+  // The answer's head (and string body) in out_; send_file_ when a file range follows.
+  void PrepareAnswer() {
     uint64_t length = res_.file ? res_.file->length : res_.body.size();
     if (res_.head_content_length) length = *res_.head_content_length;
     out_ = SerializeHead(res_, options(), length, keep_alive_);
     send_file_ = !head_only_ && !res_.head_content_length && res_.file.has_value();
     if (!head_only_ && !res_.head_content_length && !res_.file) out_ += res_.body;
     res_.body.clear();
-    ctx_.watch->ExpireIn(options().io_timeout);
+  }
+
+  // Plain socket, on the worker: sends what the socket takes without waiting. True when the
+  // whole answer went out; otherwise the rest continues asynchronously (ending in Finish)
+  // or, if the client is gone, the connection ends.
+  bool SendWhatFits() {
+    int fd = Active().native_handle();
     size_t done = 0;
-    if constexpr (!kTls) {
-      while (done < out_.size()) {
-        ssize_t n = ::send(stream_.native_handle(), out_.data() + done, out_.size() - done,
-                           MSG_DONTWAIT | MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-        if (n <= 0) return;  // the client is gone
-        done += static_cast<size_t>(n);
-      }
-      if (done == out_.size()) {
-        AfterHead();
-        return;
-      }
+    while (done < out_.size()) {
+      ssize_t n = ::send(fd, out_.data() + done, out_.size() - done, MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      if (n <= 0) return false;  // the client is gone
+      done += static_cast<size_t>(n);
     }
-    asio::async_write(stream_, asio::buffer(out_.data() + done, out_.size() - done),
+    ctx_.watch->ExpireIn(options().io_timeout);
+    if (done < out_.size()) {
+      ToReactorSocket();
+      asio::async_write(stream_, asio::buffer(out_.data() + done, out_.size() - done),
+                        [self = this->shared_from_this()](const beast::error_code& ec, size_t) {
+                          if (ec || self->Over()) return;
+                          self->AfterHead();
+                        });
+      return false;
+    }
+    out_.clear();
+    if (!send_file_) return true;
+    sent_ = 0;
+    const FileRange& file = *res_.file;
+    while (sent_ < file.length) {
+      off_t off = static_cast<off_t>(file.offset + sent_);
+      size_t chunk = static_cast<size_t>(std::min<uint64_t>(file.length - sent_, 1 << 20));
+      ssize_t n = ::sendfile(fd, file.fd, &off, chunk);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        ToReactorSocket();
+        SendFileChunk();  // waits for room on the reactor
+        return false;
+      }
+      if (n <= 0) return false;  // the file shrank under us or the client left: just close
+      sent_ += static_cast<uint64_t>(n);
+    }
+    return true;
+  }
+
+  // Plain socket, on the worker, after a whole answer: has the client sent its next request
+  // head within a moment? Then it is this worker's to handle. A head still incomplete, no
+  // data, or other connections waiting for a worker: back to the reactor.
+  bool NextHeadArrivedSoon() {
+    constexpr int kLingerMs = 20;
+    if (ctx_.host->WorkIsWaiting()) return false;
+    int fd = Active().native_handle();
+    if (buffer_.size() == 0) {
+      pollfd p{fd, POLLIN, 0};
+      int r;
+      do {
+        r = ::poll(&p, 1, kLingerMs);
+      } while (r < 0 && errno == EINTR);
+      if (r <= 0) return false;
+      auto space = buffer_.prepare(16 * 1024);
+      ssize_t n;
+      do {
+        n = ::recv(fd, space.data(), space.size(), MSG_DONTWAIT);
+      } while (n < 0 && errno == EINTR);
+      if (n <= 0) return false;  // the reactor sees the end (or the error) again
+      buffer_.commit(static_cast<size_t>(n));
+    }
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(options().max_header_bytes));
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+    beast::error_code ec;
+    size_t used = parser_->put(buffer_.data(), ec);
+    if (ec || !parser_->is_header_done()) return false;  // the reactor parses it again
+    buffer_.consume(used);
+    return true;
+  }
+
+  // Sends the head (and a string body), then the file if any, asynchronously (the reactor's
+  // way, and TLS's).
+  void WriteResponse() {
+    PrepareAnswer();
+    ctx_.watch->ExpireIn(options().io_timeout);
+    asio::async_write(stream_, asio::buffer(out_),
                       [self = this->shared_from_this()](const beast::error_code& ec, size_t) {
                         if (ec || self->Over()) return;
                         self->AfterHead();
@@ -392,8 +531,6 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     ctx_.watch->ExpireIn(options().io_timeout);
     size_t chunk = static_cast<size_t>(std::min<uint64_t>(file.length - sent_, 1 << 20));
     if constexpr (!kTls) {
-      beast::error_code mode_ec;
-      stream_.native_non_blocking(true, mode_ec);
       for (;;) {
         off_t off = static_cast<off_t>(file.offset + sent_);
         ssize_t n = ::sendfile(stream_.native_handle(), file.fd, &off, chunk);
@@ -483,6 +620,9 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
   std::string out_;
   std::vector<char> file_buf_;
   uint64_t sent_ = 0;
+  Socket worker_sock_;  // plain: the socket while a worker has it (see Active)
+  std::optional<Socket::protocol_type> protocol_;
+  bool on_worker_ = false;
   size_t drained_ = 0;
 };
 

@@ -11,6 +11,7 @@
 #include <string>
 
 #include <boost/asio/generic/stream_protocol.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl/context.hpp>
 
 #include "http/http.h"
@@ -28,13 +29,15 @@ enum class Phase {
 };
 
 // What the server knows of a live connection. The watchdog shuts the socket down once the
-// deadline passes, which fails whatever operation is pending on it. `phase`, `since_ms` and
-// `leaving` are guarded by the server's registry mutex; the rest are atomics or fixed.
+// deadline passes, which fails whatever operation is pending on it. `leaving` and `it` are
+// guarded by the server's registry mutex; the rest are atomics or fixed. `phase` and
+// `since_ms` are set without the lock (at every request), so a reader may see one updated
+// before the other: good enough to choose whom to shed.
 struct Watch {
   int fd = -1;
   std::string ip;  // empty on a Unix socket
-  Phase phase = Phase::kHead;
-  int64_t since_ms = 0;  // when the phase began
+  std::atomic<Phase> phase{Phase::kHead};
+  std::atomic<int64_t> since_ms{0};  // when the phase began
   bool leaving = false;  // shed or timed out: no longer counted against the limits
   std::atomic<int64_t> deadline_ms{INT64_MAX};  // steady-clock ms; INT64_MAX: none
   std::atomic<bool> timed_out{false};
@@ -53,6 +56,8 @@ class ConnectionHost {
   virtual ~ConnectionHost() = default;
   // Runs `work` on a worker thread (in arrival order once all are busy).
   virtual void RunOnWorker(std::function<void()> work) = 0;
+  // True while work waits for a free worker (a worker then does not linger on its client).
+  virtual bool WorkIsWaiting() const = 0;
   // Records the connection's phase and arms its deadline (none when `deadline` is zero).
   virtual void EnterPhase(Watch& watch, Phase phase, std::chrono::milliseconds deadline) = 0;
   // The connection is over: closes the socket (under the registry lock, so the fd number is
@@ -67,6 +72,8 @@ struct ConnectionContext {
   Watch* watch;
   bool secure;
   const std::atomic<bool>* stopping;
+  // An io_context that never runs: plain sockets live in it while a worker has them.
+  boost::asio::io_context* dormant;
 };
 
 // Serves an accepted connection until the client closes, an error or a deadline ends it, or

@@ -4,7 +4,10 @@
 // does the TLS handshake, waits on idle keep-alive connections, reads each request head and
 // writes each response. Only a request whose head is complete reaches a worker thread, where
 // the handler runs and pulls the body when (and if) it wants it, which is when "100 Continue"
-// is sent. A few hundred slow or idle clients therefore hold sockets, not threads, and:
+// is sent. A worker writes a small answer itself, and handles the same client's next request
+// itself if its head arrives within 20 ms (a keep-alive client in a hurry costs no trip
+// through the reactor). A few hundred slow or idle clients therefore hold sockets, not
+// threads, and:
 // - the request head must arrive within header_timeout of its first byte (or of accept);
 // - one client address may hold at most max_connections_per_ip connections;
 // - at a limit, the longest-idle keep-alive connection is shed first, then the connection

@@ -237,8 +237,9 @@ class ServerImpl : public Server, private internal::ConnectionHost {
       RejectBusy(socket);
       return;
     }
-    internal::StartConnection(std::move(socket), tls_.get(),
-                              {&options_, &handler_, this, watch, tls_ != nullptr, &stopping_});
+    internal::StartConnection(
+        std::move(socket), tls_.get(),
+        {&options_, &handler_, this, watch, tls_ != nullptr, &stopping_, &dormant_});
   }
 
   // Makes room by cutting the connection that matters least: the longest-idle keep-alive
@@ -249,7 +250,7 @@ class ServerImpl : public Server, private internal::ConnectionHost {
     for (Phase phase : {Phase::kIdle, Phase::kHead}) {
       for (auto& w : watches_) {
         if (w.leaving || w.phase != phase || (ip != nullptr && w.ip != *ip)) continue;
-        if (victim == nullptr || w.since_ms < victim->since_ms) victim = &w;
+        if (victim == nullptr || w.since_ms.load() < victim->since_ms.load()) victim = &w;
       }
       if (victim != nullptr) break;
     }
@@ -287,11 +288,8 @@ class ServerImpl : public Server, private internal::ConnectionHost {
   // --- ConnectionHost
 
   void EnterPhase(Watch& watch, Phase phase, std::chrono::milliseconds deadline) override {
-    {
-      std::lock_guard lock(mu_);
-      watch.phase = phase;
-      watch.since_ms = internal::SteadyNowMs();
-    }
+    watch.since_ms.store(internal::SteadyNowMs());
+    watch.phase.store(phase);
     if (deadline.count() > 0) {
       watch.ExpireIn(deadline);
     } else {
@@ -311,12 +309,15 @@ class ServerImpl : public Server, private internal::ConnectionHost {
   void RunOnWorker(std::function<void()> work) override {
     std::lock_guard lock(pool_mu_);
     tasks_.push_back(std::move(work));
+    queued_.store(tasks_.size());
     if (tasks_.size() > waiting_workers_ &&
         workers_.size() < static_cast<size_t>(options_.max_active_requests)) {
       workers_.emplace_back([this] { WorkerLoop(); });
     }
     pool_cv_.notify_one();
   }
+
+  bool WorkIsWaiting() const override { return queued_.load() > 0; }
 
   void WorkerLoop() {
     std::unique_lock lock(pool_mu_);
@@ -327,6 +328,7 @@ class ServerImpl : public Server, private internal::ConnectionHost {
       if (tasks_.empty()) return;  // stopping, nothing left
       std::function<void()> work = std::move(tasks_.front());
       tasks_.pop_front();
+      queued_.store(tasks_.size());
       lock.unlock();
       work();
       work = nullptr;  // may end the connection: not under pool_mu_
@@ -362,6 +364,7 @@ class ServerImpl : public Server, private internal::ConnectionHost {
   ServerOptions options_;
   Handler handler_;
   asio::io_context io_;
+  asio::io_context dormant_;  // never run; see ConnectionContext::dormant
   // Keeps the reactor running while no operation is pending (a worker may still post one).
   asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io_);
   asio::basic_socket_acceptor<asio::generic::stream_protocol> acceptor_;
@@ -384,6 +387,7 @@ class ServerImpl : public Server, private internal::ConnectionHost {
 
   std::mutex pool_mu_;  // guards the worker pool
   std::deque<std::function<void()>> tasks_;
+  std::atomic<size_t> queued_{0};  // tasks_.size(), readable without the lock
   std::vector<std::thread> workers_;
   size_t waiting_workers_ = 0;
   bool workers_stop_ = false;

@@ -52,6 +52,14 @@ class RawClient {
     }
     return out;
   }
+  // Waits up to `ms` for data and returns what one read gets (empty: none, or closed).
+  std::string ReadSome(int ms) {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, ms) <= 0) return "";
+    char buf[65536];
+    ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+  }
   // True once the peer has closed the connection (checked without waiting long).
   bool Closed(int ms = 2000) {
     pollfd p{fd_, POLLIN, 0};
@@ -145,6 +153,14 @@ class ServerTest : public ::testing::Test {
       (void)!::write(fileno(f), data.data(), data.size());
       res.file = FileRange{fileno(f), 2, 5,
                            std::shared_ptr<void>(f, [](void* p) { std::fclose((FILE*)p); })};
+    } else if (req.path == "/big") {
+      FILE* f = std::tmpfile();
+      std::string data(8 << 20, 'x');
+      for (size_t i = 0; i < data.size(); i += 4096)
+        data[i] = static_cast<char>('a' + i / 4096 % 26);
+      (void)!::write(fileno(f), data.data(), data.size());
+      res.file = FileRange{fileno(f), 0, data.size(),
+                           std::shared_ptr<void>(f, [](void* p) { std::fclose((FILE*)p); })};
     } else if (req.path == "/head") {
       res.head_content_length = 12345;
     } else if (req.path == "/throw") {
@@ -209,6 +225,39 @@ TEST_F(ServerTest, ServesFileRangesAndHeadLengths) {
   auto head = Curl(base_ + "/head", "HEAD");
   EXPECT_EQ(head.status, 200);
   EXPECT_NE(head.headers.find("Content-Length: 12345"), std::string::npos) << head.headers;
+}
+
+// A keep-alive client that sends each request as soon as it has the answer (handled by the
+// worker that answered the last one), then reads an 8 MiB file slowly (the rest goes out
+// from the reactor as the client makes room), and goes on on the same connection.
+TEST_F(ServerTest, OneConnectionServesBackToBackRequestsAndASlowlyReadFile) {
+  StartServer();
+  RawClient c(server_->port());
+  for (int i = 0; i < 200; ++i) {
+    c.Send("GET /echo?n=" + std::to_string(i) + " HTTP/1.1\r\nHost: x\r\n\r\n");
+    std::string answer;
+    while (answer.find("GET n=" + std::to_string(i) + " ") == std::string::npos) {
+      std::string more = c.ReadSome(2000);
+      ASSERT_FALSE(more.empty()) << "no answer to request " << i;
+      answer += more;
+    }
+  }
+  c.Send("GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string got;
+  size_t body_start = std::string::npos;
+  while (body_start == std::string::npos || got.size() - body_start < (8u << 20)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));  // a slow reader
+    std::string more = c.ReadSome(2000);
+    ASSERT_FALSE(more.empty()) << "stalled at " << got.size();
+    got += more;
+    if (body_start == std::string::npos && got.find("\r\n\r\n") != std::string::npos) {
+      body_start = got.find("\r\n\r\n") + 4;
+    }
+  }
+  ASSERT_EQ(got.size() - body_start, 8u << 20);
+  EXPECT_EQ(got[body_start + 4096 * 3], 'd');
+  c.Send("GET /echo?after HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_NE(c.ReadSome(2000).find("GET after "), std::string::npos);
 }
 
 TEST_F(ServerTest, HandlerExceptionBecomes500) {

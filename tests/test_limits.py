@@ -11,7 +11,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from support.clients import connect, parse_error, raw_head, read_response, sign_headers  # noqa: E402
+from support.clients import (boto3_client, connect, parse_error, raw_head,  # noqa: E402
+                             read_response, sign_headers)
 from support.store import (Store, StoreTestCase, TempDir, clean_env, main, poll,  # noqa: E402
                            random_credentials, sparkify_binary)
 
@@ -251,6 +252,31 @@ class ConnectionLimitsTest(StoreTestCase):
                 sock.close()
 
 
+class ExpireTest(StoreTestCase):
+    """--expire deletes objects under a prefix once they are old, as an S3 lifecycle rule."""
+    STORE_ARGS = ("--expire", "uploads/=2s")
+
+    def test_objects_under_the_prefix_expire_and_others_stay(self):
+        s3 = boto3_client(self.store.endpoint, *self.store.root)
+        bucket = self.unique("expire")
+        s3.create_bucket(Bucket=bucket)
+        s3.put_object(Bucket=bucket, Key="uploads/old.png", Body=b"old")
+        s3.put_object(Bucket=bucket, Key="collages/keep.png", Body=b"keep")
+        s3.put_object(Bucket=bucket, Key="uploadsX", Body=b"not under uploads/")
+
+        def gone():
+            keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+            return keys if "uploads/old.png" not in keys else None
+
+        # Written over 2 s ago and swept (every 1.5 s here): gone; the rest untouched.
+        self.assertEqual(poll(gone, timeout=15, what="uploads/old.png expired"),
+                         ["collages/keep.png", "uploadsX"])
+        # A key written again is young again.
+        s3.put_object(Bucket=bucket, Key="uploads/new.png", Body=b"new")
+        self.assertEqual(s3.get_object(Bucket=bucket, Key="uploads/new.png")["Body"].read(),
+                         b"new")
+
+
 class StartAndStopTest(StoreTestCase):
     """Start-up refusals are clear and non-zero; SIGTERM stops promptly even with clients."""
 
@@ -288,6 +314,11 @@ class StartAndStopTest(StoreTestCase):
                                  "--min-free", "lots")
             self.assertNotEqual(out.returncode, 0, out)
             self.assertIn("--min-free", out.stderr)
+            for bad in ("uploads/", "uploads/=", "uploads/=0", "uploads/=3w", "x=99999d"):
+                out = self.run_store("--data", tmp.join("d"), "--listen", "127.0.0.1:0",
+                                     "--expire", bad)
+                self.assertEqual(out.returncode, 2, out)
+                self.assertIn("--expire %s: expected PREFIX=AGE" % bad, out.stderr)
         finally:
             tmp.cleanup()
 

@@ -7,6 +7,8 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <string_view>
 #include <thread>
 
 #include "cli/commands.h"
@@ -34,15 +36,48 @@ struct StoreFlags {
   int idle_timeout_s = 60;
   int io_timeout_s = 60;
   std::vector<std::string> buckets;
+  std::vector<std::string> expire;  // PREFIX=AGE
 };
 
-// Aborts uploads older than `age` at start and then every min(age / 4, 1 h), until stopped.
-class UploadSweeper {
- public:
-  UploadSweeper(store::DiskStore* disk, std::chrono::seconds age) : disk_(disk), age_(age) {
-    if (age_.count() > 0) thread_ = std::thread([this] { Run(); });
+// An object expiration rule: objects under `prefix` are deleted `age` after they were written.
+struct ExpireRule {
+  std::string prefix;
+  std::chrono::seconds age{0};
+};
+
+// Seconds in "90", "36h", "7d" (s, m, h, d); nullopt if malformed or over ten years.
+std::optional<int64_t> ParseAge(std::string_view text) {
+  static const std::map<char, int64_t> kUnits{{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}};
+  int64_t unit = 1;
+  if (!text.empty() && kUnits.count(text.back()) > 0) {
+    unit = kUnits.at(text.back());
+    text.remove_suffix(1);
   }
-  ~UploadSweeper() {
+  if (text.empty() || text.size() > 9) return std::nullopt;
+  int64_t n = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + (c - '0');
+  }
+  if (n * unit > int64_t{3650} * 86400) return std::nullopt;
+  return n * unit;
+}
+
+// The store's lifecycle, as S3 lifecycle rules would do it: aborts multipart uploads older
+// than `abort_after` and deletes objects past their rule's age, at start and then every
+// min(shortest age / 4, 1 h), until stopped.
+class LifecycleSweeper {
+ public:
+  LifecycleSweeper(store::DiskStore* disk, std::chrono::seconds abort_after,
+                   std::vector<ExpireRule> rules)
+      : disk_(disk), abort_after_(abort_after), rules_(std::move(rules)) {
+    std::chrono::seconds shortest = std::chrono::hours(4);
+    if (abort_after_.count() > 0) shortest = std::min(shortest, abort_after_);
+    for (const auto& r : rules_) shortest = std::min(shortest, r.age);
+    period_ = shortest / 4 + std::chrono::seconds(1);
+    if (abort_after_.count() > 0 || !rules_.empty()) thread_ = std::thread([this] { Run(); });
+  }
+  ~LifecycleSweeper() {
     {
       std::lock_guard lock(mu_);
       stop_ = true;
@@ -52,26 +87,42 @@ class UploadSweeper {
   }
 
  private:
-  void Run() {
-    const auto period =
-        std::min<std::chrono::seconds>(age_ / 4 + std::chrono::seconds(1), std::chrono::hours(1));
-    std::unique_lock lock(mu_);
-    while (!stop_) {
-      lock.unlock();
-      auto aborted = disk_->AbortUploadsInitiatedBefore(Clock::System().Now() - age_);
+  void Sweep() {
+    TimePoint now = Clock::System().Now();
+    if (abort_after_.count() > 0) {
+      auto aborted = disk_->AbortUploadsInitiatedBefore(now - abort_after_);
       if (!aborted.ok()) {
         spdlog::warn("store: aborting old uploads: {}", aborted.status().ToString());
       } else if (*aborted > 0) {
         spdlog::info("store: aborted {} multipart uploads started over {} s ago", *aborted,
-                     age_.count());
+                     abort_after_.count());
       }
+    }
+    for (const auto& r : rules_) {
+      auto expired = disk_->ExpireObjects(r.prefix, now - r.age);
+      if (!expired.ok()) {
+        spdlog::warn("store: expiring {}: {}", r.prefix, expired.status().ToString());
+      } else if (*expired > 0) {
+        spdlog::info("store: expired {} objects under '{}' written over {} s ago", *expired,
+                     r.prefix, r.age.count());
+      }
+    }
+  }
+
+  void Run() {
+    std::unique_lock lock(mu_);
+    while (!stop_) {
+      lock.unlock();
+      Sweep();
       lock.lock();
-      cv_.wait_for(lock, period, [this] { return stop_; });
+      cv_.wait_for(lock, period_, [this] { return stop_; });
     }
   }
 
   store::DiskStore* disk_;
-  std::chrono::seconds age_;
+  std::chrono::seconds abort_after_;
+  std::vector<ExpireRule> rules_;
+  std::chrono::seconds period_{3600};
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
@@ -104,6 +155,19 @@ int RunStore(const StoreFlags& f) {
                    "starting and ending with a letter or digit)\n";
       return 2;
     }
+  }
+  std::vector<ExpireRule> rules;
+  for (const auto& e : f.expire) {
+    size_t eq = e.rfind('=');
+    auto age =
+        eq == std::string::npos ? std::nullopt : ParseAge(std::string_view(e).substr(eq + 1));
+    if (!age || *age <= 0) {
+      std::cerr << "sparkify store: --expire " << e
+                << ": expected PREFIX=AGE, AGE in seconds or with a unit (30d, 12h, 90m), "
+                   "more than 0 and at most 10 years\n";
+      return 2;
+    }
+    rules.push_back({e.substr(0, eq), std::chrono::seconds(*age)});
   }
   store::DiskStoreOptions disk_opts;
   disk_opts.data_dir = f.data_dir;
@@ -151,7 +215,8 @@ int RunStore(const StoreFlags& f) {
 
   BlockStopSignals();
   // After BlockStopSignals: its thread inherits the mask, so SIGTERM reaches the sigwait.
-  UploadSweeper sweeper(disk->get(), std::chrono::seconds(f.abort_uploads_after_s));
+  LifecycleSweeper sweeper(disk->get(), std::chrono::seconds(f.abort_uploads_after_s),
+                           std::move(rules));
   auto server = http::Server::Start(
       http_opts, [&service](http::Request& req) { return service.Handle(req); });
   if (!server.ok()) {
@@ -223,6 +288,10 @@ void RegisterStore(CLI::App& app, int* exit_code) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd->add_option("--create-bucket", flags->buckets, "Create this bucket at start (repeatable)");
+  cmd->add_option("--expire", flags->expire,
+                  "PREFIX=AGE: delete objects whose key starts with PREFIX AGE after they were "
+                  "written (30d, 12h; repeatable), checked at start and then hourly, as an S3 "
+                  "lifecycle expiration rule");
   cmd->callback([flags, exit_code] {
     if (flags->tls_cert.empty() != flags->tls_key.empty()) {
       throw CLI::ValidationError("--tls-cert and --tls-key go together");

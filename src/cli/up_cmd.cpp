@@ -45,6 +45,7 @@ struct UpFlags {
   std::string precision = "fp32";
   int segment_concurrency = 4;
   int function_workers = 2;
+  int retention_days = 30;  // as the AWS template's UploadRetentionDays
 };
 
 std::string SelfDir() {
@@ -257,9 +258,14 @@ Result<UpKeys> PrepareKeys(const UpFlags& f) {
 lambda::internal::SpawnSpec StoreSpec(const UpFlags& f, const std::string& dir,
                                       const UpKeys& keys) {
   lambda::internal::SpawnSpec store;
-  store.argv = {dir + "/sparkify", "store",    "--data",
-                keys.store_dir,    "--listen", "127.0.0.1:" + std::to_string(f.store_port),
-                "--create-bucket", kBucket};
+  // The AWS template's lifecycle rules: covers and collages expire, unfinished multipart
+  // uploads are aborted after a day.
+  std::string retention = std::to_string(f.retention_days) + "d";
+  store.argv = {dir + "/sparkify",       "store",    "--data",
+                keys.store_dir,          "--listen", "127.0.0.1:" + std::to_string(f.store_port),
+                "--create-bucket",       kBucket,    "--expire",
+                "uploads/=" + retention, "--expire", "collages/=" + retention,
+                "--abort-uploads-after", "1d"};
   store.env = BaseEnvironment();
   AddKey(&store.env, "SPARKIFY_ROOT_", keys.root.access_key_id, keys.root.secret_access_key);
   return store;
@@ -439,6 +445,11 @@ void RegisterUp(CLI::App& app, int* exit_code) {
   cmd->add_option("--segment-concurrency", flags->segment_concurrency,
                   "Covers of one job segmented at once")
       ->check(CLI::Range(1, 32))
+      ->capture_default_str();
+  cmd->add_option("--retention-days", flags->retention_days,
+                  "Days after which stored covers (uploads/) and collages (collages/) are "
+                  "deleted, as the AWS template's lifecycle rules do")
+      ->check(CLI::Range(1, 3650))
       ->capture_default_str();
   cmd->add_option("--function-workers", flags->function_workers,
                   "The function's worker processes (invocations run at once; each holds the "

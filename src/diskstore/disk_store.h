@@ -221,6 +221,11 @@ class DiskStore {
   // Returns how many; an upload completed or aborted meanwhile is skipped. Also forgets the
   // records of uploads completed before `cutoff` (see CompletedUpload).
   virtual Result<int> AbortUploadsInitiatedBefore(TimePoint cutoff) = 0;
+
+  // Lifecycle expiration: deletes every object (in every bucket) whose key starts with
+  // `prefix` and that was last written before `cutoff`. An object written again meanwhile
+  // is kept (checked under the bucket's lock). Returns how many were deleted.
+  virtual Result<int> ExpireObjects(std::string_view prefix, TimePoint cutoff) = 0;
 };
 
 }  // namespace sparkify::store

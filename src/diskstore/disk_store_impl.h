@@ -129,6 +129,7 @@ class DiskStoreImpl final : public DiskStore {
       const std::vector<std::pair<int, std::string>>& parts) override;
   Status AbortUpload(std::string_view bucket, std::string_view upload_id) override;
   Result<int> AbortUploadsInitiatedBefore(TimePoint cutoff) override;
+  Result<int> ExpireObjects(std::string_view prefix, TimePoint cutoff) override;
 
  private:
   Result<std::shared_ptr<Bucket>> FindBucket(std::string_view bucket);
@@ -138,6 +139,7 @@ class DiskStoreImpl final : public DiskStore {
   // Moves a directory inside the bucket into tmp/ so that it vanishes atomically.
   // REQUIRES: bucket.mu held exclusively.
   Result<std::string> MoveToTrashLocked(const std::string& path);
+  Result<bool> ExpireObject(const std::string& bucket, const std::string& key, TimePoint cutoff);
   // Removes the completion records of uploads completed before `cutoff`.
   Status ForgetCompletedBefore(const std::string& bucket, TimePoint cutoff);
   Result<UploadInfo> GetUploadIn(const std::string& bucket, std::string_view upload_id);

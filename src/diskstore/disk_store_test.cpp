@@ -106,6 +106,32 @@ TEST_F(DiskStoreTest, TheDataIsPrivateToItsUser) {
   EXPECT_EQ(mode(data), perms::owner_all);
 }
 
+// Lifecycle expiration: objects under the prefix written before the cutoff go, in every
+// bucket; other keys, and a key written again after the cutoff, stay.
+TEST_F(DiskStoreTest, ExpireObjectsDeletesOnlyOldObjectsUnderThePrefix) {
+  ASSERT_TRUE(store_->CreateBucket("other").ok());
+  ASSERT_TRUE(testing::PutObject(*store_, "b", "uploads/a", "a").ok());
+  ASSERT_TRUE(testing::PutObject(*store_, "b", "uploads/rewritten", "1").ok());
+  ASSERT_TRUE(testing::PutObject(*store_, "other", "uploads/c", "c").ok());
+  ASSERT_TRUE(testing::PutObject(*store_, "b", "cutouts/a", "kept").ok());
+  ASSERT_TRUE(testing::PutObject(*store_, "b", "uploadsX", "kept").ok());
+  clock_.Advance(std::chrono::hours(2));
+  const TimePoint cutoff = clock_.Now() - std::chrono::hours(1);
+  ASSERT_TRUE(testing::PutObject(*store_, "b", "uploads/rewritten", "2").ok());
+  ASSERT_TRUE(testing::PutObject(*store_, "b", "uploads/young", "y").ok());
+  auto expired = store_->ExpireObjects("uploads/", cutoff);
+  ASSERT_TRUE(expired.ok()) << expired.status().ToString();
+  EXPECT_EQ(*expired, 2);
+  EXPECT_TRUE(store_->Head("b", "uploads/a").status().IsNotFound());
+  EXPECT_TRUE(store_->Head("other", "uploads/c").status().IsNotFound());
+  for (const char* key : {"uploads/rewritten", "uploads/young", "cutouts/a", "uploadsX"}) {
+    EXPECT_TRUE(store_->Head("b", key).ok()) << key;
+  }
+  EXPECT_EQ(*store_->ExpireObjects("uploads/", cutoff), 0);
+  Reopen();
+  EXPECT_TRUE(store_->Head("b", "uploads/a").status().IsNotFound()) << "gone from the disk too";
+}
+
 TEST_F(DiskStoreTest, Buckets) {
   EXPECT_EQ(store_->CreateBucket("b").code(), Status::Code::kAlreadyExists);
   clock_.Advance(std::chrono::seconds(5));

@@ -245,6 +245,49 @@ Status DiskStoreImpl::Delete(std::string_view bucket, std::string_view key) {
   });
 }
 
+// Deletes `key` if it was last written before `cutoff`; false if it was not (or is gone).
+Result<bool> DiskStoreImpl::ExpireObject(const std::string& bucket, const std::string& key,
+                                         TimePoint cutoff) {
+  return Guarded("ExpireObject", [&]() -> Result<bool> {
+    SPARKIFY_ASSIGN_OR_RETURN(auto b, FindBucket(bucket));
+    std::string hash = Sha256Hex(key);
+    std::string dir = shared_->ObjectDir(bucket, hash);
+    bool removed = false;
+    {
+      std::unique_lock lock(b->mu);
+      auto now = b->index.Get(key);
+      if (b->deleted || !now || now->last_modified >= cutoff) return false;
+      SPARKIFY_RETURN_IF_ERROR(RemoveFile(dir + "/" + hash, &removed));
+      b->index.Erase(key);
+    }
+    if (removed && shared_->options.fsync) SPARKIFY_RETURN_IF_ERROR(SyncDir(dir));
+    return removed;
+  });
+}
+
+Result<int> DiskStoreImpl::ExpireObjects(std::string_view prefix, TimePoint cutoff) {
+  int expired = 0;
+  for (const BucketInfo& info : ListBuckets()) {
+    ListOptions page;
+    page.prefix = std::string(prefix);
+    for (;;) {
+      auto listed = List(info.name, page);
+      if (!listed.ok()) {
+        if (listed.status().IsNotFound()) break;  // the bucket went away meanwhile
+        return listed.status();
+      }
+      for (const ObjectMeta& o : listed->objects) {
+        if (o.last_modified >= cutoff) continue;
+        SPARKIFY_ASSIGN_OR_RETURN(bool gone, ExpireObject(info.name, o.key, cutoff));
+        if (gone) ++expired;
+      }
+      if (!listed->truncated) break;
+      page.start_after = listed->last_key;
+    }
+  }
+  return expired;
+}
+
 Result<ListResult> DiskStoreImpl::List(std::string_view bucket, const ListOptions& options) {
   return Guarded("List", [&]() -> Result<ListResult> {
     if (options.max_keys < 0) {

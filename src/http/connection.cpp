@@ -258,27 +258,27 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
   }
   void ToWorkerSocket() {
     if constexpr (!kTls) {
-      if (on_worker_ || !protocol_) return;
-      beast::error_code ec;
-      int fd = stream_.release(ec);
-      if (ec) return;
-      worker_sock_.assign(*protocol_, fd, ec);
-      if (ec) {
-        stream_.assign(*protocol_, fd, ec);
-        return;
-      }
-      on_worker_ = true;
+      if (!on_worker_ && protocol_ && MoveDescriptor(stream_, worker_sock_)) on_worker_ = true;
     }
   }
-  // Before any asynchronous operation.
+  // Before any asynchronous operation. If the reactor cannot take the descriptor back, the
+  // operation fails at once on the closed stream_, which ends the connection.
   void ToReactorSocket() {
     if constexpr (!kTls) {
-      if (!on_worker_) return;
-      beast::error_code ec;
-      int fd = worker_sock_.release(ec);
-      stream_.assign(*protocol_, fd, ec);
-      on_worker_ = false;
+      if (on_worker_ && MoveDescriptor(worker_sock_, stream_)) on_worker_ = false;
     }
+  }
+  // False if `to` cannot take it (epoll_ctl failing): it goes back to `from` then, and if
+  // even that fails the descriptor is closed (both sockets closed: every operation fails).
+  bool MoveDescriptor(Socket& from, Socket& to) {
+    beast::error_code ec;
+    int fd = from.release(ec);
+    if (ec) return false;
+    to.assign(*protocol_, fd, ec);
+    if (!ec) return true;
+    from.assign(*protocol_, fd, ec);
+    if (ec) ctx_.host->CloseLost(*ctx_.watch, fd);
+    return false;
   }
 
   // Between requests. A plain connection waits for its first byte without a parser (idle,

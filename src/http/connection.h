@@ -63,6 +63,9 @@ class ConnectionHost {
   // The connection is over: closes the socket (under the registry lock, so the fd number is
   // not reused while the watchdog could still shut it down) and forgets the watch.
   virtual void Closed(Watch& watch, Socket& socket) = 0;
+  // Closes a descriptor no socket holds any more (under the registry lock); the watch then
+  // names no descriptor.
+  virtual void CloseLost(Watch& watch, int fd) = 0;
 };
 
 struct ConnectionContext {

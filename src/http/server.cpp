@@ -16,6 +16,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <condition_variable>
 #include <deque>
+#include <future>
 #include <list>
 #include <mutex>
 #include <thread>
@@ -113,14 +114,22 @@ class ServerImpl : public Server, private internal::ConnectionHost {
     if (reactor_thread_.joinable()) {
       // Stop accepting and cut every connection: pending operations fail at once, handlers
       // blocked on the client see errors, and each connection ends by itself.
-      asio::post(io_, [this] {
+      // The acceptor belongs to the reactor thread: close it there, and wait until it is
+      // closed, so a client connecting after Stop() is refused rather than left in the
+      // backlog.
+      std::promise<void> closed;
+      asio::post(io_, [this, &closed] {
         boost::system::error_code ec;
         acceptor_.close(ec);
         retry_timer_.cancel();
+        closed.set_value();
       });
+      closed.get_future().wait();
       {
         std::unique_lock lock(mu_);
-        for (auto& w : watches_) ::shutdown(w.fd, SHUT_RDWR);
+        for (auto& w : watches_) {
+          if (w.fd >= 0) ::shutdown(w.fd, SHUT_RDWR);
+        }
         stop_cv_.notify_all();
         idle_cv_.wait(lock, [this] { return watches_.empty(); });
       }
@@ -216,10 +225,18 @@ class ServerImpl : public Server, private internal::ConnectionHost {
     Watch* watch = nullptr;
     {
       std::lock_guard lock(mu_);
-      bool room = !stopping_ && (live_ < options_.max_connections || ShedOneLocked(nullptr));
-      if (room && !ip.empty() && options_.max_connections_per_ip > 0 &&
-          per_ip_[ip] >= options_.max_connections_per_ip) {
+      // The address's own cap first: shedding one of its connections also frees a place in
+      // all. Nothing is shed for a newcomer that is refused anyway.
+      auto mine = ip.empty() ? per_ip_.end() : per_ip_.find(ip);
+      bool ip_full = options_.max_connections_per_ip > 0 && mine != per_ip_.end() &&
+                     mine->second >= options_.max_connections_per_ip;
+      bool room = false;
+      if (stopping_) {
+        room = false;
+      } else if (ip_full) {
         room = ShedOneLocked(&ip);
+      } else {
+        room = live_ < options_.max_connections || ShedOneLocked(nullptr);
       }
       if (room) {
         watch = &watches_.emplace_back();
@@ -256,7 +273,7 @@ class ServerImpl : public Server, private internal::ConnectionHost {
     }
     if (victim == nullptr) return false;
     victim->timed_out = true;
-    ::shutdown(victim->fd, SHUT_RDWR);
+    if (victim->fd >= 0) ::shutdown(victim->fd, SHUT_RDWR);
     LeaveLocked(*victim);
     return true;
   }
@@ -304,6 +321,12 @@ class ServerImpl : public Server, private internal::ConnectionHost {
     LeaveLocked(watch);
     watches_.erase(watch.it);
     idle_cv_.notify_all();
+  }
+
+  void CloseLost(Watch& watch, int fd) override {
+    std::lock_guard lock(mu_);
+    ::close(fd);
+    watch.fd = -1;
   }
 
   void RunOnWorker(std::function<void()> work) override {
@@ -354,7 +377,7 @@ class ServerImpl : public Server, private internal::ConnectionHost {
       int64_t now = internal::SteadyNowMs();
       for (auto& w : watches_) {
         if (w.deadline_ms.load() < now && !w.timed_out.exchange(true)) {
-          ::shutdown(w.fd, SHUT_RDWR);
+          if (w.fd >= 0) ::shutdown(w.fd, SHUT_RDWR);
           LeaveLocked(w);
         }
       }

@@ -418,6 +418,25 @@ TEST_F(ServerTest, OneClientAddressIsCappedAndOthersAreNot) {
   EXPECT_NE(other.ReadFor(2000).find("200 OK"), std::string::npos);
 }
 
+// A newcomer refused because its address is at its cap costs nobody else a connection.
+TEST_F(ServerTest, ARefusedNewcomerShedsNoOtherClientsConnection) {
+  ServerOptions options;
+  options.max_connections = 3;
+  options.max_connections_per_ip = 2;
+  StartServer(options);
+  RawClient other(server_->port(), "127.0.0.2");
+  other.Send("GET /echo HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_NE(other.ReadFor(500).find("200 OK"), std::string::npos);  // now idle
+  RawClient a(server_->port()), b(server_->port());
+  a.Send("PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab");
+  b.Send("PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab");
+  AwaitConnections(*server_, 3);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  RawClient c(server_->port());
+  EXPECT_NE(c.ReadAll().find("503"), std::string::npos);
+  EXPECT_FALSE(other.Closed(200)) << "the idle connection of another address was cut";
+}
+
 TEST_F(ServerTest, IdleKeepAliveConnectionsCloseAfterTheIdleTimeout) {
   ServerOptions options;
   options.idle_timeout = std::chrono::milliseconds(300);
@@ -463,8 +482,11 @@ TEST_F(ServerTest, StopClosesLiveConnections) {
   for (int i = 0; i < 200 && server_->active_connections() < 1; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
+  uint16_t port = server_->port();
   server_->Stop();
   EXPECT_EQ(server_->active_connections(), 0);
+  RawClient late(port);
+  EXPECT_FALSE(late.connected()) << "the listening socket must be closed by Stop()";
 }
 
 TEST_F(ServerTest, BusyPortIsAClearError) {

@@ -449,21 +449,34 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     out_.clear();
     if (!send_file_) return true;
     sent_ = 0;
+    switch (SendFileWhileItFits(fd)) {
+      case FileSend::kDone:
+        return true;
+      case FileSend::kFull:
+        ToReactorSocket();
+        SendFileChunk();  // waits for room on the reactor
+        return false;
+      case FileSend::kFailed:
+        return false;
+    }
+    return false;
+  }
+
+  enum class FileSend { kDone, kFull, kFailed };
+  // Plain socket: sendfile of the rest of the range until it is sent or the socket is full.
+  // kFailed: the file shrank under us or the client left (just close).
+  FileSend SendFileWhileItFits(int fd) {
     const FileRange& file = *res_.file;
     while (sent_ < file.length) {
       off_t off = static_cast<off_t>(file.offset + sent_);
       size_t chunk = static_cast<size_t>(std::min<uint64_t>(file.length - sent_, 1 << 20));
       ssize_t n = ::sendfile(fd, file.fd, &off, chunk);
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        ToReactorSocket();
-        SendFileChunk();  // waits for room on the reactor
-        return false;
-      }
-      if (n <= 0) return false;  // the file shrank under us or the client left: just close
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return FileSend::kFull;
+      if (n <= 0) return FileSend::kFailed;
       sent_ += static_cast<uint64_t>(n);
     }
-    return true;
+    return FileSend::kDone;
   }
 
   // Plain socket, on the worker, after a whole answer: has the client sent its next request
@@ -529,27 +542,22 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
       return;
     }
     ctx_.watch->ExpireIn(options().io_timeout);
-    size_t chunk = static_cast<size_t>(std::min<uint64_t>(file.length - sent_, 1 << 20));
     if constexpr (!kTls) {
-      for (;;) {
-        off_t off = static_cast<off_t>(file.offset + sent_);
-        ssize_t n = ::sendfile(stream_.native_handle(), file.fd, &off, chunk);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      switch (SendFileWhileItFits(stream_.native_handle())) {
+        case FileSend::kDone:
+          Finish();
+          return;
+        case FileSend::kFull:
           stream_.async_wait(Socket::wait_write,
                              [self = this->shared_from_this()](const beast::error_code& ec) {
                                if (!ec && !self->Over()) self->SendFileChunk();
                              });
           return;
-        }
-        if (n <= 0) return;  // the file shrank under us or the client left: just close
-        sent_ += static_cast<uint64_t>(n);
-        if (sent_ >= file.length) break;
-        chunk = static_cast<size_t>(std::min<uint64_t>(file.length - sent_, 1 << 20));
+        case FileSend::kFailed:
+          return;
       }
-      Finish();
     } else {
-      chunk = std::min<size_t>(chunk, 256 * 1024);
+      size_t chunk = static_cast<size_t>(std::min<uint64_t>(file.length - sent_, 256 * 1024));
       file_buf_.resize(chunk);
       ssize_t n;
       do {

@@ -230,14 +230,9 @@ class ServerImpl : public Server, private internal::ConnectionHost {
       auto mine = ip.empty() ? per_ip_.end() : per_ip_.find(ip);
       bool ip_full = options_.max_connections_per_ip > 0 && mine != per_ip_.end() &&
                      mine->second >= options_.max_connections_per_ip;
-      bool room = false;
-      if (stopping_) {
-        room = false;
-      } else if (ip_full) {
-        room = ShedOneLocked(&ip);
-      } else {
-        room = live_ < options_.max_connections || ShedOneLocked(nullptr);
-      }
+      bool room =
+          !stopping_ && (ip_full ? ShedOneLocked(&ip)
+                                 : live_ < options_.max_connections || ShedOneLocked(nullptr));
       if (room) {
         watch = &watches_.emplace_back();
         watch->fd = socket.native_handle();

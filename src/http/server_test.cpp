@@ -351,16 +351,24 @@ void AwaitConnections(Server& server, int n) {
   }
 }
 
+// Makes each client a busy connection: a PUT whose body stops after 2 of its 10 bytes, so its
+// handler waits for the rest. Returns once the server counts `open` connections and the
+// handlers have had a moment to start.
+void MakeBusy(Server& server, std::initializer_list<RawClient*> clients, int open) {
+  for (RawClient* c : clients) {
+    c->Send("PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab");
+  }
+  AwaitConnections(server, open);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+}
+
 // Connections in the middle of a request (here: a body still to come) are never shed.
 TEST_F(ServerTest, ConnectionLimitAnswers503WhenEveryConnectionIsBusy) {
   ServerOptions options;
   options.max_connections = 2;
   StartServer(options);
   RawClient a(server_->port()), b(server_->port());
-  a.Send("PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab");
-  b.Send("PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab");
-  AwaitConnections(*server_, 2);
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // both in their handlers
+  MakeBusy(*server_, {&a, &b}, 2);
   RawClient c(server_->port());
   std::string answer = c.ReadAll();
   EXPECT_NE(answer.find("503"), std::string::npos);
@@ -406,10 +414,7 @@ TEST_F(ServerTest, OneClientAddressIsCappedAndOthersAreNot) {
   options.max_connections_per_ip = 2;
   StartServer(options);
   RawClient a(server_->port()), b(server_->port());
-  a.Send("PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab");
-  b.Send("PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab");
-  AwaitConnections(*server_, 2);
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  MakeBusy(*server_, {&a, &b}, 2);
   RawClient same(server_->port());
   EXPECT_NE(same.ReadAll().find("503"), std::string::npos);
   RawClient other(server_->port(), "127.0.0.2");
@@ -428,10 +433,7 @@ TEST_F(ServerTest, ARefusedNewcomerShedsNoOtherClientsConnection) {
   other.Send("GET /echo HTTP/1.1\r\nHost: x\r\n\r\n");
   ASSERT_NE(other.ReadFor(500).find("200 OK"), std::string::npos);  // now idle
   RawClient a(server_->port()), b(server_->port());
-  a.Send("PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab");
-  b.Send("PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab");
-  AwaitConnections(*server_, 3);
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  MakeBusy(*server_, {&a, &b}, 3);
   RawClient c(server_->port());
   EXPECT_NE(c.ReadAll().find("503"), std::string::npos);
   EXPECT_FALSE(other.Closed(200)) << "the idle connection of another address was cut";

@@ -35,6 +35,23 @@ ApiError FetchError(const Status& s) {
   return {"fetch_failed", "Could not get the image: " + why + "."};
 }
 
+// The fair pick among waiting jobs [begin, end), oldest first: the first whose client has
+// the fewest jobs running. `client` gives an element's client.
+template <class It, class ClientOf>
+It Fairest(It begin, It end, const std::map<std::string, int>& running, ClientOf client) {
+  It next = begin;
+  int fewest = INT32_MAX;
+  for (It it = begin; it != end; ++it) {
+    auto r = running.find(client(*it));
+    int n = r == running.end() ? 0 : r->second;
+    if (n < fewest) {
+      fewest = n;
+      next = it;
+    }
+  }
+  return next;
+}
+
 }  // namespace
 
 Runner::Runner(const WebOptions& options, Bucket* bucket, InvokeClient* invoker)
@@ -140,17 +157,8 @@ bool Runner::LaunchLocked(Pending& p, std::string* why) {
 
 void Runner::StartNextLocked() {
   while (!stopped_ && !waiting_.empty() && running_ < options_.max_running_jobs) {
-    // The oldest waiting job of the client with the fewest running.
-    auto next = waiting_.begin();
-    int fewest = INT32_MAX;
-    for (auto it = waiting_.begin(); it != waiting_.end(); ++it) {
-      auto r = running_by_client_.find(it->client);
-      int n = r == running_by_client_.end() ? 0 : r->second;
-      if (n < fewest) {
-        fewest = n;
-        next = it;
-      }
-    }
+    auto next = Fairest(waiting_.begin(), waiting_.end(), running_by_client_,
+                        [](const Pending& w) -> const std::string& { return w.client; });
     Pending p = std::move(*next);
     waiting_.erase(next);
     waiting_bytes_ -= p.upload_bytes;
@@ -170,15 +178,8 @@ void Runner::TellPlacesLocked() {
   for (const Pending& p : waiting_) left.push_back(&p);
   int place = 0;
   while (!left.empty()) {
-    auto next = left.begin();
-    int fewest = INT32_MAX;
-    for (auto it = left.begin(); it != left.end(); ++it) {
-      int n = running[(*it)->client];
-      if (n < fewest) {
-        fewest = n;
-        next = it;
-      }
-    }
+    auto next = Fairest(left.begin(), left.end(), running,
+                        [](const Pending* w) -> const std::string& { return w->client; });
     (*next)->job->SetWaiting(place++);
     ++running[(*next)->client];
     left.erase(next);

@@ -1,7 +1,32 @@
-# Shared by the bench scripts (source it): scratch space, and stopping every process they
-# started, whatever way they end.
+# Shared by the bench scripts (source it): the Debian packages and build they need, scratch
+# space, and stopping every process they started, whatever way they end.
+#   bench_need_packages PKG...  installs those not installed yet (apt-get; sudo unless root)
+#   bench_build DIR TARGET...   configures a Release build in DIR if there is none, builds the
+#                               targets; needs a die function
 #   bench_scratch NAME   makes $tmp (under /var/tmp), an empty pids array, and the traps;
 #                        add the pid of each background process to pids.
+
+bench_need_packages() {
+  local need=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
+  done
+  ((${#need[@]})) || return 0
+  echo "bench: installing ${need[*]}" >&2
+  local sudo_cmd=()
+  [ "$(id -u)" = 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends \
+    "${need[@]}" >/dev/null
+}
+
+bench_build() {
+  local dir=$1 repo
+  shift
+  repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+  [ -f "$dir/build.ninja" ] || cmake -S "$repo" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+  ninja -C "$dir" -j "$(nproc)" "$@" >/dev/null || die "build failed (ninja -C $dir $*)"
+}
 
 bench_cleanup() {
   local pid

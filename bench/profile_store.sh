@@ -24,25 +24,11 @@ top=${TOP:-25}
 log() { echo "profile: $*" >&2; }
 die() { log "$*"; exit 1; }
 
-need=()
-for p in wrk curl linux-perf strace; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
-done
-if ((${#need[@]})); then
-  log "installing ${need[*]}"
-  sudo_cmd=(); [ "$(id -u)" = 0 ] || sudo_cmd=(sudo)
-  "${sudo_cmd[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends \
-    "${need[@]}" >/dev/null
-fi
-if [ ! -f "$build/build.ninja" ]; then
-  cmake -S "$repo" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-fi
-ninja -C "$build" -j "$(nproc)" sparkify sparkify_bench_sign >/dev/null || die "build failed"
-signer=$build/sparkify_bench_sign
-
 # shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
+bench_need_packages wrk curl linux-perf strace
+bench_build "$build" sparkify sparkify_bench_sign
+signer=$build/sparkify_bench_sign
 bench_scratch profile
 
 export AWS_ACCESS_KEY_ID=BENCHROOTKEY0000

@@ -24,31 +24,13 @@ python=${PYTHON:-$(command -v python3)}
 log() { echo "bench: $*" >&2; }
 die() { log "$*"; exit 1; }
 
-# ---- dependencies (idempotent, as scripts/setup.sh does) ------------------------------------
-need=()
-for p in wrk nginx curl iproute2; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
-done
-if ((${#need[@]})); then
-  log "installing ${need[*]}"
-  sudo_cmd=(); [ "$(id -u)" = 0 ] || sudo_cmd=(sudo)
-  "${sudo_cmd[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends \
-    "${need[@]}" >/dev/null
-fi
-
-# ---- build ------------------------------------------------------------------------------------
-log "building sparkify and sparkify_bench_sign in $build"
-if [ ! -f "$build/build.ninja" ]; then
-  cmake -S "$repo" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-fi
-ninja -C "$build" -j "$(nproc)" sparkify sparkify_bench_sign >/dev/null ||
-  die "build failed (ninja -C $build sparkify sparkify_bench_sign)"
-sparkify=$build/sparkify
-signer=$build/sparkify_bench_sign
-
 # shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
+bench_need_packages wrk nginx curl iproute2
+log "building sparkify and sparkify_bench_sign in $build"
+bench_build "$build" sparkify sparkify_bench_sign
+sparkify=$build/sparkify
+signer=$build/sparkify_bench_sign
 bench_scratch slow
 
 free_port() {

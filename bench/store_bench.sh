@@ -25,17 +25,9 @@ log() { echo "bench: $*" >&2; }
 die() { log "$*"; exit 1; }
 
 # ---- dependencies (idempotent, as scripts/setup.sh does) ------------------------------------
-need=()
-for p in wrk nginx curl; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
-done
-if ((${#need[@]})); then
-  log "installing ${need[*]}"
-  sudo_cmd=(); [ "$(id -u)" = 0 ] || sudo_cmd=(sudo)
-  "${sudo_cmd[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends \
-    "${need[@]}" >/dev/null
-fi
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
+bench_need_packages wrk nginx curl
 nginx -V 2>&1 | grep -q -- --with-http_dav_module && nginx_dav=1 || nginx_dav=0
 "$python" -c 'import moto, boto3, flask' 2>/dev/null ||
   "$python" -m pip install -q 'moto[server]==5.2.1' boto3
@@ -46,17 +38,11 @@ moto_server=$(dirname "$("$python" -c 'import sys; print(sys.executable)')")/mot
 
 # ---- build ------------------------------------------------------------------------------------
 log "building sparkify and sparkify_bench_sign in $build"
-if [ ! -f "$build/build.ninja" ]; then
-  cmake -S "$repo" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-fi
-ninja -C "$build" -j "$(nproc)" sparkify sparkify_bench_sign >/dev/null ||
-  die "build failed (ninja -C $build sparkify sparkify_bench_sign)"
+bench_build "$build" sparkify sparkify_bench_sign
 sparkify=$build/sparkify
 signer=$build/sparkify_bench_sign
 
 # ---- scratch space and clean-up ---------------------------------------------------------------
-# shellcheck source=bench/lib.sh
-source "$(dirname "$0")/lib.sh"
 bench_scratch bench
 
 free_port() {

@@ -39,16 +39,23 @@ class Signed:
             return read_response(sock, method)
 
 
-class ObjectSizeAndHeaderTimeoutTest(StoreTestCase):
-    STORE_ARGS = ("--max-object-size", str(MAX_OBJECT), "--header-timeout", "1")
+class SignedStoreTestCase(StoreTestCase):
+    """A store, raw signed requests to it (self.signed), and a bucket of our own."""
+    BUCKET_PREFIX = "b"
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         cls.signed = Signed(cls.store)
-        cls.bucket = cls.unique("lim")
+        cls.bucket = cls.unique(cls.BUCKET_PREFIX)
         status, _, body = cls.signed.request("PUT", "/" + cls.bucket)
         assert status == 200, body
+
+
+class ObjectSizeAndHeaderTimeoutTest(SignedStoreTestCase):
+    STORE_ARGS = ("--max-object-size", str(MAX_OBJECT), "--header-timeout", "1")
+
+    BUCKET_PREFIX = "lim"
 
     def test_put_at_the_limit_is_accepted(self):
         status, _, body = self.signed.request("PUT", "/%s/exact" % self.bucket, b"x" * MAX_OBJECT)
@@ -125,16 +132,10 @@ class ObjectSizeAndHeaderTimeoutTest(StoreTestCase):
         self.assertEqual((status, body), (200, b"fine"))
 
 
-class ForgedRequestTest(StoreTestCase):
+class ForgedRequestTest(SignedStoreTestCase):
     """Signed requests that are wrong in ways the real clients never are."""
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.signed = Signed(cls.store)
-        cls.bucket = cls.unique("raw")
-        status, _, body = cls.signed.request("PUT", "/" + cls.bucket)
-        assert status == 200, body
+    BUCKET_PREFIX = "raw"
 
     def assertError(self, response, status, code):
         got_status, _, body = response
@@ -175,19 +176,13 @@ def connect_from(port, source, timeout=10):
                                     source_address=(source, 0))
 
 
-class ConnectionLimitsTest(StoreTestCase):
+class ConnectionLimitsTest(SignedStoreTestCase):
     """Connections beyond the limits: silent ones make room, busy ones never do."""
     LIMIT = 4
     PER_IP = 3
     STORE_ARGS = ("--max-connections", str(LIMIT), "--max-connections-per-ip", str(PER_IP))
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.signed = Signed(cls.store)
-        cls.bucket = cls.unique("limits")
-        status, _, body = cls.signed.request("PUT", "/" + cls.bucket)
-        assert status == 200, body
+    BUCKET_PREFIX = "limits"
 
     def busy(self, sock):
         """Starts a signed PUT whose body never finishes: its handler is waiting for it."""

@@ -45,13 +45,22 @@ struct ExpireRule {
   std::chrono::seconds age{0};
 };
 
-// Seconds in "90", "36h", "7d" (s, m, h, d); nullopt if malformed or over ten years.
+// The units of an age: "90" (seconds), "90m", "36h", "7d".
+const std::map<std::string, uint64_t>& AgeUnits() {
+  static const std::map<std::string, uint64_t> units{
+      {"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400}};
+  return units;
+}
+
+// Seconds in an age (AgeUnits); nullopt if malformed or over ten years.
 std::optional<int64_t> ParseAge(std::string_view text) {
-  static const std::map<char, int64_t> kUnits{{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}};
   int64_t unit = 1;
-  if (!text.empty() && kUnits.count(text.back()) > 0) {
-    unit = kUnits.at(text.back());
-    text.remove_suffix(1);
+  if (!text.empty()) {
+    auto u = AgeUnits().find(std::string(1, text.back()));
+    if (u != AgeUnits().end()) {
+      unit = static_cast<int64_t>(u->second);
+      text.remove_suffix(1);
+    }
   }
   if (text.empty() || text.size() > 9) return std::nullopt;
   int64_t n = 0;
@@ -272,8 +281,7 @@ void RegisterStore(CLI::App& app, int* exit_code) {
                   "Abort multipart uploads not completed within this time (seconds, or with a "
                   "unit: 36h, 7d; 0: never), checked at start and then hourly")
       ->envname("SPARKIFY_STORE_ABORT_UPLOADS_AFTER")
-      ->transform(CLI::AsNumberWithUnit(
-          std::map<std::string, uint64_t>{{"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400}}))
+      ->transform(CLI::AsNumberWithUnit(AgeUnits()))
       ->default_str("7d");
   cmd->add_option("--header-timeout", flags->header_timeout_s,
                   "Seconds a request head may take from its first byte")

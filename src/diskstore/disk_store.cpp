@@ -24,6 +24,10 @@ Result<std::unique_ptr<DiskStore>> DiskStore::Open(const DiskStoreOptions& optio
     shared->tmp_dir = shared->root + "/tmp";
     shared->buckets_dir = shared->root + "/buckets";
     shared->quarantine_dir = shared->root + "/quarantine";
+    shared->keys = std::make_shared<internal::KeyRing>(options.encryption_key_file.empty()
+                                                           ? shared->root + "/sse-s3.key"
+                                                           : options.encryption_key_file,
+                                                       options.fsync);
     auto store = std::make_unique<internal::DiskStoreImpl>(std::move(shared));
     SPARKIFY_RETURN_IF_ERROR(store->Init());
     return std::unique_ptr<DiskStore>(std::move(store));

@@ -1,7 +1,9 @@
-// DiskStore (library sparkify_diskstore): buckets and objects on a local file system, durable and atomic.
+// DiskStore (library sparkify_diskstore): buckets and objects on a local file system, durable and
+// atomic.
 //
 // Layout under the data dir (all of it private to this class):
 //   store.json                            format marker
+//   sse-s3.key                            the key of encryption at rest (unless kept elsewhere)
 //   buckets/<bucket>/bucket.json         creation time
 //   buckets/<bucket>/docs/<name>          bucket documents (policy JSON, ...)
 //   buckets/<bucket>/objects/<aa>/<sha256(key) hex>   one file per object: header + data
@@ -48,6 +50,9 @@ struct ObjectMeta {
   std::string content_encoding;
   std::string content_language;
   std::string expires;
+  // "AES256" when the data is encrypted at rest (SSE-S3), else empty. For CreateUpload: the
+  // parts and the object will be; for a writer, set by NewWriter's `encrypt`.
+  std::string server_side_encryption;
   // x-amz-meta-* with the prefix removed, names lowercased, in sorted order.
   std::map<std::string, std::string> user_meta;
   // Checksums the client sent and we verified: "CRC32" | "CRC32C" | "SHA256" -> base64.
@@ -67,6 +72,8 @@ class ObjectReader {
   // (0 at end).
   virtual Result<size_t> ReadAt(uint64_t offset, char* buf, size_t n) = 0;
   // The open file descriptor and the offset of the object's first byte in it, for sendfile.
+  // -1 when the file does not hold the object's bytes as they are (encrypted at rest): then
+  // only ReadAt reads them.
   virtual int fd() const = 0;
   virtual uint64_t data_offset() const = 0;
 };
@@ -146,6 +153,10 @@ struct DiskStoreOptions {
   // bytes free on the data dir's file system fail with NoSpace; reads and deletes never
   // need space. Default: 256 MiB. 0: only the disk's own ENOSPC stops writes.
   uint64_t min_free_bytes = 256ull << 20;
+  // The key that encrypts objects at rest (64 hex digits, made 0600 at the first encrypted
+  // write). Empty: <data_dir>/sse-s3.key. Kept elsewhere (another disk, a secrets mount),
+  // a copy of the data dir alone does not reveal encrypted objects.
+  std::string encryption_key_file;
 };
 
 class DiskStore {
@@ -176,8 +187,11 @@ class DiskStore {
   // Objects. NotFound for a missing bucket or key (message says which). Keys: 1..kMaxKeyBytes
   // bytes of anything (InvalidArgument otherwise). Open() and Head() read the object file's
   // header and so return the full metadata.
+  // `encrypt`: the data is encrypted at rest (SSE-S3; see sealing.h for the format), under
+  // the store's key, made at the first encrypted write. Readers decrypt transparently.
   virtual Result<std::unique_ptr<ObjectWriter>> NewWriter(std::string_view bucket,
-                                                          std::string_view key) = 0;
+                                                          std::string_view key,
+                                                          bool encrypt = false) = 0;
   virtual Result<std::unique_ptr<ObjectReader>> Open(std::string_view bucket,
                                                      std::string_view key) = 0;
   virtual Result<ObjectMeta> Head(std::string_view bucket, std::string_view key) = 0;
@@ -186,7 +200,8 @@ class DiskStore {
   virtual Result<ListResult> List(std::string_view bucket, const ListOptions& options) = 0;
 
   // Multipart uploads. Part numbers 1..10000; uploading a part again replaces it; parts may
-  // be uploaded concurrently and in any order.
+  // be uploaded concurrently and in any order. meta.server_side_encryption "AES256": the
+  // parts and the object are encrypted at rest.
   virtual Result<std::string> CreateUpload(std::string_view bucket, std::string_view key,
                                            const ObjectMeta& meta) = 0;
   virtual Result<UploadInfo> GetUpload(std::string_view bucket, std::string_view upload_id) = 0;

@@ -16,6 +16,7 @@
 #include "diskstore/disk_store.h"
 #include "diskstore/key_index.h"
 #include "diskstore/posix_file.h"
+#include "diskstore/sealing.h"
 #include "diskstore/staged_file.h"
 
 namespace sparkify::store::internal {
@@ -27,6 +28,7 @@ struct StoreShared {
   std::string tmp_dir;
   std::string buckets_dir;
   std::string quarantine_dir;
+  std::shared_ptr<KeyRing> keys;  // the master key of encryption at rest
 
   std::string BucketDir(std::string_view bucket) const;
   // The fan-out directory and the file of a key: objects/<2 hex>/<sha256 hex>.
@@ -62,10 +64,12 @@ Status CheckConditionLocked(const Bucket& bucket, std::string_view key,
 Status PublishObjectLocked(const StoreShared& shared, Bucket& bucket, StagedFile& staged,
                            const ObjectMeta& meta);
 
-// A writer of a new object version (part_number == 0) or of one part of an upload.
-std::unique_ptr<ObjectWriter> MakeWriter(std::shared_ptr<const StoreShared> shared,
-                                         std::shared_ptr<Bucket> bucket, std::string key,
-                                         std::string upload_id, int part_number);
+// A writer of a new object version (part_number == 0) or of one part of an upload; when
+// `encrypt`, sealed under a new data key from shared->keys.
+Result<std::unique_ptr<ObjectWriter>> MakeWriter(std::shared_ptr<const StoreShared> shared,
+                                                 std::shared_ptr<Bucket> bucket, std::string key,
+                                                 std::string upload_id, int part_number,
+                                                 bool encrypt);
 
 // Opens an object-format file and checks its header; kind must match.
 struct OpenedFile {
@@ -73,8 +77,13 @@ struct OpenedFile {
   FileHeader header;
   ObjectMeta meta;
   int part_number = 0;
+  SealInfo seal;  // when header.sealed
 };
 Result<OpenedFile> OpenStoreFile(const std::string& path, FileKind kind);
+
+// A reader of an opened object or part file (decrypting a sealed one).
+Result<std::unique_ptr<ObjectReader>> MakeReader(const StoreShared& shared, OpenedFile file,
+                                                 std::string path);
 
 // Runs f, turning any exception into an Internal status (or `fallback` for plain values).
 template <typename F>
@@ -103,8 +112,8 @@ class DiskStoreImpl final : public DiskStore {
   Result<std::string> GetBucketDocument(std::string_view bucket, std::string_view name) override;
   Status DeleteBucketDocument(std::string_view bucket, std::string_view name) override;
 
-  Result<std::unique_ptr<ObjectWriter>> NewWriter(std::string_view bucket,
-                                                  std::string_view key) override;
+  Result<std::unique_ptr<ObjectWriter>> NewWriter(std::string_view bucket, std::string_view key,
+                                                  bool encrypt) override;
   Result<std::unique_ptr<ObjectReader>> Open(std::string_view bucket,
                                              std::string_view key) override;
   Result<ObjectMeta> Head(std::string_view bucket, std::string_view key) override;

@@ -8,6 +8,7 @@
 #include <cctype>
 #include <cstdio>
 #include <mutex>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -75,6 +76,22 @@ std::string PartFileName(int number) {
   return name;
 }
 
+// Appends the plaintext of an opened part file to `sealer`, whose records go to `staged`.
+Status ResealInto(const StoreShared& s, OpenedFile part, const std::string& path, Sealer* sealer,
+                  StagedFile* staged) {
+  const uint64_t size = part.meta.size;
+  SPARKIFY_ASSIGN_OR_RETURN(auto reader, MakeReader(s, std::move(part), path));
+  auto sink = [&](std::string_view sealed) { return staged->Append(sealed); };
+  std::vector<char> buf(1 << 20);
+  for (uint64_t off = 0; off < size;) {
+    SPARKIFY_ASSIGN_OR_RETURN(size_t n, reader->ReadAt(off, buf.data(), buf.size()));
+    if (n == 0) return Status::Corruption("part file " + path + " ended early");
+    SPARKIFY_RETURN_IF_ERROR(sealer->Append(std::string_view(buf.data(), n), sink));
+    off += n;
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 Status ValidateUploadId(std::string_view bucket, std::string_view upload_id) {
@@ -93,6 +110,10 @@ Result<std::string> DiskStoreImpl::CreateUpload(std::string_view bucket, std::st
     SPARKIFY_RETURN_IF_ERROR(ValidateKey(key));
     SPARKIFY_ASSIGN_OR_RETURN(auto b, FindBucket(bucket));
     const StoreShared& s = *shared_;
+    if (!meta.server_side_encryption.empty() && meta.server_side_encryption != kAes256) {
+      return Status::InvalidArgument("unknown server-side encryption " +
+                                     Printable(meta.server_side_encryption));
+    }
     std::string id = RandomHexName();
     ObjectMeta stored = meta;
     stored.key = std::string(key);
@@ -179,7 +200,8 @@ Result<std::unique_ptr<ObjectWriter>> DiskStoreImpl::NewPartWriter(std::string_v
     }
     SPARKIFY_ASSIGN_OR_RETURN(auto b, FindBucket(bucket));
     SPARKIFY_ASSIGN_OR_RETURN(UploadInfo info, GetUploadIn(b->name, upload_id));
-    return MakeWriter(shared_, std::move(b), info.key, info.upload_id, part_number);
+    return MakeWriter(shared_, std::move(b), info.key, info.upload_id, part_number,
+                      info.meta.server_side_encryption == kAes256);
   });
 }
 
@@ -267,7 +289,17 @@ Result<ObjectMeta> DiskStoreImpl::CompleteUpload(
     }
     // Then concatenate. A part replaced meanwhile no longer matches the list: refuse.
     StagedFile staged(s.tmp_dir, s.options.fsync, s.options.min_free_bytes);
+    const bool seal = info.meta.server_side_encryption == kAes256;
+    std::optional<Sealer> sealer;
+    SealInfo seal_info;
+    if (seal) {
+      SPARKIFY_ASSIGN_OR_RETURN(auto master, s.keys->GetOrCreate());
+      auto [data_key, key_info] = master->NewDataKey();
+      sealer.emplace(std::move(data_key));
+      seal_info = std::move(key_info);
+    }
     std::vector<uint64_t> part_sizes;
+    uint64_t size = 0;
     for (size_t i = 0; i < parts.size(); ++i) {
       std::string path = dir + "/" + PartFileName(parts[i].first);
       auto f = OpenStoreFile(path, FileKind::kPart);
@@ -280,19 +312,32 @@ Result<ObjectMeta> DiskStoreImpl::CompleteUpload(
         return Status::InvalidArgument("InvalidPart: part " + std::to_string(parts[i].first) +
                                        " was replaced during completion");
       }
+      part_sizes.push_back(f->meta.size);
+      size += f->meta.size;
+      if (seal) {
+        // Each part has its own data key: decrypted and sealed again under the object's.
+        SPARKIFY_RETURN_IF_ERROR(ResealInto(s, std::move(*f), path, &*sealer, &staged));
+      } else if (f->header.sealed) {
+        return Status::Corruption("bad part file " + path + ": encrypted in a plain upload");
+      } else {
+        SPARKIFY_RETURN_IF_ERROR(
+            staged.AppendFrom(f->fd.get(), f->header.data_offset, f->header.data_len, path));
+      }
+    }
+    if (seal) {
       SPARKIFY_RETURN_IF_ERROR(
-          staged.AppendFrom(f->fd.get(), f->header.data_offset, f->header.data_len, path));
-      part_sizes.push_back(f->header.data_len);
+          sealer->Finish([&](std::string_view sealed) { return staged.Append(sealed); }));
     }
     ObjectMeta meta = info.meta;
     meta.key = info.key;
-    meta.size = staged.size();
+    meta.size = size;
     meta.etag = HexEncode(Md5(md5s)) + "-" + std::to_string(parts.size());
     meta.parts_count = static_cast<int>(parts.size());
     meta.part_sizes = std::move(part_sizes);
     meta.checksums.clear();  // whole-object checksums of a multipart object are not known
     meta.last_modified = s.Now();
-    SPARKIFY_RETURN_IF_ERROR(staged.Finish(FileKind::kObject, EncodeMeta(meta)));
+    SPARKIFY_RETURN_IF_ERROR(
+        staged.Finish(FileKind::kObject, EncodeMeta(meta, 0, seal ? &seal_info : nullptr), seal));
     std::string trash;
     {
       std::unique_lock lock(b->mu);

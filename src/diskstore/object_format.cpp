@@ -27,6 +27,8 @@ enum Tag : uint8_t {
   kPartsCount = 13,
   kPartNumber = 14,
   kPartSizes = 15,  // value: u64 LE per part, in order
+  kServerSideEncryption = 16,
+  kSeal = 17,  // value: u32 key id length, key id, wrapped data key
 };
 
 void PutLE(std::string* out, uint64_t v, int bytes) {
@@ -77,9 +79,9 @@ uint32_t HeaderCrc(std::string_view fixed32, std::string_view meta) {
 }  // namespace
 
 std::string EncodeHeader(FileKind kind, std::string_view meta, uint64_t data_offset,
-                         uint64_t data_len) {
+                         uint64_t data_len, bool sealed) {
   std::string out(kMagic, sizeof(kMagic));
-  PutLE(&out, kFormatVersion, 2);
+  PutLE(&out, sealed ? kSealedFormatVersion : kFormatVersion, 2);
   PutLE(&out, static_cast<uint16_t>(kind), 2);
   PutLE(&out, meta.size(), 4);
   PutLE(&out, data_offset, 8);
@@ -97,8 +99,12 @@ Result<FileHeader> ReadHeader(int fd, const std::string& path) {
   };
   if (got < kFixedHeaderBytes) return corrupt("shorter than its header");
   if (std::memcmp(buf.data(), kMagic, sizeof(kMagic)) != 0) return corrupt("bad magic");
-  if (GetLE(buf, 8, 2) != kFormatVersion) return corrupt("unknown format version");
+  uint64_t version = GetLE(buf, 8, 2);
+  if (version != kFormatVersion && version != kSealedFormatVersion) {
+    return corrupt("unknown format version");
+  }
   FileHeader h;
+  h.sealed = version == kSealedFormatVersion;
   uint64_t kind = GetLE(buf, 10, 2);
   if (kind < 1 || kind > 3) return corrupt("unknown file kind");
   h.kind = static_cast<FileKind>(kind);
@@ -126,7 +132,7 @@ Result<FileHeader> ReadHeader(int fd, const std::string& path) {
   return h;
 }
 
-std::string EncodeMeta(const ObjectMeta& meta, int part_number) {
+std::string EncodeMeta(const ObjectMeta& meta, int part_number, const SealInfo* seal) {
   std::string out;
   PutRecord(&out, kKey, meta.key);
   PutNumber(&out, kSize, meta.size);
@@ -136,10 +142,13 @@ std::string EncodeMeta(const ObjectMeta& meta, int part_number) {
                                       meta.last_modified.time_since_epoch())
                                       .count()));
   const std::pair<Tag, const std::string*> fields[] = {
-      {kContentType, &meta.content_type},         {kCacheControl, &meta.cache_control},
+      {kContentType, &meta.content_type},
+      {kCacheControl, &meta.cache_control},
       {kContentDisposition, &meta.content_disposition},
-      {kContentEncoding, &meta.content_encoding}, {kContentLanguage, &meta.content_language},
-      {kExpires, &meta.expires}};
+      {kContentEncoding, &meta.content_encoding},
+      {kContentLanguage, &meta.content_language},
+      {kExpires, &meta.expires},
+      {kServerSideEncryption, &meta.server_side_encryption}};
   for (const auto& [tag, value] : fields) {
     if (!value->empty()) PutRecord(&out, tag, *value);
   }
@@ -154,12 +163,14 @@ std::string EncodeMeta(const ObjectMeta& meta, int part_number) {
     }
     PutRecord(&out, kPartSizes, sizes);
   }
+  if (seal != nullptr) PutPair(&out, kSeal, seal->key_id, seal->wrapped_key);
   return out;
 }
 
-Status DecodeMeta(std::string_view bytes, ObjectMeta* meta, int* part_number) {
+Status DecodeMeta(std::string_view bytes, ObjectMeta* meta, int* part_number, SealInfo* seal) {
   *meta = ObjectMeta();
   if (part_number != nullptr) *part_number = 0;
+  if (seal != nullptr) *seal = SealInfo();
   size_t pos = 0;
   while (pos < bytes.size()) {
     if (bytes.size() - pos < 5) return Status::Corruption("truncated metadata record");
@@ -185,6 +196,13 @@ Status DecodeMeta(std::string_view bytes, ObjectMeta* meta, int* part_number) {
       case kContentEncoding: meta->content_encoding.assign(v); break;
       case kContentLanguage: meta->content_language.assign(v); break;
       case kExpires: meta->expires.assign(v); break;
+      case kServerSideEncryption:
+        meta->server_side_encryption.assign(v);
+        break;
+      case kSeal:
+        if (!SplitPair(v, &name, &value)) return Status::Corruption("bad seal record");
+        if (seal != nullptr) *seal = SealInfo{name, value};
+        break;
       case kUserMeta:
       case kChecksum:
         if (!SplitPair(v, &name, &value)) return Status::Corruption("bad metadata pair");

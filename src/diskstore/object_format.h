@@ -4,7 +4,8 @@
 //
 // Layout (integers little-endian):
 //   0   8  magic "SPKOBJ\r\n"
-//   8   2  format version (1)
+//   8   2  format version: 1, or 2 when the data is encrypted at rest (sealing.h), so that a
+//          store too old to decrypt it refuses the file rather than serving ciphertext
 //   10  2  kind (1 object, 2 part, 3 upload)
 //   12  4  meta_len
 //   16  8  data_offset (>= 36 + meta_len; the gap is zero padding)
@@ -23,6 +24,7 @@
 
 #include "common/status.h"
 #include "diskstore/disk_store.h"
+#include "diskstore/sealing.h"
 
 namespace sparkify::store::internal {
 
@@ -32,24 +34,28 @@ inline constexpr uint64_t kFixedHeaderBytes = 36;
 inline constexpr uint64_t kReservedHeaderBytes = 4096;
 inline constexpr uint64_t kMaxMetaBytes = 1 << 20;
 inline constexpr uint16_t kFormatVersion = 1;
+inline constexpr uint16_t kSealedFormatVersion = 2;
 
 struct FileHeader {
   FileKind kind = FileKind::kObject;
   std::string meta;  // encoded metadata records
   uint64_t data_offset = 0;
   uint64_t data_len = 0;
+  bool sealed = false;  // format version 2: the data is encrypted (and meta has a SealInfo)
 };
 
 // The fixed header plus the meta bytes. REQUIRES: data_offset >= kFixedHeaderBytes + meta.size().
 std::string EncodeHeader(FileKind kind, std::string_view meta, uint64_t data_offset,
-                         uint64_t data_len);
+                         uint64_t data_len, bool sealed = false);
 
 // Reads and checks the header of an open file: magic, version, CRC, and that the file length is
 // exactly data_offset + data_len (so a truncated file is caught). Corruption otherwise.
 Result<FileHeader> ReadHeader(int fd, const std::string& path);
 
-// Metadata records. part_number is stored only when > 0 (part files).
-std::string EncodeMeta(const ObjectMeta& meta, int part_number = 0);
-Status DecodeMeta(std::string_view bytes, ObjectMeta* meta, int* part_number);
+// Metadata records. part_number is stored only when > 0 (part files); seal only for sealed
+// data. DecodeMeta leaves *seal empty when there is none (seal may be null).
+std::string EncodeMeta(const ObjectMeta& meta, int part_number = 0, const SealInfo* seal = nullptr);
+Status DecodeMeta(std::string_view bytes, ObjectMeta* meta, int* part_number,
+                  SealInfo* seal = nullptr);
 
 }  // namespace sparkify::store::internal

@@ -3,7 +3,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <mutex>
+#include <optional>
 
 #include "common/crypto.h"
 #include "diskstore/disk_store_impl.h"
@@ -11,27 +13,41 @@
 namespace sparkify::store::internal {
 namespace {
 
+// What a sealing writer holds: the data key's Sealer and the SealInfo for the metadata.
+struct Sealing {
+  std::unique_ptr<Sealer> sealer;
+  SealInfo info;
+};
+
 class WriterImpl final : public ObjectWriter {
  public:
   WriterImpl(std::shared_ptr<const StoreShared> shared, std::shared_ptr<Bucket> bucket,
-             std::string key, std::string upload_id, int part_number)
+             std::string key, std::string upload_id, int part_number,
+             std::optional<Sealing> sealing)
       : shared_(std::move(shared)),
         bucket_(std::move(bucket)),
         key_(std::move(key)),
         upload_id_(std::move(upload_id)),
         part_number_(part_number),
-        staged_(shared_->tmp_dir, shared_->options.fsync, shared_->options.min_free_bytes) {}
+        staged_(shared_->tmp_dir, shared_->options.fsync, shared_->options.min_free_bytes),
+        sealing_(std::move(sealing)) {}
 
   Status Append(std::string_view data) override {
     return Guarded("ObjectWriter::Append", [&]() -> Status {
       if (committed_) return Status::FailedPrecondition("append after Commit()");
-      SPARKIFY_RETURN_IF_ERROR(staged_.Append(data));
+      if (sealing_) {
+        SPARKIFY_RETURN_IF_ERROR(sealing_->sealer->Append(data, StagedSink()));
+      } else {
+        SPARKIFY_RETURN_IF_ERROR(staged_.Append(data));
+      }
       md5_.Update(data);
       return Status::OK();
     });
   }
 
-  uint64_t bytes_written() const override { return staged_.size(); }
+  uint64_t bytes_written() const override {
+    return sealing_ ? sealing_->sealer->plain_size() : staged_.size();
+  }
 
   std::string Md5Hex() override {
     try {
@@ -48,19 +64,31 @@ class WriterImpl final : public ObjectWriter {
       if (committed_) return Status::FailedPrecondition("Commit() called twice");
       committed_ = true;
       meta.key = key_;
-      meta.size = staged_.size();
+      meta.size = bytes_written();
+      meta.server_side_encryption = sealing_ ? kAes256 : "";
       if (meta.etag.empty()) meta.etag = md5_.Hex();
       if (meta.last_modified == TimePoint{}) meta.last_modified = shared_->Now();
-      auto result = part_number_ == 0 ? CommitObject(std::move(meta), condition)
-                                      : CommitPart(std::move(meta));
+      Status sealed = sealing_ ? sealing_->sealer->Finish(StagedSink()) : Status::OK();
+      auto result = !sealed.ok()        ? Result<ObjectMeta>(sealed)
+                    : part_number_ == 0 ? CommitObject(std::move(meta), condition)
+                                        : CommitPart(std::move(meta));
       if (!result.ok()) staged_.Discard();
       return result;
     });
   }
 
  private:
+  Sealer::Sink StagedSink() {
+    return [this](std::string_view sealed) { return staged_.Append(sealed); };
+  }
+
+  Status FinishStaged(FileKind kind, const ObjectMeta& meta) {
+    const SealInfo* seal = sealing_ ? &sealing_->info : nullptr;
+    return staged_.Finish(kind, EncodeMeta(meta, part_number_, seal), seal != nullptr);
+  }
+
   Result<ObjectMeta> CommitObject(ObjectMeta meta, const WriteCondition& condition) {
-    SPARKIFY_RETURN_IF_ERROR(staged_.Finish(FileKind::kObject, EncodeMeta(meta)));
+    SPARKIFY_RETURN_IF_ERROR(FinishStaged(FileKind::kObject, meta));
     {
       std::unique_lock lock(bucket_->mu);
       if (bucket_->deleted) {
@@ -77,7 +105,7 @@ class WriterImpl final : public ObjectWriter {
 
   Result<ObjectMeta> CommitPart(ObjectMeta meta) {
     meta.parts_count = 0;
-    SPARKIFY_RETURN_IF_ERROR(staged_.Finish(FileKind::kPart, EncodeMeta(meta, part_number_)));
+    SPARKIFY_RETURN_IF_ERROR(FinishStaged(FileKind::kPart, meta));
     std::string dir = shared_->UploadDir(bucket_->name, upload_id_);
     char name[16];
     std::snprintf(name, sizeof(name), "part-%05d", part_number_);
@@ -103,44 +131,100 @@ class WriterImpl final : public ObjectWriter {
   std::string upload_id_;
   int part_number_;
   StagedFile staged_;
+  std::optional<Sealing> sealing_;
   RunningMd5 md5_;
   bool committed_ = false;
 };
 
 class ReaderImpl final : public ObjectReader {
  public:
-  ReaderImpl(OpenedFile file, std::string path) : file_(std::move(file)), path_(std::move(path)) {}
+  ReaderImpl(OpenedFile file, std::string path, std::unique_ptr<Unsealer> unsealer)
+      : file_(std::move(file)), path_(std::move(path)), unsealer_(std::move(unsealer)) {}
 
   const ObjectMeta& meta() const override { return file_.meta; }
-  int fd() const override { return file_.fd.get(); }
+  int fd() const override { return unsealer_ ? -1 : file_.fd.get(); }
   uint64_t data_offset() const override { return file_.header.data_offset; }
 
   Result<size_t> ReadAt(uint64_t offset, char* buf, size_t n) override {
     return Guarded("ObjectReader::ReadAt", [&]() -> Result<size_t> {
-      uint64_t size = file_.header.data_len;
+      uint64_t size = file_.meta.size;
       if (offset >= size) return size_t{0};
       n = static_cast<size_t>(std::min<uint64_t>(n, size - offset));
+      if (unsealer_) return ReadSealed(offset, buf, n);
       SPARKIFY_ASSIGN_OR_RETURN(size_t got,
                                 PReadFull(file_.fd.get(), buf, n, data_offset() + offset, path_));
-      if (got < n) {
-        return Status::Corruption("object file " + path_ + " is shorter than its header says");
-      }
+      if (got < n) return Shorter();
       return got;
     });
   }
 
  private:
+  Status Shorter() const {
+    return Status::Corruption("object file " + path_ + " is shorter than its header says");
+  }
+
+  // Decrypts the records [offset, offset + n) falls in, keeping the last for the next read.
+  Result<size_t> ReadSealed(uint64_t offset, char* buf, size_t n) {
+    size_t done = 0;
+    while (done < n) {
+      uint64_t at = offset + done;
+      uint64_t index = at / kSealRecordBytes;
+      if (index != cached_index_) {
+        cached_index_ = UINT64_MAX;
+        sealed_.resize(static_cast<size_t>(unsealer_->SealedRecordBytes(index)));
+        SPARKIFY_ASSIGN_OR_RETURN(size_t got,
+                                  PReadFull(file_.fd.get(), sealed_.data(), sealed_.size(),
+                                            data_offset() + unsealer_->RecordOffset(index), path_));
+        if (got < sealed_.size()) return Shorter();
+        SPARKIFY_RETURN_IF_ERROR(unsealer_->Open(index, sealed_, &plain_, path_));
+        cached_index_ = index;
+      }
+      uint64_t within = at - index * kSealRecordBytes;
+      size_t take = static_cast<size_t>(std::min<uint64_t>(n - done, plain_.size() - within));
+      std::memcpy(buf + done, plain_.data() + within, take);
+      done += take;
+    }
+    return done;
+  }
+
   OpenedFile file_;
   std::string path_;
+  std::unique_ptr<Unsealer> unsealer_;  // null for plain data
+  std::string sealed_;                  // scratch: one stored record
+  std::string plain_;                   // the record cached_index_, decrypted
+  uint64_t cached_index_ = UINT64_MAX;
 };
 
 }  // namespace
 
-std::unique_ptr<ObjectWriter> MakeWriter(std::shared_ptr<const StoreShared> shared,
-                                         std::shared_ptr<Bucket> bucket, std::string key,
-                                         std::string upload_id, int part_number) {
-  return std::make_unique<WriterImpl>(std::move(shared), std::move(bucket), std::move(key),
-                                      std::move(upload_id), part_number);
+Result<std::unique_ptr<ObjectWriter>> MakeWriter(std::shared_ptr<const StoreShared> shared,
+                                                 std::shared_ptr<Bucket> bucket, std::string key,
+                                                 std::string upload_id, int part_number,
+                                                 bool encrypt) {
+  std::optional<Sealing> sealing;
+  if (encrypt) {
+    SPARKIFY_ASSIGN_OR_RETURN(auto master, shared->keys->GetOrCreate());
+    auto [data_key, info] = master->NewDataKey();
+    sealing = Sealing{std::make_unique<Sealer>(std::move(data_key)), std::move(info)};
+  }
+  return std::unique_ptr<ObjectWriter>(
+      std::make_unique<WriterImpl>(std::move(shared), std::move(bucket), std::move(key),
+                                   std::move(upload_id), part_number, std::move(sealing)));
+}
+
+Result<std::unique_ptr<ObjectReader>> MakeReader(const StoreShared& shared, OpenedFile file,
+                                                 std::string path) {
+  std::unique_ptr<Unsealer> unsealer;
+  if (file.header.sealed) {
+    auto master = shared.keys->Get();
+    if (!master.ok()) {
+      return Status::FailedPrecondition("object file " + path + ": " + master.status().message());
+    }
+    SPARKIFY_ASSIGN_OR_RETURN(std::string data_key, (*master)->Unwrap(file.seal, path));
+    unsealer = std::make_unique<Unsealer>(std::move(data_key), file.meta.size);
+  }
+  return std::unique_ptr<ObjectReader>(
+      std::make_unique<ReaderImpl>(std::move(file), std::move(path), std::move(unsealer)));
 }
 
 // Clients send ETags quoted or not, in any case.
@@ -191,11 +275,11 @@ Status PublishObjectLocked(const StoreShared& shared, Bucket& bucket, StagedFile
 }
 
 Result<std::unique_ptr<ObjectWriter>> DiskStoreImpl::NewWriter(std::string_view bucket,
-                                                               std::string_view key) {
+                                                               std::string_view key, bool encrypt) {
   return Guarded("NewWriter", [&]() -> Result<std::unique_ptr<ObjectWriter>> {
     SPARKIFY_RETURN_IF_ERROR(ValidateKey(key));
     SPARKIFY_ASSIGN_OR_RETURN(auto b, FindBucket(bucket));
-    return MakeWriter(shared_, std::move(b), std::string(key), "", 0);
+    return MakeWriter(shared_, std::move(b), std::string(key), "", 0, encrypt);
   });
 }
 
@@ -218,8 +302,9 @@ Result<std::unique_ptr<ObjectReader>> DiskStoreImpl::Open(std::string_view bucke
       return Status::Corruption("object file " + path + " holds another key " +
                                 Printable(opened->meta.key));
     }
-    return std::unique_ptr<ObjectReader>(
-        std::make_unique<ReaderImpl>(std::move(opened).value(), std::move(path)));
+    auto reader = MakeReader(*shared_, std::move(opened).value(), path);
+    if (!reader.ok()) spdlog::error("disk store: {}", reader.status().ToString());
+    return reader;
   });
 }
 

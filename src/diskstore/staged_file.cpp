@@ -89,7 +89,7 @@ Status StagedFile::AppendFrom(int fd, uint64_t offset, uint64_t len,
   return Status::OK();
 }
 
-Status StagedFile::Finish(FileKind kind, std::string_view meta) {
+Status StagedFile::Finish(FileKind kind, std::string_view meta, bool sealed) {
   if (finished_) return Status::FailedPrecondition("object already committed");
   finished_ = true;
   if (!spilled_) {
@@ -98,19 +98,19 @@ Status StagedFile::Finish(FileKind kind, std::string_view meta) {
         CheckFreeSpace(tmp_dir_, kFixedHeaderBytes + meta.size() + size_, reserve_));
     path_ = tmp_dir_ + "/" + RandomHexName() + ".tmp";
     SPARKIFY_ASSIGN_OR_RETURN(fd_, CreateExclusive(path_));
-    std::string all = EncodeHeader(kind, meta, kFixedHeaderBytes + meta.size(), size_);
+    std::string all = EncodeHeader(kind, meta, kFixedHeaderBytes + meta.size(), size_, sealed);
     all += buffer_;
     std::string().swap(buffer_);
     SPARKIFY_RETURN_IF_ERROR(WriteAll(fd_.get(), all, path_));
   } else {
-    std::string header = EncodeHeader(kind, meta, kReservedHeaderBytes, size_);
+    std::string header = EncodeHeader(kind, meta, kReservedHeaderBytes, size_, sealed);
     if (header.size() <= kReservedHeaderBytes) {
       SPARKIFY_RETURN_IF_ERROR(PWriteAll(fd_.get(), header, 0, path_));
     } else {
       // Metadata larger than the reserved room: rewrite with the data further back.
       std::string new_path = tmp_dir_ + "/" + RandomHexName() + ".tmp";
       SPARKIFY_ASSIGN_OR_RETURN(UniqueFd new_fd, CreateExclusive(new_path));
-      header = EncodeHeader(kind, meta, kFixedHeaderBytes + meta.size(), size_);
+      header = EncodeHeader(kind, meta, kFixedHeaderBytes + meta.size(), size_, sealed);
       Status st = WriteAll(new_fd.get(), header, new_path);
       if (st.ok()) st = CopyRange(fd_.get(), kReservedHeaderBytes, new_fd.get(), size_, new_path);
       if (!st.ok()) {

@@ -49,8 +49,9 @@ class StagedFile {
   uint64_t size() const { return size_; }
 
   // Writes the header and syncs. REQUIRES: not finished yet. After OK, temp_path() names a
-  // complete file and no more data may be appended.
-  Status Finish(FileKind kind, std::string_view meta);
+  // complete file and no more data may be appended. `sealed`: the data appended is encrypted
+  // (sealing.h), and the header says so.
+  Status Finish(FileKind kind, std::string_view meta, bool sealed = false);
   const std::string& temp_path() const { return path_; }
   // The temp file has been renamed away: do not remove it on destruction.
   void MarkPublished() { published_ = true; }

@@ -79,11 +79,17 @@ Result<OpenedFile> OpenStoreFile(const std::string& path, FileKind kind) {
     return Status::Corruption("bad object file " + path + ": unexpected file kind " +
                               std::to_string(static_cast<int>(f.header.kind)));
   }
-  Status st = DecodeMeta(f.header.meta, &f.meta, &f.part_number);
+  Status st = DecodeMeta(f.header.meta, &f.meta, &f.part_number, &f.seal);
   if (!st.ok()) return Status::Corruption("bad object file " + path + ": " + st.message());
-  if (f.meta.size != f.header.data_len) {
+  if (f.header.sealed != !f.seal.wrapped_key.empty()) {
+    return Status::Corruption(
+        "bad object file " + path +
+        (f.header.sealed ? ": encrypted without a key record" : ": a key record on plain data"));
+  }
+  uint64_t stored = f.header.sealed ? SealedSize(f.meta.size) : f.meta.size;
+  if (stored != f.header.data_len) {
     return Status::Corruption("bad object file " + path + ": metadata size " +
-                              std::to_string(f.meta.size) + " != data length " +
+                              std::to_string(f.meta.size) + " does not fit data length " +
                               std::to_string(f.header.data_len));
   }
   return f;

@@ -448,7 +448,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     }
     out_.clear();
     if (!send_file_) return true;
-    sent_ = 0;
+    StartFile();
     switch (SendFileWhileItFits(fd)) {
       case FileSend::kDone:
         return true;
@@ -462,11 +462,18 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     return false;
   }
 
+  void StartFile() {
+    sent_ = 0;
+    file_pos_ = 0;
+    file_buf_.clear();
+  }
+
   enum class FileSend { kDone, kFull, kFailed };
   // Plain socket: sendfile of the rest of the range until it is sent or the socket is full.
   // kFailed: the file shrank under us or the client left (just close).
   FileSend SendFileWhileItFits(int fd) {
     const FileRange& file = *res_.file;
+    if (file.read) return SendReadWhileItFits(fd);
     while (sent_ < file.length) {
       off_t off = static_cast<off_t>(file.offset + sent_);
       size_t chunk = static_cast<size_t>(std::min<uint64_t>(file.length - sent_, 1 << 20));
@@ -477,6 +484,40 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
       sent_ += static_cast<uint64_t>(n);
     }
     return FileSend::kDone;
+  }
+
+  // The same for a range that is read (FileRange::read) rather than sent from its file:
+  // file_buf_[file_pos_..] holds what was read and not yet sent.
+  FileSend SendReadWhileItFits(int fd) {
+    const FileRange& file = *res_.file;
+    while (sent_ < file.length) {
+      if (file_pos_ == file_buf_.size()) {
+        file_pos_ = 0;
+        file_buf_.resize(static_cast<size_t>(std::min<uint64_t>(file.length - sent_, kReadChunk)));
+        int64_t n = ReadRange(sent_, file_buf_.data(), file_buf_.size());
+        if (n <= 0) return FileSend::kFailed;
+        file_buf_.resize(static_cast<size_t>(n));
+      }
+      ssize_t n = ::send(fd, file_buf_.data() + file_pos_, file_buf_.size() - file_pos_,
+                         MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return FileSend::kFull;
+      if (n <= 0) return FileSend::kFailed;
+      file_pos_ += static_cast<size_t>(n);
+      sent_ += static_cast<uint64_t>(n);
+    }
+    return FileSend::kDone;
+  }
+
+  // Up to n bytes of the response's range at `position`: <= 0 on failure.
+  int64_t ReadRange(uint64_t position, char* buf, size_t n) {
+    const FileRange& file = *res_.file;
+    if (file.read) return file.read(position, buf, n);
+    ssize_t got;
+    do {
+      got = ::pread(file.fd, buf, n, static_cast<off_t>(file.offset + position));
+    } while (got < 0 && errno == EINTR);
+    return got;
   }
 
   // Plain socket, on the worker, after a whole answer: has the client sent its next request
@@ -526,7 +567,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
   void AfterHead() {
     out_.clear();
     if (send_file_) {
-      sent_ = 0;
+      StartFile();
       SendFileChunk();
     } else {
       Finish();
@@ -557,12 +598,9 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
           return;
       }
     } else {
-      size_t chunk = static_cast<size_t>(std::min<uint64_t>(file.length - sent_, 256 * 1024));
+      size_t chunk = static_cast<size_t>(std::min<uint64_t>(file.length - sent_, kReadChunk));
       file_buf_.resize(chunk);
-      ssize_t n;
-      do {
-        n = ::pread(file.fd, file_buf_.data(), chunk, static_cast<off_t>(file.offset + sent_));
-      } while (n < 0 && errno == EINTR);
+      int64_t n = ReadRange(sent_, file_buf_.data(), chunk);
       if (n <= 0) return;
       asio::async_write(stream_, asio::buffer(file_buf_.data(), static_cast<size_t>(n)),
                         [self = this->shared_from_this()](const beast::error_code& ec, size_t w) {
@@ -577,6 +615,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     res_ = Response();  // releases the file
     file_buf_.clear();
     file_buf_.shrink_to_fit();
+    file_pos_ = 0;
     if (keep_alive_ && !Over()) {
       AwaitNextRequest();
     } else {
@@ -626,7 +665,9 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
   bool keep_alive_ = false;
   bool send_file_ = false;
   std::string out_;
+  static constexpr size_t kReadChunk = 256 * 1024;  // a range read or sent through TLS
   std::vector<char> file_buf_;
+  size_t file_pos_ = 0;  // sent part of file_buf_ (SendReadWhileItFits)
   uint64_t sent_ = 0;
   Socket worker_sock_;  // plain: the socket while a worker has it (see Active)
   std::optional<Socket::protocol_type> protocol_;

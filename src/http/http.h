@@ -70,6 +70,12 @@ struct FileRange {
   uint64_t offset = 0;
   uint64_t length = 0;
   std::shared_ptr<void> owner;
+  // When set, the bytes come from here instead of `fd` (data that is not on disk as sent,
+  // such as an object encrypted at rest): read(position in the range, buf, n) returns how
+  // many bytes it put in buf (> 0), or <= 0 on a failure, which cuts the connection (the
+  // head has gone out). Called from one thread at a time, a worker's or the reactor's: keep
+  // it short (it holds the reactor for as long as it takes).
+  std::function<int64_t(uint64_t position, char* buf, size_t n)> read;
 };
 
 struct Response {

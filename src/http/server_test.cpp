@@ -161,6 +161,19 @@ class ServerTest : public ::testing::Test {
       (void)!::write(fileno(f), data.data(), data.size());
       res.file = FileRange{fileno(f), 0, data.size(),
                            std::shared_ptr<void>(f, [](void* p) { std::fclose((FILE*)p); })};
+    } else if (req.path == "/read" || req.path == "/read-fails") {
+      // 8 MiB made on the fly (as decrypted data is), in reads of any size; /read-fails
+      // fails after 1 MiB.
+      bool fails = req.path == "/read-fails";
+      res.file = FileRange{-1, 0, 8u << 20, nullptr,
+                           [fails](uint64_t pos, char* buf, size_t n) -> int64_t {
+                             if (fails && pos >= (1u << 20)) return -1;
+                             n = std::min<size_t>(n, 100000);  // short reads too
+                             for (size_t i = 0; i < n; ++i) {
+                               buf[i] = static_cast<char>('a' + (pos + i) / 4096 % 26);
+                             }
+                             return static_cast<int64_t>(n);
+                           }};
     } else if (req.path == "/head") {
       res.head_content_length = 12345;
     } else if (req.path == "/throw") {
@@ -258,6 +271,39 @@ TEST_F(ServerTest, OneConnectionServesBackToBackRequestsAndASlowlyReadFile) {
   EXPECT_EQ(got[body_start + 4096 * 3], 'd');
   c.Send("GET /echo?after HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_NE(c.ReadSome(2000).find("GET after "), std::string::npos);
+}
+
+// A range produced by FileRange::read: whole and in order to a fast client and to a slow
+// one (the rest from the reactor), and a failing read cuts the connection short.
+TEST_F(ServerTest, ARangeFromAReadFunctionIsSentWholeOrCutOnFailure) {
+  StartServer();
+  std::string expected(8u << 20, '\0');
+  for (size_t i = 0; i < expected.size(); ++i) expected[i] = static_cast<char>('a' + i / 4096 % 26);
+  auto fast = Curl(base_ + "/read");
+  EXPECT_EQ(fast.status, 200);
+  EXPECT_TRUE(fast.body == expected) << fast.body.size();
+
+  RawClient c(server_->port());
+  c.Send("GET /read HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string got;
+  size_t body_start = std::string::npos;
+  while (body_start == std::string::npos || got.size() - body_start < expected.size()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    std::string more = c.ReadSome(2000);
+    ASSERT_FALSE(more.empty()) << "stalled at " << got.size();
+    got += more;
+    if (body_start == std::string::npos && got.find("\r\n\r\n") != std::string::npos) {
+      body_start = got.find("\r\n\r\n") + 4;
+    }
+  }
+  EXPECT_TRUE(got.substr(body_start) == expected);
+  c.Send("GET /echo?after HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_NE(c.ReadSome(2000).find("GET after "), std::string::npos);
+
+  auto cut = Curl(base_ + "/read-fails");
+  EXPECT_LT(cut.body.size(), expected.size());
+  EXPECT_GE(cut.body.size(), 1u << 20);
+  EXPECT_EQ(Curl(base_ + "/echo").status, 200);  // still serving
 }
 
 TEST_F(ServerTest, HandlerExceptionBecomes500) {

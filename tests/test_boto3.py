@@ -209,17 +209,6 @@ class Boto3Test(StoreTestCase):
         self.assertClientError("MalformedPolicy", 400, self.s3.put_bucket_policy,
                                Bucket=self.bucket, Policy=json.dumps(policy))
 
-    def test_server_side_encryption_is_refused_not_pretended(self):
-        for kw in ({"ServerSideEncryption": "AES256"},
-                   {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": "alias/x"}):
-            with self.subTest(**kw):
-                err = self.assertClientError("NotImplemented", 501, self.s3.put_object,
-                                             Bucket=self.bucket, Key="sse/x", Body=b"x", **kw)
-                self.assertIn("not implemented", err.response["Error"]["Message"])
-                self.assertClientError("NotImplemented", 501, self.s3.create_multipart_upload,
-                                       Bucket=self.bucket, Key="sse/mp", **kw)
-        self.assertClientError("404", 404, self.s3.head_object, Bucket=self.bucket, Key="sse/x")
-
     def test_list_buckets_by_page(self):
         names = sorted(self.unique("page") for _ in range(5))
         for name in names:

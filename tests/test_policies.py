@@ -58,6 +58,13 @@ class PolicyTest(StoreTestCase):
             ("loopback", policy(allow("s3:GetObject", objects,
                                       Condition={"IpAddress": {"aws:SourceIp": "127.0.0.0/8"}}))),
             ("nobody", policy(allow("s3:ListAllMyBuckets", "*"))),
+            # AWS's documented pattern: deny uploads that do not ask for SSE-S3.
+            ("mustencrypt", policy(
+                allow(["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"], objects),
+                deny("s3:PutObject", objects,
+                     Condition={"StringNotEquals": {"s3:x-amz-server-side-encryption": "AES256"}}),
+                deny("s3:PutObject", objects,
+                     Condition={"Null": {"s3:x-amz-server-side-encryption": "true"}}))),
         ]:
             cls.users[name] = cls.create_user(name, doc)
         cls.clients = {n: boto3_client(cls.store.endpoint, c["access_key_id"], c["secret_access_key"])
@@ -141,6 +148,21 @@ class PolicyTest(StoreTestCase):
         with self.assertRaises(urllib.error.HTTPError) as cm:
             urllib.request.urlopen(url, timeout=30)
         self.assertEqual(cm.exception.code, 403)
+
+    def test_a_policy_can_require_encrypted_uploads(self):
+        c = self.clients["mustencrypt"]
+        self.assertDenied(c.put_object, Key="public/plain", Body=b"x")
+        self.assertDenied(c.put_object, Key="public/kms", Body=b"x", ServerSideEncryption="aws:kms",
+                          code="NotImplemented", status=501)
+        put = c.put_object(Bucket=self.bucket, Key="public/sealed", Body=b"sealed",
+                           ServerSideEncryption="AES256")
+        self.assertEqual(put["ServerSideEncryption"], "AES256")
+        self.assertEqual(self.get("mustencrypt", "public/sealed"), b"sealed")
+        self.assertDenied(c.create_multipart_upload, Key="public/mp")
+        c.abort_multipart_upload(
+            Bucket=self.bucket, Key="public/mp",
+            UploadId=c.create_multipart_upload(Bucket=self.bucket, Key="public/mp",
+                                               ServerSideEncryption="AES256")["UploadId"])
 
     def test_conditions_on_transport_and_source_ip(self):
         self.assertDenied(self.clients["tlsonly"].get_object, Key="ro/obj")  # this is plain HTTP

@@ -37,6 +37,8 @@ struct StoreFlags {
   int io_timeout_s = 60;
   std::vector<std::string> buckets;
   std::vector<std::string> expire;  // PREFIX=AGE
+  std::string default_encryption = "none";
+  std::string encryption_key_file;
 };
 
 // An object expiration rule: objects under `prefix` are deleted `age` after they were written.
@@ -181,6 +183,7 @@ int RunStore(const StoreFlags& f) {
   store::DiskStoreOptions disk_opts;
   disk_opts.data_dir = f.data_dir;
   disk_opts.min_free_bytes = f.min_free;
+  disk_opts.encryption_key_file = f.encryption_key_file;
   auto disk = store::DiskStore::Open(disk_opts);
   if (!disk.ok() && disk.status().code() == Status::Code::kNoSpace) {
     std::cerr << "sparkify store: cannot set up data dir " << f.data_dir
@@ -210,6 +213,7 @@ int RunStore(const StoreFlags& f) {
   s3_opts.region = f.region;
   s3_opts.virtual_host_domain = f.domain;
   s3_opts.max_object_size = f.max_object_size;
+  s3_opts.encrypt_by_default = f.default_encryption == "AES256";
   store::S3Service service(disk->get(), identities->get(), s3_opts);
 
   http_opts.tls_cert_file = f.tls_cert;
@@ -295,6 +299,18 @@ void RegisterStore(CLI::App& app, int* exit_code) {
                   "Seconds without progress before a body transfer is dropped")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  cmd->add_option("--default-encryption", flags->default_encryption,
+                  "AES256: encrypt every object at rest (SSE-S3) in buckets without an "
+                  "encryption configuration of their own, as S3 does; none: only writes that "
+                  "ask for it (x-amz-server-side-encryption) and buckets configured for it")
+      ->envname("SPARKIFY_STORE_DEFAULT_ENCRYPTION")
+      ->check(CLI::IsMember({"none", "AES256"}))
+      ->capture_default_str();
+  cmd->add_option("--encryption-key-file", flags->encryption_key_file,
+                  "The key of encryption at rest (64 hex digits; made 0600 at the first "
+                  "encrypted write if missing). Default: DATA/sse-s3.key; keep it elsewhere "
+                  "and a copy of the data dir alone does not reveal encrypted objects")
+      ->envname("SPARKIFY_STORE_ENCRYPTION_KEY_FILE");
   cmd->add_option("--create-bucket", flags->buckets, "Create this bucket at start (repeatable)");
   cmd->add_option("--expire", flags->expire,
                   "PREFIX=AGE: delete objects whose key starts with PREFIX AGE after they were "

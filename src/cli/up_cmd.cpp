@@ -259,13 +259,14 @@ lambda::internal::SpawnSpec StoreSpec(const UpFlags& f, const std::string& dir,
                                       const UpKeys& keys) {
   lambda::internal::SpawnSpec store;
   // The AWS template's lifecycle rules: covers and collages expire, unfinished multipart
-  // uploads are aborted after a day.
+  // uploads are aborted after a day; and its bucket encryption: everything SSE-S3.
   std::string retention = std::to_string(f.retention_days) + "d";
   store.argv = {dir + "/sparkify",       "store",    "--data",
                 keys.store_dir,          "--listen", "127.0.0.1:" + std::to_string(f.store_port),
                 "--create-bucket",       kBucket,    "--expire",
                 "uploads/=" + retention, "--expire", "collages/=" + retention,
-                "--abort-uploads-after", "1d"};
+                "--abort-uploads-after", "1d",
+                "--default-encryption",  "AES256"};
   store.env = BaseEnvironment();
   AddKey(&store.env, "SPARKIFY_ROOT_", keys.root.access_key_id, keys.root.secret_access_key);
   return store;

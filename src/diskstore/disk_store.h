@@ -38,6 +38,8 @@
 namespace sparkify::store {
 
 inline constexpr size_t kMaxKeyBytes = 1024;
+// The one algorithm of ObjectMeta::server_side_encryption (SSE-S3's name for it).
+inline constexpr char kAes256[] = "AES256";
 
 struct ObjectMeta {
   std::string key;

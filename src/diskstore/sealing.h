@@ -31,8 +31,6 @@ namespace sparkify::store::internal {
 inline constexpr uint64_t kSealRecordBytes = 64 * 1024;
 inline constexpr uint64_t kSealTagBytes = 16;
 inline constexpr size_t kDataKeyBytes = 32;
-// The one algorithm of ObjectMeta::server_side_encryption.
-inline constexpr char kAes256[] = "AES256";
 
 // Stored bytes of `plain_size` bytes of sealed data.
 uint64_t SealedSize(uint64_t plain_size);

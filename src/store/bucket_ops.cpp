@@ -1,5 +1,5 @@
-// Bucket operations: list, create, delete, head, location, policy, Block Public Access, and
-// the multi-object delete.
+// Bucket operations: list, create, delete, head, location, policy, Block Public Access,
+// default encryption, and the multi-object delete.
 #include <charconv>
 #include <cstdint>
 
@@ -7,13 +7,6 @@
 #include "store/s3_call.h"
 
 namespace sparkify::store {
-namespace {
-
-constexpr std::string_view kPolicyDoc = "policy.json";
-constexpr std::string_view kPabDoc = "public-access-block.xml";
-
-}  // namespace
-
 // Paginated as S3 has been since 2024: max-buckets (1..10000; without it, every bucket),
 // prefix, and continuation-token (the base64 of the last name of the previous page, which the
 // answer's ContinuationToken gives when more follow).
@@ -171,6 +164,44 @@ Reply S3Service::Impl::PublicAccessBlockOp(S3Call& call) {
   auto pab = ParsePublicAccessBlock(*body);
   if (!pab.ok()) return Error(call, S3ErrorCode::kMalformedXML, pab.status().message());
   Status s = store()->PutBucketDocument(call.bucket, kPabDoc, PublicAccessBlockXml(*pab));
+  if (!s.ok()) return StoreError(call, s);
+  ForgetBucketConfig(call.bucket);
+  return Ok(call);
+}
+
+// Default encryption: AES256 (SSE-S3), or the store's default when the bucket has none of its
+// own; SSE-KMS is not implemented.
+Reply S3Service::Impl::BucketEncryption(S3Call& call) {
+  if (!store()->GetBucket(call.bucket).ok()) return Error(call, S3ErrorCode::kNoSuchBucket);
+  if (call.op.op == Op::kGetBucketEncryption) {
+    auto doc = store()->GetBucketDocument(call.bucket, kEncryptionDoc);
+    if (!doc.ok()) {
+      if (!doc.status().IsNotFound()) return StoreError(call, doc.status());
+      if (options().encrypt_by_default) return Xml(call, EncryptionConfigurationXml(kAes256));
+      return Error(call, S3ErrorCode::kServerSideEncryptionConfigurationNotFoundError);
+    }
+    return Xml(call, *doc);
+  }
+  if (call.op.op == Op::kDeleteBucketEncryption) {
+    Status s = store()->DeleteBucketDocument(call.bucket, kEncryptionDoc);
+    if (!s.ok() && !s.IsNotFound()) return StoreError(call, s);
+    ForgetBucketConfig(call.bucket);
+    return Ok(call, 204);
+  }
+  auto body = call.http->ReadAll(options().max_xml_body);
+  if (!body.ok()) return Error(call, FromStatus(body.status()));
+  auto algorithm = ParseEncryptionConfiguration(*body);
+  if (!algorithm.ok()) return Error(call, S3ErrorCode::kMalformedXML, algorithm.status().message());
+  if (algorithm->starts_with("aws:kms")) {
+    return Error(call, S3ErrorCode::kNotImplemented,
+                 "Default encryption with KMS keys is not implemented by this store: use AES256.");
+  }
+  if (*algorithm != kAes256) {
+    return Error(call, S3ErrorCode::kMalformedXML,
+                 "SSEAlgorithm must be AES256 (or aws:kms, which this store does not implement)");
+  }
+  Status s =
+      store()->PutBucketDocument(call.bucket, kEncryptionDoc, EncryptionConfigurationXml(kAes256));
   if (!s.ok()) return StoreError(call, s);
   ForgetBucketConfig(call.bucket);
   return Ok(call);

@@ -12,5 +12,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)sparkify::store::ParseCreateBucketConfiguration(xml);
   auto pab = sparkify::store::ParsePublicAccessBlock(xml);
   if (pab.ok()) (void)sparkify::store::PublicAccessBlockXml(*pab);
+  (void)sparkify::store::ParseEncryptionConfiguration(xml);
   return 0;
 }

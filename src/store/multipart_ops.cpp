@@ -27,12 +27,15 @@ Reply S3Service::Impl::CreateMultipartUpload(S3Call& call) {
     return Error(call, S3ErrorCode::kInvalidArgument,
                  "Your metadata headers exceed the maximum allowed metadata size (2 KB).");
   }
+  if (EncryptsAtRest(call)) meta->server_side_encryption = kAes256;
   auto id = store()->CreateUpload(call.bucket, call.key, *meta);
   if (!id.ok()) return StoreError(call, id.status());
-  return Xml(call, std::string(kXmlHeader) + "<InitiateMultipartUploadResult xmlns=\"" +
-                       std::string(kS3Namespace) + "\"><Bucket>" + XmlEscape(call.bucket) +
-                       "</Bucket><Key>" + XmlEscape(call.key) + "</Key><UploadId>" + *id +
-                       "</UploadId></InitiateMultipartUploadResult>");
+  Reply r = Xml(call, std::string(kXmlHeader) + "<InitiateMultipartUploadResult xmlns=\"" +
+                          std::string(kS3Namespace) + "\"><Bucket>" + XmlEscape(call.bucket) +
+                          "</Bucket><Key>" + XmlEscape(call.key) + "</Key><UploadId>" + *id +
+                          "</UploadId></InitiateMultipartUploadResult>");
+  SetEncryptionHeader(r, *meta);
+  return r;
 }
 
 Reply S3Service::Impl::UploadPart(S3Call& call) {
@@ -60,6 +63,7 @@ Reply S3Service::Impl::UploadPart(S3Call& call) {
   }
   Reply r = Ok(call);
   r.Set("ETag", QuoteEtag(stored->etag));
+  SetEncryptionHeader(r, *stored);
   return r;
 }
 
@@ -100,12 +104,14 @@ Reply S3Service::Impl::CompleteMultipartUpload(S3Call& call) {
     return StoreError(call, s);
   }
   std::string host(call.http->Header("host").value_or("localhost"));
-  return Xml(call, std::string(kXmlHeader) + "<CompleteMultipartUploadResult xmlns=\"" +
-                       std::string(kS3Namespace) + "\"><Location>" +
-                       XmlEscape("http://" + host + call.resource) + "</Location><Bucket>" +
-                       XmlEscape(call.bucket) + "</Bucket><Key>" + XmlEscape(call.key) +
-                       "</Key><ETag>" + XmlEscape(QuoteEtag(stored->etag)) +
-                       "</ETag></CompleteMultipartUploadResult>");
+  Reply r = Xml(call, std::string(kXmlHeader) + "<CompleteMultipartUploadResult xmlns=\"" +
+                          std::string(kS3Namespace) + "\"><Location>" +
+                          XmlEscape("http://" + host + call.resource) + "</Location><Bucket>" +
+                          XmlEscape(call.bucket) + "</Bucket><Key>" + XmlEscape(call.key) +
+                          "</Key><ETag>" + XmlEscape(QuoteEtag(stored->etag)) +
+                          "</ETag></CompleteMultipartUploadResult>");
+  SetEncryptionHeader(r, *stored);
+  return r;
 }
 
 Reply S3Service::Impl::AbortMultipartUpload(S3Call& call) {

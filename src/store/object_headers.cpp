@@ -31,6 +31,46 @@ std::optional<ObjectMeta> MetaFromHeaders(const http::Request& req) {
   return meta;
 }
 
+std::optional<S3Error> ReadEncryptionRequest(const http::Request& req, Op op, bool* aes256) {
+  *aes256 = false;
+  constexpr std::string_view kSse = "x-amz-server-side-encryption";
+  for (const auto& [name, value] : req.headers) {
+    if (name.find("server-side-encryption-customer-") != std::string::npos) {
+      return S3Error{S3ErrorCode::kNotImplemented,
+                     "Server-side encryption with customer keys (SSE-C, " + name +
+                         ") is not implemented by this store: use AES256 (SSE-S3)."};
+    }
+    if (!name.starts_with(kSse)) continue;
+    if (name != kSse) {
+      if (name == "x-amz-server-side-encryption-bucket-key-enabled" && value == "false") continue;
+      return S3Error{S3ErrorCode::kNotImplemented,
+                     "Server-side encryption with KMS keys (SSE-KMS, " + name +
+                         ") is not implemented by this store: use AES256 (SSE-S3)."};
+    }
+    if (op != Op::kPutObject && op != Op::kCopyObject && op != Op::kCreateMultipartUpload) {
+      return S3Error{S3ErrorCode::kInvalidArgument,
+                     "x-amz-server-side-encryption header is not supported for this operation."};
+    }
+    if (value.starts_with("aws:kms")) {
+      return S3Error{S3ErrorCode::kNotImplemented,
+                     "Server-side encryption with KMS keys (" + value +
+                         ") is not implemented by this store: use AES256 (SSE-S3)."};
+    }
+    if (value != "AES256") {
+      return S3Error{S3ErrorCode::kInvalidArgument,
+                     "The encryption method specified is not supported"};
+    }
+    *aes256 = true;
+  }
+  return std::nullopt;
+}
+
+void SetEncryptionHeader(http::Response& reply, const ObjectMeta& meta) {
+  if (!meta.server_side_encryption.empty()) {
+    reply.Set("x-amz-server-side-encryption", meta.server_side_encryption);
+  }
+}
+
 std::string ChecksumHeaderName(std::string_view algorithm) {
   std::string out = "x-amz-checksum-";
   for (char c : algorithm) out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

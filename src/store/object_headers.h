@@ -8,6 +8,7 @@
 #include "diskstore/disk_store.h"
 #include "http/http.h"
 #include "store/s3_errors.h"
+#include "store/s3_operation.h"
 
 namespace sparkify::store {
 
@@ -15,6 +16,17 @@ namespace sparkify::store {
 // Content-Encoding (without aws-chunked), Content-Language, Expires and x-amz-meta-*.
 // nullopt when the user metadata exceeds S3's 2 KB.
 std::optional<ObjectMeta> MetaFromHeaders(const http::Request& req);
+
+// Server-side encryption asked of one request. x-amz-server-side-encryption: AES256 (SSE-S3)
+// on PutObject, CopyObject and CreateMultipartUpload sets *aes256. SSE-KMS (aws:kms, its key
+// id, context and bucket key headers) and SSE-C (the customer-key headers, on any operation)
+// are NotImplemented; the header on another operation, or another algorithm, is
+// InvalidArgument, as in S3.
+std::optional<S3Error> ReadEncryptionRequest(const http::Request& req, Op op, bool* aes256);
+
+// Sets x-amz-server-side-encryption on a reply about an object (or part, or upload) that is
+// encrypted at rest.
+void SetEncryptionHeader(http::Response& reply, const ObjectMeta& meta);
 
 // "CRC32" -> "x-amz-checksum-crc32".
 std::string ChecksumHeaderName(std::string_view algorithm);

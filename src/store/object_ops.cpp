@@ -1,4 +1,6 @@
 // PutObject, CopyObject, GetObject/HeadObject, DeleteObject.
+#include <spdlog/spdlog.h>
+
 #include <charconv>
 
 #include "common/clock.h"
@@ -176,6 +178,7 @@ void AddObjectHeaders(http::Response& res, const ObjectMeta& meta, const http::R
   optional("Expires", "response-expires", meta.expires);
   for (const auto& [k, v] : meta.user_meta) res.Set("x-amz-meta-" + k, v);
   if (meta.parts_count > 0) res.Set("x-amz-mp-parts-count", std::to_string(meta.parts_count));
+  SetEncryptionHeader(res, meta);
   auto mode = req.Header("x-amz-checksum-mode");
   if (whole_object && mode && *mode == "ENABLED") {
     for (const auto& [alg, value] : meta.checksums) res.Set(ChecksumHeaderName(alg), value);
@@ -196,7 +199,7 @@ Reply S3Service::Impl::PutObject(S3Call& call) {
   }
   WriteCondition condition;
   if (auto bad = ReadWriteCondition(*call.http, &condition)) return Error(call, *bad);
-  auto writer = store()->NewWriter(call.bucket, call.key);
+  auto writer = store()->NewWriter(call.bucket, call.key, EncryptsAtRest(call));
   if (!writer.ok()) return StoreError(call, writer.status());
   auto ingest = IngestBody(call, writer->get(), options().max_object_size);
   if (ingest.error) return Error(call, *ingest.error);
@@ -209,6 +212,7 @@ Reply S3Service::Impl::PutObject(S3Call& call) {
   Reply r = Ok(call);
   r.Set("ETag", QuoteEtag(stored->etag));
   for (const auto& [alg, value] : stored->checksums) r.Set(ChecksumHeaderName(alg), value);
+  SetEncryptionHeader(r, *stored);
   return r;
 }
 
@@ -264,8 +268,20 @@ Reply S3Service::Impl::GetObject(S3Call& call, bool head) {
   }
   if (head) {
     r.head_content_length = length;
-  } else {
+  } else if (object->fd() >= 0) {
     r.file = http::FileRange{object->fd(), object->data_offset() + first, length, object};
+  } else {
+    // Encrypted at rest: decrypted as it is sent.
+    r.file = http::FileRange{-1, 0, length, nullptr,
+                             [object, first, bucket = call.bucket, key = call.key](
+                                 uint64_t position, char* buf, size_t n) -> int64_t {
+                               auto got = object->ReadAt(first + position, buf, n);
+                               if (got.ok() && *got > 0) return static_cast<int64_t>(*got);
+                               spdlog::error(
+                                   "GET {}/{}: {}", bucket, key,
+                                   got.ok() ? "the object ended early" : got.status().ToString());
+                               return -1;
+                             }};
   }
   return r;
 }
@@ -312,7 +328,7 @@ Reply S3Service::Impl::CopyObject(S3Call& call) {
   if (pre != 0) return Error(call, S3ErrorCode::kPreconditionFailed);
 
   bool replace = req.Header("x-amz-metadata-directive").value_or("COPY") == "REPLACE";
-  if (!replace && src_bucket == call.bucket && src_key == call.key) {
+  if (!replace && !call.sse_requested && src_bucket == call.bucket && src_key == call.key) {
     return Error(call, S3ErrorCode::kInvalidRequest,
                  "This copy request is illegal because it is trying to copy an object to itself "
                  "without changing the object's metadata, storage class, website redirect "
@@ -329,7 +345,7 @@ Reply S3Service::Impl::CopyObject(S3Call& call) {
     meta.last_modified = {};
     meta.parts_count = 0;
   }
-  auto writer = store()->NewWriter(call.bucket, call.key);
+  auto writer = store()->NewWriter(call.bucket, call.key, EncryptsAtRest(call));
   if (!writer.ok()) return StoreError(call, writer.status());
   std::vector<char> buf(1 << 20);
   for (uint64_t off = 0; off < src_meta.size;) {
@@ -342,10 +358,12 @@ Reply S3Service::Impl::CopyObject(S3Call& call) {
   }
   auto stored = (*writer)->Commit(std::move(meta));
   if (!stored.ok()) return StoreError(call, stored.status());
-  return Xml(call, std::string(kXmlHeader) + "<CopyObjectResult xmlns=\"" +
-                       std::string(kS3Namespace) + "\"><LastModified>" +
-                       FormatIso8601(stored->last_modified) + "</LastModified><ETag>" +
-                       XmlEscape(QuoteEtag(stored->etag)) + "</ETag></CopyObjectResult>");
+  Reply r = Xml(call, std::string(kXmlHeader) + "<CopyObjectResult xmlns=\"" +
+                          std::string(kS3Namespace) + "\"><LastModified>" +
+                          FormatIso8601(stored->last_modified) + "</LastModified><ETag>" +
+                          XmlEscape(QuoteEtag(stored->etag)) + "</ETag></CopyObjectResult>");
+  SetEncryptionHeader(r, *stored);
+  return r;
 }
 
 }  // namespace sparkify::store

@@ -8,9 +8,6 @@
 namespace sparkify::store {
 namespace {
 
-constexpr std::string_view kPolicyDoc = "policy.json";
-constexpr std::string_view kPabDoc = "public-access-block.xml";
-
 S3Error ToS3(const sigv4::VerifyFailure& f) {
   using E = sigv4::AuthError;
   switch (f.error) {
@@ -95,10 +92,29 @@ std::shared_ptr<const policy::Policy> S3Service::Impl::GetBucketPolicy(const std
   return result;
 }
 
+bool S3Service::Impl::EncryptsAtRest(const S3Call& call) {
+  if (call.sse_requested) return true;
+  {
+    std::lock_guard lock(config_mu_);
+    auto it = default_encryption_cache_.find(call.bucket);
+    if (it != default_encryption_cache_.end()) return it->second;
+  }
+  auto doc = store_->GetBucketDocument(call.bucket, kEncryptionDoc);
+  bool aes256 = options_.encrypt_by_default;
+  if (doc.ok()) {
+    auto algorithm = ParseEncryptionConfiguration(*doc);
+    aes256 = algorithm.ok() && *algorithm == kAes256;
+  }
+  std::lock_guard lock(config_mu_);
+  default_encryption_cache_[call.bucket] = aes256;
+  return aes256;
+}
+
 void S3Service::Impl::ForgetBucketConfig(const std::string& bucket) {
   std::lock_guard lock(config_mu_);
   pab_cache_.erase(bucket);
   policy_cache_.erase(bucket);
+  default_encryption_cache_.erase(bucket);
 }
 
 std::optional<S3Error> S3Service::Impl::Authorize(

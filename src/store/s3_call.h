@@ -29,6 +29,7 @@ struct S3Call {
   std::optional<Principal> principal;  // empty: anonymous
   sigv4::Verified auth;
   std::string resource;  // "/bucket/key", for error bodies
+  bool sse_requested = false;  // x-amz-server-side-encryption: AES256 on a write
 
   std::string_view Query(const std::string& name) const {
     auto it = query.find(name);
@@ -55,6 +56,9 @@ class S3Service::Impl {
   PublicAccessBlock GetPublicAccessBlock(const std::string& bucket);
   std::shared_ptr<const policy::Policy> GetBucketPolicy(const std::string& bucket);
   void ForgetBucketConfig(const std::string& bucket);
+  // Whether a write to the call's bucket is encrypted at rest: asked by the request, or the
+  // bucket's default encryption (PutBucketEncryption, else the store's) is AES256.
+  bool EncryptsAtRest(const S3Call& call);
 
   // bucket_ops.cpp
   Reply ListBuckets(S3Call& call);
@@ -64,6 +68,7 @@ class S3Service::Impl {
   Reply GetBucketLocation(S3Call& call);
   Reply BucketPolicy(S3Call& call);
   Reply PublicAccessBlockOp(S3Call& call);
+  Reply BucketEncryption(S3Call& call);
   Reply DeleteObjects(S3Call& call);
   // list_ops.cpp
   Reply ListObjects(S3Call& call, bool v2);
@@ -102,12 +107,17 @@ class S3Service::Impl {
   std::mutex config_mu_;
   std::map<std::string, PublicAccessBlock> pab_cache_;
   std::map<std::string, std::shared_ptr<const policy::Policy>> policy_cache_;
+  std::map<std::string, bool> default_encryption_cache_;  // bucket -> AES256 by default
 };
 
 // Helpers shared by the op files.
 std::string ObjectArn(std::string_view bucket, std::string_view key);
 std::string BucketArn(std::string_view bucket);
 std::string QuoteEtag(std::string_view etag);
+// The bucket documents (DiskStore::PutBucketDocument) of a bucket's configuration.
+inline constexpr std::string_view kPolicyDoc = "policy.json";
+inline constexpr std::string_view kPabDoc = "public-access-block.xml";
+inline constexpr std::string_view kEncryptionDoc = "encryption.xml";
 inline constexpr std::string_view kXmlHeader = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
 inline constexpr std::string_view kS3Namespace = "http://s3.amazonaws.com/doc/2006-03-01/";
 

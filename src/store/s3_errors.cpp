@@ -66,6 +66,8 @@ constexpr std::array kTable = {
                 "timeout period."},
     S3ErrorInfo{"RequestTimeTooSkewed", 403,
                 "The difference between the request time and the server's time is too large."},
+    S3ErrorInfo{"ServerSideEncryptionConfigurationNotFoundError", 404,
+                "The server side encryption configuration was not found"},
     S3ErrorInfo{"ServiceUnavailable", 503, "Please reduce your request rate."},
     S3ErrorInfo{"SignatureDoesNotMatch", 403,
                 "The request signature we calculated does not match the signature you provided. "

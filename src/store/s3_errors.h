@@ -48,6 +48,7 @@ enum class S3ErrorCode {
   kPreconditionFailed,
   kRequestTimeout,
   kRequestTimeTooSkewed,
+  kServerSideEncryptionConfigurationNotFoundError,
   kServiceUnavailable,
   kSignatureDoesNotMatch,
   kSlowDown,

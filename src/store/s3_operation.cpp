@@ -56,6 +56,12 @@ OpInfo Classify(std::string_view method, std::string_view bucket, std::string_vi
       if (method == "DELETE") return Make(Op::kDeletePublicAccessBlock, "DeletePublicAccessBlock", "s3:PutBucketPublicAccessBlock", false);
       return Make(Op::kMethodNotAllowed, "MethodNotAllowed", "", false);
     }
+    if (has("encryption")) {
+      if (method == "GET") return Make(Op::kGetBucketEncryption, "GetBucketEncryption", "s3:GetEncryptionConfiguration", false);
+      if (method == "PUT") return Make(Op::kPutBucketEncryption, "PutBucketEncryption", "s3:PutEncryptionConfiguration", false);
+      if (method == "DELETE") return Make(Op::kDeleteBucketEncryption, "DeleteBucketEncryption", "s3:PutEncryptionConfiguration", false);
+      return Make(Op::kMethodNotAllowed, "MethodNotAllowed", "", false);
+    }
     if (has("location") && method == "GET") {
       return Make(Op::kGetBucketLocation, "GetBucketLocation", "s3:GetBucketLocation", false);
     }

@@ -53,6 +53,13 @@ TEST(S3OperationTest, ClassifiesRequests) {
        ""},
       {26, "GET", "b", "k", {{"response-content-type", "text/plain"}}, false, Op::kGetObject,
        "s3:GetObject"},
+      {27, "PUT", "b", "", {{"encryption", ""}}, false, Op::kPutBucketEncryption,
+       "s3:PutEncryptionConfiguration"},
+      {28, "GET", "b", "", {{"encryption", ""}}, false, Op::kGetBucketEncryption,
+       "s3:GetEncryptionConfiguration"},
+      {29, "DELETE", "b", "", {{"encryption", ""}}, false, Op::kDeleteBucketEncryption,
+       "s3:PutEncryptionConfiguration"},
+      {30, "POST", "b", "", {{"encryption", ""}}, false, Op::kMethodNotAllowed, ""},
   };
   for (const auto& c : cases) {
     OpInfo info = Classify(c.method, c.bucket, c.key, c.query, c.copy_source);

@@ -7,6 +7,7 @@
 
 #include "common/crypto.h"
 #include "common/uri.h"
+#include "store/object_headers.h"
 #include "store/s3_call.h"
 
 namespace sparkify::store {
@@ -127,15 +128,10 @@ Reply S3Service::Impl::Handle(http::Request& request) {
                                                        : S3ErrorCode::kNoSuchBucket);
   }
   if (call.op.op == Op::kNotImplemented) return Error(call, S3ErrorCode::kNotImplemented);
-  // Server-side encryption (SSE-S3, SSE-KMS, SSE-C) is not implemented: refused, so nobody
-  // believes data is encrypted at rest that is not (use an encrypted disk).
-  for (const auto& [name, value] : request.headers) {
-    if (name.starts_with("x-amz-server-side-encryption")) {
-      return Error(call, S3ErrorCode::kNotImplemented,
-                   "Server-side encryption (" + name +
-                       ") is not implemented by this store: objects are stored unencrypted; "
-                       "encrypt the disk instead.");
-    }
+  // SSE-S3 is served; SSE-KMS and SSE-C are refused, so nobody believes data is encrypted
+  // under a key they chose when it is not.
+  if (auto bad = ReadEncryptionRequest(request, call.op.op, &call.sse_requested)) {
+    return Error(call, *bad);
   }
   if (call.op.op == Op::kMethodNotAllowed) return Error(call, S3ErrorCode::kMethodNotAllowed);
 
@@ -149,6 +145,10 @@ Reply S3Service::Impl::Handle(http::Request& request) {
       extra["s3:prefix"] = call.Query("prefix");
       if (call.HasQuery("delimiter")) extra["s3:delimiter"] = call.Query("delimiter");
       if (call.HasQuery("max-keys")) extra["s3:max-keys"] = call.Query("max-keys");
+    }
+    // As in IAM: the header as sent (policies may deny uploads that do not ask for it).
+    if (auto sse = request.Header("x-amz-server-side-encryption")) {
+      extra["s3:x-amz-server-side-encryption"] = std::string(*sse);
     }
     if (auto err = Authorize(call, call.op.iam_action, arn, extra)) return Error(call, *err);
   }
@@ -168,6 +168,9 @@ Reply S3Service::Impl::Handle(http::Request& request) {
     case Op::kGetPublicAccessBlock:
     case Op::kPutPublicAccessBlock:
     case Op::kDeletePublicAccessBlock: return PublicAccessBlockOp(call);
+    case Op::kGetBucketEncryption:
+    case Op::kPutBucketEncryption:
+    case Op::kDeleteBucketEncryption: return BucketEncryption(call);
     case Op::kPutObject: return PutObject(call);
     case Op::kCopyObject: return CopyObject(call);
     case Op::kGetObject: return GetObject(call, false);

@@ -23,6 +23,10 @@ struct S3ServiceOptions {
   uint64_t min_part_size = 5ull << 20;    // all parts but the last: 5 MiB
   size_t max_xml_body = 1 << 20;          // Delete, CompleteMultipartUpload, ...
   size_t max_policy_bytes = 20 * 1024;    // bucket policies, as AWS
+  // Encrypt every object at rest (SSE-S3) in buckets without an encryption configuration of
+  // their own, as S3 has done since 2023; GetBucketEncryption then answers AES256 for them.
+  // Off: only writes that ask for it, and buckets configured with PutBucketEncryption.
+  bool encrypt_by_default = false;
   const Clock* clock = &Clock::System();
 };
 

@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cstring>
+#include <iterator>
 
 #include "store/s3_errors.h"
 
@@ -111,6 +112,32 @@ std::string PublicAccessBlockXml(const PublicAccessBlock& b) {
          "<BlockPublicPolicy>" + flag(b.block_public_policy) + "</BlockPublicPolicy>"
          "<RestrictPublicBuckets>" + flag(b.restrict_public_buckets) + "</RestrictPublicBuckets>"
          "</PublicAccessBlockConfiguration>";
+}
+
+Result<std::string> ParseEncryptionConfiguration(std::string_view xml) {
+  pugi::xml_document doc;
+  SPARKIFY_ASSIGN_OR_RETURN(auto* d, Load(&doc, xml, "ServerSideEncryptionConfiguration"));
+  auto rules = d->document_element().children("Rule");
+  if (std::distance(rules.begin(), rules.end()) != 1) {
+    return Status::InvalidArgument("exactly one <Rule> is expected");
+  }
+  auto by_default = rules.begin()->child("ApplyServerSideEncryptionByDefault");
+  std::string algorithm = by_default.child_value("SSEAlgorithm");
+  if (algorithm.empty()) {
+    return Status::InvalidArgument(
+        "the <Rule> needs an <ApplyServerSideEncryptionByDefault> with an <SSEAlgorithm>");
+  }
+  return algorithm;
+}
+
+std::string EncryptionConfigurationXml(std::string_view algorithm) {
+  return std::string("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n") +
+         "<ServerSideEncryptionConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+         "<Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>" +
+         std::string(algorithm) +
+         "</SSEAlgorithm></ApplyServerSideEncryptionByDefault>"
+         "<BucketKeyEnabled>false</BucketKeyEnabled></Rule>"
+         "</ServerSideEncryptionConfiguration>";
 }
 
 }  // namespace sparkify::store

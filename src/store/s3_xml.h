@@ -43,4 +43,11 @@ struct PublicAccessBlock {
 Result<PublicAccessBlock> ParsePublicAccessBlock(std::string_view xml);
 std::string PublicAccessBlockXml(const PublicAccessBlock& block);
 
+// <ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault>
+// <SSEAlgorithm>AES256</SSEAlgorithm>...</ApplyServerSideEncryptionByDefault></Rule>...:
+// the default algorithm of the one rule, as given ("AES256", "aws:kms", ...). It is for the
+// caller to refuse what it does not implement.
+Result<std::string> ParseEncryptionConfiguration(std::string_view xml);
+std::string EncryptionConfigurationXml(std::string_view algorithm);
+
 }  // namespace sparkify::store

@@ -36,6 +36,29 @@ TEST(S3XmlTest, CompleteMultipartUploadRejectsBadDocuments) {
   }
 }
 
+TEST(S3XmlTest, EncryptionConfigurationRoundTripAndBadDocuments) {
+  auto aes = ParseEncryptionConfiguration(EncryptionConfigurationXml("AES256"));
+  ASSERT_TRUE(aes.ok()) << aes.status().ToString();
+  EXPECT_EQ(*aes, "AES256");
+  auto kms = ParseEncryptionConfiguration(
+      "<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault>"
+      "<SSEAlgorithm>aws:kms</SSEAlgorithm><KMSMasterKeyID>k</KMSMasterKeyID>"
+      "</ApplyServerSideEncryptionByDefault></Rule></ServerSideEncryptionConfiguration>");
+  ASSERT_TRUE(kms.ok());
+  EXPECT_EQ(*kms, "aws:kms");  // parsed as given: the service refuses it
+  const char* bad[] = {
+      "",
+      "<ServerSideEncryptionConfiguration/>",
+      "<ServerSideEncryptionConfiguration><Rule/></ServerSideEncryptionConfiguration>",
+      "<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault>"
+      "<SSEAlgorithm>AES256</SSEAlgorithm></ApplyServerSideEncryptionByDefault></Rule><Rule>"
+      "<ApplyServerSideEncryptionByDefault><SSEAlgorithm>AES256</SSEAlgorithm>"
+      "</ApplyServerSideEncryptionByDefault></Rule></ServerSideEncryptionConfiguration>",
+      "<Other><Rule/></Other>",
+  };
+  for (const char* doc : bad) EXPECT_FALSE(ParseEncryptionConfiguration(doc).ok()) << doc;
+}
+
 TEST(S3XmlTest, EntitiesAreNotExpandedFromOutside) {
   // No external entities or DTD processing: the document is refused or the entity ignored,
   // never fetched.

@@ -45,20 +45,23 @@ bench_scratch() {
   trap 'exit 130' INT TERM
 }
 
-# bench_start_store SPARKIFY: starts `sparkify store` on a free loopback port with the
+# bench_start_store SPARKIFY [NAME [FLAG...]]: starts `sparkify store` (data in $tmp/NAME,
+# default "store", with any extra flags) on a free loopback port with the
 # AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY pair as root and a bucket named bench; sets
 # store_pid and store_port once it listens. Needs $tmp and a die function.
 bench_start_store() {
+  local bin=$1 name=${2:-store}
+  shift $(($# < 2 ? $# : 2))
   SPARKIFY_ROOT_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID SPARKIFY_ROOT_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY \
-    "$1" store --data "$tmp/store" --listen 127.0.0.1:0 --create-bucket bench \
-    >"$tmp/store.out" 2>"$tmp/store.err" &
+    "$bin" store --data "$tmp/$name" --listen 127.0.0.1:0 --create-bucket bench "$@" \
+    >"$tmp/$name.out" 2>"$tmp/$name.err" &
   store_pid=$!
   pids+=("$store_pid")
   for _ in $(seq 100); do
-    grep -q "listening on" "$tmp/store.out" 2>/dev/null && break
-    kill -0 "$store_pid" 2>/dev/null || { cat "$tmp/store.err" >&2; die "store did not start"; }
+    grep -q "listening on" "$tmp/$name.out" 2>/dev/null && break
+    kill -0 "$store_pid" 2>/dev/null || { cat "$tmp/$name.err" >&2; die "store did not start"; }
     sleep 0.1
   done
-  store_port=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$tmp/store.out")
+  store_port=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$tmp/$name.out")
   [ -n "$store_port" ] || die "store did not print its port"
 }

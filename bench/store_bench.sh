@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The store benchmark (issue 2): our store vs nginx (static files, the ceiling) vs moto_server
 # (the peer), GET and PUT of 4 KiB and 1 MiB objects with 16 connections, presigned and
-# header-auth; the presign rate vs boto3; the store's RSS. Prints a table and PASS/FAIL per
-# target. Everything runs on 127.0.0.1 and is stopped on exit; the run takes about 5 minutes.
+# header-auth; the same presigned rows on a second store that encrypts everything at rest
+# (--default-encryption AES256), as a ratio to the plain one; the presign rate vs boto3; the
+# store's RSS. Prints a table and PASS/FAIL per target. Everything runs on 127.0.0.1 and is
+# stopped on exit; the run takes about 6 minutes.
 #
 #   bench/store_bench.sh                 # installs wrk/nginx if missing, builds, runs
 #   DURATION=10 WARMUP=2 bench/store_bench.sh
@@ -86,6 +88,12 @@ rss_idle=$(rss_mb "$store_pid" VmRSS)
 rss_idle_parts="anon $(rss_mb "$store_pid" RssAnon) MB + file-backed $(rss_mb "$store_pid" RssFile) MB,\
  $(awk '/\.so/ { print $6 }' "/proc/$store_pid/maps" | sort -u | wc -l) shared libraries mapped"
 
+# ---- the same store encrypting at rest (SSE-S3 on every object) ---------------------------
+plain_pid=$store_pid plain_port=$store_port
+bench_start_store "$sparkify" sse --default-encryption AES256
+sse_port=$store_port
+store_pid=$plain_pid store_port=$plain_port
+
 # ---- nginx: the same files, static; PUT through the dav module -----------------------------
 nginx_port=$(free_port)
 cp "$tmp/obj/4k" "$tmp/www/bench/get-4k"
@@ -137,14 +145,14 @@ wait_http "http://127.0.0.1:$moto_port/" || die "moto_server did not start: $(ca
 "$signer" headers PUT "127.0.0.1:$moto_port" /bench > "$tmp/req/mb"
 code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT -H @"$tmp/req/mb" "http://127.0.0.1:$moto_port/bench")
 [ "$code" = 200 ] || die "moto CreateBucket answered $code"
-for port in "$store_port" "$moto_port"; do
+for port in "$store_port" "$sse_port" "$moto_port"; do
   for size in 4k 1m; do
     url=$("$signer" presign PUT "127.0.0.1:$port" "/bench/get-$size")
     code=$(curl -s -o /dev/null -w '%{http_code}' -T "$tmp/obj/$size" "$url")
     [ "$code" = 200 ] || die "PUT get-$size on port $port answered $code"
   done
 done
-for port in "$store_port" "$moto_port" "$nginx_port"; do
+for port in "$store_port" "$sse_port" "$moto_port" "$nginx_port"; do
   for size in 4k 1m; do
     url=$("$signer" presign GET "127.0.0.1:$port" "/bench/get-$size")
     curl -sf -o "$tmp/check" "$url" && cmp -s "$tmp/check" "$tmp/obj/$size" ||
@@ -207,6 +215,7 @@ for op in "GET 4k" "GET 1m" "PUT 4k" "PUT 1m"; do
     fi
     run moto "$moto_port" "$method" "$size" "$auth"
   done
+  run sse "$sse_port" "$method" "$size" presigned
 done
 rss_after=$(rss_mb "$store_pid" VmRSS)
 rss_peak=$(rss_mb "$store_pid" VmHWM)
@@ -268,6 +277,20 @@ for method in ("GET", "PUT"):
                 payload = float(f["rps"]) * {"4k": 4096, "1m": 1048576}[size] / 1048576
                 print(f"{head} {float(f['rps']):>9.0f} {payload:>10.1f} "
                       f"{float(f['p50_ms']):>8.2f} {float(f['p99_ms']):>8.2f} {errs:>7} {other:>9} {vs}")
+print()
+print("encrypted at rest (a second store with --default-encryption AES256), presigned:")
+for method in ("GET", "PUT"):
+    for size in ("4k", "1m"):
+        label = {"4k": "4KiB", "1m": "1MiB"}[size]
+        f = rows.get(("sse", method, size, "presigned"))
+        plain = num("store", method, size, "presigned")
+        if not f or "error" in f or plain is None:
+            print(f"{method:<4} {label:<5} not measured")
+            continue
+        errs = sum(int(f[k]) for k in f if k.startswith("errors_"))
+        print(f"{method:<4} {label:<5} {float(f['rps']):>9.0f} req/s  p50 {float(f['p50_ms']):.2f} "
+              f"ms  p99 {float(f['p99_ms']):.2f} ms  errors {errs}  other CPU "
+              f"{f.get('other_cpu', '?')}%  vs plain {float(f['rps']) / plain:.2f}")
 print("(data MiB/s: object bytes moved, req/s x size; errors: wrk connect/read/write/timeout "
       "errors plus non-2xx answers; other CPU: share of the 2 cores that processes outside "
       "the benchmark used during the row; PUTs rotate over 64 keys; nginx ignores the "

@@ -11,8 +11,8 @@
 #include "cli/commands.h"
 #include "cli/env.h"
 #include "cli/function_config.h"
+#include "iam/identity.h"
 #include "lambda/emulator.h"
-#include "store/identity.h"
 #include "vision/manifest.h"
 
 namespace sparkify::cli {
@@ -116,7 +116,7 @@ int RunLocal(const FunctionFlags& f) {
     return 2;
   }
 
-  std::unique_ptr<store::IdentityStore> identities;
+  std::unique_ptr<iam::IdentityStore> identities;
   if (!f.iam_data.empty()) {
     auto id = SecretFromEnv("SPARKIFY_ROOT_ACCESS_KEY_ID");
     auto secret = SecretFromEnv("SPARKIFY_ROOT_SECRET_ACCESS_KEY");
@@ -125,7 +125,7 @@ int RunLocal(const FunctionFlags& f) {
                    "SPARKIFY_ROOT_ACCESS_KEY_ID and SPARKIFY_ROOT_SECRET_ACCESS_KEY (or *_FILE)\n";
       return 2;
     }
-    auto opened = store::IdentityStore::Open(f.iam_data, {**id, **secret, ""});
+    auto opened = iam::IdentityStore::Open(f.iam_data, {**id, **secret, ""});
     if (!opened.ok()) {
       std::cerr << "sparkify function: " << opened.status().message() << "\n";
       return 2;

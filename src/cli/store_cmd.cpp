@@ -15,7 +15,7 @@
 #include "cli/env.h"
 #include "diskstore/disk_store.h"
 #include "http/http.h"
-#include "store/identity.h"
+#include "iam/identity.h"
 #include "store/s3_service.h"
 
 namespace sparkify::cli {
@@ -197,7 +197,7 @@ int RunStore(const StoreFlags& f) {
               << disk.status().message() << "\n";
     return 2;
   }
-  auto identities = store::IdentityStore::Open(f.data_dir, {**id, **secret, ""});
+  auto identities = iam::IdentityStore::Open(f.data_dir, {**id, **secret, ""});
   if (!identities.ok()) {
     std::cerr << "sparkify store: " << identities.status().message() << "\n";
     return 2;

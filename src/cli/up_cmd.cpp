@@ -27,7 +27,7 @@
 #include "cli/env.h"
 #include "cli/up_children.h"
 #include "common/files.h"
-#include "store/identity.h"
+#include "iam/identity.h"
 #include "vision/manifest.h"
 
 namespace sparkify::cli {
@@ -108,20 +108,6 @@ Status PrepareDataDir(const std::string& dir) {
   return Status::OK();
 }
 
-// {"access_key_id": "...", "secret_access_key": "..."} -> the pair; nullopt for anything else
-// (not JSON, missing, non-string or empty fields).
-std::optional<std::pair<std::string, std::string>> KeyFromFile(const std::string& text) {
-  auto doc = nlohmann::json::parse(text, nullptr, false);
-  if (!doc.is_object()) return std::nullopt;
-  auto id = doc.find("access_key_id");
-  auto secret = doc.find("secret_access_key");
-  if (id == doc.end() || secret == doc.end() || !id->is_string() || !secret->is_string() ||
-      id->get<std::string>().empty() || secret->get<std::string>().empty()) {
-    return std::nullopt;
-  }
-  return std::make_pair(id->get<std::string>(), secret->get<std::string>());
-}
-
 // SPARKIFY_ROOT_* if set, else DIR/root-credentials.json (generated on first run, 0600).
 Result<sigv4::Credentials> RootCredentials(const std::string& dir, bool* generated) {
   auto id = SecretFromEnv("SPARKIFY_ROOT_ACCESS_KEY_ID");
@@ -132,15 +118,15 @@ Result<sigv4::Credentials> RootCredentials(const std::string& dir, bool* generat
   std::string path = dir + "/root-credentials.json";
   if (std::filesystem::exists(path)) {
     SPARKIFY_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path, 64 * 1024));
-    auto key = KeyFromFile(text);
+    auto key = iam::ParseCredentialsFile(text);
     if (!key) {
       return Status::InvalidArgument(path +
                                      " is not a credentials file ({\"access_key_id\": \"...\", "
                                      "\"secret_access_key\": \"...\"}); fix or remove it");
     }
-    return sigv4::Credentials{key->first, key->second, ""};
+    return *key;
   }
-  sigv4::Credentials fresh = store::GenerateCredentials();
+  sigv4::Credentials fresh = iam::GenerateCredentials();
   nlohmann::json doc = {{"access_key_id", fresh.access_key_id},
                         {"secret_access_key", fresh.secret_access_key}};
   SPARKIFY_RETURN_IF_ERROR(WriteFileAtomic(path, doc.dump(2) + "\n", 0600));
@@ -148,38 +134,12 @@ Result<sigv4::Credentials> RootCredentials(const std::string& dir, bool* generat
   return fresh;
 }
 
-// The user's key; on the first run the user is created with the default policy. Later runs
-// keep the user's policy.json as it is (it is there to be edited).
-Result<store::UserCredentials> EnsurePrincipal(store::IdentityStore& ids,
-                                               const std::string& store_dir,
-                                               access::Principal principal,
-                                               const access::PolicyTarget& target) {
-  std::string name(access::PrincipalName(principal));
-  std::string dir = store_dir + "/iam/users/" + name;
-  if (std::filesystem::exists(dir + "/policy.json") &&
-      std::filesystem::exists(dir + "/credentials.json")) {
-    SPARKIFY_ASSIGN_OR_RETURN(std::string text,
-                              ReadFileToString(dir + "/credentials.json", 64 * 1024));
-    auto key = KeyFromFile(text);
-    if (!key) return Status::InvalidArgument(dir + "/credentials.json is not a credentials file");
-    return store::UserCredentials{name, key->first, key->second};
-  }
-  return ids.EnsureUser(name, access::PolicyDocument(principal, target));
-}
-
 // The principals' key files that exist are well-formed (checked before the identity store
 // reads them, so the error names the file).
 Status CheckPrincipalKeyFiles(const std::string& store_dir) {
   for (auto principal : {access::Principal::kFunction, access::Principal::kWeb}) {
-    std::string path = store_dir + "/iam/users/" + std::string(access::PrincipalName(principal)) +
-                       "/credentials.json";
-    if (!std::filesystem::exists(path)) continue;
-    SPARKIFY_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path, 64 * 1024));
-    if (!KeyFromFile(text)) {
-      return Status::InvalidArgument(path +
-                                     " is not a credentials file ({\"access_key_id\": \"...\", "
-                                     "\"secret_access_key\": \"...\"}); fix or remove it");
-    }
+    SPARKIFY_RETURN_IF_ERROR(
+        iam::ReadUserCredentials(store_dir, access::PrincipalName(principal)).status());
   }
   return Status::OK();
 }
@@ -232,8 +192,8 @@ struct UpKeys {
   std::string store_dir;  // DATA/store
   sigv4::Credentials root;
   bool root_generated = false;  // made on this run
-  store::UserCredentials function;
-  store::UserCredentials web;
+  iam::UserCredentials function;
+  iam::UserCredentials web;
 };
 
 // The data dirs, the root key and the principals (made on the first run).
@@ -244,13 +204,18 @@ Result<UpKeys> PrepareKeys(const UpFlags& f) {
   keys.store_dir = f.data_dir + "/store";
   SPARKIFY_RETURN_IF_ERROR(PrepareDataDir(keys.store_dir));
   SPARKIFY_RETURN_IF_ERROR(CheckPrincipalKeyFiles(keys.store_dir));
-  SPARKIFY_ASSIGN_OR_RETURN(auto identities, store::IdentityStore::Open(keys.store_dir, keys.root));
+  SPARKIFY_ASSIGN_OR_RETURN(auto identities, iam::IdentityStore::Open(keys.store_dir, keys.root));
   access::PolicyTarget target;
   target.bucket = kBucket;
-  SPARKIFY_ASSIGN_OR_RETURN(keys.function, EnsurePrincipal(*identities, keys.store_dir,
-                                                           access::Principal::kFunction, target));
+  // On the first run each principal is made with its default policy; later runs keep the
+  // user's policy.json as it is (it is there to be edited).
   SPARKIFY_ASSIGN_OR_RETURN(
-      keys.web, EnsurePrincipal(*identities, keys.store_dir, access::Principal::kWeb, target));
+      keys.function,
+      identities->ProvisionUser(access::PrincipalName(access::Principal::kFunction),
+                                access::PolicyDocument(access::Principal::kFunction, target)));
+  SPARKIFY_ASSIGN_OR_RETURN(
+      keys.web, identities->ProvisionUser(access::PrincipalName(access::Principal::kWeb),
+                                          access::PolicyDocument(access::Principal::kWeb, target)));
   return keys;
 }
 
@@ -294,7 +259,7 @@ lambda::internal::SpawnSpec FunctionSpec(const UpFlags& f, const std::string& di
   function.argv.push_back(std::to_string(f.function_workers));
   function.env = BaseEnvironment();
   AddKey(&function.env, "AWS_", keys.function.access_key_id, keys.function.secret_access_key);
-  sigv4::Credentials throwaway = store::GenerateCredentials();
+  sigv4::Credentials throwaway = iam::GenerateCredentials();
   AddKey(&function.env, "SPARKIFY_ROOT_", throwaway.access_key_id, throwaway.secret_access_key);
   return function;
 }

@@ -5,7 +5,7 @@
 #include "cli/commands.h"
 #include "cli/env.h"
 #include "common/files.h"
-#include "store/identity.h"
+#include "iam/identity.h"
 
 namespace sparkify::cli {
 
@@ -29,7 +29,7 @@ void RegisterUser(CLI::App& app, int* exit_code) {
       return;
     }
     // The root key is not needed to manage files, only to build the store object.
-    auto ids = store::IdentityStore::Open(flags->data_dir, {"unused-root", "unused", ""});
+    auto ids = iam::IdentityStore::Open(flags->data_dir, {"unused-root", "unused", ""});
     if (!ids.ok()) {
       std::cerr << "sparkify user create: " << ids.status().message() << "\n";
       *exit_code = 2;

@@ -20,8 +20,8 @@
 #include "function/models.h"
 #include "function/object_store.h"
 #include "http/http.h"
+#include "iam/identity.h"
 #include "s3client/s3client.h"
-#include "store/identity.h"
 #include "store/s3_service.h"
 #include "vision/test_support.h"
 
@@ -74,7 +74,7 @@ class InProcessStore {
     disk_ = std::move(*disk);
     EXPECT_TRUE(disk_->CreateBucket(kBucket).ok());
     root_ = GenerateRoot();
-    auto ids = store::IdentityStore::Open(dir_, root_);
+    auto ids = iam::IdentityStore::Open(dir_, root_);
     if (!ids.ok()) {
       ADD_FAILURE() << ids.status().ToString();
       return;
@@ -120,12 +120,12 @@ class InProcessStore {
   }
 
  private:
-  static sigv4::Credentials GenerateRoot() { return store::GenerateCredentials(); }
+  static sigv4::Credentials GenerateRoot() { return iam::GenerateCredentials(); }
 
   std::string dir_;
   sigv4::Credentials root_;
   std::unique_ptr<store::DiskStore> disk_;
-  std::unique_ptr<store::IdentityStore> identities_;
+  std::unique_ptr<iam::IdentityStore> identities_;
   std::unique_ptr<store::S3Service> service_;
   std::unique_ptr<http::Server> server_;
   std::shared_ptr<s3client::S3Client> client_;

@@ -42,7 +42,7 @@
 #include "common/clock.h"
 #include "common/status.h"
 
-namespace sparkify::store {
+namespace sparkify::iam {
 class IdentityStore;
 }
 
@@ -107,7 +107,7 @@ struct EmulatorOptions {
   // --- Authentication and authorisation.
   // Keys and identity policies (the store's). Not owned; must outlive the emulator. Null:
   // no keys at all, so every signed invoke is refused (UnrecognizedClientException).
-  store::IdentityStore* identities = nullptr;
+  iam::IdentityStore* identities = nullptr;
   // Unsigned invokes are accepted only from a loopback address, and only when this is set.
   bool allow_unsigned_loopback = true;
   // Unsigned invokes from any address. For a container whose published port is the only way

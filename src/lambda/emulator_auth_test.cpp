@@ -6,10 +6,10 @@
 #include <nlohmann/json.hpp>
 
 #include "common/crypto.h"
+#include "iam/identity.h"
 #include "lambda/emulator.h"
 #include "lambda/emulator_test_util.h"
 #include "sigv4/sigv4.h"
-#include "store/identity.h"
 
 namespace sparkify::lambda {
 namespace {
@@ -36,7 +36,7 @@ class EmulatorAuthTest : public ::testing::Test {
   void SetUp() override {
     dir_ = fs::temp_directory_path() /
            ("lambda-auth-" + std::to_string(::getpid()) + "-" + HexEncode(RandomBytes(4)));
-    auto ids = store::IdentityStore::Open(dir_.string(), kRoot);
+    auto ids = iam::IdentityStore::Open(dir_.string(), kRoot);
     ASSERT_TRUE(ids.ok()) << ids.status().ToString();
     identities_ = std::move(*ids);
     auto invoker = identities_->EnsureUser("invoker", kInvokerPolicy);
@@ -87,7 +87,7 @@ class EmulatorAuthTest : public ::testing::Test {
   }
 
   fs::path dir_;
-  std::unique_ptr<store::IdentityStore> identities_;
+  std::unique_ptr<iam::IdentityStore> identities_;
   sigv4::Credentials invoker_, reader_;
   LogCapture log_;
   std::unique_ptr<Emulator> emu_;

@@ -5,8 +5,8 @@
 
 #include "common/crypto.h"
 #include "common/uri.h"
+#include "iam/identity.h"
 #include "lambda/emulator_impl.h"
-#include "store/identity.h"
 
 namespace sparkify::lambda {
 
@@ -163,9 +163,9 @@ http::Response Emulator::Impl::Invoke(http::Request& req, const std::string& req
   if (ref && qualifier.empty()) qualifier = ref->qualifier;
   bool known = ref && (ref->name == options_.function_name || ref->name == kRieName) &&
                (ref->region.empty() || ref->region == options_.region) &&
-               (ref->account.empty() || ref->account == store::kAccountId);
+               (ref->account.empty() || ref->account == iam::kAccountId);
   std::string name = known ? options_.function_name : (ref ? ref->name : *decoded);
-  std::string arn = "arn:aws:lambda:" + options_.region + ":" + std::string(store::kAccountId) +
+  std::string arn = "arn:aws:lambda:" + options_.region + ":" + std::string(iam::kAccountId) +
                     ":function:" + name + (qualifier.empty() ? "" : ":" + qualifier);
 
   if (auto denial = internal::AuthorizeInvoke(req, *body, options_, arn)) {

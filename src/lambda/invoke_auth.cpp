@@ -5,10 +5,10 @@
 #include <optional>
 
 #include "common/crypto.h"
+#include "iam/identity.h"
 #include "lambda/emulator_impl.h"
 #include "policy/policy.h"
 #include "sigv4/sigv4.h"
-#include "store/identity.h"
 
 namespace sparkify::lambda::internal {
 namespace {
@@ -64,7 +64,7 @@ std::optional<InvokeDenial> AuthorizeInvoke(const http::Request& req, std::strin
   verify.region = options.region;
   verify.require_content_sha256 = false;
   verify.clock = options.clock;
-  store::IdentityStore* ids = options.identities;
+  iam::IdentityStore* ids = options.identities;
   auto outcome = sigv4::Verify(
       in,
       [ids](std::string_view key) -> std::optional<sigv4::KeyInfo> {
@@ -89,7 +89,7 @@ std::optional<InvokeDenial> AuthorizeInvoke(const http::Request& req, std::strin
     return InvokeDenial{InvokeError::kMissingAuthenticationToken, "Missing Authentication Token"};
   }
   // Verify found the key, so an identity store is there.
-  std::optional<store::Principal> principal = ids->PrincipalFor(v.access_key_id);
+  std::optional<iam::Principal> principal = ids->PrincipalFor(v.access_key_id);
   if (!principal) return InvokeDenial{InvokeError::kUnrecognizedClient, std::string(kBadToken)};
   if (principal->is_root) return std::nullopt;
 
@@ -106,7 +106,7 @@ std::optional<InvokeDenial> AuthorizeInvoke(const http::Request& req, std::strin
   c["aws:username"] = {principal->user};
   c["aws:userid"] = {principal->user};
   c["aws:PrincipalArn"] = {principal->arn};
-  c["aws:PrincipalAccount"] = {std::string(store::kAccountId)};
+  c["aws:PrincipalAccount"] = {std::string(iam::kAccountId)};
   c["aws:RequestedRegion"] = {options.region};
   std::vector<const policy::Policy*> identity;
   if (principal->policy) identity.push_back(principal->policy.get());

@@ -7,8 +7,8 @@
 #include <iostream>
 #include <string>
 
+#include "iam/identity.h"
 #include "lambda/emulator.h"
-#include "store/identity.h"
 
 int main(int argc, char** argv) {
   std::string worker, data;
@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
     std::cerr << "usage: lambda_test_emulator --worker PATH --data DIR (root keys in env)\n";
     return 2;
   }
-  auto ids = sparkify::store::IdentityStore::Open(data, {key, secret, ""});
+  auto ids = sparkify::iam::IdentityStore::Open(data, {key, secret, ""});
   if (!ids.ok()) {
     std::cerr << ids.status().ToString() << "\n";
     return 2;

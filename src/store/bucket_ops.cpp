@@ -33,7 +33,7 @@ Reply S3Service::Impl::ListBuckets(S3Call& call) {
   }
   const std::string_view prefix = call.Query("prefix");
   std::string xml = std::string(kXmlHeader) + "<ListAllMyBucketsResult xmlns=\"" +
-                    std::string(kS3Namespace) + "\"><Owner><ID>" + std::string(kAccountId) +
+                    std::string(kS3Namespace) + "\"><Owner><ID>" + std::string(iam::kAccountId) +
                     "</ID><DisplayName>sparkify</DisplayName></Owner><Buckets>";
   size_t listed = 0;
   bool more = false;

@@ -79,7 +79,8 @@ Reply S3Service::Impl::ListObjects(S3Call& call, bool v2) {
            FormatIso8601(o.last_modified) + "</LastModified><ETag>" +
            XmlEscape(QuoteEtag(o.etag)) + "</ETag><Size>" + std::to_string(o.size) + "</Size>";
     if (owner) {
-      xml += "<Owner><ID>" + std::string(kAccountId) + "</ID><DisplayName>sparkify</DisplayName></Owner>";
+      xml += "<Owner><ID>" + std::string(iam::kAccountId) +
+             "</ID><DisplayName>sparkify</DisplayName></Owner>";
     }
     xml += "<StorageClass>STANDARD</StorageClass></Contents>";
   }

@@ -233,7 +233,7 @@ Reply S3Service::Impl::ListMultipartUploads(S3Call& call) {
       continue;
     }
     const std::string who =
-        "<ID>" + std::string(kAccountId) + "</ID><DisplayName>sparkify</DisplayName>";
+        "<ID>" + std::string(iam::kAccountId) + "</ID><DisplayName>sparkify</DisplayName>";
     items += "<Upload><Key>" + enc(u.key) + "</Key><UploadId>" + XmlEscape(u.upload_id) +
              "</UploadId><Initiator>" + who + "</Initiator><Owner>" + who +
              "</Owner><StorageClass>STANDARD</StorageClass><Initiated>" +

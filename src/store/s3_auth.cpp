@@ -146,7 +146,7 @@ std::optional<S3Error> S3Service::Impl::Authorize(
     c["aws:username"] = {call.principal->user};
     c["aws:userid"] = {call.principal->user};
     c["aws:PrincipalArn"] = {call.principal->arn};
-    c["aws:PrincipalAccount"] = {std::string(kAccountId)};
+    c["aws:PrincipalAccount"] = {std::string(iam::kAccountId)};
     c["s3:authType"] = {call.auth.type == sigv4::AuthType::kPresigned ? "REST-QUERY-STRING"
                                                                       : "REST-HEADER"};
     c["s3:signatureAge"] = {std::to_string(call.auth.signature_age_ms)};

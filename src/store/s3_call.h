@@ -9,9 +9,9 @@
 
 #include "diskstore/disk_store.h"
 #include "http/http.h"
+#include "iam/identity.h"
 #include "policy/policy.h"
 #include "sigv4/sigv4.h"
-#include "store/identity.h"
 #include "store/s3_errors.h"
 #include "store/s3_operation.h"
 #include "store/s3_service.h"
@@ -26,7 +26,7 @@ struct S3Call {
   std::string key;
   std::map<std::string, std::string> query;  // decoded
   OpInfo op;
-  std::optional<Principal> principal;  // empty: anonymous
+  std::optional<iam::Principal> principal;  // empty: anonymous
   sigv4::Verified auth;
   std::string resource;  // "/bucket/key", for error bodies
   bool sse_requested = false;  // x-amz-server-side-encryption: AES256 on a write
@@ -42,7 +42,7 @@ using Reply = http::Response;
 
 class S3Service::Impl {
  public:
-  Impl(DiskStore* store, IdentityStore* identities, S3ServiceOptions options)
+  Impl(DiskStore* store, iam::IdentityStore* identities, S3ServiceOptions options)
       : store_(store), identities_(identities), options_(std::move(options)) {}
 
   Reply Handle(http::Request& request);
@@ -102,7 +102,7 @@ class S3Service::Impl {
 
  private:
   DiskStore* store_;
-  IdentityStore* identities_;
+  iam::IdentityStore* identities_;
   S3ServiceOptions options_;
   std::mutex config_mu_;
   std::map<std::string, PublicAccessBlock> pab_cache_;

@@ -189,7 +189,7 @@ Reply S3Service::Impl::Handle(http::Request& request) {
   return Error(call, S3ErrorCode::kNotImplemented);
 }
 
-S3Service::S3Service(DiskStore* store, IdentityStore* identities, S3ServiceOptions options)
+S3Service::S3Service(DiskStore* store, iam::IdentityStore* identities, S3ServiceOptions options)
     : impl_(std::make_unique<Impl>(store, identities, std::move(options))) {}
 S3Service::~S3Service() = default;
 

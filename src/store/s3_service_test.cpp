@@ -8,8 +8,8 @@
 
 #include "common/crypto.h"
 #include "http/http.h"
+#include "iam/identity.h"
 #include "s3client/s3client.h"
-#include "store/identity.h"
 #include "store/s3_service.h"
 
 namespace sparkify::store {
@@ -28,7 +28,7 @@ class StoreFixture : public ::testing::Test {
     auto disk = DiskStore::Open(disk_opts);
     ASSERT_TRUE(disk.ok()) << disk.status().ToString();
     disk_ = std::move(*disk);
-    auto ids = IdentityStore::Open(dir_.string(), kRoot);
+    auto ids = iam::IdentityStore::Open(dir_.string(), kRoot);
     ASSERT_TRUE(ids.ok()) << ids.status().ToString();
     ids_ = std::move(*ids);
     service_ = std::make_unique<S3Service>(disk_.get(), ids_.get(), S3ServiceOptions{});
@@ -62,7 +62,7 @@ class StoreFixture : public ::testing::Test {
 
   fs::path dir_;
   std::unique_ptr<DiskStore> disk_;
-  std::unique_ptr<IdentityStore> ids_;
+  std::unique_ptr<iam::IdentityStore> ids_;
   std::unique_ptr<S3Service> service_;
   std::unique_ptr<http::Server> server_;
   std::string endpoint_;

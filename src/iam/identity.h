@@ -1,4 +1,5 @@
-// IdentityStore: who may call the store, read from readable files in the data dir.
+// IdentityStore (library sparkify_iam): who may call the store and the function, read from
+// readable files in the store's data dir.
 //
 //   <data>/iam/users/<name>/credentials.json  {"access_key_id", "secret_access_key",
 //                                              optional "session_token", "expiration"}
@@ -23,7 +24,7 @@
 #include "policy/policy.h"
 #include "sigv4/sigv4.h"
 
-namespace sparkify::store {
+namespace sparkify::iam {
 
 inline constexpr std::string_view kAccountId = "000000000000";
 
@@ -56,6 +57,11 @@ class IdentityStore {
   // user has none yet. Returns the user's credentials. Name: [A-Za-z0-9+=,.@_-]{1,64}.
   Result<UserCredentials> EnsureUser(std::string_view name, std::string_view policy_json);
 
+  // Provisioning of a principal a program runs as (`sparkify up`'s function and web app): a
+  // user that already has a policy.json and a credentials.json is kept as it is (its policy
+  // is there to be edited); otherwise it is made with `policy_json` (EnsureUser).
+  Result<UserCredentials> ProvisionUser(std::string_view name, std::string_view policy_json);
+
   // Re-reads the files now (also happens by itself when they change).
   Status Reload();
 
@@ -75,4 +81,13 @@ class IdentityStore {
 // A fresh random key pair: "SPK" + 17 uppercase letters/digits, and a 40-character secret.
 sigv4::Credentials GenerateCredentials();
 
-}  // namespace sparkify::store
+// A credentials file's text, {"access_key_id": "...", "secret_access_key": "..."} -> the key
+// pair; nullopt for anything else (not JSON, missing, non-string or empty fields).
+std::optional<sigv4::Credentials> ParseCredentialsFile(std::string_view text);
+
+// The credentials of user `name` in the data dir, read from its credentials.json; nullopt
+// when there is none; InvalidArgument naming the file when it is not a credentials file.
+Result<std::optional<UserCredentials>> ReadUserCredentials(const std::string& data_dir,
+                                                           std::string_view name);
+
+}  // namespace sparkify::iam

@@ -1,4 +1,4 @@
-#include "store/identity.h"
+#include "iam/identity.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -14,7 +14,7 @@
 #include "common/crypto.h"
 #include "common/files.h"
 
-namespace sparkify::store {
+namespace sparkify::iam {
 namespace fs = std::filesystem;
 
 struct IdentityStore::Snapshot {
@@ -174,6 +174,42 @@ std::optional<Principal> IdentityStore::PrincipalFor(std::string_view access_key
   return it->second.principal;
 }
 
+std::optional<sigv4::Credentials> ParseCredentialsFile(std::string_view text) {
+  auto doc = nlohmann::json::parse(text, nullptr, false);
+  if (!doc.is_object()) return std::nullopt;
+  auto id = doc.find("access_key_id");
+  auto secret = doc.find("secret_access_key");
+  if (id == doc.end() || secret == doc.end() || !id->is_string() || !secret->is_string() ||
+      id->get<std::string>().empty() || secret->get<std::string>().empty()) {
+    return std::nullopt;
+  }
+  return sigv4::Credentials{id->get<std::string>(), secret->get<std::string>(), ""};
+}
+
+Result<std::optional<UserCredentials>> ReadUserCredentials(const std::string& data_dir,
+                                                           std::string_view name) {
+  std::string path = UsersDir(data_dir) + "/" + std::string(name) + "/credentials.json";
+  if (!fs::exists(path)) return std::optional<UserCredentials>();
+  SPARKIFY_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path, 64 * 1024));
+  auto key = ParseCredentialsFile(text);
+  if (!key) {
+    return Status::InvalidArgument(path +
+                                   " is not a credentials file ({\"access_key_id\": \"...\", "
+                                   "\"secret_access_key\": \"...\"}); fix or remove it");
+  }
+  return std::optional<UserCredentials>(
+      UserCredentials{std::string(name), key->access_key_id, key->secret_access_key});
+}
+
+Result<UserCredentials> IdentityStore::ProvisionUser(std::string_view name,
+                                                     std::string_view policy_json) {
+  if (fs::exists(UsersDir(dir_) + "/" + std::string(name) + "/policy.json")) {
+    SPARKIFY_ASSIGN_OR_RETURN(auto existing, ReadUserCredentials(dir_, name));
+    if (existing) return *existing;
+  }
+  return EnsureUser(name, policy_json);
+}
+
 Result<UserCredentials> IdentityStore::EnsureUser(std::string_view name,
                                                   std::string_view policy_json) {
   if (!ValidUserName(name)) {
@@ -204,4 +240,4 @@ Result<UserCredentials> IdentityStore::EnsureUser(std::string_view name,
   return out;
 }
 
-}  // namespace sparkify::store
+}  // namespace sparkify::iam

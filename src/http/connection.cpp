@@ -364,6 +364,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
         PrepareAnswer();
         if (!SendWhatFits()) return;  // the rest goes out from the reactor
         res_ = Response();
+        ReleaseFileBuffer();  // an idle keep-alive connection holds no 256 KiB buffer
         if (!keep_alive_ || Over()) {
           ToReactorSocket();
           Close();
@@ -462,6 +463,12 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     return false;
   }
 
+  void ReleaseFileBuffer() {
+    file_buf_.clear();
+    file_buf_.shrink_to_fit();
+    file_pos_ = 0;
+  }
+
   void StartFile() {
     sent_ = 0;
     file_pos_ = 0;
@@ -487,15 +494,20 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
   }
 
   // The same for a range that is read (FileRange::read) rather than sent from its file:
-  // file_buf_[file_pos_..] holds what was read and not yet sent.
+  // file_buf_[file_pos_..] holds what was read and not yet sent. At most kReadPerTurn per
+  // call (then kFull: the reactor waits for room and comes back), so that reading, which may
+  // decrypt, does not hold the reactor for a whole large object while other clients wait.
   FileSend SendReadWhileItFits(int fd) {
+    constexpr uint64_t kReadPerTurn = 4u << 20;
     const FileRange& file = *res_.file;
+    const uint64_t turn_end = sent_ + kReadPerTurn;
     while (sent_ < file.length) {
+      if (sent_ >= turn_end) return FileSend::kFull;
       if (file_pos_ == file_buf_.size()) {
         file_pos_ = 0;
         file_buf_.resize(static_cast<size_t>(std::min<uint64_t>(file.length - sent_, kReadChunk)));
         int64_t n = ReadRange(sent_, file_buf_.data(), file_buf_.size());
-        if (n <= 0) return FileSend::kFailed;
+        if (n <= 0 || static_cast<uint64_t>(n) > file_buf_.size()) return FileSend::kFailed;
         file_buf_.resize(static_cast<size_t>(n));
       }
       ssize_t n = ::send(fd, file_buf_.data() + file_pos_, file_buf_.size() - file_pos_,
@@ -601,7 +613,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
       size_t chunk = static_cast<size_t>(std::min<uint64_t>(file.length - sent_, kReadChunk));
       file_buf_.resize(chunk);
       int64_t n = ReadRange(sent_, file_buf_.data(), chunk);
-      if (n <= 0) return;
+      if (n <= 0 || static_cast<uint64_t>(n) > chunk) return;
       asio::async_write(stream_, asio::buffer(file_buf_.data(), static_cast<size_t>(n)),
                         [self = this->shared_from_this()](const beast::error_code& ec, size_t w) {
                           if (ec || self->Over()) return;
@@ -613,9 +625,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
 
   void Finish() {
     res_ = Response();  // releases the file
-    file_buf_.clear();
-    file_buf_.shrink_to_fit();
-    file_pos_ = 0;
+    ReleaseFileBuffer();
     if (keep_alive_ && !Over()) {
       AwaitNextRequest();
     } else {

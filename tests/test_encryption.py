@@ -3,8 +3,8 @@ objects, multipart uploads and copies asked to be encrypted are stored as AES-25
 (no plaintext byte pattern on the disk) and read back whole, by range, by part and through
 presigned URLs; bucket default encryption (Put/Get/DeleteBucketEncryption) and the store's
 --default-encryption; SSE-KMS and SSE-C are refused with NotImplemented; the key file is
-private, may live outside the data dir, and without it encrypted objects are refused, never
-served as ciphertext."""
+private, may live outside the data dir, and a store without the key its objects need does
+not start."""
 import hashlib
 import os
 import stat
@@ -193,6 +193,17 @@ class ObjectEncryptionTest(EncryptionTestBase):
         self.assertClientError("NoSuchBucket", 404, self.s3.get_bucket_encryption,
                                Bucket=self.unique("missing"))
 
+    def test_an_unreadable_default_encryption_fails_writes_closed(self):
+        bucket = self.unique("ssebroken")
+        self.s3.create_bucket(Bucket=bucket)
+        with open(os.path.join(self.store.data_dir, "buckets", bucket, "docs",
+                               "encryption.xml"), "w") as f:
+            f.write("<not a configuration")
+        self.assertClientError("InternalError", 500, self.s3.put_object, Bucket=bucket, Key="k",
+                               Body=b"would be stored in plain text")
+        self.assertClientError("404", 404, self.s3.head_object, Bucket=bucket, Key="k")
+        self.assertIn("encryption configuration does not parse", self.store.log_tail(50))
+
     def test_kms_customer_keys_and_unknown_algorithms_are_refused(self):
         self.assertClientError("NotImplemented", 501, self.s3.put_object, Bucket=self.bucket,
                                Key="enc/kms", Body=b"x", ServerSideEncryption="aws:kms",
@@ -231,7 +242,7 @@ class StoreDefaultEncryptionTest(EncryptionTestBase):
 
 
 class EncryptionKeyFileTest(EncryptionTestBase):
-    """The key outside the data dir, a restart, and a store started without its key."""
+    """The key outside the data dir, a restart, and stores started without the right key."""
 
     @classmethod
     def make_store(cls):
@@ -255,24 +266,23 @@ class EncryptionKeyFileTest(EncryptionTestBase):
         self.s3 = boto3_client(self.store.endpoint, *self.store.root)
         self.assertEqual(self.body(bucket, "secret"), data)
 
-        # The same data dir without the key: the encrypted object is an error, not ciphertext.
-        other = Store(self.store.data_dir, root=self.store.root, log_dir=self.tmp.path,
-                      args=("--encryption-key-file", os.path.join(self.key_dir, "none.key")))
+        # The same data dir without its key, with another key, or with the key's directory
+        # not there: the store refuses to start (never a new key beside the old objects).
         self.store.stop()
-        other.start()
-        try:
-            s3 = boto3_client(other.endpoint, *other.root)
-            with self.assertRaises(ClientError) as cm:
-                s3.get_object(Bucket=bucket, Key="secret")["Body"].read()
-            self.assertEqual(error_code(cm.exception), "InternalError")
-            self.assertNotIn(self.key_dir, str(cm.exception.response))  # no server paths
-            self.assertEqual(s3.get_object(Bucket=bucket, Key="open")["Body"].read(), b"plain")
-        finally:
-            other.stop()
-        self.assertIn("missing", other.log_tail(200))
+        with open(os.path.join(self.key_dir, "other.key"), "w") as f:
+            f.write(os.urandom(32).hex() + "\n")
+        for name, why in (("none.key", "is missing"), ("other.key", "holds key"),
+                          ("no-dir/sse.key", "does not exist")):
+            other = Store(self.store.data_dir, root=self.store.root, log_dir=self.tmp.path,
+                          args=("--encryption-key-file", os.path.join(self.key_dir, name)))
+            with self.assertRaises(RuntimeError) as cm:
+                other.start()
+            self.assertIn(why, str(cm.exception))
+        self.assertFalse(os.path.exists(os.path.join(self.key_dir, "none.key")))
         self.store.start()
         self.s3 = boto3_client(self.store.endpoint, *self.store.root)
         self.assertEqual(self.body(bucket, "secret"), data)
+        self.assertEqual(self.body(bucket, "open"), b"plain")
 
 
 if __name__ == "__main__":

@@ -24,10 +24,10 @@ Result<std::unique_ptr<DiskStore>> DiskStore::Open(const DiskStoreOptions& optio
     shared->tmp_dir = shared->root + "/tmp";
     shared->buckets_dir = shared->root + "/buckets";
     shared->quarantine_dir = shared->root + "/quarantine";
-    shared->keys = std::make_shared<internal::KeyRing>(options.encryption_key_file.empty()
-                                                           ? shared->root + "/sse-s3.key"
-                                                           : options.encryption_key_file,
-                                                       options.fsync);
+    shared->keys = std::make_shared<internal::KeyRing>(
+        options.encryption_key_file.empty() ? shared->root + "/sse-s3.key"
+                                            : options.encryption_key_file,
+        shared->root, shared->tmp_dir, options.fsync);
     auto store = std::make_unique<internal::DiskStoreImpl>(std::move(shared));
     SPARKIFY_RETURN_IF_ERROR(store->Init());
     return std::unique_ptr<DiskStore>(std::move(store));
@@ -141,6 +141,8 @@ Status DiskStoreImpl::Init() {
     SPARKIFY_RETURN_IF_ERROR(WriteFileAtomic(s.tmp_dir, s.root + "/store.json", s.root,
                                              std::string(kFormat), s.options.fsync));
   }
+  // Encrypted objects are refused at open without the key they need, not one by one later.
+  SPARKIFY_RETURN_IF_ERROR(s.keys->CheckAtOpen());
   SPARKIFY_ASSIGN_OR_RETURN(auto names, ListDir(s.buckets_dir));
   for (const std::string& name : names) {
     auto bucket = LoadBucket(name);

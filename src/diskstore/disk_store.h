@@ -4,6 +4,7 @@
 // Layout under the data dir (all of it private to this class):
 //   store.json                            format marker
 //   sse-s3.key                            the key of encryption at rest (unless kept elsewhere)
+//   sse-s3.keyid                          the id of the key the encrypted objects need
 //   buckets/<bucket>/bucket.json         creation time
 //   buckets/<bucket>/docs/<name>          bucket documents (policy JSON, ...)
 //   buckets/<bucket>/objects/<aa>/<sha256(key) hex>   one file per object: header + data
@@ -157,7 +158,8 @@ struct DiskStoreOptions {
   uint64_t min_free_bytes = 256ull << 20;
   // The key that encrypts objects at rest (64 hex digits, made 0600 at the first encrypted
   // write). Empty: <data_dir>/sse-s3.key. Kept elsewhere (another disk, a secrets mount),
-  // a copy of the data dir alone does not reveal encrypted objects.
+  // a copy of the data dir alone does not reveal encrypted objects. Open() fails
+  // (FailedPrecondition) when the data dir holds encrypted objects and this is not their key.
   std::string encryption_key_file;
 };
 

@@ -1,6 +1,9 @@
 #include "diskstore/sealing.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -17,6 +20,12 @@ namespace {
 
 constexpr size_t kNonceBytes = 12;
 constexpr std::string_view kWrapAad = "sparkify sse-s3 data key v1";
+constexpr char kStagingSuffix[] = ".new-";
+
+std::string_view Trimmed(std::string_view s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.remove_suffix(1);
+  return s;
+}
 
 EVP_CIPHER_CTX* NewContext() {
   EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
@@ -139,11 +148,67 @@ Result<std::string> MasterKey::Unwrap(const SealInfo& info, const std::string& p
   return data_key;
 }
 
-KeyRing::KeyRing(std::string path, bool fsync) : path_(std::move(path)), fsync_(fsync) {}
+KeyRing::KeyRing(std::string path, std::string data_dir, std::string tmp_dir, bool fsync)
+    : path_(std::move(path)),
+      marker_path_(std::move(data_dir) + "/sse-s3.keyid"),
+      tmp_dir_(std::move(tmp_dir)),
+      fsync_(fsync) {}
+
+std::string KeyRing::KeyDir() const {
+  size_t slash = path_.rfind('/');
+  return slash == std::string::npos ? std::string(".")
+         : slash == 0               ? std::string("/")
+                                    : path_.substr(0, slash);
+}
+
+Status KeyRing::CheckAtOpen() {
+  std::lock_guard lock(mu_);
+  const std::string dir = KeyDir();
+  if (!PathExists(dir)) {
+    return Status::FailedPrecondition("the directory of the encryption key file " + path_ +
+                                      " does not exist (a secrets mount not mounted yet?)");
+  }
+  // Leftovers of a key file being made when the process died: they hold a key never used.
+  auto names = ListDir(dir);
+  std::string base = path_.substr(path_.rfind('/') + 1) + kStagingSuffix;
+  if (names.ok()) {
+    for (const std::string& name : *names) {
+      if (name.rfind(base, 0) == 0) (void)RemoveFile(dir + "/" + name);
+    }
+  }
+  auto marker = ReadSmallFile(marker_path_);
+  if (!marker.ok() && !marker.status().IsNotFound()) return marker.status();
+  std::string expected = marker.ok() ? std::string(Trimmed(*marker)) : "";
+  if (!PathExists(path_)) {
+    if (expected.empty()) return Status::OK();  // nothing encrypted yet: made when needed
+    return Status::FailedPrecondition(
+        "this data dir holds objects encrypted under key " + expected + ", but the key file " +
+        path_ + " is missing: restore it, or point --encryption-key-file at it");
+  }
+  SPARKIFY_ASSIGN_OR_RETURN(auto key, LoadLocked(/*create=*/false));
+  if (!expected.empty() && key->id() != expected) {
+    return Status::FailedPrecondition("this data dir holds objects encrypted under key " +
+                                      expected + ", but the key file " + path_ + " holds key " +
+                                      key->id() + ": use the key they were written with");
+  }
+  return Status::OK();
+}
 
 Result<std::shared_ptr<const MasterKey>> KeyRing::GetOrCreate() {
   std::lock_guard lock(mu_);
-  return LoadLocked(/*create=*/true);
+  SPARKIFY_ASSIGN_OR_RETURN(auto key, LoadLocked(/*create=*/true));
+  if (!marker_written_) {
+    // The data dir remembers which key its objects need, so that a later start without it
+    // (or with another) is refused instead of making a new key beside the old objects.
+    auto marker = ReadSmallFile(marker_path_);
+    if (!marker.ok() || Trimmed(*marker) != key->id()) {
+      std::string dir = marker_path_.substr(0, marker_path_.rfind('/'));
+      SPARKIFY_RETURN_IF_ERROR(
+          WriteFileAtomic(tmp_dir_, marker_path_, dir, key->id() + "\n", fsync_));
+    }
+    marker_written_ = true;
+  }
+  return key;
 }
 
 Result<std::shared_ptr<const MasterKey>> KeyRing::Get() {
@@ -155,42 +220,78 @@ Result<std::shared_ptr<const MasterKey>> KeyRing::LoadLocked(bool create) {
   if (key_) return key_;
   auto text = ReadSmallFile(path_);
   if (text.ok()) {
-    SPARKIFY_ASSIGN_OR_RETURN(MasterKey key, MasterKey::Parse(*text, path_));
-    key_ = std::make_shared<const MasterKey>(std::move(key));
+    auto key = MasterKey::Parse(*text, path_);
+    if (!key.ok()) return Status::FailedPrecondition(key.status().message());
+    struct stat st {};
+    if (::stat(path_.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+      spdlog::warn(
+          "disk store: the encryption key file {} is readable by other users "
+          "(mode {:o}); chmod 600 it",
+          path_, st.st_mode & 0777);
+    }
+    key_ = std::make_shared<const MasterKey>(std::move(key).value());
     return key_;
   }
-  if (!text.status().IsNotFound()) return text.status();
+  if (!text.status().IsNotFound()) {
+    return Status::IOError("cannot read the encryption key file " + path_ + ": " +
+                           text.status().message());
+  }
   if (!create) {
     return Status::FailedPrecondition("the encryption key file " + path_ +
                                       " is missing: encrypted objects cannot be read");
   }
-  MasterKey key = MasterKey::Generate();
-  size_t slash = path_.rfind('/');
-  std::string dir = slash == std::string::npos ? std::string(".")
-                    : slash == 0               ? std::string("/")
-                                               : path_.substr(0, slash);
-  // Staged beside the key file (same file system) and linked into place, which fails if a
-  // key appeared meanwhile (another store sharing the file): a key once made never changes.
-  // WriteTempFile creates it 0600: only the store's user can read the key.
-  SPARKIFY_ASSIGN_OR_RETURN(std::string tmp, WriteTempFile(dir, key.Text(), fsync_));
-  int linked = ::link(tmp.c_str(), path_.c_str());
-  int link_errno = errno;
-  (void)RemoveFile(tmp);
-  if (linked != 0 && link_errno != EEXIST) {
+  Status made = CreateKeyFileLocked();
+  if (!made.ok()) {
+    // Never NotFound (a missing directory): that would read as a missing object or upload.
     return Status::IOError("cannot create the encryption key file " + path_ + ": " +
-                           std::strerror(link_errno));
+                           made.message());
   }
-  if (linked != 0) return LoadLocked(/*create=*/false);
-  if (fsync_) SPARKIFY_RETURN_IF_ERROR(SyncDir(dir));
-  key_ = std::make_shared<const MasterKey>(std::move(key));
-  return key_;
+  return LoadLocked(/*create=*/false);
 }
+
+// Writes a new key to a staging file beside the key file (same file system, 0600) and links
+// it into place, which fails if a key appeared meanwhile (another store sharing the file):
+// a key once made never changes. File systems without hard links get an O_EXCL create.
+Status KeyRing::CreateKeyFileLocked() {
+  const std::string dir = KeyDir();
+  const std::string text = MasterKey::Generate().Text();
+  const std::string staging = path_ + kStagingSuffix + RandomHexName();
+  {
+    SPARKIFY_ASSIGN_OR_RETURN(UniqueFd fd, CreateExclusive(staging));
+    Status st = WriteAll(fd.get(), text, staging);
+    if (st.ok() && fsync_) st = SyncFd(fd.get(), staging);
+    if (!st.ok()) {
+      (void)RemoveFile(staging);
+      return st;
+    }
+  }
+  int linked = ::link(staging.c_str(), path_.c_str());
+  int link_errno = errno;
+  (void)RemoveFile(staging);
+  if (linked != 0 && (link_errno == EPERM || link_errno == EOPNOTSUPP || link_errno == ENOSYS)) {
+    auto fd = CreateExclusive(path_);
+    if (!fd.ok()) return PathExists(path_) ? Status::OK() : fd.status();  // lost a race
+    Status st = WriteAll(fd->get(), text, path_);
+    if (st.ok() && fsync_) st = SyncFd(fd->get(), path_);
+    if (!st.ok()) (void)RemoveFile(path_);
+    SPARKIFY_RETURN_IF_ERROR(st);
+  } else if (linked != 0 && link_errno != EEXIST) {
+    return Status::IOError(std::strerror(link_errno));
+  }
+  return fsync_ ? SyncDir(dir) : Status::OK();
+}
+
+MasterKey::~MasterKey() { OPENSSL_cleanse(key_.data(), key_.size()); }
 
 Sealer::Sealer(std::string data_key) : key_(std::move(data_key)), ctx_(NewContext()) {
   pending_.reserve(kSealRecordBytes);
 }
 
-Sealer::~Sealer() { EVP_CIPHER_CTX_free(ctx_); }
+Sealer::~Sealer() {
+  EVP_CIPHER_CTX_free(ctx_);
+  OPENSSL_cleanse(key_.data(), key_.size());
+  OPENSSL_cleanse(pending_.data(), pending_.size());
+}
 
 Status Sealer::Append(std::string_view plain, const Sink& sink) {
   if (finished_) return Status::FailedPrecondition("Sealer: append after Finish()");
@@ -228,7 +329,10 @@ Status Sealer::SealRecord(bool last, const Sink& sink) {
 Unsealer::Unsealer(std::string data_key, uint64_t plain_size)
     : key_(std::move(data_key)), ctx_(NewContext()), plain_size_(plain_size) {}
 
-Unsealer::~Unsealer() { EVP_CIPHER_CTX_free(ctx_); }
+Unsealer::~Unsealer() {
+  EVP_CIPHER_CTX_free(ctx_);
+  OPENSSL_cleanse(key_.data(), key_.size());
+}
 
 uint64_t Unsealer::SealedRecordBytes(uint64_t index) const {
   uint64_t start = index * kSealRecordBytes;

@@ -45,6 +45,9 @@ struct SealInfo {
 
 class MasterKey {
  public:
+  ~MasterKey();  // wipes the key
+  MasterKey(const MasterKey&) = default;
+  MasterKey& operator=(const MasterKey&) = default;
   // Parses the key file's text: 64 hex digits, optionally followed by a newline.
   static Result<MasterKey> Parse(std::string_view text, const std::string& path);
   static MasterKey Generate();
@@ -64,13 +67,20 @@ class MasterKey {
   std::string id_;
 };
 
-// The master key of a data dir, read at first need and created at the first sealed write.
+// The master key of a data dir, created at the first sealed write. The data dir's
+// sse-s3.keyid then names the key its objects need, so that a store started without it, or
+// with another, is refused at open rather than making a new key beside the old objects.
 // Thread-safe.
 class KeyRing {
  public:
-  // `path`: the key file (made 0600 in its directory, which must exist).
-  KeyRing(std::string path, bool fsync);
-  // The key, creating the file if there is none yet.
+  // `path`: the key file (made 0600 in its directory, which must exist); `data_dir` holds
+  // the key id marker, `tmp_dir` stages it.
+  KeyRing(std::string path, std::string data_dir, std::string tmp_dir, bool fsync);
+  // At open: the key file's directory exists; a key file that exists parses; the key the
+  // data dir's objects need (the marker) is the key file's. FailedPrecondition otherwise,
+  // with what to do. Removes what a key creation cut short left behind.
+  Status CheckAtOpen();
+  // The key, creating the file if there is none yet (never NotFound).
   Result<std::shared_ptr<const MasterKey>> GetOrCreate();
   // The key; FailedPrecondition when there is no key file (sealed data cannot be read).
   Result<std::shared_ptr<const MasterKey>> Get();
@@ -78,11 +88,16 @@ class KeyRing {
 
  private:
   Result<std::shared_ptr<const MasterKey>> LoadLocked(bool create);
+  Status CreateKeyFileLocked();
+  std::string KeyDir() const;
 
   std::string path_;
+  std::string marker_path_;
+  std::string tmp_dir_;
   bool fsync_;
   std::mutex mu_;
   std::shared_ptr<const MasterKey> key_;  // guarded by mu_
+  bool marker_written_ = false;           // guarded by mu_
 };
 
 // Seals a stream of plaintext into records. Not thread-safe.

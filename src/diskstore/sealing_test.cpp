@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -125,7 +126,8 @@ TEST(SealingTest, DataKeysAreWrappedUnderTheMasterKey) {
 TEST(SealingTest, TheKeyFileIsMadeOncePrivateAndReadBack) {
   testing::TempDir dir;
   const std::string path = dir.path() + "/key";
-  KeyRing ring(path, /*fsync=*/false);
+  KeyRing ring(path, dir.path(), dir.path(), /*fsync=*/false);
+  ASSERT_TRUE(ring.CheckAtOpen().ok());  // nothing encrypted yet: no key needed
   EXPECT_EQ(ring.Get().status().code(), Status::Code::kFailedPrecondition);
   auto made = ring.GetOrCreate();
   ASSERT_TRUE(made.ok()) << made.status().ToString();
@@ -134,11 +136,18 @@ TEST(SealingTest, TheKeyFileIsMadeOncePrivateAndReadBack) {
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   EXPECT_EQ(st.st_size, 65);
 
-  KeyRing again(path, false);
+  KeyRing again(path, dir.path(), dir.path(), false);
+  ASSERT_TRUE(again.CheckAtOpen().ok());
   auto loaded = again.GetOrCreate();
   ASSERT_TRUE(loaded.ok());
   EXPECT_EQ((*loaded)->id(), (*made)->id());
-  EXPECT_EQ(std::filesystem::directory_iterator(dir.path())->path(), path);  // no temp left
+  // The key and the marker naming it; no staging file left.
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
+    names.push_back(e.path().filename());
+  }
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"key", "sse-s3.keyid"}));
 }
 
 // The disk store's encrypted objects.
@@ -148,13 +157,16 @@ class SealedStoreTest : public ::testing::Test {
     Reopen();
     ASSERT_TRUE(store_->CreateBucket("b").ok());
   }
-  void Reopen(const std::string& key_file = "") {
-    store_.reset();
+  Result<std::unique_ptr<DiskStore>> TryOpen(const std::string& key_file) {
     DiskStoreOptions o;
     o.data_dir = dir_.path() + "/data";
     o.encryption_key_file = key_file;
     o.fsync = false;
-    auto s = DiskStore::Open(o);
+    return DiskStore::Open(o);
+  }
+  void Reopen(const std::string& key_file = "") {
+    store_.reset();
+    auto s = TryOpen(key_file);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(s).value();
   }
@@ -249,31 +261,53 @@ TEST_F(SealedStoreTest, AFlippedByteOnDiskIsAnErrorNotWrongData) {
   EXPECT_EQ(bad.status().code(), Status::Code::kCorruption);
 }
 
-TEST_F(SealedStoreTest, WithoutItsKeyAnEncryptedObjectIsRefusedAndPlainOnesStillRead) {
+TEST_F(SealedStoreTest, AStoreWithoutTheKeyItsObjectsNeedDoesNotOpen) {
   ASSERT_TRUE(Put("secret", "s3cr3t", true).ok());
   ASSERT_TRUE(Put("open", "public", false).ok());
-  std::string key_file = dir_.path() + "/data/sse-s3.key";
+  const std::string key_file = dir_.path() + "/data/sse-s3.key";
   ASSERT_TRUE(std::filesystem::exists(key_file));
 
   // Moved elsewhere: the store reads it from there.
-  std::string elsewhere = dir_.path() + "/elsewhere.key";
+  const std::string elsewhere = dir_.path() + "/elsewhere.key";
   std::filesystem::rename(key_file, elsewhere);
   Reopen(elsewhere);
   EXPECT_EQ(*testing::GetObject(*store_, "b", "secret"), "s3cr3t");
+  store_.reset();
 
-  Reopen();  // no key file at all
-  auto missing = store_->Open("b", "secret");
-  EXPECT_EQ(missing.status().code(), Status::Code::kFailedPrecondition);
-  EXPECT_NE(missing.status().message().find("missing"), std::string::npos);
+  auto expect_refused = [&](const std::string& file, const std::string& why) {
+    auto opened = TryOpen(file);
+    ASSERT_FALSE(opened.ok()) << file;
+    EXPECT_EQ(opened.status().code(), Status::Code::kFailedPrecondition);
+    EXPECT_NE(opened.status().message().find(why), std::string::npos) << opened.status().ToString();
+  };
+  // Missing: refused, never a new key beside the old objects.
+  expect_refused("", "is missing");
+  EXPECT_FALSE(std::filesystem::exists(key_file));
+  // Another key.
+  { std::ofstream(key_file) << MasterKey::Generate().Text(); }
+  expect_refused("", "holds key");
+  // Not a key.
+  { std::ofstream(key_file) << "not a key\n"; }
+  expect_refused("", "64 hex digits");
+  // In a directory that is not there (a secrets mount not mounted).
+  expect_refused(dir_.path() + "/no-such-dir/sse.key", "does not exist");
+
+  // The right key again, and a leftover of a key creation cut short is cleaned up.
+  std::filesystem::rename(elsewhere, key_file);
+  const std::string leftover = key_file + ".new-0123abcd";
+  { std::ofstream(leftover) << MasterKey::Generate().Text(); }
+  Reopen();
+  EXPECT_FALSE(std::filesystem::exists(leftover));
+  EXPECT_EQ(*testing::GetObject(*store_, "b", "secret"), "s3cr3t");
   EXPECT_EQ(*testing::GetObject(*store_, "b", "open"), "public");
+}
 
-  // Another key: refused with both key ids named, and new writes use the new key.
-  ASSERT_TRUE(Put("new", "n", true).ok());
-  auto wrong = store_->Open("b", "secret");
-  EXPECT_EQ(wrong.status().code(), Status::Code::kFailedPrecondition);
-  EXPECT_NE(wrong.status().message().find("encrypted under key"), std::string::npos)
-      << wrong.status().ToString();
-  EXPECT_EQ(*testing::GetObject(*store_, "b", "new"), "n");
+TEST_F(SealedStoreTest, WithoutAnyEncryptedObjectTheKeyIsNotNeeded) {
+  ASSERT_TRUE(Put("open", "public", false).ok());
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() + "/data/sse-s3.key"));
+  Reopen(dir_.path() + "/later.key");  // any key file, made at the first encrypted write
+  ASSERT_TRUE(Put("secret", "s", true).ok());
+  EXPECT_TRUE(std::filesystem::exists(dir_.path() + "/later.key"));
 }
 
 TEST_F(SealedStoreTest, EncryptedUploadsSealTheirPartsAndTheObject) {

@@ -27,7 +27,9 @@ Reply S3Service::Impl::CreateMultipartUpload(S3Call& call) {
     return Error(call, S3ErrorCode::kInvalidArgument,
                  "Your metadata headers exceed the maximum allowed metadata size (2 KB).");
   }
-  if (EncryptsAtRest(call)) meta->server_side_encryption = kAes256;
+  auto encrypt = EncryptsAtRest(call);
+  if (!encrypt.ok()) return StoreError(call, encrypt.status());
+  if (*encrypt) meta->server_side_encryption = kAes256;
   auto id = store()->CreateUpload(call.bucket, call.key, *meta);
   if (!id.ok()) return StoreError(call, id.status());
   Reply r = Xml(call, std::string(kXmlHeader) + "<InitiateMultipartUploadResult xmlns=\"" +

@@ -199,7 +199,9 @@ Reply S3Service::Impl::PutObject(S3Call& call) {
   }
   WriteCondition condition;
   if (auto bad = ReadWriteCondition(*call.http, &condition)) return Error(call, *bad);
-  auto writer = store()->NewWriter(call.bucket, call.key, EncryptsAtRest(call));
+  auto encrypt = EncryptsAtRest(call);
+  if (!encrypt.ok()) return StoreError(call, encrypt.status());
+  auto writer = store()->NewWriter(call.bucket, call.key, *encrypt);
   if (!writer.ok()) return StoreError(call, writer.status());
   auto ingest = IngestBody(call, writer->get(), options().max_object_size);
   if (ingest.error) return Error(call, *ingest.error);
@@ -345,7 +347,9 @@ Reply S3Service::Impl::CopyObject(S3Call& call) {
     meta.last_modified = {};
     meta.parts_count = 0;
   }
-  auto writer = store()->NewWriter(call.bucket, call.key, EncryptsAtRest(call));
+  auto encrypt = EncryptsAtRest(call);
+  if (!encrypt.ok()) return StoreError(call, encrypt.status());
+  auto writer = store()->NewWriter(call.bucket, call.key, *encrypt);
   if (!writer.ok()) return StoreError(call, writer.status());
   std::vector<char> buf(1 << 20);
   for (uint64_t off = 0; off < src_meta.size;) {

@@ -53,65 +53,91 @@ std::optional<S3Error> S3Service::Impl::Authenticate(S3Call& call) {
   return std::nullopt;
 }
 
-PublicAccessBlock S3Service::Impl::GetPublicAccessBlock(const std::string& bucket) {
+namespace {
+
+template <typename T>
+bool Cacheable(const T&) {
+  return true;
+}
+template <typename T>
+bool Cacheable(const Result<T>& loaded) {
+  return loaded.ok();
+}
+
+}  // namespace
+
+// A bucket's configuration from the cache, else loaded and cached (errors are not). Loaded outside
+// the lock; kept only if no configuration changed meanwhile (a load that raced a Put/Delete of the
+// configuration could otherwise pin the old one until the next change) and only for a bucket
+// that exists (requests may name any number of buckets that do not).
+template <typename T, typename Load>
+T S3Service::Impl::CachedConfig(std::map<std::string, T>& cache, const std::string& bucket,
+                                Load load) {
+  uint64_t generation = 0;
   {
     std::lock_guard lock(config_mu_);
-    auto it = pab_cache_.find(bucket);
-    if (it != pab_cache_.end()) return it->second;
+    auto it = cache.find(bucket);
+    if (it != cache.end()) return it->second;
+    generation = config_generation_;
   }
-  PublicAccessBlock pab;  // all four on unless the bucket says otherwise
-  auto doc = store_->GetBucketDocument(bucket, kPabDoc);
-  if (doc.ok()) {
-    auto parsed = ParsePublicAccessBlock(*doc);
-    if (parsed.ok()) pab = *parsed;
-  }
+  T value = load();
+  bool exists = store_->GetBucket(bucket).ok();
   std::lock_guard lock(config_mu_);
-  pab_cache_[bucket] = pab;
-  return pab;
+  if (exists && generation == config_generation_ && Cacheable(value)) {
+    cache.insert_or_assign(bucket, value);
+  }
+  return value;
+}
+
+PublicAccessBlock S3Service::Impl::GetPublicAccessBlock(const std::string& bucket) {
+  return CachedConfig(pab_cache_, bucket, [&] {
+    PublicAccessBlock pab;  // all four on unless the bucket says otherwise
+    auto doc = store_->GetBucketDocument(bucket, kPabDoc);
+    if (doc.ok()) {
+      auto parsed = ParsePublicAccessBlock(*doc);
+      if (parsed.ok()) pab = *parsed;
+    }
+    return pab;
+  });
 }
 
 std::shared_ptr<const policy::Policy> S3Service::Impl::GetBucketPolicy(const std::string& bucket) {
-  {
-    std::lock_guard lock(config_mu_);
-    auto it = policy_cache_.find(bucket);
-    if (it != policy_cache_.end()) return it->second;
-  }
-  std::shared_ptr<const policy::Policy> result;
-  auto doc = store_->GetBucketDocument(bucket, kPolicyDoc);
-  if (doc.ok()) {
-    auto parsed = policy::Policy::Parse(*doc);
-    if (parsed.ok()) {
-      result = std::make_shared<policy::Policy>(std::move(*parsed));
-    } else {
-      spdlog::warn("bucket {}: stored policy no longer parses ({}); ignoring it", bucket,
-                   parsed.status().message());
+  return CachedConfig(policy_cache_, bucket, [&] {
+    std::shared_ptr<const policy::Policy> result;
+    auto doc = store_->GetBucketDocument(bucket, kPolicyDoc);
+    if (doc.ok()) {
+      auto parsed = policy::Policy::Parse(*doc);
+      if (parsed.ok()) {
+        result = std::make_shared<policy::Policy>(std::move(*parsed));
+      } else {
+        spdlog::warn("bucket {}: stored policy no longer parses ({}); ignoring it", bucket,
+                     parsed.status().message());
+      }
     }
-  }
-  std::lock_guard lock(config_mu_);
-  policy_cache_[bucket] = result;
-  return result;
+    return result;
+  });
 }
 
-bool S3Service::Impl::EncryptsAtRest(const S3Call& call) {
+Result<bool> S3Service::Impl::EncryptsAtRest(const S3Call& call) {
   if (call.sse_requested) return true;
-  {
-    std::lock_guard lock(config_mu_);
-    auto it = default_encryption_cache_.find(call.bucket);
-    if (it != default_encryption_cache_.end()) return it->second;
-  }
-  auto doc = store_->GetBucketDocument(call.bucket, kEncryptionDoc);
-  bool aes256 = options_.encrypt_by_default;
-  if (doc.ok()) {
-    auto algorithm = ParseEncryptionConfiguration(*doc);
-    aes256 = algorithm.ok() && *algorithm == kAes256;
-  }
-  std::lock_guard lock(config_mu_);
-  default_encryption_cache_[call.bucket] = aes256;
-  return aes256;
+  // Fails closed: a configuration that cannot be read fails the write (and is not cached)
+  // rather than letting it through unencrypted.
+  return CachedConfig(default_encryption_cache_, call.bucket, [&]() -> Result<bool> {
+    auto doc = store_->GetBucketDocument(call.bucket, kEncryptionDoc);
+    if (doc.ok()) {
+      auto algorithm = ParseEncryptionConfiguration(*doc);
+      if (algorithm.ok() && *algorithm == kAes256) return true;
+      return Status::Corruption("bucket " + call.bucket +
+                                ": the stored encryption configuration does not parse");
+    }
+    if (!doc.status().IsNotFound()) return doc.status();
+    return options_.encrypt_by_default;
+  });
 }
 
 void S3Service::Impl::ForgetBucketConfig(const std::string& bucket) {
   std::lock_guard lock(config_mu_);
+  ++config_generation_;
   pab_cache_.erase(bucket);
   policy_cache_.erase(bucket);
   default_encryption_cache_.erase(bucket);

@@ -58,7 +58,8 @@ class S3Service::Impl {
   void ForgetBucketConfig(const std::string& bucket);
   // Whether a write to the call's bucket is encrypted at rest: asked by the request, or the
   // bucket's default encryption (PutBucketEncryption, else the store's) is AES256.
-  bool EncryptsAtRest(const S3Call& call);
+  // Errors (the configuration cannot be read) fail the write.
+  Result<bool> EncryptsAtRest(const S3Call& call);
 
   // bucket_ops.cpp
   Reply ListBuckets(S3Call& call);
@@ -101,13 +102,18 @@ class S3Service::Impl {
   const S3ServiceOptions& options() const { return options_; }
 
  private:
+  template <typename T, typename Load>
+  T CachedConfig(std::map<std::string, T>& cache, const std::string& bucket, Load load);
+
   DiskStore* store_;
   iam::IdentityStore* identities_;
   S3ServiceOptions options_;
   std::mutex config_mu_;
   std::map<std::string, PublicAccessBlock> pab_cache_;
   std::map<std::string, std::shared_ptr<const policy::Policy>> policy_cache_;
-  std::map<std::string, bool> default_encryption_cache_;  // bucket -> AES256 by default
+  // bucket -> AES256 by default; errors are not cached (CachedConfig keeps only values).
+  std::map<std::string, Result<bool>> default_encryption_cache_;
+  uint64_t config_generation_ = 0;  // bumped by every ForgetBucketConfig
 };
 
 // Helpers shared by the op files.

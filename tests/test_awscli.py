@@ -140,6 +140,25 @@ class AwsCliTest(StoreTestCase):
         self.assertEqual(len(back), len(data))
         self.assertTrue(back == data, "downloaded 20 MiB differ from what was uploaded")
 
+    def test_sse_s3_multipart_copy_and_download(self):
+        # `aws s3 cp --sse AES256`: 8 MiB parts, encrypted at rest, downloaded by ranges.
+        data = write_random(self.path("sse.bin"), 18 * MIB)
+        self.aws.run("s3", "cp", "--sse", "AES256", self.path("sse.bin"),
+                     "s3://%s/sse/18mib.bin" % self.bucket)
+        head = self.head("sse/18mib.bin")
+        self.assertEqual(head["ServerSideEncryption"], "AES256")
+        self.assertEqual(head["ETag"], multipart_etag(data, 8 * MIB))
+        self.aws.run("s3", "cp", "s3://%s/sse/18mib.bin" % self.bucket, self.path("sse.back"))
+        self.assertTrue(read(self.path("sse.back")) == data, "the encrypted object differs")
+        # A server-side copy without --sse is a plain object again; with --sse kms, refused.
+        self.aws.run("s3api", "copy-object", "--bucket", self.bucket, "--key", "sse/plain-copy.bin",
+                     "--copy-source", "%s/sse/18mib.bin" % self.bucket)
+        self.assertNotIn("ServerSideEncryption", self.head("sse/plain-copy.bin"))
+        kms = self.aws.run("s3", "cp", "--sse", "aws:kms", self.path("sse.bin"),
+                           "s3://%s/sse/kms.bin" % self.bucket, check=False)
+        self.assertNotEqual(kms.returncode, 0)
+        self.assertIn("NotImplemented", kms.stderr)
+
     # --- keys that need escaping ---
 
     def test_awkward_keys(self):

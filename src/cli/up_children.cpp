@@ -12,7 +12,7 @@ namespace sparkify::cli {
 
 struct ChildTree::Child {
   std::string name;
-  std::unique_ptr<lambda::internal::ChildProcess> process;
+  std::unique_ptr<process::ChildProcess> process;
   std::string partial;           // output after the last newline
   std::deque<std::string> tail;  // the last lines, for the message when it dies
   bool exited = false;
@@ -95,11 +95,10 @@ int ChildTree::PollOnce(int timeout_ms, bool* signalled, const std::string* mark
   return exited;
 }
 
-Result<std::string> ChildTree::StartAndWait(const std::string& name,
-                                            lambda::internal::SpawnSpec spec,
+Result<std::string> ChildTree::StartAndWait(const std::string& name, process::SpawnSpec spec,
                                             const std::string& ready_marker,
                                             std::chrono::seconds limit) {
-  auto process = lambda::internal::ChildProcess::Spawn(spec);
+  auto process = process::ChildProcess::Spawn(spec);
   if (!process.ok()) {
     return Status::Unavailable("cannot start the " + name + ": " + process.status().message());
   }

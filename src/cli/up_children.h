@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "common/status.h"
-#include "lambda/child_process.h"
+#include "process/child_process.h"
 
 namespace sparkify::cli {
 
@@ -22,7 +22,7 @@ class ChildTree {
   // Starts a child and waits until a line of its output contains `ready_marker`; returns that
   // line. Errors: the child cannot start, exits first (its last lines in the message), the
   // time runs out, or a stop signal arrives (Cancelled as Unavailable "interrupted").
-  Result<std::string> StartAndWait(const std::string& name, lambda::internal::SpawnSpec spec,
+  Result<std::string> StartAndWait(const std::string& name, process::SpawnSpec spec,
                                    const std::string& ready_marker, std::chrono::seconds limit);
 
   // Relays output until a stop signal (returns 0 after stopping everything, 1 if a child had

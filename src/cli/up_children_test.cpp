@@ -7,8 +7,8 @@
 namespace sparkify::cli {
 namespace {
 
-lambda::internal::SpawnSpec Shell(const std::string& script) {
-  lambda::internal::SpawnSpec spec;
+process::SpawnSpec Shell(const std::string& script) {
+  process::SpawnSpec spec;
   spec.argv = {"/bin/sh", "-c", script};
   spec.env = {"PATH=/usr/bin:/bin"};
   return spec;

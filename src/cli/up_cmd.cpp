@@ -220,9 +220,8 @@ Result<UpKeys> PrepareKeys(const UpFlags& f) {
 }
 
 // The store, with the root key.
-lambda::internal::SpawnSpec StoreSpec(const UpFlags& f, const std::string& dir,
-                                      const UpKeys& keys) {
-  lambda::internal::SpawnSpec store;
+process::SpawnSpec StoreSpec(const UpFlags& f, const std::string& dir, const UpKeys& keys) {
+  process::SpawnSpec store;
   // The AWS template's lifecycle rules: covers and collages expire, unfinished multipart
   // uploads are aborted after a day; and its bucket encryption: everything SSE-S3.
   std::string retention = std::to_string(f.retention_days) + "d";
@@ -240,9 +239,9 @@ lambda::internal::SpawnSpec StoreSpec(const UpFlags& f, const std::string& dir,
 // The function, with its own key for S3. Its invoke endpoint checks signatures against the
 // store's key files (--iam-data); IdentityStore wants a root key, so it gets a throwaway one
 // that is never written anywhere: the real root key stays out of this process.
-lambda::internal::SpawnSpec FunctionSpec(const UpFlags& f, const std::string& dir,
-                                         const UpKeys& keys, const std::string& store_url) {
-  lambda::internal::SpawnSpec function;
+process::SpawnSpec FunctionSpec(const UpFlags& f, const std::string& dir, const UpKeys& keys,
+                                const std::string& store_url) {
+  process::SpawnSpec function;
   function.argv = {dir + "/sparkify-ai", "function",
                    "--listen",           "127.0.0.1:" + std::to_string(f.function_port),
                    "--bucket",           kBucket,
@@ -265,9 +264,9 @@ lambda::internal::SpawnSpec FunctionSpec(const UpFlags& f, const std::string& di
 }
 
 // The web app, with its own key (S3 and signed invokes) and the Spotify settings.
-lambda::internal::SpawnSpec WebSpec(const UpFlags& f, const std::string& dir, const UpKeys& keys,
-                                    const std::string& store_url, const std::string& function_url) {
-  lambda::internal::SpawnSpec web;
+process::SpawnSpec WebSpec(const UpFlags& f, const std::string& dir, const UpKeys& keys,
+                           const std::string& store_url, const std::string& function_url) {
+  process::SpawnSpec web;
   web.argv = {dir + "/sparkify-ai",
               "web",
               "--listen",

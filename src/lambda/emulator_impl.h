@@ -22,10 +22,10 @@
 #include <vector>
 
 #include "http/http.h"
-#include "lambda/child_process.h"
 #include "lambda/emulator.h"
 #include "lambda/function_error.h"
 #include "lambda/invoke_errors.h"
+#include "process/child_process.h"
 
 namespace sparkify::lambda {
 namespace internal {
@@ -72,7 +72,7 @@ struct Worker {
   std::optional<SteadyTime> init_error_at;
   bool timed_out = false;  // killed because a deadline passed
   std::shared_ptr<Invocation> current;
-  std::shared_ptr<ChildProcess> child;  // set while a process runs
+  std::shared_ptr<process::ChildProcess> child;  // set while a process runs
 
   // Guarded by log_mu.
   std::mutex log_mu;

@@ -135,16 +135,16 @@ void Emulator::Impl::RunWorkerOnce(Worker& w) {
     fail_start({"Runtime.Unknown", "cannot start the Runtime API: " + server.status().message()});
     return;
   }
-  internal::SpawnSpec spec{options_.worker_command,
-                           WorkerEnvironment("unix:" + server_options.unix_socket_path),
-                           options_.worker_directory};
-  auto spawned = internal::ChildProcess::Spawn(spec);
+  process::SpawnSpec spec{options_.worker_command,
+                          WorkerEnvironment("unix:" + server_options.unix_socket_path),
+                          options_.worker_directory};
+  auto spawned = process::ChildProcess::Spawn(spec);
   if (!spawned.ok()) {
     fail_start({"Runtime.InvalidEntrypoint", spawned.status().message()});
     (*server)->Stop();
     return;
   }
-  std::shared_ptr<internal::ChildProcess> child(std::move(*spawned));
+  std::shared_ptr<process::ChildProcess> child(std::move(*spawned));
   {
     std::lock_guard lock(mu_);
     w.child = child;
@@ -217,7 +217,7 @@ void Emulator::Impl::RunWorkerOnce(Worker& w) {
 
   // The process is gone (its group goes too: grandchildren could hold the pipe open).
   child->KillGroup(SIGKILL);
-  internal::ExitInfo exit = child->TryReap().value_or(internal::ExitInfo{});
+  process::ExitInfo exit = child->TryReap().value_or(process::ExitInfo{});
   std::string why = exit.Describe();
   {
     std::lock_guard lock(mu_);

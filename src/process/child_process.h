@@ -1,6 +1,7 @@
-// A child process for the emulator's workers (internal): stdin from /dev/null, stdout and
-// stderr into one pipe, its own process group (killed as a whole), killed if our spawning
-// thread dies, and a pidfd to wait on with poll().
+// ChildProcess (library sparkify_process): a child process for the emulator's workers and
+// `sparkify up`'s children: stdin from /dev/null, stdout and stderr into one pipe, its own
+// process group (killed as a whole), killed if our spawning thread dies, and a pidfd to wait
+// on with poll().
 //
 // Spawn() must be called from a thread that outlives the child (the kernel's parent-death
 // signal follows the thread that forked). A ChildProcess object is used by one thread at a
@@ -17,7 +18,7 @@
 
 #include "common/status.h"
 
-namespace sparkify::lambda::internal {
+namespace sparkify::process {
 
 struct SpawnSpec {
   std::vector<std::string> argv;  // argv[0]: a path, or a name searched in env's PATH
@@ -59,4 +60,4 @@ class ChildProcess {
   bool reaped_ = false;
 };
 
-}  // namespace sparkify::lambda::internal
+}  // namespace sparkify::process

@@ -1,4 +1,4 @@
-#include "lambda/child_process.h"
+#include "process/child_process.h"
 
 #include <fcntl.h>
 #include <linux/close_range.h>
@@ -16,7 +16,7 @@
 #include <fstream>
 #include <string_view>
 
-namespace sparkify::lambda::internal {
+namespace sparkify::process {
 namespace {
 
 std::string ErrnoText(std::string_view what, int err) {
@@ -229,4 +229,4 @@ int64_t ChildProcess::PeakRssKb() const {
   return 0;
 }
 
-}  // namespace sparkify::lambda::internal
+}  // namespace sparkify::process

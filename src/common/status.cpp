@@ -1,5 +1,8 @@
 #include "common/status.h"
 
+#include <cstdio>
+#include <cstdlib>
+
 namespace sparkify {
 
 std::string_view Status::CodeName(Code code) {
@@ -33,4 +36,13 @@ std::string Status::ToString() const {
   return out;
 }
 
+namespace internal {
+
+void DieOnValueOfError(const Status& status) {
+  std::fprintf(stderr, "Result::value() of an error: %s\n", status.ToString().c_str());
+  std::fflush(stderr);
+  std::abort();
+}
+
+}  // namespace internal
 }  // namespace sparkify

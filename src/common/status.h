@@ -77,6 +77,11 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
+namespace internal {
+// Prints "Result::value() of an error: <status>" to stderr and aborts.
+[[noreturn]] void DieOnValueOfError(const Status& status);
+}  // namespace internal
+
 // Result<T>: a value or the Status explaining why there is none.
 template <typename T>
 class [[nodiscard]] Result {
@@ -90,16 +95,28 @@ class [[nodiscard]] Result {
   bool ok() const { return value_.has_value(); }
   const Status& status() const { return status_; }
 
-  // REQUIRES: ok()
-  T& value() & { return *value_; }
-  const T& value() const& { return *value_; }
-  T&& value() && { return std::move(*value_); }
-  T* operator->() { return &*value_; }
-  const T* operator->() const { return &*value_; }
-  T& operator*() & { return *value_; }
-  const T& operator*() const& { return *value_; }
+  // REQUIRES: ok(). Reading the value of an error is a bug: the process stops with the
+  // error's message (never undefined behaviour).
+  T& value() & { return *Checked(); }
+  const T& value() const& { return *Checked(); }
+  T&& value() && { return std::move(*Checked()); }
+  T* operator->() { return &*Checked(); }
+  const T* operator->() const { return &*Checked(); }
+  T& operator*() & { return *Checked(); }
+  const T& operator*() const& { return *Checked(); }
 
  private:
+  std::optional<T>& Checked() {
+    if (!value_.has_value()) [[unlikely]]
+      internal::DieOnValueOfError(status_);
+    return value_;
+  }
+  const std::optional<T>& Checked() const {
+    if (!value_.has_value()) [[unlikely]]
+      internal::DieOnValueOfError(status_);
+    return value_;
+  }
+
   std::optional<T> value_;
   Status status_;
 };

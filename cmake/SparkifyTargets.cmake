@@ -20,12 +20,24 @@ function(sparkify_library name)
   target_link_libraries(${name} PUBLIC ${ARG_DEPS})
 endfunction()
 
-# sparkify_test(NAME SOURCES... DEPS ...): a GoogleTest binary whose cases ctest runs one by one.
+# sparkify_test(NAME [LABEL unit|integration|slow] SOURCES... DEPS ...): a GoogleTest binary
+# whose cases ctest runs one by one, labelled (default unit):
+#   unit         in process: no server, no child process, no model (`ctest -L unit`: seconds)
+#   integration  servers on loopback, child processes, kill -9
+#   slow         the real model or large data (tens of seconds and more)
+# Tests that drive the binaries from outside (Python, Node, shell) carry the label `script`
+# besides: the sanitizer stage of scripts/test.sh runs everything but them.
 function(sparkify_test name)
-  if(SPARKIFY_FUZZ)
+  if(SPARKIFY_FUZZ OR NOT SPARKIFY_BUILD_TESTS)
     return()
   endif()
-  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "" "LABEL" "SOURCES;DEPS" ${ARGN})
+  if(NOT ARG_LABEL)
+    set(ARG_LABEL unit)
+  endif()
+  if(NOT ARG_LABEL MATCHES "^(unit|integration|slow)$")
+    message(FATAL_ERROR "sparkify_test(${name}): LABEL is unit, integration or slow")
+  endif()
   add_executable(${name} ${ARG_SOURCES})
   target_compile_options(${name} PRIVATE ${SPARKIFY_WARNINGS})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
@@ -34,7 +46,7 @@ function(sparkify_test name)
   target_compile_definitions(${name} PRIVATE SPARKIFY_TEST_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
                              SPARKIFY_TEST_CACHE_DIR="${SPARKIFY_CACHE}")
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60
-    PROPERTIES LABELS unit ENVIRONMENT "SPARKIFY_CACHE=${SPARKIFY_CACHE}")
+    PROPERTIES LABELS ${ARG_LABEL} ENVIRONMENT "SPARKIFY_CACHE=${SPARKIFY_CACHE}")
 endfunction()
 
 # Fuzzing build (-DSPARKIFY_FUZZ=ON, with clang): every library gets coverage instrumentation,

@@ -10,7 +10,7 @@
 #include "function/fetcher.h"
 #include "function/pipeline.h"
 #include "function/test_http_server.h"
-#include "function/test_support.h"
+#include "function/test_util.h"
 #include "vision/image.h"
 
 namespace sparkify::function {

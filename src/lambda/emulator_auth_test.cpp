@@ -8,7 +8,7 @@
 #include "common/crypto.h"
 #include "iam/identity.h"
 #include "lambda/emulator.h"
-#include "lambda/emulator_test_util.h"
+#include "lambda/test_util.h"
 #include "sigv4/sigv4.h"
 
 namespace sparkify::lambda {

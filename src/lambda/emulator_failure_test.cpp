@@ -6,7 +6,7 @@
 
 #include "common/crypto.h"
 #include "lambda/emulator.h"
-#include "lambda/emulator_test_util.h"
+#include "lambda/test_util.h"
 
 namespace sparkify::lambda {
 namespace {

@@ -17,7 +17,7 @@
 #include <string>
 #include <thread>
 
-#include "lambda/emulator_test_util.h"
+#include "lambda/test_util.h"
 
 namespace sparkify::lambda {
 namespace {

@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "nn/test_support.h"
+#include "nn/test_util.h"
 
 namespace sparkify::nn {
 namespace {

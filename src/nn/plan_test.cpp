@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "nn/test_support.h"
+#include "nn/test_util.h"
 
 namespace sparkify::nn {
 namespace {

@@ -11,7 +11,7 @@
 #include "common/crypto.h"
 #include "common/uri.h"
 #include "sigv4/sigv4.h"
-#include "sigv4/test_support.h"
+#include "sigv4/test_util.h"
 
 namespace sparkify::sigv4 {
 namespace {

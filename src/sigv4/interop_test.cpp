@@ -12,7 +12,7 @@
 #include "common/clock.h"
 #include "common/uri.h"
 #include "sigv4/sigv4.h"
-#include "sigv4/test_support.h"
+#include "sigv4/test_util.h"
 
 namespace sparkify::sigv4 {
 namespace {

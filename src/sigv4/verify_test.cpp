@@ -6,7 +6,7 @@
 
 #include "common/crypto.h"
 #include "sigv4/sigv4.h"
-#include "sigv4/test_support.h"
+#include "sigv4/test_util.h"
 
 namespace sparkify::sigv4 {
 namespace {

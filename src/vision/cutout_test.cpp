@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 #include <opencv2/imgproc.hpp>
 
-#include "vision/test_support.h"
+#include "vision/test_util.h"
 
 namespace sparkify::vision {
 namespace {

@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include "vision/test_support.h"
+#include "vision/test_util.h"
 
 namespace sparkify::vision {
 namespace {

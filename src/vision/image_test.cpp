@@ -7,7 +7,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "vision/cutout.h"
-#include "vision/test_support.h"
+#include "vision/test_util.h"
 
 namespace sparkify::vision {
 namespace {

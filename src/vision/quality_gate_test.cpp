@@ -19,7 +19,7 @@
 
 #include "nn/network.h"
 #include "vision/segmenter.h"
-#include "vision/test_support.h"
+#include "vision/test_util.h"
 
 namespace sparkify::vision {
 namespace {

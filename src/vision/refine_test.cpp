@@ -12,7 +12,7 @@
 #include "vision/mask_quality.h"
 #include "vision/refine.h"
 #include "vision/segmenter.h"
-#include "vision/test_support.h"
+#include "vision/test_util.h"
 
 namespace sparkify::vision {
 namespace {

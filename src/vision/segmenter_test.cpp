@@ -19,7 +19,7 @@
 #include "common/crypto.h"
 #include "nn/network.h"
 #include "vision/cutout.h"
-#include "vision/test_support.h"
+#include "vision/test_util.h"
 
 namespace sparkify::vision {
 namespace {

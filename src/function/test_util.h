@@ -23,7 +23,7 @@
 #include "iam/identity.h"
 #include "s3client/s3client.h"
 #include "store/s3_service.h"
-#include "vision/test_support.h"
+#include "vision/test_util.h"
 
 namespace sparkify::function::testing {
 

@@ -20,6 +20,7 @@
 #include <optional>
 
 #include "common/clock.h"
+#include "common/strings.h"
 
 namespace sparkify::http::internal {
 namespace {
@@ -35,13 +36,6 @@ std::string ToLower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
-}
-
-bool IEquals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
 }
 
 // Reads the body of the request being parsed, in pieces, on demand.
@@ -384,7 +378,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     buffer_.reserve(64 * 1024);  // a large body arrives in few reads, not 512-byte pieces
     Request req = BuildRequest(*parser_, ctx_);
     auto expect = req.Header("expect");
-    bool expect_continue = expect && IEquals(*expect, "100-continue");
+    bool expect_continue = expect && EqualsIgnoreCase(*expect, "100-continue");
     ParserBody<Stream> body(Active(), buffer_, *parser_, ctx_, expect_continue);
     req.body = &body;
     try {

@@ -6,18 +6,14 @@
 #include <cctype>
 #include <mutex>
 
+#include "common/strings.h"
+
 namespace sparkify::lambda::internal {
 namespace {
 
 void GlobalInit() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-std::string Trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return std::string(s);
 }
 
 struct Sink {
@@ -47,10 +43,10 @@ size_t OnHeader(char* data, size_t size, size_t n, void* user) {
   }
   size_t colon = line.find(':');
   if (colon == std::string_view::npos) return len;
-  std::string name = Trim(line.substr(0, colon));
+  std::string name(TrimAsciiWhitespace(line.substr(0, colon)));
   std::transform(name.begin(), name.end(), name.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  sink->reply->headers.emplace_back(std::move(name), Trim(line.substr(colon + 1)));
+  sink->reply->headers.emplace_back(std::move(name), TrimAsciiWhitespace(line.substr(colon + 1)));
   return len;
 }
 

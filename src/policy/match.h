@@ -8,14 +8,11 @@
 #include <vector>
 
 #include "common/status.h"
+#include "common/strings.h"
 #include "policy/policy.h"
 #include "policy/statement.h"
 
 namespace sparkify::policy {
-
-char AsciiLower(char c);
-std::string AsciiLowerString(std::string_view s);
-bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 
 // WildcardMatch where `literal`, when not null, marks pattern bytes (same length as the
 // pattern) that stand for themselves even if they are '*' or '?' (from ${*}, ${?} or a

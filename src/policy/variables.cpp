@@ -10,12 +10,6 @@
 namespace sparkify::policy {
 namespace {
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 struct Variable {
   std::string_view key;
   std::optional<std::string_view> fallback;  // ${key, 'fallback'}
@@ -25,14 +19,14 @@ struct Variable {
 std::optional<Variable> SplitVariable(std::string_view inside) {
   Variable var;
   size_t comma = inside.find(',');
-  var.key = Trim(inside.substr(0, comma));
+  var.key = TrimSpaceAndTab(inside.substr(0, comma));
   if (var.key.empty()) return std::nullopt;
   if (var.key == "$") return comma == std::string_view::npos ? std::optional(var) : std::nullopt;
   for (char c : var.key) {
     if (c == ' ' || c == '\t' || c == '$' || c == '{' || c == '\'') return std::nullopt;
   }
   if (comma != std::string_view::npos) {
-    std::string_view quoted = Trim(inside.substr(comma + 1));
+    std::string_view quoted = TrimSpaceAndTab(inside.substr(comma + 1));
     if (quoted.size() < 2 || quoted.front() != '\'' || quoted.back() != '\'') return std::nullopt;
     quoted = quoted.substr(1, quoted.size() - 2);
     if (quoted.find('\'') != std::string_view::npos) return std::nullopt;

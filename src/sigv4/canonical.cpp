@@ -123,7 +123,7 @@ std::optional<CanonicalHeaders> BuildCanonicalHeaders(
     const Headers& headers, const std::vector<std::string>& signed_names) {
   std::vector<std::string> names;
   names.reserve(signed_names.size());
-  for (const std::string& n : signed_names) names.push_back(internal::Lowercase(n));
+  for (const std::string& n : signed_names) names.push_back(AsciiLowerString(n));
   std::sort(names.begin(), names.end());
   names.erase(std::unique(names.begin(), names.end()), names.end());
 

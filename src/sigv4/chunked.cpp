@@ -130,8 +130,8 @@ struct AwsChunkedDecoder::State {
     if (colon == std::string_view::npos) {
       return Failure(Status::InvalidArgument("aws-chunked: trailer must be name:value"));
     }
-    std::string name = internal::Lowercase(internal::TrimWhitespace(text.substr(0, colon)));
-    std::string value(internal::TrimWhitespace(text.substr(colon + 1)));
+    std::string name = AsciiLowerString(TrimSpaceAndTab(text.substr(0, colon)));
+    std::string value(TrimSpaceAndTab(text.substr(colon + 1)));
     trailer_bytes += line.size();
     if (name.empty() || trailers.size() >= kMaxTrailers || trailer_bytes > kMaxTrailerBytes) {
       return Failure(Status::InvalidArgument("aws-chunked: bad or too many trailers"));

@@ -6,8 +6,6 @@ namespace {
 constexpr size_t kMaxSignedHeaders = 128;
 constexpr size_t kMaxCredentialLength = 512;
 
-char ToLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
 bool IsDigits(std::string_view s) {
   for (char c : s) {
     if (c < '0' || c > '9') return false;
@@ -23,28 +21,6 @@ bool IsTokenChar(char c) {
 }
 
 }  // namespace
-
-std::string Lowercase(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = ToLower(c);
-  return out;
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (ToLower(a[i]) != ToLower(b[i])) return false;
-  }
-  return true;
-}
-
-std::string_view TrimWhitespace(std::string_view s) {
-  size_t begin = 0;
-  size_t end = s.size();
-  while (begin < end && (s[begin] == ' ' || s[begin] == '\t')) ++begin;
-  while (end > begin && (s[end - 1] == ' ' || s[end - 1] == '\t')) --end;
-  return s.substr(begin, end - begin);
-}
 
 bool IsLowerHex(std::string_view s, size_t length) {
   if (s.size() != length) return false;
@@ -151,7 +127,7 @@ std::optional<std::vector<std::string>> SplitSignedHeaders(std::string_view text
     for (char c : name) {
       if (!IsTokenChar(c)) return std::nullopt;
     }
-    names.push_back(Lowercase(name));
+    names.push_back(AsciiLowerString(name));
     if (names.size() > kMaxSignedHeaders) return std::nullopt;
     start = semi + 1;
   }
@@ -188,7 +164,7 @@ std::optional<std::string> ParseAuthorizationHeader(std::string_view value, Auth
   while (start <= rest.size()) {
     size_t comma = rest.find(',', start);
     if (comma == std::string_view::npos) comma = rest.size();
-    std::string_view part = TrimWhitespace(rest.substr(start, comma - start));
+    std::string_view part = TrimSpaceAndTab(rest.substr(start, comma - start));
     start = comma + 1;
     if (part.empty()) return "the Authorization header has an empty component";
     size_t eq = part.find('=');

@@ -9,14 +9,12 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/strings.h"
 #include "common/uri.h"
 #include "sigv4/sigv4.h"
 
 namespace sparkify::sigv4::internal {
 
-std::string Lowercase(std::string_view s);
-bool EqualsIgnoreCase(std::string_view a, std::string_view b);
-std::string_view TrimWhitespace(std::string_view s);
 bool IsLowerHex(std::string_view s, size_t length);
 // Parses a non-negative decimal of at most `max_digits` digits; nullopt otherwise.
 std::optional<uint64_t> ParseDecimal(std::string_view s, size_t max_digits);

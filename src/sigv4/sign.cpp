@@ -10,11 +10,9 @@ namespace sparkify::sigv4 {
 namespace {
 
 bool IsManagedHeader(std::string_view name) {
-  return internal::EqualsIgnoreCase(name, "host") ||
-         internal::EqualsIgnoreCase(name, "x-amz-date") ||
-         internal::EqualsIgnoreCase(name, "x-amz-content-sha256") ||
-         internal::EqualsIgnoreCase(name, "x-amz-security-token") ||
-         internal::EqualsIgnoreCase(name, "authorization");
+  return EqualsIgnoreCase(name, "host") || EqualsIgnoreCase(name, "x-amz-date") ||
+         EqualsIgnoreCase(name, "x-amz-content-sha256") ||
+         EqualsIgnoreCase(name, "x-amz-security-token") || EqualsIgnoreCase(name, "authorization");
 }
 
 struct Prepared {
@@ -35,7 +33,7 @@ Prepared Prepare(const SignRequest& request, const Credentials& credentials) {
 }
 
 void AddHeader(Prepared* p, std::string name, std::string value) {
-  p->names.push_back(internal::Lowercase(name));
+  p->names.push_back(AsciiLowerString(name));
   p->to_sign.emplace_back(std::move(name), std::move(value));
 }
 

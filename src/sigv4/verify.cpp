@@ -37,7 +37,7 @@ std::optional<std::string_view> ParamValue(const std::vector<QueryParam>& params
 // Fills the aws-chunked fields every verified request carries.
 std::optional<VerifyOutcome> FillStreamingFields(const Headers& headers, Verified* v) {
   if (auto text = internal::HeaderValue(headers, "x-amz-decoded-content-length")) {
-    auto n = internal::ParseDecimal(internal::TrimWhitespace(*text), 19);
+    auto n = internal::ParseDecimal(TrimSpaceAndTab(*text), 19);
     if (!n) {
       return Fail(AuthError::kMalformedAuthorization,
                   "x-amz-decoded-content-length must be a decimal number");
@@ -48,8 +48,8 @@ std::optional<VerifyOutcome> FillStreamingFields(const Headers& headers, Verifie
     std::string_view rest = *text;
     while (!rest.empty()) {
       size_t comma = rest.find(',');
-      std::string_view name = internal::TrimWhitespace(rest.substr(0, comma));
-      if (!name.empty()) v->trailer_names.push_back(internal::Lowercase(name));
+      std::string_view name = TrimSpaceAndTab(rest.substr(0, comma));
+      if (!name.empty()) v->trailer_names.push_back(AsciiLowerString(name));
       rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
     }
   }
@@ -64,7 +64,7 @@ struct RequestTime {
 // X-Amz-Date, or failing that the Date header.
 std::optional<RequestTime> HeaderRequestTime(const Headers& headers, std::string* error) {
   if (auto text = internal::HeaderValue(headers, "x-amz-date")) {
-    std::string_view value = internal::TrimWhitespace(*text);
+    std::string_view value = TrimSpaceAndTab(*text);
     auto t = internal::ParseAmzDateBounded(value);
     if (!t) {
       *error = "X-Amz-Date must be yyyymmddThhmmssZ";
@@ -73,7 +73,7 @@ std::optional<RequestTime> HeaderRequestTime(const Headers& headers, std::string
     return RequestTime{*t, std::string(value)};
   }
   if (auto text = internal::HeaderValue(headers, "date")) {
-    auto t = internal::ParseHttpDateBounded(internal::TrimWhitespace(*text));
+    auto t = internal::ParseHttpDateBounded(TrimSpaceAndTab(*text));
     if (!t) {
       *error = "the Date header is not an HTTP date";
       return std::nullopt;
@@ -110,7 +110,7 @@ VerifyOutcome VerifyHeaderAuth(const IncomingRequest& request, std::string_view 
   internal::PayloadClass payload{PayloadMode::kSignedHash, {}};
   std::string payload_hash;
   if (auto text = internal::HeaderValue(headers, "x-amz-content-sha256")) {
-    std::string_view value = internal::TrimWhitespace(*text);
+    std::string_view value = TrimSpaceAndTab(*text);
     auto cls = internal::ClassifyPayload(value);
     if (!cls) {
       return Fail(AuthError::kBadContentSha256,
@@ -256,7 +256,7 @@ VerifyOutcome Anonymous(const Headers& headers) {
   Verified v;
   v.type = AuthType::kAnonymous;
   if (auto text = internal::HeaderValue(headers, "x-amz-content-sha256")) {
-    auto cls = internal::ClassifyPayload(internal::TrimWhitespace(*text));
+    auto cls = internal::ClassifyPayload(TrimSpaceAndTab(*text));
     if (!cls) {
       return Fail(AuthError::kBadContentSha256,
                   "x-amz-content-sha256 must be a hex SHA-256 or a known payload mode");
@@ -290,7 +290,7 @@ VerifyOutcome VerifyOrThrow(const IncomingRequest& request, const KeyLookup& key
   std::optional<std::string_view> authorization =
       internal::HeaderValue(*req.headers, "authorization");
   if (authorization) {
-    std::string_view value = internal::TrimWhitespace(*authorization);
+    std::string_view value = TrimSpaceAndTab(*authorization);
     if (value.substr(0, 4) == "AWS " || value == "AWS") {
       return Fail(AuthError::kSigV2NotSupported, std::string(kSigV2Message));
     }

@@ -13,7 +13,7 @@ bool MayBeUnsigned(std::string_view lower_name) { return lower_name == "x-amz-co
 std::optional<std::string> FirstUnsignedAmzHeader(const Headers& headers,
                                                   const std::vector<std::string>& signed_names) {
   for (const auto& [name, value] : headers) {
-    std::string lower = Lowercase(name);
+    std::string lower = AsciiLowerString(name);
     if (lower.rfind("x-amz-", 0) != 0 || MayBeUnsigned(lower)) continue;
     bool found = false;
     for (const std::string& s : signed_names) found = found || s == lower;
@@ -77,7 +77,7 @@ std::optional<PayloadClass> ClassifyPayload(std::string_view value) {
   if (value == kStreamingUnsignedTrailer) {
     return PayloadClass{PayloadMode::kStreamingUnsignedTrailer, {}};
   }
-  if (IsHex64(value)) return PayloadClass{PayloadMode::kSignedHash, Lowercase(value)};
+  if (IsHex64(value)) return PayloadClass{PayloadMode::kSignedHash, AsciiLowerString(value)};
   return std::nullopt;
 }
 

@@ -1,24 +1,15 @@
 #include "web/multipart.h"
 
+#include "common/strings.h"
+
 #include <algorithm>
 #include <cctype>
 
 namespace sparkify::web::internal {
 namespace {
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return s;
-}
+// Header values and parameters: spaces and tabs around, and a CR left by a bare line end.
+std::string_view TrimMultipart(std::string_view s) { return TrimChars(s, " \t\r"); }
 
 // The value of `param` in a header value like `form-data; name="file"; filename="a;b.jpg"`.
 // A ';' inside quotes does not end a parameter; a parameter without '=' is skipped.
@@ -38,11 +29,11 @@ std::string Param(std::string_view header, std::string_view param) {
     }
   }
   for (size_t k = 1; k < items.size(); ++k) {  // items[0] is the type ("form-data")
-    std::string_view item = Trim(items[k]);
+    std::string_view item = TrimMultipart(items[k]);
     size_t eq = item.find('=');
     if (eq == std::string_view::npos) continue;
-    if (Lower(Trim(item.substr(0, eq))) != param) continue;
-    std::string_view v = Trim(item.substr(eq + 1));
+    if (AsciiLowerString(TrimMultipart(item.substr(0, eq))) != param) continue;
+    std::string_view v = TrimMultipart(item.substr(eq + 1));
     if (v.empty() || v.front() != '"') return std::string(v);
     std::string out;
     for (size_t i = 1; i < v.size() && v[i] != '"'; ++i) {
@@ -57,7 +48,7 @@ std::string Param(std::string_view header, std::string_view param) {
 }  // namespace
 
 Result<std::string> MultipartBoundary(std::string_view content_type) {
-  std::string lower = Lower(content_type);
+  std::string lower = AsciiLowerString(content_type);
   if (!lower.starts_with("multipart/form-data")) {
     return Status::InvalidArgument("not multipart/form-data");
   }
@@ -93,8 +84,8 @@ Result<std::vector<FormPart>> ParseMultipart(std::string_view body, std::string_
       head = eol == std::string_view::npos ? std::string_view() : head.substr(eol + 2);
       size_t colon = line.find(':');
       if (colon == std::string_view::npos) continue;
-      std::string name = Lower(Trim(line.substr(0, colon)));
-      std::string_view value = Trim(line.substr(colon + 1));
+      std::string name = AsciiLowerString(TrimMultipart(line.substr(0, colon)));
+      std::string_view value = TrimMultipart(line.substr(colon + 1));
       if (name == "content-disposition") {
         disposition = true;
         part.name = Param(value, "name");

@@ -25,8 +25,10 @@ endfunction()
 #   unit         in process: no server, no child process, no model (`ctest -L unit`: seconds)
 #   integration  servers on loopback, child processes, kill -9
 #   slow         the real model or large data (tens of seconds and more)
-# Tests that drive the binaries from outside (Python, Node, shell) carry the label `script`
-# besides: the sanitizer stage of scripts/test.sh runs everything but them.
+# The tests that drive the product's servers from outside (tests/*.py, the browser test,
+# function_e2e, lambda_awscli_invoke, deploy.*) carry the label `script` besides: the
+# sanitizer stage of scripts/test.sh runs every other test (all GoogleTest binaries, the
+# quick cli.* checks, nn_test_avx2 and model_tools_test), as it always has.
 function(sparkify_test name)
   if(SPARKIFY_FUZZ OR NOT SPARKIFY_BUILD_TESTS)
     return()

@@ -2,8 +2,8 @@
 # The whole test suite, from a fresh machine: installs what is missing, builds, then runs
 #   1. unit and integration tests (ctest, Release build; real awscli/boto3/curl on loopback),
 #   2. the libFuzzer targets for a short while each (clang build),
-#   3. the in-process tests again (every GoogleTest binary: all but the `script` label) under
-#      AddressSanitizer + UndefinedBehaviorSanitizer.
+#   3. every test but the `script` ones again (all the GoogleTest binaries and the quick CLI
+#      checks) under AddressSanitizer + UndefinedBehaviorSanitizer.
 # Prints one closing line "N passed, N failed" over all three; exits non-zero on any failure.
 #
 #   scripts/test.sh               # everything

@@ -188,6 +188,9 @@ std::optional<sigv4::Credentials> ParseCredentialsFile(std::string_view text) {
 
 Result<std::optional<UserCredentials>> ReadUserCredentials(const std::string& data_dir,
                                                            std::string_view name) {
+  if (!ValidUserName(name)) {
+    return Status::InvalidArgument("user names are 1-64 of [A-Za-z0-9+=,.@_-], not 'root'");
+  }
   std::string path = UsersDir(data_dir) + "/" + std::string(name) + "/credentials.json";
   if (!fs::exists(path)) return std::optional<UserCredentials>();
   SPARKIFY_ASSIGN_OR_RETURN(std::string text, ReadFileToString(path, 64 * 1024));
@@ -203,6 +206,9 @@ Result<std::optional<UserCredentials>> ReadUserCredentials(const std::string& da
 
 Result<UserCredentials> IdentityStore::ProvisionUser(std::string_view name,
                                                      std::string_view policy_json) {
+  if (!ValidUserName(name)) {
+    return Status::InvalidArgument("user names are 1-64 of [A-Za-z0-9+=,.@_-], not 'root'");
+  }
   if (fs::exists(UsersDir(dir_) + "/" + std::string(name) + "/policy.json")) {
     SPARKIFY_ASSIGN_OR_RETURN(auto existing, ReadUserCredentials(dir_, name));
     if (existing) return *existing;

@@ -2,6 +2,7 @@
 #include "iam/identity.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -78,6 +79,9 @@ TEST_F(IdentityTest, AMalformedCredentialsFileIsNamedInTheError) {
   auto read = ReadUserCredentials(dir_.string(), "web");
   ASSERT_FALSE(read.ok());
   EXPECT_NE(read.status().message().find("iam/users/web/credentials.json"), std::string::npos);
+  // Names are checked before they become paths.
+  EXPECT_EQ(ReadUserCredentials(dir_.string(), "../../etc").status().code(),
+            Status::Code::kInvalidArgument);
 }
 
 }  // namespace

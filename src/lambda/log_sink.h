@@ -1,4 +1,5 @@
-// Internal to the lambda library: the default log sink, one line to stderr per call.
+// Internal to the lambda libraries: the default log sink, one line to stderr per call (defined
+// in the runtime library, used by the emulator too).
 #pragma once
 
 #include <string_view>

@@ -84,7 +84,6 @@ class KeyRing {
   Result<std::shared_ptr<const MasterKey>> GetOrCreate();
   // The key; FailedPrecondition when there is no key file (sealed data cannot be read).
   Result<std::shared_ptr<const MasterKey>> Get();
-  const std::string& path() const { return path_; }
 
  private:
   Result<std::shared_ptr<const MasterKey>> LoadLocked(bool create);
@@ -135,7 +134,6 @@ class Unsealer {
   Unsealer(const Unsealer&) = delete;
   Unsealer& operator=(const Unsealer&) = delete;
 
-  uint64_t plain_size() const { return plain_size_; }
   // Where record `index` starts in the stored data, and its stored length.
   uint64_t RecordOffset(uint64_t index) const { return index * (kSealRecordBytes + kSealTagBytes); }
   uint64_t SealedRecordBytes(uint64_t index) const;

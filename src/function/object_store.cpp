@@ -13,7 +13,9 @@ S3ObjectStore::S3ObjectStore(std::shared_ptr<s3client::S3Client> client, std::st
     : client_(std::move(client)), bucket_(std::move(bucket)) {}
 
 Result<std::optional<ObjectHead>> S3ObjectStore::Head(const std::string& key) {
-  auto info = client_->HeadObject(bucket_, key);
+  s3client::HeadOptions options;
+  options.checksum_mode = true;
+  auto info = client_->HeadObject(bucket_, key, options);
   if (!info.ok()) {
     // A HEAD's 403 or 404 has no body, so it cannot tell a missing key (404 NoSuchKey, or 403
     // AccessDenied without s3:ListBucket) from a missing bucket or a key S3 does not know.
@@ -36,6 +38,7 @@ Result<std::optional<ObjectHead>> S3ObjectStore::Head(const std::string& key) {
   head.size = info->size;
   head.content_type = info->content_type;
   head.metadata = info->metadata;
+  head.sha256 = info->FullObjectSha256Hex();
   return std::optional<ObjectHead>(std::move(head));
 }
 
@@ -52,6 +55,7 @@ Status S3ObjectStore::Put(const std::string& key, std::string_view body,
   s3client::PutOptions options;
   options.content_type = content_type;
   options.metadata = metadata;
+  options.checksum_sha256 = true;
   auto put = client_->PutObject(bucket_, key, body, options);
   return put.ok() ? Status::OK() : put.status();
 }

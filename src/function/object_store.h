@@ -25,6 +25,9 @@ struct ObjectHead {
   uint64_t size = 0;
   std::string content_type;
   ObjectMetadata metadata;
+  // Lowercase hex SHA-256 of the object's bytes when the store keeps one it verified at upload
+  // (S3's x-amz-checksum-sha256 of a single PUT); empty otherwise.
+  std::string sha256;
 
   // The value of metadata `name`, or nullopt.
   std::optional<std::string> Meta(std::string_view name) const;
@@ -33,6 +36,7 @@ struct ObjectHead {
 class ObjectStore {
  public:
   virtual ~ObjectStore() = default;
+  // The object's size, type, metadata and (when the store has it) SHA-256, or
   // nullopt when the key does not exist, or when reading it is denied for want of
   // s3:ListBucket (S3 then answers 403 AccessDenied instead of 404: the function's policy
   // grants GetObject only). Errors for anything that says the bucket is not usable: a wrong

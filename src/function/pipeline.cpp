@@ -73,7 +73,7 @@ Result<PipelineResult> Pipeline::Run(const FunctionRequest& request, TimePoint d
                        std::to_string(request.options.max_covers) + " inputs"});
   }
   auto phase = std::chrono::steady_clock::now();
-  std::vector<Loaded> loaded = LoadInputs(request, deadline);
+  std::vector<Loaded> loaded = LoadInputs(request, (*segmenter)->ModelId(), deadline);
   result.stats.inputs = static_cast<int>(loaded.size());
   result.stats.load_ms = MsSince(phase);
 

@@ -1,8 +1,13 @@
 // The AI function's pipeline, the original app's (PRODUCT.md) done better:
 //
 //   inputs    URLs fetched concurrently (ImageFetcher, fetch_concurrency at a time) and keys
-//             read from the bucket (ObjectStore); each input's bytes hashed (SHA-256)
-//   collage:  decode (vision::DecodeImage, bombs refused) -> 250 px thumbnail -> palette
+//             read from the bucket (ObjectStore); each input's bytes hashed (SHA-256). A key
+//             whose HEAD gives a SHA-256 the store verified (PUT with x-amz-checksum-sha256,
+//             as the web app does) is not read for it: its bytes are read only if the model
+//             must run.
+//   collage:  for a key known by its checksum whose cut-out carries the cover's palette and
+//             fingerprint (cutout_meta.h): those, without reading a pixel. Else decode
+//             (vision::DecodeImage, bombs refused) -> 250 px thumbnail -> palette
 //             (collage::ComputePalette) and fingerprint, cpu_concurrency covers at a time; the
 //             rest of the covers go on when one fails -> each picture once (same bytes or a
 //             near-identical fingerprint: the better-ranked stays) -> collage::SelectCollage
@@ -10,10 +15,11 @@
 //   cut-outs  for each cover of the collage (segment: every input), in turn: the content-addressed
 //             key  <cutout_prefix><sha256 of the input bytes>-<model id>.png  (model id
 //             "isnet-general-medium-fp32@1024" written "isnet-general-medium-fp32-1024"); a
-//             HEAD first: when the object exists with a valid x-amz-meta-foreground-share the
-//             model is skipped; else decode, segment the WHOLE image at the request's size,
-//             vision::CutOut (refined edges, mask scored), and PUT the RGBA PNG (Content-Type
-//             image/png, metadata foreground-share, mask-quality, model, source-sha256).
+//             HEAD first: when the object exists with valid scores the model is skipped; else
+//             decode, segment the WHOLE image at the request's size, vision::CutOut (refined
+//             edges, mask scored), and PUT the RGBA PNG (Content-Type image/png, with its
+//             SHA-256, and the metadata of cutout_meta.h: scores, size, model, the cover's
+//             SHA-256, palette and fingerprint).
 //   choice    a cover is shown cut out only when its mask is a confident subject
 //             (mask_quality >= 0.5) and its share reaches the threshold; in a collage, the
 //             best round(cut_out_fraction * n) of those by mask quality (never a smear, never
@@ -36,6 +42,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -48,6 +55,7 @@
 #include "function/models.h"
 #include "function/object_store.h"
 #include "function/result.h"
+#include "vision/cutout.h"
 #include "vision/image.h"
 
 namespace sparkify::function {
@@ -114,10 +122,30 @@ class Pipeline {
 
  private:
   // pipeline_load.cpp. With a deadline, fetches end deadline_reserve before it.
-  std::vector<Loaded> LoadInputs(const FunctionRequest& request, TimePoint deadline);
+  std::vector<Loaded> LoadInputs(const FunctionRequest& request, const std::string& model_id,
+                                 TimePoint deadline);
+  // A key input whose store keeps its verified SHA-256: its hash without reading it, and for
+  // a collage (model_id not empty) its palette and fingerprint from its cut-out's metadata.
+  // True when nothing needs reading now.
+  bool KnownWithoutReading(Loaded& l, const std::string& model_id);
+  // The input's bytes, fetched or read; false with l.error set when they cannot be had.
+  bool Obtain(Loaded& l, TimePoint deadline);
+  // The cover's palette and fingerprint from its pixels, into l.
+  Status Summarise(const vision::Image& image, Loaded& l) const;
   // pipeline_cutout.cpp. Unavailable when the bucket cannot be read (nothing more is run).
   Status RunCutouts(std::vector<CutoutPlan>& plans, vision::Segmenter& segmenter, double threshold,
                     TimePoint deadline, PipelineResult* result);
+  // Fills p.cover from the cut-out stored under `key`; false when there is none (or one
+  // stored before masks were scored). Unavailable when the bucket cannot be read.
+  Result<bool> UseStoredCutout(CutoutPlan& p, const std::string& key, double threshold);
+  // The "deadline" error of a model run that would not end in time, or nullopt.
+  std::optional<InputError> StartsInTime(const CutoutPlan& p, const std::string& model_id,
+                                         TimePoint deadline);
+  // Reads an input loaded unread (KnownWithoutReading) and hashes what it read.
+  Status ReadUnread(Loaded& source);
+  // Reads, decodes, segments and cuts out p's cover and PUTs the PNG; errors in p.error.
+  void MakeCutout(CutoutPlan& p, vision::Segmenter& segmenter,
+                  const vision::CutOutOptions& cut_options, PipelineStats* stats);
   // The expected duration of a model run of `model_id`, and the measured one of the last.
   std::chrono::milliseconds ForwardEstimate(const std::string& model_id);
   void RecordForward(const std::string& model_id, std::chrono::milliseconds took);

@@ -1,48 +1,16 @@
-// The pipeline's cut-out stage: content-addressed keys, the HEAD that skips the model, the
-// model run on the whole image, the PNG and its PUT. One cover at a time.
-#include <cmath>
-#include <cstdio>
-#include <cstdlib>
+// The pipeline's cut-out stage, one cover at a time: content-addressed keys, the HEAD that
+// skips the model, the model run on the whole image, and the PNG's PUT with its scores and
+// the cover's palette (cutout_meta.h).
 #include <exception>
 #include <new>
 
+#include "common/crypto.h"
+#include "function/cutout_meta.h"
 #include "function/pipeline_internal.h"
 #include "vision/cutout.h"
 #include "vision/mask_quality.h"
 
 namespace sparkify::function {
-namespace {
-
-constexpr const char* kShareMeta = "foreground-share";
-constexpr const char* kQualityMeta = "mask-quality";
-constexpr const char* kSizeMeta = "cutout-size";  // "WxH"
-
-// "WxH" with both in 1..65535, as stored with a cut-out.
-bool ParseSize(const std::optional<std::string>& text, int* w, int* h) {
-  if (!text) return false;
-  char tail = 0;
-  if (std::sscanf(text->c_str(), "%dx%d%c", w, h, &tail) != 2) return false;
-  return *w >= 1 && *h >= 1 && *w <= 65535 && *h <= 65535;
-}
-
-// A share or a mask quality stored with a cut-out, when it is a number in [0, 1].
-std::optional<double> ParseShare(const std::optional<std::string>& text) {
-  if (!text || text->empty()) return std::nullopt;
-  char* end = nullptr;
-  double v = std::strtod(text->c_str(), &end);
-  if (end == text->c_str() || *end != '\0' || !std::isfinite(v) || v < 0 || v > 1) {
-    return std::nullopt;
-  }
-  return v;
-}
-
-std::string FormatShare(double share) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6f", share);
-  return buf;
-}
-
-}  // namespace
 
 std::string Pipeline::CutoutKey(std::string_view sha256_hex, std::string_view model_id) const {
   std::string id(model_id);
@@ -63,6 +31,109 @@ void Pipeline::RecordForward(const std::string& model_id, std::chrono::milliseco
   last_forward_[model_id] = took;
 }
 
+Result<bool> Pipeline::UseStoredCutout(CutoutPlan& p, const std::string& key, double threshold) {
+  const Loaded& source = *p.source;
+  std::optional<ObjectHead> found = source.cutout;
+  if (!source.cutout_looked_up) {
+    auto head = env_.store->Head(key);
+    if (!head.ok()) {
+      return Status::Unavailable("cannot read the bucket " + env_.store->Describe() + ": " +
+                                 head.status().message());
+    }
+    found = std::move(*head);
+  }
+  // A cut-out stored before masks were scored (and refined, and cropped) is made again.
+  std::optional<CutoutMeta> meta = found ? ParseCutoutMeta(*found) : std::nullopt;
+  if (!meta) return false;
+  p.cover.cutout_width = meta->width;
+  p.cover.cutout_height = meta->height;
+  p.cover.cutout_key = key;
+  p.cover.foreground_share = meta->foreground_share;
+  p.cover.mask_quality = meta->mask_quality;
+  p.cover.cropped =
+      meta->foreground_share >= threshold && meta->mask_quality >= vision::kSubjectThreshold;
+  p.cover.cache_hit = true;
+  return true;
+}
+
+std::optional<InputError> Pipeline::StartsInTime(const CutoutPlan& p, const std::string& model_id,
+                                                 TimePoint deadline) {
+  if (deadline == TimePoint{}) return std::nullopt;
+  const auto left = deadline - env_.clock->Now();
+  const auto needed = options_.deadline_reserve + ForwardEstimate(model_id);
+  if (left >= needed) return std::nullopt;
+  return InputError{
+      p.cover.input, "deadline",
+      "not started: the invocation's deadline is " +
+          std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(left).count()) +
+          " ms away, and a model run and the answer need about " + std::to_string(needed.count()) +
+          " ms"};
+}
+
+Status Pipeline::ReadUnread(Loaded& source) {
+  if (!source.unread) return Status::OK();
+  SPARKIFY_ASSIGN_OR_RETURN(source.bytes,
+                            env_.store->Get(source.input.value, options_.max_key_bytes));
+  source.unread = false;
+  source.sha256 = Sha256Hex(source.bytes);  // what was read, even if it changed since its HEAD
+  return Status::OK();
+}
+
+void Pipeline::MakeCutout(CutoutPlan& p, vision::Segmenter& segmenter,
+                          const vision::CutOutOptions& cut_options, PipelineStats* stats) {
+  Loaded& source = *p.source;
+  const char* stage = "read";
+  auto fail = [&](const Status& s) {
+    p.error = InputError{p.cover.input, stage, s.message().empty() ? s.ToString() : s.message()};
+  };
+  if (Status read = ReadUnread(source); !read.ok()) return fail(read);
+  stage = "decode";
+  auto image = vision::DecodeImage(source.bytes, options_.decode_limits);
+  if (!image.ok()) return fail(image.status());
+  stage = "segment";
+  const std::string model_id = segmenter.ModelId();
+  auto started = std::chrono::steady_clock::now();
+  Result<vision::Mask> mask = Status::Internal("not run");
+  {
+    std::lock_guard lock(model_mu_);
+    mask = segmenter.Saliency(*image);
+  }
+  RecordForward(model_id, std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::steady_clock::now() - started));
+  if (!mask.ok()) return fail(mask.status());
+  ++stats->segmented;
+  auto cut = vision::CutOut(*image, *mask, cut_options);
+  if (!cut.ok()) return fail(cut.status());
+  // The cover's palette and fingerprint go with the cut-out, for the collages to come (a
+  // cover whose palette cannot be computed is cut out all the same).
+  if (!source.summarised) (void)Summarise(*image, source);
+  CutoutMeta meta;
+  meta.foreground_share = StoredScore(cut->foreground_share);
+  meta.mask_quality = StoredScore(cut->quality.score);
+  meta.width = cut->width;
+  meta.height = cut->height;
+  meta.model = model_id;
+  meta.source_sha256 = source.sha256;
+  if (source.summarised) {
+    meta.palette = source.palette;
+    meta.fingerprint = source.fingerprint;
+  }
+  stage = "store";
+  const std::string key = CutoutKey(source.sha256, model_id);
+  Status put = env_.store->Put(key, cut->png, "image/png", ToMetadata(meta));
+  if (!put.ok()) {
+    return fail(Status::Unavailable("cannot store the cut-out in " + env_.store->Describe() + ": " +
+                                    put.message()));
+  }
+  p.cover.cutout_key = key;
+  p.cover.foreground_share = meta.foreground_share;
+  p.cover.mask_quality = meta.mask_quality;
+  p.cover.cutout_width = cut->width;
+  p.cover.cutout_height = cut->height;
+  p.cover.cropped = meta.foreground_share >= cut_options.crop_threshold &&
+                    meta.mask_quality >= vision::kSubjectThreshold;
+}
+
 Status Pipeline::RunCutouts(std::vector<CutoutPlan>& plans, vision::Segmenter& segmenter,
                             double threshold, TimePoint deadline, PipelineResult* result) {
   const std::string model_id = segmenter.ModelId();
@@ -70,112 +141,26 @@ Status Pipeline::RunCutouts(std::vector<CutoutPlan>& plans, vision::Segmenter& s
   vision::CutOutOptions cut_options;
   cut_options.crop_threshold = threshold;
   cut_options.png_compression = options_.png_compression;
-  Status bucket;  // not OK once the bucket has proved unreadable
-
-  // One cover: a cut-out found, made, or an error in p.error.
-  auto one = [&](CutoutPlan& p) {
-    const InputRef& in = p.cover.input;
-    const char* stage = "store";
-    auto fail = [&](const std::string& reason) { p.error = InputError{in, stage, reason}; };
-    try {
-      const std::string key = CutoutKey(p.source->sha256, model_id);
-      auto head = env_.store->Head(key);
-      if (!head.ok()) {
-        bucket = Status::Unavailable("cannot read the bucket " + env_.store->Describe() + ": " +
-                                     head.status().message());
-        return;
-      }
-      if (head->has_value()) {
-        auto share = ParseShare((*head)->Meta(kShareMeta));
-        auto quality = ParseShare((*head)->Meta(kQualityMeta));
-        int w = 0, h = 0;
-        const bool sized = ParseSize((*head)->Meta(kSizeMeta), &w, &h);
-        // A cut-out stored before masks were scored (and refined, and cropped) is made again.
-        if (share && quality && sized) {
-          p.cover.cutout_width = w;
-          p.cover.cutout_height = h;
-          p.cover.cutout_key = key;
-          p.cover.foreground_share = *share;
-          p.cover.mask_quality = *quality;
-          p.cover.cropped = *share >= threshold && *quality >= vision::kSubjectThreshold;
-          p.cover.cache_hit = true;
-          ++result->stats.cache_hits;
-          return;
-        }
-      }
-      if (deadline != TimePoint{}) {
-        const auto left = deadline - env_.clock->Now();
-        const auto needed = options_.deadline_reserve + ForwardEstimate(model_id);
-        if (left < needed) {
-          stage = "deadline";
-          fail("not started: the invocation's deadline is " +
-               std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(left).count()) +
-               " ms away, and a model run and the answer need about " +
-               std::to_string(needed.count()) + " ms");
-          return;
-        }
-      }
-      stage = "decode";
-      auto image = vision::DecodeImage(p.source->bytes, options_.decode_limits);
-      if (!image.ok()) {
-        fail(image.status().message());
-        return;
-      }
-      stage = "segment";
-      auto started = std::chrono::steady_clock::now();
-      Result<vision::Mask> mask = Status::Internal("not run");
-      {
-        std::lock_guard lock(model_mu_);
-        mask = segmenter.Saliency(*image);
-      }
-      RecordForward(model_id, std::chrono::duration_cast<std::chrono::milliseconds>(
-                                  std::chrono::steady_clock::now() - started));
-      if (!mask.ok()) {
-        fail(mask.status().message());
-        return;
-      }
-      ++result->stats.segmented;
-      auto cut = vision::CutOut(*image, *mask, cut_options);
-      if (!cut.ok()) {
-        fail(cut.status().message());
-        return;
-      }
-      // The share as stored, so this answer and later cached ones agree to the last digit.
-      const std::string share_text = FormatShare(cut->foreground_share);
-      const double share = ParseShare(share_text).value_or(cut->foreground_share);
-      const std::string quality_text = FormatShare(cut->quality.score);
-      const double quality = ParseShare(quality_text).value_or(cut->quality.score);
-      stage = "store";
-      Status put = env_.store->Put(
-          key, cut->png, "image/png",
-          {{kShareMeta, share_text},
-           {kQualityMeta, quality_text},
-           {kSizeMeta, std::to_string(cut->width) + "x" + std::to_string(cut->height)},
-           {"model", model_id},
-           {"source-sha256", p.source->sha256}});
-      if (!put.ok()) {
-        fail("cannot store the cut-out in " + env_.store->Describe() + ": " + put.message());
-        return;
-      }
-      p.cover.cutout_key = key;
-      p.cover.foreground_share = share;
-      p.cover.mask_quality = quality;
-      p.cover.cutout_width = cut->width;
-      p.cover.cutout_height = cut->height;
-      p.cover.cropped = share >= threshold && quality >= vision::kSubjectThreshold;
-    } catch (const std::bad_alloc&) {
-      fail("out of memory");
-    } catch (const std::exception& e) {
-      fail(std::string("internal error: ") + e.what());
-    } catch (...) {
-      fail("internal error");
-    }
-  };
   for (CutoutPlan& p : plans) {
     if (!p.wanted) continue;
-    one(p);
+    try {
+      auto stored = UseStoredCutout(p, CutoutKey(p.source->sha256, model_id), threshold);
+      if (!stored.ok()) return stored.status();  // the bucket cannot be read: stop here
+      if (*stored) {
+        ++result->stats.cache_hits;
+      } else if (auto late = StartsInTime(p, model_id, deadline)) {
+        p.error = std::move(late);
+      } else {
+        MakeCutout(p, segmenter, cut_options, &result->stats);
+      }
+    } catch (const std::bad_alloc&) {
+      p.error = InputError{p.cover.input, "segment", "out of memory"};
+    } catch (const std::exception& e) {
+      p.error = InputError{p.cover.input, "segment", std::string("internal error: ") + e.what()};
+    } catch (...) {
+      p.error = InputError{p.cover.input, "segment", "internal error"};
+    }
     p.source->bytes = std::string();  // done with this input
-    if (!bucket.ok()) return bucket;
   }
   return Status::OK();
 }

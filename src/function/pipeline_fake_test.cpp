@@ -5,10 +5,12 @@
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 #include <regex>
 #include <set>
 
 #include "common/crypto.h"
+#include "function/cutout_meta.h"
 #include "function/pipeline.h"
 #include "function/test_fakes.h"
 #include "vision/cutout.h"
@@ -300,6 +302,106 @@ TEST_F(PipelineFakeTest, CachedCutOutWithoutShareIsMadeAgain) {
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->stats.cache_hits, 0);
   EXPECT_EQ(models_.runs(), 18);
+}
+
+// Everything an answer says of its collage but whether cut-outs were found or made.
+std::string Shape(const PipelineResult& r) {
+  std::string out;
+  auto rgb = [](const std::optional<collage::Rgb>& c) {
+    return c ? std::to_string(c->r) + "," + std::to_string(c->g) + "," + std::to_string(c->b)
+             : std::string("-");
+  };
+  out += "dominant " + rgb(r.dominant) + " complementary " + rgb(r.complementary) + "\n";
+  for (const auto* list : {&r.cropped, &r.uncropped}) {
+    for (const CoverResult& c : *list) {
+      out += c.input.value + " @" + std::to_string(c.position) + " [" + FormatPalette(c.palette) +
+             "] score " + std::to_string(c.score.value_or(-1)) + " " + c.cutout_key + " share " +
+             std::to_string(c.foreground_share.value_or(-1)) + " quality " +
+             std::to_string(c.mask_quality.value_or(-1)) + " " + std::to_string(c.cutout_width) +
+             "x" + std::to_string(c.cutout_height) + (c.cropped ? " cropped\n" : "\n");
+    }
+  }
+  for (const InputError& e : r.errors)
+    out += e.input.value + ": " + e.stage + ": " + e.reason + "\n";
+  return out;
+}
+
+TEST_F(PipelineFakeTest, ACollageOfCoversAlreadyCutOutReadsNoPixels) {
+  // Covers PUT with their SHA-256 (as the web app does), one of them twice under two keys and
+  // one re-encoded: the duplicates must be found from the cut-outs' metadata too.
+  store_.checksums = true;
+  FunctionRequest collage = Collage(14, 3);
+  store_.objects["copies/0.png"] = store_.objects["covers/0.png"];
+  collage.inputs.push_back(Key("copies/0.png", 14));
+  auto rgba = vision::DecodeImage(store_.objects["covers/5.png"].body);
+  ASSERT_TRUE(rgba.ok());
+  cv::Mat resized;
+  cv::resize(rgba->pixels, resized, cv::Size(120, 90), 0, 0, cv::INTER_AREA);
+  store_.objects["copies/5.png"] = {*vision::EncodePng(vision::Image{resized}), "image/png", {}};
+  collage.inputs.push_back(Key("copies/5.png", 15));
+
+  // The reference: the same collage from the covers' pixels, in a bucket of its own.
+  MemoryStore plain;
+  plain.objects = store_.objects;
+  RectModels plain_models(0.3);
+  PipelineEnv plain_env{&plain, &fetcher_, &plain_models, &clock_};
+  auto reference = Pipeline(plain_env, {}).Run(collage);
+  ASSERT_TRUE(reference.ok()) << reference.status().ToString();
+  ASSERT_EQ(reference->errors.size(), 2u);
+  EXPECT_EQ(reference->errors[0].stage, "duplicate");
+  EXPECT_EQ(reference->errors[1].stage, "duplicate");
+
+  // The web app's order: a segment invoke per cover, then the collage.
+  Pipeline p = Make();
+  for (const InputRef& in : collage.inputs) {
+    FunctionRequest segment;
+    segment.op = Operation::kSegment;
+    segment.inputs = {in};
+    auto cut = p.Run(segment);
+    ASSERT_TRUE(cut.ok() && cut->errors.empty()) << in.value;
+  }
+  const int gets = store_.gets, runs = models_.runs();
+  auto r = p.Run(collage);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(store_.gets, gets);  // no cover read
+  EXPECT_EQ(models_.runs(), runs);
+  EXPECT_EQ(r->stats.cache_hits, 9);
+  EXPECT_EQ(Shape(*r), Shape(*reference));
+
+  // A segment of a cover already cut out reads nothing either.
+  FunctionRequest again;
+  again.op = Operation::kSegment;
+  again.inputs = {collage.inputs[3]};
+  ASSERT_TRUE(p.Run(again).ok());
+  EXPECT_EQ(store_.gets, gets);
+}
+
+TEST_F(PipelineFakeTest, CutOutsWithoutPalettesMakeTheCollageReadThoseCovers) {
+  store_.checksums = true;
+  FunctionRequest collage = Collage(12, 5);
+  MemoryStore plain;
+  plain.objects = store_.objects;
+  RectModels plain_models(0.3);
+  auto reference =
+      Pipeline(PipelineEnv{&plain, &fetcher_, &plain_models, &clock_}, {}).Run(collage);
+  ASSERT_TRUE(reference.ok());
+
+  Pipeline p = Make();
+  FunctionRequest segment = collage;
+  segment.op = Operation::kSegment;
+  ASSERT_TRUE(p.Run(segment).ok());
+  int stripped = 0;  // as cut-outs stored by an older version
+  for (auto& [key, obj] : store_.objects) {
+    if (!key.starts_with("cutouts/") || stripped == 4) continue;
+    std::erase_if(obj.metadata,
+                  [](const auto& m) { return m.first == "palette" || m.first == "fingerprint"; });
+    ++stripped;
+  }
+  const int gets = store_.gets;
+  auto r = p.Run(collage);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(store_.gets - gets, 4);
+  EXPECT_EQ(Shape(*r), Shape(*reference));
 }
 
 TEST_F(PipelineFakeTest, NoModelRunStartsTooCloseToTheDeadline) {

@@ -13,11 +13,16 @@ namespace sparkify::function {
 
 struct Pipeline::Loaded {
   InputRef input;
-  std::string bytes;   // the input's bytes (freed once no longer needed)
-  std::string sha256;  // lowercase hex of bytes
+  std::string bytes;        // the input's bytes (freed once no longer needed)
+  bool unread = false;      // a key input known by its stored checksum: bytes read only if needed
+  std::string sha256;       // lowercase hex of the bytes
+  bool summarised = false;  // palette and fingerprint are known
   collage::Palette palette;
   collage::Fingerprint fingerprint;  // collage: to find the same picture twice
-  std::optional<InputError> error;   // set when the input cannot be used
+  // collage: the cut-out's HEAD when loading already made it (what it found, maybe nothing).
+  bool cutout_looked_up = false;
+  std::optional<ObjectHead> cutout;
+  std::optional<InputError> error;  // set when the input cannot be used
 };
 
 struct Pipeline::CutoutPlan {

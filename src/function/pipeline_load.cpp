@@ -1,11 +1,14 @@
-// The pipeline's first stage: every input's bytes (fetched or read from the bucket), their
-// hash, and for a collage the cover's palette, several inputs at a time.
+// The pipeline's first stage, several inputs at a time: every input's hash, and for a collage
+// the cover's palette and fingerprint. A key input whose store keeps its SHA-256 is not read
+// for them when its cut-out already carries its palette; the others are fetched or read from
+// the bucket, hashed, and (collage) decoded.
 #include <exception>
 #include <new>
 #include <thread>
 
 #include "collage/image.h"
 #include "common/crypto.h"
+#include "function/cutout_meta.h"
 #include "function/parallel.h"
 #include "function/pipeline_internal.h"
 #include "vision/cutout.h"
@@ -35,7 +38,78 @@ Result<collage::Image> PaletteThumbnail(const vision::Image& image, int side) {
 
 }  // namespace
 
+bool Pipeline::KnownWithoutReading(Loaded& l, const std::string& model_id) {
+  auto head = env_.store->Head(l.input.value);
+  if (!head.ok() || !head->has_value() || (*head)->sha256.empty() ||
+      (*head)->size > options_.max_key_bytes) {
+    return false;  // reading it says why, if anything is wrong
+  }
+  l.sha256 = (*head)->sha256;
+  l.unread = true;
+  if (model_id.empty()) return true;
+  auto cutout = env_.store->Head(CutoutKey(l.sha256, model_id));
+  if (!cutout.ok()) return false;  // the cut-out stage reports a bucket it cannot read
+  l.cutout_looked_up = true;
+  l.cutout = std::move(*cutout);
+  if (!l.cutout) return false;
+  std::optional<CutoutMeta> meta = ParseCutoutMeta(*l.cutout);
+  if (!meta || !meta->palette || !meta->fingerprint) return false;
+  l.palette = std::move(*meta->palette);
+  l.fingerprint = *meta->fingerprint;
+  l.summarised = true;
+  return true;
+}
+
+bool Pipeline::Obtain(Loaded& l, TimePoint deadline) {
+  const char* stage = l.input.is_url() ? "fetch" : "read";
+  if (!l.input.is_url()) {
+    auto got = env_.store->Get(l.input.value, options_.max_key_bytes);
+    if (!got.ok()) {
+      l.error = ErrorOf(l.input, stage, got.status());
+      return false;
+    }
+    l.bytes = std::move(*got);
+    l.unread = false;
+    return true;
+  }
+  if (env_.fetcher == nullptr) {
+    l.error = InputError{l.input, stage, "URL fetching is off in this function"};
+    return false;
+  }
+  Result<FetchedImage> got = Status::DeadlineExceeded("");
+  if (deadline == TimePoint{}) {
+    got = env_.fetcher->Fetch(l.input.value);
+  } else {
+    auto budget = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - env_.clock->Now() - options_.deadline_reserve);
+    if (budget.count() <= 0) {
+      l.error =
+          InputError{l.input, "deadline", "not fetched: the invocation's time limit is too close"};
+      return false;
+    }
+    got = env_.fetcher->FetchWithin(l.input.value, budget);
+  }
+  if (!got.ok()) {
+    l.error = ErrorOf(l.input, stage, got.status());
+    return false;
+  }
+  l.bytes = std::move(got->body);
+  return true;
+}
+
+Status Pipeline::Summarise(const vision::Image& image, Loaded& l) const {
+  SPARKIFY_ASSIGN_OR_RETURN(collage::Image pixels, PaletteThumbnail(image, options_.palette_side));
+  collage::PaletteOptions popts = options_.palette;
+  popts.max_side = std::max(popts.max_side, options_.palette_side);
+  SPARKIFY_ASSIGN_OR_RETURN(l.palette, collage::ComputePalette(pixels, popts));
+  auto fingerprint = collage::FingerprintOf(pixels);
+  if (fingerprint.ok()) l.fingerprint = *fingerprint;
+  l.summarised = true;
+  return Status::OK();
+}
+
 std::vector<Pipeline::Loaded> Pipeline::LoadInputs(const FunctionRequest& request,
+                                                   const std::string& model_id,
                                                    TimePoint deadline) {
   std::vector<Loaded> loaded(request.inputs.size());
   const bool collage = request.op == Operation::kCollage;
@@ -48,38 +122,14 @@ std::vector<Pipeline::Loaded> Pipeline::LoadInputs(const FunctionRequest& reques
     l.input = request.inputs[i];
     const char* stage = l.input.is_url() ? "fetch" : "read";
     try {
-      if (l.input.is_url()) {
-        if (env_.fetcher == nullptr) {
-          l.error = InputError{l.input, stage, "URL fetching is off in this function"};
-          return;
-        }
-        Result<FetchedImage> got = Status::DeadlineExceeded("");
-        if (deadline == TimePoint{}) {
-          got = env_.fetcher->Fetch(l.input.value);
-        } else {
-          auto budget = std::chrono::duration_cast<std::chrono::milliseconds>(
-              deadline - env_.clock->Now() - options_.deadline_reserve);
-          if (budget.count() <= 0) {
-            l.error = InputError{l.input, "deadline",
-                                 "not fetched: the invocation's time limit is too close"};
-            return;
-          }
-          got = env_.fetcher->FetchWithin(l.input.value, budget);
-        }
-        if (!got.ok()) {
-          l.error = ErrorOf(l.input, stage, got.status());
-          return;
-        }
-        l.bytes = std::move(got->body);
-      } else {
-        auto got = env_.store->Get(l.input.value, options_.max_key_bytes);
-        if (!got.ok()) {
-          l.error = ErrorOf(l.input, stage, got.status());
-          return;
-        }
-        l.bytes = std::move(*got);
+      if (!l.input.is_url() && KnownWithoutReading(l, collage ? model_id : std::string())) return;
+      if (!Obtain(l, deadline)) return;
+      std::string sha256 = Sha256Hex(l.bytes);
+      if (sha256 != l.sha256) {  // not known, or the object changed since its HEAD
+        l.sha256 = std::move(sha256);
+        l.cutout_looked_up = false;
+        l.cutout.reset();
       }
-      l.sha256 = Sha256Hex(l.bytes);
       if (!collage) return;  // segment: decoded only when the model must run
 
       stage = "decode";
@@ -90,21 +140,8 @@ std::vector<Pipeline::Loaded> Pipeline::LoadInputs(const FunctionRequest& reques
         return;
       }
       stage = "palette";
-      auto pixels = PaletteThumbnail(*image, options_.palette_side);
-      if (!pixels.ok()) {
-        l.error = ErrorOf(l.input, stage, pixels.status());
-        return;
-      }
-      collage::PaletteOptions popts = options_.palette;
-      popts.max_side = std::max(popts.max_side, options_.palette_side);
-      auto palette = collage::ComputePalette(*pixels, popts);
-      if (!palette.ok()) {
-        l.error = ErrorOf(l.input, stage, palette.status());
-        return;
-      }
-      l.palette = std::move(*palette);
-      auto fingerprint = collage::FingerprintOf(*pixels);
-      if (fingerprint.ok()) l.fingerprint = *fingerprint;
+      Status summarised = Summarise(*image, l);
+      if (!summarised.ok()) l.error = ErrorOf(l.input, stage, summarised);
     } catch (const std::bad_alloc&) {
       l.error = InputError{l.input, stage, "out of memory"};
     } catch (const std::exception& e) {

@@ -10,6 +10,7 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include "common/crypto.h"
 #include "function/fetcher.h"
 #include "function/models.h"
 #include "function/object_store.h"
@@ -30,10 +31,12 @@ class MemoryStore final : public ObjectStore {
     auto it = objects.find(key);
     if (it == objects.end()) return std::optional<ObjectHead>();
     return std::optional<ObjectHead>(
-        ObjectHead{it->second.body.size(), it->second.content_type, it->second.metadata});
+        ObjectHead{it->second.body.size(), it->second.content_type, it->second.metadata,
+                   checksums ? Sha256Hex(it->second.body) : std::string()});
   }
   Result<std::string> Get(const std::string& key, uint64_t max_bytes) override {
     std::lock_guard lock(mu_);
+    ++gets;
     auto it = objects.find(key);
     if (it == objects.end()) return Status::NotFound("[HTTP 404 NoSuchKey] no such key " + key);
     if (it->second.body.size() > max_bytes) return Status::ResourceExhausted("too large");
@@ -51,8 +54,10 @@ class MemoryStore final : public ObjectStore {
 
   std::mutex mu_;
   std::map<std::string, Object> objects;
-  int heads = 0, puts = 0;
+  int heads = 0, gets = 0, puts = 0;
   bool fail_heads = false, fail_puts = false;
+  // HEADs give every object's SHA-256, as S3 does for objects PUT with x-amz-checksum-sha256.
+  bool checksums = false;
 };
 
 class TableFetcher final : public ImageFetcher {

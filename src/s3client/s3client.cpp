@@ -67,6 +67,7 @@ ObjectInfo InfoFrom(const sigv4::Headers& headers) {
     for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (lower.rfind(kMeta, 0) == 0) info.metadata.emplace_back(lower.substr(kMeta.size()), v);
   }
+  info.checksum_sha256 = HeaderOf(headers, "x-amz-checksum-sha256").value_or("");
   return info;
 }
 
@@ -160,6 +161,13 @@ Status OpenForUpload(const std::string& path, bool hash, File* file, uint64_t* s
 
 }  // namespace
 
+std::string ObjectInfo::FullObjectSha256Hex() const {
+  if (checksum_sha256.find('-') != std::string::npos) return "";  // a checksum of checksums
+  std::optional<std::string> digest = Base64Decode(checksum_sha256);
+  if (!digest || digest->size() != 32) return "";
+  return HexEncode(*digest);
+}
+
 S3Client::S3Client(ClientOptions options) : options_(std::move(options)) {
   if (options_.clock == nullptr) options_.clock = &Clock::System();
 }
@@ -186,6 +194,11 @@ Result<PutResult> S3Client::PutObject(std::string_view bucket, std::string_view 
     Call call{"PUT", std::string(bucket), std::string(key), "", {}, {}, ""};
     AddPutHeaders(options, &call.headers);
     call.body.memory = body;
+    if (options.checksum_sha256) {
+      const std::string digest = Sha256(body);
+      call.headers.emplace_back("x-amz-checksum-sha256", Base64Encode(digest));
+      if (options_.sign_payload) call.payload_hash = HexEncode(digest);  // hashed once
+    }
     HttpResponse response;
     SPARKIFY_RETURN_IF_ERROR(Runner(options_).Run(call, nullptr, &response));
     return PutResult{HeaderOf(response.headers, "etag").value_or("")};
@@ -248,10 +261,12 @@ Result<ObjectInfo> S3Client::GetObjectToFile(std::string_view bucket, std::strin
   });
 }
 
-Result<ObjectInfo> S3Client::HeadObject(std::string_view bucket, std::string_view key) {
+Result<ObjectInfo> S3Client::HeadObject(std::string_view bucket, std::string_view key,
+                                        const HeadOptions& options) {
   return Guard([&]() -> Result<ObjectInfo> {
     SPARKIFY_RETURN_IF_ERROR(internal::CheckNames(bucket, key, true));
     Call call{"HEAD", std::string(bucket), std::string(key), "", {}, {}, ""};
+    if (options.checksum_mode) call.headers.emplace_back("x-amz-checksum-mode", "ENABLED");
     HttpResponse response;
     SPARKIFY_RETURN_IF_ERROR(Runner(options_).Run(call, nullptr, &response));
     return InfoFrom(response.headers);

@@ -57,6 +57,10 @@ struct PutOptions {
   std::string content_type;  // empty: binary/octet-stream, as S3 assumes
   // User metadata, names without the "x-amz-meta-" prefix ("owner" -> x-amz-meta-owner).
   std::vector<std::pair<std::string, std::string>> metadata;
+  // PutObject only: send x-amz-checksum-sha256, the body's SHA-256. S3 refuses the PUT if the
+  // body it received does not match, keeps the checksum with the object and gives it back to a
+  // HEAD or GET in checksum mode (HeadOptions::checksum_mode). Default: false.
+  bool checksum_sha256 = false;
 };
 
 struct PutResult {
@@ -69,6 +73,20 @@ struct ObjectInfo {
   std::string content_type;
   TimePoint last_modified{};
   std::vector<std::pair<std::string, std::string>> metadata;  // lowercased names, no prefix
+  // x-amz-checksum-sha256 as S3 sent it (base64), when asked for (HeadOptions::checksum_mode)
+  // and the object has one. A multipart object's is a checksum of its parts' checksums with
+  // "-<parts>" appended, not the SHA-256 of its bytes: see FullObjectSha256Hex.
+  std::string checksum_sha256;
+
+  // The lowercase hex SHA-256 of the object's bytes, from checksum_sha256 when that is a
+  // whole object's checksum (32 bytes in base64, no part count); empty otherwise.
+  std::string FullObjectSha256Hex() const;
+};
+
+struct HeadOptions {
+  // Send x-amz-checksum-mode: ENABLED, so the object's stored checksums come back
+  // (ObjectInfo::checksum_sha256). Needs s3:GetObject (and kms:Decrypt for SSE-KMS objects).
+  bool checksum_mode = false;
 };
 
 struct GetResult {
@@ -131,7 +149,8 @@ class S3Client {
   // is never left half written.
   Result<ObjectInfo> GetObjectToFile(std::string_view bucket, std::string_view key,
                                      const std::string& path);
-  Result<ObjectInfo> HeadObject(std::string_view bucket, std::string_view key);
+  Result<ObjectInfo> HeadObject(std::string_view bucket, std::string_view key,
+                                const HeadOptions& options = {});
   // Succeeds for a missing key too, as S3 does.
   Status DeleteObject(std::string_view bucket, std::string_view key);
   Result<ListResult> ListObjectsV2(std::string_view bucket, const ListOptions& options = {});

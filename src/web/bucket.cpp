@@ -37,6 +37,7 @@ Status Bucket::Put(const std::string& key, std::string_view bytes,
                    const std::string& content_type) {
   s3client::PutOptions put;
   put.content_type = content_type;
+  put.checksum_sha256 = true;  // the function then knows the cover by its HEAD, unread
   auto r = client_.PutObject(bucket_, key, bytes, put);
   return r.ok() ? Status::OK() : r.status();
 }

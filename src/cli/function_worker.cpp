@@ -11,7 +11,7 @@
 
 #include "cli/env.h"
 #include "cli/function_config.h"
-#include "function/fetcher.h"
+#include "fetch/fetcher.h"
 #include "function/handler.h"
 #include "function/models.h"
 #include "function/object_store.h"
@@ -111,9 +111,9 @@ int RunFunctionWorker(const std::string& api, const FunctionConfig& config) {
   auto s3 = std::make_shared<s3client::S3Client>(
       S3Options(config, {*key_id, *secret, Env("AWS_SESSION_TOKEN").value_or("")}));
   function::S3ObjectStore bucket(s3, config.bucket);
-  function::FetchOptions fetch_options;
+  fetch::FetchOptions fetch_options;
   fetch_options.allow_private = config.allow_private_fetch;
-  function::HttpFetcher fetcher(fetch_options);
+  fetch::HttpFetcher fetcher(fetch_options);
 
   function::PipelineEnv env;
   env.store = &bucket;

@@ -4,9 +4,9 @@
 #include <cstdint>
 #include <string_view>
 
+#include "fetch/url.h"
 #include "function/event.h"
 #include "function/response.h"
-#include "function/url_parts.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view payload(reinterpret_cast<const char*>(data), size);
@@ -16,7 +16,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   for (const auto& in : e.request.inputs) {
-    if (in.is_url()) (void)sparkify::function::ParseFetchUrl(in.value);
+    if (in.is_url()) (void)sparkify::fetch::ParseFetchUrl(in.value);
   }
   return 0;
 }

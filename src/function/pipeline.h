@@ -50,8 +50,8 @@
 #include "collage/selection.h"
 #include "common/clock.h"
 #include "common/status.h"
+#include "fetch/fetcher.h"
 #include "function/event.h"
-#include "function/fetcher.h"
 #include "function/models.h"
 #include "function/object_store.h"
 #include "function/result.h"
@@ -95,7 +95,7 @@ struct PipelineOptions {
 // The side effects, injected.
 struct PipelineEnv {
   ObjectStore* store = nullptr;       // REQUIRED: the bucket (inputs by key, cut-outs)
-  ImageFetcher* fetcher = nullptr;    // null: URL inputs fail ("URL fetching is off")
+  fetch::ImageFetcher* fetcher = nullptr;  // null: URL inputs fail ("URL fetching is off")
   SegmenterSource* models = nullptr;  // REQUIRED
   const Clock* clock = &Clock::System();  // for the deadline
 };

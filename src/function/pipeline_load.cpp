@@ -76,7 +76,7 @@ bool Pipeline::Obtain(Loaded& l, TimePoint deadline) {
     l.error = InputError{l.input, stage, "URL fetching is off in this function"};
     return false;
   }
-  Result<FetchedImage> got = Status::DeadlineExceeded("");
+  Result<fetch::FetchedImage> got = Status::DeadlineExceeded("");
   if (deadline == TimePoint{}) {
     got = env_.fetcher->Fetch(l.input.value);
   } else {

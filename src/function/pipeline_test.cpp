@@ -7,18 +7,18 @@
 #include <regex>
 
 #include "common/crypto.h"
-#include "function/fetcher.h"
+#include "fetch/fetcher.h"
+#include "fetch/test_http_server.h"
 #include "function/pipeline.h"
-#include "function/test_http_server.h"
 #include "function/test_util.h"
 #include "vision/image.h"
 
 namespace sparkify::function {
 namespace {
 
+using fetch::testing::RawHttpServer;
 using testing::CountingModels;
 using testing::InProcessStore;
-using testing::RawHttpServer;
 using testing::Sample;
 
 class PipelineTest : public ::testing::Test {
@@ -40,9 +40,9 @@ class PipelineTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_NE(models_, nullptr) << "the model did not load";
     counting_ = std::make_unique<CountingModels>(models_);
-    FetchOptions fo;
+    fetch::FetchOptions fo;
     fo.allowed_endpoints = {"127.0.0.1:" + std::to_string(images_.port())};
-    fetcher_ = std::make_unique<HttpFetcher>(fo);
+    fetcher_ = std::make_unique<fetch::HttpFetcher>(fo);
   }
 
   Pipeline Make() {
@@ -90,7 +90,7 @@ class PipelineTest : public ::testing::Test {
   InProcessStore store_;
   RawHttpServer images_;
   std::unique_ptr<CountingModels> counting_;
-  std::unique_ptr<HttpFetcher> fetcher_;
+  std::unique_ptr<fetch::HttpFetcher> fetcher_;
 };
 
 ModelCache* PipelineTest::models_ = nullptr;

@@ -11,7 +11,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "common/crypto.h"
-#include "function/fetcher.h"
+#include "fetch/fetcher.h"
 #include "function/models.h"
 #include "function/object_store.h"
 
@@ -60,17 +60,17 @@ class MemoryStore final : public ObjectStore {
   bool checksums = false;
 };
 
-class TableFetcher final : public ImageFetcher {
+class TableFetcher final : public fetch::ImageFetcher {
  public:
-  Result<FetchedImage> Fetch(const std::string& url) override {
+  Result<fetch::FetchedImage> Fetch(const std::string& url) override {
     ++fetches;
     std::lock_guard lock(mu_);
     auto it = bodies.find(url);
     if (it == bodies.end()) return Status::NotFound("HTTP 404 (no such image)");
-    return FetchedImage{it->second, "image/png", url, 0};
+    return fetch::FetchedImage{it->second, "image/png", url, 0};
   }
-  Result<FetchedImage> FetchWithin(const std::string& url,
-                                   std::chrono::milliseconds budget) override {
+  Result<fetch::FetchedImage> FetchWithin(const std::string& url,
+                                          std::chrono::milliseconds budget) override {
     {
       std::lock_guard lock(mu_);
       budgets.push_back(budget);

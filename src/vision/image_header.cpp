@@ -236,15 +236,23 @@ std::string_view FormatName(ImageFormat format) {
   return "?";
 }
 
+std::optional<ImageFormat> SniffImageFormat(std::string_view bytes) {
+  if (bytes.size() >= 2 && U8(bytes, 0) == 0xFF && U8(bytes, 1) == 0xD8) {
+    return ImageFormat::kJpeg;
+  }
+  if (bytes.substr(0, 8) == kPngSignature) return ImageFormat::kPng;
+  if (bytes.size() >= 12 && bytes.substr(0, 4) == "RIFF" && bytes.substr(8, 4) == "WEBP") {
+    return ImageFormat::kWebp;
+  }
+  return std::nullopt;
+}
+
 Result<ImageHeader> ParseImageHeader(std::string_view bytes) {
   if (bytes.empty()) return Status::InvalidArgument("image is empty (0 bytes)");
-  if (bytes.size() >= 2 && U8(bytes, 0) == 0xFF && U8(bytes, 1) == 0xD8) {
-    return ParseJpeg(bytes);
-  }
-  if (bytes.substr(0, 8) == kPngSignature) return ParsePng(bytes);
-  if (bytes.size() >= 12 && bytes.substr(0, 4) == "RIFF" && bytes.substr(8, 4) == "WEBP") {
-    return ParseWebp(bytes);
-  }
+  const std::optional<ImageFormat> format = SniffImageFormat(bytes);
+  if (format == ImageFormat::kJpeg) return ParseJpeg(bytes);
+  if (format == ImageFormat::kPng) return ParsePng(bytes);
+  if (format == ImageFormat::kWebp) return ParseWebp(bytes);
   return Status::InvalidArgument("not a JPEG, PNG or WebP image (unrecognised leading bytes)");
 }
 

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "common/status.h"
@@ -37,6 +38,12 @@ struct ImageHeader {
   // pass over the whole image, so thousands of tiny scans make a decoding-time bomb.
   int jpeg_scans = 0;
 };
+
+// The format named by the magic numbers the bytes start with, read no further: JPEG FF D8 (the
+// start-of-image marker), PNG's 8-byte signature, WebP "RIFF" then "WEBP" at offset 8. nullopt for
+// anything else, or too few bytes. ParseImageHeader starts here; a fetch checks it as soon as 12
+// bytes have arrived.
+std::optional<ImageFormat> SniffImageFormat(std::string_view bytes);
 
 // Reads the header of `bytes`.
 // Errors (all InvalidArgument, with a message naming the problem): empty input, a format other

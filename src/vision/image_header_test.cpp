@@ -182,5 +182,16 @@ TEST(FormatNameTest, NamesEveryFormat) {
   EXPECT_EQ(FormatName(ImageFormat::kWebp), "WebP");
 }
 
+TEST(SniffImageFormat, MagicBytesOnly) {
+  EXPECT_EQ(SniffImageFormat(std::string("\xFF\xD8\xFF\xE0", 4)), ImageFormat::kJpeg);
+  EXPECT_EQ(SniffImageFormat(std::string("\xFF\xD8", 2)), ImageFormat::kJpeg);  // malformed after
+  EXPECT_EQ(SniffImageFormat(std::string("\xFF\xD9", 2)), std::nullopt);
+  EXPECT_EQ(SniffImageFormat(std::string("\x89PNG\r\n\x1a\n", 8)), ImageFormat::kPng);
+  EXPECT_EQ(SniffImageFormat("RIFF\x10\0\0\0WEBPVP8 "), std::nullopt);  // embedded NUL: too short
+  EXPECT_EQ(SniffImageFormat(std::string("RIFF\x10\0\0\0WEBPVP8 ", 16)), ImageFormat::kWebp);
+  EXPECT_EQ(SniffImageFormat("GIF89a"), std::nullopt);
+  EXPECT_EQ(SniffImageFormat(""), std::nullopt);
+}
+
 }  // namespace
 }  // namespace sparkify::vision

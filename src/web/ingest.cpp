@@ -7,14 +7,13 @@
 
 #include "common/crypto.h"
 #include "common/files.h"
-#include "function/fetcher.h"
 #include "vision/image_header.h"
 
 namespace sparkify::web::internal {
 
 ImageCheck CheckImage(std::string_view bytes) {
   ImageCheck out;
-  if (function::SniffImageFormat(bytes).empty()) {
+  if (!vision::SniffImageFormat(bytes)) {
     out.status = Status::InvalidArgument("not a JPEG, PNG or WebP image");
     out.error = {"unsupported_type", "This file is not a JPEG, PNG or WebP image."};
     return out;

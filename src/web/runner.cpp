@@ -56,12 +56,12 @@ It Fairest(It begin, It end, const std::map<std::string, int>& running, ClientOf
 
 Runner::Runner(const WebOptions& options, Bucket* bucket, InvokeClient* invoker)
     : options_(options), bucket_(bucket), invoker_(invoker) {
-  function::FetchOptions fetch;
+  fetch::FetchOptions fetch;
   fetch.max_bytes = options.max_file_bytes;
   fetch.allow_private = options.allow_private_fetch;
   fetch.user_agent = "sparkify-web/0.1";
   fetch.cancel = &stopping_;  // a stop ends fetches in progress
-  fetcher_ = std::make_unique<function::HttpFetcher>(fetch);
+  fetcher_ = std::make_unique<fetch::HttpFetcher>(fetch);
 }
 
 Runner::~Runner() { Stop(); }

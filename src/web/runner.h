@@ -19,7 +19,7 @@
 #include <thread>
 #include <vector>
 
-#include "function/fetcher.h"
+#include "fetch/fetcher.h"
 #include "web/bucket.h"
 #include "web/invoke_client.h"
 #include "web/jobs.h"
@@ -79,7 +79,7 @@ class Runner {
   const WebOptions& options_;
   Bucket* bucket_;
   InvokeClient* invoker_;
-  std::unique_ptr<function::HttpFetcher> fetcher_;  // cancelled by stopping_
+  std::unique_ptr<fetch::HttpFetcher> fetcher_;  // cancelled by stopping_
   struct Worker {
     std::thread thread;
     std::shared_ptr<std::atomic<bool>> done;

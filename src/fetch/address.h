@@ -19,7 +19,7 @@
 #include <string>
 #include <string_view>
 
-namespace sparkify::function {
+namespace sparkify::fetch {
 
 struct IpAddress {
   bool v6 = false;
@@ -38,4 +38,4 @@ struct IpAddress {
 // 169.254.169.254 (cloud metadata)"), or nullopt when it is a public unicast address.
 std::optional<std::string> ForbiddenReason(const IpAddress& addr);
 
-}  // namespace sparkify::function
+}  // namespace sparkify::fetch

@@ -10,7 +10,7 @@
 //   - follows at most max_redirects redirects itself, each hop checked like the first;
 //   - never uses a proxy, never decompresses (no Accept-Encoding), sends no cookies;
 //   - answers with an error unless the status is 200, the Content-Type is image/*, and the
-//     body starts with JPEG, PNG or WebP magic bytes;
+//     body starts with JPEG, PNG or WebP magic bytes (vision::SniffImageFormat);
 //   - aborts while streaming once the body passes max_bytes (and before, from Content-Length);
 //   - bounds connecting (connect_timeout, per hop) and the whole fetch (total_timeout, all
 //     hops together; name resolution by getaddrinfo cannot be interrupted and may overrun it
@@ -32,9 +32,9 @@
 #include <vector>
 
 #include "common/status.h"
-#include "function/address.h"
+#include "fetch/address.h"
 
-namespace sparkify::function {
+namespace sparkify::fetch {
 
 // Name resolution, injectable so tests can make a name resolve to any address.
 class Resolver {
@@ -105,7 +105,4 @@ class HttpFetcher final : public ImageFetcher {
   Resolver* resolver_;
 };
 
-// The image format the bytes start with: "jpeg", "png", "webp", or "" for anything else.
-std::string_view SniffImageFormat(std::string_view bytes);
-
-}  // namespace sparkify::function
+}  // namespace sparkify::fetch

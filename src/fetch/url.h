@@ -1,12 +1,12 @@
-// Internal to sparkify_function: the parts of an image URL the fetcher checks, parsed with
-// libcurl's URL parser (the same one that will fetch it). Thread-safe.
+// The parts of an image URL the fetcher checks, parsed with libcurl's URL parser (the same one
+// that will fetch it). Thread-safe.
 #pragma once
 
 #include <string>
 
 #include "common/status.h"
 
-namespace sparkify::function {
+namespace sparkify::fetch {
 
 struct UrlParts {
   std::string scheme;  // "http" or "https"
@@ -19,4 +19,4 @@ struct UrlParts {
 // user name, password or IPv6 zone id.
 Result<UrlParts> ParseFetchUrl(const std::string& url);
 
-}  // namespace sparkify::function
+}  // namespace sparkify::fetch

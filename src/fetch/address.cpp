@@ -1,11 +1,11 @@
-#include "function/address.h"
+#include "fetch/address.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include <cstring>
 
-namespace sparkify::function {
+namespace sparkify::fetch {
 namespace {
 
 bool InV4(const uint8_t* a, uint32_t net, int prefix) {
@@ -116,4 +116,4 @@ std::optional<std::string> ForbiddenReason(const IpAddress& addr) {
   return std::nullopt;
 }
 
-}  // namespace sparkify::function
+}  // namespace sparkify::fetch

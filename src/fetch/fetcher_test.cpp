@@ -1,4 +1,4 @@
-#include "function/fetcher.h"
+#include "fetch/fetcher.h"
 
 #include <gtest/gtest.h>
 #include <sys/socket.h>
@@ -8,10 +8,10 @@
 #include <opencv2/core.hpp>
 #include <thread>
 
-#include "function/test_http_server.h"
+#include "fetch/test_http_server.h"
 #include "vision/cutout.h"
 
-namespace sparkify::function {
+namespace sparkify::fetch {
 namespace {
 
 using testing::RawHttpServer;
@@ -318,14 +318,5 @@ TEST_F(FetcherTest, MalformedUrlsRefused) {
               "unspecified");
 }
 
-TEST(SniffImageFormat, MagicBytes) {
-  EXPECT_EQ(SniffImageFormat(std::string("\xFF\xD8\xFF\xE0", 4)), "jpeg");
-  EXPECT_EQ(SniffImageFormat(std::string("\x89PNG\r\n\x1a\n", 8)), "png");
-  EXPECT_EQ(SniffImageFormat("RIFF\x10\0\0\0WEBPVP8 "), "");  // embedded NUL: too short
-  EXPECT_EQ(SniffImageFormat(std::string("RIFF\x10\0\0\0WEBPVP8 ", 16)), "webp");
-  EXPECT_EQ(SniffImageFormat("GIF89a"), "");
-  EXPECT_EQ(SniffImageFormat(""), "");
-}
-
 }  // namespace
-}  // namespace sparkify::function
+}  // namespace sparkify::fetch

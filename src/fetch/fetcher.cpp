@@ -1,4 +1,4 @@
-#include "function/fetcher.h"
+#include "fetch/fetcher.h"
 
 #include <curl/curl.h>
 #include <netdb.h>
@@ -9,9 +9,10 @@
 #include <memory>
 #include <mutex>
 
-#include "function/url_parts.h"
+#include "fetch/url.h"
+#include "vision/image_header.h"
 
-namespace sparkify::function {
+namespace sparkify::fetch {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
@@ -170,7 +171,7 @@ size_t OnBody(char* data, size_t size, size_t n, void* userdata) {
   }
   const size_t before = st->body.size();
   st->body.append(data, bytes);
-  if (before < 12 && st->body.size() >= 12 && SniffImageFormat(st->body).empty()) {
+  if (before < 12 && st->body.size() >= 12 && !vision::SniffImageFormat(st->body)) {
     st->abort = Status::InvalidArgument("not an image: the body is not JPEG, PNG or WebP (" +
                                         st->content_type + " claimed)");
     return 0;
@@ -190,16 +191,6 @@ struct SlistDeleter {
 Resolver& Resolver::System() {
   static SystemResolver resolver;
   return resolver;
-}
-
-std::string_view SniffImageFormat(std::string_view b) {
-  if (b.size() >= 3 && static_cast<unsigned char>(b[0]) == 0xFF &&
-      static_cast<unsigned char>(b[1]) == 0xD8 && static_cast<unsigned char>(b[2]) == 0xFF) {
-    return "jpeg";
-  }
-  if (b.size() >= 8 && b.substr(0, 8) == std::string_view("\x89PNG\r\n\x1a\n", 8)) return "png";
-  if (b.size() >= 12 && b.substr(0, 4) == "RIFF" && b.substr(8, 4) == "WEBP") return "webp";
-  return "";
 }
 
 HttpFetcher::HttpFetcher(FetchOptions options, Resolver* resolver)
@@ -332,7 +323,7 @@ Result<FetchedImage> HttpFetcher::FetchFor(const std::string& original_url,
       st.abort = CheckHead(st);
       if (!st.abort.ok()) return st.abort;
     }
-    if (SniffImageFormat(st.body).empty()) {
+    if (!vision::SniffImageFormat(st.body)) {
       return Status::InvalidArgument(st.body.empty()
                                          ? std::string("empty body")
                                          : "not an image: the body is not JPEG, PNG or WebP");
@@ -346,4 +337,4 @@ Result<FetchedImage> HttpFetcher::FetchFor(const std::string& original_url,
   }
 }
 
-}  // namespace sparkify::function
+}  // namespace sparkify::fetch

@@ -1,4 +1,4 @@
-#include "function/url_parts.h"
+#include "fetch/url.h"
 
 #include <curl/curl.h>
 
@@ -7,9 +7,9 @@
 #include <cstdlib>
 #include <memory>
 
-#include "function/address.h"
+#include "fetch/address.h"
 
-namespace sparkify::function {
+namespace sparkify::fetch {
 namespace {
 
 struct UrlDeleter {
@@ -58,4 +58,4 @@ Result<UrlParts> ParseFetchUrl(const std::string& url) {
   return p;
 }
 
-}  // namespace sparkify::function
+}  // namespace sparkify::fetch

@@ -1,8 +1,8 @@
-#include "function/address.h"
+#include "fetch/address.h"
 
 #include <gtest/gtest.h>
 
-namespace sparkify::function {
+namespace sparkify::fetch {
 namespace {
 
 struct AddressCase {
@@ -63,4 +63,4 @@ TEST(IpAddress, ParseAndPrint) {
 }
 
 }  // namespace
-}  // namespace sparkify::function
+}  // namespace sparkify::fetch

@@ -304,7 +304,8 @@ Result<ListResult> S3Client::ListObjectsV2(std::string_view bucket, const ListOp
 }
 
 Result<std::string> S3Client::PresignUrl(std::string_view method, std::string_view bucket,
-                                         std::string_view key, int64_t expires_seconds) {
+                                         std::string_view key, int64_t expires_seconds,
+                                         const ResponseOverrides& overrides) {
   return Guard([&]() -> Result<std::string> {
     SPARKIFY_RETURN_IF_ERROR(internal::CheckNames(bucket, key, true));
     if (method != "GET" && method != "PUT") {
@@ -312,6 +313,18 @@ Result<std::string> S3Client::PresignUrl(std::string_view method, std::string_vi
     }
     if (expires_seconds < 1 || expires_seconds > sigv4::kMaxPresignExpires) {
       return Status::InvalidArgument("expires must be 1..604800 seconds");
+    }
+    // S3's response-* parameters, in the order the signature sorts them.
+    std::string query;
+    auto add = [&query](std::string_view name, const std::string& value) {
+      if (value.empty()) return;
+      query.append(query.empty() ? "" : "&").append(name).append("=").append(UriEncode(value));
+    };
+    add("response-cache-control", overrides.cache_control);
+    add("response-content-disposition", overrides.content_disposition);
+    add("response-content-type", overrides.content_type);
+    if (!query.empty() && method != "GET") {
+      return Status::InvalidArgument("response overrides are for presigned GETs");
     }
     SPARKIFY_ASSIGN_OR_RETURN(internal::Endpoint endpoint,
                               internal::ParseEndpoint(options_.endpoint));
@@ -321,12 +334,20 @@ Result<std::string> S3Client::PresignUrl(std::string_view method, std::string_vi
     sr.scheme = endpoint.scheme;
     sr.host = target.host;
     sr.decoded_path = target.decoded_path;
+    sr.raw_query = query;
     sr.region = options_.region;
     sr.time = options_.clock->Now();
     std::string url = sigv4::PresignUrl(sr, options_.credentials, expires_seconds);
     if (url.empty()) return Status::Internal("signing failed");
     return url;
   });
+}
+
+Result<std::string> S3Client::BucketOrigin(std::string_view bucket) const {
+  SPARKIFY_ASSIGN_OR_RETURN(internal::Endpoint endpoint,
+                            internal::ParseEndpoint(options_.endpoint));
+  internal::Target target = internal::TargetFor(endpoint, options_.addressing, bucket, "x");
+  return endpoint.scheme + "://" + target.host;
 }
 
 }  // namespace sparkify::s3client

@@ -131,6 +131,14 @@ struct S3Error {
 // nullopt when the Status did not come from an S3 error response.
 std::optional<S3Error> S3ErrorOf(const Status& status);
 
+// The response headers a presigned GET may override (S3's response-* query parameters, signed
+// with the URL): what the store answers with instead of the object's own.
+struct ResponseOverrides {
+  std::string content_disposition;  // e.g. attachment; filename="collage.png"
+  std::string content_type;
+  std::string cache_control;
+};
+
 class S3Client {
  public:
   // Cheap; no connection is made until the first call.
@@ -155,9 +163,13 @@ class S3Client {
   Status DeleteObject(std::string_view bucket, std::string_view key);
   Result<ListResult> ListObjectsV2(std::string_view bucket, const ListOptions& options = {});
   // A presigned GET or PUT (method "GET"/"PUT") URL for this client's endpoint, valid for
-  // expires_seconds (1..604800) from now.
+  // expires_seconds (1..604800) from now. Overrides are for GET only (InvalidArgument on a PUT).
   Result<std::string> PresignUrl(std::string_view method, std::string_view bucket,
-                                 std::string_view key, int64_t expires_seconds);
+                                 std::string_view key, int64_t expires_seconds,
+                                 const ResponseOverrides& overrides = {});
+  // Where this client's URLs for `bucket` point: "scheme://host[:port]", e.g.
+  // "http://127.0.0.1:9100" (path-style) or "https://sparkify.s3.amazonaws.com".
+  Result<std::string> BucketOrigin(std::string_view bucket) const;
 
   const ClientOptions& options() const { return options_; }
 

@@ -1,8 +1,5 @@
 #include "web/bucket.h"
 
-#include "common/uri.h"
-#include "s3client/addressing.h"
-
 namespace sparkify::web::internal {
 namespace {
 
@@ -24,13 +21,8 @@ s3client::ClientOptions ClientFor(const WebOptions& o) {
 
 Bucket::Bucket(const WebOptions& options)
     : bucket_(options.bucket), expires_(options.url_expires_seconds), client_(ClientFor(options)) {
-  auto endpoint = s3client::internal::ParseEndpoint(client_.options().endpoint);
-  if (endpoint.ok()) {
-    auto target =
-        s3client::internal::TargetFor(*endpoint, client_.options().addressing, bucket_, "x");
-    scheme_ = endpoint->scheme;
-    origin_ = endpoint->scheme + "://" + target.host;
-  }
+  auto origin = client_.BucketOrigin(bucket_);
+  if (origin.ok()) origin_ = std::move(*origin);
 }
 
 Status Bucket::Put(const std::string& key, std::string_view bytes,
@@ -57,29 +49,13 @@ Result<bool> Bucket::Exists(const std::string& key) {
 }
 
 Result<SignedUrl> Bucket::SignGet(const std::string& key, const std::string& attachment_name) {
-  const auto& opts = client_.options();
-  TimePoint now = opts.clock->Now();
   SignedUrl out;
-  out.expires_at = now + std::chrono::seconds(expires_);
-  if (attachment_name.empty()) {
-    auto url = client_.PresignUrl("GET", bucket_, key, expires_);
-    if (!url.ok()) return url.status();
-    out.url = *url;
-    return out;
+  out.expires_at = client_.options().clock->Now() + std::chrono::seconds(expires_);
+  s3client::ResponseOverrides overrides;
+  if (!attachment_name.empty()) {
+    overrides.content_disposition = "attachment; filename=\"" + attachment_name + "\"";
   }
-  SPARKIFY_ASSIGN_OR_RETURN(auto endpoint, s3client::internal::ParseEndpoint(opts.endpoint));
-  auto target = s3client::internal::TargetFor(endpoint, opts.addressing, bucket_, key);
-  sigv4::SignRequest sr;
-  sr.method = "GET";
-  sr.scheme = endpoint.scheme;
-  sr.host = target.host;
-  sr.decoded_path = target.decoded_path;
-  sr.raw_query = "response-content-disposition=" +
-                 UriEncode("attachment; filename=\"" + attachment_name + "\"");
-  sr.region = opts.region;
-  sr.time = now;
-  out.url = sigv4::PresignUrl(sr, opts.credentials, expires_);
-  if (out.url.empty()) return Status::Internal("signing failed");
+  SPARKIFY_ASSIGN_OR_RETURN(out.url, client_.PresignUrl("GET", bucket_, key, expires_, overrides));
   return out;
 }
 

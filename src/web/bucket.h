@@ -41,7 +41,7 @@ class Bucket {
   std::string bucket_;
   int64_t expires_;
   s3client::S3Client client_;
-  std::string scheme_, origin_;
+  std::string origin_;
 };
 
 }  // namespace sparkify::web::internal

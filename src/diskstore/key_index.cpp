@@ -1,4 +1,4 @@
-#include "diskstore/key_index.h"
+#include "diskstore/internal/key_index.h"
 
 #include <chrono>
 

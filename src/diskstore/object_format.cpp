@@ -1,10 +1,10 @@
-#include "diskstore/object_format.h"
+#include "diskstore/internal/object_format.h"
 
 #include <chrono>
 #include <cstring>
 
 #include "common/crypto.h"
-#include "diskstore/posix_file.h"
+#include "diskstore/internal/posix_file.h"
 
 namespace sparkify::store::internal {
 namespace {

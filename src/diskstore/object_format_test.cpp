@@ -1,11 +1,11 @@
-#include "diskstore/object_format.h"
+#include "diskstore/internal/object_format.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include "diskstore/posix_file.h"
-#include "diskstore/staged_file.h"
+#include "diskstore/internal/posix_file.h"
+#include "diskstore/internal/staged_file.h"
 #include "diskstore/test_util.h"
 
 namespace sparkify::store::internal {

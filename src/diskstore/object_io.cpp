@@ -8,7 +8,7 @@
 #include <optional>
 
 #include "common/crypto.h"
-#include "diskstore/disk_store_impl.h"
+#include "diskstore/internal/disk_store_impl.h"
 
 namespace sparkify::store::internal {
 namespace {

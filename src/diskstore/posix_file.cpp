@@ -1,4 +1,4 @@
-#include "diskstore/posix_file.h"
+#include "diskstore/internal/posix_file.h"
 
 #include <dirent.h>
 #include <fcntl.h>

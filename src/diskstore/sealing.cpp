@@ -1,4 +1,4 @@
-#include "diskstore/sealing.h"
+#include "diskstore/internal/sealing.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -13,7 +13,7 @@
 #include <stdexcept>
 
 #include "common/crypto.h"
-#include "diskstore/posix_file.h"
+#include "diskstore/internal/posix_file.h"
 
 namespace sparkify::store::internal {
 namespace {

@@ -1,6 +1,6 @@
 // Encryption at rest: the record format on its own (round trips, tampering), the master key
 // file, and the disk store's encrypted objects, parts and uploads.
-#include "diskstore/sealing.h"
+#include "diskstore/internal/sealing.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

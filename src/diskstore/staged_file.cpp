@@ -1,4 +1,4 @@
-#include "diskstore/staged_file.h"
+#include "diskstore/internal/staged_file.h"
 
 #include <openssl/evp.h>
 #include <unistd.h>

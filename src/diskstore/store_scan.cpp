@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "common/crypto.h"
-#include "diskstore/disk_store_impl.h"
+#include "diskstore/internal/disk_store_impl.h"
 
 namespace sparkify::store::internal {
 namespace {

@@ -6,7 +6,7 @@
 #include <cmath>
 #include <string>
 
-#include "function/pipeline_internal.h"
+#include "function/internal/pipeline_internal.h"
 
 namespace sparkify::function {
 namespace {

@@ -6,7 +6,7 @@
 
 #include "common/crypto.h"
 #include "function/cutout_meta.h"
-#include "function/pipeline_internal.h"
+#include "function/internal/pipeline_internal.h"
 #include "vision/cutout.h"
 #include "vision/mask_quality.h"
 

@@ -9,8 +9,8 @@
 #include "collage/image.h"
 #include "common/crypto.h"
 #include "function/cutout_meta.h"
-#include "function/parallel.h"
-#include "function/pipeline_internal.h"
+#include "function/internal/parallel.h"
+#include "function/internal/pipeline_internal.h"
 #include "vision/cutout.h"
 
 namespace sparkify::function {

@@ -1,4 +1,4 @@
-#include "http/connection.h"
+#include "http/internal/connection.h"
 
 #include <poll.h>
 #include <sys/sendfile.h>

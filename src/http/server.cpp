@@ -23,8 +23,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "http/connection.h"
 #include "http/http.h"
+#include "http/internal/connection.h"
 
 namespace sparkify::http {
 namespace {

@@ -10,8 +10,8 @@
 #include <cstdio>
 
 #include "common/crypto.h"
-#include "lambda/emulator_impl.h"
-#include "lambda/log_sink.h"
+#include "lambda/internal/emulator_impl.h"
+#include "lambda/internal/log_sink.h"
 
 namespace sparkify::lambda {
 namespace internal {

@@ -6,7 +6,7 @@
 #include "common/crypto.h"
 #include "common/uri.h"
 #include "iam/identity.h"
-#include "lambda/emulator_impl.h"
+#include "lambda/internal/emulator_impl.h"
 
 namespace sparkify::lambda {
 

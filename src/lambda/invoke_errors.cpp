@@ -1,4 +1,4 @@
-#include "lambda/invoke_errors.h"
+#include "lambda/internal/invoke_errors.h"
 
 #include <nlohmann/json.hpp>
 

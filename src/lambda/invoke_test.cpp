@@ -3,7 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "lambda/emulator_impl.h"
+#include "lambda/internal/emulator_impl.h"
 
 namespace sparkify::lambda::internal {
 namespace {

@@ -11,8 +11,8 @@
 
 #include "common/uri.h"
 #include "lambda/function_error.h"
-#include "lambda/log_sink.h"
-#include "lambda/runtime_http.h"
+#include "lambda/internal/log_sink.h"
+#include "lambda/internal/runtime_http.h"
 
 namespace sparkify::lambda {
 namespace {

@@ -8,7 +8,7 @@
 // RequestEntityTooLarge 413).
 #include <nlohmann/json.hpp>
 
-#include "lambda/emulator_impl.h"
+#include "lambda/internal/emulator_impl.h"
 
 namespace sparkify::lambda {
 

@@ -1,4 +1,4 @@
-#include "lambda/runtime_http.h"
+#include "lambda/internal/runtime_http.h"
 
 #include <curl/curl.h>
 

@@ -10,7 +10,7 @@
 #include <climits>
 #include <cstdio>
 
-#include "lambda/emulator_impl.h"
+#include "lambda/internal/emulator_impl.h"
 
 namespace sparkify::lambda {
 

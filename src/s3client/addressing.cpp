@@ -1,4 +1,4 @@
-#include "s3client/addressing.h"
+#include "s3client/internal/addressing.h"
 
 namespace sparkify::s3client::internal {
 namespace {

@@ -1,5 +1,5 @@
 // Endpoint parsing and the bucket/key -> host/path mapping.
-#include "s3client/addressing.h"
+#include "s3client/internal/addressing.h"
 
 #include <gtest/gtest.h>
 

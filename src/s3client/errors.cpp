@@ -1,9 +1,9 @@
-#include "s3client/errors.h"
+#include "s3client/internal/errors.h"
 
 #include <charconv>
 
+#include "s3client/internal/xml.h"
 #include "s3client/s3client.h"
-#include "s3client/xml.h"
 
 namespace sparkify::s3client {
 namespace internal {

@@ -1,5 +1,5 @@
 // S3 error responses -> Status, and S3ErrorOf back.
-#include "s3client/errors.h"
+#include "s3client/internal/errors.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "s3client/http_transport.h"
+#include "s3client/internal/http_transport.h"
 
 #include <curl/curl.h>
 

@@ -10,7 +10,7 @@
 #include <cstdlib>
 #include <thread>
 
-#include "s3client/http_transport.h"
+#include "s3client/internal/http_transport.h"
 
 namespace sparkify::s3client::testing {
 namespace {

@@ -1,7 +1,7 @@
 // PresignS3Url: the pure function behind `sparkify presign`.
 #include <exception>
 
-#include "s3client/addressing.h"
+#include "s3client/internal/addressing.h"
 #include "s3client/s3client.h"
 
 namespace sparkify::s3client {

@@ -13,10 +13,10 @@
 
 #include "common/crypto.h"
 #include "common/uri.h"
-#include "s3client/addressing.h"
-#include "s3client/errors.h"
-#include "s3client/http_transport.h"
-#include "s3client/xml.h"
+#include "s3client/internal/addressing.h"
+#include "s3client/internal/errors.h"
+#include "s3client/internal/http_transport.h"
+#include "s3client/internal/xml.h"
 
 namespace sparkify::s3client {
 namespace {

@@ -15,7 +15,7 @@
 #include <gtest/gtest.h>
 
 #include "common/crypto.h"
-#include "s3client/http_transport.h"
+#include "s3client/internal/http_transport.h"
 #include "s3client/moto_server.h"
 #include "s3client/s3client.h"
 

@@ -1,4 +1,4 @@
-#include "s3client/xml.h"
+#include "s3client/internal/xml.h"
 
 #include <pugixml.hpp>
 

@@ -1,5 +1,5 @@
 // The XML documents: error bodies, ListObjectsV2 results, CreateBucketConfiguration.
-#include "s3client/xml.h"
+#include "s3client/internal/xml.h"
 
 #include <gtest/gtest.h>
 

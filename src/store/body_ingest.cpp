@@ -1,4 +1,4 @@
-#include "store/body_ingest.h"
+#include "store/internal/body_ingest.h"
 
 #include <algorithm>
 #include <memory>

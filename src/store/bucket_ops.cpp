@@ -4,7 +4,7 @@
 #include <cstdint>
 
 #include "common/crypto.h"
-#include "store/s3_call.h"
+#include "store/internal/s3_call.h"
 
 namespace sparkify::store {
 // Paginated as S3 has been since 2024: max-buckets (1..10000; without it, every bucket),

@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "store/s3_xml.h"
+#include "store/internal/s3_xml.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view xml(reinterpret_cast<const char*>(data), size);

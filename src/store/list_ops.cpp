@@ -3,7 +3,7 @@
 
 #include "common/crypto.h"
 #include "common/uri.h"
-#include "store/s3_call.h"
+#include "store/internal/s3_call.h"
 
 namespace sparkify::store {
 

@@ -3,9 +3,9 @@
 
 #include "common/clock.h"
 #include "common/uri.h"
-#include "store/body_ingest.h"
-#include "store/object_headers.h"
-#include "store/s3_call.h"
+#include "store/internal/body_ingest.h"
+#include "store/internal/object_headers.h"
+#include "store/internal/s3_call.h"
 
 namespace sparkify::store {
 namespace {

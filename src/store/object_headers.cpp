@@ -1,8 +1,8 @@
-#include "store/object_headers.h"
+#include "store/internal/object_headers.h"
 
 #include <cctype>
 
-#include "store/body_ingest.h"
+#include "store/internal/body_ingest.h"
 
 namespace sparkify::store {
 namespace {

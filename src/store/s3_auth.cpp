@@ -3,7 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/clock.h"
-#include "store/s3_call.h"
+#include "store/internal/s3_call.h"
 
 namespace sparkify::store {
 namespace {

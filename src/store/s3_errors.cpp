@@ -1,4 +1,4 @@
-#include "store/s3_errors.h"
+#include "store/internal/s3_errors.h"
 
 #include <array>
 #include <cstdio>

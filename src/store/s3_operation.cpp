@@ -1,4 +1,4 @@
-#include "store/s3_operation.h"
+#include "store/internal/s3_operation.h"
 
 namespace sparkify::store {
 namespace {

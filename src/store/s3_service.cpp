@@ -7,8 +7,8 @@
 
 #include "common/crypto.h"
 #include "common/uri.h"
-#include "store/object_headers.h"
-#include "store/s3_call.h"
+#include "store/internal/object_headers.h"
+#include "store/internal/s3_call.h"
 
 namespace sparkify::store {
 namespace {

@@ -1,4 +1,4 @@
-#include "store/s3_xml.h"
+#include "store/internal/s3_xml.h"
 
 #include <pugixml.hpp>
 
@@ -6,7 +6,7 @@
 #include <cstring>
 #include <iterator>
 
-#include "store/s3_errors.h"
+#include "store/internal/s3_errors.h"
 
 namespace sparkify::store {
 namespace {

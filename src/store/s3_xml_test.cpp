@@ -1,4 +1,4 @@
-#include "store/s3_xml.h"
+#include "store/internal/s3_xml.h"
 
 #include <gtest/gtest.h>
 

@@ -3,10 +3,10 @@
 
 #include <exception>
 
-#include "web/app.h"
-#include "web/assets.h"
-#include "web/respond.h"
-#include "web/share_link.h"
+#include "web/internal/app.h"
+#include "web/internal/assets.h"
+#include "web/internal/respond.h"
+#include "web/internal/share_link.h"
 
 namespace sparkify::web::internal {
 namespace {

@@ -4,12 +4,12 @@
 #include <nlohmann/json.hpp>
 
 #include "common/crypto.h"
-#include "web/app.h"
-#include "web/multipart.h"
-#include "web/respond.h"
-#include "web/share.h"
-#include "web/share_link.h"
-#include "web/view.h"
+#include "web/internal/app.h"
+#include "web/internal/multipart.h"
+#include "web/internal/respond.h"
+#include "web/internal/share.h"
+#include "web/internal/share_link.h"
+#include "web/internal/view.h"
 
 namespace sparkify::web::internal {
 namespace {

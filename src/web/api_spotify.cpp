@@ -1,8 +1,8 @@
 // The Spotify sign-in routes (only reached when Spotify is configured).
 #include <spdlog/spdlog.h>
 
-#include "web/app.h"
-#include "web/respond.h"
+#include "web/internal/app.h"
+#include "web/internal/respond.h"
 
 namespace sparkify::web::internal {
 

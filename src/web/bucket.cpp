@@ -1,4 +1,4 @@
-#include "web/bucket.h"
+#include "web/internal/bucket.h"
 
 namespace sparkify::web::internal {
 namespace {

@@ -1,4 +1,4 @@
-#include "web/client_budget.h"
+#include "web/internal/client_budget.h"
 
 #include <gtest/gtest.h>
 

@@ -1,10 +1,10 @@
-#include "web/collage_answer.h"
+#include "web/internal/collage_answer.h"
 
 #include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
 
-#include "web/respond.h"
+#include "web/internal/respond.h"
 
 namespace sparkify::web::internal {
 namespace {

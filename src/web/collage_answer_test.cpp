@@ -1,4 +1,4 @@
-#include "web/collage_answer.h"
+#include "web/internal/collage_answer.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "web/http_client.h"
+#include "web/internal/http_client.h"
 
 #include <curl/curl.h>
 

@@ -1,4 +1,4 @@
-#include "web/ingest.h"
+#include "web/internal/ingest.h"
 
 #include <algorithm>
 #include <filesystem>

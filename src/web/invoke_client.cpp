@@ -1,12 +1,12 @@
-#include "web/invoke_client.h"
+#include "web/internal/invoke_client.h"
 
 #include <nlohmann/json.hpp>
 
 #include "common/clock.h"
 #include "common/crypto.h"
 #include "common/uri.h"
-#include "web/http_client.h"
-#include "web/respond.h"
+#include "web/internal/http_client.h"
+#include "web/internal/respond.h"
 
 namespace sparkify::web::internal {
 namespace {

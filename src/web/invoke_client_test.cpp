@@ -1,6 +1,6 @@
 // InvokeClient against an in-process invoke endpoint on loopback (http::Server) that verifies
 // the SigV4 signature (service "lambda") and answers as Lambda does.
-#include "web/invoke_client.h"
+#include "web/internal/invoke_client.h"
 
 #include <gtest/gtest.h>
 

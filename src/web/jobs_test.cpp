@@ -1,4 +1,4 @@
-#include "web/jobs.h"
+#include "web/internal/jobs.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "web/multipart.h"
+#include "web/internal/multipart.h"
 
 #include "common/strings.h"
 

@@ -1,4 +1,4 @@
-#include "web/origin.h"
+#include "web/internal/origin.h"
 
 #include <algorithm>
 #include <cctype>

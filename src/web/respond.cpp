@@ -1,4 +1,4 @@
-#include "web/respond.h"
+#include "web/internal/respond.h"
 
 #include "common/uri.h"
 

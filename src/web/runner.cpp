@@ -1,4 +1,4 @@
-#include "web/runner.h"
+#include "web/internal/runner.h"
 
 #include <spdlog/spdlog.h>
 
@@ -9,8 +9,8 @@
 #include <system_error>
 
 #include "common/files.h"
-#include "web/collage_answer.h"
-#include "web/ingest.h"
+#include "web/internal/collage_answer.h"
+#include "web/internal/ingest.h"
 
 namespace sparkify::web::internal {
 namespace {

@@ -1,6 +1,6 @@
 // Runner stopping while a cover's URL fetch hangs: the stop does not wait for the fetch, and
 // the job says shutting_down (not fetch_failed or function_down).
-#include "web/runner.h"
+#include "web/internal/runner.h"
 
 #include <gtest/gtest.h>
 

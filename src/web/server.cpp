@@ -1,7 +1,7 @@
 #include <spdlog/spdlog.h>
 
-#include "web/app.h"
-#include "web/respond.h"
+#include "web/internal/app.h"
+#include "web/internal/respond.h"
 #include "web/web.h"
 
 namespace sparkify::web {

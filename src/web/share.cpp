@@ -1,9 +1,9 @@
-#include "web/share.h"
+#include "web/internal/share.h"
 
 #include "common/crypto.h"
 #include "render/render.h"
 #include "vision/image.h"
-#include "web/view.h"
+#include "web/internal/view.h"
 
 namespace sparkify::web::internal {
 

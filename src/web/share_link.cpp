@@ -1,4 +1,4 @@
-#include "web/share_link.h"
+#include "web/internal/share_link.h"
 
 #include <charconv>
 

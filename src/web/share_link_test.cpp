@@ -1,5 +1,5 @@
-#include "web/share_link.h"
-#include "web/share.h"
+#include "web/internal/share_link.h"
+#include "web/internal/share.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "web/spotify.h"
+#include "web/internal/spotify.h"
 
 #include <spdlog/spdlog.h>
 
@@ -6,8 +6,8 @@
 
 #include "common/crypto.h"
 #include "common/uri.h"
-#include "web/http_client.h"
-#include "web/respond.h"
+#include "web/internal/http_client.h"
+#include "web/internal/respond.h"
 
 namespace sparkify::web::internal {
 namespace {

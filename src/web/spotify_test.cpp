@@ -1,4 +1,4 @@
-#include "web/spotify.h"
+#include "web/internal/spotify.h"
 
 #include <gtest/gtest.h>
 

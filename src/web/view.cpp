@@ -1,4 +1,4 @@
-#include "web/view.h"
+#include "web/internal/view.h"
 
 #include <cmath>
 

@@ -7,8 +7,8 @@
 
 #include "diskstore/disk_store.h"
 #include "http/http.h"
-#include "store/s3_errors.h"
-#include "store/s3_operation.h"
+#include "store/internal/s3_errors.h"
+#include "store/internal/s3_operation.h"
 
 namespace sparkify::store {
 

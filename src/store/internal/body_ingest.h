@@ -8,7 +8,7 @@
 #include <string>
 
 #include "diskstore/disk_store.h"
-#include "store/s3_call.h"
+#include "store/internal/s3_call.h"
 
 namespace sparkify::store {
 

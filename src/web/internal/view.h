@@ -7,8 +7,8 @@
 
 #include "common/status.h"
 #include "layout/layout.h"
-#include "web/bucket.h"
-#include "web/jobs.h"
+#include "web/internal/bucket.h"
+#include "web/internal/jobs.h"
 
 namespace sparkify::web::internal {
 

@@ -24,7 +24,7 @@
 
 #include "common/status.h"
 #include "diskstore/disk_store.h"
-#include "diskstore/sealing.h"
+#include "diskstore/internal/sealing.h"
 
 namespace sparkify::store::internal {
 

@@ -12,10 +12,10 @@
 #include "iam/identity.h"
 #include "policy/policy.h"
 #include "sigv4/sigv4.h"
-#include "store/s3_errors.h"
-#include "store/s3_operation.h"
+#include "store/internal/s3_errors.h"
+#include "store/internal/s3_operation.h"
+#include "store/internal/s3_xml.h"
 #include "store/s3_service.h"
-#include "store/s3_xml.h"
 
 namespace sparkify::store {
 
@@ -28,7 +28,7 @@ struct S3Call {
   OpInfo op;
   std::optional<iam::Principal> principal;  // empty: anonymous
   sigv4::Verified auth;
-  std::string resource;  // "/bucket/key", for error bodies
+  std::string resource;        // "/bucket/key", for error bodies
   bool sse_requested = false;  // x-amz-server-side-encryption: AES256 on a write
 
   std::string_view Query(const std::string& name) const {

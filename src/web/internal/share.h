@@ -8,8 +8,8 @@
 #include <string_view>
 
 #include "common/status.h"
-#include "web/bucket.h"
-#include "web/jobs.h"
+#include "web/internal/bucket.h"
+#include "web/internal/jobs.h"
 
 namespace sparkify::web::internal {
 

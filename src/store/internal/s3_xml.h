@@ -14,8 +14,7 @@ namespace sparkify::store {
 
 // <CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>"..."</ETag></Part>...
 // ETags are returned without quotes.
-Result<std::vector<std::pair<int, std::string>>> ParseCompleteMultipartUpload(
-    std::string_view xml);
+Result<std::vector<std::pair<int, std::string>>> ParseCompleteMultipartUpload(std::string_view xml);
 
 struct DeleteRequest {
   bool quiet = false;

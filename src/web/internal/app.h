@@ -9,14 +9,14 @@
 #include <vector>
 
 #include "http/http.h"
-#include "web/bucket.h"
-#include "web/client_budget.h"
-#include "web/ingest.h"
-#include "web/invoke_client.h"
-#include "web/jobs.h"
-#include "web/origin.h"
-#include "web/runner.h"
-#include "web/spotify.h"
+#include "web/internal/bucket.h"
+#include "web/internal/client_budget.h"
+#include "web/internal/ingest.h"
+#include "web/internal/invoke_client.h"
+#include "web/internal/jobs.h"
+#include "web/internal/origin.h"
+#include "web/internal/runner.h"
+#include "web/internal/spotify.h"
 #include "web/web.h"
 
 namespace sparkify::web::internal {

@@ -10,8 +10,8 @@
 #include <string_view>
 
 #include "common/status.h"
-#include "diskstore/object_format.h"
-#include "diskstore/posix_file.h"
+#include "diskstore/internal/object_format.h"
+#include "diskstore/internal/posix_file.h"
 
 typedef struct evp_md_ctx_st EVP_MD_CTX;
 

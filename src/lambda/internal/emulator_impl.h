@@ -24,7 +24,7 @@
 #include "http/http.h"
 #include "lambda/emulator.h"
 #include "lambda/function_error.h"
-#include "lambda/invoke_errors.h"
+#include "lambda/internal/invoke_errors.h"
 #include "process/child_process.h"
 
 namespace sparkify::lambda {

@@ -20,9 +20,9 @@
 #include <vector>
 
 #include "fetch/fetcher.h"
-#include "web/bucket.h"
-#include "web/invoke_client.h"
-#include "web/jobs.h"
+#include "web/internal/bucket.h"
+#include "web/internal/invoke_client.h"
+#include "web/internal/jobs.h"
 #include "web/web.h"
 
 namespace sparkify::web::internal {
@@ -86,7 +86,7 @@ class Runner {
   };
   std::mutex mu_;
   std::vector<Worker> workers_;
-  std::deque<Pending> waiting_;               // in arrival order
+  std::deque<Pending> waiting_;  // in arrival order
   std::map<std::string, int> running_by_client_;
   int running_ = 0;
   uint64_t waiting_bytes_ = 0;  // upload_bytes of the waiting jobs

@@ -38,7 +38,7 @@ struct Watch {
   std::string ip;  // empty on a Unix socket
   std::atomic<Phase> phase{Phase::kHead};
   std::atomic<int64_t> since_ms{0};  // when the phase began
-  bool leaving = false;  // shed or timed out: no longer counted against the limits
+  bool leaving = false;              // shed or timed out: no longer counted against the limits
   std::atomic<int64_t> deadline_ms{INT64_MAX};  // steady-clock ms; INT64_MAX: none
   std::atomic<bool> timed_out{false};
   std::list<Watch>::iterator it;  // its place in the server's registry

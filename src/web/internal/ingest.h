@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "common/status.h"
-#include "web/bucket.h"
-#include "web/jobs.h"
+#include "web/internal/bucket.h"
+#include "web/internal/jobs.h"
 
 namespace sparkify::web::internal {
 

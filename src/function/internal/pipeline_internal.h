@@ -27,8 +27,8 @@ struct Pipeline::Loaded {
 
 struct Pipeline::CutoutPlan {
   Loaded* source = nullptr;
-  CoverResult cover;       // input, palette, score, position filled in by the caller
-  bool wanted = false;     // make (or find) a cut-out
+  CoverResult cover;                // input, palette, score, position filled in by the caller
+  bool wanted = false;              // make (or find) a cut-out
   std::optional<InputError> error;  // set when the cut-out failed
 };
 

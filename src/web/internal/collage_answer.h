@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "common/status.h"
-#include "web/jobs.h"
+#include "web/internal/jobs.h"
 
 namespace sparkify::web::internal {
 

@@ -14,10 +14,10 @@
 #include <vector>
 
 #include "diskstore/disk_store.h"
-#include "diskstore/key_index.h"
-#include "diskstore/posix_file.h"
-#include "diskstore/sealing.h"
-#include "diskstore/staged_file.h"
+#include "diskstore/internal/key_index.h"
+#include "diskstore/internal/posix_file.h"
+#include "diskstore/internal/sealing.h"
+#include "diskstore/internal/staged_file.h"
 
 namespace sparkify::store::internal {
 

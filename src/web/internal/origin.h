@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "web/jobs.h"
+#include "web/internal/jobs.h"
 
 namespace sparkify::web::internal {
 

@@ -79,7 +79,7 @@ std::optional<int64_t> ParseAge(std::string_view text) {
 // min(shortest age / 4, 1 h), until stopped.
 class LifecycleSweeper {
  public:
-  LifecycleSweeper(store::DiskStore* disk, std::chrono::seconds abort_after,
+  LifecycleSweeper(diskstore::DiskStore* disk, std::chrono::seconds abort_after,
                    std::vector<ExpireRule> rules)
       : disk_(disk), abort_after_(abort_after), rules_(std::move(rules)) {
     std::chrono::seconds shortest = std::chrono::hours(4);
@@ -130,7 +130,7 @@ class LifecycleSweeper {
     }
   }
 
-  store::DiskStore* disk_;
+  diskstore::DiskStore* disk_;
   std::chrono::seconds abort_after_;
   std::vector<ExpireRule> rules_;
   std::chrono::seconds period_{3600};
@@ -180,11 +180,11 @@ int RunStore(const StoreFlags& f) {
     }
     rules.push_back({e.substr(0, eq), std::chrono::seconds(*age)});
   }
-  store::DiskStoreOptions disk_opts;
+  diskstore::DiskStoreOptions disk_opts;
   disk_opts.data_dir = f.data_dir;
   disk_opts.min_free_bytes = f.min_free;
   disk_opts.encryption_key_file = f.encryption_key_file;
-  auto disk = store::DiskStore::Open(disk_opts);
+  auto disk = diskstore::DiskStore::Open(disk_opts);
   if (!disk.ok() && disk.status().code() == Status::Code::kNoSpace) {
     std::cerr << "sparkify store: cannot set up data dir " << f.data_dir
               << ": it is on a full disk (" << disk.status().message()

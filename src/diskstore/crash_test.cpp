@@ -15,7 +15,7 @@
 #include "diskstore/disk_store.h"
 #include "diskstore/test_util.h"
 
-namespace sparkify::store {
+namespace sparkify::diskstore {
 namespace {
 
 using testing::Md5HexOf;
@@ -128,4 +128,4 @@ TEST(CrashTest, AcknowledgedObjectsSurviveSigkill) {
 }
 
 }  // namespace
-}  // namespace sparkify::store
+}  // namespace sparkify::diskstore

@@ -11,7 +11,7 @@
 #include "common/crypto.h"
 #include "diskstore/internal/disk_store_impl.h"
 
-namespace sparkify::store {
+namespace sparkify::diskstore {
 
 Result<std::unique_ptr<DiskStore>> DiskStore::Open(const DiskStoreOptions& options) {
   return internal::Guarded("DiskStore::Open", [&]() -> Result<std::unique_ptr<DiskStore>> {
@@ -300,4 +300,4 @@ Status DiskStoreImpl::DeleteBucketDocument(std::string_view bucket, std::string_
 }
 
 }  // namespace internal
-}  // namespace sparkify::store
+}  // namespace sparkify::diskstore

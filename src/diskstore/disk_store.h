@@ -36,7 +36,7 @@
 #include "common/clock.h"
 #include "common/status.h"
 
-namespace sparkify::store {
+namespace sparkify::diskstore {
 
 inline constexpr size_t kMaxKeyBytes = 1024;
 // The one algorithm of ObjectMeta::server_side_encryption (SSE-S3's name for it).
@@ -247,4 +247,4 @@ class DiskStore {
   virtual Result<int> ExpireObjects(std::string_view prefix, TimePoint cutoff) = 0;
 };
 
-}  // namespace sparkify::store
+}  // namespace sparkify::diskstore

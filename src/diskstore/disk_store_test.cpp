@@ -7,7 +7,7 @@
 
 #include "diskstore/test_util.h"
 
-namespace sparkify::store {
+namespace sparkify::diskstore {
 namespace {
 
 using testing::GetObject;
@@ -409,4 +409,4 @@ TEST_F(DiskStoreTest, ListingMatchesReference) {
 }
 
 }  // namespace
-}  // namespace sparkify::store
+}  // namespace sparkify::diskstore

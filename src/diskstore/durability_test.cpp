@@ -12,7 +12,7 @@
 #include "diskstore/disk_store.h"
 #include "diskstore/test_util.h"
 
-namespace sparkify::store {
+namespace sparkify::diskstore {
 namespace {
 
 using testing::GetObject;
@@ -247,4 +247,4 @@ TEST_F(DurabilityTest, CorruptObjectFilesAreSkippedAndMovedAside) {
 }
 
 }  // namespace
-}  // namespace sparkify::store
+}  // namespace sparkify::diskstore

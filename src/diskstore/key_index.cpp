@@ -2,7 +2,7 @@
 
 #include <chrono>
 
-namespace sparkify::store::internal {
+namespace sparkify::diskstore::internal {
 namespace {
 
 int HexValue(char c) {
@@ -142,4 +142,4 @@ ListResult KeyIndex::List(const ListOptions& options) const {
   return result;
 }
 
-}  // namespace sparkify::store::internal
+}  // namespace sparkify::diskstore::internal

@@ -9,7 +9,7 @@
 
 #include "diskstore/test_util.h"
 
-namespace sparkify::store::internal {
+namespace sparkify::diskstore::internal {
 namespace {
 
 using testing::Entry;
@@ -200,4 +200,4 @@ TEST(KeyIndexTest, LargeGroupIsSkippedInOneSeek) {
 }
 
 }  // namespace
-}  // namespace sparkify::store::internal
+}  // namespace sparkify::diskstore::internal

@@ -15,7 +15,7 @@
 #include "common/crypto.h"
 #include "diskstore/internal/disk_store_impl.h"
 
-namespace sparkify::store::internal {
+namespace sparkify::diskstore::internal {
 namespace {
 
 constexpr int kMaxPartNumber = 10000;
@@ -465,4 +465,4 @@ Status DiskStoreImpl::ForgetCompletedBefore(const std::string& bucket, TimePoint
   });
 }
 
-}  // namespace sparkify::store::internal
+}  // namespace sparkify::diskstore::internal

@@ -8,7 +8,7 @@
 #include "diskstore/disk_store.h"
 #include "diskstore/test_util.h"
 
-namespace sparkify::store {
+namespace sparkify::diskstore {
 namespace {
 
 using testing::GetObject;
@@ -320,4 +320,4 @@ TEST_F(MultipartTest, RacingCompletesCommitOnce) {
 }
 
 }  // namespace
-}  // namespace sparkify::store
+}  // namespace sparkify::diskstore

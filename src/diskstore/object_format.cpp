@@ -6,7 +6,7 @@
 #include "common/crypto.h"
 #include "diskstore/internal/posix_file.h"
 
-namespace sparkify::store::internal {
+namespace sparkify::diskstore::internal {
 namespace {
 
 constexpr char kMagic[8] = {'S', 'P', 'K', 'O', 'B', 'J', '\r', '\n'};
@@ -223,4 +223,4 @@ Status DecodeMeta(std::string_view bytes, ObjectMeta* meta, int* part_number, Se
   return Status::OK();
 }
 
-}  // namespace sparkify::store::internal
+}  // namespace sparkify::diskstore::internal

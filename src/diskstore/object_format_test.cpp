@@ -8,7 +8,7 @@
 #include "diskstore/internal/staged_file.h"
 #include "diskstore/test_util.h"
 
-namespace sparkify::store::internal {
+namespace sparkify::diskstore::internal {
 namespace {
 
 ObjectMeta FullMeta() {
@@ -177,4 +177,4 @@ TEST(RunningMd5Test, SnapshotsDoNotDisturbTheRunningDigest) {
 }
 
 }  // namespace
-}  // namespace sparkify::store::internal
+}  // namespace sparkify::diskstore::internal

@@ -10,7 +10,7 @@
 #include "common/crypto.h"
 #include "diskstore/internal/disk_store_impl.h"
 
-namespace sparkify::store::internal {
+namespace sparkify::diskstore::internal {
 namespace {
 
 // What a sealing writer holds: the data key's Sealer and the SealInfo for the metadata.
@@ -386,4 +386,4 @@ Result<ListResult> DiskStoreImpl::List(std::string_view bucket, const ListOption
   });
 }
 
-}  // namespace sparkify::store::internal
+}  // namespace sparkify::diskstore::internal

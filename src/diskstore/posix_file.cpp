@@ -14,7 +14,7 @@
 
 #include "common/crypto.h"
 
-namespace sparkify::store::internal {
+namespace sparkify::diskstore::internal {
 
 UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
   if (this != &other) {
@@ -306,4 +306,4 @@ Result<UniqueFd> LockFile(const std::string& path) {
   return owned;
 }
 
-}  // namespace sparkify::store::internal
+}  // namespace sparkify::diskstore::internal

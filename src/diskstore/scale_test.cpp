@@ -11,7 +11,7 @@
 #include "diskstore/disk_store.h"
 #include "diskstore/test_util.h"
 
-namespace sparkify::store {
+namespace sparkify::diskstore {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -121,4 +121,4 @@ TEST(ScaleTest, HundredThousandKeys) {
 }
 
 }  // namespace
-}  // namespace sparkify::store
+}  // namespace sparkify::diskstore

@@ -15,7 +15,7 @@
 #include "common/crypto.h"
 #include "diskstore/internal/posix_file.h"
 
-namespace sparkify::store::internal {
+namespace sparkify::diskstore::internal {
 namespace {
 
 constexpr size_t kNonceBytes = 12;
@@ -351,4 +351,4 @@ Status Unsealer::Open(uint64_t index, std::string_view sealed, std::string* plai
   return Status::OK();
 }
 
-}  // namespace sparkify::store::internal
+}  // namespace sparkify::diskstore::internal

@@ -13,7 +13,7 @@
 #include "diskstore/disk_store.h"
 #include "diskstore/test_util.h"
 
-namespace sparkify::store {
+namespace sparkify::diskstore {
 namespace {
 
 using internal::KeyRing;
@@ -353,4 +353,4 @@ TEST_F(SealedStoreTest, EncryptedUploadsSealTheirPartsAndTheObject) {
 }
 
 }  // namespace
-}  // namespace sparkify::store
+}  // namespace sparkify::diskstore

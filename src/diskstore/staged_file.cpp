@@ -9,7 +9,7 @@
 
 #include "common/crypto.h"
 
-namespace sparkify::store::internal {
+namespace sparkify::diskstore::internal {
 
 RunningMd5::RunningMd5() : ctx_(EVP_MD_CTX_new()) {
   if (ctx_ == nullptr || EVP_DigestInit_ex(ctx_, EVP_md5(), nullptr) != 1) throw std::bad_alloc();
@@ -128,4 +128,4 @@ Status StagedFile::Finish(FileKind kind, std::string_view meta, bool sealed) {
   return Status::OK();
 }
 
-}  // namespace sparkify::store::internal
+}  // namespace sparkify::diskstore::internal

@@ -11,7 +11,7 @@
 #include "common/crypto.h"
 #include "diskstore/internal/disk_store_impl.h"
 
-namespace sparkify::store::internal {
+namespace sparkify::diskstore::internal {
 namespace {
 
 bool IsObjectFileName(std::string_view name, std::string_view fanout) {
@@ -161,4 +161,4 @@ Result<std::shared_ptr<Bucket>> DiskStoreImpl::LoadBucket(const std::string& nam
   return bucket;
 }
 
-}  // namespace sparkify::store::internal
+}  // namespace sparkify::diskstore::internal

@@ -17,7 +17,7 @@
 #include "common/crypto.h"
 #include "diskstore/disk_store.h"
 
-namespace sparkify::store::testing {
+namespace sparkify::diskstore::testing {
 
 // A fresh directory under `base` (default /tmp), removed with everything in it on destruction.
 class TempDir {
@@ -110,4 +110,4 @@ inline std::vector<Entry> PageEntries(const ListResult& r) {
   return out;
 }
 
-}  // namespace sparkify::store::testing
+}  // namespace sparkify::diskstore::testing

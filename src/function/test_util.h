@@ -64,9 +64,9 @@ class InProcessStore {
 
   InProcessStore() {
     dir_ = TempDir("sparkify-fn-store-");
-    store::DiskStoreOptions disk_options;
+    diskstore::DiskStoreOptions disk_options;
     disk_options.data_dir = dir_;
-    auto disk = store::DiskStore::Open(disk_options);
+    auto disk = diskstore::DiskStore::Open(disk_options);
     if (!disk.ok()) {
       ADD_FAILURE() << disk.status().ToString();
       return;
@@ -124,7 +124,7 @@ class InProcessStore {
 
   std::string dir_;
   sigv4::Credentials root_;
-  std::unique_ptr<store::DiskStore> disk_;
+  std::unique_ptr<diskstore::DiskStore> disk_;
   std::unique_ptr<iam::IdentityStore> identities_;
   std::unique_ptr<store::S3Service> service_;
   std::unique_ptr<http::Server> server_;

@@ -66,7 +66,7 @@ std::string StoredContentEncoding(std::string_view header) {
   return out;
 }
 
-IngestOutcome IngestBody(const S3Call& call, ObjectWriter* writer, uint64_t max_size) {
+IngestOutcome IngestBody(const S3Call& call, diskstore::ObjectWriter* writer, uint64_t max_size) {
   const http::Request& req = *call.http;
   const bool streaming = IsStreaming(call.auth.payload_mode);
 

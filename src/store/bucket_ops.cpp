@@ -177,7 +177,8 @@ Reply S3Service::Impl::BucketEncryption(S3Call& call) {
     auto doc = store()->GetBucketDocument(call.bucket, kEncryptionDoc);
     if (!doc.ok()) {
       if (!doc.status().IsNotFound()) return StoreError(call, doc.status());
-      if (options().encrypt_by_default) return Xml(call, EncryptionConfigurationXml(kAes256));
+      if (options().encrypt_by_default)
+        return Xml(call, EncryptionConfigurationXml(diskstore::kAes256));
       return Error(call, S3ErrorCode::kServerSideEncryptionConfigurationNotFoundError);
     }
     return Xml(call, *doc);
@@ -196,12 +197,12 @@ Reply S3Service::Impl::BucketEncryption(S3Call& call) {
     return Error(call, S3ErrorCode::kNotImplemented,
                  "Default encryption with KMS keys is not implemented by this store: use AES256.");
   }
-  if (*algorithm != kAes256) {
+  if (*algorithm != diskstore::kAes256) {
     return Error(call, S3ErrorCode::kMalformedXML,
                  "SSEAlgorithm must be AES256 (or aws:kms, which this store does not implement)");
   }
-  Status s =
-      store()->PutBucketDocument(call.bucket, kEncryptionDoc, EncryptionConfigurationXml(kAes256));
+  Status s = store()->PutBucketDocument(call.bucket, kEncryptionDoc,
+                                        EncryptionConfigurationXml(diskstore::kAes256));
   if (!s.ok()) return StoreError(call, s);
   ForgetBucketConfig(call.bucket);
   return Ok(call);
@@ -222,7 +223,7 @@ Reply S3Service::Impl::DeleteObjects(S3Call& call) {
                     std::string(kS3Namespace) + "\">";
   for (const auto& key : req->keys) {
     std::optional<S3Error> err;
-    if (key.empty() || key.size() > kMaxKeyBytes) {
+    if (key.empty() || key.size() > diskstore::kMaxKeyBytes) {
       err = S3Error{S3ErrorCode::kInvalidArgument, "invalid key"};
     } else {
       err = Authorize(call, "s3:DeleteObject", ObjectArn(call.bucket, key));

@@ -9,7 +9,7 @@ namespace sparkify::store {
 
 Reply S3Service::Impl::ListObjects(S3Call& call, bool v2) {
   if (!store()->GetBucket(call.bucket).ok()) return Error(call, S3ErrorCode::kNoSuchBucket);
-  ListOptions opts;
+  diskstore::ListOptions opts;
   opts.prefix = std::string(call.Query("prefix"));
   opts.delimiter = std::string(call.Query("delimiter"));
   if (call.HasQuery("max-keys")) {

@@ -29,7 +29,7 @@ Reply S3Service::Impl::CreateMultipartUpload(S3Call& call) {
   }
   auto encrypt = EncryptsAtRest(call);
   if (!encrypt.ok()) return StoreError(call, encrypt.status());
-  if (*encrypt) meta->server_side_encryption = kAes256;
+  if (*encrypt) meta->server_side_encryption = diskstore::kAes256;
   auto id = store()->CreateUpload(call.bucket, call.key, *meta);
   if (!id.ok()) return StoreError(call, id.status());
   Reply r = Xml(call, std::string(kXmlHeader) + "<InitiateMultipartUploadResult xmlns=\"" +
@@ -56,7 +56,7 @@ Reply S3Service::Impl::UploadPart(S3Call& call) {
   }
   auto ingest = IngestBody(call, writer->get(), options().max_object_size);
   if (ingest.error) return Error(call, *ingest.error);
-  ObjectMeta meta;
+  diskstore::ObjectMeta meta;
   meta.checksums = ingest.result.checksums;
   auto stored = (*writer)->Commit(std::move(meta));
   if (!stored.ok()) {
@@ -76,7 +76,7 @@ Reply S3Service::Impl::CompleteMultipartUpload(S3Call& call) {
   if (!in_progress && !(!upload.ok() && upload.status().IsNotFound())) {
     return Error(call, S3ErrorCode::kNoSuchUpload);
   }
-  WriteCondition condition;
+  diskstore::WriteCondition condition;
   if (auto bad = ReadWriteCondition(*call.http, &condition)) return Error(call, *bad);
   auto body = call.http->ReadAll(options().max_xml_body);
   if (!body.ok()) return Error(call, FromStatus(body.status()));
@@ -84,7 +84,7 @@ Reply S3Service::Impl::CompleteMultipartUpload(S3Call& call) {
   if (!parts.ok()) return Error(call, S3ErrorCode::kMalformedXML, parts.status().message());
   // A retry of a Complete that succeeded (its answer was lost) gets the same answer, as long
   // as it names the same parts and the object is still the key's current one.
-  auto completed_before = [&]() -> Result<ObjectMeta> {
+  auto completed_before = [&]() -> Result<diskstore::ObjectMeta> {
     auto done = store()->CompletedUpload(call.bucket, upload_id, *parts);
     if (done.ok() && done->key != call.key) return Status::NotFound("another key's upload");
     return done;
@@ -206,7 +206,7 @@ Reply S3Service::Impl::ListMultipartUploads(S3Call& call) {
   std::string last_prefix;
   int count = 0;
   bool truncated = false, seen_id_marker = false;
-  for (const UploadInfo& u : *uploads) {
+  for (const diskstore::UploadInfo& u : *uploads) {
     if (!u.key.starts_with(prefix)) continue;
     if (!key_marker.empty() && u.key <= key_marker) {
       if (u.key < key_marker || id_marker.empty()) continue;

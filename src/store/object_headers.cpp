@@ -11,8 +11,8 @@ constexpr size_t kMaxUserMetadataBytes = 2048;
 
 }  // namespace
 
-std::optional<ObjectMeta> MetaFromHeaders(const http::Request& req) {
-  ObjectMeta meta;
+std::optional<diskstore::ObjectMeta> MetaFromHeaders(const http::Request& req) {
+  diskstore::ObjectMeta meta;
   meta.content_type = std::string(req.Header("content-type").value_or("binary/octet-stream"));
   meta.cache_control = std::string(req.Header("cache-control").value_or(""));
   meta.content_disposition = std::string(req.Header("content-disposition").value_or(""));
@@ -65,7 +65,7 @@ std::optional<S3Error> ReadEncryptionRequest(const http::Request& req, Op op, bo
   return std::nullopt;
 }
 
-void SetEncryptionHeader(http::Response& reply, const ObjectMeta& meta) {
+void SetEncryptionHeader(http::Response& reply, const diskstore::ObjectMeta& meta) {
   if (!meta.server_side_encryption.empty()) {
     reply.Set("x-amz-server-side-encryption", meta.server_side_encryption);
   }
@@ -77,7 +77,8 @@ std::string ChecksumHeaderName(std::string_view algorithm) {
   return out;
 }
 
-std::optional<S3Error> ReadWriteCondition(const http::Request& req, WriteCondition* out) {
+std::optional<S3Error> ReadWriteCondition(const http::Request& req,
+                                          diskstore::WriteCondition* out) {
   if (auto none = req.Header("if-none-match")) {
     if (*none != "*") {
       return S3Error{S3ErrorCode::kNotImplemented,

@@ -42,7 +42,8 @@ int64_t Seconds(TimePoint t) { return ToUnixSeconds(t); }
 
 // RFC 7232 order: If-Match, If-Unmodified-Since, If-None-Match, If-Modified-Since.
 // Returns 0 to go on, or 304/412.
-int EvaluatePreconditions(const http::Request& req, const ObjectMeta& meta, const char* prefix) {
+int EvaluatePreconditions(const http::Request& req, const diskstore::ObjectMeta& meta,
+                          const char* prefix) {
   std::string p(prefix);
   auto if_match = req.Header(p + "if-match");
   auto if_none_match = req.Header(p + "if-none-match");
@@ -101,7 +102,8 @@ std::optional<ByteRange> ParseRange(std::string_view header, uint64_t size) {
 
 // GET/HEAD ?partNumber=N: the byte range of part N of a multipart object (a single PUT is
 // its own part 1), as S3 answers it (206 with Content-Range). Errors as S3's.
-std::optional<S3Error> PartRange(const S3Call& call, const ObjectMeta& meta, ByteRange* out) {
+std::optional<S3Error> PartRange(const S3Call& call, const diskstore::ObjectMeta& meta,
+                                 ByteRange* out) {
   std::string_view text = call.Query("partNumber");
   int n = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
@@ -157,8 +159,8 @@ std::optional<S3Error> CheckResponseOverrides(const S3Call& call) {
 
 // Whole-object checksums are sent only with the whole object (a range has none, as in S3:
 // clients would check the range against them and fail).
-void AddObjectHeaders(http::Response& res, const ObjectMeta& meta, const http::Request& req,
-                      const S3Call& call, bool whole_object) {
+void AddObjectHeaders(http::Response& res, const diskstore::ObjectMeta& meta,
+                      const http::Request& req, const S3Call& call, bool whole_object) {
   auto override_or = [&](const char* param, const std::string& value) {
     std::string_view o = call.Query(param);
     return o.empty() ? value : std::string(o);
@@ -197,7 +199,7 @@ Reply S3Service::Impl::PutObject(S3Call& call) {
     return Error(call, S3ErrorCode::kInvalidArgument,
                  "Your metadata headers exceed the maximum allowed metadata size (2 KB).");
   }
-  WriteCondition condition;
+  diskstore::WriteCondition condition;
   if (auto bad = ReadWriteCondition(*call.http, &condition)) return Error(call, *bad);
   auto encrypt = EncryptsAtRest(call);
   if (!encrypt.ok()) return StoreError(call, encrypt.status());
@@ -231,8 +233,8 @@ Reply S3Service::Impl::GetObject(S3Call& call, bool head) {
     }
     return StoreError(call, reader.status());
   }
-  std::shared_ptr<ObjectReader> object(std::move(*reader));
-  const ObjectMeta& meta = object->meta();
+  std::shared_ptr<diskstore::ObjectReader> object(std::move(*reader));
+  const diskstore::ObjectMeta& meta = object->meta();
   const http::Request& req = *call.http;
   int pre = EvaluatePreconditions(req, meta, "");
   if (pre != 0) {
@@ -325,7 +327,7 @@ Reply S3Service::Impl::CopyObject(S3Call& call) {
   }
   auto reader = store()->Open(src_bucket, src_key);
   if (!reader.ok()) return StoreError(src_call, reader.status());
-  const ObjectMeta& src_meta = (*reader)->meta();
+  const diskstore::ObjectMeta& src_meta = (*reader)->meta();
   int pre = EvaluatePreconditions(req, src_meta, "x-amz-copy-source-");
   if (pre != 0) return Error(call, S3ErrorCode::kPreconditionFailed);
 
@@ -336,7 +338,7 @@ Reply S3Service::Impl::CopyObject(S3Call& call) {
                  "without changing the object's metadata, storage class, website redirect "
                  "location or encryption attributes.");
   }
-  ObjectMeta meta;
+  diskstore::ObjectMeta meta;
   if (replace) {
     auto from_headers = MetaFromHeaders(req);
     if (!from_headers) return Error(call, S3ErrorCode::kInvalidArgument, "metadata too large");

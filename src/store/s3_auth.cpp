@@ -126,7 +126,7 @@ Result<bool> S3Service::Impl::EncryptsAtRest(const S3Call& call) {
     auto doc = store_->GetBucketDocument(call.bucket, kEncryptionDoc);
     if (doc.ok()) {
       auto algorithm = ParseEncryptionConfiguration(*doc);
-      if (algorithm.ok() && *algorithm == kAes256) return true;
+      if (algorithm.ok() && *algorithm == diskstore::kAes256) return true;
       return Status::Corruption("bucket " + call.bucket +
                                 ": the stored encryption configuration does not parse");
     }

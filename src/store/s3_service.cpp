@@ -120,7 +120,7 @@ Reply S3Service::Impl::Handle(http::Request& request) {
                      request.Header("x-amz-copy-source").has_value());
 
   if (auto err = Authenticate(call)) return Error(call, *err);
-  if (call.key.size() > kMaxKeyBytes) return Error(call, S3ErrorCode::kKeyTooLongError);
+  if (call.key.size() > diskstore::kMaxKeyBytes) return Error(call, S3ErrorCode::kKeyTooLongError);
   // Keys are Unicode: bytes that are not UTF-8 cannot name an object (S3 says InvalidURI).
   if (!IsValidUtf8(call.key)) return Error(call, S3ErrorCode::kInvalidURI);
   if (!call.bucket.empty() && !ValidBucketName(call.bucket)) {
@@ -189,7 +189,8 @@ Reply S3Service::Impl::Handle(http::Request& request) {
   return Error(call, S3ErrorCode::kNotImplemented);
 }
 
-S3Service::S3Service(DiskStore* store, iam::IdentityStore* identities, S3ServiceOptions options)
+S3Service::S3Service(diskstore::DiskStore* store, iam::IdentityStore* identities,
+                     S3ServiceOptions options)
     : impl_(std::make_unique<Impl>(store, identities, std::move(options))) {}
 S3Service::~S3Service() = default;
 

@@ -38,7 +38,7 @@ bool ValidBucketName(std::string_view name);
 class S3Service {
  public:
   // REQUIRES: store and identities outlive the service.
-  S3Service(DiskStore* store, iam::IdentityStore* identities, S3ServiceOptions options);
+  S3Service(diskstore::DiskStore* store, iam::IdentityStore* identities, S3ServiceOptions options);
   ~S3Service();
   S3Service(const S3Service&) = delete;
   S3Service& operator=(const S3Service&) = delete;

@@ -23,9 +23,9 @@ class StoreFixture : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = fs::temp_directory_path() / ("sparkify-s3svc-" + HexEncode(RandomBytes(6)));
-    DiskStoreOptions disk_opts;
+    diskstore::DiskStoreOptions disk_opts;
     disk_opts.data_dir = dir_.string();
-    auto disk = DiskStore::Open(disk_opts);
+    auto disk = diskstore::DiskStore::Open(disk_opts);
     ASSERT_TRUE(disk.ok()) << disk.status().ToString();
     disk_ = std::move(*disk);
     auto ids = iam::IdentityStore::Open(dir_.string(), kRoot);
@@ -61,7 +61,7 @@ class StoreFixture : public ::testing::Test {
   }
 
   fs::path dir_;
-  std::unique_ptr<DiskStore> disk_;
+  std::unique_ptr<diskstore::DiskStore> disk_;
   std::unique_ptr<iam::IdentityStore> ids_;
   std::unique_ptr<S3Service> service_;
   std::unique_ptr<http::Server> server_;

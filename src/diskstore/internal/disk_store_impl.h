@@ -19,7 +19,7 @@
 #include "diskstore/internal/sealing.h"
 #include "diskstore/internal/staged_file.h"
 
-namespace sparkify::store::internal {
+namespace sparkify::diskstore::internal {
 
 // Paths and options, shared with writers so that they may outlive the store object.
 struct StoreShared {
@@ -159,4 +159,4 @@ class DiskStoreImpl final : public DiskStore {
   std::map<std::string, std::shared_ptr<Bucket>, std::less<>> buckets_;
 };
 
-}  // namespace sparkify::store::internal
+}  // namespace sparkify::diskstore::internal

@@ -14,7 +14,7 @@
 
 #include "diskstore/disk_store.h"
 
-namespace sparkify::store::internal {
+namespace sparkify::diskstore::internal {
 
 // An ETag in little memory: "<32 hex>" or "<32 hex>-<N>" as 16 bytes plus N; anything else
 // verbatim.
@@ -60,4 +60,4 @@ class KeyIndex {
   std::map<std::string, IndexEntry, std::less<>> entries_;
 };
 
-}  // namespace sparkify::store::internal
+}  // namespace sparkify::diskstore::internal

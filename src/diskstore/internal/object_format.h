@@ -26,7 +26,7 @@
 #include "diskstore/disk_store.h"
 #include "diskstore/internal/sealing.h"
 
-namespace sparkify::store::internal {
+namespace sparkify::diskstore::internal {
 
 enum class FileKind : uint16_t { kObject = 1, kPart = 2, kUpload = 3 };
 
@@ -58,4 +58,4 @@ std::string EncodeMeta(const ObjectMeta& meta, int part_number = 0, const SealIn
 Status DecodeMeta(std::string_view bytes, ObjectMeta* meta, int* part_number,
                   SealInfo* seal = nullptr);
 
-}  // namespace sparkify::store::internal
+}  // namespace sparkify::diskstore::internal

@@ -11,7 +11,7 @@
 
 #include "common/status.h"
 
-namespace sparkify::store::internal {
+namespace sparkify::diskstore::internal {
 
 // Owns one open file descriptor; closes it on destruction.
 class UniqueFd {
@@ -95,4 +95,4 @@ Result<std::string> ReadSmallFile(const std::string& path);
 // A fresh unguessable name: 32 lowercase hex digits.
 std::string RandomHexName();
 
-}  // namespace sparkify::store::internal
+}  // namespace sparkify::diskstore::internal

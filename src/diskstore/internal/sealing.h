@@ -26,7 +26,7 @@
 
 typedef struct evp_cipher_ctx_st EVP_CIPHER_CTX;
 
-namespace sparkify::store::internal {
+namespace sparkify::diskstore::internal {
 
 inline constexpr uint64_t kSealRecordBytes = 64 * 1024;
 inline constexpr uint64_t kSealTagBytes = 16;
@@ -146,4 +146,4 @@ class Unsealer {
   uint64_t plain_size_;
 };
 
-}  // namespace sparkify::store::internal
+}  // namespace sparkify::diskstore::internal

@@ -15,7 +15,7 @@
 
 typedef struct evp_md_ctx_st EVP_MD_CTX;
 
-namespace sparkify::store::internal {
+namespace sparkify::diskstore::internal {
 
 // MD5 that can report the digest of what it has seen so far and keep going. Not thread-safe.
 class RunningMd5 {
@@ -73,4 +73,4 @@ class StagedFile {
   bool published_ = false;
 };
 
-}  // namespace sparkify::store::internal
+}  // namespace sparkify::diskstore::internal

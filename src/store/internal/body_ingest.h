@@ -25,7 +25,7 @@ struct IngestOutcome {
 
 // Checks the declared size first (so an oversized upload is refused before "100 Continue"),
 // then streams the body. On error nothing is committed (the caller drops the writer).
-IngestOutcome IngestBody(const S3Call& call, ObjectWriter* writer, uint64_t max_size);
+IngestOutcome IngestBody(const S3Call& call, diskstore::ObjectWriter* writer, uint64_t max_size);
 
 // Content-Encoding without the transport-only "aws-chunked" token.
 std::string StoredContentEncoding(std::string_view header);

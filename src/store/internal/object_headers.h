@@ -15,7 +15,7 @@ namespace sparkify::store {
 // Content-Type (default binary/octet-stream), Cache-Control, Content-Disposition,
 // Content-Encoding (without aws-chunked), Content-Language, Expires and x-amz-meta-*.
 // nullopt when the user metadata exceeds S3's 2 KB.
-std::optional<ObjectMeta> MetaFromHeaders(const http::Request& req);
+std::optional<diskstore::ObjectMeta> MetaFromHeaders(const http::Request& req);
 
 // Server-side encryption asked of one request. x-amz-server-side-encryption: AES256 (SSE-S3)
 // on PutObject, CopyObject and CreateMultipartUpload sets *aes256. SSE-KMS (aws:kms, its key
@@ -26,7 +26,7 @@ std::optional<S3Error> ReadEncryptionRequest(const http::Request& req, Op op, bo
 
 // Sets x-amz-server-side-encryption on a reply about an object (or part, or upload) that is
 // encrypted at rest.
-void SetEncryptionHeader(http::Response& reply, const ObjectMeta& meta);
+void SetEncryptionHeader(http::Response& reply, const diskstore::ObjectMeta& meta);
 
 // "CRC32" -> "x-amz-checksum-crc32".
 std::string ChecksumHeaderName(std::string_view algorithm);
@@ -34,7 +34,7 @@ std::string ChecksumHeaderName(std::string_view algorithm);
 // S3 conditional writes (PutObject, CompleteMultipartUpload): If-None-Match: * (the key must
 // not exist) and If-Match: <ETag> or * (it must exist, with that ETag). An If-None-Match other
 // than * is NotImplemented, as in S3; an empty If-Match is InvalidArgument.
-std::optional<S3Error> ReadWriteCondition(const http::Request& req, WriteCondition* out);
+std::optional<S3Error> ReadWriteCondition(const http::Request& req, diskstore::WriteCondition* out);
 
 // The S3 error for a write whose WriteCondition did not hold (412 PreconditionFailed, or 404
 // NoSuchKey for If-Match on a missing key); nullopt for any other Status.

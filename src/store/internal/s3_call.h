@@ -42,7 +42,7 @@ using Reply = http::Response;
 
 class S3Service::Impl {
  public:
-  Impl(DiskStore* store, iam::IdentityStore* identities, S3ServiceOptions options)
+  Impl(diskstore::DiskStore* store, iam::IdentityStore* identities, S3ServiceOptions options)
       : store_(store), identities_(identities), options_(std::move(options)) {}
 
   Reply Handle(http::Request& request);
@@ -98,14 +98,14 @@ class S3Service::Impl {
   // Maps a store NotFound to NoSuchBucket or NoSuchKey by asking whether the bucket exists.
   Reply StoreError(const S3Call& call, const Status& status);
 
-  DiskStore* store() { return store_; }
+  diskstore::DiskStore* store() { return store_; }
   const S3ServiceOptions& options() const { return options_; }
 
  private:
   template <typename T, typename Load>
   T CachedConfig(std::map<std::string, T>& cache, const std::string& bucket, Load load);
 
-  DiskStore* store_;
+  diskstore::DiskStore* store_;
   iam::IdentityStore* identities_;
   S3ServiceOptions options_;
   std::mutex config_mu_;

@@ -1,6 +1,6 @@
 // The colour palette of one cover: k-means on its pixels, each cluster's centre and share.
 //
-// This is step 3 of the original app (PRODUCT.md): the cover, thumbnailed to at most 250 px,
+// This is step 3 of the original app (docs/product.md): the cover, thumbnailed to at most 250 px,
 // is clustered into 10 colours by k-means on RGB; each cluster gives its centre and its share
 // of the pixels, rounded to 2 decimals.
 //

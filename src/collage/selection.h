@@ -1,5 +1,5 @@
 // Collage selection: which covers make the collage, the background colour, and which covers
-// get their subject cut out. Steps 3 and 4 of the original app (PRODUCT.md), on palettes
+// get their subject cut out. Steps 3 and 4 of the original app (docs/product.md), on palettes
 // already computed (palette.h); no pixels, no I/O.
 //
 //  1. Predominant colours: k-means with 5 clusters over every cover's palette colours, each

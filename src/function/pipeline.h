@@ -1,4 +1,4 @@
-// The AI function's pipeline, the original app's (PRODUCT.md) done better:
+// The AI function's pipeline, the original app's (docs/product.md) done better:
 //
 //   inputs    URLs fetched concurrently (ImageFetcher, fetch_concurrency at a time) and keys
 //             read from the bucket (ObjectStore); each input's bytes hashed (SHA-256). A key

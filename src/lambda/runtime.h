@@ -31,7 +31,7 @@
 
 namespace sparkify::lambda {
 
-// Largest response the Runtime API accepts (6 MB plus framing), in bytes.
+// Largest response the Runtime API accepts (6 MB plus framing), in bytes (docs/lambda.md).
 inline constexpr size_t kMaxResponseBytes = 6291556;
 
 // What the handler knows of the invocation it serves.

@@ -17,7 +17,7 @@ PresignRequest DocRequest() {
 }
 
 TEST(PresignS3Url, ReproducesTheFactsExampleToTheLetter) {
-  // FACTS.md / S3 docs "Authenticating Requests: Using Query Parameters".
+  // docs/sigv4.md / S3 docs "Authenticating Requests: Using Query Parameters".
   auto url = PresignS3Url(DocRequest());
   ASSERT_TRUE(url.ok()) << url.status().ToString();
   EXPECT_EQ(*url,

@@ -2,7 +2,7 @@
 //
 // Pure functions over strings: no sockets, no files, no environment. Thread-safe.
 // Used by the store (service "s3"), the function's invoke endpoint (service "lambda") and
-// the S3 client. Everything follows the SigV4 spec and the S3 specifics in FACTS.md.
+// the S3 client. Everything follows the SigV4 spec and the S3 specifics in docs/sigv4.md.
 #pragma once
 
 #include <cstdint>

@@ -79,61 +79,13 @@ Result<PipelineResult> Pipeline::Run(const FunctionRequest& request, TimePoint d
 
   std::vector<CutoutPlan> plans;
   if (request.op == Operation::kSegment) {
-    for (Loaded& l : loaded) {
-      if (l.error) {
-        result.errors.push_back(*l.error);
-        continue;
-      }
-      CutoutPlan p;
-      p.source = &l;
-      p.cover.input = l.input;
-      p.cover.position = l.input.rank;
-      p.wanted = true;
-      plans.push_back(std::move(p));
-    }
+    plans = PlanSegments(loaded, &result);
   } else {
     phase = std::chrono::steady_clock::now();
-    DropDuplicates(loaded);
-    std::vector<collage::Cover> covers;
-    for (size_t i = 0; i < loaded.size(); ++i) {
-      if (loaded[i].error) {
-        result.errors.push_back(*loaded[i].error);
-        continue;
-      }
-      covers.push_back(collage::Cover{std::to_string(i), loaded[i].input.rank, loaded[i].palette});
-    }
-    if (covers.empty()) {
+    SPARKIFY_ASSIGN_OR_RETURN(plans, PlanCollage(loaded, request, &result));
+    if (plans.empty()) {
       result.stats.total_ms = MsSince(started);
       return result;  // nothing usable: the errors say why
-    }
-    collage::SelectionOptions selection = options_.selection;
-    selection.shuffle_seed = request.options.seed.value_or(0);
-    auto chosen = collage::SelectCollage(covers, selection);
-    if (!chosen.ok()) {
-      return Status::Internal("collage selection failed: " + chosen.status().message());
-    }
-    result.dominant = chosen->dominant;
-    result.complementary = chosen->complementary;
-    std::vector<collage::ChosenCover> order = chosen->covers;
-    std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
-      return a.shuffle_position < b.shuffle_position;
-    });
-    for (const collage::ChosenCover& c : order) {
-      Loaded& l = loaded[std::stoul(c.id)];
-      CutoutPlan p;
-      p.source = &l;
-      p.cover.input = l.input;
-      p.cover.palette = c.palette;
-      p.cover.score = c.score;
-      p.cover.position = c.shuffle_position;
-      p.wanted = true;  // every cover's mask is needed: it decides which are cut out
-      plans.push_back(std::move(p));
-    }
-    // Covers left out of the collage need their bytes no more.
-    for (Loaded& l : loaded) {
-      bool kept = std::any_of(plans.begin(), plans.end(),
-                              [&](const CutoutPlan& p) { return p.source == &l && p.wanted; });
-      if (!kept) l.bytes = std::string();
     }
     result.stats.select_ms = MsSince(phase);
   }
@@ -142,22 +94,87 @@ Result<PipelineResult> Pipeline::Run(const FunctionRequest& request, TimePoint d
   SPARKIFY_RETURN_IF_ERROR(RunCutouts(plans, **segmenter, threshold, deadline, &result));
   if (request.op == Operation::kCollage) ChooseCutouts(plans, options_.selection.cut_out_fraction);
   result.stats.cutout_ms = MsSince(phase);
+  Collect(plans, &result);
+  result.stats.total_ms = MsSince(started);
+  return result;
+}
 
+std::vector<Pipeline::CutoutPlan> Pipeline::PlanSegments(std::vector<Loaded>& loaded,
+                                                         PipelineResult* result) {
+  std::vector<CutoutPlan> plans;
+  for (Loaded& l : loaded) {
+    if (l.error) {
+      result->errors.push_back(*l.error);
+      continue;
+    }
+    CutoutPlan p;
+    p.source = &l;
+    p.cover.input = l.input;
+    p.cover.position = l.input.rank;
+    p.wanted = true;
+    plans.push_back(std::move(p));
+  }
+  return plans;
+}
+
+Result<std::vector<Pipeline::CutoutPlan>> Pipeline::PlanCollage(std::vector<Loaded>& loaded,
+                                                                const FunctionRequest& request,
+                                                                PipelineResult* result) {
+  DropDuplicates(loaded);
+  std::vector<collage::Cover> covers;
+  for (size_t i = 0; i < loaded.size(); ++i) {
+    if (loaded[i].error) {
+      result->errors.push_back(*loaded[i].error);
+      continue;
+    }
+    covers.push_back(collage::Cover{std::to_string(i), loaded[i].input.rank, loaded[i].palette});
+  }
+  std::vector<CutoutPlan> plans;
+  if (covers.empty()) return plans;
+  collage::SelectionOptions selection = options_.selection;
+  selection.shuffle_seed = request.options.seed.value_or(0);
+  auto chosen = collage::SelectCollage(covers, selection);
+  if (!chosen.ok()) {
+    return Status::Internal("collage selection failed: " + chosen.status().message());
+  }
+  result->dominant = chosen->dominant;
+  result->complementary = chosen->complementary;
+  std::vector<collage::ChosenCover> order = chosen->covers;
+  std::sort(order.begin(), order.end(),
+            [](const auto& a, const auto& b) { return a.shuffle_position < b.shuffle_position; });
+  for (const collage::ChosenCover& c : order) {
+    Loaded& l = loaded[std::stoul(c.id)];
+    CutoutPlan p;
+    p.source = &l;
+    p.cover.input = l.input;
+    p.cover.palette = c.palette;
+    p.cover.score = c.score;
+    p.cover.position = c.shuffle_position;
+    p.wanted = true;  // every cover's mask is needed: it decides which are cut out
+    plans.push_back(std::move(p));
+  }
+  // Covers left out of the collage need their bytes no more.
+  for (Loaded& l : loaded) {
+    bool kept = std::any_of(plans.begin(), plans.end(),
+                            [&](const CutoutPlan& p) { return p.source == &l && p.wanted; });
+    if (!kept) l.bytes = std::string();
+  }
+  return plans;
+}
+
+void Pipeline::Collect(std::vector<CutoutPlan>& plans, PipelineResult* result) {
   for (CutoutPlan& p : plans) {
     if (p.error) {
-      result.errors.push_back(*p.error);
-      if (request.op == Operation::kSegment) continue;
+      result->errors.push_back(*p.error);
+      if (result->op == Operation::kSegment) continue;
       p.cover.cutout_key.clear();  // a collage cover stays, uncropped
       p.cover.cropped = false;
     }
-    (p.cover.cropped ? result.cropped : result.uncropped).push_back(std::move(p.cover));
+    (p.cover.cropped ? result->cropped : result->uncropped).push_back(std::move(p.cover));
   }
-  std::stable_sort(result.errors.begin(), result.errors.end(),
-                   [](const InputError& a, const InputError& b) {
-                     return a.input.rank < b.input.rank;
-                   });
-  result.stats.total_ms = MsSince(started);
-  return result;
+  std::stable_sort(
+      result->errors.begin(), result->errors.end(),
+      [](const InputError& a, const InputError& b) { return a.input.rank < b.input.rank; });
 }
 
 }  // namespace sparkify::function

@@ -132,6 +132,15 @@ class Pipeline {
   bool Obtain(Loaded& l, TimePoint deadline);
   // The cover's palette and fingerprint from its pixels, into l.
   Status Summarise(const vision::Image& image, Loaded& l) const;
+  // pipeline.cpp: what to cut out. Segment: every usable input, in rank order. Collage: each
+  // picture once, then the collage's covers in shuffled order (none: nothing usable; Internal
+  // when the selection fails).
+  static std::vector<CutoutPlan> PlanSegments(std::vector<Loaded>& loaded, PipelineResult* result);
+  Result<std::vector<CutoutPlan>> PlanCollage(std::vector<Loaded>& loaded,
+                                              const FunctionRequest& request,
+                                              PipelineResult* result);
+  // The plans' covers and errors into the result (errors in rank order).
+  static void Collect(std::vector<CutoutPlan>& plans, PipelineResult* result);
   // pipeline_cutout.cpp. Unavailable when the bucket cannot be read (nothing more is run).
   Status RunCutouts(std::vector<CutoutPlan>& plans, vision::Segmenter& segmenter, double threshold,
                     TimePoint deadline, PipelineResult* result);

@@ -91,30 +91,65 @@ void Emulator::Impl::Supervise(Worker& w) {
 }
 
 void Emulator::Impl::RunWorkerOnce(Worker& w) {
-  uint64_t generation;
+  const uint64_t generation = ResetForStart(w);
+  std::string socket_path;
+  auto server = StartRuntimeServer(w, generation, &socket_path);
+  if (!server.ok()) {
+    FailStart(w, {"Runtime.Unknown", "cannot start the Runtime API: " + server.status().message()});
+    return;
+  }
+  process::SpawnSpec spec{options_.worker_command, WorkerEnvironment("unix:" + socket_path),
+                          options_.worker_directory};
+  auto spawned = process::ChildProcess::Spawn(spec);
+  if (!spawned.ok()) {
+    FailStart(w, {"Runtime.InvalidEntrypoint", spawned.status().message()});
+    (*server)->Stop();
+    return;
+  }
+  std::shared_ptr<process::ChildProcess> child(std::move(*spawned));
   {
     std::lock_guard lock(mu_);
-    generation = ++w.generation;
-    w.state = Worker::State::kStarting;
-    w.initialised = false;
-    w.init_error.reset();
-    w.init_error_at.reset();
-    w.init_duration_ms.reset();
-    w.timed_out = false;
+    w.child = child;
+    w.spawned = std::chrono::steady_clock::now();
+    ++stats_.worker_starts;
     std::lock_guard log_lock(w.log_mu);
-    w.partial_line.clear();
-    w.init_log.clear();
-    w.log_target = nullptr;
+    w.output_fd = child->output_fd();
   }
-  auto fail_start = [&](const FunctionError& error) {
-    std::lock_guard lock(mu_);
-    LogLine("EMULATOR worker " + std::to_string(w.index) + " cannot start: " + error.message);
-    FailHeadOfQueue(w, error, true, 0);
-    w.state = Worker::State::kDown;
-    ++w.generation;
-    next_cv_.notify_all();
-  };
+  const KillReason reason = Watch(w, *child);
+  // The process is gone (its group goes too: grandchildren could hold the pipe open).
+  child->KillGroup(SIGKILL);
+  AfterExit(w, *child, reason);
+  (*server)->Stop();
+}
 
+uint64_t Emulator::Impl::ResetForStart(Worker& w) {
+  std::lock_guard lock(mu_);
+  const uint64_t generation = ++w.generation;
+  w.state = Worker::State::kStarting;
+  w.initialised = false;
+  w.init_error.reset();
+  w.init_error_at.reset();
+  w.init_duration_ms.reset();
+  w.timed_out = false;
+  std::lock_guard log_lock(w.log_mu);
+  w.partial_line.clear();
+  w.init_log.clear();
+  w.log_target = nullptr;
+  return generation;
+}
+
+void Emulator::Impl::FailStart(Worker& w, const FunctionError& error) {
+  std::lock_guard lock(mu_);
+  LogLine("EMULATOR worker " + std::to_string(w.index) + " cannot start: " + error.message);
+  FailHeadOfQueue(w, error, true, 0);
+  w.state = Worker::State::kDown;
+  ++w.generation;
+  next_cv_.notify_all();
+}
+
+Result<std::unique_ptr<http::Server>> Emulator::Impl::StartRuntimeServer(Worker& w,
+                                                                         uint64_t generation,
+                                                                         std::string* socket_path) {
   // A Runtime API server per process: requests of a dead process can never reach the next.
   // It listens on a Unix socket in the emulator's private directory, which only this user
   // may enter: no other local user, and no web page, can take or answer an invocation.
@@ -128,55 +163,58 @@ void Emulator::Impl::RunWorkerOnce(Worker& w) {
   server_options.idle_timeout = std::chrono::hours(24 * 365);
   server_options.io_timeout = std::chrono::hours(24 * 365);
   server_options.server_name = "sparkify-lambda-runtime";
-  auto server = http::Server::Start(server_options, [this, &w, generation](http::Request& req) {
+  *socket_path = server_options.unix_socket_path;
+  return http::Server::Start(server_options, [this, &w, generation](http::Request& req) {
     return HandleRuntime(w, generation, req);
   });
-  if (!server.ok()) {
-    fail_start({"Runtime.Unknown", "cannot start the Runtime API: " + server.status().message()});
-    return;
-  }
-  process::SpawnSpec spec{options_.worker_command,
-                          WorkerEnvironment("unix:" + server_options.unix_socket_path),
-                          options_.worker_directory};
-  auto spawned = process::ChildProcess::Spawn(spec);
-  if (!spawned.ok()) {
-    fail_start({"Runtime.InvalidEntrypoint", spawned.status().message()});
-    (*server)->Stop();
-    return;
-  }
-  std::shared_ptr<process::ChildProcess> child(std::move(*spawned));
-  {
-    std::lock_guard lock(mu_);
-    w.child = child;
-    w.spawned = std::chrono::steady_clock::now();
-    ++stats_.worker_starts;
-    std::lock_guard log_lock(w.log_mu);
-    w.output_fd = child->output_fd();
-  }
+}
 
-  enum class KillReason { kNone, kTimeout, kInitTimeout, kInitErrorLinger, kStop };
+std::optional<SteadyTime> Emulator::Impl::NextDeadline(const Worker& w, KillReason* why) const {
+  if (stopping_) {
+    *why = KillReason::kStop;
+    return std::chrono::steady_clock::now();
+  }
+  if (w.init_error_at) {
+    *why = KillReason::kInitErrorLinger;
+    return *w.init_error_at + kInitErrorGrace;
+  }
+  if (w.state == Worker::State::kStarting) {
+    *why = KillReason::kInitTimeout;
+    return w.spawned + options_.init_timeout;
+  }
+  if (w.state == Worker::State::kBusy && w.current) {
+    *why = KillReason::kTimeout;
+    return w.current->deadline;
+  }
+  *why = KillReason::kNone;
+  return std::nullopt;
+}
+
+void Emulator::Impl::ReadOutput(Worker& w, int fd, bool* open) {
+  std::lock_guard log_lock(w.log_mu);
+  char buf[64 * 1024];
+  for (;;) {
+    ssize_t got = ::read(fd, buf, sizeof buf);
+    if (got > 0) {
+      OnOutput(w, std::string_view(buf, static_cast<size_t>(got)));
+      continue;
+    }
+    if (got == 0 || (errno != EAGAIN && errno != EINTR)) *open = false;
+    if (got < 0 && errno == EINTR) continue;
+    break;
+  }
+}
+
+Emulator::Impl::KillReason Emulator::Impl::Watch(Worker& w, process::ChildProcess& child) {
   KillReason reason = KillReason::kNone;
   bool output_open = true;
   for (;;) {
     int timeout_ms = -1;
     {
       std::lock_guard lock(mu_);
-      auto now = std::chrono::steady_clock::now();
-      std::optional<SteadyTime> deadline;
       KillReason why = KillReason::kNone;
-      if (stopping_) {
-        deadline = now;
-        why = KillReason::kStop;
-      } else if (w.init_error_at) {
-        deadline = *w.init_error_at + kInitErrorGrace;
-        why = KillReason::kInitErrorLinger;
-      } else if (w.state == Worker::State::kStarting) {
-        deadline = w.spawned + options_.init_timeout;
-        why = KillReason::kInitTimeout;
-      } else if (w.state == Worker::State::kBusy && w.current) {
-        deadline = w.current->deadline;
-        why = KillReason::kTimeout;
-      }
+      std::optional<SteadyTime> deadline = NextDeadline(w, &why);
+      auto now = std::chrono::steady_clock::now();
       if (deadline && now >= *deadline) {
         if (reason == KillReason::kNone) reason = why;
         w.timed_out = why == KillReason::kTimeout;
@@ -185,10 +223,10 @@ void Emulator::Impl::RunWorkerOnce(Worker& w) {
         timeout_ms = static_cast<int>(std::min<int64_t>(left, INT_MAX));
       }
     }
-    if (reason != KillReason::kNone) child->KillGroup(SIGKILL);
-    pollfd fds[3] = {{child->exit_fd(), POLLIN, 0},
+    if (reason != KillReason::kNone) child.KillGroup(SIGKILL);
+    pollfd fds[3] = {{child.exit_fd(), POLLIN, 0},
                      {w.wake_fd, POLLIN, 0},
-                     {output_open ? child->output_fd() : -1, POLLIN, 0}};
+                     {output_open ? child.output_fd() : -1, POLLIN, 0}};
     int n = ::poll(fds, 3, timeout_ms);
     if (n < 0 && errno != EINTR) {
       reason = KillReason::kStop;  // cannot watch it any more: end it
@@ -198,88 +236,76 @@ void Emulator::Impl::RunWorkerOnce(Worker& w) {
       uint64_t ignored;
       (void)!::read(w.wake_fd, &ignored, sizeof ignored);
     }
-    if (fds[2].revents != 0) {
-      std::lock_guard log_lock(w.log_mu);
-      char buf[64 * 1024];
-      for (;;) {
-        ssize_t got = ::read(child->output_fd(), buf, sizeof buf);
-        if (got > 0) {
-          OnOutput(w, std::string_view(buf, static_cast<size_t>(got)));
-          continue;
-        }
-        if (got == 0 || (errno != EAGAIN && errno != EINTR)) output_open = false;
-        if (got < 0 && errno == EINTR) continue;
-        break;
-      }
-    }
-    if (fds[0].revents != 0) break;
+    if (fds[2].revents != 0) ReadOutput(w, child.output_fd(), &output_open);
+    if (fds[0].revents != 0) return reason;
   }
+}
 
-  // The process is gone (its group goes too: grandchildren could hold the pipe open).
-  child->KillGroup(SIGKILL);
-  process::ExitInfo exit = child->TryReap().value_or(process::ExitInfo{});
-  std::string why = exit.Describe();
-  {
-    std::lock_guard lock(mu_);
-    bool had_invocation = w.current != nullptr;
-    if (had_invocation) {
-      Finish f;
-      f.is_error = true;
-      f.rss_kb = exit.max_rss_kb;
-      const std::string& id = w.current->request_id;
-      if (w.timed_out) {
-        f.error_type = "Sandbox.Timedout";
-        f.platform_status = "timeout";
-        f.result =
-            FunctionErrorJson(f.error_type, "RequestId: " + id + " Error: Task timed out after " +
-                                                Seconds(options_.timeout) + " seconds");
-      } else {
-        f.error_type = "Runtime.ExitError";
-        f.platform_status = "error";
-        f.result = FunctionErrorJson(
-            f.error_type, "RequestId: " + id + " Error: Runtime exited with error: " + why);
-      }
-      Complete(w, std::move(f));
-    } else if (!w.initialised) {
-      FunctionError error;
-      bool prefix = true;
-      if (w.init_error) {
-        error = *w.init_error;
-        prefix = false;
-      } else if (reason == KillReason::kInitTimeout) {
-        error = {"Sandbox.Timedout",
-                 "Init timed out after " + Seconds(options_.init_timeout) + " seconds"};
-      } else {
-        error = {"Runtime.ExitError", "Runtime exited with error: " + why};
-      }
-      if (reason != KillReason::kStop) {
-        LogLine("INIT_REPORT Phase: init\tStatus: error\tError Type: " + error.error_type);
-        FailHeadOfQueue(w, error, prefix, exit.max_rss_kb);
-      }
+void Emulator::Impl::AnswerForDeath(Worker& w, const process::ExitInfo& exit, KillReason reason) {
+  const std::string why = exit.Describe();
+  if (w.current != nullptr) {
+    Finish f;
+    f.is_error = true;
+    f.rss_kb = exit.max_rss_kb;
+    const std::string& id = w.current->request_id;
+    if (w.timed_out) {
+      f.error_type = "Sandbox.Timedout";
+      f.platform_status = "timeout";
+      f.result =
+          FunctionErrorJson(f.error_type, "RequestId: " + id + " Error: Task timed out after " +
+                                              Seconds(options_.timeout) + " seconds");
     } else {
-      std::lock_guard log_lock(w.log_mu);
-      DrainOutput(w);
+      f.error_type = "Runtime.ExitError";
+      f.platform_status = "error";
+      f.result = FunctionErrorJson(
+          f.error_type, "RequestId: " + id + " Error: Runtime exited with error: " + why);
     }
-    if (reason != KillReason::kStop && reason != KillReason::kInitErrorLinger) {
-      LogLine("EMULATOR worker " + std::to_string(w.index) + " (pid " +
-              std::to_string(child->pid()) + ") exited: " + why);
+    Complete(w, std::move(f));
+  } else if (!w.initialised) {
+    FunctionError error;
+    bool prefix = true;
+    if (w.init_error) {
+      error = *w.init_error;
+      prefix = false;
+    } else if (reason == KillReason::kInitTimeout) {
+      error = {"Sandbox.Timedout",
+               "Init timed out after " + Seconds(options_.init_timeout) + " seconds"};
+    } else {
+      error = {"Runtime.ExitError", "Runtime exited with error: " + why};
     }
-    // A worker that served and then died mid-invocation is replaced at once; one that never
-    // got going (or died idle) only when work arrives, so a broken worker cannot spin.
-    w.restart_wanted = had_invocation && w.initialised && !stopping_;
-    w.state = Worker::State::kDown;
-    w.child.reset();
-    w.init_error.reset();
-    w.init_error_at.reset();
-    ++w.generation;
-    {
-      std::lock_guard log_lock(w.log_mu);
-      w.output_fd = -1;
-      w.log_target = nullptr;
+    if (reason != KillReason::kStop) {
+      LogLine("INIT_REPORT Phase: init\tStatus: error\tError Type: " + error.error_type);
+      FailHeadOfQueue(w, error, prefix, exit.max_rss_kb);
     }
-    next_cv_.notify_all();
+  } else {
+    std::lock_guard log_lock(w.log_mu);
+    DrainOutput(w);
   }
-  (*server)->Stop();
+}
+
+void Emulator::Impl::AfterExit(Worker& w, process::ChildProcess& child, KillReason reason) {
+  process::ExitInfo exit = child.TryReap().value_or(process::ExitInfo{});
+  std::lock_guard lock(mu_);
+  const bool had_invocation = w.current != nullptr;
+  AnswerForDeath(w, exit, reason);
+  if (reason != KillReason::kStop && reason != KillReason::kInitErrorLinger) {
+    LogLine("EMULATOR worker " + std::to_string(w.index) + " (pid " + std::to_string(child.pid()) +
+            ") exited: " + exit.Describe());
+  }
+  // A worker that served and then died mid-invocation is replaced at once; one that never
+  // got going (or died idle) only when work arrives, so a broken worker cannot spin.
+  w.restart_wanted = had_invocation && w.initialised && !stopping_;
+  w.state = Worker::State::kDown;
+  w.child.reset();
+  w.init_error.reset();
+  w.init_error_at.reset();
+  ++w.generation;
+  {
+    std::lock_guard log_lock(w.log_mu);
+    w.output_fd = -1;
+    w.log_target = nullptr;
+  }
+  next_cv_.notify_all();
 }
 
 void Emulator::Impl::DrainOutput(Worker& w) {

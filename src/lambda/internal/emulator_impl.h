@@ -141,8 +141,29 @@ class Emulator::Impl {
   void OnOutput(Worker& w, std::string_view chunk);
   void EmitWorkerLine(Worker& w, std::string_view line);
 
-  // worker.cpp
+  // worker.cpp: one life of a worker process: start, watch, post-mortem.
   void RunWorkerOnce(Worker& w);
+  // Why the supervisor killed the process, if it did.
+  enum class KillReason { kNone, kTimeout, kInitTimeout, kInitErrorLinger, kStop };
+  // A new generation of `w`, starting, with its state and logs cleared.
+  uint64_t ResetForStart(Worker& w);
+  // The process could not be started: the head of the queue gets `error`.
+  void FailStart(Worker& w, const FunctionError& error);
+  // The Runtime API server of one process, on a Unix socket in the private directory.
+  Result<std::unique_ptr<http::Server>> StartRuntimeServer(Worker& w, uint64_t generation,
+                                                           std::string* socket_path);
+  // When the process must be killed (init, invocation or linger deadline, or the emulator
+  // stopping) and why; nullopt: no deadline. REQUIRES: mu_ held.
+  std::optional<internal::SteadyTime> NextDeadline(const Worker& w, KillReason* why) const;
+  // Reads what the process wrote (non-blocking) into its log; *open false at EOF.
+  void ReadOutput(Worker& w, int fd, bool* open);
+  // Polls the process until it exits, killing it at its deadline; returns why it was killed.
+  KillReason Watch(Worker& w, process::ChildProcess& child);
+  // The answers a dead process owes: its invocation's error, or the init error for the head
+  // of the queue. REQUIRES: mu_ held.
+  void AnswerForDeath(Worker& w, const process::ExitInfo& exit, KillReason reason);
+  // Reaps the process, answers for it, logs its exit and marks `w` down.
+  void AfterExit(Worker& w, process::ChildProcess& child, KillReason reason);
   std::vector<std::string> WorkerEnvironment(const std::string& runtime_api) const;
   void Wake(Worker& w);
 

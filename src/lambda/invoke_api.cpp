@@ -101,6 +101,85 @@ http::Response Emulator::Impl::HandleInvoke(http::Request& req) {
   return res;
 }
 
+namespace {
+
+// Reads the payload (at most `limit` bytes) into *body; the error answer if it cannot.
+std::optional<http::Response> ReadPayload(http::Request& req, const std::string& type, size_t limit,
+                                          const std::string& request_id, std::string* body) {
+  auto read = req.ReadAll(limit);
+  if (read.ok()) {
+    *body = std::move(*read);
+    return std::nullopt;
+  }
+  if (read.status().code() != Status::Code::kResourceExhausted) {
+    http::Response res =
+        RenderInvokeError(InvokeError::kInvalidRequestContent, read.status().message(), request_id);
+    res.close = true;
+    return res;
+  }
+  http::Response res = RenderInvokeError(
+      InvokeError::kRequestTooLarge,
+      "Request must be smaller than " + std::to_string(limit) + " bytes for the " +
+          (type == "Event" ? "InvokeAsync" : "InvokeFunction") + " operation",
+      request_id);
+  res.close = true;
+  return res;
+}
+
+// The function a request names (in its path and Qualifier), as an ARN in this emulator.
+struct InvokeTarget {
+  bool known = false;  // this emulator's function (or the RIE's name for it)
+  std::string qualifier;
+  std::string arn;
+};
+
+// The target of `decoded` (the path's function name) and `query`; the error answer when its
+// qualifiers disagree.
+std::optional<http::Response> ResolveTarget(const EmulatorOptions& options,
+                                            const std::string& decoded, std::string_view query,
+                                            const std::string& request_id, InvokeTarget* target) {
+  auto ref = ParseFunctionRef(decoded);
+  std::string qualifier;
+  auto params = ParseQuery(query);
+  if (params) {
+    for (const auto& p : *params) {
+      if (p.key == "Qualifier") qualifier = p.value;
+    }
+  }
+  if (ref && !ref->qualifier.empty() && !qualifier.empty() && ref->qualifier != qualifier) {
+    return RenderInvokeError(InvokeError::kInvalidParameterValue,
+                             "The derived qualifier from the function name does not match "
+                             "the specified qualifier.",
+                             request_id);
+  }
+  if (ref && qualifier.empty()) qualifier = ref->qualifier;
+  target->known = ref && (ref->name == options.function_name || ref->name == kRieName) &&
+                  (ref->region.empty() || ref->region == options.region) &&
+                  (ref->account.empty() || ref->account == iam::kAccountId);
+  std::string name = target->known ? options.function_name : (ref ? ref->name : decoded);
+  target->arn = "arn:aws:lambda:" + options.region + ":" + std::string(iam::kAccountId) +
+                ":function:" + name + (qualifier.empty() ? "" : ":" + qualifier);
+  target->qualifier = std::move(qualifier);
+  return std::nullopt;
+}
+
+// The X-Amz-Client-Context header, decoded, into *out; the error answer if it is malformed.
+std::optional<http::Response> ReadClientContext(const http::Request& req,
+                                                const std::string& request_id, std::string* out) {
+  auto cc = req.Header("x-amz-client-context");
+  if (!cc || cc->empty()) return std::nullopt;
+  auto decoded = Base64Decode(*cc);
+  if (!decoded || decoded->size() > kMaxClientContextBytes || !nlohmann::json::accept(*decoded)) {
+    return RenderInvokeError(InvokeError::kInvalidParameterValue,
+                             "Client context must be a valid Base64-encoded JSON object.",
+                             request_id);
+  }
+  *out = std::move(*decoded);
+  return std::nullopt;
+}
+
+}  // namespace
+
 http::Response Emulator::Impl::Invoke(http::Request& req, const std::string& request_id) {
   std::string_view path = req.path;
   if (req.method != "POST" || !path.starts_with(kPathPrefix) || !path.ends_with(kPathSuffix) ||
@@ -127,52 +206,20 @@ http::Response Emulator::Impl::Invoke(http::Request& req, const std::string& req
                                  "must satisfy enum value set: [Event, RequestResponse, DryRun]",
                              request_id);
   }
+  std::string body;
   size_t limit = type == "Event" ? options_.max_async_request_bytes : options_.max_request_bytes;
-  auto body = req.ReadAll(limit);
-  if (!body.ok()) {
-    if (body.status().code() != Status::Code::kResourceExhausted) {
-      http::Response res = RenderInvokeError(InvokeError::kInvalidRequestContent,
-                                             body.status().message(), request_id);
-      res.close = true;
-      return res;
-    }
-    http::Response res = RenderInvokeError(
-        InvokeError::kRequestTooLarge,
-        "Request must be smaller than " + std::to_string(limit) + " bytes for the " +
-            (type == "Event" ? "InvokeAsync" : "InvokeFunction") + " operation",
-        request_id);
-    res.close = true;
-    return res;
-  }
+  if (auto refused = ReadPayload(req, type, limit, request_id, &body)) return std::move(*refused);
 
   // The function asked for, and its ARN (for the policy and the messages).
-  auto ref = ParseFunctionRef(*decoded);
-  std::string qualifier;
-  auto params = ParseQuery(req.query);
-  if (params) {
-    for (const auto& p : *params) {
-      if (p.key == "Qualifier") qualifier = p.value;
-    }
+  InvokeTarget target;
+  if (auto refused = ResolveTarget(options_, *decoded, req.query, request_id, &target)) {
+    return std::move(*refused);
   }
-  if (ref && !ref->qualifier.empty() && !qualifier.empty() && ref->qualifier != qualifier) {
-    return RenderInvokeError(InvokeError::kInvalidParameterValue,
-                             "The derived qualifier from the function name does not match "
-                             "the specified qualifier.",
-                             request_id);
-  }
-  if (ref && qualifier.empty()) qualifier = ref->qualifier;
-  bool known = ref && (ref->name == options_.function_name || ref->name == kRieName) &&
-               (ref->region.empty() || ref->region == options_.region) &&
-               (ref->account.empty() || ref->account == iam::kAccountId);
-  std::string name = known ? options_.function_name : (ref ? ref->name : *decoded);
-  std::string arn = "arn:aws:lambda:" + options_.region + ":" + std::string(iam::kAccountId) +
-                    ":function:" + name + (qualifier.empty() ? "" : ":" + qualifier);
-
-  if (auto denial = internal::AuthorizeInvoke(req, *body, options_, arn)) {
+  if (auto denial = internal::AuthorizeInvoke(req, body, options_, target.arn)) {
     return RenderInvokeError(denial->error, denial->message, request_id);
   }
-  if (!known || (!qualifier.empty() && qualifier != "$LATEST")) {
-    return RenderInvokeError(InvokeError::kResourceNotFound, "Function not found: " + arn,
+  if (!target.known || (!target.qualifier.empty() && target.qualifier != "$LATEST")) {
+    return RenderInvokeError(InvokeError::kResourceNotFound, "Function not found: " + target.arn,
                              request_id);
   }
   std::string log_type(req.Header("x-amz-log-type").value_or("None"));
@@ -184,17 +231,10 @@ http::Response Emulator::Impl::Invoke(http::Request& req, const std::string& req
                              request_id);
   }
   std::string client_context;
-  if (auto cc = req.Header("x-amz-client-context"); cc && !cc->empty()) {
-    auto decoded_cc = Base64Decode(*cc);
-    if (!decoded_cc || decoded_cc->size() > kMaxClientContextBytes ||
-        !nlohmann::json::accept(*decoded_cc)) {
-      return RenderInvokeError(InvokeError::kInvalidParameterValue,
-                               "Client context must be a valid Base64-encoded JSON object.",
-                               request_id);
-    }
-    client_context = std::move(*decoded_cc);
+  if (auto refused = ReadClientContext(req, request_id, &client_context)) {
+    return std::move(*refused);
   }
-  if (options_.require_json_payload && !body->empty() && !nlohmann::json::accept(*body)) {
+  if (options_.require_json_payload && !body.empty() && !nlohmann::json::accept(body)) {
     return RenderInvokeError(InvokeError::kInvalidRequestContent,
                              "Could not parse request body into json: the payload is not "
                              "valid JSON text",
@@ -204,8 +244,8 @@ http::Response Emulator::Impl::Invoke(http::Request& req, const std::string& req
 
   auto inv = std::make_shared<Invocation>();
   inv->request_id = request_id;
-  inv->payload = std::move(*body);
-  inv->function_arn = arn;
+  inv->payload = std::move(body);
+  inv->function_arn = target.arn;
   inv->client_context = std::move(client_context);
   std::string trace(req.Header("x-amzn-trace-id").value_or(""));
   inv->trace_id = trace.empty() ? NewTraceId(*options_.clock) : trace;

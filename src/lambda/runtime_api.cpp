@@ -69,109 +69,116 @@ http::Response Emulator::Impl::HandleRuntime(Worker& w, uint64_t generation, htt
   std::string_view path = req.path;
   if (!path.starts_with(kPrefix)) return Answer(404, "InvalidRequest", "unknown path");
   path.remove_prefix(kPrefix.size());
-
-  if (req.method == "GET" && path == "invocation/next") {
-    std::unique_lock lock(mu_);
-    if (stopping_ || w.generation != generation) return Stale();
-    if (w.current) {
-      Finish f;
-      f.is_error = true;
-      f.error_type = "Runtime.InvalidResponse";
-      f.result = FunctionErrorJson(
-          f.error_type, "the runtime asked for the next invocation without answering this one");
-      Complete(w, std::move(f));
-    }
-    if (!w.initialised) {
-      w.initialised = true;
-      w.init_duration_ms =
-          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - w.spawned)
-              .count();
-    }
-    w.state = Worker::State::kIdle;
-    Wake(w);  // no init deadline any more
-    next_cv_.wait(lock, [&] { return stopping_ || w.generation != generation || !queue_.empty(); });
-    if (stopping_ || w.generation != generation) return Stale();
-    std::shared_ptr<Invocation> inv = TakeNext(w);
-    Wake(w);  // a deadline to watch
-    http::Response res;
-    res.Set("Content-Type", "application/json");
-    res.Set("Lambda-Runtime-Aws-Request-Id", inv->request_id);
-    auto deadline_ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(inv->wall_deadline.time_since_epoch())
-            .count();
-    res.Set("Lambda-Runtime-Deadline-Ms", std::to_string(deadline_ms));
-    res.Set("Lambda-Runtime-Invoked-Function-Arn", inv->function_arn);
-    res.Set("Lambda-Runtime-Trace-Id", inv->trace_id);
-    if (!inv->client_context.empty()) {
-      res.Set("Lambda-Runtime-Client-Context", inv->client_context);
-    }
-    res.body = std::move(inv->payload);  // the worker has it now
-    inv->payload.clear();
-    return res;
-  }
-
-  if (req.method == "POST" && path == "init/error") {
-    auto body = req.ReadAll(kMaxErrorBytes);
-    std::lock_guard lock(mu_);
-    if (stopping_ || w.generation != generation) return Stale();
-    if (w.initialised) {
-      return Answer(403, "InvalidStateTransition", "init/error after the first /next");
-    }
-    PostedError posted = ReadPostedError(req, body.ok() ? *body : "");
-    auto parsed = ParseFunctionError(posted.document);
-    w.init_error = FunctionError{posted.error_type, parsed ? parsed->message : ""};
-    w.init_error_at = std::chrono::steady_clock::now();
-    Wake(w);
-    return Answer(202);
-  }
-
+  if (req.method == "GET" && path == "invocation/next") return RuntimeNext(w, generation);
+  if (req.method == "POST" && path == "init/error") return RuntimeInitError(w, generation, req);
   if (req.method == "POST" && path.starts_with("invocation/")) {
     path.remove_prefix(std::string_view("invocation/").size());
     size_t slash = path.find('/');
     if (slash == std::string_view::npos) return Answer(404, "InvalidRequest", "unknown path");
-    std::string id(path.substr(0, slash));
     std::string_view what = path.substr(slash + 1);
     if (what != "response" && what != "error") {
       return Answer(404, "InvalidRequest", "unknown path");
     }
-    size_t limit = what == "response" ? options_.max_response_bytes : kMaxErrorBytes;
-    auto body = req.ReadAll(limit);
-    bool too_large = !body.ok() && body.status().code() == Status::Code::kResourceExhausted;
-    if (!body.ok() && !too_large) {
-      http::Response res = Answer(400, "InvalidRequest", body.status().message());
-      res.close = true;
-      return res;
-    }
-    std::lock_guard lock(mu_);
-    if (stopping_ || w.generation != generation) return Stale();
-    if (!w.current || w.current->request_id != id) {
-      return Answer(400, "InvalidRequestID", "Invalid request ID");
-    }
-    Finish f;
-    http::Response res = Answer(202);
-    if (too_large && what == "response") {
-      std::string limit_text = std::to_string(options_.max_response_bytes);
-      f.is_error = true;
-      f.error_type = "Function.ResponseSizeTooLarge";
-      f.result = FunctionErrorJson(f.error_type,
-                                   "Response payload size exceeded maximum allowed payload size (" +
-                                       limit_text + " bytes).");
-      res = Answer(413, "RequestEntityTooLarge",
-                   "Exceeded maximum allowed payload size (" + limit_text + " bytes).");
-      res.close = true;  // the rest of the body is not read
-    } else if (what == "response") {
-      f.result = std::move(*body);
-    } else {
-      PostedError posted = ReadPostedError(req, body.ok() ? *body : "error document too large");
-      f.is_error = true;
-      f.result = std::move(posted.document);
-      f.error_type = std::move(posted.error_type);
-    }
-    Complete(w, std::move(f));
-    w.state = Worker::State::kIdle;
-    return res;
+    return RuntimeAnswer(w, generation, req, std::string(path.substr(0, slash)),
+                         what == "response");
   }
   return Answer(404, "InvalidRequest", "unknown path");
+}
+
+http::Response Emulator::Impl::RuntimeNext(Worker& w, uint64_t generation) {
+  std::unique_lock lock(mu_);
+  if (stopping_ || w.generation != generation) return Stale();
+  if (w.current) {
+    Finish f;
+    f.is_error = true;
+    f.error_type = "Runtime.InvalidResponse";
+    f.result = FunctionErrorJson(
+        f.error_type, "the runtime asked for the next invocation without answering this one");
+    Complete(w, std::move(f));
+  }
+  if (!w.initialised) {
+    w.initialised = true;
+    w.init_duration_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - w.spawned)
+            .count();
+  }
+  w.state = Worker::State::kIdle;
+  Wake(w);  // no init deadline any more
+  next_cv_.wait(lock, [&] { return stopping_ || w.generation != generation || !queue_.empty(); });
+  if (stopping_ || w.generation != generation) return Stale();
+  std::shared_ptr<Invocation> inv = TakeNext(w);
+  Wake(w);  // a deadline to watch
+  http::Response res;
+  res.Set("Content-Type", "application/json");
+  res.Set("Lambda-Runtime-Aws-Request-Id", inv->request_id);
+  auto deadline_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(inv->wall_deadline.time_since_epoch())
+          .count();
+  res.Set("Lambda-Runtime-Deadline-Ms", std::to_string(deadline_ms));
+  res.Set("Lambda-Runtime-Invoked-Function-Arn", inv->function_arn);
+  res.Set("Lambda-Runtime-Trace-Id", inv->trace_id);
+  if (!inv->client_context.empty()) {
+    res.Set("Lambda-Runtime-Client-Context", inv->client_context);
+  }
+  res.body = std::move(inv->payload);  // the worker has it now
+  inv->payload.clear();
+  return res;
+}
+
+http::Response Emulator::Impl::RuntimeInitError(Worker& w, uint64_t generation,
+                                                http::Request& req) {
+  auto body = req.ReadAll(kMaxErrorBytes);
+  std::lock_guard lock(mu_);
+  if (stopping_ || w.generation != generation) return Stale();
+  if (w.initialised) {
+    return Answer(403, "InvalidStateTransition", "init/error after the first /next");
+  }
+  PostedError posted = ReadPostedError(req, body.ok() ? *body : "");
+  auto parsed = ParseFunctionError(posted.document);
+  w.init_error = FunctionError{posted.error_type, parsed ? parsed->message : ""};
+  w.init_error_at = std::chrono::steady_clock::now();
+  Wake(w);
+  return Answer(202);
+}
+
+http::Response Emulator::Impl::RuntimeAnswer(Worker& w, uint64_t generation, http::Request& req,
+                                             const std::string& id, bool is_response) {
+  size_t limit = is_response ? options_.max_response_bytes : kMaxErrorBytes;
+  auto body = req.ReadAll(limit);
+  bool too_large = !body.ok() && body.status().code() == Status::Code::kResourceExhausted;
+  if (!body.ok() && !too_large) {
+    http::Response res = Answer(400, "InvalidRequest", body.status().message());
+    res.close = true;
+    return res;
+  }
+  std::lock_guard lock(mu_);
+  if (stopping_ || w.generation != generation) return Stale();
+  if (!w.current || w.current->request_id != id) {
+    return Answer(400, "InvalidRequestID", "Invalid request ID");
+  }
+  Finish f;
+  http::Response res = Answer(202);
+  if (too_large && is_response) {
+    std::string limit_text = std::to_string(options_.max_response_bytes);
+    f.is_error = true;
+    f.error_type = "Function.ResponseSizeTooLarge";
+    f.result = FunctionErrorJson(
+        f.error_type,
+        "Response payload size exceeded maximum allowed payload size (" + limit_text + " bytes).");
+    res = Answer(413, "RequestEntityTooLarge",
+                 "Exceeded maximum allowed payload size (" + limit_text + " bytes).");
+    res.close = true;  // the rest of the body is not read
+  } else if (is_response) {
+    f.result = std::move(*body);
+  } else {
+    PostedError posted = ReadPostedError(req, body.ok() ? *body : "error document too large");
+    f.is_error = true;
+    f.result = std::move(posted.document);
+    f.error_type = std::move(posted.error_type);
+  }
+  Complete(w, std::move(f));
+  w.state = Worker::State::kIdle;
+  return res;
 }
 
 }  // namespace sparkify::lambda

@@ -110,6 +110,12 @@ class Emulator::Impl {
   void Supervise(Worker& w);
 
  private:
+  // runtime_api.cpp, one per route: GET /runtime/invocation/next (waits for work), POST
+  // /runtime/init/error, POST /runtime/invocation/{id}/response or /error.
+  http::Response RuntimeNext(Worker& w, uint64_t generation);
+  http::Response RuntimeInitError(Worker& w, uint64_t generation, http::Request& req);
+  http::Response RuntimeAnswer(Worker& w, uint64_t generation, http::Request& req,
+                               const std::string& id, bool is_response);
   // invoke_api.cpp: HandleInvoke without the in-flight accounting.
   http::Response Invoke(http::Request& req, const std::string& request_id);
   // Queues a checked invocation; for RequestResponse waits for it and renders the answer.

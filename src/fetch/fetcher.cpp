@@ -186,6 +186,34 @@ struct SlistDeleter {
   void operator()(curl_slist* l) const { curl_slist_free_all(l); }
 };
 
+// What a completed hop gives: a redirect to follow, or the image (checked: an image/* type and
+// JPEG, PNG or WebP bytes).
+Result<HttpFetcher::Hop> HopOutcome(HopState& st) {
+  HttpFetcher::Hop out;
+  if (st.status >= 300 && st.status < 400) {
+    char* location = nullptr;
+    curl_easy_getinfo(st.curl, CURLINFO_REDIRECT_URL, &location);
+    if (st.status == 304 || st.status == 300 || location == nullptr) {
+      return Status::InvalidArgument("HTTP " + std::to_string(st.status) +
+                                     " without a redirect to follow");
+    }
+    out.redirect = location;
+    return out;
+  }
+  if (!st.checked_head) {  // no body at all
+    st.abort = CheckHead(st);
+    if (!st.abort.ok()) return st.abort;
+  }
+  if (!vision::SniffImageFormat(st.body)) {
+    return Status::InvalidArgument(st.body.empty()
+                                       ? std::string("empty body")
+                                       : "not an image: the body is not JPEG, PNG or WebP");
+  }
+  out.image.body = std::move(st.body);
+  out.image.content_type = std::move(st.content_type);
+  return out;
+}
+
 }  // namespace
 
 Resolver& Resolver::System() {
@@ -211,129 +239,129 @@ Result<FetchedImage> HttpFetcher::FetchFor(const std::string& original_url,
   const auto deadline = SteadyClock::now() + total;
   std::string url = original_url;
   for (int hop = 0;; ++hop) {
-    SPARKIFY_ASSIGN_OR_RETURN(UrlParts parts, ParseFetchUrl(url));
-    SPARKIFY_ASSIGN_OR_RETURN(std::vector<IpAddress> addresses, resolver_->Resolve(parts.host));
-    for (const IpAddress& a : addresses) {
-      if (auto why = Refusal(options_, a, parts.port)) {
-        // "127.0.0.1 is a loopback address", not "... a loopback address 127.0.0.1" again.
-        std::string what = *why;
-        const std::string address = a.ToString();
-        if (parts.host_is_ip) {
-          if (size_t at = what.find(" " + address); at != std::string::npos) {
-            what.erase(at, address.size() + 1);
-          }
-        }
-        return Status::InvalidArgument("refused: " + parts.host + " is a " + what +
-                                       "; only addresses on the public internet are fetched");
-      }
+    SPARKIFY_ASSIGN_OR_RETURN(Hop got, FetchHop(url, deadline, total));
+    if (got.redirect.empty()) {
+      got.image.final_url = url;
+      got.image.redirects = hop;
+      return std::move(got.image);
     }
-    auto remaining =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
-    if (remaining.count() <= 0) {
+    if (hop >= options_.max_redirects) {
+      return Status::InvalidArgument("too many redirects (more than " +
+                                     std::to_string(options_.max_redirects) + ")");
+    }
+    url = std::move(got.redirect);
+  }
+}
+
+Status HttpFetcher::CheckAddresses(const UrlParts& parts,
+                                   const std::vector<IpAddress>& addresses) const {
+  for (const IpAddress& a : addresses) {
+    if (auto why = Refusal(options_, a, parts.port)) {
+      // "127.0.0.1 is a loopback address", not "... a loopback address 127.0.0.1" again.
+      std::string what = *why;
+      const std::string address = a.ToString();
+      if (parts.host_is_ip) {
+        if (size_t at = what.find(" " + address); at != std::string::npos) {
+          what.erase(at, address.size() + 1);
+        }
+      }
+      return Status::InvalidArgument("refused: " + parts.host + " is a " + what +
+                                     "; only addresses on the public internet are fetched");
+    }
+  }
+  return Status::OK();
+}
+
+Result<HttpFetcher::Hop> HttpFetcher::FetchHop(const std::string& url,
+                                               std::chrono::steady_clock::time_point deadline,
+                                               std::chrono::milliseconds total) {
+  SPARKIFY_ASSIGN_OR_RETURN(UrlParts parts, ParseFetchUrl(url));
+  SPARKIFY_ASSIGN_OR_RETURN(std::vector<IpAddress> addresses, resolver_->Resolve(parts.host));
+  SPARKIFY_RETURN_IF_ERROR(CheckAddresses(parts, addresses));
+  auto remaining =
+      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
+  if (remaining.count() <= 0) {
+    return Status::DeadlineExceeded("timed out after " + std::to_string(total.count()) + " ms");
+  }
+
+  std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
+  if (!curl) return Status::Internal("curl_easy_init failed");
+  HopState st;
+  st.options = &options_;
+  st.curl = curl.get();
+  st.pinned = addresses;
+  st.port = parts.port;
+
+  std::unique_ptr<curl_slist, SlistDeleter> resolve;
+  if (!parts.host_is_ip) {
+    std::string entry = parts.host + ":" + std::to_string(parts.port) + ":";
+    for (size_t i = 0; i < addresses.size(); ++i) {
+      if (i > 0) entry.push_back(',');
+      entry.append(Bracketed(addresses[i]));
+    }
+    resolve.reset(curl_slist_append(nullptr, entry.c_str()));
+  }
+  std::unique_ptr<curl_slist, SlistDeleter> headers(
+      curl_slist_append(nullptr, "Accept: image/jpeg, image/png, image/webp, image/*;q=0.8"));
+
+  CURL* c = curl.get();
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_PROXY, "");
+  curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+  if (resolve) curl_easy_setopt(c, CURLOPT_RESOLVE, resolve.get());
+  curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, &OpenSocket);
+  curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &st);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(std::min(options_.connect_timeout, remaining).count()));
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(remaining.count()));
+  curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(options_.max_bytes));
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, &OnHeader);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, &st);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &OnBody);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &st);
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
+  curl_easy_setopt(c, CURLOPT_USERAGENT, options_.user_agent.c_str());
+  if (options_.cancel != nullptr) {
+    if (options_.cancel->load()) return Status::Unavailable("cancelled");
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, &OnProgress);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, &st);
+  }
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L);
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L);
+
+  CURLcode rc = curl_easy_perform(c);
+  if (!st.abort.ok()) return st.abort;
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st.status);
+  SPARKIFY_RETURN_IF_ERROR(TransferError(rc, c, parts, total));
+  return HopOutcome(st);
+}
+
+Status HttpFetcher::TransferError(int code, void* curl, const UrlParts& parts,
+                                  std::chrono::milliseconds total) const {
+  const auto rc = static_cast<CURLcode>(code);
+  switch (rc) {
+    case CURLE_OK:
+      return Status::OK();
+    case CURLE_OPERATION_TIMEDOUT: {
+      double connect_time = 0;
+      curl_easy_getinfo(static_cast<CURL*>(curl), CURLINFO_CONNECT_TIME, &connect_time);
+      if (connect_time <= 0) {
+        return Status::DeadlineExceeded("connecting to " + parts.host + " timed out");
+      }
       return Status::DeadlineExceeded("timed out after " + std::to_string(total.count()) + " ms");
     }
-
-    std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
-    if (!curl) return Status::Internal("curl_easy_init failed");
-    HopState st;
-    st.options = &options_;
-    st.curl = curl.get();
-    st.pinned = addresses;
-    st.port = parts.port;
-
-    std::unique_ptr<curl_slist, SlistDeleter> resolve;
-    if (!parts.host_is_ip) {
-      std::string entry = parts.host + ":" + std::to_string(parts.port) + ":";
-      for (size_t i = 0; i < addresses.size(); ++i) {
-        if (i > 0) entry.push_back(',');
-        entry.append(Bracketed(addresses[i]));
-      }
-      resolve.reset(curl_slist_append(nullptr, entry.c_str()));
-    }
-    std::unique_ptr<curl_slist, SlistDeleter> headers(
-        curl_slist_append(nullptr, "Accept: image/jpeg, image/png, image/webp, image/*;q=0.8"));
-
-    CURL* c = curl.get();
-    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_PROXY, "");
-    curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-    if (resolve) curl_easy_setopt(c, CURLOPT_RESOLVE, resolve.get());
-    curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, &OpenSocket);
-    curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &st);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-                     static_cast<long>(std::min(options_.connect_timeout, remaining).count()));
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(remaining.count()));
-    curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(options_.max_bytes));
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, &OnHeader);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &st);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &OnBody);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &st);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
-    curl_easy_setopt(c, CURLOPT_USERAGENT, options_.user_agent.c_str());
-    if (options_.cancel != nullptr) {
-      if (options_.cancel->load()) return Status::Unavailable("cancelled");
-      curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-      curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, &OnProgress);
-      curl_easy_setopt(c, CURLOPT_XFERINFODATA, &st);
-    }
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L);
-
-    CURLcode rc = curl_easy_perform(c);
-    if (!st.abort.ok()) return st.abort;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st.status);
-    switch (rc) {
-      case CURLE_OK:
-        break;
-      case CURLE_OPERATION_TIMEDOUT: {
-        double connect_time = 0;
-        curl_easy_getinfo(c, CURLINFO_CONNECT_TIME, &connect_time);
-        if (connect_time <= 0) {
-          return Status::DeadlineExceeded("connecting to " + parts.host + " timed out");
-        }
-        return Status::DeadlineExceeded("timed out after " + std::to_string(total.count()) + " ms");
-      }
-      case CURLE_FILESIZE_EXCEEDED:
-        return Status::ResourceExhausted("too large: Content-Length over " +
-                                         std::to_string(options_.max_bytes) + " bytes");
-      case CURLE_COULDNT_CONNECT:
-        return Status::Unavailable("cannot connect to " + parts.host + ":" +
-                                   std::to_string(parts.port));
-      default:
-        return Status::Unavailable(std::string("transfer failed: ") + curl_easy_strerror(rc));
-    }
-    if (st.status >= 300 && st.status < 400) {
-      char* location = nullptr;
-      curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &location);
-      if (st.status == 304 || st.status == 300 || location == nullptr) {
-        return Status::InvalidArgument("HTTP " + std::to_string(st.status) +
-                                       " without a redirect to follow");
-      }
-      if (hop >= options_.max_redirects) {
-        return Status::InvalidArgument("too many redirects (more than " +
-                                       std::to_string(options_.max_redirects) + ")");
-      }
-      url = location;
-      continue;
-    }
-    if (!st.checked_head) {  // no body at all
-      st.abort = CheckHead(st);
-      if (!st.abort.ok()) return st.abort;
-    }
-    if (!vision::SniffImageFormat(st.body)) {
-      return Status::InvalidArgument(st.body.empty()
-                                         ? std::string("empty body")
-                                         : "not an image: the body is not JPEG, PNG or WebP");
-    }
-    FetchedImage out;
-    out.body = std::move(st.body);
-    out.content_type = std::move(st.content_type);
-    out.final_url = url;
-    out.redirects = hop;
-    return out;
+    case CURLE_FILESIZE_EXCEEDED:
+      return Status::ResourceExhausted("too large: Content-Length over " +
+                                       std::to_string(options_.max_bytes) + " bytes");
+    case CURLE_COULDNT_CONNECT:
+      return Status::Unavailable("cannot connect to " + parts.host + ":" +
+                                 std::to_string(parts.port));
+    default:
+      return Status::Unavailable(std::string("transfer failed: ") + curl_easy_strerror(rc));
   }
 }
 

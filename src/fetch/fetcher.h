@@ -33,6 +33,7 @@
 
 #include "common/status.h"
 #include "fetch/address.h"
+#include "fetch/url.h"
 
 namespace sparkify::fetch {
 
@@ -98,8 +99,25 @@ class HttpFetcher final : public ImageFetcher {
                                    std::chrono::milliseconds budget) override;
   const FetchOptions& options() const { return options_; }
 
+ public:
+  // One hop's outcome: a redirect to follow (not empty), or the image.
+  struct Hop {
+    std::string redirect;
+    FetchedImage image;
+  };
+
  private:
+  // Follows up to max_redirects redirects, each hop checked like the first, within `total`.
   Result<FetchedImage> FetchFor(const std::string& url, std::chrono::milliseconds total);
+  // One request: the URL parsed, its host resolved and checked, the transfer pinned to the
+  // checked addresses.
+  Result<Hop> FetchHop(const std::string& url, std::chrono::steady_clock::time_point deadline,
+                       std::chrono::milliseconds total);
+  // InvalidArgument when any of the host's addresses may not be reached.
+  Status CheckAddresses(const UrlParts& parts, const std::vector<IpAddress>& addresses) const;
+  // The Status of a finished transfer (a CURLcode of the CURL* handle `curl`).
+  Status TransferError(int code, void* curl, const UrlParts& parts,
+                       std::chrono::milliseconds total) const;
 
   FetchOptions options_;
   Resolver* resolver_;

@@ -233,6 +233,114 @@ Result<std::vector<PartInfo>> DiskStoreImpl::ListParts(std::string_view bucket,
   });
 }
 
+namespace {
+
+using PartList = std::vector<std::pair<int, std::string>>;
+
+// NotFound (NoSuchUpload) for an upload a racing Complete or Abort removed.
+Status UploadGone(std::string_view bucket, std::string_view upload_id) {
+  return Status::NotFound("no such upload " + std::string(upload_id) + " in bucket " +
+                          Printable(bucket) + " (completed or aborted meanwhile)");
+}
+
+// What checking the part list found: each part's ETag, and their binary MD5s concatenated
+// (the object's ETag is their MD5).
+struct CheckedParts {
+  std::vector<std::string> etags;
+  std::string md5s;
+};
+
+// The listed parts before anything is written: numbers ascending and in 1..10000, each part
+// uploaded with the listed ETag, all but the last at least min_part_size. One part file is
+// open at a time: there may be 10,000.
+Result<CheckedParts> CheckParts(std::string_view bucket, std::string_view upload_id,
+                                const std::string& dir, const PartList& parts,
+                                uint64_t min_part_size) {
+  if (parts.empty()) return Status::InvalidArgument("MalformedXML: the part list is empty");
+  for (size_t i = 1; i < parts.size(); ++i) {
+    if (parts[i].first <= parts[i - 1].first) {
+      return Status::InvalidArgument("InvalidPartOrder: part " + std::to_string(parts[i].first) +
+                                     " is listed after part " + std::to_string(parts[i - 1].first));
+    }
+  }
+  CheckedParts out;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const auto& [number, etag] = parts[i];
+    std::string part_name = "part " + std::to_string(number);
+    if (number < 1 || number > kMaxPartNumber) {
+      return Status::InvalidArgument("InvalidPart: " + part_name + " is outside 1..10000");
+    }
+    auto opened = OpenStoreFile(dir + "/" + PartFileName(number), FileKind::kPart);
+    if (!opened.ok() && opened.status().IsNotFound()) {
+      // A racing Complete or Abort removes the whole upload: that is NoSuchUpload, not a
+      // part the client forgot.
+      if (!PathExists(dir + kUploadFile)) return UploadGone(bucket, upload_id);
+      return Status::InvalidArgument("InvalidPart: " + part_name + " was not uploaded");
+    }
+    if (!opened.ok()) return opened.status();
+    if (NormalizeEtag(etag) != NormalizeEtag(opened->meta.etag)) {
+      return Status::InvalidArgument("InvalidPart: " + part_name + " has ETag " +
+                                     opened->meta.etag + ", not " + Printable(etag));
+    }
+    if (i + 1 < parts.size() && opened->meta.size < min_part_size) {
+      return Status::InvalidArgument(
+          "EntityTooSmall: " + part_name + " is " + std::to_string(opened->meta.size) +
+          " bytes, below the minimum of " + std::to_string(min_part_size));
+    }
+    auto raw = HexDecode(opened->meta.etag);
+    if (!raw || raw->size() != 16) {
+      return Status::Corruption("part file of " + part_name + " has a malformed ETag");
+    }
+    out.md5s += *raw;
+    out.etags.push_back(opened->meta.etag);
+  }
+  return out;
+}
+
+// The parts' data in order into `staged`, sealed under a new data key (its wrapped form in
+// *seal_info) when `seal`; the parts' sizes. A part replaced since CheckParts is refused.
+Result<std::vector<uint64_t>> Concatenate(const StoreShared& s, std::string_view bucket,
+                                          std::string_view upload_id, const std::string& dir,
+                                          const PartList& parts,
+                                          const std::vector<std::string>& etags, bool seal,
+                                          SealInfo* seal_info, StagedFile* staged) {
+  std::optional<Sealer> sealer;
+  if (seal) {
+    SPARKIFY_ASSIGN_OR_RETURN(auto master, s.keys->GetOrCreate());
+    auto [data_key, key_info] = master->NewDataKey();
+    sealer.emplace(std::move(data_key));
+    *seal_info = std::move(key_info);
+  }
+  std::vector<uint64_t> part_sizes;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    std::string path = dir + "/" + PartFileName(parts[i].first);
+    auto f = OpenStoreFile(path, FileKind::kPart);
+    if (!f.ok() && f.status().IsNotFound()) return UploadGone(bucket, upload_id);
+    if (!f.ok()) return f.status();
+    if (f->meta.etag != etags[i]) {
+      return Status::InvalidArgument("InvalidPart: part " + std::to_string(parts[i].first) +
+                                     " was replaced during completion");
+    }
+    part_sizes.push_back(f->meta.size);
+    if (seal) {
+      // Each part has its own data key: decrypted and sealed again under the object's.
+      SPARKIFY_RETURN_IF_ERROR(ResealInto(s, std::move(*f), path, &*sealer, staged));
+    } else if (f->header.sealed) {
+      return Status::Corruption("bad part file " + path + ": encrypted in a plain upload");
+    } else {
+      SPARKIFY_RETURN_IF_ERROR(
+          staged->AppendFrom(f->fd.get(), f->header.data_offset, f->header.data_len, path));
+    }
+  }
+  if (seal) {
+    SPARKIFY_RETURN_IF_ERROR(
+        sealer->Finish([&](std::string_view sealed) { return staged->Append(sealed); }));
+  }
+  return part_sizes;
+}
+
+}  // namespace
+
 Result<ObjectMeta> DiskStoreImpl::CompleteUpload(
     std::string_view bucket, std::string_view upload_id,
     const std::vector<std::pair<int, std::string>>& parts, uint64_t min_part_size,
@@ -241,97 +349,21 @@ Result<ObjectMeta> DiskStoreImpl::CompleteUpload(
     SPARKIFY_ASSIGN_OR_RETURN(auto b, FindBucket(bucket));
     SPARKIFY_ASSIGN_OR_RETURN(UploadInfo info, GetUploadIn(b->name, upload_id));
     const StoreShared& s = *shared_;
-    if (parts.empty()) return Status::InvalidArgument("MalformedXML: the part list is empty");
-    for (size_t i = 1; i < parts.size(); ++i) {
-      if (parts[i].first <= parts[i - 1].first) {
-        return Status::InvalidArgument("InvalidPartOrder: part " + std::to_string(parts[i].first) +
-                                       " is listed after part " +
-                                       std::to_string(parts[i - 1].first));
-      }
-    }
-    // First check the whole list (one part file open at a time: there may be 10,000).
+    // First check the whole list, then concatenate.
     std::string dir = s.UploadDir(bucket, upload_id);
-    std::vector<std::string> etags;
-    std::string md5s;
-    for (size_t i = 0; i < parts.size(); ++i) {
-      const auto& [number, etag] = parts[i];
-      std::string part_name = "part " + std::to_string(number);
-      if (number < 1 || number > kMaxPartNumber) {
-        return Status::InvalidArgument("InvalidPart: " + part_name + " is outside 1..10000");
-      }
-      auto opened = OpenStoreFile(dir + "/" + PartFileName(number), FileKind::kPart);
-      if (!opened.ok() && opened.status().IsNotFound()) {
-        // A racing Complete or Abort removes the whole upload: that is NoSuchUpload, not a
-        // part the client forgot.
-        if (!PathExists(dir + kUploadFile)) {
-          return Status::NotFound("no such upload " + std::string(upload_id) + " in bucket " +
-                                  Printable(bucket) + " (completed or aborted meanwhile)");
-        }
-        return Status::InvalidArgument("InvalidPart: " + part_name + " was not uploaded");
-      }
-      if (!opened.ok()) return opened.status();
-      if (NormalizeEtag(etag) != NormalizeEtag(opened->meta.etag)) {
-        return Status::InvalidArgument("InvalidPart: " + part_name + " has ETag " +
-                                       opened->meta.etag + ", not " + Printable(etag));
-      }
-      if (i + 1 < parts.size() && opened->meta.size < min_part_size) {
-        return Status::InvalidArgument("EntityTooSmall: " + part_name + " is " +
-                                       std::to_string(opened->meta.size) +
-                                       " bytes, below the minimum of " +
-                                       std::to_string(min_part_size));
-      }
-      auto raw = HexDecode(opened->meta.etag);
-      if (!raw || raw->size() != 16) {
-        return Status::Corruption("part file of " + part_name + " has a malformed ETag");
-      }
-      md5s += *raw;
-      etags.push_back(opened->meta.etag);
-    }
-    // Then concatenate. A part replaced meanwhile no longer matches the list: refuse.
+    SPARKIFY_ASSIGN_OR_RETURN(CheckedParts checked,
+                              CheckParts(bucket, upload_id, dir, parts, min_part_size));
     StagedFile staged(s.tmp_dir, s.options.fsync, s.options.min_free_bytes);
     const bool seal = info.meta.server_side_encryption == kAes256;
-    std::optional<Sealer> sealer;
     SealInfo seal_info;
-    if (seal) {
-      SPARKIFY_ASSIGN_OR_RETURN(auto master, s.keys->GetOrCreate());
-      auto [data_key, key_info] = master->NewDataKey();
-      sealer.emplace(std::move(data_key));
-      seal_info = std::move(key_info);
-    }
-    std::vector<uint64_t> part_sizes;
-    uint64_t size = 0;
-    for (size_t i = 0; i < parts.size(); ++i) {
-      std::string path = dir + "/" + PartFileName(parts[i].first);
-      auto f = OpenStoreFile(path, FileKind::kPart);
-      if (!f.ok() && f.status().IsNotFound()) {
-        return Status::NotFound("no such upload " + std::string(upload_id) + " in bucket " +
-                                Printable(bucket) + " (completed or aborted meanwhile)");
-      }
-      if (!f.ok()) return f.status();
-      if (f->meta.etag != etags[i]) {
-        return Status::InvalidArgument("InvalidPart: part " + std::to_string(parts[i].first) +
-                                       " was replaced during completion");
-      }
-      part_sizes.push_back(f->meta.size);
-      size += f->meta.size;
-      if (seal) {
-        // Each part has its own data key: decrypted and sealed again under the object's.
-        SPARKIFY_RETURN_IF_ERROR(ResealInto(s, std::move(*f), path, &*sealer, &staged));
-      } else if (f->header.sealed) {
-        return Status::Corruption("bad part file " + path + ": encrypted in a plain upload");
-      } else {
-        SPARKIFY_RETURN_IF_ERROR(
-            staged.AppendFrom(f->fd.get(), f->header.data_offset, f->header.data_len, path));
-      }
-    }
-    if (seal) {
-      SPARKIFY_RETURN_IF_ERROR(
-          sealer->Finish([&](std::string_view sealed) { return staged.Append(sealed); }));
-    }
+    SPARKIFY_ASSIGN_OR_RETURN(
+        std::vector<uint64_t> part_sizes,
+        Concatenate(s, bucket, upload_id, dir, parts, checked.etags, seal, &seal_info, &staged));
     ObjectMeta meta = info.meta;
     meta.key = info.key;
-    meta.size = size;
-    meta.etag = HexEncode(Md5(md5s)) + "-" + std::to_string(parts.size());
+    meta.size = 0;
+    for (uint64_t part_size : part_sizes) meta.size += part_size;
+    meta.etag = HexEncode(Md5(checked.md5s)) + "-" + std::to_string(parts.size());
     meta.parts_count = static_cast<int>(parts.size());
     meta.part_sizes = std::move(part_sizes);
     meta.checksums.clear();  // whole-object checksums of a multipart object are not known
@@ -343,10 +375,7 @@ Result<ObjectMeta> DiskStoreImpl::CompleteUpload(
       std::unique_lock lock(b->mu);
       if (b->deleted) return Status::NotFound("bucket " + Printable(bucket) + " was deleted");
       // Another Complete or an Abort may have won meanwhile.
-      if (!PathExists(dir + kUploadFile)) {
-        return Status::NotFound("no such upload " + std::string(upload_id) + " in bucket " +
-                                Printable(bucket) + " (completed or aborted meanwhile)");
-      }
+      if (!PathExists(dir + kUploadFile)) return UploadGone(bucket, upload_id);
       SPARKIFY_RETURN_IF_ERROR(CheckConditionLocked(*b, meta.key, condition));
       // The object first: a crash between the two renames leaves the upload to complete again.
       SPARKIFY_RETURN_IF_ERROR(PublishObjectLocked(s, *b, staged, meta));

@@ -84,15 +84,12 @@ std::optional<RequestTime> HeaderRequestTime(const Headers& headers, std::string
   return std::nullopt;
 }
 
-VerifyOutcome VerifyHeaderAuth(const IncomingRequest& request, std::string_view authorization,
-                               const KeyLookup& keys, const VerifyOptions& options) {
-  const Headers& headers = *request.headers;
-  internal::AuthFields auth;
-  if (auto err = internal::ParseAuthorizationHeader(authorization, &auth)) {
-    return Fail(AuthError::kMalformedAuthorization, *err);
-  }
-  if (auto bad = internal::CheckScope(auth.credential, options)) return *bad;
-
+// Header auth: the request time (X-Amz-Date, else Date) must parse, carry the Credential date and
+// lie within kMaxClockSkewSeconds of now. On success fills *when_out and *skew_ms_out.
+std::optional<VerifyOutcome> CheckHeaderRequestTime(const Headers& headers,
+                                                    const internal::AuthFields& auth,
+                                                    const VerifyOptions& options,
+                                                    RequestTime* when_out, int64_t* skew_ms_out) {
   std::string time_error;
   std::optional<RequestTime> when = HeaderRequestTime(headers, &time_error);
   if (!when) return Fail(AuthError::kMalformedAuthorization, time_error);
@@ -106,7 +103,19 @@ VerifyOutcome VerifyHeaderAuth(const IncomingRequest& request, std::string_view 
     return Fail(AuthError::kRequestTimeTooSkewed,
                 "The difference between the request time and the current time is too large.");
   }
+  *when_out = std::move(*when);
+  *skew_ms_out = skew_ms;
+  return std::nullopt;
+}
 
+// Header auth: x-amz-content-sha256 must be a hex SHA-256 or a known payload mode; without it
+// (when not required) the caller's body hash is used, and a request with neither fails.
+// On success fills *payload_out and *payload_hash_out.
+std::optional<VerifyOutcome> ClassifyHeaderPayload(const IncomingRequest& request,
+                                                   const VerifyOptions& options,
+                                                   internal::PayloadClass* payload_out,
+                                                   std::string* payload_hash_out) {
+  const Headers& headers = *request.headers;
   internal::PayloadClass payload{PayloadMode::kSignedHash, {}};
   std::string payload_hash;
   if (auto text = internal::HeaderValue(headers, "x-amz-content-sha256")) {
@@ -128,7 +137,20 @@ VerifyOutcome VerifyHeaderAuth(const IncomingRequest& request, std::string_view 
     return Fail(AuthError::kMissingContentSha256,
                 "the body hash is needed to verify a request without x-amz-content-sha256");
   }
+  *payload_out = std::move(payload);
+  *payload_hash_out = std::move(payload_hash);
+  return std::nullopt;
+}
 
+// Header auth: the query and path must have well-formed percent escapes; then the canonical
+// request is signed and compared (internal::CheckSignature: constant time, session token from the
+// x-amz-security-token header, else the X-Amz-Security-Token query parameter).
+// On success fills *signing_key and *scope.
+std::optional<VerifyOutcome> CheckHeaderSignature(
+    const IncomingRequest& request, const internal::AuthFields& auth, const std::string& amz_date,
+    const std::string& payload_hash, const KeyLookup& keys, const VerifyOptions& options,
+    std::string* signing_key, std::string* scope) {
+  const Headers& headers = *request.headers;
   std::optional<std::string> canonical_query = CanonicalQuery(request.raw_query);
   if (!canonical_query) {
     return Fail(AuthError::kMalformedAuthorization, "the query has a malformed percent escape");
@@ -139,6 +161,7 @@ VerifyOutcome VerifyHeaderAuth(const IncomingRequest& request, std::string_view 
     return Fail(AuthError::kMalformedAuthorization, "the path has a malformed percent escape");
   }
 
+  // `token` may point into `params`, which must outlive the CheckSignature call below.
   std::optional<std::string_view> token = internal::HeaderValue(headers, "x-amz-security-token");
   std::optional<std::vector<QueryParam>> params = ParseQuery(request.raw_query);
   if (!token && params) token = ParamValue(*params, "X-Amz-Security-Token");
@@ -148,10 +171,29 @@ VerifyOutcome VerifyHeaderAuth(const IncomingRequest& request, std::string_view 
                                  std::move(*canonical_query),
                                  &headers,
                                  &auth,
-                                 when->amz_date,
+                                 amz_date,
                                  payload_hash};
+  return internal::CheckSignature(input, keys, token, signing_key, scope);
+}
+
+VerifyOutcome VerifyHeaderAuth(const IncomingRequest& request, std::string_view authorization,
+                               const KeyLookup& keys, const VerifyOptions& options) {
+  const Headers& headers = *request.headers;
+  internal::AuthFields auth;
+  if (auto err = internal::ParseAuthorizationHeader(authorization, &auth)) {
+    return Fail(AuthError::kMalformedAuthorization, *err);
+  }
+  if (auto bad = internal::CheckScope(auth.credential, options)) return *bad;
+  RequestTime when;
+  int64_t skew_ms = 0;
+  if (auto bad = CheckHeaderRequestTime(headers, auth, options, &when, &skew_ms)) return *bad;
+  internal::PayloadClass payload{};
+  std::string payload_hash;
+  if (auto bad = ClassifyHeaderPayload(request, options, &payload, &payload_hash)) return *bad;
+
   Verified v;
-  if (auto bad = internal::CheckSignature(input, keys, token, &v.signing_key, &v.scope)) {
+  if (auto bad = CheckHeaderSignature(request, auth, when.amz_date, payload_hash, keys, options,
+                                      &v.signing_key, &v.scope)) {
     return *bad;
   }
   if (auto bad = FillStreamingFields(headers, &v)) return *bad;
@@ -159,24 +201,22 @@ VerifyOutcome VerifyHeaderAuth(const IncomingRequest& request, std::string_view 
   v.access_key_id = auth.credential.access_key_id;
   v.payload_mode = payload.mode;
   v.payload_sha256_hex = payload.sha256_hex;
-  v.request_time = when->time;
+  v.request_time = when.time;
   v.signature_age_ms = skew_ms > 0 ? skew_ms : 0;
   v.region = auth.credential.region;
   v.seed_signature = auth.signature;
-  v.amz_date = when->amz_date;
+  v.amz_date = when.amz_date;
   VerifyOutcome out;
   out.verified = std::move(v);
   return out;
 }
 
-VerifyOutcome VerifyPresigned(const IncomingRequest& request, const std::vector<QueryParam>& params,
-                              const KeyLookup& keys, const VerifyOptions& options) {
-  const Headers& headers = *request.headers;
-  internal::PresignFields fields;
-  if (auto err = internal::ParsePresignParams(params, &fields)) {
-    return Fail(AuthError::kMalformedPresign, *err);
-  }
-  if (auto bad = internal::CheckScope(fields.auth.credential, options)) return *bad;
+// Presigned auth: X-Amz-Date must parse and carry the X-Amz-Credential date, X-Amz-Expires must
+// be 1..604800 seconds, and now must lie between X-Amz-Date (less kMaxClockSkewSeconds) and
+// X-Amz-Date + X-Amz-Expires. On success fills *time_out and *age_ms_out.
+std::optional<VerifyOutcome> CheckPresignTime(const internal::PresignFields& fields,
+                                              const VerifyOptions& options, TimePoint* time_out,
+                                              int64_t* age_ms_out) {
   std::optional<TimePoint> t = internal::ParseAmzDateBounded(fields.amz_date);
   if (!t) return Fail(AuthError::kMalformedPresign, "X-Amz-Date must be yyyymmddThhmmssZ");
   if (fields.amz_date.substr(0, 8) != fields.auth.credential.date) {
@@ -196,7 +236,19 @@ VerifyOutcome VerifyPresigned(const IncomingRequest& request, const std::vector<
   if (age_ms > static_cast<int64_t>(*expires) * 1000) {
     return Fail(AuthError::kExpired, "Request has expired");
   }
+  *time_out = *t;
+  *age_ms_out = age_ms;
+  return std::nullopt;
+}
 
+// Presigned auth: X-Amz-Content-Sha256, when given, must be a hex SHA-256 or UNSIGNED-PAYLOAD;
+// without it S3 uses UNSIGNED-PAYLOAD and other services the caller's body hash (else the empty
+// hash). On success fills *payload_out and *payload_hash_out.
+std::optional<VerifyOutcome> ClassifyPresignPayload(const IncomingRequest& request,
+                                                    const internal::PresignFields& fields,
+                                                    const VerifyOptions& options,
+                                                    internal::PayloadClass* payload_out,
+                                                    std::string* payload_hash_out) {
   internal::PayloadClass payload{PayloadMode::kUnsigned, {}};
   std::string payload_hash(kUnsignedPayload);
   if (fields.content_sha256) {
@@ -213,7 +265,22 @@ VerifyOutcome VerifyPresigned(const IncomingRequest& request, const std::vector<
         cls && cls->mode == PayloadMode::kSignedHash ? cls->sha256_hex : std::string(kEmptySha256);
     payload = {PayloadMode::kSignedHash, payload_hash};
   }
+  *payload_out = std::move(payload);
+  *payload_hash_out = std::move(payload_hash);
+  return std::nullopt;
+}
 
+// Presigned auth: the path and query (less X-Amz-Signature) must have well-formed percent
+// escapes; then the canonical request is signed and compared (internal::CheckSignature: constant
+// time, session token from X-Amz-Security-Token, else the x-amz-security-token header).
+// On success fills *signing_key and *scope.
+std::optional<VerifyOutcome> CheckPresignSignature(const IncomingRequest& request,
+                                                   const internal::PresignFields& fields,
+                                                   const std::string& payload_hash,
+                                                   const KeyLookup& keys,
+                                                   const VerifyOptions& options,
+                                                   std::string* signing_key, std::string* scope) {
+  const Headers& headers = *request.headers;
   std::optional<std::string> canonical_query = CanonicalQuery(request.raw_query, "X-Amz-Signature");
   std::optional<std::string> canonical_uri =
       internal::CanonicalUriOfRawPath(request.raw_path, options);
@@ -234,15 +301,35 @@ VerifyOutcome VerifyPresigned(const IncomingRequest& request, const std::vector<
                                  &fields.auth,
                                  fields.amz_date,
                                  payload_hash};
+  return internal::CheckSignature(input, keys, token, signing_key, scope);
+}
+
+VerifyOutcome VerifyPresigned(const IncomingRequest& request, const std::vector<QueryParam>& params,
+                              const KeyLookup& keys, const VerifyOptions& options) {
+  internal::PresignFields fields;
+  if (auto err = internal::ParsePresignParams(params, &fields)) {
+    return Fail(AuthError::kMalformedPresign, *err);
+  }
+  if (auto bad = internal::CheckScope(fields.auth.credential, options)) return *bad;
+  TimePoint t;
+  int64_t age_ms = 0;
+  if (auto bad = CheckPresignTime(fields, options, &t, &age_ms)) return *bad;
+  internal::PayloadClass payload{};
+  std::string payload_hash;
+  if (auto bad = ClassifyPresignPayload(request, fields, options, &payload, &payload_hash)) {
+    return *bad;
+  }
+
   Verified v;
-  if (auto bad = internal::CheckSignature(input, keys, token, &v.signing_key, &v.scope)) {
+  if (auto bad = CheckPresignSignature(request, fields, payload_hash, keys, options, &v.signing_key,
+                                       &v.scope)) {
     return *bad;
   }
   v.type = AuthType::kPresigned;
   v.access_key_id = fields.auth.credential.access_key_id;
   v.payload_mode = payload.mode;
   v.payload_sha256_hex = payload.sha256_hex;
-  v.request_time = *t;
+  v.request_time = t;
   v.signature_age_ms = age_ms > 0 ? age_ms : 0;
   v.region = fields.auth.credential.region;
   v.seed_signature = fields.auth.signature;

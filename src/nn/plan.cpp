@@ -146,17 +146,14 @@ std::vector<Step> Fuse(const Graph& g) {
   return steps;
 }
 
-MemoryPlan PlanMemory(const Graph& g, const std::vector<Shape>& shapes, std::vector<Step>& steps,
-                      const MemoryOptions& options) {
-  const size_t nv = g.values.size();
-  const int block = options.channel_block;
-  std::vector<uint64_t> bytes(nv);
-  for (size_t v = 1; v < nv; ++v) bytes[v] = options.value_bytes(static_cast<int>(v));
+namespace {
 
-  // Each value either owns memory (link -1) or lives at an offset inside another value.
-  std::vector<int> link(nv, -1);
-  std::vector<uint64_t> link_offset(nv, 0);
-  auto root = [&](int v, uint64_t* offset) {
+// Each value either owns memory (link -1) or lives at an offset inside another value.
+struct Links {
+  std::vector<int> link;
+  std::vector<uint64_t> link_offset;
+  // The value owning v's memory; sets *offset (when not null) to v's byte offset inside it.
+  int Root(int v, uint64_t* offset) const {
     uint64_t off = 0;
     while (link[static_cast<size_t>(v)] >= 0) {
       off += link_offset[static_cast<size_t>(v)];
@@ -164,19 +161,40 @@ MemoryPlan PlanMemory(const Graph& g, const std::vector<Shape>& shapes, std::vec
     }
     if (offset != nullptr) *offset = off;
     return v;
-  };
+  }
+};
 
-  MemoryPlan plan;
+// A piece of the arena to place: a memory owner over its life, or a step's scratch over that
+// step alone.
+struct Block {
+  uint64_t bytes;
+  int first, last;
+  int value;  // or -1 - step, for a scratch
+  int64_t offset = -1;
+};
+
+// Gives each Conv asked to accumulate in place its residual's memory, when the residual dies
+// there and has the output's size; clears in_place on the others.
+void LinkInPlaceSums(std::vector<Step>& steps, const std::vector<uint64_t>& bytes, Links& links,
+                     MemoryPlan& plan) {
   for (Step& st : steps) {
     if (st.kind == StepKind::kConv && st.in_place) {
       if (st.residual_dies_here && bytes[st.output] == bytes[st.residual]) {
-        link[st.output] = st.residual;
+        links.link[st.output] = st.residual;
         ++plan.in_place_sums;
       } else {
         st.in_place = false;
       }
     }
   }
+}
+
+// Makes a Concat a view (its inputs written straight into their places in its output) when the
+// layout allows: output and inputs blocked, none the graph's input or output, and each input the
+// whole of a memory shared with no other input nor the output. Else counts a copy.
+void LinkConcatViews(const Graph& g, const std::vector<Shape>& shapes, std::vector<Step>& steps,
+                     const std::vector<uint64_t>& bytes, int block, Links& links,
+                     MemoryPlan& plan) {
   for (Step& st : steps) {
     if (st.kind != StepKind::kConcat) continue;
     const Shape& out = shapes[st.output];
@@ -184,9 +202,9 @@ MemoryPlan PlanMemory(const Graph& g, const std::vector<Shape>& shapes, std::vec
     std::vector<int> roots;
     for (int v : st.inputs) {
       uint64_t off = 0;
-      int r = root(v, &off);
-      bool fits = v != 0 && shapes[v].c % block == 0 && off == 0 && link[r] < 0 &&
-                  bytes[r] == bytes[v] && r != root(st.output, nullptr) && v != g.output &&
+      int r = links.Root(v, &off);
+      bool fits = v != 0 && shapes[v].c % block == 0 && off == 0 && links.link[r] < 0 &&
+                  bytes[r] == bytes[v] && r != links.Root(st.output, nullptr) && v != g.output &&
                   std::find(roots.begin(), roots.end(), r) == roots.end();
       if (!fits) ok = false;
       roots.push_back(r);
@@ -197,43 +215,47 @@ MemoryPlan PlanMemory(const Graph& g, const std::vector<Shape>& shapes, std::vec
     }
     uint64_t offset = 0;
     for (size_t k = 0; k < roots.size(); ++k) {
-      link[roots[k]] = st.output;
-      link_offset[roots[k]] = offset;
+      links.link[roots[k]] = st.output;
+      links.link_offset[roots[k]] = offset;
       offset += bytes[st.inputs[k]];
     }
     st.view = true;
     ++plan.concat_views;
   }
+}
 
-  // Lifetimes of the memory owners, in step indices.
+// Lifetimes of the memory owners, in step indices: `first` and `last` come sized to the values,
+// at INT32_MAX and -1. The graph's output lives past the last step.
+void OwnerLifetimes(const Graph& g, const std::vector<Step>& steps, const Links& links,
+                    std::vector<int>& first, std::vector<int>& last) {
   const int last_step = static_cast<int>(steps.size());
-  std::vector<int> first(nv, INT32_MAX), last(nv, -1);
   for (int s = 0; s < last_step; ++s) {
     const Step& st = steps[s];
-    int r = root(st.output, nullptr);
+    int r = links.Root(st.output, nullptr);
     first[r] = std::min(first[r], s);
     last[r] = std::max(last[r], s);
     auto read = [&](int v) {
       if (v <= 0) return;
-      int rr = root(v, nullptr);
+      int rr = links.Root(v, nullptr);
       last[rr] = std::max(last[rr], s);
     };
     for (int v : st.inputs) read(v);
     read(st.residual);
   }
-  last[root(g.output, nullptr)] = last_step;
+  last[links.Root(g.output, nullptr)] = last_step;
+}
 
-  // Blocks to place: the memory owners over their lives, and each step's scratch over that
-  // step alone. Greedy: biggest first, at the lowest offset free during its whole life.
-  struct Block {
-    uint64_t bytes;
-    int first, last;
-    int value;  // or -1 - step, for a scratch
-    int64_t offset = -1;
-  };
+// Blocks to place: the memory owners over their lives, and each step's scratch over that step
+// alone.
+std::vector<Block> CollectBlocks(const std::vector<uint64_t>& bytes, const Links& links,
+                                 const std::vector<int>& first, const std::vector<int>& last,
+                                 const MemoryOptions& options, int last_step) {
+  const size_t nv = bytes.size();
   std::vector<Block> blocks;
   for (size_t v = 1; v < nv; ++v) {
-    if (link[v] < 0 && last[v] >= 0) blocks.push_back({bytes[v], first[v], last[v], static_cast<int>(v)});
+    if (links.link[v] < 0 && last[v] >= 0) {
+      blocks.push_back({bytes[v], first[v], last[v], static_cast<int>(v)});
+    }
   }
   if (options.step_scratch) {
     for (int s = 0; s < last_step; ++s) {
@@ -241,17 +263,24 @@ MemoryPlan PlanMemory(const Graph& g, const std::vector<Shape>& shapes, std::vec
       if (need > 0) blocks.push_back({need, s, s, -1 - s});
     }
   }
+  return blocks;
+}
+
+// Sets every block's offset and the arena's size. Greedy: biggest first, at the lowest offset
+// free during its whole life.
+void PlaceBlocks(std::vector<Block>& blocks, uint64_t alignment, MemoryPlan& plan) {
   std::sort(blocks.begin(), blocks.end(), [](const Block& a, const Block& b) {
     return a.bytes != b.bytes ? a.bytes > b.bytes : a.value < b.value;
   });
-  const uint64_t align = std::max<uint64_t>(options.alignment, 1);
+  const uint64_t align = std::max<uint64_t>(alignment, 1);
   for (size_t i = 0; i < blocks.size(); ++i) {
     Block& b = blocks[i];
     std::vector<std::pair<uint64_t, uint64_t>> busy;
     for (size_t j = 0; j < i; ++j) {
       const Block& p = blocks[j];
       if (p.first <= b.last && b.first <= p.last) {
-        busy.emplace_back(static_cast<uint64_t>(p.offset), static_cast<uint64_t>(p.offset) + p.bytes);
+        busy.emplace_back(static_cast<uint64_t>(p.offset),
+                          static_cast<uint64_t>(p.offset) + p.bytes);
       }
     }
     std::sort(busy.begin(), busy.end());
@@ -263,9 +292,15 @@ MemoryPlan PlanMemory(const Graph& g, const std::vector<Shape>& shapes, std::vec
     b.offset = static_cast<int64_t>(at);
     plan.arena_bytes = std::max(plan.arena_bytes, at + b.bytes);
   }
+}
 
+// The plan's offsets from the placed blocks: each step's scratch, and each value at its owner's
+// offset plus its own offset inside the owner.
+void AssignOffsets(const std::vector<Block>& blocks, const Links& links, size_t step_count,
+                   MemoryPlan& plan) {
+  const size_t nv = links.link.size();
   std::vector<int64_t> owner_offset(nv, -1);
-  plan.scratch_offset.assign(steps.size(), -1);
+  plan.scratch_offset.assign(step_count, -1);
   for (const Block& b : blocks) {
     if (b.value >= 0) {
       owner_offset[b.value] = b.offset;
@@ -276,9 +311,30 @@ MemoryPlan PlanMemory(const Graph& g, const std::vector<Shape>& shapes, std::vec
   plan.offset.assign(nv, -1);
   for (size_t v = 1; v < nv; ++v) {
     uint64_t off = 0;
-    int r = root(static_cast<int>(v), &off);
+    int r = links.Root(static_cast<int>(v), &off);
     if (owner_offset[r] >= 0) plan.offset[v] = owner_offset[r] + static_cast<int64_t>(off);
   }
+}
+
+}  // namespace
+
+MemoryPlan PlanMemory(const Graph& g, const std::vector<Shape>& shapes, std::vector<Step>& steps,
+                      const MemoryOptions& options) {
+  const size_t nv = g.values.size();
+  std::vector<uint64_t> bytes(nv);
+  for (size_t v = 1; v < nv; ++v) bytes[v] = options.value_bytes(static_cast<int>(v));
+
+  Links links{std::vector<int>(nv, -1), std::vector<uint64_t>(nv, 0)};
+  MemoryPlan plan;
+  LinkInPlaceSums(steps, bytes, links, plan);
+  LinkConcatViews(g, shapes, steps, bytes, options.channel_block, links, plan);
+
+  std::vector<int> first(nv, INT32_MAX), last(nv, -1);
+  OwnerLifetimes(g, steps, links, first, last);
+  std::vector<Block> blocks =
+      CollectBlocks(bytes, links, first, last, options, static_cast<int>(steps.size()));
+  PlaceBlocks(blocks, options.alignment, plan);
+  AssignOffsets(blocks, links, steps.size(), plan);
   return plan;
 }
 

@@ -84,54 +84,52 @@ std::vector<std::string> WorkerEnvironment(const FunctionConfig& c, const std::s
   return env;
 }
 
-int RunLocal(const FunctionFlags& f) {
-  lambda::EmulatorOptions options;
-  if (Status s = ParseListen(f.listen, &options.host, &options.port); !s.ok()) {
-    std::cerr << "sparkify function: " << s.message() << "\n";
-    return 2;
-  }
-  std::string model = f.config.model.empty() ? DefaultModelManifest() : f.config.model;
-  model = std::filesystem::absolute(model).lexically_normal().string();
-  // A model that is broken, or flags it cannot take, stop the start now. (A model not there
-  // yet is only reported: the workers retry loading it at each invoke.)
+// The model's manifest, checked against the flags: a broken one, or flags it cannot take, stop
+// the start now. (A model not there yet is only reported: the workers retry loading it at each
+// invoke.) The bucket must be set.
+Status CheckModelAndBucket(const FunctionFlags& f, const std::string& model) {
   if (auto manifest = vision::LoadManifest(model); !manifest.ok()) {
-    if (!manifest.status().IsNotFound()) {
-      std::cerr << "sparkify function: " << manifest.status().message() << "\n";
-      return 2;
-    }
+    if (!manifest.status().IsNotFound()) return manifest.status();
   } else {
     const int size = f.config.size == 0 ? manifest->input.default_size : f.config.size;
-    Status s = vision::CheckInputSize(*manifest, size);
-    if (s.ok()) s = vision::CheckPrecision(*manifest, f.config.precision);
-    if (!s.ok()) {
-      std::cerr << "sparkify function: " << s.message() << "\n";
-      return 2;
-    }
+    SPARKIFY_RETURN_IF_ERROR(vision::CheckInputSize(*manifest, size));
+    SPARKIFY_RETURN_IF_ERROR(vision::CheckPrecision(*manifest, f.config.precision));
   }
   if (f.config.bucket.empty()) {
-    std::cerr << "sparkify function: no bucket: set --bucket or SPARKIFY_BUCKET (cut-outs are "
-                 "stored there), plus SPARKIFY_S3_ENDPOINT for a store other than AWS S3 and the "
-                 "S3 credentials in AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (e.g. docker run "
-                 "-e SPARKIFY_BUCKET=... -e AWS_ACCESS_KEY_ID -e AWS_SECRET_ACCESS_KEY ...)\n";
-    return 2;
+    return Status::InvalidArgument(
+        "no bucket: set --bucket or SPARKIFY_BUCKET (cut-outs are stored there), plus "
+        "SPARKIFY_S3_ENDPOINT for a store other than AWS S3 and the S3 credentials in "
+        "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (e.g. docker run -e SPARKIFY_BUCKET=... -e "
+        "AWS_ACCESS_KEY_ID -e AWS_SECRET_ACCESS_KEY ...)");
   }
+  return Status::OK();
+}
 
-  std::unique_ptr<iam::IdentityStore> identities;
-  if (!f.iam_data.empty()) {
-    auto id = SecretFromEnv("SPARKIFY_ROOT_ACCESS_KEY_ID");
-    auto secret = SecretFromEnv("SPARKIFY_ROOT_SECRET_ACCESS_KEY");
-    if (!id.ok() || !secret.ok() || !id->has_value() || !secret->has_value()) {
-      std::cerr << "sparkify function: --iam-data needs the store's root credentials in "
-                   "SPARKIFY_ROOT_ACCESS_KEY_ID and SPARKIFY_ROOT_SECRET_ACCESS_KEY (or *_FILE)\n";
-      return 2;
-    }
-    auto opened = iam::IdentityStore::Open(f.iam_data, {**id, **secret, ""});
-    if (!opened.ok()) {
-      std::cerr << "sparkify function: " << opened.status().message() << "\n";
-      return 2;
-    }
-    identities = std::move(*opened);
+// With --iam-data, the store's users and policies, for signed invokes; else null.
+Result<std::unique_ptr<iam::IdentityStore>> OpenIdentities(const FunctionFlags& f) {
+  if (f.iam_data.empty()) return std::unique_ptr<iam::IdentityStore>();
+  auto id = SecretFromEnv("SPARKIFY_ROOT_ACCESS_KEY_ID");
+  auto secret = SecretFromEnv("SPARKIFY_ROOT_SECRET_ACCESS_KEY");
+  if (!id.ok() || !secret.ok() || !id->has_value() || !secret->has_value()) {
+    return Status::InvalidArgument(
+        "--iam-data needs the store's root credentials in SPARKIFY_ROOT_ACCESS_KEY_ID and "
+        "SPARKIFY_ROOT_SECRET_ACCESS_KEY (or *_FILE)");
   }
+  return iam::IdentityStore::Open(f.iam_data, {**id, **secret, ""});
+}
+
+int RunLocal(const FunctionFlags& f) {
+  auto fail = [](const Status& s) {
+    std::cerr << "sparkify function: " << s.message() << "\n";
+    return 2;
+  };
+  lambda::EmulatorOptions options;
+  if (Status s = ParseListen(f.listen, &options.host, &options.port); !s.ok()) return fail(s);
+  std::string model = f.config.model.empty() ? DefaultModelManifest() : f.config.model;
+  model = std::filesystem::absolute(model).lexically_normal().string();
+  if (Status s = CheckModelAndBucket(f, model); !s.ok()) return fail(s);
+  auto identities = OpenIdentities(f);
+  if (!identities.ok()) return fail(identities.status());
 
   auto readiness = std::make_shared<Readiness>();
   options.worker_command = {"/proc/self/exe", "function"};
@@ -140,7 +138,7 @@ int RunLocal(const FunctionFlags& f) {
   options.region = f.config.region;
   options.timeout = std::chrono::seconds(f.timeout_s);
   options.workers = f.workers;
-  options.identities = identities.get();
+  options.identities = identities->get();
   options.allow_unsigned_remote = f.allow_unsigned_remote;
   options.log = [readiness](std::string_view line) {
     readiness->See(line);
@@ -151,10 +149,7 @@ int RunLocal(const FunctionFlags& f) {
 
   BlockStopSignals();
   auto emulator = lambda::Emulator::Start(options);
-  if (!emulator.ok()) {
-    std::cerr << "sparkify function: " << emulator.status().message() << "\n";
-    return 2;
-  }
+  if (!emulator.ok()) return fail(emulator.status());
   std::string why = readiness->Wait(std::chrono::seconds(150));
   std::string host = options.host.find(':') != std::string::npos ? "[" + options.host + "]"
                                                                   : options.host;

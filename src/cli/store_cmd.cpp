@@ -140,91 +140,111 @@ class LifecycleSweeper {
   std::thread thread_;
 };
 
-int RunStore(const StoreFlags& f) {
+// The root key from SPARKIFY_ROOT_* (or their *_FILE variants).
+Result<sigv4::Credentials> RootKey() {
   auto id = SecretFromEnv("SPARKIFY_ROOT_ACCESS_KEY_ID");
   auto secret = SecretFromEnv("SPARKIFY_ROOT_SECRET_ACCESS_KEY");
-  if (!id.ok() || !secret.ok()) {
-    std::cerr << "sparkify store: " << (!id.ok() ? id.status() : secret.status()).message()
-              << "\n";
-    return 2;
-  }
+  if (!id.ok() || !secret.ok()) return !id.ok() ? id.status() : secret.status();
   if (!id->has_value() || !secret->has_value()) {
-    std::cerr << "sparkify store: set SPARKIFY_ROOT_ACCESS_KEY_ID and "
-                 "SPARKIFY_ROOT_SECRET_ACCESS_KEY (or their *_FILE variants) to the root "
-                 "credentials\n";
-    return 2;
+    return Status::InvalidArgument(
+        "set SPARKIFY_ROOT_ACCESS_KEY_ID and SPARKIFY_ROOT_SECRET_ACCESS_KEY (or their *_FILE "
+        "variants) to the root credentials");
   }
-  http::ServerOptions http_opts;
-  if (Status s = ParseListen(f.listen, &http_opts.host, &http_opts.port); !s.ok()) {
-    std::cerr << "sparkify store: " << s.message() << "\n";
-    return 2;
-  }
+  return sigv4::Credentials{**id, **secret, ""};
+}
+
+// --listen, --create-bucket and --expire, checked before anything starts.
+Status CheckFlags(const StoreFlags& f, http::ServerOptions* http_opts,
+                  std::vector<ExpireRule>* rules) {
+  SPARKIFY_RETURN_IF_ERROR(ParseListen(f.listen, &http_opts->host, &http_opts->port));
   for (const auto& b : f.buckets) {
     if (!store::ValidBucketName(b)) {
-      std::cerr << "sparkify store: --create-bucket " << b
-                << ": not a valid S3 bucket name (3-63 characters of a-z, 0-9, '.' and '-', "
-                   "starting and ending with a letter or digit)\n";
-      return 2;
+      return Status::InvalidArgument(
+          "--create-bucket " + b +
+          ": not a valid S3 bucket name (3-63 characters of a-z, 0-9, '.' and '-', starting "
+          "and ending with a letter or digit)");
     }
   }
-  std::vector<ExpireRule> rules;
   for (const auto& e : f.expire) {
     size_t eq = e.rfind('=');
     auto age =
         eq == std::string::npos ? std::nullopt : ParseAge(std::string_view(e).substr(eq + 1));
     if (!age || *age <= 0) {
-      std::cerr << "sparkify store: --expire " << e
-                << ": expected PREFIX=AGE, AGE in seconds or with a unit (30d, 12h, 90m), "
-                   "more than 0 and at most 10 years\n";
-      return 2;
+      return Status::InvalidArgument(
+          "--expire " + e +
+          ": expected PREFIX=AGE, AGE in seconds or with a unit (30d, 12h, 90m), more than 0 "
+          "and at most 10 years");
     }
-    rules.push_back({e.substr(0, eq), std::chrono::seconds(*age)});
+    rules->push_back({e.substr(0, eq), std::chrono::seconds(*age)});
   }
+  return Status::OK();
+}
+
+// The disk store in --data.
+Result<std::unique_ptr<diskstore::DiskStore>> OpenDisk(const StoreFlags& f) {
   diskstore::DiskStoreOptions disk_opts;
   disk_opts.data_dir = f.data_dir;
   disk_opts.min_free_bytes = f.min_free;
   disk_opts.encryption_key_file = f.encryption_key_file;
   auto disk = diskstore::DiskStore::Open(disk_opts);
   if (!disk.ok() && disk.status().code() == Status::Code::kNoSpace) {
-    std::cerr << "sparkify store: cannot set up data dir " << f.data_dir
-              << ": it is on a full disk (" << disk.status().message()
-              << "); free some space, or use a data dir that was set up before (the store "
-                 "starts on a full disk then, for reads and deletes)\n";
-    return 2;
+    return Status::NoSpace("cannot set up data dir " + f.data_dir + ": it is on a full disk (" +
+                           disk.status().message() +
+                           "); free some space, or use a data dir that was set up before (the "
+                           "store starts on a full disk then, for reads and deletes)");
   }
   if (!disk.ok()) {
-    std::cerr << "sparkify store: cannot use data dir " << f.data_dir << ": "
-              << disk.status().message() << "\n";
-    return 2;
+    return Status::IOError("cannot use data dir " + f.data_dir + ": " + disk.status().message());
   }
-  auto identities = iam::IdentityStore::Open(f.data_dir, {**id, **secret, ""});
-  if (!identities.ok()) {
-    std::cerr << "sparkify store: " << identities.status().message() << "\n";
-    return 2;
-  }
-  for (const auto& b : f.buckets) {
-    Status s = (*disk)->CreateBucket(b);
+  return std::move(*disk);
+}
+
+// The buckets of --create-bucket (those that exist are kept).
+Status CreateBuckets(diskstore::DiskStore& disk, const std::vector<std::string>& buckets) {
+  for (const auto& b : buckets) {
+    Status s = disk.CreateBucket(b);
     if (!s.ok() && s.code() != Status::Code::kAlreadyExists) {
-      std::cerr << "sparkify store: cannot create bucket " << b << ": " << s.message() << "\n";
-      return 2;
+      return Status::IOError("cannot create bucket " + b + ": " + s.message());
     }
   }
+  return Status::OK();
+}
+
+// The HTTP server's limits and TLS files from the flags.
+void SetServerOptions(const StoreFlags& f, http::ServerOptions* http_opts) {
+  http_opts->tls_cert_file = f.tls_cert;
+  http_opts->tls_key_file = f.tls_key;
+  http_opts->max_connections = f.max_connections;
+  http_opts->max_connections_per_ip = f.max_connections_per_ip;
+  http_opts->header_timeout = std::chrono::seconds(f.header_timeout_s);
+  http_opts->idle_timeout = std::chrono::seconds(f.idle_timeout_s);
+  http_opts->io_timeout = std::chrono::seconds(f.io_timeout_s);
+  http_opts->server_name = "sparkify-store";
+  http_opts->render_error = &store::S3Service::RenderServerError;
+}
+
+int RunStore(const StoreFlags& f) {
+  auto fail = [](const Status& s) {
+    std::cerr << "sparkify store: " << s.message() << "\n";
+    return 2;
+  };
+  auto root = RootKey();
+  if (!root.ok()) return fail(root.status());
+  http::ServerOptions http_opts;
+  std::vector<ExpireRule> rules;
+  if (Status s = CheckFlags(f, &http_opts, &rules); !s.ok()) return fail(s);
+  auto disk = OpenDisk(f);
+  if (!disk.ok()) return fail(disk.status());
+  auto identities = iam::IdentityStore::Open(f.data_dir, *root);
+  if (!identities.ok()) return fail(identities.status());
+  if (Status s = CreateBuckets(**disk, f.buckets); !s.ok()) return fail(s);
   store::S3ServiceOptions s3_opts;
   s3_opts.region = f.region;
   s3_opts.virtual_host_domain = f.domain;
   s3_opts.max_object_size = f.max_object_size;
   s3_opts.encrypt_by_default = f.default_encryption == "AES256";
   store::S3Service service(disk->get(), identities->get(), s3_opts);
-
-  http_opts.tls_cert_file = f.tls_cert;
-  http_opts.tls_key_file = f.tls_key;
-  http_opts.max_connections = f.max_connections;
-  http_opts.max_connections_per_ip = f.max_connections_per_ip;
-  http_opts.header_timeout = std::chrono::seconds(f.header_timeout_s);
-  http_opts.idle_timeout = std::chrono::seconds(f.idle_timeout_s);
-  http_opts.io_timeout = std::chrono::seconds(f.io_timeout_s);
-  http_opts.server_name = "sparkify-store";
-  http_opts.render_error = &store::S3Service::RenderServerError;
+  SetServerOptions(f, &http_opts);
 
   BlockStopSignals();
   // After BlockStopSignals: its thread inherits the mask, so SIGTERM reaches the sigwait.
@@ -232,10 +252,7 @@ int RunStore(const StoreFlags& f) {
                            std::move(rules));
   auto server = http::Server::Start(
       http_opts, [&service](http::Request& req) { return service.Handle(req); });
-  if (!server.ok()) {
-    std::cerr << "sparkify store: " << server.status().message() << "\n";
-    return 2;
-  }
+  if (!server.ok()) return fail(server.status());
   std::string scheme = f.tls_cert.empty() ? "http" : "https";
   std::string host = http_opts.host.find(':') != std::string::npos ? "[" + http_opts.host + "]"
                                                                    : http_opts.host;

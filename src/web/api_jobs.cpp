@@ -56,63 +56,96 @@ http::Response App::CreateJob(http::Request& req) {
                        "source).");
 }
 
-http::Response App::CreateFromUpload(http::Request& req, const std::string& content_type) {
-  auto boundary = MultipartBoundary(content_type);
-  if (!boundary.ok()) return ErrorResponse(400, "bad_request", boundary.status().message());
-  const uint64_t limit = options_.max_upload_bytes;
-  auto too_large = [&] {
-    return ErrorResponse(413, "too_large",
-                         "The upload is too large: at most " +
-                             std::to_string(options_.max_upload_bytes >> 20) + " MiB in all, " +
-                             std::to_string(options_.max_file_bytes >> 20) + " MiB per file.");
-  };
-  if (req.content_length && *req.content_length > limit) return too_large();
-  // Reserve the body's size in the budget of all uploads being read, for as long as this
-  // request holds it (the jobs then hold the uploads they keep).
-  const uint64_t reserve = req.content_length ? *req.content_length : limit;
-  uint64_t in_flight = upload_bytes_in_flight_.load();
+namespace {
+
+// The 413 for an upload over the limits, naming them.
+http::Response UploadTooLarge(const WebOptions& options) {
+  return ErrorResponse(413, "too_large",
+                       "The upload is too large: at most " +
+                           std::to_string(options.max_upload_bytes >> 20) + " MiB in all, " +
+                           std::to_string(options.max_file_bytes >> 20) + " MiB per file.");
+}
+
+// Adds `bytes` to `counter` unless that would pass `cap`; false (nothing added) then.
+bool ReserveBytes(std::atomic<uint64_t>& counter, uint64_t bytes, uint64_t cap) {
+  uint64_t in_flight = counter.load();
   do {
-    if (in_flight + reserve > options_.max_inflight_upload_bytes) {
-      return ErrorResponse(503, "busy", "Too many uploads at once; try again in a minute.");
-    }
-  } while (!upload_bytes_in_flight_.compare_exchange_weak(in_flight, in_flight + reserve));
-  struct Release {
-    std::atomic<uint64_t>& counter;
-    uint64_t bytes;
-    ~Release() { counter.fetch_sub(bytes); }
-  } release{upload_bytes_in_flight_, reserve};
-  auto read = req.ReadAll(limit);
+    if (in_flight + bytes > cap) return false;
+  } while (!counter.compare_exchange_weak(in_flight, in_flight + bytes));
+  return true;
+}
+
+// Gives back bytes that ReserveBytes took, when it goes out of scope.
+struct ReleaseBytes {
+  std::atomic<uint64_t>& counter;
+  uint64_t bytes;
+  ~ReleaseBytes() { counter.fetch_sub(bytes); }
+};
+
+// Reads the upload's body into `*body` and splits it into `*parts` (which point into it);
+// the error answer when it cannot.
+std::optional<http::Response> ReadUpload(http::Request& req, const std::string& boundary,
+                                         const WebOptions& options,
+                                         std::shared_ptr<const std::string>* body,
+                                         std::vector<FormPart>* parts) {
+  auto read = req.ReadAll(options.max_upload_bytes);
   if (!read.ok()) {
-    if (read.status().code() == Status::Code::kResourceExhausted) return too_large();
+    if (read.status().code() == Status::Code::kResourceExhausted) return UploadTooLarge(options);
     return ErrorResponse(400, "bad_request",
                          "Could not read the upload: " + read.status().message());
   }
-  auto body = std::make_shared<const std::string>(std::move(*read));
-  auto parts = ParseMultipart(*body, *boundary, static_cast<size_t>(options_.max_form_parts));
-  if (!parts.ok()) {
-    if (parts.status().code() == Status::Code::kResourceExhausted) {
-      return ErrorResponse(413, "too_many_files", parts.status().message());
+  *body = std::make_shared<const std::string>(std::move(*read));
+  auto parsed = ParseMultipart(**body, boundary, static_cast<size_t>(options.max_form_parts));
+  if (!parsed.ok()) {
+    if (parsed.status().code() == Status::Code::kResourceExhausted) {
+      return ErrorResponse(413, "too_many_files", parsed.status().message());
     }
-    return ErrorResponse(400, "bad_request", parts.status().message());
+    return ErrorResponse(400, "bad_request", parsed.status().message());
   }
+  *parts = std::move(*parsed);
+  return std::nullopt;
+}
+
+// The answer when no uploaded file is usable: every file's reason, with the status of the
+// reason they share.
+http::Response NoUsableUpload(const std::vector<CoverSource>& sources,
+                              const std::vector<std::string>& reasons) {
+  std::string all;
+  for (const auto& r : reasons) all += (all.empty() ? "" : " ") + r;
+  // The status of the reason they share (all not images: 415), else 400 bad_image.
+  std::string code = sources[0].refused->code;
+  for (const CoverSource& s : sources) {
+    if (s.refused->code != code) code = "bad_image";
+  }
+  return ErrorResponse(code == "unsupported_type" ? 415
+                       : code == "too_large"      ? 413
+                                                  : 400,
+                       code, sources.size() == 1 ? all : "None of the files can be used. " + all);
+}
+
+// The covers of the form's "file" parts into `*sources`; the error answer when there are too
+// many, none, or none usable.
+std::optional<http::Response> UploadSources(const std::vector<FormPart>& parts,
+                                            const std::shared_ptr<const std::string>& body,
+                                            const WebOptions& options,
+                                            std::vector<CoverSource>* sources) {
   // Every file is checked on its own: the good ones go on, each refused one is shown failed
   // with its own reason. Only when none is usable is the request refused, with every reason.
-  std::vector<CoverSource> sources;
   int usable = 0;
   std::vector<std::string> reasons;
-  for (const FormPart& part : *parts) {
+  for (const FormPart& part : parts) {
     if (part.name != "file") continue;
     std::string name = ShortName(part.filename.empty() ? "upload" : part.filename);
-    if (static_cast<int>(sources.size()) >= options_.max_files) {
+    if (static_cast<int>(sources->size()) >= options.max_files) {
       return ErrorResponse(413, "too_many_files",
-                           "At most " + std::to_string(options_.max_files) + " covers at a time.");
+                           "At most " + std::to_string(options.max_files) + " covers at a time.");
     }
     CoverSource source{name, part.data, "", "", body, std::nullopt};
     if (part.data.empty()) {
       source.refused = ApiError{"bad_image", "This file is empty."};
-    } else if (part.data.size() > options_.max_file_bytes) {
+    } else if (part.data.size() > options.max_file_bytes) {
       source.refused = ApiError{
-          "too_large", "This file is larger than " + SizeText(options_.max_file_bytes) + "."};
+          "too_large", "This file is larger than " + SizeText(options.max_file_bytes) + "."};
     } else if (ImageCheck check = CheckImage(part.data); !check.status.ok()) {
       source.refused = check.error;
     }
@@ -123,30 +156,20 @@ http::Response App::CreateFromUpload(http::Request& req, const std::string& cont
     } else {
       ++usable;
     }
-    sources.push_back(std::move(source));
+    sources->push_back(std::move(source));
   }
-  if (sources.empty()) return ErrorResponse(400, "bad_request", "No files in field \"file\".");
-  if (usable == 0) {
-    std::string all;
-    for (const auto& r : reasons) all += (all.empty() ? "" : " ") + r;
-    // The status of the reason they share (all not images: 415), else 400 bad_image.
-    std::string code = sources[0].refused->code;
-    for (const CoverSource& s : sources) {
-      if (s.refused->code != code) code = "bad_image";
-    }
-    return ErrorResponse(code == "unsupported_type" ? 415
-                         : code == "too_large"      ? 413
-                                                    : 400,
-                         code, sources.size() == 1 ? all : "None of the files can be used. " + all);
-  }
-  return StartJob(req, std::move(sources), RandomSeed());
+  if (sources->empty()) return ErrorResponse(400, "bad_request", "No files in field \"file\".");
+  if (usable == 0) return NoUsableUpload(*sources, reasons);
+  return std::nullopt;
 }
 
-http::Response App::CreateFromJson(http::Request& req) {
-  if (req.content_length && *req.content_length > options_.max_json_bytes) {
+// Reads the JSON request's body into `*doc`; the error answer when it is too large, cannot be
+// read or is not a JSON object.
+std::optional<http::Response> ReadJsonObject(http::Request& req, size_t max_json_bytes, json* doc) {
+  if (req.content_length && *req.content_length > max_json_bytes) {
     return ErrorResponse(413, "too_large", "The request is too large.");
   }
-  auto body = req.ReadAll(options_.max_json_bytes);
+  auto body = req.ReadAll(max_json_bytes);
   if (!body.ok()) {
     if (body.status().code() == Status::Code::kResourceExhausted) {
       return ErrorResponse(413, "too_large", "The request is too large.");
@@ -154,19 +177,112 @@ http::Response App::CreateFromJson(http::Request& req) {
     return ErrorResponse(400, "bad_request",
                          "Could not read the request: " + body.status().message());
   }
-  json doc = ParseUntrustedJson(*body);
-  if (!doc.is_object()) {
+  *doc = ParseUntrustedJson(*body);
+  if (!doc->is_object()) {
     return ErrorResponse(400, "bad_request",
                          "The body is not a JSON object (at most " + std::to_string(kMaxJsonDepth) +
                              " levels deep).");
   }
-  uint64_t seed = RandomSeed();
+  return std::nullopt;
+}
+
+// The request's "seed" into `*seed` when it has one; the error answer when it is not an
+// unsigned integer.
+std::optional<http::Response> ReadSeed(const json& doc, uint64_t* seed) {
   if (doc.contains("seed")) {
     if (!doc["seed"].is_number_unsigned()) {
       return ErrorResponse(400, "bad_request", "seed must be an unsigned integer.");
     }
-    seed = doc["seed"].get<uint64_t>();
+    *seed = doc["seed"].get<uint64_t>();
   }
+  return std::nullopt;
+}
+
+// The covers of the request's "urls" into `*sources`; the error answer when the list is
+// malformed, too long, or holds no web address.
+std::optional<http::Response> UrlSources(const json& urls, int max_files,
+                                         std::vector<CoverSource>* sources) {
+  if (!urls.is_array() || urls.empty()) {
+    return ErrorResponse(400, "bad_url", "urls must be a non-empty list of image URLs.");
+  }
+  if (urls.size() > static_cast<size_t>(max_files)) {
+    return ErrorResponse(413, "too_many_files",
+                         "At most " + std::to_string(max_files) + " covers at a time.");
+  }
+  // An entry that is not a web address is its own failed cover; the request fails only if
+  // all are. (An entry that is not even a string is a malformed request.)
+  int usable = 0;
+  for (const json& u : urls) {
+    if (!u.is_string()) {
+      return ErrorResponse(400, "bad_url",
+                           "urls must hold strings (found: " + JsonTypeName(u) + ").");
+    }
+    std::string url = u.get<std::string>();
+    std::string scheme = LowerAscii(url.substr(0, 8));
+    CoverSource cover{ShortName(url), {}, url, "", nullptr, std::nullopt};
+    if (url.size() > 4096 || !(scheme.starts_with("https://") || scheme.starts_with("http://"))) {
+      cover.url.clear();
+      cover.refused = ApiError{"bad_url", "This is not a web address (http:// or https://)."};
+    } else {
+      ++usable;
+    }
+    sources->push_back(std::move(cover));
+  }
+  if (usable == 0) {
+    return ErrorResponse(400, "bad_url",
+                         sources->size() == 1
+                             ? "“" + (*sources)[0].name +
+                                   "” is not a web address (http:// or "
+                                   "https://)."
+                             : "None of these are web addresses (http:// or https://).");
+  }
+  return std::nullopt;
+}
+
+// The session's top Spotify album covers into `*sources`; the error answer when Spotify is
+// not configured, the session is not signed in, Spotify fails or lists none.
+std::optional<http::Response> SpotifySources(Spotify& spotify, const http::Request& req,
+                                             int max_files, std::vector<CoverSource>* sources) {
+  if (!spotify.enabled()) return ErrorResponse(404, "not_found", "Spotify is not configured.");
+  auto covers = spotify.TopCovers(CookieValue(req, kSessionCookie), max_files);
+  if (!covers.ok()) {
+    bool auth = covers.status().code() == Status::Code::kUnauthenticated;
+    return ErrorResponse(auth ? 401 : 502, auth ? "spotify_session" : "spotify_error",
+                         covers.status().message());
+  }
+  if (covers->empty()) return ErrorResponse(400, "bad_request", "Spotify listed no album covers.");
+  for (const AlbumCover& c : *covers)
+    sources->push_back(CoverSource{ShortName(c.name), {}, c.url, "", nullptr});
+  return std::nullopt;
+}
+
+}  // namespace
+
+http::Response App::CreateFromUpload(http::Request& req, const std::string& content_type) {
+  auto boundary = MultipartBoundary(content_type);
+  if (!boundary.ok()) return ErrorResponse(400, "bad_request", boundary.status().message());
+  const uint64_t limit = options_.max_upload_bytes;
+  if (req.content_length && *req.content_length > limit) return UploadTooLarge(options_);
+  // Reserve the body's size in the budget of all uploads being read, for as long as this
+  // request holds it (the jobs then hold the uploads they keep).
+  const uint64_t reserve = req.content_length ? *req.content_length : limit;
+  if (!ReserveBytes(upload_bytes_in_flight_, reserve, options_.max_inflight_upload_bytes)) {
+    return ErrorResponse(503, "busy", "Too many uploads at once; try again in a minute.");
+  }
+  ReleaseBytes release{upload_bytes_in_flight_, reserve};
+  std::shared_ptr<const std::string> body;
+  std::vector<FormPart> parts;
+  if (auto refused = ReadUpload(req, *boundary, options_, &body, &parts)) return *refused;
+  std::vector<CoverSource> sources;
+  if (auto refused = UploadSources(parts, body, options_, &sources)) return *refused;
+  return StartJob(req, std::move(sources), RandomSeed());
+}
+
+http::Response App::CreateFromJson(http::Request& req) {
+  json doc;
+  if (auto refused = ReadJsonObject(req, options_.max_json_bytes, &doc)) return *refused;
+  uint64_t seed = RandomSeed();
+  if (auto refused = ReadSeed(doc, &seed)) return *refused;
   const json& sample = JsonMember(doc, "sample");
   const json& source = JsonMember(doc, "source");
   if (!sample.is_null() && !sample.is_boolean()) {
@@ -180,58 +296,16 @@ http::Response App::CreateFromJson(http::Request& req) {
   }
   std::vector<CoverSource> sources;
   if (doc.contains("urls")) {
-    const json& urls = doc["urls"];
-    if (!urls.is_array() || urls.empty()) {
-      return ErrorResponse(400, "bad_url", "urls must be a non-empty list of image URLs.");
-    }
-    if (urls.size() > static_cast<size_t>(options_.max_files)) {
-      return ErrorResponse(413, "too_many_files",
-                           "At most " + std::to_string(options_.max_files) + " covers at a time.");
-    }
-    // An entry that is not a web address is its own failed cover; the request fails only if
-    // all are. (An entry that is not even a string is a malformed request.)
-    int usable = 0;
-    for (const json& u : urls) {
-      if (!u.is_string()) {
-        return ErrorResponse(400, "bad_url",
-                             "urls must hold strings (found: " + JsonTypeName(u) + ").");
-      }
-      std::string url = u.get<std::string>();
-      std::string scheme = LowerAscii(url.substr(0, 8));
-      CoverSource cover{ShortName(url), {}, url, "", nullptr, std::nullopt};
-      if (url.size() > 4096 || !(scheme.starts_with("https://") || scheme.starts_with("http://"))) {
-        cover.url.clear();
-        cover.refused = ApiError{"bad_url", "This is not a web address (http:// or https://)."};
-      } else {
-        ++usable;
-      }
-      sources.push_back(std::move(cover));
-    }
-    if (usable == 0) {
-      return ErrorResponse(400, "bad_url",
-                           sources.size() == 1
-                               ? "“" + sources[0].name +
-                                     "” is not a web address (http:// or "
-                                     "https://)."
-                               : "None of these are web addresses (http:// or https://).");
-    }
+    if (auto refused = UrlSources(doc["urls"], options_.max_files, &sources)) return *refused;
   } else if (sample.is_boolean() && sample.get<bool>()) {
     if (samples_.empty()) return ErrorResponse(404, "not_found", "No sample set is installed.");
     for (const SampleFile& s : samples_) {
       sources.push_back(CoverSource{s.name, {}, "", s.path, nullptr});
     }
   } else if (source.is_string() && source.get<std::string>() == "spotify") {
-    if (!spotify_.enabled()) return ErrorResponse(404, "not_found", "Spotify is not configured.");
-    auto covers = spotify_.TopCovers(CookieValue(req, kSessionCookie), options_.max_files);
-    if (!covers.ok()) {
-      bool auth = covers.status().code() == Status::Code::kUnauthenticated;
-      return ErrorResponse(auth ? 401 : 502, auth ? "spotify_session" : "spotify_error",
-                           covers.status().message());
+    if (auto refused = SpotifySources(spotify_, req, options_.max_files, &sources)) {
+      return *refused;
     }
-    if (covers->empty())
-      return ErrorResponse(400, "bad_request", "Spotify listed no album covers.");
-    for (const AlbumCover& c : *covers)
-      sources.push_back(CoverSource{ShortName(c.name), {}, c.url, "", nullptr});
   } else {
     return ErrorResponse(400, "bad_request",
                          "Give \"urls\", \"sample\": true or \"source\": \"spotify\".");

@@ -172,41 +172,69 @@ Reply S3Service::Impl::ListParts(S3Call& call) {
                        "</ListPartsResult>");
 }
 
-// Uploads in progress, by key then initiation time: prefix, delimiter (CommonPrefixes),
-// max-uploads (<= 1000), key-marker and upload-id-marker (uploads of key-marker after that id,
-// then the keys after key-marker), encoding-type=url.
-Reply S3Service::Impl::ListMultipartUploads(S3Call& call) {
-  auto uploads = store()->ListUploads(call.bucket);
-  if (!uploads.ok()) return StoreError(call, uploads.status());
+namespace {
+
+// A ListMultipartUploads request's query, read and checked.
+struct UploadsQuery {
   int max_uploads = 1000;
+  bool url = false;  // encoding-type=url
+  std::string_view prefix, delimiter, key_marker, id_marker;
+};
+
+// Encodes a key or prefix as listed: URL-encoded first when the request asked for
+// encoding-type=url.
+struct ListedName {
+  bool url;
+  std::string operator()(std::string_view s) const {
+    return XmlEscape(url ? UriEncode(s, true) : std::string(s));
+  }
+};
+
+// One page of the listing: the uploads and common prefixes rendered, and where the next
+// page starts.
+struct UploadsPage {
+  std::string items, prefixes, next_key, next_id;
+  bool truncated = false;
+};
+
+// Reads and checks the query parameters into `q`: max-uploads, encoding-type, prefix,
+// delimiter and the markers.
+std::optional<S3Error> ReadUploadsQuery(const S3Call& call, UploadsQuery* q) {
   if (call.HasQuery("max-uploads")) {
     std::string_view s = call.Query("max-uploads");
     int v = 0;
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
     if (ec != std::errc() || p != s.data() + s.size() || v < 0) {
-      return Error(call, S3ErrorCode::kInvalidArgument,
-                   "max-uploads must be a non-negative integer");
+      return S3Error{S3ErrorCode::kInvalidArgument, "max-uploads must be a non-negative integer"};
     }
-    max_uploads = std::min(v, 1000);
+    q->max_uploads = std::min(v, 1000);
   }
-  const bool url = call.HasQuery("encoding-type");
-  if (url && call.Query("encoding-type") != "url") {
-    return Error(call, S3ErrorCode::kInvalidArgument,
-                 "Invalid Encoding Method specified in Request");
+  q->url = call.HasQuery("encoding-type");
+  if (q->url && call.Query("encoding-type") != "url") {
+    return S3Error{S3ErrorCode::kInvalidArgument, "Invalid Encoding Method specified in Request"};
   }
-  auto enc = [url](std::string_view s) {
-    return XmlEscape(url ? UriEncode(s, true) : std::string(s));
-  };
-  const std::string_view prefix = call.Query("prefix");
-  const std::string_view delimiter = call.Query("delimiter");
-  const std::string_view key_marker = call.Query("key-marker");
-  const std::string_view id_marker = call.Query("upload-id-marker");
+  q->prefix = call.Query("prefix");
+  q->delimiter = call.Query("delimiter");
+  q->key_marker = call.Query("key-marker");
+  q->id_marker = call.Query("upload-id-marker");
+  return std::nullopt;
+}
 
-  std::string items, prefixes, next_key, next_id;
+// Picks the page of `uploads` that `q` asks for (after the markers, under the prefix, keys
+// sharing a prefix up to the delimiter as one common prefix) and renders its entries.
+UploadsPage SelectUploads(const std::vector<diskstore::UploadInfo>& uploads, const UploadsQuery& q,
+                          const ListedName& enc) {
+  const std::string_view prefix = q.prefix;
+  const std::string_view delimiter = q.delimiter;
+  const std::string_view key_marker = q.key_marker;
+  const std::string_view id_marker = q.id_marker;
+  const int max_uploads = q.max_uploads;
+
+  UploadsPage page;
   std::string last_prefix;
   int count = 0;
-  bool truncated = false, seen_id_marker = false;
-  for (const diskstore::UploadInfo& u : *uploads) {
+  bool seen_id_marker = false;
+  for (const diskstore::UploadInfo& u : uploads) {
     if (!u.key.starts_with(prefix)) continue;
     if (!key_marker.empty() && u.key <= key_marker) {
       if (u.key < key_marker || id_marker.empty()) continue;
@@ -223,39 +251,60 @@ Reply S3Service::Impl::ListMultipartUploads(S3Call& call) {
     }
     if (!group.empty() && group == last_prefix) continue;
     if (count == max_uploads) {
-      truncated = true;
+      page.truncated = true;
       break;
     }
     ++count;
-    next_key = u.key;
-    next_id = u.upload_id;
+    page.next_key = u.key;
+    page.next_id = u.upload_id;
     if (!group.empty()) {
       last_prefix = group;
-      prefixes += "<CommonPrefixes><Prefix>" + enc(group) + "</Prefix></CommonPrefixes>";
+      page.prefixes += "<CommonPrefixes><Prefix>" + enc(group) + "</Prefix></CommonPrefixes>";
       continue;
     }
     const std::string who =
         "<ID>" + std::string(iam::kAccountId) + "</ID><DisplayName>sparkify</DisplayName>";
-    items += "<Upload><Key>" + enc(u.key) + "</Key><UploadId>" + XmlEscape(u.upload_id) +
-             "</UploadId><Initiator>" + who + "</Initiator><Owner>" + who +
-             "</Owner><StorageClass>STANDARD</StorageClass><Initiated>" +
-             FormatIso8601(u.initiated) + "</Initiated></Upload>";
+    page.items += "<Upload><Key>" + enc(u.key) + "</Key><UploadId>" + XmlEscape(u.upload_id) +
+                  "</UploadId><Initiator>" + who + "</Initiator><Owner>" + who +
+                  "</Owner><StorageClass>STANDARD</StorageClass><Initiated>" +
+                  FormatIso8601(u.initiated) + "</Initiated></Upload>";
   }
+  return page;
+}
+
+// Renders the ListMultipartUploadsResult around a page's entries.
+std::string ListUploadsResultXml(const S3Call& call, const UploadsQuery& q, const UploadsPage& page,
+                                 const ListedName& enc) {
   std::string xml = std::string(kXmlHeader) + "<ListMultipartUploadsResult xmlns=\"" +
                     std::string(kS3Namespace) + "\"><Bucket>" + XmlEscape(call.bucket) +
-                    "</Bucket><KeyMarker>" + enc(key_marker) + "</KeyMarker><UploadIdMarker>" +
-                    XmlEscape(id_marker) + "</UploadIdMarker>";
-  if (truncated) {
-    xml += "<NextKeyMarker>" + enc(next_key) + "</NextKeyMarker><NextUploadIdMarker>" +
-           XmlEscape(next_id) + "</NextUploadIdMarker>";
+                    "</Bucket><KeyMarker>" + enc(q.key_marker) + "</KeyMarker><UploadIdMarker>" +
+                    XmlEscape(q.id_marker) + "</UploadIdMarker>";
+  if (page.truncated) {
+    xml += "<NextKeyMarker>" + enc(page.next_key) + "</NextKeyMarker><NextUploadIdMarker>" +
+           XmlEscape(page.next_id) + "</NextUploadIdMarker>";
   }
-  if (!prefix.empty()) xml += "<Prefix>" + enc(prefix) + "</Prefix>";
-  if (!delimiter.empty()) xml += "<Delimiter>" + enc(delimiter) + "</Delimiter>";
-  if (url) xml += "<EncodingType>url</EncodingType>";
-  xml += "<MaxUploads>" + std::to_string(max_uploads) + "</MaxUploads><IsTruncated>" +
-         (truncated ? "true" : "false") + "</IsTruncated>" + items + prefixes +
+  if (!q.prefix.empty()) xml += "<Prefix>" + enc(q.prefix) + "</Prefix>";
+  if (!q.delimiter.empty()) xml += "<Delimiter>" + enc(q.delimiter) + "</Delimiter>";
+  if (q.url) xml += "<EncodingType>url</EncodingType>";
+  xml += "<MaxUploads>" + std::to_string(q.max_uploads) + "</MaxUploads><IsTruncated>" +
+         (page.truncated ? "true" : "false") + "</IsTruncated>" + page.items + page.prefixes +
          "</ListMultipartUploadsResult>";
-  return Xml(call, std::move(xml));
+  return xml;
+}
+
+}  // namespace
+
+// Uploads in progress, by key then initiation time: prefix, delimiter (CommonPrefixes),
+// max-uploads (<= 1000), key-marker and upload-id-marker (uploads of key-marker after that id,
+// then the keys after key-marker), encoding-type=url.
+Reply S3Service::Impl::ListMultipartUploads(S3Call& call) {
+  auto uploads = store()->ListUploads(call.bucket);
+  if (!uploads.ok()) return StoreError(call, uploads.status());
+  UploadsQuery q;
+  if (auto err = ReadUploadsQuery(call, &q)) return Error(call, *err);
+  const ListedName enc{q.url};
+  UploadsPage page = SelectUploads(*uploads, q, enc);
+  return Xml(call, ListUploadsResultXml(call, q, page, enc));
 }
 
 }  // namespace sparkify::store

@@ -92,14 +92,19 @@ Reply S3Service::Impl::StoreError(const S3Call& call, const Status& status) {
   return Error(call, FromStoreStatus(status));
 }
 
-Reply S3Service::Impl::Handle(http::Request& request) {
-  S3Call call{&request, NewRequestId(), {}, {}, {}, {}, {}, {}, {}};
+namespace {
+
+// Reads the request target into the call: the bucket (from a virtual host in the Host header,
+// else the path's first segment), key, query, resource and operation. An error when the target
+// cannot be read.
+std::optional<S3Error> ReadTarget(const http::Request& request, std::string_view domain,
+                                  S3Call& call) {
   auto host = request.Header("host");
-  call.bucket = BucketFromHost(host.value_or(""), options_.virtual_host_domain);
+  call.bucket = BucketFromHost(host.value_or(""), domain);
   std::string_view path = request.path;
   if (path.empty() || path.front() != '/') {
     call.op = {Op::kMethodNotAllowed, "Invalid", "", false};
-    return Error(call, S3ErrorCode::kInvalidRequest, "the request target must be a path");
+    return S3Error{S3ErrorCode::kInvalidRequest, "the request target must be a path"};
   }
   std::string_view rest = path.substr(1);
   if (call.bucket.empty()) {
@@ -111,31 +116,42 @@ Reply S3Service::Impl::Handle(http::Request& request) {
   auto key = UriDecode(rest);
   auto params = ParseQuery(request.query);
   if (!key || !params) {
-    return Error(call, S3ErrorCode::kInvalidArgument, "the URL has a malformed %-escape");
+    return S3Error{S3ErrorCode::kInvalidArgument, "the URL has a malformed %-escape"};
   }
   call.key = std::move(*key);
   for (auto& p : *params) call.query.emplace(std::move(p.key), std::move(p.value));
   call.resource = "/" + call.bucket + (call.key.empty() ? "" : "/" + call.key);
   call.op = Classify(request.method, call.bucket, call.key, call.query,
                      request.Header("x-amz-copy-source").has_value());
+  return std::nullopt;
+}
 
-  if (auto err = Authenticate(call)) return Error(call, *err);
-  if (call.key.size() > diskstore::kMaxKeyBytes) return Error(call, S3ErrorCode::kKeyTooLongError);
+// The checks of an authenticated request before authorisation, in this order: key length and
+// encoding, bucket name, operations not served, the encryption asked for (read into
+// call.sse_requested), methods not allowed.
+std::optional<S3Error> CheckRequest(const http::Request& request, S3Call& call) {
+  if (call.key.size() > diskstore::kMaxKeyBytes) return S3Error{S3ErrorCode::kKeyTooLongError, ""};
   // Keys are Unicode: bytes that are not UTF-8 cannot name an object (S3 says InvalidURI).
-  if (!IsValidUtf8(call.key)) return Error(call, S3ErrorCode::kInvalidURI);
+  if (!IsValidUtf8(call.key)) return S3Error{S3ErrorCode::kInvalidURI, ""};
   if (!call.bucket.empty() && !ValidBucketName(call.bucket)) {
-    return Error(call, call.op.op == Op::kCreateBucket ? S3ErrorCode::kInvalidBucketName
-                                                       : S3ErrorCode::kNoSuchBucket);
+    return S3Error{call.op.op == Op::kCreateBucket ? S3ErrorCode::kInvalidBucketName
+                                                   : S3ErrorCode::kNoSuchBucket,
+                   ""};
   }
-  if (call.op.op == Op::kNotImplemented) return Error(call, S3ErrorCode::kNotImplemented);
+  if (call.op.op == Op::kNotImplemented) return S3Error{S3ErrorCode::kNotImplemented, ""};
   // SSE-S3 is served; SSE-KMS and SSE-C are refused, so nobody believes data is encrypted
   // under a key they chose when it is not.
   if (auto bad = ReadEncryptionRequest(request, call.op.op, &call.sse_requested)) {
-    return Error(call, *bad);
+    return *bad;
   }
-  if (call.op.op == Op::kMethodNotAllowed) return Error(call, S3ErrorCode::kMethodNotAllowed);
+  if (call.op.op == Op::kMethodNotAllowed) return S3Error{S3ErrorCode::kMethodNotAllowed, ""};
+  return std::nullopt;
+}
 
-  // Authorisation of the operation itself; ops touching other resources check those too.
+// Authorisation of the operation itself; ops touching other resources check those too
+// (DeleteObjects authorises each key it deletes).
+std::optional<S3Error> AuthorizeOperation(S3Service::Impl& impl, const http::Request& request,
+                                          const S3Call& call) {
   if (call.op.op != Op::kDeleteObjects) {
     std::string arn = call.op.op == Op::kListBuckets ? "*"
                       : call.op.object_level         ? ObjectArn(call.bucket, call.key)
@@ -150,43 +166,63 @@ Reply S3Service::Impl::Handle(http::Request& request) {
     if (auto sse = request.Header("x-amz-server-side-encryption")) {
       extra["s3:x-amz-server-side-encryption"] = std::string(*sse);
     }
-    if (auto err = Authorize(call, call.op.iam_action, arn, extra)) return Error(call, *err);
+    if (auto err = impl.Authorize(call, call.op.iam_action, arn, extra)) return err;
   }
+  return std::nullopt;
+}
 
+// Runs the call's operation, authenticated, checked and authorised.
+Reply Dispatch(S3Service::Impl& impl, S3Call& call) {
+  // One line per operation, as a table.
+  // clang-format off
   switch (call.op.op) {
-    case Op::kListBuckets: return ListBuckets(call);
-    case Op::kCreateBucket: return CreateBucket(call);
-    case Op::kDeleteBucket: return DeleteBucket(call);
-    case Op::kHeadBucket: return HeadBucket(call);
-    case Op::kGetBucketLocation: return GetBucketLocation(call);
-    case Op::kListObjects: return ListObjects(call, false);
-    case Op::kListObjectsV2: return ListObjects(call, true);
-    case Op::kDeleteObjects: return DeleteObjects(call);
+    case Op::kListBuckets: return impl.ListBuckets(call);
+    case Op::kCreateBucket: return impl.CreateBucket(call);
+    case Op::kDeleteBucket: return impl.DeleteBucket(call);
+    case Op::kHeadBucket: return impl.HeadBucket(call);
+    case Op::kGetBucketLocation: return impl.GetBucketLocation(call);
+    case Op::kListObjects: return impl.ListObjects(call, false);
+    case Op::kListObjectsV2: return impl.ListObjects(call, true);
+    case Op::kDeleteObjects: return impl.DeleteObjects(call);
     case Op::kGetBucketPolicy:
     case Op::kPutBucketPolicy:
-    case Op::kDeleteBucketPolicy: return BucketPolicy(call);
+    case Op::kDeleteBucketPolicy: return impl.BucketPolicy(call);
     case Op::kGetPublicAccessBlock:
     case Op::kPutPublicAccessBlock:
-    case Op::kDeletePublicAccessBlock: return PublicAccessBlockOp(call);
+    case Op::kDeletePublicAccessBlock: return impl.PublicAccessBlockOp(call);
     case Op::kGetBucketEncryption:
     case Op::kPutBucketEncryption:
-    case Op::kDeleteBucketEncryption: return BucketEncryption(call);
-    case Op::kPutObject: return PutObject(call);
-    case Op::kCopyObject: return CopyObject(call);
-    case Op::kGetObject: return GetObject(call, false);
-    case Op::kHeadObject: return GetObject(call, true);
-    case Op::kDeleteObject: return DeleteObject(call);
-    case Op::kCreateMultipartUpload: return CreateMultipartUpload(call);
-    case Op::kUploadPart: return UploadPart(call);
-    case Op::kCompleteMultipartUpload: return CompleteMultipartUpload(call);
-    case Op::kAbortMultipartUpload: return AbortMultipartUpload(call);
-    case Op::kListParts: return ListParts(call);
-    case Op::kListMultipartUploads:
-      return ListMultipartUploads(call);
+    case Op::kDeleteBucketEncryption: return impl.BucketEncryption(call);
+    case Op::kPutObject: return impl.PutObject(call);
+    case Op::kCopyObject: return impl.CopyObject(call);
+    case Op::kGetObject: return impl.GetObject(call, false);
+    case Op::kHeadObject: return impl.GetObject(call, true);
+    case Op::kDeleteObject: return impl.DeleteObject(call);
+    case Op::kCreateMultipartUpload: return impl.CreateMultipartUpload(call);
+    case Op::kUploadPart: return impl.UploadPart(call);
+    case Op::kCompleteMultipartUpload: return impl.CompleteMultipartUpload(call);
+    case Op::kAbortMultipartUpload: return impl.AbortMultipartUpload(call);
+    case Op::kListParts: return impl.ListParts(call);
+    case Op::kListMultipartUploads: return impl.ListMultipartUploads(call);
     case Op::kNotImplemented:
     case Op::kMethodNotAllowed: break;
   }
-  return Error(call, S3ErrorCode::kNotImplemented);
+  // clang-format on
+  return impl.Error(call, S3ErrorCode::kNotImplemented);
+}
+
+}  // namespace
+
+// Reads the target, authenticates, checks and authorises the request, then runs it.
+Reply S3Service::Impl::Handle(http::Request& request) {
+  S3Call call{&request, NewRequestId(), {}, {}, {}, {}, {}, {}, {}};
+  if (auto err = ReadTarget(request, options_.virtual_host_domain, call)) {
+    return Error(call, *err);
+  }
+  if (auto err = Authenticate(call)) return Error(call, *err);
+  if (auto err = CheckRequest(request, call)) return Error(call, *err);
+  if (auto err = AuthorizeOperation(*this, request, call)) return Error(call, *err);
+  return Dispatch(*this, call);
 }
 
 S3Service::S3Service(diskstore::DiskStore* store, iam::IdentityStore* identities,

@@ -1,5 +1,6 @@
 #include "function/cutout_meta.h"
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -14,14 +15,20 @@ constexpr const char* kModelMeta = "model";
 constexpr const char* kSourceMeta = "source-sha256";
 constexpr const char* kPaletteMeta = "palette";
 constexpr const char* kFingerprintMeta = "fingerprint";
+// How the palette and fingerprint were computed: those of another version are not used.
+constexpr const char* kSummaryVersionMeta = "summary-version";
 // Of S3's 2 KB of user metadata (names and values), what the palette may take.
 constexpr size_t kMaxPaletteText = 1024;
 
 // "WxH" with both in 1..65535, as stored with a cut-out.
 bool ParseSize(const std::optional<std::string>& text, int* w, int* h) {
   if (!text) return false;
-  char tail = 0;
-  if (std::sscanf(text->c_str(), "%dx%d%c", w, h, &tail) != 2) return false;
+  const char* begin = text->data();
+  const char* end = begin + text->size();
+  auto [x, w_error] = std::from_chars(begin, end, *w);
+  if (w_error != std::errc() || x == begin || x == end || *x != 'x') return false;
+  auto [tail, h_error] = std::from_chars(x + 1, end, *h);
+  if (h_error != std::errc() || tail == x + 1 || tail != end) return false;
   return *w >= 1 && *h >= 1 && *w <= 65535 && *h <= 65535;
 }
 
@@ -124,6 +131,9 @@ ObjectMetadata ToMetadata(const CutoutMeta& meta) {
     if (text.size() <= kMaxPaletteText) out.emplace_back(kPaletteMeta, std::move(text));
   }
   if (meta.fingerprint) out.emplace_back(kFingerprintMeta, FormatFingerprint(*meta.fingerprint));
+  if (meta.palette || meta.fingerprint) {
+    out.emplace_back(kSummaryVersionMeta, std::to_string(kCoverSummaryVersion));
+  }
   return out;
 }
 
@@ -138,8 +148,10 @@ std::optional<CutoutMeta> ParseCutoutMeta(const ObjectHead& head) {
   meta.mask_quality = *quality;
   meta.model = head.Meta(kModelMeta).value_or("");
   meta.source_sha256 = head.Meta(kSourceMeta).value_or("");
-  if (auto text = head.Meta(kPaletteMeta)) meta.palette = ParsePalette(*text);
-  if (auto text = head.Meta(kFingerprintMeta)) meta.fingerprint = ParseFingerprint(*text);
+  if (head.Meta(kSummaryVersionMeta) == std::to_string(kCoverSummaryVersion)) {
+    if (auto text = head.Meta(kPaletteMeta)) meta.palette = ParsePalette(*text);
+    if (auto text = head.Meta(kFingerprintMeta)) meta.fingerprint = ParseFingerprint(*text);
+  }
   return meta;
 }
 

@@ -10,9 +10,11 @@
 //   palette           "be6c39:0.18 a35126:0.15 ..."  the cover's palette (collage::Palette):
 //                     colour in hex, share with 2 decimals, largest share first
 //   fingerprint       "0f1e2d3c4b5a6978-808080"  collage::Fingerprint: hash, mean colour
+//   summary-version   "1"  how the palette and fingerprint were computed (kCoverSummaryVersion)
 //
-// Cut-outs stored by older versions lack the palette and fingerprint (the collage then reads
-// the cover), or even the scores (the cut-out is then made again).
+// Cut-outs stored by older versions lack the palette and fingerprint, or carry those of
+// another summary-version (the collage then reads the cover), or even lack the scores (the
+// cut-out is then made again).
 // Pure and thread-safe.
 #pragma once
 
@@ -25,6 +27,10 @@
 #include "function/object_store.h"
 
 namespace sparkify::function {
+
+// Bump when the palette or fingerprint of a cover changes (collage::ComputePalette, its
+// options, the thumbnail, collage::FingerprintOf): stored ones of another version are ignored.
+inline constexpr int kCoverSummaryVersion = 1;
 
 struct CutoutMeta {
   double foreground_share = 0;
@@ -43,8 +49,8 @@ struct CutoutMeta {
 ObjectMetadata ToMetadata(const CutoutMeta& meta);
 
 // The metadata of a stored cut-out; nullopt when its scores or size are missing or invalid
-// (stored before masks were scored: make it again). A malformed palette or fingerprint is
-// left out (nullopt), never an error.
+// (stored before masks were scored: make it again). A malformed palette or fingerprint, or one
+// of another summary-version, is left out (nullopt), never an error.
 std::optional<CutoutMeta> ParseCutoutMeta(const ObjectHead& head);
 
 // `score` as ToMetadata writes it and ParseCutoutMeta reads it back.

@@ -21,6 +21,7 @@ TEST(CutoutMetaTest, RoundTripsThroughObjectMetadata) {
   EXPECT_EQ(head.Meta("foreground-share"), "0.421875");
   EXPECT_EQ(head.Meta("palette"), "be6c39:0.18 00ff10:0.07 010203:0.00");
   EXPECT_EQ(head.Meta("fingerprint"), "0f1e2d3c4b5a6978-8000ff");
+  EXPECT_EQ(head.Meta("summary-version"), std::to_string(kCoverSummaryVersion));
   auto back = ParseCutoutMeta(head);
   ASSERT_TRUE(back.has_value());
   EXPECT_EQ(back->foreground_share, meta.foreground_share);
@@ -51,7 +52,11 @@ TEST(CutoutMetaTest, MissingOrBadScoresMeanMakeItAgain) {
                                                         {"mask-quality", "0.9x"},
                                                         {"cutout-size", "0x4"},
                                                         {"cutout-size", "3x4x"},
-                                                        {"cutout-size", "70000x1"}}) {
+                                                        {"cutout-size", "70000x1"},
+                                                        {"cutout-size", " 3x4"},
+                                                        {"cutout-size", "+3x4"},
+                                                        {"cutout-size", "99999999999999999999x4"},
+                                                        {"cutout-size", "3x"}}) {
     ObjectHead broken = head;
     for (auto& [k, v] : broken.metadata) {
       if (k == name) v = bad;
@@ -62,6 +67,23 @@ TEST(CutoutMetaTest, MissingOrBadScoresMeanMakeItAgain) {
   auto meta = ParseCutoutMeta(head);
   EXPECT_FALSE(meta->palette.has_value());
   EXPECT_FALSE(meta->fingerprint.has_value());
+}
+
+TEST(CutoutMetaTest, APaletteOfAnotherSummaryVersionIsNotUsed) {
+  CutoutMeta meta;
+  meta.width = meta.height = 1;
+  meta.palette = collage::Palette{{{1, 2, 3}, 1.0}};
+  meta.fingerprint = collage::Fingerprint{1, {1, 2, 3}};
+  ObjectHead head;
+  head.metadata = ToMetadata(meta);
+  EXPECT_TRUE(ParseCutoutMeta(head)->palette.has_value());
+  for (auto& [k, v] : head.metadata) {
+    if (k == "summary-version") v = std::to_string(kCoverSummaryVersion + 1);
+  }
+  EXPECT_FALSE(ParseCutoutMeta(head)->palette.has_value());
+  EXPECT_FALSE(ParseCutoutMeta(head)->fingerprint.has_value());
+  std::erase_if(head.metadata, [](const auto& m) { return m.first == "summary-version"; });
+  EXPECT_FALSE(ParseCutoutMeta(head)->palette.has_value());
 }
 
 TEST(CutoutMetaTest, MalformedPalettesAndFingerprintsAreRefused) {

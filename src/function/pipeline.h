@@ -152,9 +152,14 @@ class Pipeline {
                                          TimePoint deadline);
   // Reads an input loaded unread (KnownWithoutReading) and hashes what it read.
   Status ReadUnread(Loaded& source);
-  // Reads, decodes, segments and cuts out p's cover and PUTs the PNG; errors in p.error.
+  // Reads, decodes, segments and cuts out p's cover and PUTs the PNG; errors (exceptions too,
+  // with the stage they came from) in p.error.
   void MakeCutout(CutoutPlan& p, vision::Segmenter& segmenter,
                   const vision::CutOutOptions& cut_options, PipelineStats* stats);
+  // MakeCutout's steps; *stage names the one running.
+  void MakeCutoutSteps(CutoutPlan& p, vision::Segmenter& segmenter,
+                       const vision::CutOutOptions& cut_options, PipelineStats* stats,
+                       const char** stage);
   // The expected duration of a model run of `model_id`, and the measured one of the last.
   std::chrono::milliseconds ForwardEstimate(const std::string& model_id);
   void RecordForward(const std::string& model_id, std::chrono::milliseconds took);

@@ -81,8 +81,23 @@ Status Pipeline::ReadUnread(Loaded& source) {
 
 void Pipeline::MakeCutout(CutoutPlan& p, vision::Segmenter& segmenter,
                           const vision::CutOutOptions& cut_options, PipelineStats* stats) {
-  Loaded& source = *p.source;
   const char* stage = "read";
+  try {
+    MakeCutoutSteps(p, segmenter, cut_options, stats, &stage);
+  } catch (const std::bad_alloc&) {
+    p.error = InputError{p.cover.input, stage, "out of memory"};
+  } catch (const std::exception& e) {
+    p.error = InputError{p.cover.input, stage, std::string("internal error: ") + e.what()};
+  } catch (...) {
+    p.error = InputError{p.cover.input, stage, "internal error"};
+  }
+}
+
+void Pipeline::MakeCutoutSteps(CutoutPlan& p, vision::Segmenter& segmenter,
+                               const vision::CutOutOptions& cut_options, PipelineStats* stats,
+                               const char** stage_out) {
+  Loaded& source = *p.source;
+  const char*& stage = *stage_out;
   auto fail = [&](const Status& s) {
     p.error = InputError{p.cover.input, stage, s.message().empty() ? s.ToString() : s.message()};
   };
@@ -153,12 +168,12 @@ Status Pipeline::RunCutouts(std::vector<CutoutPlan>& plans, vision::Segmenter& s
       } else {
         MakeCutout(p, segmenter, cut_options, &result->stats);
       }
-    } catch (const std::bad_alloc&) {
-      p.error = InputError{p.cover.input, "segment", "out of memory"};
+    } catch (const std::bad_alloc&) {  // from the HEAD (MakeCutout catches its own)
+      p.error = InputError{p.cover.input, "store", "out of memory"};
     } catch (const std::exception& e) {
-      p.error = InputError{p.cover.input, "segment", std::string("internal error: ") + e.what()};
+      p.error = InputError{p.cover.input, "store", std::string("internal error: ") + e.what()};
     } catch (...) {
-      p.error = InputError{p.cover.input, "segment", "internal error"};
+      p.error = InputError{p.cover.input, "store", "internal error"};
     }
     p.source->bytes = std::string();  // done with this input
   }

@@ -404,6 +404,42 @@ TEST_F(PipelineFakeTest, CutOutsWithoutPalettesMakeTheCollageReadThoseCovers) {
   EXPECT_EQ(Shape(*r), Shape(*reference));
 }
 
+TEST_F(PipelineFakeTest, ACoverChangedBetweenItsHeadAndItsReadIsNamedByWhatWasRead) {
+  store_.checksums = true;
+  Pipeline p = Make();
+  // Segment: known by its HEAD, read only for the model, by then other bytes.
+  FunctionRequest segment;
+  segment.op = Operation::kSegment;
+  store_.objects["covers/x.png"] = {Cover(1), "image/png", {}};
+  store_.replace_before_get["covers/x.png"] = Cover(2);
+  segment.inputs.push_back(Key("covers/x.png", 0));
+  auto r = p.Run(segment);
+  ASSERT_TRUE(r.ok() && r->errors.empty());
+  ASSERT_EQ(r->cropped.size(), 1u);
+  const std::string key = p.CutoutKey(Sha256Hex(Cover(2)), "rect@1024");
+  EXPECT_EQ(r->cropped[0].cutout_key, key);
+  ObjectHead stored;
+  stored.metadata = store_.objects[key].metadata;
+  EXPECT_EQ(stored.Meta("source-sha256"), Sha256Hex(Cover(2)));
+  EXPECT_EQ(store_.objects.count(p.CutoutKey(Sha256Hex(Cover(1)), "rect@1024")), 0u);
+
+  // Collage: a cover without a cut-out is read while loading; the cut-out HEAD made for its
+  // old bytes is not reused.
+  FunctionRequest collage = Collage(9, 4);
+  store_.replace_before_get["covers/3.png"] = Cover(33);
+  auto c = p.Run(collage);
+  ASSERT_TRUE(c.ok() && c->errors.empty());
+  bool found = false;
+  for (const auto* list : {&c->cropped, &c->uncropped}) {
+    for (const CoverResult& cover : *list) {
+      if (cover.input.value != "covers/3.png") continue;
+      found = true;
+      EXPECT_EQ(cover.cutout_key, p.CutoutKey(Sha256Hex(Cover(33)), "rect@1024"));
+    }
+  }
+  EXPECT_TRUE(found);
+}
+
 TEST_F(PipelineFakeTest, NoModelRunStartsTooCloseToTheDeadline) {
   PipelineOptions o;
   o.deadline_reserve = std::chrono::seconds(2);

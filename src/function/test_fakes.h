@@ -37,6 +37,10 @@ class MemoryStore final : public ObjectStore {
   Result<std::string> Get(const std::string& key, uint64_t max_bytes) override {
     std::lock_guard lock(mu_);
     ++gets;
+    if (auto next = replace_before_get.find(key); next != replace_before_get.end()) {
+      objects[key].body = next->second;  // overwritten between a HEAD and this GET
+      replace_before_get.erase(next);
+    }
     auto it = objects.find(key);
     if (it == objects.end()) return Status::NotFound("[HTTP 404 NoSuchKey] no such key " + key);
     if (it->second.body.size() > max_bytes) return Status::ResourceExhausted("too large");
@@ -58,6 +62,8 @@ class MemoryStore final : public ObjectStore {
   bool fail_heads = false, fail_puts = false;
   // HEADs give every object's SHA-256, as S3 does for objects PUT with x-amz-checksum-sha256.
   bool checksums = false;
+  // key -> the bytes the object has by the time it is read (once).
+  std::map<std::string, std::string> replace_before_get;
 };
 
 class TableFetcher final : public fetch::ImageFetcher {

@@ -68,6 +68,7 @@ ObjectInfo InfoFrom(const sigv4::Headers& headers) {
     if (lower.rfind(kMeta, 0) == 0) info.metadata.emplace_back(lower.substr(kMeta.size()), v);
   }
   info.checksum_sha256 = HeaderOf(headers, "x-amz-checksum-sha256").value_or("");
+  info.checksum_type = HeaderOf(headers, "x-amz-checksum-type").value_or("");
   return info;
 }
 
@@ -162,7 +163,8 @@ Status OpenForUpload(const std::string& path, bool hash, File* file, uint64_t* s
 }  // namespace
 
 std::string ObjectInfo::FullObjectSha256Hex() const {
-  if (checksum_sha256.find('-') != std::string::npos) return "";  // a checksum of checksums
+  // A checksum of checksums: "-<parts>" appended (AWS, this store), or so typed.
+  if (checksum_sha256.find('-') != std::string::npos || checksum_type == "COMPOSITE") return "";
   std::optional<std::string> digest = Base64Decode(checksum_sha256);
   if (!digest || digest->size() != 32) return "";
   return HexEncode(*digest);
@@ -209,6 +211,9 @@ Result<PutResult> S3Client::PutObjectFromFile(std::string_view bucket, std::stri
                                               const std::string& path, const PutOptions& options) {
   return Guard([&]() -> Result<PutResult> {
     SPARKIFY_RETURN_IF_ERROR(internal::CheckNames(bucket, key, true));
+    if (options.checksum_sha256) {
+      return Status::InvalidArgument("checksum_sha256 is for PutObject, not PutObjectFromFile");
+    }
     Call call{"PUT", std::string(bucket), std::string(key), "", {}, {}, ""};
     AddPutHeaders(options, &call.headers);
     File file;

@@ -57,9 +57,10 @@ struct PutOptions {
   std::string content_type;  // empty: binary/octet-stream, as S3 assumes
   // User metadata, names without the "x-amz-meta-" prefix ("owner" -> x-amz-meta-owner).
   std::vector<std::pair<std::string, std::string>> metadata;
-  // PutObject only: send x-amz-checksum-sha256, the body's SHA-256. S3 refuses the PUT if the
-  // body it received does not match, keeps the checksum with the object and gives it back to a
-  // HEAD or GET in checksum mode (HeadOptions::checksum_mode). Default: false.
+  // PutObject only (PutObjectFromFile refuses it): send x-amz-checksum-sha256, the body's SHA-256.
+  // S3 refuses the PUT if the body it received does not match, keeps the checksum with the object
+  // and gives it back to a HEAD or GET in checksum mode (HeadOptions::checksum_mode). Default:
+  // false.
   bool checksum_sha256 = false;
 };
 
@@ -77,9 +78,12 @@ struct ObjectInfo {
   // and the object has one. A multipart object's is a checksum of its parts' checksums with
   // "-<parts>" appended, not the SHA-256 of its bytes: see FullObjectSha256Hex.
   std::string checksum_sha256;
+  // x-amz-checksum-type when sent: "FULL_OBJECT" or "COMPOSITE".
+  std::string checksum_type;
 
   // The lowercase hex SHA-256 of the object's bytes, from checksum_sha256 when that is a
-  // whole object's checksum (32 bytes in base64, no part count); empty otherwise.
+  // whole object's checksum (32 bytes in base64, no part count, not typed COMPOSITE); empty
+  // otherwise.
   std::string FullObjectSha256Hex() const;
 };
 

@@ -155,6 +155,11 @@ TEST(ObjectInfoTest, OnlyAWholeObjectsChecksumIsItsSha256) {
   EXPECT_EQ(info.FullObjectSha256Hex(), "");
   info.checksum_sha256 = Base64Encode(digest.substr(0, 20));  // SHA-1 sized
   EXPECT_EQ(info.FullObjectSha256Hex(), "");
+  info.checksum_sha256 = Base64Encode(digest);
+  info.checksum_type = "COMPOSITE";  // a store that types it instead of appending "-N"
+  EXPECT_EQ(info.FullObjectSha256Hex(), "");
+  info.checksum_type = "FULL_OBJECT";
+  EXPECT_EQ(info.FullObjectSha256Hex(), HexEncode(digest));
   info.checksum_sha256 = "not base64!";
   EXPECT_EQ(info.FullObjectSha256Hex(), "");
 }

@@ -186,6 +186,51 @@ struct SlistDeleter {
   void operator()(curl_slist* l) const { curl_slist_free_all(l); }
 };
 
+// InvalidArgument when any of the host's addresses may not be reached.
+Status CheckAddresses(const FetchOptions& options, const UrlParts& parts,
+                      const std::vector<IpAddress>& addresses) {
+  for (const IpAddress& a : addresses) {
+    if (auto why = Refusal(options, a, parts.port)) {
+      // "127.0.0.1 is a loopback address", not "... a loopback address 127.0.0.1" again.
+      std::string what = *why;
+      const std::string address = a.ToString();
+      if (parts.host_is_ip) {
+        if (size_t at = what.find(" " + address); at != std::string::npos) {
+          what.erase(at, address.size() + 1);
+        }
+      }
+      return Status::InvalidArgument("refused: " + parts.host + " is a " + what +
+                                     "; only addresses on the public internet are fetched");
+    }
+  }
+  return Status::OK();
+}
+
+// The Status of a finished transfer.
+Status TransferError(const FetchOptions& options, CURLcode rc, CURL* curl, const UrlParts& parts,
+                     std::chrono::milliseconds total) {
+  switch (rc) {
+    case CURLE_OK:
+      return Status::OK();
+    case CURLE_OPERATION_TIMEDOUT: {
+      double connect_time = 0;
+      curl_easy_getinfo(curl, CURLINFO_CONNECT_TIME, &connect_time);
+      if (connect_time <= 0) {
+        return Status::DeadlineExceeded("connecting to " + parts.host + " timed out");
+      }
+      return Status::DeadlineExceeded("timed out after " + std::to_string(total.count()) + " ms");
+    }
+    case CURLE_FILESIZE_EXCEEDED:
+      return Status::ResourceExhausted("too large: Content-Length over " +
+                                       std::to_string(options.max_bytes) + " bytes");
+    case CURLE_COULDNT_CONNECT:
+      return Status::Unavailable("cannot connect to " + parts.host + ":" +
+                                 std::to_string(parts.port));
+    default:
+      return Status::Unavailable(std::string("transfer failed: ") + curl_easy_strerror(rc));
+  }
+}
+
 // What a completed hop gives: a redirect to follow, or the image (checked: an image/* type and
 // JPEG, PNG or WebP bytes).
 Result<HttpFetcher::Hop> HopOutcome(HopState& st) {
@@ -253,31 +298,12 @@ Result<FetchedImage> HttpFetcher::FetchFor(const std::string& original_url,
   }
 }
 
-Status HttpFetcher::CheckAddresses(const UrlParts& parts,
-                                   const std::vector<IpAddress>& addresses) const {
-  for (const IpAddress& a : addresses) {
-    if (auto why = Refusal(options_, a, parts.port)) {
-      // "127.0.0.1 is a loopback address", not "... a loopback address 127.0.0.1" again.
-      std::string what = *why;
-      const std::string address = a.ToString();
-      if (parts.host_is_ip) {
-        if (size_t at = what.find(" " + address); at != std::string::npos) {
-          what.erase(at, address.size() + 1);
-        }
-      }
-      return Status::InvalidArgument("refused: " + parts.host + " is a " + what +
-                                     "; only addresses on the public internet are fetched");
-    }
-  }
-  return Status::OK();
-}
-
 Result<HttpFetcher::Hop> HttpFetcher::FetchHop(const std::string& url,
                                                std::chrono::steady_clock::time_point deadline,
                                                std::chrono::milliseconds total) {
   SPARKIFY_ASSIGN_OR_RETURN(UrlParts parts, ParseFetchUrl(url));
   SPARKIFY_ASSIGN_OR_RETURN(std::vector<IpAddress> addresses, resolver_->Resolve(parts.host));
-  SPARKIFY_RETURN_IF_ERROR(CheckAddresses(parts, addresses));
+  SPARKIFY_RETURN_IF_ERROR(CheckAddresses(options_, parts, addresses));
   auto remaining =
       std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
   if (remaining.count() <= 0) {
@@ -336,33 +362,8 @@ Result<HttpFetcher::Hop> HttpFetcher::FetchHop(const std::string& url,
   CURLcode rc = curl_easy_perform(c);
   if (!st.abort.ok()) return st.abort;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st.status);
-  SPARKIFY_RETURN_IF_ERROR(TransferError(rc, c, parts, total));
+  SPARKIFY_RETURN_IF_ERROR(TransferError(options_, rc, c, parts, total));
   return HopOutcome(st);
-}
-
-Status HttpFetcher::TransferError(int code, void* curl, const UrlParts& parts,
-                                  std::chrono::milliseconds total) const {
-  const auto rc = static_cast<CURLcode>(code);
-  switch (rc) {
-    case CURLE_OK:
-      return Status::OK();
-    case CURLE_OPERATION_TIMEDOUT: {
-      double connect_time = 0;
-      curl_easy_getinfo(static_cast<CURL*>(curl), CURLINFO_CONNECT_TIME, &connect_time);
-      if (connect_time <= 0) {
-        return Status::DeadlineExceeded("connecting to " + parts.host + " timed out");
-      }
-      return Status::DeadlineExceeded("timed out after " + std::to_string(total.count()) + " ms");
-    }
-    case CURLE_FILESIZE_EXCEEDED:
-      return Status::ResourceExhausted("too large: Content-Length over " +
-                                       std::to_string(options_.max_bytes) + " bytes");
-    case CURLE_COULDNT_CONNECT:
-      return Status::Unavailable("cannot connect to " + parts.host + ":" +
-                                 std::to_string(parts.port));
-    default:
-      return Status::Unavailable(std::string("transfer failed: ") + curl_easy_strerror(rc));
-  }
 }
 
 }  // namespace sparkify::fetch

@@ -33,7 +33,6 @@
 
 #include "common/status.h"
 #include "fetch/address.h"
-#include "fetch/url.h"
 
 namespace sparkify::fetch {
 
@@ -113,11 +112,6 @@ class HttpFetcher final : public ImageFetcher {
   // checked addresses.
   Result<Hop> FetchHop(const std::string& url, std::chrono::steady_clock::time_point deadline,
                        std::chrono::milliseconds total);
-  // InvalidArgument when any of the host's addresses may not be reached.
-  Status CheckAddresses(const UrlParts& parts, const std::vector<IpAddress>& addresses) const;
-  // The Status of a finished transfer (a CURLcode of the CURL* handle `curl`).
-  Status TransferError(int code, void* curl, const UrlParts& parts,
-                       std::chrono::milliseconds total) const;
 
   FetchOptions options_;
   Resolver* resolver_;

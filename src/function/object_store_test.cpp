@@ -39,5 +39,28 @@ TEST(S3ObjectStoreTest, HeadGivesTheVerifiedSha256OfObjectsPutWithOne) {
   EXPECT_EQ((*c)->Meta("model"), "m");
 }
 
+TEST(S3ObjectStoreTest, ACallersSha256IsUsedAndAWrongOneRefused) {
+  InProcessStore store;
+  const std::string body = "bytes hashed once, by the caller";
+  s3client::PutOptions put;
+  put.checksum_sha256 = true;
+  put.body_sha256 = Sha256(body);
+  ASSERT_TRUE(store.client().PutObject(InProcessStore::kBucket, "uploads/a", body, put).ok());
+  auto a = store.objects().Head("uploads/a");
+  ASSERT_TRUE(a.ok() && a->has_value());
+  EXPECT_EQ((*a)->sha256, Sha256Hex(body));
+
+  put.body_sha256 = Sha256("other bytes");
+  auto wrong = store.client().PutObject(InProcessStore::kBucket, "uploads/b", body, put);
+  EXPECT_FALSE(wrong.ok());
+  auto b = store.objects().Head("uploads/b");
+  ASSERT_TRUE(b.ok());
+  EXPECT_FALSE(b->has_value());  // nothing stored
+  put.body_sha256 = "short";
+  EXPECT_EQ(
+      store.client().PutObject(InProcessStore::kBucket, "uploads/c", body, put).status().code(),
+      Status::Code::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace sparkify::function

@@ -196,9 +196,12 @@ Result<PutResult> S3Client::PutObject(std::string_view bucket, std::string_view 
     Call call{"PUT", std::string(bucket), std::string(key), "", {}, {}, ""};
     AddPutHeaders(options, &call.headers);
     call.body.memory = body;
-    if (options.checksum_sha256) {
-      const std::string digest = Sha256(body);
-      call.headers.emplace_back("x-amz-checksum-sha256", Base64Encode(digest));
+    if (options.checksum_sha256 || !options.body_sha256.empty()) {
+      const std::string digest = options.body_sha256.empty() ? Sha256(body) : options.body_sha256;
+      if (digest.size() != 32) return Status::InvalidArgument("body_sha256 is not 32 bytes");
+      if (options.checksum_sha256) {
+        call.headers.emplace_back("x-amz-checksum-sha256", Base64Encode(digest));
+      }
       if (options_.sign_payload) call.payload_hash = HexEncode(digest);  // hashed once
     }
     HttpResponse response;
@@ -211,8 +214,9 @@ Result<PutResult> S3Client::PutObjectFromFile(std::string_view bucket, std::stri
                                               const std::string& path, const PutOptions& options) {
   return Guard([&]() -> Result<PutResult> {
     SPARKIFY_RETURN_IF_ERROR(internal::CheckNames(bucket, key, true));
-    if (options.checksum_sha256) {
-      return Status::InvalidArgument("checksum_sha256 is for PutObject, not PutObjectFromFile");
+    if (options.checksum_sha256 || !options.body_sha256.empty()) {
+      return Status::InvalidArgument(
+          "checksum_sha256 and body_sha256 are for PutObject, not PutObjectFromFile");
     }
     Call call{"PUT", std::string(bucket), std::string(key), "", {}, {}, ""};
     AddPutHeaders(options, &call.headers);

@@ -62,6 +62,10 @@ struct PutOptions {
   // and gives it back to a HEAD or GET in checksum mode (HeadOptions::checksum_mode). Default:
   // false.
   bool checksum_sha256 = false;
+  // PutObject only: the body's SHA-256 (32 raw bytes) when the caller has it already, so the
+  // body is not hashed again (for the checksum or the payload signature). A wrong one makes the
+  // server refuse the PUT. Empty: computed here when needed.
+  std::string body_sha256;
 };
 
 struct PutResult {

@@ -25,11 +25,12 @@ Bucket::Bucket(const WebOptions& options)
   if (origin.ok()) origin_ = std::move(*origin);
 }
 
-Status Bucket::Put(const std::string& key, std::string_view bytes,
-                   const std::string& content_type) {
+Status Bucket::Put(const std::string& key, std::string_view bytes, const std::string& content_type,
+                   std::string sha256) {
   s3client::PutOptions put;
   put.content_type = content_type;
   put.checksum_sha256 = true;  // the function then knows the cover by its HEAD, unread
+  put.body_sha256 = std::move(sha256);
   auto r = client_.PutObject(bucket_, key, bytes, put);
   return r.ok() ? Status::OK() : r.status();
 }

@@ -42,13 +42,23 @@ ImageCheck CheckImage(std::string_view bytes) {
   return out;
 }
 
+namespace {
+
+// "uploads/<hex of sha256>.<ext>", sha256 being the raw digest of the bytes.
+std::string UploadKeyOf(std::string_view sha256, const ImageInfo& info) {
+  return "uploads/" + HexEncode(sha256) + "." + info.ext;
+}
+
+}  // namespace
+
 std::string UploadKey(std::string_view bytes, const ImageInfo& info) {
-  return "uploads/" + Sha256Hex(bytes) + "." + info.ext;
+  return UploadKeyOf(Sha256(bytes), info);
 }
 
 Result<std::string> StoreCover(Bucket& bucket, std::string_view bytes, const ImageInfo& info) {
-  std::string key = UploadKey(bytes, info);
-  SPARKIFY_RETURN_IF_ERROR(bucket.Put(key, bytes, info.content_type));
+  std::string sha256 = Sha256(bytes);  // names the key, signs the PUT and is its checksum
+  std::string key = UploadKeyOf(sha256, info);
+  SPARKIFY_RETURN_IF_ERROR(bucket.Put(key, bytes, info.content_type, std::move(sha256)));
   return key;
 }
 

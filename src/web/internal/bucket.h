@@ -24,8 +24,10 @@ class Bucket {
   explicit Bucket(const WebOptions& options);
 
   // With the bytes' SHA-256 (x-amz-checksum-sha256), which the store verifies and keeps: the
-  // function knows a cover by its HEAD, without reading it.
-  Status Put(const std::string& key, std::string_view bytes, const std::string& content_type);
+  // function knows a cover by its HEAD, without reading it. `sha256` (32 raw bytes), when the
+  // caller has it, spares hashing the bytes again.
+  Status Put(const std::string& key, std::string_view bytes, const std::string& content_type,
+             std::string sha256 = {});
   Result<std::string> Get(const std::string& key, uint64_t max_bytes);
   // Whether the object is there (HEAD); a store that cannot answer is an error.
   Result<bool> Exists(const std::string& key);

@@ -1,11 +1,11 @@
 // Image fetching over http(s) with strict limits, for URLs that come from requests.
 //
-// HttpFetcher (libcurl) for every hop of a fetch:
+// HttpFetcher (over httpclient.h) for every hop of a fetch:
 //   - accepts only http:// and https:// URLs without user credentials;
 //   - resolves the host itself (Resolver), refuses the URL when ANY of its addresses is
 //     forbidden (address.h: loopback, private, link-local incl. 169.254.169.254, unspecified,
-//     multicast, ...) unless allow_private is set, and pins libcurl to exactly the checked
-//     addresses (CURLOPT_RESOLVE); a socket callback re-checks the address at connect time, so
+//     multicast, ...) unless allow_private is set, and pins the connection to exactly the
+//     checked addresses (httpclient::Pin); a connect check re-checks the address, so
 //     DNS rebinding between check and connect cannot reach a forbidden address;
 //   - follows at most max_redirects redirects itself, each hop checked like the first;
 //   - never uses a proxy, never decompresses (no Accept-Encoding), sends no cookies;
@@ -19,7 +19,7 @@
 // not an image), NotFound/PermissionDenied/Unavailable (HTTP status), ResourceExhausted (too
 // large), DeadlineExceeded (timeouts), Unavailable (cannot resolve or connect).
 //
-// Thread-safety: Fetch may be called concurrently (each call uses its own curl handle).
+// Thread-safety: Fetch may be called concurrently (each call has its own connection).
 #pragma once
 
 #include <atomic>
@@ -27,6 +27,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -99,9 +100,9 @@ class HttpFetcher final : public ImageFetcher {
   const FetchOptions& options() const { return options_; }
 
  public:
-  // One hop's outcome: a redirect to follow (not empty), or the image.
+  // One hop's outcome: a redirect to follow, or (without one) the image.
   struct Hop {
-    std::string redirect;
+    std::optional<std::string> redirect;
     FetchedImage image;
   };
 

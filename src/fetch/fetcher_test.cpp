@@ -8,13 +8,13 @@
 #include <opencv2/core.hpp>
 #include <thread>
 
-#include "fetch/test_http_server.h"
+#include "httpclient/test_http_server.h"
 #include "vision/cutout.h"
 
 namespace sparkify::fetch {
 namespace {
 
-using testing::RawHttpServer;
+using httpclient::testing::RawHttpServer;
 
 std::string SmallPng() {
   vision::Image img{cv::Mat(8, 8, CV_8UC3, cv::Scalar(10, 200, 30))};

@@ -8,15 +8,15 @@
 
 #include "common/crypto.h"
 #include "fetch/fetcher.h"
-#include "fetch/test_http_server.h"
 #include "function/pipeline.h"
 #include "function/test_util.h"
+#include "httpclient/test_http_server.h"
 #include "vision/image.h"
 
 namespace sparkify::function {
 namespace {
 
-using fetch::testing::RawHttpServer;
+using httpclient::testing::RawHttpServer;
 using testing::CountingModels;
 using testing::InProcessStore;
 using testing::Sample;

@@ -177,13 +177,13 @@ class Loop {
     Result<HttpReply> reply = Status::Internal("not sent");
     if (outcome.kind == Outcome::Kind::kSuccess) {
       reply = http_.Post(InvocationPath(request_id, "response"), outcome.payload,
-                         {"Content-Type: application/json"}, options_.post_timeout);
+                         {{"Content-Type", "application/json"}}, options_.post_timeout);
     } else {
       reply =
           http_.Post(InvocationPath(request_id, "error"),
                      FunctionErrorJson(outcome.error_type, outcome.message),
-                     {"Content-Type: application/json",
-                      "Lambda-Runtime-Function-Error-Type: " + ErrorTypeHeader(outcome.error_type)},
+                     {{"Content-Type", "application/json"},
+                      {"Lambda-Runtime-Function-Error-Type", ErrorTypeHeader(outcome.error_type)}},
                      options_.post_timeout);
     }
     if (!reply.ok() || reply->status != 202) {
@@ -231,8 +231,8 @@ Status ReportInitError(const std::string& endpoint, std::string_view error_type,
   try {
     RuntimeHttp http(endpoint, options.connect_timeout);
     auto reply = http.Post("/runtime/init/error", FunctionErrorJson(error_type, message),
-                           {"Content-Type: application/json",
-                            "Lambda-Runtime-Function-Error-Type: " + ErrorTypeHeader(error_type)},
+                           {{"Content-Type", "application/json"},
+                            {"Lambda-Runtime-Function-Error-Type", ErrorTypeHeader(error_type)}},
                            options.post_timeout);
     if (!reply.ok()) return reply.status();
     if (reply->status != 202) {

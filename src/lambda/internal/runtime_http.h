@@ -1,6 +1,8 @@
-// A minimal blocking HTTP/1.1 client for the Runtime API, over libcurl (internal).
+// A minimal blocking HTTP/1.1 client for the Runtime API, over the product's one HTTP client
+// (httpclient.h) (internal).
 //
-// One keep-alive connection to one endpoint. Not thread-safe: one per loop.
+// One keep-alive connection to one endpoint, never through a proxy. Not thread-safe: one per
+// loop.
 #pragma once
 
 #include <chrono>
@@ -13,6 +15,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "httpclient/httpclient.h"
 
 namespace sparkify::lambda::internal {
 
@@ -35,16 +38,19 @@ class RuntimeHttp {
 
   // `timeout` zero means none. A reply body over `max_body` bytes is ResourceExhausted.
   // Errors: Unavailable (cannot connect, connection lost), DeadlineExceeded (timeout),
-  // ResourceExhausted, Internal (libcurl failure).
+  // ResourceExhausted, IOError or Internal (other libcurl failures).
   Result<HttpReply> Get(const std::string& path, std::chrono::milliseconds timeout,
                         size_t max_body);
   Result<HttpReply> Post(const std::string& path, std::string_view body,
-                         const std::vector<std::string>& headers,
-                         std::chrono::milliseconds timeout);
+                         const httpclient::Headers& headers, std::chrono::milliseconds timeout);
 
  private:
-  struct State;
-  std::unique_ptr<State> state_;
+  Result<HttpReply> Perform(httpclient::Request request, std::chrono::milliseconds timeout,
+                            size_t max_body);
+
+  std::string base_;  // "http://host:port/2018-06-01"
+  httpclient::Options options_;
+  httpclient::Session session_;
 };
 
 }  // namespace sparkify::lambda::internal

@@ -1,14 +1,14 @@
-// Private: one blocking HTTP exchange over libcurl. Thread-safe: each call uses its own easy
-// handle; libcurl's global state is initialised once.
+// Private: the S3 client's exchanges, over the product's one HTTP client (httpclient.h). A 2xx
+// body goes to the caller's sink; the body of any other answer is kept for its XML error.
+// Thread-safe, as httpclient::Perform is.
 #pragma once
 
 #include <chrono>
-#include <cstdint>
-#include <cstdio>
 #include <string>
 #include <string_view>
 
 #include "common/status.h"
+#include "httpclient/httpclient.h"
 #include "sigv4/sigv4.h"
 
 namespace sparkify::s3client::internal {
@@ -22,45 +22,18 @@ struct TransportOptions {
 };
 
 // The request body: `file` (read from its current position) when set, else `memory`.
-struct RequestBody {
-  std::string_view memory;
-  std::FILE* file = nullptr;
-  uint64_t size = 0;  // bytes to send from `file`
-};
+using RequestBody = httpclient::Body;
+// Receives the body of a 2xx response.
+using BodySink = httpclient::Sink;
 
-// Receives the body of a 2xx response. Write returns false to abort the transfer; status()
-// then says why.
-class BodySink {
+// Collects up to `cap` bytes in memory; more is ResourceExhausted.
+class MemorySink : public httpclient::StringSink {
  public:
-  virtual ~BodySink() = default;
-  virtual bool Write(std::string_view data) = 0;
-  virtual Status status() const = 0;
-};
-
-// Collects up to `cap` bytes in memory.
-class MemorySink : public BodySink {
- public:
-  MemorySink(std::string* out, uint64_t cap) : out_(out), cap_(cap) {}
-  bool Write(std::string_view data) override;
-  Status status() const override;
-
- private:
-  std::string* out_;
-  uint64_t cap_;
-  bool overflow_ = false;
+  MemorySink(std::string* out, uint64_t cap) : StringSink(out, cap, "the object") {}
 };
 
 // Appends to an open file.
-class FileSink : public BodySink {
- public:
-  explicit FileSink(std::FILE* file) : file_(file) {}
-  bool Write(std::string_view data) override;
-  Status status() const override;
-
- private:
-  std::FILE* file_;
-  bool failed_ = false;
-};
+using FileSink = httpclient::FileSink;
 
 struct HttpResponse {
   long status = 0;
@@ -69,9 +42,10 @@ struct HttpResponse {
 };
 
 // Sends `method url` with exactly `headers` (plus libcurl's Accept and User-Agent) and the
-// body, if any (PUT sends Content-Length, even for an empty body). A 2xx body goes to `sink`
-// (may be null: discarded). Returns non-OK only for transport failures; HTTP errors are in
-// response->status.
+// body, if any (PUT sends Content-Length, even for an empty body). The path is sent as
+// encoded, never squashed; a proxy from the environment is used, as the AWS SDKs do. A 2xx
+// body goes to `sink` (may be null: discarded). Returns non-OK only for transport failures;
+// HTTP errors are in response->status.
 Status Perform(std::string_view method, const std::string& url, const sigv4::Headers& headers,
                const RequestBody& body, BodySink* sink, const TransportOptions& options,
                HttpResponse* response);

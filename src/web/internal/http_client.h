@@ -1,6 +1,6 @@
-// Internal: one blocking HTTP exchange over libcurl, for the web backend's outgoing calls to
-// the function's invoke API and to Spotify. No proxy, no redirects followed, no cookies.
-// Thread-safe: each call uses its own curl handle.
+// Internal: one blocking HTTP exchange for the web backend's outgoing calls to the function's
+// invoke API and to Spotify, over the product's one HTTP client (httpclient.h). No proxy, no
+// redirects followed, no cookies. Thread-safe: each call uses its own connection.
 #pragma once
 
 #include <atomic>

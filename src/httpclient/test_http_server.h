@@ -21,7 +21,7 @@
 #include <thread>
 #include <vector>
 
-namespace sparkify::fetch::testing {
+namespace sparkify::httpclient::testing {
 
 class RawHttpServer {
  public:
@@ -170,4 +170,4 @@ class RawHttpServer {
   std::atomic<int> requests_{0};
 };
 
-}  // namespace sparkify::fetch::testing
+}  // namespace sparkify::httpclient::testing

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "common/crypto.h"
+#include "common/strings.h"
 #include "diskstore/internal/disk_store_impl.h"
 
 namespace sparkify::diskstore::internal {
@@ -232,10 +233,7 @@ std::string NormalizeEtag(std::string_view etag) {
   if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') {
     etag = etag.substr(1, etag.size() - 2);
   }
-  std::string out(etag);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
+  return AsciiLowerString(etag);
 }
 
 Status CheckConditionLocked(const Bucket& bucket, std::string_view key,

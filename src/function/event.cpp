@@ -6,6 +6,7 @@
 #include <set>
 
 #include "common/crypto.h"
+#include "common/strings.h"
 
 namespace sparkify::function {
 namespace {
@@ -64,11 +65,7 @@ Result<json> ParseJson(std::string_view text, std::string_view what) {
 }
 
 bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (size_t i = 0; i < prefix.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(s[i])) != prefix[i]) return false;
-  }
-  return true;
+  return s.size() >= prefix.size() && EqualsIgnoreCase(s.substr(0, prefix.size()), prefix);
 }
 
 Status CheckUrl(std::string_view url, const std::string& where) {

@@ -32,12 +32,6 @@ using Parser = bhttp::request_parser<bhttp::buffer_body>;
 
 constexpr size_t kMaxDrainBytes = 1 << 20;
 
-std::string ToLower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // Reads the body of the request being parsed, in pieces, on demand.
 template <class Stream>
 class ParserBody : public BodySource {
@@ -164,7 +158,7 @@ Request BuildRequest(const Parser& parser, const ConnectionContext& ctx) {
   for (const auto& field : msg) {
     auto name = field.name_string();
     auto value = field.value();
-    req.headers.emplace_back(ToLower(std::string_view(name.data(), name.size())),
+    req.headers.emplace_back(AsciiLowerString(std::string_view(name.data(), name.size())),
                              std::string(value.data(), value.size()));
   }
   req.remote_ip = ctx.watch->ip;

@@ -5,13 +5,13 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <memory>
 
 #include "common/crypto.h"
+#include "common/strings.h"
 #include "common/uri.h"
 #include "s3client/internal/addressing.h"
 #include "s3client/internal/errors.h"
@@ -42,13 +42,7 @@ struct Call {
 };
 
 std::optional<std::string> HeaderOf(const sigv4::Headers& headers, std::string_view name) {
-  for (const auto& [k, v] : headers) {
-    if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
-          return std::tolower(static_cast<unsigned char>(a)) == b;
-        })) {
-      return v;
-    }
-  }
+  if (auto value = httpclient::FindHeader(headers, name)) return std::string(*value);
   return std::nullopt;
 }
 
@@ -63,8 +57,7 @@ ObjectInfo InfoFrom(const sigv4::Headers& headers) {
   }
   constexpr std::string_view kMeta = "x-amz-meta-";
   for (const auto& [k, v] : headers) {
-    std::string lower(k);
-    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string lower = AsciiLowerString(k);
     if (lower.rfind(kMeta, 0) == 0) info.metadata.emplace_back(lower.substr(kMeta.size()), v);
   }
   info.checksum_sha256 = HeaderOf(headers, "x-amz-checksum-sha256").value_or("");

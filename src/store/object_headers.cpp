@@ -1,7 +1,6 @@
 #include "store/internal/object_headers.h"
 
-#include <cctype>
-
+#include "common/strings.h"
 #include "store/internal/body_ingest.h"
 
 namespace sparkify::store {
@@ -72,9 +71,7 @@ void SetEncryptionHeader(http::Response& reply, const diskstore::ObjectMeta& met
 }
 
 std::string ChecksumHeaderName(std::string_view algorithm) {
-  std::string out = "x-amz-checksum-";
-  for (char c : algorithm) out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
+  return "x-amz-checksum-" + AsciiLowerString(algorithm);
 }
 
 std::optional<S3Error> ReadWriteCondition(const http::Request& req,

@@ -3,14 +3,10 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/strings.h"
+
 namespace sparkify::web::internal {
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 bool IsIpv4Loopback(std::string_view h) {
   if (!h.starts_with("127.")) return false;
@@ -28,12 +24,12 @@ bool IsIpv4Loopback(std::string_view h) {
 }  // namespace
 
 bool IsLoopbackAddress(std::string_view host) {
-  std::string h = Lower(host);
+  std::string h = AsciiLowerString(host);
   return h == "localhost" || h == "::1" || h == "[::1]" || IsIpv4Loopback(h);
 }
 
 std::string HostName(std::string_view host_header) {
-  std::string h = Lower(host_header);
+  std::string h = AsciiLowerString(host_header);
   if (h.starts_with('[')) {
     size_t close = h.find(']');
     return close == std::string::npos ? h : h.substr(0, close + 1);
@@ -58,8 +54,8 @@ std::optional<ApiError> CheckOrigin(const OriginPolicy& policy, std::string_view
     }
   }
   if (method == "GET" || method == "HEAD" || !origin) return std::nullopt;
-  std::string o = Lower(*origin);
-  std::string self = Lower(host.value_or(""));
+  std::string o = AsciiLowerString(*origin);
+  std::string self = AsciiLowerString(host.value_or(""));
   if (!self.empty() && (o == "http://" + self || o == "https://" + self)) return std::nullopt;
   return ApiError{"forbidden_origin", "Requests from other web sites are refused."};
 }

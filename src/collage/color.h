@@ -14,6 +14,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 
 namespace sparkify::collage {
@@ -26,6 +27,9 @@ struct Rgb {
 
   // R+G+B, 0..765: what "too dark" and "too light" are measured on.
   int Sum() const { return int{r} + int{g} + int{b}; }
+  // A component by index (0 red, 1 green, 2 blue), for code that loops over the three.
+  uint8_t operator[](size_t i) const { return i == 0 ? r : i == 1 ? g : b; }
+  uint8_t& operator[](size_t i) { return i == 0 ? r : i == 1 ? g : b; }
   friend bool operator==(const Rgb&, const Rgb&) = default;
 };
 

@@ -11,9 +11,9 @@
 // Pure and thread-safe.
 #pragma once
 
-#include <array>
 #include <cstdint>
 
+#include "collage/color.h"
 #include "collage/image.h"
 #include "common/status.h"
 
@@ -21,7 +21,7 @@ namespace sparkify::collage {
 
 struct Fingerprint {
   uint64_t hash = 0;
-  std::array<uint8_t, 3> mean{};  // RGB; transparent pixels (RGBA) do not count
+  Rgb mean;  // transparent pixels (RGBA) do not count
 };
 
 inline constexpr int kMaxHashDistance = 6;

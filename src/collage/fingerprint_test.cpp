@@ -53,7 +53,7 @@ TEST(FingerprintTest, TransparentPixelsDoNotCount) {
   Image rgba{2, 1, PixelFormat::kRgba, {255, 0, 0, 255, 0, 0, 255, 0}};
   auto f = FingerprintOf(rgba);
   ASSERT_TRUE(f.ok());
-  EXPECT_EQ(f->mean, (std::array<uint8_t, 3>{255, 0, 0}));
+  EXPECT_EQ(f->mean, (Rgb{255, 0, 0}));
   EXPECT_FALSE(FingerprintOf(Image{}).ok());
 }
 

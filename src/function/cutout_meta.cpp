@@ -111,11 +111,13 @@ std::string FormatFingerprint(const collage::Fingerprint& fingerprint) {
 
 std::optional<collage::Fingerprint> ParseFingerprint(std::string_view text) {
   uint8_t hash[8];
+  uint8_t mean[3];
   collage::Fingerprint out;
   if (text.size() != 23 || text[16] != '-' || !ParseHexBytes(text.substr(0, 16), hash, 8) ||
-      !ParseHexBytes(text.substr(17), out.mean.data(), 3)) {
+      !ParseHexBytes(text.substr(17), mean, 3)) {
     return std::nullopt;
   }
+  out.mean = {mean[0], mean[1], mean[2]};
   for (uint8_t byte : hash) out.hash = out.hash << 8 | byte;
   return out;
 }

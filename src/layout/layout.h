@@ -16,15 +16,17 @@
 // Pure functions; thread-safe. Deterministic: same input and seed, same layout.
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "collage/color.h"
+
 namespace sparkify::layout {
 
-using Rgb = std::array<uint8_t, 3>;
+// The product's one colour type (collage/color.h).
+using Rgb = collage::Rgb;
 
 // One image of the collage, as the function described it.
 struct Item {

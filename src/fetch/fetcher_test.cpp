@@ -8,7 +8,7 @@
 #include <opencv2/core.hpp>
 #include <thread>
 
-#include "httpclient/test_http_server.h"
+#include "httpclient/test_util.h"
 #include "vision/cutout.h"
 
 namespace sparkify::fetch {

@@ -10,7 +10,7 @@
 #include "fetch/fetcher.h"
 #include "function/pipeline.h"
 #include "function/test_util.h"
-#include "httpclient/test_http_server.h"
+#include "httpclient/test_util.h"
 #include "vision/image.h"
 
 namespace sparkify::function {

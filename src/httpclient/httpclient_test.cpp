@@ -17,7 +17,7 @@
 #include <thread>
 
 #include "http/http.h"
-#include "httpclient/test_http_server.h"
+#include "httpclient/test_util.h"
 
 namespace sparkify::httpclient {
 namespace {

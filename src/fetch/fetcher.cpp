@@ -90,7 +90,10 @@ class HopSink final : public httpclient::Sink {
 
   Status OnHead(const httpclient::Response& head) override {
     status_ = head.status;
-    content_type_ = std::string(head.Header("content-type").value_or(""));
+    content_type_.clear();
+    for (const auto& [name, value] : head.headers) {  // the last one, as a browser takes it
+      if (EqualsIgnoreCase(name, "content-type")) content_type_ = value;
+    }
     abort_ = CheckHead();
     return abort_;
   }
@@ -178,13 +181,16 @@ Status TransferError(const FetchOptions& options, const Status& failure,
     case Status::Code::kResourceExhausted:
       return Status::ResourceExhausted("too large: Content-Length over " +
                                        std::to_string(options.max_bytes) + " bytes");
-    default:
+    case Status::Code::kUnavailable:
+    case Status::Code::kIOError:
       if (failure.message() == "cancelled") return failure;
-      if (!response.connected) {
+      if (!response.connected && failure.code() == Status::Code::kUnavailable) {
         return Status::Unavailable("cannot connect to " + parts.host + ":" +
                                    std::to_string(parts.port));
       }
       return Status::Unavailable("transfer failed: " + failure.message());
+    default:
+      return failure;  // the fetcher's own (Internal: out of memory, say)
   }
 }
 
@@ -271,8 +277,9 @@ Result<HttpFetcher::Hop> HttpFetcher::FetchHop(const std::string& url,
   }
   Status refused;
   http.check_connect = [this, &refused, &addresses, &parts](const sockaddr* address) {
-    refused = CheckConnection(options_, addresses, parts.port, address);
-    return refused;
+    Status verdict = CheckConnection(options_, addresses, parts.port, address);
+    if (refused.ok()) refused = verdict;  // the first refusal is the answer
+    return verdict;
   };
   http.connect_timeout = std::min(options_.connect_timeout, remaining);
   http.timeout = remaining;

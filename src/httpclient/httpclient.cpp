@@ -2,7 +2,10 @@
 
 #include <curl/curl.h>
 
+#include <sys/types.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <mutex>
 
 #include "common/strings.h"
@@ -40,10 +43,12 @@ struct Exchange {
   CURL* curl = nullptr;
   size_t memory_offset = 0;
   uint64_t file_left = 0;
+  off_t file_start = 0;  // where the body starts in `file`, to send it again
   bool read_failed = false;
   bool head_delivered = false;
   bool cancelled = false;
-  Status abort;  // why a sink or the connect check stopped the transfer
+  Status abort;    // why a sink stopped the transfer
+  Status refusal;  // the first connection the connect check refused
 };
 
 size_t OnRead(char* buffer, size_t size, size_t nitems, void* userdata) {
@@ -66,6 +71,26 @@ size_t OnRead(char* buffer, size_t size, size_t nitems, void* userdata) {
   std::copy_n(rest.data(), n, buffer);
   ex->memory_offset += n;
   return n;
+}
+
+// libcurl rewinds the body to send it again on a fresh connection, when a kept one turned out
+// to be closed by the server.
+int OnSeek(void* userdata, curl_off_t offset, int origin) {
+  auto* ex = static_cast<Exchange*>(userdata);
+  const Body& body = ex->request->body;
+  if (origin != SEEK_SET || offset < 0) return CURL_SEEKFUNC_CANTSEEK;
+  const auto position = static_cast<uint64_t>(offset);
+  if (body.file != nullptr) {
+    if (position > body.size) return CURL_SEEKFUNC_FAIL;
+    if (fseeko(body.file, ex->file_start + static_cast<off_t>(position), SEEK_SET) != 0) {
+      return CURL_SEEKFUNC_FAIL;
+    }
+    ex->file_left = body.size - position;
+    return CURL_SEEKFUNC_OK;
+  }
+  if (position > body.memory.size()) return CURL_SEEKFUNC_FAIL;
+  ex->memory_offset = static_cast<size_t>(position);
+  return CURL_SEEKFUNC_OK;
 }
 
 size_t OnHeader(char* data, size_t size, size_t nitems, void* userdata) {
@@ -114,11 +139,16 @@ int OnProgress(void* clientp, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
 curl_socket_t OpenSocket(void* clientp, curlsocktype purpose, curl_sockaddr* address) {
   auto* ex = static_cast<Exchange*>(clientp);
   if (purpose != CURLSOCKTYPE_IPCXN) {
-    ex->abort = Status::InvalidArgument("refused: not a connection to an address");
+    if (ex->refusal.ok()) {
+      ex->refusal = Status::InvalidArgument("refused: not a connection to an address");
+    }
     return CURL_SOCKET_BAD;
   }
-  ex->abort = ex->options->check_connect(&address->addr);
-  if (!ex->abort.ok()) return CURL_SOCKET_BAD;
+  Status verdict = ex->options->check_connect(&address->addr);
+  if (!verdict.ok()) {
+    if (ex->refusal.ok()) ex->refusal = std::move(verdict);
+    return CURL_SOCKET_BAD;
+  }
   return ::socket(address->family, address->socktype, address->protocol);
 }
 
@@ -172,6 +202,8 @@ void SetMethod(CURL* h, const Request& request, Exchange* ex) {
   }
   curl_easy_setopt(h, CURLOPT_READFUNCTION, OnRead);
   curl_easy_setopt(h, CURLOPT_READDATA, ex);
+  curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, OnSeek);
+  curl_easy_setopt(h, CURLOPT_SEEKDATA, ex);
 }
 
 void SetConnection(CURL* h, const Options& options, Exchange* ex, curl_slist* pins) {
@@ -230,6 +262,17 @@ Result<Slist> PinList(const Options& options) {
   return list;
 }
 
+// What a finished transfer returns.
+Status Outcome(CURLcode rc, const char* error_buffer, Exchange* ex) {
+  if (!ex->refusal.ok()) return ex->refusal;
+  if (!ex->abort.ok()) return ex->abort;
+  if (ex->cancelled) return Status::Unavailable("cancelled");
+  if (ex->read_failed) return Status::IOError("reading the request body failed");
+  if (rc != CURLE_OK) return FromCurl(rc, error_buffer, *ex->options);
+  if (!ex->head_delivered) return DeliverHead(ex);  // a response without a body
+  return Status::OK();
+}
+
 // One exchange on `h`, whose options were reset.
 Status Run(CURL* h, const Request& request, const Options& options, Sink* sink,
            Response* response) {
@@ -246,6 +289,10 @@ Status Run(CURL* h, const Request& request, const Options& options, Sink* sink,
   ex.response = response;
   ex.curl = h;
   ex.file_left = request.body.size;
+  if (request.body.file != nullptr) {
+    ex.file_start = ftello(request.body.file);
+    if (ex.file_start < 0) return Status::IOError("the request body's file cannot be positioned");
+  }
   char error_buffer[CURL_ERROR_SIZE] = {0};
 
   curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
@@ -272,17 +319,11 @@ Status Run(CURL* h, const Request& request, const Options& options, Sink* sink,
   char* location = nullptr;
   curl_easy_getinfo(h, CURLINFO_REDIRECT_URL, &location);
   response->redirect_url = location != nullptr ? location : "";
-  // The handle may outlive these lists and this buffer (a Session's does).
-  curl_easy_setopt(h, CURLOPT_HTTPHEADER, nullptr);
-  curl_easy_setopt(h, CURLOPT_RESOLVE, nullptr);
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, nullptr);
-
-  if (!ex.abort.ok()) return ex.abort;
-  if (ex.cancelled) return Status::Unavailable("cancelled");
-  if (ex.read_failed) return Status::IOError("reading the request body failed");
-  if (rc != CURLE_OK) return FromCurl(rc, error_buffer, options);
-  if (!ex.head_delivered) return DeliverHead(&ex);  // a response without a body
-  return Status::OK();
+  Status result = Outcome(rc, error_buffer, &ex);
+  // The handle may outlive the lists, the buffer and `ex` it points to (a Session's does):
+  // forget them, keeping the connection.
+  curl_easy_reset(h);
+  return result;
 }
 
 struct EasyDeleter {
@@ -336,8 +377,10 @@ Session::~Session() = default;
 Status Session::Perform(const Request& request, const Options& options, Sink* sink,
                         Response* response) {
   if (!handle_->curl) return Status::Internal("curl_easy_init failed");
-  // Forgets the last exchange's options; keeps its live connection.
-  curl_easy_reset(handle_->curl.get());
+  if (!options.pins.empty() || options.check_connect) {
+    // libcurl keeps pins in the handle's DNS cache, and a kept connection is not checked again.
+    return Status::InvalidArgument("pins and connect checks are for one-shot exchanges only");
+  }
   return Run(handle_->curl.get(), request, options, sink, response);
 }
 

@@ -3,11 +3,13 @@
 // fetcher are thin layers over Perform. libcurl's global state is initialised once, here.
 //
 // One exchange is blocking. It sends exactly the given headers (plus libcurl's Host, Accept,
-// User-Agent when set, and Content-Length for a body); it never follows redirects, sends no
-// cookies, asks for no compression and, unless told otherwise, never goes through a proxy.
+// User-Agent when set, Content-Length for a body, and for a POST without a Content-Type
+// "application/x-www-form-urlencoded"); it never follows redirects, sends no cookies, asks for
+// no compression and, unless told otherwise, never goes through a proxy. A body is sent again
+// from its start when a kept connection turns out to be closed.
 //
 // Errors of Perform (the transfer's, never the HTTP status, which is in Response::status):
-//   - what a sink or the connect check returned, unchanged;
+//   - what a sink returned, or the connect check's first refusal, unchanged;
 //   - Unavailable: cannot resolve or connect, the connection failed or was cut, TLS failed,
 //     or "cancelled" (Options::cancel);
 //   - DeadlineExceeded: a timeout (Response::connected tells connecting from the rest);
@@ -78,9 +80,12 @@ struct Options {
   bool path_as_is = false;
   // A response whose Content-Length is larger fails before its body. 0: no limit.
   uint64_t max_content_length = 0;
+  // Pins and the connect check are for Perform only: a Session refuses them (libcurl keeps
+  // pins in the handle, and a kept connection is not checked again).
   std::vector<Pin> pins;
   // Called before every TCP connection with the address about to be connected to (after
-  // resolution or a pin); a non-OK status refuses the connection, and Perform returns it.
+  // resolution or a pin); a non-OK status refuses the connection, and Perform returns the
+  // first refusal even when another address then connects.
   std::function<Status(const sockaddr* address)> check_connect;
   // When set and it becomes true, the exchange stops within about a second and Perform
   // returns Unavailable "cancelled". Must outlive the exchange.

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -261,6 +262,64 @@ TEST(HttpClientTest, ASessionKeepsItsConnectionAndPerformDoesNot) {
   EXPECT_EQ(fresh, "first");
 }
 
+TEST(HttpClientTest, ABodyIsSentAgainWhenAKeptConnectionWasClosed) {
+  RawHttpServer raw;
+  // Answers one request, then closes the connection when the next one arrives, unanswered, as
+  // a server does when its keep-alive ends at that moment.
+  raw.On("/kept", [](int fd, const std::string&) {
+    RawHttpServer::SendAll(fd, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst");
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 2000) != 1) return;
+    // Reads all of the request before closing, so the close is a FIN, not a reset.
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    char buf[4096];
+    while (::recv(fd, buf, sizeof buf, MSG_DONTWAIT) > 0) {
+    }
+  });
+  Session session;
+  Response response;
+  Request get;
+  get.url = raw.Url("/kept");
+  ASSERT_TRUE(session.Perform(get, {}, nullptr, &response).ok());
+  for (bool from_file : {false, true}) {
+    Request post;
+    post.method = "POST";
+    post.url = raw.Url("/kept");
+    std::FILE* file = std::tmpfile();
+    ASSERT_NE(file, nullptr);
+    if (from_file) {
+      std::fputs("xxbody from a file", file);
+      std::fseek(file, 2, SEEK_SET);
+      post.body.file = file;
+      post.body.size = 16;
+    } else {
+      post.body.memory = "body from memory";
+    }
+    std::string body;
+    StringSink sink(&body, 100);
+    Status s = session.Perform(post, {}, &sink, &response);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    EXPECT_EQ(body, "first");
+    std::fclose(file);
+  }
+  EXPECT_GE(raw.requests(), 3);  // the first connection, and a fresh one for each retry
+}
+
+TEST(HttpClientTest, ASessionRefusesPinsAndConnectChecks) {
+  Session session;
+  Request req;
+  req.url = "http://127.0.0.1:9/x";
+  Options pinned;
+  pinned.pins.push_back({"a.invalid", 80, {"127.0.0.1"}});
+  Options checked;
+  checked.check_connect = [](const sockaddr*) { return Status::OK(); };
+  Response response;
+  EXPECT_EQ(session.Perform(req, pinned, nullptr, &response).code(),
+            Status::Code::kInvalidArgument);
+  EXPECT_EQ(session.Perform(req, checked, nullptr, &response).code(),
+            Status::Code::kInvalidArgument);
+}
+
 TEST(HttpClientTest, OverAUnixSocket) {
   std::string dir = ::testing::TempDir() + "httpclient-unix-" + std::to_string(::getpid());
   std::filesystem::create_directories(dir);
@@ -305,6 +364,17 @@ TEST(HttpClientTest, TheConnectCheckSeesTheAddressAndCanRefuseIt) {
   options.check_connect = [](const sockaddr*) { return Status::OK(); };
   EXPECT_TRUE(Perform(req, options, nullptr, &response).ok());
   EXPECT_EQ(response.status, 200);
+
+  // Two addresses, the first refused: the refusal is the answer, though the second connects.
+  req.url = "http://two.invalid:" + std::to_string(server.port()) + "/x";
+  options.pins.push_back({"two.invalid", server.port(), {"127.0.0.2", "127.0.0.1"}});
+  options.check_connect = [](const sockaddr* address) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(address);
+    if (ntohl(in->sin_addr.s_addr) == 0x7f000002) return Status::PermissionDenied("not .2");
+    return Status::OK();
+  };
+  Status s2 = Perform(req, options, nullptr, &response);
+  EXPECT_EQ(s2.code(), Status::Code::kPermissionDenied) << s2.ToString();
 }
 
 TEST(HttpClientTest, APinTakesThePlaceOfNameResolution) {

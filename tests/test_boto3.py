@@ -624,6 +624,80 @@ class Boto3Test(StoreTestCase):
                                          "Date": "Mon, 01 Jan 2024 00:00:00 GMT"})
         self.assertEqual((status, parse_error(body)[0]), (400, "InvalidRequest"), body)
 
+    # --- CORS ---
+
+    def test_bucket_cors_and_browser_preflights(self):
+        bucket = self.unique("cors")
+        self.s3.create_bucket(Bucket=bucket)
+        self.s3.put_object(Bucket=bucket, Key="img/a.png", Body=b"png bytes")
+        url = "%s/%s/img/a.png" % (self.store.endpoint, bucket)
+
+        def preflight(origin, method, headers=None):
+            h = {"Origin": origin, "Access-Control-Request-Method": method} if origin else {}
+            if headers:
+                h["Access-Control-Request-Headers"] = headers
+            return fetch(url, method="OPTIONS", headers=h)
+
+        self.assertClientError("NoSuchCORSConfiguration", 404, self.s3.get_bucket_cors, Bucket=bucket)
+        status, _, body = preflight("http://app.test", "PUT")
+        self.assertEqual((status, parse_error(body)[0]), (403, "AccessForbidden"), body)
+        self.assertIn(b"CORS is not enabled", body)
+
+        rules = [{"ID": "uploads", "AllowedOrigins": ["http://app.test", "https://*.app.test"],
+                  "AllowedMethods": ["PUT", "POST", "GET"], "AllowedHeaders": ["*"],
+                  "ExposeHeaders": ["ETag"], "MaxAgeSeconds": 300},
+                 {"AllowedOrigins": ["*"], "AllowedMethods": ["GET", "HEAD"]}]
+        self.s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": rules})
+        self.assertEqual(self.s3.get_bucket_cors(Bucket=bucket)["CORSRules"], rules)
+
+        status, headers, body = preflight("http://app.test", "PUT", "Content-Type, X-Amz-Date")
+        self.assertEqual(status, 200, body)
+        self.assertEqual(headers.get("Access-Control-Allow-Origin"), "http://app.test")
+        self.assertEqual(headers.get("Access-Control-Allow-Methods"), "PUT, POST, GET")
+        self.assertEqual(headers.get("Access-Control-Allow-Headers"), "content-type, x-amz-date")
+        self.assertEqual(headers.get("Access-Control-Expose-Headers"), "ETag")
+        self.assertEqual(headers.get("Access-Control-Max-Age"), "300")
+        self.assertEqual(headers.get("Access-Control-Allow-Credentials"), "true")
+        self.assertEqual(preflight("https://cdn.app.test", "POST")[0], 200)
+        # The second rule answers any origin, for reads only, and says "*".
+        status, headers, _ = preflight("http://elsewhere.test", "GET")
+        self.assertEqual((status, headers.get("Access-Control-Allow-Origin")), (200, "*"))
+        status, _, body = preflight("http://elsewhere.test", "PUT")
+        self.assertEqual((status, parse_error(body)[0]), (403, "AccessForbidden"), body)
+        status, _, body = preflight(None, "PUT")
+        self.assertEqual((status, parse_error(body)[0]), (400, "BadRequest"), body)
+        status, _, body = fetch(url, method="OPTIONS", headers={"Origin": "http://app.test"})
+        self.assertEqual((status, parse_error(body)[0]), (400, "BadRequest"), body)
+
+        # The answers to real requests carry the headers when a rule allows their origin.
+        get_url = self.s3.generate_presigned_url(
+            "get_object", Params={"Bucket": bucket, "Key": "img/a.png"}, ExpiresIn=60)
+        status, headers, body = fetch(get_url, headers={"Origin": "http://app.test"})
+        self.assertEqual((status, body), (200, b"png bytes"))
+        self.assertEqual(headers.get("Access-Control-Allow-Origin"), "http://app.test")
+        self.assertEqual(headers.get("Access-Control-Expose-Headers"), "ETag")
+        self.assertNotIn("Access-Control-Allow-Origin", fetch(get_url)[1])
+        status, headers, _ = fetch(url, headers={"Origin": "http://app.test"})  # unsigned
+        self.assertEqual(status, 403)  # the error is readable by the page, and still an error
+        self.assertEqual(headers.get("Access-Control-Allow-Origin"), "http://app.test")
+
+        # What S3 refuses, and who may change the rules.
+        self.assertClientError("InvalidRequest", 400, self.s3.put_bucket_cors, Bucket=bucket,
+                               CORSConfiguration={"CORSRules": [
+                                   {"AllowedOrigins": ["*"], "AllowedMethods": ["PATCH"]}]})
+        self.assertClientError("MalformedXML", 400, self.s3.put_bucket_cors, Bucket=bucket,
+                               CORSConfiguration={"CORSRules": []})
+        status, _, body = fetch("%s/%s?cors" % (self.store.endpoint, bucket), method="PUT",
+                                data=b"<CORSConfiguration/>")
+        self.assertEqual((status, parse_error(body)[0]), (403, "AccessDenied"), body)
+        self.assertEqual(len(self.s3.get_bucket_cors(Bucket=bucket)["CORSRules"]), 2)
+
+        self.s3.delete_bucket_cors(Bucket=bucket)
+        self.assertClientError("NoSuchCORSConfiguration", 404, self.s3.get_bucket_cors, Bucket=bucket)
+        self.assertEqual(preflight("http://app.test", "PUT")[0], 403)
+        self.assertNotIn("Access-Control-Allow-Origin",
+                         fetch(get_url, headers={"Origin": "http://app.test"})[1])
+
     # --- errors ---
 
     def test_errors_parse_as_s3_errors(self):

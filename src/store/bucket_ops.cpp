@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "common/crypto.h"
+#include "store/internal/object_headers.h"
 #include "store/internal/s3_call.h"
 
 namespace sparkify::store {
@@ -212,11 +213,7 @@ Reply S3Service::Impl::DeleteObjects(S3Call& call) {
   if (!store()->GetBucket(call.bucket).ok()) return Error(call, S3ErrorCode::kNoSuchBucket);
   auto body = call.http->ReadAll(options().max_xml_body);
   if (!body.ok()) return Error(call, FromStatus(body.status()));
-  if (auto md5 = call.http->Header("content-md5")) {
-    auto raw = Base64Decode(*md5);
-    if (!raw || raw->size() != 16) return Error(call, S3ErrorCode::kInvalidDigest);
-    if (*raw != Md5(*body)) return Error(call, S3ErrorCode::kBadDigest);
-  }
+  if (auto bad = CheckBodyDigests(*call.http, *body)) return Error(call, *bad);
   auto req = ParseDeleteObjects(*body);
   if (!req.ok()) return Error(call, S3ErrorCode::kMalformedXML, req.status().message());
   std::string xml = std::string(kXmlHeader) + "<DeleteResult xmlns=\"" +

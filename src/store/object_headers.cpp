@@ -1,5 +1,6 @@
 #include "store/internal/object_headers.h"
 
+#include "common/crypto.h"
 #include "common/strings.h"
 #include "store/internal/body_ingest.h"
 
@@ -68,6 +69,36 @@ void SetEncryptionHeader(http::Response& reply, const diskstore::ObjectMeta& met
   if (!meta.server_side_encryption.empty()) {
     reply.Set("x-amz-server-side-encryption", meta.server_side_encryption);
   }
+}
+
+std::optional<S3Error> CheckBodyDigests(const http::Request& req, std::string_view body) {
+  if (auto md5 = req.Header("content-md5")) {
+    auto raw = Base64Decode(*md5);
+    if (!raw || raw->size() != 16) return S3Error{S3ErrorCode::kInvalidDigest, ""};
+    if (*raw != Md5(body)) return S3Error{S3ErrorCode::kBadDigest, ""};
+  }
+  struct Algorithm {
+    std::string_view header;
+    Hasher::Kind kind;
+    size_t bytes;
+  };
+  constexpr Algorithm kAlgorithms[] = {{"x-amz-checksum-crc32", Hasher::Kind::kCrc32, 4},
+                                       {"x-amz-checksum-crc32c", Hasher::Kind::kCrc32c, 4},
+                                       {"x-amz-checksum-sha1", Hasher::Kind::kSha1, 20},
+                                       {"x-amz-checksum-sha256", Hasher::Kind::kSha256, 32}};
+  for (const Algorithm& a : kAlgorithms) {
+    auto value = req.Header(a.header);
+    if (!value) continue;
+    auto raw = Base64Decode(*value);
+    if (!raw || raw->size() != a.bytes) {
+      return S3Error{S3ErrorCode::kInvalidRequest,
+                     "Value for " + std::string(a.header) + " header is invalid."};
+    }
+    auto hasher = Hasher::Create(a.kind);
+    hasher->Update(body);
+    if (hasher->Finish() != *raw) return S3Error{S3ErrorCode::kBadDigest, ""};
+  }
+  return std::nullopt;
 }
 
 std::string ChecksumHeaderName(std::string_view algorithm) {

@@ -118,6 +118,23 @@ std::shared_ptr<const policy::Policy> S3Service::Impl::GetBucketPolicy(const std
   });
 }
 
+std::shared_ptr<const CorsConfiguration> S3Service::Impl::GetBucketCors(const std::string& bucket) {
+  return CachedConfig(cors_cache_, bucket, [&] {
+    std::shared_ptr<const CorsConfiguration> result;
+    auto doc = store_->GetBucketDocument(bucket, kCorsDoc);
+    if (doc.ok()) {
+      auto parsed = ParseCorsConfiguration(*doc);
+      if (parsed.ok()) {
+        result = std::make_shared<CorsConfiguration>(std::move(*parsed));
+      } else {
+        spdlog::warn("bucket {}: stored CORS configuration no longer parses ({}); ignoring it",
+                     bucket, parsed.status().message());
+      }
+    }
+    return result;
+  });
+}
+
 Result<bool> S3Service::Impl::EncryptsAtRest(const S3Call& call) {
   if (call.sse_requested) return true;
   // Fails closed: a configuration that cannot be read fails the write (and is not cached)
@@ -141,6 +158,7 @@ void S3Service::Impl::ForgetBucketConfig(const std::string& bucket) {
   pab_cache_.erase(bucket);
   policy_cache_.erase(bucket);
   default_encryption_cache_.erase(bucket);
+  cors_cache_.erase(bucket);
 }
 
 std::optional<S3Error> S3Service::Impl::Authorize(

@@ -8,12 +8,18 @@ namespace {
 
 constexpr std::array kTable = {
     S3ErrorInfo{"AccessDenied", 403, "Access Denied"},
+    S3ErrorInfo{"AccessForbidden", 403,
+                "CORSResponse: This CORS request is not allowed. This is usually because the "
+                "evaluation of Origin, request method / Access-Control-Request-Method or "
+                "Access-Control-Request-Headers are not whitelisted by the resource's CORS "
+                "spec."},
     S3ErrorInfo{"AuthorizationHeaderMalformed", 400,
                 "The authorization header you provided is invalid."},
     S3ErrorInfo{"AuthorizationQueryParametersError", 400,
                 "The authorization query parameters are invalid."},
     S3ErrorInfo{"BadDigest", 400,
                 "The Content-MD5 or checksum you specified did not match what we received."},
+    S3ErrorInfo{"BadRequest", 400, "Insufficient information. Origin request header needed."},
     S3ErrorInfo{"BucketAlreadyOwnedByYou", 409,
                 "Your previous request to create the named bucket succeeded and you already own "
                 "it."},
@@ -52,6 +58,7 @@ constexpr std::array kTable = {
     S3ErrorInfo{"MissingContentLength", 411, "You must provide the Content-Length HTTP header."},
     S3ErrorInfo{"NoSuchBucket", 404, "The specified bucket does not exist"},
     S3ErrorInfo{"NoSuchBucketPolicy", 404, "The bucket policy does not exist"},
+    S3ErrorInfo{"NoSuchCORSConfiguration", 404, "The CORS configuration does not exist"},
     S3ErrorInfo{"NoSuchKey", 404, "The specified key does not exist."},
     S3ErrorInfo{"NoSuchUpload", 404,
                 "The specified multipart upload does not exist. The upload ID might be invalid, "

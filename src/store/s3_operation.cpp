@@ -43,7 +43,14 @@ OpInfo Classify(std::string_view method, std::string_view bucket, std::string_vi
     if (method == "GET") return Make(Op::kListBuckets, "ListBuckets", "s3:ListAllMyBuckets", false);
     return Make(Op::kMethodNotAllowed, "MethodNotAllowed", "", false);
   }
+  if (method == "OPTIONS") return Make(Op::kPreflight, "PreflightRequest", "", !key.empty());
   if (key.empty()) {
+    if (has("cors")) {
+      if (method == "GET") return Make(Op::kGetBucketCors, "GetBucketCors", "s3:GetBucketCORS", false);
+      if (method == "PUT") return Make(Op::kPutBucketCors, "PutBucketCors", "s3:PutBucketCORS", false);
+      if (method == "DELETE") return Make(Op::kDeleteBucketCors, "DeleteBucketCors", "s3:PutBucketCORS", false);
+      return Make(Op::kMethodNotAllowed, "MethodNotAllowed", "", false);
+    }
     if (has("policy")) {
       if (method == "GET") return Make(Op::kGetBucketPolicy, "GetBucketPolicy", "s3:GetBucketPolicy", false);
       if (method == "PUT") return Make(Op::kPutBucketPolicy, "PutBucketPolicy", "s3:PutBucketPolicy", false);

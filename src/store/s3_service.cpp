@@ -193,6 +193,10 @@ Reply Dispatch(S3Service::Impl& impl, S3Call& call) {
     case Op::kGetBucketEncryption:
     case Op::kPutBucketEncryption:
     case Op::kDeleteBucketEncryption: return impl.BucketEncryption(call);
+    case Op::kGetBucketCors:
+    case Op::kPutBucketCors:
+    case Op::kDeleteBucketCors: return impl.BucketCors(call);
+    case Op::kPreflight: return impl.Preflight(call);
     case Op::kPutObject: return impl.PutObject(call);
     case Op::kCopyObject: return impl.CopyObject(call);
     case Op::kGetObject: return impl.GetObject(call, false);
@@ -213,16 +217,21 @@ Reply Dispatch(S3Service::Impl& impl, S3Call& call) {
 
 }  // namespace
 
-// Reads the target, authenticates, checks and authorises the request, then runs it.
+// Reads the target, authenticates, checks and authorises the request, then runs it; a
+// preflight is answered from the bucket's CORS rules alone.
 Reply S3Service::Impl::Handle(http::Request& request) {
   S3Call call{&request, NewRequestId(), {}, {}, {}, {}, {}, {}, {}};
   if (auto err = ReadTarget(request, options_.virtual_host_domain, call)) {
     return Error(call, *err);
   }
-  if (auto err = Authenticate(call)) return Error(call, *err);
-  if (auto err = CheckRequest(request, call)) return Error(call, *err);
-  if (auto err = AuthorizeOperation(*this, request, call)) return Error(call, *err);
-  return Dispatch(*this, call);
+  if (call.op.op == Op::kPreflight) return Preflight(call);
+  std::optional<S3Error> refused = Authenticate(call);
+  if (!refused) refused = CheckRequest(request, call);
+  if (!refused) refused = AuthorizeOperation(*this, request, call);
+  Reply reply = refused ? Error(call, *refused) : Dispatch(*this, call);
+  // Errors too: a page can only read an answer, even an error, that carries them.
+  AddCorsHeaders(call, &reply);
+  return reply;
 }
 
 S3Service::S3Service(diskstore::DiskStore* store, iam::IdentityStore* identities,

@@ -31,6 +31,12 @@ void SetEncryptionHeader(http::Response& reply, const diskstore::ObjectMeta& met
 // "CRC32" -> "x-amz-checksum-crc32".
 std::string ChecksumHeaderName(std::string_view algorithm);
 
+// Checks a small request body held whole (the XML of a configuration or of a batch delete)
+// against the digests its request sent: Content-MD5 and any x-amz-checksum-{crc32, crc32c,
+// sha1, sha256}. InvalidDigest or InvalidRequest for a value that is not one, BadDigest for a
+// mismatch.
+std::optional<S3Error> CheckBodyDigests(const http::Request& req, std::string_view body);
+
 // S3 conditional writes (PutObject, CompleteMultipartUpload): If-None-Match: * (the key must
 // not exist) and If-Match: <ETag> or * (it must exist, with that ETag). An If-None-Match other
 // than * is NotImplemented, as in S3; an empty If-Match is InvalidArgument.

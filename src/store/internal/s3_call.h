@@ -12,6 +12,7 @@
 #include "iam/identity.h"
 #include "policy/policy.h"
 #include "sigv4/sigv4.h"
+#include "store/internal/cors.h"
 #include "store/internal/s3_errors.h"
 #include "store/internal/s3_operation.h"
 #include "store/internal/s3_xml.h"
@@ -70,6 +71,15 @@ class S3Service::Impl {
   Reply BucketPolicy(S3Call& call);
   Reply PublicAccessBlockOp(S3Call& call);
   Reply BucketEncryption(S3Call& call);
+  // cors_ops.cpp
+  Reply BucketCors(S3Call& call);
+  // A browser's preflight (OPTIONS): answered from the bucket's CORS rules, unauthenticated.
+  Reply Preflight(S3Call& call);
+  // Adds the Access-Control-* headers to the answer of a request with an Origin that a rule of
+  // the bucket's allows.
+  void AddCorsHeaders(const S3Call& call, Reply* reply);
+  // The bucket's CORS configuration; null when it has none.
+  std::shared_ptr<const CorsConfiguration> GetBucketCors(const std::string& bucket);
   Reply DeleteObjects(S3Call& call);
   // list_ops.cpp
   Reply ListObjects(S3Call& call, bool v2);
@@ -113,6 +123,7 @@ class S3Service::Impl {
   std::map<std::string, std::shared_ptr<const policy::Policy>> policy_cache_;
   // bucket -> AES256 by default; errors are not cached (CachedConfig keeps only values).
   std::map<std::string, Result<bool>> default_encryption_cache_;
+  std::map<std::string, std::shared_ptr<const CorsConfiguration>> cors_cache_;
   uint64_t config_generation_ = 0;  // bumped by every ForgetBucketConfig
 };
 
@@ -124,6 +135,7 @@ std::string QuoteEtag(std::string_view etag);
 inline constexpr std::string_view kPolicyDoc = "policy.json";
 inline constexpr std::string_view kPabDoc = "public-access-block.xml";
 inline constexpr std::string_view kEncryptionDoc = "encryption.xml";
+inline constexpr std::string_view kCorsDoc = "cors.xml";
 inline constexpr std::string_view kXmlHeader = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
 inline constexpr std::string_view kS3Namespace = "http://s3.amazonaws.com/doc/2006-03-01/";
 

@@ -13,9 +13,11 @@ namespace sparkify::store {
 
 enum class S3ErrorCode {
   kAccessDenied,
+  kAccessForbidden,  // a CORS request the bucket does not allow
   kAuthorizationHeaderMalformed,
   kAuthorizationQueryParametersError,
   kBadDigest,
+  kBadRequest,
   kBucketAlreadyOwnedByYou,
   kBucketNotEmpty,
   kEntityTooLarge,
@@ -41,6 +43,7 @@ enum class S3ErrorCode {
   kMissingContentLength,
   kNoSuchBucket,
   kNoSuchBucketPolicy,
+  kNoSuchCORSConfiguration,
   kNoSuchKey,
   kNoSuchUpload,
   kNotImplemented,

@@ -25,6 +25,9 @@ enum class Op {
   kGetBucketEncryption,
   kPutBucketEncryption,
   kDeleteBucketEncryption,
+  kGetBucketCors,
+  kPutBucketCors,
+  kDeleteBucketCors,
   kPutObject,
   kCopyObject,
   kGetObject,
@@ -36,6 +39,7 @@ enum class Op {
   kAbortMultipartUpload,
   kListParts,
   kListMultipartUploads,
+  kPreflight,       // OPTIONS from a browser: answered from the bucket's CORS rules, unsigned
   kNotImplemented,  // a sub-resource we do not serve
   kMethodNotAllowed,
 };

@@ -698,6 +698,88 @@ class Boto3Test(StoreTestCase):
         self.assertNotIn("Access-Control-Allow-Origin",
                          fetch(get_url, headers={"Origin": "http://app.test"})[1])
 
+    # --- POST Object (browser uploads) ---
+
+    @staticmethod
+    def post_form(url, fields, file_name="cover.png", data=b"\x89PNG fake", file_type="image/png"):
+        """POSTs fields and then the file as multipart/form-data, as a browser's form does."""
+        boundary = "----sparkify%016x" % random.getrandbits(64)
+        body = b""
+        for name, value in fields.items():
+            body += ("--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n%s\r\n"
+                     % (boundary, name, value)).encode()
+        body += ("--%s\r\nContent-Disposition: form-data; name=\"file\"; filename=\"%s\"\r\n"
+                 "Content-Type: %s\r\n\r\n" % (boundary, file_name, file_type)).encode()
+        body += data + ("\r\n--%s--\r\n" % boundary).encode()
+        return fetch(url, method="POST", data=body,
+                     headers={"Content-Type": "multipart/form-data; boundary=" + boundary})
+
+    def test_presigned_post_uploads_within_the_policy(self):
+        bucket = self.unique("post")
+        self.s3.create_bucket(Bucket=bucket)
+        post = self.s3.generate_presigned_post(
+            bucket, "uploads/${filename}", Fields={"Content-Type": "image/png"},
+            Conditions=[{"Content-Type": "image/png"}, ["content-length-range", 1, 1000]],
+            ExpiresIn=300)
+        data = os.urandom(700)
+        status, headers, body = self.post_form(post["url"], post["fields"], data=data)
+        self.assertEqual(status, 204, body)
+        self.assertEqual(headers.get("ETag"), '"%s"' % hashlib.md5(data).hexdigest())
+        self.assertTrue(headers.get("Location", "").endswith("/%s/uploads/cover.png" % bucket))
+        got = self.s3.get_object(Bucket=bucket, Key="uploads/cover.png")
+        self.assertEqual((got["Body"].read(), got["ContentType"]), (data, "image/png"))
+
+        # 201 answers a document; a file the size of the whole body works (fields are small).
+        fields = dict(post["fields"])
+        fields["success_action_status"] = "201"
+        status, _, body = self.post_form(post["url"], fields, file_name="b.png")
+        self.assertEqual((status, parse_error(body)[0] if status != 201 else None), (403, "AccessDenied"))
+        post201 = self.s3.generate_presigned_post(
+            bucket, "uploads/${filename}", Fields={"success_action_status": "201"},
+            Conditions=[{"success_action_status": "201"}], ExpiresIn=300)
+        status, _, body = self.post_form(post201["url"], post201["fields"], file_name="b.png",
+                                         data=b"b" * 1500)
+        self.assertEqual(status, 201, body)
+        self.assertIn(b"<Key>uploads/b.png</Key>", body)
+        self.assertEqual(self.body_of(bucket, "uploads/b.png"), b"b" * 1500)
+
+    def body_of(self, bucket, key):
+        return self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+    def test_presigned_post_refusals(self):
+        bucket = self.unique("postno")
+        self.s3.create_bucket(Bucket=bucket)
+        post = self.s3.generate_presigned_post(
+            bucket, "uploads/${filename}", Fields={"Content-Type": "image/png"},
+            Conditions=[{"Content-Type": "image/png"}, ["content-length-range", 10, 1000]],
+            ExpiresIn=300)
+        url, fields = post["url"], post["fields"]
+
+        def refused(want_status, want_code, form, **kw):
+            status, _, body = self.post_form(url, form, **kw)
+            self.assertEqual((status, parse_error(body)[0]), (want_status, want_code), body)
+            return parse_error(body)[1]
+
+        refused(400, "EntityTooLarge", fields, data=b"x" * 1001)
+        refused(400, "EntityTooSmall", fields, data=b"x" * 9)
+        message = refused(403, "AccessDenied", dict(fields, **{"Content-Type": "text/html"}))
+        self.assertIn("Policy Condition failed", message)
+        message = refused(403, "AccessDenied", dict(fields, **{"x-amz-meta-extra": "1"}))
+        self.assertIn("Extra input fields: x-amz-meta-extra", message)
+        refused(403, "AccessDenied", dict(fields, key="elsewhere/${filename}"))
+        refused(403, "SignatureDoesNotMatch", dict(fields, **{"x-amz-signature": "0" * 64}))
+        no_key = {k: v for k, v in fields.items() if k != "key"}
+        refused(400, "InvalidArgument", no_key)
+        expired = self.s3.generate_presigned_post(bucket, "uploads/late", ExpiresIn=-60)
+        message = refused(403, "AccessDenied", expired["fields"])
+        self.assertIn("Policy expired", message)
+        # Without a policy the form is anonymous: Block Public Access refuses it.
+        refused(403, "AccessDenied", {"key": "uploads/anon.png"})
+        status, _, body = fetch(url, method="POST", data=b"key=x",
+                                headers={"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual((status, parse_error(body)[0]), (412, "PreconditionFailed"), body)
+        self.assertEqual(self.s3.list_objects_v2(Bucket=bucket)["KeyCount"], 0)
+
     # --- errors ---
 
     def test_errors_parse_as_s3_errors(self):

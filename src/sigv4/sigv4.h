@@ -128,7 +128,8 @@ std::string PresignUrl(const SignRequest& request, const Credentials& credential
 // ---------------------------------------------------------------------------------------------
 // Verification, for servers.
 
-enum class AuthType { kAnonymous, kHeader, kPresigned };
+// kPostPolicy: an S3 POST Object form signed over its policy document.
+enum class AuthType { kAnonymous, kHeader, kPresigned, kPostPolicy };
 
 // The enumerators share their names with the kStreaming* strings above (a scoped enum, so no
 // ambiguity); GCC's -Wshadow still flags them, hence the local suppression.
@@ -231,6 +232,23 @@ struct VerifyOutcome {
 };
 VerifyOutcome Verify(const IncomingRequest& request, const KeyLookup& keys,
                      const VerifyOptions& options);
+
+// The fields of an S3 POST Object form that sign it (docs/sigv4.md, "POST policies").
+struct PostAuthFields {
+  std::string algorithm;       // x-amz-algorithm
+  std::string credential;      // x-amz-credential
+  std::string amz_date;        // x-amz-date
+  std::string signature;       // x-amz-signature
+  std::string security_token;  // x-amz-security-token, if any
+  std::string policy_base64;   // policy, as sent
+};
+
+// Verifies a POST form's signature: hex HMAC-SHA256 of the base64 policy under the signing
+// key of the credential's scope (service and region checked as for other requests), and the
+// session token as for other requests. The policy's own expiration and conditions are the
+// caller's to check. Errors as Verify's; a malformed field is kMalformedPresign.
+VerifyOutcome VerifyPostPolicySignature(const PostAuthFields& fields, const KeyLookup& keys,
+                                        const VerifyOptions& options);
 
 // Decodes an aws-chunked body incrementally ("hex-size[;chunk-signature=sig]\r\n data \r\n
 // ... 0[;chunk-signature=sig]\r\n [trailers \r\n] \r\n"), verifying every chunk signature

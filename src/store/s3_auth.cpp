@@ -53,6 +53,28 @@ std::optional<S3Error> S3Service::Impl::Authenticate(S3Call& call) {
   return std::nullopt;
 }
 
+std::optional<S3Error> S3Service::Impl::AuthenticatePostForm(
+    S3Call& call, const std::map<std::string, std::string>& fields) {
+  auto field = [&fields](const char* name) {
+    auto it = fields.find(name);
+    return it == fields.end() ? std::string() : it->second;
+  };
+  sigv4::PostAuthFields post{field("x-amz-algorithm"),      field("x-amz-credential"),
+                             field("x-amz-date"),           field("x-amz-signature"),
+                             field("x-amz-security-token"), field("policy")};
+  sigv4::VerifyOptions opts;
+  opts.service = "s3";
+  opts.region = options_.region;
+  opts.clock = options_.clock;
+  auto outcome = sigv4::VerifyPostPolicySignature(
+      post, [this](std::string_view id) { return identities_->LookupKey(id); }, opts);
+  if (!outcome.ok()) return ToS3(*outcome.failure);
+  call.auth = std::move(*outcome.verified);
+  call.principal = identities_->PrincipalFor(call.auth.access_key_id);
+  if (!call.principal) return S3Error{S3ErrorCode::kInvalidAccessKeyId, ""};
+  return std::nullopt;
+}
+
 namespace {
 
 template <typename T>
@@ -191,8 +213,9 @@ std::optional<S3Error> S3Service::Impl::Authorize(
     c["aws:userid"] = {call.principal->user};
     c["aws:PrincipalArn"] = {call.principal->arn};
     c["aws:PrincipalAccount"] = {std::string(iam::kAccountId)};
-    c["s3:authType"] = {call.auth.type == sigv4::AuthType::kPresigned ? "REST-QUERY-STRING"
-                                                                      : "REST-HEADER"};
+    c["s3:authType"] = {call.auth.type == sigv4::AuthType::kPresigned    ? "REST-QUERY-STRING"
+                        : call.auth.type == sigv4::AuthType::kPostPolicy ? "POST"
+                                                                         : "REST-HEADER"};
     c["s3:signatureAge"] = {std::to_string(call.auth.signature_age_ms)};
     c["s3:signatureversion"] = {"AWS4-HMAC-SHA256"};
   }

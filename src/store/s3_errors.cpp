@@ -44,15 +44,22 @@ constexpr std::array kTable = {
                 "The list of parts was not in ascending order. Parts must be ordered by part "
                 "number."},
     S3ErrorInfo{"InvalidPartNumber", 416, "The requested partnumber is not satisfiable"},
+    S3ErrorInfo{"InvalidPolicyDocument", 400,
+                "The content of the form does not meet the conditions specified in the policy "
+                "document."},
     S3ErrorInfo{"InvalidRange", 416, "The requested range is not satisfiable"},
     S3ErrorInfo{"InvalidRequest", 400, "Invalid Request"},
     S3ErrorInfo{"InvalidToken", 400, "The provided token is malformed or otherwise invalid."},
     S3ErrorInfo{"InvalidURI", 400, "Couldn't parse the specified URI."},
     S3ErrorInfo{"KeyTooLongError", 400, "Your key is too long"},
+    S3ErrorInfo{"MalformedPOSTRequest", 400,
+                "The body of your POST request is not well-formed multipart/form-data."},
     S3ErrorInfo{"MalformedPolicy", 400, "Policies must be valid JSON."},
     S3ErrorInfo{"MalformedXML", 400,
                 "The XML you provided was not well-formed or did not validate against our "
                 "published schema."},
+    S3ErrorInfo{"MaxPostPreDataLengthExceeded", 400,
+                "Your POST request fields preceding the upload file were too large."},
     S3ErrorInfo{"MethodNotAllowed", 405,
                 "The specified method is not allowed against this resource."},
     S3ErrorInfo{"MissingContentLength", 411, "You must provide the Content-Length HTTP header."},

@@ -89,6 +89,7 @@ OpInfo Classify(std::string_view method, std::string_view bucket, std::string_vi
     if (method == "HEAD") return Make(Op::kHeadBucket, "HeadBucket", "s3:ListBucket", false);
     if (method == "PUT") return Make(Op::kCreateBucket, "CreateBucket", "s3:CreateBucket", false);
     if (method == "DELETE") return Make(Op::kDeleteBucket, "DeleteBucket", "s3:DeleteBucket", false);
+    if (method == "POST") return Make(Op::kPostObject, "PostObject", "s3:PutObject", true);
     return Make(Op::kMethodNotAllowed, "MethodNotAllowed", "", false);
   }
   // Object level.

@@ -134,6 +134,8 @@ TEST(S3OperationTest, ClassifiesRequests) {
       {36, "OPTIONS", "b", "k", {}, false, Op::kPreflight, ""},
       {37, "OPTIONS", "b", "", {}, false, Op::kPreflight, ""},
       {38, "OPTIONS", "", "", {}, false, Op::kMethodNotAllowed, ""},
+      {39, "POST", "b", "", {}, false, Op::kPostObject, "s3:PutObject"},
+      {40, "POST", "b", "k", {}, false, Op::kMethodNotAllowed, ""},
   };
   for (const auto& c : cases) {
     OpInfo info = Classify(c.method, c.bucket, c.key, c.query, c.copy_source);

@@ -149,10 +149,11 @@ std::optional<S3Error> CheckRequest(const http::Request& request, S3Call& call) 
 }
 
 // Authorisation of the operation itself; ops touching other resources check those too
-// (DeleteObjects authorises each key it deletes).
+// (DeleteObjects authorises each key it deletes, PostObject the key its form names).
 std::optional<S3Error> AuthorizeOperation(S3Service::Impl& impl, const http::Request& request,
                                           const S3Call& call) {
-  if (call.op.op != Op::kDeleteObjects) {
+  // A POST form names its key, and who signs it, in its body: PostObject authorises it.
+  if (call.op.op != Op::kDeleteObjects && call.op.op != Op::kPostObject) {
     std::string arn = call.op.op == Op::kListBuckets ? "*"
                       : call.op.object_level         ? ObjectArn(call.bucket, call.key)
                                                      : BucketArn(call.bucket);
@@ -197,6 +198,7 @@ Reply Dispatch(S3Service::Impl& impl, S3Call& call) {
     case Op::kPutBucketCors:
     case Op::kDeleteBucketCors: return impl.BucketCors(call);
     case Op::kPreflight: return impl.Preflight(call);
+    case Op::kPostObject: return impl.PostObject(call);
     case Op::kPutObject: return impl.PutObject(call);
     case Op::kCopyObject: return impl.CopyObject(call);
     case Op::kGetObject: return impl.GetObject(call, false);

@@ -13,6 +13,7 @@
 #include "policy/policy.h"
 #include "sigv4/sigv4.h"
 #include "store/internal/cors.h"
+#include "store/internal/post_form.h"
 #include "store/internal/s3_errors.h"
 #include "store/internal/s3_operation.h"
 #include "store/internal/s3_xml.h"
@@ -50,6 +51,10 @@ class S3Service::Impl {
 
   // s3_auth.cpp
   std::optional<S3Error> Authenticate(S3Call& call);
+  // A POST Object form's signature (x-amz-credential, x-amz-signature over the policy, ...):
+  // sets call.auth and call.principal.
+  std::optional<S3Error> AuthenticatePostForm(S3Call& call,
+                                              const std::map<std::string, std::string>& fields);
   // Checks `action` on `resource_arn` for the caller. extra: additional condition keys.
   std::optional<S3Error> Authorize(const S3Call& call, std::string_view action,
                                    const std::string& resource_arn,
@@ -71,6 +76,12 @@ class S3Service::Impl {
   Reply BucketPolicy(S3Call& call);
   Reply PublicAccessBlockOp(S3Call& call);
   Reply BucketEncryption(S3Call& call);
+  // post_object_ops.cpp: a browser's upload form (POST /bucket, multipart/form-data).
+  Reply PostObject(S3Call& call);
+  Reply StorePostedFile(S3Call& call, const PostForm& form, const http::Request& as_headers,
+                        PostFormReader& reader,
+                        std::optional<std::pair<uint64_t, uint64_t>> length_range);
+  Reply PostAnswer(const S3Call& call, const PostForm& form, const diskstore::ObjectMeta& stored);
   // cors_ops.cpp
   Reply BucketCors(S3Call& call);
   // A browser's preflight (OPTIONS): answered from the bucket's CORS rules, unauthenticated.

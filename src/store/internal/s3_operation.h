@@ -39,6 +39,7 @@ enum class Op {
   kAbortMultipartUpload,
   kListParts,
   kListMultipartUploads,
+  kPostObject,      // a browser's upload form: authorised by the form's signed policy
   kPreflight,       // OPTIONS from a browser: answered from the bucket's CORS rules, unsigned
   kNotImplemented,  // a sub-resource we do not serve
   kMethodNotAllowed,

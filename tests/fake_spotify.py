@@ -5,7 +5,11 @@
                            redirect_uri?code=...&state=... (the state echoed)
   POST /api/token          authorization_code grant: checks the client's Basic auth, the code,
                            the redirect_uri and that SHA-256(code_verifier) is the challenge
-                           (PKCE S256); answers {"access_token", "token_type", "expires_in"}
+                           (PKCE S256); answers {"access_token", "token_type", "expires_in",
+                           "refresh_token"}. refresh_token grant: a known refresh token gives a
+                           new access token (the old one stops working) and a new refresh token
+                           (the old one too); an unknown one is 400 invalid_grant.
+                           `expires_in` is what the tokens claim (3600 unless a test lowers it)
   GET  /v1/me/top/tracks   needs "Authorization: Bearer <the token>"; answers `tracks`
 
 Records every request's path in `requests`. Not a Spotify clone: only what the app uses.
@@ -27,6 +31,8 @@ class FakeSpotify:
         self.requests = []
         self.codes = {}   # code -> (challenge, redirect_uri)
         self.tokens = set()
+        self.refresh_tokens = {}  # refresh token -> the access token it replaces
+        self.expires_in = 3600
         fake = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -77,6 +83,12 @@ class FakeSpotify:
                 basic = base64.b64encode(("%s:%s" % (fake.client_id, fake.client_secret)).encode())
                 if self.headers.get("Authorization", "") != "Basic " + basic.decode():
                     return self.json(401, {"error": "invalid_client"})
+                if form.get("grant_type") == "refresh_token":
+                    old = fake.refresh_tokens.pop(form.get("refresh_token", ""), None)
+                    if old is None:
+                        return self.json(400, {"error": "invalid_grant"})
+                    fake.tokens.discard(old)
+                    return self.grant()
                 entry = fake.codes.pop(form.get("code", ""), None)
                 if form.get("grant_type") != "authorization_code" or entry is None:
                     return self.json(400, {"error": "invalid_grant"})
@@ -86,9 +98,15 @@ class FakeSpotify:
                     hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
                 if computed != challenge or form.get("redirect_uri") != redirect_uri:
                     return self.json(400, {"error": "invalid_grant", "why": "pkce or redirect"})
+                self.grant()
+
+            def grant(self):
                 token = secrets.token_urlsafe(24)
+                refresh = secrets.token_urlsafe(24)
                 fake.tokens.add(token)
-                self.json(200, {"access_token": token, "token_type": "Bearer", "expires_in": 3600,
+                fake.refresh_tokens[refresh] = token
+                self.json(200, {"access_token": token, "token_type": "Bearer",
+                                "expires_in": fake.expires_in, "refresh_token": refresh,
                                 "scope": "user-top-read"})
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -761,6 +761,33 @@ class WebApiTest(unittest.TestCase):
         for item in final["collage"]["items"]:
             self.check_signed(item["url"])
 
+        # Spotify's tokens last an hour: one about to expire is refreshed before it is used,
+        # and the person stays signed in. A refresh Spotify refuses signs them out.
+        self.spotify.expires_in = 30  # inside the app's one-minute margin
+        try:
+            status, headers, _ = request("GET", self.base + "/auth/spotify/login", opener=browser)
+            status, headers, _ = request("GET", headers["Location"])
+            status, headers, _ = request("GET", headers["Location"], opener=browser)
+            self.assertEqual((status, headers["Location"]), (302, "/?spotify=connected"))
+            before = len(self.spotify.tokens)
+            for _ in range(2):
+                posts = len([p for p in self.spotify.requests if p == "/api/token"])
+                status, job, _ = api("POST", self.base + "/api/jobs", {"source": "spotify"},
+                                     opener=browser)
+                self.assertEqual(status, 202, job)
+                self.assertEqual(len([p for p in self.spotify.requests if p == "/api/token"]),
+                                 posts + 1, "each use refreshed the short-lived token")
+                self.follow(job["id"])
+            self.assertEqual(len(self.spotify.tokens), before, "each refresh replaced the token")
+            self.spotify.refresh_tokens.clear()  # revoked at Spotify
+            status, doc, _ = api("POST", self.base + "/api/jobs", {"source": "spotify"},
+                                 opener=browser)
+            self.assertEqual((status, doc["error"]["code"]), (401, "spotify_session"), doc)
+            status, doc, _ = api("GET", self.base + "/api/config", opener=browser)
+            self.assertFalse(doc["spotify_connected"])
+        finally:
+            self.spotify.expires_in = 3600
+
 
 class LifecycleTest(unittest.TestCase):
     """Start-up errors, a function that is down, and Ctrl-C."""

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "common/crypto.h"
@@ -142,17 +143,28 @@ Status Spotify::Complete(const std::string& session_id, const std::string& code,
   }
   if (!error.empty()) return Status::InvalidArgument("Spotify refused the sign-in: " + error);
   if (code.empty()) return Status::InvalidArgument("Spotify's answer has no code");
+  SPARKIFY_ASSIGN_OR_RETURN(Grant grant, RequestToken({{"grant_type", "authorization_code"},
+                                                       {"code", code},
+                                                       {"redirect_uri", redirect_uri_},
+                                                       {"client_id", options_.client_id},
+                                                       {"code_verifier", verifier}}));
+  std::lock_guard lock(mu_);
+  Session* s = FindLocked(session_id);
+  if (s == nullptr) return Status::Unauthenticated("The session expired during sign-in.");
+  Keep(grant, s);
+  s->verifier.clear();
+  return Status::OK();
+}
+
+Result<Spotify::Grant> Spotify::RequestToken(
+    const std::vector<std::pair<std::string, std::string>>& form) {
   HttpCall call;
   call.method = "POST";
   call.url = options_.token_url;
   call.headers = {{"content-type", "application/x-www-form-urlencoded"},
                   {"authorization",
                    "Basic " + Base64Encode(options_.client_id + ":" + options_.client_secret)}};
-  call.body = Form({{"grant_type", "authorization_code"},
-                    {"code", code},
-                    {"redirect_uri", redirect_uri_},
-                    {"client_id", options_.client_id},
-                    {"code_verifier", verifier}});
+  call.body = Form(form);
   auto reply = Perform(call);
   if (!reply.ok())
     return Status::Unavailable("Spotify cannot be reached: " + reply.status().message());
@@ -160,39 +172,71 @@ Status Spotify::Complete(const std::string& session_id, const std::string& code,
   if (reply->status != 200 || !doc.is_object() || !doc.contains("access_token") ||
       !doc["access_token"].is_string()) {
     std::string why = JsonString(doc, "error");
-    return Status::Unavailable("Spotify did not give a token (HTTP " +
-                               std::to_string(reply->status) + (why.empty() ? "" : ", " + why) +
-                               ")");
+    Status refused =
+        Status::Unavailable("Spotify did not give a token (HTTP " + std::to_string(reply->status) +
+                            (why.empty() ? "" : ", " + why) + ")");
+    // invalid_grant: the refresh token was revoked or expired; the person must sign in again.
+    if (why == "invalid_grant") return Status::Unauthenticated(refused.message());
+    return refused;
   }
+  Grant grant;
+  grant.access_token = doc["access_token"].get<std::string>();
+  grant.refresh_token = JsonString(doc, "refresh_token");
   int64_t expires_in =
       JsonMember(doc, "expires_in").is_number_integer() ? doc["expires_in"].get<int64_t>() : 3600;
-  std::lock_guard lock(mu_);
-  Session* s = FindLocked(session_id);
-  if (s == nullptr) return Status::Unauthenticated("The session expired during sign-in.");
-  s->access_token = doc["access_token"].get<std::string>();
-  s->token_expires = clock_->Now() + std::chrono::seconds(expires_in);
-  s->verifier.clear();
-  return Status::OK();
+  grant.expires = clock_->Now() + std::chrono::seconds(std::clamp<int64_t>(expires_in, 0, 86400));
+  return grant;
+}
+
+void Spotify::Keep(const Grant& grant, Session* s) {
+  s->access_token = grant.access_token;
+  s->token_expires = grant.expires;
+  // Spotify may or may not rotate the refresh token; without a new one the old one stays.
+  if (!grant.refresh_token.empty()) s->refresh_token = grant.refresh_token;
 }
 
 bool Spotify::Connected(const std::string& session_id) {
   std::lock_guard lock(mu_);
   Session* s = FindLocked(session_id);
-  return s != nullptr && !s->access_token.empty() && clock_->Now() < s->token_expires;
+  return s != nullptr && !s->access_token.empty() &&
+         (clock_->Now() < s->token_expires || !s->refresh_token.empty());
 }
 
-Result<std::vector<AlbumCover>> Spotify::TopCovers(const std::string& session_id, int max) {
-  std::string token;
+Result<std::string> Spotify::FreshToken(const std::string& session_id) {
+  std::string refresh_token;
   {
     std::lock_guard lock(mu_);
     Session* s = FindLocked(session_id);
-    if (s == nullptr || s->access_token.empty() || clock_->Now() >= s->token_expires) {
+    if (s == nullptr || s->access_token.empty()) {
       return Status::Unauthenticated(
-          "Not signed in to Spotify (or the sign-in expired): use "
-          "Sync with Spotify first.");
+          "Not signed in to Spotify (or the sign-in expired): use Sync with Spotify first.");
     }
-    token = s->access_token;
+    if (clock_->Now() + kRefreshMargin < s->token_expires) return s->access_token;
+    if (s->refresh_token.empty()) {
+      if (clock_->Now() < s->token_expires) return s->access_token;
+      return Status::Unauthenticated("The Spotify sign-in expired: use Sync with Spotify again.");
+    }
+    refresh_token = s->refresh_token;
   }
+  auto grant = RequestToken({{"grant_type", "refresh_token"},
+                             {"refresh_token", refresh_token},
+                             {"client_id", options_.client_id}});
+  std::lock_guard lock(mu_);
+  Session* s = FindLocked(session_id);
+  if (s == nullptr) return Status::Unauthenticated("The session expired.");
+  if (!grant.ok()) {
+    if (grant.status().code() == Status::Code::kUnauthenticated) {
+      s->access_token.clear();
+      s->refresh_token.clear();
+    }
+    return grant.status();
+  }
+  Keep(*grant, s);
+  return s->access_token;
+}
+
+Result<std::vector<AlbumCover>> Spotify::TopCovers(const std::string& session_id, int max) {
+  SPARKIFY_ASSIGN_OR_RETURN(std::string token, FreshToken(session_id));
   HttpCall call;
   call.url = options_.api_url + "/v1/me/top/tracks?limit=50";
   call.headers = {{"authorization", "Bearer " + token}, {"accept", "application/json"}};
@@ -201,7 +245,10 @@ Result<std::vector<AlbumCover>> Spotify::TopCovers(const std::string& session_id
     return Status::Unavailable("Spotify cannot be reached: " + reply.status().message());
   if (reply->status == 401) {
     std::lock_guard lock(mu_);
-    if (Session* s = FindLocked(session_id)) s->access_token.clear();
+    if (Session* s = FindLocked(session_id)) {
+      s->access_token.clear();
+      s->refresh_token.clear();
+    }
     return Status::Unauthenticated("Spotify no longer accepts the sign-in: sync again.");
   }
   if (reply->status != 200) {

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/clock.h"
@@ -51,12 +52,20 @@ class Spotify {
   Status Complete(const std::string& session_id, const std::string& code, const std::string& state,
                   const std::string& error);
 
-  // Whether the session holds a (not yet expired) access token.
+  // Whether the session holds an access token that is not expired or can be refreshed.
   bool Connected(const std::string& session_id);
 
   // The session's top album covers. Unauthenticated as for Complete (or a token Spotify
   // refuses), Unavailable when the API cannot be reached.
   Result<std::vector<AlbumCover>> TopCovers(const std::string& session_id, int max);
+
+  // The session's access token, refreshed first (refresh_token grant) when it expires within
+  // kRefreshMargin, so a person stays signed in past Spotify's one-hour tokens. Unauthenticated
+  // when there is none, or Spotify refuses the refresh (invalid_grant); Unavailable when the
+  // token endpoint fails otherwise.
+  Result<std::string> FreshToken(const std::string& session_id);
+
+  static constexpr std::chrono::seconds kRefreshMargin{60};
 
  private:
   struct Session {
@@ -64,8 +73,17 @@ class Spotify {
     std::string verifier;
     std::string state;
     std::string access_token;
+    std::string refresh_token;
     TimePoint token_expires;
   };
+  struct Grant {
+    std::string access_token;
+    std::string refresh_token;  // empty: keep the one the session has
+    TimePoint expires;
+  };
+  // The token endpoint with this form (Basic client auth).
+  Result<Grant> RequestToken(const std::vector<std::pair<std::string, std::string>>& form);
+  static void Keep(const Grant& grant, Session* s);
   // The live session (expired ones are dropped); null when none. REQUIRES: mu_ held.
   Session* FindLocked(const std::string& session_id);
 

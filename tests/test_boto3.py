@@ -12,11 +12,13 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from support.checksums import b64_crc32, b64_crc32c, b64_sha256, multipart_etag  # noqa: E402
-from support.clients import boto3_client, error_code, isolate_aws_config, md5_b64, parse_error  # noqa: E402
+from support.clients import (boto3_client, error_code, isolate_aws_config, md5_b64,  # noqa: E402
+                             parse_error, sign_headers)
 from support.store import StoreTestCase, main, require  # noqa: E402
 
 try:
@@ -701,9 +703,9 @@ class Boto3Test(StoreTestCase):
     # --- POST Object (browser uploads) ---
 
     @staticmethod
-    def post_form(url, fields, file_name="cover.png", data=b"\x89PNG fake", file_type="image/png"):
-        """POSTs fields and then the file as multipart/form-data, as a browser's form does."""
-        boundary = "----sparkify%016x" % random.getrandbits(64)
+    def form_body(fields, file_name="cover.png", data=b"\x89PNG fake", file_type="image/png",
+                  boundary=None):
+        boundary = boundary or "----sparkify%016x" % random.getrandbits(64)
         body = b""
         for name, value in fields.items():
             body += ("--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n%s\r\n"
@@ -711,8 +713,12 @@ class Boto3Test(StoreTestCase):
         body += ("--%s\r\nContent-Disposition: form-data; name=\"file\"; filename=\"%s\"\r\n"
                  "Content-Type: %s\r\n\r\n" % (boundary, file_name, file_type)).encode()
         body += data + ("\r\n--%s--\r\n" % boundary).encode()
-        return fetch(url, method="POST", data=body,
-                     headers={"Content-Type": "multipart/form-data; boundary=" + boundary})
+        return body, "multipart/form-data; boundary=" + boundary
+
+    def post_form(self, url, fields, **kw):
+        """POSTs fields and then the file as multipart/form-data, as a browser's form does."""
+        body, content_type = self.form_body(fields, **kw)
+        return fetch(url, method="POST", data=body, headers={"Content-Type": content_type})
 
     def test_presigned_post_uploads_within_the_policy(self):
         bucket = self.unique("post")
@@ -775,6 +781,31 @@ class Boto3Test(StoreTestCase):
         self.assertIn("Policy expired", message)
         # Without a policy the form is anonymous: Block Public Access refuses it.
         refused(403, "AccessDenied", {"key": "uploads/anon.png"})
+        # A form is authorised by its policy only: a request signature covers none of its fields
+        # (or its body), so a signed POST /bucket is refused, not replayable with other fields.
+        body, content_type = self.form_body({"key": "signed/original"})
+        endpoint = urllib.parse.urlsplit(self.store.endpoint)
+        headers = sign_headers("POST", endpoint.netloc, "/" + bucket, *self.store.root,
+                               headers={"content-type": content_type},
+                               payload_hash=hashlib.sha256(body).hexdigest())
+        status, _, answer = fetch(url, method="POST", data=body, headers=headers)
+        self.assertEqual((status, parse_error(answer)[0]), (400, "InvalidRequest"), answer)
+        # A field that could not be a header is refused before anything is stored.
+        loose = self.s3.generate_presigned_post(
+            bucket, "uploads/${filename}", Fields={"Content-Type": "image/png"},
+            Conditions=[["starts-with", "$Content-Type", "image/"]], ExpiresIn=300)
+        status, _, answer = self.post_form(
+            loose["url"], dict(loose["fields"], **{"Content-Type": "image/png\r\nX-Injected: 1"}))
+        self.assertEqual((status, parse_error(answer)[0]), (400, "InvalidArgument"), answer)
+        # Block Public Access: a public grant in a form is refused as in a PUT; an owner ACL is not.
+        for acl, want in (("public-read", 403), ("bucket-owner-full-control", 204)):
+            granted = self.s3.generate_presigned_post(
+                bucket, "acl/${filename}", Fields={"acl": acl}, Conditions=[{"acl": acl}],
+                ExpiresIn=300)
+            status, _, answer = self.post_form(granted["url"], granted["fields"],
+                                               file_name=acl + ".png")
+            self.assertEqual(status, want, answer)
+        self.s3.delete_object(Bucket=bucket, Key="acl/bucket-owner-full-control.png")
         status, _, body = fetch(url, method="POST", data=b"key=x",
                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
         self.assertEqual((status, parse_error(body)[0]), (412, "PreconditionFailed"), body)

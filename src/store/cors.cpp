@@ -16,7 +16,7 @@ constexpr std::string_view kMethods[] = {"GET", "PUT", "POST", "DELETE", "HEAD"}
 
 std::vector<std::string> Values(const pugi::xml_node& rule, const char* name) {
   std::vector<std::string> out;
-  for (auto node : rule.children(name)) out.emplace_back(TrimSpaceAndTab(node.child_value()));
+  for (auto node : rule.children(name)) out.emplace_back(TrimAsciiWhitespace(node.child_value()));
   return out;
 }
 
@@ -61,7 +61,7 @@ Result<CorsRule> ParseRule(const pugi::xml_node& node) {
         "every <CORSRule> needs an <AllowedOrigin> and an <AllowedMethod>");
   }
   if (auto age = node.child("MaxAgeSeconds")) {
-    std::string_view text = TrimSpaceAndTab(age.child_value());
+    std::string_view text = TrimAsciiWhitespace(age.child_value());
     int64_t value = 0;
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
     if (ec != std::errc() || end != text.data() + text.size()) {
@@ -103,12 +103,24 @@ std::optional<std::string> CorsConfigurationProblem(const CorsConfiguration& con
         return "Found unsupported HTTP method in CORS config. Unsupported method is " + method;
       }
     }
+    // Each of these goes into an answer's headers: header-safe text only.
     for (const std::string& origin : rule.allowed_origins) {
+      if (origin.empty() || !http::IsValidFieldValue(origin)) {
+        return "AllowedOrigin \"" + origin + "\" is not a valid origin.";
+      }
       if (std::count(origin.begin(), origin.end(), '*') > 1) {
         return "AllowedOrigin \"" + origin + "\" can not have more than one wildcard.";
       }
     }
+    for (const std::string& header : rule.expose_headers) {
+      if (!http::IsValidFieldName(header)) {
+        return "ExposeHeader \"" + header + "\" is not a valid header name.";
+      }
+    }
     for (const std::string& header : rule.allowed_headers) {
+      if (!http::IsValidFieldName(header)) {
+        return "AllowedHeader \"" + header + "\" is not a valid header name.";
+      }
       if (std::count(header.begin(), header.end(), '*') > 1) {
         return "AllowedHeader \"" + header + "\" can not have more than one wildcard.";
       }

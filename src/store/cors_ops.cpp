@@ -22,8 +22,15 @@ Reply S3Service::Impl::BucketCors(S3Call& call) {
     ForgetBucketConfig(call.bucket);
     return Ok(call, 204);
   }
-  auto body = call.http->ReadAll(options().max_xml_body);
-  if (!body.ok()) return Error(call, FromStatus(body.status()));
+  auto body = call.http->ReadAll(kMaxCorsDocumentBytes);
+  if (!body.ok()) {
+    if (body.status().code() == Status::Code::kResourceExhausted) {
+      return Error(
+          call, S3ErrorCode::kMalformedXML,
+          "A CORS configuration is at most " + std::to_string(kMaxCorsDocumentBytes) + " bytes.");
+    }
+    return Error(call, FromStatus(body.status()));
+  }
   if (auto bad = CheckBodyDigests(*call.http, *body)) return Error(call, *bad);
   auto config = ParseCorsConfiguration(*body);
   if (!config.ok()) return Error(call, S3ErrorCode::kMalformedXML, config.status().message());

@@ -91,6 +91,16 @@ TEST(CorsTest, RefusesWhatS3Refuses) {
   EXPECT_NE(problem("<AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod>"
                     "<MaxAgeSeconds>-1</MaxAgeSeconds>"),
             std::nullopt);
+  // What would break the answers' headers.
+  EXPECT_NE(problem("<AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod>"
+                    "<ExposeHeader>ETag&#13;&#10;Set-Cookie: a=b</ExposeHeader>"),
+            std::nullopt);
+  EXPECT_NE(
+      problem("<AllowedOrigin>http://a&#10;b</AllowedOrigin><AllowedMethod>GET</AllowedMethod>"),
+      std::nullopt);
+  EXPECT_NE(problem("<AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod>"
+                    "<AllowedHeader>x y</AllowedHeader>"),
+            std::nullopt);
   EXPECT_EQ(problem("<AllowedOrigin>*</AllowedOrigin><AllowedMethod>get</AllowedMethod>"),
             "Found unsupported HTTP method in CORS config. Unsupported method is get");
 }
@@ -112,6 +122,14 @@ TEST(CorsTest, TheFirstRuleThatAllowsOriginMethodAndEveryHeaderAnswers) {
   EXPECT_EQ(MatchCorsRule(*config, "https://evil.test", "GET", {}), reads);
   EXPECT_EQ(MatchCorsRule(*config, "https://evil.test", "GET", {"x-custom"}), nullptr);
   EXPECT_EQ(MatchCorsRule(*config, "https://app.example.com", "GET", {}), reads);
+}
+
+TEST(CorsTest, PrettyPrintedValuesAreTrimmed) {
+  auto config = ParseCorsConfiguration(
+      "<CORSConfiguration><CORSRule>\n  <AllowedOrigin>\n    http://app.test\n  </AllowedOrigin>"
+      "\n  <AllowedMethod>\n GET\n</AllowedMethod></CORSRule></CORSConfiguration>");
+  ASSERT_TRUE(config.ok());
+  EXPECT_NE(MatchCorsRule(*config, "http://app.test", "GET", {}), nullptr);
 }
 
 TEST(CorsTest, SplitsRequestHeaders) {

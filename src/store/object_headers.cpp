@@ -71,6 +71,17 @@ void SetEncryptionHeader(http::Response& reply, const diskstore::ObjectMeta& met
   }
 }
 
+bool RequestsPublicAcl(const http::Request& req) {
+  auto acl = req.Header("x-amz-acl");
+  if (acl && *acl != "private" && *acl != "bucket-owner-full-control" &&
+      *acl != "bucket-owner-read") {
+    return true;
+  }
+  return req.Header("x-amz-grant-read") || req.Header("x-amz-grant-write") ||
+         req.Header("x-amz-grant-full-control") || req.Header("x-amz-grant-read-acp") ||
+         req.Header("x-amz-grant-write-acp");
+}
+
 std::optional<S3Error> CheckBodyDigests(const http::Request& req, std::string_view body) {
   if (auto md5 = req.Header("content-md5")) {
     auto raw = Base64Decode(*md5);

@@ -12,17 +12,6 @@
 namespace sparkify::store {
 namespace {
 
-bool RequestsPublicAcl(const http::Request& req) {
-  auto acl = req.Header("x-amz-acl");
-  if (acl && *acl != "private" && *acl != "bucket-owner-full-control" &&
-      *acl != "bucket-owner-read") {
-    return true;
-  }
-  return req.Header("x-amz-grant-read") || req.Header("x-amz-grant-write") ||
-         req.Header("x-amz-grant-full-control") || req.Header("x-amz-grant-read-acp") ||
-         req.Header("x-amz-grant-write-acp");
-}
-
 bool EtagMatches(std::string_view header, std::string_view etag) {
   // A comma-separated list of quoted (or bare) ETags, or "*".
   while (!header.empty()) {

@@ -18,29 +18,38 @@ S3Error Malformed(std::string why = {}) {
   return S3Error{S3ErrorCode::kMalformedPOSTRequest, std::move(why)};
 }
 
-// A parameter of a header value such as `form-data; name="key"; filename="a b.png"`.
+// A parameter of a header value such as `form-data; name="key"; filename="a b.png"`. Quoted
+// strings are read as browsers write them (WHATWG): a backslash is a plain character, a ';'
+// inside quotes does not end the parameter.
 std::optional<std::string> Parameter(std::string_view value, std::string_view name) {
-  size_t at = 0;
-  while ((at = value.find(';', at)) != std::string_view::npos) {
-    std::string_view rest = TrimSpaceAndTab(value.substr(at + 1));
-    size_t eq = rest.find('=');
-    if (eq != std::string_view::npos &&
-        EqualsIgnoreCase(TrimSpaceAndTab(rest.substr(0, eq)), name)) {
-      std::string_view v = TrimSpaceAndTab(rest.substr(eq + 1));
-      if (!v.starts_with('"')) return std::string(v.substr(0, v.find(';')));
-      std::string out;
-      for (size_t i = 1; i < v.size(); ++i) {
-        if (v[i] == '\\' && i + 1 < v.size()) {
-          out.push_back(v[++i]);
-        } else if (v[i] == '"') {
-          return out;
-        } else {
-          out.push_back(v[i]);
-        }
-      }
-      return std::nullopt;  // no closing quote
+  size_t at = value.find(';');
+  while (at != std::string_view::npos) {
+    size_t i = at + 1;
+    while (i < value.size() && (value[i] == ' ' || value[i] == '\t')) ++i;
+    size_t eq = value.find('=', i);
+    size_t semi = value.find(';', i);
+    if (eq == std::string_view::npos) return std::nullopt;
+    if (semi != std::string_view::npos && semi < eq) {  // a parameter without a value
+      at = semi;
+      continue;
     }
-    ++at;
+    std::string_view key = TrimSpaceAndTab(value.substr(i, eq - i));
+    size_t v = eq + 1;
+    while (v < value.size() && (value[v] == ' ' || value[v] == '\t')) ++v;
+    std::string text;
+    size_t next;
+    if (v < value.size() && value[v] == '"') {
+      size_t close = value.find('"', v + 1);
+      if (close == std::string_view::npos) return std::nullopt;  // no closing quote
+      text = std::string(value.substr(v + 1, close - v - 1));
+      next = value.find(';', close);
+    } else {
+      next = value.find(';', v);
+      text = std::string(TrimSpaceAndTab(
+          value.substr(v, next == std::string_view::npos ? std::string_view::npos : next - v)));
+    }
+    if (EqualsIgnoreCase(key, name)) return text;
+    at = next;
   }
   return std::nullopt;
 }
@@ -48,7 +57,6 @@ std::optional<std::string> Parameter(std::string_view value, std::string_view na
 struct PartHead {
   std::string name;
   std::optional<std::string> filename;
-  std::string content_type;
 };
 
 std::optional<PartHead> ParsePartHead(std::string_view head) {
@@ -69,8 +77,6 @@ std::optional<PartHead> ParsePartHead(std::string_view head) {
       out.name = AsciiLowerString(*field);
       out.filename = Parameter(value, "filename");
       disposition = true;
-    } else if (EqualsIgnoreCase(name, "content-type")) {
-      out.content_type = std::string(value);
     }
   }
   if (!disposition) return std::nullopt;
@@ -97,15 +103,13 @@ bool PostFormReader::Fill() {
     erased_ += pos_;
     pos_ = 0;
   }
-  const size_t old = buf_.size();
-  buf_.resize(old + kReadChunk);
-  auto n = body_->Read(buf_.data() + old, kReadChunk);
+  scratch_.resize(kReadChunk);
+  auto n = body_->Read(scratch_.data(), scratch_.size());
   if (!n.ok()) {
-    buf_.resize(old);
     error_ = FromStatus(n.status());
     return false;
   }
-  buf_.resize(old + *n);
+  buf_.append(scratch_.data(), *n);
   return *n > 0;
 }
 
@@ -130,25 +134,28 @@ std::optional<S3Error> PostFormReader::ReadFields(PostForm* form) {
     if (erased_ + pos_ > kMaxPostFieldBytes) {
       return S3Error{S3ErrorCode::kMaxPostPreDataLengthExceeded, ""};
     }
-    if (buf_.size() - pos_ < 2 && !Fill() && buf_.size() - pos_ < 2) {
-      return error_ ? *error_ : Malformed();
+    while (buf_.size() - pos_ < 2 && Fill()) {
     }
+    if (buf_.size() - pos_ < 2) return error_ ? *error_ : Malformed();
     if (std::string_view(buf_).substr(pos_, 2) == "--") {  // the closing boundary: no file
       return S3Error{S3ErrorCode::kInvalidArgument,
                      "POST requires exactly one file upload per request."};
     }
     auto head_end = Find("\r\n\r\n", kMaxPartHead);
     if (!head_end) return error_ ? *error_ : Malformed("a part's headers are malformed");
-    // The part head starts after the boundary line's own CRLF (and any transport padding).
+    // The part head starts after the boundary line's own CRLF; only spaces and tabs
+    // (transport padding) may come between the boundary and that CRLF.
     std::string_view head = std::string_view(buf_).substr(pos_, *head_end);
     size_t crlf = head.find("\r\n");
-    if (crlf == std::string_view::npos) return Malformed();
+    if (crlf == std::string_view::npos ||
+        head.substr(0, crlf).find_first_not_of(" \t") != std::string_view::npos) {
+      return Malformed();
+    }
     auto part = ParsePartHead(head.substr(crlf + 2));
     if (!part) return Malformed("a part lacks a valid Content-Disposition: form-data");
     pos_ += *head_end + 4;
     if (part->name == "file") {
       form->file_name = part->filename.value_or("");
-      form->file_content_type = part->content_type;
       return std::nullopt;
     }
     auto value_end = Find(delimiter_, kMaxPostFieldBytes);
@@ -185,24 +192,6 @@ std::optional<S3Error> PostFormReader::ReadFile(
 }
 
 namespace {
-
-// "2026-12-05T21:00:00Z" or with fractional seconds ("...00.000Z").
-std::optional<TimePoint> ParseIsoTime(std::string_view text) {
-  if (text.size() < 20 || text.back() != 'Z' || text[4] != '-' || text[7] != '-' ||
-      text[10] != 'T' || text[13] != ':' || text[16] != ':') {
-    return std::nullopt;
-  }
-  std::string_view fraction = text.substr(19, text.size() - 20);
-  if (!fraction.empty() && (fraction[0] != '.' || fraction.size() < 2 ||
-                            !std::all_of(fraction.begin() + 1, fraction.end(),
-                                         [](char c) { return c >= '0' && c <= '9'; }))) {
-    return std::nullopt;
-  }
-  std::string basic = std::string(text.substr(0, 4)) + std::string(text.substr(5, 2)) +
-                      std::string(text.substr(8, 2)) + "T" + std::string(text.substr(11, 2)) +
-                      std::string(text.substr(14, 2)) + std::string(text.substr(17, 2)) + "Z";
-  return ParseAmzDate(basic);
-}
 
 Result<PostPolicy::Condition> ParseCondition(const json& c) {
   PostPolicy::Condition out;
@@ -258,7 +247,7 @@ Result<PostPolicy> ParsePostPolicy(std::string_view text) {
   if (expiration == doc.end() || !expiration->is_string()) {
     return Status::InvalidArgument("Invalid Policy: Policy missing expiration.");
   }
-  auto when = ParseIsoTime(expiration->get<std::string>());
+  auto when = ParseIso8601(expiration->get<std::string>());
   if (!when) return Status::InvalidArgument("Invalid Policy: Invalid 'expiration' value.");
   policy.expiration = *when;
   auto conditions = doc.find("conditions");

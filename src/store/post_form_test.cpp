@@ -30,7 +30,7 @@ std::string Form(const std::vector<std::pair<std::string, std::string>>& fields,
             value + "\r\n";
   }
   body += "--" + boundary +
-          "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a \\\"b\\\".png\"\r\n"
+          "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"C:\\dir\\a;b.png\"\r\n"
           "Content-Type: image/png\r\n\r\n" +
           file + "\r\n--" + boundary + "--\r\n";
   return body;
@@ -49,8 +49,8 @@ TEST(PostFormTest, ReadsFieldsThenStreamsTheFileWhateverTheReadSizes) {
     ASSERT_FALSE(reader.ReadFields(&form).has_value()) << step;
     EXPECT_EQ(form.fields.at("key"), "uploads/${filename}");
     EXPECT_EQ(form.fields.at("content-type"), "image/png");
-    EXPECT_EQ(form.file_name, "a \"b\".png");
-    EXPECT_EQ(form.file_content_type, "image/png");
+    // As a browser writes it: a backslash is a character, a ';' in quotes is the name's.
+    EXPECT_EQ(form.file_name, "C:\\dir\\a;b.png");
     std::string got;
     ASSERT_FALSE(reader
                      .ReadFile([&](std::string_view d) -> std::optional<S3Error> {
@@ -63,8 +63,8 @@ TEST(PostFormTest, ReadsFieldsThenStreamsTheFileWhateverTheReadSizes) {
 }
 
 TEST(PostFormTest, RefusesWhatIsNotAnUploadForm) {
-  auto fields_error = [](const std::string& data) {
-    TrickleBody body(data, 5);
+  auto fields_error = [](const std::string& data, size_t step = 5) {
+    TrickleBody body(data, step);
     PostFormReader reader(&body, "XyZ");
     PostForm form;
     auto err = reader.ReadFields(&form);
@@ -74,6 +74,16 @@ TEST(PostFormTest, RefusesWhatIsNotAnUploadForm) {
   EXPECT_EQ(
       fields_error("--XyZ\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nk\r\n--XyZ--"),
       S3ErrorCode::kInvalidArgument);  // no file
+  EXPECT_EQ(
+      fields_error("--XyZ\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nk\r\n--XyZ--", 1),
+      S3ErrorCode::kInvalidArgument);  // the same, a byte at a time
+  // Another boundary that starts with this one is not this one.
+  EXPECT_EQ(fields_error("--XyZW\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nk\r\n"),
+            S3ErrorCode::kMalformedPOSTRequest);
+  // A quoted ';' does not end a parameter: this part is a field named "a", not the file.
+  EXPECT_EQ(fields_error("--XyZ\r\nContent-Disposition: form-data; filename=\"; name=file;\"; "
+                         "name=\"a\"\r\n\r\nv\r\n--XyZ--"),
+            S3ErrorCode::kInvalidArgument);
   EXPECT_EQ(fields_error("--XyZ\r\nX: y\r\n\r\nk\r\n--XyZ--"), S3ErrorCode::kMalformedPOSTRequest);
   EXPECT_EQ(fields_error(Form({{"a", "1"}, {"A", "2"}}, "f")), S3ErrorCode::kInvalidArgument);
   EXPECT_EQ(fields_error(Form({{"big", std::string(kMaxPostFieldBytes + 10, 'x')}}, "f")),

@@ -20,16 +20,21 @@ std::string KeyOf(std::string key, std::string_view file_name) {
   return key;
 }
 
-// The form's fields as request headers, so the object's metadata and the encryption asked for
-// are read by the same code as a PUT's (Content-Type, Cache-Control, x-amz-meta-*, ...).
-http::Request AsHeaders(const PostForm& form) {
-  http::Request req;
-  req.method = "POST";
+// The form's fields as request headers, so the object's metadata, the encryption and the ACL
+// asked for are read by the same code as a PUT's (Content-Type, x-amz-meta-*, acl as
+// x-amz-acl, ...). A field that could not be a header (CR, LF, NUL in it) is InvalidArgument:
+// it would be stored as metadata no answer could carry.
+std::optional<S3Error> AsHeaders(const PostForm& form, http::Request* req) {
+  req->method = "POST";
   for (const auto& [name, value] : form.fields) {
     if (name == "policy" || name == "x-amz-signature" || name == "file") continue;
-    req.headers.emplace_back(name, value);
+    if (!http::IsValidFieldName(name) || !http::IsValidFieldValue(value)) {
+      return S3Error{S3ErrorCode::kInvalidArgument,
+                     "The form field '" + name + "' is not a valid header name and value."};
+    }
+    req->headers.emplace_back(name == "acl" ? "x-amz-acl" : name, value);
   }
-  return req;
+  return std::nullopt;
 }
 
 std::optional<S3Error> CheckKey(const std::string& key) {
@@ -46,6 +51,17 @@ std::string Field(const PostForm& form, const char* name) {
   return it == form.fields.end() ? std::string() : it->second;
 }
 
+// The policy holds for the form as sent and for the key it names once ${filename} is in it
+// (so a starts-with condition cannot be met by the variable's text alone).
+std::optional<S3Error> CheckPolicy(const PostPolicy& policy, const PostForm& form,
+                                   const std::string& key, std::string_view bucket, TimePoint now) {
+  if (auto err = CheckPostPolicy(policy, form, bucket, now)) return err;
+  if (Field(form, "key") == key) return std::nullopt;
+  PostForm substituted = form;
+  substituted.fields["key"] = key;
+  return CheckPostPolicy(policy, substituted, bucket, now);
+}
+
 }  // namespace
 
 Reply S3Service::Impl::PostObject(S3Call& call) {
@@ -54,6 +70,13 @@ Reply S3Service::Impl::PostObject(S3Call& call) {
   if (!boundary) {
     return Error(call, S3ErrorCode::kPreconditionFailed,
                  "Bucket POST must be of the enclosure-type multipart/form-data");
+  }
+  // A request signature (header or query) covers no form field and, here, no body: only the
+  // form's own signed policy, or no signature at all, may authorise a form.
+  if (call.auth.type != sigv4::AuthType::kAnonymous) {
+    return Error(call, S3ErrorCode::kInvalidRequest,
+                 "A POST upload form is authorised by its signed policy fields, not by a "
+                 "request signature.");
   }
   PostFormReader reader(call.http->body, *boundary);
   PostForm form;
@@ -80,12 +103,13 @@ Reply S3Service::Impl::PostObject(S3Call& call) {
     if (!policy.ok()) {
       return Error(call, S3ErrorCode::kInvalidPolicyDocument, policy.status().message());
     }
-    if (auto err = CheckPostPolicy(*policy, form, call.bucket, options().clock->Now())) {
+    if (auto err = CheckPolicy(*policy, form, call.key, call.bucket, options().clock->Now())) {
       return Error(call, *err);
     }
     length_range = LengthRange(*policy);
   }
-  http::Request as_headers = AsHeaders(form);
+  http::Request as_headers;
+  if (auto bad = AsHeaders(form, &as_headers)) return Error(call, *bad);
   if (auto bad = ReadEncryptionRequest(as_headers, Op::kPutObject, &call.sse_requested)) {
     return Error(call, *bad);
   }
@@ -96,8 +120,7 @@ Reply S3Service::Impl::PostObject(S3Call& call) {
   if (auto err = Authorize(call, "s3:PutObject", ObjectArn(call.bucket, call.key), extra)) {
     return Error(call, *err);
   }
-  std::string acl = Field(form, "acl");
-  if (!acl.empty() && acl != "private" && GetPublicAccessBlock(call.bucket).block_public_acls) {
+  if (RequestsPublicAcl(as_headers) && GetPublicAccessBlock(call.bucket).block_public_acls) {
     return Error(call, S3ErrorCode::kAccessDenied,
                  "Block Public Access forbids public ACLs on this bucket");
   }
@@ -140,8 +163,17 @@ Reply S3Service::Impl::PostAnswer(const S3Call& call, const PostForm& form,
                                   const diskstore::ObjectMeta& stored) {
   const std::string etag = QuoteEtag(stored.etag);
   const std::string host(call.http->Header("host").value_or("localhost"));
-  const std::string location = std::string(call.http->secure ? "https://" : "http://") + host +
-                               "/" + UriEncode(call.bucket) + "/" + UriEncode(call.key, true);
+  // Path style names the bucket in the path; virtual-hosted style in the host.
+  std::string path_bucket = "/";
+  path_bucket += UriEncode(call.bucket);
+  const std::string_view path = call.http->path;
+  const bool path_style = path.starts_with(path_bucket) &&
+                          (path.size() == path_bucket.size() || path[path_bucket.size()] == '/');
+  std::string location = call.http->secure ? "https://" : "http://";
+  location += host;
+  if (path_style) location += path_bucket;
+  location += '/';
+  location += UriEncode(call.key, true);
   std::string redirect = Field(form, "success_action_redirect");
   if (redirect.empty()) redirect = Field(form, "redirect");
   if ((redirect.starts_with("http://") || redirect.starts_with("https://")) &&

@@ -28,13 +28,16 @@ struct CorsConfiguration {
 };
 
 inline constexpr size_t kMaxCorsRules = 100;
+inline constexpr size_t kMaxCorsDocumentBytes = 64 * 1024;  // S3's limit
 
 // <CORSConfiguration><CORSRule>...</CORSRule>...</CORSConfiguration>. InvalidArgument when the
 // document is not well formed or has no rule, a rule lacks an origin or a method, or there are
 // more than kMaxCorsRules rules (S3: MalformedXML).
 Result<CorsConfiguration> ParseCorsConfiguration(std::string_view xml);
 // What S3 refuses in a well-formed configuration (InvalidRequest): a method other than the
-// five, an origin or allowed header with more than one '*', a negative MaxAgeSeconds.
+// five, an origin or allowed header with more than one '*', a negative MaxAgeSeconds; and
+// what no answer could carry: an origin that is not header-safe text, a header that is not a
+// header name.
 std::optional<std::string> CorsConfigurationProblem(const CorsConfiguration& config);
 // The configuration as GetBucketCors answers it (and as it is stored).
 std::string CorsConfigurationXml(const CorsConfiguration& config);

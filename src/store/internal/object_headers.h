@@ -28,6 +28,10 @@ std::optional<S3Error> ReadEncryptionRequest(const http::Request& req, Op op, bo
 // encrypted at rest.
 void SetEncryptionHeader(http::Response& reply, const diskstore::ObjectMeta& meta);
 
+// Whether a write asks for a public ACL (x-amz-acl other than private and the bucket-owner
+// ones, or any x-amz-grant-*), which Block Public Access (BlockPublicAcls) refuses.
+bool RequestsPublicAcl(const http::Request& req);
+
 // "CRC32" -> "x-amz-checksum-crc32".
 std::string ChecksumHeaderName(std::string_view algorithm);
 

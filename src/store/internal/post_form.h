@@ -24,7 +24,6 @@ inline constexpr size_t kMaxPostFieldBytes = 20 * 1024;
 struct PostForm {
   std::map<std::string, std::string> fields;  // names lowercased, values as sent
   std::string file_name;                      // the file part's filename parameter
-  std::string file_content_type;              // the file part's Content-Type, if any
 };
 
 // The boundary parameter of a multipart/form-data Content-Type; nullopt for another type.
@@ -56,12 +55,14 @@ class PostFormReader {
   std::string boundary_line_;  // "--" + boundary
   std::string delimiter_;      // "\r\n--" + boundary
   std::string buf_;
+  std::vector<char> scratch_;  // one read's bytes
   size_t pos_ = 0;
   size_t erased_ = 0;  // bytes dropped from the front of buf_ (pos_ counts from there)
   std::optional<S3Error> error_;
 };
 
-// A POST policy document: {"expiration": "...Z", "conditions": [...]}.
+// A POST policy document: {"expiration": "2026-12-05T21:00:00Z" (or with .000), "conditions":
+// [...]}.
 struct PostPolicy {
   struct Condition {
     enum class Kind { kEq, kStartsWith, kLengthRange };

@@ -147,6 +147,27 @@ struct ResponseOverrides {
   std::string cache_control;
 };
 
+// What a presigned POST form allows (S3 POST Object; docs/s3.md, "POST Object").
+struct PostPolicyOptions {
+  // The object's key; a key ending in "${filename}" allows any file name after its prefix.
+  std::string key;
+  int64_t expires_seconds = 900;  // 1..604800
+  // content-length-range, when max_bytes > 0.
+  uint64_t min_bytes = 0;
+  uint64_t max_bytes = 0;
+  // When set, the form must send a Content-Type field starting with this ("image/").
+  std::string content_type_prefix;
+  // Fields the form sends as they are (eq conditions), e.g. success_action_status.
+  std::vector<std::pair<std::string, std::string>> fields;
+};
+
+// A form for a browser: POST `url` as multipart/form-data with `fields` in order, then the
+// Content-Type field if the policy asks for one, then the file as the part named "file".
+struct PresignedPost {
+  std::string url;
+  std::vector<std::pair<std::string, std::string>> fields;
+};
+
 class S3Client {
  public:
   // Cheap; no connection is made until the first call.
@@ -175,6 +196,9 @@ class S3Client {
   Result<std::string> PresignUrl(std::string_view method, std::string_view bucket,
                                  std::string_view key, int64_t expires_seconds,
                                  const ResponseOverrides& overrides = {});
+  // A signed upload form for `bucket`, from this client's credentials. InvalidArgument for a
+  // bad name, key or expiry.
+  Result<PresignedPost> PresignPost(std::string_view bucket, const PostPolicyOptions& policy) const;
   // Where this client's URLs for `bucket` point: "scheme://host[:port]", e.g.
   // "http://127.0.0.1:9100" (path-style) or "https://sparkify.s3.amazonaws.com".
   Result<std::string> BucketOrigin(std::string_view bucket) const;

@@ -8,6 +8,7 @@
 
 #include "common/crypto.h"
 #include "http/http.h"
+#include "httpclient/httpclient.h"
 #include "iam/identity.h"
 #include "s3client/s3client.h"
 #include "store/s3_service.h"
@@ -134,6 +135,75 @@ TEST_F(StoreFixture, PresignedUrlsWorkOnlyAsSigned) {
   body.clear();
   EXPECT_EQ(CurlStatus(tampered, &body), 403);
   EXPECT_NE(body.find("<Code>SignatureDoesNotMatch</Code>"), std::string::npos);
+}
+
+// A browser's upload: the form our client signs, posted as multipart/form-data.
+httpclient::Response PostForm(const s3client::PresignedPost& form, const std::string& content_type,
+                              const std::string& file, std::string* answer) {
+  const std::string boundary = "----form" + HexEncode(RandomBytes(8));
+  std::string body;
+  auto part = [&](const std::string& name, const std::string& value) {
+    body += "--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + name + "\"\r\n\r\n" +
+            value + "\r\n";
+  };
+  for (const auto& [name, value] : form.fields) part(name, value);
+  if (!content_type.empty()) part("Content-Type", content_type);
+  body += "--" + boundary +
+          "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\n\r\n" + file +
+          "\r\n--" + boundary + "--\r\n";
+  httpclient::Request req;
+  req.method = "POST";
+  req.url = form.url;
+  req.headers = {{"Content-Type", "multipart/form-data; boundary=" + boundary}};
+  req.body.memory = body;
+  httpclient::StringSink sink(answer, 1 << 20);
+  httpclient::Response response;
+  EXPECT_TRUE(httpclient::Perform(req, {}, &sink, &response).ok());
+  return response;
+}
+
+TEST_F(StoreFixture, PresignedPostFormsUploadWithinTheirPolicy) {
+  auto client = Client();
+  ASSERT_TRUE(client.CreateBucket("bkt").ok());
+  s3client::PostPolicyOptions policy;
+  policy.key = "uploads/${filename}";
+  policy.min_bytes = 1;
+  policy.max_bytes = 100;
+  policy.content_type_prefix = "image/";
+  policy.fields = {{"success_action_status", "201"}};
+  auto form = client.PresignPost("bkt", policy);
+  ASSERT_TRUE(form.ok()) << form.status().ToString();
+  EXPECT_EQ(form->url, endpoint_ + "/bkt");
+
+  std::string answer;
+  EXPECT_EQ(PostForm(*form, "image/png", std::string(100, 'p'), &answer).status, 201) << answer;
+  EXPECT_NE(answer.find("<Key>uploads/a.png</Key>"), std::string::npos) << answer;
+  auto got = client.GetObject("bkt", "uploads/a.png");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->body, std::string(100, 'p'));
+  EXPECT_EQ(got->info.content_type, "image/png");
+
+  answer.clear();
+  EXPECT_EQ(PostForm(*form, "image/png", std::string(101, 'p'), &answer).status, 400);
+  EXPECT_NE(answer.find("<Code>EntityTooLarge</Code>"), std::string::npos) << answer;
+  answer.clear();
+  EXPECT_EQ(PostForm(*form, "text/html", "<html>", &answer).status, 403);
+  EXPECT_NE(answer.find("Policy Condition failed"), std::string::npos) << answer;
+  answer.clear();
+  EXPECT_EQ(PostForm(*form, "", "no type", &answer).status, 403) << answer;
+
+  // Signed with a key the store does not know, or a wrong secret.
+  auto stranger = Client({"ROOTKEY", "another-secret", ""}).PresignPost("bkt", policy);
+  ASSERT_TRUE(stranger.ok());
+  answer.clear();
+  EXPECT_EQ(PostForm(*stranger, "image/png", "png", &answer).status, 403);
+  EXPECT_NE(answer.find("<Code>SignatureDoesNotMatch</Code>"), std::string::npos) << answer;
+
+  policy.expires_seconds = 0;
+  EXPECT_EQ(client.PresignPost("bkt", policy).status().code(), Status::Code::kInvalidArgument);
+  policy.expires_seconds = 60;
+  policy.key = "";
+  EXPECT_EQ(client.PresignPost("bkt", policy).status().code(), Status::Code::kInvalidArgument);
 }
 
 TEST_F(StoreFixture, WrongSecretAndUnknownKeyAreRefused) {

@@ -237,7 +237,16 @@ void SetConnection(CURL* h, const Options& options, Exchange* ex, curl_slist* pi
 
 Result<Slist> HeaderList(const Request& request) {
   Slist list;
+  constexpr std::string_view kLineBreaks("\r\n\0", 3);
   for (const auto& [name, value] : request.headers) {
+    // A value that came from elsewhere (a token in a JSON answer, say) must not end the
+    // header and start another.
+    if (name.empty() || name.find_first_of(kLineBreaks) != std::string::npos ||
+        name.find(':') != std::string::npos ||
+        value.find_first_of(kLineBreaks) != std::string::npos) {
+      return Status::InvalidArgument("header '" + name.substr(0, name.find_first_of(kLineBreaks)) +
+                                     "' has a line break or is not a header name");
+    }
     // "Name;" is libcurl's way to send a header with an empty value.
     if (!Append(&list, value.empty() ? name + ";" : name + ": " + value)) {
       return Status::Internal("curl_slist_append failed");

@@ -54,7 +54,9 @@ struct Body {
 struct Request {
   std::string method = "GET";  // HEAD asks for no body; PUT sends Content-Length, even for 0
   std::string url;
-  Headers headers;  // sent as given, in order; an empty value is sent as an empty header
+  // Sent as given, in order; an empty value is sent as an empty header. A name or value with
+  // CR, LF or NUL (or a name with ':') is InvalidArgument, before anything is sent.
+  Headers headers;
   Body body;
 };
 

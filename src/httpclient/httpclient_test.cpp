@@ -489,6 +489,20 @@ TEST(HttpClientTest, AProxyFromTheEnvironmentOnlyWhenAskedFor) {
   ::unsetenv("no_proxy");
 }
 
+TEST(HttpClientTest, AHeaderCannotCarryAnotherOne) {
+  EchoServer server;
+  Request req;
+  req.url = server.Url("/x");
+  Response response;
+  for (const Headers& bad :
+       {Headers{{"Authorization", "Bearer t\r\nX-Evil: 1"}}, Headers{{"X-A\nX-B", "v"}},
+        Headers{{"X-A: b", "v"}}, Headers{{"", "v"}}, Headers{{"X", std::string("a\0b", 3)}}}) {
+    req.headers = bad;
+    EXPECT_EQ(Perform(req, {}, nullptr, &response).code(), Status::Code::kInvalidArgument);
+    EXPECT_EQ(response.status, 0);  // nothing was sent
+  }
+}
+
 TEST(HttpClientTest, FindHeaderIgnoresCase) {
   Headers headers = {{"Content-Type", "a"}, {"content-type", "b"}, {"ETag", "\"x\""}};
   EXPECT_EQ(FindHeader(headers, "CONTENT-TYPE").value_or(""), "a");

@@ -32,14 +32,7 @@ class SuccessOrErrorSink : public httpclient::Sink {
 
 }  // namespace
 
-Status Perform(std::string_view method, const std::string& url, const sigv4::Headers& headers,
-               const RequestBody& body, BodySink* sink, const TransportOptions& options,
-               HttpResponse* response) {
-  httpclient::Request request;
-  request.method = std::string(method);
-  request.url = url;
-  request.headers = headers;
-  request.body = body;
+httpclient::Options HttpOptionsFor(const ClientOptions& options) {
   httpclient::Options http;
   http.connect_timeout = options.connect_timeout;
   http.timeout = options.request_timeout;
@@ -47,13 +40,22 @@ Status Perform(std::string_view method, const std::string& url, const sigv4::Hea
   http.ca_file = options.ca_file;
   http.user_agent = options.user_agent;
   http.environment_proxy = true;
-  // S3 keys may hold "../" or "./": send the path exactly as encoded, never squashed.
   http.path_as_is = true;
+  return http;
+}
 
+Status Perform(std::string_view method, const std::string& url, const sigv4::Headers& headers,
+               const RequestBody& body, BodySink* sink, const httpclient::Options& options,
+               HttpResponse* response) {
+  httpclient::Request request;
+  request.method = std::string(method);
+  request.url = url;
+  request.headers = headers;
+  request.body = body;
   *response = HttpResponse();
   SuccessOrErrorSink routed(sink, &response->error_body);
   httpclient::Response answer;
-  Status status = httpclient::Perform(request, http, &routed, &answer);
+  Status status = httpclient::Perform(request, options, &routed, &answer);
   response->status = answer.status;
   response->headers = std::move(answer.headers);
   return status;

@@ -54,9 +54,9 @@ void Reap(pid_t pid) {
 // True once the server answers an HTTP request at all (any status).
 bool Answers(int port) {
   internal::HttpResponse response;
-  internal::TransportOptions options;
+  httpclient::Options options;
   options.connect_timeout = std::chrono::milliseconds(1000);
-  options.request_timeout = std::chrono::milliseconds(5000);
+  options.timeout = std::chrono::milliseconds(5000);
   std::string url = "http://127.0.0.1:";
   url.append(std::to_string(port)).append("/");
   return internal::Perform("GET", url, {}, {}, nullptr, options, &response).ok() &&

@@ -85,13 +85,8 @@ auto Guard(Fn fn) -> decltype(fn()) {
 
 class Runner {
  public:
-  explicit Runner(const ClientOptions& options) : options_(options) {
-    transport_.connect_timeout = options.connect_timeout;
-    transport_.request_timeout = options.request_timeout;
-    transport_.verify_tls = options.verify_tls;
-    transport_.ca_file = options.ca_file;
-    transport_.user_agent = options.user_agent;
-  }
+  explicit Runner(const ClientOptions& options)
+      : options_(options), transport_(internal::HttpOptionsFor(options)) {}
 
   // Signs and sends; a non-2xx answer becomes an error Status.
   Status Run(const Call& call, BodySink* sink, HttpResponse* response) {
@@ -127,7 +122,7 @@ class Runner {
 
  private:
   const ClientOptions& options_;
-  internal::TransportOptions transport_;
+  const httpclient::Options transport_;
 };
 
 // Opens `path` and returns its size; hashes it when the payload is signed.

@@ -82,9 +82,9 @@ internal::HttpResponse Fetch(const std::string& method, const std::string& url,
   internal::MemorySink sink(out, 1 << 20);
   internal::RequestBody request_body;
   request_body.memory = body;
-  EXPECT_TRUE(internal::Perform(method, url, {}, request_body, &sink, internal::TransportOptions(),
-                                &response)
-                  .ok());
+  EXPECT_TRUE(
+      internal::Perform(method, url, {}, request_body, &sink, httpclient::Options(), &response)
+          .ok());
   return response;
 }
 

@@ -38,12 +38,22 @@ S3Error ToS3(const sigv4::VerifyFailure& f) {
 std::optional<S3Error> S3Service::Impl::Authenticate(S3Call& call) {
   sigv4::IncomingRequest in{call.http->method, call.http->path, call.http->query,
                             &call.http->headers};
+  return Adopt(sigv4::Verify(in, KeyLookup(), VerifyOptions()), call);
+}
+
+sigv4::VerifyOptions S3Service::Impl::VerifyOptions() const {
   sigv4::VerifyOptions opts;
   opts.service = "s3";
   opts.region = options_.region;
   opts.clock = options_.clock;
-  auto outcome = sigv4::Verify(
-      in, [this](std::string_view id) { return identities_->LookupKey(id); }, opts);
+  return opts;
+}
+
+sigv4::KeyLookup S3Service::Impl::KeyLookup() const {
+  return [this](std::string_view id) { return identities_->LookupKey(id); };
+}
+
+std::optional<S3Error> S3Service::Impl::Adopt(sigv4::VerifyOutcome outcome, S3Call& call) {
   if (!outcome.ok()) return ToS3(*outcome.failure);
   call.auth = std::move(*outcome.verified);
   if (call.auth.type != sigv4::AuthType::kAnonymous) {
@@ -62,17 +72,7 @@ std::optional<S3Error> S3Service::Impl::AuthenticatePostForm(
   sigv4::PostAuthFields post{field("x-amz-algorithm"),      field("x-amz-credential"),
                              field("x-amz-date"),           field("x-amz-signature"),
                              field("x-amz-security-token"), field("policy")};
-  sigv4::VerifyOptions opts;
-  opts.service = "s3";
-  opts.region = options_.region;
-  opts.clock = options_.clock;
-  auto outcome = sigv4::VerifyPostPolicySignature(
-      post, [this](std::string_view id) { return identities_->LookupKey(id); }, opts);
-  if (!outcome.ok()) return ToS3(*outcome.failure);
-  call.auth = std::move(*outcome.verified);
-  call.principal = identities_->PrincipalFor(call.auth.access_key_id);
-  if (!call.principal) return S3Error{S3ErrorCode::kInvalidAccessKeyId, ""};
-  return std::nullopt;
+  return Adopt(sigv4::VerifyPostPolicySignature(post, KeyLookup(), VerifyOptions()), call);
 }
 
 namespace {

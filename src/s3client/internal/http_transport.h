@@ -9,17 +9,15 @@
 
 #include "common/status.h"
 #include "httpclient/httpclient.h"
+#include "s3client/s3client.h"
 #include "sigv4/sigv4.h"
 
 namespace sparkify::s3client::internal {
 
-struct TransportOptions {
-  std::chrono::milliseconds connect_timeout{0};  // 0: libcurl's default
-  std::chrono::milliseconds request_timeout{0};  // 0: none
-  bool verify_tls = true;
-  std::string ca_file;
-  std::string user_agent;
-};
+// The exchange options of a client's requests: its timeouts, TLS and User-Agent; the path
+// sent as encoded, never squashed (S3 keys may hold "../" or "./"); a proxy from the
+// environment, as the AWS SDKs use.
+httpclient::Options HttpOptionsFor(const ClientOptions& options);
 
 // The request body: `file` (read from its current position) when set, else `memory`.
 using RequestBody = httpclient::Body;
@@ -42,12 +40,11 @@ struct HttpResponse {
 };
 
 // Sends `method url` with exactly `headers` (plus libcurl's Accept and User-Agent) and the
-// body, if any (PUT sends Content-Length, even for an empty body). The path is sent as
-// encoded, never squashed; a proxy from the environment is used, as the AWS SDKs do. A 2xx
-// body goes to `sink` (may be null: discarded). Returns non-OK only for transport failures;
-// HTTP errors are in response->status.
+// body, if any (PUT sends Content-Length, even for an empty body). A 2xx body goes to `sink`
+// (may be null: discarded). Returns non-OK only for transport failures; HTTP errors are in
+// response->status.
 Status Perform(std::string_view method, const std::string& url, const sigv4::Headers& headers,
-               const RequestBody& body, BodySink* sink, const TransportOptions& options,
+               const RequestBody& body, BodySink* sink, const httpclient::Options& options,
                HttpResponse* response);
 
 }  // namespace sparkify::s3client::internal

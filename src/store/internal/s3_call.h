@@ -55,6 +55,11 @@ class S3Service::Impl {
   // sets call.auth and call.principal.
   std::optional<S3Error> AuthenticatePostForm(S3Call& call,
                                               const std::map<std::string, std::string>& fields);
+  // How requests are verified: service s3, this store's region and clock, its keys.
+  sigv4::VerifyOptions VerifyOptions() const;
+  sigv4::KeyLookup KeyLookup() const;
+  // A verification's caller into the call: its auth and, unless anonymous, its principal.
+  std::optional<S3Error> Adopt(sigv4::VerifyOutcome outcome, S3Call& call);
   // Checks `action` on `resource_arn` for the caller. extra: additional condition keys.
   std::optional<S3Error> Authorize(const S3Call& call, std::string_view action,
                                    const std::string& resource_arn,

@@ -36,7 +36,8 @@ struct StoreFlags {
   int idle_timeout_s = 60;
   int io_timeout_s = 60;
   std::vector<std::string> buckets;
-  std::vector<std::string> expire;  // PREFIX=AGE
+  std::vector<std::string> cors_origins;  // put on the --create-bucket buckets
+  std::vector<std::string> expire;        // PREFIX=AGE
   std::string default_encryption = "none";
   std::string encryption_key_file;
 };
@@ -165,6 +166,9 @@ Status CheckFlags(const StoreFlags& f, http::ServerOptions* http_opts,
           "and ending with a letter or digit)");
     }
   }
+  if (!f.cors_origins.empty() && f.buckets.empty()) {
+    return Status::InvalidArgument("--cors-origin applies to --create-bucket buckets: name one");
+  }
   for (const auto& e : f.expire) {
     size_t eq = e.rfind('=');
     auto age =
@@ -199,13 +203,17 @@ Result<std::unique_ptr<diskstore::DiskStore>> OpenDisk(const StoreFlags& f) {
   return std::move(*disk);
 }
 
-// The buckets of --create-bucket (those that exist are kept).
-Status CreateBuckets(diskstore::DiskStore& disk, const std::vector<std::string>& buckets) {
-  for (const auto& b : buckets) {
+// The buckets of --create-bucket (those that exist are kept), with the CORS rule of
+// --cors-origin when given.
+Status CreateBuckets(diskstore::DiskStore& disk, const StoreFlags& f) {
+  for (const auto& b : f.buckets) {
     Status s = disk.CreateBucket(b);
     if (!s.ok() && s.code() != Status::Code::kAlreadyExists) {
       return Status::IOError("cannot create bucket " + b + ": " + s.message());
     }
+    if (f.cors_origins.empty()) continue;
+    s = store::AllowBrowserUploads(disk, b, f.cors_origins);
+    if (!s.ok()) return Status::InvalidArgument("--cors-origin: " + s.message());
   }
   return Status::OK();
 }
@@ -237,7 +245,7 @@ int RunStore(const StoreFlags& f) {
   if (!disk.ok()) return fail(disk.status());
   auto identities = iam::IdentityStore::Open(f.data_dir, *root);
   if (!identities.ok()) return fail(identities.status());
-  if (Status s = CreateBuckets(**disk, f.buckets); !s.ok()) return fail(s);
+  if (Status s = CreateBuckets(**disk, f); !s.ok()) return fail(s);
   store::S3ServiceOptions s3_opts;
   s3_opts.region = f.region;
   s3_opts.virtual_host_domain = f.domain;
@@ -329,6 +337,11 @@ void RegisterStore(CLI::App& app, int* exit_code) {
                   "and a copy of the data dir alone does not reveal encrypted objects")
       ->envname("SPARKIFY_STORE_ENCRYPTION_KEY_FILE");
   cmd->add_option("--create-bucket", flags->buckets, "Create this bucket at start (repeatable)");
+  cmd->add_option("--cors-origin", flags->cors_origins,
+                  "Let web pages from this origin (http://127.0.0.1:8080; one '*' at most) "
+                  "upload to the --create-bucket buckets with POST forms and read their "
+                  "objects: puts that bucket CORS rule at every start, replacing the buckets' "
+                  "CORS configuration (repeatable)");
   cmd->add_option("--expire", flags->expire,
                   "PREFIX=AGE: delete objects whose key starts with PREFIX AGE after they were "
                   "written (30d, 12h; repeatable), checked at start and then hourly, as an S3 "

@@ -55,6 +55,13 @@ process::SpawnSpec StoreSpec(const UpFlags& f, const std::string& dir, const UpK
                 "1d",
                 "--default-encryption",
                 "AES256"};
+  // The page uploads covers straight to the bucket (POST forms): it needs the bucket's CORS
+  // rule for the web app's origin, by either loopback name. An unknown port (0): any port.
+  std::string port = f.web_port > 0 ? std::to_string(f.web_port) : "*";
+  for (const char* host : {"http://127.0.0.1:", "http://localhost:"}) {
+    store.argv.push_back("--cors-origin");
+    store.argv.push_back(host + port);
+  }
   store.env = BaseEnvironment();
   AddKey(&store.env, "SPARKIFY_ROOT_", keys.root.access_key_id, keys.root.secret_access_key);
   return store;

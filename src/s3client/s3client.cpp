@@ -224,12 +224,26 @@ Result<GetResult> S3Client::GetObject(std::string_view bucket, std::string_view 
   return Guard([&]() -> Result<GetResult> {
     SPARKIFY_RETURN_IF_ERROR(internal::CheckNames(bucket, key, true));
     Call call{"GET", std::string(bucket), std::string(key), "", {}, {}, ""};
+    if (options.range) {
+      if (options.range->first > options.range->second) {
+        return Status::InvalidArgument("a byte range must not end before it starts");
+      }
+      call.headers.emplace_back("range", "bytes=" + std::to_string(options.range->first) + "-" +
+                                             std::to_string(options.range->second));
+    }
     GetResult out;
     internal::MemorySink sink(&out.body, options.max_bytes);
     HttpResponse response;
     SPARKIFY_RETURN_IF_ERROR(Runner(options_).Run(call, &sink, &response));
     out.info = InfoFrom(response.headers);
     out.info.size = out.body.size();
+    // "bytes 0-65535/1234567": the whole object's size follows the slash.
+    if (auto range = HeaderOf(response.headers, "content-range"); range && response.status == 206) {
+      size_t slash = range->rfind('/');
+      if (slash != std::string::npos && slash + 1 < range->size() && (*range)[slash + 1] != '*') {
+        out.info.size = std::strtoull(range->c_str() + slash + 1, nullptr, 10);
+      }
+    }
     return out;
   });
 }

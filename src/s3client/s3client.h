@@ -98,6 +98,7 @@ struct HeadOptions {
 };
 
 struct GetResult {
+  // info.size is the whole object's size, also for a range (from Content-Range).
   ObjectInfo info;
   std::string body;
 };
@@ -105,6 +106,9 @@ struct GetResult {
 struct GetOptions {
   // Objects larger than this fail with ResourceExhausted instead of filling memory.
   uint64_t max_bytes = 64ull << 20;
+  // Only the bytes first..last (inclusive; a Range request, answered 206). A range past the
+  // object's end is cut at the end; one that starts past it fails (416 InvalidRange).
+  std::optional<std::pair<uint64_t, uint64_t>> range;
 };
 
 struct ListOptions {

@@ -125,6 +125,36 @@ TEST_F(S3ClientTest, PutHeadGetDeleteWithMetadata) {
   EXPECT_EQ(S3ErrorOf(no_bucket)->code, "NoSuchBucket");
 }
 
+TEST_F(S3ClientTest, RangedGetsReadAPrefixAndTellTheWholeSize) {
+  std::string body(100'000, '\0');
+  for (size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>('a' + i % 26);
+  ASSERT_TRUE(client_->PutObject(bucket_, "big.bin", body).ok());
+
+  GetOptions first;
+  first.range = {0, 65535};
+  auto got = client_->GetObject(bucket_, "big.bin", first);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->body, body.substr(0, 65536));
+  EXPECT_EQ(got->info.size, 100'000u);
+
+  GetOptions past_end;  // cut at the end, as S3 does
+  past_end.range = {99'990, 200'000};
+  got = client_->GetObject(bucket_, "big.bin", past_end);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->body, body.substr(99'990));
+
+  GetOptions beyond;
+  beyond.range = {100'000, 100'010};
+  Status refused = client_->GetObject(bucket_, "big.bin", beyond).status();
+  ASSERT_TRUE(S3ErrorOf(refused).has_value()) << refused.ToString();
+  EXPECT_EQ(S3ErrorOf(refused)->code, "InvalidRange");
+
+  GetOptions backwards;
+  backwards.range = {10, 9};
+  EXPECT_EQ(client_->GetObject(bucket_, "big.bin", backwards).status().code(),
+            Status::Code::kInvalidArgument);
+}
+
 // moto verifies a sent checksum but does not give it back to a HEAD; the round trip through
 // `sparkify store` is tested in function/object_store_test.cpp.
 TEST_F(S3ClientTest, ChecksumSha256PutsAreAcceptedAndHeadsInChecksumModeWork) {

@@ -6,6 +6,21 @@
 
 namespace sparkify::store {
 
+Status AllowBrowserUploads(diskstore::DiskStore& store, const std::string& bucket,
+                           const std::vector<std::string>& origins) {
+  if (origins.empty()) return Status::InvalidArgument("a CORS rule needs an origin");
+  CorsRule rule;
+  rule.id = "sparkify-browser-uploads";
+  rule.allowed_origins = origins;
+  rule.allowed_methods = {"GET", "HEAD", "POST"};
+  rule.allowed_headers = {"*"};
+  rule.expose_headers = {"ETag"};
+  rule.max_age_seconds = 600;
+  CorsConfiguration config{{rule}};
+  if (auto problem = CorsConfigurationProblem(config)) return Status::InvalidArgument(*problem);
+  return store.PutBucketDocument(bucket, kCorsDoc, CorsConfigurationXml(config));
+}
+
 Reply S3Service::Impl::BucketCors(S3Call& call) {
   if (!store()->GetBucket(call.bucket).ok()) return Error(call, S3ErrorCode::kNoSuchBucket);
   if (call.op.op == Op::kGetBucketCors) {

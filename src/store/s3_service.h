@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/clock.h"
 #include "diskstore/disk_store.h"
@@ -34,6 +35,14 @@ struct S3ServiceOptions {
 // digit, no "..", not an IP address, none of the reserved prefixes and suffixes. CreateBucket
 // refuses others (InvalidBucketName); `sparkify store --create-bucket` checks the same.
 bool ValidBucketName(std::string_view name);
+
+// Puts on `bucket`, as PutBucketCors would, one CORS rule letting pages from `origins`
+// ("http://127.0.0.1:8080"; one '*' each at most) send POST Object forms to it and GET or
+// HEAD its objects, ETag exposed, preflights cached 10 minutes. It replaces the bucket's CORS
+// configuration (`sparkify store --cors-origin`). InvalidArgument: no origin, or one S3 would
+// refuse.
+Status AllowBrowserUploads(diskstore::DiskStore& store, const std::string& bucket,
+                           const std::vector<std::string>& origins);
 
 class S3Service {
  public:

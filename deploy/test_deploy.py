@@ -116,7 +116,8 @@ class TemplateTest(unittest.TestCase):
             self.assertRegex(r["Type"], r"^AWS::[A-Za-z0-9]+::[A-Za-z0-9]+$", name)
         # Every !Ref / !GetAtt / ${X} names a parameter, a resource or a pseudo parameter.
         known = set(self.t["Parameters"]) | set(self.res) | {"AWS::StackName", "AWS::Region",
-                                                             "AWS::AccountId", "AWS::Partition"}
+                                                             "AWS::AccountId", "AWS::Partition",
+                                                             "AWS::NoValue"}
 
         def walk(v):
             if isinstance(v, Tag):
@@ -151,6 +152,26 @@ class TemplateTest(unittest.TestCase):
         self.assertNotIn("cutouts/", rules, "cut-outs are content-addressed and reused")
         self.assertEqual(props["OwnershipControls"]["Rules"][0]["ObjectOwnership"],
                          "BucketOwnerEnforced")
+
+    def test_bucket_cors_lets_the_web_origin_post_forms_as_sparkify_up_does(self):
+        cors = self.res["Bucket"]["Properties"]["CorsConfiguration"]
+        self.assertEqual(cors.name, "If")
+        condition, rules, otherwise = cors.value
+        self.assertEqual(condition, "HasWebOrigin")
+        self.assertEqual((otherwise.name, otherwise.value), ("Ref", "AWS::NoValue"))
+        rule = rules["CorsRules"][0]
+        self.assertEqual([(o.name, o.value) for o in rule["AllowedOrigins"]],
+                         [("Ref", "WebOrigin")])
+        # The rule `sparkify store --cors-origin` puts (store::AllowBrowserUploads).
+        self.assertEqual(rule["AllowedMethods"], ["GET", "HEAD", "POST"])
+        self.assertEqual(rule["AllowedHeaders"], ["*"])
+        self.assertEqual(rule["ExposedHeaders"], ["ETag"])
+        self.assertEqual(rule["MaxAge"], 600)
+        pattern = re.compile(self.t["Parameters"]["WebOrigin"]["AllowedPattern"])
+        for good in ("", "https://collage.example", "http://127.0.0.1:8080"):
+            self.assertTrue(pattern.match(good), good)
+        for bad in ("collage.example", "https://a.example/path", "https://*.example", "*"):
+            self.assertFalse(pattern.match(bad), bad)
 
     def test_function_runs_the_image_with_its_role_and_no_credentials(self):
         fn = self.res["Function"]

@@ -127,6 +127,34 @@ def multipart(files):
     return out, {"Content-Type": "multipart/form-data; boundary=" + boundary}
 
 
+def form_post(url, fields, filename, data, origin=None):
+    """POSTs an S3 POST Object form as a browser does: the fields in order, then the file."""
+    boundary = uuid.uuid4().hex.encode()
+    out = b""
+    for name, value in fields:
+        out += (b"--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n%s\r\n"
+                % (boundary, name.encode(), value.encode()))
+    out += (b"--%s\r\nContent-Disposition: form-data; name=\"file\"; filename=\"%s\"\r\n"
+            b"Content-Type: application/octet-stream\r\n\r\n" % (boundary, filename.encode()))
+    out += data + b"\r\n--%s--\r\n" % boundary
+    headers = {"Content-Type": "multipart/form-data; boundary=" + boundary.decode()}
+    if origin:
+        headers["Origin"] = origin
+    return request("POST", url, out, headers)
+
+
+def jpeg_with_a_long_header(jpeg, extra):
+    """The JPEG with APP2 segments holding `extra` bytes put before its frame header, as large
+    ICC profiles are: its size then lies past the first 64 KiB."""
+    assert jpeg[:2] == b"\xff\xd8"
+    segments = b""
+    while extra > 0:
+        n = min(extra, 65000)
+        segments += b"\xff\xe2" + (n + 2).to_bytes(2, "big") + b"\x00" * n
+        extra -= n
+    return jpeg[:2] + segments + jpeg[2:]
+
+
 def sample(name):
     with open(os.path.join(SAMPLES, name), "rb") as f:
         return f.read()
@@ -619,6 +647,86 @@ class WebApiTest(unittest.TestCase):
         self.assertEqual(job["covers"][0]["error"]["code"], "bad_url")
         self.assertNotIn("not, a, url", job["covers"][0]["error"]["message"])
         self.assertEqual(self.follow(job["id"])[-1]["state"], "done")
+
+    def test_direct_uploads_go_to_the_bucket_and_are_checked_there(self):
+        origin = "http://127.0.0.1:%d" % self.web_port
+        csp = request("GET", self.base + "/")[1]["Content-Security-Policy"]
+        self.assertIn("connect-src 'self' %s;" % self.up.store, csp)
+        self.assertTrue(api("GET", self.base + "/api/config")[1]["direct_uploads"])
+        coffee, rocket = sample("coffee.png"), sample("rocket.jpg")
+        long_header = jpeg_with_a_long_header(rocket, 150_000)
+        files = [
+            {"name": "coffee.png", "type": "image/png", "size": len(coffee)},
+            {"name": "notes.txt", "type": "text/plain", "size": 10},
+            {"name": "huge.png", "type": "image/png", "size": 10 * 1024 * 1024 + 1},
+            {"name": "liar.png", "type": "image/png", "size": len(rocket)},
+            {"name": "icc.jpg", "type": "image/jpeg", "size": len(long_header)},
+            {"name": "garbage.png", "type": "image/png", "size": 100},
+        ]
+        status, doc, _ = api("POST", self.base + "/api/uploads", {"files": files})
+        self.assertEqual(status, 200, doc)
+        forms = doc["uploads"]
+        self.assertEqual([f["name"] for f in forms], [f["name"] for f in files])
+        self.assertEqual(forms[1]["error"]["code"], "unsupported_type")
+        self.assertEqual(forms[2]["error"]["code"], "too_large")
+        for i in (0, 3, 4, 5):
+            self.assertRegex(forms[i]["key"], r"^uploads/direct/[0-9a-f]{32}\.(png|jpg)$")
+            self.assertTrue(forms[i]["url"].startswith(self.up.store + "/sparkify"), forms[i])
+        self.assertEqual(len({forms[i]["key"] for i in (0, 3, 4, 5)}), 4)
+        fields = dict(forms[0]["fields"])
+        self.assertEqual(fields["Content-Type"], "image/png")
+        self.assertIn("x-amz-signature", fields)
+        self.assertNotIn(self.up.store, json.dumps(fields))  # no secret, just the signed policy
+
+        # The browser's POSTs: the store answers this origin's page, and the bytes never pass
+        # through the web app.
+        for i, data in ((0, coffee), (3, rocket), (4, long_header)):
+            status, headers, body = form_post(forms[i]["url"], forms[i]["fields"],
+                                              forms[i]["name"], data, origin)
+            self.assertEqual(status, 204, body)
+            self.assertEqual(headers["Access-Control-Allow-Origin"], origin)
+        # A form is for its own key, type and size only.
+        status, _, body = form_post(forms[5]["url"], forms[5]["fields"], "x.png", b"x" * 200)
+        self.assertEqual(status, 204, body)  # within the policy: 1..10 MiB, any bytes
+        tampered = [(k, "uploads/direct/other.png" if k == "key" else v)
+                    for k, v in forms[0]["fields"]]
+        status, _, body = form_post(forms[0]["url"], tampered, "x.png", coffee)
+        self.assertEqual(status, 403, body)
+        self.assertIn(b"Invalid according to Policy", body)
+        # Another origin's page gets no CORS answer from the store.
+        status, headers, _ = form_post(forms[0]["url"], forms[0]["fields"], "c.png", coffee,
+                                       "http://evil.example")
+        self.assertIsNone(headers.get("Access-Control-Allow-Origin"))
+
+        uploads = [{"key": forms[i]["key"], "name": forms[i]["name"]} for i in (0, 3, 4, 5)]
+        uploads.append({"key": "uploads/direct/" + "0" * 32 + ".png", "name": "lost.png"})
+        status, job, _ = api("POST", self.base + "/api/jobs", {"uploads": uploads, "seed": 3})
+        self.assertEqual(status, 202, job)
+        final = self.follow(job["id"])[-1]
+        self.assertEqual(final["state"], "done", final)
+        states = {c["name"]: (c["state"], c.get("error", {}).get("code")) for c in final["covers"]}
+        self.assertEqual(states, {
+            "coffee.png": ("done", None), "liar.png": ("failed", "unsupported_type"),
+            "icc.jpg": ("done", None), "garbage.png": ("failed", "unsupported_type"),
+            "lost.png": ("failed", "not_uploaded")})
+        self.assertEqual(len(final["collage"]["items"]), 2)
+
+        # Keys the web app did not hand out, or not lists, are refused before any work.
+        for bad in ([{"key": "uploads/other.png"}], [{"key": "cutouts/x.png"}],
+                    [{"key": "uploads/direct/../../collages/a.png"}], "nope", [],
+                    [{"key": "uploads/direct/" + "A" * 32 + ".png"}]):
+            status, doc, _ = api("POST", self.base + "/api/jobs", {"uploads": bad})
+            self.assertEqual((status, doc["error"]["code"]), (400, "bad_request"), bad)
+        for bad in ({"files": []}, {"files": "x"}, {"files": [{"name": "a.png"}]},
+                    {"files": [{"type": "image/png", "size": -1}]}):
+            status, doc, _ = api("POST", self.base + "/api/uploads", bad)
+            self.assertEqual((status, doc["error"]["code"]), (400, "bad_request"), bad)
+        status, doc, _ = api("POST", self.base + "/api/uploads",
+                             {"files": [{"type": "text/html", "size": 5}]})
+        self.assertEqual((status, doc["error"]["code"]), (415, "unsupported_type"), doc)
+        status, doc, _ = api("POST", self.base + "/api/uploads",
+                             {"files": [{"type": "image/png", "size": 1}] * 31})
+        self.assertEqual((status, doc["error"]["code"]), (413, "too_many_files"), doc)
 
     def test_the_same_picture_twice_is_in_the_collage_once(self):
         urls = [self.images.url("coffee.png"), self.images.url("coffee.png") + "?again",

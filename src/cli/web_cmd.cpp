@@ -15,6 +15,7 @@
 //   --max-file-bytes N      SPARKIFY_MAX_FILE_BYTES         10485760
 //   --samples DIR           SPARKIFY_SAMPLES_DIR            $SPARKIFY_CACHE/samples
 //   --allow-private-fetch   SPARKIFY_ALLOW_PRIVATE_FETCH    off
+//   --direct-uploads B      SPARKIFY_DIRECT_UPLOADS         true (the bucket needs CORS)
 // The web principal's key: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (or *_FILE),
 // AWS_SESSION_TOKEN. Share links are sealed with SPARKIFY_SHARE_SECRET (or *_FILE), else
 // with a key derived from AWS_SECRET_ACCESS_KEY. Spotify (off unless both are set):
@@ -169,6 +170,12 @@ void RegisterWeb(CLI::App& app, int* exit_code) {
   cmd->add_flag("--allow-private-fetch", o.allow_private_fetch,
                 "Let image URLs reach loopback, private and link-local addresses")
       ->envname("SPARKIFY_ALLOW_PRIVATE_FETCH");
+  cmd->add_option("--direct-uploads", o.direct_uploads,
+                  "The page sends files straight to the bucket with signed POST forms (the "
+                  "bucket needs a CORS rule letting this app's origin POST); false: through "
+                  "this server")
+      ->envname("SPARKIFY_DIRECT_UPLOADS")
+      ->capture_default_str();
   cmd->callback([flags, exit_code] { *exit_code = RunWeb(*flags); });
 }
 

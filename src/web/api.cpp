@@ -47,7 +47,7 @@ App::App(WebOptions options, std::string redirect_uri)
       samples_(ListSamples(options_.samples_dir, options_.max_files)),
       share_key_(ShareLinkKey(options_.share_secret.empty() ? options_.credentials.secret_access_key
                                                             : options_.share_secret)) {
-  csp_ = ContentSecurityPolicy(bucket_.origin());
+  csp_ = ContentSecurityPolicy(bucket_.origin(), options_.direct_uploads);
   origin_policy_.loopback_only = IsLoopbackAddress(options_.host);
   // The Spotify redirect URI names the host the browser uses for this server.
   const std::string& redirect = spotify_.redirect_uri();
@@ -95,6 +95,9 @@ http::Response App::Route(http::Request& req) {
     if (seg.size() == 2 && seg[1] == "config") {
       return m == "GET" ? Config(req) : method_not_allowed();
     }
+    if (seg.size() == 2 && seg[1] == "uploads") {
+      return m == "POST" ? UploadForms(req) : method_not_allowed();
+    }
     if (seg[1] == "jobs" && seg.size() == 2) {
       return m == "POST" ? CreateJob(req) : method_not_allowed();
     }
@@ -141,6 +144,7 @@ http::Response App::Config(const http::Request& req) {
                             {"max_files", options_.max_files},
                             {"max_file_bytes", options_.max_file_bytes},
                             {"max_upload_bytes", options_.max_upload_bytes},
+                            {"direct_uploads", options_.direct_uploads},
                             {"url_expires_seconds", options_.url_expires_seconds},
                             {"share_link_seconds", options_.share_link_seconds},
                             {"finished_job_seconds", options_.finished_job_seconds}});

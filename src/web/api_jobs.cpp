@@ -14,13 +14,6 @@
 namespace sparkify::web::internal {
 namespace {
 
-// "10 MiB", "512 KiB", "1000 bytes": a limit in words.
-std::string SizeText(uint64_t bytes) {
-  if (bytes >= (1u << 20) && bytes % (1u << 20) == 0) return std::to_string(bytes >> 20) + " MiB";
-  if (bytes >= 1024 && bytes % 1024 == 0) return std::to_string(bytes >> 10) + " KiB";
-  return std::to_string(bytes) + " bytes";
-}
-
 using json = nlohmann::json;
 
 // Seeds stay below 2^53 so that JavaScript numbers hold them exactly.
@@ -35,11 +28,6 @@ http::Response ViewOrError(const Result<json>& doc, int status) {
   if (!doc.ok())
     return ErrorResponse(502, "store_error", "Cannot sign image URLs: " + doc.status().message());
   return JsonResponse(status, *doc);
-}
-
-std::string ShortName(std::string name) {
-  if (name.size() > 200) name = name.substr(0, 200) + "...";
-  return name;
 }
 
 }  // namespace
@@ -106,23 +94,6 @@ std::optional<http::Response> ReadUpload(http::Request& req, const std::string& 
   return std::nullopt;
 }
 
-// The answer when no uploaded file is usable: every file's reason, with the status of the
-// reason they share.
-http::Response NoUsableUpload(const std::vector<CoverSource>& sources,
-                              const std::vector<std::string>& reasons) {
-  std::string all;
-  for (const auto& r : reasons) all += (all.empty() ? "" : " ") + r;
-  // The status of the reason they share (all not images: 415), else 400 bad_image.
-  std::string code = sources[0].refused->code;
-  for (const CoverSource& s : sources) {
-    if (s.refused->code != code) code = "bad_image";
-  }
-  return ErrorResponse(code == "unsupported_type" ? 415
-                       : code == "too_large"      ? 413
-                                                  : 400,
-                       code, sources.size() == 1 ? all : "None of the files can be used. " + all);
-}
-
 // The covers of the form's "file" parts into `*sources`; the error answer when there are too
 // many, none, or none usable.
 std::optional<http::Response> UploadSources(const std::vector<FormPart>& parts,
@@ -159,29 +130,10 @@ std::optional<http::Response> UploadSources(const std::vector<FormPart>& parts,
     sources->push_back(std::move(source));
   }
   if (sources->empty()) return ErrorResponse(400, "bad_request", "No files in field \"file\".");
-  if (usable == 0) return NoUsableUpload(*sources, reasons);
-  return std::nullopt;
-}
-
-// Reads the JSON request's body into `*doc`; the error answer when it is too large, cannot be
-// read or is not a JSON object.
-std::optional<http::Response> ReadJsonObject(http::Request& req, size_t max_json_bytes, json* doc) {
-  if (req.content_length && *req.content_length > max_json_bytes) {
-    return ErrorResponse(413, "too_large", "The request is too large.");
-  }
-  auto body = req.ReadAll(max_json_bytes);
-  if (!body.ok()) {
-    if (body.status().code() == Status::Code::kResourceExhausted) {
-      return ErrorResponse(413, "too_large", "The request is too large.");
-    }
-    return ErrorResponse(400, "bad_request",
-                         "Could not read the request: " + body.status().message());
-  }
-  *doc = ParseUntrustedJson(*body);
-  if (!doc->is_object()) {
-    return ErrorResponse(400, "bad_request",
-                         "The body is not a JSON object (at most " + std::to_string(kMaxJsonDepth) +
-                             " levels deep).");
+  if (usable == 0) {
+    std::vector<std::string> codes;
+    for (const CoverSource& s : *sources) codes.push_back(s.refused->code);
+    return NoneUsable(codes, reasons);
   }
   return std::nullopt;
 }
@@ -295,7 +247,9 @@ http::Response App::CreateFromJson(http::Request& req) {
         "source must be the string \"spotify\", not a " + JsonTypeName(source) + ".");
   }
   std::vector<CoverSource> sources;
-  if (doc.contains("urls")) {
+  if (doc.contains("uploads")) {
+    if (auto refused = StoredSources(doc["uploads"], &sources)) return *refused;
+  } else if (doc.contains("urls")) {
     if (auto refused = UrlSources(doc["urls"], options_.max_files, &sources)) return *refused;
   } else if (sample.is_boolean() && sample.get<bool>()) {
     if (samples_.empty()) return ErrorResponse(404, "not_found", "No sample set is installed.");
@@ -308,7 +262,8 @@ http::Response App::CreateFromJson(http::Request& req) {
     }
   } else {
     return ErrorResponse(400, "bad_request",
-                         "Give \"urls\", \"sample\": true or \"source\": \"spotify\".");
+                         "Give \"uploads\", \"urls\", \"sample\": true or \"source\": "
+                         "\"spotify\".");
   }
   return StartJob(req, std::move(sources), seed);
 }

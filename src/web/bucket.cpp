@@ -49,6 +49,37 @@ Result<bool> Bucket::Exists(const std::string& key) {
   return r.status();
 }
 
+Result<std::optional<Bucket::Prefix>> Bucket::ReadPrefix(const std::string& key,
+                                                         uint64_t max_bytes) {
+  s3client::GetOptions get;
+  get.range = {0, max_bytes - 1};
+  get.max_bytes = max_bytes;
+  auto r = client_.GetObject(bucket_, key, get);
+  if (!r.ok()) {
+    const auto error = s3client::S3ErrorOf(r.status());
+    if (error && (error->code == "NoSuchKey" || error->code == "AccessDenied")) {
+      return std::optional<Prefix>();
+    }
+    if (error && error->code == "InvalidRange") {  // a range starting past the end: empty
+      return std::optional<Prefix>(Prefix{"", 0, ""});
+    }
+    return r.status();
+  }
+  return std::optional<Prefix>(Prefix{std::move(r->body), r->info.size, r->info.content_type});
+}
+
+Result<s3client::PresignedPost> Bucket::SignUpload(const std::string& key,
+                                                   const std::string& content_type,
+                                                   uint64_t max_bytes, int64_t expires_seconds) {
+  s3client::PostPolicyOptions policy;
+  policy.key = key;
+  policy.expires_seconds = expires_seconds;
+  policy.min_bytes = 1;
+  policy.max_bytes = max_bytes;
+  policy.fields = {{"Content-Type", content_type}};
+  return client_.PresignPost(bucket_, policy);
+}
+
 Result<SignedUrl> Bucket::SignGet(const std::string& key, const std::string& attachment_name) {
   SignedUrl out;
   out.expires_at = client_.options().clock->Now() + std::chrono::seconds(expires_);

@@ -33,6 +33,14 @@ int SecondsFor(double missing, int per_minute) {
 
 }  // namespace
 
+std::optional<int> ClientBudget::Take(Bucket& b, int per_minute, int wanted, TimePoint now) {
+  Refill(b, per_minute, now);
+  wanted = std::min(wanted, per_minute);  // more than a minute's worth runs on a full bucket
+  if (b.tokens < wanted) return SecondsFor(wanted - b.tokens, per_minute);
+  b.tokens -= wanted;
+  return std::nullopt;
+}
+
 std::optional<BudgetRefusal> ClientBudget::StartJob(const std::string& client, int covers,
                                                     std::shared_ptr<Slot>* slot) {
   auto refused = TakeJob(client, covers);
@@ -52,15 +60,12 @@ std::optional<BudgetRefusal> ClientBudget::TakeJob(const std::string& client, in
                          10};
   }
   if (options_.covers_per_minute > 0) {
-    Refill(c.covers, options_.covers_per_minute, now);
-    const int wanted = std::min(covers, options_.covers_per_minute);
-    if (c.covers.tokens < wanted) {
+    if (auto wait = Take(c.covers, options_.covers_per_minute, covers, now)) {
       return BudgetRefusal{"That is a lot of covers in a short time: at most " +
                                std::to_string(options_.covers_per_minute) +
                                " a minute. Try again shortly.",
-                           SecondsFor(wanted - c.covers.tokens, options_.covers_per_minute)};
+                           *wait};
     }
-    c.covers.tokens -= wanted;
   }
   ++c.running;
   return std::nullopt;
@@ -72,14 +77,27 @@ std::optional<BudgetRefusal> ClientBudget::Action(const std::string& client) {
   std::lock_guard lock(mu_);
   ForgetIdle(now);
   Client& c = clients_[client];
-  Refill(c.actions, options_.actions_per_minute, now);
-  if (c.actions.tokens < 1) {
+  if (auto wait = Take(c.actions, options_.actions_per_minute, 1, now)) {
     return BudgetRefusal{"Too many new layouts and links in a short time: at most " +
                              std::to_string(options_.actions_per_minute) +
                              " a minute. Try again shortly.",
-                         SecondsFor(1 - c.actions.tokens, options_.actions_per_minute)};
+                         *wait};
   }
-  c.actions.tokens -= 1;
+  return std::nullopt;
+}
+
+std::optional<BudgetRefusal> ClientBudget::UploadForms(const std::string& client, int files) {
+  if (options_.covers_per_minute <= 0) return std::nullopt;
+  const TimePoint now = clock_->Now();
+  std::lock_guard lock(mu_);
+  ForgetIdle(now);
+  Client& c = clients_[client];
+  if (auto wait = Take(c.forms, options_.covers_per_minute, files, now)) {
+    return BudgetRefusal{"That is a lot of uploads in a short time: at most " +
+                             std::to_string(options_.covers_per_minute) +
+                             " files a minute. Try again shortly.",
+                         *wait};
+  }
   return std::nullopt;
 }
 
@@ -97,7 +115,8 @@ void ClientBudget::ForgetIdle(TimePoint now) {
   for (auto it = clients_.begin(); it != clients_.end();) {
     const Client& c = it->second;
     const bool idle = c.running == 0 && now - c.covers.refilled >= std::chrono::minutes(1) &&
-                      now - c.actions.refilled >= std::chrono::minutes(1);
+                      now - c.actions.refilled >= std::chrono::minutes(1) &&
+                      now - c.forms.refilled >= std::chrono::minutes(1);
     it = idle ? clients_.erase(it) : std::next(it);
   }
 }

@@ -52,12 +52,28 @@ TEST(ClientBudgetTest, ActionsPerMinute) {
   EXPECT_FALSE(budget.Action("c"));
 }
 
+TEST(ClientBudgetTest, UploadFormsHaveABudgetOfTheirOwn) {
+  ManualClock clock(kStart);
+  ClientBudget budget({60, 0, 30}, &clock);
+  EXPECT_FALSE(budget.UploadForms("c", 40));
+  auto refused = budget.UploadForms("c", 30);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->retry_after_s, 10);
+  EXPECT_NE(refused->message.find("60 files a minute"), std::string::npos);
+  // The job made of those files still has its covers.
+  std::shared_ptr<ClientBudget::Slot> slot;
+  EXPECT_FALSE(budget.StartJob("c", 40, &slot));
+  clock.Advance(std::chrono::seconds(10));
+  EXPECT_FALSE(budget.UploadForms("c", 30));
+}
+
 TEST(ClientBudgetTest, ZeroMeansNoLimit) {
   ManualClock clock(kStart);
   ClientBudget budget({0, 0, 0}, &clock);
   std::vector<std::shared_ptr<ClientBudget::Slot>> slots(100);
   for (auto& s : slots) EXPECT_FALSE(budget.StartJob("c", 30, &s));
   for (int i = 0; i < 100; ++i) EXPECT_FALSE(budget.Action("c"));
+  for (int i = 0; i < 100; ++i) EXPECT_FALSE(budget.UploadForms("c", 30));
 }
 
 }  // namespace

@@ -11,7 +11,10 @@
 
 namespace sparkify::web::internal {
 
-ImageCheck CheckImage(std::string_view bytes) {
+namespace {
+
+// `partial`: the bytes are only the file's beginning, so scan data cut short is expected.
+ImageCheck CheckHeader(std::string_view bytes, bool partial) {
   ImageCheck out;
   if (!vision::SniffImageFormat(bytes)) {
     out.status = Status::InvalidArgument("not a JPEG, PNG or WebP image");
@@ -19,7 +22,7 @@ ImageCheck CheckImage(std::string_view bytes) {
     return out;
   }
   auto header = vision::ParseImageHeader(bytes);
-  if (!header.ok() || header->truncated) {
+  if (!header.ok() || (header->truncated && !partial)) {
     std::string why = header.ok() ? "the file is cut short" : header.status().message();
     out.status = Status::InvalidArgument(why);
     out.error = {"bad_image", "This image is damaged (" + why + ")."};
@@ -40,6 +43,52 @@ ImageCheck CheckImage(std::string_view bytes) {
   out.info.width = static_cast<int>(swapped ? header->height : header->width);
   out.info.height = static_cast<int>(swapped ? header->width : header->height);
   return out;
+}
+
+ImageCheck Refused(std::string code, std::string message) {
+  ImageCheck out;
+  out.status = Status::InvalidArgument(message);
+  out.error = {std::move(code), std::move(message)};
+  return out;
+}
+
+}  // namespace
+
+ImageCheck CheckImage(std::string_view bytes) { return CheckHeader(bytes, false); }
+
+std::string SizeText(uint64_t bytes) {
+  if (bytes >= (1u << 20) && bytes % (1u << 20) == 0) return std::to_string(bytes >> 20) + " MiB";
+  if (bytes >= 1024 && bytes % 1024 == 0) return std::to_string(bytes >> 10) + " KiB";
+  return std::to_string(bytes) + " bytes";
+}
+
+Result<ImageCheck> InspectStoredCover(Bucket& bucket, const std::string& key,
+                                      uint64_t max_file_bytes) {
+  // Most headers lie in the first 64 KiB; a JPEG with large EXIF or ICC blocks may reach
+  // further, so a header cut short by that window is read again in a larger one.
+  constexpr uint64_t kWindows[] = {64 << 10, 1 << 20};
+  ImageCheck check;
+  for (uint64_t window : kWindows) {
+    SPARKIFY_ASSIGN_OR_RETURN(auto prefix, bucket.ReadPrefix(key, window));
+    if (!prefix) return Refused("not_uploaded", "This file did not reach the image store.");
+    if (prefix->size == 0) return Refused("bad_image", "This file is empty.");
+    if (prefix->size > max_file_bytes) {
+      return Refused("too_large", "This file is larger than " + SizeText(max_file_bytes) + ".");
+    }
+    const bool whole = prefix->bytes.size() >= prefix->size;
+    check = CheckHeader(prefix->bytes, !whole);
+    // A header cut by the window is not known to be damaged until the larger one says so.
+    if (!whole && check.error.code == "bad_image" && window != kWindows[1]) continue;
+    if (!check.status.ok()) return check;
+    // The form fixed the stored Content-Type to the one the key's extension says; the bytes
+    // must agree, or the browser would be shown one type as another.
+    if (!key.ends_with("." + check.info.ext) || prefix->content_type != check.info.content_type) {
+      return Refused("unsupported_type", "This file is not the kind of image its type says (" +
+                                             prefix->content_type + ").");
+    }
+    break;
+  }
+  return check;
 }
 
 namespace {

@@ -65,10 +65,60 @@ http::Response ErrorResponse(int status, std::string_view code, std::string_view
   return JsonResponse(status, {{"error", {{"code", code}, {"message", message}}}});
 }
 
-std::string ContentSecurityPolicy(const std::string& image_origin) {
-  return "default-src 'self'; img-src 'self' " + image_origin +
-         " data: blob:; script-src 'self'; style-src 'self'; connect-src 'self'; "
-         "frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+std::optional<http::Response> ReadJsonObject(http::Request& req, size_t max_json_bytes,
+                                             nlohmann::json* doc) {
+  if (req.content_length && *req.content_length > max_json_bytes) {
+    return ErrorResponse(413, "too_large", "The request is too large.");
+  }
+  auto body = req.ReadAll(max_json_bytes);
+  if (!body.ok()) {
+    if (body.status().code() == Status::Code::kResourceExhausted) {
+      return ErrorResponse(413, "too_large", "The request is too large.");
+    }
+    return ErrorResponse(400, "bad_request",
+                         "Could not read the request: " + body.status().message());
+  }
+  *doc = ParseUntrustedJson(*body);
+  if (!doc->is_object()) {
+    return ErrorResponse(400, "bad_request",
+                         "The body is not a JSON object (at most " + std::to_string(kMaxJsonDepth) +
+                             " levels deep).");
+  }
+  return std::nullopt;
+}
+
+http::Response NoneUsable(const std::vector<std::string>& codes,
+                          const std::vector<std::string>& reasons) {
+  std::string all;
+  for (const auto& r : reasons) {
+    if (!all.empty()) all += ' ';
+    all += r;
+  }
+  std::string code = codes.empty() ? "bad_image" : codes[0];
+  for (const std::string& c : codes) {
+    if (c != code) code = "bad_image";
+  }
+  return ErrorResponse(code == "unsupported_type" ? 415
+                       : code == "too_large"      ? 413
+                                                  : 400,
+                       code, codes.size() == 1 ? all : "None of the files can be used. " + all);
+}
+
+std::string ShortName(std::string name) {
+  if (name.size() > 200) name = name.substr(0, 200) + "...";
+  return name;
+}
+
+std::string ContentSecurityPolicy(const std::string& bucket_origin, bool uploads_to_bucket) {
+  std::string csp = "default-src 'self'; img-src 'self' ";
+  csp += bucket_origin;
+  csp += " data: blob:; script-src 'self'; style-src 'self'; connect-src 'self'";
+  if (uploads_to_bucket) {
+    csp += ' ';
+    csp += bucket_origin;
+  }
+  csp += "; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+  return csp;
 }
 
 void AddSecurityHeaders(http::Response& res, const std::string& csp) {

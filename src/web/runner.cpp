@@ -202,6 +202,34 @@ Result<std::string> Runner::Obtain(CoverSource& source) {
   return bytes;
 }
 
+std::optional<ApiError> Runner::Ingest(CoverSource& source, Cover* cover) {
+  ImageCheck check;
+  if (!source.stored_key.empty()) {
+    auto inspected = InspectStoredCover(*bucket_, source.stored_key, options_.max_file_bytes);
+    if (!inspected.ok()) {
+      return ApiError{"store_error",
+                      "Could not read the cover in the store: " + inspected.status().message()};
+    }
+    check = std::move(*inspected);
+    if (!check.status.ok()) return check.error;
+    cover->key = source.stored_key;
+  } else {
+    auto bytes = Obtain(source);
+    if (!bytes.ok() && stopping_) return ApiError{"shutting_down", "The server is stopping."};
+    if (!bytes.ok()) return FetchError(bytes.status());
+    check = CheckImage(*bytes);
+    if (!check.status.ok()) return check.error;
+    auto key = StoreCover(*bucket_, *bytes, check.info);
+    bytes->clear();
+    if (!key.ok())
+      return ApiError{"store_error", "Could not store the cover: " + key.status().message()};
+    cover->key = *key;
+  }
+  cover->width = check.info.width;
+  cover->height = check.info.height;
+  return std::nullopt;
+}
+
 void Runner::ProcessCover(Job& job, Cover cover, CoverSource& source) {
   auto fail = [&](ApiError e) {
     cover.stage = CoverStage::kFailed;
@@ -210,18 +238,7 @@ void Runner::ProcessCover(Job& job, Cover cover, CoverSource& source) {
   };
   if (source.refused) return fail(*source.refused);
   if (stopping_) return fail({"shutting_down", "The server is stopping."});
-  auto bytes = Obtain(source);
-  if (!bytes.ok() && stopping_) return fail({"shutting_down", "The server is stopping."});
-  if (!bytes.ok()) return fail(FetchError(bytes.status()));
-  ImageCheck check = CheckImage(*bytes);
-  if (!check.status.ok()) return fail(check.error);
-  auto key = StoreCover(*bucket_, *bytes, check.info);
-  bytes->clear();
-  if (!key.ok())
-    return fail({"store_error", "Could not store the cover: " + key.status().message()});
-  cover.key = *key;
-  cover.width = check.info.width;
-  cover.height = check.info.height;
+  if (auto refused = Ingest(source, &cover)) return fail(*refused);
   cover.stage = CoverStage::kStored;
   job.SetCover(cover);
 

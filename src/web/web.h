@@ -82,6 +82,11 @@ struct WebOptions {
   // All upload requests being read at once (each counts its Content-Length, or
   // max_upload_bytes when chunked); beyond: 503 busy. >= max_upload_bytes. Default: 256 MiB.
   uint64_t max_inflight_upload_bytes = 256ull << 20;
+  // The page sends files straight to the bucket with signed POST forms (POST /api/uploads),
+  // so no upload passes through this server; the bucket needs a CORS rule letting this
+  // app's origin POST to it. Off: the page sends them here (multipart POST /api/jobs, which
+  // works either way). Default: on.
+  bool direct_uploads = true;
   // Parts of one multipart body (files and fields); beyond: 413. Default: 100.
   int max_form_parts = 100;
   // Presigned GET URLs live this long. Default: 1 hour. 1..604800.

@@ -179,6 +179,16 @@ async function main() {
       acceptDownloads: true });
     const page = await context.newPage();
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    // Where the page sends files: the store (signed POST forms) or the web app (multipart).
+    const posts = [];
+    page.on('request', (r) => {
+      if (r.method() === 'POST') posts.push({ url: r.url(), type: r.headers()['content-type'] || '' });
+    });
+    const uploadsSince = (from) => ({
+      toStore: posts.slice(from).filter((p) => p.url.startsWith(`${up.storeOrigin}/`)).length,
+      throughApp: posts.slice(from).filter((p) => p.url.startsWith(`${up.base}/api/jobs`) &&
+        p.type.startsWith('multipart/')).length,
+    });
     page.on('console', (m) => {
       // A CSP violation or any script error is a failure; a refused unsigned image is not ours.
       if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) {
@@ -231,6 +241,7 @@ async function main() {
     // Four sample covers: each tile fills as its cover is ready, then the collage and its
     // actions take the first screen.
     const started = Date.now();
+    const postsBefore = posts.length;
     await page.setInputFiles('#files',
       samplePaths(['astronaut.png', 'chelsea.png', 'coffee.png', 'horse.png']));
     await page.waitForSelector('#progress:not([hidden])');
@@ -243,6 +254,9 @@ async function main() {
     await waitForCollage(page);
     log(`collage after ${Date.now() - started} ms (${previews} tile(s) filled before it)`);
     check(previews > 0 || (await page.isHidden('#progress')), 'no tile showed its cut-out');
+    const sent = uploadsSince(postsBefore);
+    check(sent.toStore === 4 && sent.throughApp === 0,
+      `the covers did not go straight to the store: ${JSON.stringify(sent)}`);
     check(await page.isHidden('#progress'), 'progress still shown after the collage');
     const side = await checkFirstScreen(page, '1366x768');
     log(`1366x768: the collage is ${side} px and its actions are on the first screen`);
@@ -419,6 +433,19 @@ async function main() {
     await waitForCollage(page);
     await page.unroute('**/api/jobs/*/events');
     log('polling fallback: collage shown');
+
+    // A store the page cannot reach (no CORS rule for this origin, say): the files go through
+    // the web app instead, and the person sees no difference.
+    await page.route(`${up.storeOrigin}/**`, (route) =>
+      (route.request().method() === 'POST' ? route.abort() : route.continue()));
+    await page.click('#again');
+    const fallbackFrom = posts.length;
+    await page.setInputFiles('#files', samplePaths(['coins.png', 'rocket.jpg']));
+    await waitForCollage(page);
+    const fallback = uploadsSince(fallbackFrom);
+    check(fallback.throughApp === 1, `no upload through the web app: ${JSON.stringify(fallback)}`);
+    await page.unroute(`${up.storeOrigin}/**`);
+    log('upload fallback through the web app: collage shown');
 
     // A function that is down: the page says so in words (the API answer is simulated here;
     // the backend's own answer is covered by tests/test_web_api.py).

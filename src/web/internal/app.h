@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,6 +43,11 @@ class App {
   http::Response CreateJob(http::Request& req);
   http::Response CreateFromUpload(http::Request& req, const std::string& content_type);
   http::Response CreateFromJson(http::Request& req);
+  // api_uploads.cpp: POST /api/uploads (a signed form per file), and the covers of a job
+  // made of direct uploads ({"uploads": [{key, name}]}; the error answer when malformed).
+  http::Response UploadForms(http::Request& req);
+  std::optional<http::Response> StoredSources(const nlohmann::json& uploads,
+                                              std::vector<CoverSource>* sources) const;
   http::Response StartJob(const http::Request& req, std::vector<CoverSource> sources,
                           uint64_t seed);
   http::Response GetJob(const std::string& id);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -31,6 +32,20 @@ class Bucket {
   Result<std::string> Get(const std::string& key, uint64_t max_bytes);
   // Whether the object is there (HEAD); a store that cannot answer is an error.
   Result<bool> Exists(const std::string& key);
+  // The first `max_bytes` (> 0) of the object (one ranged GET), with its whole size and
+  // type; nullopt when there is no such object (NoSuchKey, or AccessDenied: S3's answer for
+  // a missing key to a reader without s3:ListBucket, which the web principal is).
+  struct Prefix {
+    std::string bytes;
+    uint64_t size = 0;
+    std::string content_type;
+  };
+  Result<std::optional<Prefix>> ReadPrefix(const std::string& key, uint64_t max_bytes);
+  // A form with which a browser uploads one file as `key` (S3 POST Object): at most
+  // `max_bytes`, exactly `content_type`, within `expires_seconds`.
+  Result<s3client::PresignedPost> SignUpload(const std::string& key,
+                                             const std::string& content_type, uint64_t max_bytes,
+                                             int64_t expires_seconds);
   // A presigned GET URL valid for url_expires_seconds. `attachment_name` non-empty: the
   // answer carries Content-Disposition: attachment; filename="NAME".
   Result<SignedUrl> SignGet(const std::string& key, const std::string& attachment_name = "");

@@ -1,6 +1,7 @@
 // Internal: what one client (one remote address) may ask of the web app, so that one client
 // cannot lock the others out: covers per minute (a token bucket, a minute's worth at once),
-// jobs in progress at once, and share links and regenerations per minute.
+// jobs in progress at once, share links and regenerations per minute, and upload forms per
+// minute (as many as covers).
 //
 // A client is its connection's remote address: behind a reverse proxy every client is the
 // proxy (give the proxy its own limits then). Thread-safe.
@@ -40,6 +41,9 @@ class ClientBudget {
                                         std::shared_ptr<Slot>* slot);
   // A share link or a regeneration.
   std::optional<BudgetRefusal> Action(const std::string& client);
+  // `files` upload forms (direct uploads to the bucket): as many a minute as covers, from a
+  // budget of their own (the job made of them then takes its covers as any other).
+  std::optional<BudgetRefusal> UploadForms(const std::string& client, int files);
 
  private:
   struct Bucket {
@@ -47,11 +51,14 @@ class ClientBudget {
     TimePoint refilled{};
   };
   struct Client {
-    Bucket covers, actions;
+    Bucket covers, actions, forms;
     int running = 0;
   };
   // Tops `b` up at `per_minute` since it was last refilled (full on first use).
   static void Refill(Bucket& b, int per_minute, TimePoint now);
+  // Takes `wanted` tokens from `b` (refilled first; at most a minute's worth is asked, so a
+  // larger request runs on a full bucket); the seconds to wait when it holds too few.
+  static std::optional<int> Take(Bucket& b, int per_minute, int wanted, TimePoint now);
   // StartJob's accounting, under the lock.
   std::optional<BudgetRefusal> TakeJob(const std::string& client, int covers);
   void Release(const std::string& client);

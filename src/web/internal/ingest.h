@@ -1,8 +1,9 @@
 // Internal: where covers come from before the function sees them. Every cover is checked by
 // its image header (JPEG, PNG or WebP; the name and the sender's Content-Type are never
-// trusted) and stored content-addressed as uploads/<sha256 of the bytes>.<ext>.
-// Pure functions except StoreCover (the bucket) and ListSamples (the samples dir);
-// thread-safe.
+// trusted) and stored content-addressed as uploads/<sha256 of the bytes>.<ext>, or, sent by
+// the browser straight to the bucket, checked there (InspectStoredCover).
+// Pure functions except StoreCover and InspectStoredCover (the bucket) and ListSamples (the
+// samples dir); thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -30,6 +31,17 @@ struct ImageCheck {
   ImageInfo info;
 };
 ImageCheck CheckImage(std::string_view bytes);
+
+// "10 MiB", "512 KiB", "1000 bytes": a limit in words.
+std::string SizeText(uint64_t bytes);
+
+// The check of a cover the browser sent straight to the bucket (uploads/direct/...): its size
+// by a HEAD, its header by a ranged GET of its first 64 KiB (up to 1 MiB when the header
+// reaches further); nothing else of it is read here. `check.status` not OK with `check.error`
+// set: a refused cover (missing: not_uploaded; empty, too large, not an image, damaged, or
+// not of the type its name says). A Status error: the store did not answer.
+Result<ImageCheck> InspectStoredCover(Bucket& bucket, const std::string& key,
+                                      uint64_t max_file_bytes);
 
 // uploads/<sha256>.<ext>
 std::string UploadKey(std::string_view bytes, const ImageInfo& info);

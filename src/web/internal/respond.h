@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "http/http.h"
 
@@ -14,8 +15,9 @@ namespace sparkify::web::internal {
 http::Response JsonResponse(int status, const nlohmann::json& body);
 // {"error": {"code", "message"}}
 http::Response ErrorResponse(int status, std::string_view code, std::string_view message);
-// The Content-Security-Policy allowing images from `image_origin` (the bucket's).
-std::string ContentSecurityPolicy(const std::string& image_origin);
+// The Content-Security-Policy allowing images from `bucket_origin`, and requests to it when
+// the page uploads there (`uploads_to_bucket`).
+std::string ContentSecurityPolicy(const std::string& bucket_origin, bool uploads_to_bucket);
 // Adds the security headers every response carries.
 void AddSecurityHeaders(http::Response& res, const std::string& csp);
 
@@ -34,6 +36,18 @@ const nlohmann::json& JsonMember(const nlohmann::json& obj, std::string_view key
 // obj[key] when it is a string, else `fallback` (missing, wrong type, or obj not an object).
 std::string JsonString(const nlohmann::json& obj, std::string_view key,
                        const std::string& fallback = "");
+
+// Reads the request's body as a JSON object (at most `max_json_bytes`) into `*doc`; the error
+// answer when it is too large (413), cannot be read or is not a JSON object (400).
+std::optional<http::Response> ReadJsonObject(http::Request& req, size_t max_json_bytes,
+                                             nlohmann::json* doc);
+// The answer when none of a request's files is usable: `codes` (one per file) give the status
+// (all unsupported_type: 415, all too_large: 413, else 400 bad_image); the message is every
+// file's reason.
+http::Response NoneUsable(const std::vector<std::string>& codes,
+                          const std::vector<std::string>& reasons);
+// A name from outside (file name, URL) as it is shown to people: at most 200 bytes and "...".
+std::string ShortName(std::string name);
 
 // ASCII lower case (header values, schemes).
 std::string LowerAscii(std::string_view s);

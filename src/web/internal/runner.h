@@ -28,9 +28,10 @@
 namespace sparkify::web::internal {
 
 // One cover to get: exactly one of bytes (uploaded; `upload` then keeps the whole request body
-// that `bytes` points into, so the files are not copied), url, or path (a sample file); or
-// `refused`: a cover already turned down when the request came (a file that is not an image,
-// too large...), shown failed with that reason while the others go on.
+// that `bytes` points into, so the files are not copied), url, path (a sample file), or
+// stored_key (sent by the browser straight to the bucket: checked there, never read whole);
+// or `refused`: a cover already turned down when the request came (a file that is not an
+// image, too large...), shown failed with that reason while the others go on.
 struct CoverSource {
   std::string name;
   std::string_view bytes;
@@ -38,6 +39,7 @@ struct CoverSource {
   std::string path;
   std::shared_ptr<const std::string> upload;
   std::optional<ApiError> refused;
+  std::string stored_key;
 };
 
 class Runner {
@@ -71,6 +73,9 @@ class Runner {
   void Run(const std::shared_ptr<Job>& job, std::vector<CoverSource>& sources, uint64_t seed);
   void ProcessCover(Job& job, Cover cover, CoverSource& source);
   Result<std::string> Obtain(CoverSource& source);
+  // Gets the cover into the bucket (or checks it there) and fills in its key and size; the
+  // reason when it cannot be used.
+  std::optional<ApiError> Ingest(CoverSource& source, Cover* cover);
   // fetcher_->Fetch(url); the fetcher watches stopping_, so a slow image server does not
   // hold a stop for the fetch's 20 s (Unavailable "The server is stopping.").
   Result<std::string> FetchUnlessStopping(const std::string& url);

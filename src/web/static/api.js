@@ -83,6 +83,98 @@ export function createJobFromFiles(files) {
   for (const file of files) form.append('file', file, file.name);
   return request('POST', '/api/jobs', form);
 }
+
+// The image type of a file by its first bytes (as the server checks it), so a cover named
+// .png that is really a JPEG is declared as what it is; '' for anything else.
+async function sniffType(file) {
+  const b = new Uint8Array(await file.slice(0, 12).arrayBuffer());
+  const ascii = (from, to) => String.fromCharCode(...b.subarray(from, to));
+  if (b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'image/jpeg';
+  if (b[0] === 0x89 && ascii(1, 4) === 'PNG') return 'image/png';
+  if (ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'image/webp';
+  return '';
+}
+
+// The store's S3 error message, from its XML answer.
+async function storeError(response) {
+  try {
+    const xml = new DOMParser().parseFromString(await response.text(), 'application/xml');
+    const message = xml.querySelector('Error > Message');
+    if (message && message.textContent) return message.textContent;
+  } catch {
+    // Not XML: said by the status below.
+  }
+  return `The image store answered ${response.status}.`;
+}
+
+// Thrown when the store cannot be reached from the page at all (it has no CORS rule for this
+// origin, or is down): the caller sends the files through the web app instead.
+export class StoreUnreachable extends Error {}
+
+// Sends each file to the bucket with its signed form; the keys of those stored. A file the
+// server or the store refused is added to `refused` ({name, reason}). `onSent(n)` after each.
+async function sendToBucket(uploads, files, refused, onSent) {
+  const stored = [];
+  let sent = 0;
+  let next = 0;
+  let unreachable = false;
+  const worker = async () => {
+    while (next < uploads.length && !unreachable) {
+      const i = next++;
+      const upload = uploads[i];
+      if (upload.error) {
+        refused.push({ name: upload.name, reason: upload.error.message });
+        continue;
+      }
+      const form = new FormData();
+      for (const [name, value] of upload.fields) form.append(name, value);
+      form.append('file', files[i], files[i].name);
+      let response;
+      try {
+        response = await fetch(upload.url, { method: 'POST', body: form, credentials: 'omit' });
+      } catch {
+        unreachable = true;
+        return;
+      }
+      if (response.ok) {
+        stored.push({ index: i, key: upload.key, name: upload.name });
+      } else {
+        refused.push({ name: upload.name, reason: await storeError(response) });
+      }
+      onSent(++sent);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(4, uploads.length) }, worker));
+  if (unreachable) throw new StoreUnreachable();
+  return stored.sort((a, b) => a.index - b.index).map(({ key, name }) => ({ key, name }));
+}
+
+// Direct upload: a signed form per file from the web app (POST /api/uploads), the files sent
+// straight to the bucket (4 at a time; the web app never carries them), then a job of the
+// stored keys. Refused files are added to `refused`. Throws StoreUnreachable when the page
+// cannot reach the store at all.
+export async function createJobFromFilesDirect(files, refused, onSent = () => {}) {
+  // A file that does not start as an image does is refused here, whatever its name: it is
+  // not sent anywhere.
+  const typed = await Promise.all(files.map(async (file) => ({ file, type: await sniffType(file) })));
+  const images = typed.filter((t) => t.type);
+  for (const t of typed) {
+    if (!t.type) refused.push({ name: t.file.name, reason: 'This file is not a JPEG, PNG or WebP image.' });
+  }
+  if (!images.length) {
+    throw new ApiError('unsupported_type', refused.map((r) => `${r.name}: ${r.reason}`).join(' '),
+      415);
+  }
+  const described = images.map(({ file, type }) => ({ name: file.name, size: file.size, type }));
+  const { uploads } = await request('POST', '/api/uploads', { files: described });
+  const stored = await sendToBucket(uploads, images.map((t) => t.file), refused, onSent);
+  if (!stored.length) {
+    throw new ApiError('bad_image', refused.length === 1 ? refused[0].reason
+      : 'None of the files could be stored. ' + refused.map((r) => `${r.name}: ${r.reason}`)
+        .join(' '), 400);
+  }
+  return request('POST', '/api/jobs', { uploads: stored });
+}
 export const createJobFromUrls = (urls) => request('POST', '/api/jobs', { urls });
 export const createSampleJob = () => request('POST', '/api/jobs', { sample: true });
 export const createSpotifyJob = () => request('POST', '/api/jobs', { source: 'spotify' });

@@ -116,6 +116,7 @@ async function start(create, refused = []) {
     const created = await create();
     if (made !== generation) return false;  // Start over while it was being sent
     refusedHere = refused;
+    clearMessage();  // an upload's progress
     follow(created);
     return true;
   } catch (err) {
@@ -138,7 +139,23 @@ function startFromFiles(list) {
     }
     return;
   }
-  start(() => api.createJobFromFiles(good), refused);
+  start(() => sendFiles(good, refused), refused);
+}
+
+// Straight to the bucket when the server offers it, else (or when the page cannot reach the
+// store) through the web app.
+async function sendFiles(files, refused) {
+  if (!config.direct_uploads) return api.createJobFromFiles(files);
+  const before = refused.length;
+  try {
+    return await api.createJobFromFilesDirect(files, refused, (n) =>
+      showMessage(`Sending covers to the image store: ${n} of ${files.length}.`, 'progress'));
+  } catch (err) {
+    if (!(err instanceof api.StoreUnreachable)) throw err;
+    console.warn('The image store cannot be reached from this page; uploading through Sparkify.');
+    refused.splice(before);
+    return api.createJobFromFiles(files);
+  }
 }
 
 function startFromUrls(text) {

@@ -117,7 +117,8 @@ process::SpawnSpec WebSpec(const UpFlags& f, const std::string& dir, const UpKey
        {"SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET", "SPOTIFY_CLIENT_SECRET_FILE",
         "SPOTIFY_REDIRECT_URI", "SPOTIFY_AUTH_URL", "SPOTIFY_TOKEN_URL", "SPOTIFY_API_URL",
         "SPARKIFY_SAMPLES_DIR", "SPARKIFY_URL_EXPIRES", "SPARKIFY_SHARE_EXPIRES",
-        "SPARKIFY_PUBLIC_URL", "SPARKIFY_SHARE_SECRET", "SPARKIFY_SHARE_SECRET_FILE"}) {
+        "SPARKIFY_PUBLIC_URL", "SPARKIFY_SHARE_SECRET", "SPARKIFY_SHARE_SECRET_FILE",
+        "SPARKIFY_SESSION_SECRET", "SPARKIFY_SESSION_SECRET_FILE"}) {
     if (auto v = Env(name)) web.env.push_back(std::string(name) + "=" + *v);
   }
   return web;

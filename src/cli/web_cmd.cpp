@@ -17,8 +17,9 @@
 //   --allow-private-fetch   SPARKIFY_ALLOW_PRIVATE_FETCH    off
 //   --direct-uploads B      SPARKIFY_DIRECT_UPLOADS         true (the bucket needs CORS)
 // The web principal's key: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (or *_FILE),
-// AWS_SESSION_TOKEN. Share links are sealed with SPARKIFY_SHARE_SECRET (or *_FILE), else
-// with a key derived from AWS_SECRET_ACCESS_KEY. Spotify (off unless both are set):
+// AWS_SESSION_TOKEN. Share links are sealed with SPARKIFY_SHARE_SECRET (or *_FILE), and
+// Spotify session cookies with SPARKIFY_SESSION_SECRET (or *_FILE), each else with a key
+// derived from AWS_SECRET_ACCESS_KEY. Spotify (off unless both are set):
 // SPOTIFY_CLIENT_ID, SPOTIFY_CLIENT_SECRET (or *_FILE), SPOTIFY_REDIRECT_URI, SPOTIFY_AUTH_URL,
 // SPOTIFY_TOKEN_URL, SPOTIFY_API_URL.
 #include <iostream>
@@ -56,7 +57,8 @@ int RunWeb(WebFlags& f) {
   if (!Secret("AWS_ACCESS_KEY_ID", &o.credentials.access_key_id) ||
       !Secret("AWS_SECRET_ACCESS_KEY", &o.credentials.secret_access_key) ||
       !Secret("SPOTIFY_CLIENT_SECRET", &o.spotify.client_secret) ||
-      !Secret("SPARKIFY_SHARE_SECRET", &o.share_secret)) {
+      !Secret("SPARKIFY_SHARE_SECRET", &o.share_secret) ||
+      !Secret("SPARKIFY_SESSION_SECRET", &o.session_secret)) {
     return 2;
   }
   o.credentials.session_token = Env("AWS_SESSION_TOKEN").value_or("");

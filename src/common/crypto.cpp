@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstring>
+#include <memory>
 #include <stdexcept>
 
 namespace sparkify {
@@ -234,6 +235,89 @@ std::string RandomBytes(size_t n) {
     throw std::runtime_error("RAND_bytes failed");
   }
   return out;
+}
+
+std::string Base64UrlEncode(std::string_view bytes) {
+  std::string s = Base64Encode(bytes);
+  for (char& c : s) {
+    if (c == '+') c = '-';
+    if (c == '/') c = '_';
+  }
+  while (!s.empty() && s.back() == '=') s.pop_back();
+  return s;
+}
+
+std::optional<std::string> Base64UrlDecode(std::string_view text, size_t max_text) {
+  if (text.size() > max_text) return std::nullopt;
+  std::string s(text);
+  for (char& c : s) {
+    if (c == '-') {
+      c = '+';
+    } else if (c == '_') {
+      c = '/';
+    } else if (c == '+' || c == '/' || c == '=') {
+      return std::nullopt;  // not base64url
+    }
+  }
+  while (s.size() % 4 != 0) s.push_back('=');
+  return Base64Decode(s);
+}
+
+namespace {
+
+constexpr size_t kAeadNonce = 12;
+constexpr size_t kAeadTag = 16;
+
+using CipherContext = std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)>;
+
+const unsigned char* Bytes(std::string_view s) {
+  return reinterpret_cast<const unsigned char*>(s.data());
+}
+
+}  // namespace
+
+std::string AeadSeal(std::string_view key, std::string_view plain, std::string_view aad) {
+  if (key.size() != 32) throw std::invalid_argument("AES-256-GCM needs a 32-byte key");
+  CipherContext ctx(EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_free);
+  const std::string nonce = RandomBytes(kAeadNonce);
+  std::string out = nonce;
+  out.resize(kAeadNonce + plain.size() + kAeadTag);
+  auto* dst = reinterpret_cast<unsigned char*>(out.data()) + kAeadNonce;
+  int len = 0;
+  bool ok = ctx && EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, Bytes(key),
+                                      Bytes(nonce)) == 1;
+  ok = ok &&
+       EVP_EncryptUpdate(ctx.get(), nullptr, &len, Bytes(aad), static_cast<int>(aad.size())) == 1;
+  ok = ok &&
+       EVP_EncryptUpdate(ctx.get(), dst, &len, Bytes(plain), static_cast<int>(plain.size())) == 1;
+  ok = ok && EVP_EncryptFinal_ex(ctx.get(), dst + plain.size(), &len) == 1;
+  ok =
+      ok && EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kAeadTag, dst + plain.size()) == 1;
+  if (!ok) throw std::runtime_error("AES-256-GCM sealing failed");
+  return out;
+}
+
+std::optional<std::string> AeadOpen(std::string_view key, std::string_view sealed,
+                                    std::string_view aad) {
+  if (key.size() != 32) throw std::invalid_argument("AES-256-GCM needs a 32-byte key");
+  if (sealed.size() < kAeadNonce + kAeadTag) return std::nullopt;
+  const std::string_view nonce = sealed.substr(0, kAeadNonce);
+  const std::string_view body = sealed.substr(kAeadNonce, sealed.size() - kAeadNonce - kAeadTag);
+  std::string tag(sealed.substr(sealed.size() - kAeadTag));
+  CipherContext ctx(EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_free);
+  std::string plain(body.size(), '\0');
+  auto* dst = reinterpret_cast<unsigned char*>(plain.data());
+  int len = 0;
+  bool ok = ctx && EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, Bytes(key),
+                                      Bytes(nonce)) == 1;
+  ok = ok &&
+       EVP_DecryptUpdate(ctx.get(), nullptr, &len, Bytes(aad), static_cast<int>(aad.size())) == 1;
+  ok = ok &&
+       EVP_DecryptUpdate(ctx.get(), dst, &len, Bytes(body), static_cast<int>(body.size())) == 1;
+  ok = ok && EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kAeadTag, tag.data()) == 1;
+  ok = ok && EVP_DecryptFinal_ex(ctx.get(), dst + body.size(), &len) == 1;
+  if (!ok) return std::nullopt;
+  return plain;
 }
 
 }  // namespace sparkify

@@ -21,7 +21,22 @@ std::string Base64Encode(std::string_view bytes);
 // Strict standard-alphabet base64 with padding; nullopt on any malformed input.
 std::optional<std::string> Base64Decode(std::string_view text);
 
+// base64url (RFC 4648 section 5) without padding, as in cookies, tokens and PKCE.
+std::string Base64UrlEncode(std::string_view bytes);
+// Strict: only the base64url alphabet, no padding, at most `max_text` characters; nullopt
+// otherwise.
+std::optional<std::string> Base64UrlDecode(std::string_view text, size_t max_text = 4096);
+
 inline std::string Sha256Hex(std::string_view data) { return HexEncode(Sha256(data)); }
+
+// Authenticated encryption, AES-256-GCM with a random 96-bit nonce: returns nonce(12) ||
+// ciphertext || tag(16). `key`: 32 bytes (else std::invalid_argument). For small messages
+// (cookies): at most 2^32 of them per key keeps random nonces safe.
+std::string AeadSeal(std::string_view key, std::string_view plain, std::string_view aad);
+// The plaintext of AeadSeal's output; nullopt when it does not authenticate under `key` and
+// `aad` (forged, cut, or sealed with another key), or is too short to be one.
+std::optional<std::string> AeadOpen(std::string_view key, std::string_view sealed,
+                                    std::string_view aad);
 
 // Compares without an early exit, so timing does not reveal where two secrets differ.
 bool ConstantTimeEquals(std::string_view a, std::string_view b);

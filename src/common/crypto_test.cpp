@@ -32,6 +32,36 @@ TEST(CryptoTest, Base64RoundTripsAndRejectsGarbage) {
   EXPECT_FALSE(Base64Decode("a=bc"));
 }
 
+TEST(CryptoTest, Base64UrlIsUnpaddedAndStrict) {
+  EXPECT_EQ(Base64UrlEncode("fo"), "Zm8");  // RFC 4648's "Zm8=" without its padding
+  EXPECT_EQ(Base64UrlEncode("\xfb\xff"), "-_8");
+  EXPECT_EQ(Base64UrlDecode("-_8"), "\xfb\xff");
+  EXPECT_EQ(Base64UrlDecode(""), "");
+  EXPECT_FALSE(Base64UrlDecode("+/8"));   // the standard alphabet's characters
+  EXPECT_FALSE(Base64UrlDecode("Zm8="));  // padding
+  EXPECT_FALSE(Base64UrlDecode("Z"));     // not a whole byte
+  EXPECT_FALSE(Base64UrlDecode(std::string(40, 'A'), 39));
+}
+
+TEST(CryptoTest, AeadSealsAndRefusesAnythingTouched) {
+  const std::string key(32, 'k');
+  const std::string sealed = AeadSeal(key, "a session", "cookie v1");
+  EXPECT_EQ(sealed.size(), 12u + 9u + 16u);
+  EXPECT_EQ(AeadOpen(key, sealed, "cookie v1"), "a session");
+  EXPECT_NE(AeadSeal(key, "a session", "cookie v1"), sealed);  // a fresh nonce each time
+  for (size_t i = 0; i < sealed.size(); ++i) {
+    std::string touched = sealed;
+    touched[i] = static_cast<char>(touched[i] ^ 1);
+    EXPECT_FALSE(AeadOpen(key, touched, "cookie v1")) << "byte " << i;
+  }
+  EXPECT_FALSE(AeadOpen(key, sealed, "cookie v2"));
+  EXPECT_FALSE(AeadOpen(std::string(32, 'x'), sealed, "cookie v1"));
+  EXPECT_FALSE(AeadOpen(key, sealed.substr(0, sealed.size() - 1), "cookie v1"));
+  EXPECT_FALSE(AeadOpen(key, sealed.substr(0, 27), "cookie v1"));
+  EXPECT_EQ(AeadOpen(key, AeadSeal(key, "", ""), ""), "");
+  EXPECT_THROW(AeadSeal("short", "x", ""), std::invalid_argument);
+}
+
 TEST(CryptoTest, HexRoundTrip) {
   EXPECT_EQ(HexEncode("\x01\xab"), "01ab");
   EXPECT_EQ(HexDecode("01AB"), "\x01\xab");

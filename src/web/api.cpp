@@ -46,7 +46,10 @@ App::App(WebOptions options, std::string redirect_uri)
       spotify_(options_.spotify, std::move(redirect_uri)),
       samples_(ListSamples(options_.samples_dir, options_.max_files)),
       share_key_(ShareLinkKey(options_.share_secret.empty() ? options_.credentials.secret_access_key
-                                                            : options_.share_secret)) {
+                                                            : options_.share_secret)),
+      session_key_(SessionKey(options_.session_secret.empty()
+                                  ? options_.credentials.secret_access_key
+                                  : options_.session_secret)) {
   csp_ = ContentSecurityPolicy(bucket_.origin(), options_.direct_uploads);
   origin_policy_.loopback_only = IsLoopbackAddress(options_.host);
   // The Spotify redirect URI names the host the browser uses for this server.
@@ -136,10 +139,10 @@ http::Response App::Static(std::string_view name) {
 }
 
 http::Response App::Config(const http::Request& req) {
-  std::string session = CookieValue(req, kSessionCookie);
+  std::optional<SpotifySession> session;
+  if (spotify_.enabled()) session = OpenSpotifySession(req);
   return JsonResponse(200, {{"spotify", spotify_.enabled()},
-                            {"spotify_connected",
-                             spotify_.enabled() && !session.empty() && spotify_.Connected(session)},
+                            {"spotify_connected", session && spotify_.Connected(*session)},
                             {"samples", !samples_.empty()},
                             {"max_files", options_.max_files},
                             {"max_file_bytes", options_.max_file_bytes},

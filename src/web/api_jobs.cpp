@@ -192,11 +192,13 @@ std::optional<http::Response> UrlSources(const json& urls, int max_files,
 }
 
 // The session's top Spotify album covers into `*sources`; the error answer when Spotify is
-// not configured, the session is not signed in, Spotify fails or lists none.
-std::optional<http::Response> SpotifySources(Spotify& spotify, const http::Request& req,
-                                             int max_files, std::vector<CoverSource>* sources) {
+// not configured, the session is not signed in, Spotify fails or lists none. `*session` is
+// the browser's session, with its tokens as Spotify left them (refreshed, or dropped).
+std::optional<http::Response> SpotifySources(Spotify& spotify,
+                                             std::optional<SpotifySession>* session, int max_files,
+                                             std::vector<CoverSource>* sources) {
   if (!spotify.enabled()) return ErrorResponse(404, "not_found", "Spotify is not configured.");
-  auto covers = spotify.TopCovers(CookieValue(req, kSessionCookie), max_files);
+  auto covers = spotify.TopCovers(*session ? &**session : nullptr, max_files);
   if (!covers.ok()) {
     bool auth = covers.status().code() == Status::Code::kUnauthenticated;
     return ErrorResponse(auth ? 401 : 502, auth ? "spotify_session" : "spotify_error",
@@ -257,9 +259,12 @@ http::Response App::CreateFromJson(http::Request& req) {
       sources.push_back(CoverSource{s.name, {}, "", s.path, nullptr});
     }
   } else if (source.is_string() && source.get<std::string>() == "spotify") {
-    if (auto refused = SpotifySources(spotify_, req, options_.max_files, &sources)) {
-      return *refused;
-    }
+    std::optional<SpotifySession> session = OpenSpotifySession(req);
+    auto refused = SpotifySources(spotify_, &session, options_.max_files, &sources);
+    http::Response res = refused ? std::move(*refused) : StartJob(req, std::move(sources), seed);
+    // Tokens refreshed (or dropped) on the way go back to the browser.
+    if (session) KeepSpotifySession(req, std::move(*session), &res);
+    return res;
   } else {
     return ErrorResponse(400, "bad_request",
                          "Give \"uploads\", \"urls\", \"sample\": true or \"source\": "

@@ -9,31 +9,6 @@ namespace {
 
 constexpr size_t kMacBytes = 16;
 
-std::string ToBase64Url(std::string_view bytes) {
-  std::string s = Base64Encode(bytes);
-  for (char& c : s) {
-    if (c == '+') c = '-';
-    if (c == '/') c = '_';
-  }
-  while (!s.empty() && s.back() == '=') s.pop_back();
-  return s;
-}
-
-std::optional<std::string> FromBase64Url(std::string_view text) {
-  if (text.size() > 4096) return std::nullopt;
-  std::string s(text);
-  for (char& c : s) {
-    if (c == '-')
-      c = '+';
-    else if (c == '_')
-      c = '/';
-    else if (c == '+' || c == '/' || c == '=')
-      return std::nullopt;  // not base64url
-  }
-  while (s.size() % 4 != 0) s.push_back('=');
-  return Base64Decode(s);
-}
-
 std::string Escape(std::string_view s) {  // HTML text and attribute values
   std::string out;
   for (char c : s) {
@@ -84,15 +59,15 @@ std::string ShareLinkKey(std::string_view secret_access_key) {
 std::string MakeShareToken(std::string_view link_key, std::string_view png_key, TimePoint expires) {
   std::string payload = std::string(png_key) + "|" + std::to_string(ToUnixSeconds(expires));
   std::string mac = TokenMac(link_key, payload);
-  return ToBase64Url(payload) + "." + ToBase64Url(mac);
+  return Base64UrlEncode(payload) + "." + Base64UrlEncode(mac);
 }
 
 ShareCheck CheckShareToken(std::string_view link_key, std::string_view token, TimePoint now,
                            ShareLink* out) {
   size_t dot = token.find('.');
   if (dot == std::string_view::npos) return ShareCheck::kInvalid;
-  auto payload = FromBase64Url(token.substr(0, dot));
-  auto mac = FromBase64Url(token.substr(dot + 1));
+  auto payload = Base64UrlDecode(token.substr(0, dot));
+  auto mac = Base64UrlDecode(token.substr(dot + 1));
   if (!payload || !mac || mac->size() != kMacBytes) return ShareCheck::kInvalid;
   if (!ConstantTimeEquals(*mac, TokenMac(link_key, *payload))) {
     return ShareCheck::kInvalid;

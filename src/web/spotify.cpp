@@ -14,7 +14,6 @@ namespace sparkify::web::internal {
 namespace {
 
 using json = nlohmann::json;
-constexpr size_t kMaxSessions = 10000;
 
 std::string Form(const std::vector<std::pair<std::string, std::string>>& fields) {
   std::string out;
@@ -27,17 +26,7 @@ std::string Form(const std::vector<std::pair<std::string, std::string>>& fields)
 
 }  // namespace
 
-std::string Base64Url(std::string_view bytes) {
-  std::string s = Base64Encode(bytes);
-  for (char& c : s) {
-    if (c == '+') c = '-';
-    if (c == '/') c = '_';
-  }
-  while (!s.empty() && s.back() == '=') s.pop_back();
-  return s;
-}
-
-std::string PkceChallenge(const std::string& verifier) { return Base64Url(Sha256(verifier)); }
+std::string PkceChallenge(const std::string& verifier) { return Base64UrlEncode(Sha256(verifier)); }
 
 Result<std::vector<AlbumCover>> CoversFromTopTracks(const std::string& body, int max) {
   json doc = ParseUntrustedJson(body);
@@ -81,65 +70,33 @@ Result<std::vector<AlbumCover>> CoversFromTopTracks(const std::string& body, int
 Spotify::Spotify(SpotifyOptions options, std::string redirect_uri, const Clock* clock)
     : options_(std::move(options)), redirect_uri_(std::move(redirect_uri)), clock_(clock) {}
 
-Spotify::Session* Spotify::FindLocked(const std::string& session_id) {
-  auto it = sessions_.find(session_id);
-  if (it == sessions_.end()) return nullptr;
-  TimePoint now = clock_->Now();
-  if (now - it->second.last_used > options_.session_ttl) {
-    sessions_.erase(it);
-    return nullptr;
-  }
-  it->second.last_used = now;
-  return &it->second;
+std::string Spotify::StartLogin(SpotifySession* s) {
+  *s = SpotifySession{};
+  s->verifier = Base64UrlEncode(RandomBytes(48));
+  s->state = Base64UrlEncode(RandomBytes(24));
+  return options_.auth_url + (options_.auth_url.find('?') == std::string::npos ? "?" : "&") +
+         Form({{"client_id", options_.client_id},
+               {"response_type", "code"},
+               {"redirect_uri", redirect_uri_},
+               {"scope", "user-top-read"},
+               {"code_challenge_method", "S256"},
+               {"code_challenge", PkceChallenge(s->verifier)},
+               {"state", s->state}});
 }
 
-Spotify::Login Spotify::StartLogin() {
-  Session s;
-  s.last_used = clock_->Now();
-  s.verifier = Base64Url(RandomBytes(48));
-  s.state = Base64Url(RandomBytes(24));
-  Login login;
-  login.session_id = HexEncode(RandomBytes(32));
-  login.location = options_.auth_url +
-                   (options_.auth_url.find('?') == std::string::npos ? "?" : "&") +
-                   Form({{"client_id", options_.client_id},
-                         {"response_type", "code"},
-                         {"redirect_uri", redirect_uri_},
-                         {"scope", "user-top-read"},
-                         {"code_challenge_method", "S256"},
-                         {"code_challenge", PkceChallenge(s.verifier)},
-                         {"state", s.state}});
-  std::lock_guard lock(mu_);
-  if (sessions_.size() >= kMaxSessions) {
-    auto oldest = sessions_.begin();
-    for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
-      if (it->second.last_used < oldest->second.last_used) oldest = it;
-    }
-    sessions_.erase(oldest);
+Status Spotify::Complete(SpotifySession* s, const std::string& code, const std::string& state,
+                         const std::string& error) {
+  if (s == nullptr || s->verifier.empty()) {
+    return Status::Unauthenticated(
+        "No Spotify sign-in is in progress in this browser (or it "
+        "expired). Start again with Sync with Spotify.");
   }
-  sessions_[login.session_id] = std::move(s);
-  return login;
-}
-
-Status Spotify::Complete(const std::string& session_id, const std::string& code,
-                         const std::string& state, const std::string& error) {
-  std::string verifier;
-  {
-    std::lock_guard lock(mu_);
-    Session* s = FindLocked(session_id);
-    if (s == nullptr) {
-      return Status::Unauthenticated(
-          "No Spotify sign-in is in progress in this browser (or it "
-          "expired). Start again with Sync with Spotify.");
-    }
-    if (s->state.empty() || !ConstantTimeEquals(s->state, state)) {
-      s->state.clear();  // single use, also when wrong
-      return Status::InvalidArgument(
-          "The Spotify sign-in answer does not match this browser's "
-          "request (state mismatch). Start again.");
-    }
-    s->state.clear();
-    verifier = s->verifier;
+  const std::string expected = std::move(s->state);
+  s->state.clear();  // single use, also when wrong
+  if (expected.empty() || !ConstantTimeEquals(expected, state)) {
+    return Status::InvalidArgument(
+        "The Spotify sign-in answer does not match this browser's "
+        "request (state mismatch). Start again.");
   }
   if (!error.empty()) return Status::InvalidArgument("Spotify refused the sign-in: " + error);
   if (code.empty()) return Status::InvalidArgument("Spotify's answer has no code");
@@ -147,10 +104,7 @@ Status Spotify::Complete(const std::string& session_id, const std::string& code,
                                                        {"code", code},
                                                        {"redirect_uri", redirect_uri_},
                                                        {"client_id", options_.client_id},
-                                                       {"code_verifier", verifier}}));
-  std::lock_guard lock(mu_);
-  Session* s = FindLocked(session_id);
-  if (s == nullptr) return Status::Unauthenticated("The session expired during sign-in.");
+                                                       {"code_verifier", s->verifier}}));
   Keep(grant, s);
   s->verifier.clear();
   return Status::OK();
@@ -188,42 +142,30 @@ Result<Spotify::Grant> Spotify::RequestToken(
   return grant;
 }
 
-void Spotify::Keep(const Grant& grant, Session* s) {
+void Spotify::Keep(const Grant& grant, SpotifySession* s) {
   s->access_token = grant.access_token;
   s->token_expires = grant.expires;
   // Spotify may or may not rotate the refresh token; without a new one the old one stays.
   if (!grant.refresh_token.empty()) s->refresh_token = grant.refresh_token;
 }
 
-bool Spotify::Connected(const std::string& session_id) {
-  std::lock_guard lock(mu_);
-  Session* s = FindLocked(session_id);
-  return s != nullptr && !s->access_token.empty() &&
-         (clock_->Now() < s->token_expires || !s->refresh_token.empty());
+bool Spotify::Connected(const SpotifySession& s) const {
+  return !s.access_token.empty() && (clock_->Now() < s.token_expires || !s.refresh_token.empty());
 }
 
-Result<std::string> Spotify::FreshToken(const std::string& session_id) {
-  std::string refresh_token;
-  {
-    std::lock_guard lock(mu_);
-    Session* s = FindLocked(session_id);
-    if (s == nullptr || s->access_token.empty()) {
-      return Status::Unauthenticated(
-          "Not signed in to Spotify (or the sign-in expired): use Sync with Spotify first.");
-    }
-    if (clock_->Now() + kRefreshMargin < s->token_expires) return s->access_token;
-    if (s->refresh_token.empty()) {
-      if (clock_->Now() < s->token_expires) return s->access_token;
-      return Status::Unauthenticated("The Spotify sign-in expired: use Sync with Spotify again.");
-    }
-    refresh_token = s->refresh_token;
+Result<std::string> Spotify::FreshToken(SpotifySession* s) {
+  if (s == nullptr || s->access_token.empty()) {
+    return Status::Unauthenticated(
+        "Not signed in to Spotify (or the sign-in expired): use Sync with Spotify first.");
+  }
+  if (clock_->Now() + kRefreshMargin < s->token_expires) return s->access_token;
+  if (s->refresh_token.empty()) {
+    if (clock_->Now() < s->token_expires) return s->access_token;
+    return Status::Unauthenticated("The Spotify sign-in expired: use Sync with Spotify again.");
   }
   auto grant = RequestToken({{"grant_type", "refresh_token"},
-                             {"refresh_token", refresh_token},
+                             {"refresh_token", s->refresh_token},
                              {"client_id", options_.client_id}});
-  std::lock_guard lock(mu_);
-  Session* s = FindLocked(session_id);
-  if (s == nullptr) return Status::Unauthenticated("The session expired.");
   if (!grant.ok()) {
     if (grant.status().code() == Status::Code::kUnauthenticated) {
       s->access_token.clear();
@@ -235,8 +177,8 @@ Result<std::string> Spotify::FreshToken(const std::string& session_id) {
   return s->access_token;
 }
 
-Result<std::vector<AlbumCover>> Spotify::TopCovers(const std::string& session_id, int max) {
-  SPARKIFY_ASSIGN_OR_RETURN(std::string token, FreshToken(session_id));
+Result<std::vector<AlbumCover>> Spotify::TopCovers(SpotifySession* s, int max) {
+  SPARKIFY_ASSIGN_OR_RETURN(std::string token, FreshToken(s));
   HttpCall call;
   call.url = options_.api_url + "/v1/me/top/tracks?limit=50";
   call.headers = {{"authorization", "Bearer " + token}, {"accept", "application/json"}};
@@ -244,11 +186,8 @@ Result<std::vector<AlbumCover>> Spotify::TopCovers(const std::string& session_id
   if (!reply.ok())
     return Status::Unavailable("Spotify cannot be reached: " + reply.status().message());
   if (reply->status == 401) {
-    std::lock_guard lock(mu_);
-    if (Session* s = FindLocked(session_id)) {
-      s->access_token.clear();
-      s->refresh_token.clear();
-    }
+    s->access_token.clear();
+    s->refresh_token.clear();
     return Status::Unauthenticated("Spotify no longer accepts the sign-in: sync again.");
   }
   if (reply->status != 200) {

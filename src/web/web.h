@@ -38,7 +38,8 @@ struct SpotifyOptions {
   std::string api_url = "https://api.spotify.com";  // + /v1/me/top/tracks
   // Where Spotify sends the browser back. Empty: http://127.0.0.1:PORT/auth/spotify/callback.
   std::string redirect_uri;
-  // A session (cookie) lives this long without use. Default: 1 hour.
+  // A session (sealed cookie) lives this long after its last sign-in or Spotify job.
+  // Default: 1 hour.
   std::chrono::seconds session_ttl{3600};
   bool enabled() const { return !client_id.empty() && !client_secret.empty(); }
 };
@@ -102,6 +103,10 @@ struct WebOptions {
   // rotating that key (or short-lived credentials) ends every link; set it to keep links
   // across key changes and replicas with keys of their own.
   std::string share_secret;
+  // The secret that seals Spotify session cookies (the tokens live in the browser, sealed
+  // with AES-256-GCM under a key made from it). Empty: derived from the web principal's
+  // secret key, as share links are. Replicas that share it serve each other's sessions.
+  std::string session_secret;
   // Let image URLs reach loopback and private addresses (tests). Default: false.
   bool allow_private_fetch = false;
 

@@ -61,6 +61,11 @@ class App {
   // api_spotify.cpp
   http::Response SpotifyLogin(const http::Request& req);
   http::Response SpotifyCallback(const http::Request& req);
+  // The browser's session from its sealed cookie; nullopt when it has none that opens.
+  std::optional<SpotifySession> OpenSpotifySession(const http::Request& req) const;
+  // Sets the session's cookie, sealed afresh (its life starting again).
+  void KeepSpotifySession(const http::Request& req, SpotifySession session,
+                          http::Response* res) const;
 
   WebOptions options_;
   std::string csp_;
@@ -73,7 +78,8 @@ class App {
   Runner runner_;
   Spotify spotify_;
   std::vector<SampleFile> samples_;
-  std::string share_key_;  // ShareLinkKey of the web app's secret key
+  std::string share_key_;    // ShareLinkKey of the web app's secret key
+  std::string session_key_;  // SessionKey of the session secret (or the secret key)
 };
 
 }  // namespace sparkify::web::internal

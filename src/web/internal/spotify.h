@@ -1,13 +1,13 @@
 // Internal: "Sync with Spotify". Authorization Code with PKCE (S256) and a random, checked,
-// single-use `state`; the tokens stay in a server-side session that the browser names only by
-// an httpOnly SameSite=Lax cookie. The user's top 50 tracks give the album covers: unique
-// albums, in rank order, at most `max`, the largest image of each.
-// Thread-safe.
+// single-use `state`; the verifier and the tokens live in the browser's session
+// (SpotifySession), which the caller keeps sealed in an httpOnly SameSite=Lax cookie
+// (session_cookie.h) and seals again after each call that changes it. The user's top 50
+// tracks give the album covers: unique albums, in rank order, at most `max`, the largest
+// image of each.
+// Thread-safe (it holds no sessions).
 #pragma once
 
 #include <chrono>
-#include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -15,15 +15,13 @@
 
 #include "common/clock.h"
 #include "common/status.h"
+#include "web/internal/session_cookie.h"
 #include "web/web.h"
 
 namespace sparkify::web::internal {
 
-inline constexpr char kSessionCookie[] = "sparkify_session";
-
 // PKCE: the S256 challenge of a verifier (base64url of its SHA-256, no padding).
 std::string PkceChallenge(const std::string& verifier);
-std::string Base64Url(std::string_view bytes);
 
 struct AlbumCover {
   std::string url;
@@ -40,42 +38,34 @@ class Spotify {
   bool enabled() const { return options_.enabled(); }
   const std::string& redirect_uri() const { return redirect_uri_; }
 
-  // A new session with a fresh verifier and state; the authorize URL to send the browser to.
-  struct Login {
-    std::string session_id;
-    std::string location;
-  };
-  Login StartLogin();
+  // A new session with a fresh verifier and state, into `*session`; the authorize URL to send
+  // the browser to.
+  std::string StartLogin(SpotifySession* session);
 
-  // The callback. Unauthenticated: no or an expired session; InvalidArgument: a wrong state
-  // (or Spotify's own `error`); Unavailable: the token endpoint failed.
-  Status Complete(const std::string& session_id, const std::string& code, const std::string& state,
+  // The callback: trades the code for tokens, kept in `*session`; the state is spent either
+  // way. Unauthenticated: no session (null); InvalidArgument: a wrong state (or Spotify's
+  // own `error`); Unavailable: the token endpoint failed.
+  Status Complete(SpotifySession* session, const std::string& code, const std::string& state,
                   const std::string& error);
 
   // Whether the session holds an access token that is not expired or can be refreshed.
-  bool Connected(const std::string& session_id);
+  bool Connected(const SpotifySession& session) const;
 
-  // The session's top album covers. Unauthenticated as for Complete (or a token Spotify
-  // refuses), Unavailable when the API cannot be reached.
-  Result<std::vector<AlbumCover>> TopCovers(const std::string& session_id, int max);
+  // The session's top album covers. Unauthenticated as for FreshToken (or a token Spotify
+  // refuses: the tokens are then dropped from `*session`), Unavailable when the API cannot be
+  // reached.
+  Result<std::vector<AlbumCover>> TopCovers(SpotifySession* session, int max);
 
-  // The session's access token, refreshed first (refresh_token grant) when it expires within
-  // kRefreshMargin, so a person stays signed in past Spotify's one-hour tokens. Unauthenticated
-  // when there is none, or Spotify refuses the refresh (invalid_grant); Unavailable when the
-  // token endpoint fails otherwise.
-  Result<std::string> FreshToken(const std::string& session_id);
+  // The session's access token, refreshed first (refresh_token grant, kept in `*session`)
+  // when it expires within kRefreshMargin, so a person stays signed in past Spotify's one-hour
+  // tokens. Unauthenticated when there is none (or no session), or Spotify refuses the
+  // refresh (invalid_grant: the tokens are dropped); Unavailable when the token endpoint
+  // fails otherwise.
+  Result<std::string> FreshToken(SpotifySession* session);
 
   static constexpr std::chrono::seconds kRefreshMargin{60};
 
  private:
-  struct Session {
-    TimePoint last_used;
-    std::string verifier;
-    std::string state;
-    std::string access_token;
-    std::string refresh_token;
-    TimePoint token_expires;
-  };
   struct Grant {
     std::string access_token;
     std::string refresh_token;  // empty: keep the one the session has
@@ -83,15 +73,11 @@ class Spotify {
   };
   // The token endpoint with this form (Basic client auth).
   Result<Grant> RequestToken(const std::vector<std::pair<std::string, std::string>>& form);
-  static void Keep(const Grant& grant, Session* s);
-  // The live session (expired ones are dropped); null when none. REQUIRES: mu_ held.
-  Session* FindLocked(const std::string& session_id);
+  static void Keep(const Grant& grant, SpotifySession* s);
 
   SpotifyOptions options_;
   std::string redirect_uri_;
   const Clock* clock_;
-  std::mutex mu_;
-  std::map<std::string, Session> sessions_;
 };
 
 }  // namespace sparkify::web::internal

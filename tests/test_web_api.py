@@ -662,6 +662,7 @@ class WebApiTest(unittest.TestCase):
             {"name": "liar.png", "type": "image/png", "size": len(rocket)},
             {"name": "icc.jpg", "type": "image/jpeg", "size": len(long_header)},
             {"name": "garbage.png", "type": "image/png", "size": 100},
+            {"name": "lost.png", "type": "image/png", "size": 100},
         ]
         status, doc, _ = api("POST", self.base + "/api/uploads", {"files": files})
         self.assertEqual(status, 200, doc)
@@ -669,10 +670,10 @@ class WebApiTest(unittest.TestCase):
         self.assertEqual([f["name"] for f in forms], [f["name"] for f in files])
         self.assertEqual(forms[1]["error"]["code"], "unsupported_type")
         self.assertEqual(forms[2]["error"]["code"], "too_large")
-        for i in (0, 3, 4, 5):
+        for i in (0, 3, 4, 5, 6):
             self.assertRegex(forms[i]["key"], r"^uploads/direct/[0-9a-f]{32}\.(png|jpg)$")
             self.assertTrue(forms[i]["url"].startswith(self.up.store + "/sparkify"), forms[i])
-        self.assertEqual(len({forms[i]["key"] for i in (0, 3, 4, 5)}), 4)
+        self.assertEqual(len({forms[i]["key"] for i in (0, 3, 4, 5, 6)}), 5)
         fields = dict(forms[0]["fields"])
         self.assertEqual(fields["Content-Type"], "image/png")
         self.assertIn("x-amz-signature", fields)
@@ -698,8 +699,8 @@ class WebApiTest(unittest.TestCase):
                                        "http://evil.example")
         self.assertIsNone(headers.get("Access-Control-Allow-Origin"))
 
-        uploads = [{"key": forms[i]["key"], "name": forms[i]["name"]} for i in (0, 3, 4, 5)]
-        uploads.append({"key": "uploads/direct/" + "0" * 32 + ".png", "name": "lost.png"})
+        uploads = [{"key": forms[i]["key"], "token": forms[i]["token"], "name": forms[i]["name"]}
+                   for i in (0, 3, 4, 5, 6)]  # lost.png's form was never used
         status, job, _ = api("POST", self.base + "/api/jobs", {"uploads": uploads, "seed": 3})
         self.assertEqual(status, 202, job)
         final = self.follow(job["id"])[-1]
@@ -712,9 +713,14 @@ class WebApiTest(unittest.TestCase):
         self.assertEqual(len(final["collage"]["items"]), 2)
 
         # Keys the web app did not hand out, or not lists, are refused before any work.
-        for bad in ([{"key": "uploads/other.png"}], [{"key": "cutouts/x.png"}],
-                    [{"key": "uploads/direct/../../collages/a.png"}], "nope", [],
-                    [{"key": "uploads/direct/" + "A" * 32 + ".png"}]):
+        token = forms[0]["token"]
+        for bad in ([{"key": "uploads/other.png", "token": token}],
+                    [{"key": "cutouts/x.png", "token": token}],
+                    [{"key": "uploads/direct/../../collages/a.png", "token": token}], "nope", [],
+                    [{"key": "uploads/direct/" + "A" * 32 + ".png", "token": token}],
+                    # a key without its token (seen in a preview URL, say), or another's
+                    [{"key": forms[0]["key"]}], [{"key": forms[3]["key"], "token": token}],
+                    [{"key": forms[0]["key"], "token": token[:-1]}]):
             status, doc, _ = api("POST", self.base + "/api/jobs", {"uploads": bad})
             self.assertEqual((status, doc["error"]["code"]), (400, "bad_request"), bad)
         for bad in ({"files": []}, {"files": "x"}, {"files": [{"name": "a.png"}]},

@@ -3,6 +3,7 @@
 
 #include <exception>
 
+#include "common/crypto.h"
 #include "web/internal/app.h"
 #include "web/internal/assets.h"
 #include "web/internal/respond.h"
@@ -49,7 +50,8 @@ App::App(WebOptions options, std::string redirect_uri)
                                                             : options_.share_secret)),
       session_key_(SessionKey(options_.session_secret.empty()
                                   ? options_.credentials.secret_access_key
-                                  : options_.session_secret)) {
+                                  : options_.session_secret)),
+      upload_key_(HmacSha256(session_key_, "sparkify direct upload keys v1")) {
   csp_ = ContentSecurityPolicy(bucket_.origin(), options_.direct_uploads);
   origin_policy_.loopback_only = IsLoopbackAddress(options_.host);
   // The Spotify redirect URI names the host the browser uses for this server.

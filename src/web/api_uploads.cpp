@@ -37,6 +37,11 @@ bool ValidDirectKey(std::string_view key) {
   return ext == "jpg" || ext == "png" || ext == "webp";
 }
 
+// Proof that this app (any replica holding the secret) handed `key` out: 16 bytes of an HMAC.
+std::string UploadToken(std::string_view upload_key, std::string_view key) {
+  return Base64UrlEncode(HmacSha256(upload_key, "upload|" + std::string(key)).substr(0, 16));
+}
+
 // Why one file of an upload request cannot have a form; nullopt when it can.
 std::optional<ApiError> FileProblem(const json& file, uint64_t max_file_bytes) {
   const json& size = JsonMember(file, "size");
@@ -70,11 +75,8 @@ http::Response App::UploadForms(http::Request& req) {
     return ErrorResponse(413, "too_many_files",
                          "At most " + std::to_string(options_.max_files) + " covers at a time.");
   }
-  if (auto refused = budget_.UploadForms(req.remote_ip, static_cast<int>(files.size()))) {
-    return TooMany(*refused);
-  }
-  const TimePoint expires = Clock::System().Now() + std::chrono::seconds(kUploadFormSeconds);
-  json uploads = json::array();
+  // Every entry is read before anything is spent: a malformed one refuses the request.
+  std::vector<std::optional<ApiError>> problems;
   std::vector<std::string> codes;
   std::vector<std::string> reasons;
   for (const json& file : files) {
@@ -82,18 +84,29 @@ http::Response App::UploadForms(http::Request& req) {
       return ErrorResponse(400, "bad_request",
                            "files must hold objects (found: " + JsonTypeName(file) + ").");
     }
-    std::string name = ShortName(JsonString(file, "name", "upload"));
-    json entry = {{"name", name}};
-    if (auto problem = FileProblem(file, options_.max_file_bytes)) {
-      if (problem->code == "bad_request")
-        return ErrorResponse(400, "bad_request", problem->message);
+    problems.push_back(FileProblem(file, options_.max_file_bytes));
+    if (!problems.back()) continue;
+    if (problems.back()->code == "bad_request") {
+      return ErrorResponse(400, "bad_request", problems.back()->message);
+    }
+    codes.push_back(problems.back()->code);
+    reasons.push_back(ShortName(JsonString(file, "name", "upload")) + ": " +
+                      problems.back()->message);
+  }
+  if (codes.size() == files.size()) return NoneUsable(codes, reasons);
+  const int forms = static_cast<int>(files.size() - codes.size());
+  if (auto refused = budget_.UploadForms(req.remote_ip, forms)) return TooMany(*refused);
+
+  const TimePoint expires = Clock::System().Now() + std::chrono::seconds(kUploadFormSeconds);
+  json uploads = json::array();
+  for (size_t i = 0; i < files.size(); ++i) {
+    json entry = {{"name", ShortName(JsonString(files[i], "name", "upload"))}};
+    if (const auto& problem = problems[i]) {
       entry["error"] = {{"code", problem->code}, {"message", problem->message}};
-      codes.push_back(problem->code);
-      reasons.push_back(name + ": " + problem->message);
       uploads.push_back(std::move(entry));
       continue;
     }
-    const std::string type = JsonString(file, "type");
+    const std::string type = JsonString(files[i], "type");
     std::string key(kDirectPrefix);
     key += HexEncode(RandomBytes(16));
     key += '.';
@@ -105,16 +118,19 @@ http::Response App::UploadForms(http::Request& req) {
     json fields = json::array();
     for (const auto& field : form->fields) fields.push_back({field.first, field.second});
     entry["key"] = key;
+    entry["token"] = UploadToken(upload_key_, key);
     entry["url"] = form->url;
     entry["fields"] = std::move(fields);
     uploads.push_back(std::move(entry));
   }
-  if (codes.size() == files.size()) return NoneUsable(codes, reasons);
   return JsonResponse(200, {{"expires_at", FormatIso8601(expires)}, {"uploads", uploads}});
 }
 
 std::optional<http::Response> App::StoredSources(const json& uploads,
                                                  std::vector<CoverSource>* sources) const {
+  if (!options_.direct_uploads) {
+    return ErrorResponse(400, "bad_request", "Direct uploads are off: send the files themselves.");
+  }
   if (!uploads.is_array() || uploads.empty()) {
     return ErrorResponse(400, "bad_request", "uploads must be a non-empty list of {key, name}.");
   }
@@ -124,9 +140,12 @@ std::optional<http::Response> App::StoredSources(const json& uploads,
   }
   for (const json& upload : uploads) {
     const std::string key = JsonString(upload, "key");
-    if (!ValidDirectKey(key)) {
+    // Only keys this app handed out (any replica: the token's key is shared): a key seen
+    // elsewhere, in a signed preview URL say, does not make a job without its token.
+    if (!ValidDirectKey(key) ||
+        !ConstantTimeEquals(JsonString(upload, "token"), UploadToken(upload_key_, key))) {
       return ErrorResponse(400, "bad_request",
-                           "Each upload needs the key its form was made for (uploads/direct/...).");
+                           "Each upload needs the key and token its form came with.");
     }
     CoverSource source;
     source.name = ShortName(JsonString(upload, "name", "upload"));

@@ -1,5 +1,7 @@
 #include "web/internal/bucket.h"
 
+#include <spdlog/spdlog.h>
+
 namespace sparkify::web::internal {
 namespace {
 
@@ -58,6 +60,11 @@ Result<std::optional<Bucket::Prefix>> Bucket::ReadPrefix(const std::string& key,
   if (!r.ok()) {
     const auto error = s3client::S3ErrorOf(r.status());
     if (error && (error->code == "NoSuchKey" || error->code == "AccessDenied")) {
+      // AccessDenied is also what a policy without s3:GetObject on the key gets: say so.
+      if (error->code == "AccessDenied") {
+        spdlog::warn("web: GET {}: AccessDenied, taken as a missing object ({})", key,
+                     error->message);
+      }
       return std::optional<Prefix>();
     }
     if (error && error->code == "InvalidRange") {  // a range starting past the end: empty

@@ -64,11 +64,12 @@ std::string SizeText(uint64_t bytes) {
 
 Result<ImageCheck> InspectStoredCover(Bucket& bucket, const std::string& key,
                                       uint64_t max_file_bytes) {
-  // Most headers lie in the first 64 KiB; a JPEG with large EXIF or ICC blocks may reach
-  // further, so a header cut short by that window is read again in a larger one.
-  constexpr uint64_t kWindows[] = {64 << 10, 1 << 20};
+  // Most headers lie in the first 64 KiB; a JPEG with large EXIF, ICC or XMP blocks may reach
+  // further, so a header cut short by a window is read again in the next, up to the whole
+  // file (at most max_file_bytes).
+  const uint64_t windows[] = {64 << 10, 1 << 20, std::max<uint64_t>(max_file_bytes, 1 << 20)};
   ImageCheck check;
-  for (uint64_t window : kWindows) {
+  for (uint64_t window : windows) {
     SPARKIFY_ASSIGN_OR_RETURN(auto prefix, bucket.ReadPrefix(key, window));
     if (!prefix) return Refused("not_uploaded", "This file did not reach the image store.");
     if (prefix->size == 0) return Refused("bad_image", "This file is empty.");
@@ -78,7 +79,7 @@ Result<ImageCheck> InspectStoredCover(Bucket& bucket, const std::string& key,
     const bool whole = prefix->bytes.size() >= prefix->size;
     check = CheckHeader(prefix->bytes, !whole);
     // A header cut by the window is not known to be damaged until the larger one says so.
-    if (!whole && check.error.code == "bad_image" && window != kWindows[1]) continue;
+    if (!whole && check.error.code == "bad_image" && window != windows[2]) continue;
     if (!check.status.ok()) return check;
     // The form fixed the stored Content-Type to the one the key's extension says; the bytes
     // must agree, or the browser would be shown one type as another.

@@ -80,6 +80,7 @@ class App {
   std::vector<SampleFile> samples_;
   std::string share_key_;    // ShareLinkKey of the web app's secret key
   std::string session_key_;  // SessionKey of the session secret (or the secret key)
+  std::string upload_key_;   // MACs the direct-upload keys handed out (from session_key_)
 };
 
 }  // namespace sparkify::web::internal

@@ -35,9 +35,10 @@ ImageCheck CheckImage(std::string_view bytes);
 // "10 MiB", "512 KiB", "1000 bytes": a limit in words.
 std::string SizeText(uint64_t bytes);
 
-// The check of a cover the browser sent straight to the bucket (uploads/direct/...): its size
-// by a HEAD, its header by a ranged GET of its first 64 KiB (up to 1 MiB when the header
-// reaches further); nothing else of it is read here. `check.status` not OK with `check.error`
+// The check of a cover the browser sent straight to the bucket (uploads/direct/...): its size,
+// type and header by a ranged GET of its first 64 KiB (again with 1 MiB, then the whole file,
+// when the header reaches further); the image data after the header is left to the function,
+// which decodes it (a file cut short fails there). `check.status` not OK with `check.error`
 // set: a refused cover (missing: not_uploaded; empty, too large, not an image, damaged, or
 // not of the type its name says). A Status error: the store did not answer.
 Result<ImageCheck> InspectStoredCover(Bucket& bucket, const std::string& key,

@@ -112,10 +112,13 @@ async function storeError(response) {
 export class StoreUnreachable extends Error {}
 
 // Sends each file to the bucket with its signed form; the keys of those stored. A file the
-// server or the store refused is added to `refused` ({name, reason}). `onSent(n)` after each.
+// server or the store refused is added to `refused` ({name, reason}). `onSent(n, total)` before
+// the first and after each.
 async function sendToBucket(uploads, files, refused, onSent) {
   const stored = [];
+  const total = uploads.filter((u) => !u.error).length;
   let sent = 0;
+  onSent(0, total);
   let next = 0;
   let unreachable = false;
   const worker = async () => {
@@ -131,22 +134,26 @@ async function sendToBucket(uploads, files, refused, onSent) {
       form.append('file', files[i], files[i].name);
       let response;
       try {
-        response = await fetch(upload.url, { method: 'POST', body: form, credentials: 'omit' });
+        // The extra header makes the browser ask the store first (a CORS preflight): a store
+        // that does not allow this page fails then, before any byte of the file is sent.
+        response = await fetch(upload.url, {
+          method: 'POST', body: form, credentials: 'omit', headers: { 'X-Sparkify-Upload': '1' },
+        });
       } catch {
         unreachable = true;
         return;
       }
       if (response.ok) {
-        stored.push({ index: i, key: upload.key, name: upload.name });
+        stored.push({ index: i, key: upload.key, token: upload.token, name: upload.name });
       } else {
         refused.push({ name: upload.name, reason: await storeError(response) });
       }
-      onSent(++sent);
+      onSent(++sent, total);
     }
   };
   await Promise.all(Array.from({ length: Math.min(4, uploads.length) }, worker));
   if (unreachable) throw new StoreUnreachable();
-  return stored.sort((a, b) => a.index - b.index).map(({ key, name }) => ({ key, name }));
+  return stored.sort((a, b) => a.index - b.index).map(({ key, token, name }) => ({ key, token, name }));
 }
 
 // Direct upload: a signed form per file from the web app (POST /api/uploads), the files sent
@@ -166,7 +173,13 @@ export async function createJobFromFilesDirect(files, refused, onSent = () => {}
       415);
   }
   const described = images.map(({ file, type }) => ({ name: file.name, size: file.size, type }));
-  const { uploads } = await request('POST', '/api/uploads', { files: described });
+  let uploads;
+  try {
+    ({ uploads } = await request('POST', '/api/uploads', { files: described }));
+  } catch (err) {
+    if (err.status === 404) throw new StoreUnreachable();  // the server no longer offers it
+    throw err;
+  }
   const stored = await sendToBucket(uploads, images.map((t) => t.file), refused, onSent);
   if (!stored.length) {
     throw new ApiError('bad_image', refused.length === 1 ? refused[0].reason

@@ -143,19 +143,33 @@ function startFromFiles(list) {
 }
 
 // Straight to the bucket when the server offers it, else (or when the page cannot reach the
-// store) through the web app.
+// store: remembered for this tab) through the web app.
+const STORE_UNREACHABLE = 'sparkify-store-unreachable';
 async function sendFiles(files, refused) {
-  if (!config.direct_uploads) return api.createJobFromFiles(files);
-  const before = refused.length;
-  try {
-    return await api.createJobFromFilesDirect(files, refused, (n) =>
-      showMessage(`Sending covers to the image store: ${n} of ${files.length}.`, 'progress'));
-  } catch (err) {
-    if (!(err instanceof api.StoreUnreachable)) throw err;
-    console.warn('The image store cannot be reached from this page; uploading through Sparkify.');
-    refused.splice(before);
-    return api.createJobFromFiles(files);
+  const made = generation;
+  const direct = config.direct_uploads && !sessionStorage.getItem(STORE_UNREACHABLE);
+  if (direct) {
+    const before = refused.length;
+    try {
+      return await api.createJobFromFilesDirect(files, refused, (n, total) => {
+        if (made === generation) {
+          showMessage(`Sending covers to the image store: ${n} of ${total}.`, 'progress');
+        }
+      });
+    } catch (err) {
+      if (!(err instanceof api.StoreUnreachable)) throw err;
+      console.warn('The image store cannot be reached from this page; uploading through Sparkify.');
+      sessionStorage.setItem(STORE_UNREACHABLE, '1');
+      refused.splice(before);
+      if (made === generation) clearMessage();
+    }
   }
+  const total = files.reduce((sum, f) => sum + f.size, 0);
+  if (total > config.max_upload_bytes) {
+    throw new api.ApiError('too_large', `These files come to ${megabytes(total)}; through ` +
+      `Sparkify itself at most ${megabytes(config.max_upload_bytes)} go at once. Choose fewer.`, 413);
+  }
+  return api.createJobFromFiles(files);
 }
 
 function startFromUrls(text) {

@@ -459,6 +459,73 @@ class WebApiTest(unittest.TestCase):
         status, shared, _ = api("POST", self.base + "/api/jobs/%s/share" % job["id"])
         self.assertTrue(shared["local"], shared)
 
+    def web_replica(self, **env):
+        """Another `sparkify web` on the same bucket and function with the web key (and the
+        Spotify settings); (process, base URL). The caller stops it."""
+        with open(os.path.join(self.data, "store", "iam", "users", "web",
+                               "credentials.json")) as f:
+            web = json.load(f)
+        env = clean_env(AWS_ACCESS_KEY_ID=web["access_key_id"],
+                        AWS_SECRET_ACCESS_KEY=web["secret_access_key"],
+                        SPOTIFY_CLIENT_ID="client-1", SPOTIFY_CLIENT_SECRET="secret-1",
+                        SPOTIFY_AUTH_URL=self.spotify.url + "/authorize",
+                        SPOTIFY_TOKEN_URL=self.spotify.url + "/api/token",
+                        SPOTIFY_API_URL=self.spotify.url,
+                        # Sign-ins start on the first web app (any port serves the callback).
+                        SPOTIFY_REDIRECT_URI=self.base + "/auth/spotify/callback", **env)
+        proc = subprocess.Popen(
+            [sparkify_binary(), "web", "--listen", "127.0.0.1:0", "--s3-endpoint", self.up.store,
+             "--function-url", self.up.function, "--samples", "none", "--allow-private-fetch"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent)
+        line = proc.stdout.readline().decode()
+        return proc, re.search(r"listening on (\S+)", line).group(1)
+
+    def test_a_second_replica_serves_the_first_ones_sessions_and_uploads(self):
+        jar = http.cookiejar.CookieJar()
+        browser = urllib.request.build_opener(NoRedirect, urllib.request.HTTPCookieProcessor(jar))
+        # Signed in to Spotify on the first web app...
+        status, headers, _ = request("GET", self.base + "/auth/spotify/login", opener=browser)
+        status, headers, _ = request("GET", headers["Location"])
+        status, headers, _ = request("GET", headers["Location"], opener=browser)
+        self.assertEqual((status, headers["Location"]), (302, "/?spotify=connected"))
+        forms = api("POST", self.base + "/api/uploads", {"files": [
+            {"name": "coffee.png", "type": "image/png", "size": len(sample("coffee.png"))}]})[1]
+        form = forms["uploads"][0]
+        status, _, body = form_post(form["url"], form["fields"], "coffee.png", sample("coffee.png"))
+        self.assertEqual(status, 204, body)
+        replica, base = self.web_replica()
+        other, other_base = self.web_replica(SPARKIFY_SESSION_SECRET="another replica's secret")
+        try:
+            # ... the second one knows the session (the cookie carries it, sealed) ...
+            self.assertTrue(api("GET", base + "/api/config", opener=browser)[1]["spotify_connected"])
+            status, job, _ = api("POST", base + "/api/jobs", {"source": "spotify"}, opener=browser)
+            self.assertEqual(status, 202, job)
+            poll(lambda: api("GET", base + "/api/jobs/" + job["id"])[1]["state"] == "done", 120,
+                 what="the Spotify job on the second replica")
+            # ... and takes the files sent with the first one's forms.
+            status, job, _ = api("POST", base + "/api/jobs", {"uploads": [
+                {"key": form["key"], "token": form["token"], "name": "coffee.png"}]})
+            self.assertEqual(status, 202, job)
+            poll(lambda: api("GET", base + "/api/jobs/" + job["id"])[1]["state"] == "done", 120,
+                 what="the direct-upload job on the second replica")
+            final = api("GET", base + "/api/jobs/" + job["id"])[1]
+            self.assertEqual(final["covers"][0]["state"], "done", final)
+            # A replica with another session secret opens neither.
+            self.assertFalse(
+                api("GET", other_base + "/api/config", opener=browser)[1]["spotify_connected"])
+            status, doc, _ = api("POST", other_base + "/api/jobs", {"source": "spotify"},
+                                 opener=browser)
+            self.assertEqual((status, doc["error"]["code"]), (401, "spotify_session"))
+            status, doc, _ = api("POST", other_base + "/api/jobs", {"uploads": [
+                {"key": form["key"], "token": form["token"], "name": "coffee.png"}]})
+            self.assertEqual((status, doc["error"]["code"]), (400, "bad_request"))
+        finally:
+            for p in (replica, other):
+                p.send_signal(signal.SIGTERM)
+                self.assertEqual(p.wait(30), 0)
+                p.stdout.close()
+
     def test_jobs_beyond_the_slots_wait_in_a_fair_queue(self):
         with open(os.path.join(self.data, "store", "iam", "users", "web",
                                "credentials.json")) as f:

@@ -71,6 +71,8 @@ void AddPutHeaders(const PutOptions& options, sigv4::Headers* headers) {
   for (const auto& [name, value] : options.metadata) {
     headers->emplace_back("x-amz-meta-" + name, value);
   }
+  if (!options.if_match.empty()) headers->emplace_back("If-Match", options.if_match);
+  if (options.if_none_match_any) headers->emplace_back("If-None-Match", "*");
 }
 
 // Runs `fn`, turning any exception into a Status so none leaves the library.

@@ -66,6 +66,12 @@ struct PutOptions {
   // body is not hashed again (for the checksum or the payload signature). A wrong one makes the
   // server refuse the PUT. Empty: computed here when needed.
   std::string body_sha256;
+  // A conditional write (S3's conditional PUT): `if_match` (an ETag, quotes and all): only
+  // over the object that has it; `if_none_match_any`: only when no object has the key. Else
+  // 412 PreconditionFailed (FailedPrecondition; S3ErrorOf tells the code), or 409
+  // ConditionalRequestConflict when a concurrent write to the key won.
+  std::string if_match;
+  bool if_none_match_any = false;
 };
 
 struct PutResult {

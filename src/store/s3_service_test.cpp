@@ -12,61 +12,36 @@
 #include "iam/identity.h"
 #include "s3client/s3client.h"
 #include "store/s3_service.h"
+#include "store/test_util.h"
 
 namespace sparkify::store {
 namespace {
 
 namespace fs = std::filesystem;
 
-const sigv4::Credentials kRoot{"ROOTKEY", "root-secret-for-tests", ""};
+const sigv4::Credentials kRoot = InProcessStore::kRoot;
 
 class StoreFixture : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("sparkify-s3svc-" + HexEncode(RandomBytes(6)));
-    diskstore::DiskStoreOptions disk_opts;
-    disk_opts.data_dir = dir_.string();
-    auto disk = diskstore::DiskStore::Open(disk_opts);
-    ASSERT_TRUE(disk.ok()) << disk.status().ToString();
-    disk_ = std::move(*disk);
-    auto ids = iam::IdentityStore::Open(dir_.string(), kRoot);
-    ASSERT_TRUE(ids.ok()) << ids.status().ToString();
-    ids_ = std::move(*ids);
-    service_ = std::make_unique<S3Service>(disk_.get(), ids_.get(), S3ServiceOptions{});
-    http::ServerOptions http_opts;
-    http_opts.render_error = &S3Service::RenderServerError;
-    auto server =
-        http::Server::Start(http_opts, [this](http::Request& r) { return service_->Handle(r); });
-    ASSERT_TRUE(server.ok()) << server.status().ToString();
-    server_ = std::move(*server);
-    endpoint_ = "http://127.0.0.1:" + std::to_string(server_->port());
+    store_ = std::make_unique<InProcessStore>();
+    ASSERT_TRUE(store_->status().ok()) << store_->status().ToString();
+    endpoint_ = store_->endpoint();
+    dir_ = store_->dir();
+    ids_ = store_->identities();
   }
 
-  void TearDown() override {
-    if (server_) server_->Stop();
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-
-  s3client::S3Client Client(sigv4::Credentials creds = kRoot) {
-    s3client::ClientOptions o;
-    o.endpoint = endpoint_;
-    o.addressing = s3client::Addressing::kPath;
-    o.credentials = std::move(creds);
-    return s3client::S3Client(o);
-  }
+  s3client::S3Client Client(sigv4::Credentials creds = kRoot) { return store_->Client(creds); }
 
   static std::string CodeOf(const Status& s) {
     auto e = s3client::S3ErrorOf(s);
     return e ? e->code : s.ToString();
   }
 
-  fs::path dir_;
-  std::unique_ptr<diskstore::DiskStore> disk_;
-  std::unique_ptr<iam::IdentityStore> ids_;
-  std::unique_ptr<S3Service> service_;
-  std::unique_ptr<http::Server> server_;
+  std::unique_ptr<InProcessStore> store_;
   std::string endpoint_;
+  fs::path dir_;
+  iam::IdentityStore* ids_ = nullptr;
 };
 
 long CurlStatus(const std::string& url, std::string* body = nullptr) {
@@ -160,6 +135,27 @@ httpclient::Response PostForm(const s3client::PresignedPost& form, const std::st
   httpclient::Response response;
   EXPECT_TRUE(httpclient::Perform(req, {}, &sink, &response).ok());
   return response;
+}
+
+TEST_F(StoreFixture, ConditionalPutsFromTheClientKeepOneWriterAtATime) {
+  auto client = Client();
+  ASSERT_TRUE(client.CreateBucket("bkt").ok());
+  s3client::PutOptions create;
+  create.if_none_match_any = true;
+  auto first = client.PutObject("bkt", "jobs/a.json", "v1", create);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  Status again = client.PutObject("bkt", "jobs/a.json", "v1 again", create).status();
+  EXPECT_EQ(again.code(), Status::Code::kFailedPrecondition) << again.ToString();
+  EXPECT_EQ(s3client::S3ErrorOf(again)->code, "PreconditionFailed");
+
+  s3client::PutOptions update;
+  update.if_match = first->etag;
+  auto second = client.PutObject("bkt", "jobs/a.json", "v2", update);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  // The same version again: someone wrote since, so this writer must read first.
+  Status stale = client.PutObject("bkt", "jobs/a.json", "v2 too", update).status();
+  EXPECT_EQ(s3client::S3ErrorOf(stale)->code, "PreconditionFailed") << stale.ToString();
+  EXPECT_EQ(client.GetObject("bkt", "jobs/a.json")->body, "v2");
 }
 
 TEST_F(StoreFixture, PresignedPostFormsUploadWithinTheirPolicy) {
@@ -282,7 +278,7 @@ TEST_F(StoreFixture, VirtualHostedStyleAddressesTheBucketFromTheHost) {
   s3client::ClientOptions o;
   // curl resolves every *.localhost name to loopback; the store's default domain is
   // s3.localhost, so Host: vhost-bkt.s3.localhost:PORT names the bucket.
-  o.endpoint = "http://s3.localhost:" + std::to_string(server_->port());
+  o.endpoint = "http://s3.localhost:" + endpoint_.substr(endpoint_.rfind(':') + 1);
   o.addressing = s3client::Addressing::kVirtualHosted;
   o.credentials = kRoot;
   s3client::S3Client vhost(o);

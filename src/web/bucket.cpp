@@ -51,6 +51,21 @@ Result<bool> Bucket::Exists(const std::string& key) {
   return r.status();
 }
 
+namespace {
+
+// A missing object as S3 says it: NoSuchKey, or AccessDenied to a reader without
+// s3:ListBucket (logged: a policy without s3:GetObject on the key says the same).
+bool Missing(const Status& status, const std::string& key) {
+  const auto error = s3client::S3ErrorOf(status);
+  if (!error || (error->code != "NoSuchKey" && error->code != "AccessDenied")) return false;
+  if (error->code == "AccessDenied") {
+    spdlog::warn("web: GET {}: AccessDenied, taken as a missing object ({})", key, error->message);
+  }
+  return true;
+}
+
+}  // namespace
+
 Result<std::optional<Bucket::Prefix>> Bucket::ReadPrefix(const std::string& key,
                                                          uint64_t max_bytes) {
   s3client::GetOptions get;
@@ -58,21 +73,40 @@ Result<std::optional<Bucket::Prefix>> Bucket::ReadPrefix(const std::string& key,
   get.max_bytes = max_bytes;
   auto r = client_.GetObject(bucket_, key, get);
   if (!r.ok()) {
+    if (Missing(r.status(), key)) return std::optional<Prefix>();
     const auto error = s3client::S3ErrorOf(r.status());
-    if (error && (error->code == "NoSuchKey" || error->code == "AccessDenied")) {
-      // AccessDenied is also what a policy without s3:GetObject on the key gets: say so.
-      if (error->code == "AccessDenied") {
-        spdlog::warn("web: GET {}: AccessDenied, taken as a missing object ({})", key,
-                     error->message);
-      }
-      return std::optional<Prefix>();
-    }
     if (error && error->code == "InvalidRange") {  // a range starting past the end: empty
       return std::optional<Prefix>(Prefix{"", 0, ""});
     }
     return r.status();
   }
   return std::optional<Prefix>(Prefix{std::move(r->body), r->info.size, r->info.content_type});
+}
+
+Result<std::optional<Bucket::Versioned>> Bucket::GetVersioned(const std::string& key,
+                                                              uint64_t max_bytes) {
+  s3client::GetOptions get;
+  get.max_bytes = max_bytes;
+  auto r = client_.GetObject(bucket_, key, get);
+  if (!r.ok()) {
+    if (Missing(r.status(), key)) return std::optional<Versioned>();
+    return r.status();
+  }
+  return std::optional<Versioned>(Versioned{std::move(r->body), std::move(r->info.etag)});
+}
+
+Result<std::string> Bucket::PutIf(const std::string& key, std::string_view bytes,
+                                  const std::string& content_type, const std::string& etag) {
+  s3client::PutOptions put;
+  put.content_type = content_type;
+  put.checksum_sha256 = true;
+  if (etag.empty()) {
+    put.if_none_match_any = true;
+  } else {
+    put.if_match = etag;
+  }
+  SPARKIFY_ASSIGN_OR_RETURN(auto r, client_.PutObject(bucket_, key, bytes, put));
+  return std::move(r.etag);
 }
 
 Result<s3client::PresignedPost> Bucket::SignUpload(const std::string& key,

@@ -41,6 +41,17 @@ class Bucket {
     std::string content_type;
   };
   Result<std::optional<Prefix>> ReadPrefix(const std::string& key, uint64_t max_bytes);
+  // The object's bytes (at most `max_bytes`) and its ETag; nullopt when there is none
+  // (NoSuchKey, or AccessDenied as for ReadPrefix).
+  struct Versioned {
+    std::string body;
+    std::string etag;
+  };
+  Result<std::optional<Versioned>> GetVersioned(const std::string& key, uint64_t max_bytes);
+  // A conditional PUT: over the version `etag` names, or only if there is no object when it is
+  // empty; the new ETag. FailedPrecondition when the condition fails (another writer).
+  Result<std::string> PutIf(const std::string& key, std::string_view bytes,
+                            const std::string& content_type, const std::string& etag);
   // A form with which a browser uploads one file as `key` (S3 POST Object): at most
   // `max_bytes`, exactly `content_type`, within `expires_seconds`.
   Result<s3client::PresignedPost> SignUpload(const std::string& key,

@@ -146,7 +146,7 @@ class TemplateTest(unittest.TestCase):
         sse = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
         self.assertIn(sse["ServerSideEncryptionByDefault"]["SSEAlgorithm"], ("AES256", "aws:kms"))
         rules = {r.get("Prefix"): r for r in props["LifecycleConfiguration"]["Rules"]}
-        for prefix in ("uploads/", "collages/"):
+        for prefix in ("uploads/", "collages/", "jobs/"):
             self.assertEqual(rules[prefix]["Status"], "Enabled")
             self.assertIn("ExpirationInDays", rules[prefix])
         self.assertNotIn("cutouts/", rules, "cut-outs are content-addressed and reused")

@@ -235,9 +235,11 @@ class WebApiTest(unittest.TestCase):
 
     # --- helpers ---------------------------------------------------------------------------
 
-    def follow(self, job_id):
-        """Reads the job's event stream to its end; returns the states seen (job JSON)."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.web_port, timeout=180)
+    def follow(self, job_id, base=None):
+        """Reads the job's event stream (on `base`, default `up`'s web app) to its end; returns
+        the states seen (job JSON, with the event's id as "_id")."""
+        port = urllib.parse.urlsplit(base).port if base else self.web_port
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=180)
         conn.request("GET", "/api/jobs/%s/events" % job_id)
         res = conn.getresponse()
         self.assertEqual(res.status, 200)
@@ -250,7 +252,7 @@ class WebApiTest(unittest.TestCase):
             line = line.decode().rstrip("\n")
             if line == "":
                 if event.get("event") == "job":
-                    states.append(json.loads(event["data"]))
+                    states.append(dict(json.loads(event["data"]), _id=event.get("id", "0")))
                 event = {}
             elif not line.startswith(":") and ":" in line:
                 k, v = line.split(":", 1)
@@ -525,6 +527,80 @@ class WebApiTest(unittest.TestCase):
                 p.send_signal(signal.SIGTERM)
                 self.assertEqual(p.wait(30), 0)
                 p.stdout.close()
+
+    def test_any_replica_serves_any_job_and_a_job_outlives_its_replica(self):
+        first, first_base = self.web_replica()
+        second, second_base = self.web_replica()
+        third = None
+        try:
+            body, headers = multipart([("coffee.png", sample("coffee.png")),
+                                       ("rocket.jpg", sample("rocket.jpg"))])
+            status, _, raw = request("POST", first_base + "/api/jobs", body, headers)
+            self.assertEqual(status, 202, raw)
+            job_id = json.loads(raw)["id"]
+            # At once on the other replica (the first saved it before answering) ...
+            status, doc, _ = api("GET", second_base + "/api/jobs/" + job_id)
+            self.assertEqual(status, 200, doc)
+            self.assertEqual([c["name"] for c in doc["covers"]], ["coffee.png", "rocket.jpg"])
+            # ... whose event stream follows it to the end, read from the bucket.
+            states = self.follow(job_id, second_base)
+            self.assertEqual(states[-1]["state"], "done", states[-1])
+            versions = [int(s.get("_id", 0)) for s in states]
+            self.assertEqual(versions, sorted(versions))
+            # A new layout made on the second replica is what the first one shows.
+            status, collage, _ = api("POST", second_base + "/api/jobs/%s/regenerate" % job_id)
+            self.assertEqual(status, 200, collage)
+            status, doc, _ = api("GET", first_base + "/api/jobs/" + job_id)
+            self.assertEqual(doc["collage"]["seed"], collage["seed"])
+            status, shared, _ = api("POST", first_base + "/api/jobs/%s/share" % job_id)
+            self.assertEqual(status, 200, shared)
+            # The replica that made the job stops; a new one (and `up`'s) still serve it.
+            first.send_signal(signal.SIGTERM)
+            self.assertEqual(first.wait(30), 0)
+            first.stdout.close()
+            first = None
+            third, third_base = self.web_replica()
+            for base in (third_base, self.base):
+                status, doc, _ = api("GET", base + "/api/jobs/" + job_id)
+                self.assertEqual((status, doc["state"]), (200, "done"), doc)
+                self.assertEqual(doc["collage"]["seed"], collage["seed"])
+                self.check_signed(doc["collage"]["items"][0]["url"])
+            status, headers, _ = request("GET", third_base + "/api/jobs/%s/download" % job_id)
+            self.assertEqual(status, 303)
+            self.assertEqual(png_size(self.check_signed(headers["Location"])), (1080, 1080))
+            status, _, page = request("GET", third_base + shared["path"])
+            self.assertEqual(status, 200)
+            # A record left running by a replica that died long ago says so, on any replica.
+            with open(os.path.join(self.data, "root-credentials.json")) as f:
+                root = json.load(f)
+            s3 = boto3_client(self.up.store, root["access_key_id"], root["secret_access_key"])
+            record = json.loads(s3.get_object(Bucket="sparkify",
+                                              Key="jobs/%s.json" % job_id)["Body"].read())
+            self.assertEqual((record["id"], record["state"]), (job_id, "done"))
+            orphan_id = "cd" * 12
+            record.update(id=orphan_id, state="running", collage=None, finished_at=None,
+                          saved_at=int(time.time()) - 3600)
+            s3.put_object(Bucket="sparkify", Key="jobs/%s.json" % orphan_id,
+                          Body=json.dumps(record).encode())
+            status, doc, _ = api("GET", third_base + "/api/jobs/" + orphan_id)
+            self.assertEqual((status, doc["state"], doc["error"]["code"]),
+                             (200, "failed", "server_stopped"), doc)
+            self.assertEqual(self.follow(orphan_id, third_base)[-1]["state"], "failed")
+            # A record that is not one is a store problem, said without its details.
+            s3.put_object(Bucket="sparkify", Key="jobs/%s.json" % ("ef" * 12), Body=b"{}")
+            status, doc, _ = api("GET", third_base + "/api/jobs/" + "ef" * 12)
+            self.assertEqual((status, doc["error"]["code"]), (502, "store_error"), doc)
+            # What a replica never saw and the bucket does not hold is still unknown.
+            status, doc, _ = api("GET", third_base + "/api/jobs/" + "ab" * 12)
+            self.assertEqual((status, doc["error"]["code"]), (404, "not_found"))
+            # Streams of finished jobs end at once on any replica.
+            self.assertEqual(self.follow(job_id, third_base)[-1]["state"], "done")
+        finally:
+            for p in (first, second, third):
+                if p is not None:
+                    p.send_signal(signal.SIGTERM)
+                    self.assertEqual(p.wait(30), 0)
+                    p.stdout.close()
 
     def test_jobs_beyond_the_slots_wait_in_a_fair_queue(self):
         with open(os.path.join(self.data, "store", "iam", "users", "web",

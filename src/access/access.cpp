@@ -38,6 +38,8 @@ ordered_json WebStatements(const PolicyTarget& t) {
       Allow("ReadImagesToSignUrls", {"s3:GetObject"},
             {ObjectArn(t, kUploadsPrefix), ObjectArn(t, kCutoutsPrefix),
              ObjectArn(t, kCollagesPrefix)}),
+      // The jobs' state, which every replica of the web app reads and writes.
+      Allow("ReadAndWriteJobs", {"s3:GetObject", "s3:PutObject"}, {ObjectArn(t, kJobsPrefix)}),
       Allow("InvokeTheFunction", {"lambda:InvokeFunction"}, {t.function_arn}),
   });
 }

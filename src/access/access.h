@@ -6,10 +6,11 @@
 //   uploads/   covers as the web app stored them (uploads, fetched URLs, samples, Spotify)
 //   cutouts/   the function's RGBA cut-outs, content-addressed
 //   collages/  rendered collage PNGs behind share links
+//   jobs/      the web app's jobs (jobs/<id>.json), shared by its replicas
 //
 //   function  may read uploads/ and cutouts/ (GET and HEAD), write cutouts/. Nothing else.
 //   web       may write uploads/ and collages/, read uploads/, cutouts/ and collages/ (to sign
-//             GET URLs), and invoke the function. Nothing else.
+//             GET URLs), read and write jobs/, and invoke the function. Nothing else.
 // Neither may list or delete anything: only the root key can.
 //
 // Pure functions; thread-safe.
@@ -32,6 +33,7 @@ Result<Principal> ParsePrincipal(std::string_view name);
 inline constexpr char kUploadsPrefix[] = "uploads/";
 inline constexpr char kCutoutsPrefix[] = "cutouts/";
 inline constexpr char kCollagesPrefix[] = "collages/";
+inline constexpr char kJobsPrefix[] = "jobs/";
 
 struct PolicyTarget {
   // The bucket's name, put into ARNs verbatim (so "${Bucket}" works for CloudFormation !Sub).

@@ -36,8 +36,8 @@ std::string SelfDir() {
 // The store, with the root key.
 process::SpawnSpec StoreSpec(const UpFlags& f, const std::string& dir, const UpKeys& keys) {
   process::SpawnSpec store;
-  // The AWS template's lifecycle rules: covers and collages expire, unfinished multipart
-  // uploads are aborted after a day; and its bucket encryption: everything SSE-S3.
+  // The AWS template's lifecycle rules: covers, collages and job records expire, unfinished
+  // multipart uploads are aborted after a day; and its bucket encryption: everything SSE-S3.
   std::string retention = std::to_string(f.retention_days) + "d";
   store.argv = {dir + "/sparkify",
                 "store",
@@ -51,6 +51,8 @@ process::SpawnSpec StoreSpec(const UpFlags& f, const std::string& dir, const UpK
                 "uploads/=" + retention,
                 "--expire",
                 "collages/=" + retention,
+                "--expire",
+                "jobs/=" + retention,
                 "--abort-uploads-after",
                 "1d",
                 "--default-encryption",

@@ -1,6 +1,9 @@
 // The job routes: create (uploads, URLs, samples, Spotify), read, follow, regenerate, share.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <thread>
+
 #include <nlohmann/json.hpp>
 
 #include "common/crypto.h"
@@ -297,6 +300,9 @@ http::Response App::StartJob(const http::Request& req, std::vector<CoverSource> 
     covers.push_back(std::move(c));
   }
   std::shared_ptr<Job> job = JobTable::NewJob(std::move(covers));
+  // Every change goes to the bucket, where any replica reads it (the job calls this only
+  // while it lives).
+  job->OnChange([this, raw = job.get()] { PersistJob(*raw); });
   size_t count = sources.size();
   if (Status s = runner_.Start(job, std::move(sources), seed, req.remote_ip, std::move(slot));
       !s.ok()) {
@@ -305,6 +311,7 @@ http::Response App::StartJob(const http::Request& req, std::vector<CoverSource> 
     return ErrorResponse(503, code, s.message());
   }
   jobs_.Add(job);
+  PersistJob(*job);
   spdlog::info("web: job {} with {} covers", job->id(), count);
   http::Response res = ViewOrError(JobJson(job->Snapshot(), bucket_), 202);
   res.Set("Location", "/api/jobs/" + job->id());
@@ -312,17 +319,33 @@ http::Response App::StartJob(const http::Request& req, std::vector<CoverSource> 
 }
 
 http::Response App::GetJob(const std::string& id) {
-  std::shared_ptr<Job> job = jobs_.Find(id);
-  if (!job) return ErrorResponse(404, "not_found", "No such job.");
-  return ViewOrError(JobJson(job->Snapshot(), bucket_), 200);
+  auto found = FindJob(id);
+  if (!found.ok() || !*found) return NoJob(found.status());
+  return ViewOrError(JobJson((*found)->job->Snapshot(), bucket_), 200);
 }
 
 // Server-sent events: the job at once, then at every change, a comment line every 15 s while
 // nothing changes; the stream ends after done/failed. A browser reconnecting with
 // Last-Event-ID (the version it has) after the end gets 204, which stops its EventSource.
 http::Response App::Events(const http::Request& req, const std::string& id) {
-  std::shared_ptr<Job> job = jobs_.Find(id);
-  if (!job) return ErrorResponse(404, "not_found", "No such job.");
+  auto found = FindJob(id);
+  if (!found.ok() || !*found) return NoJob(found.status());
+  std::shared_ptr<Job> job = (*found)->job;
+  // A job this replica runs wakes its stream at once; another's is read from the bucket
+  // every second (the bounded delay of an event from another replica).
+  std::function<JobSnapshot(uint64_t)> next;
+  if ((*found)->from_bucket) {
+    next = [this, job, id](uint64_t seen) mutable {
+      JobSnapshot snap = job->Snapshot();
+      if (snap.version > seen) return snap;
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      auto again = FindJob(id);
+      if (again.ok() && *again) job = (*again)->job;
+      return job->Snapshot();
+    };
+  } else {
+    next = [job](uint64_t seen) { return job->WaitForChange(seen, std::chrono::seconds(1)); };
+  }
   uint64_t seen = 0;
   std::string last(req.Header("last-event-id").value_or(""));
   if (last.empty()) last = QueryValue(req, "since").value_or("");
@@ -335,11 +358,11 @@ http::Response App::Events(const http::Request& req, const std::string& id) {
     res.status = 204;
     return res;
   }
-  res.stream = [this, job, seen](const std::function<bool(std::string_view)>& write) mutable {
+  res.stream = [this, next, seen](const std::function<bool(std::string_view)>& write) mutable {
     if (!write("retry: 1000\n\n")) return;
     auto quiet_since = std::chrono::steady_clock::now();
     while (true) {
-      JobSnapshot snap = job->WaitForChange(seen, std::chrono::seconds(1));
+      JobSnapshot snap = next(seen);
       if (snap.version > seen) {
         seen = snap.version;
         auto doc = JobJson(snap, bucket_);
@@ -366,13 +389,26 @@ http::Response App::Events(const http::Request& req, const std::string& id) {
 }
 
 http::Response App::Regenerate(const http::Request& req, const std::string& id) {
-  std::shared_ptr<Job> job = jobs_.Find(id);
-  if (!job) return ErrorResponse(404, "not_found", "No such job.");
-  if (auto refused = budget_.Action(req.remote_ip)) return TooMany(*refused);
-  Collage collage;
-  if (!job->Reseed(RandomSeed(), &collage)) {
+  auto found = FindJob(id);
+  if (!found.ok() || !*found) return NoJob(found.status());
+  if (!(*found)->job->Snapshot().collage) {
     return ErrorResponse(409, "not_ready", "The collage is not ready yet.");
   }
+  if (auto refused = budget_.Action(req.remote_ip)) return TooMany(*refused);
+  const uint64_t seed = RandomSeed();
+  Collage collage;
+  if (!(*found)->from_bucket) {
+    (*found)->job->Reseed(seed, &collage);
+    return ViewOrError(CollageJson(collage, bucket_), 200);
+  }
+  Status s = UpdateRecord(id, [&](JobRecord& record) {
+    if (!record.snapshot.collage) return false;
+    record.snapshot.collage->seed = seed;
+    collage = *record.snapshot.collage;
+    return true;
+  });
+  if (!s.ok())
+    return ErrorResponse(502, "store_error", "Cannot save the new layout: " + s.message());
   return ViewOrError(CollageJson(collage, bucket_), 200);
 }
 
@@ -439,18 +475,32 @@ http::Response App::SharedCollage(const http::Request& req, const std::string& t
 }
 
 http::Response App::Share(const http::Request& req, const std::string& id, bool download) {
-  std::shared_ptr<Job> job = jobs_.Find(id);
-  if (!job) return ErrorResponse(404, "not_found", "No such job.");
+  auto found = FindJob(id);
+  if (!found.ok() || !*found) return NoJob(found.status());
+  std::shared_ptr<Job> job = (*found)->job;
   JobSnapshot snap = job->Snapshot();
   if (!snap.collage) return ErrorResponse(409, "not_ready", "The collage is not ready yet.");
   if (!job->IsShared(snap.collage->seed)) {  // a new picture to draw and store
     if (auto refused = budget_.Action(req.remote_ip)) return TooMany(*refused);
   }
+  const bool was_shared = job->IsShared(snap.collage->seed);
   auto key = EnsureSharedPng(*job, *snap.collage, bucket_, share_key_, 32u << 20);
   if (!key.ok()) {
     spdlog::warn("web: job {}: share failed: {}", id, key.status().message());
     return ErrorResponse(502, "store_error",
                          "Could not make the picture: " + key.status().message());
+  }
+  if ((*found)->from_bucket && !was_shared) {
+    // Remembered in the record, so no replica draws this picture again.
+    const uint64_t seed = snap.collage->seed;
+    Status s = UpdateRecord(id, [seed](JobRecord& record) {
+      if (std::find(record.shared.begin(), record.shared.end(), seed) != record.shared.end()) {
+        return false;
+      }
+      record.shared.push_back(seed);
+      return true;
+    });
+    if (!s.ok()) spdlog::warn("web: job {}: cannot note the shared picture: {}", id, s.message());
   }
   if (download) {
     auto url = bucket_.SignGet(*key, "sparkify-collage.png");

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/clock.h"
 #include "web/internal/respond.h"
 
 namespace sparkify::web::internal {
@@ -207,7 +208,8 @@ std::string JobRecordJson(const JobRecord& record) {
               {"covers", covers},
               {"collage", s.collage ? CollageJson(*s.collage) : json(nullptr)},
               {"finished_at", record.finished_at ? json(*record.finished_at) : json(nullptr)},
-              {"shared", record.shared}};
+              {"shared", record.shared},
+              {"saved_at", record.saved_at}};
   return doc.dump();
 }
 
@@ -243,6 +245,7 @@ Result<JobRecord> ParseJobRecord(std::string_view text) {
     }
     out.shared.push_back(seed.get<uint64_t>());
   }
+  out.saved_at = r.Int(doc, "saved_at");
   if (!r.problem.empty()) return Status::InvalidArgument("not a job record: " + r.problem);
   return out;
 }
@@ -258,8 +261,10 @@ Result<std::optional<JobBook::Stored>> JobBook::Load(const std::string& id) {
 }
 
 Status JobBook::Save(const JobRecord& record, std::string* etag) {
+  JobRecord stamped = record;
+  stamped.saved_at = ToUnixSeconds(Clock::System().Now());
   SPARKIFY_ASSIGN_OR_RETURN(*etag,
-                            bucket_->PutIf(JobRecordKey(record.snapshot.id), JobRecordJson(record),
+                            bucket_->PutIf(JobRecordKey(record.snapshot.id), JobRecordJson(stamped),
                                            "application/json", *etag));
   return Status::OK();
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/clock.h"
 #include "common/crypto.h"
 
 namespace sparkify::web::internal {
@@ -40,6 +41,42 @@ Job::Job(std::string id, std::vector<Cover> covers) : id_(std::move(id)) {
   state_.covers = std::move(covers);
 }
 
+std::shared_ptr<Job> Job::FromRecord(JobRecord record) {
+  auto job = std::make_shared<Job>(record.snapshot.id, std::vector<Cover>{});
+  job->state_ = std::move(record.snapshot);
+  job->shared_ = std::move(record.shared);
+  job->finished_unix_ = record.finished_at;
+  if (record.finished_at) {
+    // On this replica's steady clock: as long ago as the record says.
+    const int64_t ago =
+        std::max<int64_t>(0, ToUnixSeconds(Clock::System().Now()) - *record.finished_at);
+    job->finished_at_ = std::chrono::steady_clock::now() - std::chrono::seconds(ago);
+  }
+  return job;
+}
+
+JobRecord Job::Record() const {
+  std::lock_guard lock(mu_);
+  return JobRecord{state_, finished_unix_, shared_};
+}
+
+void Job::OnChange(std::function<void()> fn) { on_change_ = std::move(fn); }
+
+void Job::Changed() {
+  if (on_change_) on_change_();
+}
+
+Status Job::Persist(const std::function<Status(const JobRecord&, std::string* etag)>& save) {
+  std::lock_guard saving(save_mu_);
+  JobRecord record = Record();
+  if (record.snapshot.version <= saved_version_) return Status::OK();
+  std::string etag = saved_etag_;
+  SPARKIFY_RETURN_IF_ERROR(save(record, &etag));
+  saved_etag_ = std::move(etag);
+  saved_version_ = record.snapshot.version;
+  return Status::OK();
+}
+
 JobSnapshot Job::Snapshot() const {
   std::lock_guard lock(mu_);
   return state_;
@@ -57,33 +94,47 @@ void Job::Bump() {
 }
 
 void Job::SetWaiting(int ahead) {
-  std::lock_guard lock(mu_);
-  if (state_.waiting_ahead == ahead) return;
-  state_.waiting_ahead = ahead;
-  Bump();
+  {
+    std::lock_guard lock(mu_);
+    if (state_.waiting_ahead == ahead) return;
+    state_.waiting_ahead = ahead;
+    Bump();
+  }
+  Changed();
 }
 
 void Job::SetCover(const Cover& cover) {
-  std::lock_guard lock(mu_);
-  if (cover.index < 0 || static_cast<size_t>(cover.index) >= state_.covers.size()) return;
-  state_.covers[static_cast<size_t>(cover.index)] = cover;
-  Bump();
+  {
+    std::lock_guard lock(mu_);
+    if (cover.index < 0 || static_cast<size_t>(cover.index) >= state_.covers.size()) return;
+    state_.covers[static_cast<size_t>(cover.index)] = cover;
+    Bump();
+  }
+  Changed();
 }
 
 void Job::Finish(Collage collage) {
-  std::lock_guard lock(mu_);
-  state_.collage = std::move(collage);
-  state_.stage = JobStage::kDone;
-  finished_at_ = std::chrono::steady_clock::now();
-  Bump();
+  {
+    std::lock_guard lock(mu_);
+    state_.collage = std::move(collage);
+    state_.stage = JobStage::kDone;
+    finished_at_ = std::chrono::steady_clock::now();
+    finished_unix_ = ToUnixSeconds(Clock::System().Now());
+    Bump();
+  }
+  Changed();
 }
 
 void Job::Fail(ApiError error) {
-  std::lock_guard lock(mu_);
-  state_.error = std::move(error);
-  state_.stage = JobStage::kFailed;
-  if (!finished_at_) finished_at_ = std::chrono::steady_clock::now();
-  Bump();
+  {
+    std::lock_guard lock(mu_);
+    state_.error = std::move(error);
+    state_.stage = JobStage::kFailed;
+    if (!finished_at_) finished_at_ = std::chrono::steady_clock::now();
+    if (!finished_unix_) finished_unix_ = ToUnixSeconds(Clock::System().Now());
+    Bump();
+  }
+  Changed();
 }
 
 std::optional<std::chrono::steady_clock::time_point> Job::finished_at() const {
@@ -92,18 +143,25 @@ std::optional<std::chrono::steady_clock::time_point> Job::finished_at() const {
 }
 
 bool Job::Reseed(uint64_t seed, Collage* out) {
-  std::lock_guard lock(mu_);
-  if (!state_.collage) return false;
-  state_.collage->seed = seed;
-  *out = *state_.collage;
-  Bump();
+  {
+    std::lock_guard lock(mu_);
+    if (!state_.collage) return false;
+    state_.collage->seed = seed;
+    *out = *state_.collage;
+    Bump();
+  }
+  Changed();
   return true;
 }
 
 bool Job::MarkShared(uint64_t seed) {
-  std::lock_guard lock(mu_);
-  if (std::find(shared_.begin(), shared_.end(), seed) != shared_.end()) return false;
-  shared_.push_back(seed);
+  {
+    std::lock_guard lock(mu_);
+    if (std::find(shared_.begin(), shared_.end(), seed) != shared_.end()) return false;
+    shared_.push_back(seed);
+    Bump();  // the record changes (a share link's picture is kept)
+  }
+  Changed();
   return true;
 }
 

@@ -46,5 +46,42 @@ TEST(JobTable, FinishedJobsExpireRunningOnesDoNot) {
   EXPECT_EQ(day.Find(kept->id()), kept);
 }
 
+TEST(JobPersistence, SavesEachNewStateOnceAndRetriesAFailedSave) {
+  Job job("abc", {Cover{}, Cover{}});
+  int changes = 0;
+  job.OnChange([&] { ++changes; });
+  std::vector<uint64_t> saved;
+  bool fail = false;
+  auto save = [&](const JobRecord& r, std::string* etag) {
+    if (fail) return Status::Unavailable("store down");
+    saved.push_back(r.snapshot.version);
+    EXPECT_EQ(*etag, saved.size() == 1 ? "" : "\"v" + std::to_string(saved.size() - 1) + "\"");
+    *etag = "\"v" + std::to_string(saved.size()) + "\"";
+    return Status::OK();
+  };
+  ASSERT_TRUE(job.Persist(save).ok());
+  ASSERT_TRUE(job.Persist(save).ok());  // nothing new: not written again
+  EXPECT_EQ(saved, (std::vector<uint64_t>{1}));
+  Cover c;
+  c.index = 1;
+  c.stage = CoverStage::kDone;
+  job.SetCover(c);
+  EXPECT_EQ(changes, 1);
+  fail = true;
+  EXPECT_FALSE(job.Persist(save).ok());
+  fail = false;
+  job.Fail({"function_down", "down"});
+  ASSERT_TRUE(job.Persist(save).ok());  // the newest state, over the last saved version
+  EXPECT_EQ(saved, (std::vector<uint64_t>{1, 3}));
+
+  JobRecord record = job.Record();
+  ASSERT_TRUE(record.finished_at);
+  auto copy = Job::FromRecord(record);
+  EXPECT_EQ(copy->Snapshot().stage, JobStage::kFailed);
+  EXPECT_EQ(copy->Snapshot().covers[1].stage, CoverStage::kDone);
+  ASSERT_TRUE(copy->finished_at());
+  EXPECT_LT(std::chrono::steady_clock::now() - *copy->finished_at(), std::chrono::seconds(5));
+}
+
 }  // namespace
 }  // namespace sparkify::web::internal

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
@@ -15,6 +16,7 @@
 #include "web/internal/client_budget.h"
 #include "web/internal/ingest.h"
 #include "web/internal/invoke_client.h"
+#include "web/internal/job_record.h"
 #include "web/internal/jobs.h"
 #include "web/internal/origin.h"
 #include "web/internal/runner.h"
@@ -50,6 +52,22 @@ class App {
                                               std::vector<CoverSource>* sources) const;
   http::Response StartJob(const http::Request& req, std::vector<CoverSource> sources,
                           uint64_t seed);
+  // Jobs any replica serves (api_jobs.cpp): saved to the bucket after each change, read back
+  // from it. The job as it stands: this replica's own while it holds the newest version (it
+  // runs here, or its last save failed), else the bucket's record (made or changed by any
+  // replica). nullopt: no such job (or finished longer than finished_job_seconds ago).
+  struct FoundJob {
+    std::shared_ptr<Job> job;
+    bool from_bucket = false;
+  };
+  Result<std::optional<FoundJob>> FindJob(const std::string& id);
+  // Saves the job's latest state (logged when it cannot).
+  void PersistJob(Job& job);
+  // Reads the record, lets `change` alter it (false: nothing to do), writes it over the
+  // version read; again from a fresh read when another replica wrote in between.
+  Status UpdateRecord(const std::string& id, const std::function<bool(JobRecord&)>& change);
+  // The 404/502 answer for FindJob's nullopt or error.
+  static http::Response NoJob(const Status& status);
   http::Response GetJob(const std::string& id);
   http::Response Events(const http::Request& req, const std::string& id);
   http::Response Regenerate(const http::Request& req, const std::string& id);
@@ -72,6 +90,8 @@ class App {
   OriginPolicy origin_policy_;
   std::atomic<uint64_t> upload_bytes_in_flight_{0};  // <= options_.max_inflight_upload_bytes
   Bucket bucket_;
+  JobBook book_{&bucket_};
+  std::atomic<uint64_t> save_failures_{0};  // logged sparingly
   InvokeClient invoker_;
   JobTable jobs_;
   ClientBudget budget_;

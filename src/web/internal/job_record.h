@@ -18,12 +18,6 @@
 
 namespace sparkify::web::internal {
 
-struct JobRecord {
-  JobSnapshot snapshot;
-  std::optional<int64_t> finished_at;  // Unix seconds, once done or failed
-  std::vector<uint64_t> shared;        // seeds whose PNG is in the bucket (share links)
-};
-
 // {"format": 1, "id", "version", "state", "covers": [...], "collage": {...} | null, ...}
 std::string JobRecordJson(const JobRecord& record);
 // InvalidArgument (naming what is wrong) when `text` is not a record of this format: it comes
@@ -43,8 +37,9 @@ class JobBook {
   };
   // The record of job `id`; nullopt when the bucket has none.
   Result<std::optional<Stored>> Load(const std::string& id);
-  // Writes `record`: a new one when `*etag` is empty (refused if one exists), else over the
-  // version `*etag` names; `*etag` becomes the new version. FailedPrecondition when another
+  // Writes `record` (stamped with the time as saved_at): a new one when `*etag` is empty
+  // (refused if one exists), else over the version `*etag` names; `*etag` becomes the new
+  // version. FailedPrecondition when another
   // writer came first (Load again, apply the change, Save again).
   Status Save(const JobRecord& record, std::string* etag);
 

@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -14,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "common/status.h"
 #include "layout/layout.h"
 
 namespace sparkify::web::internal {
@@ -68,10 +70,28 @@ struct JobSnapshot {
   std::optional<Collage> collage;
 };
 
+// A job as the bucket keeps it (job_record.h).
+struct JobRecord {
+  JobSnapshot snapshot;
+  std::optional<int64_t> finished_at;  // Unix seconds, once done or failed
+  std::vector<uint64_t> shared;        // seeds whose PNG is in the bucket (share links)
+  int64_t saved_at = 0;                // Unix seconds of the write (JobBook::Save sets it)
+};
+
 class Job {
  public:
   Job(std::string id, std::vector<Cover> covers);
+  // A job from its record (another replica's, or this one's from before a restart).
+  static std::shared_ptr<Job> FromRecord(JobRecord record);
   const std::string& id() const { return id_; }
+
+  JobRecord Record() const;
+  // `fn` is called after every change, outside the job's lock (the web app saves it then).
+  void OnChange(std::function<void()> fn);
+  // Saves the job's latest state with `save` (which writes over the version `*etag` names and
+  // sets it to the new one), unless that state is saved already. One save at a time; a
+  // failed one is tried again at the next call.
+  Status Persist(const std::function<Status(const JobRecord&, std::string* etag)>& save);
 
   JobSnapshot Snapshot() const;
   // Blocks until the version passes `seen` or `timeout` passes; returns the snapshot then.
@@ -92,7 +112,13 @@ class Job {
 
  private:
   void Bump();
+  void Changed();  // runs on_change_; REQUIRES: mu_ not held
   const std::string id_;
+  std::function<void()> on_change_;  // set before the job is shared
+  std::optional<int64_t> finished_unix_;
+  std::mutex save_mu_;  // one Persist at a time; guards the two below
+  std::string saved_etag_;
+  uint64_t saved_version_ = 0;
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;
   JobSnapshot state_;

@@ -22,6 +22,7 @@ const EXPLAIN = {
   bad_url: 'That address cannot be used.',
   busy: 'Sparkify is busy with other collages. Please try again in a minute.',
   shutting_down: 'The Sparkify server is stopping.',
+  server_stopped: 'The server making this collage stopped before it finished. Please make it again.',
   spotify_session: 'Your Spotify session has ended; please sync again.',
   spotify_error: 'Spotify did not answer as expected.',
   not_found: 'That collage no longer exists.',

@@ -877,6 +877,25 @@ class WebApiTest(unittest.TestCase):
                              {"files": [{"type": "image/png", "size": 1}] * 31})
         self.assertEqual((status, doc["error"]["code"]), (413, "too_many_files"), doc)
 
+    def test_names_that_are_not_utf8_or_are_cut_mid_character_do_not_hurt(self):
+        # Raw bytes in a file name, and a URL cut at 200 bytes inside a character: the job is
+        # made, saved (replaced characters) and followed to its end on a live server.
+        boundary = uuid.uuid4().hex.encode()
+        body = (b"--%s\r\nContent-Disposition: form-data; name=\"file\"; filename=\"\xff\xfe.png\""
+                b"\r\nContent-Type: image/png\r\n\r\n" % boundary + sample("coffee.png") +
+                b"\r\n--%s--\r\n" % boundary)
+        status, _, raw = request("POST", self.base + "/api/jobs", body,
+                                 {"Content-Type": "multipart/form-data; boundary=" +
+                                  boundary.decode()})
+        self.assertEqual(status, 202, raw)
+        self.assertEqual(self.follow(json.loads(raw)["id"])[-1]["state"], "done")
+        url = self.images.url("coffee.png") + "?" + "a" * 150 + "\u00e9" * 40
+        status, job, _ = api("POST", self.base + "/api/jobs", {"urls": [url]})
+        self.assertEqual(status, 202, job)
+        self.assertTrue(job["covers"][0]["name"].endswith("..."))
+        self.assertEqual(self.follow(job["id"])[-1]["state"], "done")
+        self.assertEqual(api("GET", self.base + "/api/config")[0], 200)
+
     def test_the_same_picture_twice_is_in_the_collage_once(self):
         urls = [self.images.url("coffee.png"), self.images.url("coffee.png") + "?again",
                 self.images.url("rocket.jpg")]

@@ -63,7 +63,7 @@ App::App(WebOptions options, std::string redirect_uri)
   }
 }
 
-App::~App() { runner_.Stop(); }
+App::~App() { Stop(); }
 
 http::Response App::Handle(http::Request& req) {
   http::Response res;

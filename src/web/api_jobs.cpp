@@ -302,7 +302,9 @@ http::Response App::StartJob(const http::Request& req, std::vector<CoverSource> 
   std::shared_ptr<Job> job = JobTable::NewJob(std::move(covers));
   // Every change goes to the bucket, where any replica reads it (the job calls this only
   // while it lives).
-  job->OnChange([this, raw = job.get()] { PersistJob(*raw); });
+  job->OnChange([this, weak = std::weak_ptr<Job>(job)] {
+    if (auto j = weak.lock()) saver_.Mark(j);
+  });
   size_t count = sources.size();
   if (Status s = runner_.Start(job, std::move(sources), seed, req.remote_ip, std::move(slot));
       !s.ok()) {
@@ -311,9 +313,13 @@ http::Response App::StartJob(const http::Request& req, std::vector<CoverSource> 
     return ErrorResponse(503, code, s.message());
   }
   jobs_.Add(job);
-  PersistJob(*job);
+  // The job as it was started is the answer; it is saved first (in whatever state it has
+  // reached by then), so any replica knows the job as soon as the browser does.
+  const JobSnapshot started = job->Snapshot();
+  (void)PersistJob(*job);
+  saver_.Watch(job);
   spdlog::info("web: job {} with {} covers", job->id(), count);
-  http::Response res = ViewOrError(JobJson(job->Snapshot(), bucket_), 202);
+  http::Response res = ViewOrError(JobJson(started, bucket_), 202);
   res.Set("Location", "/api/jobs/" + job->id());
   return res;
 }
@@ -333,18 +339,25 @@ http::Response App::Events(const http::Request& req, const std::string& id) {
   std::shared_ptr<Job> job = (*found)->job;
   // A job this replica runs wakes its stream at once; another's is read from the bucket
   // every second (the bounded delay of an event from another replica).
-  std::function<JobSnapshot(uint64_t)> next;
+  std::function<std::optional<JobSnapshot>(uint64_t)> next;
   if ((*found)->from_bucket) {
-    next = [this, job, id](uint64_t seen) mutable {
+    next = [this, job, id, misses = 0](uint64_t seen) mutable -> std::optional<JobSnapshot> {
       JobSnapshot snap = job->Snapshot();
-      if (snap.version > seen) return snap;
+      if (snap.version > seen || snap.stage != JobStage::kRunning) return snap;
       std::this_thread::sleep_for(std::chrono::seconds(1));
       auto again = FindJob(id);
-      if (again.ok() && *again) job = (*again)->job;
+      if (again.ok() && *again) {
+        job = (*again)->job;
+        misses = 0;
+      } else if (++misses >= 30) {  // gone, or the store has not answered for half a minute
+        return std::nullopt;
+      }
       return job->Snapshot();
     };
   } else {
-    next = [job](uint64_t seen) { return job->WaitForChange(seen, std::chrono::seconds(1)); };
+    next = [job](uint64_t seen) -> std::optional<JobSnapshot> {
+      return job->WaitForChange(seen, std::chrono::seconds(1));
+    };
   }
   uint64_t seen = 0;
   std::string last(req.Header("last-event-id").value_or(""));
@@ -362,7 +375,10 @@ http::Response App::Events(const http::Request& req, const std::string& id) {
     if (!write("retry: 1000\n\n")) return;
     auto quiet_since = std::chrono::steady_clock::now();
     while (true) {
-      JobSnapshot snap = next(seen);
+      std::optional<JobSnapshot> next_snap = next(seen);
+      if (!next_snap) return;
+      JobSnapshot& snap = *next_snap;
+      if (snap.version <= seen && snap.stage != JobStage::kRunning) return;  // seen its end
       if (snap.version > seen) {
         seen = snap.version;
         auto doc = JobJson(snap, bucket_);
@@ -401,14 +417,18 @@ http::Response App::Regenerate(const http::Request& req, const std::string& id) 
     (*found)->job->Reseed(seed, &collage);
     return ViewOrError(CollageJson(collage, bucket_), 200);
   }
+  bool ready = false;
   Status s = UpdateRecord(id, [&](JobRecord& record) {
     if (!record.snapshot.collage) return false;
     record.snapshot.collage->seed = seed;
     collage = *record.snapshot.collage;
+    ready = true;
     return true;
   });
-  if (!s.ok())
+  if (!s.ok()) {
     return ErrorResponse(502, "store_error", "Cannot save the new layout: " + s.message());
+  }
+  if (!ready) return ErrorResponse(409, "not_ready", "The collage is not ready yet.");
   return ViewOrError(CollageJson(collage, bucket_), 200);
 }
 

@@ -54,11 +54,11 @@ Result<bool> Bucket::Exists(const std::string& key) {
 namespace {
 
 // A missing object as S3 says it: NoSuchKey, or AccessDenied to a reader without
-// s3:ListBucket (logged: a policy without s3:GetObject on the key says the same).
-bool Missing(const Status& status, const std::string& key) {
+// s3:ListBucket (`log`: say so, since a policy without s3:GetObject on the key says the same).
+bool Missing(const Status& status, const std::string& key, bool log) {
   const auto error = s3client::S3ErrorOf(status);
   if (!error || (error->code != "NoSuchKey" && error->code != "AccessDenied")) return false;
-  if (error->code == "AccessDenied") {
+  if (error->code == "AccessDenied" && log) {
     spdlog::warn("web: GET {}: AccessDenied, taken as a missing object ({})", key, error->message);
   }
   return true;
@@ -73,7 +73,7 @@ Result<std::optional<Bucket::Prefix>> Bucket::ReadPrefix(const std::string& key,
   get.max_bytes = max_bytes;
   auto r = client_.GetObject(bucket_, key, get);
   if (!r.ok()) {
-    if (Missing(r.status(), key)) return std::optional<Prefix>();
+    if (Missing(r.status(), key, true)) return std::optional<Prefix>();
     const auto error = s3client::S3ErrorOf(r.status());
     if (error && error->code == "InvalidRange") {  // a range starting past the end: empty
       return std::optional<Prefix>(Prefix{"", 0, ""});
@@ -89,7 +89,8 @@ Result<std::optional<Bucket::Versioned>> Bucket::GetVersioned(const std::string&
   get.max_bytes = max_bytes;
   auto r = client_.GetObject(bucket_, key, get);
   if (!r.ok()) {
-    if (Missing(r.status(), key)) return std::optional<Versioned>();
+    // Not logged: job records are read at every request (failed saves are logged).
+    if (Missing(r.status(), key, false)) return std::optional<Versioned>();
     return r.status();
   }
   return std::optional<Versioned>(Versioned{std::move(r->body), std::move(r->info.etag)});

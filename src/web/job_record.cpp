@@ -210,7 +210,8 @@ std::string JobRecordJson(const JobRecord& record) {
               {"finished_at", record.finished_at ? json(*record.finished_at) : json(nullptr)},
               {"shared", record.shared},
               {"saved_at", record.saved_at}};
-  return doc.dump();
+  // Names come from outside (file names, URLs) and need not be UTF-8: replaced, not thrown.
+  return doc.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 Result<JobRecord> ParseJobRecord(std::string_view text) {
@@ -246,6 +247,33 @@ Result<JobRecord> ParseJobRecord(std::string_view text) {
     out.shared.push_back(seed.get<uint64_t>());
   }
   out.saved_at = r.Int(doc, "saved_at");
+  // Bounds: what the web app makes, so that nothing read back can overflow a clock or a
+  // counter, make it sign or read keys outside the covers and cut-outs, or pile up.
+  auto key_ok = [](const std::string& key, bool empty_ok) {
+    return (empty_ok && key.empty()) || key.starts_with("uploads/") || key.starts_with("cutouts/");
+  };
+  constexpr int64_t kLatest = int64_t{1} << 40;  // seconds: some 34,000 years
+  if (r.problem.empty()) {
+    if (s.version > (uint64_t{1} << 62)) r.problem = "version out of range";
+    if (s.covers.size() > 1000) r.problem = "too many covers";
+    if (out.shared.size() > 10000) r.problem = "too many shared pictures";
+    if (out.saved_at < 0 || out.saved_at > kLatest ||
+        (out.finished_at && (*out.finished_at < 0 || *out.finished_at > kLatest))) {
+      r.problem = "a time out of range";
+    }
+    for (const Cover& c : s.covers) {
+      if (!key_ok(c.key, true) || !key_ok(c.preview_key, true)) r.problem = "a cover key elsewhere";
+    }
+    if (s.collage) {
+      if (s.collage->items.size() > 1000 || s.collage->palette.size() > 64) {
+        r.problem = "too many collage items or colours";
+      }
+      for (const CollageItem& i : s.collage->items) {
+        if (!key_ok(i.item.key, false)) r.problem = "a collage item's key elsewhere";
+        if (!(i.item.quality >= 0 && i.item.quality <= 1)) r.problem = "quality out of 0..1";
+      }
+    }
+  }
   if (!r.problem.empty()) return Status::InvalidArgument("not a job record: " + r.problem);
   return out;
 }
@@ -267,6 +295,97 @@ Status JobBook::Save(const JobRecord& record, std::string* etag) {
                             bucket_->PutIf(JobRecordKey(record.snapshot.id), JobRecordJson(stamped),
                                            "application/json", *etag));
   return Status::OK();
+}
+
+}  // namespace sparkify::web::internal
+
+namespace sparkify::web::internal {
+
+JobSaver::JobSaver(SaveFn save) : save_(std::move(save)), thread_([this] { Loop(); }) {}
+
+JobSaver::~JobSaver() { Stop(std::chrono::seconds(0)); }
+
+void JobSaver::Mark(const std::shared_ptr<Job>& job) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_ && !thread_.joinable()) return;
+    dirty_[job->id()] = job;
+  }
+  cv_.notify_one();
+}
+
+void JobSaver::Watch(const std::shared_ptr<Job>& job) {
+  std::lock_guard lock(mu_);
+  watched_.push_back(job);
+}
+
+void JobSaver::Loop() {
+  auto last_beat = std::chrono::steady_clock::now();
+  auto last_retry = last_beat;
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    cv_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_ || !dirty_.empty(); });
+    if (stopping_) break;
+    const auto now = std::chrono::steady_clock::now();
+    struct Save {
+      std::shared_ptr<Job> job;
+      bool forced = false;
+      int failures = 0;  // in a row before this try
+    };
+    std::vector<Save> batch;
+    for (auto& [id, job] : dirty_) batch.push_back({std::move(job), false, 0});
+    dirty_.clear();
+    if (now - last_retry >= kRetry) {
+      for (auto& [id, failed] : failed_) {
+        batch.push_back({std::move(failed.first), false, failed.second});
+      }
+      failed_.clear();
+      last_retry = now;
+    }
+    if (now - last_beat >= kHeartbeat) {
+      last_beat = now;
+      std::vector<std::weak_ptr<Job>> live;
+      for (const auto& weak : watched_) {
+        auto job = weak.lock();
+        if (!job || job->Snapshot().stage != JobStage::kRunning) continue;
+        live.push_back(weak);
+        batch.push_back({std::move(job), true, 0});
+      }
+      watched_ = std::move(live);
+    }
+    lock.unlock();
+    for (Save& save : batch) {
+      Status s = save_(*save.job, save.forced);
+      if (!s.ok() && save.failures + 1 < kMaxRetries) {
+        std::lock_guard relock(mu_);
+        failed_[save.job->id()] = {save.job, save.failures + 1};
+      }
+    }
+    lock.lock();
+  }
+}
+
+void JobSaver::Stop(std::chrono::seconds deadline) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  cv_.notify_one();
+  thread_.join();
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  std::map<std::string, std::shared_ptr<Job>> rest;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [id, failed] : failed_) rest[id] = std::move(failed.first);
+    failed_.clear();
+    for (auto& [id, job] : dirty_) rest[id] = std::move(job);
+    dirty_.clear();
+  }
+  for (auto& [id, job] : rest) {
+    if (std::chrono::steady_clock::now() >= until) break;
+    (void)save_(*job, false);
+  }
 }
 
 }  // namespace sparkify::web::internal

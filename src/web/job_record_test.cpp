@@ -94,7 +94,12 @@ TEST(JobRecord, RefusesWhatIsNotOne) {
         with("\"version\":12", "\"version\":-1"), with("\"shared\":[7", "\"shared\":[\"7\""),
         with("\"width\":640", "\"width\":1e9"),
         with("\"preview_cutout\":true", "\"preview_cutout\":1"),
-        with("\"covers\":[", "\"covers\":{\"x\":[") + "}"}) {
+        with("\"covers\":[", "\"covers\":{\"x\":[") + "}",
+        with("\"key\":\"cutouts/abc.png\"", "\"key\":\"jobs/other.json\""),
+        with("\"preview_key\":\"cutouts/abc.png\"", "\"preview_key\":\"collages/x.png\""),
+        with("\"quality\":0.93", "\"quality\":7"),
+        with("\"finished_at\":1780000000", "\"finished_at\":9223372036854775807"),
+        with("\"version\":12", "\"version\":18446744073709551615")}) {
     EXPECT_FALSE(ParseJobRecord(bad).ok()) << bad.substr(0, 200);
   }
   // Nested too deep for a record: refused before it is walked.

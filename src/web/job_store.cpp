@@ -10,32 +10,49 @@
 namespace sparkify::web::internal {
 namespace {
 
-// A running job's record changes at least at every cover (an invoke ends within its 330 s
-// timeout); one untouched for this long was left by a replica that stopped.
-constexpr int64_t kOrphanSeconds = 15 * 60;
+// A running (or waiting) job's record is saved at least every minute by the replica making it
+// (a heartbeat); one untouched for this long was left by a replica that stopped.
+constexpr int64_t kOrphanSeconds = 10 * 60;  // ten heartbeats (JobSaver::kHeartbeat)
+constexpr uint64_t kOrphanVersionStep = uint64_t{1} << 32;
 
 }  // namespace
 
-void App::PersistJob(Job& job) {
-  Status s = job.Persist([this](const JobRecord& record, std::string* etag) {
-    Status saved = book_.Save(record, etag);
-    if (saved.code() != Status::Code::kFailedPrecondition) return saved;
-    // The record changed since this replica's last save (or that save's answer was lost):
-    // this replica holds the newer state, so it writes over the version there now.
-    auto stored = book_.Load(record.snapshot.id);
-    if (!stored.ok()) return stored.status();
-    *etag = *stored ? (*stored)->etag : "";
-    return book_.Save(record, etag);
-  });
+Status App::PersistJob(Job& job, bool force) {
+  Status s;
+  try {
+    s = job.Persist(
+        [this](const JobRecord& record, std::string* etag) {
+          Status saved = book_.Save(record, etag);
+          const auto error = s3client::S3ErrorOf(saved);
+          const bool gone = error && error->code == "NoSuchKey";  // If-Match on a deleted record
+          if (saved.code() != Status::Code::kFailedPrecondition && !gone) return saved;
+          // The record changed since this replica's last save (or that save's answer was
+          // lost, or the record was deleted). While the job runs only this replica writes its
+          // state, so it writes over what is there; once the record says the job ended, other
+          // replicas change it (new layouts, shares) and it is theirs: left as it is.
+          auto stored = book_.Load(record.snapshot.id);
+          if (!stored.ok()) return stored.status();
+          if (*stored && (*stored)->record.snapshot.stage != JobStage::kRunning) {
+            *etag = (*stored)->etag;
+            return Status::OK();
+          }
+          *etag = *stored ? (*stored)->etag : "";
+          return book_.Save(record, etag);
+        },
+        force);
+  } catch (const std::exception& e) {  // never into the job's callers (the runner's threads)
+    s = Status::Internal(e.what());
+  }
   if (!s.ok()) {
     const uint64_t n = ++save_failures_;
     if (n <= 10 || n % 100 == 0) {
       spdlog::warn(
           "web: job {}: cannot save it to the bucket ({} so far; other replicas do not "
-          "see it): {}",
+          "see it; tried again): {}",
           job.id(), n, s.message());
     }
   }
+  return s;
 }
 
 Result<std::optional<App::FoundJob>> App::FindJob(const std::string& id) {
@@ -49,7 +66,10 @@ Result<std::optional<App::FoundJob>> App::FindJob(const std::string& id) {
     if (local) return std::optional<FoundJob>({local, false});
     return stored.status();
   }
-  if (*stored && !(mine && mine->version > (*stored)->record.snapshot.version)) {
+  // This replica's finished job whose record still says running: its last saves have not
+  // landed (they are being tried again); what it holds is newer.
+  const bool unsaved = mine && *stored && (*stored)->record.snapshot.stage == JobStage::kRunning;
+  if (*stored && !unsaved) {
     JobRecord& record = (*stored)->record;
     // A job saved as running that no replica has touched for long: the replica making it
     // stopped without a word (a crash). Shown failed; nobody will finish it.
@@ -62,7 +82,7 @@ Result<std::optional<App::FoundJob>> App::FindJob(const std::string& id) {
           "The server that was making this collage stopped before it finished. Please make it "
           "again."};
       record.finished_at = record.saved_at;
-      ++record.snapshot.version;
+      record.snapshot.version += kOrphanVersionStep;  // above any version a stream has seen
     }
     std::shared_ptr<Job> job = Job::FromRecord(std::move(record));
     auto finished = job->finished_at();
@@ -73,7 +93,7 @@ Result<std::optional<App::FoundJob>> App::FindJob(const std::string& id) {
     return std::optional<FoundJob>({std::move(job), true});
   }
   if (local) {
-    PersistJob(*local);  // newer here than in the bucket: a save failed before
+    saver_.Mark(local);  // newer here than in the bucket: a save failed before
     return std::optional<FoundJob>({local, false});
   }
   return std::optional<FoundJob>();

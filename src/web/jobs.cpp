@@ -66,10 +66,11 @@ void Job::Changed() {
   if (on_change_) on_change_();
 }
 
-Status Job::Persist(const std::function<Status(const JobRecord&, std::string* etag)>& save) {
+Status Job::Persist(const std::function<Status(const JobRecord&, std::string* etag)>& save,
+                    bool force) {
   std::lock_guard saving(save_mu_);
   JobRecord record = Record();
-  if (record.snapshot.version <= saved_version_) return Status::OK();
+  if (record.snapshot.version <= saved_version_ && !force) return Status::OK();
   std::string etag = saved_etag_;
   SPARKIFY_RETURN_IF_ERROR(save(record, &etag));
   saved_etag_ = std::move(etag);

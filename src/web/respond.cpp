@@ -105,7 +105,12 @@ http::Response NoneUsable(const std::vector<std::string>& codes,
 }
 
 std::string ShortName(std::string name) {
-  if (name.size() > 200) name = name.substr(0, 200) + "...";
+  if (name.size() > 200) {
+    size_t cut = 200;
+    // Not inside a UTF-8 sequence: back to the start of the character at the cut.
+    while (cut > 0 && (static_cast<unsigned char>(name[cut]) & 0xC0) == 0x80) --cut;
+    name = name.substr(0, cut) + "...";
+  }
   return name;
 }
 

@@ -34,8 +34,13 @@ class App {
   // Never throws; adds the security headers to every response.
   http::Response Handle(http::Request& req);
   uint64_t invocations() const { return invoker_.invocations(); }
-  // Ends running jobs' threads (no new jobs after).
-  void Stop() { runner_.Stop(); }
+  // Ends running jobs' threads (no new jobs after), then saves what is left to save (for at
+  // most kSaveOnStop).
+  void Stop() {
+    runner_.Stop();
+    saver_.Stop(kSaveOnStop);
+  }
+  static constexpr std::chrono::seconds kSaveOnStop{10};
 
  private:
   http::Response Route(http::Request& req);
@@ -61,8 +66,9 @@ class App {
     bool from_bucket = false;
   };
   Result<std::optional<FoundJob>> FindJob(const std::string& id);
-  // Saves the job's latest state (logged when it cannot).
-  void PersistJob(Job& job);
+  // Saves the job's latest state (`force`: even if saved already), logged when it cannot.
+  // Not under any lock: it calls the store (JobSaver calls it on its thread).
+  Status PersistJob(Job& job, bool force = false);
   // Reads the record, lets `change` alter it (false: nothing to do), writes it over the
   // version read; again from a fresh read when another replica wrote in between.
   Status UpdateRecord(const std::string& id, const std::function<bool(JobRecord&)>& change);
@@ -92,6 +98,8 @@ class App {
   Bucket bucket_;
   JobBook book_{&bucket_};
   std::atomic<uint64_t> save_failures_{0};  // logged sparingly
+  // Before runner_: the runner's jobs mark it until they end.
+  JobSaver saver_{[this](Job& job, bool force) { return PersistJob(job, force); }};
   InvokeClient invoker_;
   JobTable jobs_;
   ClientBudget budget_;

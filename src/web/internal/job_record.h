@@ -6,10 +6,17 @@
 // JobRecordJson/ParseJobRecord are pure; JobBook is thread-safe (Bucket is).
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "common/status.h"
@@ -45,6 +52,44 @@ class JobBook {
 
  private:
   Bucket* bucket_;
+};
+
+// Saves jobs in the background on one thread, so that no store call happens in a request or
+// under anyone's lock: a change marks its job (cheap, from any thread, under any lock); the
+// thread saves each marked job's newest state, tries failed saves again every few seconds,
+// and saves watched (running) jobs every minute even without a change, so that their record's
+// saved_at shows a live replica. Thread-safe.
+class JobSaver {
+ public:
+  // `save(job, force)`: Job::Persist with the caller's writer.
+  using SaveFn = std::function<Status(Job& job, bool force)>;
+  explicit JobSaver(SaveFn save);
+  ~JobSaver();  // Stop(0 s)
+
+  void Mark(const std::shared_ptr<Job>& job);
+  // Saved every minute while it runs.
+  void Watch(const std::shared_ptr<Job>& job);
+  // Ends the thread, after one more try for each job still to save (until `deadline` has
+  // passed). Idempotent.
+  void Stop(std::chrono::seconds deadline);
+
+  static constexpr std::chrono::seconds kHeartbeat{60};
+  static constexpr std::chrono::seconds kRetry{3};
+  static constexpr int kMaxRetries = 20;
+
+ private:
+  void Loop();
+
+  SaveFn save_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::string, std::shared_ptr<Job>> dirty_;
+  // Tried again every kRetry, kMaxRetries times in a row at most (a later change marks the
+  // job again): a store that refuses for good (an old policy) does not keep every job alive.
+  std::map<std::string, std::pair<std::shared_ptr<Job>, int>> failed_;
+  std::vector<std::weak_ptr<Job>> watched_;
+  bool stopping_ = false;
+  std::thread thread_;
 };
 
 }  // namespace sparkify::web::internal

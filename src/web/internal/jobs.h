@@ -89,9 +89,10 @@ class Job {
   // `fn` is called after every change, outside the job's lock (the web app saves it then).
   void OnChange(std::function<void()> fn);
   // Saves the job's latest state with `save` (which writes over the version `*etag` names and
-  // sets it to the new one), unless that state is saved already. One save at a time; a
-  // failed one is tried again at the next call.
-  Status Persist(const std::function<Status(const JobRecord&, std::string* etag)>& save);
+  // sets it to the new one), unless that state is saved already (`force`: save it anyway, a
+  // heartbeat). One save at a time; a failed one is tried again at the next call.
+  Status Persist(const std::function<Status(const JobRecord&, std::string* etag)>& save,
+                 bool force = false);
 
   JobSnapshot Snapshot() const;
   // Blocks until the version passes `seen` or `timeout` passes; returns the snapshot then.

@@ -64,7 +64,7 @@ struct WebOptions {
   int max_files = 30;                     // covers per job. Default: 30, the original's.
   uint64_t max_file_bytes = 10ull << 20;  // one uploaded or fetched cover. Default: 10 MiB.
   size_t max_json_bytes = 256 * 1024;     // a JSON request body. Default: 256 KiB.
-  int max_jobs = 200;                     // kept in memory; the oldest finished go first
+  int max_jobs = 200;  // kept in memory (all are in the bucket); the oldest finished go first
   // A finished job is kept (GET answers) this long after it ended, then 404. Its images' URLs
   // are signed afresh at every GET, so this bounds memory, not the links. Default: 1 day.
   int64_t finished_job_seconds = 24 * 3600;

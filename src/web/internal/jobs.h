@@ -1,4 +1,6 @@
-// Internal: jobs (one collage request each) and their progress, kept in memory.
+// Internal: jobs (one collage request each) and their progress, held in memory by the
+// replica that runs them and saved to the bucket after each change (job_record.h), from
+// where any replica reads them back (Job::FromRecord).
 // Job is thread-safe: the runner updates it, API requests read snapshots and wait for changes.
 // JobTable is thread-safe.
 #pragma once

@@ -55,66 +55,71 @@ json CollageJson(const Collage& c) {
 
 // Reading: every value is checked for its type; a record that does not hold is refused whole.
 struct Reader {
-  std::string problem;
+  std::string problem;  // the first one found
+
+  void Fail(std::string why) {
+    if (problem.empty()) problem = std::move(why);
+  }
+  // Whether `v` is an object; the problem "<what> is not an object" otherwise.
+  bool Object(const json& v, const char* what) {
+    if (!v.is_object()) Fail(std::string(what) + " is not an object");
+    return v.is_object();
+  }
 
   const json& Member(const json& obj, const char* name) {
     const json& v = JsonMember(obj, name);
-    if (v.is_null() && problem.empty()) problem = std::string("no ") + name;
+    if (v.is_null()) Fail(std::string("no ") + name);
     return v;
   }
   std::string String(const json& obj, const char* name) {
     const json& v = Member(obj, name);
     if (v.is_string()) return v.get<std::string>();
-    if (problem.empty()) problem = std::string(name) + " is not a string";
+    Fail(std::string(name) + " is not a string");
     return "";
   }
   int64_t Int(const json& obj, const char* name) {
     const json& v = Member(obj, name);
     if (v.is_number_integer()) return v.get<int64_t>();
-    if (problem.empty()) problem = std::string(name) + " is not an integer";
+    Fail(std::string(name) + " is not an integer");
     return 0;
   }
   uint64_t Unsigned(const json& obj, const char* name) {
     const json& v = Member(obj, name);
     if (v.is_number_unsigned()) return v.get<uint64_t>();
-    if (problem.empty()) problem = std::string(name) + " is not an unsigned integer";
+    Fail(std::string(name) + " is not an unsigned integer");
     return 0;
   }
   int Small(const json& obj, const char* name) {
     int64_t v = Int(obj, name);
-    if ((v < -1 || v > (1 << 30)) && problem.empty())
-      problem = std::string(name) + " is out of range";
+    if (v < -1 || v > (1 << 30)) Fail(std::string(name) + " is out of range");
     return static_cast<int>(v);
   }
   bool Bool(const json& obj, const char* name) {
     const json& v = Member(obj, name);
     if (v.is_boolean()) return v.get<bool>();
-    if (problem.empty()) problem = std::string(name) + " is not true or false";
+    Fail(std::string(name) + " is not true or false");
     return false;
   }
   const json& Array(const json& obj, const char* name) {
     const json& v = Member(obj, name);
-    if (!v.is_array() && problem.empty()) problem = std::string(name) + " is not a list";
+    if (!v.is_array()) Fail(std::string(name) + " is not a list");
     return v;
   }
   std::optional<ApiError> Error(const json& obj) {
     const json& v = JsonMember(obj, "error");
     if (v.is_null()) return std::nullopt;
-    if (!v.is_object()) {
-      if (problem.empty()) problem = "error is not an object";
-      return std::nullopt;
-    }
+    if (!Object(v, "error")) return std::nullopt;
     return ApiError{String(v, "code"), String(v, "message")};
   }
   layout::Rgb Rgb(const json& v) {
     if (!v.is_array() || v.size() != 3) {
-      if (problem.empty()) problem = "a colour is not [r, g, b]";
+      Fail("a colour is not [r, g, b]");
       return {};
     }
     uint8_t c[3] = {0, 0, 0};
     for (int i = 0; i < 3; ++i) {
       if (!v[i].is_number_unsigned() || v[i].get<uint64_t>() > 255) {
-        if (problem.empty()) problem = "a colour channel is not 0..255";
+        Fail("a colour channel is not 0..255");
         return {};
       }
       c[i] = static_cast<uint8_t>(v[i].get<uint64_t>());
@@ -134,10 +139,7 @@ std::optional<Stage> StageNamed(const std::string& name, std::initializer_list<S
 
 Cover ReadCover(Reader& r, const json& v) {
   Cover c;
-  if (!v.is_object()) {
-    if (r.problem.empty()) r.problem = "a cover is not an object";
-    return c;
-  }
+  if (!r.Object(v, "a cover")) return c;
   c.index = r.Small(v, "index");
   c.name = r.String(v, "name");
   auto stage =
@@ -145,7 +147,7 @@ Cover ReadCover(Reader& r, const json& v) {
                              {CoverStage::kQueued, CoverStage::kStored, CoverStage::kSegmenting,
                               CoverStage::kDone, CoverStage::kFailed},
                              &CoverStageName);
-  if (!stage && r.problem.empty()) r.problem = "a cover's state is unknown";
+  if (!stage) r.Fail("a cover's state is unknown");
   c.stage = stage.value_or(CoverStage::kFailed);
   c.error = r.Error(v);
   c.key = r.String(v, "key");
@@ -159,31 +161,23 @@ Cover ReadCover(Reader& r, const json& v) {
 
 Collage ReadCollage(Reader& r, const json& v) {
   Collage c;
-  if (!v.is_object()) {
-    if (r.problem.empty()) r.problem = "collage is not an object";
-    return c;
-  }
+  if (!r.Object(v, "collage")) return c;
   c.seed = r.Unsigned(v, "seed");
   c.dominant = r.Rgb(JsonMember(v, "dominant"));
   c.complementary = r.Rgb(JsonMember(v, "complementary"));
   for (const json& p : r.Array(v, "palette")) c.palette.push_back(r.Rgb(p));
   for (const json& i : r.Array(v, "items")) {
     CollageItem item;
-    if (!i.is_object()) {
-      if (r.problem.empty()) r.problem = "a collage item is not an object";
-      break;
-    }
+    if (!r.Object(i, "a collage item")) break;
     const std::string kind = r.String(i, "kind");
-    if (kind != "cutout" && kind != "cover" && r.problem.empty()) {
-      r.problem = "a collage item's kind is unknown";
-    }
+    if (kind != "cutout" && kind != "cover") r.Fail("a collage item's kind is unknown");
     item.item.kind = kind == "cutout" ? layout::Item::Kind::kCutout : layout::Item::Kind::kCover;
     item.item.key = r.String(i, "key");
     item.item.rank = r.Small(i, "rank");
     item.item.width = r.Small(i, "width");
     item.item.height = r.Small(i, "height");
     const json& quality = r.Member(i, "quality");
-    if (!quality.is_number() && r.problem.empty()) r.problem = "quality is not a number";
+    if (!quality.is_number()) r.Fail("quality is not a number");
     item.item.quality = quality.is_number() ? quality.get<double>() : 0;
     item.alt = r.String(i, "alt");
     c.items.push_back(std::move(item));
@@ -228,7 +222,7 @@ Result<JobRecord> ParseJobRecord(std::string_view text) {
   auto stage =
       StageNamed<JobStage>(r.String(doc, "state"),
                            {JobStage::kRunning, JobStage::kDone, JobStage::kFailed}, &JobStageName);
-  if (!stage && r.problem.empty()) r.problem = "the state is unknown";
+  if (!stage) r.Fail("the state is unknown");
   s.stage = stage.value_or(JobStage::kFailed);
   s.waiting_ahead = r.Small(doc, "waiting_ahead");
   s.error = r.Error(doc);
@@ -241,7 +235,7 @@ Result<JobRecord> ParseJobRecord(std::string_view text) {
   }
   for (const json& seed : r.Array(doc, "shared")) {
     if (!seed.is_number_unsigned()) {
-      if (r.problem.empty()) r.problem = "a shared seed is not an unsigned integer";
+      r.Fail("a shared seed is not an unsigned integer");
       break;
     }
     out.shared.push_back(seed.get<uint64_t>());
@@ -253,25 +247,23 @@ Result<JobRecord> ParseJobRecord(std::string_view text) {
     return (empty_ok && key.empty()) || key.starts_with("uploads/") || key.starts_with("cutouts/");
   };
   constexpr int64_t kLatest = int64_t{1} << 40;  // seconds: some 34,000 years
-  if (r.problem.empty()) {
-    if (s.version > (uint64_t{1} << 62)) r.problem = "version out of range";
-    if (s.covers.size() > 1000) r.problem = "too many covers";
-    if (out.shared.size() > 10000) r.problem = "too many shared pictures";
-    if (out.saved_at < 0 || out.saved_at > kLatest ||
-        (out.finished_at && (*out.finished_at < 0 || *out.finished_at > kLatest))) {
-      r.problem = "a time out of range";
+  if (s.version > (uint64_t{1} << 62)) r.Fail("version out of range");
+  if (s.covers.size() > 1000) r.Fail("too many covers");
+  if (out.shared.size() > 10000) r.Fail("too many shared pictures");
+  if (out.saved_at < 0 || out.saved_at > kLatest ||
+      (out.finished_at && (*out.finished_at < 0 || *out.finished_at > kLatest))) {
+    r.Fail("a time out of range");
+  }
+  for (const Cover& c : s.covers) {
+    if (!key_ok(c.key, true) || !key_ok(c.preview_key, true)) r.Fail("a cover key elsewhere");
+  }
+  if (s.collage) {
+    if (s.collage->items.size() > 1000 || s.collage->palette.size() > 64) {
+      r.Fail("too many collage items or colours");
     }
-    for (const Cover& c : s.covers) {
-      if (!key_ok(c.key, true) || !key_ok(c.preview_key, true)) r.problem = "a cover key elsewhere";
-    }
-    if (s.collage) {
-      if (s.collage->items.size() > 1000 || s.collage->palette.size() > 64) {
-        r.problem = "too many collage items or colours";
-      }
-      for (const CollageItem& i : s.collage->items) {
-        if (!key_ok(i.item.key, false)) r.problem = "a collage item's key elsewhere";
-        if (!(i.item.quality >= 0 && i.item.quality <= 1)) r.problem = "quality out of 0..1";
-      }
+    for (const CollageItem& i : s.collage->items) {
+      if (!key_ok(i.item.key, false)) r.Fail("a collage item's key elsewhere");
+      if (!(i.item.quality >= 0 && i.item.quality <= 1)) r.Fail("quality out of 0..1");
     }
   }
   if (!r.problem.empty()) return Status::InvalidArgument("not a job record: " + r.problem);

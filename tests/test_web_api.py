@@ -13,6 +13,7 @@ import functools
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import struct
@@ -461,12 +462,14 @@ class WebApiTest(unittest.TestCase):
         status, shared, _ = api("POST", self.base + "/api/jobs/%s/share" % job["id"])
         self.assertTrue(shared["local"], shared)
 
-    def web_replica(self, **env):
-        """Another `sparkify web` on the same bucket and function with the web key (and the
-        Spotify settings); (process, base URL). The caller stops it."""
+    def web_replica(self, web_key=True, extra_args=(), **env):
+        """Another `sparkify web` on the same bucket and function with the web key (unless
+        not `web_key`) and the Spotify settings; (process, base URL). The caller stops it."""
         with open(os.path.join(self.data, "store", "iam", "users", "web",
                                "credentials.json")) as f:
             web = json.load(f)
+        if not web_key:
+            web = {"access_key_id": None, "secret_access_key": None}
         env = clean_env(AWS_ACCESS_KEY_ID=web["access_key_id"],
                         AWS_SECRET_ACCESS_KEY=web["secret_access_key"],
                         SPOTIFY_CLIENT_ID="client-1", SPOTIFY_CLIENT_SECRET="secret-1",
@@ -477,11 +480,162 @@ class WebApiTest(unittest.TestCase):
                         SPOTIFY_REDIRECT_URI=self.base + "/auth/spotify/callback", **env)
         proc = subprocess.Popen(
             [sparkify_binary(), "web", "--listen", "127.0.0.1:0", "--s3-endpoint", self.up.store,
-             "--function-url", self.up.function, "--samples", "none", "--allow-private-fetch"],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+             "--function-url", self.up.function, "--samples", "none", "--allow-private-fetch",
+             *extra_args],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
             preexec_fn=_die_with_parent)
         line = proc.stdout.readline().decode()
-        return proc, re.search(r"listening on (\S+)", line).group(1)
+        started = re.search(r"listening on (\S+)", line)
+        if not started:
+            proc.wait(30)
+            self.fail("the replica did not start: %s" % proc.stderr.read().decode()[-2000:])
+        return proc, started.group(1)
+
+    def test_a_replica_on_a_task_role_renews_its_key_and_believes_only_its_proxy(self):
+        """As on ECS: no key in the environment, the role's temporary key from the container
+        credentials endpoint (here a fake one, the only part that cannot exist here), renewed
+        when it nears its end; behind a load balancer named by --trusted-proxies."""
+        users = os.path.join(self.data, "store", "iam", "users")
+        role_dir = os.path.join(users, "web-task-role")
+        os.makedirs(role_dir, exist_ok=True)
+        with open(os.path.join(users, "web", "policy.json")) as f:
+            policy = f.read()
+        with open(os.path.join(role_dir, "policy.json"), "w") as f:
+            f.write(policy)
+
+        def iso(seconds_from_now):
+            return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + seconds_from_now))
+
+        def key(name):
+            return {"AccessKeyId": "ASIA" + name + uuid.uuid4().hex[:12].upper(),
+                    "SecretAccessKey": uuid.uuid4().hex + uuid.uuid4().hex,
+                    "Token": "token-" + name + "-" + uuid.uuid4().hex}
+
+        def grant(k):  # what STS does for the role: the store now knows this key, only this one
+            path = os.path.join(role_dir, "credentials.json")
+            with open(path + ".tmp", "w") as f:
+                json.dump({"access_key_id": k["AccessKeyId"],
+                           "secret_access_key": k["SecretAccessKey"],
+                           "session_token": k["Token"], "expiration": iso(7200)}, f)
+            os.chmod(path + ".tmp", 0o600)
+            os.replace(path + ".tmp", path)
+            time.sleep(1.5)  # the store re-reads key files at most once a second
+
+        served = {"key": None, "until": None}
+        seen = []
+
+        class Endpoint(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                seen.append((self.path, self.headers.get("Authorization")))
+                if self.path != "/v2/credentials/task" or \
+                        self.headers.get("Authorization") != "agent-token":
+                    self.send_response(403)
+                    self.end_headers()
+                    return
+                body = json.dumps(dict(served["key"], Expiration=served["until"],
+                                       RoleArn="arn:aws:iam::000000000000:role/web")).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        endpoint = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Endpoint)
+        threading.Thread(target=endpoint.serve_forever, daemon=True).start()
+        first, second = key("ONE"), key("TWO")
+        grant(first)
+        # 100 s left: inside the renewal window (--url-expires 60 + 300 s), so every use
+        # may fetch again (at most every 10 s) and gets the same key until the role rotates.
+        served.update(key=first, until=iso(100))
+        role_env = dict(AWS_CONTAINER_CREDENTIALS_FULL_URI="http://127.0.0.1:%d/v2/credentials/task"
+                        % endpoint.server_port,
+                        AWS_CONTAINER_AUTHORIZATION_TOKEN="agent-token")
+        args = [sparkify_binary(), "web", "--listen", "127.0.0.1:0", "--s3-endpoint",
+                self.up.store, "--function-url", self.up.function, "--samples", "none"]
+        try:
+            # A key that rotates cannot seal cookies and links: both secrets are required.
+            r = subprocess.run(args, env=clean_env(**role_env), capture_output=True, timeout=60,
+                               stdin=subprocess.DEVNULL)
+            self.assertEqual(r.returncode, 2, r.stderr)
+            self.assertIn(b"SPARKIFY_SESSION_SECRET and SPARKIFY_SHARE_SECRET", r.stderr)
+            # An endpoint that refuses stops the start, saying why.
+            bad = dict(role_env, AWS_CONTAINER_AUTHORIZATION_TOKEN="wrong")
+            r = subprocess.run(args, env=clean_env(**bad, SPARKIFY_SESSION_SECRET="s" * 32,
+                                                   SPARKIFY_SHARE_SECRET="t" * 32),
+                               capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+            self.assertEqual(r.returncode, 2, r.stderr)
+            self.assertIn(b"container credentials endpoint", r.stderr)
+            self.assertIn(b"HTTP 403", r.stderr)
+
+            replica, base = self.web_replica(
+                web_key=False, extra_args=["--url-expires", "60", "--trusted-proxies",
+                                           "127.0.0.0/8", "--client-actions-per-minute", "1"],
+                SPARKIFY_SESSION_SECRET="a session secret all replicas share",
+                SPARKIFY_SHARE_SECRET="a share secret all replicas share", **role_env)
+            try:
+                self.assertEqual(api("GET", base + "/healthz")[:2], (200, {"ok": True}))
+
+                def direct_job(name):
+                    forms = api("POST", base + "/api/uploads", {"files": [
+                        {"name": name, "type": "image/png", "size": len(sample(name))}]})[1]
+                    form = forms["uploads"][0]
+                    fields = dict(form["fields"])
+                    self.assertIn(fields["x-amz-security-token"], (first["Token"], second["Token"]))
+                    status, _, body = form_post(form["url"], form["fields"], name, sample(name))
+                    self.assertEqual(status, 204, body)
+                    status, job, _ = api("POST", base + "/api/jobs", {"uploads": [
+                        {"key": form["key"], "token": form["token"], "name": name}]})
+                    self.assertEqual(status, 202, job)
+                    poll(lambda: api("GET", base + "/api/jobs/" + job["id"])[1]["state"]
+                         in ("done", "failed"), 120, what="the job on the role's key")
+                    final = api("GET", base + "/api/jobs/" + job["id"])[1]
+                    self.assertEqual((final["state"], final["covers"][0]["state"]),
+                                     ("done", "done"), final)
+                    url = final["covers"][0]["preview"]["url"]
+                    self.assertIn("X-Amz-Security-Token=", url)
+                    status, _, png = request("GET", url)
+                    self.assertEqual((status, png[:4]), (200, b"\x89PNG"))
+                    return final, fields
+
+                job, fields = direct_job("coffee.png")
+                self.assertEqual(fields["x-amz-security-token"], first["Token"])
+                self.assertEqual(seen[0], ("/v2/credentials/task", "agent-token"))
+                # The role rotates: STS now honours only the new key, the endpoint hands it out.
+                served.update(key=second, until=iso(7200))
+                grant(second)
+                time.sleep(10)  # the replica asks again at most every 10 s
+                _, fields = direct_job("coins.png")
+                self.assertEqual(fields["x-amz-security-token"], second["Token"])
+                fetches = len(seen)
+                direct_job("chelsea.png")  # the new key has two hours: no more fetches
+                self.assertEqual(len(seen), fetches)
+
+                # Behind the proxy: its X-Forwarded-Proto makes share links https, and its
+                # X-Forwarded-For entry names the client the per-client budget counts.
+                def act(action, client):
+                    headers = {"X-Forwarded-For": "198.51.100.1, " + client,
+                               "X-Forwarded-Proto": "https"}
+                    status, _, raw = request("POST", base + "/api/jobs/%s/%s" % (job["id"], action),
+                                             b"", headers)
+                    return status, json.loads(raw)
+
+                status, shared = act("share", "203.0.113.7")
+                self.assertEqual(status, 200, shared)
+                self.assertTrue(shared["url"].startswith("https://127.0.0.1:"), shared)
+                # One action a minute per client: the spoofed first entry changes nothing.
+                self.assertEqual(act("regenerate", "203.0.113.7")[0], 429)
+                self.assertEqual(act("regenerate", "203.0.113.8")[0], 200)
+            finally:
+                replica.send_signal(signal.SIGTERM)
+                self.assertEqual(replica.wait(30), 0)
+                replica.stdout.close()
+        finally:
+            endpoint.shutdown()
+            endpoint.server_close()
+            shutil.rmtree(role_dir, ignore_errors=True)
 
     def test_a_second_replica_serves_the_first_ones_sessions_and_uploads(self):
         jar = http.cookiejar.CookieJar()

@@ -14,10 +14,14 @@
 //   --public-url URL        SPARKIFY_PUBLIC_URL             empty: the Host the browser sent
 //   --max-file-bytes N      SPARKIFY_MAX_FILE_BYTES         10485760
 //   --samples DIR           SPARKIFY_SAMPLES_DIR            $SPARKIFY_CACHE/samples
+//   --trusted-proxies CIDRS SPARKIFY_TRUSTED_PROXIES        empty: the TCP peer is the client
 //   --allow-private-fetch   SPARKIFY_ALLOW_PRIVATE_FETCH    off
 //   --direct-uploads B      SPARKIFY_DIRECT_UPLOADS         true (the bucket needs CORS)
 // The web principal's key: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (or *_FILE),
-// AWS_SESSION_TOKEN. Share links are sealed with SPARKIFY_SHARE_SECRET (or *_FILE), and
+// AWS_SESSION_TOKEN; without AWS_ACCESS_KEY_ID, a role's rotating key from the container
+// credentials endpoint (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, which ECS sets, or _FULL_URI,
+// with AWS_CONTAINER_AUTHORIZATION_TOKEN[_FILE]), which then needs both secrets below set.
+// Share links are sealed with SPARKIFY_SHARE_SECRET (or *_FILE), and
 // Spotify session cookies with SPARKIFY_SESSION_SECRET (or *_FILE), each else with a key
 // derived from AWS_SECRET_ACCESS_KEY. Spotify (off unless both are set):
 // SPOTIFY_CLIENT_ID, SPOTIFY_CLIENT_SECRET (or *_FILE), SPOTIFY_REDIRECT_URI, SPOTIFY_AUTH_URL,
@@ -26,6 +30,7 @@
 
 #include "cli/commands.h"
 #include "cli/env.h"
+#include "s3client/credentials.h"
 #include "web/web.h"
 
 namespace sparkify::cli {
@@ -62,6 +67,25 @@ int RunWeb(WebFlags& f) {
     return 2;
   }
   o.credentials.session_token = Env("AWS_SESSION_TOKEN").value_or("");
+  if (o.credentials.access_key_id.empty()) {
+    // No key in the environment: a role's, from the container credentials endpoint (ECS).
+    auto endpoint = s3client::ContainerEndpointFrom(Env);
+    if (!endpoint.ok()) {
+      std::cerr << "sparkify web: " << endpoint.status().message() << "\n";
+      return 2;
+    }
+    if (endpoint->has_value()) {
+      // A URL signed now still lives its whole time with the key it was signed with.
+      (*endpoint)->refresh_before = std::chrono::seconds(o.url_expires_seconds + 300);
+      auto source = s3client::CredentialSource::FromContainer(std::move(**endpoint));
+      if (!source.ok()) {
+        std::cerr << "sparkify web: no key from the container credentials endpoint: "
+                  << source.status().message() << "\n";
+        return 2;
+      }
+      o.credential_source = std::move(*source);
+    }
+  }
   o.spotify.client_id = Env("SPOTIFY_CLIENT_ID").value_or("");
   if (auto v = Env("SPOTIFY_REDIRECT_URI")) o.spotify.redirect_uri = *v;
   if (auto v = Env("SPOTIFY_AUTH_URL")) o.spotify.auth_url = *v;
@@ -133,6 +157,10 @@ void RegisterWeb(CLI::App& app, int* exit_code) {
       ->envname("SPARKIFY_SHARE_EXPIRES")
       ->check(CLI::Range(int64_t{60}, int64_t{31536000}))
       ->capture_default_str();
+  cmd->add_option("--trusted-proxies", o.trusted_proxies,
+                  "Load balancers in front of this app, as CIDR blocks (10.0.0.0/8,...): their "
+                  "X-Forwarded-For and X-Forwarded-Proto name the client and its scheme")
+      ->envname("SPARKIFY_TRUSTED_PROXIES");
   cmd->add_option("--public-url", o.public_url,
                   "The address people reach this app at, for share links, e.g. "
                   "https://collage.example (default: the Host the browser sent)")

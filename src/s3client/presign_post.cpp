@@ -55,9 +55,10 @@ Result<PresignedPost> S3Client::PresignPost(std::string_view bucket,
   const bool path_style = target.decoded_path != "/x";
 
   const TimePoint now = options_.clock->Now();
+  const sigv4::Credentials credentials = CurrentCredentials();
   const std::string amz_date = FormatAmzDate(now);
   const std::string credential =
-      options_.credentials.access_key_id + "/" +
+      credentials.access_key_id + "/" +
       sigv4::CredentialScope(FormatScopeDate(now), options_.region, "s3");
   PresignedPost out;
   out.url = origin;
@@ -68,8 +69,8 @@ Result<PresignedPost> S3Client::PresignPost(std::string_view bucket,
   out.fields.emplace_back("x-amz-algorithm", "AWS4-HMAC-SHA256");
   out.fields.emplace_back("x-amz-credential", credential);
   out.fields.emplace_back("x-amz-date", amz_date);
-  if (!options_.credentials.session_token.empty()) {
-    out.fields.emplace_back("x-amz-security-token", options_.credentials.session_token);
+  if (!credentials.session_token.empty()) {
+    out.fields.emplace_back("x-amz-security-token", credentials.session_token);
   }
 
   std::vector<std::string> conditions = {Eq("bucket", bucket)};
@@ -99,8 +100,8 @@ Result<PresignedPost> S3Client::PresignPost(std::string_view bucket,
   }
   document += "]}";
   const std::string encoded = Base64Encode(document);
-  const std::string signing_key = sigv4::SigningKey(options_.credentials.secret_access_key,
-                                                    FormatScopeDate(now), options_.region, "s3");
+  const std::string signing_key =
+      sigv4::SigningKey(credentials.secret_access_key, FormatScopeDate(now), options_.region, "s3");
   out.fields.emplace_back("policy", encoded);
   out.fields.emplace_back("x-amz-signature", sigv4::Signature(signing_key, encoded));
   return out;

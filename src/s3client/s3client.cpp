@@ -85,6 +85,11 @@ auto Guard(Fn fn) -> decltype(fn()) {
   }
 }
 
+// The key to sign with now.
+sigv4::Credentials CredentialsOf(const ClientOptions& o) {
+  return o.credential_source ? o.credential_source->Current() : o.credentials;
+}
+
 class Runner {
  public:
   explicit Runner(const ClientOptions& options)
@@ -109,7 +114,7 @@ class Runner {
     sr.region = options_.region;
     sr.time = options_.clock->Now();
     sigv4::Headers headers = call.headers;
-    for (auto& h : sigv4::SignHeaders(sr, options_.credentials)) headers.push_back(std::move(h));
+    for (auto& h : sigv4::SignHeaders(sr, CredentialsOf(options_))) headers.push_back(std::move(h));
 
     std::string url =
         endpoint.scheme + "://" + target.host + sigv4::EncodePath(target.decoded_path);
@@ -350,11 +355,13 @@ Result<std::string> S3Client::PresignUrl(std::string_view method, std::string_vi
     sr.raw_query = query;
     sr.region = options_.region;
     sr.time = options_.clock->Now();
-    std::string url = sigv4::PresignUrl(sr, options_.credentials, expires_seconds);
+    std::string url = sigv4::PresignUrl(sr, CurrentCredentials(), expires_seconds);
     if (url.empty()) return Status::Internal("signing failed");
     return url;
   });
 }
+
+sigv4::Credentials S3Client::CurrentCredentials() const { return CredentialsOf(options_); }
 
 Result<std::string> S3Client::BucketOrigin(std::string_view bucket) const {
   SPARKIFY_ASSIGN_OR_RETURN(internal::Endpoint endpoint,

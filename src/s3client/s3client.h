@@ -24,6 +24,7 @@
 
 #include "common/clock.h"
 #include "common/status.h"
+#include "s3client/credentials.h"
 #include "sigv4/sigv4.h"
 
 namespace sparkify::s3client {
@@ -41,6 +42,8 @@ struct ClientOptions {
   std::string region = "us-east-1";
   Addressing addressing = Addressing::kAuto;
   sigv4::Credentials credentials;  // session_token optional
+  // When set, each signature asks it for the key (credentials.h) instead of `credentials`.
+  std::shared_ptr<CredentialSource> credential_source;
   // 0 means no limit. The connect timeout also bounds DNS and the TLS handshake.
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds request_timeout{300'000};
@@ -214,6 +217,8 @@ class S3Client {
   Result<std::string> BucketOrigin(std::string_view bucket) const;
 
   const ClientOptions& options() const { return options_; }
+  // The key to sign with now: the source's, else the fixed one.
+  sigv4::Credentials CurrentCredentials() const;
 
  private:
   ClientOptions options_;

@@ -25,6 +25,17 @@ std::vector<std::string> Segments(std::string_view path) {
   return out;
 }
 
+// Every signer asks options.credential_source for the key; a fixed key becomes one, and a
+// fixed source's key is the one the derived secrets come from.
+WebOptions WithCredentialSource(WebOptions o) {
+  if (!o.credential_source) {
+    o.credential_source = s3client::CredentialSource::Fixed(o.credentials);
+  } else if (!o.credential_source->rotates()) {
+    o.credentials = o.credential_source->Current();
+  }
+  return o;
+}
+
 bool ValidJobId(const std::string& id) {
   if (id.empty() || id.size() > 64) return false;
   for (char c : id) {
@@ -36,9 +47,9 @@ bool ValidJobId(const std::string& id) {
 }  // namespace
 
 App::App(WebOptions options, std::string redirect_uri)
-    : options_(std::move(options)),
+    : options_(WithCredentialSource(std::move(options))),
       bucket_(options_),
-      invoker_(options_.function, options_.credentials),
+      invoker_(options_.function, options_.credential_source),
       jobs_(static_cast<size_t>(std::max(1, options_.max_jobs)),
             std::chrono::seconds(std::max<int64_t>(1, options_.finished_job_seconds))),
       budget_(ClientBudgetOptions{options_.client_covers_per_minute, options_.client_running_jobs,
@@ -54,6 +65,9 @@ App::App(WebOptions options, std::string redirect_uri)
       upload_key_(HmacSha256(session_key_, "sparkify direct upload keys v1")) {
   csp_ = ContentSecurityPolicy(bucket_.origin(), options_.direct_uploads);
   origin_policy_.loopback_only = IsLoopbackAddress(options_.host);
+  if (auto proxies = ParseNetworks(options_.trusted_proxies); proxies.ok()) {
+    proxies_ = std::move(*proxies);  // WebServer::Start has refused a bad list
+  }
   // The Spotify redirect URI names the host the browser uses for this server.
   const std::string& redirect = spotify_.redirect_uri();
   if (size_t scheme = redirect.find("://"); scheme != std::string::npos) {
@@ -67,6 +81,7 @@ App::~App() { Stop(); }
 
 http::Response App::Handle(http::Request& req) {
   http::Response res;
+  ApplyForwarded(proxies_, &req);
   try {
     if (auto refused =
             CheckOrigin(origin_policy_, req.method, req.Header("host"), req.Header("origin"))) {
@@ -91,6 +106,12 @@ http::Response App::Route(http::Request& req) {
   if (req.path == "/" || req.path == "/index.html") {
     if (m != "GET" && m != "HEAD") return method_not_allowed();
     return Static("index.html");
+  }
+  if (req.path == "/healthz") {  // a load balancer's check: answers without the bucket
+    if (m != "GET" && m != "HEAD") return method_not_allowed();
+    auto res = JsonResponse(200, {{"ok", true}});
+    res.headers.emplace_back("Cache-Control", "no-store");
+    return res;
   }
   if (seg.size() == 2 && seg[0] == "static") {
     if (m != "GET" && m != "HEAD") return method_not_allowed();

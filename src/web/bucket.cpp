@@ -14,6 +14,7 @@ s3client::ClientOptions ClientFor(const WebOptions& o) {
   }
   c.region = o.s3_region;
   c.credentials = o.credentials;
+  c.credential_source = o.credential_source;
   c.request_timeout = std::chrono::seconds(60);
   c.user_agent = "sparkify-web/0.1";
   return c;

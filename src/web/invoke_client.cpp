@@ -32,6 +32,10 @@ std::string ErrorText(const std::string& body) {
 }  // namespace
 
 InvokeClient::InvokeClient(FunctionTarget target, sigv4::Credentials credentials)
+    : InvokeClient(std::move(target), s3client::CredentialSource::Fixed(std::move(credentials))) {}
+
+InvokeClient::InvokeClient(FunctionTarget target,
+                           std::shared_ptr<s3client::CredentialSource> credentials)
     : target_(std::move(target)), credentials_(std::move(credentials)) {
   std::string base = target_.url;
   if (base.empty()) base = "https://lambda." + target_.region + ".amazonaws.com";
@@ -57,7 +61,7 @@ Result<std::string> InvokeClient::Invoke(const std::string& payload,
   call.cancel = cancel;
   call.headers = {{"content-type", "application/json"},
                   {"x-amz-invocation-type", "RequestResponse"}};
-  if (!credentials_.access_key_id.empty()) {
+  if (const sigv4::Credentials key = credentials_->Current(); !key.access_key_id.empty()) {
     sigv4::SignRequest sr;
     sr.method = "POST";
     sr.scheme = scheme_;
@@ -68,7 +72,7 @@ Result<std::string> InvokeClient::Invoke(const std::string& payload,
     sr.region = target_.region;
     sr.service = "lambda";
     sr.time = Clock::System().Now();
-    for (auto& h : sigv4::SignHeaders(sr, credentials_)) {
+    for (auto& h : sigv4::SignHeaders(sr, key)) {
       if (h.first == "host" || h.first == "Host") continue;  // curl sends the same Host
       call.headers.push_back(std::move(h));
     }

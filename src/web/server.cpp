@@ -46,10 +46,19 @@ class WebServerImpl final : public WebServer {
 
 Status Validate(const WebOptions& o) {
   if (o.bucket.empty()) return Status::InvalidArgument("the bucket name is empty");
-  if (o.credentials.access_key_id.empty() || o.credentials.secret_access_key.empty()) {
+  if (o.credential_source) {
+    if (o.credential_source->rotates() && (o.share_secret.empty() || o.session_secret.empty())) {
+      return Status::InvalidArgument(
+          "the web app's key rotates (a role's, from the container credentials endpoint): set "
+          "SPARKIFY_SESSION_SECRET and SPARKIFY_SHARE_SECRET (or their *_FILE), which seal "
+          "session cookies and share links, so they outlive the key and every replica opens "
+          "them");
+    }
+  } else if (o.credentials.access_key_id.empty() || o.credentials.secret_access_key.empty()) {
     return Status::InvalidArgument(
         "the web app needs its access key (AWS_ACCESS_KEY_ID and "
-        "AWS_SECRET_ACCESS_KEY)");
+        "AWS_SECRET_ACCESS_KEY, or a role's from AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or "
+        "_FULL_URI)");
   }
   for (const auto& [what, url] :
        {std::pair<const char*, const std::string&>{"S3 endpoint", o.s3_endpoint},
@@ -59,6 +68,9 @@ Status Validate(const WebOptions& o) {
       return Status::InvalidArgument(std::string("the ") + what + " must start with http:// or " +
                                      "https:// (got \"" + url.substr(0, 100) + "\")");
     }
+  }
+  if (auto proxies = internal::ParseNetworks(o.trusted_proxies); !proxies.ok()) {
+    return proxies.status();
   }
   if (!o.public_url.empty()) {
     const std::string& u = o.public_url;

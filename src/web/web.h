@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "s3client/credentials.h"
 #include "sigv4/sigv4.h"
 
 namespace sparkify::web {
@@ -53,7 +54,11 @@ struct WebOptions {
   std::string bucket = "sparkify";
   std::string s3_endpoint;  // "http://127.0.0.1:9100"; empty: AWS S3 in s3_region
   std::string s3_region = "us-east-1";
-  sigv4::Credentials credentials;  // REQUIRED
+  sigv4::Credentials credentials;  // REQUIRED, unless credential_source is set
+  // Where the key comes from when it rotates (a task role's temporary key from the container
+  // credentials endpoint): every signature then asks it. Needs share_secret and
+  // session_secret, since nothing may be derived from a key that changes.
+  std::shared_ptr<s3client::CredentialSource> credential_source;
 
   FunctionTarget function;
   // Covers of one job processed at once (fetch, store, segment invoke). On AWS each segment
@@ -99,6 +104,11 @@ struct WebOptions {
   // path). Empty: the Host the browser sent, on the connection's scheme (right on one machine;
   // behind a proxy that ends TLS or rewrites Host, set it).
   std::string public_url;
+  // The load balancers or reverse proxies in front of this app ("10.0.0.0/8,fd00::/8"): for
+  // a request from one of them, the client's address is the last X-Forwarded-For entry and
+  // its scheme the last X-Forwarded-Proto (internal/proxy.h). Empty: the TCP peer is the
+  // client, and the connection's scheme is its scheme.
+  std::string trusted_proxies;
   // The secret that seals share links. Empty: derived from the web principal's secret key, so
   // rotating that key (or short-lived credentials) ends every link; set it to keep links
   // across key changes and replicas with keys of their own.

@@ -19,6 +19,7 @@
 #include "web/internal/job_record.h"
 #include "web/internal/jobs.h"
 #include "web/internal/origin.h"
+#include "web/internal/proxy.h"
 #include "web/internal/runner.h"
 #include "web/internal/spotify.h"
 #include "web/web.h"
@@ -94,6 +95,7 @@ class App {
   WebOptions options_;
   std::string csp_;
   OriginPolicy origin_policy_;
+  std::vector<IpNetwork> proxies_;                   // options_.trusted_proxies
   std::atomic<uint64_t> upload_bytes_in_flight_{0};  // <= options_.max_inflight_upload_bytes
   Bucket bucket_;
   JobBook book_{&bucket_};

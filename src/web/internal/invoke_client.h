@@ -1,13 +1,15 @@
 // Internal: calls the AI function through the Lambda Invoke API, SigV4-signed (service
 // "lambda") with the web principal's keys: the local invoke endpoint or AWS Lambda.
-// Thread-safe (immutable after construction; the counter is atomic).
+// Thread-safe (immutable after construction; the counter is atomic; the source is).
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "common/status.h"
+#include "s3client/credentials.h"
 #include "sigv4/sigv4.h"
 #include "web/web.h"
 
@@ -16,6 +18,8 @@ namespace sparkify::web::internal {
 class InvokeClient {
  public:
   InvokeClient(FunctionTarget target, sigv4::Credentials credentials);
+  // Signs with the source's current key (a task role's, which rotates).
+  InvokeClient(FunctionTarget target, std::shared_ptr<s3client::CredentialSource> credentials);
 
   // Sends `payload` (JSON text) as a RequestResponse invoke and returns the function's
   // answer's "body" (the JSON object the function produced for a direct event).
@@ -33,7 +37,7 @@ class InvokeClient {
 
  private:
   FunctionTarget target_;
-  sigv4::Credentials credentials_;
+  std::shared_ptr<s3client::CredentialSource> credentials_;
   std::string url_;
   std::string scheme_, host_, path_;
   std::atomic<uint64_t> invocations_{0};

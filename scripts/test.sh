@@ -22,12 +22,20 @@ jobs=$(nproc)
 passed=0
 failed=0
 
-# Runs ctest in a build dir and adds its counts to the totals.
+# Runs ctest in a build dir and adds its counts to the totals. Extra arguments go to ctest.
 run_ctest() {
   local dir=$1; shift
   local log
   log=$(mktemp)
   ctest --test-dir "$dir" -j "$jobs" --output-on-failure --timeout 900 "$@" 2>&1 | tee "$log"
+  # Tests that failed once and then passed (only with --repeat until-pass): named, not hidden.
+  local flaky
+  flaky=$(grep -E '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .*\*\*\*' "$log" |
+          sed -E 's/.*Test +#[0-9]+: ([^ ]+).*/\1/' | sort -u)
+  if [ -n "$flaky" ]; then
+    echo "test.sh: these failed at least once in $dir (see above):"
+    sed 's/^/  /' <<< "$flaky"
+  fi
   local line
   line=$(grep -E '[0-9]+% tests passed, [0-9]+ tests failed out of [0-9]+' "$log" | tail -1)
   if [ -z "$line" ]; then
@@ -53,7 +61,9 @@ build_or_fail() {
 
 if [[ " $stages " == *" unit "* ]]; then
   if build_or_fail "$repo/scripts/setup.sh"; then
-    run_ctest "$repo/build"
+    # Integration tests drive real servers on a shared 2-core machine: one that fails is run
+    # once more, and is listed above the totals either way.
+    run_ctest "$repo/build" --repeat until-pass:2
   fi
 else
   "$repo/scripts/setup.sh" --deps

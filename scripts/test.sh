@@ -21,6 +21,7 @@ stages=${SPARKIFY_TEST_STAGES:-unit fuzz asan}
 jobs=$(nproc)
 passed=0
 failed=0
+flaky_report=""
 
 # Runs ctest in a build dir and adds its counts to the totals. Extra arguments go to ctest.
 run_ctest() {
@@ -33,8 +34,8 @@ run_ctest() {
   flaky=$(grep -E '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .*\*\*\*' "$log" |
           sed -E 's/.*Test +#[0-9]+: ([^ ]+).*/\1/' | sort -u)
   if [ -n "$flaky" ]; then
-    echo "test.sh: these failed at least once in $dir (see above):"
-    sed 's/^/  /' <<< "$flaky"
+    flaky_report+="failed at least once in $dir (its output is above):"$'\n'
+    flaky_report+=$(sed 's/^/  /' <<< "$flaky")$'\n'
   fi
   local line
   line=$(grep -E '[0-9]+% tests passed, [0-9]+ tests failed out of [0-9]+' "$log" | tail -1)
@@ -89,5 +90,6 @@ if [[ " $stages " == *" asan "* ]]; then
 fi
 
 echo
+[ -z "$flaky_report" ] || printf 'test.sh: %s' "$flaky_report"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

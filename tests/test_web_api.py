@@ -521,14 +521,17 @@ class WebApiTest(unittest.TestCase):
             os.replace(path + ".tmp", path)
             time.sleep(1.5)  # the store re-reads key files at most once a second
 
-        served = {"key": None, "until": None}
+        served = {"key": None, "until": None, "token": "agent-token-1"}
+        token_file = self.tmp.join("agent-token")
+        with open(token_file, "w") as f:
+            f.write("agent-token-1\n")
         seen = []
 
         class Endpoint(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
                 seen.append((self.path, self.headers.get("Authorization")))
                 if self.path != "/v2/credentials/task" or \
-                        self.headers.get("Authorization") != "agent-token":
+                        self.headers.get("Authorization") != served["token"]:
                     self.send_response(403)
                     self.end_headers()
                     return
@@ -552,7 +555,7 @@ class WebApiTest(unittest.TestCase):
         served.update(key=first, until=iso(100))
         role_env = dict(AWS_CONTAINER_CREDENTIALS_FULL_URI="http://127.0.0.1:%d/v2/credentials/task"
                         % endpoint.server_port,
-                        AWS_CONTAINER_AUTHORIZATION_TOKEN="agent-token")
+                        AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE=token_file)
         args = [sparkify_binary(), "web", "--listen", "127.0.0.1:0", "--s3-endpoint",
                 self.up.store, "--function-url", self.up.function, "--samples", "none"]
         try:
@@ -562,7 +565,8 @@ class WebApiTest(unittest.TestCase):
             self.assertEqual(r.returncode, 2, r.stderr)
             self.assertIn(b"SPARKIFY_SESSION_SECRET and SPARKIFY_SHARE_SECRET", r.stderr)
             # An endpoint that refuses stops the start, saying why.
-            bad = dict(role_env, AWS_CONTAINER_AUTHORIZATION_TOKEN="wrong")
+            bad = dict(role_env, AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE=None,
+                       AWS_CONTAINER_AUTHORIZATION_TOKEN="wrong")
             r = subprocess.run(args, env=clean_env(**bad, SPARKIFY_SESSION_SECRET="s" * 32,
                                                    SPARKIFY_SHARE_SECRET="t" * 32),
                                capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
@@ -602,13 +606,17 @@ class WebApiTest(unittest.TestCase):
 
                 job, fields = direct_job("coffee.png")
                 self.assertEqual(fields["x-amz-security-token"], first["Token"])
-                self.assertEqual(seen[0], ("/v2/credentials/task", "agent-token"))
-                # The role rotates: STS now honours only the new key, the endpoint hands it out.
-                served.update(key=second, until=iso(7200))
+                self.assertEqual(seen[-1], ("/v2/credentials/task", "agent-token-1"))
+                # The role rotates: STS now honours only the new key, the endpoint hands it
+                # out, and the agent's token (a file the replica reads at every fetch) changes.
+                with open(token_file, "w") as f:
+                    f.write("agent-token-2\n")
+                served.update(key=second, until=iso(7200), token="agent-token-2")
                 grant(second)
                 time.sleep(10)  # the replica asks again at most every 10 s
                 _, fields = direct_job("coins.png")
                 self.assertEqual(fields["x-amz-security-token"], second["Token"])
+                self.assertEqual(seen[-1], ("/v2/credentials/task", "agent-token-2"))
                 fetches = len(seen)
                 direct_job("chelsea.png")  # the new key has two hours: no more fetches
                 self.assertEqual(len(seen), fetches)

@@ -76,7 +76,8 @@ int RunWeb(WebFlags& f) {
     }
     if (endpoint->has_value()) {
       // A URL signed now still lives its whole time with the key it was signed with.
-      (*endpoint)->refresh_before = std::chrono::seconds(o.url_expires_seconds + 300);
+      const std::chrono::seconds refresh_before(o.url_expires_seconds + 300);
+      (*endpoint)->refresh_before = refresh_before;
       auto source = s3client::CredentialSource::FromContainer(std::move(**endpoint));
       if (!source.ok()) {
         std::cerr << "sparkify web: no key from the container credentials endpoint: "
@@ -84,6 +85,12 @@ int RunWeb(WebFlags& f) {
         return 2;
       }
       o.credential_source = std::move(*source);
+      if (auto ends = o.credential_source->expiration();
+          ends && *ends - Clock::System().Now() < refresh_before) {
+        std::cerr << "sparkify web: the role's key lives less than --url-expires + 5 minutes: "
+                     "signed URLs and upload forms end with it, and it is asked for again "
+                     "every 10 s\n";
+      }
     }
   }
   o.spotify.client_id = Env("SPOTIFY_CLIENT_ID").value_or("");
@@ -158,7 +165,8 @@ void RegisterWeb(CLI::App& app, int* exit_code) {
       ->check(CLI::Range(int64_t{60}, int64_t{31536000}))
       ->capture_default_str();
   cmd->add_option("--trusted-proxies", o.trusted_proxies,
-                  "Load balancers in front of this app, as CIDR blocks (10.0.0.0/8,...): their "
+                  "Load balancers in front of this app, as CIDR blocks (their subnets, e.g. "
+                  "10.0.1.0/24,10.0.2.0/24; nothing else in them may reach the app): their "
                   "X-Forwarded-For and X-Forwarded-Proto name the client and its scheme")
       ->envname("SPARKIFY_TRUSTED_PROXIES");
   cmd->add_option("--public-url", o.public_url,

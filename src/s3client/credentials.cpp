@@ -1,5 +1,13 @@
 #include "s3client/credentials.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cstring>
+#include <thread>
+
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
@@ -40,17 +48,56 @@ bool PlainHttpAllowed(const std::string& host) {
       host == "[fd00:ec2::23]") {
     return true;
   }
-  // 127.0.0.0/8, as a dotted quad.
-  if (host.rfind("127.", 0) != 0) return false;
-  int dots = 0;
-  for (char c : host) {
-    if (c == '.') {
-      ++dots;
-    } else if (c < '0' || c > '9') {
-      return false;
-    }
+  in_addr v4{};  // 127.0.0.0/8, as a dotted quad inet_pton takes (never a name to resolve)
+  return inet_pton(AF_INET, host.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
+}
+
+// The same rule where the connection is made: a name that resolves elsewhere is refused.
+Status CheckPlainHttpPeer(const sockaddr* address) {
+  if (address->sa_family == AF_INET) {
+    const uint32_t a = ntohl(reinterpret_cast<const sockaddr_in*>(address)->sin_addr.s_addr);
+    if ((a >> 24) == 127 || a == 0xA9FEAA02 || a == 0xA9FEAA17) return Status::OK();
+  } else if (address->sa_family == AF_INET6) {
+    const in6_addr& a = reinterpret_cast<const sockaddr_in6*>(address)->sin6_addr;
+    static const uint8_t kEksV6[16] = {0xfd, 0, 0x0e, 0xc2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x23};
+    if (IN6_IS_ADDR_LOOPBACK(&a) || std::memcmp(a.s6_addr, kEksV6, 16) == 0) return Status::OK();
   }
-  return dots == 3;
+  return Status::PermissionDenied(
+      "the credentials endpoint resolved to an address that is neither loopback nor the "
+      "containers' link-local one");
+}
+
+// The URL as logged: without its query.
+std::string_view Printable(const std::string& url) {
+  return std::string_view(url).substr(0, url.find('?'));
+}
+
+// "2026-12-06T07:21:00Z", with any fraction of a second and "Z" or "+00:00" (RFC 3339, UTC).
+std::optional<TimePoint> ParseUtc(std::string_view s) {
+  if (s.size() < 20) return std::nullopt;
+  size_t end = 19;
+  if (s[end] == '.') {
+    ++end;
+    while (end < s.size() && s[end] >= '0' && s[end] <= '9') ++end;
+    if (end == 20) return std::nullopt;
+  }
+  const std::string_view zone = s.substr(end);
+  if (zone != "Z" && zone != "z" && zone != "+00:00" && zone != "-00:00") return std::nullopt;
+  return ParseIso8601(std::string(s.substr(0, 19)) + "Z");
+}
+
+// Reads and checks the token file.
+Result<std::string> ReadToken(const std::string& path) {
+  auto text = ReadFileToString(path, 16 * 1024);
+  if (!text.ok()) {
+    return Status::IOError("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: " +
+                           std::string(text.status().message()));
+  }
+  std::string token(TrimAsciiWhitespace(*text));
+  if (token.find_first_of("\r\n") != std::string::npos) {
+    return Status::InvalidArgument("the container authorization token has a line break");
+  }
+  return token;
 }
 
 }  // namespace
@@ -84,15 +131,11 @@ Result<std::optional<ContainerEndpoint>> ContainerEndpointFrom(
   } else {
     return std::optional<ContainerEndpoint>();
   }
-  if (auto token = env("AWS_CONTAINER_AUTHORIZATION_TOKEN"); token && !token->empty()) {
+  if (auto file = env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"); file && !file->empty()) {
+    SPARKIFY_RETURN_IF_ERROR(ReadToken(*file).status());  // readable now, read at each fetch
+    endpoint.authorization_file = *file;
+  } else if (auto token = env("AWS_CONTAINER_AUTHORIZATION_TOKEN"); token && !token->empty()) {
     endpoint.authorization = *token;
-  } else if (auto file = env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"); file && !file->empty()) {
-    auto text = ReadFileToString(*file, 16 * 1024);
-    if (!text.ok()) {
-      return Status::IOError("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: " +
-                             std::string(text.status().message()));
-    }
-    endpoint.authorization = std::string(TrimAsciiWhitespace(*text));
   }
   if (endpoint.authorization.find_first_of("\r\n") != std::string::npos) {
     return Status::InvalidArgument("the container authorization token has a line break");
@@ -122,11 +165,10 @@ Result<std::pair<sigv4::Credentials, TimePoint>> ParseContainerCredentials(
         "the credentials endpoint's answer lacks AccessKeyId, SecretAccessKey, Token or "
         "Expiration");
   }
-  auto end = ParseIso8601(*expiration);
+  auto end = ParseUtc(*expiration);
   if (!end) {
     return Status::InvalidArgument(
-        "the credentials endpoint's Expiration is not an ISO 8601 "
-        "UTC time");
+        "the credentials endpoint's Expiration is not an RFC 3339 UTC time");
   }
   return std::make_pair(sigv4::Credentials{*id, *secret, *token}, *end);
 }
@@ -140,8 +182,14 @@ Result<std::shared_ptr<CredentialSource>> CredentialSource::FromContainer(
   if (endpoint.refresh_before < kMinRefreshBefore) endpoint.refresh_before = kMinRefreshBefore;
   auto source =
       std::make_shared<CredentialSource>(sigv4::Credentials{}, std::move(endpoint), std::nullopt);
-  SPARKIFY_RETURN_IF_ERROR(source->Refresh());
-  return source;
+  Status fetched;
+  const int attempts = std::max(1, source->endpoint_->start_attempts);
+  for (int attempt = 0; attempt < attempts; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(std::chrono::seconds(1));
+    fetched = source->Refresh();
+    if (fetched.ok()) return source;
+  }
+  return fetched;
 }
 
 CredentialSource::CredentialSource(sigv4::Credentials credentials,
@@ -156,28 +204,45 @@ std::optional<TimePoint> CredentialSource::expiration() {
   return expiration_;
 }
 
-sigv4::Credentials CredentialSource::Current() {
+bool CredentialSource::Due(TimePoint now) {
+  return (!expiration_ || *expiration_ - now < endpoint_->refresh_before) &&
+         (!last_attempt_ || now - *last_attempt_ >= kRetryEvery);
+}
+
+CredentialSource::Key CredentialSource::CurrentKey() {
   if (endpoint_) {
     const TimePoint now = endpoint_->clock->Now();
     bool due = false;
+    bool ended = false;
     {
       std::lock_guard lock(mu_);
-      due = (!expiration_ || *expiration_ - now < endpoint_->refresh_before) &&
-            (!last_attempt_ || now - *last_attempt_ >= kRetryEvery);
+      due = Due(now);
+      ended = !expiration_ || *expiration_ <= now;
     }
-    // One caller fetches; the others sign with the key held meanwhile.
-    if (due) {
-      std::unique_lock fetching(fetch_mu_, std::try_to_lock);
+    if (due || ended) {
+      // One caller fetches; the others sign with the key held meanwhile, or wait for that
+      // fetch when the key held has ended (signing with it would only earn ExpiredToken).
+      std::unique_lock fetching(fetch_mu_, std::defer_lock);
+      if (ended) {
+        fetching.lock();
+      } else {
+        (void)fetching.try_lock();
+      }
+      bool still_due = false;
       if (fetching.owns_lock()) {
+        std::lock_guard lock(mu_);
+        still_due = Due(now);  // another caller may have fetched meanwhile
+      }
+      if (still_due) {
         if (Status s = Refresh(); !s.ok()) {
-          spdlog::warn("credentials: could not renew the key from {}: {}", endpoint_->url,
-                       s.message());
+          spdlog::warn("credentials: could not renew the key from {}: {}",
+                       Printable(endpoint_->url), s.message());
         }
       }
     }
   }
   std::lock_guard lock(mu_);
-  return credentials_;
+  return Key{credentials_, expiration_};
 }
 
 Status CredentialSource::Refresh() {
@@ -188,8 +253,13 @@ Status CredentialSource::Refresh() {
   }
   httpclient::Request request;
   request.url = e.url;
-  if (!e.authorization.empty()) request.headers.emplace_back("Authorization", e.authorization);
+  std::string authorization = e.authorization;
+  if (!e.authorization_file.empty()) {
+    SPARKIFY_ASSIGN_OR_RETURN(authorization, ReadToken(e.authorization_file));
+  }
+  if (!authorization.empty()) request.headers.emplace_back("Authorization", authorization);
   httpclient::Options options;
+  if (e.url.rfind("http://", 0) == 0) options.check_connect = CheckPlainHttpPeer;
   options.connect_timeout = e.timeout;
   options.timeout = e.timeout;
   options.max_content_length = kMaxAnswer;

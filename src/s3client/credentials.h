@@ -9,8 +9,12 @@
 //   AWS_CONTAINER_CREDENTIALS_FULL_URI      a whole URL: https anywhere, or http only to a
 //                                           loopback address or the ECS/EKS link-local ones
 //                                           (169.254.170.2, 169.254.170.23, [fd00:ec2::23])
-//   AWS_CONTAINER_AUTHORIZATION_TOKEN[_FILE] sent as the Authorization header, when set
-// It answers {"AccessKeyId", "SecretAccessKey", "Token", "Expiration": "...Z"}.
+//   AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE  a file whose contents are sent as the
+//                                           Authorization header, read again at every fetch
+//                                           (EKS rotates it); wins over
+//   AWS_CONTAINER_AUTHORIZATION_TOKEN       the header's value itself
+// It answers {"AccessKeyId", "SecretAccessKey", "Token", "Expiration": RFC 3339 UTC time}.
+// A plain-http URL is also checked where it connects: only to those addresses.
 //
 // Thread-safe.
 #pragma once
@@ -30,12 +34,14 @@
 namespace sparkify::s3client {
 
 struct ContainerEndpoint {
-  std::string url;            // the whole URL, checked by ContainerEndpointFrom
-  std::string authorization;  // the Authorization header's value; empty: none
+  std::string url;                 // the whole URL, checked by ContainerEndpointFrom
+  std::string authorization;       // the Authorization header's value; empty: none
+  std::string authorization_file;  // else read from here at every fetch; empty: none
   // A key is replaced once it has less than this left (a URL presigned with it then still
   // lives this long). At least a minute.
   std::chrono::seconds refresh_before{std::chrono::minutes(15)};
   std::chrono::milliseconds timeout{5000};  // one fetch
+  int start_attempts = 3;                   // FromContainer's, a second apart
   const Clock* clock = &Clock::System();
 };
 
@@ -49,15 +55,21 @@ class CredentialSource {
  public:
   // Always the same key.
   static std::shared_ptr<CredentialSource> Fixed(sigv4::Credentials credentials);
-  // Fetches the first key now: an error when the endpoint cannot be reached or its answer is
-  // not a key, so a misconfigured process stops at start instead of failing every request.
+  // Fetches the first key now (start_attempts tries): an error when the endpoint cannot
+  // be reached or its answer is not a key, so a misconfigured process stops at start instead
+  // of failing every request.
   static Result<std::shared_ptr<CredentialSource>> FromContainer(ContainerEndpoint endpoint);
 
+  struct Key {
+    sigv4::Credentials credentials;
+    std::optional<TimePoint> expiration;  // nullopt: a fixed key, which does not end
+  };
   // The key to sign with now. A source from an endpoint fetches a new one first when the one
-  // it holds is within refresh_before of its end (at most one fetch at a time and one every
-  // 10 s; while fetching, or when a fetch fails, other callers get the key held, and a failure
-  // is logged).
-  sigv4::Credentials Current();
+  // it holds is within refresh_before of its end (one fetch at a time, at most one every
+  // 10 s; a failure is logged). While one caller fetches, the others sign with the key held,
+  // unless it has ended: they then wait for that fetch.
+  Key CurrentKey();
+  sigv4::Credentials Current() { return CurrentKey().credentials; }
   // True for keys that change (temporary ones from an endpoint): anything derived from the
   // secret key would change with them.
   bool rotates() const { return endpoint_.has_value(); }
@@ -69,6 +81,7 @@ class CredentialSource {
 
  private:
   Status Refresh();
+  bool Due(TimePoint now);  // REQUIRES: mu_ held
 
   const std::optional<ContainerEndpoint> endpoint_;
   std::mutex mu_;  // guards the three below

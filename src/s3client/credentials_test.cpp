@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "httpclient/test_util.h"
+#include "s3client/s3client.h"
 
 namespace sparkify::s3client {
 namespace {
@@ -46,8 +47,9 @@ TEST(ContainerEndpoint, FullUriInPlainHttpOnlyToLoopbackOrTheContainersAddresses
     EXPECT_TRUE(e.ok() && e->has_value()) << ok;
   }
   for (const char* bad :
-       {"http://10.0.0.1/creds", "http://169.254.169.254/latest", "ftp://x/y",
-        "http://127.0.0.1.evil.example/c", "http://user@127.0.0.1/c", "http:///c", "127.0.0.1/c"}) {
+       {"http://127.999.0.1/c", "http://127.0.0.1./c", "http://10.0.0.1/creds",
+        "http://169.254.169.254/latest", "ftp://x/y", "http://127.0.0.1.evil.example/c",
+        "http://user@127.0.0.1/c", "http:///c", "127.0.0.1/c"}) {
     auto e = ContainerEndpointFrom(EnvOf({{"AWS_CONTAINER_CREDENTIALS_FULL_URI", bad}}));
     EXPECT_FALSE(e.ok()) << bad;
   }
@@ -64,9 +66,18 @@ TEST(ContainerEndpoint, TokenFileIsReadAndTrimmed) {
   auto e =
       ContainerEndpointFrom(EnvOf({{"AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1/c"},
                                    {"AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", path}}));
+  // The file wins over the variable, as in the SDKs.
+  auto both =
+      ContainerEndpointFrom(EnvOf({{"AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1/c"},
+                                   {"AWS_CONTAINER_AUTHORIZATION_TOKEN", "plain"},
+                                   {"AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", path}}));
   unlink(path);
+  ASSERT_TRUE(both.ok());
+  EXPECT_EQ((*both)->authorization, "");
+  EXPECT_EQ((*both)->authorization_file, path);
   ASSERT_TRUE(e.ok()) << e.status().message();
-  EXPECT_EQ((*e)->authorization, "secret-token");
+  EXPECT_EQ((*e)->authorization_file, path);  // read again at every fetch
+  EXPECT_EQ((*e)->authorization, "");
   auto missing = ContainerEndpointFrom(
       EnvOf({{"AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1/c"},
              {"AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "/nonexistent/token"}}));
@@ -82,9 +93,20 @@ TEST(ContainerCredentials, ParsesTheEndpointsAnswerAndRefusesPartialOnes) {
   EXPECT_EQ(ok->first.secret_access_key, "s");
   EXPECT_EQ(ok->first.session_token, "t");
   EXPECT_EQ(FormatIso8601(ok->second), "2026-12-06T07:21:00.000Z");
+  for (const char* utc :
+       {"2026-12-06T07:21:00.123456789Z", "2026-12-06T07:21:00+00:00", "2026-12-06T07:21:00.5Z"}) {
+    auto r = ParseContainerCredentials(
+        std::string(R"({"AccessKeyId":"a","SecretAccessKey":"s","Token":"t","Expiration":")") +
+        utc + "\"}");
+    ASSERT_TRUE(r.ok()) << utc;
+    EXPECT_EQ(FormatIso8601(r->second), "2026-12-06T07:21:00.000Z") << utc;
+  }
   for (
       const char* bad :
-      {"", "[]", "not json", R"({"AccessKeyId":"a","SecretAccessKey":"s","Token":"t"})",
+      {"", "[]", "not json",
+       R"({"AccessKeyId":"a","SecretAccessKey":"s","Token":"t","Expiration":"2026-12-06T07:21:00+01:00"})",
+       R"({"AccessKeyId":"a","SecretAccessKey":"s","Token":"t","Expiration":"2026-12-06T07:21:00.Z"})",
+       R"({"AccessKeyId":"a","SecretAccessKey":"s","Token":"t"})",
        R"({"AccessKeyId":"a","SecretAccessKey":"s","Token":"t","Expiration":"tomorrow"})",
        R"({"AccessKeyId":"","SecretAccessKey":"s","Token":"t","Expiration":"2026-12-06T07:21:00Z"})",
        R"({"AccessKeyId":1,"SecretAccessKey":"s","Token":"t","Expiration":"2026-12-06T07:21:00Z"})"}) {
@@ -175,12 +197,56 @@ TEST(CredentialSource, StartFailsOnAnUnreachableOrExpiredOrBadEndpoint) {
   FakeEndpoint endpoint;
   endpoint.Serve("A", start - seconds(1));
   EXPECT_FALSE(CredentialSource::FromContainer(endpoint.Endpoint(&clock)).ok());
+  EXPECT_EQ(endpoint.requests(), 3);  // three tries
   endpoint.Serve("A", start + minutes(60), "404 Not Found");
-  EXPECT_FALSE(CredentialSource::FromContainer(endpoint.Endpoint(&clock)).ok());
+  auto once = endpoint.Endpoint(&clock);
+  once.start_attempts = 1;
+  EXPECT_FALSE(CredentialSource::FromContainer(once).ok());
   ContainerEndpoint nowhere;
+  nowhere.start_attempts = 1;
   nowhere.url = "http://127.0.0.1:1/creds";
   nowhere.clock = &clock;
   EXPECT_FALSE(CredentialSource::FromContainer(nowhere).ok());
+}
+
+TEST(CredentialSource, URLsAndFormsSignedWithATemporaryKeyEndWithIt) {
+  const TimePoint start = FromUnixSeconds(1'800'000'000);
+  ManualClock clock(start);
+  FakeEndpoint endpoint;
+  endpoint.Serve("A", start + minutes(20));
+  auto source = CredentialSource::FromContainer(endpoint.Endpoint(&clock));
+  ASSERT_TRUE(source.ok());
+  ClientOptions options;
+  options.endpoint = "http://127.0.0.1:9000";
+  options.credential_source = *source;
+  options.clock = &clock;
+  S3Client client(options);
+  auto url = client.PresignUrl("GET", "bucket", "key", 3600);
+  ASSERT_TRUE(url.ok()) << url.status().message();
+  EXPECT_NE(url->find("X-Amz-Expires=1200&"), std::string::npos) << *url;  // the key's 20 min
+  EXPECT_NE(url->find("X-Amz-Security-Token=token-A"), std::string::npos) << *url;
+  EXPECT_EQ(client.KeyExpiration(), start + minutes(20));
+  PostPolicyOptions policy;
+  policy.key = "k";
+  policy.expires_seconds = 3600;
+  auto form = client.PresignPost("bucket", policy);
+  ASSERT_TRUE(form.ok());
+  bool token = false;
+  for (const auto& field : form->fields) token |= field.first == "x-amz-security-token";
+  EXPECT_TRUE(token);
+  // The key ends and the endpoint fails: nothing is signed with a dead key.
+  endpoint.Serve("B", start + minutes(90), "503 Service Unavailable");
+  clock.Advance(minutes(21));
+  EXPECT_FALSE(client.PresignUrl("GET", "bucket", "key", 3600).ok());
+  clock.Advance(seconds(10));
+  EXPECT_FALSE(client.PresignPost("bucket", policy).ok());
+  // It comes back: the first caller after the end waits for the new key.
+  endpoint.Serve("B", start + minutes(90));
+  clock.Advance(seconds(10));
+  url = client.PresignUrl("GET", "bucket", "key", 3600);
+  ASSERT_TRUE(url.ok()) << url.status().message();
+  EXPECT_NE(url->find("token-B"), std::string::npos);
+  EXPECT_NE(url->find("X-Amz-Expires=3600&"), std::string::npos);
 }
 
 TEST(CredentialSource, AFixedKeyNeverChanges) {

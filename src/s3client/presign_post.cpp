@@ -2,6 +2,7 @@
 // policies"), as boto3's generate_presigned_post makes one.
 #include "common/crypto.h"
 #include "s3client/internal/addressing.h"
+#include "s3client/internal/presign_key.h"
 #include "s3client/s3client.h"
 
 namespace sparkify::s3client {
@@ -55,7 +56,9 @@ Result<PresignedPost> S3Client::PresignPost(std::string_view bucket,
   const bool path_style = target.decoded_path != "/x";
 
   const TimePoint now = options_.clock->Now();
-  const sigv4::Credentials credentials = CurrentCredentials();
+  int64_t expires_seconds = policy.expires_seconds;
+  SPARKIFY_ASSIGN_OR_RETURN(const sigv4::Credentials credentials,
+                            internal::PresignKey(options_, now, &expires_seconds));
   const std::string amz_date = FormatAmzDate(now);
   const std::string credential =
       credentials.access_key_id + "/" +
@@ -91,8 +94,7 @@ Result<PresignedPost> S3Client::PresignPost(std::string_view bucket,
                          std::to_string(policy.max_bytes) + "]");
   }
   std::string document =
-      "{\"expiration\":" +
-      JsonText(FormatIso8601(now + std::chrono::seconds(policy.expires_seconds))) +
+      "{\"expiration\":" + JsonText(FormatIso8601(now + std::chrono::seconds(expires_seconds))) +
       ",\"conditions\":[";
   for (size_t i = 0; i < conditions.size(); ++i) {
     if (i > 0) document += ',';

@@ -16,6 +16,7 @@
 #include "s3client/internal/addressing.h"
 #include "s3client/internal/errors.h"
 #include "s3client/internal/http_transport.h"
+#include "s3client/internal/presign_key.h"
 #include "s3client/internal/xml.h"
 
 namespace sparkify::s3client {
@@ -89,6 +90,29 @@ auto Guard(Fn fn) -> decltype(fn()) {
 sigv4::Credentials CredentialsOf(const ClientOptions& o) {
   return o.credential_source ? o.credential_source->Current() : o.credentials;
 }
+
+}  // namespace
+
+namespace internal {
+
+Result<sigv4::Credentials> PresignKey(const ClientOptions& o, TimePoint now,
+                                      int64_t* expires_seconds) {
+  if (!o.credential_source) return o.credentials;
+  auto key = o.credential_source->CurrentKey();
+  if (key.expiration) {
+    const int64_t left =
+        std::chrono::duration_cast<std::chrono::seconds>(*key.expiration - now).count();
+    if (left < 1) {
+      return Status::Unavailable("the signing key has expired and no new one could be had");
+    }
+    *expires_seconds = std::min(*expires_seconds, left);
+  }
+  return key.credentials;
+}
+
+}  // namespace internal
+
+namespace {
 
 class Runner {
  public:
@@ -355,13 +379,19 @@ Result<std::string> S3Client::PresignUrl(std::string_view method, std::string_vi
     sr.raw_query = query;
     sr.region = options_.region;
     sr.time = options_.clock->Now();
-    std::string url = sigv4::PresignUrl(sr, CurrentCredentials(), expires_seconds);
+    SPARKIFY_ASSIGN_OR_RETURN(sigv4::Credentials signing_key,
+                              internal::PresignKey(options_, sr.time, &expires_seconds));
+    std::string url = sigv4::PresignUrl(sr, signing_key, expires_seconds);
     if (url.empty()) return Status::Internal("signing failed");
     return url;
   });
 }
 
 sigv4::Credentials S3Client::CurrentCredentials() const { return CredentialsOf(options_); }
+
+std::optional<TimePoint> S3Client::KeyExpiration() const {
+  return options_.credential_source ? options_.credential_source->expiration() : std::nullopt;
+}
 
 Result<std::string> S3Client::BucketOrigin(std::string_view bucket) const {
   SPARKIFY_ASSIGN_OR_RETURN(internal::Endpoint endpoint,

@@ -126,6 +126,9 @@ Result<s3client::PresignedPost> Bucket::SignUpload(const std::string& key,
 Result<SignedUrl> Bucket::SignGet(const std::string& key, const std::string& attachment_name) {
   SignedUrl out;
   out.expires_at = client_.options().clock->Now() + std::chrono::seconds(expires_);
+  if (auto key_ends = client_.KeyExpiration(); key_ends && *key_ends < out.expires_at) {
+    out.expires_at = *key_ends;  // the URL dies with the key it is signed with
+  }
   s3client::ResponseOverrides overrides;
   if (!attachment_name.empty()) {
     overrides.content_disposition = "attachment; filename=\"" + attachment_name + "\"";

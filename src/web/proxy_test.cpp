@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <utility>
+#include <vector>
+
 namespace sparkify::web::internal {
 namespace {
 
@@ -27,7 +31,7 @@ TEST(TrustedProxies, ParsesCidrListsAndNamesABadEntry) {
   EXPECT_FALSE(InNetworks(*nets, "not an address"));
   EXPECT_TRUE(ParseNetworks("").ok());
   for (const char* bad : {"10.0.0.0/33", "fd00::/129", "10.0.0/8", "10.0.0.0/", "10.0.0.0/8x",
-                          "example.com", "10.0.0.0/-1"}) {
+                          "example.com", "10.0.0.0/-1", "0.0.0.0/0", "::/0"}) {
     auto r = ParseNetworks(bad);
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_NE(r.status().message().find(bad), std::string::npos) << r.status().message();
@@ -65,9 +69,25 @@ TEST(TrustedProxies, AnyoneElsesHeadersAreIgnored) {
   EXPECT_EQ(req.remote_ip, "127.0.0.1");
 }
 
+TEST(TrustedProxies, AnEntryWithAPortOrBracketsNamesTheClientInCanonicalForm) {
+  auto proxies = *ParseNetworks("10.0.0.0/8");
+  for (auto [xff, client] :
+       std::vector<std::pair<std::string, std::string>>{{"1.2.3.4:5678", "1.2.3.4"},
+                                                        {"[2001:DB8:0:0::5]:443", "2001:db8::5"},
+                                                        {"[2001:db8::5]", "2001:db8::5"},
+                                                        {"2001:0db8::0005", "2001:db8::5"},
+                                                        {"::ffff:198.51.100.4", "198.51.100.4"}}) {
+    auto req = From("10.9.9.9", {{"x-forwarded-for", xff}});
+    ApplyForwarded(proxies, &req);
+    EXPECT_EQ(req.remote_ip, client) << xff;
+  }
+}
+
 TEST(TrustedProxies, AGarbledLastEntryKeepsThePeer) {
   auto proxies = *ParseNetworks("10.0.0.0/8");
-  for (const char* xff : {"1.2.3.4, unknown", "1.2.3.4,", "<script>", "1.2.3.4:5678"}) {
+  for (const char* xff :
+       {"1.2.3.4, unknown", "1.2.3.4,", "<script>", "1.2.3.4:", "1.2.3.4:x", "[2001:db8::5",
+        "[2001:db8::5]:", "[1.2.3.4]x", "1.2.3.4:5:6", "1.2.3.4:123456"}) {
     auto req = From("10.9.9.9", {{"x-forwarded-for", xff}});
     ApplyForwarded(proxies, &req);
     EXPECT_EQ(req.remote_ip, "10.9.9.9") << xff;

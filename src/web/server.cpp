@@ -46,15 +46,18 @@ class WebServerImpl final : public WebServer {
 
 Status Validate(const WebOptions& o) {
   if (o.bucket.empty()) return Status::InvalidArgument("the bucket name is empty");
-  if (o.credential_source) {
-    if (o.credential_source->rotates() && (o.share_secret.empty() || o.session_secret.empty())) {
+  const sigv4::Credentials fixed = o.credential_source && !o.credential_source->rotates()
+                                       ? o.credential_source->Current()
+                                       : o.credentials;
+  if (o.credential_source && o.credential_source->rotates()) {
+    if (o.share_secret.empty() || o.session_secret.empty()) {
       return Status::InvalidArgument(
           "the web app's key rotates (a role's, from the container credentials endpoint): set "
           "SPARKIFY_SESSION_SECRET and SPARKIFY_SHARE_SECRET (or their *_FILE), which seal "
           "session cookies and share links, so they outlive the key and every replica opens "
           "them");
     }
-  } else if (o.credentials.access_key_id.empty() || o.credentials.secret_access_key.empty()) {
+  } else if (fixed.access_key_id.empty() || fixed.secret_access_key.empty()) {
     return Status::InvalidArgument(
         "the web app needs its access key (AWS_ACCESS_KEY_ID and "
         "AWS_SECRET_ACCESS_KEY, or a role's from AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or "

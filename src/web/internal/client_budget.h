@@ -3,8 +3,9 @@
 // jobs in progress at once, share links and regenerations per minute, and upload forms per
 // minute (as many as covers).
 //
-// A client is its connection's remote address: behind a reverse proxy every client is the
-// proxy (give the proxy its own limits then). Thread-safe.
+// A client is its connection's remote address, or behind a load balancer named by
+// --trusted-proxies the address it forwards (proxy.h); behind any other proxy every client is
+// the proxy (give the proxy its own limits then). Thread-safe.
 #pragma once
 
 #include <chrono>

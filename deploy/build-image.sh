@@ -1,21 +1,33 @@
 #!/usr/bin/env bash
-# Builds the function's container image without a Docker engine, from the same recipe as
-# deploy/Dockerfile (deploy/image/: packages.txt, files.txt, stubs.txt, assemble.sh,
-# image.conf):
+# Builds the container images without a Docker engine, from the same recipe as
+# deploy/Dockerfile (deploy/image/: packages.txt, stubs.txt, assemble.sh, and per image a file
+# list and a run configuration: files.txt + image.conf for the function, files-web.txt +
+# image-web.conf for the web app):
 #   1. base    debootstrap --variant=minbase bookworm, slimmed the way debian:12-slim is
 #              (cached as a tarball in $SPARKIFY_CACHE/deploy/)
-#   2. stage   a copy of the base; assemble.sh install (apt-get install packages.txt); the
-#              inputs (sparkify-ai from the build tree, the converted model from the model
-#              cache, make-stubs.sh's stand-ins); assemble.sh collect -> /out
-#   3. rootfs  the base plus /out                        -> OUT/rootfs
-#   4. image   two layers (base, /out) and image.conf's config with umoci -> OUT/oci (OCI
-#              layout, tag "latest"), then skopeo -> OUT/sparkify-function.tar (`docker load`)
-# and writes OUT/image-files.txt (every path in the image) and OUT/image-sizes.json.
+#   2. stage   a copy of the base; assemble.sh install (apt-get install packages.txt), once
+#              whatever the images; the inputs (sparkify-ai from the build tree, make-stubs.sh's
+#              stand-ins, the converted model from the model cache for the function, the
+#              sample covers from the samples cache for the web app); then one assemble.sh
+#              collect per image -> /out (function), /out-web (web)
+#   3. rootfs  the base plus that image's collect
+#   4. image   two layers (the base, compressed once for all images, and the collect) and the
+#              image's run configuration with umoci -> an OCI layout (tag "latest"), then
+#              skopeo -> a `docker load` archive; plus every path in the image and its sizes:
+#        function  OUT/rootfs, OUT/oci, OUT/sparkify-function.tar, OUT/image-files.txt,
+#                  OUT/image-sizes.json
+#        web       OUT/web/rootfs, OUT/web/oci, OUT/sparkify-web.tar, OUT/web/image-files.txt,
+#                  OUT/web/image-sizes.json
 #
-#   deploy/build-image.sh [--build-dir DIR] [--model-dir DIR] [--out DIR]
-#     --build-dir  where sparkify-ai is built (default: $BUILD_DIR or build/; built if missing)
-#     --model-dir  the converted model (default: $SPARKIFY_CACHE/models/isnet-general-medium)
-#     --out        output directory (default: $SPARKIFY_CACHE/deploy/image)
+#   deploy/build-image.sh [--image function|web|all] [--build-dir DIR] [--model-dir DIR]
+#                         [--samples-dir DIR] [--out DIR]
+#     --image        which image (default: function); all: both, from one stage
+#     --build-dir    where sparkify-ai is built (default: $BUILD_DIR or build/; built if missing)
+#     --model-dir    the converted model, for the function (default:
+#                    $SPARKIFY_CACHE/models/isnet-general-medium)
+#     --samples-dir  the sample covers, for the web app (default: $SPARKIFY_CACHE/samples, as
+#                    tools/model/fetch-samples.sh fills it; its files, not its debs/)
+#     --out          output directory (default: $SPARKIFY_CACHE/deploy/image)
 # Runs as root (debootstrap, chroot). Installs debootstrap, umoci and skopeo if missing.
 set -euo pipefail
 
@@ -23,21 +35,38 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 cache=${SPARKIFY_CACHE:-$HOME/.cache/sparkify}
 build_dir=${BUILD_DIR:-$repo/build}
 model_dir=$cache/models/isnet-general-medium
+samples_dir=$cache/samples
 out=$cache/deploy/image
+which=function
 mirror=${SPARKIFY_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+usage="usage: $0 [--image function|web|all] [--build-dir DIR] [--model-dir DIR] [--samples-dir DIR] [--out DIR]"
 while (($#)); do
   case $1 in
+    --image) which=$2; shift 2 ;;
     --build-dir) build_dir=$2; shift 2 ;;
     --model-dir) model_dir=$2; shift 2 ;;
+    --samples-dir) samples_dir=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
-    *) echo "usage: $0 [--build-dir DIR] [--model-dir DIR] [--out DIR]" >&2; exit 2 ;;
+    *) echo "$usage" >&2; exit 2 ;;
   esac
 done
+case $which in
+  function | web) images=("$which") ;;
+  all) images=(function web) ;;
+  *) echo "$usage" >&2; exit 2 ;;
+esac
 [ "$(id -u)" = 0 ] || { echo "build-image: run as root (debootstrap and chroot need it)" >&2; exit 2; }
 image_dir=$repo/deploy/image
-# shellcheck source=image/image.conf
-. "$image_dir/image.conf"
 say() { echo "build-image: $*" >&2; }
+wants() { [[ " ${images[*]} " == *" $1 "* ]]; }
+# Per image: its file list (in the stage's /stage), its run configuration (shell syntax:
+# IMAGE_USER, IMAGE_WORKDIR, IMAGE_ENTRYPOINT, IMAGE_PORT, IMAGE_ENV), the collect's output in
+# the stage, where its outputs go, and the folder in /opt/sparkify that its sizes name.
+files_of() { case $1 in function) echo files.txt ;; web) echo files-web.txt ;; esac; }
+conf_of() { case $1 in function) echo "$image_dir/image.conf" ;; web) echo "$image_dir/image-web.conf" ;; esac; }
+collect_of() { case $1 in function) echo /out ;; web) echo /out-web ;; esac; }
+dir_of() { case $1 in function) echo "$out" ;; web) echo "$out/web" ;; esac; }
+payload_of() { case $1 in function) echo model ;; web) echo samples ;; esac; }
 
 # --- Tools (the image build's own installer step; the default test run does not need them).
 tools=()
@@ -51,12 +80,21 @@ if ((${#tools[@]})); then
 fi
 
 # --- Inputs.
-[ -f "$model_dir/manifest.json" ] || { say "no model in $model_dir (run tools/model/prepare-model.sh)"; exit 1; }
+if wants function && [ ! -f "$model_dir/manifest.json" ]; then
+  say "no model in $model_dir (run tools/model/prepare-model.sh)"; exit 1
+fi
+if wants web && [ ! -f "$samples_dir/index.tsv" ]; then
+  say "no samples in $samples_dir (run tools/model/fetch-samples.sh)"; exit 1
+fi
 if [ ! -x "$build_dir/sparkify-ai" ]; then
   say "building sparkify-ai in $build_dir"
   cmake -S "$repo" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 fi
-cmake --build "$build_dir" --target sparkify-ai -j 2 >/dev/null
+if ! log=$(cmake --build "$build_dir" --target sparkify-ai -j 2 2>&1); then
+  printf '%s\n' "$log" | tail -30 >&2
+  say "building sparkify-ai in $build_dir failed"
+  exit 1
+fi
 
 # --- 1. The base, cached. Its key is the script's slimming recipe, so a change rebuilds it.
 mkdir -p "$cache/deploy/debs" "$cache/deploy/apt-archives"
@@ -95,12 +133,12 @@ EOF
   rm -rf "$base"
 fi
 
-# --- 2. The stage.
+# --- 2. The stage: installed once, collected once per image.
 stage=$work/stage
 mkdir -p "$stage"
 tar -C "$stage" --numeric-owner -xf "$base_tar"
-mkdir -p "$stage/stage/in/bin" "$stage/stage/in/model" "$stage/stage/in/stubs"
-cp "$image_dir"/{assemble.sh,packages.txt,files.txt,stubs.txt} "$stage/stage/"
+mkdir -p "$stage/stage/in/bin" "$stage/stage/in/stubs"
+cp "$image_dir"/{assemble.sh,packages.txt,files.txt,files-web.txt,stubs.txt} "$stage/stage/"
 cp /etc/resolv.conf "$stage/etc/resolv.conf"
 cp -l "$cache/deploy/apt-archives/"*.deb "$stage/var/cache/apt/archives/" 2>/dev/null || true
 say "stage: apt-get install $(grep -vc '^#' "$image_dir/packages.txt") packages"
@@ -108,53 +146,82 @@ chroot "$stage" /bin/sh /stage/assemble.sh install
 cp -nl "$stage/var/cache/apt/archives/"*.deb "$cache/deploy/apt-archives/" 2>/dev/null || true
 cp "$build_dir/sparkify-ai" "$stage/stage/in/bin/"
 strip --strip-unneeded "$stage/stage/in/bin/sparkify-ai"
-for f in manifest.json model.sgraph LICENSE.md ThirdPartyLicenses.json; do  # not the reference ONNX
-  cp "$model_dir/$f" "$stage/stage/in/model/"
-done
+if wants function; then
+  mkdir -p "$stage/stage/in/model"
+  for f in manifest.json model.sgraph LICENSE.md ThirdPartyLicenses.json; do  # not the reference ONNX
+    cp "$model_dir/$f" "$stage/stage/in/model/"
+  done
+fi
+if wants web; then  # the photos, index.tsv and SOURCE; not debs/ (the package they came from)
+  mkdir -p "$stage/stage/in/samples"
+  find "$samples_dir/" -maxdepth 1 -type f -exec cp -t "$stage/stage/in/samples/" {} +
+fi
 "$image_dir/make-stubs.sh" "$build_dir/sparkify-ai" "$stage/stage/in/stubs"
-chroot "$stage" /bin/sh /stage/assemble.sh collect
+for image in "${images[@]}"; do
+  chroot "$stage" /bin/sh /stage/assemble.sh collect "$(files_of "$image")" "$(collect_of "$image")"
+done
 
-# --- 3. The root file system.
-rootfs=$out/rootfs
-rm -rf "$rootfs"
-mkdir -p "$rootfs"
-tar -C "$rootfs" --numeric-owner -xf "$base_tar"
-cp -a "$stage/out/." "$rootfs/"
-(cd "$rootfs" && find . -mindepth 1 | sed 's|^\./|/|' | LC_ALL=C sort) > "$out/image-files.txt"
-
-# --- 4. The image: layer 1 = the base, layer 2 = /out; the config from image.conf.
-oci=$out/oci
+# --- The images' first layer, the base: compressed once, in a layout each image's starts from.
+base_oci=$work/base-oci
 bundle=$work/bundle
-rm -rf "$oci" "$bundle"
-umoci init --layout "$oci"
-umoci new --image "$oci:latest"
-umoci unpack --image "$oci:latest" "$bundle" >/dev/null
+umoci init --layout "$base_oci"
+umoci new --image "$base_oci:latest"
+umoci unpack --image "$base_oci:latest" "$bundle" >/dev/null
 tar -C "$bundle/rootfs" --numeric-owner -xf "$base_tar"
-umoci repack --refresh-bundle --image "$oci:latest" --history.created_by "debootstrap bookworm, slimmed" "$bundle"
-cp -a "$stage/out/." "$bundle/rootfs/"
-umoci repack --image "$oci:latest" --history.created_by "deploy/image/assemble.sh collect" "$bundle"
-config=(--image "$oci:latest" --os linux --architecture amd64 --clear config.cmd
-        --clear config.entrypoint --config.user "$IMAGE_USER" --config.workingdir "$IMAGE_WORKDIR"
-        --config.exposedports "$IMAGE_PORT" --no-history)
-for word in $IMAGE_ENTRYPOINT; do config+=(--config.entrypoint "$word"); done
-for kv in $IMAGE_ENV; do config+=(--config.env "$kv"); done
-umoci config "${config[@]}"
-umoci gc --layout "$oci"
-archive=$out/sparkify-function.tar
-rm -f "$archive"
-skopeo copy --quiet "oci:$oci:latest" "docker-archive:$archive:sparkify-function:latest"
-added=$(du -sb "$stage/out" | cut -f1)
-rm -rf "$work"
+umoci repack --image "$base_oci:latest" --history.created_by "debootstrap bookworm, slimmed" "$bundle"
+rm -rf "$bundle"
 
-# --- Sizes: unpacked (what the layers hold), compressed (the OCI blobs = what a registry
-# stores and Lambda pulls), and the docker-archive file.
-unpacked=$(du -sb "$rootfs" | cut -f1)
-model_bytes=$(du -sb "$rootfs/opt/sparkify/model" | cut -f1)
-compressed=$(find "$oci/blobs" -type f -printf '%s\n' | awk '{s+=$1} END {print s+0}')
-archive_bytes=$(stat -c %s "$archive")
-cat > "$out/image-sizes.json" <<EOF
-{"unpacked_bytes": $unpacked, "model_bytes": $model_bytes, "added_bytes": $added,
+for image in "${images[@]}"; do
+  dir=$(dir_of "$image")
+  added_dir=$stage$(collect_of "$image")
+  mkdir -p "$dir"
+
+  # --- 3. The root file system.
+  rootfs=$dir/rootfs
+  rm -rf "$rootfs"
+  mkdir -p "$rootfs"
+  tar -C "$rootfs" --numeric-owner -xf "$base_tar"
+  cp -a "$added_dir/." "$rootfs/"
+  (cd "$rootfs" && find . -mindepth 1 | sed 's|^\./|/|' | LC_ALL=C sort) > "$dir/image-files.txt"
+
+  # --- 4. The image: layer 1 = the base, layer 2 = the collect; the config from the image's
+  # run configuration.
+  oci=$dir/oci
+  rm -rf "$oci"
+  cp -a "$base_oci" "$oci"
+  umoci unpack --image "$oci:latest" "$bundle" >/dev/null
+  cp -a "$added_dir/." "$bundle/rootfs/"
+  umoci repack --image "$oci:latest" --history.created_by "deploy/image/assemble.sh collect" "$bundle"
+  rm -rf "$bundle"
+  (
+    # shellcheck source=image/image.conf
+    . "$(conf_of "$image")"
+    config=(--image "$oci:latest" --os linux --architecture amd64 --clear config.cmd
+            --clear config.entrypoint --config.user "$IMAGE_USER" --config.workingdir "$IMAGE_WORKDIR"
+            --config.exposedports "$IMAGE_PORT" --no-history)
+    for word in $IMAGE_ENTRYPOINT; do config+=(--config.entrypoint "$word"); done
+    for kv in $IMAGE_ENV; do config+=(--config.env "$kv"); done
+    umoci config "${config[@]}"
+  )
+  umoci gc --layout "$oci"
+  archive=$out/sparkify-$image.tar
+  rm -f "$archive"
+  skopeo copy --quiet "oci:$oci:latest" "docker-archive:$archive:sparkify-$image:latest"
+
+  # --- Sizes: unpacked (what the layers hold), compressed (the OCI blobs = what a registry
+  # stores and Lambda or ECS pulls), and the docker-archive file; with the model's (function)
+  # or the samples' (web) share.
+  payload=$(payload_of "$image")
+  added=$(du -sb "$added_dir" | cut -f1)
+  unpacked=$(du -sb "$rootfs" | cut -f1)
+  payload_bytes=$(du -sb "$rootfs/opt/sparkify/$payload" | cut -f1)
+  compressed=$(find "$oci/blobs" -type f -printf '%s\n' | awk '{s+=$1} END {print s+0}')
+  archive_bytes=$(stat -c %s "$archive")
+  cat > "$dir/image-sizes.json" <<EOF
+{"unpacked_bytes": $unpacked, "${payload}_bytes": $payload_bytes, "added_bytes": $added,
  "base_bytes": $((unpacked - added)), "compressed_bytes": $compressed, "docker_archive_bytes": $archive_bytes}
 EOF
-say "rootfs $rootfs ($((unpacked / 1000000)) MB unpacked, model $((model_bytes / 1000000)) MB)"
-say "OCI layout $oci:latest ($((compressed / 1000000)) MB compressed); docker load -i $archive ($((archive_bytes / 1000000)) MB)"
+  say "$image: rootfs $rootfs ($((unpacked / 1000000)) MB unpacked, $payload $((payload_bytes / 1000000)) MB)"
+  say "$image: OCI layout $oci:latest ($((compressed / 1000000)) MB compressed); docker load -i $archive ($((archive_bytes / 1000000)) MB)"
+done
+rm -rf "$work"

@@ -4,8 +4,9 @@ template, `sparkify up` and the docs share one source (src/access).
 
 Each block between `# BEGIN GENERATED <principal>` and `# END GENERATED <principal>` is
 replaced by `sparkify policy --principal <principal> --bucket '${Bucket}'` (the web app's
-with `--function-arn '${Function.Arn}'`) as YAML, every string holding `${...}` under
-CloudFormation's !Sub.
+with `--function-arn '${Function.Arn}'`) as YAML at the marker's indentation, every string
+holding `${...}` under CloudFormation's !Sub. The function's block is its role's policy; the
+web app's is the managed policy WebPolicy, which the web tasks' role and the web user share.
 
   deploy/sync-policies.py [--sparkify build/sparkify] [--template deploy/template.yaml] [--check]
     --check   change nothing; exit 1 and show the difference if the template is out of date

@@ -6,14 +6,20 @@
 #
 #   assemble.sh install   records what the base has (libraries, users), then installs
 #                         packages.txt with apt-get
-#   assemble.sh collect   with /stage/in holding bin/sparkify-ai, model/ and stubs/ (from
-#                         make-stubs.sh), writes /out: files.txt's files, the shared libraries
-#                         the loader resolves for sparkify-ai that the base lacks (stand-ins
-#                         from stubs/ for stubs.txt's), and the base's passwd/group plus the
-#                         unprivileged user. The image is then the base plus /out.
+#   assemble.sh collect [LIST [OUT]]
+#                         with /stage/in holding bin/sparkify-ai, stubs/ (from make-stubs.sh)
+#                         and what LIST names (model/ for the function, samples/ for the web
+#                         app), writes OUT: LIST's files, the shared libraries the loader
+#                         resolves for sparkify-ai that the base lacks (stand-ins from stubs/
+#                         for stubs.txt's), and the base's passwd/group plus the unprivileged
+#                         user. The image is then the base plus OUT. LIST is a file in /stage
+#                         (default files.txt: the function's image; files-web.txt: the web
+#                         app's), OUT a directory (default /out). One install serves any
+#                         number of collects.
 set -eu
 stage=/stage
-out=/out
+out=${3:-/out}
+files=$stage/${2:-files.txt}
 libdir=/usr/lib/x86_64-linux-gnu
 uid=10001
 
@@ -33,17 +39,18 @@ install)
 collect)
   rm -rf "$out"
   mkdir -p "$out"
-  lists "$stage/files.txt" | while read -r dest mode source; do
+  [ -f "$files" ] || { echo "assemble: no list $files" >&2; exit 1; }
+  lists "$files" | while read -r dest mode source; do
     case $source in
       in:*) from=$stage/in/${source#in:} ;;
       root:*) from=${source#root:} ;;
-      *) echo "assemble: bad source $source in files.txt" >&2; exit 1 ;;
+      *) echo "assemble: bad source $source in $files" >&2; exit 1 ;;
     esac
     [ -f "$from" ] || { echo "assemble: missing $from (for $dest)" >&2; exit 1; }
     install -D -m "$mode" -o 0 -g 0 "$from" "$out$dest"
   done
   binary=$out/opt/sparkify/bin/sparkify-ai
-  [ -x "$binary" ] || { echo "assemble: files.txt must install sparkify-ai" >&2; exit 1; }
+  [ -x "$binary" ] || { echo "assemble: $files must install sparkify-ai" >&2; exit 1; }
 
   mkdir -p "$out$libdir"
   # What the loader loads, with the stand-ins found first. "not found" fails the build.
@@ -64,7 +71,7 @@ collect)
   chmod 0644 "$out/etc/passwd" "$out/etc/group"
   ;;
 *)
-  echo "usage: assemble.sh install|collect" >&2
+  echo "usage: assemble.sh install | assemble.sh collect [LIST [OUT]]" >&2
   exit 2
   ;;
 esac

@@ -413,7 +413,13 @@ class WebTierTest(unittest.TestCase):
                           "WebImageUri needs SubnetIds (public subnets of VpcId in at least two "
                           "Availability Zones)"])
         self.assertEqual(len(Cfn(self.t, dict(WEB, CertificateArn=WEB_FULL["CertificateArn"])).failed_rules()), 1)
-        self.assertEqual(len(Cfn(self.t, dict(WEB, SpotifyClientId="0123abcd")).failed_rules()), 1)
+        # Spotify needs its secret, and https (it redirects to http only on loopback).
+        self.assertEqual(len(Cfn(self.t, dict(WEB, SpotifyClientId="0123abcd")).failed_rules()), 2)
+        self.assertEqual(Cfn(self.t, dict(WEB, SpotifyClientId="0123abcd",
+                                          SpotifyClientSecretArn=WEB_FULL["SpotifyClientSecretArn"])
+                             ).failed_rules(),
+                         ["SpotifyClientId needs CertificateArn (and WebOrigin), since Spotify "
+                          "redirects only to https"])
         pattern = re.compile(self.t["Parameters"]["WebImageUri"]["AllowedPattern"])
         for good in ("", WEB_IMAGE, "123456789012.dkr.ecr.us-east-1.amazonaws.com/team/web@sha256:" + "0" * 64):
             self.assertTrue(pattern.match(good), good)
@@ -590,13 +596,16 @@ class WebTierTest(unittest.TestCase):
         self.assertEqual((tg["TargetType"], tg["Protocol"], tg["Port"]), ("ip", "HTTP", 8080))
         self.assertEqual(tg["HealthCheckPath"], "/healthz")
         self.assertEqual(tg["Matcher"], {"HttpCode": "200"})
+        # A leaving task keeps running its collages as long as the function may take.
         self.assertEqual(tg["TargetGroupAttributes"],
-                         [{"Key": "deregistration_delay.timeout_seconds", "Value": "30"}])
+                         [{"Key": "deregistration_delay.timeout_seconds",
+                           "Value": self.t["Parameters"]["Timeout"]["Default"]}])
         self.assertNotIn("stickiness.enabled", json.dumps(tg))
         alb = res["WebLoadBalancer"]["Properties"]
         self.assertEqual((alb["Type"], alb["Scheme"]), ("application", "internet-facing"))
         attrs = {a["Key"]: a["Value"] for a in alb["LoadBalancerAttributes"]}
-        self.assertGreaterEqual(int(attrs["idle_timeout.timeout_seconds"]), 60)  # SSE comments every 15 s
+        # Over the progress streams' 15 s comments, under the app's 60 s keep-alive.
+        self.assertTrue(15 < int(attrs["idle_timeout.timeout_seconds"]) < 60, attrs)
         # HTTP forwards; with a certificate HTTP redirects and HTTPS forwards.
         forward = [{"Type": "forward", "TargetGroupArn": "<Ref WebTargetGroup>"}]
         self.assertEqual(res["WebHttpListener"]["Properties"]["DefaultActions"], forward)

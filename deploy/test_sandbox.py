@@ -19,6 +19,7 @@ SPARKIFY_SANDBOX_RESULTS.
 import http.server
 import json
 import os
+import select
 import shlex
 import shutil
 import statistics
@@ -185,7 +186,13 @@ class SandboxTest(unittest.TestCase):
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log,
                                     stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
-        line = proc.stdout.readline().decode()  # blocks until it listens, or EOF if it died
+        # Its first line says it listens; EOF if it died; a minute without either: it hangs.
+        ready, _, _ = select.select([proc.stdout], [], [], 60)
+        if not ready:
+            proc.kill()
+            proc.wait()
+            self.fail("%s printed nothing in 60 s (log: %s)" % (conf["IMAGE_ENTRYPOINT"], log_path))
+        line = proc.stdout.readline().decode()
         return proc, line, time.monotonic() - started, started
 
     def start_function(self):

@@ -14,7 +14,13 @@ std::optional<std::string> Env(const std::string& var) {
 }
 
 Result<std::optional<std::string>> SecretFromEnv(const std::string& var) {
-  if (auto v = Env(var)) return std::optional<std::string>(*v);
+  if (auto v = Env(var)) {
+    // A trailing line break is the file's a secret was stored from (Secrets Manager hands
+    // it to ECS as it was given), never part of a key.
+    while (!v->empty() && (v->back() == '\n' || v->back() == '\r')) v->pop_back();
+    if (v->empty()) return Status::InvalidArgument(var + " holds only a line break");
+    return std::optional<std::string>(*v);
+  }
   auto file = Env(var + "_FILE");
   if (!file) return std::optional<std::string>();
   auto content = ReadFileToString(*file, 64 * 1024);

@@ -21,6 +21,10 @@ class WebServerImpl final : public WebServer {
     http_opts.max_connections = 2048;
     http_opts.max_active_requests = 256;
     http_opts.io_timeout = std::chrono::seconds(60);
+    // Behind a load balancer every connection comes from its few nodes, which pool and reuse
+    // them: a cap per address would cap the balancer, not a visitor (per-visitor limits are
+    // the client budget's, from X-Forwarded-For).
+    if (!options.trusted_proxies.empty()) http_opts.max_connections_per_ip = 0;
     http_opts.render_error = [](int status, std::string_view code, std::string_view message) {
       return internal::ErrorResponse(status, code, message);
     };

@@ -32,6 +32,7 @@ run_ctest() {
   # Tests that failed once and then passed (only with --repeat until-pass): named, not hidden.
   local flaky
   flaky=$(grep -E '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .*\*\*\*' "$log" |
+          grep -v -E '\*\*\*(Skipped|Not Run \(Disabled\))' |
           sed -E 's/.*Test +#[0-9]+: ([^ ]+).*/\1/' | sort -u)
   if [ -n "$flaky" ]; then
     flaky_report+="failed at least once in $dir (its output is above):"$'\n'

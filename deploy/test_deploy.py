@@ -93,6 +93,9 @@ STACK_ID = ("arn:aws:cloudformation:eu-west-1:123456789012:stack/sparkify/"
             "51af3dc0-da77-11e4-872e-1234567db123")
 ALB_DNS = "sparkify-web-51af3dc0-1234567890.eu-west-1.elb.amazonaws.com"
 # The web tier with the least it needs, and with everything.
+# The trust both web roles have: ECS tasks, nothing else.
+ECS_TASKS_MAY_ASSUME = [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                         "Principal": {"Service": "ecs-tasks.amazonaws.com"}}]
 WEB = {"WebImageUri": WEB_IMAGE, "VpcId": "vpc-0123456789abcdef0",
        "SubnetIds": "subnet-0123456789abcdef0,subnet-0123456789abcdef1"}
 WEB_FULL = dict(WEB, WebOrigin="https://collage.example", CreateWebUser="false",
@@ -429,9 +432,7 @@ class WebTierTest(unittest.TestCase):
 
     def test_the_task_role_holds_exactly_the_web_policy_as_the_web_user_does(self):
         role = self.res["WebTaskRole"]["Properties"]
-        self.assertEqual(role["AssumeRolePolicyDocument"]["Statement"],
-                         [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                           "Principal": {"Service": "ecs-tasks.amazonaws.com"}}])
+        self.assertEqual(role["AssumeRolePolicyDocument"]["Statement"], ECS_TASKS_MAY_ASSUME)
         self.assertNotIn("Policies", role)
         self.assertEqual([(p.name, p.value) for p in role["ManagedPolicyArns"]], [("Ref", "WebPolicy")])
         user = self.res["WebUser"]["Properties"]
@@ -446,9 +447,7 @@ class WebTierTest(unittest.TestCase):
 
     def test_the_execution_role_only_pulls_the_image_writes_its_logs_and_reads_its_secrets(self):
         p = self.res["WebExecutionRole"]["Properties"]
-        self.assertEqual(p["AssumeRolePolicyDocument"]["Statement"],
-                         [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                           "Principal": {"Service": "ecs-tasks.amazonaws.com"}}])
+        self.assertEqual(p["AssumeRolePolicyDocument"]["Statement"], ECS_TASKS_MAY_ASSUME)
         self.assertNotIn("ManagedPolicyArns", p)
         for params in (WEB, WEB_FULL):
             policies = Cfn(self.t, params).created()["WebExecutionRole"]["Properties"]["Policies"]

@@ -151,50 +151,55 @@ class FakeEndpoint {
   std::string status_ = "200 OK", body_;
 };
 
-TEST(CredentialSource, RenewsTheKeyBeforeItEndsAndKeepsItMeanwhile) {
+// A fake endpoint, and a clock that moves only when told.
+class CredentialSourceTest : public ::testing::Test {
+ protected:
+  // Serves key `id` until `until`, then starts a source on the endpoint (null if it failed).
+  std::shared_ptr<CredentialSource> StartWith(const std::string& id, TimePoint until) {
+    endpoint.Serve(id, until);
+    auto source = CredentialSource::FromContainer(endpoint.Endpoint(&clock));
+    EXPECT_TRUE(source.ok()) << source.status().message();
+    return source.ok() ? *source : nullptr;
+  }
+
   const TimePoint start = FromUnixSeconds(1'800'000'000);
-  ManualClock clock(start);
+  ManualClock clock{start};
   FakeEndpoint endpoint;
-  endpoint.Serve("A", start + minutes(20));
-  auto source = CredentialSource::FromContainer(endpoint.Endpoint(&clock));
-  ASSERT_TRUE(source.ok()) << source.status().message();
-  EXPECT_TRUE((*source)->rotates());
-  EXPECT_EQ((*source)->Current().access_key_id, "A");
-  EXPECT_EQ((*source)->Current().session_token, "token-A");
+};
+
+TEST_F(CredentialSourceTest, RenewsTheKeyBeforeItEndsAndKeepsItMeanwhile) {
+  auto source = StartWith("A", start + minutes(20));
+  ASSERT_TRUE(source);
+  EXPECT_TRUE(source->rotates());
+  EXPECT_EQ(source->Current().access_key_id, "A");
+  EXPECT_EQ(source->Current().session_token, "token-A");
   EXPECT_EQ(endpoint.requests(), 1);  // 20 minutes left: no fetch
 
   endpoint.Serve("B", start + minutes(80));
   clock.Advance(minutes(6));  // 14 minutes left, under the 15 of refresh_before
-  EXPECT_EQ((*source)->Current().access_key_id, "B");
-  EXPECT_EQ((*source)->Current().secret_access_key, "secret-B");
+  EXPECT_EQ(source->Current().access_key_id, "B");
+  EXPECT_EQ(source->Current().secret_access_key, "secret-B");
   EXPECT_EQ(endpoint.requests(), 2);
-  EXPECT_EQ((*source)->expiration(), start + minutes(80));
+  EXPECT_EQ(source->expiration(), start + minutes(80));
 }
 
-TEST(CredentialSource, AFailedRenewalKeepsTheKeyAndRetriesAfterTenSeconds) {
-  const TimePoint start = FromUnixSeconds(1'800'000'000);
-  ManualClock clock(start);
-  FakeEndpoint endpoint;
-  endpoint.Serve("A", start + minutes(10));  // already within the window
-  auto source = CredentialSource::FromContainer(endpoint.Endpoint(&clock));
-  ASSERT_TRUE(source.ok());
+TEST_F(CredentialSourceTest, AFailedRenewalKeepsTheKeyAndRetriesAfterTenSeconds) {
+  auto source = StartWith("A", start + minutes(10));  // already within the window
+  ASSERT_TRUE(source);
   endpoint.Serve("B", start + minutes(90), "500 Internal Server Error");
   clock.Advance(seconds(10));
-  EXPECT_EQ((*source)->Current().access_key_id, "A");  // failed: A kept
+  EXPECT_EQ(source->Current().access_key_id, "A");  // failed: A kept
   EXPECT_EQ(endpoint.requests(), 2);
   clock.Advance(seconds(5));
-  EXPECT_EQ((*source)->Current().access_key_id, "A");  // no new attempt within 10 s
+  EXPECT_EQ(source->Current().access_key_id, "A");  // no new attempt within 10 s
   EXPECT_EQ(endpoint.requests(), 2);
   endpoint.Serve("B", start + minutes(90));
   clock.Advance(seconds(5));
-  EXPECT_EQ((*source)->Current().access_key_id, "B");
+  EXPECT_EQ(source->Current().access_key_id, "B");
   EXPECT_EQ(endpoint.requests(), 3);
 }
 
-TEST(CredentialSource, StartFailsOnAnUnreachableOrExpiredOrBadEndpoint) {
-  const TimePoint start = FromUnixSeconds(1'800'000'000);
-  ManualClock clock(start);
-  FakeEndpoint endpoint;
+TEST_F(CredentialSourceTest, StartFailsOnAnUnreachableOrExpiredOrBadEndpoint) {
   endpoint.Serve("A", start - seconds(1));
   EXPECT_FALSE(CredentialSource::FromContainer(endpoint.Endpoint(&clock)).ok());
   EXPECT_EQ(endpoint.requests(), 3);  // three tries
@@ -209,16 +214,12 @@ TEST(CredentialSource, StartFailsOnAnUnreachableOrExpiredOrBadEndpoint) {
   EXPECT_FALSE(CredentialSource::FromContainer(nowhere).ok());
 }
 
-TEST(CredentialSource, URLsAndFormsSignedWithATemporaryKeyEndWithIt) {
-  const TimePoint start = FromUnixSeconds(1'800'000'000);
-  ManualClock clock(start);
-  FakeEndpoint endpoint;
-  endpoint.Serve("A", start + minutes(20));
-  auto source = CredentialSource::FromContainer(endpoint.Endpoint(&clock));
-  ASSERT_TRUE(source.ok());
+TEST_F(CredentialSourceTest, URLsAndFormsSignedWithATemporaryKeyEndWithIt) {
+  auto source = StartWith("A", start + minutes(20));
+  ASSERT_TRUE(source);
   ClientOptions options;
   options.endpoint = "http://127.0.0.1:9000";
-  options.credential_source = *source;
+  options.credential_source = source;
   options.clock = &clock;
   S3Client client(options);
   auto url = client.PresignUrl("GET", "bucket", "key", 3600);

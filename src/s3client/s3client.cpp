@@ -387,8 +387,6 @@ Result<std::string> S3Client::PresignUrl(std::string_view method, std::string_vi
   });
 }
 
-sigv4::Credentials S3Client::CurrentCredentials() const { return CredentialsOf(options_); }
-
 std::optional<TimePoint> S3Client::KeyExpiration() const {
   return options_.credential_source ? options_.credential_source->expiration() : std::nullopt;
 }

@@ -217,8 +217,6 @@ class S3Client {
   Result<std::string> BucketOrigin(std::string_view bucket) const;
 
   const ClientOptions& options() const { return options_; }
-  // The key to sign with now: the source's, else the fixed one.
-  sigv4::Credentials CurrentCredentials() const;
   // When the key held ends (nullopt: it does not). A URL or form signed with a key lives no
   // longer than the key: PresignUrl and PresignPost shorten their expiry to it, and refuse
   // (Unavailable) when it has ended and the source could not renew it.

@@ -142,7 +142,8 @@ Flags ParseFlags(int argc, char** argv) {
   return f;
 }
 
-// The engine's per-step timings of one forward, summed by implementation, and the slowest.
+// The engine's per-step timings of one forward, summed by implementation, and every step,
+// slowest first ("top_steps").
 json LayerProfile(nn::Network& net, const float* blob, int size) {
   std::vector<nn::StepTiming> steps;
   if (!net.Run(blob, size, size, &steps).ok()) Die("profiled forward failed");
@@ -161,7 +162,7 @@ json LayerProfile(nn::Network& net, const float* blob, int size) {
   }
   std::sort(steps.begin(), steps.end(), [](const auto& a, const auto& b) { return a.ms > b.ms; });
   json top = json::array();
-  for (size_t i = 0; i < steps.size() && i < 12; ++i) {
+  for (size_t i = 0; i < steps.size(); ++i) {
     top.push_back({{"step", steps[i].name}, {"impl", steps[i].impl}, {"ms", steps[i].ms},
                    {"gflop", steps[i].gflop}});
   }

@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "nn/internal/compile.h"
+#include "nn/internal/narrow_conv.h"
 
 namespace sparkify::nn::internal {
 namespace {
@@ -51,9 +52,11 @@ class Compiler {
     // Convolutions first choose their algorithm and how their residual is added: that
     // decides which results may be accumulated in place, which the memory plan needs.
     convs_.assign(plan->steps.size(), std::nullopt);
+    narrow_.assign(plan->steps.size(), std::nullopt);
     for (size_t i = 0; i < plan->steps.size(); ++i) {
       Step& st = plan->steps[i];
       if (st.kind != StepKind::kConv) continue;
+      if ((narrow_[i] = NarrowShape(st))) continue;
       SPARKIFY_ASSIGN_OR_RETURN(convs_[i], ChooseConv(st));
       st.in_place = convs_[i]->residual == ResidualMode::kSum;
     }
@@ -113,6 +116,29 @@ class Compiler {
            out.c % set_.block == 0 && in.c >= 32 && out.c >= 32 &&
            double(out.h) * out.w >=
                set_.winograd_min_share * plan_->shapes[0].h * plan_->shapes[0].w;
+  }
+
+  // The shape for our own kernel when the step is a convolution with fewer output channels
+  // than a block, over a blocked fp32 input, with nothing to add: oneDNN would compute a
+  // whole padded block of outputs.
+  std::optional<NarrowConvShape> NarrowShape(const Step& st) const {
+    const Node& n = g_.nodes[static_cast<size_t>(st.node)];
+    const Shape& in = plan_->shapes[static_cast<size_t>(st.inputs[0])];
+    const Shape& out = plan_->shapes[static_cast<size_t>(st.output)];
+    if (set_.act != dt::f32 || st.inputs[0] == 0 || st.residual >= 0 || n.group != 1 ||
+        out.c >= set_.block) {
+      return std::nullopt;
+    }
+    NarrowConvShape s;
+    s.block = set_.block;
+    s.in_c = in.c, s.in_h = in.h, s.in_w = in.w;
+    s.out_c = out.c, s.out_h = out.h, s.out_w = out.w;
+    s.kernel_h = n.kernel[0], s.kernel_w = n.kernel[1];
+    s.stride_h = n.strides[0], s.stride_w = n.strides[1];
+    s.dilation_h = n.dilations[0], s.dilation_w = n.dilations[1];
+    s.pad_top = n.pads[0], s.pad_left = n.pads[1];
+    if (!NarrowConvFits(s)) return std::nullopt;
+    return s;
   }
 
   Result<ConvChoice> ChooseConv(const Step& st) {
@@ -222,8 +248,8 @@ class Compiler {
 
   void Add(dnnl::primitive prim, std::unordered_map<int, memory> args, std::string name,
            std::string impl, double gflop) {
-    plan_->execs.push_back({std::move(prim), std::move(args), std::move(name), std::move(impl),
-                            gflop});
+    plan_->execs.push_back(
+        {std::move(prim), {}, std::move(args), std::move(name), std::move(impl), gflop});
   }
 
   // Registers a primitive that uses the shared scratchpad (bound once its size is known).
@@ -245,7 +271,13 @@ class Compiler {
     std::string name = n.name + Suffix(st);
     try {
       switch (st.kind) {
-        case StepKind::kConv: AddConv(i, name); break;
+        case StepKind::kConv:
+          if (narrow_[i]) {
+            AddNarrowConv(i, name);
+          } else {
+            AddConv(i, name);
+          }
+          break;
         case StepKind::kMaxPool: {
           const Shape& in = plan_->shapes[st.inputs[0]];
           const Shape& out = plan_->shapes[st.output];
@@ -370,6 +402,28 @@ class Compiler {
     }
   }
 
+  void AddNarrowConv(size_t i, const std::string& name) {
+    const Step& st = plan_->steps[i];
+    const Node& n = g_.nodes[static_cast<size_t>(st.node)];
+    const NarrowConvShape s = *narrow_[i];
+    memory::dims wdims{s.out_c, s.in_c, s.kernel_h, s.kernel_w};
+    memory::desc wmd(wdims, dt::f32, s.block == 16 ? tag::aBcd16b : tag::aBcd8b);
+    const float* w =
+        static_cast<const float*>(weights_.Weights(n.weight, wdims, wmd).get_data_handle());
+    const float* bias =
+        n.bias >= 0 ? static_cast<const float*>(weights_.Bias(n.bias).get_data_handle()) : nullptr;
+    const float* in = static_cast<const float*>(values_[st.inputs[0]].get_data_handle());
+    float* out = static_cast<float*>(values_[st.output].get_data_handle());
+    const Activation act = st.activation;
+    const int threads = set_.threads;
+    CompiledPlan::Exec e;
+    e.run = [s, in, w, bias, act, out, threads] { NarrowConv(s, in, w, bias, act, out, threads); };
+    e.name = name;
+    e.impl = NarrowConvImpl(s.block);
+    e.gflop = 2.0 * s.out_c * s.in_c * s.kernel_h * s.kernel_w * double(s.out_h) * s.out_w / 1e9;
+    plan_->execs.push_back(std::move(e));
+  }
+
   void AddOutput() {
     plan_->output_user = memory(memory::desc(Dims(plan_->shapes[g_.output]), dt::f32, tag::nchw),
                                 eng_, DNNL_MEMORY_NONE);
@@ -393,6 +447,7 @@ class Compiler {
   dnnl::engine eng_;
   CompiledPlan* plan_ = nullptr;
   std::vector<std::optional<ConvChoice>> convs_;
+  std::vector<std::optional<NarrowConvShape>> narrow_;  // steps our own kernel computes
   std::vector<memory> values_;
   size_t scratch_need_ = 0;
   std::vector<size_t> shared_scratch_users_;  // execs that use the shared scratchpad

@@ -102,6 +102,42 @@ TEST(NetworkTest, OddOpsAndLayouts) {
   }
 }
 
+TEST(NetworkTest, ConvolutionsWithFewOutputChannelsRunOnTheNarrowKernel) {
+  // kernel, stride, dilation, pad, output channels, bias, then what follows the Conv
+  struct Case {
+    int kernel, stride, dilation, pad, out;
+    bool bias;
+    std::string after;
+  };
+  const std::vector<Case> cases = {
+      {3, 1, 1, 1, 1, true, ""},         // the U^2-Net head
+      {5, 2, 1, 2, 3, true, "Sigmoid"},  // 3 channels, stride 2, a fused sigmoid
+      {3, 1, 3, 2, 2, false, "Relu"},    // dilated, less padding than the reach, no bias
+      {1, 1, 1, 0, 1, true, ""},         // 1x1
+      {3, 2, 2, 0, 5, true, ""},         // no padding at all
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const Case& c = cases[i];
+    GraphBuilder b(3, static_cast<uint32_t>(11 + i));
+    std::string x = b.Relu(b.Conv("input", 32));  // 32 channels: whole blocks
+    std::string y = b.Conv(x, c.out, c.kernel, c.stride, c.dilation, c.pad, 1, c.bias);
+    if (c.after == "Sigmoid") y = b.Sigmoid(y);
+    if (c.after == "Relu") y = b.Relu(y);
+    std::string file = b.Build(y);
+    // Wide, narrower than a tile of 8 pixels, odd, and one row.
+    for (auto [h, w] : {std::pair{40, 70}, {9, 5}, {33, 17}, {1, 24}}) {
+      if (h < (c.kernel - 1) * c.dilation + 1 - 2 * c.pad) continue;
+      if (w < (c.kernel - 1) * c.dilation + 1 - 2 * c.pad) continue;
+      std::vector<StepTiming> t;
+      Diff d = RunBoth(file, h, w, {}, &t);
+      EXPECT_LT(d.max, 2e-5) << "case " << i << " at " << h << "x" << w;
+      bool narrow = false;
+      for (const auto& s : t) narrow |= s.impl.rfind("narrow:", 0) == 0;
+      EXPECT_TRUE(narrow) << "case " << i << ": oneDNN ran the narrow convolution";
+    }
+  }
+}
+
 TEST(NetworkTest, Bf16StaysCloseWhereTheCpuHasIt) {
   if (!CpuSupports(Precision::kBf16)) GTEST_SKIP() << "no AVX512-BF16 on " << CpuIsaName();
   NetworkOptions o;

@@ -5,6 +5,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -22,6 +23,7 @@ struct Settings {
   dnnl::memory::format_tag blocked = dnnl::memory::format_tag::nChw16c;
   bool winograd = true;
   double winograd_min_share = 1.0 / 256;  // NetworkOptions::winograd_min_share
+  int threads = 1;                        // for steps of our own (oneDNN's are set globally)
 };
 
 // Large zeroed memory for activations and weights, in transparent huge pages where the
@@ -63,6 +65,7 @@ class WeightCache {
 struct CompiledPlan {
   struct Exec {
     dnnl::primitive prim;
+    std::function<void()> run;  // a step of our own instead of `prim` when set
     std::unordered_map<int, dnnl::memory> args;
     std::string name;
     std::string impl;

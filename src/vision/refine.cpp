@@ -22,6 +22,26 @@ void Harden(cv::Mat& a, float low, float high) {
   }
 }
 
+// A Gaussian blur; a wide one is computed at 1/f of the resolution, where its sigma is still
+// 4+ pixels (the blur is smooth at that scale; the ~100-tap kernel over a whole 512x512 cover
+// cost ~20 ms). The averaging pre-filter widens sigma by under 1%. On the samples' edge
+// colours: a mean difference of 0.1 of 255 from the full-resolution blur.
+cv::Mat Blur(const cv::Mat& src, double sigma) {
+  cv::Mat out;
+  const int f = static_cast<int>(sigma / 4);
+  if (f < 2 || src.cols < 2 * f || src.rows < 2 * f) {
+    cv::GaussianBlur(src, out, cv::Size(0, 0), sigma);
+    return out;
+  }
+  cv::Mat small;
+  cv::resize(src, small, cv::Size((src.cols + f - 1) / f, (src.rows + f - 1) / f), 0, 0,
+             cv::INTER_AREA);
+  cv::GaussianBlur(small, small, cv::Size(0, 0), sigma * small.cols / src.cols,
+                   sigma * small.rows / src.rows);
+  cv::resize(small, out, src.size(), 0, 0, cv::INTER_LINEAR);
+  return out;
+}
+
 // Fills the subject's small holes: 4-connected background components that do not touch the
 // image's edge and are smaller than `max_hole` of the subject.
 void FillHoles(cv::Mat& a, double max_hole) {
@@ -152,9 +172,7 @@ Result<Image> DecontaminateEdges(const Image& image, const Mask& alpha) {
   cv::Mat estimate(colour.size(), CV_32FC3, cv::Scalar(0, 0, 0));
   cv::Mat found(colour.size(), CV_8U, cv::Scalar(0));
   for (double sigma : {std::max(1.5, side / 400), std::max(4.0, side / 120), side / 30}) {
-    cv::Mat num, den;
-    cv::GaussianBlur(weighted, num, cv::Size(0, 0), sigma);
-    cv::GaussianBlur(weight, den, cv::Size(0, 0), sigma);
+    const cv::Mat num = Blur(weighted, sigma), den = Blur(weight, sigma);
     for (int y = 0; y < colour.rows; ++y) {
       const cv::Vec3f* n = num.ptr<cv::Vec3f>(y);
       const float* d = den.ptr<float>(y);

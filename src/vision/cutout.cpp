@@ -51,6 +51,9 @@ Result<CutOutResult> CutOut(const Image& image, const Mask& mask, const CutOutOp
       cv::cvtColor(source.pixels, rgba.pixels, cv::COLOR_RGB2RGBA);
     }
     cv::insertChannel(alpha, rgba.pixels, 3);
+    // Nothing under full transparency: the old background there is never seen (everything
+    // that draws a cut-out blends premultiplied), and zeros make the PNG a third smaller.
+    rgba.pixels.setTo(cv::Scalar::all(0), alpha == 0);
     if (options.crop_to_subject) {
       cv::Rect box = cv::boundingRect(alpha > 0);
       if (box.area() > 0) {

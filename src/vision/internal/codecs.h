@@ -43,7 +43,8 @@ struct PixelRows {
   size_t step = 0;
 };
 
-// PNG of the pixels, zlib level `compression` (0..9).
+// PNG of the pixels, zlib level `compression` (0..9). Levels 1-3 are the fast ones: the Paeth
+// filter with run-length matching instead of adaptive filters and zlib's full search.
 Result<std::string> EncodePng(const PixelRows& pixels, int compression);
 
 // Baseline JPEG (4:2:0, quality 1..100) of RGB or RGBA pixels (alpha is dropped).

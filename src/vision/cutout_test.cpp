@@ -46,6 +46,30 @@ TEST(CutOutTest, MaskBecomesSoftAlpha) {
   EXPECT_EQ(png->pixels.at<cv::Vec4b>(1, 7), cv::Vec4b(10, 20, 30, 64));  // 0.25 * 255
 }
 
+TEST(CutOutTest, FullyTransparentPixelsCarryNoColour) {
+  CutOutOptions raw;
+  raw.refine = false;
+  raw.crop_to_subject = false;
+  // A noisy background (what used to stay under alpha 0), the right half dropped.
+  Image im = Solid(16, 4, cv::Scalar(0, 0, 0));
+  cv::randu(im.pixels, cv::Scalar::all(0), cv::Scalar::all(256));
+  Result<CutOutResult> cut = CutOut(im, LeftHalf(16, 4, 1.f, 0.f), raw);
+  ASSERT_TRUE(cut.ok()) << cut.status().ToString();
+  Result<Image> png = DecodeImage(cut->png);
+  ASSERT_TRUE(png.ok()) << png.status().ToString();
+  for (int y = 0; y < 4; ++y) {
+    for (int x = 0; x < 16; ++x) {
+      const cv::Vec4b p = png->pixels.at<cv::Vec4b>(y, x);
+      if (x < 8) {
+        const cv::Vec3b src = im.pixels.at<cv::Vec3b>(y, x);
+        EXPECT_EQ(p, cv::Vec4b(src[0], src[1], src[2], 255)) << x << "," << y;
+      } else {
+        EXPECT_EQ(p, cv::Vec4b(0, 0, 0, 0)) << x << "," << y;
+      }
+    }
+  }
+}
+
 TEST(CutOutTest, ExistingAlphaIsMultiplied) {
   const Image im = Solid(4, 1, cv::Scalar(1, 2, 3, 128), 4);
   CutOutOptions raw;
@@ -107,6 +131,16 @@ TEST(CutOutTest, RefusesMismatchedInputs) {
 
 TEST(EncodeTest, PngAndJpegRoundTrip) {
   const Image rgba = Solid(5, 3, cv::Scalar(200, 100, 50, 25), 4);
+  // Every level, the fast ones (Paeth + run-length) included, on noise: exact.
+  Image noise = Solid(37, 23, cv::Scalar::all(0), 4);
+  cv::randu(noise.pixels, cv::Scalar::all(0), cv::Scalar::all(256));
+  for (int level = 0; level <= 9; ++level) {
+    Result<std::string> png = EncodePng(noise, level);
+    ASSERT_TRUE(png.ok()) << level;
+    Result<Image> back = DecodeImage(*png);
+    ASSERT_TRUE(back.ok()) << level;
+    EXPECT_EQ(cv::norm(back->pixels, noise.pixels, cv::NORM_INF), 0) << level;
+  }
   Result<std::string> png = EncodePng(rgba, 9);
   ASSERT_TRUE(png.ok());
   Result<Image> back = DecodeImage(*png);

@@ -89,7 +89,9 @@ struct Network::Impl {
       plans.pop_back();
     }
     // Building primitives and converting weights leaves tens of MB of freed heap resident
-    // (glibc keeps it for reuse): give it back, it is not needed again.
+    // (glibc keeps it for reuse), and the conversion buffer: give them back, they are not
+    // needed until another size is planned.
+    weights->ReleaseBuffer();
     ::malloc_trim(0);
     return plans.front().get();
   }

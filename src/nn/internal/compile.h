@@ -42,6 +42,9 @@ class WeightCache {
   // A bias (fp32, plain).
   dnnl::memory Bias(int id);
   uint64_t bytes() const { return bytes_; }
+  // Frees the conversion buffer (as large as the largest weight in fp32: 19 MB for IS-Net);
+  // the next conversion allocates it again.
+  void ReleaseBuffer() { std::vector<float>().swap(plain_); }
 
  private:
   struct Entry {

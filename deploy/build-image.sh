@@ -1,19 +1,19 @@
 #!/usr/bin/env bash
 # Builds the container images without a Docker engine, from the same recipe as
-# deploy/Dockerfile (deploy/image/: packages.txt, stubs.txt, assemble.sh, and per image a file
-# list and a run configuration: files.txt + image.conf for the function, files-web.txt +
-# image-web.conf for the web app):
+# deploy/Dockerfile (deploy/image/: packages.txt, assemble.sh, and per image a file list and a
+# run configuration: files.txt + image.conf for the function, files-web.txt + image-web.conf
+# for the web app):
 #   1. base    debootstrap --variant=minbase bookworm, slimmed the way debian:12-slim is
-#              (cached as a tarball in $SPARKIFY_CACHE/deploy/)
+#              (cached as a tarball in $SPARKIFY_CACHE/deploy/): the stage's system only
 #   2. stage   a copy of the base; assemble.sh install (apt-get install packages.txt), once
-#              whatever the images; the inputs (sparkify-ai from the build tree, make-stubs.sh's
-#              stand-ins, the converted model from the model cache for the function, the
-#              sample covers from the samples cache for the web app); then one assemble.sh
-#              collect per image -> /out (function), /out-web (web)
-#   3. rootfs  the base plus that image's collect
-#   4. image   two layers (the base, compressed once for all images, and the collect) and the
-#              image's run configuration with umoci -> an OCI layout (tag "latest"), then
-#              skopeo -> a `docker load` archive; plus every path in the image and its sizes:
+#              whatever the images; the inputs (sparkify-ai from the build tree, the converted
+#              model from the model cache for the function, the sample covers from the
+#              samples cache for the web app); then one assemble.sh collect per image -> /out
+#              (function), /out-web (web)
+#   3. rootfs  that image's collect alone (no base system: as the Dockerfile's FROM scratch)
+#   4. image   one layer (the collect) and the image's run configuration with umoci -> an OCI
+#              layout (tag "latest"), then skopeo -> a `docker load` archive; plus every path
+#              in the image and its sizes:
 #        function  OUT/rootfs, OUT/oci, OUT/sparkify-function.tar, OUT/image-files.txt,
 #                  OUT/image-sizes.json
 #        web       OUT/web/rootfs, OUT/web/oci, OUT/sparkify-web.tar, OUT/web/image-files.txt,
@@ -137,8 +137,8 @@ fi
 stage=$work/stage
 mkdir -p "$stage"
 tar -C "$stage" --numeric-owner -xf "$base_tar"
-mkdir -p "$stage/stage/in/bin" "$stage/stage/in/stubs"
-cp "$image_dir"/{assemble.sh,packages.txt,files.txt,files-web.txt,stubs.txt} "$stage/stage/"
+mkdir -p "$stage/stage/in/bin"
+cp "$image_dir"/{assemble.sh,packages.txt,files.txt,files-web.txt} "$stage/stage/"
 cp /etc/resolv.conf "$stage/etc/resolv.conf"
 cp -l "$cache/deploy/apt-archives/"*.deb "$stage/var/cache/apt/archives/" 2>/dev/null || true
 say "stage: apt-get install $(grep -vc '^#' "$image_dir/packages.txt") packages"
@@ -156,21 +156,11 @@ if wants web; then  # the photos, index.tsv and SOURCE; not debs/ (the package t
   mkdir -p "$stage/stage/in/samples"
   find "$samples_dir/" -maxdepth 1 -type f -exec cp -t "$stage/stage/in/samples/" {} +
 fi
-"$image_dir/make-stubs.sh" "$build_dir/sparkify-ai" "$stage/stage/in/stubs"
 for image in "${images[@]}"; do
   chroot "$stage" /bin/sh /stage/assemble.sh collect "$(files_of "$image")" "$(collect_of "$image")"
 done
 
-# --- The images' first layer, the base: compressed once, in a layout each image's starts from.
-base_oci=$work/base-oci
 bundle=$work/bundle
-umoci init --layout "$base_oci"
-umoci new --image "$base_oci:latest"
-umoci unpack --image "$base_oci:latest" "$bundle" >/dev/null
-tar -C "$bundle/rootfs" --numeric-owner -xf "$base_tar"
-umoci repack --image "$base_oci:latest" --history.created_by "debootstrap bookworm, slimmed" "$bundle"
-rm -rf "$bundle"
-
 for image in "${images[@]}"; do
   dir=$(dir_of "$image")
   added_dir=$stage$(collect_of "$image")
@@ -180,15 +170,14 @@ for image in "${images[@]}"; do
   rootfs=$dir/rootfs
   rm -rf "$rootfs"
   mkdir -p "$rootfs"
-  tar -C "$rootfs" --numeric-owner -xf "$base_tar"
   cp -a "$added_dir/." "$rootfs/"
   (cd "$rootfs" && find . -mindepth 1 | sed 's|^\./|/|' | LC_ALL=C sort) > "$dir/image-files.txt"
 
-  # --- 4. The image: layer 1 = the base, layer 2 = the collect; the config from the image's
-  # run configuration.
+  # --- 4. The image: one layer, the collect; the config from the image's run configuration.
   oci=$dir/oci
   rm -rf "$oci"
-  cp -a "$base_oci" "$oci"
+  umoci init --layout "$oci"
+  umoci new --image "$oci:latest"
   umoci unpack --image "$oci:latest" "$bundle" >/dev/null
   cp -a "$added_dir/." "$bundle/rootfs/"
   umoci repack --image "$oci:latest" --history.created_by "deploy/image/assemble.sh collect" "$bundle"
@@ -208,18 +197,19 @@ for image in "${images[@]}"; do
   rm -f "$archive"
   skopeo copy --quiet "oci:$oci:latest" "docker-archive:$archive:sparkify-$image:latest"
 
-  # --- Sizes: unpacked (what the layers hold), compressed (the OCI blobs = what a registry
+  # --- Sizes: unpacked (what the layer holds), compressed (the OCI blobs = what a registry
   # stores and Lambda or ECS pulls), and the docker-archive file; with the model's (function)
-  # or the samples' (web) share.
+  # or the samples' (web) share, and the loader's and libraries'.
   payload=$(payload_of "$image")
-  added=$(du -sb "$added_dir" | cut -f1)
   unpacked=$(du -sb "$rootfs" | cut -f1)
   payload_bytes=$(du -sb "$rootfs/opt/sparkify/$payload" | cut -f1)
+  library_bytes=$(du -scb "$rootfs/usr/lib" "$rootfs/lib64" | tail -1 | cut -f1)
+  library_count=$(find "$rootfs/usr/lib" "$rootfs/lib64" -type f | wc -l)
   compressed=$(find "$oci/blobs" -type f -printf '%s\n' | awk '{s+=$1} END {print s+0}')
   archive_bytes=$(stat -c %s "$archive")
   cat > "$dir/image-sizes.json" <<EOF
-{"unpacked_bytes": $unpacked, "${payload}_bytes": $payload_bytes, "added_bytes": $added,
- "base_bytes": $((unpacked - added)), "compressed_bytes": $compressed, "docker_archive_bytes": $archive_bytes}
+{"unpacked_bytes": $unpacked, "${payload}_bytes": $payload_bytes, "library_bytes": $library_bytes,
+ "library_files": $library_count, "compressed_bytes": $compressed, "docker_archive_bytes": $archive_bytes}
 EOF
   say "$image: rootfs $rootfs ($((unpacked / 1000000)) MB unpacked, $payload $((payload_bytes / 1000000)) MB)"
   say "$image: OCI layout $oci:latest ($((compressed / 1000000)) MB compressed); docker load -i $archive ($((archive_bytes / 1000000)) MB)"

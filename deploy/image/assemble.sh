@@ -1,21 +1,20 @@
 #!/bin/sh
-# Lays out the image's own files, run as root inside a throw-away Debian 12 stage whose root
-# is the image's base (debian:12-slim, or build-image.sh's debootstrap equivalent). Both image
-# builders (deploy/Dockerfile and deploy/build-image.sh) run exactly this, so the image has
-# one recipe:
+# Lays out the image's files, run as root inside a throw-away Debian 12 stage (debian:12-slim,
+# or build-image.sh's debootstrap equivalent, plus packages.txt). Both image builders
+# (deploy/Dockerfile and deploy/build-image.sh) run exactly this, so the image has one recipe.
+# The image is OUT alone, on no base system: no shell, no package manager, only what
+# sparkify-ai runs with.
 #
-#   assemble.sh install   records what the base has (libraries, users), then installs
-#                         packages.txt with apt-get
+#   assemble.sh install   installs packages.txt with apt-get
 #   assemble.sh collect [LIST [OUT]]
-#                         with /stage/in holding bin/sparkify-ai, stubs/ (from make-stubs.sh)
-#                         and what LIST names (model/ for the function, samples/ for the web
-#                         app), writes OUT: LIST's files, the shared libraries the loader
-#                         resolves for sparkify-ai that the base lacks (stand-ins from stubs/
-#                         for stubs.txt's), and the base's passwd/group plus the unprivileged
-#                         user. The image is then the base plus OUT. LIST is a file in /stage
+#                         with /stage/in holding bin/sparkify-ai and what LIST names (model/
+#                         for the function, samples/ for the web app), writes OUT: LIST's
+#                         files; the dynamic loader and every shared library it resolves for
+#                         sparkify-ai (the real ones: no stand-ins); passwd and group with
+#                         root and the unprivileged user; and /tmp. LIST is a file in /stage
 #                         (default files.txt: the function's image; files-web.txt: the web
-#                         app's), OUT a directory (default /out). One install serves any
-#                         number of collects.
+#                         app's), OUT a directory (default /out). One install serves any number
+#                         of collects.
 set -eu
 stage=/stage
 out=${3:-/out}
@@ -27,10 +26,6 @@ lists() { grep -v '^[[:space:]]*#' "$1" | grep -v '^[[:space:]]*$'; }
 
 case ${1:-} in
 install)
-  find /lib/x86_64-linux-gnu/ /usr/lib/x86_64-linux-gnu/ /lib/ /usr/lib/ -maxdepth 1 \
-    -name '*.so*' -printf '%f\n' 2>/dev/null | sort -u > "$stage/base-libs.txt"
-  cp /etc/passwd "$stage/base-passwd"
-  cp /etc/group "$stage/base-group"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   # shellcheck disable=SC2046
@@ -53,22 +48,36 @@ collect)
   [ -x "$binary" ] || { echo "assemble: $files must install sparkify-ai" >&2; exit 1; }
 
   mkdir -p "$out$libdir"
-  # What the loader loads, with the stand-ins found first. "not found" fails the build.
-  listing=$(LD_LIBRARY_PATH=$stage/in/stubs /lib64/ld-linux-x86-64.so.2 --list "$binary")
+  # What the loader loads. "not found" fails the build.
+  loader=/lib64/ld-linux-x86-64.so.2
+  listing=$("$loader" --list "$binary")
   if echo "$listing" | grep -q 'not found'; then
     echo "$listing" >&2
     echo "assemble: unresolved libraries" >&2
     exit 1
   fi
   echo "$listing" | awk '$2 == "=>" && $3 ~ /^\// {print $1, $3}' | while read -r soname path; do
-    if grep -qxF "$soname" "$stage/base-libs.txt"; then continue; fi
     install -m 0644 -o 0 -g 0 "$(readlink -f "$path")" "$out$libdir/$soname"
   done
-  # The unprivileged user (Lambda picks its own; docker and the sandbox use this one).
+  # The loader at the path the binary names (PT_INTERP).
+  install -D -m 0755 -o 0 -g 0 "$(readlink -f "$loader")" "$out$loader"
+  # root, and the unprivileged user (Lambda picks its own; docker and the sandbox use this one).
   mkdir -p "$out/etc"
-  { cat "$stage/base-passwd"; echo "sparkify:x:$uid:$uid:Sparkify function:/tmp:/usr/sbin/nologin"; } > "$out/etc/passwd"
-  { cat "$stage/base-group"; echo "sparkify:x:$uid:"; } > "$out/etc/group"
-  chmod 0644 "$out/etc/passwd" "$out/etc/group"
+  printf '%s\n' "root:x:0:0:root:/root:/usr/sbin/nologin" \
+    "sparkify:x:$uid:$uid:Sparkify:/tmp:/usr/sbin/nologin" > "$out/etc/passwd"
+  printf '%s\n' "root:x:0:" "sparkify:x:$uid:" > "$out/etc/group"
+  # Name lookups: files, then DNS; localhost without DNS (docker and ECS mount their own hosts).
+  printf '%s\n' "passwd: files" "group: files" "hosts: files dns" > "$out/etc/nsswitch.conf"
+  printf '%s\n' "127.0.0.1 localhost" "::1 localhost ip6-localhost ip6-loopback" > "$out/etc/hosts"
+  # The runtime mounts its resolver here (docker, ECS, Lambda): an empty file is the mount
+  # point a read-only root needs (and means a resolver on 127.0.0.1 to glibc, as no file does).
+  : > "$out/etc/resolv.conf"
+  chmod 0644 "$out/etc/passwd" "$out/etc/group" "$out/etc/nsswitch.conf" "$out/etc/hosts" \
+    "$out/etc/resolv.conf"
+  # Lambda and the sandbox mount their own /tmp here; `docker run` without --tmpfs uses this.
+  install -d -m 1777 -o 0 -g 0 "$out/tmp"
+  # Mount points for the runtime's /proc and /dev (a read-only root cannot gain them later).
+  install -d -m 0755 -o 0 -g 0 "$out/proc" "$out/dev"
   ;;
 *)
   echo "usage: assemble.sh install | assemble.sh collect [LIST [OUT]]" >&2

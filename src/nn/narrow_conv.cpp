@@ -27,14 +27,15 @@ inline float Activate(float v, Activation act) {
 }
 
 // One (tap, input block) of an output row: where its input and weights start, relative to
-// pixel 0 of the row's input and to the output channel's weights.
+// the input's column of a pixel's first tap (in row 0, block 0) and to the output channel's
+// weights. Never negative.
 struct Tap {
   ptrdiff_t in;
   ptrdiff_t w;
 };
 
-// kTile sums of neighbouring pixels; `in` points at the first pixel's input (column x0 *
-// stride), `step` floats apart from one pixel's input to the next.
+// kTile sums of neighbouring pixels; `in` points at the first pixel's first-tap column (x0 *
+// stride - pad_left, row 0, block 0), `step` floats apart from one pixel's to the next.
 using TileFn = void (*)(const Tap* taps, size_t count, const float* in, const float* w_oc,
                         size_t step, float* sums);
 
@@ -140,13 +141,13 @@ void Rows(TileFn tile, const NarrowConvShape& s, const float* in, const float* w
   const size_t step = static_cast<size_t>(s.stride_w) * b;
   std::vector<Tap> taps;
   for (int y = y0; y < y1; ++y) {
-    // The taps inside the input's rows; relative to column 0 of the input.
+    // The taps inside the input's rows; relative to the column of a pixel's first tap.
     taps.clear();
     for (int ky = 0; ky < s.kernel_h; ++ky) {
       const int iy = y * s.stride_h - s.pad_top + ky * s.dilation_h;
       if (iy < 0 || iy >= s.in_h) continue;
       for (int kx = 0; kx < s.kernel_w; ++kx) {
-        const ptrdiff_t col = ptrdiff_t{kx} * s.dilation_w - s.pad_left;
+        const ptrdiff_t col = ptrdiff_t{kx} * s.dilation_w;
         for (int cb = 0; cb < s.in_c / b; ++cb) {
           taps.push_back({static_cast<ptrdiff_t>(cb * plane) + (ptrdiff_t{iy} * s.in_w + col) * b,
                           ((ptrdiff_t{cb} * s.kernel_h + ky) * s.kernel_w + kx) * b});
@@ -164,7 +165,10 @@ void Rows(TileFn tile, const NarrowConvShape& s, const float* in, const float* w
         for (int x = x_lo;; x += kTile) {
           const int x0 = std::min(x, x_hi - kTile);
           float sums[kTile];
-          tile(taps.data(), taps.size(), in + x0 * step, w_oc, step, sums);
+          // The column of the tile's first tap: inside the input from x_lo on, so that every
+          // pointer the tile forms points into it.
+          const float* first = in + (ptrdiff_t{x0} * s.stride_w - s.pad_left) * b;
+          tile(taps.data(), taps.size(), first, w_oc, step, sums);
           for (int t = 0; t < kTile; ++t) row[x0 + t] = Activate(sums[t] + bias_oc, act);
           if (x0 + kTile >= x_hi) break;
         }

@@ -105,6 +105,55 @@ TEST(NarrowConvTest, EveryPathMatchesTheReference) {
   for (float v : out) EXPECT_FLOAT_EQ(v, 8.f);
 }
 
+TEST(NarrowConvTest, RandomShapesMatchTheReference) {
+  // Non-square kernels, different strides and dilations across and down, padding beyond
+  // the kernel's reach, maps narrower than a tile: every path, one and three threads.
+  std::mt19937 rng(2026);
+  auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  std::uniform_real_distribution<float> u(-1, 1);
+  for (int round = 0; round < 150; ++round) {
+    NarrowConvShape s;
+    s.block = pick(0, 1) ? 16 : 8;
+    s.in_c = s.block * pick(1, 2);
+    s.in_h = pick(1, 24), s.in_w = pick(1, 40);
+    s.out_c = pick(1, s.block - 1);
+    s.kernel_h = pick(1, 5), s.kernel_w = pick(1, 5);
+    s.stride_h = pick(1, 3), s.stride_w = pick(1, 3);
+    s.dilation_h = pick(1, 3), s.dilation_w = pick(1, 3);
+    s.pad_top = pick(0, 6), s.pad_left = pick(0, 6);
+    const int reach_h = (s.kernel_h - 1) * s.dilation_h + 1;
+    const int reach_w = (s.kernel_w - 1) * s.dilation_w + 1;
+    // The output a graph would have with this much padding on both sides (at least 1).
+    s.out_h = (s.in_h + 2 * s.pad_top - reach_h) / s.stride_h + 1;
+    s.out_w = (s.in_w + 2 * s.pad_left - reach_w) / s.stride_w + 1;
+    if (s.out_h < 1 || s.out_w < 1) continue;
+    ASSERT_TRUE(NarrowConvFits(s));
+    // Exact-size buffers (ASan sees any read past them).
+    std::vector<float> in(static_cast<size_t>(s.in_c) * s.in_h * s.in_w);
+    std::vector<float> w(static_cast<size_t>(s.out_c) * s.in_c * s.kernel_h * s.kernel_w);
+    std::vector<float> bias(static_cast<size_t>(s.out_c));
+    for (auto* v : {&in, &w, &bias}) {
+      for (float& x : *v) x = u(rng);
+    }
+    const std::vector<float> want = Reference(s, in, w, bias, Activation::kNone);
+    for (bool plain : {false, true}) {
+      for (int threads : {1, 3}) {
+        std::vector<float> got(want.size(), std::nanf(""));
+        NarrowConv(s, in.data(), w.data(), bias.data(), Activation::kNone, got.data(), threads,
+                   plain);
+        for (size_t i = 0; i < want.size(); ++i) {
+          ASSERT_NEAR(got[i], want[i], 2e-4)
+              << "round " << round << " block " << s.block << " in " << s.in_c << "x" << s.in_h
+              << "x" << s.in_w << " kernel " << s.kernel_h << "x" << s.kernel_w << " stride "
+              << s.stride_h << "," << s.stride_w << " dilation " << s.dilation_h << ","
+              << s.dilation_w << " pad " << s.pad_top << "," << s.pad_left << " plain " << plain
+              << " threads " << threads << " at " << i;
+        }
+      }
+    }
+  }
+}
+
 TEST(NarrowConvTest, RefusesWhatItCannotRun) {
   NarrowConvShape s;
   s.block = 16, s.in_c = 24, s.in_h = s.in_w = s.out_h = s.out_w = 4, s.out_c = 1;

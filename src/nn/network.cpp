@@ -182,6 +182,8 @@ Result<Tensor> Network::Run(const float* input, int height, int width,
     impl_->stream.wait();
   } catch (const dnnl::error& e) {
     return Status::Internal(std::string("oneDNN failed during the forward pass: ") + e.what());
+  } catch (const std::exception& e) {  // our own steps: a thread that could not start
+    return Status::Internal(std::string("the forward pass failed: ") + e.what());
   }
   plan->input_user.set_data_handle(DNNL_MEMORY_NONE);
   plan->output_user.set_data_handle(DNNL_MEMORY_NONE);

@@ -206,7 +206,7 @@ def main():
           "(handler %.2f s)" % (fn["ready_s"], fn["first_invoke_s"], fn["first_handler_s"]))
         for s_label, key in (("warm", "warm"), ("warm @%s" % fn.get("second_size"), "warm_768")):
             if fn.get(key):
-                p("%s per request (%d requests, one per image, new cut-out each): %s s "
+                p("%s per request (%d requests, one per image, each through the model): %s s "
                   "(handler %s s)" % (s_label, len(fn[key]), fmt(mm([w["wall"] for w in fn[key]])),
                                       fmt(mm([w["handler"] for w in fn[key]]))))
         if fn.get("first_768_s") is not None:

@@ -51,7 +51,10 @@ WEB_PORT = 8081
 COMMON_PRESENT = ["/opt/sparkify/bin/sparkify-ai", "/lib64/ld-linux-x86-64.so.2",
                   "/usr/lib/x86_64-linux-gnu/libc.so.6", "/usr/lib/x86_64-linux-gnu/libdnnl.so.2",
                   "/usr/lib/x86_64-linux-gnu/liblapack.so.3", "/etc/ssl/certs/ca-certificates.crt",
-                  "/etc/passwd", "/etc/group", "/etc/hosts", "/etc/resolv.conf", "/tmp"]
+                  "/etc/passwd", "/etc/group", "/etc/hosts", "/etc/resolv.conf", "/tmp",
+                  # the packages' licence notices travel with their libraries
+                  "/usr/share/doc/libc6/copyright", "/usr/share/doc/libdnnl2/copyright",
+                  "/usr/share/doc/liblapack3/copyright", "/usr/share/doc/ca-certificates/copyright"]
 COMMON_ABSENT = ["/bin", "/sbin", "/usr/bin", "/usr/sbin", "/var/lib/dpkg", "/etc/apt"]
 IMAGES = {
     "function": ("image.conf",

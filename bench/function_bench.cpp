@@ -42,6 +42,7 @@
 
 #include "common/crypto.h"
 #include "common/files.h"
+#include "common/heap.h"
 #include "vision/cutout.h"
 #include "vision/image.h"
 #include "vision/manifest.h"
@@ -177,7 +178,8 @@ int main(int argc, char** argv) {
   const int threads =
       f.threads > 0 ? f.threads : static_cast<int>(std::thread::hardware_concurrency());
 
-  // 1. Load as the function does.
+  // 1. Load as the function does (with its heap tuning).
+  sparkify::KeepLargeBuffersForReuse();
   vision::SegmenterOptions seg_options;
   seg_options.input_size = f.size;
   seg_options.num_threads = threads;

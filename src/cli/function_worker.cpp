@@ -11,6 +11,7 @@
 
 #include "cli/env.h"
 #include "cli/function_config.h"
+#include "common/heap.h"
 #include "fetch/fetcher.h"
 #include "function/handler.h"
 #include "function/models.h"
@@ -102,6 +103,7 @@ int RunFunctionWorker(const std::string& api, const FunctionConfig& config) {
   model_options.manifest_path = manifest;
   model_options.default_size = config.size;
   model_options.precision = config.precision;
+  KeepLargeBuffersForReuse();  // a request's buffers are reused, not faulted in again
   auto models = function::ModelCache::Open(model_options);
   if (!models.ok()) {
     return InitFailed(api, "Runtime.ModelError",

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -211,7 +212,14 @@ void NarrowConv(const NarrowConvShape& s, const float* in, const float* weights,
   for (int t = 0; t < n; ++t) part(t);
 #else
   std::vector<std::thread> helpers;
-  for (int t = 1; t < n; ++t) helpers.emplace_back(part, t);
+  helpers.reserve(static_cast<size_t>(n));
+  for (int t = 1; t < n; ++t) {
+    try {
+      helpers.emplace_back(part, t);
+    } catch (const std::system_error&) {
+      part(t);  // no thread to be had: this one does that part too
+    }
+  }
   part(0);
   for (auto& h : helpers) h.join();
 #endif

@@ -25,7 +25,7 @@ void Harden(cv::Mat& a, float low, float high) {
 // A Gaussian blur; a wide one is computed at 1/f of the resolution, where its sigma is still
 // 4+ pixels (the blur is smooth at that scale; the ~100-tap kernel over a whole 512x512 cover
 // cost ~20 ms). The averaging pre-filter widens sigma by under 1%. On the samples' edge
-// colours: a mean difference of 0.1 of 255 from the full-resolution blur.
+// colours: a mean difference of 0.01-0.3 of 255 per channel from the full-resolution blur.
 cv::Mat Blur(const cv::Mat& src, double sigma) {
   cv::Mat out;
   const int f = static_cast<int>(sigma / 4);

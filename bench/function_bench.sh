@@ -180,12 +180,13 @@ first_size=${sizes%% *}
 for size in $sizes; do
   for mode in $modes; do
     args=(--manifest "$manifest" --size "$size" --repeat "$repeats" --threads "$threads")
-    envs=()
+    # As `sparkify segment` and `function` run the engine: malloc in huge pages (src/common/heap.h).
+    envs=("GLIBC_TUNABLES=${GLIBC_TUNABLES:+$GLIBC_TUNABLES:}glibc.malloc.hugetlb=1")
     case $mode in
       fp32) args+=(--dump "$tmp/blobs"); [ "$size" = "$first_size" ] && args+=(--layers) ;;
       bf16) [ "$has_bf16" = 1 ] || { log "bf16: this CPU has no AVX512-BF16, skipped"; continue; }
             args=(--manifest "$bf16_manifest" "${args[@]:2}" --precision bf16) ;;
-      fp32-avx2) envs=(ONEDNN_MAX_CPU_ISA=AVX2) ;;
+      fp32-avx2) envs+=(ONEDNN_MAX_CPU_ISA=AVX2) ;;
       *) die "unknown mode $mode" ;;
     esac
     phase_begin "ours-$mode@$size"
@@ -237,10 +238,10 @@ t_start=$(now)
   --s3-endpoint "$endpoint" --timeout 300 >"$tmp/fn.out" 2>"$tmp/fn.err" &
 fn_pid=$!
 pids+=("$fn_pid")
-for _ in $(seq 3000); do  # at most 150 s
+for _ in $(seq 15000); do  # at most 150 s
   grep -q "listening on" "$tmp/fn.out" 2>/dev/null && break
   kill -0 "$fn_pid" 2>/dev/null || { tail -20 "$tmp/fn.err" >&2; die "function did not start"; }
-  sleep 0.05
+  sleep 0.01
 done
 t_ready=$(now)
 grep -q "init failed" "$tmp/fn.out" && { cat "$tmp/fn.out" "$tmp/fn.err" >&2; die "worker init failed"; }
@@ -275,8 +276,11 @@ worker_pid() { cat /proc/"$fn_pid"/task/*/children 2>/dev/null | tr ' ' '\n' | g
 hwm_mb() { awk '$1 == "VmHWM:" { printf "%.0f", $2 * 1024 / 1e6 }' "/proc/$1/status"; }
 
 log "sparkify function at $fn_size: cold start (image ${names[0]} from the bucket)"
+t_invoke=$(now)
 read -r first_wall first_handler first_key first_segmented <<<"$(invoke "${names[0]}")"
-t_first=$(now)
+# Cold start: process start to the answer received (curl's own time for the invoke, so the
+# bench's checking of the answer is not counted).
+cold_s=$(awk -v a="$t_start" -v b="$t_invoke" -v w="$first_wall" 'BEGIN { printf "%.3f", b - a + w }')
 [ "$first_segmented" = 1 ] || die "the cold request did not run the model"
 [ "$first_key" != - ] || die "the first image (${names[0]}) must be a confident subject"
 [ "$(s3_exists "$first_key")" = 200 ] || die "the cold cut-out $first_key is not in the bucket"
@@ -309,7 +313,7 @@ parent_hwm=$(hwm_mb "$fn_pid")
 report_max=$(grep -o 'Max Memory Used: [0-9]*' "$tmp/fn.err" | awk '{ print $4 }' | sort -n | tail -1)
 cat > "$tmp/out/function.json" <<EOF
 {"size": $fn_size, "second_size": "${second_size:-}", "transport": "loopback store 127.0.0.1:$store_port",
- "cold_s": $(elapsed "$t_start" "$t_first"), "ready_s": $(elapsed "$t_start" "$t_ready"),
+ "cold_s": $cold_s, "ready_s": $(elapsed "$t_start" "$t_ready"),
  "first_invoke_s": $first_wall, "first_handler_s": $first_handler,
  "warm": $warm, "first_768_s": $first2, "warm_768": $warm2, "cached_s": $cached_wall,
  "worker_hwm_first_mb": $worker_hwm_first, "worker_hwm_mb": $worker_hwm,

@@ -751,6 +751,8 @@ class ImageFilesTest(unittest.TestCase):
         # The manifest the image's environment names is the one files.txt installs.
         env = dict(kv.split("=", 1) for kv in image_conf()["IMAGE_ENV"].split())
         self.assertIn(env["SPARKIFY_MODEL"], dests)
+        # On Lambda the worker is the entry point: its malloc gets huge pages from the image.
+        self.assertEqual(env["GLIBC_TUNABLES"], "glibc.malloc.hugetlb=1")
 
     def test_web_files_list_holds_the_samples_and_no_model_and_no_secrets(self):
         entries = [l.split() for l in recipe_lines("files-web.txt")]

@@ -3,10 +3,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <string>
 #include <vector>
+
+#include "common/heap.h"
 
 namespace sparkify::cli {
 
@@ -29,6 +32,13 @@ int ExecAi(int argc, char** argv) {
   args.push_back(path.data());
   for (int i = 1; i < argc; ++i) args.push_back(argv[i]);
   args.push_back(nullptr);
+  // The processes that run the model get malloc in huge pages (common/heap.h): glibc reads
+  // its tunables only when a program starts, so they are set here, before it does.
+  if (std::strcmp(argv[1], "function") == 0 || std::strcmp(argv[1], "segment") == 0) {
+    const char* current = std::getenv(kGlibcTunables);
+    std::string tunables = TunablesWithHugePageMalloc(current ? current : "");
+    ::setenv(kGlibcTunables, tunables.c_str(), 1);
+  }
   ::execv(path.c_str(), args.data());
   std::cerr << "sparkify: cannot run " << path << " (built beside sparkify by scripts/setup.sh): "
             << std::strerror(errno) << "\n";

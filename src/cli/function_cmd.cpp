@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "cli/env.h"
 #include "cli/function_config.h"
+#include "common/heap.h"
 #include "iam/identity.h"
 #include "lambda/emulator.h"
 #include "vision/manifest.h"
@@ -75,6 +76,9 @@ std::vector<std::string> WorkerEnvironment(const FunctionConfig& c, const std::s
       "SPARKIFY_S3_ENDPOINT=" + c.s3_endpoint,
       "SPARKIFY_ALLOW_PRIVATE_FETCH=" + std::string(c.allow_private_fetch ? "1" : "0"),
       "AWS_REGION=" + c.region,
+      // malloc in huge pages (common/heap.h), whether or not this process was started with it
+      std::string(kGlibcTunables) + "=" +
+          TunablesWithHugePageMalloc(Env(kGlibcTunables).value_or("")),
   };
   for (const char* name : {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
                            "PATH", "HOME", "TMPDIR", "TZ", "LANG", "SPDLOG_LEVEL",

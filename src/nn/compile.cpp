@@ -11,6 +11,7 @@
 
 #include "nn/internal/compile.h"
 #include "nn/internal/narrow_conv.h"
+#include "nn/internal/winograd_weights.h"
 
 namespace sparkify::nn::internal {
 namespace {
@@ -486,17 +487,44 @@ void* WeightCache::Take(size_t bytes) {
   return p;
 }
 
+void* WeightCache::Buffer::Reserve(size_t need) {
+  if (need > bytes) {
+    mem = {};  // the old one goes first: the peak holds one
+    mem = AllocateLarge(need);
+    if (!mem) {
+      bytes = 0;
+      throw std::bad_alloc();
+    }
+    bytes = need;
+  }
+  return mem.get();
+}
+
 dnnl::memory WeightCache::Weights(int id, const memory::dims& dims, const memory::desc& md) {
   for (const Entry& e : entries_) {
     if (e.id == id && e.md == md) return e.mem;
   }
-  plain_.resize(static_cast<size_t>(graph_.weights[static_cast<size_t>(id)].elements()));
-  graph_.CopyWeight(id, plain_.data());
+  const size_t n = static_cast<size_t>(graph_.weights[static_cast<size_t>(id)].elements());
+  auto* plain_data = static_cast<float*>(plain_.Reserve(n * sizeof(float)));
+  graph_.CopyWeight(id, plain_data);
   memory plain(memory::desc(dims, dt::f32, dims.size() == 5 ? tag::goihw : tag::oihw), engine_,
-               plain_.data());
+               plain_data);
   memory mem(md, engine_, Take(md.get_size()));
+  if (md.data.format_kind == dnnl_format_kind_wino &&
+      WinogradWeights(md, plain_data, dims[0], dims[1],
+                      static_cast<float*>(mem.get_data_handle()))) {
+    entries_.push_back({id, md, mem});
+    return mem;
+  }
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  dnnl::reorder::primitive_desc pd(engine_, plain.get_desc(), engine_, md, attr);
+  std::unordered_map<int, memory> args{{DNNL_ARG_FROM, plain}, {DNNL_ARG_TO, mem}};
+  if (size_t need = pd.scratchpad_desc().get_size(); need > 0) {
+    args[DNNL_ARG_SCRATCHPAD] = memory(pd.scratchpad_desc(), engine_, scratch_.Reserve(need));
+  }
   dnnl::stream s(engine_);
-  dnnl::reorder(plain, mem).execute(s, plain, mem);
+  dnnl::reorder(pd).execute(s, args);
   s.wait();
   entries_.push_back({id, md, mem});
   return mem;

@@ -26,6 +26,7 @@ cache=${SPARKIFY_CACHE:-$HOME/.cache/sparkify}
 image=$cache/samples/${IMAGE:-astronaut.png}
 read -r -a extra_env <<<"${EXTRA_ENV:-}"
 die() { echo "cold_start_bench: $*" >&2; exit 1; }
+[[ $rounds =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive number"
 # shellcheck source=bench/lib.sh
 source "$repo/bench/lib.sh"
 bench_scratch cold-start
@@ -70,22 +71,22 @@ for round in $(seq "$rounds"); do
     --s3-endpoint "$endpoint" --timeout 300 >"$tmp/fn.out" 2>"$tmp/fn.err" &
   fn_pid=$!
   pids+=("$fn_pid")
-  for _ in $(seq 15000); do  # at most 150 s
-    grep -q "listening on" "$tmp/fn.out" 2>/dev/null && break
-    kill -0 "$fn_pid" 2>/dev/null || { tail -20 "$tmp/fn.err" >&2; die "function did not start"; }
-    sleep 0.01
-  done
+  bench_wait_listening "$fn_pid" "$tmp/fn.out" ||
+    { tail -20 "$tmp/fn.err" >&2; die "function did not start"; }
   t_ready=$(now)
   port=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$tmp/fn.out")
   [ -n "$port" ] || die "function did not print its port"
   t_invoke=$(now)
   first=$(invoke "$port" "a$round")
   warm=$(invoke "$port" "b$round")
-  kill "$fn_pid"; wait "$fn_pid" 2>/dev/null || true
+  kill "$fn_pid" 2>/dev/null || true
+  wait "$fn_pid" 2>/dev/null || true
+  unset 'pids[-1]'  # reaped: the clean-up must not signal its pid again
   cold=$(awk -v a="$t_start" -v b="$t_invoke" -v w="$first" 'BEGIN { printf "%.3f", b - a + w }')
   cold_all+=("$cold")
   awk -v r="$round" -v a="$t_start" -v b="$t_ready" -v f="$first" -v c="$cold" -v w="$warm" \
     'BEGIN { printf "%-6s %10.3f %12.3f %10.3f %10.3f\n", r, b - a, f, c, w }'
 done
 printf '%s\n' "${cold_all[@]}" | sort -n | awk '{ v[NR] = $1 } END {
-  printf "cold start: median %.3f s, min %.3f s, max %.3f s over %d rounds\n", v[int((NR + 1) / 2)], v[1], v[NR], NR }'
+  m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+  printf "cold start: median %.3f s, min %.3f s, max %.3f s over %d rounds\n", m, v[1], v[NR], NR }'

@@ -181,7 +181,10 @@ for size in $sizes; do
   for mode in $modes; do
     args=(--manifest "$manifest" --size "$size" --repeat "$repeats" --threads "$threads")
     # As `sparkify segment` and `function` run the engine: malloc in huge pages (src/common/heap.h).
-    envs=("GLIBC_TUNABLES=${GLIBC_TUNABLES:+$GLIBC_TUNABLES:}glibc.malloc.hugetlb=1")
+    # A hugetlb setting of the caller's own stands, as it does for `sparkify`.
+    envs=()
+    [[ ":${GLIBC_TUNABLES:-}:" == *:glibc.malloc.hugetlb=* ]] ||
+      envs=("GLIBC_TUNABLES=${GLIBC_TUNABLES:+$GLIBC_TUNABLES:}glibc.malloc.hugetlb=1")
     case $mode in
       fp32) args+=(--dump "$tmp/blobs"); [ "$size" = "$first_size" ] && args+=(--layers) ;;
       bf16) [ "$has_bf16" = 1 ] || { log "bf16: this CPU has no AVX512-BF16, skipped"; continue; }
@@ -238,11 +241,7 @@ t_start=$(now)
   --s3-endpoint "$endpoint" --timeout 300 >"$tmp/fn.out" 2>"$tmp/fn.err" &
 fn_pid=$!
 pids+=("$fn_pid")
-for _ in $(seq 15000); do  # at most 150 s
-  grep -q "listening on" "$tmp/fn.out" 2>/dev/null && break
-  kill -0 "$fn_pid" 2>/dev/null || { tail -20 "$tmp/fn.err" >&2; die "function did not start"; }
-  sleep 0.01
-done
+bench_wait_listening "$fn_pid" "$tmp/fn.out" || { tail -20 "$tmp/fn.err" >&2; die "function did not start"; }
 t_ready=$(now)
 grep -q "init failed" "$tmp/fn.out" && { cat "$tmp/fn.out" "$tmp/fn.err" >&2; die "worker init failed"; }
 fn_port=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$tmp/fn.out")

@@ -45,6 +45,13 @@ bench_scratch() {
   trap 'exit 130' INT TERM
 }
 
+# bench_wait_listening PID FILE: waits, at most 150 s and without polling, for the "listening
+# on" line that `sparkify` servers print; fails when PID ends first. (Polling every few ms
+# would start processes while the server loads, on the cores it loads on.)
+bench_wait_listening() {
+  timeout 150 grep -m1 -q "listening on" < <(tail -n +1 -f --pid="$1" "$2" 2>/dev/null)
+}
+
 # bench_start_store SPARKIFY [NAME [FLAG...]]: starts `sparkify store` (data in $tmp/NAME,
 # default "store", with any extra flags) on a free loopback port with the
 # AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY pair as root and a bucket named bench; sets

@@ -20,7 +20,7 @@ std::string TunablesWithHugePageMalloc(std::string_view current) {
     at = end + 1;
   }
   std::string out(current);
-  if (!out.empty()) out += ':';
+  if (!out.empty() && out.back() != ':') out += ':';
   out += kName;
   out += '1';
   return out;

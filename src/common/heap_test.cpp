@@ -16,6 +16,11 @@ TEST(TunablesWithHugePageMallocTest, KeepsTheOtherTunables) {
             "glibc.malloc.arena_max=2:glibc.pthread.rseq=0:glibc.malloc.hugetlb=1");
 }
 
+TEST(TunablesWithHugePageMallocTest, NoEmptyEntryAfterATrailingColon) {
+  EXPECT_EQ(TunablesWithHugePageMalloc("glibc.malloc.arena_max=2:"),
+            "glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1");
+}
+
 TEST(TunablesWithHugePageMallocTest, TheUsersHugeTlbStands) {
   EXPECT_EQ(TunablesWithHugePageMalloc("glibc.malloc.hugetlb=0"), "glibc.malloc.hugetlb=0");
   EXPECT_EQ(TunablesWithHugePageMalloc("glibc.malloc.arena_max=2:glibc.malloc.hugetlb=2"),

@@ -509,23 +509,30 @@ dnnl::memory WeightCache::Weights(int id, const memory::dims& dims, const memory
   graph_.CopyWeight(id, plain_data);
   memory plain(memory::desc(dims, dt::f32, dims.size() == 5 ? tag::goihw : tag::oihw), engine_,
                plain_data);
+  const bool ours = own_winograd_ && dims.size() == 4 && WinogradWeightsFit(md, dims[0], dims[1]);
+  // What can fail comes before the memory is taken (taken memory is never given back).
+  std::optional<dnnl::reorder::primitive_desc> pd;
+  void* scratch = nullptr;
+  if (!ours) {
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    pd.emplace(engine_, plain.get_desc(), engine_, md, attr);
+    if (size_t need = pd->scratchpad_desc().get_size(); need > 0) {
+      scratch = scratch_.Reserve(need);
+    }
+  }
   memory mem(md, engine_, Take(md.get_size()));
-  if (md.data.format_kind == dnnl_format_kind_wino &&
-      WinogradWeights(md, plain_data, dims[0], dims[1],
-                      static_cast<float*>(mem.get_data_handle()))) {
-    entries_.push_back({id, md, mem});
-    return mem;
+  if (ours) {
+    WinogradWeights(md, plain_data, dims[0], dims[1], static_cast<float*>(mem.get_data_handle()));
+  } else {
+    std::unordered_map<int, memory> args{{DNNL_ARG_FROM, plain}, {DNNL_ARG_TO, mem}};
+    if (scratch != nullptr) {
+      args[DNNL_ARG_SCRATCHPAD] = memory(pd->scratchpad_desc(), engine_, scratch);
+    }
+    dnnl::stream s(engine_);
+    dnnl::reorder(*pd).execute(s, args);
+    s.wait();
   }
-  dnnl::primitive_attr attr;
-  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-  dnnl::reorder::primitive_desc pd(engine_, plain.get_desc(), engine_, md, attr);
-  std::unordered_map<int, memory> args{{DNNL_ARG_FROM, plain}, {DNNL_ARG_TO, mem}};
-  if (size_t need = pd.scratchpad_desc().get_size(); need > 0) {
-    args[DNNL_ARG_SCRATCHPAD] = memory(pd.scratchpad_desc(), engine_, scratch_.Reserve(need));
-  }
-  dnnl::stream s(engine_);
-  dnnl::reorder(pd).execute(s, args);
-  s.wait();
   entries_.push_back({id, md, mem});
   return mem;
 }

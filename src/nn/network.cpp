@@ -82,9 +82,12 @@ struct Network::Impl {
         return plans.front().get();
       }
     }
-    SPARKIFY_ASSIGN_OR_RETURN(auto plan,
-                              internal::Compile(graph, height, width, settings, *weights, engine));
-    plans.push_front(std::move(plan));
+    auto plan = internal::Compile(graph, height, width, settings, *weights, engine);
+    if (!plan.ok()) {
+      weights->ReleaseBuffer();
+      return plan.status();
+    }
+    plans.push_front(std::move(*plan));
     while (static_cast<int>(plans.size()) > 1 + std::max(0, options.max_cached_plans)) {
       plans.pop_back();
     }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 namespace sparkify::nn::internal {
@@ -116,50 +117,49 @@ void Transform(const float (&G)[kAlpha][kR], const Layout& l, const float* oihw,
   }
 }
 
+// The layout's blocking, when it is one this knows with kBlock-channel output blocks.
 template <int kBlock>
-bool TransformAny(const dnnl_wino_desc_t& w, const float* oihw, int64_t oc, int64_t ic,
-                  float* out) {
+std::optional<Layout> KnownLayout(const dnnl_wino_desc_t& w) {
   Layout l{w.wino_format, w.oc2_block, w.ic_block, w.ic2_block};
   if (w.wino_format == dnnl_wino_wei_aaOio) l.oc2 = 1;  // its oc2_block is not used
   if (w.wino_format != dnnl_wino_wei_OBaaIBOIio) l.ic2 = 1;
-  if (l.oc2 <= 0 || l.ic2 <= 0 || w.oc % (l.oc2 * kBlock) != 0 ||
-      w.ic % (l.ic2 * l.ic_block) != 0) {
-    return false;
+  const bool shape_ok =
+      w.wino_format == dnnl_wino_wei_OBaaIBOIio
+          ? w.alpha == 6
+          : (w.wino_format == dnnl_wino_wei_aaOBiOo || w.wino_format == dnnl_wino_wei_aaOio) &&
+                w.alpha == 4;
+  if (!shape_ok || w.oc_block != kBlock || l.ic_block <= 0 || l.oc2 <= 0 || l.ic2 <= 0 ||
+      w.oc % (l.oc2 * kBlock) != 0 || w.ic % (l.ic2 * l.ic_block) != 0) {
+    return std::nullopt;
   }
   l.oc_chunks = w.oc / (l.oc2 * kBlock);
   l.ic_chunks = w.ic / (l.ic2 * l.ic_block);
-  switch (w.wino_format) {
-    case dnnl_wino_wei_OBaaIBOIio:
-      if (w.alpha != 6) return false;
-      Transform<6, kBlock>(kG4x3, l, oihw, oc, ic, out);
-      return true;
-    case dnnl_wino_wei_aaOBiOo:
-    case dnnl_wino_wei_aaOio:
-      if (w.alpha != 4) return false;
-      Transform<4, kBlock>(kG2x3, l, oihw, oc, ic, out);
-      return true;
-    default:
-      return false;
-  }
+  return l;
 }
 
 }  // namespace
 
-bool WinogradWeights(const dnnl::memory::desc& md, const float* oihw, int64_t oc, int64_t ic,
-                     float* out) {
+bool WinogradWeightsFit(const dnnl::memory::desc& md, int64_t oc, int64_t ic) {
+  if (dnnl_version()->major != 2) return false;  // the layouts here are oneDNN 2.x's
   const dnnl_memory_desc_t& d = md.data;
-  if (d.format_kind != dnnl_format_kind_wino || d.data_type != dnnl_f32) return false;
+  if (d.format_kind != dnnl_format_kind_wino || d.data_type != dnnl_f32 || d.ndims != 4 ||
+      d.dims[0] != oc || d.dims[1] != ic || d.dims[2] != kR || d.dims[3] != kR) {
+    return false;
+  }
   const dnnl_wino_desc_t& w = d.format_desc.wino_desc;
-  if (w.r != kR || w.ic_block <= 0 || w.oc < oc || w.ic < ic) return false;
+  if (w.r != kR || w.oc < oc || w.ic < ic || !KnownLayout<16>(w)) return false;
   const size_t floats = static_cast<size_t>(w.alpha) * w.alpha * w.oc * w.ic;
-  if (md.get_size() != floats * sizeof(float)) return false;
-  switch (w.oc_block) {
-    case 16:
-      return TransformAny<16>(w, oihw, oc, ic, out);
-    case 8:
-      return TransformAny<8>(w, oihw, oc, ic, out);
-    default:
-      return false;
+  return md.get_size() == floats * sizeof(float);
+}
+
+void WinogradWeights(const dnnl::memory::desc& md, const float* oihw, int64_t oc, int64_t ic,
+                     float* out) {
+  const dnnl_wino_desc_t& w = md.data.format_desc.wino_desc;
+  const Layout l = *KnownLayout<16>(w);
+  if (w.alpha == 6) {
+    Transform<6, 16>(kG4x3, l, oihw, oc, ic, out);
+  } else {
+    Transform<4, 16>(kG2x3, l, oihw, oc, ic, out);
   }
 }
 

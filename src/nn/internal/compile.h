@@ -35,7 +35,10 @@ std::shared_ptr<void> AllocateLarge(size_t bytes);
 // large shared chunks. Not thread-safe: the network calls it under its lock.
 class WeightCache {
  public:
-  WeightCache(const Graph& graph, const dnnl::engine& engine) : graph_(graph), engine_(engine) {}
+  // `own_winograd`: Winograd layouts converted by winograd_weights.h (false: by oneDNN, as a
+  // test compares).
+  WeightCache(const Graph& graph, const dnnl::engine& engine, bool own_winograd = true)
+      : graph_(graph), engine_(engine), own_winograd_(own_winograd) {}
 
   // The Conv weight `id` (plain dims `dims`, oihw or goihw) in the layout `md`.
   dnnl::memory Weights(int id, const dnnl::memory::dims& dims, const dnnl::memory::desc& md);
@@ -60,12 +63,14 @@ class WeightCache {
 
   const Graph& graph_;
   dnnl::engine engine_;
+  bool own_winograd_;
   std::vector<Entry> entries_;
   std::vector<std::shared_ptr<void>> chunks_;
   size_t chunk_used_ = 0, chunk_size_ = 0;
   // Reused across conversions, in huge pages: the weight in fp32 as the file has it, and the
-  // reorder's scratchpad (Winograd's transform). Left to oneDNN, the scratchpad was mapped
-  // and faulted in afresh for every weight: ~85 MB of 4 KiB faults, a third of the load.
+  // scratchpad of oneDNN's reorders. Left to oneDNN, a reorder's scratchpad was mapped and
+  // faulted in afresh for every weight (its Winograd conversion's: ~85 MB of 4 KiB faults per
+  // load, before winograd_weights.h took those over).
   struct Buffer {
     std::shared_ptr<void> mem;
     size_t bytes = 0;

@@ -10,6 +10,8 @@ namespace sparkify::nn::internal {
 namespace {
 
 constexpr int kR = 3;  // kernel size
+// Output channels per block: oneDNN 2.6's fp32 Winograd kernels are AVX-512 only.
+constexpr int kBlock = 16;
 
 // oneDNN's interpolation matrices G (U = G g G^T) for its two fp32 Winograd kernels. F(4x4,
 // 3x3)'s rows are scaled against the input and output transforms of its kernel, so they must
@@ -27,7 +29,7 @@ constexpr float kG2x3[4][kR] = {
 // kernel k at g + k * stride (3x3, row-major); `u`: [alpha][alpha][kBlock], zero past n. The
 // sums run in the order oneDNN's reorder uses (over the kernel's columns, then its rows, each
 // from zero), so a compiler that contracts neither gives the same bits.
-template <int kAlpha, int kBlock>
+template <int kAlpha>
 void TransformBlock(const float (&G)[kAlpha][kR], const float* g, size_t stride, int n, float* u) {
   float rows[kR][kAlpha][kBlock];  // g G^T: per kernel row, the alpha column combinations
   for (int kh = 0; kh < kR; ++kh) {
@@ -87,7 +89,7 @@ size_t BlockOffset(const Layout& l, int occ, int ob, int icc, int ib, int ii, in
          ob;
 }
 
-template <int kAlpha, int kBlock>
+template <int kAlpha>
 void Transform(const float (&G)[kAlpha][kR], const Layout& l, const float* oihw, int64_t oc,
                int64_t ic, float* out) {
   const size_t stride = static_cast<size_t>(ic) * kR * kR;  // between output channels
@@ -103,7 +105,7 @@ void Transform(const float (&G)[kAlpha][kR], const Layout& l, const float* oihw,
             const int live = i < ic ? n : 0;
             // Padding channels read nothing (their pointer is not even formed).
             const float* g = live > 0 ? oihw + (o0 * ic + i) * kR * kR : nullptr;
-            TransformBlock<kAlpha, kBlock>(G, g, stride, live, u.data());
+            TransformBlock<kAlpha>(G, g, stride, live, u.data());
             for (int a = 0; a < kAlpha; ++a) {
               for (int b = 0; b < kAlpha; ++b) {
                 size_t at = BlockOffset<kAlpha>(l, occ, ob, icc, ib, ii, a, b) * kBlock;
@@ -118,7 +120,6 @@ void Transform(const float (&G)[kAlpha][kR], const Layout& l, const float* oihw,
 }
 
 // The layout's blocking, when it is one this knows with kBlock-channel output blocks.
-template <int kBlock>
 std::optional<Layout> KnownLayout(const dnnl_wino_desc_t& w) {
   Layout l{w.wino_format, w.oc2_block, w.ic_block, w.ic2_block};
   if (w.wino_format == dnnl_wino_wei_aaOio) l.oc2 = 1;  // its oc2_block is not used
@@ -147,7 +148,7 @@ bool WinogradWeightsFit(const dnnl::memory::desc& md, int64_t oc, int64_t ic) {
     return false;
   }
   const dnnl_wino_desc_t& w = d.format_desc.wino_desc;
-  if (w.r != kR || w.oc < oc || w.ic < ic || !KnownLayout<16>(w)) return false;
+  if (w.r != kR || w.oc < oc || w.ic < ic || !KnownLayout(w)) return false;
   const size_t floats = static_cast<size_t>(w.alpha) * w.alpha * w.oc * w.ic;
   return md.get_size() == floats * sizeof(float);
 }
@@ -155,11 +156,11 @@ bool WinogradWeightsFit(const dnnl::memory::desc& md, int64_t oc, int64_t ic) {
 void WinogradWeights(const dnnl::memory::desc& md, const float* oihw, int64_t oc, int64_t ic,
                      float* out) {
   const dnnl_wino_desc_t& w = md.data.format_desc.wino_desc;
-  const Layout l = *KnownLayout<16>(w);
+  const Layout l = *KnownLayout(w);
   if (w.alpha == 6) {
-    Transform<6, 16>(kG4x3, l, oihw, oc, ic, out);
+    Transform<6>(kG4x3, l, oihw, oc, ic, out);
   } else {
-    Transform<4, 16>(kG2x3, l, oihw, oc, ic, out);
+    Transform<4>(kG2x3, l, oihw, oc, ic, out);
   }
 }
 

@@ -7,7 +7,6 @@
 #include <random>
 #include <set>
 #include <string>
-#include <tuple>
 #include <vector>
 
 #include "nn/graph.h"
@@ -66,27 +65,23 @@ std::vector<float> TheirConversion(const dnnl::engine& eng, const memory::desc& 
   return theirs;
 }
 
-// Ours against oneDNN's own reorder, element by element, over every channel count IS-Net's
-// Winograd layers have and a few others (blocks of 16 and, past them, padded ones).
+// Output channels, input channels, map side: every channel count IS-Net's Winograd layers
+// have and a few others (blocks of 16 and, past them, padded ones), at map sizes for which
+// oneDNN picks each of its layouts.
+struct WeightShape {
+  int oc, ic, hw;
+};
+constexpr WeightShape kShapes[] = {{32, 32, 32},   {64, 32, 64},  {32, 64, 128},  {64, 64, 256},
+                                   {128, 64, 64},  {64, 128, 16}, {256, 128, 32}, {512, 512, 32},
+                                   {512, 512, 8},  {48, 80, 32},  {16, 16, 64},   {40, 24, 32},
+                                   {96, 1024, 16}, {64, 64, 8},   {40, 24, 8}};
+
+// Ours against oneDNN's own reorder, element by element.
 TEST(WinogradWeightsTest, MatchesOneDnnsConversion) {
   dnnl::engine eng(dnnl::engine::kind::cpu, 0);
   int checked = 0, padded = 0;
   std::set<int> formats;
-  for (auto [oc, ic, hw] : std::vector<std::tuple<int, int, int>>{{32, 32, 32},
-                                                                  {64, 32, 64},
-                                                                  {32, 64, 128},
-                                                                  {64, 64, 256},
-                                                                  {128, 64, 64},
-                                                                  {64, 128, 16},
-                                                                  {256, 128, 32},
-                                                                  {512, 512, 32},
-                                                                  {512, 512, 8},
-                                                                  {48, 80, 32},
-                                                                  {16, 16, 64},
-                                                                  {40, 24, 32},
-                                                                  {96, 1024, 16},
-                                                                  {64, 64, 8},
-                                                                  {40, 24, 8}}) {
+  for (const auto& [oc, ic, hw] : kShapes) {
     SCOPED_TRACE("oc " + std::to_string(oc) + " ic " + std::to_string(ic) + " at " +
                  std::to_string(hw));
     auto md = WinogradLayout(eng, oc, ic, hw);

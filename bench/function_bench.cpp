@@ -101,6 +101,7 @@ struct Flags {
   std::string precision = "fp32";
   std::string dump;
   bool layers = false;
+  bool onednn_winograd = false;  // oneDNN's Winograd kernels instead of ours
   std::string perf_ctl, perf_ack;
   std::vector<std::string> images;
 };
@@ -125,6 +126,8 @@ Flags ParseFlags(int argc, char** argv) {
       f.precision = next();
     } else if (a == "--dump") {
       f.dump = next();
+    } else if (a == "--onednn-winograd") {
+      f.onednn_winograd = true;
     } else if (a == "--layers") {
       f.layers = true;
     } else if (a == "--perf-ctl") {
@@ -138,7 +141,7 @@ Flags ParseFlags(int argc, char** argv) {
   }
   if (f.manifest.empty() || f.images.empty() || f.repeat < 1) {
     Die("usage: sparkify_bench_function --manifest M.json --size N [--precision P] [--repeat R] "
-        "[--threads T] [--dump DIR] [--layers] [--perf-ctl CTL ACK] IMAGE...");
+        "[--threads T] [--dump DIR] [--layers] [--onednn-winograd] [--perf-ctl CTL ACK] IMAGE...");
   }
   return f;
 }
@@ -184,6 +187,7 @@ int main(int argc, char** argv) {
   seg_options.input_size = f.size;
   seg_options.num_threads = threads;
   seg_options.precision = f.precision;
+  seg_options.own_winograd = !f.onednn_winograd;
   auto t0 = Clock::now();
   auto loaded = vision::GraphSegmenter::Load(f.manifest, seg_options);
   const double load_s = Since(t0);

@@ -11,6 +11,7 @@
 
 #include "nn/internal/compile.h"
 #include "nn/internal/narrow_conv.h"
+#include "nn/internal/winograd_conv.h"
 #include "nn/internal/winograd_weights.h"
 
 namespace sparkify::nn::internal {
@@ -54,10 +55,16 @@ class Compiler {
     // decides which results may be accumulated in place, which the memory plan needs.
     convs_.assign(plan->steps.size(), std::nullopt);
     narrow_.assign(plan->steps.size(), std::nullopt);
+    wino_.assign(plan->steps.size(), std::nullopt);
     for (size_t i = 0; i < plan->steps.size(); ++i) {
       Step& st = plan->steps[i];
       if (st.kind != StepKind::kConv) continue;
       if ((narrow_[i] = NarrowShape(st))) continue;
+      if ((wino_[i] = WinogradShape(st))) {
+        // It reads each residual value just before writing the same place: in place is free.
+        st.in_place = st.residual >= 0 && st.residual_dies_here;
+        continue;
+      }
       SPARKIFY_ASSIGN_OR_RETURN(convs_[i], ChooseConv(st));
       st.in_place = convs_[i]->residual == ResidualMode::kSum;
     }
@@ -110,13 +117,17 @@ class Compiler {
     return attr;
   }
 
+  // Winograd keeps 4x the weights: worth it where the output has enough pixels for the time
+  // saved to pay for the memory (NetworkOptions::winograd_min_share).
+  bool WinogradPays(const Shape& out, double share) const {
+    return double(out.h) * out.w >= share * plan_->shapes[0].h * plan_->shapes[0].w;
+  }
+
   bool WinogradFits(const Node& n, const Shape& in, const Shape& out) const {
     return set_.winograd && set_.act == dt::f32 && n.kernel[0] == 3 && n.kernel[1] == 3 &&
-           n.strides[0] == 1 && n.strides[1] == 1 && n.dilations[0] == 1 &&
-           n.dilations[1] == 1 && n.group == 1 && in.c % set_.block == 0 &&
-           out.c % set_.block == 0 && in.c >= 32 && out.c >= 32 &&
-           double(out.h) * out.w >=
-               set_.winograd_min_share * plan_->shapes[0].h * plan_->shapes[0].w;
+           n.strides[0] == 1 && n.strides[1] == 1 && n.dilations[0] == 1 && n.dilations[1] == 1 &&
+           n.group == 1 && in.c % set_.block == 0 && out.c % set_.block == 0 && in.c >= 32 &&
+           out.c >= 32 && WinogradPays(out, set_.winograd_min_share);
   }
 
   // The shape for our own kernel when the step is a convolution with fewer output channels
@@ -139,6 +150,28 @@ class Compiler {
     s.dilation_h = n.dilations[0], s.dilation_w = n.dilations[1];
     s.pad_top = n.pads[0], s.pad_left = n.pads[1];
     if (!NarrowConvFits(s)) return std::nullopt;
+    return s;
+  }
+
+  // The shape for our own Winograd kernel: a 3x3 stride-1 convolution between blocked fp32
+  // values, with at most a ReLU and a residual to fuse.
+  std::optional<WinogradConvShape> WinogradShape(const Step& st) const {
+    const Node& n = g_.nodes[static_cast<size_t>(st.node)];
+    const Shape& in = plan_->shapes[static_cast<size_t>(st.inputs[0])];
+    const Shape& out = plan_->shapes[static_cast<size_t>(st.output)];
+    if (!set_.winograd || !set_.own_winograd || set_.act != dt::f32 || st.inputs[0] == 0 ||
+        n.kernel[0] != 3 || n.kernel[1] != 3 || n.strides[0] != 1 || n.strides[1] != 1 ||
+        n.dilations[0] != n.dilations[1] || n.group != 1 || st.activation == Activation::kSigmoid ||
+        !WinogradPays(out, set_.winograd_min_share)) {
+      return std::nullopt;
+    }
+    WinogradConvShape s;
+    s.block = set_.block;
+    s.in_c = in.c, s.in_h = in.h, s.in_w = in.w;
+    s.out_c = out.c, s.out_h = out.h, s.out_w = out.w;
+    s.dilation = n.dilations[0];
+    s.pad_top = n.pads[0], s.pad_left = n.pads[1];
+    if (!WinogradConvFits(s)) return std::nullopt;
     return s;
   }
 
@@ -275,6 +308,8 @@ class Compiler {
         case StepKind::kConv:
           if (narrow_[i]) {
             AddNarrowConv(i, name);
+          } else if (wino_[i]) {
+            AddWinogradConv(i, name);
           } else {
             AddConv(i, name);
           }
@@ -425,6 +460,36 @@ class Compiler {
     plan_->execs.push_back(std::move(e));
   }
 
+  void AddWinogradConv(size_t i, const std::string& name) {
+    const Step& st = plan_->steps[i];
+    const Node& n = g_.nodes[static_cast<size_t>(st.node)];
+    const WinogradConvShape s = *wino_[i];
+    const std::string layout = "wino4x3/" + std::to_string(s.block);
+    const float* w = weights_.Converted(
+        n.weight, layout, WinogradConvWeightFloats(s),
+        [&s](const float* plain, float* out) { WinogradConvWeights(s, plain, out); });
+    const float* bias =
+        n.bias >= 0 ? static_cast<const float*>(weights_.Bias(n.bias).get_data_handle()) : nullptr;
+    const float* in = static_cast<const float*>(values_[st.inputs[0]].get_data_handle());
+    float* out = static_cast<float*>(values_[st.output].get_data_handle());
+    const float* residual = st.residual >= 0
+                                ? static_cast<const float*>(values_[st.residual].get_data_handle())
+                                : nullptr;
+    const Activation act = st.activation;
+    const int threads = set_.threads;
+    scratch_need_ = std::max(scratch_need_, WinogradConvScratchBytes(s, threads));
+    // The shared scratch is allocated once every step has said what it needs.
+    CompiledPlan* plan = plan_;
+    CompiledPlan::Exec e;
+    e.run = [s, in, w, bias, act, residual, out, threads, plan] {
+      WinogradConv(s, in, w, bias, act, residual, out, plan->scratch.get(), threads);
+    };
+    e.name = name;
+    e.impl = WinogradConvImpl(s.block);
+    e.gflop = 2.0 * s.out_c * s.in_c * 9 * double(s.out_h) * s.out_w / 1e9;
+    plan_->execs.push_back(std::move(e));
+  }
+
   void AddOutput() {
     plan_->output_user = memory(memory::desc(Dims(plan_->shapes[g_.output]), dt::f32, tag::nchw),
                                 eng_, DNNL_MEMORY_NONE);
@@ -448,7 +513,8 @@ class Compiler {
   dnnl::engine eng_;
   CompiledPlan* plan_ = nullptr;
   std::vector<std::optional<ConvChoice>> convs_;
-  std::vector<std::optional<NarrowConvShape>> narrow_;  // steps our own kernel computes
+  std::vector<std::optional<NarrowConvShape>> narrow_;  // steps our own kernels compute
+  std::vector<std::optional<WinogradConvShape>> wino_;
   std::vector<memory> values_;
   size_t scratch_need_ = 0;
   std::vector<size_t> shared_scratch_users_;  // execs that use the shared scratchpad
@@ -533,8 +599,24 @@ dnnl::memory WeightCache::Weights(int id, const memory::dims& dims, const memory
     dnnl::reorder(*pd).execute(s, args);
     s.wait();
   }
-  entries_.push_back({id, md, mem});
+  entries_.push_back({id, md, mem, {}});
   return mem;
+}
+
+const float* WeightCache::Converted(
+    int id, const std::string& layout, size_t floats,
+    const std::function<void(const float* plain, float* out)>& convert) {
+  for (const Entry& e : entries_) {
+    if (e.id == id && e.layout == layout) return static_cast<const float*>(e.mem.get_data_handle());
+  }
+  const size_t n = static_cast<size_t>(graph_.weights[static_cast<size_t>(id)].elements());
+  auto* plain_data = static_cast<float*>(plain_.Reserve(n * sizeof(float)));
+  graph_.CopyWeight(id, plain_data);
+  memory::desc md({static_cast<memory::dim>(floats)}, dt::f32, tag::x);
+  memory mem(md, engine_, Take(floats * sizeof(float)));
+  convert(plain_data, static_cast<float*>(mem.get_data_handle()));
+  entries_.push_back({id, memory::desc(), mem, layout});
+  return static_cast<const float*>(mem.get_data_handle());
 }
 
 dnnl::memory WeightCache::Bias(int id) {
@@ -545,7 +627,7 @@ dnnl::memory WeightCache::Bias(int id) {
   }
   memory mem(md, engine_, Take(md.get_size()));
   graph_.CopyWeight(id, static_cast<float*>(mem.get_data_handle()));
-  entries_.push_back({id, md, mem});
+  entries_.push_back({id, md, mem, {}});
   return mem;
 }
 

@@ -46,6 +46,10 @@ struct NetworkOptions {
   // Default: 1/256 (64x64 maps at a 1024 input). IS-Net at 1024: 1/256: 0.45 s per forward,
   // 279 MB of weights; 1/64: 0.54 s, 203 MB; 1/1024: 0.42 s, 462 MB.
   double winograd_min_share = 1.0 / 256;
+  // Winograd layers run on our own kernel (nn/internal/winograd_conv.h: F(4x4, 3x3), AVX-512
+  // or AVX2, dilated layers too, no map-sized scratch) where this CPU has it; false: on
+  // oneDNN's (AVX-512 only), for comparison. Default: true.
+  bool own_winograd = true;
   // OpenMP threads for oneDNN (process-wide). 0: the number of CPUs we may run on.
   int threads = 0;
   // Plans kept for sizes other than the most recent (each holds its activation arena).

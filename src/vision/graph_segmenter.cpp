@@ -76,6 +76,7 @@ Result<std::unique_ptr<GraphSegmenter>> GraphSegmenter::Load(const std::string& 
     no.precision = precision;
     no.threads = options.num_threads;
     no.winograd = options.winograd;
+    no.own_winograd = options.own_winograd;
     auto network = nn::Network::Create(mapped, mapped->data(), no);
     if (!network.ok()) return network.status().Annotate("model file " + model_path);
     shared->network = std::move(*network);

@@ -44,6 +44,8 @@ struct SegmenterOptions {
   // Winograd for the 3x3 layers where it pays (fp32). false: direct convolution only, the
   // reference that the other modes are held to (tools/model/README.md, "Quality gate").
   bool winograd = true;
+  // Winograd on our own kernel (nn::NetworkOptions::own_winograd); false: oneDNN's.
+  bool own_winograd = true;
 };
 
 class GraphSegmenter final : public Segmenter {

@@ -22,6 +22,7 @@ struct Settings {
   int block = 16;                                               // channels per block
   dnnl::memory::format_tag blocked = dnnl::memory::format_tag::nChw16c;
   bool winograd = true;
+  bool own_winograd = true;  // our own Winograd kernel (winograd_conv.h) where it takes the layer
   double winograd_min_share = 1.0 / 256;  // NetworkOptions::winograd_min_share
   int threads = 1;                        // for steps of our own (oneDNN's are set globally)
 };
@@ -42,6 +43,10 @@ class WeightCache {
 
   // The Conv weight `id` (plain dims `dims`, oihw or goihw) in the layout `md`.
   dnnl::memory Weights(int id, const dnnl::memory::dims& dims, const dnnl::memory::desc& md);
+  // The Conv weight `id` converted by a kernel of our own: `floats` floats in the layout named
+  // `layout`, written by `convert` from the plain fp32 weight.
+  const float* Converted(int id, const std::string& layout, size_t floats,
+                         const std::function<void(const float* plain, float* out)>& convert);
   // A bias (fp32, plain).
   dnnl::memory Bias(int id);
   uint64_t bytes() const { return bytes_; }
@@ -57,6 +62,7 @@ class WeightCache {
     int id;
     dnnl::memory::desc md;
     dnnl::memory mem;
+    std::string layout;  // of a kernel of our own (then md is empty and mem holds the data)
   };
   // Memory for a weight of `bytes` that lives as long as the cache.
   void* Take(size_t bytes);

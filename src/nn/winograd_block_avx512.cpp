@@ -1,0 +1,29 @@
+// The Winograd block (internal/winograd_block_impl.h) on AVX-512: 16 channels per vector.
+// Built with -mavx512f (CMakeLists.txt); called only when the CPU has it.
+#include <immintrin.h>
+
+#include "nn/internal/winograd_block_impl.h"
+
+namespace sparkify::nn::internal {
+namespace {
+
+struct Avx512 {
+  using V = __m512;
+  static constexpr int kB = 16;
+  static V Zero() { return _mm512_setzero_ps(); }
+  static V Set1(float f) { return _mm512_set1_ps(f); }
+  static V Load(const float* p) { return _mm512_loadu_ps(p); }
+  static void Store(float* p, V v) { _mm512_storeu_ps(p, v); }
+  static V Add(V a, V b) { return _mm512_add_ps(a, b); }
+  static V Sub(V a, V b) { return _mm512_sub_ps(a, b); }
+  // The masked form: the plain one reads an undefined vector GCC 12 warns about.
+  static V Max(V a, V b) { return _mm512_maskz_max_ps(0xffff, a, b); }
+  static V FMadd(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }    // a b + c
+  static V FnMadd(V a, V b, V c) { return _mm512_fnmadd_ps(a, b, c); }  // c - a b
+};
+
+}  // namespace
+
+void WinogradBlockAvx512(const WinogradBlock& b) { RunBlock<Avx512>(b); }
+
+}  // namespace sparkify::nn::internal

@@ -1,0 +1,159 @@
+#include "nn/internal/winograd_conv.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <memory>
+#include <random>
+#include <vector>
+
+namespace sparkify::nn::internal {
+namespace {
+
+size_t Blocked(const WinogradConvShape& s, int c, int y, int x, int h, int w) {
+  return ((static_cast<size_t>(c / s.block) * h + y) * w + x) * s.block + c % s.block;
+}
+
+struct Case {
+  int block, in_c, out_c, in_h, in_w, dilation, pad;
+  Activation act;
+  enum { kNoResidual, kResidual, kInPlace } residual;
+  bool bias;
+  int threads;
+};
+
+// The convolution the obvious way, in double, with each output's sum of |terms| (the scale
+// of its rounding error).
+void Reference(const WinogradConvShape& s, const std::vector<float>& in,
+               const std::vector<float>& w, const float* bias, std::vector<double>* out,
+               std::vector<double>* scale) {
+  out->assign(static_cast<size_t>(s.out_c) * s.out_h * s.out_w, 0);
+  scale->assign(out->size(), 0);
+  for (int o = 0; o < s.out_c; ++o) {
+    for (int y = 0; y < s.out_h; ++y) {
+      for (int x = 0; x < s.out_w; ++x) {
+        double sum = bias != nullptr ? bias[o] : 0, mag = std::fabs(sum);
+        for (int i = 0; i < s.in_c; ++i) {
+          for (int ky = 0; ky < 3; ++ky) {
+            const int iy = y - s.pad_top + ky * s.dilation;
+            if (iy < 0 || iy >= s.in_h) continue;
+            for (int kx = 0; kx < 3; ++kx) {
+              const int ix = x - s.pad_left + kx * s.dilation;
+              if (ix < 0 || ix >= s.in_w) continue;
+              const double t = double(in[Blocked(s, i, iy, ix, s.in_h, s.in_w)]) *
+                               w[(static_cast<size_t>(o) * s.in_c + i) * 9 + ky * 3 + kx];
+              sum += t;
+              mag += std::fabs(t);
+            }
+          }
+        }
+        const size_t at = Blocked(s, o, y, x, s.out_h, s.out_w);
+        (*out)[at] = sum;
+        (*scale)[at] = mag;
+      }
+    }
+  }
+}
+
+void Check(const Case& c) {
+  WinogradConvShape s;
+  s.block = c.block;
+  s.in_c = c.in_c, s.in_h = c.in_h, s.in_w = c.in_w;
+  s.out_c = c.out_c;
+  s.dilation = c.dilation;
+  s.pad_top = s.pad_left = c.pad;
+  s.out_h = c.in_h + 2 * c.pad - 2 * c.dilation;
+  s.out_w = c.in_w + 2 * c.pad - 2 * c.dilation;
+  if (!WinogradConvFits(s)) GTEST_SKIP() << "no kernel for block " << c.block << " on this CPU";
+  std::mt19937 rng(static_cast<uint32_t>(c.in_c * 131 + c.in_h * 7 + c.dilation));
+  std::uniform_real_distribution<float> u(-1, 1);
+  std::vector<float> in(static_cast<size_t>(s.in_c) * s.in_h * s.in_w);
+  std::vector<float> w(static_cast<size_t>(s.out_c) * s.in_c * 9), bias(s.out_c);
+  const size_t outs = static_cast<size_t>(s.out_c) * s.out_h * s.out_w;
+  std::vector<float> residual(outs);
+  for (auto* v : {&in, &w, &bias, &residual}) {
+    for (float& x : *v) x = u(rng);
+  }
+  std::vector<double> want, scale;
+  Reference(s, in, w, c.bias ? bias.data() : nullptr, &want, &scale);
+
+  std::vector<float> uw(WinogradConvWeightFloats(s));
+  WinogradConvWeights(s, w.data(), uw.data());
+  const size_t scratch_bytes = WinogradConvScratchBytes(s, c.threads);
+  std::unique_ptr<void, decltype(&std::free)> scratch(
+      std::aligned_alloc(64, (scratch_bytes + 63) / 64 * 64), &std::free);
+  std::vector<float> out(outs, std::nanf(""));
+  const float* res = nullptr;
+  if (c.residual == Case::kResidual) res = residual.data();
+  if (c.residual == Case::kInPlace) {
+    out = residual;
+    res = out.data();
+  }
+  WinogradConv(s, in.data(), uw.data(), c.bias ? bias.data() : nullptr, c.act, res, out.data(),
+               scratch.get(), c.threads);
+  double worst = 0;
+  for (size_t i = 0; i < outs; ++i) {
+    double expect = want[i];
+    if (c.act == Activation::kRelu) expect = std::max(expect, 0.0);
+    if (c.residual != Case::kNoResidual) expect += residual[i];
+    ASSERT_FALSE(std::isnan(out[i])) << "output " << i << " not written";
+    const double err = std::fabs(out[i] - expect) / (scale[i] + 1);
+    worst = std::max(worst, err);
+  }
+  // F(4x4, 3x3) in fp32: the transforms scale values by up to ~100 before they cancel, so
+  // tens of units in the last place of the terms' magnitude (direct fp32: a few).
+  EXPECT_LT(worst, 1e-5) << "in " << s.in_c << "x" << s.in_h << "x" << s.in_w << " out " << s.out_c
+                         << " dilation " << s.dilation << " pad " << c.pad;
+}
+
+class WinogradConvTest : public ::testing::TestWithParam<Case> {};
+
+TEST_P(WinogradConvTest, MatchesTheDirectConvolution) { Check(GetParam()); }
+
+constexpr auto kRelu = Activation::kRelu;
+constexpr auto kNone = Activation::kNone;
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, WinogradConvTest,
+    ::testing::Values(
+        // AVX-512: weight groups of 4, 2 and 1 vectors; maps whose sides are not multiples
+        // of the tile; smaller than one tile; dilated as in RSU4F (pad = dilation).
+        Case{16, 64, 64, 20, 24, 1, 1, kRelu, Case::kNoResidual, true, 2},
+        Case{16, 32, 32, 13, 9, 1, 1, kRelu, Case::kResidual, true, 1},
+        Case{16, 48, 16, 7, 11, 1, 1, kNone, Case::kInPlace, false, 2},
+        Case{16, 16, 48, 3, 2, 1, 1, kRelu, Case::kNoResidual, true, 2},
+        Case{16, 32, 64, 17, 19, 2, 2, kRelu, Case::kInPlace, true, 2},
+        Case{16, 16, 32, 16, 16, 4, 4, kRelu, Case::kNoResidual, true, 2},
+        Case{16, 16, 16, 9, 12, 8, 8, kNone, Case::kResidual, true, 1},
+        Case{16, 128, 64, 24, 24, 1, 1, kRelu, Case::kNoResidual, true, 2},
+        Case{16, 32, 32, 12, 12, 1, 0, kRelu, Case::kNoResidual, true, 2},  // valid: 10x10
+        // AVX2: groups of 2 and 1 vectors of 8.
+        Case{8, 64, 64, 20, 24, 1, 1, kRelu, Case::kNoResidual, true, 2},
+        Case{8, 24, 8, 13, 9, 1, 1, kRelu, Case::kResidual, true, 1},
+        Case{8, 16, 24, 17, 19, 2, 2, kNone, Case::kInPlace, false, 2},
+        Case{8, 8, 16, 9, 12, 4, 4, kRelu, Case::kNoResidual, true, 2}));
+
+TEST(WinogradConvFitsTest, RefusesWhatItCannotTake) {
+  WinogradConvShape s;
+  s.block = 16;
+  s.in_c = 32, s.in_h = 8, s.in_w = 8;
+  s.out_c = 32, s.out_h = 8, s.out_w = 8;
+  s.pad_top = s.pad_left = 1;
+  if (!WinogradConvFits(s)) GTEST_SKIP() << "no AVX-512 on this CPU";
+  WinogradConvShape t = s;
+  t.in_c = 24;  // not whole blocks
+  EXPECT_FALSE(WinogradConvFits(t));
+  t = s;
+  t.block = 4;
+  EXPECT_FALSE(WinogradConvFits(t));
+  t = s;
+  t.dilation = 0;
+  EXPECT_FALSE(WinogradConvFits(t));
+  t = s;
+  t.out_h = 0;
+  EXPECT_FALSE(WinogradConvFits(t));
+}
+
+}  // namespace
+}  // namespace sparkify::nn::internal

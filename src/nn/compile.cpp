@@ -159,13 +159,18 @@ class Compiler {
     const Node& n = g_.nodes[static_cast<size_t>(st.node)];
     const Shape& in = plan_->shapes[static_cast<size_t>(st.inputs[0])];
     const Shape& out = plan_->shapes[static_cast<size_t>(st.output)];
+    // Value 0 (the network's input) is plain NCHW: neither source nor residual here.
     if (!set_.winograd || !set_.own_winograd || set_.act != dt::f32 || st.inputs[0] == 0 ||
-        n.kernel[0] != 3 || n.kernel[1] != 3 || n.strides[0] != 1 || n.strides[1] != 1 ||
-        n.dilations[0] != n.dilations[1] || n.group != 1 || st.activation == Activation::kSigmoid ||
-        !WinogradPays(out, set_.winograd_min_share)) {
+        st.residual == 0 || n.kernel[0] != 3 || n.kernel[1] != 3 || n.strides[0] != 1 ||
+        n.strides[1] != 1 || n.dilations[0] != n.dilations[1] || n.group != 1 ||
+        st.activation == Activation::kSigmoid || !WinogradPays(out, set_.winograd_min_share / 4)) {
       return std::nullopt;
     }
     WinogradConvShape s;
+    // F(4x4) (4x the weights) from the threshold up; below it, down to a quarter of it (the
+    // 32x32 maps of IS-Net's stage 5 at 1024: 24% of a forward done direct), F(2x2) at 1.8x
+    // the weights: 0.54 -> 0.49-0.50 s per forward for +74 MB.
+    s.tile = WinogradPays(out, set_.winograd_min_share) ? 4 : 2;
     s.block = set_.block;
     s.in_c = in.c, s.in_h = in.h, s.in_w = in.w;
     s.out_c = out.c, s.out_h = out.h, s.out_w = out.w;
@@ -464,7 +469,7 @@ class Compiler {
     const Step& st = plan_->steps[i];
     const Node& n = g_.nodes[static_cast<size_t>(st.node)];
     const WinogradConvShape s = *wino_[i];
-    const std::string layout = "wino4x3/" + std::to_string(s.block);
+    const std::string layout = WinogradConvImpl(s);  // the tile and block decide the layout
     const float* w = weights_.Converted(
         n.weight, layout, WinogradConvWeightFloats(s),
         [&s](const float* plain, float* out) { WinogradConvWeights(s, plain, out); });
@@ -476,16 +481,16 @@ class Compiler {
                                 ? static_cast<const float*>(values_[st.residual].get_data_handle())
                                 : nullptr;
     const Activation act = st.activation;
-    const int threads = set_.threads;
-    scratch_need_ = std::max(scratch_need_, WinogradConvScratchBytes(s, threads));
+    auto layer = std::make_shared<const WinogradConvPlan>(PlanWinogradConv(s, set_.threads));
+    scratch_need_ = std::max(scratch_need_, layer->scratch_bytes);
     // The shared scratch is allocated once every step has said what it needs.
     CompiledPlan* plan = plan_;
     CompiledPlan::Exec e;
-    e.run = [s, in, w, bias, act, residual, out, threads, plan] {
-      WinogradConv(s, in, w, bias, act, residual, out, plan->scratch.get(), threads);
+    e.run = [layer, in, w, bias, act, residual, out, plan] {
+      WinogradConv(*layer, in, w, bias, act, residual, out, plan->scratch.get());
     };
     e.name = name;
-    e.impl = WinogradConvImpl(s.block);
+    e.impl = layout;
     e.gflop = 2.0 * s.out_c * s.in_c * 9 * double(s.out_h) * s.out_w / 1e9;
     plan_->execs.push_back(std::move(e));
   }
@@ -575,7 +580,8 @@ dnnl::memory WeightCache::Weights(int id, const memory::dims& dims, const memory
   graph_.CopyWeight(id, plain_data);
   memory plain(memory::desc(dims, dt::f32, dims.size() == 5 ? tag::goihw : tag::oihw), engine_,
                plain_data);
-  const bool ours = own_winograd_ && dims.size() == 4 && WinogradWeightsFit(md, dims[0], dims[1]);
+  const bool ours =
+      convert_onednn_winograd_ && dims.size() == 4 && WinogradWeightsFit(md, dims[0], dims[1]);
   // What can fail comes before the memory is taken (taken memory is never given back).
   std::optional<dnnl::reorder::primitive_desc> pd;
   void* scratch = nullptr;

@@ -44,11 +44,13 @@ struct NetworkOptions {
   // Winograd is chosen only for layers whose output has at least this share of the input's
   // pixels: the time it saves per byte of its (4x larger) weights grows with the pixels.
   // Default: 1/256 (64x64 maps at a 1024 input). IS-Net at 1024: 1/256: 0.45 s per forward,
-  // 279 MB of weights; 1/64: 0.54 s, 203 MB; 1/1024: 0.42 s, 462 MB.
+  // 279 MB of weights; 1/64: 0.54 s, 203 MB; 1/1024: 0.42 s, 462 MB (oneDNN's kernel, 12-05).
   double winograd_min_share = 1.0 / 256;
-  // Winograd layers run on our own kernel (nn/internal/winograd_conv.h: F(4x4, 3x3), AVX-512
-  // or AVX2, dilated layers too, no map-sized scratch) where this CPU has it; false: on
-  // oneDNN's (AVX-512 only), for comparison. Default: true.
+  // Winograd layers run on our own kernel (nn/internal/winograd_conv.h: AVX-512 or AVX2,
+  // dilated layers too, no map-sized scratch) where this CPU has it: F(4x4, 3x3) on the
+  // layers above winograd_min_share, F(2x2, 3x3) (1.8x the weights instead of 4x) on those
+  // down to a quarter of it. false: oneDNN's F(4x4) (AVX-512 only), for comparison.
+  // Default: true.
   bool own_winograd = true;
   // OpenMP threads for oneDNN (process-wide). 0: the number of CPUs we may run on.
   int threads = 0;

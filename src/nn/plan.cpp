@@ -128,6 +128,11 @@ std::vector<Step> Fuse(const Graph& g) {
         for (int c : consumers[static_cast<size_t>(other)]) {
           if (c > add || g.nodes[c].op == Op::kConcat) dies = false;
         }
+        // Nor when the convolution reads it: its result would overwrite pixels it still needs
+        // (y = Conv(x) + x).
+        for (int in : n.inputs) {
+          if (in == other) dies = false;
+        }
         st.residual_dies_here = dies && other != g.output;
         break;
       }

@@ -16,7 +16,7 @@ size_t Blocked(const WinogradConvShape& s, int c, int y, int x, int h, int w) {
 }
 
 struct Case {
-  int block, in_c, out_c, in_h, in_w, dilation, pad;
+  int tile, block, in_c, out_c, in_h, in_w, dilation, pad_top, pad_left;
   Activation act;
   enum { kNoResidual, kResidual, kInPlace } residual;
   bool bias;
@@ -62,9 +62,11 @@ void Check(const Case& c) {
   s.in_c = c.in_c, s.in_h = c.in_h, s.in_w = c.in_w;
   s.out_c = c.out_c;
   s.dilation = c.dilation;
-  s.pad_top = s.pad_left = c.pad;
-  s.out_h = c.in_h + 2 * c.pad - 2 * c.dilation;
-  s.out_w = c.in_w + 2 * c.pad - 2 * c.dilation;
+  s.tile = c.tile;
+  s.pad_top = c.pad_top, s.pad_left = c.pad_left;
+  // The same padding at the other end.
+  s.out_h = c.in_h + 2 * c.pad_top - 2 * c.dilation;
+  s.out_w = c.in_w + 2 * c.pad_left - 2 * c.dilation;
   if (!WinogradConvFits(s)) GTEST_SKIP() << "no kernel for block " << c.block << " on this CPU";
   std::mt19937 rng(static_cast<uint32_t>(c.in_c * 131 + c.in_h * 7 + c.dilation));
   std::uniform_real_distribution<float> u(-1, 1);
@@ -80,9 +82,9 @@ void Check(const Case& c) {
 
   std::vector<float> uw(WinogradConvWeightFloats(s));
   WinogradConvWeights(s, w.data(), uw.data());
-  const size_t scratch_bytes = WinogradConvScratchBytes(s, c.threads);
+  const WinogradConvPlan plan = PlanWinogradConv(s, c.threads);
   std::unique_ptr<void, decltype(&std::free)> scratch(
-      std::aligned_alloc(64, (scratch_bytes + 63) / 64 * 64), &std::free);
+      std::aligned_alloc(64, (plan.scratch_bytes + 63) / 64 * 64), &std::free);
   std::vector<float> out(outs, std::nanf(""));
   const float* res = nullptr;
   if (c.residual == Case::kResidual) res = residual.data();
@@ -90,8 +92,8 @@ void Check(const Case& c) {
     out = residual;
     res = out.data();
   }
-  WinogradConv(s, in.data(), uw.data(), c.bias ? bias.data() : nullptr, c.act, res, out.data(),
-               scratch.get(), c.threads);
+  WinogradConv(plan, in.data(), uw.data(), c.bias ? bias.data() : nullptr, c.act, res, out.data(),
+               scratch.get());
   double worst = 0;
   for (size_t i = 0; i < outs; ++i) {
     double expect = want[i];
@@ -103,8 +105,9 @@ void Check(const Case& c) {
   }
   // F(4x4, 3x3) in fp32: the transforms scale values by up to ~100 before they cancel, so
   // tens of units in the last place of the terms' magnitude (direct fp32: a few).
-  EXPECT_LT(worst, 1e-5) << "in " << s.in_c << "x" << s.in_h << "x" << s.in_w << " out " << s.out_c
-                         << " dilation " << s.dilation << " pad " << c.pad;
+  EXPECT_LT(worst, 1e-5) << WinogradConvImpl(s) << " in " << s.in_c << "x" << s.in_h << "x"
+                         << s.in_w << " out " << s.out_c << " dilation " << s.dilation << " pad "
+                         << c.pad_top << "," << c.pad_left;
 }
 
 class WinogradConvTest : public ::testing::TestWithParam<Case> {};
@@ -117,22 +120,33 @@ constexpr auto kNone = Activation::kNone;
 INSTANTIATE_TEST_SUITE_P(
     Shapes, WinogradConvTest,
     ::testing::Values(
-        // AVX-512: weight groups of 4, 2 and 1 vectors; maps whose sides are not multiples
-        // of the tile; smaller than one tile; dilated as in RSU4F (pad = dilation).
-        Case{16, 64, 64, 20, 24, 1, 1, kRelu, Case::kNoResidual, true, 2},
-        Case{16, 32, 32, 13, 9, 1, 1, kRelu, Case::kResidual, true, 1},
-        Case{16, 48, 16, 7, 11, 1, 1, kNone, Case::kInPlace, false, 2},
-        Case{16, 16, 48, 3, 2, 1, 1, kRelu, Case::kNoResidual, true, 2},
-        Case{16, 32, 64, 17, 19, 2, 2, kRelu, Case::kInPlace, true, 2},
-        Case{16, 16, 32, 16, 16, 4, 4, kRelu, Case::kNoResidual, true, 2},
-        Case{16, 16, 16, 9, 12, 8, 8, kNone, Case::kResidual, true, 1},
-        Case{16, 128, 64, 24, 24, 1, 1, kRelu, Case::kNoResidual, true, 2},
-        Case{16, 32, 32, 12, 12, 1, 0, kRelu, Case::kNoResidual, true, 2},  // valid: 10x10
+        // F(4x4): weight groups of 4, 2 and 1 vectors; maps whose sides are not multiples of
+        // the tile, or smaller than one; dilated as in RSU4F (pad = dilation); padding
+        // different on each axis, and none.
+        Case{4, 16, 64, 64, 20, 24, 1, 1, 1, kRelu, Case::kNoResidual, true, 2},
+        Case{4, 16, 32, 32, 13, 9, 1, 1, 1, kRelu, Case::kResidual, true, 1},
+        Case{4, 16, 48, 16, 7, 11, 1, 1, 1, kNone, Case::kInPlace, false, 2},
+        Case{4, 16, 16, 48, 3, 2, 1, 1, 1, kRelu, Case::kNoResidual, true, 2},
+        Case{4, 16, 32, 64, 17, 19, 2, 2, 2, kRelu, Case::kInPlace, true, 2},
+        Case{4, 16, 16, 32, 16, 16, 4, 4, 4, kRelu, Case::kNoResidual, true, 2},
+        Case{4, 16, 16, 16, 9, 12, 8, 8, 8, kNone, Case::kResidual, true, 1},
+        Case{4, 16, 128, 64, 24, 24, 1, 1, 1, kRelu, Case::kNoResidual, true, 2},
+        Case{4, 16, 32, 32, 12, 14, 1, 0, 2, kRelu, Case::kNoResidual, true, 2},
+        // Many blocks per thread (each reuses its V and M), and three threads.
+        Case{4, 16, 32, 32, 60, 52, 1, 1, 1, kRelu, Case::kInPlace, true, 1},
+        Case{4, 16, 32, 32, 60, 52, 1, 1, 1, kRelu, Case::kResidual, true, 3},
+        // F(2x2).
+        Case{2, 16, 64, 64, 21, 18, 1, 1, 1, kRelu, Case::kNoResidual, true, 2},
+        Case{2, 16, 32, 16, 5, 7, 2, 2, 2, kNone, Case::kInPlace, true, 2},
+        Case{2, 16, 48, 32, 40, 44, 1, 2, 0, kRelu, Case::kResidual, false, 3},
         // AVX2: groups of 2 and 1 vectors of 8.
-        Case{8, 64, 64, 20, 24, 1, 1, kRelu, Case::kNoResidual, true, 2},
-        Case{8, 24, 8, 13, 9, 1, 1, kRelu, Case::kResidual, true, 1},
-        Case{8, 16, 24, 17, 19, 2, 2, kNone, Case::kInPlace, false, 2},
-        Case{8, 8, 16, 9, 12, 4, 4, kRelu, Case::kNoResidual, true, 2}));
+        Case{4, 8, 64, 64, 20, 24, 1, 1, 1, kRelu, Case::kNoResidual, true, 2},
+        Case{4, 8, 24, 8, 13, 9, 1, 1, 1, kRelu, Case::kResidual, true, 1},
+        Case{4, 8, 16, 24, 17, 19, 2, 2, 2, kNone, Case::kInPlace, false, 2},
+        Case{4, 8, 8, 16, 9, 12, 4, 4, 4, kRelu, Case::kNoResidual, true, 2},
+        Case{4, 8, 16, 16, 60, 52, 1, 1, 1, kRelu, Case::kInPlace, true, 1},
+        Case{2, 8, 32, 16, 21, 18, 1, 1, 1, kRelu, Case::kResidual, true, 2},
+        Case{2, 8, 8, 8, 9, 9, 4, 4, 4, kRelu, Case::kNoResidual, true, 2}));
 
 TEST(WinogradConvFitsTest, RefusesWhatItCannotTake) {
   WinogradConvShape s;
@@ -152,6 +166,9 @@ TEST(WinogradConvFitsTest, RefusesWhatItCannotTake) {
   EXPECT_FALSE(WinogradConvFits(t));
   t = s;
   t.out_h = 0;
+  EXPECT_FALSE(WinogradConvFits(t));
+  t = s;
+  t.tile = 3;
   EXPECT_FALSE(WinogradConvFits(t));
 }
 

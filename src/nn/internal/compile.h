@@ -36,10 +36,10 @@ std::shared_ptr<void> AllocateLarge(size_t bytes);
 // large shared chunks. Not thread-safe: the network calls it under its lock.
 class WeightCache {
  public:
-  // `own_winograd`: Winograd layouts converted by winograd_weights.h (false: by oneDNN, as a
-  // test compares).
-  WeightCache(const Graph& graph, const dnnl::engine& engine, bool own_winograd = true)
-      : graph_(graph), engine_(engine), own_winograd_(own_winograd) {}
+  // `convert_onednn_winograd`: oneDNN's Winograd layouts converted by winograd_weights.h
+  // (false: by oneDNN's reorder, as a test compares).
+  WeightCache(const Graph& graph, const dnnl::engine& engine, bool convert_onednn_winograd = true)
+      : graph_(graph), engine_(engine), convert_onednn_winograd_(convert_onednn_winograd) {}
 
   // The Conv weight `id` (plain dims `dims`, oihw or goihw) in the layout `md`.
   dnnl::memory Weights(int id, const dnnl::memory::dims& dims, const dnnl::memory::desc& md);
@@ -69,7 +69,7 @@ class WeightCache {
 
   const Graph& graph_;
   dnnl::engine engine_;
-  bool own_winograd_;
+  bool convert_onednn_winograd_;
   std::vector<Entry> entries_;
   std::vector<std::shared_ptr<void>> chunks_;
   size_t chunk_used_ = 0, chunk_size_ = 0;

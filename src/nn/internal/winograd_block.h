@@ -1,10 +1,12 @@
 // Internal to winograd_conv: one block of tiles through the three steps, per instruction
 // set. Each instruction set's code is its own translation unit, built for that set only
 // (winograd_block_avx512.cpp, winograd_block_avx2.cpp); winograd_conv.cpp picks one by what
-// the CPU has.
+// the CPU has. This header and what those units include must stay free of code with
+// external linkage (no standard library): any such function built there could be the copy
+// the linker keeps for the whole program, and run on a CPU without that instruction set.
 #pragma once
 
-#include "nn/internal/winograd_conv.h"
+#include "nn/internal/winograd_shape.h"
 
 namespace sparkify::nn::internal {
 
@@ -14,17 +16,17 @@ constexpr int kWinogradRows = 6;
 struct WinogradBlock {
   const WinogradConvShape* s;
   const float* in;
-  const float* u;  // converted weights: [36][out_c / width][in_c][width]
-  int width;       // output channels per weight group: a multiple of the block
+  const float* u;  // converted weights: [points][out_c / width][in_c][width]
+  int width;       // output channels per weight group: 1, 2 or 4 vectors (AVX2: 1 or 2)
   const float* bias;
-  Activation act;
+  bool relu;
   const float* residual;
   float* out;
   const int* tiles;  // (y0, x0) of each tile's first output pixel
   int count;         // tiles in this block
   int rows;          // rows of v and m: count rounded up to kWinogradRows
-  float* v;          // [36][rows][in_c]
-  float* m;          // [36][rows][out_c]
+  float* v;          // [points][rows][in_c]
+  float* m;          // [points][rows][out_c]
 };
 
 void WinogradBlockAvx512(const WinogradBlock& b);

@@ -1,0 +1,18 @@
+// Internal to sparkify_nn: the shape of a convolution our Winograd kernel computes
+// (winograd_conv.h). Kept free of includes: the per-instruction-set code includes it.
+#pragma once
+
+namespace sparkify::nn::internal {
+
+struct WinogradConvShape {
+  int block = 16;                       // channels per block: 16 (AVX-512) or 8 (AVX2)
+  int in_c = 0, in_h = 0, in_w = 0;     // input: nChw{block}c, in_c a multiple of block
+  int out_c = 0, out_h = 0, out_w = 0;  // output: nChw{block}c, out_c a multiple of block
+  int dilation = 1;                     // the same in both directions
+  int pad_top = 0, pad_left = 0;        // the bottom and right padding follow from the sizes
+  // Output tile side: 4 = F(4x4, 3x3) (36 points: 4x fewer multiplications than direct, 4x
+  // the weights), 2 = F(2x2, 3x3) (16 points: 2.25x fewer, 1.8x the weights).
+  int tile = 4;
+};
+
+}  // namespace sparkify::nn::internal

@@ -25,8 +25,9 @@ struct WinogradBlock {
   const int* tiles;  // (y0, x0) of each tile's first output pixel
   int count;         // tiles in this block
   int rows;          // rows of v and m: count rounded up to kWinogradRows
-  float* v;          // [points][rows][in_c]
-  float* m;          // [points][rows][out_c]
+  float* v;          // [points][rows][in_c], v_point floats from one point to the next
+  float* m;          // [points][rows][out_c], m_point floats apart
+  long v_point, m_point;
 };
 
 void WinogradBlockAvx512(const WinogradBlock& b);

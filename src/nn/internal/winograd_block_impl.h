@@ -73,7 +73,7 @@ void InputTransform(const WinogradBlock& b) {
   constexpr int kB = I::kB, kT = M + 2;
   const WinogradConvShape& s = *b.s;
   const Offset plane = Offset{s.in_h} * s.in_w * kB;
-  const Offset point = Offset{b.rows} * s.in_c;  // floats from one point to the next
+  const Offset point = b.v_point;
   const int dil = s.dilation;
   // Input block by input block, tile by tile: a block's rows are then read as a few
   // sequential streams the hardware prefetches (tile by tile over all the blocks, the
@@ -89,13 +89,21 @@ void InputTransform(const WinogradBlock& b) {
         col[k] = ix >= 0 && ix < s.in_w ? Offset{ix} * kB : -1;
       }
       float* dst = b.v + Offset{t} * s.in_c + cb * kB;
-      V d[kT][kT], u[kT][kT];
-      for (int r = 0; r < kT; ++r) {
-        for (int c = 0; c < kT; ++c) {
-          d[r][c] = row[r] >= 0 && col[c] >= 0 ? I::Load(src + row[r] + col[c]) : I::Zero();
+      V u[kT][kT];
+      bool inside = true;
+      for (int k = 0; k < kT; ++k) inside = inside && row[k] >= 0 && col[k] >= 0;
+      // Column by column: its kT pixels, then Bt down the column.
+      for (int c = 0; c < kT; ++c) {
+        V d[kT];
+        if (inside) {
+          for (int r = 0; r < kT; ++r) d[r] = I::Load(src + row[r] + col[c]);
+        } else {
+          for (int r = 0; r < kT; ++r) {
+            d[r] = row[r] >= 0 && col[c] >= 0 ? I::Load(src + row[r] + col[c]) : I::Zero();
+          }
         }
+        ApplyBt<I, M>(d, 1, &u[0][c], kT);
       }
-      for (int c = 0; c < kT; ++c) ApplyBt<I, M>(&d[0][c], kT, &u[0][c], kT);  // columns
       for (int r = 0; r < kT; ++r) {
         V w[kT];
         ApplyBt<I, M>(u[r], 1, w, 1);  // rows
@@ -138,8 +146,7 @@ inline void Product(const float* v, int in_c, const float* u, float* m, int out_
 template <class I, int NV>
 void Products(const WinogradBlock& b, int points) {
   const WinogradConvShape& s = *b.s;
-  const Offset v_point = Offset{b.rows} * s.in_c;
-  const Offset m_point = Offset{b.rows} * s.out_c;
+  const Offset v_point = b.v_point, m_point = b.m_point;
   const Offset u_point = Offset{s.in_c} * s.out_c;
   const Offset u_group = Offset{s.in_c} * b.width;
   for (int p = 0; p < points; ++p) {
@@ -163,7 +170,7 @@ void OutputTransform(const WinogradBlock& b) {
   constexpr int kB = I::kB, kT = M + 2;
   const WinogradConvShape& s = *b.s;
   const Offset plane = Offset{s.out_h} * s.out_w * kB;
-  const Offset point = Offset{b.rows} * s.out_c;
+  const Offset point = b.m_point;
   const int dil = s.dilation;
   for (int cb = 0; cb < s.out_c / kB; ++cb) {  // block by block, as the input
     const V bias = b.bias != nullptr ? I::Load(b.bias + cb * kB) : I::Zero();

@@ -48,7 +48,7 @@ struct NetworkOptions {
   double winograd_min_share = 1.0 / 256;
   // Winograd layers run on our own kernel (nn/internal/winograd_conv.h: AVX-512 or AVX2,
   // dilated layers too, no map-sized scratch) where this CPU has it: F(4x4, 3x3) on the
-  // layers above winograd_min_share, F(2x2, 3x3) (1.8x the weights instead of 4x) on those
+  // layers from winograd_min_share up, F(2x2, 3x3) (1.8x the weights instead of 4x) on those
   // down to a quarter of it. false: oneDNN's F(4x4) (AVX-512 only), for comparison.
   // Default: true.
   bool own_winograd = true;

@@ -67,7 +67,8 @@ TEST(NetworkTest, RsuBlockMatchesTheReference) {
 }
 
 TEST(NetworkTest, WinogradLayersStayWithinFp32Tolerance) {
-  // 32+ channels, 3x3, stride 1, enough pixels: Winograd where the CPU has it.
+  // 3x3, stride 1, whole channel blocks, enough pixels: Winograd where the CPU has it (ours;
+  // oneDNN's, AVX-512 only, wants 32+ channels too).
   NetworkOptions o;
   o.winograd_min_share = 0;
   std::vector<StepTiming> t;
@@ -82,6 +83,25 @@ TEST(NetworkTest, WinogradLayersStayWithinFp32Tolerance) {
   o.own_winograd = false;
   d = RunBoth(Rsu(3, 32, 64), 64, 64, o);
   EXPECT_LT(d.max, 1e-4);
+}
+
+// Our kernel takes F(4x4) from winograd_min_share up and F(2x2) down to a quarter of it; each
+// weight is converted once per layout.
+TEST(NetworkTest, WinogradTilesFollowTheLayersShare) {
+  NetworkOptions o;
+  o.winograd_min_share = 1.0 / 8;  // 32x32 input: 32x32 and 16x16 maps F(4x4), 8x8 F(2x2)
+  std::vector<StepTiming> t;
+  Diff d = RunBoth(Rsu(3, 32, 64), 32, 32, o, &t);
+  EXPECT_LT(d.max, 1e-4);
+  int f4 = 0, f2 = 0;
+  for (const auto& s : t) {
+    f4 += s.impl.rfind("wino4x3", 0) == 0;
+    f2 += s.impl.rfind("wino2x3", 0) == 0;
+  }
+  if (CpuIsaName().rfind("avx512", 0) == 0 || CpuIsaName().rfind("avx2", 0) == 0) {
+    EXPECT_GT(f4, 0);
+    EXPECT_GT(f2, 0);
+  }
 }
 
 // y = Relu(Conv(x)) + x: the residual is the convolution's own input, so the sum cannot be

@@ -65,24 +65,29 @@ std::vector<int> TileOrigins(const WinogradConvShape& s) {
   return tiles;
 }
 
-// Tiles per block.
-int BlockRows(const WinogradConvShape& s, int threads, int tiles) {
+int RoundRows(int tiles) {  // up to whole groups of the product's rows
+  return std::max((tiles + kWinogradRows - 1) / kWinogradRows * kWinogradRows, kWinogradRows);
+}
+
+// Blocks the layer's tiles are cut into.
+int BlockCount(const WinogradConvShape& s, int threads, int tiles) {
   const size_t per_tile = static_cast<size_t>(Points(s)) * (s.in_c + s.out_c) * sizeof(float);
   const size_t weights = static_cast<size_t>(Points(s)) * s.in_c * s.out_c * sizeof(float);
   int rows = static_cast<int>(kBlockBytes / per_tile);
   rows = std::clamp(rows / kWinogradRows * kWinogradRows, kMinRows, kMaxRows);
   // Every block streams all the weights once. Where they outweigh a block's V and M (deep
   // layers on small maps: 8 MB for 512 -> 256 channels in F(2x2)), a thread does its whole
-  // share in one block if that stays within kShareBytes (then in L3): 512 -> 256 channels
-  // at 32x32 went from 3.4 to 3.1 ms, 1024 -> 512 from 14.8 to 12.2 ms.
+  // share in one block if that stays within kShareBytes (then in L3; all the threads'
+  // blocks together hold at most the whole layer's V and M): 512 -> 256 channels at 32x32
+  // went from 3.4 to 3.1 ms, 1024 -> 512 from 14.8 to 12.2 ms.
   const int share = (tiles + threads - 1) / threads;
-  if (weights > rows * per_tile && share * per_tile <= kShareBytes) rows = share;
-  // As many blocks for each thread, of even sizes: at 256 tiles on 2 threads, blocks of 96
-  // (2 for one thread, 1 for the other) took 4.6 ms against 3.4 for blocks of 24.
-  int blocks = (tiles + rows - 1) / rows;
-  blocks = (blocks + threads - 1) / threads * threads;
-  rows = (tiles + blocks - 1) / blocks;
-  return std::max((rows + kWinogradRows - 1) / kWinogradRows * kWinogradRows, kWinogradRows);
+  if (weights > rows * per_tile && static_cast<size_t>(share) * per_tile <= kShareBytes) {
+    rows = share;
+  }
+  // As many blocks for each thread: at 256 tiles on 2 threads, blocks of 96 (2 for one
+  // thread, 1 for the other) took 4.6 ms against 3.4 for blocks of 24.
+  const int blocks = (tiles + rows - 1) / rows;
+  return (blocks + threads - 1) / threads * threads;
 }
 
 // Floats from one point of V or M to the next: the rows, rounded up to an odd number of cache
@@ -173,8 +178,13 @@ WinogradConvPlan PlanWinogradConv(const WinogradConvShape& s, int threads) {
   p.threads = std::max(threads, 1);
   p.width = Width(s);
   p.tiles = TileOrigins(s);
-  p.rows = BlockRows(s, p.threads, static_cast<int>(p.tiles.size() / 2));
-  p.scratch_bytes = ThreadFloats(s, p.rows) * sizeof(float) * p.threads;
+  const int tiles = static_cast<int>(p.tiles.size() / 2);
+  // Blocks of even sizes (block k: tiles [k * tiles / blocks, (k + 1) * tiles / blocks)),
+  // at most `rows` each; no more threads than blocks.
+  p.blocks = std::min(BlockCount(s, p.threads, tiles), tiles);
+  p.rows = RoundRows((tiles + p.blocks - 1) / p.blocks);
+  p.threads = std::min(p.threads, p.blocks);
+  p.scratch_bytes = ThreadFloats(s, p.rows) * sizeof(float) * static_cast<size_t>(p.threads);
   return p;
 }
 
@@ -185,7 +195,7 @@ void WinogradConv(const WinogradConvPlan& plan, const float* in, const float* we
   const WinogradConvShape& s = plan.shape;
   const int rows = plan.rows;
   const int count = static_cast<int>(plan.tiles.size() / 2);
-  const int blocks = (count + rows - 1) / rows;
+  const int blocks = plan.blocks;
   const size_t per_thread = ThreadFloats(s, rows);
   // Thread `thread` of `n` takes a contiguous share of the blocks.
   auto part = [&](int thread, int n) {
@@ -193,7 +203,8 @@ void WinogradConv(const WinogradConvPlan& plan, const float* in, const float* we
     const long v_point = PointStride(rows, s.in_c), m_point = PointStride(rows, s.out_c);
     float* m = v + static_cast<size_t>(Points(s)) * static_cast<size_t>(v_point);
     for (int k = blocks * thread / n; k < blocks * (thread + 1) / n; ++k) {
-      const int t0 = k * rows;
+      const int t0 = static_cast<int>(long{k} * count / blocks);
+      const int t1 = static_cast<int>(long{k + 1} * count / blocks);
       const WinogradBlock b{&s,
                             in,
                             weights,
@@ -203,8 +214,8 @@ void WinogradConv(const WinogradConvPlan& plan, const float* in, const float* we
                             residual,
                             out,
                             plan.tiles.data() + 2 * t0,
-                            std::min(rows, count - t0),
-                            rows,
+                            t1 - t0,
+                            RoundRows(t1 - t0),
                             v,
                             m,
                             v_point,
@@ -212,7 +223,7 @@ void WinogradConv(const WinogradConvPlan& plan, const float* in, const float* we
       run(b);
     }
   };
-  const int n = std::min(plan.threads, blocks);
+  const int n = plan.threads;
 #ifdef _OPENMP
   // oneDNN's own OpenMP threads (they spin for a while after each of its steps).
 #pragma omp parallel num_threads(n)

@@ -148,6 +148,38 @@ INSTANTIATE_TEST_SUITE_P(
         Case{2, 8, 32, 16, 21, 18, 1, 1, 1, kRelu, Case::kResidual, true, 2},
         Case{2, 8, 8, 8, 9, 9, 4, 4, 4, kRelu, Case::kNoResidual, true, 2}));
 
+// Blocks: even, as many per thread, each within `rows` (a multiple of the product's rows),
+// and the scratch the threads' V and M need.
+TEST(WinogradConvPlanTest, CutsTheTilesIntoEvenBlocks) {
+  struct Shape {
+    int tile, in_c, out_c, side, threads;
+  };
+  for (const Shape& c :
+       {Shape{4, 128, 128, 128, 2}, Shape{4, 128, 64, 512, 2}, Shape{2, 1024, 512, 32, 2},
+        Shape{2, 512, 256, 32, 3}, Shape{4, 16, 16, 4, 8}, Shape{4, 64, 64, 50, 1}}) {
+    WinogradConvShape s;
+    s.tile = c.tile;
+    s.in_c = c.in_c, s.out_c = c.out_c;
+    s.in_h = s.in_w = s.out_h = s.out_w = c.side;
+    s.pad_top = s.pad_left = 1;
+    const WinogradConvPlan p = PlanWinogradConv(s, c.threads);
+    const int tiles = static_cast<int>(p.tiles.size() / 2);
+    const int per_side = (c.side + c.tile - 1) / c.tile;
+    EXPECT_EQ(tiles, per_side * per_side);
+    ASSERT_GT(p.blocks, 0);
+    EXPECT_LE(p.threads, std::min(c.threads, p.blocks));
+    EXPECT_EQ(p.blocks % p.threads, 0) << "blocks " << p.blocks << " threads " << p.threads;
+    EXPECT_EQ(p.rows % 6, 0);
+    for (int k = 0; k < p.blocks; ++k) {
+      const int size = (k + 1) * tiles / p.blocks - k * tiles / p.blocks;
+      EXPECT_GE(size, 1);
+      EXPECT_LE(size, p.rows);
+    }
+    const size_t points = static_cast<size_t>(c.tile + 2) * (c.tile + 2);
+    EXPECT_GE(p.scratch_bytes, points * p.rows * (s.in_c + s.out_c) * sizeof(float) * p.threads);
+  }
+}
+
 TEST(WinogradConvFitsTest, RefusesWhatItCannotTake) {
   WinogradConvShape s;
   s.block = 16;

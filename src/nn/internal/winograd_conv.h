@@ -39,8 +39,9 @@ void WinogradConvWeights(const WinogradConvShape& s, const float* oihw, float* o
 // What a layer needs besides its data, worked out once per input size.
 struct WinogradConvPlan {
   WinogradConvShape shape;
-  int threads = 1;
-  int rows = 0;            // tiles per block (a multiple of the product's rows)
+  int threads = 1;         // threads that take part: no more than the blocks
+  int blocks = 0;          // of tiles, as many for each thread
+  int rows = 0;            // the most tiles a block holds, rounded up to the product's rows
   int width = 0;           // output channels per weight group
   std::vector<int> tiles;  // (y0, x0) of every tile, phase by phase, row by row
   size_t scratch_bytes = 0;
@@ -51,8 +52,8 @@ WinogradConvPlan PlanWinogradConv(const WinogradConvShape& s, int threads);
 
 // out = act(conv(in) + bias) (+ residual, after the activation: oneDNN's sum post-op).
 // `weights` from WinogradConvWeights; `bias` out_c values or null; `act` none or ReLU;
-// `residual` null, or the same layout as `out` (it may be `out` itself: accumulated in
-// place), never memory `in` occupies. `scratch`: plan.scratch_bytes, 64-byte aligned.
+// `residual` null, or the same layout as `out`: it may be `out` itself (accumulated in place)
+// or `in`, but `out` never overlaps `in`. `scratch`: plan.scratch_bytes, 64-byte aligned.
 // Batch 1. Uses plan.threads threads (OpenMP's, or threads of its own).
 void WinogradConv(const WinogradConvPlan& plan, const float* in, const float* weights,
                   const float* bias, Activation act, const float* residual, float* out,

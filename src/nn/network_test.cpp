@@ -79,9 +79,10 @@ TEST(NetworkTest, WinogradLayersStayWithinFp32Tolerance) {
   if (CpuIsaName().rfind("avx512", 0) == 0 || CpuIsaName().rfind("avx2", 0) == 0) {
     EXPECT_TRUE(wino) << "no Winograd layer ran";  // ours has AVX-512 and AVX2 versions
   }
-  // oneDNN's Winograd (AVX-512 only; elsewhere direct) gives the same within tolerance.
+  // oneDNN's Winograd (AVX-512 only; elsewhere direct) gives the same within tolerance (a
+  // smaller map: the naive reference is most of this test's time under the sanitizers).
   o.own_winograd = false;
-  d = RunBoth(Rsu(3, 32, 64), 64, 64, o);
+  d = RunBoth(Rsu(3, 32, 64), 40, 40, o);
   EXPECT_LT(d.max, 1e-4);
 }
 

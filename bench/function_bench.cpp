@@ -102,6 +102,7 @@ struct Flags {
   std::string dump;
   bool layers = false;
   bool onednn_winograd = false;  // oneDNN's Winograd kernels instead of ours
+  bool no_f6 = false;            // F(4x4) where our kernel would take F(6x6)
   std::string perf_ctl, perf_ack;
   std::vector<std::string> images;
 };
@@ -128,6 +129,8 @@ Flags ParseFlags(int argc, char** argv) {
       f.dump = next();
     } else if (a == "--onednn-winograd") {
       f.onednn_winograd = true;
+    } else if (a == "--no-f6") {
+      f.no_f6 = true;
     } else if (a == "--layers") {
       f.layers = true;
     } else if (a == "--perf-ctl") {
@@ -141,7 +144,8 @@ Flags ParseFlags(int argc, char** argv) {
   }
   if (f.manifest.empty() || f.images.empty() || f.repeat < 1) {
     Die("usage: sparkify_bench_function --manifest M.json --size N [--precision P] [--repeat R] "
-        "[--threads T] [--dump DIR] [--layers] [--onednn-winograd] [--perf-ctl CTL ACK] IMAGE...");
+        "[--threads T] [--dump DIR] [--layers] [--onednn-winograd] [--no-f6] [--perf-ctl CTL ACK] "
+        "IMAGE...");
   }
   return f;
 }
@@ -188,6 +192,7 @@ int main(int argc, char** argv) {
   seg_options.num_threads = threads;
   seg_options.precision = f.precision;
   seg_options.own_winograd = !f.onednn_winograd;
+  seg_options.winograd_f6 = !f.no_f6;
   auto t0 = Clock::now();
   auto loaded = vision::GraphSegmenter::Load(f.manifest, seg_options);
   const double load_s = Since(t0);

@@ -170,7 +170,9 @@ class Compiler {
     // F(4x4) (4x the weights) from the threshold up; below it, down to a quarter of it (the
     // 32x32 maps of IS-Net's stage 5 at 1024: 24% of a forward done direct), F(2x2) at 1.8x
     // the weights: 0.54 -> 0.49-0.50 s per forward for +74 MB.
+    // F(6x6) on the largest maps (NetworkOptions::winograd_f6_share).
     s.tile = WinogradPays(out, set_.winograd_min_share) ? 4 : 2;
+    if (s.tile == 4 && WinogradPays(out, set_.winograd_f6_share)) s.tile = 6;
     s.block = set_.block;
     s.in_c = in.c, s.in_h = in.h, s.in_w = in.w;
     s.out_c = out.c, s.out_h = out.h, s.out_w = out.w;

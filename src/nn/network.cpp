@@ -126,6 +126,7 @@ Result<std::unique_ptr<Network>> Network::Create(std::shared_ptr<const void> own
                                                 : dnnl::memory::data_type::f32;
   s.winograd = options.winograd;
   s.winograd_min_share = options.winograd_min_share;
+  s.winograd_f6_share = options.winograd_f6_share;
   s.own_winograd = options.own_winograd;
   s.threads = options.threads > 0 ? options.threads : CpusAvailable();
   omp_set_num_threads(s.threads);

@@ -52,6 +52,12 @@ struct NetworkOptions {
   // down to a quarter of it. false: oneDNN's F(4x4) (AVX-512 only), for comparison.
   // Default: true.
   bool own_winograd = true;
+  // Our kernel takes F(6x6, 3x3) instead of F(4x4) on layers whose output has at least this
+  // share of the input's pixels: 21% fewer multiplications, 1.8x F(4x4)'s weights (small
+  // there: few channels), rounding within the same bound in winograd_conv_test. Default: 1/16
+  // (IS-Net's 256x256 and 512x512 maps at 1024: 128 -> 64 channels at 512x512 went from
+  // 42-45 to 34-36 ms; on 128x128 maps F(6x6) gained nothing). Above 1: never.
+  double winograd_f6_share = 1.0 / 16;
   // OpenMP threads for oneDNN (process-wide). 0: the number of CPUs we may run on.
   int threads = 0;
   // Plans kept for sizes other than the most recent (each holds its activation arena).

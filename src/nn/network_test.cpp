@@ -86,20 +86,23 @@ TEST(NetworkTest, WinogradLayersStayWithinFp32Tolerance) {
   EXPECT_LT(d.max, 1e-4);
 }
 
-// Our kernel takes F(4x4) from winograd_min_share up and F(2x2) down to a quarter of it; each
-// weight is converted once per layout.
+// Our kernel takes F(6x6) from winograd_f6_share up, F(4x4) from winograd_min_share up and
+// F(2x2) down to a quarter of it; each weight is converted once per layout.
 TEST(NetworkTest, WinogradTilesFollowTheLayersShare) {
   NetworkOptions o;
-  o.winograd_min_share = 1.0 / 8;  // 32x32 input: 32x32 and 16x16 maps F(4x4), 8x8 F(2x2)
+  o.winograd_f6_share = 1.0 / 2;   // 32x32 input: 32x32 maps F(6x6),
+  o.winograd_min_share = 1.0 / 8;  // 16x16 F(4x4), 8x8 F(2x2)
   std::vector<StepTiming> t;
   Diff d = RunBoth(Rsu(3, 32, 64), 32, 32, o, &t);
   EXPECT_LT(d.max, 1e-4);
-  int f4 = 0, f2 = 0;
+  int f6 = 0, f4 = 0, f2 = 0;
   for (const auto& s : t) {
+    f6 += s.impl.rfind("wino6x3", 0) == 0;
     f4 += s.impl.rfind("wino4x3", 0) == 0;
     f2 += s.impl.rfind("wino2x3", 0) == 0;
   }
   if (CpuIsaName().rfind("avx512", 0) == 0 || CpuIsaName().rfind("avx2", 0) == 0) {
+    EXPECT_GT(f6, 0);
     EXPECT_GT(f4, 0);
     EXPECT_GT(f2, 0);
   }

@@ -110,13 +110,13 @@ size_t ThreadFloats(const WinogradConvShape& s, int rows) {
 bool WinogradConvFits(const WinogradConvShape& s) {
   if (Pick(s.block) == nullptr) return false;
   // Any padding works: taps outside the input read zeros.
-  return (s.tile == 2 || s.tile == 4) && s.in_c > 0 && s.in_c % s.block == 0 && s.out_c > 0 &&
-         s.out_c % s.block == 0 && s.in_h > 0 && s.in_w > 0 && s.out_h > 0 && s.out_w > 0 &&
-         s.dilation >= 1 && s.pad_top >= 0 && s.pad_left >= 0;
+  return (s.tile == 2 || s.tile == 4 || s.tile == 6) && s.in_c > 0 && s.in_c % s.block == 0 &&
+         s.out_c > 0 && s.out_c % s.block == 0 && s.in_h > 0 && s.in_w > 0 && s.out_h > 0 &&
+         s.out_w > 0 && s.dilation >= 1 && s.pad_top >= 0 && s.pad_left >= 0;
 }
 
 std::string WinogradConvImpl(const WinogradConvShape& s) {
-  std::string name = s.tile == 2 ? "wino2x3:" : "wino4x3:";
+  std::string name = "wino" + std::to_string(s.tile) + "x3:";
   return name + (s.block == 16 ? "avx512" : "avx2");
 }
 
@@ -132,7 +132,15 @@ void WinogradConvWeights(const WinogradConvShape& s, const float* oihw, float* o
                                       {1.f / 24, -1.f / 12, 1.f / 6},
                                       {0, 0, 1}};
   static constexpr float kG2[4][3] = {{1, 0, 0}, {.5f, .5f, .5f}, {.5f, -.5f, .5f}, {0, 0, 1}};
-  const float(*G)[3] = s.tile == 2 ? kG2 : kG4;
+  static constexpr float kG6[8][3] = {{1, 0, 0},
+                                      {-2.f / 9, -2.f / 9, -2.f / 9},
+                                      {-2.f / 9, 2.f / 9, -2.f / 9},
+                                      {1.f / 90, 1.f / 45, 2.f / 45},
+                                      {1.f / 90, -1.f / 45, 2.f / 45},
+                                      {32.f / 45, 16.f / 45, 8.f / 45},
+                                      {32.f / 45, -16.f / 45, 8.f / 45},
+                                      {0, 0, 1}};
+  const float(*G)[3] = s.tile == 2 ? kG2 : s.tile == 6 ? kG6 : kG4;
   const int n = s.tile + 2;
   const int width = Width(s);
   constexpr int kMaxWidth = 64;  // 4 vectors of 16
@@ -141,7 +149,7 @@ void WinogradConvWeights(const WinogradConvShape& s, const float* oihw, float* o
   // (the loops over k vectorise), so that each point's writes are runs of `width` floats.
   auto one = [&](int job) {
     const int g0 = job / s.in_c * width, i = job % s.in_c;
-    float g[9][kMaxWidth], gg[6][3][kMaxWidth];  // g, then G g, per output channel
+    float g[9][kMaxWidth], gg[8][3][kMaxWidth];  // g, then G g, per output channel
     for (int k = 0; k < width; ++k) {
       const float* src = oihw + (static_cast<size_t>(g0 + k) * s.in_c + i) * 9;
       for (int j = 0; j < 9; ++j) g[j][k] = src[j];

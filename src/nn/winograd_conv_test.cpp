@@ -139,6 +139,12 @@ INSTANTIATE_TEST_SUITE_P(
         Case{2, 16, 64, 64, 21, 18, 1, 1, 1, kRelu, Case::kNoResidual, true, 2},
         Case{2, 16, 32, 16, 5, 7, 2, 2, 2, kNone, Case::kInPlace, true, 2},
         Case{2, 16, 48, 32, 40, 44, 1, 2, 0, kRelu, Case::kResidual, false, 3},
+        // F(6x6): sides not multiples of 6, smaller than a tile, dilated; many blocks.
+        Case{6, 16, 64, 64, 20, 26, 1, 1, 1, kRelu, Case::kNoResidual, true, 2},
+        Case{6, 16, 32, 16, 5, 7, 1, 1, 1, kNone, Case::kInPlace, true, 2},
+        Case{6, 16, 32, 32, 17, 19, 2, 2, 2, kRelu, Case::kResidual, true, 1},
+        Case{6, 16, 128, 64, 24, 24, 1, 1, 1, kRelu, Case::kNoResidual, true, 2},
+        Case{6, 16, 32, 32, 60, 52, 1, 1, 1, kRelu, Case::kResidual, false, 3},
         // AVX2: groups of 2 and 1 vectors of 8.
         Case{4, 8, 64, 64, 20, 24, 1, 1, 1, kRelu, Case::kNoResidual, true, 2},
         Case{4, 8, 24, 8, 13, 9, 1, 1, 1, kRelu, Case::kResidual, true, 1},
@@ -146,7 +152,9 @@ INSTANTIATE_TEST_SUITE_P(
         Case{4, 8, 8, 16, 9, 12, 4, 4, 4, kRelu, Case::kNoResidual, true, 2},
         Case{4, 8, 16, 16, 60, 52, 1, 1, 1, kRelu, Case::kInPlace, true, 1},
         Case{2, 8, 32, 16, 21, 18, 1, 1, 1, kRelu, Case::kResidual, true, 2},
-        Case{2, 8, 8, 8, 9, 9, 4, 4, 4, kRelu, Case::kNoResidual, true, 2}));
+        Case{2, 8, 8, 8, 9, 9, 4, 4, 4, kRelu, Case::kNoResidual, true, 2},
+        Case{6, 8, 16, 24, 33, 31, 1, 1, 1, kRelu, Case::kNoResidual, true, 2},
+        Case{6, 8, 8, 8, 13, 15, 2, 2, 2, kNone, Case::kInPlace, false, 1}));
 
 // Blocks: even, as many per thread, each within `rows` (a multiple of the product's rows),
 // and the scratch the threads' V and M need.

@@ -77,6 +77,7 @@ Result<std::unique_ptr<GraphSegmenter>> GraphSegmenter::Load(const std::string& 
     no.threads = options.num_threads;
     no.winograd = options.winograd;
     no.own_winograd = options.own_winograd;
+    if (!options.winograd_f6) no.winograd_f6_share = 2;  // more than every pixel: never
     auto network = nn::Network::Create(mapped, mapped->data(), no);
     if (!network.ok()) return network.status().Annotate("model file " + model_path);
     shared->network = std::move(*network);

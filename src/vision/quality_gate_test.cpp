@@ -94,7 +94,7 @@ class QualityGateTest : public ::testing::Test {
       EXPECT_TRUE(mask.ok()) << sample;
       if (!mask.ok()) return {0, 1, 1};
       Agreement a = Compare(*mask, references_->at(sample));
-      std::printf("[ gate   ] %-22s %-5s IoU %.4f  mean |diff| %.5f  max %.4f\n", sample,
+      std::printf("[ gate   ] %-22s %-5s IoU %.4f  mean |diff| %.5f  max %.1e\n", sample,
                   options.precision.c_str(), a.iou, a.mean_diff, a.max_diff);
       worst.iou = std::min(worst.iou, a.iou);
       worst.mean_diff = std::max(worst.mean_diff, a.mean_diff);

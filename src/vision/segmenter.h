@@ -46,6 +46,8 @@ struct SegmenterOptions {
   bool winograd = true;
   // Winograd on our own kernel (nn::NetworkOptions::own_winograd); false: oneDNN's.
   bool own_winograd = true;
+  // F(6x6, 3x3) on the largest maps (nn::NetworkOptions::winograd_f6_share); false: F(4x4).
+  bool winograd_f6 = true;
 };
 
 class GraphSegmenter final : public Segmenter {

@@ -24,6 +24,7 @@ struct Settings {
   bool winograd = true;
   bool own_winograd = true;  // our own Winograd kernel (winograd_conv.h) where it takes the layer
   double winograd_min_share = 1.0 / 256;  // NetworkOptions::winograd_min_share
+  double winograd_f6_share = 1.0 / 16;    // NetworkOptions::winograd_f6_share
   int threads = 1;                        // for steps of our own (oneDNN's are set globally)
 };
 

@@ -1,6 +1,6 @@
 // Internal to winograd_conv: the three steps of a block of tiles, written once over an
 // instruction set's vector type `I` (I::V, I::kB floats per vector) and the output tile side
-// M (4 or 2). Included only by winograd_block_avx512.cpp and winograd_block_avx2.cpp, each
+// M (6, 4 or 2). Included only by winograd_block_avx512.cpp and winograd_block_avx2.cpp, each
 // built for its own instruction set; everything here has internal linkage and uses nothing
 // from the standard library (see winograd_block.h).
 //
@@ -12,6 +12,15 @@
 //        [0 -2 -1  2 1 0]        [0 1 -1 8 -8 1]           [0  1  0 -1]
 //        [0  2 -1 -2 1 0]
 //        [0  4  0 -5 0 1]
+// F(6x6, 3x3), points 0, 1, -1, 1/2, -1/2, 2, -2 and infinity:
+//   Bt = [1  0    -21/4  0     21/4  0    -1 0]   At = [1 1  1  1   1  1     1    0]
+//        [0  1     1    -17/4 -17/4  1     1 0]        [0 1 -1  2  -2  1/2  -1/2  0]
+//        [0 -1     1     17/4 -17/4 -1     1 0]        [0 1  1  4   4  1/4   1/4  0]
+//        [0  1/2   1/4  -5/2  -5/4   2     1 0]        [0 1 -1  8  -8  1/8  -1/8  0]
+//        [0 -1/2   1/4   5/2  -5/4  -2     1 0]        [0 1  1 16  16  1/16  1/16 0]
+//        [0  2     4    -5/2  -5     1/2   1 0]        [0 1 -1 32 -32  1/32 -1/32 1]
+//        [0 -2     4     5/2  -5    -1/2   1 0]
+//        [0 -1     0     21/4  0    -21/4  0 1]
 // G (the weights' side) is applied at load (winograd_conv.cpp); Bt and At here, on vectors of
 // I::kB channels.
 #pragma once
@@ -27,7 +36,27 @@ using Offset = long;
 template <class I, int M>
 inline void ApplyBt(const typename I::V* x, int xs, typename I::V* y, int ys) {
   using V = typename I::V;
-  if constexpr (M == 4) {
+  if constexpr (M == 6) {
+    const V x0 = x[0], x1 = x[xs], x2 = x[2 * xs], x3 = x[3 * xs], x4 = x[4 * xs];
+    const V x5 = x[5 * xs], x6 = x[6 * xs], x7 = x[7 * xs];
+    const V k525 = I::Set1(5.25f), k425 = I::Set1(4.25f);
+    y[0] = I::FMadd(k525, I::Sub(x4, x2), I::Sub(x0, x6));
+    y[7 * ys] = I::FMadd(k525, I::Sub(x3, x5), I::Sub(x7, x1));
+    V a = I::FnMadd(k425, x4, I::Add(x2, x6));  // x2 + x6 - 4.25 x4
+    V b = I::FnMadd(k425, x3, I::Add(x1, x5));  // x1 + x5 - 4.25 x3
+    y[ys] = I::Add(a, b);
+    y[2 * ys] = I::Sub(a, b);
+    // x6 + x2 / 4 - 1.25 x4, and x1 / 2 - 2.5 x3 + 2 x5
+    a = I::FnMadd(I::Set1(1.25f), x4, I::FMadd(I::Set1(.25f), x2, x6));
+    b = I::FnMadd(I::Set1(2.5f), x3, I::FMadd(I::Set1(.5f), x1, I::Add(x5, x5)));
+    y[3 * ys] = I::Add(a, b);
+    y[4 * ys] = I::Sub(a, b);
+    // x6 + 4 x2 - 5 x4, and 2 x1 - 2.5 x3 + x5 / 2
+    a = I::FnMadd(I::Set1(5.f), x4, I::FMadd(I::Set1(4.f), x2, x6));
+    b = I::FnMadd(I::Set1(2.5f), x3, I::FMadd(I::Set1(.5f), x5, I::Add(x1, x1)));
+    y[5 * ys] = I::Add(a, b);
+    y[6 * ys] = I::Sub(a, b);
+  } else if constexpr (M == 4) {
     const V four = I::Set1(4.f), five = I::Set1(5.f), two = I::Set1(2.f);
     const V x0 = x[0], x1 = x[xs], x2 = x[2 * xs], x3 = x[3 * xs], x4 = x[4 * xs], x5 = x[5 * xs];
     const V a = I::FnMadd(four, x2, x4);  // x4 - 4 x2
@@ -53,7 +82,17 @@ inline void ApplyBt(const typename I::V* x, int xs, typename I::V* y, int ys) {
 template <class I, int M>
 inline void ApplyAt(const typename I::V* x, int xs, typename I::V* y, int ys) {
   using V = typename I::V;
-  if constexpr (M == 4) {
+  if constexpr (M == 6) {
+    const V a1 = I::Add(x[xs], x[2 * xs]), s1 = I::Sub(x[xs], x[2 * xs]);
+    const V a2 = I::Add(x[3 * xs], x[4 * xs]), s2 = I::Sub(x[3 * xs], x[4 * xs]);
+    const V a3 = I::Add(x[5 * xs], x[6 * xs]), s3 = I::Sub(x[5 * xs], x[6 * xs]);
+    y[0] = I::Add(I::Add(x[0], a1), I::Add(a2, a3));
+    y[ys] = I::FMadd(I::Set1(.5f), s3, I::FMadd(I::Set1(2.f), s2, s1));
+    y[2 * ys] = I::FMadd(I::Set1(.25f), a3, I::FMadd(I::Set1(4.f), a2, a1));
+    y[3 * ys] = I::FMadd(I::Set1(.125f), s3, I::FMadd(I::Set1(8.f), s2, s1));
+    y[4 * ys] = I::FMadd(I::Set1(.0625f), a3, I::FMadd(I::Set1(16.f), a2, a1));
+    y[5 * ys] = I::Add(I::FMadd(I::Set1(.03125f), s3, I::FMadd(I::Set1(32.f), s2, s1)), x[7 * xs]);
+  } else if constexpr (M == 4) {
     const V a = I::Add(x[xs], x[2 * xs]), b = I::Sub(x[xs], x[2 * xs]);
     const V c = I::Add(x[3 * xs], x[4 * xs]), d = I::Sub(x[3 * xs], x[4 * xs]);
     y[0] = I::Add(I::Add(x[0], a), c);
@@ -221,6 +260,8 @@ template <class I>
 void RunBlock(const WinogradBlock& b) {
   if (b.s->tile == 2) {
     RunTile<I, 2>(b);
+  } else if (b.s->tile == 6) {
+    RunTile<I, 6>(b);
   } else {
     RunTile<I, 4>(b);
   }

@@ -1,5 +1,5 @@
-// Internal to sparkify_nn: our own Winograd convolution, F(4x4, 3x3) or F(2x2, 3x3), over
-// blocked fp32 maps.
+// Internal to sparkify_nn: our own Winograd convolution, F(6x6, 3x3), F(4x4, 3x3) or F(2x2, 3x3),
+// over blocked fp32 maps.
 //
 // oneDNN 2.6's Winograd (jit_wino_4x3) transforms the whole map into a scratchpad (197 MB for
 // IS-Net's /stage1d/rebnconvin, 128 -> 64 channels at 512x512, at a 1024 input), multiplies,
@@ -21,7 +21,7 @@
 namespace sparkify::nn::internal {
 
 // Whether this CPU has the kernel for `s.block` (16: AVX-512; 8: AVX2 with FMA) and the shape
-// is one it takes: whole blocks, positive sizes, tile 2 or 4, non-negative padding. The
+// is one it takes: whole blocks, positive sizes, tile 2, 4 or 6, non-negative padding. The
 // caller checks the rest of the layer: a 3x3 kernel, stride 1, one group.
 bool WinogradConvFits(const WinogradConvShape& s);
 

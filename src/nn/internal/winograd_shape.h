@@ -10,9 +10,11 @@ struct WinogradConvShape {
   int out_c = 0, out_h = 0, out_w = 0;  // output: nChw{block}c, out_c a multiple of block
   int dilation = 1;                     // the same in both directions
   int pad_top = 0, pad_left = 0;        // the bottom and right padding follow from the sizes
-  // Output tile side: 6 = F(6x6, 3x3) (64 points: 5.1x fewer multiplications than direct,
-  // 7.1x the weights, ~10x F(4x4)'s rounding error), 4 = F(4x4, 3x3) (36 points: 4x fewer,
-  // 4x the weights), 2 = F(2x2, 3x3) (16 points: 2.25x fewer, 1.8x the weights).
+  // Output tile side:
+  //   6 = F(6x6, 3x3): 64 points, 5.1x fewer multiplications than direct, 7.1x the weights
+  //       (rounding: about as F(4x4) in winograd_conv_test);
+  //   4 = F(4x4, 3x3): 36 points, 4x fewer, 4x the weights;
+  //   2 = F(2x2, 3x3): 16 points, 2.25x fewer, 1.8x the weights.
   int tile = 4;
 };
 

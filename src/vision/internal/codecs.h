@@ -44,8 +44,15 @@ struct PixelRows {
 };
 
 // PNG of the pixels, zlib level `compression` (0..9). Levels 1-3 are the fast ones: the Paeth
-// filter with run-length matching instead of adaptive filters and zlib's full search.
+// filter with run-length matching instead of adaptive filters and zlib's full search, written
+// by EncodePngInParts on up to two threads (one below 256 KiB of pixels); the others by
+// libpng.
 Result<std::string> EncodePng(const PixelRows& pixels, int compression);
+
+// PNG of the pixels (at least one), Paeth-filtered, deflated at zlib level `level` (1..9)
+// with run-length matches only, its rows cut into `parts` that are compressed each on its own
+// thread (png_writer.cpp).
+Result<std::string> EncodePngInParts(const PixelRows& pixels, int level, int parts);
 
 // Baseline JPEG (4:2:0, quality 1..100) of RGB or RGBA pixels (alpha is dropped).
 Result<std::string> EncodeJpeg(const PixelRows& pixels, int quality);

@@ -28,7 +28,7 @@ endfunction()
 # The tests that drive the product's servers from outside (tests/*.py, the browser test,
 # function_e2e, lambda_awscli_invoke, deploy.*) carry the label `script` besides: the
 # sanitizer stage of scripts/test.sh runs every other test (all GoogleTest binaries, the
-# quick cli.* checks, nn_test_avx2 and model_tools_test), as it always has.
+# quick cli.* checks, nn_test_avx2_* and model_tools_test), as it always has.
 function(sparkify_test name)
   if(SPARKIFY_FUZZ OR NOT SPARKIFY_BUILD_TESTS)
     return()

@@ -26,10 +26,25 @@ namespace {
 
 using namespace sparkify::vision::testing;  // NOLINT
 
+#if defined(__SANITIZE_ADDRESS__)
+#define SPARKIFY_GATE_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SPARKIFY_GATE_SANITIZED 1
+#endif
+#endif
+
+#ifndef SPARKIFY_GATE_SANITIZED
 const char* const kSamples[] = {"astronaut.png", "chelsea.png",     "coffee.png",
                                 "rocket.jpg",    "camera.png",      "coins.png",
                                 "clock_motion.png", "horse.png",    "hubble_deep_field.jpg",
                                 "retina.jpg",    "ihc.png",         "logo.png"};
+#else
+// Under the sanitizers (the Debug build of scripts/test.sh, several times slower: the fp32
+// gate alone took 143 s) the gate watches memory, not numbers: three samples, among them the
+// two where bf16 strays most. The Release stage holds the numbers to all twelve.
+const char* const kSamples[] = {"astronaut.png", "ihc.png", "hubble_deep_field.jpg"};
+#endif
 
 struct Agreement {
   double iou = 1;        // of the masks thresholded at 0.5

@@ -169,12 +169,22 @@ struct Links {
   }
 };
 
+// A range of a block's bytes, [lo, hi) from its start, first written at step `first`.
+struct Piece {
+  uint64_t lo, hi;
+  int first;
+};
+
 // A piece of the arena to place: a memory owner over its life, or a step's scratch over that
-// step alone.
+// step alone. An owner whose parts are written at different steps (a Concat's output, its
+// inputs written into it one by one) holds each part only from then on: the stage-1 output
+// of IS-Net waits in the first half of the last decoder's 134 MB input (at 1024) from the
+// start, its second half only from the step before that decoder.
 struct Block {
   uint64_t bytes;
   int first, last;
   int value;  // or -1 - step, for a scratch
+  std::vector<Piece> pieces;  // cover [0, bytes); each held from its `first` to `last`
   int64_t offset = -1;
 };
 
@@ -252,47 +262,97 @@ void OwnerLifetimes(const Graph& g, const std::vector<Step>& steps, const Links&
 
 // Blocks to place: the memory owners over their lives, and each step's scratch over that step
 // alone.
-std::vector<Block> CollectBlocks(const std::vector<uint64_t>& bytes, const Links& links,
-                                 const std::vector<int>& first, const std::vector<int>& last,
-                                 const MemoryOptions& options, int last_step) {
+std::vector<Block> CollectBlocks(const std::vector<Step>& steps, const std::vector<uint64_t>& bytes,
+                                 const Links& links, const std::vector<int>& first,
+                                 const std::vector<int>& last, const MemoryOptions& options) {
   const size_t nv = bytes.size();
+  const int last_step = static_cast<int>(steps.size());
+  // Each value's ranges inside its owner, with the step that writes it.
+  std::vector<int> written(nv, INT32_MAX);
+  for (int s = 0; s < last_step; ++s) {
+    written[steps[s].output] = std::min(written[steps[s].output], s);
+  }
+  std::vector<std::vector<Piece>> parts(nv);
+  for (size_t v = 1; v < nv; ++v) {
+    if (written[v] == INT32_MAX) continue;
+    uint64_t off = 0;
+    const int r = links.Root(static_cast<int>(v), &off);
+    parts[r].push_back({off, off + bytes[v], written[v]});
+  }
   std::vector<Block> blocks;
   for (size_t v = 1; v < nv; ++v) {
-    if (links.link[v] < 0 && last[v] >= 0) {
-      blocks.push_back({bytes[v], first[v], last[v], static_cast<int>(v)});
+    if (links.link[v] >= 0 || last[v] < 0) continue;
+    // Cut [0, bytes) where any part starts or ends; each cut is held from the first write of
+    // a part covering it (the owner itself covers it all); neighbours held alike merge.
+    std::vector<uint64_t> cuts{0, bytes[v]};
+    for (const Piece& p : parts[v]) {
+      cuts.push_back(p.lo);
+      cuts.push_back(p.hi);
     }
+    std::sort(cuts.begin(), cuts.end());
+    cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
+    std::vector<Piece> pieces;
+    for (size_t k = 0; k + 1 < cuts.size(); ++k) {
+      const uint64_t lo = cuts[k], hi = cuts[k + 1];
+      if (hi > bytes[v]) break;
+      int from = INT32_MAX;
+      for (const Piece& p : parts[v]) {
+        if (p.lo <= lo && hi <= p.hi) from = std::min(from, p.first);
+      }
+      from = std::clamp(from, first[v], last[v]);
+      if (!pieces.empty() && pieces.back().first == from) {
+        pieces.back().hi = hi;
+      } else {
+        pieces.push_back({lo, hi, from});
+      }
+    }
+    blocks.push_back({bytes[v], first[v], last[v], static_cast<int>(v), std::move(pieces)});
   }
   if (options.step_scratch) {
     for (int s = 0; s < last_step; ++s) {
       uint64_t need = options.step_scratch(s);
-      if (need > 0) blocks.push_back({need, s, s, -1 - s});
+      if (need > 0) blocks.push_back({need, s, s, -1 - s, {{0, need, s}}});
     }
   }
   return blocks;
 }
 
 // Sets every block's offset and the arena's size. Greedy: biggest first, at the lowest offset
-// free during its whole life.
+// where none of its pieces meets a piece placed before it, in bytes and in time.
 void PlaceBlocks(std::vector<Block>& blocks, uint64_t alignment, MemoryPlan& plan) {
   std::sort(blocks.begin(), blocks.end(), [](const Block& a, const Block& b) {
     return a.bytes != b.bytes ? a.bytes > b.bytes : a.value < b.value;
   });
   const uint64_t align = std::max<uint64_t>(alignment, 1);
+  std::vector<std::vector<std::pair<uint64_t, uint64_t>>> busy;  // per piece of the block
   for (size_t i = 0; i < blocks.size(); ++i) {
     Block& b = blocks[i];
-    std::vector<std::pair<uint64_t, uint64_t>> busy;
+    busy.assign(b.pieces.size(), {});
     for (size_t j = 0; j < i; ++j) {
       const Block& p = blocks[j];
-      if (p.first <= b.last && b.first <= p.last) {
-        busy.emplace_back(static_cast<uint64_t>(p.offset),
-                          static_cast<uint64_t>(p.offset) + p.bytes);
+      if (p.last < b.first || b.last < p.first) continue;
+      for (size_t k = 0; k < b.pieces.size(); ++k) {
+        for (const Piece& q : p.pieces) {
+          if (q.first <= b.last && b.pieces[k].first <= p.last) {
+            busy[k].emplace_back(static_cast<uint64_t>(p.offset) + q.lo,
+                                 static_cast<uint64_t>(p.offset) + q.hi);
+          }
+        }
       }
     }
-    std::sort(busy.begin(), busy.end());
+    // The lowest aligned offset: move past whatever a piece meets until nothing is met (the
+    // offset only grows, so this ends).
     uint64_t at = 0;
-    for (const auto& [lo, hi] : busy) {
-      if (at + b.bytes <= lo) break;
-      at = std::max(at, (hi + align - 1) / align * align);
+    for (bool moved = true; moved;) {
+      moved = false;
+      for (size_t k = 0; k < b.pieces.size(); ++k) {
+        for (const auto& [lo, hi] : busy[k]) {
+          if (at + b.pieces[k].lo < hi && lo < at + b.pieces[k].hi) {
+            at = (hi - b.pieces[k].lo + align - 1) / align * align;
+            moved = true;
+          }
+        }
+      }
     }
     b.offset = static_cast<int64_t>(at);
     plan.arena_bytes = std::max(plan.arena_bytes, at + b.bytes);
@@ -336,8 +396,7 @@ MemoryPlan PlanMemory(const Graph& g, const std::vector<Shape>& shapes, std::vec
 
   std::vector<int> first(nv, INT32_MAX), last(nv, -1);
   OwnerLifetimes(g, steps, links, first, last);
-  std::vector<Block> blocks =
-      CollectBlocks(bytes, links, first, last, options, static_cast<int>(steps.size()));
+  std::vector<Block> blocks = CollectBlocks(steps, bytes, links, first, last, options);
   PlaceBlocks(blocks, options.alignment, plan);
   AssignOffsets(blocks, links, steps.size(), plan);
   return plan;

@@ -573,13 +573,18 @@ void* WeightCache::Buffer::Reserve(size_t need) {
   return mem.get();
 }
 
+float* WeightCache::Plain(int id) {
+  const size_t n = static_cast<size_t>(graph_.weights[static_cast<size_t>(id)].elements());
+  auto* plain = static_cast<float*>(plain_.Reserve(n * sizeof(float)));
+  graph_.CopyWeight(id, plain);
+  return plain;
+}
+
 dnnl::memory WeightCache::Weights(int id, const memory::dims& dims, const memory::desc& md) {
   for (const Entry& e : entries_) {
     if (e.id == id && e.md == md) return e.mem;
   }
-  const size_t n = static_cast<size_t>(graph_.weights[static_cast<size_t>(id)].elements());
-  auto* plain_data = static_cast<float*>(plain_.Reserve(n * sizeof(float)));
-  graph_.CopyWeight(id, plain_data);
+  float* plain_data = Plain(id);
   memory plain(memory::desc(dims, dt::f32, dims.size() == 5 ? tag::goihw : tag::oihw), engine_,
                plain_data);
   const bool ours =
@@ -617,9 +622,7 @@ const float* WeightCache::Converted(
   for (const Entry& e : entries_) {
     if (e.id == id && e.layout == layout) return static_cast<const float*>(e.mem.get_data_handle());
   }
-  const size_t n = static_cast<size_t>(graph_.weights[static_cast<size_t>(id)].elements());
-  auto* plain_data = static_cast<float*>(plain_.Reserve(n * sizeof(float)));
-  graph_.CopyWeight(id, plain_data);
+  const float* plain_data = Plain(id);
   memory::desc md({static_cast<memory::dim>(floats)}, dt::f32, tag::x);
   memory mem(md, engine_, Take(floats * sizeof(float)));
   convert(plain_data, static_cast<float*>(mem.get_data_handle()));

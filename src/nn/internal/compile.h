@@ -67,6 +67,8 @@ class WeightCache {
   };
   // Memory for a weight of `bytes` that lives as long as the cache.
   void* Take(size_t bytes);
+  // Weight `id` in fp32 as the file has it, in the reused conversion buffer.
+  float* Plain(int id);
 
   const Graph& graph_;
   dnnl::engine engine_;

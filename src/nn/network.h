@@ -56,7 +56,7 @@ struct NetworkOptions {
   // share of the input's pixels: 21% fewer multiplications, 1.8x F(4x4)'s weights (small
   // there: few channels), rounding within the same bound in winograd_conv_test. Default: 1/16
   // (IS-Net's 256x256 and 512x512 maps at 1024: 128 -> 64 channels at 512x512 went from
-  // 42-45 to 34-36 ms; on 128x128 maps F(6x6) gained nothing). Above 1: never.
+  // 42-45 to 34-36 ms; on 128x128 maps F(6x6) gained nothing). Infinity: never.
   double winograd_f6_share = 1.0 / 16;
   // OpenMP threads for oneDNN (process-wide). 0: the number of CPUs we may run on.
   int threads = 0;

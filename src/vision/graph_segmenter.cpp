@@ -1,6 +1,7 @@
 // GraphSegmenter: manifest + verified graph bytes -> one nn::Network shared by every input
 // size (the engine keeps a plan per size and one copy of the weights per layout).
 #include <algorithm>
+#include <limits>
 #include <new>
 
 #include <opencv2/core.hpp>
@@ -77,7 +78,7 @@ Result<std::unique_ptr<GraphSegmenter>> GraphSegmenter::Load(const std::string& 
     no.threads = options.num_threads;
     no.winograd = options.winograd;
     no.own_winograd = options.own_winograd;
-    if (!options.winograd_f6) no.winograd_f6_share = 2;  // more than every pixel: never
+    if (!options.winograd_f6) no.winograd_f6_share = std::numeric_limits<double>::infinity();
     auto network = nn::Network::Create(mapped, mapped->data(), no);
     if (!network.ok()) return network.status().Annotate("model file " + model_path);
     shared->network = std::move(*network);

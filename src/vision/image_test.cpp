@@ -1,6 +1,8 @@
 // DecodeImage: colour layouts, EXIF orientation, limits and bad inputs.
 #include "vision/image.h"
 
+#include <zlib.h>
+
 #include <chrono>
 
 #include <gtest/gtest.h>
@@ -382,9 +384,51 @@ TEST(EncodeTest, PngOfEveryLayoutDecodesBackExactly) {
   EXPECT_EQ(MustDecode(*jpeg).pixels.type(), CV_8UC3);
 }
 
+// Checks a PNG's chunks by hand: every CRC-32, and the IDAT data as one zlib stream whose
+// Adler-32 matches (libpng only warns about a bad one, and OpenCV reads through libpng).
+// Returns the inflated bytes (filter type + row, per row).
+std::string CheckedImageData(const std::string& png) {
+  EXPECT_EQ(png.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
+  auto be32 = [&](size_t at) {
+    return static_cast<uint32_t>(static_cast<uint8_t>(png[at])) << 24 |
+           static_cast<uint32_t>(static_cast<uint8_t>(png[at + 1])) << 16 |
+           static_cast<uint32_t>(static_cast<uint8_t>(png[at + 2])) << 8 |
+           static_cast<uint32_t>(static_cast<uint8_t>(png[at + 3]));
+  };
+  std::string idat;
+  uint32_t width = 0, height = 0;
+  int channels = 0;
+  size_t at = 8;
+  while (at + 12 <= png.size()) {
+    const uint32_t length = be32(at);
+    const std::string type = png.substr(at + 4, 4);
+    EXPECT_LE(at + 12 + length, png.size());
+    const uint32_t crc = static_cast<uint32_t>(crc32(
+        0, reinterpret_cast<const Bytef*>(png.data() + at + 4), static_cast<uInt>(4 + length)));
+    EXPECT_EQ(be32(at + 8 + length), crc) << type << " chunk's CRC";
+    if (type == "IHDR") {
+      width = be32(at + 8);
+      height = be32(at + 12);
+      const int color = png[at + 17];
+      channels = color == 0 ? 1 : color == 2 ? 3 : 4;
+    }
+    if (type == "IDAT") idat += png.substr(at + 8, length);
+    at += 12 + length;
+  }
+  EXPECT_EQ(at, png.size()) << "bytes after the last chunk";
+  std::string raw(static_cast<size_t>(height) * (static_cast<size_t>(width) * channels + 1), '\0');
+  uLongf got = raw.size();
+  EXPECT_EQ(uncompress(reinterpret_cast<Bytef*>(raw.data()), &got,
+                       reinterpret_cast<const Bytef*>(idat.data()), idat.size()),
+            Z_OK)
+      << "the IDAT data is not one good zlib stream (header, data, Adler-32)";
+  EXPECT_EQ(got, raw.size());
+  return raw;
+}
+
 // The fast levels' own writer: its rows cut into parts deflated apart, then laid end to end.
 // Read back by libpng (DecodeImage) and by OpenCV's decoder, for every layout, sizes down to
-// one pixel, and more parts than rows.
+// one pixel, and more parts than rows; its chunks and zlib stream checked by hand.
 TEST(EncodeTest, PngInPartsDecodesBackExactlyInBothDecoders) {
   cv::RNG rng(7);
   for (int channels : {1, 3, 4}) {
@@ -401,6 +445,8 @@ TEST(EncodeTest, PngInPartsDecodesBackExactlyInBothDecoders) {
         const std::string what = std::to_string(channels) + " channels, " +
                                  std::to_string(size.width) + "x" + std::to_string(size.height) +
                                  ", " + std::to_string(parts) + " parts";
+        SCOPED_TRACE(what);
+        CheckedImageData(*png);
         Image back = MustDecode(*png);
         cv::Mat want = px;
         if (channels == 1) cv::cvtColor(px, want, cv::COLOR_GRAY2RGB);
@@ -417,6 +463,12 @@ TEST(EncodeTest, PngInPartsDecodesBackExactlyInBothDecoders) {
   }
   internal::PixelRows none{nullptr, 0, 0, 4, 0};
   EXPECT_FALSE(internal::EncodePngInParts(none, 2, 2).ok());
+  // Over 1 GiB of rows (zlib counts in 32 bits): refused before a byte is read.
+  uint8_t one_pixel[4] = {};
+  internal::PixelRows huge{one_pixel, 1 << 16, 1 << 15, 4, size_t{1} << 18};
+  Result<std::string> refused = internal::EncodePngInParts(huge, 2, 2);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Status::Code::kInvalidArgument);
 }
 
 // On a real cut-out, parts cost next to nothing in size.

@@ -8,8 +8,9 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
-#include <system_error>
+#include <exception>
 #include <thread>
 #include <vector>
 
@@ -38,14 +39,18 @@ struct Part {
   std::string deflated;
   uLong adler = 0;
   size_t filtered_bytes = 0;
-  bool ok = false;
+  enum { kPending, kDone, kOutOfMemory, kZlibFailed } outcome = kPending;
 };
 
 // Filters and deflates rows [y0, y1) into `p.deflated`.
 void Compress(const PixelRows& px, int level, Part& p) {
   const size_t row_bytes = static_cast<size_t>(px.width) * px.channels;
   z_stream z{};
-  if (deflateInit2(&z, level, Z_DEFLATED, -15, 8, Z_RLE) != Z_OK) return;
+  const int init = deflateInit2(&z, level, Z_DEFLATED, -15, 8, Z_RLE);
+  if (init != Z_OK) {
+    p.outcome = init == Z_MEM_ERROR ? Part::kOutOfMemory : Part::kZlibFailed;
+    return;
+  }
   p.adler = adler32(0, nullptr, 0);
   try {
     // Rows are filtered a batch at a time (~256 KiB) and handed to zlib.
@@ -72,13 +77,15 @@ void Compress(const PixelRows& px, int level, Part& p) {
       const int rc = deflate(&z, flush);
       // deflateBound leaves room for everything: the input is always taken whole.
       if (z.avail_in != 0 || (flush == Z_FINISH ? rc != Z_STREAM_END : rc != Z_OK)) {
+        p.outcome = rc == Z_MEM_ERROR ? Part::kOutOfMemory : Part::kZlibFailed;
         deflateEnd(&z);
         return;
       }
     }
     p.deflated.resize(p.deflated.size() - z.avail_out);
-    p.ok = true;
+    p.outcome = Part::kDone;
   } catch (const std::bad_alloc&) {
+    p.outcome = Part::kOutOfMemory;
   }
   deflateEnd(&z);
 }
@@ -108,6 +115,13 @@ Result<std::string> EncodePngInParts(const PixelRows& px, int level, int parts) 
   if (px.width <= 0 || px.height <= 0 || px.data == nullptr) {
     return Status::InvalidArgument("PNG encoding needs at least one pixel");
   }
+  // zlib counts a call's input and output in 32 bits, and a PNG chunk holds under 2 GiB: the
+  // product's images (at most 40 Mpixels) stay far below this.
+  const uint64_t filtered =
+      static_cast<uint64_t>(px.height) * (static_cast<uint64_t>(px.width) * px.channels + 1);
+  if (filtered > (1ull << 30)) {
+    return Status::InvalidArgument("image too large for a PNG of ours (over 1 GiB of rows)");
+  }
   level = std::clamp(level, 1, 9);
   parts = std::clamp(parts, 1, px.height);
   try {
@@ -118,17 +132,21 @@ Result<std::string> EncodePngInParts(const PixelRows& px, int level, int parts) 
       ps[k].last = k == parts - 1;
     }
     std::vector<std::thread> helpers;
+    helpers.reserve(static_cast<size_t>(parts - 1));  // no reallocation once threads run
     for (int k = 1; k < parts; ++k) {
       try {
         helpers.emplace_back([&px, level, &p = ps[k]] { Compress(px, level, p); });
-      } catch (const std::system_error&) {
+      } catch (const std::exception&) {
         Compress(px, level, ps[k]);  // no thread to be had: this one does it
       }
     }
     Compress(px, level, ps[0]);
     for (auto& h : helpers) h.join();
-    if (!std::all_of(ps.begin(), ps.end(), [](const Part& p) { return p.ok; })) {
-      return Status::ResourceExhausted("out of memory compressing a PNG image");
+    for (const Part& p : ps) {
+      if (p.outcome == Part::kOutOfMemory) {
+        return Status::ResourceExhausted("out of memory compressing a PNG image");
+      }
+      if (p.outcome != Part::kDone) return Status::Internal("zlib failed compressing a PNG image");
     }
 
     std::string idat;

@@ -146,6 +146,8 @@ INSTANTIATE_TEST_SUITE_P(
         Case{6, 16, 32, 32, 17, 19, 2, 2, 2, kRelu, Case::kResidual, true, 1},
         Case{6, 16, 128, 64, 24, 24, 1, 1, 1, kRelu, Case::kNoResidual, true, 2},
         Case{6, 16, 32, 32, 60, 52, 1, 1, 1, kRelu, Case::kResidual, false, 3},
+        Case{6, 16, 32, 32, 16, 22, 4, 4, 4, kRelu, Case::kNoResidual, true, 2},
+        Case{6, 16, 32, 16, 14, 20, 1, 0, 2, kRelu, Case::kNoResidual, true, 2},
         // AVX2: groups of 2 and 1 vectors of 8.
         Case{4, 8, 64, 64, 20, 24, 1, 1, 1, kRelu, Case::kNoResidual, true, 2},
         Case{4, 8, 24, 8, 13, 9, 1, 1, 1, kRelu, Case::kResidual, true, 1},

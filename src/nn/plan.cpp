@@ -294,7 +294,6 @@ std::vector<Block> CollectBlocks(const std::vector<Step>& steps, const std::vect
     std::vector<Piece> pieces;
     for (size_t k = 0; k + 1 < cuts.size(); ++k) {
       const uint64_t lo = cuts[k], hi = cuts[k + 1];
-      if (hi > bytes[v]) break;
       int from = INT32_MAX;
       for (const Piece& p : parts[v]) {
         if (p.lo <= lo && hi <= p.hi) from = std::min(from, p.first);

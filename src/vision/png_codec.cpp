@@ -167,12 +167,11 @@ Result<std::string> EncodePng(const PixelRows& pixels, int compression) {
   if (pixels.channels != 1 && pixels.channels != 3 && pixels.channels != 4) {
     return Status::InvalidArgument("PNG encoding needs grey, RGB or RGBA pixels");
   }
-  const size_t bytes =
-      static_cast<size_t>(std::max(pixels.width, 0)) * std::max(pixels.height, 0) * pixels.channels;
-  if (compression >= 1 && compression <= 3 && bytes > 0 && bytes < (size_t{1} << 30)) {
+  if (compression >= 1 && compression <= 3 && PngInPartsTakes(pixels)) {
     // The fast levels: the Paeth filter and run-length matches (on the samples' cut-outs 3x
     // faster than libpng's adaptive filters with zlib's level 3, and 2% larger), on two
     // threads where there is enough to share.
+    const size_t bytes = static_cast<size_t>(pixels.width) * pixels.height * pixels.channels;
     return EncodePngInParts(pixels, compression, bytes >= (256u << 10) ? 2 : 1);
   }
   try {

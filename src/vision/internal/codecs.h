@@ -51,8 +51,10 @@ Result<std::string> EncodePng(const PixelRows& pixels, int compression);
 
 // PNG of the pixels (at least one), Paeth-filtered, deflated at zlib level `level` (1..9)
 // with run-length matches only, its rows cut into `parts` that are compressed each on its own
-// thread (png_writer.cpp).
+// thread (png_writer.cpp). Requires PngInPartsTakes(pixels), else InvalidArgument.
 Result<std::string> EncodePngInParts(const PixelRows& pixels, int level, int parts);
+// Whether EncodePngInParts takes these pixels: at least one, at most 1 GiB of filtered rows.
+bool PngInPartsTakes(const PixelRows& pixels);
 
 // Baseline JPEG (4:2:0, quality 1..100) of RGB or RGBA pixels (alpha is dropped).
 Result<std::string> EncodeJpeg(const PixelRows& pixels, int quality);

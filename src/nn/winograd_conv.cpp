@@ -180,6 +180,37 @@ void WinogradConvWeights(const WinogradConvShape& s, const float* oihw, float* o
 #endif
 }
 
+BlockShares::BlockShares(int blocks, int threads)
+    : threads_(std::max(threads, 1)), shares_(std::make_unique<Share[]>(threads_)) {
+  for (int t = 0; t < threads_; ++t) {
+    const uint64_t first = static_cast<uint64_t>(long{blocks} * t / threads_);
+    const uint64_t end = static_cast<uint64_t>(long{blocks} * (t + 1) / threads_);
+    shares_[t].range.store(first << 32 | end, std::memory_order_relaxed);
+  }
+}
+
+int BlockShares::Next(int thread) {
+  // The blocks' work is independent; the caller's join orders their results. The exchanges
+  // only have to be atomic.
+  std::atomic<uint64_t>& own = shares_[thread].range;
+  uint64_t r = own.load(std::memory_order_relaxed);
+  while ((r >> 32) < (r & 0xffffffffu)) {  // front of its own share
+    if (own.compare_exchange_weak(r, r + (uint64_t{1} << 32), std::memory_order_relaxed)) {
+      return static_cast<int>(r >> 32);
+    }
+  }
+  for (int k = 1; k < threads_; ++k) {  // back of another's
+    std::atomic<uint64_t>& other = shares_[(thread + k) % threads_].range;
+    r = other.load(std::memory_order_relaxed);
+    while ((r >> 32) < (r & 0xffffffffu)) {
+      if (other.compare_exchange_weak(r, r - 1, std::memory_order_relaxed)) {
+        return static_cast<int>((r & 0xffffffffu) - 1);
+      }
+    }
+  }
+  return -1;
+}
+
 WinogradConvPlan PlanWinogradConv(const WinogradConvShape& s, int threads) {
   WinogradConvPlan p;
   p.shape = s;
@@ -205,12 +236,16 @@ void WinogradConv(const WinogradConvPlan& plan, const float* in, const float* we
   const int count = static_cast<int>(plan.tiles.size() / 2);
   const int blocks = plan.blocks;
   const size_t per_thread = ThreadFloats(s, rows);
-  // Thread `thread` of `n` takes a contiguous share of the blocks.
-  auto part = [&](int thread, int n) {
+  // Each thread starts on a contiguous share of the blocks (the part of the map it wrote in
+  // the layer before, often still in its caches), front to back; once done it takes blocks
+  // from the back of the others' shares. The last blocks then go to whichever thread is free,
+  // instead of one thread waiting for the other at the end of the layer.
+  BlockShares shares(blocks, plan.threads);
+  auto part = [&](int thread) {
     float* v = static_cast<float*>(scratch) + per_thread * thread;
     const long v_point = PointStride(rows, s.in_c), m_point = PointStride(rows, s.out_c);
     float* m = v + static_cast<size_t>(Points(s)) * static_cast<size_t>(v_point);
-    for (int k = blocks * thread / n; k < blocks * (thread + 1) / n; ++k) {
+    for (int k = shares.Next(thread); k >= 0; k = shares.Next(thread)) {
       const int t0 = static_cast<int>(long{k} * count / blocks);
       const int t1 = static_cast<int>(long{k + 1} * count / blocks);
       const WinogradBlock b{&s,
@@ -235,18 +270,18 @@ void WinogradConv(const WinogradConvPlan& plan, const float* in, const float* we
 #ifdef _OPENMP
   // oneDNN's own OpenMP threads (they spin for a while after each of its steps).
 #pragma omp parallel num_threads(n)
-  part(omp_get_thread_num(), omp_get_num_threads());
+  part(omp_get_thread_num());
 #else
   std::vector<std::thread> helpers;
   helpers.reserve(static_cast<size_t>(n));
   for (int t = 1; t < n; ++t) {
     try {
-      helpers.emplace_back(part, t, n);
+      helpers.emplace_back(part, t);
     } catch (const std::system_error&) {
-      part(t, n);  // no thread to be had: this one does that share too
+      break;  // no thread to be had: those that run take the missing threads' shares
     }
   }
-  part(0, n);
+  part(0);
   for (auto& h : helpers) h.join();
 #endif
 }

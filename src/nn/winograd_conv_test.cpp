@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <memory>
 #include <random>
+#include <thread>
 #include <vector>
 
 namespace sparkify::nn::internal {
@@ -188,6 +189,61 @@ TEST(WinogradConvPlanTest, CutsTheTilesIntoEvenBlocks) {
     }
     const size_t points = static_cast<size_t>(c.tile + 2) * (c.tile + 2);
     EXPECT_GE(p.scratch_bytes, points * p.rows * (s.in_c + s.out_c) * sizeof(float) * p.threads);
+  }
+}
+
+TEST(BlockSharesTest, OwnShareFrontToBackThenTheOthersFromTheBack) {
+  BlockShares shares(10, 2);  // thread 0: 0-4, thread 1: 5-9
+  EXPECT_EQ(shares.Next(1), 5);
+  EXPECT_EQ(shares.Next(1), 6);
+  for (int k = 0; k < 5; ++k) EXPECT_EQ(shares.Next(0), k);
+  EXPECT_EQ(shares.Next(0), 9);  // thread 1's last two, from the back
+  EXPECT_EQ(shares.Next(0), 8);
+  EXPECT_EQ(shares.Next(1), 7);
+  EXPECT_EQ(shares.Next(1), -1);
+  EXPECT_EQ(shares.Next(0), -1);
+}
+
+TEST(BlockSharesTest, UnevenSharesAndThreadsThatNeverCome) {
+  BlockShares shares(7, 3);  // 0-1, 2-3, 4-6; threads 1 and 2 never ask
+  std::vector<int> got;
+  for (int k = shares.Next(0); k >= 0; k = shares.Next(0)) got.push_back(k);
+  EXPECT_EQ(got, (std::vector<int>{0, 1, 3, 2, 6, 5, 4}));
+  BlockShares none(0, 2);
+  EXPECT_EQ(none.Next(0), -1);
+  EXPECT_EQ(none.Next(1), -1);
+  BlockShares more_threads(2, 4);  // threads 0 and 2 own nothing: they take from the others
+  EXPECT_EQ(more_threads.Next(0), 0);
+  EXPECT_EQ(more_threads.Next(0), 1);
+  EXPECT_EQ(more_threads.Next(2), -1);
+}
+
+// Threads racing for the blocks: each handed out exactly once.
+TEST(BlockSharesTest, EveryBlockOnceUnderContention) {
+  for (int threads : {2, 3, 8}) {
+    for (int blocks : {1, 5, 64, 10000}) {
+      BlockShares shares(blocks, threads);
+      std::vector<std::vector<int>> got(static_cast<size_t>(threads));
+      std::vector<std::thread> pool;
+      for (int t = 0; t < threads; ++t) {
+        pool.emplace_back([&, t] {
+          for (int k = shares.Next(t); k >= 0; k = shares.Next(t)) got[t].push_back(k);
+        });
+      }
+      for (auto& th : pool) th.join();
+      std::vector<int> seen(static_cast<size_t>(blocks), 0);
+      for (const auto& g : got) {
+        for (int k : g) {
+          ASSERT_GE(k, 0);
+          ASSERT_LT(k, blocks);
+          ++seen[static_cast<size_t>(k)];
+        }
+      }
+      for (int k = 0; k < blocks; ++k) {
+        EXPECT_EQ(seen[static_cast<size_t>(k)], 1)
+            << "block " << k << " of " << blocks << ", " << threads << " threads";
+      }
+    }
   }
 }
 

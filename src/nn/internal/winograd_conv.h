@@ -11,7 +11,10 @@
 // same computation on tiles whose pixels are `dilation` apart.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -49,6 +52,24 @@ struct WinogradConvPlan {
 
 // Requires WinogradConvFits(s).
 WinogradConvPlan PlanWinogradConv(const WinogradConvShape& s, int threads);
+
+// Hands out blocks 0 .. blocks - 1 to `threads` threads, each block once. Thread t owns the
+// t-th contiguous share (as even as can be) and takes it front to back; with its own share
+// empty it takes from the back of the others'. Next is safe to call from all threads at once;
+// a thread that never calls leaves its share to the others.
+class BlockShares {
+ public:
+  BlockShares(int blocks, int threads);
+  // A block not handed out before, or -1 when all are. 0 <= thread < threads.
+  int Next(int thread);
+
+ private:
+  struct alignas(64) Share {      // one cache line each: the owners do not contend
+    std::atomic<uint64_t> range;  // first block left << 32 | one past the last
+  };
+  int threads_;
+  std::unique_ptr<Share[]> shares_;
+};
 
 // out = act(conv(in) + bias) (+ residual, after the activation: oneDNN's sum post-op).
 // `weights` from WinogradConvWeights; `bias` out_c values or null; `act` none or ReLU;

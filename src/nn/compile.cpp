@@ -11,6 +11,7 @@
 
 #include "nn/internal/compile.h"
 #include "nn/internal/narrow_conv.h"
+#include "nn/internal/plain_resize.h"
 #include "nn/internal/winograd_conv.h"
 #include "nn/internal/winograd_weights.h"
 
@@ -337,6 +338,7 @@ class Compiler {
           break;
         }
         case StepKind::kResize: {
+          if (AddPlainResize(i, name)) break;
           dnnl::resampling_forward::desc d(
               dnnl::prop_kind::forward_inference,
               n.nearest ? dnnl::algorithm::resampling_nearest : dnnl::algorithm::resampling_linear,
@@ -443,6 +445,39 @@ class Compiler {
     if (c.residual == ResidualMode::kSeparate) {
       AddBinary(values_[st.output], values_[st.residual], values_[st.output], name + " (add)");
     }
+  }
+
+  // A linear Resize between plain fp32 values (fewer channels than a block) by our own
+  // kernel, then its activation by oneDNN in place; false when the step is not one.
+  bool AddPlainResize(size_t i, const std::string& name) {
+    const Step& st = plan_->steps[i];
+    const Node& n = g_.nodes[static_cast<size_t>(st.node)];
+    const memory src = values_[st.inputs[0]], dst = values_[st.output];
+    const memory::desc plain_src(src.get_desc().dims(), dt::f32, tag::nchw);
+    const memory::desc plain_dst(dst.get_desc().dims(), dt::f32, tag::nchw);
+    if (n.nearest || src.get_desc() != plain_src || dst.get_desc() != plain_dst) return false;
+    const Shape& in = plan_->shapes[static_cast<size_t>(st.inputs[0])];
+    const Shape& out = plan_->shapes[static_cast<size_t>(st.output)];
+    PlainResizeShape s;
+    s.c = in.c, s.in_h = in.h, s.in_w = in.w;
+    s.out_h = out.h, s.out_w = out.w;
+    if (in.c != out.c || !PlainResizeFits(s)) return false;
+    const float* from = static_cast<const float*>(src.get_data_handle());
+    float* to = static_cast<float*>(dst.get_data_handle());
+    const int threads = set_.threads;
+    CompiledPlan::Exec e;
+    e.run = [s, from, to, threads] { PlainResize(s, from, to, threads); };
+    e.name = name;
+    e.impl = "plain_resize";
+    plan_->execs.push_back(std::move(e));
+    if (st.activation != Activation::kNone) {
+      dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference, EltwiseAlg(st.activation),
+                                    plain_dst, 0.f, 0.f);
+      dnnl::eltwise_forward::primitive_desc pd(d, PlainAttr(), eng_);
+      AddWithScratch(dnnl::eltwise_forward(pd), pd, {{DNNL_ARG_SRC, dst}, {DNNL_ARG_DST, dst}},
+                     name + " (activation)", 0);
+    }
+    return true;
   }
 
   void AddNarrowConv(size_t i, const std::string& name) {

@@ -455,7 +455,11 @@ class Compiler {
     const memory src = values_[st.inputs[0]], dst = values_[st.output];
     const memory::desc plain_src(src.get_desc().dims(), dt::f32, tag::nchw);
     const memory::desc plain_dst(dst.get_desc().dims(), dt::f32, tag::nchw);
-    if (n.nearest || src.get_desc() != plain_src || dst.get_desc() != plain_dst) return false;
+    // Value 0 (the network's input) gets its address only while a forward runs.
+    if (n.nearest || st.inputs[0] == 0 || src.get_desc() != plain_src ||
+        dst.get_desc() != plain_dst) {
+      return false;
+    }
     const Shape& in = plan_->shapes[static_cast<size_t>(st.inputs[0])];
     const Shape& out = plan_->shapes[static_cast<size_t>(st.output)];
     PlainResizeShape s;

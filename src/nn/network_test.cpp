@@ -126,6 +126,15 @@ TEST(NetworkTest, AResidualTheConvolutionReadsIsNotOverwritten) {
   }
 }
 
+// A linear Resize straight on the network's input (plain NCHW, its address known only while a
+// forward runs), alone and before a convolution.
+TEST(NetworkTest, AResizeOfTheInputReadsTheInput) {
+  GraphBuilder b(3, 21);
+  EXPECT_LT(RunBoth(b.Build(b.Resize("input", 2)), 9, 14).max, 1e-5);
+  GraphBuilder c(3, 22);
+  EXPECT_LT(RunBoth(c.Build(c.Conv(c.Resize("input", 3), 16)), 8, 6).max, 2e-5);
+}
+
 TEST(NetworkTest, NoStepRunsOnAReferenceKernel) {
   std::vector<StepTiming> t;
   (void)RunBoth(Rsu(3, 16, 32), 32, 32, {}, &t);

@@ -14,8 +14,8 @@ namespace {
 
 // Where output index `o` reads from along a side of `in` pixels scaled by the integer
 // `scale`: half-pixel centres put it at (o + 0.5) / scale - 0.5 = (2 o + 1 - scale) / (2
-// scale), between pixels `lo` and `hi` with weight `w` on `hi`. Exact in float: the
-// numerator and the power-of-two-free denominator are small integers.
+// scale), between pixels `lo` and `hi` with weight `w` on `hi` (from small integers: the
+// weight is exact, or correctly rounded where 2 scale is not a power of two).
 struct Source {
   int lo, hi;
   float w;

@@ -69,6 +69,7 @@ class Compiler {
       SPARKIFY_ASSIGN_OR_RETURN(convs_[i], ChooseConv(st));
       st.in_place = convs_[i]->residual == ResidualMode::kSum;
     }
+    FusePools();
     MemoryOptions mo;
     mo.channel_block = set_.block;
     mo.value_bytes = [this](int v) { return ValueMd(v).get_size(); };
@@ -152,6 +153,35 @@ class Compiler {
     s.pad_top = n.pads[0], s.pad_left = n.pads[1];
     if (!NarrowConvFits(s)) return std::nullopt;
     return s;
+  }
+
+  // A MaxPool (2x2, stride 2, no padding) of a Winograd layer's result is written by that
+  // layer from the tiles it holds (one pass over the map less: IS-Net pools each encoder
+  // stage's output and more inside its RSU blocks, 7 ms per forward at 1024 on their own); the
+  // pool's step then does nothing. The plan holds the pool's memory from the layer's step.
+  void FusePools() {
+    std::vector<Step>& steps = plan_->steps;
+    std::vector<int> producer(g_.values.size(), -1);
+    for (size_t i = 0; i < steps.size(); ++i) producer[steps[i].output] = static_cast<int>(i);
+    pooled_by_.assign(steps.size(), false);
+    for (size_t j = 0; j < steps.size(); ++j) {
+      const Step& pool = steps[j];
+      if (pool.kind != StepKind::kMaxPool) continue;
+      const Node& n = g_.nodes[static_cast<size_t>(pool.node)];
+      if (n.kernel[0] != 2 || n.kernel[1] != 2 || n.strides[0] != 2 || n.strides[1] != 2 ||
+          n.pads != std::array<int, 4>{0, 0, 0, 0}) {
+        continue;
+      }
+      const int i = producer[pool.inputs[0]];
+      if (i < 0 || !wino_[i] || steps[i].also_writes >= 0) continue;
+      WinogradConvShape s = *wino_[i];
+      const Shape& out = plan_->shapes[static_cast<size_t>(pool.output)];
+      s.pool_h = out.h, s.pool_w = out.w;
+      if (!WinogradConvFits(s)) continue;  // dilated, or not half the sides
+      wino_[i] = s;
+      steps[i].also_writes = pool.output;
+      pooled_by_[j] = true;
+    }
   }
 
   // The shape for our own Winograd kernel: a 3x3 stride-1 convolution between blocked fp32
@@ -323,6 +353,7 @@ class Compiler {
           }
           break;
         case StepKind::kMaxPool: {
+          if (pooled_by_[i]) break;  // written by the convolution before it
           const Shape& in = plan_->shapes[st.inputs[0]];
           const Shape& out = plan_->shapes[st.output];
           memory::dims pad_r{(out.h - 1) * n.strides[0] + n.kernel[0] - in.h - n.pads[0],
@@ -522,15 +553,18 @@ class Compiler {
                                 ? static_cast<const float*>(values_[st.residual].get_data_handle())
                                 : nullptr;
     const Activation act = st.activation;
+    float* pooled = st.also_writes >= 0
+                        ? static_cast<float*>(values_[st.also_writes].get_data_handle())
+                        : nullptr;
     auto layer = std::make_shared<const WinogradConvPlan>(PlanWinogradConv(s, set_.threads));
     scratch_need_ = std::max(scratch_need_, layer->scratch_bytes);
     // The shared scratch is allocated once every step has said what it needs.
     CompiledPlan* plan = plan_;
     CompiledPlan::Exec e;
-    e.run = [layer, in, w, bias, act, residual, out, plan] {
-      WinogradConv(*layer, in, w, bias, act, residual, out, plan->scratch.get());
+    e.run = [layer, in, w, bias, act, residual, out, plan, pooled] {
+      WinogradConv(*layer, in, w, bias, act, residual, out, plan->scratch.get(), pooled);
     };
-    e.name = name;
+    e.name = pooled != nullptr ? name + "+maxpool" : name;
     e.impl = layout;
     e.gflop = 2.0 * s.out_c * s.in_c * 9 * double(s.out_h) * s.out_w / 1e9;
     plan_->execs.push_back(std::move(e));
@@ -561,6 +595,7 @@ class Compiler {
   std::vector<std::optional<ConvChoice>> convs_;
   std::vector<std::optional<NarrowConvShape>> narrow_;  // steps our own kernels compute
   std::vector<std::optional<WinogradConvShape>> wino_;
+  std::vector<bool> pooled_by_;  // MaxPool steps a Winograd layer computes (FusePools)
   std::vector<memory> values_;
   size_t scratch_need_ = 0;
   std::vector<size_t> shared_scratch_users_;  // execs that use the shared scratchpad

@@ -126,6 +126,30 @@ TEST(NetworkTest, AResidualTheConvolutionReadsIsNotOverwritten) {
   }
 }
 
+// A MaxPool after a Winograd layer is written by that layer (ceil and floor, odd sides, with
+// the layer's residual); the same numbers as the reference.
+TEST(NetworkTest, APoolAfterAWinogradLayerIsFusedIntoIt) {
+  NetworkOptions o;
+  o.winograd_min_share = 0;
+  for (bool ceil : {true, false}) {
+    GraphBuilder b(3, ceil ? 31 : 32);
+    std::string x = b.Relu(b.Conv("input", 32));
+    std::string y = b.Add(b.Relu(b.Conv(x, 32)), x);
+    std::string z = b.MaxPool(y, 2, 2, ceil);
+    const std::string file = b.Build(b.Conv(b.Relu(b.Conv(z, 16)), 1));
+    for (auto [h, w] : {std::pair{33, 17}, {20, 26}, {7, 9}}) {
+      std::vector<StepTiming> t;
+      Diff d = RunBoth(file, h, w, o, &t);
+      EXPECT_LT(d.max, 1e-4) << "ceil " << ceil << " at " << h << "x" << w;
+      bool fused = false;
+      for (const auto& s : t) fused |= s.name.find("+maxpool") != std::string::npos;
+      if (CpuIsaName().rfind("avx512", 0) == 0 || CpuIsaName().rfind("avx2", 0) == 0) {
+        EXPECT_TRUE(fused) << "ceil " << ceil << " at " << h << "x" << w;
+      }
+    }
+  }
+}
+
 // A linear Resize straight on the network's input (plain NCHW, its address known only while a
 // forward runs), alone and before a convolution.
 TEST(NetworkTest, AResizeOfTheInputReadsTheInput) {

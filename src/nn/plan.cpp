@@ -246,9 +246,12 @@ void OwnerLifetimes(const Graph& g, const std::vector<Step>& steps, const Links&
   const int last_step = static_cast<int>(steps.size());
   for (int s = 0; s < last_step; ++s) {
     const Step& st = steps[s];
-    int r = links.Root(st.output, nullptr);
-    first[r] = std::min(first[r], s);
-    last[r] = std::max(last[r], s);
+    for (int v : {st.output, st.also_writes}) {
+      if (v < 0) continue;
+      int r = links.Root(v, nullptr);
+      first[r] = std::min(first[r], s);
+      last[r] = std::max(last[r], s);
+    }
     auto read = [&](int v) {
       if (v <= 0) return;
       int rr = links.Root(v, nullptr);
@@ -270,7 +273,9 @@ std::vector<Block> CollectBlocks(const std::vector<Step>& steps, const std::vect
   // Each value's ranges inside its owner, with the step that writes it.
   std::vector<int> written(nv, INT32_MAX);
   for (int s = 0; s < last_step; ++s) {
-    written[steps[s].output] = std::min(written[steps[s].output], s);
+    for (int v : {steps[s].output, steps[s].also_writes}) {
+      if (v >= 0) written[v] = std::min(written[v], s);
+    }
   }
   std::vector<std::vector<Piece>> parts(nv);
   for (size_t v = 1; v < nv; ++v) {

@@ -45,6 +45,10 @@ struct Step {
   // that the Conv accumulates into it (set by Fuse). The engine sets in_place to ask for it.
   bool residual_dies_here = false;
   bool in_place = false;
+  // kConv: a second value the step writes, or -1. The engine sets it where its kernel computes
+  // a later MaxPool of the result as well (that step then does nothing): the value's memory is
+  // held from this step on.
+  int also_writes = -1;
   // kConcat: set by PlanMemory when the inputs were written into the output's memory already,
   // so the step does nothing.
   bool view = false;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include "nn/test_util.h"
 
 namespace sparkify::nn {
@@ -113,11 +115,14 @@ struct Planned {
   std::vector<uint64_t> scratch;  // per step
 };
 
-Planned PlanFor(const std::string& file, int size, bool in_place, uint64_t scratch = 0) {
+// `adjust`: what the engine sets on the steps before the plan (e.g. also_writes).
+Planned PlanFor(const std::string& file, int size, bool in_place, uint64_t scratch = 0,
+                const std::function<void(std::vector<Step>&)>& adjust = nullptr) {
   Planned p{Parse(file), {}, {}, {}, {}};
   p.shapes = *InferShapes(p.g, size, size);
   p.steps = Fuse(p.g);
   for (Step& st : p.steps) st.in_place = in_place && st.residual_dies_here;
+  if (adjust) adjust(p.steps);
   MemoryOptions mo;
   mo.channel_block = 16;
   mo.value_bytes = [&](int v) { return static_cast<uint64_t>(p.shapes[v].elements()) * 4; };
@@ -139,8 +144,11 @@ void ExpectNoClobbering(const Planned& p) {
   std::vector<int> first(nv, INT32_MAX), last(nv, -1);
   for (int s = 0; s < static_cast<int>(p.steps.size()); ++s) {
     const Step& st = p.steps[s];
-    first[st.output] = std::min(first[st.output], s);
-    last[st.output] = std::max(last[st.output], s);
+    for (int v : {st.output, st.also_writes}) {
+      if (v < 0) continue;
+      first[v] = std::min(first[v], s);
+      last[v] = std::max(last[v], s);
+    }
     for (int v : st.inputs) last[v] = std::max(last[v], s);
     if (st.residual >= 0) last[st.residual] = std::max(last[st.residual], s);
   }
@@ -212,6 +220,40 @@ TEST(PlanMemoryTest, ConcatInputsAreWrittenInPlaceWhenBlocksAllow) {
   EXPECT_EQ(p.plan.offset[cat->inputs[0]], base);
   EXPECT_EQ(p.plan.offset[cat->inputs[1]], base + p.shapes[cat->inputs[0]].elements() * 4);
   ExpectNoClobbering(p);
+}
+
+// A Conv that also writes the MaxPool after it (also_writes) holds the pool's memory from its
+// own step: the pool's result may not reuse the Conv's input, which dies at that step.
+TEST(PlanMemoryTest, AValueAlsoWrittenByAnEarlierStepIsHeldFromThere) {
+  GraphBuilder b(16);
+  std::string x = b.Conv("input", 16);
+  std::string y = b.Conv(x, 16);
+  std::string z = b.MaxPool(y);
+  const std::string file = b.Build(b.Add(b.Conv(z, 16), b.MaxPool(y)));
+  // Without it, the first pool's result may take the memory x leaves: allowed.
+  Planned plain = PlanFor(file, 16, false);
+  ExpectNoClobbering(plain);
+  int conv = -1, pool = -1;  // y's step (the first Conv not on the input), the first pool's
+  for (int s = 0; s < static_cast<int>(plain.steps.size()); ++s) {
+    const Step& st = plain.steps[s];
+    if (st.kind == StepKind::kConv && st.inputs[0] != 0 && conv < 0) conv = s;
+    if (st.kind == StepKind::kMaxPool && pool < 0) pool = s;
+  }
+  ASSERT_GE(conv, 0);
+  ASSERT_GT(pool, conv);
+  const int xv = plain.steps[conv].inputs[0], zv = plain.steps[pool].output;
+  Planned fused = PlanFor(file, 16, false, 0, [&](std::vector<Step>& steps) {
+    steps[conv].also_writes = steps[pool].output;
+  });
+  ExpectNoClobbering(fused);
+  const int64_t x0 = fused.plan.offset[xv], x1 = x0 + fused.shapes[xv].elements() * 4;
+  const int64_t z0 = fused.plan.offset[zv], z1 = z0 + fused.shapes[zv].elements() * 4;
+  EXPECT_TRUE(z1 <= x0 || x1 <= z0) << "the pool's result lies over the convolution's input";
+  // (The plain plan does put it there: the test would not notice a planner that ignores
+  // also_writes otherwise.)
+  const int64_t px0 = plain.plan.offset[xv], px1 = px0 + plain.shapes[xv].elements() * 4;
+  const int64_t pz0 = plain.plan.offset[zv], pz1 = pz0 + plain.shapes[zv].elements() * 4;
+  EXPECT_TRUE(pz0 < px1 && px0 < pz1);
 }
 
 TEST(PlanMemoryTest, ConcatCopiesWhenChannelsBreakTheBlocks) {

@@ -110,9 +110,13 @@ size_t ThreadFloats(const WinogradConvShape& s, int rows) {
 bool WinogradConvFits(const WinogradConvShape& s) {
   if (Pick(s.block) == nullptr) return false;
   // Any padding works: taps outside the input read zeros.
+  auto halved = [](int pooled, int side) { return pooled == side / 2 || pooled == (side + 1) / 2; };
+  const bool pool =
+      (s.pool_h == 0 && s.pool_w == 0) || (s.dilation == 1 && s.pool_h > 0 && s.pool_w > 0 &&
+                                           halved(s.pool_h, s.out_h) && halved(s.pool_w, s.out_w));
   return (s.tile == 2 || s.tile == 4 || s.tile == 6) && s.in_c > 0 && s.in_c % s.block == 0 &&
          s.out_c > 0 && s.out_c % s.block == 0 && s.in_h > 0 && s.in_w > 0 && s.out_h > 0 &&
-         s.out_w > 0 && s.dilation >= 1 && s.pad_top >= 0 && s.pad_left >= 0;
+         s.out_w > 0 && s.dilation >= 1 && s.pad_top >= 0 && s.pad_left >= 0 && pool;
 }
 
 std::string WinogradConvImpl(const WinogradConvShape& s) {
@@ -229,7 +233,7 @@ WinogradConvPlan PlanWinogradConv(const WinogradConvShape& s, int threads) {
 
 void WinogradConv(const WinogradConvPlan& plan, const float* in, const float* weights,
                   const float* bias, Activation act, const float* residual, float* out,
-                  void* scratch) {
+                  void* scratch, float* pooled) {
   const BlockFn run = Pick(plan.shape.block);
   const WinogradConvShape& s = plan.shape;
   const int rows = plan.rows;
@@ -262,7 +266,8 @@ void WinogradConv(const WinogradConvPlan& plan, const float* in, const float* we
                             v,
                             m,
                             v_point,
-                            m_point};
+                            m_point,
+                            pooled};
       run(b);
     }
   };

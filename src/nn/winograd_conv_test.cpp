@@ -22,6 +22,7 @@ struct Case {
   enum { kNoResidual, kResidual, kInPlace } residual;
   bool bias;
   int threads;
+  enum { kNoPool, kPoolCeil, kPoolFloor } pool = kNoPool;  // the fused 2x2 max pool
 };
 
 // The convolution the obvious way, in double, with each output's sum of |terms| (the scale
@@ -68,6 +69,10 @@ void Check(const Case& c) {
   // The same padding at the other end.
   s.out_h = c.in_h + 2 * c.pad_top - 2 * c.dilation;
   s.out_w = c.in_w + 2 * c.pad_left - 2 * c.dilation;
+  if (c.pool != Case::kNoPool) {
+    const int up = c.pool == Case::kPoolCeil ? 1 : 0;
+    s.pool_h = (s.out_h + up) / 2, s.pool_w = (s.out_w + up) / 2;
+  }
   if (!WinogradConvFits(s)) GTEST_SKIP() << "no kernel for block " << c.block << " on this CPU";
   std::mt19937 rng(static_cast<uint32_t>(c.in_c * 131 + c.in_h * 7 + c.dilation));
   std::uniform_real_distribution<float> u(-1, 1);
@@ -93,9 +98,27 @@ void Check(const Case& c) {
     out = residual;
     res = out.data();
   }
+  const size_t pools = static_cast<size_t>(s.out_c) * s.pool_h * s.pool_w;
+  std::vector<float> pooled(pools, std::nanf(""));
   WinogradConv(plan, in.data(), uw.data(), c.bias ? bias.data() : nullptr, c.act, res, out.data(),
-               scratch.get());
+               scratch.get(), pools > 0 ? pooled.data() : nullptr);
   double worst = 0;
+  // The pool of what the layer wrote, window by window (ceil mode: a last window may be
+  // smaller): exactly the same floats.
+  for (int o = 0; o < s.out_c; ++o) {
+    for (int py = 0; py < s.pool_h; ++py) {
+      for (int px = 0; px < s.pool_w; ++px) {
+        float m = -INFINITY;
+        for (int y = 2 * py; y < std::min(2 * py + 2, s.out_h); ++y) {
+          for (int x = 2 * px; x < std::min(2 * px + 2, s.out_w); ++x) {
+            m = std::max(m, out[Blocked(s, o, y, x, s.out_h, s.out_w)]);
+          }
+        }
+        ASSERT_EQ(pooled[Blocked(s, o, py, px, s.pool_h, s.pool_w)], m)
+            << "pooled channel " << o << " at " << py << "," << px;
+      }
+    }
+  }
   for (size_t i = 0; i < outs; ++i) {
     double expect = want[i];
     if (c.act == Activation::kRelu) expect = std::max(expect, 0.0);
@@ -149,6 +172,14 @@ INSTANTIATE_TEST_SUITE_P(
         Case{6, 16, 32, 32, 60, 52, 1, 1, 1, kRelu, Case::kResidual, false, 3},
         Case{6, 16, 32, 32, 16, 22, 4, 4, 4, kRelu, Case::kNoResidual, true, 2},
         Case{6, 16, 32, 16, 14, 20, 1, 0, 2, kRelu, Case::kNoResidual, true, 2},
+        // The max pool after the layer, fused (odd and even sides, ceil and floor, one tile).
+        Case{6, 16, 32, 32, 20, 26, 1, 1, 1, kRelu, Case::kNoResidual, true, 2, Case::kPoolCeil},
+        Case{6, 16, 32, 16, 17, 21, 1, 1, 1, kRelu, Case::kInPlace, true, 3, Case::kPoolCeil},
+        Case{4, 16, 32, 32, 15, 13, 1, 1, 1, kNone, Case::kResidual, true, 2, Case::kPoolFloor},
+        Case{2, 16, 32, 32, 9, 12, 1, 1, 1, kRelu, Case::kNoResidual, false, 1, Case::kPoolCeil},
+        Case{4, 16, 16, 16, 3, 3, 1, 1, 1, kRelu, Case::kNoResidual, true, 2, Case::kPoolFloor},
+        Case{4, 8, 16, 16, 19, 17, 1, 1, 1, kRelu, Case::kInPlace, true, 2, Case::kPoolCeil},
+        Case{6, 8, 16, 8, 14, 11, 1, 1, 1, kRelu, Case::kNoResidual, true, 2, Case::kPoolFloor},
         // AVX2: groups of 2 and 1 vectors of 8.
         Case{4, 8, 64, 64, 20, 24, 1, 1, 1, kRelu, Case::kNoResidual, true, 2},
         Case{4, 8, 24, 8, 13, 9, 1, 1, 1, kRelu, Case::kResidual, true, 1},

@@ -28,6 +28,7 @@ struct WinogradBlock {
   float* v;          // [points][rows][in_c], v_point floats from one point to the next
   float* m;          // [points][rows][out_c], m_point floats apart
   long v_point, m_point;
+  float* pooled;  // s->pool_h x s->pool_w, or null (winograd_shape.h)
 };
 
 void WinogradBlockAvx512(const WinogradBlock& b);

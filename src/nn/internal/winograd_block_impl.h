@@ -231,6 +231,19 @@ void OutputTransform(const WinogradBlock& b) {
           if (b.relu) val = I::Max(val, I::Zero());
           if (b.residual != nullptr) val = I::Add(val, I::Load(b.residual + at));
           I::Store(b.out + at, val);
+          y[r][c] = val;
+        }
+      }
+      if (b.pooled != nullptr) {  // dilation 1: the tile holds its windows whole
+        float* pooled = b.pooled + cb * (Offset{s.pool_h} * s.pool_w * kB);
+        for (int r = 0; r < rows && (y0 + r) / 2 < s.pool_h; r += 2) {
+          for (int c = 0; c < cols && (x0 + c) / 2 < s.pool_w; c += 2) {
+            V top = c + 1 < cols ? I::Max(y[r][c], y[r][c + 1]) : y[r][c];
+            if (r + 1 < rows) {
+              top = I::Max(top, c + 1 < cols ? I::Max(y[r + 1][c], y[r + 1][c + 1]) : y[r + 1][c]);
+            }
+            I::Store(pooled + (Offset{(y0 + r) / 2} * s.pool_w + (x0 + c) / 2) * kB, top);
+          }
         }
       }
     }

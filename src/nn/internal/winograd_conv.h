@@ -24,8 +24,9 @@
 namespace sparkify::nn::internal {
 
 // Whether this CPU has the kernel for `s.block` (16: AVX-512; 8: AVX2 with FMA) and the shape
-// is one it takes: whole blocks, positive sizes, tile 2, 4 or 6, non-negative padding. The
-// caller checks the rest of the layer: a 3x3 kernel, stride 1, one group.
+// is one it takes: whole blocks, positive sizes, tile 2, 4 or 6, non-negative padding; a pool
+// only without dilation, of half the output's sides (rounded up or down). The caller checks
+// the rest of the layer: a 3x3 kernel, stride 1, one group.
 bool WinogradConvFits(const WinogradConvShape& s);
 
 // The code path, e.g. "wino4x3:avx512", "wino2x3:avx2".
@@ -75,9 +76,11 @@ class BlockShares {
 // `weights` from WinogradConvWeights; `bias` out_c values or null; `act` none or ReLU;
 // `residual` null, or the same layout as `out`: it may be `out` itself (accumulated in place)
 // or `in`, but `out` never overlaps `in`. `scratch`: plan.scratch_bytes, 64-byte aligned.
-// Batch 1. Uses plan.threads threads (OpenMP's, or threads of its own).
+// `pooled`: where plan.shape.pool_h > 0, the max pool of `out` (2x2, stride 2), overlapping
+// none of the others; else null. Batch 1. Uses plan.threads threads (OpenMP's, or threads of
+// its own).
 void WinogradConv(const WinogradConvPlan& plan, const float* in, const float* weights,
                   const float* bias, Activation act, const float* residual, float* out,
-                  void* scratch);
+                  void* scratch, float* pooled = nullptr);
 
 }  // namespace sparkify::nn::internal

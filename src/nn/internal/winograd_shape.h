@@ -16,6 +16,12 @@ struct WinogradConvShape {
   //   4 = F(4x4, 3x3): 36 points, 4x fewer, 4x the weights;
   //   2 = F(2x2, 3x3): 16 points, 2.25x fewer, 1.8x the weights.
   int tile = 4;
+  // > 0: the layer also writes the 2x2, stride-2 max pool of its output (a MaxPool after it,
+  // fused: IS-Net's encoders pool their stages' outputs), pool_h x pool_w pixels, nChw{block}c:
+  // half the output's sides, rounded up (ceil mode: a last window of one row or column) or
+  // down. Dilation 1 only (a tile's pixels then hold whole windows: tiles start on even rows
+  // and columns).
+  int pool_h = 0, pool_w = 0;
 };
 
 }  // namespace sparkify::nn::internal

@@ -129,22 +129,36 @@ TEST(NetworkTest, AResidualTheConvolutionReadsIsNotOverwritten) {
 // A MaxPool after a Winograd layer is written by that layer (ceil and floor, odd sides, with
 // the layer's residual); the same numbers as the reference.
 TEST(NetworkTest, APoolAfterAWinogradLayerIsFusedIntoIt) {
-  NetworkOptions o;
-  o.winograd_min_share = 0;
-  for (bool ceil : {true, false}) {
-    GraphBuilder b(3, ceil ? 31 : 32);
-    std::string x = b.Relu(b.Conv("input", 32));
-    std::string y = b.Add(b.Relu(b.Conv(x, 32)), x);
-    std::string z = b.MaxPool(y, 2, 2, ceil);
-    const std::string file = b.Build(b.Conv(b.Relu(b.Conv(z, 16)), 1));
-    for (auto [h, w] : {std::pair{33, 17}, {20, 26}, {7, 9}}) {
-      std::vector<StepTiming> t;
-      Diff d = RunBoth(file, h, w, o, &t);
-      EXPECT_LT(d.max, 1e-4) << "ceil " << ceil << " at " << h << "x" << w;
-      bool fused = false;
-      for (const auto& s : t) fused |= s.name.find("+maxpool") != std::string::npos;
-      if (CpuIsaName().rfind("avx512", 0) == 0 || CpuIsaName().rfind("avx2", 0) == 0) {
-        EXPECT_TRUE(fused) << "ceil " << ceil << " at " << h << "x" << w;
+  // The pooled layer sums its residual x in place (x dies there); F(6x6), F(4x4) and F(2x2) by
+  // the shares (all maps have the input's size).
+  struct Tiles {
+    double f6, min;
+    const char* impl;
+  };
+  for (const Tiles& k :
+       {Tiles{0, 0, "wino6x3"}, Tiles{1e9, 0, "wino4x3"}, Tiles{1e9, 2, "wino2x3"}}) {
+    NetworkOptions o;
+    o.winograd_f6_share = k.f6;
+    o.winograd_min_share = k.min;
+    for (bool ceil : {true, false}) {
+      GraphBuilder b(3, ceil ? 31 : 32);
+      std::string x = b.Relu(b.Conv("input", 32));
+      std::string h = b.Relu(b.Conv(x, 32));
+      std::string y = b.Add(b.Relu(b.Conv(h, 32)), x);
+      std::string z = b.MaxPool(y, 2, 2, ceil);
+      const std::string file = b.Build(b.Conv(b.Relu(b.Conv(z, 16)), 1));
+      for (auto [height, width] : {std::pair{33, 17}, {20, 26}, {7, 9}}) {
+        std::vector<StepTiming> t;
+        Diff d = RunBoth(file, height, width, o, &t);
+        EXPECT_LT(d.max, 1e-4) << k.impl << " ceil " << ceil << " at " << height << "x" << width;
+        bool fused = false;
+        for (const auto& s : t) {
+          fused |= s.name.find("+add(in place)+maxpool") != std::string::npos &&
+                   s.impl.rfind(k.impl, 0) == 0;
+        }
+        if (CpuIsaName().rfind("avx512", 0) == 0 || CpuIsaName().rfind("avx2", 0) == 0) {
+          EXPECT_TRUE(fused) << k.impl << " ceil " << ceil << " at " << height << "x" << width;
+        }
       }
     }
   }

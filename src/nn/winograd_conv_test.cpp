@@ -99,7 +99,7 @@ void Check(const Case& c) {
     res = out.data();
   }
   const size_t pools = static_cast<size_t>(s.out_c) * s.pool_h * s.pool_w;
-  std::vector<float> pooled(pools, std::nanf(""));
+  std::vector<float> pooled(pools + 64, std::nanf(""));  // 64 past the end stay untouched
   WinogradConv(plan, in.data(), uw.data(), c.bias ? bias.data() : nullptr, c.act, res, out.data(),
                scratch.get(), pools > 0 ? pooled.data() : nullptr);
   double worst = 0;
@@ -119,6 +119,7 @@ void Check(const Case& c) {
       }
     }
   }
+  for (size_t i = pools; i < pooled.size(); ++i) ASSERT_TRUE(std::isnan(pooled[i])) << i;
   for (size_t i = 0; i < outs; ++i) {
     double expect = want[i];
     if (c.act == Activation::kRelu) expect = std::max(expect, 0.0);
@@ -299,6 +300,22 @@ TEST(WinogradConvFitsTest, RefusesWhatItCannotTake) {
   EXPECT_FALSE(WinogradConvFits(t));
   t = s;
   t.tile = 3;
+  EXPECT_FALSE(WinogradConvFits(t));
+  // A fused pool: half the sides, rounded either way; never on a dilated layer.
+  t = s;
+  t.out_h = 7, t.out_w = 8;
+  t.pool_h = 4, t.pool_w = 4;
+  EXPECT_TRUE(WinogradConvFits(t));
+  t.pool_h = 3;
+  EXPECT_TRUE(WinogradConvFits(t));
+  t.pool_h = 5;
+  EXPECT_FALSE(WinogradConvFits(t));
+  t.pool_h = 4, t.pool_w = 3;
+  EXPECT_FALSE(WinogradConvFits(t));
+  t.pool_w = 0;
+  EXPECT_FALSE(WinogradConvFits(t));
+  t.pool_w = 4;
+  t.dilation = 2;
   EXPECT_FALSE(WinogradConvFits(t));
 }
 

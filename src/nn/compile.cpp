@@ -3,8 +3,6 @@
 // Every primitive is checked for the implementation oneDNN picked: a "ref" one is hundreds
 // of times slower than a JIT kernel, so another formulation is tried first (Winograd ->
 // direct; a fused residual as sum -> as binary post-op -> as a separate Add).
-#include <sys/mman.h>
-
 #include <cstdlib>
 #include <new>
 #include <optional>
@@ -13,7 +11,6 @@
 #include "nn/internal/narrow_conv.h"
 #include "nn/internal/plain_resize.h"
 #include "nn/internal/winograd_conv.h"
-#include "nn/internal/winograd_weights.h"
 
 namespace sparkify::nn::internal {
 namespace {
@@ -602,119 +599,6 @@ class Compiler {
 };
 
 }  // namespace
-
-std::shared_ptr<void> AllocateLarge(size_t bytes) {
-  constexpr size_t kHuge = 2u << 20;
-  size_t size = (std::max<size_t>(bytes, 1) + kHuge - 1) / kHuge * kHuge;
-  // Over-map by one huge page so the block can start on a huge-page boundary.
-  void* raw = ::mmap(nullptr, size + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                     -1, 0);
-  if (raw == MAP_FAILED) return nullptr;
-  uintptr_t start = (reinterpret_cast<uintptr_t>(raw) + kHuge - 1) / kHuge * kHuge;
-  size_t head = start - reinterpret_cast<uintptr_t>(raw);
-  if (head > 0) ::munmap(raw, head);
-  if (kHuge - head > 0) ::munmap(reinterpret_cast<char*>(start) + size, kHuge - head);
-  void* p = reinterpret_cast<void*>(start);
-  ::madvise(p, size, MADV_HUGEPAGE);  // advice only: 4 KiB pages if the kernel has none
-  return std::shared_ptr<void>(p, [size](void* q) { ::munmap(q, size); });
-}
-
-void* WeightCache::Take(size_t bytes) {
-  bytes = (bytes + 63) / 64 * 64;
-  if (chunks_.empty() || chunk_used_ + bytes > chunk_size_) {
-    chunk_size_ = std::max<size_t>(bytes, 32u << 20);
-    auto chunk = AllocateLarge(chunk_size_);
-    if (!chunk) throw std::bad_alloc();
-    chunks_.push_back(std::move(chunk));
-    chunk_used_ = 0;
-  }
-  void* p = static_cast<char*>(chunks_.back().get()) + chunk_used_;
-  chunk_used_ += bytes;
-  bytes_ += bytes;
-  return p;
-}
-
-void* WeightCache::Buffer::Reserve(size_t need) {
-  if (need > bytes) {
-    mem = {};  // the old one goes first: the peak holds one
-    mem = AllocateLarge(need);
-    if (!mem) {
-      bytes = 0;
-      throw std::bad_alloc();
-    }
-    bytes = need;
-  }
-  return mem.get();
-}
-
-float* WeightCache::Plain(int id) {
-  const size_t n = static_cast<size_t>(graph_.weights[static_cast<size_t>(id)].elements());
-  auto* plain = static_cast<float*>(plain_.Reserve(n * sizeof(float)));
-  graph_.CopyWeight(id, plain);
-  return plain;
-}
-
-dnnl::memory WeightCache::Weights(int id, const memory::dims& dims, const memory::desc& md) {
-  for (const Entry& e : entries_) {
-    if (e.id == id && e.md == md) return e.mem;
-  }
-  float* plain_data = Plain(id);
-  memory plain(memory::desc(dims, dt::f32, dims.size() == 5 ? tag::goihw : tag::oihw), engine_,
-               plain_data);
-  const bool ours =
-      convert_onednn_winograd_ && dims.size() == 4 && WinogradWeightsFit(md, dims[0], dims[1]);
-  // What can fail comes before the memory is taken (taken memory is never given back).
-  std::optional<dnnl::reorder::primitive_desc> pd;
-  void* scratch = nullptr;
-  if (!ours) {
-    dnnl::primitive_attr attr;
-    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-    pd.emplace(engine_, plain.get_desc(), engine_, md, attr);
-    if (size_t need = pd->scratchpad_desc().get_size(); need > 0) {
-      scratch = scratch_.Reserve(need);
-    }
-  }
-  memory mem(md, engine_, Take(md.get_size()));
-  if (ours) {
-    WinogradWeights(md, plain_data, dims[0], dims[1], static_cast<float*>(mem.get_data_handle()));
-  } else {
-    std::unordered_map<int, memory> args{{DNNL_ARG_FROM, plain}, {DNNL_ARG_TO, mem}};
-    if (scratch != nullptr) {
-      args[DNNL_ARG_SCRATCHPAD] = memory(pd->scratchpad_desc(), engine_, scratch);
-    }
-    dnnl::stream s(engine_);
-    dnnl::reorder(*pd).execute(s, args);
-    s.wait();
-  }
-  entries_.push_back({id, md, mem, {}});
-  return mem;
-}
-
-const float* WeightCache::Converted(
-    int id, const std::string& layout, size_t floats,
-    const std::function<void(const float* plain, float* out)>& convert) {
-  for (const Entry& e : entries_) {
-    if (e.id == id && e.layout == layout) return static_cast<const float*>(e.mem.get_data_handle());
-  }
-  const float* plain_data = Plain(id);
-  memory::desc md({static_cast<memory::dim>(floats)}, dt::f32, tag::x);
-  memory mem(md, engine_, Take(floats * sizeof(float)));
-  convert(plain_data, static_cast<float*>(mem.get_data_handle()));
-  entries_.push_back({id, memory::desc(), mem, layout});
-  return static_cast<const float*>(mem.get_data_handle());
-}
-
-dnnl::memory WeightCache::Bias(int id) {
-  memory::dims dims{graph_.weights[static_cast<size_t>(id)].shape[0]};
-  memory::desc md(dims, dt::f32, tag::x);
-  for (const Entry& e : entries_) {
-    if (e.id == id && e.md == md) return e.mem;
-  }
-  memory mem(md, engine_, Take(md.get_size()));
-  graph_.CopyWeight(id, static_cast<float*>(mem.get_data_handle()));
-  entries_.push_back({id, md, mem, {}});
-  return mem;
-}
 
 Result<std::unique_ptr<CompiledPlan>> Compile(const Graph& graph, int height, int width,
                                               const Settings& settings, WeightCache& weights,

@@ -5,8 +5,9 @@
 #include <algorithm>
 #include <cmath>
 #include <dnnl.hpp>
-#include <random>
 #include <vector>
+
+#include "nn/test_util.h"
 
 namespace sparkify::nn::internal {
 namespace {
@@ -37,14 +38,6 @@ std::vector<double> Reference(const PlainResizeShape& s, const std::vector<float
   return out;
 }
 
-std::vector<float> Random(size_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> d(-4.f, 4.f);
-  std::vector<float> v(n);
-  for (float& f : v) f = d(rng);
-  return v;
-}
-
 struct Case {
   int c, in_h, in_w, out_h, out_w, threads;
 };
@@ -56,12 +49,12 @@ TEST_P(PlainResizeTest, MatchesTheHalfPixelDefinition) {
   PlainResizeShape s;
   s.c = k.c, s.in_h = k.in_h, s.in_w = k.in_w, s.out_h = k.out_h, s.out_w = k.out_w;
   ASSERT_TRUE(PlainResizeFits(s));
-  const auto in = Random(static_cast<size_t>(s.c) * s.in_h * s.in_w, 7);
+  const auto in = testing::RandomInput(s.c, s.in_h, s.in_w, 7);
   std::vector<float> out(static_cast<size_t>(s.c) * s.out_h * s.out_w, NAN);
   PlainResize(s, in.data(), out.data(), k.threads);
   const auto want = Reference(s, in);
   for (size_t i = 0; i < out.size(); ++i) {
-    ASSERT_NEAR(out[i], want[i], 4e-6) << "at " << i;  // |values| <= 4: a few ulps
+    ASSERT_NEAR(out[i], want[i], 4e-6) << "at " << i;  // a few ulps at most
   }
 }
 
@@ -82,7 +75,7 @@ TEST(PlainResizeTest, AgreesWithOneDnn) {
   dnnl::stream strm(eng);
   dnnl::memory::desc src({1, s.c, s.in_h, s.in_w}, dt::f32, tag::nchw);
   dnnl::memory::desc dst({1, s.c, s.out_h, s.out_w}, dt::f32, tag::nchw);
-  auto in = Random(static_cast<size_t>(s.in_h) * s.in_w, 11);
+  auto in = testing::RandomInput(s.c, s.in_h, s.in_w, 11);
   std::vector<float> theirs(static_cast<size_t>(s.out_h) * s.out_w), ours(theirs.size());
   dnnl::memory a(src, eng, in.data()), b(dst, eng, theirs.data());
   dnnl::resampling_forward::desc d(dnnl::prop_kind::forward_inference,

@@ -103,6 +103,7 @@ struct Flags {
   bool layers = false;
   bool onednn_winograd = false;  // oneDNN's Winograd kernels instead of ours
   bool no_f6 = false;            // F(4x4) where our kernel would take F(6x6)
+  bool no_compact = false;       // F(2x2) layers with converted fp32 weights, not fp16 3x3
   std::string perf_ctl, perf_ack;
   std::vector<std::string> images;
 };
@@ -131,6 +132,8 @@ Flags ParseFlags(int argc, char** argv) {
       f.onednn_winograd = true;
     } else if (a == "--no-f6") {
       f.no_f6 = true;
+    } else if (a == "--no-compact") {
+      f.no_compact = true;
     } else if (a == "--layers") {
       f.layers = true;
     } else if (a == "--perf-ctl") {
@@ -144,8 +147,8 @@ Flags ParseFlags(int argc, char** argv) {
   }
   if (f.manifest.empty() || f.images.empty() || f.repeat < 1) {
     Die("usage: sparkify_bench_function --manifest M.json --size N [--precision P] [--repeat R] "
-        "[--threads T] [--dump DIR] [--layers] [--onednn-winograd] [--no-f6] [--perf-ctl CTL ACK] "
-        "IMAGE...");
+        "[--threads T] [--dump DIR] [--layers] [--onednn-winograd] [--no-f6] [--no-compact] "
+        "[--perf-ctl CTL ACK] IMAGE...");
   }
   return f;
 }
@@ -193,6 +196,7 @@ int main(int argc, char** argv) {
   seg_options.precision = f.precision;
   seg_options.own_winograd = !f.onednn_winograd;
   seg_options.winograd_f6 = !f.no_f6;
+  seg_options.winograd_compact = !f.no_compact;
   auto t0 = Clock::now();
   auto loaded = vision::GraphSegmenter::Load(f.manifest, seg_options);
   const double load_s = Since(t0);

@@ -207,6 +207,13 @@ class Compiler {
     s.dilation = n.dilations[0];
     s.pad_top = n.pads[0], s.pad_left = n.pads[1];
     if (!WinogradConvFits(s)) return std::nullopt;
+    // F(2x2) layers keep the file's fp16 3x3 weights where it has them (NetworkOptions::
+    // winograd_compact).
+    if (s.tile == 2 && set_.winograd_compact && g_.weights[static_cast<size_t>(n.weight)].fp16) {
+      WinogradConvShape compact = s;
+      compact.compact = true;
+      if (WinogradConvFits(compact)) s = compact;
+    }
     return s;
   }
 
@@ -538,10 +545,17 @@ class Compiler {
     const Step& st = plan_->steps[i];
     const Node& n = g_.nodes[static_cast<size_t>(st.node)];
     const WinogradConvShape s = *wino_[i];
-    const std::string layout = WinogradConvImpl(s);  // the tile and block decide the layout
-    const float* w = weights_.Converted(
-        n.weight, layout, WinogradConvWeightFloats(s),
-        [&s](const float* plain, float* out) { WinogradConvWeights(s, plain, out); });
+    // The tile, the block and compact or not decide the layout.
+    const std::string layout = WinogradConvImpl(s);
+    const void* w = s.compact ? static_cast<const void*>(weights_.ConvertedHalves(
+                                    n.weight, layout, WinogradConvCompactHalves(s),
+                                    [&s](const uint16_t* plain, uint16_t* out) {
+                                      WinogradConvCompactWeights(s, plain, out);
+                                    }))
+                              : weights_.Converted(n.weight, layout, WinogradConvWeightFloats(s),
+                                                   [&s](const float* plain, float* out) {
+                                                     WinogradConvWeights(s, plain, out);
+                                                   });
     const float* bias =
         n.bias >= 0 ? static_cast<const float*>(weights_.Bias(n.bias).get_data_handle()) : nullptr;
     const float* in = static_cast<const float*>(values_[st.inputs[0]].get_data_handle());

@@ -1,6 +1,5 @@
 #include "nn/graph.h"
 
-#include <cpuid.h>
 #include <immintrin.h>
 
 #include <cstring>
@@ -8,6 +7,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <vector>
+
+#include "nn/internal/cpu_features.h"
 
 namespace sparkify::nn {
 namespace {
@@ -262,21 +263,8 @@ __attribute__((target("f16c,avx"))) void HalvesToFloatsF16c(const uint16_t* in, 
   for (; i < n; ++i) out[i] = HalfToFloatPortable(in[i]);
 }
 
-// F16C and AVX usable: the CPU has them (CPUID leaf 1: ECX bits 29, 28) and the OS saves the
-// YMM registers (OSXSAVE, bit 27, and XCR0's SSE and AVX state bits). Read with cpuid.h, as
-// clang's __builtin_cpu_supports does not know "f16c".
-bool CpuHasF16cAndAvx() {
-  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-  if (__get_cpuid(1, &eax, &ebx, &ecx, &edx) == 0) return false;
-  const unsigned kF16c = 1u << 29, kAvx = 1u << 28, kOsxsave = 1u << 27;
-  if ((ecx & (kF16c | kAvx | kOsxsave)) != (kF16c | kAvx | kOsxsave)) return false;
-  unsigned xcr0_low = 0, xcr0_high = 0;
-  __asm__("xgetbv" : "=a"(xcr0_low), "=d"(xcr0_high) : "c"(0));
-  return (xcr0_low & 0x6u) == 0x6u;
-}
-
 void HalvesToFloats(const char* in, float* out, size_t n) {
-  static const bool f16c = CpuHasF16cAndAvx();
+  static const bool f16c = internal::CpuHasF16cAndAvx();
   if (f16c) {
     HalvesToFloatsF16c(reinterpret_cast<const uint16_t*>(in), out, n);
     return;

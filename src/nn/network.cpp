@@ -128,6 +128,7 @@ Result<std::unique_ptr<Network>> Network::Create(std::shared_ptr<const void> own
   s.winograd_min_share = options.winograd_min_share;
   s.winograd_f6_share = options.winograd_f6_share;
   s.own_winograd = options.own_winograd;
+  s.winograd_compact = options.winograd_compact;
   s.threads = options.threads > 0 ? options.threads : CpusAvailable();
   omp_set_num_threads(s.threads);
   impl->weights = std::make_unique<internal::WeightCache>(impl->graph, impl->engine);

@@ -164,6 +164,47 @@ TEST(NetworkTest, APoolAfterAWinogradLayerIsFusedIntoIt) {
   }
 }
 
+// F(2x2) layers with compact weights (the file's fp16 3x3 kernels, converted as each block
+// goes) give the same floats as with converted weights, in less memory; one of them takes
+// more input channels than a chunk.
+TEST(NetworkTest, CompactF2LayersGiveTheSameFloats) {
+  GraphBuilder b(3, 44);
+  std::string x = b.Relu(b.Conv("input", 32));
+  std::string y = b.Relu(b.Conv(b.Concat({x, b.Relu(b.Conv(x, 160))}), 48));
+  const std::string file = b.Build(b.Conv(b.Relu(b.Conv(y, 16)), 1));
+  std::vector<float> out[2];
+  uint64_t bytes[2] = {0, 0};
+  for (bool compact : {false, true}) {
+    NetworkOptions o;
+    o.winograd_f6_share = 1e9;
+    o.winograd_min_share = 2;  // F(2x2) on every layer that takes Winograd
+    o.winograd_compact = compact;
+    auto net = Network::Create(file, o);
+    ASSERT_TRUE(net.ok()) << net.status().ToString();
+    std::vector<float> in = RandomInput(3, 26, 30);
+    std::vector<StepTiming> t;
+    auto got = (*net)->Run(in.data(), 26, 30, &t);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    out[compact] = got->data;
+    bytes[compact] = (*net)->weight_bytes();
+    int compact_layers = 0, f2 = 0;
+    for (const auto& s : t) {
+      compact_layers += s.impl.rfind("wino2x3c:", 0) == 0;
+      f2 += s.impl.rfind("wino2x3", 0) == 0;
+    }
+    if (CpuIsaName().rfind("avx512", 0) == 0 || CpuIsaName().rfind("avx2", 0) == 0) {
+      EXPECT_EQ(f2, 3) << "compact " << compact;
+      EXPECT_EQ(compact_layers, compact ? 3 : 0);
+    }
+    EXPECT_LT(Compare(got->data, Reference((*net)->graph(), in, 26, 30)).max, 1e-4);
+  }
+  ASSERT_EQ(out[0].size(), out[1].size());
+  for (size_t i = 0; i < out[0].size(); ++i) ASSERT_EQ(out[0][i], out[1][i]) << i;
+  if (CpuIsaName().rfind("avx512", 0) == 0 || CpuIsaName().rfind("avx2", 0) == 0) {
+    EXPECT_LT(bytes[1], bytes[0]);
+  }
+}
+
 // A linear Resize straight on the network's input (plain NCHW, its address known only while a
 // forward runs), alone and before a convolution.
 TEST(NetworkTest, AResizeOfTheInputReadsTheInput) {

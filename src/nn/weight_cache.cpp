@@ -116,6 +116,24 @@ const float* WeightCache::Converted(
   return static_cast<const float*>(mem.get_data_handle());
 }
 
+const uint16_t* WeightCache::ConvertedHalves(
+    int id, const std::string& layout, size_t halves,
+    const std::function<void(const uint16_t* plain, uint16_t* out)>& convert) {
+  for (const Entry& e : entries_) {
+    if (e.id == id && e.layout == layout) {
+      return static_cast<const uint16_t*>(e.mem.get_data_handle());
+    }
+  }
+  const WeightInfo& w = graph_.weights[static_cast<size_t>(id)];
+  // ParseGraph checked the weight lies in the blob, 4-byte aligned (the blob starts aligned).
+  const auto* plain = reinterpret_cast<const uint16_t*>(graph_.blob.data() + w.offset);
+  memory::desc md({static_cast<memory::dim>(halves)}, dt::f16, tag::x);
+  memory mem(md, engine_, Take(halves * sizeof(uint16_t)));
+  convert(plain, static_cast<uint16_t*>(mem.get_data_handle()));
+  entries_.push_back({id, memory::desc(), mem, layout});
+  return static_cast<const uint16_t*>(mem.get_data_handle());
+}
+
 dnnl::memory WeightCache::Bias(int id) {
   memory::dims dims{graph_.weights[static_cast<size_t>(id)].shape[0]};
   memory::desc md(dims, dt::f32, tag::x);

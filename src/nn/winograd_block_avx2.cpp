@@ -14,11 +14,15 @@ struct Avx2 {
   static V Set1(float f) { return _mm256_set1_ps(f); }
   static V Load(const float* p) { return _mm256_loadu_ps(p); }
   static void Store(float* p, V v) { _mm256_storeu_ps(p, v); }
+  static V Mul(V a, V b) { return _mm256_mul_ps(a, b); }
   static V Add(V a, V b) { return _mm256_add_ps(a, b); }
   static V Sub(V a, V b) { return _mm256_sub_ps(a, b); }
   static V Max(V a, V b) { return _mm256_max_ps(a, b); }
   static V FMadd(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }    // a b + c
   static V FnMadd(V a, V b, V c) { return _mm256_fnmadd_ps(a, b, c); }  // c - a b
+  static V LoadHalves(const unsigned short* p) {                        // 8 fp16 values (F16C)
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
 };
 
 }  // namespace

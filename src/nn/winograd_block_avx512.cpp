@@ -14,12 +14,16 @@ struct Avx512 {
   static V Set1(float f) { return _mm512_set1_ps(f); }
   static V Load(const float* p) { return _mm512_loadu_ps(p); }
   static void Store(float* p, V v) { _mm512_storeu_ps(p, v); }
+  static V Mul(V a, V b) { return _mm512_mul_ps(a, b); }
   static V Add(V a, V b) { return _mm512_add_ps(a, b); }
   static V Sub(V a, V b) { return _mm512_sub_ps(a, b); }
   // The masked form: the plain one reads an undefined vector GCC 12 warns about.
   static V Max(V a, V b) { return _mm512_maskz_max_ps(0xffff, a, b); }
   static V FMadd(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }    // a b + c
   static V FnMadd(V a, V b, V c) { return _mm512_fnmadd_ps(a, b, c); }  // c - a b
+  static V LoadHalves(const unsigned short* p) {  // 16 fp16 values; masked, as Max
+    return _mm512_maskz_cvtph_ps(0xffff, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  }
 };
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <system_error>
 #include <thread>
 
+#include "nn/internal/cpu_features.h"
 #include "nn/internal/winograd_block.h"
 
 #ifdef _OPENMP
@@ -100,9 +101,17 @@ long PointStride(int rows, int channels) {
   return (lines % 2 == 0 ? lines + 1 : lines) * 16;
 }
 
+// Floats from one point of a compact layer's converted chunk of weights to the next: its
+// channels, and a cache line more, so that the 16 points' stores fall on different offsets
+// in a 4 KiB page (PointStride).
+long ChunkPoint(const WinogradConvShape& s) { return long{kWinogradChunk} * Width(s) + 16; }
+
+// A thread's V and M, then (compact) its converted chunk of weights.
 size_t ThreadFloats(const WinogradConvShape& s, int rows) {
+  const size_t chunk = s.compact ? static_cast<size_t>(Points(s) * ChunkPoint(s)) : 0;
   return static_cast<size_t>(Points(s)) *
-         static_cast<size_t>(PointStride(rows, s.in_c) + PointStride(rows, s.out_c));
+             static_cast<size_t>(PointStride(rows, s.in_c) + PointStride(rows, s.out_c)) +
+         chunk;
 }
 
 }  // namespace
@@ -114,13 +123,15 @@ bool WinogradConvFits(const WinogradConvShape& s) {
   const bool pool =
       (s.pool_h == 0 && s.pool_w == 0) || (s.dilation == 1 && s.pool_h > 0 && s.pool_w > 0 &&
                                            halved(s.pool_h, s.out_h) && halved(s.pool_w, s.out_w));
-  return (s.tile == 2 || s.tile == 4 || s.tile == 6) && s.in_c > 0 && s.in_c % s.block == 0 &&
-         s.out_c > 0 && s.out_c % s.block == 0 && s.in_h > 0 && s.in_w > 0 && s.out_h > 0 &&
-         s.out_w > 0 && s.dilation >= 1 && s.pad_top >= 0 && s.pad_left >= 0 && pool;
+  const bool compact = !s.compact || (s.tile == 2 && CpuHasF16cAndAvx());
+  return (s.tile == 2 || s.tile == 4 || s.tile == 6) && compact && s.in_c > 0 &&
+         s.in_c % s.block == 0 && s.out_c > 0 && s.out_c % s.block == 0 && s.in_h > 0 &&
+         s.in_w > 0 && s.out_h > 0 && s.out_w > 0 && s.dilation >= 1 && s.pad_top >= 0 &&
+         s.pad_left >= 0 && pool;
 }
 
 std::string WinogradConvImpl(const WinogradConvShape& s) {
-  std::string name = "wino" + std::to_string(s.tile) + "x3:";
+  std::string name = "wino" + std::to_string(s.tile) + "x3" + (s.compact ? "c:" : ":");
   return name + (s.block == 16 ? "avx512" : "avx2");
 }
 
@@ -184,6 +195,31 @@ void WinogradConvWeights(const WinogradConvShape& s, const float* oihw, float* o
 #endif
 }
 
+size_t WinogradConvCompactHalves(const WinogradConvShape& s) {
+  return static_cast<size_t>(s.out_c) * s.in_c * 9;
+}
+
+void WinogradConvCompactWeights(const WinogradConvShape& s, const uint16_t* oihw, uint16_t* out) {
+  const size_t width = static_cast<size_t>(Width(s)), in_c = static_cast<size_t>(s.in_c);
+  // One job per group and input channel: it writes 9 x width halves in a row (most of the
+  // time is faulting in fresh memory, shared by the threads as WinogradConvWeights').
+  auto one = [&](size_t job) {
+    const size_t g = job / in_c, i = job % in_c;
+    uint16_t* dst = out + job * 9 * width;
+    for (size_t k = 0; k < width; ++k) {
+      const uint16_t* src = oihw + ((g * width + k) * in_c + i) * 9;
+      for (size_t t = 0; t < 9; ++t) dst[t * width + k] = src[t];
+    }
+  };
+  const long jobs = static_cast<long>(s.out_c / Width(s)) * s.in_c;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static)
+  for (long job = 0; job < jobs; ++job) one(static_cast<size_t>(job));
+#else
+  for (long job = 0; job < jobs; ++job) one(static_cast<size_t>(job));
+#endif
+}
+
 BlockShares::BlockShares(int blocks, int threads)
     : threads_(std::max(threads, 1)), shares_(std::make_unique<Share[]>(threads_)) {
   for (int t = 0; t < threads_; ++t) {
@@ -231,7 +267,7 @@ WinogradConvPlan PlanWinogradConv(const WinogradConvShape& s, int threads) {
   return p;
 }
 
-void WinogradConv(const WinogradConvPlan& plan, const float* in, const float* weights,
+void WinogradConv(const WinogradConvPlan& plan, const float* in, const void* weights,
                   const float* bias, Activation act, const float* residual, float* out,
                   void* scratch, float* pooled) {
   const BlockFn run = Pick(plan.shape.block);
@@ -249,12 +285,18 @@ void WinogradConv(const WinogradConvPlan& plan, const float* in, const float* we
     float* v = static_cast<float*>(scratch) + per_thread * thread;
     const long v_point = PointStride(rows, s.in_c), m_point = PointStride(rows, s.out_c);
     float* m = v + static_cast<size_t>(Points(s)) * static_cast<size_t>(v_point);
+    float* chunk = m + static_cast<size_t>(Points(s)) * static_cast<size_t>(m_point);
+    const float* u = s.compact ? nullptr : static_cast<const float*>(weights);
+    const auto* halves = s.compact ? static_cast<const unsigned short*>(weights) : nullptr;
     for (int k = shares.Next(thread); k >= 0; k = shares.Next(thread)) {
       const int t0 = static_cast<int>(long{k} * count / blocks);
       const int t1 = static_cast<int>(long{k + 1} * count / blocks);
       const WinogradBlock b{&s,
                             in,
-                            weights,
+                            u,
+                            halves,
+                            s.compact ? chunk : nullptr,
+                            ChunkPoint(s),
                             plan.width,
                             bias,
                             act == Activation::kRelu,
@@ -267,6 +309,8 @@ void WinogradConv(const WinogradConvPlan& plan, const float* in, const float* we
                             m,
                             v_point,
                             m_point,
+                            s.compact ? kWinogradChunk : s.in_c,
+                            s.compact ? plan.width : s.out_c,
                             pooled};
       run(b);
     }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <memory>
 #include <random>
@@ -19,10 +20,10 @@ size_t Blocked(const WinogradConvShape& s, int c, int y, int x, int h, int w) {
 struct Case {
   int tile, block, in_c, out_c, in_h, in_w, dilation, pad_top, pad_left;
   Activation act;
-  enum { kNoResidual, kResidual, kInPlace } residual;
+  enum Residual { kNoResidual, kResidual, kInPlace } residual;
   bool bias;
   int threads;
-  enum { kNoPool, kPoolCeil, kPoolFloor } pool = kNoPool;  // the fused 2x2 max pool
+  enum Pool { kNoPool, kPoolCeil, kPoolFloor } pool = kNoPool;  // the fused 2x2 max pool
 };
 
 // The convolution the obvious way, in double, with each output's sum of |terms| (the scale
@@ -279,6 +280,112 @@ TEST(BlockSharesTest, EveryBlockOnceUnderContention) {
   }
 }
 
+// A compact F(2x2) layer (fp16 3x3 weights, converted chunk by chunk as the block goes) gives
+// the very floats the layer with converted fp32 weights gives: the same operations on the
+// same values in the same order. Chunks: one, several, a narrower last one; weight groups
+// of 4, 2 and 1 vectors; one and many blocks; the residual, in place, the pool, dilation.
+struct CompactCase {
+  int block, in_c, out_c, side_h, side_w, dilation;
+  Case::Residual residual;
+  Case::Pool pool;
+  int threads;
+};
+
+// fp16 bits to their value (normal and subnormal; no infinities or NaNs made here).
+float HalfValue(uint16_t h) {
+  const int e = (h >> 10) & 31, m = h & 1023;
+  const float v = e == 0 ? std::ldexp(float(m), -24) : std::ldexp(float(m + 1024), e - 25);
+  return (h & 0x8000) != 0 ? -v : v;
+}
+
+class WinogradCompactTest : public ::testing::TestWithParam<CompactCase> {};
+
+TEST_P(WinogradCompactTest, GivesTheSameFloatsAsConvertedWeights) {
+  const CompactCase& c = GetParam();
+  WinogradConvShape s;
+  s.block = c.block;
+  s.tile = 2;
+  s.in_c = c.in_c, s.in_h = c.side_h, s.in_w = c.side_w;
+  s.out_c = c.out_c, s.out_h = c.side_h, s.out_w = c.side_w;
+  s.dilation = c.dilation;
+  s.pad_top = s.pad_left = c.dilation;
+  if (c.pool != Case::kNoPool) {
+    const int up = c.pool == Case::kPoolCeil ? 1 : 0;
+    s.pool_h = (s.out_h + up) / 2, s.pool_w = (s.out_w + up) / 2;
+  }
+  WinogradConvShape compact = s;
+  compact.compact = true;
+  if (!WinogradConvFits(s)) GTEST_SKIP() << "no kernel for block " << c.block << " on this CPU";
+  ASSERT_TRUE(WinogradConvFits(compact)) << "a CPU with AVX2 or AVX-512 has F16C";
+  EXPECT_EQ(WinogradConvImpl(compact).rfind("wino2x3c:", 0), 0u) << WinogradConvImpl(compact);
+
+  std::mt19937 rng(static_cast<uint32_t>(c.in_c * 7 + c.out_c + c.side_h));
+  // Weights as a file holds them: fp16, normal (magnitudes 2^-14 .. 2) and some subnormal
+  // and zero.
+  std::vector<uint16_t> halves(static_cast<size_t>(s.out_c) * s.in_c * 9);
+  for (uint16_t& h : halves) {
+    const uint32_t r = rng();
+    const uint32_t exp = r % 64 == 0 ? 0 : 1 + (r >> 8) % 15;
+    h = static_cast<uint16_t>((r >> 20 & 1) << 15 | exp << 10 | (r >> 21) % 1024);
+  }
+  std::vector<float> w(halves.size());
+  for (size_t i = 0; i < w.size(); ++i) w[i] = HalfValue(halves[i]);
+  std::uniform_real_distribution<float> u(-1, 1);
+  std::vector<float> in(static_cast<size_t>(s.in_c) * s.in_h * s.in_w), bias(s.out_c);
+  const size_t outs = static_cast<size_t>(s.out_c) * s.out_h * s.out_w;
+  std::vector<float> residual(outs);
+  for (auto* v : {&in, &bias, &residual}) {
+    for (float& x : *v) x = u(rng);
+  }
+
+  std::vector<float> converted(WinogradConvWeightFloats(s));
+  WinogradConvWeights(s, w.data(), converted.data());
+  std::vector<uint16_t> grouped(WinogradConvCompactHalves(compact));
+  ASSERT_EQ(grouped.size(), halves.size());
+  WinogradConvCompactWeights(compact, halves.data(), grouped.data());
+
+  auto run = [&](const WinogradConvShape& shape, const void* weights, std::vector<float>* pooled) {
+    const WinogradConvPlan plan = PlanWinogradConv(shape, c.threads);
+    std::unique_ptr<void, decltype(&std::free)> scratch(
+        std::aligned_alloc(64, (plan.scratch_bytes + 63) / 64 * 64), &std::free);
+    std::vector<float> out(outs, std::nanf(""));
+    const float* res = c.residual == Case::kResidual ? residual.data() : nullptr;
+    if (c.residual == Case::kInPlace) {
+      out = residual;
+      res = out.data();
+    }
+    pooled->assign(static_cast<size_t>(s.out_c) * s.pool_h * s.pool_w, std::nanf(""));
+    WinogradConv(plan, in.data(), weights, bias.data(), Activation::kRelu, res, out.data(),
+                 scratch.get(), pooled->empty() ? nullptr : pooled->data());
+    return out;
+  };
+  std::vector<float> pooled_want, pooled_got;
+  const std::vector<float> want = run(s, converted.data(), &pooled_want);
+  const std::vector<float> got = run(compact, grouped.data(), &pooled_got);
+  for (size_t i = 0; i < outs; ++i) {
+    ASSERT_FALSE(std::isnan(got[i])) << "output " << i << " not written";
+    ASSERT_EQ(got[i], want[i]) << "output " << i;
+  }
+  ASSERT_EQ(pooled_got.size(), pooled_want.size());
+  for (size_t i = 0; i < pooled_got.size(); ++i) {
+    ASSERT_EQ(pooled_got[i], pooled_want[i]) << "pooled " << i;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, WinogradCompactTest,
+    ::testing::Values(
+        // AVX-512: groups of 4 vectors; 1 chunk, 2 chunks, 2 + a narrower third (272).
+        CompactCase{16, 64, 64, 21, 18, 1, Case::kNoResidual, Case::kNoPool, 2},
+        CompactCase{16, 256, 128, 16, 16, 1, Case::kInPlace, Case::kPoolCeil, 2},
+        CompactCase{16, 272, 32, 9, 13, 2, Case::kResidual, Case::kNoPool, 3},
+        CompactCase{16, 144, 16, 11, 7, 1, Case::kNoResidual, Case::kPoolFloor, 1},
+        // Many blocks per thread.
+        CompactCase{16, 32, 48, 60, 52, 1, Case::kResidual, Case::kNoPool, 2},
+        // AVX2: groups of 2 and 1 vectors of 8.
+        CompactCase{8, 160, 32, 15, 17, 1, Case::kInPlace, Case::kPoolCeil, 2},
+        CompactCase{8, 136, 8, 10, 10, 4, Case::kNoResidual, Case::kNoPool, 2}));
+
 TEST(WinogradConvFitsTest, RefusesWhatItCannotTake) {
   WinogradConvShape s;
   s.block = 16;
@@ -317,6 +424,15 @@ TEST(WinogradConvFitsTest, RefusesWhatItCannotTake) {
   t.pool_w = 4;
   t.dilation = 2;
   EXPECT_FALSE(WinogradConvFits(t));
+  // Compact weights: F(2x2) only.
+  t = s;
+  t.compact = true;
+  t.tile = 4;
+  EXPECT_FALSE(WinogradConvFits(t));
+  t.tile = 6;
+  EXPECT_FALSE(WinogradConvFits(t));
+  t.tile = 2;
+  EXPECT_TRUE(WinogradConvFits(t));
 }
 
 }  // namespace

@@ -78,6 +78,7 @@ Result<std::unique_ptr<GraphSegmenter>> GraphSegmenter::Load(const std::string& 
     no.threads = options.num_threads;
     no.winograd = options.winograd;
     no.own_winograd = options.own_winograd;
+    no.winograd_compact = options.winograd_compact;
     if (!options.winograd_f6) no.winograd_f6_share = std::numeric_limits<double>::infinity();
     auto network = nn::Network::Create(mapped, mapped->data(), no);
     if (!network.ok()) return network.status().Annotate("model file " + model_path);

@@ -25,6 +25,7 @@ struct Settings {
   bool own_winograd = true;  // our own Winograd kernel (winograd_conv.h) where it takes the layer
   double winograd_min_share = 1.0 / 256;  // NetworkOptions::winograd_min_share
   double winograd_f6_share = 1.0 / 16;    // NetworkOptions::winograd_f6_share
+  bool winograd_compact = true;           // NetworkOptions::winograd_compact
   int threads = 1;                        // for steps of our own (oneDNN's are set globally)
 };
 
@@ -48,6 +49,12 @@ class WeightCache {
   // `layout`, written by `convert` from the plain fp32 weight.
   const float* Converted(int id, const std::string& layout, size_t floats,
                          const std::function<void(const float* plain, float* out)>& convert);
+  // The Conv weight `id`, stored as fp16 in the file, rearranged by a kernel of our own:
+  // `halves` fp16 values in the layout named `layout`, written by `convert` from the file's.
+  // REQUIRES: the file stores the weight as fp16.
+  const uint16_t* ConvertedHalves(
+      int id, const std::string& layout, size_t halves,
+      const std::function<void(const uint16_t* plain, uint16_t* out)>& convert);
   // A bias (fp32, plain).
   dnnl::memory Bias(int id);
   uint64_t bytes() const { return bytes_; }

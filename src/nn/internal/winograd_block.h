@@ -12,11 +12,19 @@ namespace sparkify::nn::internal {
 
 // Rows of tiles the product computes at once (the rows of V and M are padded to a multiple).
 constexpr int kWinogradRows = 6;
+// Input channels whose weights a compact block (WinogradConvShape::compact) converts at once.
+constexpr int kWinogradChunk = 128;
 
 struct WinogradBlock {
   const WinogradConvShape* s;
   const float* in;
-  const float* u;  // converted weights: [points][out_c / width][in_c][width]
+  const float* u;  // converted weights: [points][out_c / width][in_c][width]; null if compact
+  // Compact (s->compact): the 3x3 weights in fp16, [out_c / width][in_c][9][width], and the
+  // thread's buffer for one chunk of them converted, [points][kWinogradChunk][width],
+  // chunk_point floats from one point to the next.
+  const unsigned short* halves;
+  float* chunk;
+  long chunk_point;
   int width;       // output channels per weight group: 1, 2 or 4 vectors (AVX2: 1 or 2)
   const float* bias;
   bool relu;
@@ -25,9 +33,13 @@ struct WinogradBlock {
   const int* tiles;  // (y0, x0) of each tile's first output pixel
   int count;         // tiles in this block
   int rows;          // rows of v and m: count rounded up to kWinogradRows
-  float* v;          // [points][rows][in_c], v_point floats from one point to the next
-  float* m;          // [points][rows][out_c], m_point floats apart
+  // V and M, v_point and m_point floats from one point to the next; at each point, chunk by
+  // chunk of channels (v_chunk of V's, m_chunk of M's; the last may be narrower), the rows of
+  // the chunk: [points][chunks][rows][chunk]. With one chunk: [points][rows][channels].
+  float* v;
+  float* m;
   long v_point, m_point;
+  int v_chunk, m_chunk;
   float* pooled;  // s->pool_h x s->pool_w, or null (winograd_shape.h)
 };
 

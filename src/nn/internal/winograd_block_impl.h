@@ -21,8 +21,8 @@
 //        [0  2     4    -5/2  -5     1/2   1 0]        [0 1 -1 32 -32  1/32 -1/32 1]
 //        [0 -2     4     5/2  -5    -1/2   1 0]
 //        [0 -1     0     21/4  0    -21/4  0 1]
-// G (the weights' side) is applied at load (winograd_conv.cpp); Bt and At here, on vectors of
-// I::kB channels.
+// G (the weights' side) is applied at load (winograd_conv.cpp), or, for compact F(2x2)
+// layers, here chunk by chunk (ConvertChunk2); Bt and At here, on vectors of I::kB channels.
 #pragma once
 
 #include "nn/internal/winograd_block.h"
@@ -105,6 +105,14 @@ inline void ApplyAt(const typename I::V* x, int xs, typename I::V* y, int ys) {
   }
 }
 
+// Where channel c of row t lies at one point of V or M: in chunks of `chunk` channels of
+// `channels`, each chunk's rows side by side (WinogradBlock::v).
+inline Offset ChunkedAt(int c, int t, int chunk, int channels, int rows) {
+  const int c0 = c / chunk * chunk;
+  const int n = channels - c0 < chunk ? channels - c0 : chunk;
+  return Offset{c0} * rows + Offset{t} * n + (c - c0);
+}
+
 // V = Bt d B for every tile and input block; rows past `count` are zeros.
 template <class I, int M>
 void InputTransform(const WinogradBlock& b) {
@@ -127,7 +135,7 @@ void InputTransform(const WinogradBlock& b) {
         row[k] = iy >= 0 && iy < s.in_h ? Offset{iy} * s.in_w * kB : -1;
         col[k] = ix >= 0 && ix < s.in_w ? Offset{ix} * kB : -1;
       }
-      float* dst = b.v + Offset{t} * s.in_c + cb * kB;
+      float* dst = b.v + ChunkedAt(cb * kB, t, b.v_chunk, s.in_c, b.rows);
       V u[kT][kT];
       bool inside = true;
       for (int k = 0; k < kT; ++k) inside = inside && row[k] >= 0 && col[k] >= 0;
@@ -152,33 +160,40 @@ void InputTransform(const WinogradBlock& b) {
   }
   for (int p = 0; p < kT * kT; ++p) {
     for (int t = b.count; t < b.rows; ++t) {
-      float* dst = b.v + p * point + Offset{t} * s.in_c;
-      for (int c = 0; c < s.in_c; c += kB) I::Store(dst + c, I::Zero());
+      float* dst = b.v + p * point;
+      for (int c = 0; c < s.in_c; c += kB) {
+        I::Store(dst + ChunkedAt(c, t, b.v_chunk, s.in_c, b.rows), I::Zero());
+      }
     }
   }
 }
 
-// kWinogradRows rows of M (one point) for one group of NV output vectors:
-// m[r][j] = sum over ci of v[r][ci] * u[ci][j].
+// kWinogradRows rows of M (one point) for one group of NV output vectors, over n input
+// channels: m[r][j] (+)= sum over ci < n of v[r][ci] * u[ci][j], the rows of v v_row floats
+// apart, those of m m_row. `accumulate`: onto what m holds (the sums of the chunks before),
+// else from zero.
 template <class I, int NV>
-inline void Product(const float* v, int in_c, const float* u, float* m, int out_c) {
+inline void Product(const float* v, Offset v_row, int n, const float* u, float* m, Offset m_row,
+                    bool accumulate) {
   using V = typename I::V;
   constexpr int kB = I::kB, kR = kWinogradRows;
   V acc[kR][NV];
-  for (auto& r : acc) {
-    for (auto& a : r) a = I::Zero();
+  for (int r = 0; r < kR; ++r) {
+    for (int j = 0; j < NV; ++j) {
+      acc[r][j] = accumulate ? I::Load(m + r * m_row + j * kB) : I::Zero();
+    }
   }
-  for (int ci = 0; ci < in_c; ++ci) {
+  for (int ci = 0; ci < n; ++ci) {
     V w[NV];
     for (int j = 0; j < NV; ++j) w[j] = I::Load(u + Offset{ci} * NV * kB + j * kB);
 #pragma GCC unroll 8
     for (int r = 0; r < kR; ++r) {
-      const V a = I::Set1(v[Offset{r} * in_c + ci]);
+      const V a = I::Set1(v[Offset{r} * v_row + ci]);
       for (int j = 0; j < NV; ++j) acc[r][j] = I::FMadd(a, w[j], acc[r][j]);
     }
   }
   for (int r = 0; r < kR; ++r) {
-    for (int j = 0; j < NV; ++j) I::Store(m + Offset{r} * out_c + j * kB, acc[r][j]);
+    for (int j = 0; j < NV; ++j) I::Store(m + r * m_row + j * kB, acc[r][j]);
   }
 }
 
@@ -194,8 +209,68 @@ void Products(const WinogradBlock& b, int points) {
     const float* u = b.u + p * u_point;
     for (int g = 0; g < s.out_c / b.width; ++g) {
       for (int r = 0; r < b.rows; r += kWinogradRows) {
-        Product<I, NV>(v + Offset{r} * s.in_c, s.in_c, u + g * u_group,
-                       m + Offset{r} * s.out_c + g * b.width, s.out_c);
+        Product<I, NV>(v + Offset{r} * s.in_c, s.in_c, s.in_c, u + g * u_group,
+                       m + Offset{r} * s.out_c + g * b.width, s.out_c, false);
+      }
+    }
+  }
+}
+
+// U = G g Gt of F(2x2, 3x3) for n input channels of one weight group: from the compact
+// weights' [n][9][width] (fp16) to [16 points][n][width]. The operations and their order are
+// WinogradConvWeights' (its products by 0, 1/2 and 1 are exact), so the bits are the same.
+template <class I, int NV>
+void ConvertChunk2(const unsigned short* halves, int n, float* chunk, Offset point) {
+  using V = typename I::V;
+  constexpr int kB = I::kB, kWidth = NV * kB;
+  const V h = I::Set1(.5f), nh = I::Set1(-.5f);
+  for (int ci = 0; ci < n; ++ci) {
+    for (int j = 0; j < NV; ++j) {
+      const unsigned short* src = halves + Offset{ci} * 9 * kWidth + j * kB;
+      V g[9];
+      for (int t = 0; t < 9; ++t) g[t] = I::LoadHalves(src + t * kWidth);
+      V gg[4][3];  // G g: over the kernel's rows, per column
+      for (int c = 0; c < 3; ++c) {
+        gg[0][c] = g[c];
+        gg[1][c] = I::Add(I::Add(I::Mul(h, g[c]), I::Mul(h, g[3 + c])), I::Mul(h, g[6 + c]));
+        gg[2][c] = I::Add(I::Add(I::Mul(h, g[c]), I::Mul(nh, g[3 + c])), I::Mul(h, g[6 + c]));
+        gg[3][c] = g[6 + c];
+      }
+      float* dst = chunk + Offset{ci} * kWidth + j * kB;
+      for (int r = 0; r < 4; ++r) {  // (G g) Gt: over the columns
+        const V* x = gg[r];
+        I::Store(dst + (r * 4) * point, x[0]);
+        I::Store(dst + (r * 4 + 1) * point,
+                 I::Add(I::Add(I::Mul(h, x[0]), I::Mul(h, x[1])), I::Mul(h, x[2])));
+        I::Store(dst + (r * 4 + 2) * point,
+                 I::Add(I::Add(I::Mul(h, x[0]), I::Mul(nh, x[1])), I::Mul(h, x[2])));
+        I::Store(dst + (r * 4 + 3) * point, x[2]);
+      }
+    }
+  }
+}
+
+// The products of a compact F(2x2) layer: weight group by group, chunk by chunk of input
+// channels, the chunk's U converted into the thread's buffer (kept in L2 while every point
+// and row of the block uses it), its sums added onto M. V comes in chunks of the same
+// channels, M in chunks of one group: each product reads and writes contiguous rows.
+template <class I, int NV>
+void CompactProducts(const WinogradBlock& b) {
+  const WinogradConvShape& s = *b.s;
+  constexpr int kPoints = 16;
+  const Offset width = b.width;
+  for (int g = 0; g < s.out_c / b.width; ++g) {
+    for (int c0 = 0; c0 < s.in_c; c0 += kWinogradChunk) {
+      const int n = s.in_c - c0 < kWinogradChunk ? s.in_c - c0 : kWinogradChunk;
+      ConvertChunk2<I, NV>(b.halves + (Offset{g} * s.in_c + c0) * 9 * width, n, b.chunk,
+                           b.chunk_point);
+      for (int p = 0; p < kPoints; ++p) {
+        const float* v = b.v + p * b.v_point + Offset{c0} * b.rows;
+        float* m = b.m + p * b.m_point + g * width * b.rows;
+        const float* u = b.chunk + p * b.chunk_point;
+        for (int r = 0; r < b.rows; r += kWinogradRows) {
+          Product<I, NV>(v + Offset{r} * n, n, n, u, m + r * width, width, c0 > 0);
+        }
       }
     }
   }
@@ -219,7 +294,7 @@ void OutputTransform(const WinogradBlock& b) {
       int rows = 0, cols = 0;  // of the tile inside the map
       while (rows < M && y0 + rows * dil < s.out_h) ++rows;
       while (cols < M && x0 + cols * dil < s.out_w) ++cols;
-      const float* src = b.m + Offset{t} * s.out_c + cb * kB;
+      const float* src = b.m + ChunkedAt(cb * kB, t, b.m_chunk, s.out_c, b.rows);
       V m[kT][kT], o[M][kT], y[M][M];
       for (int p = 0; p < kT * kT; ++p) m[p / kT][p % kT] = I::Load(src + p * point);
       for (int c = 0; c < kT; ++c) ApplyAt<I, M>(&m[0][c], kT, &o[0][c], kT);
@@ -255,7 +330,21 @@ void RunTile(const WinogradBlock& b) {
   InputTransform<I, M>(b);
   constexpr int kPoints = (M + 2) * (M + 2);
   // winograd_conv.cpp's Width() gives 1, 2 or 4 vectors (4 only on AVX-512).
-  switch (b.width / I::kB) {
+  const int vectors = b.width / I::kB;
+  if constexpr (M == 2) {
+    if (b.halves != nullptr) {
+      if (vectors == 4) {
+        CompactProducts<I, 4>(b);
+      } else if (vectors == 2) {
+        CompactProducts<I, 2>(b);
+      } else {
+        CompactProducts<I, 1>(b);
+      }
+      OutputTransform<I, M>(b);
+      return;
+    }
+  }
+  switch (vectors) {
     case 4:
       Products<I, 4>(b, kPoints);
       break;

@@ -8,7 +8,9 @@
 // L2 cache and does all three steps on it: the input tiles' transform (V = Bt d B), one
 // product per point of the transform (M = V U, U = G g Gt converted at load), and the inverse
 // transform (Y = At M A) with the bias, ReLU and residual fused in. Dilated layers are the
-// same computation on tiles whose pixels are `dilation` apart.
+// same computation on tiles whose pixels are `dilation` apart. A compact F(2x2) layer keeps
+// its weights as the file's fp16 3x3 kernels and converts U chunk by chunk of input channels
+// inside each block (IS-Net at 1024: 45 MB instead of 160 MB of weights to fault in at load).
 #pragma once
 
 #include <atomic>
@@ -25,11 +27,11 @@ namespace sparkify::nn::internal {
 
 // Whether this CPU has the kernel for `s.block` (16: AVX-512; 8: AVX2 with FMA) and the shape
 // is one it takes: whole blocks, positive sizes, tile 2, 4 or 6, non-negative padding; a pool
-// only without dilation, of half the output's sides (rounded up or down). The caller checks
-// the rest of the layer: a 3x3 kernel, stride 1, one group.
+// only without dilation, of half the output's sides (rounded up or down); compact only with
+// tile 2 and F16C. The caller checks the rest of the layer: a 3x3 kernel, stride 1, one group.
 bool WinogradConvFits(const WinogradConvShape& s);
 
-// The code path, e.g. "wino4x3:avx512", "wino2x3:avx2".
+// The code path, e.g. "wino4x3:avx512", "wino2x3:avx2", "wino2x3c:avx512" (compact weights).
 std::string WinogradConvImpl(const WinogradConvShape& s);
 
 // Floats of the converted weights: (tile + 2)^2 x out_c x in_c.
@@ -39,6 +41,12 @@ size_t WinogradConvWeightFloats(const WinogradConvShape& s);
 // channel, grouped by the point of the transform and by the kernel's output-channel width).
 // Uses the caller's OpenMP threads where built with OpenMP.
 void WinogradConvWeights(const WinogradConvShape& s, const float* oihw, float* out);
+
+// Compact weights (s.compact): out_c x in_c x 9 fp16 values, the plain OIHW 3x3 weights
+// regrouped as [out_c / width][in_c][9][width] (each group's channels side by side, as the
+// block converts them).
+size_t WinogradConvCompactHalves(const WinogradConvShape& s);
+void WinogradConvCompactWeights(const WinogradConvShape& s, const uint16_t* oihw, uint16_t* out);
 
 // What a layer needs besides its data, worked out once per input size.
 struct WinogradConvPlan {
@@ -73,13 +81,14 @@ class BlockShares {
 };
 
 // out = act(conv(in) + bias) (+ residual, after the activation: oneDNN's sum post-op).
-// `weights` from WinogradConvWeights; `bias` out_c values or null; `act` none or ReLU;
+// `weights` from WinogradConvWeights (floats), or WinogradConvCompactWeights (fp16) where
+// plan.shape.compact; `bias` out_c values or null; `act` none or ReLU;
 // `residual` null, or the same layout as `out`: it may be `out` itself (accumulated in place)
 // or `in`, but `out` never overlaps `in`. `scratch`: plan.scratch_bytes, 64-byte aligned.
 // `pooled`: where plan.shape.pool_h > 0, the max pool of `out` (2x2, stride 2), overlapping
 // none of the others; else null. Batch 1. Uses plan.threads threads (OpenMP's, or threads of
 // its own).
-void WinogradConv(const WinogradConvPlan& plan, const float* in, const float* weights,
+void WinogradConv(const WinogradConvPlan& plan, const float* in, const void* weights,
                   const float* bias, Activation act, const float* residual, float* out,
                   void* scratch, float* pooled = nullptr);
 

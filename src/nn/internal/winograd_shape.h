@@ -22,6 +22,10 @@ struct WinogradConvShape {
   // down. Dilation 1 only (a tile's pixels then hold whole windows: tiles start on even rows
   // and columns).
   int pool_h = 0, pool_w = 0;
+  // F(2x2) only: the weights stay 3x3 kernels in fp16 (as the file has them, 0.28x the bytes of
+  // the converted fp32 weights), and each block converts them chunk by chunk of input channels
+  // as its products go (WinogradConvCompactWeights). Needs F16C.
+  bool compact = false;
 };
 
 }  // namespace sparkify::nn::internal

@@ -103,7 +103,7 @@ struct Flags {
   bool layers = false;
   bool onednn_winograd = false;  // oneDNN's Winograd kernels instead of ours
   bool no_f6 = false;            // F(4x4) where our kernel would take F(6x6)
-  bool no_compact = false;       // F(2x2) layers with converted fp32 weights, not fp16 3x3
+  bool no_compact = false;       // Winograd layers all with converted weights, none fp16 3x3
   std::string perf_ctl, perf_ack;
   std::vector<std::string> images;
 };

@@ -207,12 +207,14 @@ class Compiler {
     s.dilation = n.dilations[0];
     s.pad_top = n.pads[0], s.pad_left = n.pads[1];
     if (!WinogradConvFits(s)) return std::nullopt;
-    // F(2x2) layers keep the file's fp16 3x3 weights where it has them (NetworkOptions::
-    // winograd_compact).
-    if (s.tile == 2 && set_.winograd_compact && g_.weights[static_cast<size_t>(n.weight)].fp16) {
+    // Compact weights (the file's fp16 3x3 kernels, NetworkOptions::winograd_compact) where
+    // each thread takes one block of tiles: its block reads all the weights once, converted
+    // or not, and converts them once.
+    if (set_.winograd_compact && g_.weights[static_cast<size_t>(n.weight)].fp16) {
       WinogradConvShape compact = s;
       compact.compact = true;
-      if (WinogradConvFits(compact)) s = compact;
+      const WinogradConvPlan plan = PlanWinogradConv(s, set_.threads);
+      if (WinogradConvFits(compact) && plan.blocks <= plan.threads) s = compact;
     }
     return s;
   }

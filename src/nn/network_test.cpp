@@ -164,44 +164,52 @@ TEST(NetworkTest, APoolAfterAWinogradLayerIsFusedIntoIt) {
   }
 }
 
-// F(2x2) layers with compact weights (the file's fp16 3x3 kernels, converted as each block
-// goes) give the same floats as with converted weights, in less memory; one of them takes
-// more input channels than a chunk.
-TEST(NetworkTest, CompactF2LayersGiveTheSameFloats) {
+// Layers with compact weights (the file's fp16 3x3 kernels, converted as each block goes)
+// give the same floats as with converted weights, in less memory: F(2x2) and F(4x4), on
+// layers with enough channels that each thread takes one block; one takes more input
+// channels than a chunk, and not a whole number of chunks.
+TEST(NetworkTest, CompactLayersGiveTheSameFloats) {
   GraphBuilder b(3, 44);
-  std::string x = b.Relu(b.Conv("input", 32));
-  std::string y = b.Relu(b.Conv(b.Concat({x, b.Relu(b.Conv(x, 160))}), 48));
+  std::string x = b.Relu(b.Conv("input", 128));
+  std::string y = b.Relu(b.Conv(b.Concat({x, b.Relu(b.Conv(x, 144))}), 48));
   const std::string file = b.Build(b.Conv(b.Relu(b.Conv(y, 16)), 1));
-  std::vector<float> out[2];
-  uint64_t bytes[2] = {0, 0};
-  for (bool compact : {false, true}) {
-    NetworkOptions o;
-    o.winograd_f6_share = 1e9;
-    o.winograd_min_share = 2;  // F(2x2) on every layer that takes Winograd
-    o.winograd_compact = compact;
-    auto net = Network::Create(file, o);
-    ASSERT_TRUE(net.ok()) << net.status().ToString();
-    std::vector<float> in = RandomInput(3, 26, 30);
-    std::vector<StepTiming> t;
-    auto got = (*net)->Run(in.data(), 26, 30, &t);
-    ASSERT_TRUE(got.ok()) << got.status().ToString();
-    out[compact] = got->data;
-    bytes[compact] = (*net)->weight_bytes();
-    int compact_layers = 0, f2 = 0;
-    for (const auto& s : t) {
-      compact_layers += s.impl.rfind("wino2x3c:", 0) == 0;
-      f2 += s.impl.rfind("wino2x3", 0) == 0;
+  for (int tile : {2, 4}) {
+    const std::string impl = "wino" + std::to_string(tile) + "x3";
+    std::vector<float> out[2];
+    uint64_t bytes[2] = {0, 0};
+    for (bool compact : {false, true}) {
+      NetworkOptions o;
+      o.winograd_f6_share = 1e9;
+      o.winograd_min_share = tile == 2 ? 2 : 0;  // every layer that takes Winograd: this tile
+      o.winograd_compact = compact;
+      auto net = Network::Create(file, o);
+      ASSERT_TRUE(net.ok()) << net.status().ToString();
+      std::vector<float> in = RandomInput(3, 12, 14);
+      std::vector<StepTiming> t;
+      auto got = (*net)->Run(in.data(), 12, 14, &t);
+      ASSERT_TRUE(got.ok()) << got.status().ToString();
+      out[compact] = got->data;
+      bytes[compact] = (*net)->weight_bytes();
+      int compact_layers = 0, layers = 0;
+      for (const auto& s : t) {
+        compact_layers += s.impl.rfind(impl + "c:", 0) == 0;
+        layers += s.impl.rfind(impl, 0) == 0;
+      }
+      if (CpuIsaName().rfind("avx512", 0) == 0 || CpuIsaName().rfind("avx2", 0) == 0) {
+        EXPECT_EQ(layers, 3) << impl << " compact " << compact;
+        if (compact) {
+          EXPECT_GE(compact_layers, 2) << impl;
+        } else {
+          EXPECT_EQ(compact_layers, 0) << impl;
+        }
+      }
+      EXPECT_LT(Compare(got->data, Reference((*net)->graph(), in, 12, 14)).max, 1e-4) << impl;
     }
+    ASSERT_EQ(out[0].size(), out[1].size());
+    for (size_t i = 0; i < out[0].size(); ++i) ASSERT_EQ(out[0][i], out[1][i]) << impl << " " << i;
     if (CpuIsaName().rfind("avx512", 0) == 0 || CpuIsaName().rfind("avx2", 0) == 0) {
-      EXPECT_EQ(f2, 3) << "compact " << compact;
-      EXPECT_EQ(compact_layers, compact ? 3 : 0);
+      EXPECT_LT(bytes[1], bytes[0]) << impl;
     }
-    EXPECT_LT(Compare(got->data, Reference((*net)->graph(), in, 26, 30)).max, 1e-4);
-  }
-  ASSERT_EQ(out[0].size(), out[1].size());
-  for (size_t i = 0; i < out[0].size(); ++i) ASSERT_EQ(out[0][i], out[1][i]) << i;
-  if (CpuIsaName().rfind("avx512", 0) == 0 || CpuIsaName().rfind("avx2", 0) == 0) {
-    EXPECT_LT(bytes[1], bytes[0]);
   }
 }
 

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <memory>
 #include <random>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -280,12 +281,13 @@ TEST(BlockSharesTest, EveryBlockOnceUnderContention) {
   }
 }
 
-// A compact F(2x2) layer (fp16 3x3 weights, converted chunk by chunk as the block goes) gives
-// the very floats the layer with converted fp32 weights gives: the same operations on the
-// same values in the same order. Chunks: one, several, a narrower last one; weight groups
-// of 4, 2 and 1 vectors; one and many blocks; the residual, in place, the pool, dilation.
+// A compact layer (fp16 3x3 weights, converted chunk by chunk as the block goes) gives the
+// very floats the layer with converted fp32 weights gives: the same operations on the same
+// values in the same order. F(2x2) and F(4x4), in chunks of 256 channels; one chunk,
+// several, a narrower last one; weight groups of 4, 2 and 1 vectors; one and many blocks;
+// the residual, in place, the pool, dilation.
 struct CompactCase {
-  int block, in_c, out_c, side_h, side_w, dilation;
+  int tile, block, in_c, out_c, side_h, side_w, dilation;
   Case::Residual residual;
   Case::Pool pool;
   int threads;
@@ -304,7 +306,7 @@ TEST_P(WinogradCompactTest, GivesTheSameFloatsAsConvertedWeights) {
   const CompactCase& c = GetParam();
   WinogradConvShape s;
   s.block = c.block;
-  s.tile = 2;
+  s.tile = c.tile;
   s.in_c = c.in_c, s.in_h = c.side_h, s.in_w = c.side_w;
   s.out_c = c.out_c, s.out_h = c.side_h, s.out_w = c.side_w;
   s.dilation = c.dilation;
@@ -317,7 +319,8 @@ TEST_P(WinogradCompactTest, GivesTheSameFloatsAsConvertedWeights) {
   compact.compact = true;
   if (!WinogradConvFits(s)) GTEST_SKIP() << "no kernel for block " << c.block << " on this CPU";
   ASSERT_TRUE(WinogradConvFits(compact)) << "a CPU with AVX2 or AVX-512 has F16C";
-  EXPECT_EQ(WinogradConvImpl(compact).rfind("wino2x3c:", 0), 0u) << WinogradConvImpl(compact);
+  const std::string impl = "wino" + std::to_string(c.tile) + "x3c:";
+  EXPECT_EQ(WinogradConvImpl(compact).rfind(impl, 0), 0u) << WinogradConvImpl(compact);
 
   std::mt19937 rng(static_cast<uint32_t>(c.in_c * 7 + c.out_c + c.side_h));
   // Weights as a file holds them: fp16, normal (magnitudes 2^-14 .. 2) and some subnormal
@@ -375,16 +378,24 @@ TEST_P(WinogradCompactTest, GivesTheSameFloatsAsConvertedWeights) {
 INSTANTIATE_TEST_SUITE_P(
     Shapes, WinogradCompactTest,
     ::testing::Values(
-        // AVX-512: groups of 4 vectors; 1 chunk, 2 chunks, 2 + a narrower third (272).
-        CompactCase{16, 64, 64, 21, 18, 1, Case::kNoResidual, Case::kNoPool, 2},
-        CompactCase{16, 256, 128, 16, 16, 1, Case::kInPlace, Case::kPoolCeil, 2},
-        CompactCase{16, 272, 32, 9, 13, 2, Case::kResidual, Case::kNoPool, 3},
-        CompactCase{16, 144, 16, 11, 7, 1, Case::kNoResidual, Case::kPoolFloor, 1},
+        // AVX-512: groups of 4 vectors. F(2x2): 1 chunk; 2, the second narrower; 3.
+        CompactCase{2, 16, 64, 64, 21, 18, 1, Case::kNoResidual, Case::kNoPool, 2},
+        CompactCase{2, 16, 272, 128, 16, 16, 1, Case::kInPlace, Case::kPoolCeil, 2},
+        CompactCase{2, 16, 768, 32, 9, 13, 2, Case::kResidual, Case::kNoPool, 3},
+        CompactCase{2, 16, 144, 16, 11, 7, 1, Case::kNoResidual, Case::kPoolFloor, 1},
+        // F(4x4): 1 chunk; 3, the third narrower; 4.
+        CompactCase{4, 16, 64, 64, 21, 18, 1, Case::kNoResidual, Case::kNoPool, 2},
+        CompactCase{4, 16, 528, 64, 16, 16, 1, Case::kInPlace, Case::kPoolCeil, 2},
+        CompactCase{4, 16, 1024, 32, 9, 13, 2, Case::kResidual, Case::kNoPool, 3},
+        CompactCase{4, 16, 144, 16, 11, 7, 1, Case::kNoResidual, Case::kPoolFloor, 1},
         // Many blocks per thread.
-        CompactCase{16, 32, 48, 60, 52, 1, Case::kResidual, Case::kNoPool, 2},
+        CompactCase{2, 16, 32, 48, 60, 52, 1, Case::kResidual, Case::kNoPool, 2},
+        CompactCase{4, 16, 32, 48, 60, 52, 1, Case::kInPlace, Case::kNoPool, 2},
         // AVX2: groups of 2 and 1 vectors of 8.
-        CompactCase{8, 160, 32, 15, 17, 1, Case::kInPlace, Case::kPoolCeil, 2},
-        CompactCase{8, 136, 8, 10, 10, 4, Case::kNoResidual, Case::kNoPool, 2}));
+        CompactCase{2, 8, 160, 32, 15, 17, 1, Case::kInPlace, Case::kPoolCeil, 2},
+        CompactCase{2, 8, 264, 8, 10, 10, 4, Case::kNoResidual, Case::kNoPool, 2},
+        CompactCase{4, 8, 160, 32, 15, 17, 1, Case::kResidual, Case::kPoolFloor, 2},
+        CompactCase{4, 8, 520, 8, 10, 10, 2, Case::kNoResidual, Case::kNoPool, 3}));
 
 TEST(WinogradConvFitsTest, RefusesWhatItCannotTake) {
   WinogradConvShape s;
@@ -424,13 +435,13 @@ TEST(WinogradConvFitsTest, RefusesWhatItCannotTake) {
   t.pool_w = 4;
   t.dilation = 2;
   EXPECT_FALSE(WinogradConvFits(t));
-  // Compact weights: F(2x2) only.
+  // Compact weights: F(2x2) and F(4x4) only.
   t = s;
   t.compact = true;
-  t.tile = 4;
-  EXPECT_FALSE(WinogradConvFits(t));
   t.tile = 6;
   EXPECT_FALSE(WinogradConvFits(t));
+  t.tile = 4;
+  EXPECT_TRUE(WinogradConvFits(t));
   t.tile = 2;
   EXPECT_TRUE(WinogradConvFits(t));
 }

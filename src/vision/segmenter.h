@@ -48,7 +48,7 @@ struct SegmenterOptions {
   bool own_winograd = true;
   // F(6x6, 3x3) on the largest maps (nn::NetworkOptions::winograd_f6_share); false: F(4x4).
   bool winograd_f6 = true;
-  // F(2x2) layers keep fp16 3x3 weights (nn::NetworkOptions::winograd_compact).
+  // Deep Winograd layers keep fp16 3x3 weights (nn::NetworkOptions::winograd_compact).
   bool winograd_compact = true;
 };
 

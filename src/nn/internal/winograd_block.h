@@ -12,16 +12,14 @@ namespace sparkify::nn::internal {
 
 // Rows of tiles the product computes at once (the rows of V and M are padded to a multiple).
 constexpr int kWinogradRows = 6;
-// Input channels whose weights a compact block (WinogradConvShape::compact) converts at once.
-constexpr int kWinogradChunk = 128;
 
 struct WinogradBlock {
   const WinogradConvShape* s;
   const float* in;
   const float* u;  // converted weights: [points][out_c / width][in_c][width]; null if compact
   // Compact (s->compact): the 3x3 weights in fp16, [out_c / width][in_c][9][width], and the
-  // thread's buffer for one chunk of them converted, [points][kWinogradChunk][width],
-  // chunk_point floats from one point to the next.
+  // thread's buffer for one chunk of them converted (v_chunk input channels),
+  // [points][v_chunk][width], chunk_point floats from one point to the next.
   const unsigned short* halves;
   float* chunk;
   long chunk_point;

@@ -21,8 +21,9 @@
 //        [0  2     4    -5/2  -5     1/2   1 0]        [0 1 -1 32 -32  1/32 -1/32 1]
 //        [0 -2     4     5/2  -5    -1/2   1 0]
 //        [0 -1     0     21/4  0    -21/4  0 1]
-// G (the weights' side) is applied at load (winograd_conv.cpp), or, for compact F(2x2)
-// layers, here chunk by chunk (ConvertChunk2); Bt and At here, on vectors of I::kB channels.
+// G (the weights' side) is applied at load (winograd_conv.cpp), or, for compact layers, here
+// chunk by chunk (ConvertChunk2, ConvertChunk4); Bt and At here, on vectors of I::kB
+// channels.
 #pragma once
 
 #include "nn/internal/winograd_block.h"
@@ -250,20 +251,59 @@ void ConvertChunk2(const unsigned short* halves, int n, float* chunk, Offset poi
   }
 }
 
-// The products of a compact F(2x2) layer: weight group by group, chunk by chunk of input
-// channels, the chunk's U converted into the thread's buffer (kept in L2 while every point
-// and row of the block uses it), its sums added onto M. V comes in chunks of the same
-// channels, M in chunks of one group: each product reads and writes contiguous rows.
+// U = G g Gt of F(4x4, 3x3) for n input channels of one weight group, as ConvertChunk2:
+// every product and sum of WinogradConvWeights (kWinogradG4), in its order.
 template <class I, int NV>
+void ConvertChunk4(const unsigned short* halves, int n, float* chunk, Offset point) {
+  using V = typename I::V;
+  constexpr int kB = I::kB, kWidth = NV * kB;
+  V G[6][3];
+  for (int r = 0; r < 6; ++r) {
+    for (int k = 0; k < 3; ++k) G[r][k] = I::Set1(kWinogradG4[r][k]);
+  }
+  for (int ci = 0; ci < n; ++ci) {
+    for (int j = 0; j < NV; ++j) {
+      const unsigned short* src = halves + Offset{ci} * 9 * kWidth + j * kB;
+      V g[9];
+      for (int t = 0; t < 9; ++t) g[t] = I::LoadHalves(src + t * kWidth);
+      V gg[6][3];
+      for (int r = 0; r < 6; ++r) {
+        for (int c = 0; c < 3; ++c) {
+          gg[r][c] = I::Add(I::Add(I::Mul(G[r][0], g[c]), I::Mul(G[r][1], g[3 + c])),
+                            I::Mul(G[r][2], g[6 + c]));
+        }
+      }
+      float* dst = chunk + Offset{ci} * kWidth + j * kB;
+      for (int r = 0; r < 6; ++r) {
+        for (int c = 0; c < 6; ++c) {
+          I::Store(dst + (r * 6 + c) * point,
+                   I::Add(I::Add(I::Mul(gg[r][0], G[c][0]), I::Mul(gg[r][1], G[c][1])),
+                          I::Mul(gg[r][2], G[c][2])));
+        }
+      }
+    }
+  }
+}
+
+// The products of a compact layer (F(2x2) or F(4x4)): weight group by group, chunk by chunk
+// of v_chunk input channels, the chunk's U converted into the thread's buffer (kept in L2
+// while every point and row of the block uses it), its sums added onto M. V comes in chunks
+// of the same channels, M in chunks of one group: each product reads and writes contiguous
+// rows.
+template <class I, int NV, int M>
 void CompactProducts(const WinogradBlock& b) {
   const WinogradConvShape& s = *b.s;
-  constexpr int kPoints = 16;
+  constexpr int kPoints = (M + 2) * (M + 2);
   const Offset width = b.width;
   for (int g = 0; g < s.out_c / b.width; ++g) {
-    for (int c0 = 0; c0 < s.in_c; c0 += kWinogradChunk) {
-      const int n = s.in_c - c0 < kWinogradChunk ? s.in_c - c0 : kWinogradChunk;
-      ConvertChunk2<I, NV>(b.halves + (Offset{g} * s.in_c + c0) * 9 * width, n, b.chunk,
-                           b.chunk_point);
+    for (int c0 = 0; c0 < s.in_c; c0 += b.v_chunk) {
+      const int n = s.in_c - c0 < b.v_chunk ? s.in_c - c0 : b.v_chunk;
+      const unsigned short* halves = b.halves + (Offset{g} * s.in_c + c0) * 9 * width;
+      if constexpr (M == 2) {
+        ConvertChunk2<I, NV>(halves, n, b.chunk, b.chunk_point);
+      } else {
+        ConvertChunk4<I, NV>(halves, n, b.chunk, b.chunk_point);
+      }
       for (int p = 0; p < kPoints; ++p) {
         const float* v = b.v + p * b.v_point + Offset{c0} * b.rows;
         float* m = b.m + p * b.m_point + g * width * b.rows;
@@ -331,14 +371,14 @@ void RunTile(const WinogradBlock& b) {
   constexpr int kPoints = (M + 2) * (M + 2);
   // winograd_conv.cpp's Width() gives 1, 2 or 4 vectors (4 only on AVX-512).
   const int vectors = b.width / I::kB;
-  if constexpr (M == 2) {
+  if constexpr (M == 2 || M == 4) {
     if (b.halves != nullptr) {
       if (vectors == 4) {
-        CompactProducts<I, 4>(b);
+        CompactProducts<I, 4, M>(b);
       } else if (vectors == 2) {
-        CompactProducts<I, 2>(b);
+        CompactProducts<I, 2, M>(b);
       } else {
-        CompactProducts<I, 1>(b);
+        CompactProducts<I, 1, M>(b);
       }
       OutputTransform<I, M>(b);
       return;

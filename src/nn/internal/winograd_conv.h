@@ -8,9 +8,10 @@
 // L2 cache and does all three steps on it: the input tiles' transform (V = Bt d B), one
 // product per point of the transform (M = V U, U = G g Gt converted at load), and the inverse
 // transform (Y = At M A) with the bias, ReLU and residual fused in. Dilated layers are the
-// same computation on tiles whose pixels are `dilation` apart. A compact F(2x2) layer keeps
-// its weights as the file's fp16 3x3 kernels and converts U chunk by chunk of input channels
-// inside each block (IS-Net at 1024: 45 MB instead of 160 MB of weights to fault in at load).
+// same computation on tiles whose pixels are `dilation` apart. A compact F(2x2) or F(4x4)
+// layer keeps its weights as the file's fp16 3x3 kernels and converts U chunk by chunk of
+// input channels inside each block (IS-Net at 1024: 186 MB of weights to fault in at load
+// instead of 362).
 #pragma once
 
 #include <atomic>
@@ -28,10 +29,10 @@ namespace sparkify::nn::internal {
 // Whether this CPU has the kernel for `s.block` (16: AVX-512; 8: AVX2 with FMA) and the shape
 // is one it takes: whole blocks, positive sizes, tile 2, 4 or 6, non-negative padding; a pool
 // only without dilation, of half the output's sides (rounded up or down); compact only with
-// tile 2 and F16C. The caller checks the rest of the layer: a 3x3 kernel, stride 1, one group.
+// tile 2 or 4 and F16C. The caller checks the rest of the layer: a 3x3 kernel, stride 1, one group.
 bool WinogradConvFits(const WinogradConvShape& s);
 
-// The code path, e.g. "wino4x3:avx512", "wino2x3:avx2", "wino2x3c:avx512" (compact weights).
+// The code path, e.g. "wino4x3:avx512", "wino2x3:avx2", "wino4x3c:avx512" (compact weights).
 std::string WinogradConvImpl(const WinogradConvShape& s);
 
 // Floats of the converted weights: (tile + 2)^2 x out_c x in_c.

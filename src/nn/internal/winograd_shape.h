@@ -4,6 +4,25 @@
 
 namespace sparkify::nn::internal {
 
+// G of each tile (U = G g Gt), rows by the points of the transform in winograd_block_impl.h.
+// The weights' conversion at load (winograd_conv.cpp) and a compact layer's per chunk use
+// these same floats, so the two give the same bits.
+constexpr float kWinogradG2[4][3] = {{1, 0, 0}, {.5f, .5f, .5f}, {.5f, -.5f, .5f}, {0, 0, 1}};
+constexpr float kWinogradG4[6][3] = {{1.f / 4, 0, 0},
+                                     {-1.f / 6, -1.f / 6, -1.f / 6},
+                                     {-1.f / 6, 1.f / 6, -1.f / 6},
+                                     {1.f / 24, 1.f / 12, 1.f / 6},
+                                     {1.f / 24, -1.f / 12, 1.f / 6},
+                                     {0, 0, 1}};
+constexpr float kWinogradG6[8][3] = {{1, 0, 0},
+                                     {-2.f / 9, -2.f / 9, -2.f / 9},
+                                     {-2.f / 9, 2.f / 9, -2.f / 9},
+                                     {1.f / 90, 1.f / 45, 2.f / 45},
+                                     {1.f / 90, -1.f / 45, 2.f / 45},
+                                     {32.f / 45, 16.f / 45, 8.f / 45},
+                                     {32.f / 45, -16.f / 45, 8.f / 45},
+                                     {0, 0, 1}};
+
 struct WinogradConvShape {
   int block = 16;                       // channels per block: 16 (AVX-512) or 8 (AVX2)
   int in_c = 0, in_h = 0, in_w = 0;     // input: nChw{block}c, in_c a multiple of block
@@ -22,9 +41,10 @@ struct WinogradConvShape {
   // down. Dilation 1 only (a tile's pixels then hold whole windows: tiles start on even rows
   // and columns).
   int pool_h = 0, pool_w = 0;
-  // F(2x2) only: the weights stay 3x3 kernels in fp16 (as the file has them, 0.28x the bytes of
-  // the converted fp32 weights), and each block converts them chunk by chunk of input channels
-  // as its products go (WinogradConvCompactWeights). Needs F16C.
+  // F(2x2) and F(4x4) only: the weights stay 3x3 kernels in fp16 (as the file has them: 0.28x
+  // the bytes of F(2x2)'s converted fp32 weights, 0.125x F(4x4)'s), and each block converts
+  // them chunk by chunk of input channels as its products go (WinogradConvCompactWeights).
+  // Needs F16C.
   bool compact = false;
 };
 

@@ -551,7 +551,7 @@ class Compiler {
     const std::string layout = WinogradConvImpl(s);
     const void* w = s.compact ? static_cast<const void*>(weights_.ConvertedHalves(
                                     n.weight, layout, WinogradConvCompactHalves(s),
-                                    [&s](const uint16_t* plain, uint16_t* out) {
+                                    [&s](const void* plain, uint16_t* out) {
                                       WinogradConvCompactWeights(s, plain, out);
                                     }))
                               : weights_.Converted(n.weight, layout, WinogradConvWeightFloats(s),

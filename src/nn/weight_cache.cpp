@@ -118,15 +118,14 @@ const float* WeightCache::Converted(
 
 const uint16_t* WeightCache::ConvertedHalves(
     int id, const std::string& layout, size_t halves,
-    const std::function<void(const uint16_t* plain, uint16_t* out)>& convert) {
+    const std::function<void(const void* plain, uint16_t* out)>& convert) {
   for (const Entry& e : entries_) {
     if (e.id == id && e.layout == layout) {
       return static_cast<const uint16_t*>(e.mem.get_data_handle());
     }
   }
   const WeightInfo& w = graph_.weights[static_cast<size_t>(id)];
-  // ParseGraph checked the weight lies in the blob, 4-byte aligned (the blob starts aligned).
-  const auto* plain = reinterpret_cast<const uint16_t*>(graph_.blob.data() + w.offset);
+  const char* plain = graph_.blob.data() + w.offset;  // ParseGraph: inside the blob
   memory::desc md({static_cast<memory::dim>(halves)}, dt::f16, tag::x);
   memory mem(md, engine_, Take(halves * sizeof(uint16_t)));
   convert(plain, static_cast<uint16_t*>(mem.get_data_handle()));

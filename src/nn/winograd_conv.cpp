@@ -3,6 +3,7 @@
 #include "nn/internal/winograd_conv.h"
 
 #include <algorithm>
+#include <cstring>
 #include <system_error>
 #include <thread>
 
@@ -192,7 +193,8 @@ size_t WinogradConvCompactHalves(const WinogradConvShape& s) {
   return static_cast<size_t>(s.out_c) * s.in_c * 9;
 }
 
-void WinogradConvCompactWeights(const WinogradConvShape& s, const uint16_t* oihw, uint16_t* out) {
+void WinogradConvCompactWeights(const WinogradConvShape& s, const void* oihw, uint16_t* out) {
+  const auto* file = static_cast<const unsigned char*>(oihw);
   const size_t width = static_cast<size_t>(Width(s)), in_c = static_cast<size_t>(s.in_c);
   // One job per group and input channel: it writes 9 x width halves in a row (most of the
   // time is faulting in fresh memory, shared by the threads as WinogradConvWeights').
@@ -200,8 +202,8 @@ void WinogradConvCompactWeights(const WinogradConvShape& s, const uint16_t* oihw
     const size_t g = job / in_c, i = job % in_c;
     uint16_t* dst = out + job * 9 * width;
     for (size_t k = 0; k < width; ++k) {
-      const uint16_t* src = oihw + ((g * width + k) * in_c + i) * 9;
-      for (size_t t = 0; t < 9; ++t) dst[t * width + k] = src[t];
+      const unsigned char* src = file + ((g * width + k) * in_c + i) * 9 * sizeof(uint16_t);
+      for (size_t t = 0; t < 9; ++t) std::memcpy(&dst[t * width + k], src + 2 * t, 2);
     }
   };
   const long jobs = static_cast<long>(s.out_c / Width(s)) * s.in_c;

@@ -50,11 +50,12 @@ class WeightCache {
   const float* Converted(int id, const std::string& layout, size_t floats,
                          const std::function<void(const float* plain, float* out)>& convert);
   // The Conv weight `id`, stored as fp16 in the file, rearranged by a kernel of our own:
-  // `halves` fp16 values in the layout named `layout`, written by `convert` from the file's.
-  // REQUIRES: the file stores the weight as fp16.
+  // `halves` fp16 values in the layout named `layout`, written by `convert` from the file's
+  // bytes (as they lie in the file: `plain` may be unaligned). REQUIRES: the file stores the
+  // weight as fp16.
   const uint16_t* ConvertedHalves(
       int id, const std::string& layout, size_t halves,
-      const std::function<void(const uint16_t* plain, uint16_t* out)>& convert);
+      const std::function<void(const void* plain, uint16_t* out)>& convert);
   // A bias (fp32, plain).
   dnnl::memory Bias(int id);
   uint64_t bytes() const { return bytes_; }

@@ -219,7 +219,9 @@ void Products(const WinogradBlock& b, int points) {
 
 // U = G g Gt of F(2x2, 3x3) for n input channels of one weight group: from the compact
 // weights' [n][9][width] (fp16) to [16 points][n][width]. The operations and their order are
-// WinogradConvWeights' (its products by 0, 1/2 and 1 are exact), so the bits are the same.
+// WinogradConvWeights' (its products by 0, 1/2 and 1 are exact; those by 0 are left out, which
+// can only change the sign of a zero in U, never M), so for finite weights the bits are the
+// same.
 template <class I, int NV>
 void ConvertChunk2(const unsigned short* halves, int n, float* chunk, Offset point) {
   using V = typename I::V;

@@ -44,10 +44,10 @@ size_t WinogradConvWeightFloats(const WinogradConvShape& s);
 void WinogradConvWeights(const WinogradConvShape& s, const float* oihw, float* out);
 
 // Compact weights (s.compact): out_c x in_c x 9 fp16 values, the plain OIHW 3x3 weights
-// regrouped as [out_c / width][in_c][9][width] (each group's channels side by side, as the
-// block converts them).
+// (fp16, little-endian, at any alignment) regrouped as [out_c / width][in_c][9][width] (each
+// group's channels side by side, as the block converts them).
 size_t WinogradConvCompactHalves(const WinogradConvShape& s);
-void WinogradConvCompactWeights(const WinogradConvShape& s, const uint16_t* oihw, uint16_t* out);
+void WinogradConvCompactWeights(const WinogradConvShape& s, const void* oihw, uint16_t* out);
 
 // What a layer needs besides its data, worked out once per input size.
 struct WinogradConvPlan {

@@ -104,11 +104,11 @@ long PointStride(int rows, int channels) {
 
 // Input channels a compact layer converts at once. Each chunk but the first reads and writes
 // the block's M once more (36 points x 132 rows x 64 channels: 1.2 MB for F(4x4)), so fewer,
-// larger chunks, though one no longer fits L2 (F(2x2): 1 MiB, F(4x4): 2.4 MB per thread);
-// the point being multiplied stays there. IS-Net at 1024, 6 alternating runs, the compact
-// layers' medians: F(2x2) 73.5 ms with 128 channels, 72.2 with 256 (converted weights:
-// 68.2); F(4x4) 37.1 with 256, 37.2 with 512 (36.8); with 64, F(4x4) was 6-15% slower.
-constexpr int kChunkChannels = 256;
+// larger chunks; the row of points the products use next (ConvertRow) stays within L2 (512
+// KiB for F(2x2), 768 KiB for F(4x4)). IS-Net at 1024, 5 alternating runs, the compact
+// layers' medians (F(2x2) / F(4x4), ms): 128 channels 75.7 / 41.8, 256 77.1 / 40.5 and
+// 74.8 / 43.7, 512 73.9 / 39.0 and 68.8 / 39.4, 1024 74.0 / 40.4.
+constexpr int kChunkChannels = 512;
 
 // Floats from one point of a compact layer's converted chunk of weights to the next: its
 // channels, and a cache line more, so that the points' stores fall on different offsets in
@@ -117,7 +117,7 @@ long ChunkPoint(const WinogradConvShape& s) { return long{kChunkChannels} * Widt
 
 // A thread's V and M, then (compact) its converted chunk of weights.
 size_t ThreadFloats(const WinogradConvShape& s, int rows) {
-  const size_t chunk = s.compact ? static_cast<size_t>(Points(s) * ChunkPoint(s)) : 0;
+  const size_t chunk = s.compact ? static_cast<size_t>((s.tile + 2) * ChunkPoint(s)) : 0;
   return static_cast<size_t>(Points(s)) *
              static_cast<size_t>(PointStride(rows, s.in_c) + PointStride(rows, s.out_c)) +
          chunk;

@@ -283,7 +283,7 @@ TEST(BlockSharesTest, EveryBlockOnceUnderContention) {
 
 // A compact layer (fp16 3x3 weights, converted chunk by chunk as the block goes) gives the
 // very floats the layer with converted fp32 weights gives: the same operations on the same
-// values in the same order. F(2x2) and F(4x4), in chunks of 256 channels; one chunk,
+// values in the same order. F(2x2) and F(4x4), in chunks of 512 channels; one chunk,
 // several, a narrower last one; weight groups of 4, 2 and 1 vectors; one and many blocks;
 // the residual, in place, the pool, dilation.
 struct CompactCase {
@@ -378,12 +378,12 @@ TEST_P(WinogradCompactTest, GivesTheSameFloatsAsConvertedWeights) {
 INSTANTIATE_TEST_SUITE_P(
     Shapes, WinogradCompactTest,
     ::testing::Values(
-        // AVX-512: groups of 4 vectors. F(2x2): 1 chunk; 2, the second narrower; 3.
+        // AVX-512: groups of 4 vectors. F(2x2): 1 chunk; 3, the third narrower.
         CompactCase{2, 16, 64, 64, 21, 18, 1, Case::kNoResidual, Case::kNoPool, 2},
         CompactCase{2, 16, 272, 128, 16, 16, 1, Case::kInPlace, Case::kPoolCeil, 2},
-        CompactCase{2, 16, 768, 32, 9, 13, 2, Case::kResidual, Case::kNoPool, 3},
+        CompactCase{2, 16, 1056, 32, 9, 13, 2, Case::kResidual, Case::kNoPool, 3},
         CompactCase{2, 16, 144, 16, 11, 7, 1, Case::kNoResidual, Case::kPoolFloor, 1},
-        // F(4x4): 1 chunk; 3, the third narrower; 4.
+        // F(4x4): 1 chunk; 2, the second narrower; 2.
         CompactCase{4, 16, 64, 64, 21, 18, 1, Case::kNoResidual, Case::kNoPool, 2},
         CompactCase{4, 16, 528, 64, 16, 16, 1, Case::kInPlace, Case::kPoolCeil, 2},
         CompactCase{4, 16, 1024, 32, 9, 13, 2, Case::kResidual, Case::kNoPool, 3},

@@ -22,8 +22,7 @@
 //        [0 -2     4     5/2  -5    -1/2   1 0]
 //        [0 -1     0     21/4  0    -21/4  0 1]
 // G (the weights' side) is applied at load (winograd_conv.cpp), or, for compact layers, here
-// chunk by chunk (ConvertChunk2, ConvertChunk4); Bt and At here, on vectors of I::kB
-// channels.
+// chunk by chunk (ConvertRow); Bt and At here, on vectors of I::kB channels.
 #pragma once
 
 #include "nn/internal/winograd_block.h"
@@ -217,70 +216,51 @@ void Products(const WinogradBlock& b, int points) {
   }
 }
 
-// U = G g Gt of F(2x2, 3x3) for n input channels of one weight group: from the compact
-// weights' [n][9][width] (fp16) to [16 points][n][width]. The operations and their order are
-// WinogradConvWeights' (its products by 0, 1/2 and 1 are exact; those by 0 are left out, which
-// can only change the sign of a zero in U, never M), so for finite weights the bits are the
-// same.
-template <class I, int NV>
-void ConvertChunk2(const unsigned short* halves, int n, float* chunk, Offset point) {
+// Row `a` of U = G g Gt (the M + 2 points (a, 0) .. (a, M + 1)) for n input channels of one
+// weight group: from the compact weights' [n][9][width] (fp16) to [M + 2 points][n][width],
+// `point` floats apart. A row at a time, so that what the products read next stays in L2.
+// The operations and their order are WinogradConvWeights' (kWinogradG2, kWinogradG4), so
+// for finite weights the bits are the same. F(2x2)'s products by 1/2 are exact, and those
+// by 0 and 1 are left out (which can only change the sign of a zero in U, never M).
+template <class I, int NV, int M>
+void ConvertRow(const unsigned short* halves, int n, int a, float* row, Offset point) {
   using V = typename I::V;
-  constexpr int kB = I::kB, kWidth = NV * kB;
+  constexpr int kB = I::kB, kWidth = NV * kB, kT = M + 2;
   const V h = I::Set1(.5f), nh = I::Set1(-.5f);
-  for (int ci = 0; ci < n; ++ci) {
-    for (int j = 0; j < NV; ++j) {
-      const unsigned short* src = halves + Offset{ci} * 9 * kWidth + j * kB;
-      V g[9];
-      for (int t = 0; t < 9; ++t) g[t] = I::LoadHalves(src + t * kWidth);
-      V gg[4][3];  // G g: over the kernel's rows, per column
-      for (int c = 0; c < 3; ++c) {
-        gg[0][c] = g[c];
-        gg[1][c] = I::Add(I::Add(I::Mul(h, g[c]), I::Mul(h, g[3 + c])), I::Mul(h, g[6 + c]));
-        gg[2][c] = I::Add(I::Add(I::Mul(h, g[c]), I::Mul(nh, g[3 + c])), I::Mul(h, g[6 + c]));
-        gg[3][c] = g[6 + c];
-      }
-      float* dst = chunk + Offset{ci} * kWidth + j * kB;
-      for (int r = 0; r < 4; ++r) {  // (G g) Gt: over the columns
-        const V* x = gg[r];
-        I::Store(dst + (r * 4) * point, x[0]);
-        I::Store(dst + (r * 4 + 1) * point,
-                 I::Add(I::Add(I::Mul(h, x[0]), I::Mul(h, x[1])), I::Mul(h, x[2])));
-        I::Store(dst + (r * 4 + 2) * point,
-                 I::Add(I::Add(I::Mul(h, x[0]), I::Mul(nh, x[1])), I::Mul(h, x[2])));
-        I::Store(dst + (r * 4 + 3) * point, x[2]);
-      }
+  V G[kT][3];
+  if constexpr (M == 4) {
+    for (int r = 0; r < kT; ++r) {
+      for (int k = 0; k < 3; ++k) G[r][k] = I::Set1(kWinogradG4[r][k]);
     }
   }
-}
-
-// U = G g Gt of F(4x4, 3x3) for n input channels of one weight group, as ConvertChunk2:
-// every product and sum of WinogradConvWeights (kWinogradG4), in its order.
-template <class I, int NV>
-void ConvertChunk4(const unsigned short* halves, int n, float* chunk, Offset point) {
-  using V = typename I::V;
-  constexpr int kB = I::kB, kWidth = NV * kB;
-  V G[6][3];
-  for (int r = 0; r < 6; ++r) {
-    for (int k = 0; k < 3; ++k) G[r][k] = I::Set1(kWinogradG4[r][k]);
-  }
   for (int ci = 0; ci < n; ++ci) {
     for (int j = 0; j < NV; ++j) {
       const unsigned short* src = halves + Offset{ci} * 9 * kWidth + j * kB;
       V g[9];
       for (int t = 0; t < 9; ++t) g[t] = I::LoadHalves(src + t * kWidth);
-      V gg[6][3];
-      for (int r = 0; r < 6; ++r) {
-        for (int c = 0; c < 3; ++c) {
-          gg[r][c] = I::Add(I::Add(I::Mul(G[r][0], g[c]), I::Mul(G[r][1], g[3 + c])),
-                            I::Mul(G[r][2], g[6 + c]));
+      V x[3];  // row a of G g, per column of the kernel
+      for (int c = 0; c < 3; ++c) {
+        if constexpr (M == 2) {
+          x[c] = a == 0   ? g[c]
+                 : a == 3 ? g[6 + c]
+                          : I::Add(I::Add(I::Mul(h, g[c]), I::Mul(a == 1 ? h : nh, g[3 + c])),
+                                   I::Mul(h, g[6 + c]));
+        } else {
+          x[c] = I::Add(I::Add(I::Mul(G[a][0], g[c]), I::Mul(G[a][1], g[3 + c])),
+                        I::Mul(G[a][2], g[6 + c]));
         }
       }
-      float* dst = chunk + Offset{ci} * kWidth + j * kB;
-      for (int r = 0; r < 6; ++r) {
-        for (int c = 0; c < 6; ++c) {
-          I::Store(dst + (r * 6 + c) * point,
-                   I::Add(I::Add(I::Mul(gg[r][0], G[c][0]), I::Mul(gg[r][1], G[c][1])),
-                          I::Mul(gg[r][2], G[c][2])));
+      float* dst = row + Offset{ci} * kWidth + j * kB;
+      if constexpr (M == 2) {
+        I::Store(dst, x[0]);
+        I::Store(dst + point, I::Add(I::Add(I::Mul(h, x[0]), I::Mul(h, x[1])), I::Mul(h, x[2])));
+        I::Store(dst + 2 * point,
+                 I::Add(I::Add(I::Mul(h, x[0]), I::Mul(nh, x[1])), I::Mul(h, x[2])));
+        I::Store(dst + 3 * point, x[2]);
+      } else {
+        for (int c = 0; c < kT; ++c) {
+          I::Store(dst + c * point, I::Add(I::Add(I::Mul(x[0], G[c][0]), I::Mul(x[1], G[c][1])),
+                                           I::Mul(x[2], G[c][2])));
         }
       }
     }
@@ -288,30 +268,29 @@ void ConvertChunk4(const unsigned short* halves, int n, float* chunk, Offset poi
 }
 
 // The products of a compact layer (F(2x2) or F(4x4)): weight group by group, chunk by chunk
-// of v_chunk input channels, the chunk's U converted into the thread's buffer (kept in L2
-// while every point and row of the block uses it), its sums added onto M. V comes in chunks
-// of the same channels, M in chunks of one group: each product reads and writes contiguous
-// rows.
+// of v_chunk input channels, row by row of the transform's points, the row's U converted
+// into the thread's buffer and used by every row of tiles of the block, its sums added onto
+// M. V comes in chunks of the same channels, M in chunks of one group: each product reads
+// and writes contiguous rows.
 template <class I, int NV, int M>
 void CompactProducts(const WinogradBlock& b) {
   const WinogradConvShape& s = *b.s;
-  constexpr int kPoints = (M + 2) * (M + 2);
+  constexpr int kT = M + 2;
   const Offset width = b.width;
   for (int g = 0; g < s.out_c / b.width; ++g) {
     for (int c0 = 0; c0 < s.in_c; c0 += b.v_chunk) {
       const int n = s.in_c - c0 < b.v_chunk ? s.in_c - c0 : b.v_chunk;
       const unsigned short* halves = b.halves + (Offset{g} * s.in_c + c0) * 9 * width;
-      if constexpr (M == 2) {
-        ConvertChunk2<I, NV>(halves, n, b.chunk, b.chunk_point);
-      } else {
-        ConvertChunk4<I, NV>(halves, n, b.chunk, b.chunk_point);
-      }
-      for (int p = 0; p < kPoints; ++p) {
-        const float* v = b.v + p * b.v_point + Offset{c0} * b.rows;
-        float* m = b.m + p * b.m_point + g * width * b.rows;
-        const float* u = b.chunk + p * b.chunk_point;
-        for (int r = 0; r < b.rows; r += kWinogradRows) {
-          Product<I, NV>(v + Offset{r} * n, n, n, u, m + r * width, width, c0 > 0);
+      for (int a = 0; a < kT; ++a) {
+        ConvertRow<I, NV, M>(halves, n, a, b.chunk, b.chunk_point);
+        for (int c = 0; c < kT; ++c) {
+          const int p = a * kT + c;
+          const float* v = b.v + p * b.v_point + Offset{c0} * b.rows;
+          float* m = b.m + p * b.m_point + g * width * b.rows;
+          const float* u = b.chunk + c * b.chunk_point;
+          for (int r = 0; r < b.rows; r += kWinogradRows) {
+            Product<I, NV>(v + Offset{r} * n, n, n, u, m + r * width, width, c0 > 0);
+          }
         }
       }
     }

@@ -171,7 +171,7 @@ TEST(NetworkTest, APoolAfterAWinogradLayerIsFusedIntoIt) {
 TEST(NetworkTest, CompactLayersGiveTheSameFloats) {
   GraphBuilder b(3, 44);
   std::string x = b.Relu(b.Conv("input", 128));
-  std::string y = b.Relu(b.Conv(b.Concat({x, b.Relu(b.Conv(x, 144))}), 48));
+  std::string y = b.Relu(b.Conv(b.Concat({x, b.Relu(b.Conv(x, 400))}), 48));  // 528 in
   const std::string file = b.Build(b.Conv(b.Relu(b.Conv(y, 16)), 1));
   for (int tile : {2, 4}) {
     const std::string impl = "wino" + std::to_string(tile) + "x3";

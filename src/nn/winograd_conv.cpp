@@ -105,9 +105,10 @@ long PointStride(int rows, int channels) {
 // Input channels a compact layer converts at once. Each chunk but the first reads and writes
 // the block's M once more (36 points x 132 rows x 64 channels: 1.2 MB for F(4x4)), so fewer,
 // larger chunks; the row of points the products use next (ConvertRow) stays within L2 (512
-// KiB for F(2x2), 768 KiB for F(4x4)). IS-Net at 1024, 5 alternating runs, the compact
-// layers' medians (F(2x2) / F(4x4), ms): 128 channels 75.7 / 41.8, 256 77.1 / 40.5 and
-// 74.8 / 43.7, 512 73.9 / 39.0 and 68.8 / 39.4, 1024 74.0 / 40.4.
+// KiB for F(2x2), 768 KiB for F(4x4), at 64 channels a group). IS-Net at 1024, the compact
+// layers' medians of 5 alternating runs (F(2x2) / F(4x4), ms), two sets of runs: 128, 256
+// and 512 channels 75.7 / 41.8, 74.8 / 43.7 and 68.8 / 39.4; 256, 512 and 1024 channels
+// 77.1 / 40.5, 73.9 / 39.0 and 74.0 / 40.4.
 constexpr int kChunkChannels = 512;
 
 // Floats from one point of a compact layer's converted chunk of weights to the next: its
@@ -115,7 +116,8 @@ constexpr int kChunkChannels = 512;
 // a 4 KiB page (PointStride).
 long ChunkPoint(const WinogradConvShape& s) { return long{kChunkChannels} * Width(s) + 16; }
 
-// A thread's V and M, then (compact) its converted chunk of weights.
+// A thread's V and M, then (compact) one row (tile + 2 points) of a converted chunk of
+// weights.
 size_t ThreadFloats(const WinogradConvShape& s, int rows) {
   const size_t chunk = s.compact ? static_cast<size_t>((s.tile + 2) * ChunkPoint(s)) : 0;
   return static_cast<size_t>(Points(s)) *

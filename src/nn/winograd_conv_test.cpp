@@ -383,9 +383,9 @@ INSTANTIATE_TEST_SUITE_P(
         CompactCase{2, 16, 272, 128, 16, 16, 1, Case::kInPlace, Case::kPoolCeil, 2},
         CompactCase{2, 16, 1056, 32, 9, 13, 2, Case::kResidual, Case::kNoPool, 3},
         CompactCase{2, 16, 144, 16, 11, 7, 1, Case::kNoResidual, Case::kPoolFloor, 1},
-        // F(4x4): 1 chunk; 2, the second narrower; 2.
+        // F(4x4): 1 chunk; 2, the second narrower (two weight groups); 2.
         CompactCase{4, 16, 64, 64, 21, 18, 1, Case::kNoResidual, Case::kNoPool, 2},
-        CompactCase{4, 16, 528, 64, 16, 16, 1, Case::kInPlace, Case::kPoolCeil, 2},
+        CompactCase{4, 16, 528, 128, 16, 16, 1, Case::kInPlace, Case::kPoolCeil, 2},
         CompactCase{4, 16, 1024, 32, 9, 13, 2, Case::kResidual, Case::kNoPool, 3},
         CompactCase{4, 16, 144, 16, 11, 7, 1, Case::kNoResidual, Case::kPoolFloor, 1},
         // Many blocks per thread.
@@ -393,7 +393,7 @@ INSTANTIATE_TEST_SUITE_P(
         CompactCase{4, 16, 32, 48, 60, 52, 1, Case::kInPlace, Case::kNoPool, 2},
         // AVX2: groups of 2 and 1 vectors of 8.
         CompactCase{2, 8, 160, 32, 15, 17, 1, Case::kInPlace, Case::kPoolCeil, 2},
-        CompactCase{2, 8, 264, 8, 10, 10, 4, Case::kNoResidual, Case::kNoPool, 2},
+        CompactCase{2, 8, 520, 8, 10, 10, 4, Case::kNoResidual, Case::kNoPool, 2},
         CompactCase{4, 8, 160, 32, 15, 17, 1, Case::kResidual, Case::kPoolFloor, 2},
         CompactCase{4, 8, 520, 8, 10, 10, 2, Case::kNoResidual, Case::kNoPool, 3}));
 

@@ -18,8 +18,9 @@ struct WinogradBlock {
   const float* in;
   const float* u;  // converted weights: [points][out_c / width][in_c][width]; null if compact
   // Compact (s->compact): the 3x3 weights in fp16, [out_c / width][in_c][9][width], and the
-  // thread's buffer for one chunk of them converted (v_chunk input channels),
-  // [points][v_chunk][width], chunk_point floats from one point to the next.
+  // thread's buffer for one row of the transform's points (M + 2) of a chunk of them
+  // converted (v_chunk input channels), [M + 2][v_chunk][width], chunk_point floats from one
+  // point to the next.
   const unsigned short* halves;
   float* chunk;
   long chunk_point;

@@ -102,12 +102,17 @@ dnnl::memory WeightCache::Weights(int id, const memory::dims& dims, const memory
   return mem;
 }
 
+const void* WeightCache::Ours(int id, const std::string& layout) const {
+  for (const Entry& e : entries_) {
+    if (e.id == id && e.layout == layout) return e.mem.get_data_handle();
+  }
+  return nullptr;
+}
+
 const float* WeightCache::Converted(
     int id, const std::string& layout, size_t floats,
     const std::function<void(const float* plain, float* out)>& convert) {
-  for (const Entry& e : entries_) {
-    if (e.id == id && e.layout == layout) return static_cast<const float*>(e.mem.get_data_handle());
-  }
+  if (const void* done = Ours(id, layout)) return static_cast<const float*>(done);
   const float* plain_data = Plain(id);
   memory::desc md({static_cast<memory::dim>(floats)}, dt::f32, tag::x);
   memory mem(md, engine_, Take(floats * sizeof(float)));
@@ -119,11 +124,7 @@ const float* WeightCache::Converted(
 const uint16_t* WeightCache::ConvertedHalves(
     int id, const std::string& layout, size_t halves,
     const std::function<void(const void* plain, uint16_t* out)>& convert) {
-  for (const Entry& e : entries_) {
-    if (e.id == id && e.layout == layout) {
-      return static_cast<const uint16_t*>(e.mem.get_data_handle());
-    }
-  }
+  if (const void* done = Ours(id, layout)) return static_cast<const uint16_t*>(done);
   const WeightInfo& w = graph_.weights[static_cast<size_t>(id)];
   const char* plain = graph_.blob.data() + w.offset;  // ParseGraph: inside the blob
   memory::desc md({static_cast<memory::dim>(halves)}, dt::f16, tag::x);

@@ -75,6 +75,8 @@ class WeightCache {
   };
   // Memory for a weight of `bytes` that lives as long as the cache.
   void* Take(size_t bytes);
+  // The data of weight `id` already converted by a kernel of our own into `layout`, or null.
+  const void* Ours(int id, const std::string& layout) const;
   // Weight `id` in fp32 as the file has it, in the reused conversion buffer.
   float* Plain(int id);
 

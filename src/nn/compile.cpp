@@ -19,6 +19,10 @@ using dnnl::memory;
 using tag = memory::format_tag;
 using dt = memory::data_type;
 
+// The smallest side of a map that takes compact F(2x2) below Winograd's threshold
+// (Compiler::WinogradShape).
+constexpr int kMinCompactSide = 8;
+
 memory::dims Dims(const Shape& s) { return {1, s.c, s.h, s.w}; }
 
 bool IsRef(const std::string& impl) { return impl.rfind("ref", 0) == 0; }
@@ -191,9 +195,16 @@ class Compiler {
     if (!set_.winograd || !set_.own_winograd || set_.act != dt::f32 || st.inputs[0] == 0 ||
         st.residual == 0 || n.kernel[0] != 3 || n.kernel[1] != 3 || n.strides[0] != 1 ||
         n.strides[1] != 1 || n.dilations[0] != n.dilations[1] || n.group != 1 ||
-        st.activation == Activation::kSigmoid || !WinogradPays(out, set_.winograd_min_share / 4)) {
+        st.activation == Activation::kSigmoid) {
       return std::nullopt;
     }
+    // Below a quarter of the threshold, only compact F(2x2) (checked below), on maps of at
+    // least kMinCompactSide a side: its fp16 weights are half the bytes of the direct
+    // convolution's fp32 ones. IS-Net's stage 6 (512 and 256 channels, dilations up to 8):
+    // at 1024 (16x16 maps) 31-36 -> 18-25 ms, 768 (12x12) 19-38 -> 12-22 ms, at either 23 MB
+    // less weights; at 320 (5x5) 3.8-4.7 -> 5.7-6.9 ms, so not there.
+    const bool small = !WinogradPays(out, set_.winograd_min_share / 4);
+    if (small && (out.h < kMinCompactSide || out.w < kMinCompactSide)) return std::nullopt;
     WinogradConvShape s;
     // F(4x4) (4x the weights) from the threshold up; below it, down to a quarter of it (the
     // 32x32 maps of IS-Net's stage 5 at 1024: 24% of a forward done direct), F(2x2) at 1.8x
@@ -216,6 +227,7 @@ class Compiler {
       const WinogradConvPlan plan = PlanWinogradConv(s, set_.threads);
       if (WinogradConvFits(compact) && plan.blocks <= plan.threads) s = compact;
     }
+    if (small && !s.compact) return std::nullopt;
     return s;
   }
 

@@ -49,7 +49,8 @@ struct NetworkOptions {
   // Winograd layers run on our own kernel (nn/internal/winograd_conv.h: AVX-512 or AVX2,
   // dilated layers too, no map-sized scratch) where this CPU has it: F(4x4, 3x3) on the
   // layers from winograd_min_share up, F(2x2, 3x3) (1.8x the weights instead of 4x) on those
-  // down to a quarter of it. false: oneDNN's F(4x4) (AVX-512 only), for comparison.
+  // down to a quarter of it, and below that compact F(2x2) (winograd_compact) on maps of at
+  // least 8x8. false: oneDNN's F(4x4) (AVX-512 only), for comparison.
   // Default: true.
   bool own_winograd = true;
   // Our kernel takes F(6x6, 3x3) instead of F(4x4) on layers whose output has at least this
@@ -63,8 +64,9 @@ struct NetworkOptions {
   // 3x3 kernels (0.28x the bytes of F(2x2)'s converted weights, 0.125x F(4x4)'s) and convert
   // them chunk by chunk as each block multiplies (where the file stores them in fp16 and the
   // CPU has F16C). The layers compute the same bits; what differs is memory and load time
-  // (fresh memory is slow to fault in on a virtual machine). IS-Net at 1024: 186 MB of
-  // weights instead of 362, the forward ~2% slower. Default: true.
+  // (fresh memory is slow to fault in on a virtual machine). Below a quarter of
+  // winograd_min_share, compact F(2x2) takes the layers the direct convolution would (half
+  // its fp32 weights' bytes). IS-Net at 1024: 163 MB of weights instead of 362. Default: true.
   bool winograd_compact = true;
   // OpenMP threads for oneDNN (process-wide). 0: the number of CPUs we may run on.
   int threads = 0;

@@ -213,6 +213,42 @@ TEST(NetworkTest, CompactLayersGiveTheSameFloats) {
   }
 }
 
+// Below a quarter of Winograd's threshold, a layer takes compact F(2x2) where its map has at
+// least 8 pixels a side (the direct convolution's fp32 weights would be twice the bytes), the
+// direct convolution on smaller maps and where compact does not apply.
+TEST(NetworkTest, SmallMapsTakeCompactF2OrTheDirectConvolution) {
+  GraphBuilder b(3, 45);
+  std::string x = b.Relu(b.Conv("input", 32));                           // 32x32
+  std::string p = b.MaxPool(b.MaxPool(x));                               // 8x8: small
+  std::string y = b.Relu(b.Conv(b.Relu(b.Conv(p, 256)), 256, 3, 1, 2));  // dilated too
+  std::string z = b.Relu(b.Conv(b.MaxPool(y), 64));                      // 4x4: direct
+  const std::string file = b.Build(b.Conv(b.Resize(z, 8), 1));
+  for (bool compact : {true, false}) {
+    NetworkOptions o;
+    o.winograd_f6_share = 1e9;
+    o.winograd_min_share = 1;  // the input's size; a quarter of it: 16x16
+    o.winograd_compact = compact;
+    std::vector<StepTiming> t;
+    EXPECT_LT(RunBoth(file, 32, 32, o, &t).max, 1e-4) << "compact " << compact;
+    std::vector<std::string> convs;  // the convolutions' code paths, in order
+    for (const auto& s : t) {
+      if (s.name.rfind("conv", 0) == 0) convs.push_back(s.impl);
+    }
+    ASSERT_EQ(convs.size(), 5u);
+    int small_f2 = 0, small_direct = 0;
+    for (int i : {1, 2}) {
+      small_f2 += convs[i].rfind("wino2x3c:", 0) == 0;
+      small_direct += convs[i].rfind("wino", 0) != 0;
+    }
+    const int tiny_direct = convs[3].rfind("wino", 0) != 0;
+    if (CpuIsaName().rfind("avx512", 0) == 0 || CpuIsaName().rfind("avx2", 0) == 0) {
+      EXPECT_EQ(small_f2, compact ? 2 : 0);
+      EXPECT_EQ(small_direct, compact ? 0 : 2);
+      EXPECT_EQ(tiny_direct, 1);
+    }
+  }
+}
+
 // A linear Resize straight on the network's input (plain NCHW, its address known only while a
 // forward runs), alone and before a convolution.
 TEST(NetworkTest, AResizeOfTheInputReadsTheInput) {

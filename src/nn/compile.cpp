@@ -23,6 +23,13 @@ using dt = memory::data_type;
 // (Compiler::WinogradShape).
 constexpr int kMinCompactSide = 8;
 
+// The fewest tiles (of output pixels) per thread for which a compact layer takes F(4x4)
+// instead of F(2x2) (Compiler::WinogradShape). IS-Net's stage 5 (512 and 256 channels,
+// dilations up to 8) on 2 threads of a Zen 3 (AVX2), 3 alternating runs: at 1024 (32x32 maps,
+// 32 tiles a thread) 127-145 -> 86-103 ms, at 768 (24x24, 18) 77-89 -> 57-64 ms; at 320
+// (10x10, 3) 22-24 -> 31-33 ms. Its stage 6 at 1024 (16x16, 8) took the same time either way.
+constexpr int kMinF4CompactTiles = 18;  // 3 rows of the products (winograd_block.h)
+
 memory::dims Dims(const Shape& s) { return {1, s.c, s.h, s.w}; }
 
 bool IsRef(const std::string& impl) { return impl.rfind("ref", 0) == 0; }
@@ -220,12 +227,29 @@ class Compiler {
     if (!WinogradConvFits(s)) return std::nullopt;
     // Compact weights (the file's fp16 3x3 kernels, NetworkOptions::winograd_compact) where
     // each thread takes one block of tiles: its block reads all the weights once, converted
-    // or not, and converts them once.
+    // or not, and converts them once. `min_tiles`: the fewest tiles' worth of output pixels
+    // per thread (a dilated layer's tiles are not all full: at 10x10, dilation 8, 64 tiles of
+    // 4x4 hold 100 pixels).
+    auto compact = [&](int tile, int min_tiles) -> std::optional<WinogradConvShape> {
+      WinogradConvShape c = s;
+      c.tile = tile;
+      if (!WinogradConvFits(c)) return std::nullopt;
+      const WinogradConvPlan plan = PlanWinogradConv(c, set_.threads);
+      c.compact = true;
+      if (!WinogradConvFits(c) || plan.blocks > plan.threads ||
+          out.h * out.w < min_tiles * tile * tile * set_.threads) {
+        return std::nullopt;
+      }
+      return c;
+    };
     if (set_.winograd_compact && g_.weights[static_cast<size_t>(n.weight)].fp16) {
-      WinogradConvShape compact = s;
-      compact.compact = true;
-      const WinogradConvPlan plan = PlanWinogradConv(s, set_.threads);
-      if (WinogradConvFits(compact) && plan.blocks <= plan.threads) s = compact;
+      // Compact, F(4x4) costs no more memory than F(2x2), for 1.78x fewer products: it takes
+      // F(2x2)'s layers where each thread has kMinF4CompactTiles tiles to spread the
+      // conversion of all the weights over.
+      std::optional<WinogradConvShape> c;
+      if (s.tile == 2 && !small) c = compact(4, kMinF4CompactTiles);
+      if (!c) c = compact(s.tile, 0);
+      if (c) s = *c;
     }
     if (small && !s.compact) return std::nullopt;
     return s;

@@ -64,9 +64,11 @@ struct NetworkOptions {
   // 3x3 kernels (0.28x the bytes of F(2x2)'s converted weights, 0.125x F(4x4)'s) and convert
   // them chunk by chunk as each block multiplies (where the file stores them in fp16 and the
   // CPU has F16C). The layers compute the same bits; what differs is memory and load time
-  // (fresh memory is slow to fault in on a virtual machine). Below a quarter of
-  // winograd_min_share, compact F(2x2) takes the layers the direct convolution would (half
-  // its fp32 weights' bytes). IS-Net at 1024: 163 MB of weights instead of 362. Default: true.
+  // (fresh memory is slow to fault in on a virtual machine). Compact F(4x4) costs no more
+  // than F(2x2): it takes F(2x2)'s layers where each thread has 18 tiles' worth of pixels.
+  // Below a quarter of winograd_min_share, compact F(2x2) takes the layers the direct
+  // convolution would (half its fp32 weights' bytes). IS-Net at 1024: 162 MB of weights
+  // instead of 362. Default: true.
   bool winograd_compact = true;
   // OpenMP threads for oneDNN (process-wide). 0: the number of CPUs we may run on.
   int threads = 0;

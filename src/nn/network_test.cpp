@@ -140,6 +140,8 @@ TEST(NetworkTest, APoolAfterAWinogradLayerIsFusedIntoIt) {
     NetworkOptions o;
     o.winograd_f6_share = k.f6;
     o.winograd_min_share = k.min;
+    // Compact layers with enough tiles would take F(4x4) instead of F(2x2).
+    o.winograd_compact = k.min == 0;
     for (bool ceil : {true, false}) {
       GraphBuilder b(3, ceil ? 31 : 32);
       std::string x = b.Relu(b.Conv("input", 16));  // one block (AVX2: two): a quick reference
@@ -245,6 +247,33 @@ TEST(NetworkTest, SmallMapsTakeCompactF2OrTheDirectConvolution) {
       EXPECT_EQ(small_f2, compact ? 2 : 0);
       EXPECT_EQ(small_direct, compact ? 0 : 2);
       EXPECT_EQ(tiny_direct, 1);
+    }
+  }
+}
+
+// Between a quarter of the threshold and the threshold, a compact layer takes F(4x4) where
+// each thread has 18 tiles or more (48x48 maps: 144 tiles on 2 threads), F(2x2) on fewer
+// (16x16: 16); converted weights stay F(2x2).
+TEST(NetworkTest, CompactLayersWithEnoughTilesTakeF4) {
+  GraphBuilder b(3, 46);
+  std::string x = b.Relu(b.Conv("input", 128));
+  std::string y = b.Relu(b.Conv(b.Relu(b.Conv(x, 128)), 128, 3, 1, 2));
+  const std::string file = b.Build(b.Conv(y, 1));
+  for (int side : {48, 16}) {
+    for (bool compact : {true, false}) {
+      NetworkOptions o;
+      o.winograd_f6_share = 1e9;
+      o.winograd_min_share = 2;  // every map below it, none below a quarter of it
+      o.winograd_compact = compact;
+      o.threads = 2;
+      std::vector<StepTiming> t;
+      EXPECT_LT(RunBoth(file, side, side, o, &t).max, 1e-4) << side << " compact " << compact;
+      std::string want = !compact ? "wino2x3:" : side == 48 ? "wino4x3c:" : "wino2x3c:";
+      int layers = 0;
+      for (const auto& s : t) layers += s.impl.rfind(want, 0) == 0;
+      if (CpuIsaName().rfind("avx512", 0) == 0 || CpuIsaName().rfind("avx2", 0) == 0) {
+        EXPECT_EQ(layers, 2) << side << " compact " << compact;
+      }
     }
   }
 }

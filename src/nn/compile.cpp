@@ -19,16 +19,17 @@ using dnnl::memory;
 using tag = memory::format_tag;
 using dt = memory::data_type;
 
-// The smallest side of a map that takes compact F(2x2) below Winograd's threshold
-// (Compiler::WinogradShape).
-constexpr int kMinCompactSide = 8;
-
-// The fewest tiles (of output pixels) per thread for which a compact layer takes F(4x4)
-// instead of F(2x2) (Compiler::WinogradShape). IS-Net's stage 5 (512 and 256 channels,
-// dilations up to 8) on 2 threads of a Zen 3 (AVX2), 3 alternating runs: at 1024 (32x32 maps,
-// 32 tiles a thread) 127-145 -> 86-103 ms, at 768 (24x24, 18) 77-89 -> 57-64 ms; at 320
-// (10x10, 3) 22-24 -> 31-33 ms. Its stage 6 at 1024 (16x16, 8) took the same time either way.
-constexpr int kMinF4CompactTiles = 18;  // 3 rows of the products (winograd_block.h)
+// Each block of a compact layer converts all the weights: the fewest tiles' worth of output
+// pixels per thread to spread that over, where the layer could do without compact weights
+// (Compiler::WinogradShape): for F(4x4) instead of F(2x2), and for compact F(2x2) instead of
+// the direct convolution below a quarter of Winograd's threshold. IS-Net on 2 threads of a
+// Zen 3 (AVX2), 3 alternating runs each:
+// - stage 5 (512 and 256 channels, dilations up to 8), F(2x2) -> F(4x4): at 1024 (32x32
+//   maps, 32 F(4x4) tiles a thread) 127-145 -> 86-103 ms, at 768 (24x24, 18) 77-89 -> 57-64
+//   ms; at 320 (10x10, 3) 22-24 -> 31-33 ms; stage 6 at 1024 (16x16, 8) the same either way;
+// - stage 6, direct -> F(2x2): at 1024 (16x16, 32 F(2x2) tiles a thread) 31-36 -> 18-25 ms,
+//   at 768 (12x12, 18) 19-38 -> 12-22 ms; at 320 (5x5, 3) 3.8-4.7 -> 5.7-6.9 ms.
+constexpr int kMinCompactTiles = 18;  // 3 rows of the products (winograd_block.h)
 
 memory::dims Dims(const Shape& s) { return {1, s.c, s.h, s.w}; }
 
@@ -205,17 +206,13 @@ class Compiler {
         st.activation == Activation::kSigmoid) {
       return std::nullopt;
     }
-    // Below a quarter of the threshold, only compact F(2x2) (checked below), on maps of at
-    // least kMinCompactSide a side: its fp16 weights are half the bytes of the direct
-    // convolution's fp32 ones. IS-Net's stage 6 (512 and 256 channels, dilations up to 8):
-    // at 1024 (16x16 maps) 31-36 -> 18-25 ms, 768 (12x12) 19-38 -> 12-22 ms, at either 23 MB
-    // less weights; at 320 (5x5) 3.8-4.7 -> 5.7-6.9 ms, so not there.
+    // Below a quarter of the threshold, only compact F(2x2) (checked below): its fp16 weights
+    // are half the bytes of the direct convolution's fp32 ones (IS-Net at 1024: 23 MB less).
     const bool small = !WinogradPays(out, set_.winograd_min_share / 4);
-    if (small && (out.h < kMinCompactSide || out.w < kMinCompactSide)) return std::nullopt;
     WinogradConvShape s;
     // F(4x4) (4x the weights) from the threshold up; below it, down to a quarter of it (the
     // 32x32 maps of IS-Net's stage 5 at 1024: 24% of a forward done direct), F(2x2) at 1.8x
-    // the weights: 0.54 -> 0.49-0.50 s per forward for +74 MB.
+    // the weights: 0.54 -> 0.49-0.50 s per forward for +74 MB (or compact F(4x4), below).
     // F(6x6) on the largest maps (NetworkOptions::winograd_f6_share).
     s.tile = WinogradPays(out, set_.winograd_min_share) ? 4 : 2;
     if (s.tile == 4 && WinogradPays(out, set_.winograd_f6_share)) s.tile = 6;
@@ -244,11 +241,10 @@ class Compiler {
     };
     if (set_.winograd_compact && g_.weights[static_cast<size_t>(n.weight)].fp16) {
       // Compact, F(4x4) costs no more memory than F(2x2), for 1.78x fewer products: it takes
-      // F(2x2)'s layers where each thread has kMinF4CompactTiles tiles to spread the
-      // conversion of all the weights over.
+      // F(2x2)'s layers where each thread has kMinCompactTiles tiles of it.
       std::optional<WinogradConvShape> c;
-      if (s.tile == 2 && !small) c = compact(4, kMinF4CompactTiles);
-      if (!c) c = compact(s.tile, 0);
+      if (s.tile == 2 && !small) c = compact(4, kMinCompactTiles);
+      if (!c) c = compact(s.tile, small ? kMinCompactTiles : 0);
       if (c) s = *c;
     }
     if (small && !s.compact) return std::nullopt;
@@ -583,8 +579,11 @@ class Compiler {
     const Step& st = plan_->steps[i];
     const Node& n = g_.nodes[static_cast<size_t>(st.node)];
     const WinogradConvShape s = *wino_[i];
-    // The tile, the block and compact or not decide the layout.
-    const std::string layout = WinogradConvImpl(s);
+    // The tile, the block and compact or not decide the layout; compact weights are the 3x3
+    // kernels grouped by the product's width whatever the tile (a plan for another size may
+    // take the other tile: the two share them).
+    std::string layout = WinogradConvImpl(s);
+    if (s.compact) layout = "compact3x3" + layout.substr(layout.find(':'));
     const void* w = s.compact ? static_cast<const void*>(weights_.ConvertedHalves(
                                     n.weight, layout, WinogradConvCompactHalves(s),
                                     [&s](const void* plain, uint16_t* out) {
@@ -614,7 +613,7 @@ class Compiler {
       WinogradConv(*layer, in, w, bias, act, residual, out, plan->scratch.get(), pooled);
     };
     e.name = pooled != nullptr ? name + "+maxpool" : name;
-    e.impl = layout;
+    e.impl = WinogradConvImpl(s);
     e.gflop = 2.0 * s.out_c * s.in_c * 9 * double(s.out_h) * s.out_w / 1e9;
     plan_->execs.push_back(std::move(e));
   }

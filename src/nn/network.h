@@ -41,16 +41,18 @@ struct NetworkOptions {
   // Let 3x3 stride-1 convolutions use Winograd (fp32 only) where it is the faster algorithm
   // for their shape. Costs memory: its weights are 4x larger. Default: true.
   bool winograd = true;
-  // Winograd is chosen only for layers whose output has at least this share of the input's
-  // pixels: the time it saves per byte of its (4x larger) weights grows with the pixels.
-  // Default: 1/256 (64x64 maps at a 1024 input). IS-Net at 1024: 1/256: 0.45 s per forward,
-  // 279 MB of weights; 1/64: 0.54 s, 203 MB; 1/1024: 0.42 s, 462 MB (oneDNN's kernel, 12-05).
+  // Winograd with converted weights is chosen only for layers whose output has at least a
+  // quarter of this share of the input's pixels (F(2x2) below the share, F(4x4) from it): the
+  // time it saves per byte of its (4x larger) weights grows with the pixels. Below a quarter,
+  // only compact F(2x2) (winograd_compact). Default: 1/256 (64x64 maps at a 1024 input). IS-Net at
+  // 1024: 1/256: 0.45 s per forward, 279 MB of weights; 1/64: 0.54 s, 203 MB; 1/1024: 0.42 s, 462
+  // MB (oneDNN's kernel, 12-05).
   double winograd_min_share = 1.0 / 256;
   // Winograd layers run on our own kernel (nn/internal/winograd_conv.h: AVX-512 or AVX2,
   // dilated layers too, no map-sized scratch) where this CPU has it: F(4x4, 3x3) on the
   // layers from winograd_min_share up, F(2x2, 3x3) (1.8x the weights instead of 4x) on those
-  // down to a quarter of it, and below that compact F(2x2) (winograd_compact) on maps of at
-  // least 8x8. false: oneDNN's F(4x4) (AVX-512 only), for comparison.
+  // down to a quarter of it, and below that compact F(2x2) (winograd_compact). false: oneDNN's
+  // F(4x4) (AVX-512 only), for comparison.
   // Default: true.
   bool own_winograd = true;
   // Our kernel takes F(6x6, 3x3) instead of F(4x4) on layers whose output has at least this
@@ -67,8 +69,8 @@ struct NetworkOptions {
   // (fresh memory is slow to fault in on a virtual machine). Compact F(4x4) costs no more
   // than F(2x2): it takes F(2x2)'s layers where each thread has 18 tiles' worth of pixels.
   // Below a quarter of winograd_min_share, compact F(2x2) takes the layers the direct
-  // convolution would (half its fp32 weights' bytes). IS-Net at 1024: 162 MB of weights
-  // instead of 362. Default: true.
+  // convolution would (half its fp32 weights' bytes), also where each thread has 18 tiles.
+  // IS-Net at 1024: 162 MB of weights instead of 362. Default: true.
   bool winograd_compact = true;
   // OpenMP threads for oneDNN (process-wide). 0: the number of CPUs we may run on.
   int threads = 0;

@@ -140,8 +140,7 @@ TEST(NetworkTest, APoolAfterAWinogradLayerIsFusedIntoIt) {
     NetworkOptions o;
     o.winograd_f6_share = k.f6;
     o.winograd_min_share = k.min;
-    // Compact layers with enough tiles would take F(4x4) instead of F(2x2).
-    o.winograd_compact = k.min == 0;
+    o.threads = 2;  // compact F(2x2) layers do not take F(4x4) at these sizes on 2 threads
     for (bool ceil : {true, false}) {
       GraphBuilder b(3, ceil ? 31 : 32);
       std::string x = b.Relu(b.Conv("input", 16));  // one block (AVX2: two): a quick reference
@@ -215,65 +214,79 @@ TEST(NetworkTest, CompactLayersGiveTheSameFloats) {
   }
 }
 
-// Below a quarter of Winograd's threshold, a layer takes compact F(2x2) where its map has at
-// least 8 pixels a side (the direct convolution's fp32 weights would be twice the bytes), the
-// direct convolution on smaller maps and where compact does not apply.
+// Below a quarter of Winograd's threshold, a layer takes compact F(2x2) where each thread has
+// 18 tiles' worth of its pixels (the direct convolution's fp32 weights would be twice the
+// bytes), never F(4x4); the direct convolution on smaller maps and without compact weights.
 TEST(NetworkTest, SmallMapsTakeCompactF2OrTheDirectConvolution) {
   GraphBuilder b(3, 45);
-  std::string x = b.Relu(b.Conv("input", 32));                           // 32x32
-  std::string p = b.MaxPool(b.MaxPool(x));                               // 8x8: small
-  std::string y = b.Relu(b.Conv(b.Relu(b.Conv(p, 256)), 256, 3, 1, 2));  // dilated too
-  std::string z = b.Relu(b.Conv(b.MaxPool(y), 64));                      // 4x4: direct
+  std::string x = b.Relu(b.Conv("input", 128));
+  std::string p = b.MaxPool(b.MaxPool(x));  // a quarter of the input's sides: small
+  std::string y = b.Relu(b.Conv(b.Relu(b.Conv(p, 128)), 128, 3, 1, 2));  // dilated too
+  std::string z = b.Relu(b.Conv(b.MaxPool(y), 64));                      // an eighth
   const std::string file = b.Build(b.Conv(b.Resize(z, 8), 1));
-  for (bool compact : {true, false}) {
-    NetworkOptions o;
-    o.winograd_f6_share = 1e9;
-    o.winograd_min_share = 1;  // the input's size; a quarter of it: 16x16
-    o.winograd_compact = compact;
-    std::vector<StepTiming> t;
-    EXPECT_LT(RunBoth(file, 32, 32, o, &t).max, 1e-4) << "compact " << compact;
-    std::vector<std::string> convs;  // the convolutions' code paths, in order
-    for (const auto& s : t) {
-      if (s.name.rfind("conv", 0) == 0) convs.push_back(s.impl);
-    }
-    ASSERT_EQ(convs.size(), 5u);
-    int small_f2 = 0, small_direct = 0;
-    for (int i : {1, 2}) {
-      small_f2 += convs[i].rfind("wino2x3c:", 0) == 0;
-      small_direct += convs[i].rfind("wino", 0) != 0;
-    }
-    const int tiny_direct = convs[3].rfind("wino", 0) != 0;
-    if (CpuIsaName().rfind("avx512", 0) == 0 || CpuIsaName().rfind("avx2", 0) == 0) {
-      EXPECT_EQ(small_f2, compact ? 2 : 0);
-      EXPECT_EQ(small_direct, compact ? 0 : 2);
-      EXPECT_EQ(tiny_direct, 1);
+  // At 48x48: 12x12 (144 pixels, 36 F(2x2) tiles: 18 a thread) and 6x6; at 96x96: 24x24
+  // (enough for F(4x4), but small) and 12x12.
+  for (int side : {48, 96}) {
+    for (bool compact : {true, false}) {
+      NetworkOptions o;
+      o.winograd_f6_share = 1e9;
+      o.winograd_min_share = 1;  // the input's size; a quarter of it: half its sides
+      o.winograd_compact = compact;
+      o.threads = 2;
+      std::vector<StepTiming> t;
+      EXPECT_LT(RunBoth(file, side, side, o, &t).max, 1e-4) << side << " compact " << compact;
+      std::vector<std::string> convs;  // the convolutions' code paths, in order
+      for (const auto& s : t) {
+        if (s.name.rfind("conv", 0) == 0) convs.push_back(s.impl);
+      }
+      ASSERT_EQ(convs.size(), 5u);
+      if (CpuIsaName().rfind("avx512", 0) == 0 || CpuIsaName().rfind("avx2", 0) == 0) {
+        // Direct: any code path but ours.
+        auto is = [](const std::string& impl, bool f2c) {
+          return f2c ? impl.rfind("wino2x3c:", 0) == 0 : impl.rfind("wino", 0) != 0;
+        };
+        for (int i : {1, 2}) EXPECT_TRUE(is(convs[i], compact)) << side << " " << convs[i];
+        EXPECT_TRUE(is(convs[3], compact && side == 96)) << side << " " << convs[3];
+      }
     }
   }
 }
 
 // Between a quarter of the threshold and the threshold, a compact layer takes F(4x4) where
-// each thread has 18 tiles or more (48x48 maps: 144 tiles on 2 threads), F(2x2) on fewer
-// (16x16: 16); converted weights stay F(2x2).
+// each thread has 18 tiles' worth of its pixels (24x24 on 2 threads: 36 tiles), F(2x2) on
+// fewer (20x20: 25); converted weights stay F(2x2). F(2x2) at one size and F(4x4) at another
+// share the weights.
 TEST(NetworkTest, CompactLayersWithEnoughTilesTakeF4) {
   GraphBuilder b(3, 46);
   std::string x = b.Relu(b.Conv("input", 128));
   std::string y = b.Relu(b.Conv(b.Relu(b.Conv(x, 128)), 128, 3, 1, 2));
   const std::string file = b.Build(b.Conv(y, 1));
-  for (int side : {48, 16}) {
-    for (bool compact : {true, false}) {
-      NetworkOptions o;
-      o.winograd_f6_share = 1e9;
-      o.winograd_min_share = 2;  // every map below it, none below a quarter of it
-      o.winograd_compact = compact;
-      o.threads = 2;
+  for (bool compact : {true, false}) {
+    NetworkOptions o;
+    o.winograd_f6_share = 1e9;
+    o.winograd_min_share = 2;  // every map below it, none below a quarter of it
+    o.winograd_compact = compact;
+    o.threads = 2;
+    auto net = Network::Create(file, o);
+    ASSERT_TRUE(net.ok()) << net.status().ToString();
+    uint64_t bytes = 0;
+    for (int side : {24, 20}) {
+      std::vector<float> in = RandomInput(3, side, side);
       std::vector<StepTiming> t;
-      EXPECT_LT(RunBoth(file, side, side, o, &t).max, 1e-4) << side << " compact " << compact;
-      std::string want = !compact ? "wino2x3:" : side == 48 ? "wino4x3c:" : "wino2x3c:";
+      auto got = (*net)->Run(in.data(), side, side, &t);
+      ASSERT_TRUE(got.ok()) << got.status().ToString();
+      EXPECT_LT(Compare(got->data, Reference((*net)->graph(), in, side, side)).max, 1e-4)
+          << side << " compact " << compact;
+      std::string want = !compact ? "wino2x3:" : side >= 24 ? "wino4x3c:" : "wino2x3c:";
       int layers = 0;
       for (const auto& s : t) layers += s.impl.rfind(want, 0) == 0;
       if (CpuIsaName().rfind("avx512", 0) == 0 || CpuIsaName().rfind("avx2", 0) == 0) {
         EXPECT_EQ(layers, 2) << side << " compact " << compact;
       }
+      if (compact && bytes > 0) {
+        EXPECT_EQ((*net)->weight_bytes(), bytes) << side;
+      }
+      bytes = (*net)->weight_bytes();
     }
   }
 }

@@ -10,7 +10,7 @@
 // transform (Y = At M A) with the bias, ReLU and residual fused in. Dilated layers are the
 // same computation on tiles whose pixels are `dilation` apart. A compact F(2x2) or F(4x4)
 // layer keeps its weights as the file's fp16 3x3 kernels and converts U chunk by chunk of
-// input channels inside each block (IS-Net at 1024: 186 MB of weights to fault in at load
+// input channels inside each block (IS-Net at 1024: 162 MB of weights to fault in at load
 // instead of 362).
 #pragma once
 

@@ -579,11 +579,8 @@ class Compiler {
     const Step& st = plan_->steps[i];
     const Node& n = g_.nodes[static_cast<size_t>(st.node)];
     const WinogradConvShape s = *wino_[i];
-    // The tile, the block and compact or not decide the layout; compact weights are the 3x3
-    // kernels grouped by the product's width whatever the tile (a plan for another size may
-    // take the other tile: the two share them).
-    std::string layout = WinogradConvImpl(s);
-    if (s.compact) layout = "compact3x3" + layout.substr(layout.find(':'));
+    // A plan for another size may take the other tile: compact weights are shared.
+    const std::string layout = WinogradConvWeightsLayout(s);
     const void* w = s.compact ? static_cast<const void*>(weights_.ConvertedHalves(
                                     n.weight, layout, WinogradConvCompactHalves(s),
                                     [&s](const void* plain, uint16_t* out) {

@@ -146,6 +146,11 @@ std::string WinogradConvImpl(const WinogradConvShape& s) {
   return name + (s.block == 16 ? "avx512" : "avx2");
 }
 
+std::string WinogradConvWeightsLayout(const WinogradConvShape& s) {
+  if (!s.compact) return WinogradConvImpl(s);
+  return std::string("compact3x3:") + (s.block == 16 ? "avx512" : "avx2");
+}
+
 size_t WinogradConvWeightFloats(const WinogradConvShape& s) {
   return static_cast<size_t>(Points(s)) * s.out_c * s.in_c;
 }

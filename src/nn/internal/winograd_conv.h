@@ -35,6 +35,11 @@ bool WinogradConvFits(const WinogradConvShape& s);
 // The code path, e.g. "wino4x3:avx512", "wino2x3:avx2", "wino4x3c:avx512" (compact weights).
 std::string WinogradConvImpl(const WinogradConvShape& s);
 
+// What the weights' layout depends on, as a key for the weight cache: the tile, the block and
+// compact or not; compact weights (the 3x3 kernels grouped by the product's width) are the
+// same for F(2x2) and F(4x4), e.g. "compact3x3:avx2".
+std::string WinogradConvWeightsLayout(const WinogradConvShape& s);
+
 // Floats of the converted weights: (tile + 2)^2 x out_c x in_c.
 size_t WinogradConvWeightFloats(const WinogradConvShape& s);
 

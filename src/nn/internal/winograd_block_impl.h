@@ -113,6 +113,20 @@ inline Offset ChunkedAt(int c, int t, int chunk, int channels, int rows) {
   return Offset{c0} * rows + Offset{t} * n + (c - c0);
 }
 
+// Asks for `rows` runs of `bytes` bytes, the first at `p` and each `stride` floats after the
+// one before, to be brought into the cache ahead of their use (`write`: to be written).
+// The transforms go block by block of channels, and a block's part of a row of tiles is a
+// few short streams that the hardware's prefetcher starts on too late: each tile asks for
+// its pixels in the next block, which the loop reaches a block's tiles later.
+template <bool write>
+inline void PrefetchRows(const float* p, Offset stride, int rows, Offset bytes) {
+  for (int r = 0; r < rows; ++r) {
+    const char* from = reinterpret_cast<const char*>(p + r * stride);
+    for (Offset o = 0; o < bytes; o += 64) __builtin_prefetch(from + o, write, 3);
+    __builtin_prefetch(from + bytes - 1, write, 3);
+  }
+}
+
 // V = Bt d B for every tile and input block; rows past `count` are zeros.
 template <class I, int M>
 void InputTransform(const WinogradBlock& b) {
@@ -136,6 +150,17 @@ void InputTransform(const WinogradBlock& b) {
         col[k] = ix >= 0 && ix < s.in_w ? Offset{ix} * kB : -1;
       }
       float* dst = b.v + ChunkedAt(cb * kB, t, b.v_chunk, s.in_c, b.rows);
+      if (dil == 1 && cb + 1 < s.in_c / kB) {          // (dilated tiles are not runs of pixels)
+        int r0 = 0, r1 = kT - 1, c0 = 0, c1 = kT - 1;  // the tile's pixels inside the map
+        while (r0 < r1 && row[r0] < 0) ++r0;
+        while (r1 > r0 && row[r1] < 0) --r1;
+        while (c0 < c1 && col[c0] < 0) ++c0;
+        while (c1 > c0 && col[c1] < 0) --c1;
+        if (row[r0] >= 0 && col[c0] >= 0) {
+          PrefetchRows<false>(src + plane + row[r0] + col[c0], Offset{s.in_w} * kB, r1 - r0 + 1,
+                              Offset{c1 - c0 + 1} * kB * 4);
+        }
+      }
       V u[kT][kT];
       bool inside = true;
       for (int k = 0; k < kT; ++k) inside = inside && row[k] >= 0 && col[k] >= 0;
@@ -316,6 +341,12 @@ void OutputTransform(const WinogradBlock& b) {
       while (rows < M && y0 + rows * dil < s.out_h) ++rows;
       while (cols < M && x0 + cols * dil < s.out_w) ++cols;
       const float* src = b.m + ChunkedAt(cb * kB, t, b.m_chunk, s.out_c, b.rows);
+      if (dil == 1 && cb + 1 < s.out_c / kB) {  // what the tile writes and adds in the next
+        const Offset at = base + plane + (Offset{y0} * s.out_w + x0) * kB;
+        const Offset row = Offset{s.out_w} * kB, bytes = Offset{cols} * kB * 4;
+        PrefetchRows<true>(b.out + at, row, rows, bytes);
+        if (b.residual != nullptr) PrefetchRows<false>(b.residual + at, row, rows, bytes);
+      }
       V m[kT][kT], o[M][kT], y[M][M];
       for (int p = 0; p < kT * kT; ++p) m[p / kT][p % kT] = I::Load(src + p * point);
       for (int c = 0; c < kT; ++c) ApplyAt<I, M>(&m[0][c], kT, &o[0][c], kT);

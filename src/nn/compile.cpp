@@ -79,6 +79,7 @@ class Compiler {
       st.in_place = convs_[i]->residual == ResidualMode::kSum;
     }
     FusePools();
+    FuseUpsamples();
     MemoryOptions mo;
     mo.channel_block = set_.block;
     mo.value_bytes = [this](int v) { return ValueMd(v).get_size(); };
@@ -190,6 +191,47 @@ class Compiler {
       wino_[i] = s;
       steps[i].also_writes = pool.output;
       pooled_by_[j] = true;
+    }
+  }
+
+  // A Resize by 2 and a Concat whose only reader is one of our Winograd layers: the layer
+  // reads the Resize's input upsampled as it goes, and the Concat's other input where its
+  // step wrote it, so neither map is written out. IS-Net at 1024: the decoders' 2x upsampled
+  // maps, 64 channels at 512x512 (67 MB) before the last one, were most of the arena's peak.
+  void FuseUpsamples() {
+    std::vector<Step>& steps = plan_->steps;
+    std::vector<int> producer(g_.values.size(), -1), readers(g_.values.size(), 0);
+    for (size_t i = 0; i < steps.size(); ++i) {
+      producer[steps[i].output] = static_cast<int>(i);
+      for (int v : steps[i].inputs) ++readers[v];
+      if (steps[i].residual >= 0) ++readers[steps[i].residual];
+    }
+    auto only_read_here = [&](int v) { return v != g_.output && readers[v] == 1; };
+    for (size_t i = 0; i < steps.size(); ++i) {
+      Step& conv = steps[i];
+      if (!wino_[i] || conv.inputs.size() != 1 || conv.residual == conv.inputs[0]) continue;
+      const int cat = producer[conv.inputs[0]];
+      if (cat < 0 || steps[cat].kind != StepKind::kConcat || steps[cat].inputs.size() != 2 ||
+          !only_read_here(conv.inputs[0])) {
+        continue;
+      }
+      const int up = steps[cat].inputs[0], other = steps[cat].inputs[1];
+      const int resize = producer[up];
+      if (resize < 0 || steps[resize].kind != StepKind::kResize || !only_read_here(up)) continue;
+      const Node& r = g_.nodes[static_cast<size_t>(steps[resize].node)];
+      const int low = steps[resize].inputs[0];
+      if (r.nearest || r.scale != 2 || steps[resize].activation != Activation::kNone || low == 0 ||
+          other == 0 || low == other ||
+          plan_->shapes[static_cast<size_t>(other)].c % set_.block != 0) {
+        continue;
+      }
+      WinogradConvShape s = *wino_[i];
+      s.up_c = plan_->shapes[static_cast<size_t>(low)].c;
+      if (!WinogradConvFits(s)) continue;
+      wino_[i] = s;
+      conv.inputs = {low, other};
+      conv.upsamples_first = true;
+      steps[resize].fused_away = steps[cat].fused_away = true;
     }
   }
 
@@ -377,6 +419,7 @@ class Compiler {
 
   Status AddStep(size_t i) {
     const Step& st = plan_->steps[i];
+    if (st.fused_away) return Status::OK();  // done by a later step's kernel
     const Node& n = g_.nodes[static_cast<size_t>(st.node)];
     std::string name = n.name + Suffix(st);
     try {
@@ -592,7 +635,10 @@ class Compiler {
                                                    });
     const float* bias =
         n.bias >= 0 ? static_cast<const float*>(weights_.Bias(n.bias).get_data_handle()) : nullptr;
-    const float* in = static_cast<const float*>(values_[st.inputs[0]].get_data_handle());
+    const float* in = static_cast<const float*>(values_[st.inputs.back()].get_data_handle());
+    const float* up = st.upsamples_first
+                          ? static_cast<const float*>(values_[st.inputs[0]].get_data_handle())
+                          : nullptr;
     float* out = static_cast<float*>(values_[st.output].get_data_handle());
     const float* residual = st.residual >= 0
                                 ? static_cast<const float*>(values_[st.residual].get_data_handle())
@@ -606,10 +652,11 @@ class Compiler {
     // The shared scratch is allocated once every step has said what it needs.
     CompiledPlan* plan = plan_;
     CompiledPlan::Exec e;
-    e.run = [layer, in, w, bias, act, residual, out, plan, pooled] {
-      WinogradConv(*layer, in, w, bias, act, residual, out, plan->scratch.get(), pooled);
+    e.run = [layer, in, w, bias, act, residual, out, plan, pooled, up] {
+      WinogradConv(*layer, in, w, bias, act, residual, out, plan->scratch.get(), pooled, up);
     };
-    e.name = pooled != nullptr ? name + "+maxpool" : name;
+    e.name =
+        name + (pooled != nullptr ? "+maxpool" : "") + (up != nullptr ? " <- resize+concat" : "");
     e.impl = WinogradConvImpl(s);
     e.gflop = 2.0 * s.out_c * s.in_c * 9 * double(s.out_h) * s.out_w / 1e9;
     plan_->execs.push_back(std::move(e));

@@ -165,6 +165,57 @@ TEST(NetworkTest, APoolAfterAWinogradLayerIsFusedIntoIt) {
   }
 }
 
+// A decoder's Resize by 2 and Concat, read by the Winograd layer after them as it goes (no
+// step of their own), in every tile; not where the upsampled map or the Concat has another
+// reader, nor where the layer is not ours.
+TEST(NetworkTest, AResizeAndAConcatBeforeAWinogradLayerAreFusedIntoIt) {
+  struct Tiles {
+    double f6, min;
+    const char* impl;
+  };
+  for (const Tiles& k :
+       {Tiles{0, 0, "wino6x3"}, Tiles{1e9, 0, "wino4x3"}, Tiles{1e9, 4, "wino2x3"}}) {
+    NetworkOptions o;
+    o.winograd_f6_share = k.f6;
+    o.winograd_min_share = k.min;
+    o.threads = 2;
+    GraphBuilder b(3, 51);
+    std::string x = b.Relu(b.Conv("input", 16));
+    std::string low = b.Relu(b.Conv(b.MaxPool(x), 32));                // half the sides
+    std::string y = b.Relu(b.Conv(b.Concat({b.Resize(low), x}), 16));  // fused
+    std::string up = b.Resize(b.Relu(b.Conv(b.MaxPool(y), 16)));
+    std::string z = b.Relu(b.Conv(b.Concat({up, y}), 16));  // not: `up` is read twice
+    const std::string file = b.Build(b.Conv(b.Add(z, up), 1));
+    for (auto [height, width] : {std::pair{20, 26}, {12, 8}}) {
+      std::vector<StepTiming> t;
+      Diff d = RunBoth(file, height, width, o, &t);
+      EXPECT_LT(d.max, 1e-4) << k.impl << " at " << height << "x" << width;
+      int fused = 0, resizes = 0;
+      for (const auto& s : t) {
+        if (s.name.find("<- resize+concat") != std::string::npos) {
+          ++fused;
+          EXPECT_EQ(s.impl.rfind(k.impl, 0), 0u) << s.name << ": " << s.impl;
+        }
+        resizes += s.name.rfind("resize", 0) == 0;  // GraphBuilder's names
+      }
+      if (CpuIsaName().rfind("avx512", 0) == 0 || CpuIsaName().rfind("avx2", 0) == 0) {
+        EXPECT_EQ(fused, 1) << k.impl << " at " << height << "x" << width;
+        EXPECT_EQ(resizes, 1) << k.impl << " at " << height << "x" << width;
+      }
+    }
+  }
+  // Without our Winograd kernel nothing is fused, and the result is the same.
+  GraphBuilder b(3, 52);
+  std::string x = b.Relu(b.Conv("input", 16));
+  std::string low = b.Relu(b.Conv(b.MaxPool(x), 16));
+  const std::string file = b.Build(b.Conv(b.Relu(b.Conv(b.Concat({b.Resize(low), x}), 16)), 1));
+  NetworkOptions o;
+  o.own_winograd = false;
+  std::vector<StepTiming> t;
+  EXPECT_LT(RunBoth(file, 16, 16, o, &t).max, 1e-4);
+  for (const auto& s : t) EXPECT_EQ(s.name.find("<- resize+concat"), std::string::npos) << s.name;
+}
+
 // Layers with compact weights (the file's fp16 3x3 kernels, converted as each block goes)
 // give the same floats as with converted weights, in less memory: F(2x2) and F(4x4), on
 // layers with enough channels that each thread takes one block; one takes more input

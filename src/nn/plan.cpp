@@ -211,7 +211,7 @@ void LinkConcatViews(const Graph& g, const std::vector<Shape>& shapes, std::vect
                      const std::vector<uint64_t>& bytes, int block, Links& links,
                      MemoryPlan& plan) {
   for (Step& st : steps) {
-    if (st.kind != StepKind::kConcat) continue;
+    if (st.kind != StepKind::kConcat || st.fused_away) continue;
     const Shape& out = shapes[st.output];
     bool ok = out.c % block == 0 && st.output != g.output;
     std::vector<int> roots;
@@ -246,6 +246,7 @@ void OwnerLifetimes(const Graph& g, const std::vector<Step>& steps, const Links&
   const int last_step = static_cast<int>(steps.size());
   for (int s = 0; s < last_step; ++s) {
     const Step& st = steps[s];
+    if (st.fused_away) continue;
     for (int v : {st.output, st.also_writes}) {
       if (v < 0) continue;
       int r = links.Root(v, nullptr);
@@ -273,6 +274,7 @@ std::vector<Block> CollectBlocks(const std::vector<Step>& steps, const std::vect
   // Each value's ranges inside its owner, with the step that writes it.
   std::vector<int> written(nv, INT32_MAX);
   for (int s = 0; s < last_step; ++s) {
+    if (steps[s].fused_away) continue;
     for (int v : {steps[s].output, steps[s].also_writes}) {
       if (v >= 0) written[v] = std::min(written[v], s);
     }

@@ -5,8 +5,8 @@
 //                Conv's residual (added after its activation);
 //   PlanMemory   where every value lives in one arena: a Concat's inputs are written straight
 //                into their places in its output (no copy) when the layout allows it, a fused
-//                residual may be accumulated in place, and values whose lives do not overlap
-//                share memory.
+//                residual may be accumulated in place, values whose lives do not overlap
+//                share memory, and a step whose work a later one does (fused_away) has none.
 #pragma once
 
 #include <cstdint>
@@ -52,6 +52,14 @@ struct Step {
   // kConcat: set by PlanMemory when the inputs were written into the output's memory already,
   // so the step does nothing.
   bool view = false;
+  // kConv: set by the engine where its kernel reads a Resize by 2 and a Concat before it as
+  // it goes (the Resize's input upsampled on the fly, the Concat's other input where it
+  // lies): `inputs` are then the Resize's input and the Concat's other input, in the
+  // Concat's order, and those two steps are `fused_away`.
+  bool upsamples_first = false;
+  // Done by a later step (upsamples_first): the step does nothing, and neither reads nor
+  // writes memory (its result has none).
+  bool fused_away = false;
 };
 
 // The graph's nodes as steps, in order. Every node is computed by exactly one step.

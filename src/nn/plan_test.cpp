@@ -144,6 +144,7 @@ void ExpectNoClobbering(const Planned& p) {
   std::vector<int> first(nv, INT32_MAX), last(nv, -1);
   for (int s = 0; s < static_cast<int>(p.steps.size()); ++s) {
     const Step& st = p.steps[s];
+    if (st.fused_away) continue;
     for (int v : {st.output, st.also_writes}) {
       if (v < 0) continue;
       first[v] = std::min(first[v], s);
@@ -254,6 +255,50 @@ TEST(PlanMemoryTest, AValueAlsoWrittenByAnEarlierStepIsHeldFromThere) {
   const int64_t px0 = plain.plan.offset[xv], px1 = px0 + plain.shapes[xv].elements() * 4;
   const int64_t pz0 = plain.plan.offset[zv], pz1 = pz0 + plain.shapes[zv].elements() * 4;
   EXPECT_TRUE(pz0 < px1 && px0 < pz1);
+}
+
+// A Resize and a Concat done by the Conv after them (upsamples_first, fused_away): their
+// results get no memory, and the Conv's two inputs, live together there, memory of their own
+// (the Concat's other input no longer inside the Concat's output).
+TEST(PlanMemoryTest, AResizeAndAConcatFusedIntoAConvTakeNoMemory) {
+  GraphBuilder b(16);
+  std::string x = b.Relu(b.Conv("input", 16));
+  std::string y = b.Relu(b.Conv(x, 16));
+  std::string low = b.Conv(b.MaxPool(y), 16);
+  const std::string file = b.Build(b.Conv(b.Relu(b.Conv(b.Concat({b.Resize(low), y}), 16)), 16));
+  Planned plain = PlanFor(file, 32, false);
+  int resize = -1, cat = -1, conv = -1;
+  for (int s = 0; s < static_cast<int>(plain.steps.size()); ++s) {
+    const Step& st = plain.steps[s];
+    if (st.kind == StepKind::kResize) resize = s;
+    if (st.kind == StepKind::kConcat) cat = s;
+    if (cat >= 0 && conv < 0 && st.kind == StepKind::kConv &&
+        st.inputs[0] == plain.steps[cat].output) {
+      conv = s;
+    }
+  }
+  ASSERT_TRUE(resize >= 0 && cat > resize && conv > cat);
+  const int up_v = plain.steps[resize].output, cat_v = plain.steps[cat].output;
+  const int low_v = plain.steps[resize].inputs[0], y_v = plain.steps[cat].inputs[1];
+  Planned fused = PlanFor(file, 32, false, 0, [&](std::vector<Step>& steps) {
+    steps[conv].inputs = {low_v, y_v};
+    steps[conv].upsamples_first = true;
+    steps[resize].fused_away = steps[cat].fused_away = true;
+  });
+  ExpectNoClobbering(fused);
+  EXPECT_EQ(fused.plan.offset[up_v], -1);
+  EXPECT_EQ(fused.plan.offset[cat_v], -1);
+  EXPECT_EQ(fused.plan.concat_views, 0);
+  EXPECT_EQ(fused.plan.concat_copies, 0);
+  const int64_t l0 = fused.plan.offset[low_v], l1 = l0 + fused.shapes[low_v].elements() * 4;
+  const int64_t y0 = fused.plan.offset[y_v], y1 = y0 + fused.shapes[y_v].elements() * 4;
+  ASSERT_TRUE(l0 >= 0 && y0 >= 0);
+  EXPECT_TRUE(l1 <= y0 || y1 <= l0) << "the Conv's two inputs overlap";
+  // The peak is at that Conv: its result, and the Concat (the upsampled map, 16 x 32 x 32
+  // floats, and y) before, the map before the Resize (16 x 16 x 16) and y now.
+  EXPECT_EQ(plain.plan.concat_views, 1);
+  EXPECT_EQ(plain.plan.arena_bytes, 3 * 16 * 32 * 32 * 4);
+  EXPECT_EQ(fused.plan.arena_bytes, 2 * 16 * 32 * 32 * 4 + 16 * 16 * 16 * 4);
 }
 
 TEST(PlanMemoryTest, ConcatCopiesWhenChannelsBreakTheBlocks) {

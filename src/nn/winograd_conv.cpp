@@ -135,7 +135,9 @@ bool WinogradConvFits(const WinogradConvShape& s) {
       (s.pool_h == 0 && s.pool_w == 0) || (s.dilation == 1 && s.pool_h > 0 && s.pool_w > 0 &&
                                            halved(s.pool_h, s.out_h) && halved(s.pool_w, s.out_w));
   const bool compact = !s.compact || ((s.tile == 2 || s.tile == 4) && CpuHasF16cAndAvx());
-  return (s.tile == 2 || s.tile == 4 || s.tile == 6) && compact && s.in_c > 0 &&
+  const bool up = s.up_c == 0 || (s.up_c > 0 && s.up_c < s.in_c && s.up_c % s.block == 0 &&
+                                  s.in_h % 2 == 0 && s.in_w % 2 == 0 && s.dilation == 1);
+  return (s.tile == 2 || s.tile == 4 || s.tile == 6) && compact && up && s.in_c > 0 &&
          s.in_c % s.block == 0 && s.out_c > 0 && s.out_c % s.block == 0 && s.in_h > 0 &&
          s.in_w > 0 && s.out_h > 0 && s.out_w > 0 && s.dilation >= 1 && s.pad_top >= 0 &&
          s.pad_left >= 0 && pool;
@@ -271,7 +273,7 @@ WinogradConvPlan PlanWinogradConv(const WinogradConvShape& s, int threads) {
 
 void WinogradConv(const WinogradConvPlan& plan, const float* in, const void* weights,
                   const float* bias, Activation act, const float* residual, float* out,
-                  void* scratch, float* pooled) {
+                  void* scratch, float* pooled, const float* up) {
   const BlockFn run = Pick(plan.shape.block);
   const WinogradConvShape& s = plan.shape;
   const int rows = plan.rows;
@@ -313,7 +315,8 @@ void WinogradConv(const WinogradConvPlan& plan, const float* in, const void* wei
                             m_point,
                             s.compact ? kChunkChannels : s.in_c,
                             s.compact ? plan.width : s.out_c,
-                            pooled};
+                            pooled,
+                            up};
       run(b);
     }
   };

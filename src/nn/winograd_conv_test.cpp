@@ -25,7 +25,27 @@ struct Case {
   bool bias;
   int threads;
   enum Pool { kNoPool, kPoolCeil, kPoolFloor } pool = kNoPool;  // the fused 2x2 max pool
+  int up_c = 0;  // the first channels upsampled by 2 from a half-size map (a fused Resize)
 };
+
+// ONNX's linear Resize by 2 with half-pixel centres, in double: pixel x of the result lies at
+// x / 2 - 1/4 of the map before, clamped to its edges.
+double Upsampled(const std::vector<float>& low, const WinogradConvShape& s, int c, int y, int x) {
+  const int h = s.in_h / 2, w = s.in_w / 2;
+  auto taps = [](int at, int n, int* a, int* b, double* wb) {
+    const double f = std::max(at / 2.0 - 0.25, 0.0);
+    *a = std::min(static_cast<int>(f), n - 1);
+    *b = std::min(*a + 1, n - 1);
+    *wb = f - *a;
+  };
+  int y0, y1, x0, x1;
+  double wy, wx;
+  taps(y, h, &y0, &y1, &wy);
+  taps(x, w, &x0, &x1, &wx);
+  auto at = [&](int yy, int xx) { return double(low[Blocked(s, c, yy, xx, h, w)]); };
+  return (1 - wy) * ((1 - wx) * at(y0, x0) + wx * at(y0, x1)) +
+         wy * ((1 - wx) * at(y1, x0) + wx * at(y1, x1));
+}
 
 // The convolution the obvious way, in double, with each output's sum of |terms| (the scale
 // of its rounding error).
@@ -85,6 +105,24 @@ void Check(const Case& c) {
   for (auto* v : {&in, &w, &bias, &residual}) {
     for (float& x : *v) x = u(rng);
   }
+  // A fused Resize: the kernel reads the first up_c channels from `low` and the others from
+  // `rest`; the reference reads them all from `in`, upsampled there in double.
+  std::vector<float> low, rest;
+  if (c.up_c > 0) {
+    s.up_c = c.up_c;
+    ASSERT_TRUE(WinogradConvFits(s));
+    low.resize(static_cast<size_t>(s.up_c) * (s.in_h / 2) * (s.in_w / 2));
+    for (float& x : low) x = u(rng);
+    for (int ch = 0; ch < s.up_c; ++ch) {
+      for (int y = 0; y < s.in_h; ++y) {
+        for (int x = 0; x < s.in_w; ++x) {
+          in[Blocked(s, ch, y, x, s.in_h, s.in_w)] =
+              static_cast<float>(Upsampled(low, s, ch, y, x));
+        }
+      }
+    }
+    rest.assign(in.begin() + static_cast<long>(s.up_c) * s.in_h * s.in_w, in.end());
+  }
   std::vector<double> want, scale;
   Reference(s, in, w, c.bias ? bias.data() : nullptr, &want, &scale);
 
@@ -102,8 +140,9 @@ void Check(const Case& c) {
   }
   const size_t pools = static_cast<size_t>(s.out_c) * s.pool_h * s.pool_w;
   std::vector<float> pooled(pools + 64, std::nanf(""));  // 64 past the end stay untouched
-  WinogradConv(plan, in.data(), uw.data(), c.bias ? bias.data() : nullptr, c.act, res, out.data(),
-               scratch.get(), pools > 0 ? pooled.data() : nullptr);
+  WinogradConv(plan, c.up_c > 0 ? rest.data() : in.data(), uw.data(),
+               c.bias ? bias.data() : nullptr, c.act, res, out.data(), scratch.get(),
+               pools > 0 ? pooled.data() : nullptr, c.up_c > 0 ? low.data() : nullptr);
   double worst = 0;
   // The pool of what the layer wrote, window by window (ceil mode: a last window may be
   // smaller): exactly the same floats.
@@ -192,7 +231,17 @@ INSTANTIATE_TEST_SUITE_P(
         Case{2, 8, 32, 16, 21, 18, 1, 1, 1, kRelu, Case::kResidual, true, 2},
         Case{2, 8, 8, 8, 9, 9, 4, 4, 4, kRelu, Case::kNoResidual, true, 2},
         Case{6, 8, 16, 24, 33, 31, 1, 1, 1, kRelu, Case::kNoResidual, true, 2},
-        Case{6, 8, 8, 8, 13, 15, 2, 2, 2, kNone, Case::kInPlace, false, 1}));
+        Case{6, 8, 8, 8, 13, 15, 2, 2, 2, kNone, Case::kInPlace, false, 1},
+        // A Resize by 2 and a Concat before the layer, fused: the first channels upsampled
+        // from a half-size map (its edges clamped), in every tile and on both instruction sets;
+        // with a pool and a residual; padding on one side only.
+        Case{6, 16, 64, 32, 20, 26, 1, 1, 1, kRelu, Case::kNoResidual, true, 2, Case::kNoPool, 32},
+        Case{4, 16, 48, 32, 14, 10, 1, 1, 1, kRelu, Case::kResidual, true, 3, Case::kPoolCeil, 16},
+        Case{2, 16, 32, 16, 8, 6, 1, 1, 1, kNone, Case::kInPlace, false, 1, Case::kNoPool, 16},
+        Case{6, 8, 32, 16, 34, 30, 1, 1, 1, kRelu, Case::kInPlace, true, 2, Case::kPoolFloor, 16},
+        Case{4, 8, 24, 16, 16, 18, 1, 1, 1, kRelu, Case::kNoResidual, true, 1, Case::kNoPool, 8},
+        Case{2, 8, 16, 8, 2, 4, 1, 1, 1, kRelu, Case::kNoResidual, true, 2, Case::kNoPool, 8},
+        Case{6, 8, 16, 16, 12, 12, 1, 0, 2, kRelu, Case::kResidual, true, 2, Case::kNoPool, 8}));
 
 // Blocks: even, as many per thread, each within `rows` (a multiple of the product's rows),
 // and the scratch the threads' V and M need.

@@ -40,6 +40,8 @@ struct WinogradBlock {
   long v_point, m_point;
   int v_chunk, m_chunk;
   float* pooled;  // s->pool_h x s->pool_w, or null (winograd_shape.h)
+  // s->up_c > 0: the half-size map of the first s->up_c channels; `in` then holds the others.
+  const float* up;
 };
 
 void WinogradBlockAvx512(const WinogradBlock& b);

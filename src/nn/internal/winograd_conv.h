@@ -11,7 +11,9 @@
 // same computation on tiles whose pixels are `dilation` apart. A compact F(2x2) or F(4x4)
 // layer keeps its weights as the file's fp16 3x3 kernels and converts U chunk by chunk of
 // input channels inside each block (IS-Net at 1024: 162 MB of weights to fault in at load
-// instead of 362).
+// instead of 362). A decoder's Resize by 2 and Concat before the layer are read as the input
+// transform goes (WinogradConvShape::up_c): the upsampled map is never written (IS-Net at
+// 1024: the arena 231 -> 181 MB).
 #pragma once
 
 #include <atomic>
@@ -29,7 +31,8 @@ namespace sparkify::nn::internal {
 // Whether this CPU has the kernel for `s.block` (16: AVX-512; 8: AVX2 with FMA) and the shape
 // is one it takes: whole blocks, positive sizes, tile 2, 4 or 6, non-negative padding; a pool
 // only without dilation, of half the output's sides (rounded up or down); compact only with
-// tile 2 or 4 and F16C. The caller checks the rest of the layer: a 3x3 kernel, stride 1, one group.
+// tile 2 or 4 and F16C; upsampled channels (up_c) only as winograd_shape.h says. The caller checks
+// the rest of the layer: a 3x3 kernel, stride 1, one group.
 bool WinogradConvFits(const WinogradConvShape& s);
 
 // The code path, e.g. "wino4x3:avx512", "wino2x3:avx2", "wino4x3c:avx512" (compact weights).
@@ -92,10 +95,12 @@ class BlockShares {
 // `residual` null, or the same layout as `out`: it may be `out` itself (accumulated in place)
 // or `in`, but `out` never overlaps `in`. `scratch`: plan.scratch_bytes, 64-byte aligned.
 // `pooled`: where plan.shape.pool_h > 0, the max pool of `out` (2x2, stride 2), overlapping
-// none of the others; else null. Batch 1. Uses plan.threads threads (OpenMP's, or threads of
+// none of the others; else null. `up`: where plan.shape.up_c > 0, the half-size map of the
+// first up_c input channels (`in` then holds the other in_c - up_c), overlapping neither
+// `out` nor `pooled`; else null. Batch 1. Uses plan.threads threads (OpenMP's, or threads of
 // its own).
 void WinogradConv(const WinogradConvPlan& plan, const float* in, const void* weights,
                   const float* bias, Activation act, const float* residual, float* out,
-                  void* scratch, float* pooled = nullptr);
+                  void* scratch, float* pooled = nullptr, const float* up = nullptr);
 
 }  // namespace sparkify::nn::internal

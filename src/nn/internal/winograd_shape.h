@@ -46,6 +46,12 @@ struct WinogradConvShape {
   // them chunk by chunk of input channels as its products go (WinogradConvCompactWeights).
   // Needs F16C.
   bool compact = false;
+  // > 0: a Resize by 2 and a Concat before the layer, fused (IS-Net's decoders): the first
+  // up_c input channels are read from a map of half the input's sides, upsampled on the fly
+  // (bilinear with half-pixel centres, as ONNX's linear Resize and PyTorch's interpolate
+  // without align_corners), the other in_c - up_c from a map of the input's sides. A multiple
+  // of block, below in_c; in_h and in_w even; dilation 1.
+  int up_c = 0;
 };
 
 }  // namespace sparkify::nn::internal

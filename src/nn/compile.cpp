@@ -225,6 +225,13 @@ class Compiler {
           plan_->shapes[static_cast<size_t>(other)].c % set_.block != 0) {
         continue;
       }
+      // The layer reads `low` later than the Resize did: no step between may have been
+      // allowed to write over it in place (Fuse decided that from the graph's order).
+      bool overwritten = false;
+      for (size_t k = static_cast<size_t>(resize) + 1; k < i; ++k) {
+        overwritten |= steps[k].residual == low && steps[k].residual_dies_here;
+      }
+      if (overwritten) continue;
       WinogradConvShape s = *wino_[i];
       s.up_c = plan_->shapes[static_cast<size_t>(low)].c;
       if (!WinogradConvFits(s)) continue;

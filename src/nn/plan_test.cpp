@@ -189,6 +189,14 @@ void ExpectNoClobbering(const Planned& p) {
       }
     }
   }
+  // A result written over its residual (in place): nothing reads the residual after that.
+  for (int s = 0; s < static_cast<int>(p.steps.size()); ++s) {
+    const Step& st = p.steps[s];
+    if (!st.fused_away && st.kind == StepKind::kConv && st.in_place) {
+      EXPECT_LE(last[st.residual], s)
+          << p.g.values[st.residual] << " is read after step " << s << " wrote over it";
+    }
+  }
   // A step's scratch overlaps nothing that is live while it runs.
   for (int s = 0; s < static_cast<int>(p.steps.size()); ++s) {
     int64_t lo = p.plan.scratch_offset.empty() ? -1 : p.plan.scratch_offset[s];

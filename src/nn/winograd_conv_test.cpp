@@ -234,14 +234,19 @@ INSTANTIATE_TEST_SUITE_P(
         Case{6, 8, 8, 8, 13, 15, 2, 2, 2, kNone, Case::kInPlace, false, 1},
         // A Resize by 2 and a Concat before the layer, fused: the first channels upsampled
         // from a half-size map (its edges clamped), in every tile and on both instruction sets;
-        // with a pool and a residual; padding on one side only.
+        // with a pool and a residual; padding on one axis only, and of 2 (the most rows of the
+        // half-size map a tile reads: an even first row inside the map).
         Case{6, 16, 64, 32, 20, 26, 1, 1, 1, kRelu, Case::kNoResidual, true, 2, Case::kNoPool, 32},
         Case{4, 16, 48, 32, 14, 10, 1, 1, 1, kRelu, Case::kResidual, true, 3, Case::kPoolCeil, 16},
         Case{2, 16, 32, 16, 8, 6, 1, 1, 1, kNone, Case::kInPlace, false, 1, Case::kNoPool, 16},
         Case{6, 8, 32, 16, 34, 30, 1, 1, 1, kRelu, Case::kInPlace, true, 2, Case::kPoolFloor, 16},
         Case{4, 8, 24, 16, 16, 18, 1, 1, 1, kRelu, Case::kNoResidual, true, 1, Case::kNoPool, 8},
         Case{2, 8, 16, 8, 2, 4, 1, 1, 1, kRelu, Case::kNoResidual, true, 2, Case::kNoPool, 8},
-        Case{6, 8, 16, 16, 12, 12, 1, 0, 2, kRelu, Case::kResidual, true, 2, Case::kNoPool, 8}));
+        Case{6, 8, 16, 16, 12, 12, 1, 0, 2, kRelu, Case::kResidual, true, 2, Case::kNoPool, 8},
+        Case{4, 8, 16, 16, 14, 10, 1, 2, 0, kRelu, Case::kNoResidual, true, 2, Case::kNoPool, 8},
+        Case{2, 8, 24, 8, 10, 12, 1, 0, 2, kNone, Case::kResidual, true, 1, Case::kNoPool, 16},
+        Case{4, 16, 32, 16, 12, 16, 1, 0, 2, kRelu, Case::kNoResidual, true, 2, Case::kNoPool, 16},
+        Case{2, 16, 32, 16, 10, 8, 1, 2, 2, kRelu, Case::kNoResidual, true, 2, Case::kNoPool, 16}));
 
 // Blocks: even, as many per thread, each within `rows` (a multiple of the product's rows),
 // and the scratch the threads' V and M need.
@@ -340,6 +345,7 @@ struct CompactCase {
   Case::Residual residual;
   Case::Pool pool;
   int threads;
+  int up_c = 0;  // the first channels upsampled from a half-size map
 };
 
 // fp16 bits to their value (normal and subnormal; no infinities or NaNs made here).
@@ -364,6 +370,7 @@ TEST_P(WinogradCompactTest, GivesTheSameFloatsAsConvertedWeights) {
     const int up = c.pool == Case::kPoolCeil ? 1 : 0;
     s.pool_h = (s.out_h + up) / 2, s.pool_w = (s.out_w + up) / 2;
   }
+  s.up_c = c.up_c;
   WinogradConvShape compact = s;
   compact.compact = true;
   if (!WinogradConvFits(s)) GTEST_SKIP() << "no kernel for block " << c.block << " on this CPU";
@@ -389,6 +396,10 @@ TEST_P(WinogradCompactTest, GivesTheSameFloatsAsConvertedWeights) {
   for (auto* v : {&in, &bias, &residual}) {
     for (float& x : *v) x = u(rng);
   }
+  // Upsampled channels: their half-size map in front of `in`, the other channels after it.
+  std::vector<float> low(static_cast<size_t>(s.up_c) * (s.in_h / 2) * (s.in_w / 2));
+  for (float& x : low) x = u(rng);
+  const float* rest = in.data() + static_cast<size_t>(s.up_c) * s.in_h * s.in_w;
 
   std::vector<float> converted(WinogradConvWeightFloats(s));
   WinogradConvWeights(s, w.data(), converted.data());
@@ -407,8 +418,9 @@ TEST_P(WinogradCompactTest, GivesTheSameFloatsAsConvertedWeights) {
       res = out.data();
     }
     pooled->assign(static_cast<size_t>(s.out_c) * s.pool_h * s.pool_w, std::nanf(""));
-    WinogradConv(plan, in.data(), weights, bias.data(), Activation::kRelu, res, out.data(),
-                 scratch.get(), pooled->empty() ? nullptr : pooled->data());
+    WinogradConv(plan, rest, weights, bias.data(), Activation::kRelu, res, out.data(),
+                 scratch.get(), pooled->empty() ? nullptr : pooled->data(),
+                 s.up_c > 0 ? low.data() : nullptr);
     return out;
   };
   std::vector<float> pooled_want, pooled_got;
@@ -444,7 +456,12 @@ INSTANTIATE_TEST_SUITE_P(
         CompactCase{2, 8, 160, 32, 15, 17, 1, Case::kInPlace, Case::kPoolCeil, 2},
         CompactCase{2, 8, 520, 8, 10, 10, 4, Case::kNoResidual, Case::kNoPool, 2},
         CompactCase{4, 8, 160, 32, 15, 17, 1, Case::kResidual, Case::kPoolFloor, 2},
-        CompactCase{4, 8, 520, 8, 10, 10, 2, Case::kNoResidual, Case::kNoPool, 3}));
+        CompactCase{4, 8, 520, 8, 10, 10, 2, Case::kNoResidual, Case::kNoPool, 3},
+        // Upsampled channels (a fused Resize), within the first chunk and across chunks.
+        CompactCase{4, 16, 1024, 32, 10, 14, 1, Case::kResidual, Case::kNoPool, 3, 512},
+        CompactCase{2, 8, 160, 32, 16, 18, 1, Case::kInPlace, Case::kPoolCeil, 2, 64},
+        CompactCase{4, 8, 520, 8, 10, 12, 1, Case::kNoResidual, Case::kNoPool, 3, 256},
+        CompactCase{4, 8, 1040, 16, 8, 8, 1, Case::kResidual, Case::kPoolFloor, 2, 520}));
 
 TEST(WinogradConvFitsTest, RefusesWhatItCannotTake) {
   WinogradConvShape s;
@@ -493,6 +510,36 @@ TEST(WinogradConvFitsTest, RefusesWhatItCannotTake) {
   EXPECT_TRUE(WinogradConvFits(t));
   t.tile = 2;
   EXPECT_TRUE(WinogradConvFits(t));
+}
+
+// Upsampled channels: whole blocks, some channels left for `in`, even input sides, no
+// dilation.
+TEST(WinogradConvFitsTest, UpsampledChannels) {
+  WinogradConvShape s;
+  s.block = 16;
+  s.in_c = 48, s.in_h = 8, s.in_w = 10;
+  s.out_c = 16, s.out_h = 8, s.out_w = 10;
+  s.pad_top = s.pad_left = 1;
+  if (!WinogradConvFits(s)) s.block = 8;
+  if (!WinogradConvFits(s)) GTEST_SKIP() << "no Winograd kernel on this CPU";
+  WinogradConvShape t = s;
+  t.up_c = 32;
+  EXPECT_TRUE(WinogradConvFits(t));
+  t.up_c = 48;  // nothing left
+  EXPECT_FALSE(WinogradConvFits(t));
+  t.up_c = s.block / 2;
+  EXPECT_FALSE(WinogradConvFits(t));
+  t.up_c = 32;
+  t.in_h = t.out_h = 9;
+  EXPECT_FALSE(WinogradConvFits(t));
+  t = s;
+  t.up_c = 32;
+  t.in_w = 11, t.out_w = 11;
+  EXPECT_FALSE(WinogradConvFits(t));
+  t = s;
+  t.up_c = 32;
+  t.dilation = 2, t.pad_top = t.pad_left = 2;
+  EXPECT_FALSE(WinogradConvFits(t));
 }
 
 }  // namespace

@@ -116,8 +116,9 @@ inline Offset ChunkedAt(int c, int t, int chunk, int channels, int rows) {
 // Asks for `rows` runs of `bytes` bytes, the first at `p` and each `stride` floats after the
 // one before, to be brought into the cache ahead of their use (`write`: to be written).
 // The transforms go block by block of channels, and a block's part of a row of tiles is a
-// few short streams that the hardware's prefetcher starts on too late: each tile asks for
-// its pixels in the next block, which the loop reaches a block's tiles later.
+// few short streams that the hardware's prefetcher starts on too late: each tile of a block
+// read or written as it lies asks for its pixels in the next such block, which the loop
+// reaches a block's tiles later (not the upsampled blocks: their maps are a quarter the size).
 template <bool write>
 inline void PrefetchRows(const float* p, Offset stride, int rows, Offset bytes) {
   for (int r = 0; r < rows; ++r) {
@@ -201,7 +202,6 @@ void InputTransform(const WinogradBlock& b) {
   const int up_blocks = s.up_c / kB;
   const Offset up_plane = Offset{s.in_h / 2} * (s.in_w / 2) * kB;
   for (int cb = 0; cb < s.in_c / kB; ++cb) {
-    const float* src = b.in + (cb - up_blocks) * plane;  // (cb >= up_blocks)
     for (int t = 0; t < b.count; ++t) {
       const int y0 = b.tiles[2 * t] - s.pad_top, x0 = b.tiles[2 * t + 1] - s.pad_left;
       if (cb < up_blocks) {
@@ -216,6 +216,7 @@ void InputTransform(const WinogradBlock& b) {
         }
         continue;
       }
+      const float* src = b.in + (cb - up_blocks) * plane;
       Offset row[kT], col[kT];  // offsets in a block's plane; -1 in the padding
       for (int k = 0; k < kT; ++k) {
         const int iy = y0 + k * dil, ix = x0 + k * dil;

@@ -13,7 +13,7 @@
 // input channels inside each block (IS-Net at 1024: 162 MB of weights to fault in at load
 // instead of 362). A decoder's Resize by 2 and Concat before the layer are read as the input
 // transform goes (WinogradConvShape::up_c): the upsampled map is never written (IS-Net at
-// 1024: the arena 231 -> 181 MB).
+// 1024: the activations and working memory 231 -> 181 MB).
 #pragma once
 
 #include <atomic>

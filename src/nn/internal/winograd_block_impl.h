@@ -421,9 +421,12 @@ void OutputTransform(const WinogradBlock& b) {
         PrefetchRows<true>(b.out + at, row, rows, bytes);
         if (b.residual != nullptr) PrefetchRows<false>(b.residual + at, row, rows, bytes);
       }
-      V m[kT][kT], o[M][kT], y[M][M];
-      for (int p = 0; p < kT * kT; ++p) m[p / kT][p % kT] = I::Load(src + p * point);
-      for (int c = 0; c < kT; ++c) ApplyAt<I, M>(&m[0][c], kT, &o[0][c], kT);
+      V o[M][kT], y[M][M];
+      for (int c = 0; c < kT; ++c) {  // At down each column of M, as it is loaded
+        V m[kT];
+        for (int r = 0; r < kT; ++r) m[r] = I::Load(src + (r * kT + c) * point);
+        ApplyAt<I, M>(m, 1, &o[0][c], kT);
+      }
       for (int r = 0; r < M; ++r) ApplyAt<I, M>(o[r], 1, y[r], 1);
       for (int r = 0; r < rows; ++r) {
         for (int c = 0; c < cols; ++c) {

@@ -150,12 +150,12 @@ inline UpTap UpsampleTap(int x, int n) {
   return t;
 }
 
-// The (M + 2)^2 pixels of the tile at (y, x) (padding included) of a block upsampled by 2
-// from `low` (WinogradConvShape::up_c), column by column into d[c][r]: each of the tile's
-// rows of `low` interpolated across, then the tile's rows between them.
+// Bt down each column of the tile at (y, x) (padding included) of a block upsampled by 2
+// from `low` (WinogradConvShape::up_c), into u[.][c]: the tile's rows of `low` interpolated
+// across first, then each column's pixels between them as it is transformed.
 template <class I, int M>
-inline void UpsampledTile(const WinogradConvShape& s, const float* low, int y, int x,
-                          typename I::V (&d)[M + 2][M + 2]) {
+inline void UpsampledColumns(const WinogradConvShape& s, const float* low, int y, int x,
+                             typename I::V (&u)[M + 2][M + 2]) {
   using V = typename I::V;
   constexpr int kB = I::kB, kT = M + 2, kLowRows = kT / 2 + 2;
   const int low_h = s.in_h / 2, low_w = s.in_w / 2;
@@ -165,25 +165,27 @@ inline void UpsampledTile(const WinogradConvShape& s, const float* low, int y, i
   for (int k = 0; k < kT; ++k) {
     if (rt[k].inside && rt[k].a < first) first = rt[k].a;
   }
-  V wa[kT], wb[kT];  // the columns' weights (zero in the padding)
-  for (int c = 0; c < kT; ++c) wa[c] = I::Set1(ct[c].wa), wb[c] = I::Set1(ct[c].wb);
-  V h[kLowRows][kT];  // row first + j of `low` interpolated at the tile's columns
-  for (int j = 0; j < kLowRows && first + j < low_h; ++j) {
-    const float* row = low + Offset{first + j} * low_w * kB;
-    for (int c = 0; c < kT; ++c) {
-      h[j][c] = I::FMadd(wb[c], I::Load(row + Offset{ct[c].b} * kB),
-                         I::Mul(wa[c], I::Load(row + Offset{ct[c].a} * kB)));
+  V h[kLowRows][kT];  // row first + j of `low` interpolated at the tile's columns (zero in
+                      // the padding: weights 0)
+  for (int c = 0; c < kT; ++c) {
+    const V wa = I::Set1(ct[c].wa), wb = I::Set1(ct[c].wb);
+    const float* a = low + Offset{ct[c].a} * kB;
+    const float* b = low + Offset{ct[c].b} * kB;
+    for (int j = 0; j < kLowRows && first + j < low_h; ++j) {
+      const Offset row = Offset{first + j} * low_w * kB;
+      h[j][c] = I::FMadd(wb, I::Load(b + row), I::Mul(wa, I::Load(a + row)));
     }
   }
-  for (int r = 0; r < kT; ++r) {
-    if (!rt[r].inside) {
-      for (int c = 0; c < kT; ++c) d[c][r] = I::Zero();
-      continue;
+  V ra[kT], rb[kT];
+  for (int r = 0; r < kT; ++r) ra[r] = I::Set1(rt[r].wa), rb[r] = I::Set1(rt[r].wb);
+  for (int c = 0; c < kT; ++c) {
+    V d[kT];
+    for (int r = 0; r < kT; ++r) {
+      d[r] = rt[r].inside
+                 ? I::FMadd(rb[r], h[rt[r].b - first][c], I::Mul(ra[r], h[rt[r].a - first][c]))
+                 : I::Zero();
     }
-    const V ra = I::Set1(rt[r].wa), rb = I::Set1(rt[r].wb);
-    const V* top = h[rt[r].a - first];
-    const V* bottom = h[rt[r].b - first];
-    for (int c = 0; c < kT; ++c) d[c][r] = I::FMadd(rb, bottom[c], I::Mul(ra, top[c]));
+    ApplyBt<I, M>(d, 1, &u[0][c], kT);
   }
 }
 
@@ -206,9 +208,8 @@ void InputTransform(const WinogradBlock& b) {
       const int y0 = b.tiles[2 * t] - s.pad_top, x0 = b.tiles[2 * t + 1] - s.pad_left;
       if (cb < up_blocks) {
         float* dst = b.v + ChunkedAt(cb * kB, t, b.v_chunk, s.in_c, b.rows);
-        V d[kT][kT], u[kT][kT];
-        UpsampledTile<I, M>(s, b.up + cb * up_plane, y0, x0, d);
-        for (int c = 0; c < kT; ++c) ApplyBt<I, M>(d[c], 1, &u[0][c], kT);
+        V u[kT][kT];
+        UpsampledColumns<I, M>(s, b.up + cb * up_plane, y0, x0, u);
         for (int r = 0; r < kT; ++r) {
           V w[kT];
           ApplyBt<I, M>(u[r], 1, w, 1);

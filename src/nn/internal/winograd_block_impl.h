@@ -407,6 +407,11 @@ void OutputTransform(const WinogradBlock& b) {
   const Offset plane = Offset{s.out_h} * s.out_w * kB;
   const Offset point = b.m_point;
   const int dil = s.dilation;
+  // In locals: the stores below could write over the block's fields, as far as the compiler
+  // knows, which it would then read again for every pixel.
+  float* const out = b.out;
+  const float* const residual = b.residual;
+  const bool relu = b.relu;
   for (int cb = 0; cb < s.out_c / kB; ++cb) {  // block by block, as the input
     const V bias = b.bias != nullptr ? I::Load(b.bias + cb * kB) : I::Zero();
     const Offset base = cb * plane;
@@ -419,8 +424,8 @@ void OutputTransform(const WinogradBlock& b) {
       if (dil == 1 && cb + 1 < s.out_c / kB) {  // what the tile writes and adds in the next
         const Offset at = base + plane + (Offset{y0} * s.out_w + x0) * kB;
         const Offset row = Offset{s.out_w} * kB, bytes = Offset{cols} * kB * 4;
-        PrefetchRows<true>(b.out + at, row, rows, bytes);
-        if (b.residual != nullptr) PrefetchRows<false>(b.residual + at, row, rows, bytes);
+        PrefetchRows<true>(out + at, row, rows, bytes);
+        if (residual != nullptr) PrefetchRows<false>(residual + at, row, rows, bytes);
       }
       V o[M][kT], y[M][M];
       for (int c = 0; c < kT; ++c) {  // At down each column of M, as it is loaded
@@ -433,9 +438,9 @@ void OutputTransform(const WinogradBlock& b) {
         for (int c = 0; c < cols; ++c) {
           const Offset at = base + (Offset{y0 + r * dil} * s.out_w + x0 + c * dil) * kB;
           V val = I::Add(y[r][c], bias);
-          if (b.relu) val = I::Max(val, I::Zero());
-          if (b.residual != nullptr) val = I::Add(val, I::Load(b.residual + at));
-          I::Store(b.out + at, val);
+          if (relu) val = I::Max(val, I::Zero());
+          if (residual != nullptr) val = I::Add(val, I::Load(residual + at));
+          I::Store(out + at, val);
           y[r][c] = val;
         }
       }

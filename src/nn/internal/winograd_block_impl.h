@@ -131,23 +131,18 @@ inline void PrefetchRows(const float* p, Offset stride, int rows, Offset bytes) 
 // Where pixel x of a side upsampled by 2 (n pixels before) reads the map before: between
 // its pixels a and b, at x / 2 - 1/4 (half-pixel centres), clamped at the edges; `inside`
 // false in the padding.
+// (No default member initializers: arrays of them are filled per tile, not zeroed first.)
 struct UpTap {
-  int a = 0, b = 0;
-  float wa = 0, wb = 0;
-  bool inside = false;
+  int a, b;
+  float wa, wb;
+  bool inside;
 };
 
 inline UpTap UpsampleTap(int x, int n) {
-  UpTap t;
-  if (x < 0 || x >= 2 * n) return t;
+  if (x < 0 || x >= 2 * n) return UpTap{0, 0, 0.f, 0.f, false};
   const int k = x / 2;
-  if (x % 2 == 1) {
-    t.a = k, t.b = k + 1 < n ? k + 1 : n - 1, t.wa = .75f, t.wb = .25f;
-  } else {
-    t.a = k > 0 ? k - 1 : 0, t.b = k, t.wa = .25f, t.wb = .75f;
-  }
-  t.inside = true;
-  return t;
+  if (x % 2 == 1) return UpTap{k, k + 1 < n ? k + 1 : n - 1, .75f, .25f, true};
+  return UpTap{k > 0 ? k - 1 : 0, k, .25f, .75f, true};
 }
 
 // Bt down each column of the tile at (y, x) (padding included) of a block upsampled by 2

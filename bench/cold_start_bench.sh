@@ -9,9 +9,9 @@
 # Why the pause: on a virtual machine the host may take back guest memory freed and left
 # unused for a few seconds (Firecracker's free page reporting does), and a first touch of such
 # memory costs ~1.5 ms per MB here against ~0.1 ms for memory the guest recycles at once. The
-# engine touches ~800 MB, so back-to-back starts show the start on recycled memory, and starts
-# after a pause (or a fresh VM, as on Lambda) the start on fresh memory. Both are printed;
-# compare like with like.
+# engine touches ~350 MB at 1024 (weights 162, activations 181), so back-to-back starts show
+# the start on recycled memory, and starts after a pause (or a fresh VM, as on Lambda) the
+# start on fresh memory. Both are printed; compare like with like.
 #
 # Environment: BUILD_DIR (default build), SIZE (1024), ROUNDS (3), PAUSE (0 s), IMAGE (a sample
 # photo, astronaut.png), SPARKIFY_CACHE (model and samples), EXTRA_ENV (e.g.

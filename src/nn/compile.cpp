@@ -168,12 +168,11 @@ class Compiler {
   // A MaxPool (2x2, stride 2, no padding) of a Winograd layer's result is written by that
   // layer from the tiles it holds (one pass over the map less: IS-Net pools each encoder
   // stage's output and more inside its RSU blocks, 7 ms per forward at 1024 on their own); the
-  // pool's step then does nothing. The plan holds the pool's memory from the layer's step.
+  // pool's step is fused away. The plan holds the pool's memory from the layer's step.
   void FusePools() {
     std::vector<Step>& steps = plan_->steps;
     std::vector<int> producer(g_.values.size(), -1);
     for (size_t i = 0; i < steps.size(); ++i) producer[steps[i].output] = static_cast<int>(i);
-    pooled_by_.assign(steps.size(), false);
     for (size_t j = 0; j < steps.size(); ++j) {
       const Step& pool = steps[j];
       if (pool.kind != StepKind::kMaxPool) continue;
@@ -190,7 +189,7 @@ class Compiler {
       if (!WinogradConvFits(s)) continue;  // dilated, or not half the sides
       wino_[i] = s;
       steps[i].also_writes = pool.output;
-      pooled_by_[j] = true;
+      steps[j].fused_away = true;
     }
   }
 
@@ -203,6 +202,7 @@ class Compiler {
     std::vector<int> producer(g_.values.size(), -1), readers(g_.values.size(), 0);
     for (size_t i = 0; i < steps.size(); ++i) {
       producer[steps[i].output] = static_cast<int>(i);
+      if (steps[i].fused_away) continue;  // a pool its layer computes reads nothing
       for (int v : steps[i].inputs) ++readers[v];
       if (steps[i].residual >= 0) ++readers[steps[i].residual];
     }
@@ -441,7 +441,6 @@ class Compiler {
           }
           break;
         case StepKind::kMaxPool: {
-          if (pooled_by_[i]) break;  // written by the convolution before it
           const Shape& in = plan_->shapes[st.inputs[0]];
           const Shape& out = plan_->shapes[st.output];
           memory::dims pad_r{(out.h - 1) * n.strides[0] + n.kernel[0] - in.h - n.pads[0],
@@ -694,7 +693,6 @@ class Compiler {
   std::vector<std::optional<ConvChoice>> convs_;
   std::vector<std::optional<NarrowConvShape>> narrow_;  // steps our own kernels compute
   std::vector<std::optional<WinogradConvShape>> wino_;
-  std::vector<bool> pooled_by_;  // MaxPool steps a Winograd layer computes (FusePools)
   std::vector<memory> values_;
   size_t scratch_need_ = 0;
   std::vector<size_t> shared_scratch_users_;  // execs that use the shared scratchpad

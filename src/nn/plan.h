@@ -46,7 +46,7 @@ struct Step {
   bool residual_dies_here = false;
   bool in_place = false;
   // kConv: a second value the step writes, or -1. The engine sets it where its kernel computes
-  // a later MaxPool of the result as well (that step then does nothing): the value's memory is
+  // a later MaxPool of the result as well (and that step is fused_away): the value's memory is
   // held from this step on.
   int also_writes = -1;
   // kConcat: set by PlanMemory when the inputs were written into the output's memory already,
@@ -57,8 +57,9 @@ struct Step {
   // lies): `inputs` are then the Resize's input and the Concat's other input, in the
   // Concat's order, and those two steps are `fused_away`.
   bool upsamples_first = false;
-  // Done by a later step (upsamples_first): the step does nothing, and neither reads nor
-  // writes memory (its result has none).
+  // Done by another step (set by the engine): a later Conv that upsamples_first, or the Conv
+  // before a MaxPool that also_writes the pool's result. The step does nothing and reads
+  // nothing; its result has memory only where another step writes it (also_writes).
   bool fused_away = false;
 };
 

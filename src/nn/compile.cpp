@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "nn/internal/compile.h"
+#include "nn/internal/kernel_fusion.h"
 #include "nn/internal/narrow_conv.h"
 #include "nn/internal/plain_resize.h"
 #include "nn/internal/winograd_conv.h"
@@ -78,8 +79,8 @@ class Compiler {
       SPARKIFY_ASSIGN_OR_RETURN(convs_[i], ChooseConv(st));
       st.in_place = convs_[i]->residual == ResidualMode::kSum;
     }
-    FusePools();
-    FuseUpsamples();
+    FuseWinogradPools(g_, plan->shapes, plan->steps, wino_);
+    FuseWinogradUpsamples(g_, plan->shapes, set_.block, plan->steps, wino_);
     MemoryOptions mo;
     mo.channel_block = set_.block;
     mo.value_bytes = [this](int v) { return ValueMd(v).get_size(); };
@@ -163,83 +164,6 @@ class Compiler {
     s.pad_top = n.pads[0], s.pad_left = n.pads[1];
     if (!NarrowConvFits(s)) return std::nullopt;
     return s;
-  }
-
-  // A MaxPool (2x2, stride 2, no padding) of a Winograd layer's result is written by that
-  // layer from the tiles it holds (one pass over the map less: IS-Net pools each encoder
-  // stage's output and more inside its RSU blocks, 7 ms per forward at 1024 on their own); the
-  // pool's step is fused away. The plan holds the pool's memory from the layer's step.
-  void FusePools() {
-    std::vector<Step>& steps = plan_->steps;
-    std::vector<int> producer(g_.values.size(), -1);
-    for (size_t i = 0; i < steps.size(); ++i) producer[steps[i].output] = static_cast<int>(i);
-    for (size_t j = 0; j < steps.size(); ++j) {
-      const Step& pool = steps[j];
-      if (pool.kind != StepKind::kMaxPool) continue;
-      const Node& n = g_.nodes[static_cast<size_t>(pool.node)];
-      if (n.kernel[0] != 2 || n.kernel[1] != 2 || n.strides[0] != 2 || n.strides[1] != 2 ||
-          n.pads != std::array<int, 4>{0, 0, 0, 0}) {
-        continue;
-      }
-      const int i = producer[pool.inputs[0]];
-      if (i < 0 || !wino_[i] || steps[i].also_writes >= 0) continue;
-      WinogradConvShape s = *wino_[i];
-      const Shape& out = plan_->shapes[static_cast<size_t>(pool.output)];
-      s.pool_h = out.h, s.pool_w = out.w;
-      if (!WinogradConvFits(s)) continue;  // dilated, or not half the sides
-      wino_[i] = s;
-      steps[i].also_writes = pool.output;
-      steps[j].fused_away = true;
-    }
-  }
-
-  // A Resize by 2 and a Concat whose only reader is one of our Winograd layers: the layer
-  // reads the Resize's input upsampled as it goes, and the Concat's other input where its
-  // step wrote it, so neither map is written out. IS-Net at 1024: the decoders' 2x upsampled
-  // maps, 64 channels at 512x512 (67 MB) before the last one, were most of the arena's peak.
-  void FuseUpsamples() {
-    std::vector<Step>& steps = plan_->steps;
-    std::vector<int> producer(g_.values.size(), -1), readers(g_.values.size(), 0);
-    for (size_t i = 0; i < steps.size(); ++i) {
-      producer[steps[i].output] = static_cast<int>(i);
-      if (steps[i].fused_away) continue;  // a pool its layer computes reads nothing
-      for (int v : steps[i].inputs) ++readers[v];
-      if (steps[i].residual >= 0) ++readers[steps[i].residual];
-    }
-    auto only_read_here = [&](int v) { return v != g_.output && readers[v] == 1; };
-    for (size_t i = 0; i < steps.size(); ++i) {
-      Step& conv = steps[i];
-      if (!wino_[i] || conv.inputs.size() != 1 || conv.residual == conv.inputs[0]) continue;
-      const int cat = producer[conv.inputs[0]];
-      if (cat < 0 || steps[cat].kind != StepKind::kConcat || steps[cat].inputs.size() != 2 ||
-          !only_read_here(conv.inputs[0])) {
-        continue;
-      }
-      const int up = steps[cat].inputs[0], other = steps[cat].inputs[1];
-      const int resize = producer[up];
-      if (resize < 0 || steps[resize].kind != StepKind::kResize || !only_read_here(up)) continue;
-      const Node& r = g_.nodes[static_cast<size_t>(steps[resize].node)];
-      const int low = steps[resize].inputs[0];
-      if (r.nearest || r.scale != 2 || steps[resize].activation != Activation::kNone || low == 0 ||
-          other == 0 || low == other ||
-          plan_->shapes[static_cast<size_t>(other)].c % set_.block != 0) {
-        continue;
-      }
-      // The layer reads `low` later than the Resize did: no step between may have been
-      // allowed to write over it in place (Fuse decided that from the graph's order).
-      bool overwritten = false;
-      for (size_t k = static_cast<size_t>(resize) + 1; k < i; ++k) {
-        overwritten |= steps[k].residual == low && steps[k].residual_dies_here;
-      }
-      if (overwritten) continue;
-      WinogradConvShape s = *wino_[i];
-      s.up_c = plan_->shapes[static_cast<size_t>(low)].c;
-      if (!WinogradConvFits(s)) continue;
-      wino_[i] = s;
-      conv.inputs = {low, other};
-      conv.upsamples_first = true;
-      steps[resize].fused_away = steps[cat].fused_away = true;
-    }
   }
 
   // The shape for our own Winograd kernel: a 3x3 stride-1 convolution between blocked fp32

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <string>
+#include <tuple>
+#include <vector>
 
 #include "nn/test_util.h"
 
@@ -126,21 +129,33 @@ TEST(NetworkTest, AResidualTheConvolutionReadsIsNotOverwritten) {
   }
 }
 
+// Options that put a test network's full-size 3x3 layers on one Winograd tile each: F(6x6),
+// F(4x4) or F(2x2) by the shares, on 2 threads (compact F(2x2) layers do not take F(4x4) at
+// these sizes on 2 threads); with the name the kernel's steps start with.
+struct TileOptions {
+  NetworkOptions options;
+  std::string impl;
+};
+
+std::vector<TileOptions> EachTile() {
+  std::vector<TileOptions> all;
+  for (auto [f6, min, impl] : {std::tuple{0.0, 0.0, "wino6x3"}, std::tuple{1e9, 0.0, "wino4x3"},
+                               std::tuple{1e9, 2.0, "wino2x3"}}) {
+    NetworkOptions o;
+    o.winograd_f6_share = f6;
+    o.winograd_min_share = min;
+    o.threads = 2;
+    all.push_back({o, impl});
+  }
+  return all;
+}
+
 // A MaxPool after a Winograd layer is written by that layer (ceil and floor, odd sides, with
 // the layer's residual); the same numbers as the reference.
 TEST(NetworkTest, APoolAfterAWinogradLayerIsFusedIntoIt) {
   // The pooled layer sums its residual x in place (x dies there); F(6x6), F(4x4) and F(2x2) by
   // the shares (all maps have the input's size).
-  struct Tiles {
-    double f6, min;
-    const char* impl;
-  };
-  for (const Tiles& k :
-       {Tiles{0, 0, "wino6x3"}, Tiles{1e9, 0, "wino4x3"}, Tiles{1e9, 2, "wino2x3"}}) {
-    NetworkOptions o;
-    o.winograd_f6_share = k.f6;
-    o.winograd_min_share = k.min;
-    o.threads = 2;  // compact F(2x2) layers do not take F(4x4) at these sizes on 2 threads
+  for (const auto& [o, impl] : EachTile()) {
     for (bool ceil : {true, false}) {
       GraphBuilder b(3, ceil ? 31 : 32);
       std::string x = b.Relu(b.Conv("input", 16));  // one block (AVX2: two): a quick reference
@@ -151,14 +166,14 @@ TEST(NetworkTest, APoolAfterAWinogradLayerIsFusedIntoIt) {
       for (auto [height, width] : {std::pair{33, 17}, {20, 26}, {7, 9}}) {
         std::vector<StepTiming> t;
         Diff d = RunBoth(file, height, width, o, &t);
-        EXPECT_LT(d.max, 1e-4) << k.impl << " ceil " << ceil << " at " << height << "x" << width;
+        EXPECT_LT(d.max, 1e-4) << impl << " ceil " << ceil << " at " << height << "x" << width;
         bool fused = false;
         for (const auto& s : t) {
           fused |= s.name.find("+add(in place)+maxpool") != std::string::npos &&
-                   s.impl.rfind(k.impl, 0) == 0;
+                   s.impl.rfind(impl, 0) == 0;
         }
         if (CpuIsaName().rfind("avx512", 0) == 0 || CpuIsaName().rfind("avx2", 0) == 0) {
-          EXPECT_TRUE(fused) << k.impl << " ceil " << ceil << " at " << height << "x" << width;
+          EXPECT_TRUE(fused) << impl << " ceil " << ceil << " at " << height << "x" << width;
         }
       }
     }
@@ -166,19 +181,9 @@ TEST(NetworkTest, APoolAfterAWinogradLayerIsFusedIntoIt) {
 }
 
 // A decoder's Resize by 2 and Concat, read by the Winograd layer after them as it goes (no
-// step of their own), in every tile; not where the upsampled map or the Concat has another
-// reader, nor where the layer is not ours.
+// step of their own), in every tile; not where the upsampled map has another reader.
 TEST(NetworkTest, AResizeAndAConcatBeforeAWinogradLayerAreFusedIntoIt) {
-  struct Tiles {
-    double f6, min;
-    const char* impl;
-  };
-  for (const Tiles& k :
-       {Tiles{0, 0, "wino6x3"}, Tiles{1e9, 0, "wino4x3"}, Tiles{1e9, 4, "wino2x3"}}) {
-    NetworkOptions o;
-    o.winograd_f6_share = k.f6;
-    o.winograd_min_share = k.min;
-    o.threads = 2;
+  for (const auto& [o, impl] : EachTile()) {
     GraphBuilder b(3, 51);
     std::string x = b.Relu(b.Conv("input", 16));
     std::string low = b.Relu(b.Conv(b.MaxPool(x), 32));                // half the sides
@@ -189,18 +194,18 @@ TEST(NetworkTest, AResizeAndAConcatBeforeAWinogradLayerAreFusedIntoIt) {
     for (auto [height, width] : {std::pair{20, 26}, {12, 8}}) {
       std::vector<StepTiming> t;
       Diff d = RunBoth(file, height, width, o, &t);
-      EXPECT_LT(d.max, 1e-4) << k.impl << " at " << height << "x" << width;
+      EXPECT_LT(d.max, 1e-4) << impl << " at " << height << "x" << width;
       int fused = 0, resizes = 0;
       for (const auto& s : t) {
         if (s.name.find("<- resize+concat") != std::string::npos) {
           ++fused;
-          EXPECT_EQ(s.impl.rfind(k.impl, 0), 0u) << s.name << ": " << s.impl;
+          EXPECT_EQ(s.impl.rfind(impl, 0), 0u) << s.name << ": " << s.impl;
         }
         resizes += s.name.rfind("resize", 0) == 0;  // GraphBuilder's names
       }
       if (CpuIsaName().rfind("avx512", 0) == 0 || CpuIsaName().rfind("avx2", 0) == 0) {
-        EXPECT_EQ(fused, 1) << k.impl << " at " << height << "x" << width;
-        EXPECT_EQ(resizes, 1) << k.impl << " at " << height << "x" << width;
+        EXPECT_EQ(fused, 1) << impl << " at " << height << "x" << width;
+        EXPECT_EQ(resizes, 1) << impl << " at " << height << "x" << width;
       }
     }
   }

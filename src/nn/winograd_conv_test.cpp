@@ -463,12 +463,18 @@ INSTANTIATE_TEST_SUITE_P(
         CompactCase{4, 8, 520, 8, 10, 12, 1, Case::kNoResidual, Case::kNoPool, 3, 256},
         CompactCase{4, 8, 1040, 16, 8, 8, 1, Case::kResidual, Case::kPoolFloor, 2, 520}));
 
-TEST(WinogradConvFitsTest, RefusesWhatItCannotTake) {
+// A 3x3 layer padded by 1 (the output the input's size).
+WinogradConvShape SamePadded(int block, int in_c, int out_c, int h, int w) {
   WinogradConvShape s;
-  s.block = 16;
-  s.in_c = 32, s.in_h = 8, s.in_w = 8;
-  s.out_c = 32, s.out_h = 8, s.out_w = 8;
+  s.block = block;
+  s.in_c = in_c, s.in_h = h, s.in_w = w;
+  s.out_c = out_c, s.out_h = h, s.out_w = w;
   s.pad_top = s.pad_left = 1;
+  return s;
+}
+
+TEST(WinogradConvFitsTest, RefusesWhatItCannotTake) {
+  const WinogradConvShape s = SamePadded(16, 32, 32, 8, 8);
   if (!WinogradConvFits(s)) GTEST_SKIP() << "no AVX-512 on this CPU";
   WinogradConvShape t = s;
   t.in_c = 24;  // not whole blocks
@@ -515,11 +521,7 @@ TEST(WinogradConvFitsTest, RefusesWhatItCannotTake) {
 // Upsampled channels: whole blocks, some channels left for `in`, even input sides, no
 // dilation.
 TEST(WinogradConvFitsTest, UpsampledChannels) {
-  WinogradConvShape s;
-  s.block = 16;
-  s.in_c = 48, s.in_h = 8, s.in_w = 10;
-  s.out_c = 16, s.out_h = 8, s.out_w = 10;
-  s.pad_top = s.pad_left = 1;
+  WinogradConvShape s = SamePadded(16, 48, 16, 8, 10);
   if (!WinogradConvFits(s)) s.block = 8;
   if (!WinogradConvFits(s)) GTEST_SKIP() << "no Winograd kernel on this CPU";
   WinogradConvShape t = s;

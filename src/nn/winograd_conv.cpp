@@ -17,12 +17,12 @@
 namespace sparkify::nn::internal {
 namespace {
 
-// A thread's V and M for one block of tiles are meant to stay in its L2 cache (1 MiB per core
-// on Zen 4 and 5, 1-2 MiB on recent Intel): a block holds about this much, within
-// [kMinRows, kMaxRows] tiles (so layers with many channels go past it: the weights, streamed
-// once per block, would otherwise dominate).
-constexpr size_t kBlockBytes = 768 << 10;
-constexpr int kMinRows = 4 * kWinogradRows, kMaxRows = 16 * kWinogradRows;
+// WinogradBlocking's defaults: a thread's V and M for one block of tiles are meant to stay in
+// its L2 cache (1 MiB per core on Zen 4 and 5, 1-2 MiB on recent Intel): a block holds about
+// 768 KiB, within [24, 96] tiles (so layers with many channels go past it: the weights,
+// streamed once per block, would otherwise dominate). On a Zen 3 (512 KiB of L2), 384 KiB and
+// 6 tiles at least made the big layers alone 3-5% faster (sparkify_bench_winograd), and the
+// whole forward no faster (BENCHMARKS.md, 2026-12-07 morning).
 constexpr size_t kShareBytes = 16 << 20;
 
 using BlockFn = void (*)(const WinogradBlock&);
@@ -72,11 +72,12 @@ int RoundRows(int tiles) {  // up to whole groups of the product's rows
 }
 
 // Blocks the layer's tiles are cut into.
-int BlockCount(const WinogradConvShape& s, int threads, int tiles) {
+int BlockCount(const WinogradConvShape& s, int threads, int tiles, const WinogradBlocking& k) {
   const size_t per_tile = static_cast<size_t>(Points(s)) * (s.in_c + s.out_c) * sizeof(float);
   const size_t weights = static_cast<size_t>(Points(s)) * s.in_c * s.out_c * sizeof(float);
-  int rows = static_cast<int>(kBlockBytes / per_tile);
-  rows = std::clamp(rows / kWinogradRows * kWinogradRows, kMinRows, kMaxRows);
+  const int least = RoundRows(k.min_rows), most = std::max(RoundRows(k.max_rows), least);
+  int rows = static_cast<int>(std::min<size_t>(k.block_bytes / per_tile, 1 << 20));
+  rows = std::clamp(rows / kWinogradRows * kWinogradRows, least, most);
   // Every block streams all the weights once. Where they outweigh a block's V and M (deep
   // layers on small maps: 8 MB for 512 -> 256 channels in F(2x2)), a thread does its whole
   // share in one block if that stays within kShareBytes (then in L3; all the threads'
@@ -255,7 +256,8 @@ int BlockShares::Next(int thread) {
   return -1;
 }
 
-WinogradConvPlan PlanWinogradConv(const WinogradConvShape& s, int threads) {
+WinogradConvPlan PlanWinogradConv(const WinogradConvShape& s, int threads,
+                                  const WinogradBlocking& blocking) {
   WinogradConvPlan p;
   p.shape = s;
   p.threads = std::max(threads, 1);
@@ -264,7 +266,7 @@ WinogradConvPlan PlanWinogradConv(const WinogradConvShape& s, int threads) {
   const int tiles = static_cast<int>(p.tiles.size() / 2);
   // Blocks of even sizes (block k: tiles [k * tiles / blocks, (k + 1) * tiles / blocks)),
   // at most `rows` each; no more threads than blocks.
-  p.blocks = std::min(BlockCount(s, p.threads, tiles), tiles);
+  p.blocks = std::min(BlockCount(s, p.threads, tiles, blocking), tiles);
   p.rows = RoundRows((tiles + p.blocks - 1) / p.blocks);
   p.threads = std::min(p.threads, p.blocks);
   p.scratch_bytes = ThreadFloats(s, p.rows) * sizeof(float) * static_cast<size_t>(p.threads);

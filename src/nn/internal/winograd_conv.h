@@ -68,8 +68,18 @@ struct WinogradConvPlan {
   size_t scratch_bytes = 0;
 };
 
+// How a layer's tiles are cut into blocks (winograd_conv.cpp says why these defaults). A
+// thread's V and M for a block are meant to stay in its L2 cache: a block holds about
+// block_bytes of them, within [min_rows, max_rows] tiles (rounded up to whole rows of the
+// products, kWinogradRows).
+struct WinogradBlocking {
+  size_t block_bytes = 768 << 10;
+  int min_rows = 24, max_rows = 96;
+};
+
 // Requires WinogradConvFits(s).
-WinogradConvPlan PlanWinogradConv(const WinogradConvShape& s, int threads);
+WinogradConvPlan PlanWinogradConv(const WinogradConvShape& s, int threads,
+                                  const WinogradBlocking& blocking = {});
 
 // Hands out blocks 0 .. blocks - 1 to `threads` threads, each block once. Thread t owns the
 // t-th contiguous share (as even as can be) and takes it front to back; with its own share

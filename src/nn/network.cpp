@@ -129,6 +129,7 @@ Result<std::unique_ptr<Network>> Network::Create(std::shared_ptr<const void> own
   s.winograd_f6_share = options.winograd_f6_share;
   s.own_winograd = options.own_winograd;
   s.winograd_compact = options.winograd_compact;
+  s.winograd_compact_f6 = options.winograd_compact_f6;
   s.threads = options.threads > 0 ? options.threads : CpusAvailable();
   omp_set_num_threads(s.threads);
   impl->weights = std::make_unique<internal::WeightCache>(impl->graph, impl->engine);

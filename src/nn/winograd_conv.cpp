@@ -105,17 +105,24 @@ long PointStride(int rows, int channels) {
 
 // Input channels a compact layer converts at once. Each chunk but the first reads and writes
 // the block's M once more (36 points x 132 rows x 64 channels: 1.2 MB for F(4x4)), so fewer,
-// larger chunks; the row of points the products use next (ConvertRow) stays within L2 (512
-// KiB for F(2x2), 768 KiB for F(4x4), at 64 channels a group). IS-Net at 1024, the compact
-// layers' medians of 5 alternating runs (F(2x2) / F(4x4), ms), two sets of runs: 128, 256
-// and 512 channels 75.7 / 41.8, 74.8 / 43.7 and 68.8 / 39.4; 256, 512 and 1024 channels
-// 77.1 / 40.5, 73.9 / 39.0 and 74.0 / 40.4.
-constexpr int kChunkChannels = 512;
+// larger chunks: 512 channels, fewer where the row of points the products use next
+// (ConvertRow) would pass 768 KiB (it should stay within L2): 512 KiB for F(2x2), 768 KiB for
+// F(4x4), at 64 channels a group (AVX-512); F(6x6) there takes 384 channels. IS-Net at 1024,
+// the compact layers' medians of 5 alternating runs (F(2x2) / F(4x4), ms), two sets of runs:
+// 128, 256 and 512 channels 75.7 / 41.8, 74.8 / 43.7 and 68.8 / 39.4; 256, 512 and 1024
+// channels 77.1 / 40.5, 73.9 / 39.0 and 74.0 / 40.4.
+int ChunkChannels(const WinogradConvShape& s) {
+  constexpr int kMost = 512;
+  constexpr size_t kRowBytes = 768 << 10;
+  const size_t per_channel = static_cast<size_t>(s.tile + 2) * Width(s) * sizeof(float);
+  const int fit = static_cast<int>(kRowBytes / per_channel) / s.block * s.block;
+  return std::clamp(fit, s.block, kMost);
+}
 
 // Floats from one point of a compact layer's converted chunk of weights to the next: its
 // channels, and a cache line more, so that the points' stores fall on different offsets in
 // a 4 KiB page (PointStride).
-long ChunkPoint(const WinogradConvShape& s) { return long{kChunkChannels} * Width(s) + 16; }
+long ChunkPoint(const WinogradConvShape& s) { return long{ChunkChannels(s)} * Width(s) + 16; }
 
 // A thread's V and M, then (compact) one row (tile + 2 points) of a converted chunk of
 // weights.
@@ -135,7 +142,7 @@ bool WinogradConvFits(const WinogradConvShape& s) {
   const bool pool =
       (s.pool_h == 0 && s.pool_w == 0) || (s.dilation == 1 && s.pool_h > 0 && s.pool_w > 0 &&
                                            halved(s.pool_h, s.out_h) && halved(s.pool_w, s.out_w));
-  const bool compact = !s.compact || ((s.tile == 2 || s.tile == 4) && CpuHasF16cAndAvx());
+  const bool compact = !s.compact || CpuHasF16cAndAvx();  // any tile
   const bool up = s.up_c == 0 || (s.up_c > 0 && s.up_c < s.in_c && s.up_c % s.block == 0 &&
                                   s.in_h % 2 == 0 && s.in_w % 2 == 0 && s.dilation == 1);
   return (s.tile == 2 || s.tile == 4 || s.tile == 6) && compact && up && s.in_c > 0 &&
@@ -152,6 +159,10 @@ std::string WinogradConvImpl(const WinogradConvShape& s) {
 std::string WinogradConvWeightsLayout(const WinogradConvShape& s) {
   if (!s.compact) return WinogradConvImpl(s);
   return std::string("compact3x3:") + (s.block == 16 ? "avx512" : "avx2");
+}
+
+int WinogradConvTiles(const WinogradConvShape& s) {
+  return static_cast<int>(TileOrigins(s).size() / 2);
 }
 
 size_t WinogradConvWeightFloats(const WinogradConvShape& s) {
@@ -315,7 +326,7 @@ void WinogradConv(const WinogradConvPlan& plan, const float* in, const void* wei
                             m,
                             v_point,
                             m_point,
-                            s.compact ? kChunkChannels : s.in_c,
+                            s.compact ? ChunkChannels(s) : s.in_c,
                             s.compact ? plan.width : s.out_c,
                             pooled,
                             up};

@@ -337,7 +337,8 @@ TEST(BlockSharesTest, EveryBlockOnceUnderContention) {
 
 // A compact layer (fp16 3x3 weights, converted chunk by chunk as the block goes) gives the
 // very floats the layer with converted fp32 weights gives: the same operations on the same
-// values in the same order. F(2x2) and F(4x4), in chunks of 512 channels; one chunk,
+// values in the same order. F(2x2), F(4x4) and F(6x6), in chunks of 512 channels (384 for
+// F(6x6) on AVX-512); one chunk,
 // several, a narrower last one; weight groups of 4, 2 and 1 vectors; one and many blocks;
 // the residual, in place, the pool, dilation.
 struct CompactCase {
@@ -461,7 +462,16 @@ INSTANTIATE_TEST_SUITE_P(
         CompactCase{4, 16, 1024, 32, 10, 14, 1, Case::kResidual, Case::kNoPool, 3, 512},
         CompactCase{2, 8, 160, 32, 16, 18, 1, Case::kInPlace, Case::kPoolCeil, 2, 64},
         CompactCase{4, 8, 520, 8, 10, 12, 1, Case::kNoResidual, Case::kNoPool, 3, 256},
-        CompactCase{4, 8, 1040, 16, 8, 8, 1, Case::kResidual, Case::kPoolFloor, 2, 520}));
+        CompactCase{4, 8, 1040, 16, 8, 8, 1, Case::kResidual, Case::kPoolFloor, 2, 520},
+        // F(6x6): AVX-512 (chunks of 384 channels: 2, the second narrower), AVX2 (chunks of
+        // 512); dilated; many blocks; upsampled channels across chunks.
+        CompactCase{6, 16, 64, 64, 21, 18, 1, Case::kNoResidual, Case::kNoPool, 2},
+        CompactCase{6, 16, 528, 128, 16, 16, 1, Case::kInPlace, Case::kPoolCeil, 2},
+        CompactCase{6, 16, 32, 48, 60, 52, 1, Case::kResidual, Case::kNoPool, 2},
+        CompactCase{6, 8, 160, 32, 15, 17, 1, Case::kResidual, Case::kPoolFloor, 2},
+        CompactCase{6, 8, 1040, 8, 13, 11, 2, Case::kNoResidual, Case::kNoPool, 3},
+        CompactCase{6, 8, 32, 48, 60, 52, 1, Case::kInPlace, Case::kNoPool, 2},
+        CompactCase{6, 8, 1040, 16, 14, 12, 1, Case::kResidual, Case::kPoolCeil, 2, 520}));
 
 // A 3x3 layer padded by 1 (the output the input's size).
 WinogradConvShape SamePadded(int block, int in_c, int out_c, int h, int w) {
@@ -507,15 +517,15 @@ TEST(WinogradConvFitsTest, RefusesWhatItCannotTake) {
   t.pool_w = 4;
   t.dilation = 2;
   EXPECT_FALSE(WinogradConvFits(t));
-  // Compact weights: F(2x2) and F(4x4) only.
+  // Compact weights: every tile.
   t = s;
   t.compact = true;
-  t.tile = 6;
+  for (int tile : {2, 4, 6}) {
+    t.tile = tile;
+    EXPECT_TRUE(WinogradConvFits(t)) << tile;
+  }
+  t.tile = 3;
   EXPECT_FALSE(WinogradConvFits(t));
-  t.tile = 4;
-  EXPECT_TRUE(WinogradConvFits(t));
-  t.tile = 2;
-  EXPECT_TRUE(WinogradConvFits(t));
 }
 
 // Upsampled channels: whole blocks, some channels left for `in`, even input sides, no

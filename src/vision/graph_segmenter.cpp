@@ -79,7 +79,10 @@ Result<std::unique_ptr<GraphSegmenter>> GraphSegmenter::Load(const std::string& 
     no.winograd = options.winograd;
     no.own_winograd = options.own_winograd;
     no.winograd_compact = options.winograd_compact;
-    if (!options.winograd_f6) no.winograd_f6_share = std::numeric_limits<double>::infinity();
+    if (!options.winograd_f6) {
+      no.winograd_f6_share = std::numeric_limits<double>::infinity();
+      no.winograd_compact_f6 = false;
+    }
     auto network = nn::Network::Create(mapped, mapped->data(), no);
     if (!network.ok()) return network.status().Annotate("model file " + model_path);
     shared->network = std::move(*network);

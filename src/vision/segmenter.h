@@ -46,7 +46,8 @@ struct SegmenterOptions {
   bool winograd = true;
   // Winograd on our own kernel (nn::NetworkOptions::own_winograd); false: oneDNN's.
   bool own_winograd = true;
-  // F(6x6, 3x3) on the largest maps (nn::NetworkOptions::winograd_f6_share); false: F(4x4).
+  // F(6x6, 3x3) on the largest maps and on the compact layers where it pays
+  // (nn::NetworkOptions::winograd_f6_share, winograd_compact_f6); false: F(4x4).
   bool winograd_f6 = true;
   // Deep Winograd layers keep fp16 3x3 weights (nn::NetworkOptions::winograd_compact).
   bool winograd_compact = true;

@@ -26,6 +26,7 @@ struct Settings {
   double winograd_min_share = 1.0 / 256;  // NetworkOptions::winograd_min_share
   double winograd_f6_share = 1.0 / 16;    // NetworkOptions::winograd_f6_share
   bool winograd_compact = true;           // NetworkOptions::winograd_compact
+  bool winograd_compact_f6 = true;        // NetworkOptions::winograd_compact_f6
   int threads = 1;                        // for steps of our own (oneDNN's are set globally)
 };
 

@@ -314,7 +314,7 @@ void Products(const WinogradBlock& b, int points) {
 // Row `a` of U = G g Gt (the M + 2 points (a, 0) .. (a, M + 1)) for n input channels of one
 // weight group: from the compact weights' [n][9][width] (fp16) to [M + 2 points][n][width],
 // `point` floats apart. A row at a time, so that what the products read next stays in L2.
-// The operations and their order are WinogradConvWeights' (kWinogradG2, kWinogradG4), so
+// The operations and their order are WinogradConvWeights' (kWinogradG2, G4 and G6), so
 // for finite weights the bits are the same. F(2x2)'s products by 1/2 are exact, and those
 // by 0 and 1 are left out (which can only change the sign of a zero in U, never M).
 template <class I, int NV, int M>
@@ -323,9 +323,11 @@ void ConvertRow(const unsigned short* halves, int n, int a, float* row, Offset p
   constexpr int kB = I::kB, kWidth = NV * kB, kT = M + 2;
   const V h = I::Set1(.5f), nh = I::Set1(-.5f);
   V G[kT][3];
-  if constexpr (M == 4) {
+  if constexpr (M == 4 || M == 6) {
     for (int r = 0; r < kT; ++r) {
-      for (int k = 0; k < 3; ++k) G[r][k] = I::Set1(kWinogradG4[r][k]);
+      for (int k = 0; k < 3; ++k) {
+        G[r][k] = I::Set1(M == 4 ? kWinogradG4[r][k] : kWinogradG6[r][k]);
+      }
     }
   }
   for (int ci = 0; ci < n; ++ci) {
@@ -362,7 +364,7 @@ void ConvertRow(const unsigned short* halves, int n, int a, float* row, Offset p
   }
 }
 
-// The products of a compact layer (F(2x2) or F(4x4)): weight group by group, chunk by chunk
+// The products of a compact layer (any tile): weight group by group, chunk by chunk
 // of v_chunk input channels, row by row of the transform's points, the row's U converted
 // into the thread's buffer and used by every row of tiles of the block, its sums added onto
 // M. V comes in chunks of the same channels, M in chunks of one group: each product reads
@@ -461,18 +463,16 @@ void RunTile(const WinogradBlock& b) {
   constexpr int kPoints = (M + 2) * (M + 2);
   // winograd_conv.cpp's Width() gives 1, 2 or 4 vectors (4 only on AVX-512).
   const int vectors = b.width / I::kB;
-  if constexpr (M == 2 || M == 4) {
-    if (b.halves != nullptr) {
-      if (vectors == 4) {
-        CompactProducts<I, 4, M>(b);
-      } else if (vectors == 2) {
-        CompactProducts<I, 2, M>(b);
-      } else {
-        CompactProducts<I, 1, M>(b);
-      }
-      OutputTransform<I, M>(b);
-      return;
+  if (b.halves != nullptr) {
+    if (vectors == 4) {
+      CompactProducts<I, 4, M>(b);
+    } else if (vectors == 2) {
+      CompactProducts<I, 2, M>(b);
+    } else {
+      CompactProducts<I, 1, M>(b);
     }
+    OutputTransform<I, M>(b);
+    return;
   }
   switch (vectors) {
     case 4:

@@ -8,8 +8,8 @@
 // L2 cache and does all three steps on it: the input tiles' transform (V = Bt d B), one
 // product per point of the transform (M = V U, U = G g Gt converted at load), and the inverse
 // transform (Y = At M A) with the bias, ReLU and residual fused in. Dilated layers are the
-// same computation on tiles whose pixels are `dilation` apart. A compact F(2x2) or F(4x4)
-// layer keeps its weights as the file's fp16 3x3 kernels and converts U chunk by chunk of
+// same computation on tiles whose pixels are `dilation` apart. A compact layer (any tile)
+// keeps its weights as the file's fp16 3x3 kernels and converts U chunk by chunk of
 // input channels inside each block (IS-Net at 1024: 162 MB of weights to fault in at load
 // instead of 362). A decoder's Resize by 2 and Concat before the layer are read as the input
 // transform goes (WinogradConvShape::up_c): the upsampled map is never written (IS-Net at
@@ -31,8 +31,8 @@ namespace sparkify::nn::internal {
 // Whether this CPU has the kernel for `s.block` (16: AVX-512; 8: AVX2 with FMA) and the shape
 // is one it takes: whole blocks, positive sizes, tile 2, 4 or 6, non-negative padding; a pool
 // only without dilation, of half the output's sides (rounded up or down); compact only with
-// tile 2 or 4 and F16C; upsampled channels (up_c) only as winograd_shape.h says. The caller checks
-// the rest of the layer: a 3x3 kernel, stride 1, one group.
+// F16C; upsampled channels (up_c) only as winograd_shape.h says. The caller checks the rest of
+// the layer: a 3x3 kernel, stride 1, one group.
 bool WinogradConvFits(const WinogradConvShape& s);
 
 // The code path, e.g. "wino4x3:avx512", "wino2x3:avx2", "wino4x3c:avx512" (compact weights).
@@ -40,8 +40,12 @@ std::string WinogradConvImpl(const WinogradConvShape& s);
 
 // What the weights' layout depends on, as a key for the weight cache: the tile, the block and
 // compact or not; compact weights (the 3x3 kernels grouped by the product's width) are the
-// same for F(2x2) and F(4x4), e.g. "compact3x3:avx2".
+// same for every tile, e.g. "compact3x3:avx2".
 std::string WinogradConvWeightsLayout(const WinogradConvShape& s);
+
+// The tiles the layer is cut into (every phase of a dilated layer; the last row and column of
+// tiles may reach past the map).
+int WinogradConvTiles(const WinogradConvShape& s);
 
 // Floats of the converted weights: (tile + 2)^2 x out_c x in_c.
 size_t WinogradConvWeightFloats(const WinogradConvShape& s);

@@ -15,7 +15,8 @@
 // --dump DIR writes NAME_N.f32 (the input blob, float32 NCHW) and NAME_N.ours.f32 (the raw
 // output) for every image, so onnxruntime can be fed the very same inputs and compared.
 // --layers adds the engine's per-step timings of REPEAT extra forwards of the first image
-// (each step's fastest), summed by implementation, plus every step, slowest first.
+// (each step's fastest), summed by implementation, plus every step, slowest first. The sums
+// of steps' minima are a lower bound, not the time of one forward.
 // --perf-ctl: for `perf record --control fifo:CTL,ACK --delay=-1`: after loading and one
 // warm-up forward, enables perf, runs exactly one forward of the first image, disables it and
 // exits (no rounds).

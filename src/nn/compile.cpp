@@ -217,7 +217,9 @@ class Compiler {
       // F(2x2)'s layers where each thread has kMinCompactTiles tiles of it.
       std::optional<WinogradConvShape> c;
       if (s.tile == 2 && !small) c = compact(4, kMinCompactTiles);
-      if (!c) c = compact(s.tile, small ? kMinCompactTiles : 0);
+      // F(6x6) by the share keeps converted weights (its maps are large: many blocks, or
+      // compact is unmeasured there).
+      if (!c && s.tile != 6) c = compact(s.tile, small ? kMinCompactTiles : 0);
       // F(6x6) where its tiles need 10% fewer products than F(4x4)'s (NetworkOptions::
       // winograd_compact_f6). On a Zen 3 (AVX2), sparkify_bench_winograd, IS-Net's compact
       // layers at 1024: 256 -> 512 channels at 64x64 (0.84x the products) 25.2 -> 22.4 ms,
@@ -565,7 +567,7 @@ class Compiler {
     const Step& st = plan_->steps[i];
     const Node& n = g_.nodes[static_cast<size_t>(st.node)];
     const WinogradConvShape s = *wino_[i];
-    // A plan for another size may take the other tile: compact weights are shared.
+    // A plan for another size may take another tile: compact weights are shared.
     const std::string layout = WinogradConvWeightsLayout(s);
     const void* w = s.compact ? static_cast<const void*>(weights_.ConvertedHalves(
                                     n.weight, layout, WinogradConvCompactHalves(s),

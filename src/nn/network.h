@@ -61,8 +61,9 @@ struct NetworkOptions {
   // (IS-Net's 256x256 and 512x512 maps at 1024: 128 -> 64 channels at 512x512 went from
   // 42-45 to 34-36 ms; on 128x128 maps F(6x6) gained nothing). Infinity: never.
   double winograd_f6_share = 1.0 / 16;
-  // F(2x2) and F(4x4) layers whose threads take one block of tiles each (deep layers on
-  // small maps, where the weights outweigh the tiles) keep their weights as the file's fp16
+  // F(2x2) and F(4x4) layers (and F(6x6) ones, winograd_compact_f6) whose threads take one
+  // block of tiles each (deep layers on small maps, where the weights outweigh the tiles) keep
+  // their weights as the file's fp16
   // 3x3 kernels (0.28x the bytes of F(2x2)'s converted weights, 0.125x F(4x4)'s) and convert
   // them chunk by chunk as each block multiplies (where the file stores them in fp16 and the
   // CPU has F16C). The layers compute the same bits; what differs is memory and load time
@@ -73,8 +74,10 @@ struct NetworkOptions {
   // IS-Net at 1024: 162 MB of weights instead of 362. Default: true.
   bool winograd_compact = true;
   // A compact F(4x4) layer takes F(6x6) instead where its tiles need at least 10% fewer
-  // products (the same fp16 weights, no more memory): IS-Net's 64x64 maps at 1024 and 48x48
-  // at 768 (not 32x32 or smaller: the tiles' padding eats the gain). Default: true.
+  // products (the same fp16 weights, no more memory) and each thread has 18 of them: IS-Net's
+  // 64x64 maps at 1024 and 48x48 at 768; not 32x32 (the tiles' padding eats the gain) nor
+  // smaller maps (too few tiles). The 10% was measured on AVX2 only. Layers that take F(6x6)
+  // by winograd_f6_share keep converted weights. Default: true.
   bool winograd_compact_f6 = true;
   // OpenMP threads for oneDNN (process-wide). 0: the number of CPUs we may run on.
   int threads = 0;

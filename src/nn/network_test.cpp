@@ -398,8 +398,9 @@ TEST(NetworkTest, CompactLayersWithEnoughTilesTakeF4) {
 
 // A compact F(4x4) layer takes F(6x6) where its tiles need 10% fewer products (48x48: 64 tiles
 // of 6x6 against 144 of 4x4, 0.79x), and gives the very floats of F(6x6) with converted
-// weights; not with winograd_compact_f6 off, nor where the padding eats the gain (24x24: 16
-// tiles against 36, 1.0x). One thread: each layer is one block.
+// weights; not with winograd_compact_f6 off, nor where the padding eats the gain (32x32: 36
+// tiles against 64, 1.0x), nor on too few tiles (24x24: 16, under 18 a thread). One thread:
+// each layer is one block. The sizes share the one copy of the fp16 weights.
 TEST(NetworkTest, CompactLayersTakeF6WhereItSavesProducts) {
   GraphBuilder b(3, 47);
   std::string x = b.Relu(b.Conv("input", 96));
@@ -408,7 +409,7 @@ TEST(NetworkTest, CompactLayersTakeF6WhereItSavesProducts) {
     bool compact, compact_f6;
     double f6_share;
   };
-  for (int side : {48, 24}) {
+  for (int side : {48, 32, 24}) {
     std::vector<float> in = RandomInput(3, side, side);
     std::vector<float> converted_f6, reference;
     for (const Run& r : {Run{false, false, 0}, Run{true, true, 1e9}, Run{true, false, 1e9}}) {
@@ -442,6 +443,21 @@ TEST(NetworkTest, CompactLayersTakeF6WhereItSavesProducts) {
       if (reference.empty()) reference = Reference((*net)->graph(), in, side, side);
       EXPECT_LT(Compare(got->data, reference).max, 1e-4) << side << " " << want;
     }
+  }
+  NetworkOptions o;
+  o.winograd_min_share = 0;
+  o.winograd_f6_share = 1e9;
+  o.threads = 1;
+  auto net = Network::Create(file, o);
+  ASSERT_TRUE(net.ok()) << net.status().ToString();
+  uint64_t bytes = 0;
+  for (int side : {48, 32}) {
+    std::vector<float> in = RandomInput(3, side, side);
+    ASSERT_TRUE((*net)->Run(in.data(), side, side).ok()) << side;
+    if (side == 32) {
+      EXPECT_EQ((*net)->weight_bytes(), bytes);
+    }
+    bytes = (*net)->weight_bytes();
   }
 }
 

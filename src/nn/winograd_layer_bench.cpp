@@ -65,7 +65,7 @@ std::vector<Layer> DefaultLayers() {
           MakeLayer("stage2/rebnconv1 128->32 @256 F6", 128, 32, 256, 6),
           MakeLayer("stage3/rebnconvin 128->256 @128 F4", 128, 256, 128, 4),
           MakeLayer("stage3d/rebnconvin 512->128 @128 F4 up256", 512, 128, 128, 4, false, 256),
-          MakeLayer("stage4/rebnconvin 256->512 @64 F4c", 256, 512, 64, 4, true),
+          MakeLayer("stage4/rebnconvin 256->512 @64 F6c", 256, 512, 64, 6, true),
           MakeLayer("stage5/rebnconvin 512->512 @32 F4c", 512, 512, 32, 4, true)};
 }
 

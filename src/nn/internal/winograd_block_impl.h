@@ -324,10 +324,9 @@ void ConvertRow(const unsigned short* halves, int n, int a, float* row, Offset p
   const V h = I::Set1(.5f), nh = I::Set1(-.5f);
   V G[kT][3];
   if constexpr (M == 4 || M == 6) {
+    const float(*g)[3] = M == 4 ? kWinogradG4 : kWinogradG6;
     for (int r = 0; r < kT; ++r) {
-      for (int k = 0; k < 3; ++k) {
-        G[r][k] = I::Set1(M == 4 ? kWinogradG4[r][k] : kWinogradG6[r][k]);
-      }
+      for (int k = 0; k < 3; ++k) G[r][k] = I::Set1(g[r][k]);
     }
   }
   for (int ci = 0; ci < n; ++ci) {

@@ -224,8 +224,8 @@ class Compiler {
       // winograd_compact_f6). On a Zen 3 (AVX2), sparkify_bench_winograd, IS-Net's compact
       // layers at 1024: 256 -> 512 channels at 64x64 (0.84x the products) 25.2 -> 22.4 ms,
       // 512 -> 128 15.2 -> 13.0, 256 -> 256 11.9 -> 11.5; 512 -> 512 at 32x32 (1.0x) 12.5 ->
-      // 12.4. The whole forward, in-process alternating pairs: 1.1% faster at 1024, 3.5% at
-      // 768, the same at 320.
+      // 12.4. The whole forward, in-process alternating pairs (sparkify_bench_network): 1-1.1%
+      // faster at 1024, 1-3.5% at 768, the same at 320.
       if (c && c->tile == 4 && set_.winograd_compact_f6) {
         WinogradConvShape f6 = *c;
         f6.tile = 6;

@@ -325,6 +325,7 @@ int main(int argc, char** argv) {
               {"vmrss_after_load_mb", rss_after_load},
               {"vmrss_after_first_forward_mb", rss_after_first_forward},
               {"weights_mb", net.weight_bytes() / 1e6},
+              {"weights_in_file_mb", net.weight_bytes_in_file() / 1e6},
               {"arena_mb", net.arena_bytes() / 1e6},
               {"vmhwm_mb", StatusMb("VmHWM")},
               {"images", images}};

@@ -2,7 +2,10 @@
 // alternating, so that both see the same host.
 //
 //   sparkify_bench_network --model FILE.sgraph [--size N] [--pairs P] [--threads T]
-//                          [--a KEY=VALUE,...] [--b KEY=VALUE,...]
+//                          [--a KEY=VALUE,...] [--b KEY=VALUE,...] [--b-model FILE.sgraph]
+//
+// --b-model: B runs that file instead (e.g. the same model in another export: a
+// sparkify-graph/1 file against a /2 one).
 //
 // KEYs (nn::NetworkOptions): f6_share, min_share, compact (0/1), compact_f6 (0/1),
 // own_winograd (0/1); unset keys keep the defaults. Two rounds: A's network built first, then
@@ -79,7 +82,7 @@ std::unique_ptr<Network> Build(const std::string& file, const NetworkOptions& o,
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string model, a_spec, b_spec;
+  std::string model, b_model, a_spec, b_spec;
   int size = 1024, pairs = 16, threads = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -99,9 +102,11 @@ int main(int argc, char** argv) {
       a_spec = next();
     } else if (arg == "--b") {
       b_spec = next();
+    } else if (arg == "--b-model") {
+      b_model = next();
     } else {
       Die("usage: sparkify_bench_network --model FILE.sgraph [--size N] [--pairs P] "
-          "[--threads T] [--a KEY=VALUE,...] [--b KEY=VALUE,...]");
+          "[--threads T] [--a KEY=VALUE,...] [--b KEY=VALUE,...] [--b-model FILE.sgraph]");
     }
   }
   if (model.empty() || size < 1 || pairs < 1 || threads < 0) {
@@ -109,6 +114,8 @@ int main(int argc, char** argv) {
   }
   auto file = sparkify::ReadFileToString(model, size_t{1} << 30);
   if (!file.ok()) Die(file.status().ToString());
+  auto file_b = b_model.empty() ? file : sparkify::ReadFileToString(b_model, size_t{1} << 30);
+  if (!file_b.ok()) Die(file_b.status().ToString());
   const NetworkOptions oa = ParseOptions(a_spec, threads), ob = ParseOptions(b_spec, threads);
   // A normalised image's range; the arithmetic does not depend on the values.
   std::vector<float> input(static_cast<size_t>(3) * size * size);
@@ -120,15 +127,16 @@ int main(int argc, char** argv) {
     if (auto out = net.Run(input.data(), size, size); !out.ok()) Die(out.status().ToString());
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   };
-  std::printf("model %s at %d, %d pairs per round; A: {%s}, B: {%s}\n", model.c_str(), size, pairs,
-              a_spec.c_str(), b_spec.c_str());
+  std::printf("model %s at %d, %d pairs per round; A: {%s}, B: {%s}%s%s\n", model.c_str(), size,
+              pairs, a_spec.c_str(), b_spec.c_str(), b_model.empty() ? "" : " on ",
+              b_model.c_str());
   double log_sum = 0;
   for (int round = 0; round < 2; ++round) {
     std::unique_ptr<Network> a, b;
     if (round == 0) {
-      a = Build(*file, oa, size), b = Build(*file, ob, size);
+      a = Build(*file, oa, size), b = Build(*file_b, ob, size);
     } else {
-      b = Build(*file, ob, size), a = Build(*file, oa, size);
+      b = Build(*file_b, ob, size), a = Build(*file, oa, size);
     }
     forward(*a), forward(*b);  // the arenas' first touch
     std::vector<double> ta, tb, ratio;

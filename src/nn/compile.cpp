@@ -569,15 +569,16 @@ class Compiler {
     const WinogradConvShape s = *wino_[i];
     // A plan for another size may take another tile: compact weights are shared.
     const std::string layout = WinogradConvWeightsLayout(s);
-    const void* w = s.compact ? static_cast<const void*>(weights_.ConvertedHalves(
-                                    n.weight, layout, WinogradConvCompactHalves(s),
-                                    [&s](const void* plain, uint16_t* out) {
-                                      WinogradConvCompactWeights(s, plain, out);
-                                    }))
-                              : weights_.Converted(n.weight, layout, WinogradConvWeightFloats(s),
-                                                   [&s](const float* plain, float* out) {
-                                                     WinogradConvWeights(s, plain, out);
-                                                   });
+    const void* w = s.compact
+                        ? static_cast<const void*>(weights_.ConvertedHalves(
+                              n.weight, WeightLayout::kOihw8o, layout, WinogradConvCompactHalves(s),
+                              [&s](const void* plain, uint16_t* out) {
+                                WinogradConvCompactWeights(s, plain, out);
+                              }))
+                        : weights_.Converted(n.weight, layout, WinogradConvWeightFloats(s),
+                                             [&s](const float* plain, float* out) {
+                                               WinogradConvWeights(s, plain, out);
+                                             });
     const float* bias =
         n.bias >= 0 ? static_cast<const float*>(weights_.Bias(n.bias).get_data_handle()) : nullptr;
     const float* in = static_cast<const float*>(values_[st.inputs.back()].get_data_handle());

@@ -84,7 +84,7 @@ Op ParseOp(const std::string& name, std::string_view where) {
   return it->second;
 }
 
-std::vector<WeightInfo> ParseWeights(const json& list, uint64_t blob_size) {
+std::vector<WeightInfo> ParseWeights(const json& list, uint64_t blob_size, bool layouts) {
   if (!list.is_array()) Fail("\"weights\" is not a list");
   std::vector<WeightInfo> out;
   for (size_t i = 0; i < list.size(); ++i) {
@@ -106,6 +106,18 @@ std::vector<WeightInfo> ParseWeights(const json& list, uint64_t blob_size) {
       info.shape.push_back(d.get<int64_t>());
       elements *= d.get<int64_t>();
       if (elements > (int64_t{1} << 34)) Fail(where + " is too large");
+    }
+    if (w.contains("layout")) {
+      if (!layouts) Fail(where + ": \"layout\" needs sparkify-graph/2");
+      const std::string layout = Str(w, "layout", where);
+      if (layout == WeightLayoutName(WeightLayout::kOihw8o)) {
+        if (info.shape.size() != 4 || info.shape[0] % 8 != 0) {
+          Fail(where + ": layout " + layout + " needs 4 dimensions, the first a multiple of 8");
+        }
+        info.layout = WeightLayout::kOihw8o;
+      } else if (layout != WeightLayoutName(WeightLayout::kPlain)) {
+        Fail(where + ": unknown layout \"" + layout + "\"");
+      }
     }
     info.offset = static_cast<uint64_t>(Int(w, "offset", where, 0, INT64_MAX));
     info.bytes = static_cast<uint64_t>(Int(w, "bytes", where, 0, INT64_MAX));
@@ -297,14 +309,38 @@ int64_t WeightInfo::elements() const {
   return n;
 }
 
+std::string_view WeightLayoutName(WeightLayout layout) {
+  return layout == WeightLayout::kOihw8o ? "Oihw8o" : "oihw";
+}
+
 void Graph::CopyWeight(int id, float* out) const {
   const WeightInfo& w = weights[static_cast<size_t>(id)];
   const char* src = blob.data() + w.offset;
-  size_t n = static_cast<size_t>(w.elements());
-  if (w.fp16) {
-    HalvesToFloats(src, out, n);
-  } else {
-    std::memcpy(out, src, n * sizeof(float));
+  const size_t n = static_cast<size_t>(w.elements());
+  auto convert = [&w](const char* from, float* to, size_t count) {
+    if (w.fp16) {
+      HalvesToFloats(from, to, count);
+    } else {
+      std::memcpy(to, from, count * sizeof(float));
+    }
+  };
+  if (w.layout == WeightLayout::kPlain) {
+    convert(src, out, n);
+    return;
+  }
+  // Oihw8o: each block of 8 output channels and input channel holds kh x kw runs of 8.
+  const size_t per_o = n / static_cast<size_t>(w.shape[0]);     // I kh kw
+  const size_t taps = per_o / static_cast<size_t>(w.shape[1]);  // kh kw
+  const size_t run = taps * 8, size = w.fp16 ? 2 : 4;
+  std::vector<float> buf(run);
+  for (size_t q = 0; q < static_cast<size_t>(w.shape[0]) / 8; ++q) {
+    for (size_t i = 0; i < static_cast<size_t>(w.shape[1]); ++i) {
+      convert(src + ((q * static_cast<size_t>(w.shape[1]) + i) * run) * size, buf.data(), run);
+      for (size_t k = 0; k < 8; ++k) {
+        float* dst = out + (q * 8 + k) * per_o + i * taps;
+        for (size_t t = 0; t < taps; ++t) dst[t] = buf[t * 8 + k];
+      }
+    }
   }
 }
 
@@ -327,13 +363,17 @@ Result<Graph> ParseGraph(std::string_view file) {
   try {
     json doc = json::parse(file.substr(16, header_len));
     if (!doc.is_object()) Fail("the header is not a JSON object");
-    if (Str(doc, "format", "graph") != "sparkify-graph/1") Fail("format is not sparkify-graph/1");
+    const std::string format = Str(doc, "format", "graph");
+    if (format != "sparkify-graph/1" && format != "sparkify-graph/2") {
+      Fail("format " + format + " is not sparkify-graph/1 or /2 (a newer export? rebuild)");
+    }
     Graph g;
     g.blob = file.substr(blob_start);
     const json& input = Field(doc, "input", "graph");
     g.input_name = Str(input, "name", "input");
     g.input_channels = static_cast<int>(Int(input, "channels", "input", 1, 64));
-    g.weights = ParseWeights(Field(doc, "weights", "graph"), g.blob.size());
+    g.weights =
+        ParseWeights(Field(doc, "weights", "graph"), g.blob.size(), format == "sparkify-graph/2");
     NodeParser nodes(g);
     nodes.Parse(Field(doc, "nodes", "graph"));
     g.output = nodes.Lookup(Str(doc, "output", "graph"));

@@ -55,6 +55,58 @@ TEST(GraphTest, CopyWeightConvertsHalvesExactly) {
   }
 }
 
+// A sparkify-graph/2 file may store 4-D weights of output channels a multiple of 8 blocked
+// by 8 output channels ([O/8][I][kh][kw][8], "Oihw8o"); CopyWeight gives them row-major, as
+// a plain file's, and WeightData the bytes as stored.
+TEST(GraphTest, BlockedWeightsCopyOutRowMajor) {
+  auto build = [](bool oihw8o) {
+    GraphBuilder b(3, 7, oihw8o);
+    std::string x = b.Relu(b.Conv("input", 16));   // 16 x 3 x 3 x 3: blocked
+    std::string y = b.Conv(x, 24, 3, 1, 2, 2, 1);  // 24 x 16 x 3 x 3, dilated: blocked
+    std::string z = b.Conv(y, 12);                 // 12 output channels: plain
+    return b.Build(b.Conv(z, 8, 1));               // 1x1: plain
+  };
+  const std::string plain_file = build(false), blocked_file = build(true);  // the graphs view them
+  auto plain = ParseGraph(plain_file);
+  auto blocked = ParseGraph(blocked_file);
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  ASSERT_TRUE(blocked.ok()) << blocked.status().ToString();
+  ASSERT_EQ(plain->weights.size(), blocked->weights.size());
+  int blocked_weights = 0;
+  for (size_t id = 0; id < plain->weights.size(); ++id) {
+    const WeightInfo& w = blocked->weights[id];
+    const bool want = w.shape.size() == 4 && w.shape[0] % 8 == 0 && w.shape[2] == 3;
+    EXPECT_EQ(w.layout, want ? WeightLayout::kOihw8o : WeightLayout::kPlain) << id;
+    EXPECT_EQ(plain->weights[id].layout, WeightLayout::kPlain) << id;
+    blocked_weights += want;
+    const size_t n = static_cast<size_t>(w.elements());
+    std::vector<float> a(n), b(n);
+    plain->CopyWeight(static_cast<int>(id), a.data());
+    blocked->CopyWeight(static_cast<int>(id), b.data());
+    EXPECT_EQ(a, b) << id;
+    const bool same = std::memcmp(plain->WeightData(static_cast<int>(id)),
+                                  blocked->WeightData(static_cast<int>(id)), w.bytes) == 0;
+    EXPECT_EQ(same, !want) << id;
+  }
+  EXPECT_EQ(blocked_weights, 2);
+  // Element (o, i, y, x) of the 24 x 16 weight lies at ((o / 8 * 16 + i) * 9 + 3y + x) * 8 +
+  // o % 8 halves.
+  const WeightInfo& w = blocked->weights[2];
+  ASSERT_EQ(w.shape, (std::vector<int64_t>{24, 16, 3, 3}));
+  std::vector<float> row_major(static_cast<size_t>(w.elements()));
+  blocked->CopyWeight(2, row_major.data());
+  const int o = 13, i = 5, y = 2, x = 1;
+  uint16_t h;
+  std::memcpy(&h, blocked->WeightData(2) + 2 * (((o / 8 * 16 + i) * 9 + 3 * y + x) * 8 + o % 8), 2);
+  float stored = 0;
+  Graph one;  // decode that half through CopyWeight of a 1-element plain weight
+  std::string bytes(reinterpret_cast<const char*>(&h), 2);
+  one.blob = bytes;
+  one.weights.push_back({"h", {1}, true, WeightLayout::kPlain, 0, 2});
+  one.CopyWeight(0, &stored);
+  EXPECT_EQ(row_major[static_cast<size_t>(((o * 16 + i) * 3 + y) * 3 + x)], stored);
+}
+
 TEST(GraphTest, RefusesBrokenFiles) {
   std::string good = SmallGraph();
   struct Case {
@@ -73,25 +125,48 @@ TEST(GraphTest, RefusesBrokenFiles) {
       {"blob cut", good.substr(0, good.size() - 10), "outside the weights blob"},
       {"format", SmallGraph([](json& d) { d["format"] = "other/1"; }), "format"},
       {"unknown op", SmallGraph([](json& d) { d["nodes"][1]["op"] = "Softmax"; }), "Softmax"},
-      {"undefined input",
-       SmallGraph([](json& d) { d["nodes"][1]["inputs"] = {"nowhere"}; }), "not defined"},
+      {"undefined input", SmallGraph([](json& d) { d["nodes"][1]["inputs"] = {"nowhere"}; }),
+       "not defined"},
       {"produced twice",
        SmallGraph([](json& d) { d["nodes"][1]["output"] = d["nodes"][0]["output"]; }),
        "produced twice"},
-      {"weights vs channels",
-       SmallGraph([](json& d) { d["weights"][0]["shape"] = {16, 4, 3, 3};
-                                d["weights"][0]["bytes"] = 16 * 4 * 9 * 2; }),
+      {"weights vs channels", SmallGraph([](json& d) {
+         d["weights"][0]["shape"] = {16, 4, 3, 3};
+         d["weights"][0]["bytes"] = 16 * 4 * 9 * 2;
+       }),
        "do not fit"},
       {"bytes vs shape", SmallGraph([](json& d) { d["weights"][0]["bytes"] = 10; }), "bytes"},
       {"offset outside", SmallGraph([](json& d) { d["weights"][1]["offset"] = 1 << 30; }),
        "outside"},
       {"bias", SmallGraph([](json& d) { d["nodes"][0]["bias"] = 0; }), "bias"},
-      {"kernel range", SmallGraph([](json& d) { d["nodes"][0]["strides"] = {0, 1}; }),
+      {"kernel range", SmallGraph([](json& d) {
+         d["nodes"][0]["strides"] = {0, 1};
+       }),
        "outside"},
       {"add arity", SmallGraph([](json& d) { d["nodes"][3]["inputs"].erase(1); }), "two"},
       {"no output", SmallGraph([](json& d) { d["output"] = "nothing"; }), "output"},
       {"not json", SmallGraph([](json& d) { d = json::array(); }), "not a JSON object"},
       {"dtype", SmallGraph([](json& d) { d["weights"][0]["dtype"] = "int8"; }), "dtype"},
+      {"layout in /1", SmallGraph([](json& d) { d["weights"][0]["layout"] = "Oihw8o"; }),
+       "needs sparkify-graph/2"},
+      {"unknown layout", SmallGraph([](json& d) {
+         d["format"] = "sparkify-graph/2";
+         d["weights"][0]["layout"] = "OIhw16i16o";
+       }),
+       "unknown layout"},
+      {"layout of a bias", SmallGraph([](json& d) {
+         d["format"] = "sparkify-graph/2";
+         d["weights"][1]["layout"] = "Oihw8o";
+       }),
+       "4 dimensions"},
+      {"layout of 12 channels", SmallGraph([](json& d) {
+         d["format"] = "sparkify-graph/2";
+         d["weights"][0]["shape"] = {12, 3, 3, 3};
+         d["weights"][0]["bytes"] = 12 * 3 * 9 * 2;
+         d["weights"][0]["layout"] = "Oihw8o";
+       }),
+       "multiple of 8"},
+      {"format /3", SmallGraph([](json& d) { d["format"] = "sparkify-graph/3"; }), "/3"},
   };
   for (const Case& c : cases) {
     auto g = ParseGraph(c.file);

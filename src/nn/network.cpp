@@ -147,6 +147,11 @@ uint64_t Network::weight_bytes() const {
   return impl_->weights->bytes();
 }
 
+uint64_t Network::weight_bytes_in_file() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->weights->in_file_bytes();
+}
+
 uint64_t Network::arena_bytes() const {
   std::lock_guard lock(impl_->mu);
   uint64_t total = 0;

@@ -128,6 +128,10 @@ class Network {
   const NetworkOptions& options() const;
   // Bytes held for weights (all layouts) and for the cached plans' arenas.
   uint64_t weight_bytes() const;
+  // Bytes of weights the kernels read in place from the file (not in weight_bytes): compact
+  // Winograd layers' fp16 3x3 weights, where a sparkify-graph/2 file stores them as they
+  // read them.
+  uint64_t weight_bytes_in_file() const;
   uint64_t arena_bytes() const;
 
   struct Impl;

@@ -272,126 +272,67 @@ TEST(NetworkTest, AResizeAndAConcatStayStepsWhereTheLayerCannotReadThem) {
 // Layers with compact weights (the file's fp16 3x3 kernels, converted as each block goes)
 // give the same floats as with converted weights, in less memory: F(2x2) and F(4x4), on
 // layers with enough channels that each thread takes one block; one takes more input
-// channels than a chunk, and not a whole number of chunks.
+// channels than a chunk, and not a whole number of chunks. The same weights in a file that
+// stores them blocked by 8 output channels (sparkify-graph/2) give the same floats again, the
+// compact layers reading them in place (no memory of their own).
 TEST(NetworkTest, CompactLayersGiveTheSameFloats) {
-  GraphBuilder b(3, 44);
-  std::string x = b.Relu(b.Conv("input", 128));
-  std::string y = b.Relu(b.Conv(b.Concat({x, b.Relu(b.Conv(x, 400))}), 48));  // 528 in
-  const std::string file = b.Build(b.Conv(b.Relu(b.Conv(y, 16)), 1));
+  auto build = [](bool oihw8o) {
+    GraphBuilder b(3, 44, oihw8o);
+    std::string x = b.Relu(b.Conv("input", 128));
+    std::string y = b.Relu(b.Conv(b.Concat({x, b.Relu(b.Conv(x, 400))}), 48));  // 528 in
+    return b.Build(b.Conv(b.Relu(b.Conv(y, 16)), 1));
+  };
+  const std::string files[2] = {build(false), build(true)};
+  const bool ours = CpuIsaName().rfind("avx512", 0) == 0 || CpuIsaName().rfind("avx2", 0) == 0;
   for (int tile : {2, 4}) {
     const std::string impl = "wino" + std::to_string(tile) + "x3";
-    std::vector<float> out[2];
-    uint64_t bytes[2] = {0, 0};
-    for (bool compact : {false, true}) {
-      NetworkOptions o;
-      o.winograd_f6_share = 1e9;
-      o.winograd_min_share = tile == 2 ? 2 : 0;  // every layer that takes Winograd: this tile
-      o.winograd_compact = compact;
-      auto net = Network::Create(file, o);
-      ASSERT_TRUE(net.ok()) << net.status().ToString();
-      std::vector<float> in = RandomInput(3, 12, 14);
-      std::vector<StepTiming> t;
-      auto got = (*net)->Run(in.data(), 12, 14, &t);
-      ASSERT_TRUE(got.ok()) << got.status().ToString();
-      out[compact] = got->data;
-      bytes[compact] = (*net)->weight_bytes();
-      int compact_layers = 0, layers = 0;
-      for (const auto& s : t) {
-        compact_layers += s.impl.rfind(impl + "c:", 0) == 0;
-        layers += s.impl.rfind(impl, 0) == 0;
-      }
-      if (CpuIsaName().rfind("avx512", 0) == 0 || CpuIsaName().rfind("avx2", 0) == 0) {
-        EXPECT_EQ(layers, 3) << impl << " compact " << compact;
-        if (compact) {
-          EXPECT_GE(compact_layers, 2) << impl;
-        } else {
-          EXPECT_EQ(compact_layers, 0) << impl;
+    std::vector<float> out[2][2];  // [blocked file][compact]
+    uint64_t bytes[2][2] = {}, in_file[2][2] = {};
+    for (bool blocked : {false, true}) {
+      for (bool compact : {false, true}) {
+        NetworkOptions o;
+        o.winograd_f6_share = 1e9;
+        o.winograd_min_share = tile == 2 ? 2 : 0;  // every layer that takes Winograd: this tile
+        o.winograd_compact = compact;
+        auto net = Network::Create(files[blocked], o);
+        ASSERT_TRUE(net.ok()) << net.status().ToString();
+        std::vector<float> in = RandomInput(3, 12, 14);
+        std::vector<StepTiming> t;
+        auto got = (*net)->Run(in.data(), 12, 14, &t);
+        ASSERT_TRUE(got.ok()) << got.status().ToString();
+        out[blocked][compact] = got->data;
+        bytes[blocked][compact] = (*net)->weight_bytes();
+        in_file[blocked][compact] = (*net)->weight_bytes_in_file();
+        int compact_layers = 0, layers = 0;
+        for (const auto& s : t) {
+          compact_layers += s.impl.rfind(impl + "c:", 0) == 0;
+          layers += s.impl.rfind(impl, 0) == 0;
         }
-      }
-      EXPECT_LT(Compare(got->data, Reference((*net)->graph(), in, 12, 14)).max, 1e-4) << impl;
-    }
-    ASSERT_EQ(out[0].size(), out[1].size());
-    for (size_t i = 0; i < out[0].size(); ++i) ASSERT_EQ(out[0][i], out[1][i]) << impl << " " << i;
-    if (CpuIsaName().rfind("avx512", 0) == 0 || CpuIsaName().rfind("avx2", 0) == 0) {
-      EXPECT_LT(bytes[1], bytes[0]) << impl;
-    }
-  }
-}
-
-// Below a quarter of Winograd's threshold, a layer takes compact F(2x2) where each thread has
-// 18 tiles' worth of its pixels (the direct convolution's fp32 weights would be twice the
-// bytes), never F(4x4); the direct convolution on smaller maps and without compact weights.
-// One thread: the fewest pixels, so the naive reference stays quick under the sanitizers.
-TEST(NetworkTest, SmallMapsTakeCompactF2OrTheDirectConvolution) {
-  GraphBuilder b(3, 45);
-  std::string x = b.Relu(b.Conv("input", 64));
-  std::string p = b.MaxPool(b.MaxPool(x));  // a quarter of the input's sides: small
-  std::string y = b.Relu(b.Conv(b.Relu(b.Conv(p, 64)), 64));
-  std::string z = b.Relu(b.Conv(b.MaxPool(y), 32));  // an eighth
-  const std::string file = b.Build(b.Conv(b.Resize(z, 8), 1));
-  // At 36x36: 9x9 (81 pixels: 20 F(2x2) tiles) and 4x4; at 72x72: 18x18 (enough for F(4x4),
-  // but small) and 9x9.
-  for (int side : {36, 72}) {
-    for (bool compact : {true, false}) {
-      NetworkOptions o;
-      o.winograd_f6_share = 1e9;
-      o.winograd_min_share = 1;  // the input's size; a quarter of it: half its sides
-      o.winograd_compact = compact;
-      o.threads = 1;
-      std::vector<StepTiming> t;
-      EXPECT_LT(RunBoth(file, side, side, o, &t).max, 1e-4) << side << " compact " << compact;
-      std::vector<std::string> convs;  // the convolutions' code paths, in order
-      for (const auto& s : t) {
-        if (s.name.rfind("conv", 0) == 0) convs.push_back(s.impl);
-      }
-      ASSERT_EQ(convs.size(), 5u);
-      if (CpuIsaName().rfind("avx512", 0) == 0 || CpuIsaName().rfind("avx2", 0) == 0) {
-        // Direct: any code path but ours.
-        auto is = [](const std::string& impl, bool f2c) {
-          return f2c ? impl.rfind("wino2x3c:", 0) == 0 : impl.rfind("wino", 0) != 0;
-        };
-        for (int i : {1, 2}) EXPECT_TRUE(is(convs[i], compact)) << side << " " << convs[i];
-        EXPECT_TRUE(is(convs[3], compact && side == 72)) << side << " " << convs[3];
+        if (ours) {
+          EXPECT_EQ(layers, 3) << impl << " compact " << compact;
+          if (compact) {
+            EXPECT_GE(compact_layers, 2) << impl;
+          } else {
+            EXPECT_EQ(compact_layers, 0) << impl;
+          }
+        }
+        EXPECT_LT(Compare(got->data, Reference((*net)->graph(), in, 12, 14)).max, 1e-4) << impl;
       }
     }
-  }
-}
-
-// Between a quarter of the threshold and the threshold, a compact layer takes F(4x4) where
-// each thread has 18 tiles' worth of its pixels (18x18 on 1 thread: 20 tiles), F(2x2) on
-// fewer (16x16: 16); converted weights stay F(2x2). F(2x2) at one size and F(4x4) at another
-// share the weights.
-TEST(NetworkTest, CompactLayersWithEnoughTilesTakeF4) {
-  GraphBuilder b(3, 46);
-  std::string x = b.Relu(b.Conv("input", 64));
-  std::string y = b.Relu(b.Conv(b.Relu(b.Conv(x, 64)), 64));
-  const std::string file = b.Build(b.Conv(y, 1));
-  for (bool compact : {true, false}) {
-    NetworkOptions o;
-    o.winograd_f6_share = 1e9;
-    o.winograd_min_share = 2;  // every map below it, none below a quarter of it
-    o.winograd_compact = compact;
-    o.threads = 1;
-    auto net = Network::Create(file, o);
-    ASSERT_TRUE(net.ok()) << net.status().ToString();
-    uint64_t bytes = 0;
-    for (int side : {18, 16}) {
-      std::vector<float> in = RandomInput(3, side, side);
-      std::vector<StepTiming> t;
-      auto got = (*net)->Run(in.data(), side, side, &t);
-      ASSERT_TRUE(got.ok()) << got.status().ToString();
-      EXPECT_LT(Compare(got->data, Reference((*net)->graph(), in, side, side)).max, 1e-4)
-          << side << " compact " << compact;
-      std::string want = !compact ? "wino2x3:" : side == 18 ? "wino4x3c:" : "wino2x3c:";
-      int layers = 0;
-      for (const auto& s : t) layers += s.impl.rfind(want, 0) == 0;
-      if (CpuIsaName().rfind("avx512", 0) == 0 || CpuIsaName().rfind("avx2", 0) == 0) {
-        EXPECT_EQ(layers, 2) << side << " compact " << compact;
-      }
-      if (compact && bytes > 0) {
-        EXPECT_EQ((*net)->weight_bytes(), bytes) << side;
-      }
-      bytes = (*net)->weight_bytes();
+    for (int run = 1; run < 4; ++run) {
+      const std::vector<float>& o = out[run / 2][run % 2];
+      ASSERT_EQ(out[0][0].size(), o.size());
+      for (size_t i = 0; i < o.size(); ++i) ASSERT_EQ(out[0][0][i], o[i]) << impl << " " << run;
+    }
+    EXPECT_EQ(in_file[0][1], 0u);
+    EXPECT_EQ(in_file[1][0], 0u);
+    if (ours) {
+      EXPECT_LT(bytes[0][1], bytes[0][0]) << impl;
+      EXPECT_EQ(bytes[1][0], bytes[0][0]) << impl;
+      // The compact layers' fp16 weights: in the cache from a plain file, in place from a
+      // blocked one.
+      EXPECT_GT(in_file[1][1], 0u) << impl;
+      EXPECT_EQ(bytes[1][1] + in_file[1][1], bytes[0][1]) << impl;
     }
   }
 }

@@ -1,4 +1,4 @@
-// Test helpers for sparkify_nn: a builder that writes sparkify-graph/1 files (as
+// Test helpers for sparkify_nn: a builder that writes sparkify-graph/1 and /2 files (as
 // tools/model/export_graph.py does) with random weights, and a naive reference executor that
 // computes every op straight from its definition, to check the engine against.
 #pragma once
@@ -44,7 +44,11 @@ inline uint16_t FloatToHalfBits(float x) {  // for values already exact in fp16
 
 class GraphBuilder {
  public:
-  explicit GraphBuilder(int input_channels, uint32_t seed = 1) : rng_(seed) {
+  // `oihw8o`: a sparkify-graph/2 file whose 3x3 Conv weights of output channels a multiple
+  // of 8 are blocked by 8 output channels (as tools/model/export_graph.py writes them); the
+  // weights' values are the same either way.
+  explicit GraphBuilder(int input_channels, uint32_t seed = 1, bool oihw8o = false)
+      : rng_(seed), oihw8o_(oihw8o) {
     input_channels_ = input_channels;
     channels_["input"] = input_channels;
   }
@@ -108,7 +112,7 @@ class GraphBuilder {
   // first (to make broken files).
   std::string Build(const std::string& output,
                     const std::function<void(nlohmann::json&)>& edit = {}) const {
-    nlohmann::json doc = {{"format", "sparkify-graph/1"},
+    nlohmann::json doc = {{"format", oihw8o_ ? "sparkify-graph/2" : "sparkify-graph/1"},
                           {"input", {{"name", "input"}, {"channels", input_channels_}}},
                           {"output", output},
                           {"weights", weights_},
@@ -138,9 +142,20 @@ class GraphBuilder {
     std::uniform_real_distribution<float> dist(-scale, scale);
     blob_.append((64 - blob_.size() % 64) % 64, '\0');
     uint64_t offset = blob_.size();
-    for (int64_t i = 0; i < n; ++i) {
-      uint16_t h = FloatToHalfBits(RoundToHalf(dist(rng_)));
-      blob_.append(reinterpret_cast<const char*>(&h), 2);
+    std::vector<uint16_t> values(static_cast<size_t>(n));  // row-major, the same either way
+    for (uint16_t& h : values) h = FloatToHalfBits(RoundToHalf(dist(rng_)));
+    // As tools/model/export_graph.py: 3x3 kernels of output channels a multiple of 8.
+    const bool blocked =
+        oihw8o_ && shape.size() == 4 && shape[0] % 8 == 0 && shape[2] == 3 && shape[3] == 3;
+    const size_t per_o = blocked ? static_cast<size_t>(n / shape[0]) : 0;
+    for (size_t at = 0; at < values.size(); ++at) {
+      size_t from = at;  // blocked: at = ((q I + i) 9 + t) 8 + k, from = (8q + k) I 9 + 9i + t
+      if (blocked) {
+        const size_t k = at % 8, rest = at / 8, t = rest % 9, qi = rest / 9;
+        const size_t in = per_o / 9, q = qi / in, i = qi % in;
+        from = (q * 8 + k) * per_o + i * 9 + t;
+      }
+      blob_.append(reinterpret_cast<const char*>(&values[from]), 2);
     }
     std::string name = "w";
     name += std::to_string(weights_.size());
@@ -149,10 +164,12 @@ class GraphBuilder {
                         {"dtype", "float16"},
                         {"offset", offset},
                         {"bytes", n * 2}});
+    if (blocked) weights_.back()["layout"] = "Oihw8o";
     return static_cast<int>(weights_.size()) - 1;
   }
 
   std::mt19937 rng_;
+  bool oihw8o_ = false;
   int input_channels_;
   int counter_ = 0;
   std::map<std::string, int> channels_;

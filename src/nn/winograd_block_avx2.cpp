@@ -20,7 +20,8 @@ struct Avx2 {
   static V Max(V a, V b) { return _mm256_max_ps(a, b); }
   static V FMadd(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }    // a b + c
   static V FnMadd(V a, V b, V c) { return _mm256_fnmadd_ps(a, b, c); }  // c - a b
-  static V LoadHalves(const unsigned short* p) {                        // 8 fp16 values (F16C)
+  // 8 fp16 values (F16C); `next` (the next block of 8) is for AVX-512's 16.
+  static V LoadHalves(const unsigned short* p, long /*next*/) {
     return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
   }
 };

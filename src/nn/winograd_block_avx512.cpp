@@ -21,8 +21,12 @@ struct Avx512 {
   static V Max(V a, V b) { return _mm512_maskz_max_ps(0xffff, a, b); }
   static V FMadd(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }    // a b + c
   static V FnMadd(V a, V b, V c) { return _mm512_fnmadd_ps(a, b, c); }  // c - a b
-  static V LoadHalves(const unsigned short* p) {  // 16 fp16 values; masked, as Max
-    return _mm512_maskz_cvtph_ps(0xffff, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  // 16 fp16 values: 8 at p, 8 at p + next (two blocks of 8); masked, as Max.
+  static V LoadHalves(const unsigned short* p, long next) {
+    const __m128i lo = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i hi = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + next));
+    return _mm512_maskz_cvtph_ps(0xffff,
+                                 _mm256_inserti128_si256(_mm256_castsi128_si256(lo), hi, 1));
   }
 };
 

@@ -158,7 +158,7 @@ std::string WinogradConvImpl(const WinogradConvShape& s) {
 
 std::string WinogradConvWeightsLayout(const WinogradConvShape& s) {
   if (!s.compact) return WinogradConvImpl(s);
-  return std::string("compact3x3:") + (s.block == 16 ? "avx512" : "avx2");
+  return "fp16:Oihw8o";
 }
 
 int WinogradConvTiles(const WinogradConvShape& s) {
@@ -216,18 +216,19 @@ size_t WinogradConvCompactHalves(const WinogradConvShape& s) {
 
 void WinogradConvCompactWeights(const WinogradConvShape& s, const void* oihw, uint16_t* out) {
   const auto* file = static_cast<const unsigned char*>(oihw);
-  const size_t width = static_cast<size_t>(Width(s)), in_c = static_cast<size_t>(s.in_c);
-  // One job per group and input channel: it writes 9 x width halves in a row (most of the
-  // time is faulting in fresh memory, shared by the threads as WinogradConvWeights').
+  const size_t in_c = static_cast<size_t>(s.in_c);
+  // One job per block of 8 output channels and input channel: it writes 9 x 8 halves in a
+  // row (most of the time is faulting in fresh memory, shared by the threads as
+  // WinogradConvWeights').
   auto one = [&](size_t job) {
-    const size_t g = job / in_c, i = job % in_c;
-    uint16_t* dst = out + job * 9 * width;
-    for (size_t k = 0; k < width; ++k) {
-      const unsigned char* src = file + ((g * width + k) * in_c + i) * 9 * sizeof(uint16_t);
-      for (size_t t = 0; t < 9; ++t) std::memcpy(&dst[t * width + k], src + 2 * t, 2);
+    const size_t q = job / in_c, i = job % in_c;
+    uint16_t* dst = out + job * 9 * 8;
+    for (size_t k = 0; k < 8; ++k) {
+      const unsigned char* src = file + ((q * 8 + k) * in_c + i) * 9 * sizeof(uint16_t);
+      for (size_t t = 0; t < 9; ++t) std::memcpy(&dst[t * 8 + k], src + 2 * t, 2);
     }
   };
-  const long jobs = static_cast<long>(s.out_c / Width(s)) * s.in_c;
+  const long jobs = static_cast<long>(s.out_c / 8) * s.in_c;
 #ifdef _OPENMP
 #pragma omp parallel for schedule(static)
   for (long job = 0; job < jobs; ++job) one(static_cast<size_t>(job));

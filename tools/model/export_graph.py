@@ -1,8 +1,10 @@
 #!/usr/bin/python3
-"""Exports an ONNX segmentation graph into Sparkify's own graph format ("sparkify-graph/1"),
+"""Exports an ONNX segmentation graph into Sparkify's own graph format ("sparkify-graph/2"),
 which the engine (src/nn) runs on oneDNN: the ops and their attributes as JSON, the weights as
 one aligned blob, fp16 wherever that is exact (IS-Net's weights come from an fp16 model, so
-all of them are), else fp32.
+all of them are), else fp32; 3x3 Conv kernels (group 1, exact in fp16, output channels a
+multiple of 8) blocked by 8 output channels, the order the engine's compact Winograd layers
+read them in place (so a cold start does not copy them into fresh memory).
 
 Ops it takes (those of U^2-Net-family salient-object models):
   Conv (any kernel, stride, dilation, explicit pads, groups; a BatchNormalization right after
@@ -15,16 +17,19 @@ is exported exactly or not at all.
 File layout: b"SPKGRAPH", u32 version (1), u32 length of the JSON, the JSON (UTF-8), zero
 padding to a multiple of 64, then the weights blob; every weight starts at a multiple of 64
 bytes of the blob, little-endian. The JSON:
-  {"format": "sparkify-graph/1", "input": {"name", "channels"}, "output": NAME,
-   "weights": [{"name", "shape", "dtype": "float16"|"float32", "offset", "bytes"}],
+  {"format": "sparkify-graph/2", "input": {"name", "channels"}, "output": NAME,
+   "weights": [{"name", "shape", "dtype": "float16"|"float32", "offset", "bytes"[, "layout"]}],
    "nodes": [{"op", "name", "inputs": [...], "output", ...attributes}],
    "stats": {...}}
 Conv nodes carry "weight" and "bias" (indices into "weights"; bias -1 when absent), "kernel",
 "strides", "dilations", "pads" [top, left, bottom, right] and "group"; MaxPool "kernel",
 "strides", "pads", "ceil_mode"; Resize "mode" ("linear"|"nearest") and "scale"; Concat and
-Add and the activations nothing more.
+Add and the activations nothing more. A weight's "layout" is "oihw" when absent (row-major in
+its shape) or "Oihw8o": a 4-D weight [O, I, kh, kw] (O a multiple of 8) stored as
+[O/8][I][kh][kw][8]. ("sparkify-graph/1" is the same format without layouts.)
 
 Usage: export_graph.py SRC.onnx DST.sgraph [--json]
+       export_graph.py --is-current FILE.sgraph   (exit 0 if FILE is in this format, 3 if not)
 """
 
 import argparse
@@ -40,6 +45,7 @@ from onnx import helper, numpy_helper
 MAGIC = b"SPKGRAPH"
 VERSION = 1
 ALIGN = 64
+FORMAT = "sparkify-graph/2"
 
 
 class ExportError(Exception):
@@ -79,18 +85,29 @@ class Exporter:
             return self.inits[name]
         return self.constants.get(name)
 
-    def add_weight(self, name, array):
+    def add_weight(self, name, array, blockable=False):
+        """Appends a weight to the blob; `blockable` (a Conv's weight, group 1): a 3x3 kernel
+        exact in fp16 with output channels a multiple of 8 is stored blocked (Oihw8o)."""
         array = np.asarray(array, dtype=np.float32)
         if not np.all(np.isfinite(array)):
             raise ExportError(f"weight {name!r} has a NaN or infinity")
         half = array.astype(np.float16)
         exact = np.array_equal(half.astype(np.float32), array)
-        data = (half if exact else array).astype("<f2" if exact else "<f4").tobytes()
+        stored = half if exact else array
+        blocked = (blockable and exact and array.ndim == 4 and array.shape[0] % 8 == 0
+                   and array.shape[2:] == (3, 3))
+        if blocked:  # [O/8][I][kh][kw][8]: what the engine's compact Winograd layers read
+            o, i, kh, kw = array.shape
+            stored = stored.reshape(o // 8, 8, i, kh, kw).transpose(0, 2, 3, 4, 1)
+        data = np.ascontiguousarray(stored).astype("<f2" if exact else "<f4").tobytes()
         pad = (-len(self.blob)) % ALIGN
         self.blob += b"\0" * pad
-        self.weights.append({"name": name, "shape": list(array.shape),
-                             "dtype": "float16" if exact else "float32",
-                             "offset": len(self.blob), "bytes": len(data)})
+        entry = {"name": name, "shape": list(array.shape),
+                 "dtype": "float16" if exact else "float32",
+                 "offset": len(self.blob), "bytes": len(data)}
+        if blocked:
+            entry["layout"] = "Oihw8o"
+        self.weights.append(entry)
         self.blob += data
         return len(self.weights) - 1
 
@@ -130,13 +147,14 @@ class Exporter:
             self.folded_bn += 1
         has_bias = bn is not None or (len(node.input) > 2 and node.input[2])
         pads = list(attr(node, "pads", [0, 0, 0, 0]))
-        return {"weight": self.add_weight(node.input[1], w),
+        group = int(attr(node, "group", 1))
+        return {"weight": self.add_weight(node.input[1], w, blockable=group == 1),
                 "bias": self.add_weight(node.input[2] if len(node.input) > 2 else
                                         node.name + ".bias", b) if has_bias else -1,
                 "kernel": kernel, "strides": list(attr(node, "strides", [1, 1])),
                 "dilations": list(attr(node, "dilations", [1, 1])),
                 "pads": [pads[0], pads[1], pads[2], pads[3]],
-                "group": int(attr(node, "group", 1))}, output
+                "group": group}, output
 
     def maxpool(self, node):
         if attr(node, "auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
@@ -218,12 +236,13 @@ class Exporter:
                 raise ExportError(f"unsupported op {op} ({node.name!r})")
             self.nodes.append(entry)
         ops = sorted({n["op"] for n in self.nodes})
-        return {"format": "sparkify-graph/1",
+        return {"format": FORMAT,
                 "input": {"name": inp.name, "channels": dims[1].dim_value},
                 "output": graph.output[0].name,
                 "weights": self.weights, "nodes": self.nodes,
                 "stats": {"nodes": len(self.nodes), "weights": len(self.weights),
                           "fp16_weights": sum(w["dtype"] == "float16" for w in self.weights),
+                          "blocked_weights": sum("layout" in w for w in self.weights),
                           "batchnorms_folded": self.folded_bn, "ops": ops}}
 
 
@@ -246,7 +265,27 @@ def export(src, dst):
     return stats
 
 
+def file_format(path):
+    """The "format" of a sparkify graph file's header (ExportError if it is not one)."""
+    with open(path, "rb") as f:
+        head = f.read(16)
+        if len(head) < 16 or head[:8] != MAGIC:
+            raise ExportError(f"{path} is not a sparkify graph")
+        length = struct.unpack("<I", head[12:16])[0]
+        try:
+            return json.loads(f.read(length))["format"]
+        except (ValueError, KeyError, TypeError):
+            raise ExportError(f"{path} has no readable header")
+
+
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--is-current":
+        try:
+            got = file_format(sys.argv[2])
+        except (OSError, ExportError) as e:
+            print(f"export_graph: {e}", file=sys.stderr)
+            return 1
+        return 0 if got == FORMAT else 3
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("src")
     ap.add_argument("dst")

@@ -5,7 +5,8 @@
 #   sha256) -> convert_isnet.py -> fp32 ONNX (the reference, kept for benchmarks and tests) ->
 #   export_graph.py -> model.sgraph (what the engine runs) + manifest.json + the package's
 #   licence files.
-# Idempotent: when the model is in place, a run only checks its sha256 against the manifest.
+# Idempotent: when the model is in place, a run only checks its sha256 against the manifest
+# (and prepares it again if its graph is an older format than export_graph.py writes).
 # Prints the manifest's path on stdout; progress and errors go to stderr (exit 1 on any error).
 #
 #   tools/model/prepare-model.sh [--cache DIR] [--force]
@@ -67,13 +68,19 @@ print("sha512-"+base64.b64encode(h.digest()).decode())' "$1"
 
 ensure_debs python3 python3-onnx python3-numpy
 
-# 1. Already prepared: verify and stop.
+# 1. Already prepared: verify and stop; a graph of an older format (e.g. sparkify-graph/1,
+# whose 3x3 weights the engine must copy into its own layout at every start) is exported
+# again, from the cached download.
 if [ -f "$manifest" ] && ((!force)); then
-  if "$python" "$here/manifest.py" check "$manifest" >&2; then
-    echo "$manifest"
-    exit 0
-  fi
-  die "the prepared model does not match its manifest (corrupt?); rerun with --force to rebuild"
+  "$python" "$here/manifest.py" check "$manifest" >&2 ||
+    die "the prepared model does not match its manifest (corrupt?); rerun with --force to rebuild"
+  current=0
+  "$python" "$here/export_graph.py" --is-current "$model_dir/model.sgraph" || current=$?
+  case $current in
+    0) echo "$manifest"; exit 0 ;;
+    3) log "$model_dir/model.sgraph is an older export: preparing the model again" ;;
+    *) die "cannot read the header of $model_dir/model.sgraph" ;;
+  esac
 fi
 
 # 2. The package tarball, kept in the cache so that a rebuild does not download again.

@@ -11,6 +11,7 @@ import io
 import json
 import os
 import shutil
+import subprocess
 import struct
 import sys
 import tarfile
@@ -281,7 +282,7 @@ class ExportGraphTest(unittest.TestCase):
         stats = export_graph.export(self.src, self.dst)
         self.assertEqual(stats["batchnorms_folded"], 1)
         version, doc, blob = read_graph(self.dst)
-        self.assertEqual((version, doc["format"], doc["output"]), (1, "sparkify-graph/1", "output"))
+        self.assertEqual((version, doc["format"], doc["output"]), (1, "sparkify-graph/2", "output"))
         ops = [n["op"] for n in doc["nodes"]]
         self.assertEqual(ops, ["Conv", "Relu", "MaxPool", "Conv", "Resize", "Concat", "Conv",
                                "Add", "Sigmoid"])
@@ -317,6 +318,47 @@ class ExportGraphTest(unittest.TestCase):
         _, doc, _ = read_graph(self.dst)
         conv3 = doc["nodes"][6]
         self.assertEqual(doc["weights"][conv3["weight"]]["dtype"], "float16")
+
+    def test_3x3_fp16_kernels_are_blocked_by_8_output_channels(self):
+        model = tiny_unet()
+        for t in model.graph.initializer:
+            a = numpy_helper.to_array(t).astype(np.float16).astype(np.float32)
+            t.CopyFrom(numpy_helper.from_array(a, t.name))
+        inits = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+        onnx.save(model, self.src)
+        stats = export_graph.export(self.src, self.dst)
+        _, doc, blob = read_graph(self.dst)
+        w2 = doc["weights"][doc["nodes"][3]["weight"]]  # 8 x 8 x 3 x 3, dilated
+        self.assertEqual((w2["layout"], w2["dtype"], w2["shape"]), ("Oihw8o", "float16",
+                                                                     [8, 8, 3, 3]))
+        stored = np.frombuffer(blob[w2["offset"]:w2["offset"] + w2["bytes"]], "<f2")
+        # Element (o, i, y, x) at ((o // 8 * I + i) * 9 + 3 y + x) * 8 + o % 8.
+        want = inits["w2"].reshape(1, 8, 8, 3, 3).transpose(0, 2, 3, 4, 1).ravel()
+        np.testing.assert_array_equal(stored.astype(np.float32), want)
+        self.assertEqual(stored[((0 * 8 + 5) * 9 + 3 * 2 + 1) * 8 + 6], inits["w2"][6, 5, 2, 1])
+        # The 1x1 kernel and the biases stay row-major; so does the folded conv1 (its
+        # BatchNormalization makes it inexact in fp16: stored as fp32).
+        w3 = doc["weights"][doc["nodes"][6]["weight"]]
+        self.assertNotIn("layout", w3)
+        self.assertNotIn("layout", doc["weights"][doc["nodes"][0]["weight"]])
+        self.assertEqual(stats["blocked_weights"], 1)
+
+    def test_is_current_tells_an_older_export(self):
+        onnx.save(tiny_unet(), self.src)
+        export_graph.export(self.src, self.dst)
+        run = lambda path: subprocess.run([sys.executable, export_graph.__file__, "--is-current",
+                                           path], capture_output=True).returncode
+        self.assertEqual(run(self.dst), 0)
+        with open(self.dst, "rb") as f:
+            data = bytearray(f.read())
+        at = data.index(b'"sparkify-graph/2"')
+        data[at:at + 18] = b'"sparkify-graph/1"'
+        with open(self.dst, "wb") as f:
+            f.write(data)
+        self.assertEqual(run(self.dst), 3)
+        with open(self.dst, "wb") as f:
+            f.write(b"not a graph")
+        self.assertEqual(run(self.dst), 1)
 
     def test_refuses_what_it_would_have_to_guess(self):
         cases = [

@@ -50,16 +50,20 @@ class WeightCache {
   // `layout`, written by `convert` from the plain fp32 weight.
   const float* Converted(int id, const std::string& layout, size_t floats,
                          const std::function<void(const float* plain, float* out)>& convert);
-  // The Conv weight `id`, stored as fp16 in the file, rearranged by a kernel of our own:
-  // `halves` fp16 values in the layout named `layout`, written by `convert` from the file's
-  // bytes (as they lie in the file: `plain` may be unaligned). REQUIRES: the file stores the
-  // weight as fp16.
+  // The Conv weight `id`, stored as fp16 in the file, in a layout of a kernel of our own:
+  // `halves` fp16 values in the layout named `layout`. Where the file stores the weight in
+  // `in_file` (the same layout), its bytes in place (nothing is copied: the pages are the
+  // file's, and a cold start does not fault them in afresh); else written by `convert` from
+  // the file's plain bytes (`plain` may be unaligned) into memory of the cache.
+  // REQUIRES: the file stores the weight as fp16.
   const uint16_t* ConvertedHalves(
-      int id, const std::string& layout, size_t halves,
+      int id, WeightLayout in_file, const std::string& layout, size_t halves,
       const std::function<void(const void* plain, uint16_t* out)>& convert);
   // A bias (fp32, plain).
   dnnl::memory Bias(int id);
   uint64_t bytes() const { return bytes_; }
+  // Bytes of weights read in place from the file's pages (ConvertedHalves).
+  uint64_t in_file_bytes() const { return in_file_bytes_; }
   // Frees the conversion buffers (the largest weight in fp32, 19 MB for IS-Net, and the
   // reorder's working memory); the next conversion allocates them again.
   void ReleaseBuffer() {
@@ -97,7 +101,7 @@ class WeightCache {
     void* Reserve(size_t need);
   };
   Buffer plain_, scratch_;
-  uint64_t bytes_ = 0;
+  uint64_t bytes_ = 0, in_file_bytes_ = 0;
 };
 
 // One input size, ready to run.

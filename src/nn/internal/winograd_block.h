@@ -17,7 +17,8 @@ struct WinogradBlock {
   const WinogradConvShape* s;
   const float* in;
   const float* u;  // converted weights: [points][out_c / width][in_c][width]; null if compact
-  // Compact (s->compact): the 3x3 weights in fp16, [out_c / width][in_c][9][width], and the
+  // Compact (s->compact): the 3x3 weights in fp16 blocked by 8 output channels (the model
+  // file's Oihw8o, read in place where it has them): [out_c / 8][in_c][9][8]; and the
   // thread's buffer for one row of the transform's points (M + 2) of a chunk of them
   // converted (v_chunk input channels), [M + 2][v_chunk][width], chunk_point floats from one
   // point to the next.

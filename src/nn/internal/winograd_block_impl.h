@@ -312,13 +312,16 @@ void Products(const WinogradBlock& b, int points) {
 }
 
 // Row `a` of U = G g Gt (the M + 2 points (a, 0) .. (a, M + 1)) for n input channels of one
-// weight group: from the compact weights' [n][9][width] (fp16) to [M + 2 points][n][width],
-// `point` floats apart. A row at a time, so that what the products read next stays in L2.
-// The operations and their order are WinogradConvWeights' (kWinogradG2, G4 and G6), so
-// for finite weights the bits are the same. F(2x2)'s products by 1/2 are exact, and those
-// by 0 and 1 are left out (which can only change the sign of a zero in U, never M).
+// weight group: from the compact weights (fp16, blocked by 8 output channels: [out_c / 8]
+// [in_c][9][8], `block` halves from one block to the next; `halves` at the group's first block
+// and first channel) to [M + 2 points][n][width], `point` floats apart. A row at a time, so that
+// what the products read next stays in L2. The operations and their order are WinogradConvWeights'
+// (kWinogradG2, G4 and G6), so for finite weights the bits are the same. F(2x2)'s products by 1/2
+// are exact, and those by 0 and 1 are left out (which can only change the sign of a zero in U,
+// never M).
 template <class I, int NV, int M>
-void ConvertRow(const unsigned short* halves, int n, int a, float* row, Offset point) {
+void ConvertRow(const unsigned short* halves, Offset block, int n, int a, float* row,
+                Offset point) {
   using V = typename I::V;
   constexpr int kB = I::kB, kWidth = NV * kB, kT = M + 2;
   const V h = I::Set1(.5f), nh = I::Set1(-.5f);
@@ -331,9 +334,9 @@ void ConvertRow(const unsigned short* halves, int n, int a, float* row, Offset p
   }
   for (int ci = 0; ci < n; ++ci) {
     for (int j = 0; j < NV; ++j) {
-      const unsigned short* src = halves + Offset{ci} * 9 * kWidth + j * kB;
+      const unsigned short* src = halves + j * (kB / 8) * block + Offset{ci} * 9 * 8;
       V g[9];
-      for (int t = 0; t < 9; ++t) g[t] = I::LoadHalves(src + t * kWidth);
+      for (int t = 0; t < 9; ++t) g[t] = I::LoadHalves(src + t * 8, block);
       V x[3];  // row a of G g, per column of the kernel
       for (int c = 0; c < 3; ++c) {
         if constexpr (M == 2) {
@@ -376,9 +379,10 @@ void CompactProducts(const WinogradBlock& b) {
   for (int g = 0; g < s.out_c / b.width; ++g) {
     for (int c0 = 0; c0 < s.in_c; c0 += b.v_chunk) {
       const int n = s.in_c - c0 < b.v_chunk ? s.in_c - c0 : b.v_chunk;
-      const unsigned short* halves = b.halves + (Offset{g} * s.in_c + c0) * 9 * width;
+      const Offset block = Offset{s.in_c} * 9 * 8;
+      const unsigned short* halves = b.halves + g * (width / 8) * block + Offset{c0} * 9 * 8;
       for (int a = 0; a < kT; ++a) {
-        ConvertRow<I, NV, M>(halves, n, a, b.chunk, b.chunk_point);
+        ConvertRow<I, NV, M>(halves, block, n, a, b.chunk, b.chunk_point);
         for (int c = 0; c < kT; ++c) {
           const int p = a * kT + c;
           const float* v = b.v + p * b.v_point + Offset{c0} * b.rows;

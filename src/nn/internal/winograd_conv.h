@@ -39,8 +39,8 @@ bool WinogradConvFits(const WinogradConvShape& s);
 std::string WinogradConvImpl(const WinogradConvShape& s);
 
 // What the weights' layout depends on, as a key for the weight cache: the tile, the block and
-// compact or not; compact weights (the 3x3 kernels grouped by the product's width) are the
-// same for every tile, e.g. "compact3x3:avx2".
+// compact or not; compact weights (the fp16 3x3 kernels blocked by 8 output channels) are
+// the same for every tile and instruction set: "fp16:Oihw8o".
 std::string WinogradConvWeightsLayout(const WinogradConvShape& s);
 
 // The tiles the layer is cut into (every phase of a dilated layer; the last row and column of
@@ -56,8 +56,9 @@ size_t WinogradConvWeightFloats(const WinogradConvShape& s);
 void WinogradConvWeights(const WinogradConvShape& s, const float* oihw, float* out);
 
 // Compact weights (s.compact): out_c x in_c x 9 fp16 values, the plain OIHW 3x3 weights
-// (fp16, little-endian, at any alignment) regrouped as [out_c / width][in_c][9][width] (each
-// group's channels side by side, as the block converts them).
+// (fp16, little-endian, at any alignment) blocked by 8 output channels as
+// [out_c / 8][in_c][9][8] (oneDNN's Oihw8o: a vector's channels side by side, as the block
+// converts them). A sparkify-graph/2 file stores 3x3 weights so: the kernel reads them there.
 size_t WinogradConvCompactHalves(const WinogradConvShape& s);
 void WinogradConvCompactWeights(const WinogradConvShape& s, const void* oihw, uint16_t* out);
 

@@ -84,16 +84,26 @@ class Compiler {
     MemoryOptions mo;
     mo.channel_block = set_.block;
     mo.value_bytes = [this](int v) { return ValueMd(v).get_size(); };
-    // A convolution's working memory (Winograd's tiles: up to ~190 MB at 1024) lives in the
-    // arena beside the values alive at that step, not in a buffer of its own.
+    // A convolution's working memory (oneDNN's Winograd tiles: up to ~190 MB at 1024; our
+    // Winograd's blocks of tiles: up to 30 MB, on the small maps where few values are alive)
+    // lives in the arena beside the values alive at that step, not in a buffer of its own.
     mo.step_scratch = [this](int s) -> uint64_t {
+      if (wino_[s]) return PlanWinogradConv(*wino_[s], set_.threads).scratch_bytes;
       return convs_[s] ? convs_[s]->pd.scratchpad_desc().get_size() : 0;
     };
     plan->memory = PlanMemory(g_, plan->shapes, plan->steps, mo);
     SPARKIFY_RETURN_IF_ERROR(AllocateArena());
     SPARKIFY_RETURN_IF_ERROR(BindValues());
-    for (size_t i = 0; i < plan->steps.size(); ++i) {
-      SPARKIFY_RETURN_IF_ERROR(AddStep(i));
+    {
+      // The weights are converted in the arena, which nothing uses before the first forward.
+      struct Loan {
+        WeightCache& w;
+        ~Loan() { w.EndLoan(); }
+      } loan{weights_};
+      weights_.Lend(plan->arena.get(), plan->arena_bytes);
+      for (size_t i = 0; i < plan->steps.size(); ++i) {
+        SPARKIFY_RETURN_IF_ERROR(AddStep(i));
+      }
     }
     AddOutput();
     return plan;
@@ -594,12 +604,13 @@ class Compiler {
                         ? static_cast<float*>(values_[st.also_writes].get_data_handle())
                         : nullptr;
     auto layer = std::make_shared<const WinogradConvPlan>(PlanWinogradConv(s, set_.threads));
-    scratch_need_ = std::max(scratch_need_, layer->scratch_bytes);
-    // The shared scratch is allocated once every step has said what it needs.
-    CompiledPlan* plan = plan_;
+    // Its blocks of tiles: in the arena, beside the values alive at this step (step_scratch).
+    void* scratch = layer->scratch_bytes > 0
+                        ? static_cast<char*>(plan_->arena.get()) + plan_->memory.scratch_offset[i]
+                        : nullptr;
     CompiledPlan::Exec e;
-    e.run = [layer, in, w, bias, act, residual, out, plan, pooled, up] {
-      WinogradConv(*layer, in, w, bias, act, residual, out, plan->scratch.get(), pooled, up);
+    e.run = [layer, in, w, bias, act, residual, out, scratch, pooled, up] {
+      WinogradConv(*layer, in, w, bias, act, residual, out, scratch, pooled, up);
     };
     e.name =
         name + (pooled != nullptr ? "+maxpool" : "") + (up != nullptr ? " <- resize+concat" : "");

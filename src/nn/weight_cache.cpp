@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <cstring>
 #include <new>
 #include <optional>
 
@@ -60,9 +61,30 @@ void* WeightCache::Buffer::Reserve(size_t need) {
   return mem.get();
 }
 
+void* WeightCache::FromLoan(size_t offset, size_t need) {
+  if (loan_ == nullptr || offset > loan_bytes_ || need > loan_bytes_ - offset) return nullptr;
+  loan_used_ = std::max(loan_used_, offset + need);
+  return loan_ + offset;
+}
+
+void WeightCache::EndLoan() {
+  if (loan_ != nullptr) std::memset(loan_, 0, loan_used_);
+  loan_ = nullptr;
+  loan_bytes_ = loan_used_ = 0;
+}
+
+// The plain weight at the loan's start, the reorder's scratch after it (PlainBytes).
+namespace {
+size_t PlainBytes(const Graph& g, int id) {
+  const size_t n = static_cast<size_t>(g.weights[static_cast<size_t>(id)].elements());
+  return (n * sizeof(float) + 63) / 64 * 64;
+}
+}  // namespace
+
 float* WeightCache::Plain(int id) {
   const size_t n = static_cast<size_t>(graph_.weights[static_cast<size_t>(id)].elements());
-  auto* plain = static_cast<float*>(plain_.Reserve(n * sizeof(float)));
+  void* lent = FromLoan(0, n * sizeof(float));
+  auto* plain = static_cast<float*>(lent != nullptr ? lent : plain_.Reserve(n * sizeof(float)));
   graph_.CopyWeight(id, plain);
   return plain;
 }
@@ -84,7 +106,8 @@ dnnl::memory WeightCache::Weights(int id, const memory::dims& dims, const memory
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     pd.emplace(engine_, plain.get_desc(), engine_, md, attr);
     if (size_t need = pd->scratchpad_desc().get_size(); need > 0) {
-      scratch = scratch_.Reserve(need);
+      scratch = FromLoan(PlainBytes(graph_, id), need);
+      if (scratch == nullptr) scratch = scratch_.Reserve(need);
     }
   }
   memory mem(md, engine_, Take(md.get_size()));

@@ -183,5 +183,38 @@ TEST(WinogradWeightsTest, TheCacheConvertsAlikeEitherWay) {
   EXPECT_EQ(ours.bytes(), theirs.bytes());
 }
 
+// Lent memory (a new plan's arena) holds the plain weights while they convert, where they fit;
+// EndLoan leaves it zeroed, as it was given. Where they do not fit, the cache's own buffer.
+TEST(WeightCacheTest, ConvertsInLentMemoryAndZeroesItAfter) {
+  dnnl::engine eng(dnnl::engine::kind::cpu, 0);
+  testing::GraphBuilder b(64, 9);
+  auto file = b.Build(b.Conv(b.Conv("input", 64), 128));  // weights: 64x64x3x3, then 128x64
+  auto graph = ParseGraph(file);
+  ASSERT_TRUE(graph.ok()) << graph.status().ToString();
+  const int small = graph->nodes[0].weight, large = graph->nodes[1].weight;
+  const size_t large_bytes = 128 * 64 * 9 * sizeof(float);
+  std::shared_ptr<void> arena = AllocateLarge(large_bytes - 64);  // fits the small one only
+  const size_t arena_bytes = large_bytes - 64;
+  auto* lent = static_cast<const char*>(arena.get());
+  WeightCache cache(*graph, eng);
+  cache.Lend(arena.get(), arena_bytes);
+  for (int id : {small, large}) {
+    const size_t n = static_cast<size_t>(graph->weights[static_cast<size_t>(id)].elements());
+    std::vector<float> want(n);
+    graph->CopyWeight(id, want.data());
+    const float* seen = nullptr;
+    const float* got = cache.Converted(id, "copy", n, [&](const float* plain, float* out) {
+      seen = plain;
+      std::copy(plain, plain + n, out);
+    });
+    EXPECT_EQ(std::vector<float>(got, got + n), want) << id;
+    const bool in_loan = reinterpret_cast<const char*>(seen) >= lent &&
+                         reinterpret_cast<const char*>(seen) < lent + arena_bytes;
+    EXPECT_EQ(in_loan, id == small) << id;
+  }
+  cache.EndLoan();
+  for (size_t k = 0; k < arena_bytes; ++k) ASSERT_EQ(lent[k], 0) << k;
+}
+
 }  // namespace
 }  // namespace sparkify::nn::internal

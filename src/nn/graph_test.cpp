@@ -105,6 +105,28 @@ TEST(GraphTest, BlockedWeightsCopyOutRowMajor) {
   one.weights.push_back({"h", {1}, true, WeightLayout::kPlain, 0, 2});
   one.CopyWeight(0, &stored);
   EXPECT_EQ(row_major[static_cast<size_t>(((o * 16 + i) * 3 + y) * 3 + x)], stored);
+
+  // fp32 weights blocked alike: 16 x 2 x 3 x 3, element (o, i, t) stored as the value
+  // 1000 o + 10 i + t.
+  std::vector<float> blocked_fp32(16 * 2 * 9);
+  for (int oo = 0; oo < 16; ++oo) {
+    for (int ii = 0; ii < 2; ++ii) {
+      for (int t = 0; t < 9; ++t) {
+        blocked_fp32[static_cast<size_t>(((oo / 8 * 2 + ii) * 9 + t) * 8 + oo % 8)] =
+            static_cast<float>(1000 * oo + 10 * ii + t);
+      }
+    }
+  }
+  Graph f32;
+  const std::string f32_bytes(reinterpret_cast<const char*>(blocked_fp32.data()),
+                              blocked_fp32.size() * sizeof(float));
+  f32.blob = f32_bytes;
+  f32.weights.push_back({"w", {16, 2, 3, 3}, false, WeightLayout::kOihw8o, 0, f32_bytes.size()});
+  std::vector<float> out(blocked_fp32.size());
+  f32.CopyWeight(0, out.data());
+  for (size_t k = 0; k < out.size(); ++k) {
+    ASSERT_EQ(out[k], static_cast<float>(1000 * (k / 18) + 10 * (k / 9 % 2) + k % 9)) << k;
+  }
 }
 
 TEST(GraphTest, RefusesBrokenFiles) {

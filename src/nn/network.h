@@ -71,7 +71,9 @@ struct NetworkOptions {
   // than F(2x2): it takes F(2x2)'s layers where each thread has 18 tiles' worth of pixels.
   // Below a quarter of winograd_min_share, compact F(2x2) takes the layers the direct
   // convolution would (half its fp32 weights' bytes), also where each thread has 18 tiles.
-  // IS-Net at 1024: 162 MB of weights instead of 362. Default: true.
+  // IS-Net at 1024: 162 MB of weights instead of 362; 83 MB from a sparkify-graph/2 file,
+  // whose fp16 3x3 kernels the compact layers read in place (weight_bytes_in_file). Default:
+  // true.
   bool winograd_compact = true;
   // A compact F(4x4) layer takes F(6x6) instead where its tiles need at least 10% fewer
   // products (the same fp16 weights, no more memory) and each thread has 18 of them: IS-Net's
@@ -100,9 +102,10 @@ struct StepTiming {
 
 class Network {
  public:
-  // Parses `file` (a sparkify-graph/1 file) and checks the precision against the CPU. Plans
-  // are built lazily by Run or ahead by Prepare. `file` must stay valid while `owner` lives;
-  // the network keeps `owner` (the weights are read again for each new plan).
+  // Parses `file` (a sparkify-graph/1 or /2 file) and checks the precision against the CPU.
+  // Plans are built lazily by Run or ahead by Prepare. `file` must stay valid and unchanged
+  // while `owner` lives; the network keeps `owner` (the weights are read again for each new
+  // plan, and compact layers read a /2 file's fp16 kernels in place at every forward).
   // Errors: Corruption (a bad file), FailedPrecondition (precision the CPU lacks).
   static Result<std::unique_ptr<Network>> Create(std::shared_ptr<const void> owner,
                                                  std::string_view file,

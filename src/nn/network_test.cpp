@@ -337,6 +337,84 @@ TEST(NetworkTest, CompactLayersGiveTheSameFloats) {
   }
 }
 
+// Below a quarter of Winograd's threshold, a layer takes compact F(2x2) where each thread has
+// 18 tiles' worth of its pixels (the direct convolution's fp32 weights would be twice the
+// bytes), never F(4x4); the direct convolution on smaller maps and without compact weights.
+// One thread: the fewest pixels, so the naive reference stays quick under the sanitizers.
+TEST(NetworkTest, SmallMapsTakeCompactF2OrTheDirectConvolution) {
+  GraphBuilder b(3, 45);
+  std::string x = b.Relu(b.Conv("input", 64));
+  std::string p = b.MaxPool(b.MaxPool(x));  // a quarter of the input's sides: small
+  std::string y = b.Relu(b.Conv(b.Relu(b.Conv(p, 64)), 64));
+  std::string z = b.Relu(b.Conv(b.MaxPool(y), 32));  // an eighth
+  const std::string file = b.Build(b.Conv(b.Resize(z, 8), 1));
+  // At 36x36: 9x9 (81 pixels: 20 F(2x2) tiles) and 4x4; at 72x72: 18x18 (enough for F(4x4),
+  // but small) and 9x9.
+  for (int side : {36, 72}) {
+    for (bool compact : {true, false}) {
+      NetworkOptions o;
+      o.winograd_f6_share = 1e9;
+      o.winograd_min_share = 1;  // the input's size; a quarter of it: half its sides
+      o.winograd_compact = compact;
+      o.threads = 1;
+      std::vector<StepTiming> t;
+      EXPECT_LT(RunBoth(file, side, side, o, &t).max, 1e-4) << side << " compact " << compact;
+      std::vector<std::string> convs;  // the convolutions' code paths, in order
+      for (const auto& s : t) {
+        if (s.name.rfind("conv", 0) == 0) convs.push_back(s.impl);
+      }
+      ASSERT_EQ(convs.size(), 5u);
+      if (CpuIsaName().rfind("avx512", 0) == 0 || CpuIsaName().rfind("avx2", 0) == 0) {
+        // Direct: any code path but ours.
+        auto is = [](const std::string& impl, bool f2c) {
+          return f2c ? impl.rfind("wino2x3c:", 0) == 0 : impl.rfind("wino", 0) != 0;
+        };
+        for (int i : {1, 2}) EXPECT_TRUE(is(convs[i], compact)) << side << " " << convs[i];
+        EXPECT_TRUE(is(convs[3], compact && side == 72)) << side << " " << convs[3];
+      }
+    }
+  }
+}
+
+// Between a quarter of the threshold and the threshold, a compact layer takes F(4x4) where
+// each thread has 18 tiles' worth of its pixels (18x18 on 1 thread: 20 tiles), F(2x2) on
+// fewer (16x16: 16); converted weights stay F(2x2). F(2x2) at one size and F(4x4) at another
+// share the weights.
+TEST(NetworkTest, CompactLayersWithEnoughTilesTakeF4) {
+  GraphBuilder b(3, 46);
+  std::string x = b.Relu(b.Conv("input", 64));
+  std::string y = b.Relu(b.Conv(b.Relu(b.Conv(x, 64)), 64));
+  const std::string file = b.Build(b.Conv(y, 1));
+  for (bool compact : {true, false}) {
+    NetworkOptions o;
+    o.winograd_f6_share = 1e9;
+    o.winograd_min_share = 2;  // every map below it, none below a quarter of it
+    o.winograd_compact = compact;
+    o.threads = 1;
+    auto net = Network::Create(file, o);
+    ASSERT_TRUE(net.ok()) << net.status().ToString();
+    uint64_t bytes = 0;
+    for (int side : {18, 16}) {
+      std::vector<float> in = RandomInput(3, side, side);
+      std::vector<StepTiming> t;
+      auto got = (*net)->Run(in.data(), side, side, &t);
+      ASSERT_TRUE(got.ok()) << got.status().ToString();
+      EXPECT_LT(Compare(got->data, Reference((*net)->graph(), in, side, side)).max, 1e-4)
+          << side << " compact " << compact;
+      std::string want = !compact ? "wino2x3:" : side == 18 ? "wino4x3c:" : "wino2x3c:";
+      int layers = 0;
+      for (const auto& s : t) layers += s.impl.rfind(want, 0) == 0;
+      if (CpuIsaName().rfind("avx512", 0) == 0 || CpuIsaName().rfind("avx2", 0) == 0) {
+        EXPECT_EQ(layers, 2) << side << " compact " << compact;
+      }
+      if (compact && bytes > 0) {
+        EXPECT_EQ((*net)->weight_bytes(), bytes) << side;
+      }
+      bytes = (*net)->weight_bytes();
+    }
+  }
+}
+
 // A compact F(4x4) layer takes F(6x6) where its tiles need 10% fewer products (48x48: 64 tiles
 // of 6x6 against 144 of 4x4, 0.79x), and gives the very floats of converted weights of the
 // tile it takes; not F(6x6) with winograd_compact_f6 off, nor where the padding eats the gain

@@ -1,4 +1,3 @@
-#include <cstdlib>
 // AllocateLarge and WeightCache (internal/compile.h): the memory the compiled plans share,
 // and the weights converted into the layouts their primitives and our kernels ask for.
 #include <sys/mman.h>
@@ -160,7 +159,6 @@ const uint16_t* WeightCache::ConvertedHalves(
     in_file_bytes_ += w.bytes;
     return reinterpret_cast<const uint16_t*>(plain);
   }
-  if (getenv("TMPZ")) return reinterpret_cast<const uint16_t*>(plain);
   memory::desc md({static_cast<memory::dim>(halves)}, dt::f16, tag::x);
   memory mem(md, engine_, Take(halves * sizeof(uint16_t)));
   convert(plain, static_cast<uint16_t*>(mem.get_data_handle()));

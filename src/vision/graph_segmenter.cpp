@@ -71,8 +71,11 @@ Result<std::unique_ptr<GraphSegmenter>> GraphSegmenter::Load(const std::string& 
                                 " does not match the sha256 in its manifest (re-run "
                                 "tools/model/prepare-model.sh)");
     }
-    // The file is mapped privately: the network reads the bytes that were verified. (A new
-    // model written by prepare-model.sh replaces the directory, not these pages.)
+    // The network reads the file's pages again: for each new plan, and (compact layers'
+    // weights, in a sparkify-graph/2 file) at every forward. A private mapping still shows
+    // the file's own later changes, so the model file must be replaced, never rewritten in
+    // place: prepare-model.sh replaces the directory and export_graph.py renames a new file
+    // over the old, which leave the verified inode mapped here.
     nn::NetworkOptions no;
     no.precision = precision;
     no.threads = options.num_threads;
@@ -88,9 +91,10 @@ Result<std::unique_ptr<GraphSegmenter>> GraphSegmenter::Load(const std::string& 
     shared->network = std::move(*network);
     SPARKIFY_RETURN_IF_ERROR(CheckNames(shared->network->graph(), m));
     SPARKIFY_RETURN_IF_ERROR(shared->network->Prepare(input_size, input_size));
-    // The weights of this size are converted: the file's pages can leave our resident set
-    // (another size reads them again from the page cache).
-    mapped->Release();
+    // The weights of this size are converted: unless the forward reads some in place, the
+    // file's pages can leave our resident set (another size reads them again from the page
+    // cache).
+    if (shared->network->weight_bytes_in_file() == 0) mapped->Release();
   } catch (const std::bad_alloc&) {
     return Status::ResourceExhausted("out of memory loading model " + model_path);
   }

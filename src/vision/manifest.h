@@ -1,5 +1,5 @@
 // ModelManifest: the "sparkify-model/2" manifest that sits next to a segmentation model (a
-// sparkify-graph/1 file, written by tools/model/export_graph.py) and says how to feed it,
+// sparkify-graph/2 or /1 file, written by tools/model/export_graph.py) and says how to feed it,
 // how to read its output and which precisions it offers (format: tools/model/README.md).
 // ParseManifest is a pure function (thread-safe); a ModelManifest is a plain value.
 #pragma once
@@ -36,7 +36,7 @@ struct ModelManifest {
   };
 
   std::string name;    // model id (also part of content-addressed keys)
-  std::string file;    // graph file (sparkify-graph/1), relative to the manifest's directory
+  std::string file;    // graph file (sparkify-graph/2 or /1), relative to the manifest's dir
   std::string sha256;  // lowercase hex of the model file
   uint64_t size = 0;   // bytes of the model file
   Input input;

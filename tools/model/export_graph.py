@@ -29,11 +29,13 @@ its shape) or "Oihw8o": a 4-D weight [O, I, kh, kw] (O a multiple of 8) stored a
 [O/8][I][kh][kw][8]. ("sparkify-graph/1" is the same format without layouts.)
 
 Usage: export_graph.py SRC.onnx DST.sgraph [--json]
-       export_graph.py --is-current FILE.sgraph   (exit 0 if FILE is in this format, 3 if not)
+       export_graph.py --is-current FILE.sgraph   (exit 0 if FILE is in this format, 3 if it is
+                                                  an older one, 1 otherwise)
 """
 
 import argparse
 import json
+import os
 import struct
 import sys
 import time
@@ -247,12 +249,21 @@ class Exporter:
 
 
 def write(doc, blob, dst):
+    """Writes beside `dst`, then renames over it: a graph is never rewritten in place (a
+    running engine reads its weights from the mapped file at every forward)."""
     header = json.dumps(doc, separators=(",", ":")).encode()
     head = MAGIC + struct.pack("<II", VERSION, len(header)) + header
     head += b"\0" * ((-len(head)) % ALIGN)
-    with open(dst, "wb") as f:
-        f.write(head)
-        f.write(blob)
+    tmp = f"{dst}.tmp{os.getpid()}"
+    try:
+        with open(tmp, "wb") as f:
+            f.write(head)
+            f.write(blob)
+        os.replace(tmp, dst)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 def export(src, dst):
@@ -285,7 +296,13 @@ def main():
         except (OSError, ExportError) as e:
             print(f"export_graph: {e}", file=sys.stderr)
             return 1
-        return 0 if got == FORMAT else 3
+        if got == FORMAT:
+            return 0
+        if got == "sparkify-graph/1":
+            return 3
+        print(f"export_graph: {sys.argv[2]} is {got}, which this version does not write",
+              file=sys.stderr)
+        return 1
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("src")
     ap.add_argument("dst")

@@ -78,8 +78,13 @@ if [ -f "$manifest" ] && ((!force)); then
   "$python" "$here/export_graph.py" --is-current "$model_dir/model.sgraph" || current=$?
   case $current in
     0) echo "$manifest"; exit 0 ;;
-    3) log "$model_dir/model.sgraph is an older export: preparing the model again" ;;
-    *) die "cannot read the header of $model_dir/model.sgraph" ;;
+    3) if [ ! -f "$tgz" ] && ! command -v npm >/dev/null; then  # offline: it still runs
+         log "$model_dir/model.sgraph is an older export (the engine runs it, with a slower" \
+             "start); no cached download and no npm to prepare it again: kept"
+         echo "$manifest"; exit 0
+       fi
+       log "$model_dir/model.sgraph is an older export: preparing the model again" ;;
+    *) die "$model_dir/model.sgraph is not a graph this version can prepare (see above)" ;;
   esac
 fi
 

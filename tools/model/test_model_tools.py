@@ -342,6 +342,23 @@ class ExportGraphTest(unittest.TestCase):
         self.assertNotIn("layout", w3)
         self.assertNotIn("layout", doc["weights"][doc["nodes"][0]["weight"]])
         self.assertEqual(stats["blocked_weights"], 1)
+        # Several blocks of 8: element (o, i, y, x) of a 24 x 5 x 3 x 3 kernel at
+        # ((o // 8 * 5 + i) * 9 + 3 y + x) * 8 + o % 8, checked one by one.
+        exporter = export_graph.Exporter(model)
+        w = np.random.default_rng(1).standard_normal((24, 5, 3, 3)).astype(np.float16)
+        index = exporter.add_weight("k", w.astype(np.float32), blockable=True)
+        entry = exporter.weights[index]
+        self.assertEqual(entry["layout"], "Oihw8o")
+        stored = np.frombuffer(bytes(exporter.blob[entry["offset"]:]), "<f2")
+        for o, i, y, x in np.ndindex(24, 5, 3, 3):
+            self.assertEqual(stored[((o // 8 * 5 + i) * 9 + 3 * y + x) * 8 + o % 8], w[o, i, y, x])
+        # Not blocked: output channels not a multiple of 8, another kernel size, a grouped
+        # convolution (blockable False), or inexact in fp16.
+        for shape, blockable, scale in [((12, 5, 3, 3), True, 1), ((16, 5, 1, 1), True, 1),
+                                        ((16, 5, 3, 3), False, 1), ((16, 5, 3, 3), True, 1.001)]:
+            a = (np.ones(shape, np.float32) * scale).astype(np.float32)
+            entry = exporter.weights[exporter.add_weight("n", a, blockable=blockable)]
+            self.assertNotIn("layout", entry, shape)
 
     def test_is_current_tells_an_older_export(self):
         onnx.save(tiny_unet(), self.src)
@@ -356,9 +373,19 @@ class ExportGraphTest(unittest.TestCase):
         with open(self.dst, "wb") as f:
             f.write(data)
         self.assertEqual(run(self.dst), 3)
+        data[at:at + 18] = b'"sparkify-graph/9"'
+        with open(self.dst, "wb") as f:
+            f.write(data)
+        self.assertEqual(run(self.dst), 1)  # newer than this version writes: not "older"
         with open(self.dst, "wb") as f:
             f.write(b"not a graph")
         self.assertEqual(run(self.dst), 1)
+        # The export replaces the file, never rewrites it in place (a running engine maps it).
+        onnx.save(tiny_unet(), self.src)
+        before = os.stat(self.dst).st_ino
+        export_graph.export(self.src, self.dst)
+        self.assertNotEqual(os.stat(self.dst).st_ino, before)
+        self.assertEqual(sorted(os.listdir(self.dir)), ["g.sgraph", "s.onnx"])
 
     def test_refuses_what_it_would_have_to_guess(self):
         cases = [

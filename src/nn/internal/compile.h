@@ -93,7 +93,7 @@ class WeightCache {
   void* Take(size_t bytes);
   // The data of weight `id` already converted by a kernel of our own into `layout`, or null.
   const void* Ours(int id, const std::string& layout) const;
-  // Weight `id` in fp32 as the file has it, in the reused conversion buffer.
+  // Weight `id` in fp32, row-major (Graph::CopyWeight), in the conversion buffer (or the loan).
   float* Plain(int id);
 
   const Graph& graph_;
@@ -102,7 +102,7 @@ class WeightCache {
   std::vector<Entry> entries_;
   std::vector<std::shared_ptr<void>> chunks_;
   size_t chunk_used_ = 0, chunk_size_ = 0;
-  // Reused across conversions, in huge pages: the weight in fp32 as the file has it, and the
+  // Reused across conversions, in huge pages: the weight in fp32, row-major, and the
   // scratchpad of oneDNN's reorders. Left to oneDNN, a reorder's scratchpad was mapped and
   // faulted in afresh for every weight (its Winograd conversion's: ~85 MB of 4 KiB faults per
   // load, before winograd_weights.h took those over).

@@ -9,9 +9,10 @@
 // product per point of the transform (M = V U, U = G g Gt converted at load), and the inverse
 // transform (Y = At M A) with the bias, ReLU and residual fused in. Dilated layers are the
 // same computation on tiles whose pixels are `dilation` apart. A compact layer (any tile)
-// keeps its weights as the file's fp16 3x3 kernels and converts U chunk by chunk of
-// input channels inside each block (IS-Net at 1024: 162 MB of weights to fault in at load
-// instead of 362). A decoder's Resize by 2 and Concat before the layer are read as the input
+// keeps its weights as the file's fp16 3x3 kernels (read in place where the file stores them
+// blocked by 8 output channels, sparkify-graph/2) and converts U chunk by chunk of input
+// channels inside each block (IS-Net at 1024: 83 MB of weights to fault in at load instead of
+// 362). A decoder's Resize by 2 and Concat before the layer are read as the input
 // transform goes (WinogradConvShape::up_c): the upsampled map is never written (IS-Net at
 // 1024: the activations and working memory 231 -> 181 MB).
 #pragma once

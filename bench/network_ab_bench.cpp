@@ -8,10 +8,11 @@
 // sparkify-graph/1 file against a /2 one).
 //
 // KEYs (nn::NetworkOptions): f6_share, min_share, compact (0/1), compact_f6 (0/1),
-// own_winograd (0/1); unset keys keep the defaults. Two rounds: A's network built first, then
-// (both rebuilt) B's, since the network built second ran up to 2-3% faster in some runs on a
-// Firecracker guest. Per round it prints each side's median and fastest forward and the
-// median of the pairs' ratios B / A; then the geometric mean of the two rounds' ratios.
+// compact_many_blocks (0/1), own_winograd (0/1); unset keys keep the defaults. Two rounds: A's
+// network built first, then (both rebuilt) B's, since the network built second ran up to 2-3%
+// faster in some runs on a Firecracker guest. Per round it prints each side's median and fastest
+// forward and the median of the pairs' ratios B / A; then the geometric mean of the two rounds'
+// ratios.
 //
 // On a shared host one binary's forward can move by 20% over minutes: two processes a minute
 // apart compare the minutes more than the code. Here the two take turns forward by forward.
@@ -58,6 +59,8 @@ NetworkOptions ParseOptions(const std::string& spec, int threads) {
       o.winograd_compact = v != 0;
     } else if (key == "compact_f6") {
       o.winograd_compact_f6 = v != 0;
+    } else if (key == "compact_many_blocks") {
+      o.winograd_compact_many_blocks = v != 0;
     } else if (key == "own_winograd") {
       o.own_winograd = v != 0;
     } else {

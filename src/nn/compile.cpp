@@ -207,16 +207,18 @@ class Compiler {
     if (!WinogradConvFits(s)) return std::nullopt;
     // Compact weights (the file's fp16 3x3 kernels, NetworkOptions::winograd_compact) where
     // each thread takes one block of tiles: its block reads all the weights once, converted
-    // or not, and converts them once. `min_tiles`: the fewest tiles' worth of output pixels
-    // per thread (a dilated layer's tiles are not all full: at 10x10, dilation 8, 64 tiles of
+    // or not, and converts them once; with `many_blocks`, also where threads take several
+    // (each converts them again). `min_tiles`: the fewest tiles' worth of output pixels per
+    // thread (a dilated layer's tiles are not all full: at 10x10, dilation 8, 64 tiles of
     // 4x4 hold 100 pixels).
-    auto compact = [&](int tile, int min_tiles) -> std::optional<WinogradConvShape> {
+    auto compact = [&](int tile, int min_tiles,
+                       bool many_blocks = false) -> std::optional<WinogradConvShape> {
       WinogradConvShape c = s;
       c.tile = tile;
       if (!WinogradConvFits(c)) return std::nullopt;
       const WinogradConvPlan plan = PlanWinogradConv(c, set_.threads);
       c.compact = true;
-      if (!WinogradConvFits(c) || plan.blocks > plan.threads ||
+      if (!WinogradConvFits(c) || (plan.blocks > plan.threads && !many_blocks) ||
           out.h * out.w < min_tiles * tile * tile * set_.threads) {
         return std::nullopt;
       }
@@ -227,9 +229,15 @@ class Compiler {
       // F(2x2)'s layers where each thread has kMinCompactTiles tiles of it.
       std::optional<WinogradConvShape> c;
       if (s.tile == 2 && !small) c = compact(4, kMinCompactTiles);
-      // F(6x6) by the share keeps converted weights (its maps are large: many blocks, or
-      // compact is unmeasured there).
-      if (!c && s.tile != 6) c = compact(s.tile, small ? kMinCompactTiles : 0);
+      // F(6x6) by the share keeps converted weights (its maps are large: many blocks, and
+      // compact there made IS-Net's forward 4.7% slower). F(4x4) with many blocks: compact
+      // (NetworkOptions::winograd_compact_many_blocks).
+      if (!c && s.tile != 6) {
+        c = compact(s.tile, small ? kMinCompactTiles : 0,
+                    s.tile == 4 && set_.winograd_compact_many_blocks);
+      }
+      const bool many_blocks = c && c->tile == 4 && set_.winograd_compact_many_blocks &&
+                               PlanWinogradConv(*c, set_.threads).blocks > set_.threads;
       // F(6x6) where its tiles need 10% fewer products than F(4x4)'s (NetworkOptions::
       // winograd_compact_f6). On a Zen 3 (AVX2), sparkify_bench_winograd, IS-Net's compact
       // layers at 1024: 256 -> 512 channels at 64x64 (0.84x the products) 25.2 -> 22.4 ms,
@@ -240,7 +248,7 @@ class Compiler {
         WinogradConvShape f6 = *c;
         f6.tile = 6;
         if (WinogradConvTiles(f6) * 64 <= 0.9 * WinogradConvTiles(*c) * 36) {
-          if (auto c6 = compact(6, kMinCompactTiles)) c = c6;
+          if (auto c6 = compact(6, kMinCompactTiles, many_blocks)) c = c6;
         }
       }
       if (c) s = *c;

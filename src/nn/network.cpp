@@ -130,6 +130,7 @@ Result<std::unique_ptr<Network>> Network::Create(std::shared_ptr<const void> own
   s.own_winograd = options.own_winograd;
   s.winograd_compact = options.winograd_compact;
   s.winograd_compact_f6 = options.winograd_compact_f6;
+  s.winograd_compact_many_blocks = options.winograd_compact_many_blocks;
   s.threads = options.threads > 0 ? options.threads : CpusAvailable();
   omp_set_num_threads(s.threads);
   impl->weights = std::make_unique<internal::WeightCache>(impl->graph, impl->engine);

@@ -72,8 +72,8 @@ struct NetworkOptions {
   // Below a quarter of winograd_min_share, compact F(2x2) takes the layers the direct
   // convolution would (half its fp32 weights' bytes), also where each thread has 18 tiles.
   // IS-Net at 1024: 162 MB of weights instead of 362; 83 MB from a sparkify-graph/2 file,
-  // whose fp16 3x3 kernels the compact layers read in place (weight_bytes_in_file). Default:
-  // true.
+  // whose fp16 3x3 kernels the compact layers read in place (weight_bytes_in_file), and 18 MB
+  // with winograd_compact_many_blocks. Default: true.
   bool winograd_compact = true;
   // A compact F(4x4) layer takes F(6x6) instead where its tiles need at least 10% fewer
   // products (the same fp16 weights, no more memory) and each thread has 18 of them: IS-Net's
@@ -81,6 +81,14 @@ struct NetworkOptions {
   // smaller maps (too few tiles). The 10% was measured on AVX2 only. Layers that take F(6x6)
   // by winograd_f6_share keep converted weights. Default: true.
   bool winograd_compact_f6 = true;
+  // The F(4x4) layers whose threads take several blocks of tiles (larger maps, fewer
+  // channels) keep compact weights too, each block converting them again, and take F(6x6)
+  // by the same 10% rule: IS-Net at 1024, 24 layers on the 128x128 and 256x256 maps, 83 -> 18
+  // MB of weights (load 0.28 -> 0.13 s on fresh memory of a Firecracker guest), the forward
+  // 0-1% slower (in-process pairs on a Zen 3); at 768 31 -> 18 MB. Layers that take F(6x6) by
+  // winograd_f6_share keep converted weights (compact, those made the forward 4.7% slower).
+  // Default: true.
+  bool winograd_compact_many_blocks = true;
   // OpenMP threads for oneDNN (process-wide). 0: the number of CPUs we may run on.
   int threads = 0;
   // Plans kept for sizes other than the most recent (each holds its activation arena).

@@ -7,6 +7,7 @@
 #include <tuple>
 #include <vector>
 
+#include "nn/internal/winograd_conv.h"
 #include "nn/test_util.h"
 
 namespace sparkify::nn {
@@ -472,6 +473,56 @@ TEST(NetworkTest, CompactLayersTakeF6WhereItSavesProducts) {
       EXPECT_EQ((*net)->weight_bytes(), bytes);
     }
     bytes = (*net)->weight_bytes();
+  }
+}
+
+// An F(4x4) layer whose threads take several blocks of tiles (96x96: 576 tiles of 32 -> 32
+// channels, ~80 a block) keeps compact weights with winograd_compact_many_blocks, each block
+// converting them again, and takes F(6x6) by the 10% rule (256 tiles of 6x6: 0.79x the
+// products): the very floats of converted F(6x6) weights, with no converted weights held.
+// Without the option it keeps converted F(4x4) weights. Two threads.
+TEST(NetworkTest, ManyBlockLayersKeepCompactWeights) {
+  GraphBuilder b(3, 49, /*oihw8o=*/true);
+  std::string x = b.Relu(b.Conv("input", 32));
+  const std::string file = b.Build(b.Conv(b.Relu(b.Conv(x, 32)), 1));
+  const bool ours = CpuIsaName().rfind("avx512", 0) == 0 || CpuIsaName().rfind("avx2", 0) == 0;
+  const int side = 96;
+  internal::WinogradConvShape shape;  // the layer, as it runs with the option
+  shape.tile = 6, shape.block = CpuIsaName().rfind("avx512", 0) == 0 ? 16 : 8;
+  shape.in_c = shape.out_c = 32;
+  shape.in_h = shape.in_w = shape.out_h = shape.out_w = side;
+  shape.pad_top = shape.pad_left = 1;
+  shape.compact = true;
+  EXPECT_GT(internal::PlanWinogradConv(shape, 2).blocks, 4);
+  std::vector<float> in = RandomInput(3, side, side);
+  std::vector<float> converted;
+  // Converted F(6x6); the option on; the option off.
+  for (int run = 0; run < 3; ++run) {
+    NetworkOptions o;
+    o.winograd_min_share = 0;
+    o.winograd_f6_share = run == 0 ? 0 : 1e9;
+    o.winograd_compact = run > 0;
+    o.winograd_compact_many_blocks = run == 1;
+    o.threads = 2;
+    auto net = Network::Create(file, o);
+    ASSERT_TRUE(net.ok()) << net.status().ToString();
+    std::vector<StepTiming> t;
+    auto got = (*net)->Run(in.data(), side, side, &t);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    if (!ours) continue;
+    const std::string want = run == 0 ? "wino6x3:" : run == 1 ? "wino6x3c:" : "wino4x3:";
+    int layers = 0;
+    for (const auto& st : t) layers += st.impl.rfind(want, 0) == 0;
+    EXPECT_EQ(layers, 1) << want;
+    if (run == 0) converted = got->data;
+    if (run == 1) {
+      EXPECT_EQ((*net)->weight_bytes_in_file(), 32u * 32 * 9 * 2);
+      ASSERT_EQ(got->data.size(), converted.size());
+      for (size_t i = 0; i < got->data.size(); ++i) ASSERT_EQ(got->data[i], converted[i]) << i;
+    }
+    if (run == 2) {
+      EXPECT_LT(Compare(got->data, Reference((*net)->graph(), in, side, side)).max, 1e-4);
+    }
   }
 }
 

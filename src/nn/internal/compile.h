@@ -27,6 +27,7 @@ struct Settings {
   double winograd_f6_share = 1.0 / 16;    // NetworkOptions::winograd_f6_share
   bool winograd_compact = true;           // NetworkOptions::winograd_compact
   bool winograd_compact_f6 = true;        // NetworkOptions::winograd_compact_f6
+  bool winograd_compact_many_blocks = true;  // NetworkOptions::winograd_compact_many_blocks
   int threads = 1;                        // for steps of our own (oneDNN's are set globally)
 };
 

@@ -11,7 +11,7 @@
 // same computation on tiles whose pixels are `dilation` apart. A compact layer (any tile)
 // keeps its weights as the file's fp16 3x3 kernels (read in place where the file stores them
 // blocked by 8 output channels, sparkify-graph/2) and converts U chunk by chunk of input
-// channels inside each block (IS-Net at 1024: 83 MB of weights to fault in at load instead of
+// channels inside each block (IS-Net at 1024: 18 MB of weights to fault in at load instead of
 // 362). A decoder's Resize by 2 and Concat before the layer are read as the input
 // transform goes (WinogradConvShape::up_c): the upsampled map is never written (IS-Net at
 // 1024: the activations and working memory 231 -> 181 MB).

@@ -231,7 +231,7 @@ class Compiler {
       if (s.tile == 2 && !small) c = compact(4, kMinCompactTiles);
       // F(6x6) by the share keeps converted weights (its maps are large: many blocks, and
       // compact there made IS-Net's forward 4.7% slower). F(4x4) with many blocks: compact
-      // (NetworkOptions::winograd_compact_many_blocks).
+      // where it then takes F(6x6) (NetworkOptions::winograd_compact_many_blocks).
       if (!c && s.tile != 6) {
         c = compact(s.tile, small ? kMinCompactTiles : 0,
                     s.tile == 4 && set_.winograd_compact_many_blocks);
@@ -251,6 +251,9 @@ class Compiler {
           if (auto c6 = compact(6, kMinCompactTiles, many_blocks)) c = c6;
         }
       }
+      // Several blocks a thread convert the weights again each: that pays with F(6x6)'s fewer
+      // products (measured), not for F(4x4) (converted weights, as without the option).
+      if (many_blocks && c && c->tile != 6) c.reset();
       if (c) s = *c;
     }
     if (small && !s.compact) return std::nullopt;

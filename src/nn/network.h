@@ -59,7 +59,8 @@ struct NetworkOptions {
   // share of the input's pixels: 21% fewer multiplications, 1.8x F(4x4)'s weights (small
   // there: few channels), rounding within the same bound in winograd_conv_test. Default: 1/16
   // (IS-Net's 256x256 and 512x512 maps at 1024: 128 -> 64 channels at 512x512 went from
-  // 42-45 to 34-36 ms; on 128x128 maps F(6x6) gained nothing). Infinity: never.
+  // 42-45 to 34-36 ms; on 128x128 maps F(6x6) with converted weights gained nothing, and
+  // those take compact F(6x6) now: winograd_compact_many_blocks). Infinity: never.
   double winograd_f6_share = 1.0 / 16;
   // F(2x2) and F(4x4) layers (and F(6x6) ones, winograd_compact_f6) whose threads take one
   // block of tiles each (deep layers on small maps, where the weights outweigh the tiles) keep
@@ -71,23 +72,25 @@ struct NetworkOptions {
   // than F(2x2): it takes F(2x2)'s layers where each thread has 18 tiles' worth of pixels.
   // Below a quarter of winograd_min_share, compact F(2x2) takes the layers the direct
   // convolution would (half its fp32 weights' bytes), also where each thread has 18 tiles.
-  // IS-Net at 1024: 162 MB of weights instead of 362; 83 MB from a sparkify-graph/2 file,
-  // whose fp16 3x3 kernels the compact layers read in place (weight_bytes_in_file), and 18 MB
-  // with winograd_compact_many_blocks. Default: true.
+  // IS-Net at 1024: 105 MB of weights instead of 362 (18 MB converted, 87 MB fp16); from a
+  // sparkify-graph/2 file the compact layers read the fp16 kernels in place
+  // (weight_bytes_in_file). Default: true.
   bool winograd_compact = true;
   // A compact F(4x4) layer takes F(6x6) instead where its tiles need at least 10% fewer
   // products (the same fp16 weights, no more memory) and each thread has 18 of them: IS-Net's
-  // 64x64 maps at 1024 and 48x48 at 768; not 32x32 (the tiles' padding eats the gain) nor
-  // smaller maps (too few tiles). The 10% was measured on AVX2 only. Layers that take F(6x6)
-  // by winograd_f6_share keep converted weights. Default: true.
+  // 64x64 maps at 1024 and 48x48 at 768 (with winograd_compact_many_blocks also 128x128 and
+  // 96x96); not 32x32 (the tiles' padding eats the gain) nor smaller maps (too few tiles). The
+  // 10% was measured on AVX2 only. Layers that take F(6x6) by winograd_f6_share keep
+  // converted weights. Default: true.
   bool winograd_compact_f6 = true;
-  // The F(4x4) layers whose threads take several blocks of tiles (larger maps, fewer
-  // channels) keep compact weights too, each block converting them again, and take F(6x6)
-  // by the same 10% rule: IS-Net at 1024, 24 layers on the 128x128 and 256x256 maps, 83 -> 18
-  // MB of weights (load 0.28 -> 0.13 s on fresh memory of a Firecracker guest), the forward
-  // 0-1% slower (in-process pairs on a Zen 3); at 768 31 -> 18 MB. Layers that take F(6x6) by
-  // winograd_f6_share keep converted weights (compact, those made the forward 4.7% slower).
-  // Default: true.
+  // The F(4x4) layers whose threads take several blocks of tiles keep compact weights too,
+  // each block converting them again, where they take compact F(6x6) by the 10% rule
+  // (winograd_compact_f6: its fewer products pay for the conversions); where F(6x6) is
+  // refused they keep converted F(4x4) weights. IS-Net at 1024: 24 layers (13 on the
+  // 128x128 maps, 11 on 64x64), converted weights 83 -> 18 MB (load 0.28 -> 0.11-0.15 s on
+  // fresh memory of a Firecracker guest), the forward 0-1% slower (in-process pairs on a Zen
+  // 3); at 768 31 -> 18 MB. Layers that take F(6x6) by winograd_f6_share keep converted
+  // weights (compact, those made the forward 4.7% slower). Default: true.
   bool winograd_compact_many_blocks = true;
   // OpenMP threads for oneDNN (process-wide). 0: the number of CPUs we may run on.
   int threads = 0;

@@ -477,10 +477,11 @@ TEST(NetworkTest, CompactLayersTakeF6WhereItSavesProducts) {
 }
 
 // An F(4x4) layer whose threads take several blocks of tiles (96x96: 576 tiles of 32 -> 32
-// channels, ~80 a block) keeps compact weights with winograd_compact_many_blocks, each block
+// channels, 72 a block) keeps compact weights with winograd_compact_many_blocks, each block
 // converting them again, and takes F(6x6) by the 10% rule (256 tiles of 6x6: 0.79x the
 // products): the very floats of converted F(6x6) weights, with no converted weights held.
-// Without the option it keeps converted F(4x4) weights. Two threads.
+// Without the option, or without F(6x6) (compact F(4x4) would convert the weights in every
+// block without fewer products to pay for it), it keeps converted F(4x4) weights. Two threads.
 TEST(NetworkTest, ManyBlockLayersKeepCompactWeights) {
   GraphBuilder b(3, 49, /*oihw8o=*/true);
   std::string x = b.Relu(b.Conv("input", 32));
@@ -496,13 +497,14 @@ TEST(NetworkTest, ManyBlockLayersKeepCompactWeights) {
   EXPECT_GT(internal::PlanWinogradConv(shape, 2).blocks, 4);
   std::vector<float> in = RandomInput(3, side, side);
   std::vector<float> converted;
-  // Converted F(6x6); the option on; the option off.
-  for (int run = 0; run < 3; ++run) {
+  // Converted F(6x6); the option on; the option off; the option on, compact F(6x6) off.
+  for (int run = 0; run < 4; ++run) {
     NetworkOptions o;
     o.winograd_min_share = 0;
     o.winograd_f6_share = run == 0 ? 0 : 1e9;
     o.winograd_compact = run > 0;
-    o.winograd_compact_many_blocks = run == 1;
+    o.winograd_compact_many_blocks = run == 1 || run == 3;
+    o.winograd_compact_f6 = run != 3;
     o.threads = 2;
     auto net = Network::Create(file, o);
     ASSERT_TRUE(net.ok()) << net.status().ToString();
@@ -511,6 +513,9 @@ TEST(NetworkTest, ManyBlockLayersKeepCompactWeights) {
     ASSERT_TRUE(got.ok()) << got.status().ToString();
     if (!ours) continue;
     const std::string want = run == 0 ? "wino6x3:" : run == 1 ? "wino6x3c:" : "wino4x3:";
+    if (run >= 2) {
+      EXPECT_EQ((*net)->weight_bytes_in_file(), 0u) << run;
+    }
     int layers = 0;
     for (const auto& st : t) layers += st.impl.rfind(want, 0) == 0;
     EXPECT_EQ(layers, 1) << want;
@@ -520,7 +525,7 @@ TEST(NetworkTest, ManyBlockLayersKeepCompactWeights) {
       ASSERT_EQ(got->data.size(), converted.size());
       for (size_t i = 0; i < got->data.size(); ++i) ASSERT_EQ(got->data[i], converted[i]) << i;
     }
-    if (run == 2) {
+    if (run >= 2) {
       EXPECT_LT(Compare(got->data, Reference((*net)->graph(), in, side, side)).max, 1e-4);
     }
   }

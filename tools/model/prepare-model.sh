@@ -78,9 +78,10 @@ if [ -f "$manifest" ] && ((!force)); then
   "$python" "$here/export_graph.py" --is-current "$model_dir/model.sgraph" || current=$?
   case $current in
     0) echo "$manifest"; exit 0 ;;
-    3) if [ ! -f "$tgz" ] && ! command -v npm >/dev/null; then  # offline: it still runs
-         log "$model_dir/model.sgraph is an older export (the engine runs it, with a slower" \
-             "start); no cached download and no npm to prepare it again: kept"
+    3) if [ ! -f "$tgz" ]; then  # no download to export from: it still runs
+         log "$model_dir/model.sgraph is an older export (the engine runs it, with more" \
+             "memory and a slower start); no cached download to prepare it again from: kept" \
+             "(prepare-model.sh --force downloads the package and prepares it again)"
          echo "$manifest"; exit 0
        fi
        log "$model_dir/model.sgraph is an older export: preparing the model again" ;;

@@ -220,6 +220,101 @@ TEST(RefineTest, EdgeColoursComeFromTheSubjectNotTheOldBackground) {
   EXPECT_FALSE(DecontaminateEdges(image, Disk(10, 5, 5, 3)).ok());
 }
 
+// DecontaminateEdges as three whole-image blurs brought back to full size (cv::resize) would
+// give it: the reference for the one that blurs only where it reads and samples the small
+// levels at the band's pixels. Same radii, same resolution rule (sigma / 2, at least 2).
+cv::Mat WholeImageEdgeColours(const Image& image, const Mask& alpha) {
+  cv::Mat weighted(image.pixels.size(), CV_32FC4);
+  for (int y = 0; y < weighted.rows; ++y) {
+    for (int x = 0; x < weighted.cols; ++x) {
+      const cv::Vec3b p = image.pixels.at<cv::Vec3b>(y, x);
+      weighted.at<cv::Vec4f>(y, x) = alpha.alpha.at<float>(y, x) >= 0.95f
+                                         ? cv::Vec4f(p[0], p[1], p[2], 1)
+                                         : cv::Vec4f(0, 0, 0, 0);
+    }
+  }
+  const double side = std::max(image.width(), image.height());
+  std::vector<cv::Mat> levels;
+  for (double sigma : {std::max(1.5, side / 400), std::max(4.0, side / 120), side / 30}) {
+    cv::Mat out;
+    const int f = static_cast<int>(sigma / 2);
+    if (f < 2) {
+      cv::GaussianBlur(weighted, out, cv::Size(0, 0), sigma);
+    } else {
+      cv::Mat small;
+      cv::resize(weighted, small,
+                 cv::Size((weighted.cols + f - 1) / f, (weighted.rows + f - 1) / f), 0, 0,
+                 cv::INTER_AREA);
+      cv::GaussianBlur(small, small, cv::Size(0, 0), sigma * small.cols / weighted.cols,
+                       sigma * small.rows / weighted.rows);
+      cv::resize(small, out, weighted.size(), 0, 0, cv::INTER_LINEAR);
+    }
+    levels.push_back(out);
+  }
+  cv::Mat out = image.pixels.clone();
+  for (int y = 0; y < out.rows; ++y) {
+    for (int x = 0; x < out.cols; ++x) {
+      const float a = alpha.alpha.at<float>(y, x);
+      if (a <= 0 || a >= 0.95f) continue;
+      for (const cv::Mat& level : levels) {
+        const cv::Vec4f e = level.at<cv::Vec4f>(y, x);
+        if (e[3] < 0.02f) continue;
+        for (int k = 0; k < 3; ++k)
+          out.at<cv::Vec3b>(y, x)[k] = cv::saturate_cast<uint8_t>(e[k] / e[3]);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+TEST(RefineTest, EdgeColoursAreTheWholeImageBlursReadOnlyWhereNeeded) {
+  // Not square (the small levels are read back with each axis's own scale), the subject in
+  // the middle rows only (the full-resolution blur covers the band's rows), with a wide soft
+  // rim (far pixels take their colour from the small levels) and colours that change across
+  // the subject (a sample read from the wrong place shows); tall enough for the band's rows to
+  // be blurred in two stripes (a stripe that did not read its neighbours' rows shows).
+  const int w = 420, h = 300;
+  Image image;
+  image.pixels = cv::Mat(h, w, CV_8UC3);
+  Mask alpha;
+  alpha.alpha = cv::Mat::zeros(h, w, CV_32F);
+  std::mt19937 rng(3);
+  std::uniform_int_distribution<int> tex(0, 255);
+  for (int y = 0; y < h; ++y) {
+    for (int x = 0; x < w; ++x) {
+      const double d = std::hypot(x - 170.5, (y - 140.5) * 0.8);
+      alpha.alpha.at<float>(y, x) = d < 30 ? 1.0f : d < 55 ? static_cast<float>((55 - d) / 25) : 0;
+      image.pixels.at<cv::Vec3b>(y, x) =
+          d < 30 ? cv::Vec3b(static_cast<uint8_t>(4 * x % 256), static_cast<uint8_t>(tex(rng)), 90)
+                 : cv::Vec3b(tex(rng), tex(rng), tex(rng));
+    }
+  }
+  auto clean = DecontaminateEdges(image, alpha);
+  ASSERT_TRUE(clean.ok()) << clean.status().ToString();
+  const cv::Mat want = WholeImageEdgeColours(image, alpha);
+  int band = 0, changed = 0;
+  double worst = 0;
+  for (int y = 0; y < h; ++y) {
+    for (int x = 0; x < w; ++x) {
+      const float a = alpha.alpha.at<float>(y, x);
+      if (a <= 0 || a >= 0.95f) {
+        ASSERT_EQ(clean->pixels.at<cv::Vec3b>(y, x), image.pixels.at<cv::Vec3b>(y, x))
+            << x << "," << y;
+        continue;
+      }
+      ++band;
+      changed += clean->pixels.at<cv::Vec3b>(y, x) != image.pixels.at<cv::Vec3b>(y, x);
+      worst = std::max(worst, cv::norm(cv::Vec3i(clean->pixels.at<cv::Vec3b>(y, x)) -
+                                           cv::Vec3i(want.at<cv::Vec3b>(y, x)),
+                                       cv::NORM_INF));
+    }
+  }
+  ASSERT_GT(band, 3000);
+  EXPECT_GT(changed, band * 9 / 10);  // the rim's far pixels too
+  EXPECT_LE(worst, 1.0);              // float rounding of the interpolation only
+}
+
 // --- On the real model: subjects whose true alpha is known, over textured backgrounds ------
 
 // A busy background: the bundled cell micrograph (ihc.png), tiled and shifted, under

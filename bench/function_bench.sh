@@ -3,10 +3,10 @@
 # oneDNN) at 1024, 768 and 320 (forward only, and the whole cut-out), in each mode: fp32 (the
 # default), bf16 (where the CPU has it; offered or not, the manifest says) and fp32 with oneDNN
 # held to AVX2 (ONEDNN_MAX_CPU_ISA=AVX2: an older CPU), with model load and peak RSS, side by
-# side with onnxruntime (npm onnxruntime-node, CPU, with its AVX-512) on the same IS-Net graph
-# (the fp32 ONNX our graph is exported from) and the same input blobs; then `sparkify
-# function` against a `sparkify store`: cold start (process start to first cut-out written)
-# and warm per-request latency; then a perf profile of one 1024 forward.
+# side with onnxruntime (npm onnxruntime-node, CPU, never capped: AVX-512 where the CPU has
+# it) on the same IS-Net graph (the fp32 ONNX our graph is exported from) and the same input
+# blobs; then `sparkify function` against a `sparkify store`: cold start (process start to
+# first cut-out written) and warm per-request latency; then a perf profile of one 1024 forward.
 # Everything runs on 127.0.0.1, bounded in time, and what it started is stopped on exit.
 #
 #   bench/function_bench.sh

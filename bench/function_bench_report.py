@@ -137,7 +137,7 @@ def main():
         return [r[key] for im in x["images"] for r in im["runs"]] if x else []
 
     p("engines: ours = src/nn on oneDNN (C++; isa %s) vs onnxruntime-node %s (%s, CPU EP, graph "
-      "opt 'all', its own AVX-512 kernels in every row); %d threads each; the same IS-Net graph "
+      "opt 'all', its own kernels for all this CPU has, never capped); %d threads each; the same IS-Net graph "
       "(ours: the sparkify-graph exported from the fp32 ONNX onnxruntime runs) and the same "
       "input blobs" % (any_ours.get("isa", "?"), any_ort["ort"] if any_ort else "?",
                        any_ort["node"] if any_ort else "?", any_ours["threads"]))
@@ -277,7 +277,7 @@ def main():
         if m not in offered and whole_ratio(m) is not None:
             p("        (%s, not offered: it fails the quality gate; whole / onnxruntime forward "
               "%.2fx)" % (m, whole_ratio(m)))
-    target("@%d fp32 with oneDNN capped to AVX2: forward / onnxruntime forward (AVX-512)" % top,
+    target("@%d fp32 with oneDNN capped to AVX2: forward / onnxruntime forward (uncapped)" % top,
            fwd_ratio("fp32-avx2"), 1.0)
     if fn:
         target("function cold start (process start -> first cut-out) @%d" % fn["size"],

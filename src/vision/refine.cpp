@@ -26,10 +26,10 @@ void Harden(cv::Mat& a, float low, float high) {
 
 // The resolution divisor for a Gaussian blur of `sigma` pixels over `src`: a wide blur is
 // computed at 1/f of the resolution, where its sigma is still 2+ pixels (smooth at that scale:
-// the linear interpolation back up adds no visible step). On the samples' edge colours this
-// moves a band pixel by 0.16-0.2 of 255 on average from the rule of 4+ pixels (and from the
-// full-resolution blur by about as much again); the blur of astronaut.png's band colours went
-// from 9.5 to 3.0 ms. 1: the full resolution.
+// the linear interpolation back up adds no visible step). Against the rule of 4+ pixels, on
+// the samples' band pixels: a mean change of 0.16-0.2 of 255 per channel (0.86 on
+// hubble_deep_field.jpg, whose band is thin wisps), and astronaut.png's edge colours in 3.0
+// ms instead of 9.5. 1: the full resolution.
 int BlurDivisor(const cv::Mat& src, double sigma) {
   const int f = static_cast<int>(sigma / 2);
   return f < 2 || src.cols < 2 * f || src.rows < 2 * f ? 1 : f;
@@ -208,8 +208,9 @@ Result<Image> DecontaminateEdges(const Image& image, const Mask& alpha) {
   // resolution, read back at the band's pixels only (BlurDivisor). The blurs are independent
   // and the CPUs share them (the model's threads are idle by now); OpenCV runs a float
   // Gaussian on one thread, so a full-resolution one is cut into stripes of rows. On 2 cores
-  // (Zen 3), against three whole-image blurs brought back to full size: astronaut.png
-  // (512x512) 9.5 -> 3.0 ms, hubble_deep_field.jpg (1000x872) 38 -> 7.0 ms.
+  // (Zen 3), against three whole-image blurs brought back to full size (buffers reused
+  // between calls, as the function worker does): astronaut.png (512x512) 9.7 -> 2.9 ms,
+  // hubble_deep_field.jpg (1000x872) 17 -> 7.3 ms.
   const double side = std::max(image.width(), image.height());
   const double sigmas[] = {std::max(1.5, side / 400), std::max(4.0, side / 120), side / 30};
   int divisors[3];

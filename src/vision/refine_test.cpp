@@ -269,11 +269,15 @@ cv::Mat WholeImageEdgeColours(const Image& image, const Mask& alpha) {
 }
 
 TEST(RefineTest, EdgeColoursAreTheWholeImageBlursReadOnlyWhereNeeded) {
-  // Not square (the small levels are read back with each axis's own scale), the subject in
-  // the middle rows only (the full-resolution blur covers the band's rows), with a wide soft
-  // rim (far pixels take their colour from the small levels) and colours that change across
-  // the subject (a sample read from the wrong place shows); tall enough for the band's rows to
-  // be blurred in two stripes (a stripe that did not read its neighbours' rows shows).
+  // Not square (the small levels are read back with each axis's own scale). A disk with a wide
+  // soft rim (far pixels take their colour from the small levels) whose colours change across
+  // it (a sample read from the wrong place shows); just above its band, a bar of confident
+  // pixels with hard edges (rows outside the band that its first rows must still read); a
+  // corner subject whose rim reaches the right and bottom edges (the small levels' clamping
+  // there). Blurred on two threads, the band's rows are two stripes, the seam across the disk
+  // (a stripe that did not read its neighbour's rows shows).
+  const int threads = cv::getNumThreads();
+  cv::setNumThreads(2);
   const int w = 420, h = 300;
   Image image;
   image.pixels = cv::Mat(h, w, CV_8UC3);
@@ -281,12 +285,16 @@ TEST(RefineTest, EdgeColoursAreTheWholeImageBlursReadOnlyWhereNeeded) {
   alpha.alpha = cv::Mat::zeros(h, w, CV_32F);
   std::mt19937 rng(3);
   std::uniform_int_distribution<int> tex(0, 255);
+  auto rim = [](double d) { return d < 30 ? 1.0 : d < 55 ? (55 - d) / 25 : 0.0; };
   for (int y = 0; y < h; ++y) {
     for (int x = 0; x < w; ++x) {
-      const double d = std::hypot(x - 170.5, (y - 140.5) * 0.8);
-      alpha.alpha.at<float>(y, x) = d < 30 ? 1.0f : d < 55 ? static_cast<float>((55 - d) / 25) : 0;
+      const double disk = rim(std::hypot(x - 170.5, (y - 170.5) * 0.8));
+      const double bar = y >= 92 && y < 100 && x >= 140 && x < 200 ? 1.0 : 0.0;
+      const double corner = rim(std::hypot(x - 419.5, y - 299.5));
+      const float a = static_cast<float>(std::max({disk, bar, corner}));
+      alpha.alpha.at<float>(y, x) = a;
       image.pixels.at<cv::Vec3b>(y, x) =
-          d < 30 ? cv::Vec3b(static_cast<uint8_t>(4 * x % 256), static_cast<uint8_t>(tex(rng)), 90)
+          a >= 1 ? cv::Vec3b(static_cast<uint8_t>(4 * x % 256), static_cast<uint8_t>(tex(rng)), 90)
                  : cv::Vec3b(tex(rng), tex(rng), tex(rng));
     }
   }
@@ -310,9 +318,15 @@ TEST(RefineTest, EdgeColoursAreTheWholeImageBlursReadOnlyWhereNeeded) {
                                        cv::NORM_INF));
     }
   }
+  cv::setNumThreads(threads);
   ASSERT_GT(band, 3000);
   EXPECT_GT(changed, band * 9 / 10);  // the rim's far pixels too
   EXPECT_LE(worst, 1.0);              // float rounding of the interpolation only
+  // Band pixels on the last column and the last row were checked.
+  EXPECT_GT(alpha.alpha.at<float>(h - 40, w - 1), 0.0f);
+  EXPECT_LT(alpha.alpha.at<float>(h - 40, w - 1), 0.95f);
+  EXPECT_GT(alpha.alpha.at<float>(h - 1, w - 40), 0.0f);
+  EXPECT_LT(alpha.alpha.at<float>(h - 1, w - 40), 0.95f);
 }
 
 // --- On the real model: subjects whose true alpha is known, over textured backgrounds ------

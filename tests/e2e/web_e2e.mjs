@@ -43,15 +43,19 @@ async function waitForCollage(page, timeout = 120_000) {
   }
 }
 
-// Every image in `selector` decoded and a frame painted with them. `complete` and
+// The `count` images in `selector` decoded and a frame painted with them. `complete` and
 // `naturalWidth` say an image arrived, not that it is drawn: a screenshot right after them once
 // showed a whole-cover card blank white at 1366x768.
-async function imagesPainted(page, selector) {
-  const failed = await page.$$eval(selector, async (list) => {
+async function imagesPainted(page, selector, count) {
+  const { found, failed } = await page.$$eval(selector, async (list) => {
     const results = await Promise.allSettled(list.map((i) => i.decode()));
     await new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
-    return results.flatMap((r, k) => (r.status === 'rejected' ? [list[k].src] : []));
+    return {
+      found: list.length,
+      failed: results.flatMap((r, k) => (r.status === 'rejected' ? [list[k].src] : [])),
+    };
   });
+  check(found === count, `${found} images in ${selector}, not ${count}`);
   check(failed.length === 0, `images that do not decode: ${failed}`);
 }
 
@@ -333,7 +337,7 @@ async function main() {
     const hex = `#${collageJson.collage.ground.center.map((v) => v.toString(16).padStart(2, '0')).join('')}`;
     check(chips[0] === `background ${hex}`, `background chip ${chips[0]}, collage ground ${hex}`);
     log('collage:', imgs.length, 'images,', chips.length, 'palette chips');
-    await imagesPainted(page, '#collage img');
+    await imagesPainted(page, '#collage img', 4);
     await page.screenshot({ path: path.join(artifacts, 'collage-desktop.png') });
 
     // Regenerate: a new layout from the same cut-outs, no new function invocation.
@@ -426,7 +430,7 @@ async function main() {
       const box = await phonePage.locator(id).boundingBox();
       check(box && box.height >= 44, `${id} is smaller than a finger on a phone`);
     }
-    await imagesPainted(phonePage, '#collage img');
+    await imagesPainted(phonePage, '#collage img', 4);
     await phonePage.screenshot({ path: path.join(artifacts, 'collage-phone.png') });
 
     // An unknown (or expired) job link says so in words.

@@ -152,6 +152,8 @@ def check_private_runtime_api(function):
     check(ports == {function.port}, "only the invoke port listens on TCP", str(ports))
     with open("/proc/%d/environ" % workers[0], "rb") as f:
         env = dict(e.split(b"=", 1) for e in f.read().split(b"\0") if b"=" in e)
+    for name in (b"OMP_NUM_THREADS", b"ONEDNN_MAX_CPU_ISA"):
+        check(name in env, "the worker has the engine's %s" % name.decode(), str(sorted(env)))
     api = env.get(b"AWS_LAMBDA_RUNTIME_API", b"").decode()
     check(api.startswith("unix:/"), "the worker's AWS_LAMBDA_RUNTIME_API is a Unix socket", api)
     socket_path = api[5:]
@@ -278,7 +280,9 @@ def main():
         started.append(store)
         endpoint = "http://127.0.0.1:%d" % store.port
         t0 = time.monotonic()
-        fn_env = dict(base_env, AWS_ACCESS_KEY_ID=root_key, AWS_SECRET_ACCESS_KEY=root_secret)
+        # The engine's knobs (README) reach the worker; values that change nothing here.
+        fn_env = dict(base_env, AWS_ACCESS_KEY_ID=root_key, AWS_SECRET_ACCESS_KEY=root_secret,
+                      OMP_NUM_THREADS=str(len(os.sched_getaffinity(0))), ONEDNN_MAX_CPU_ISA="ALL")
         function = Process("sparkify function",
                            [args.sparkify, "function", "--listen", "127.0.0.1:0", "--size", "512",
                             "--bucket", BUCKET, "--s3-endpoint", endpoint, "--allow-private-fetch",
@@ -453,6 +457,11 @@ def main():
               "segment summary counts", r.stdout)
         check(results[0]["cropped"] and 0.1 <= results[0]["foreground_share"] <= 1 and
               os.path.exists(results[0]["output"]), "segment: the cat is cut out", r.stdout)
+        with open(results[0]["output"], "rb") as f:
+            cut_size = list(struct.unpack(">II", f.read(24)[16:24]))
+        check((results[0]["width"], results[0]["height"]) == (451, 300) and
+              results[0]["cutout_size"] == cut_size and cut_size[0] <= 451 and cut_size[1] <= 300,
+              "segment: the image's size, and the cropped PNG's as cutout_size", r.stdout)
         check("truncated" in results[1]["error"] and "error" in results[2],
               "segment: the bad inputs say why", r.stdout)
         mask = results[0].get("mask", "")

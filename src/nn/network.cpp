@@ -4,7 +4,10 @@
 #include <omp.h>
 #include <sched.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <list>
 #include <mutex>
 
@@ -34,6 +37,21 @@ int CpusAvailable() {
 }
 
 }  // namespace
+
+int DefaultThreads() {
+  int n = CpusAvailable();
+  // OpenMP's form: a positive number, or a list for nested levels ("4,2"), of which the first
+  // is ours. Anything else is not a cap (libgomp warns about it itself).
+  if (const char* v = std::getenv("OMP_NUM_THREADS"); v != nullptr) {
+    char* end = nullptr;
+    errno = 0;
+    const long cap = std::strtol(v, &end, 10);
+    if (end != v && (*end == '\0' || *end == ',') && errno == 0 && cap > 0) {
+      n = static_cast<int>(std::min<long>(n, cap));
+    }
+  }
+  return n;
+}
 
 std::string_view PrecisionName(Precision p) { return p == Precision::kFp32 ? "fp32" : "bf16"; }
 
@@ -131,7 +149,7 @@ Result<std::unique_ptr<Network>> Network::Create(std::shared_ptr<const void> own
   s.winograd_compact = options.winograd_compact;
   s.winograd_compact_f6 = options.winograd_compact_f6;
   s.winograd_compact_many_blocks = options.winograd_compact_many_blocks;
-  s.threads = options.threads > 0 ? options.threads : CpusAvailable();
+  s.threads = options.threads > 0 ? options.threads : DefaultThreads();
   omp_set_num_threads(s.threads);
   impl->weights = std::make_unique<internal::WeightCache>(impl->graph, impl->engine);
   return std::unique_ptr<Network>(new Network(std::move(impl)));

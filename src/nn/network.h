@@ -29,6 +29,11 @@ enum class Precision {
   kBf16,  // bf16 activations and weights, fp32 accumulation (CPUs with AVX512-BF16)
 };
 std::string_view PrecisionName(Precision p);
+
+// The engine's threads when NetworkOptions::threads is 0: the CPUs this process may run on
+// (its affinity), at most OMP_NUM_THREADS when that starts with a positive number. (The engine
+// sets OpenMP's thread count itself, which would otherwise override the variable.)
+int DefaultThreads();
 // Parses "fp32" / "bf16"; InvalidArgument otherwise.
 Result<Precision> ParsePrecision(std::string_view name);
 // Whether this CPU (as oneDNN sees it, ONEDNN_MAX_CPU_ISA included) runs `p` natively.
@@ -92,7 +97,7 @@ struct NetworkOptions {
   // 3); at 768 31 -> 18 MB. Layers that take F(6x6) by winograd_f6_share keep converted
   // weights (compact, those made the forward 4.7% slower). Default: true.
   bool winograd_compact_many_blocks = true;
-  // OpenMP threads for oneDNN (process-wide). 0: the number of CPUs we may run on.
+  // OpenMP threads for oneDNN (process-wide). 0: DefaultThreads().
   int threads = 0;
   // Plans kept for sizes other than the most recent (each holds its activation arena).
   int max_cached_plans = 2;

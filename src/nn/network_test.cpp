@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <sched.h>
+
 #include <cmath>
+#include <cstdlib>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -61,6 +64,31 @@ std::string Rsu(int in_channels, int mid, int out) {
   std::string h1d = b.Relu(b.Conv(b.Concat({b.Resize(h2d), h1}), out));
   std::string sum = b.Add(h1d, hxin);
   return b.Build(b.Sigmoid(b.Resize(b.Conv(sum, 1), 2)));
+}
+
+TEST(NetworkTest, OmpNumThreadsCapsTheDefaultThreads) {
+  cpu_set_t set;
+  ASSERT_EQ(sched_getaffinity(0, sizeof set, &set), 0);
+  const int cpus = CPU_COUNT(&set);
+  const char* before = std::getenv("OMP_NUM_THREADS");
+  const std::string saved = before != nullptr ? before : "";
+  unsetenv("OMP_NUM_THREADS");
+  EXPECT_EQ(DefaultThreads(), cpus);
+  setenv("OMP_NUM_THREADS", "1", 1);
+  EXPECT_EQ(DefaultThreads(), 1);
+  setenv("OMP_NUM_THREADS", "1,4", 1);  // nested levels: the first is ours
+  EXPECT_EQ(DefaultThreads(), 1);
+  setenv("OMP_NUM_THREADS", "4096", 1);  // a cap, never more than the CPUs
+  EXPECT_EQ(DefaultThreads(), cpus);
+  for (const char* junk : {"0", "-2", "two", "", "1x", "99999999999999999999999"}) {
+    setenv("OMP_NUM_THREADS", junk, 1);
+    EXPECT_EQ(DefaultThreads(), cpus) << "OMP_NUM_THREADS=\"" << junk << "\"";
+  }
+  if (before != nullptr) {
+    setenv("OMP_NUM_THREADS", saved.c_str(), 1);
+  } else {
+    unsetenv("OMP_NUM_THREADS");
+  }
 }
 
 TEST(NetworkTest, RsuBlockMatchesTheReference) {

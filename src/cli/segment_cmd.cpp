@@ -107,6 +107,7 @@ int RunSegment(const SegmentFlags& f) {
       if (f.masks) item["mask"] = options.mask_output;
       item["width"] = r->width;
       item["height"] = r->height;
+      item["cutout_size"] = {r->cutout_width, r->cutout_height};
       item["seconds"] = std::round(secs * 100) / 100;
       char share[32];
       std::snprintf(share, sizeof share, "%.3f", r->foreground_share);

@@ -26,7 +26,8 @@ Result<FileCutout> CutOutFile(const std::string& input, const std::string& outpu
     SPARKIFY_ASSIGN_OR_RETURN(std::string png, vision::EncodeMaskPng(*mask, options.png_compression));
     SPARKIFY_RETURN_IF_ERROR(WriteFileAtomic(options.mask_output, png, 0644));
   }
-  return FileCutout{cut->foreground_share, cut->cropped, image->width(), image->height()};
+  return FileCutout{cut->foreground_share, cut->cropped, image->width(),
+                    image->height(),       cut->width,   cut->height};
 }
 
 std::string MaskPath(const std::string& cutout_path) {

@@ -14,8 +14,10 @@ namespace sparkify::function {
 struct FileCutout {
   double foreground_share = 0;
   bool cropped = false;  // share >= threshold
-  int width = 0;
+  int width = 0;         // the input image's size
   int height = 0;
+  int cutout_width = 0;  // the PNG's: cropped to the subject (vision::CutOutOptions)
+  int cutout_height = 0;
 };
 
 struct FileCutoutOptions {

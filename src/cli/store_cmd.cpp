@@ -308,7 +308,8 @@ void RegisterStore(CLI::App& app, int* exit_code) {
       ->default_str("256MiB");
   cmd->add_option("--abort-uploads-after", flags->abort_uploads_after_s,
                   "Abort multipart uploads not completed within this time (seconds, or with a "
-                  "unit: 36h, 7d; 0: never), checked at start and then hourly")
+                  "unit: 36h, 7d; 0: never), checked at start and then every quarter of the "
+                  "shortest age (at most hourly)")
       ->envname("SPARKIFY_STORE_ABORT_UPLOADS_AFTER")
       ->transform(CLI::AsNumberWithUnit(AgeUnits()))
       ->default_str("7d");
@@ -344,8 +345,8 @@ void RegisterStore(CLI::App& app, int* exit_code) {
                   "CORS configuration (repeatable)");
   cmd->add_option("--expire", flags->expire,
                   "PREFIX=AGE: delete objects whose key starts with PREFIX AGE after they were "
-                  "written (30d, 12h; repeatable), checked at start and then hourly, as an S3 "
-                  "lifecycle expiration rule");
+                  "written (30d, 12h; repeatable), checked at start and then every quarter of "
+                  "the shortest age (at most hourly), as an S3 lifecycle expiration rule");
   cmd->callback([flags, exit_code] {
     if (flags->tls_cert.empty() != flags->tls_key.empty()) {
       throw CLI::ValidationError("--tls-cert and --tls-key go together");

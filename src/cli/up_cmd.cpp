@@ -198,13 +198,13 @@ void RegisterUp(CLI::App& app, int* exit_code) {
       ->check(CLI::Range(1, 32))
       ->capture_default_str();
   cmd->add_option("--retention-days", flags->retention_days,
-                  "Days after which stored covers (uploads/) and collages (collages/) are "
-                  "deleted, as the AWS template's lifecycle rules do")
+                  "Days after which stored covers (uploads/), collages (collages/) and job "
+                  "records (jobs/) are deleted, as the AWS template's lifecycle rules do")
       ->check(CLI::Range(1, 3650))
       ->capture_default_str();
   cmd->add_option("--function-workers", flags->function_workers,
                   "The function's worker processes (invocations run at once; each holds the "
-                  "model, ~0.9 GB at size 1024 in fp32)")
+                  "model, ~0.4 GB at size 1024 in fp32)")
       ->check(CLI::Range(1, 16))
       ->capture_default_str();
   cmd->callback([flags, exit_code] {

@@ -1,7 +1,8 @@
 // sparkify_bench_function: our side of bench/function_bench.sh.
 //
 //   sparkify_bench_function --manifest M.json --size N [--precision fp32|bf16] [--repeat R]
-//                           [--threads T] [--dump DIR] [--layers] [--perf-ctl CTL ACK] IMAGE...
+//                           [--threads T] [--dump DIR] [--layers] [--perf-ctl CTL ACK]
+//                           [--small-pages] IMAGE...
 //
 // 1. Model load, timed exactly as the function does it: vision::GraphSegmenter::Load (read
 //    the graph file, check its size and sha256, build the engine from those bytes, plan the
@@ -105,6 +106,7 @@ struct Flags {
   bool onednn_winograd = false;  // oneDNN's Winograd kernels instead of ours
   bool no_f6 = false;            // F(4x4) where our kernel would take F(6x6)
   bool no_compact = false;       // Winograd layers all with converted weights, none fp16 3x3
+  bool small_pages = false;      // the engine's buffers in 4 KiB pages (--huge-pages off)
   std::string perf_ctl, perf_ack;
   std::vector<std::string> images;
 };
@@ -135,6 +137,8 @@ Flags ParseFlags(int argc, char** argv) {
       f.no_f6 = true;
     } else if (a == "--no-compact") {
       f.no_compact = true;
+    } else if (a == "--small-pages") {
+      f.small_pages = true;
     } else if (a == "--layers") {
       f.layers = true;
     } else if (a == "--perf-ctl") {
@@ -149,7 +153,7 @@ Flags ParseFlags(int argc, char** argv) {
   if (f.manifest.empty() || f.images.empty() || f.repeat < 1) {
     Die("usage: sparkify_bench_function --manifest M.json --size N [--precision P] [--repeat R] "
         "[--threads T] [--dump DIR] [--layers] [--onednn-winograd] [--no-f6] [--no-compact] "
-        "[--perf-ctl CTL ACK] IMAGE...");
+        "[--perf-ctl CTL ACK] [--small-pages] IMAGE...");
   }
   return f;
 }
@@ -208,6 +212,7 @@ int main(int argc, char** argv) {
   seg_options.own_winograd = !f.onednn_winograd;
   seg_options.winograd_f6 = !f.no_f6;
   seg_options.winograd_compact = !f.no_compact;
+  seg_options.huge_pages = !f.small_pages;
   auto t0 = Clock::now();
   auto loaded = vision::GraphSegmenter::Load(f.manifest, seg_options);
   const double load_s = Since(t0);

@@ -325,6 +325,8 @@ class TemplateTest(unittest.TestCase):
         self.assertEqual(p["Timeout"].value, "Timeout")
         env = p["Environment"]["Variables"]
         self.assertEqual(env["SPARKIFY_BUCKET"].value, "Bucket")
+        self.assertEqual(env["SPARKIFY_HUGE_PAGES"].value, "HugePages")
+        self.assertEqual(self.t["Parameters"]["HugePages"]["AllowedValues"], ["on", "off"])
         for name in env:
             self.assertFalse(name.startswith("AWS_"), "Lambda sets the role's credentials")
         trust = self.res["FunctionRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]

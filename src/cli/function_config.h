@@ -2,10 +2,11 @@
 // emulator (the parent) and the Lambda worker, which receives it through its environment:
 //
 //   flag                   variable                      default
-//   --model MANIFEST       SPARKIFY_MODEL                $SPARKIFY_CACHE/models/isnet-general-medium/manifest.json
+//   --model MANIFEST       SPARKIFY_MODEL $SPARKIFY_CACHE/models/isnet-general-medium/manifest.json
 //   --size N               SPARKIFY_MODEL_SIZE           the manifest's (1024)
 //   --precision P          SPARKIFY_PRECISION            fp32 (or bf16, where offered)
 //   --threshold T          SPARKIFY_THRESHOLD            0.10
+//   --huge-pages on|off    SPARKIFY_HUGE_PAGES           on (nn::NetworkOptions::huge_pages)
 //   --bucket NAME          SPARKIFY_BUCKET               (required by the worker)
 //   --s3-endpoint URL      SPARKIFY_S3_ENDPOINT          empty: AWS S3 in the region
 //   --region R             AWS_REGION                    us-east-1
@@ -29,13 +30,15 @@ struct FunctionConfig {
   int size = 0;       // 0: the manifest's default
   std::string precision = "fp32";
   double threshold = 0.10;
+  std::string huge_pages = "on";
   std::string bucket;
   std::string s3_endpoint;
   std::string region = "us-east-1";
   bool allow_private_fetch = false;
 };
 
-// Adds --model, --size, --precision and --threshold (with their variables) to `cmd`.
+// Adds --model, --size, --precision, --threshold and --huge-pages (with their variables) to
+// `cmd`.
 void AddModelOptions(CLI::App* cmd, FunctionConfig* config);
 
 // `sparkify function`'s worker mode (AWS_LAMBDA_RUNTIME_API is set): loads the model, serves

@@ -103,6 +103,7 @@ int RunFunctionWorker(const std::string& api, const FunctionConfig& config) {
   model_options.manifest_path = manifest;
   model_options.default_size = config.size;
   model_options.precision = config.precision;
+  model_options.huge_pages = config.huge_pages == "on";
   KeepLargeBuffersForReuse();  // a request's buffers are reused, not faulted in again
   auto models = function::ModelCache::Open(model_options);
   if (!models.ok()) {

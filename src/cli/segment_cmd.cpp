@@ -71,6 +71,7 @@ int RunSegment(const SegmentFlags& f) {
   model_options.manifest_path = f.config.model.empty() ? DefaultModelManifest() : f.config.model;
   model_options.default_size = f.config.size;
   model_options.precision = f.config.precision;
+  model_options.huge_pages = f.config.huge_pages == "on";
   KeepLargeBuffersForReuse();  // each file's buffers are reused, not faulted in again
   auto load_start = std::chrono::steady_clock::now();
   auto models = function::ModelCache::Open(model_options);

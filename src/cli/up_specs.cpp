@@ -9,11 +9,12 @@ namespace {
 
 std::vector<std::string> BaseEnvironment() {
   std::vector<std::string> env;
-  // The engine's knobs reach the function (README): a thread cap, the AVX2 cap, and glibc's
-  // tunables (the function adds malloc in huge pages to them, keeping a setting of yours).
-  for (const char* name :
-       {"PATH", "HOME", "TMPDIR", "TZ", "LANG", "SPDLOG_LEVEL", "SPARKIFY_CACHE", "SSL_CERT_FILE",
-        "SSL_CERT_DIR", "OMP_NUM_THREADS", "ONEDNN_MAX_CPU_ISA", "GLIBC_TUNABLES"}) {
+  // The engine's knobs reach the function (README): a thread cap, the AVX2 cap, huge pages or
+  // not, and glibc's tunables (the function adds malloc in huge pages to them, keeping a
+  // setting of yours).
+  for (const char* name : {"PATH", "HOME", "TMPDIR", "TZ", "LANG", "SPDLOG_LEVEL", "SPARKIFY_CACHE",
+                           "SSL_CERT_FILE", "SSL_CERT_DIR", "OMP_NUM_THREADS", "ONEDNN_MAX_CPU_ISA",
+                           "GLIBC_TUNABLES", "SPARKIFY_HUGE_PAGES"}) {
     if (auto v = Env(name)) env.push_back(std::string(name) + "=" + *v);
   }
   return env;

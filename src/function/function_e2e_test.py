@@ -154,6 +154,18 @@ def check_private_runtime_api(function):
         env = dict(e.split(b"=", 1) for e in f.read().split(b"\0") if b"=" in e)
     for name in (b"OMP_NUM_THREADS", b"ONEDNN_MAX_CPU_ISA"):
         check(name in env, "the worker has the engine's %s" % name.decode(), str(sorted(env)))
+    check(env.get(b"SPARKIFY_HUGE_PAGES") == b"off", "the worker has SPARKIFY_HUGE_PAGES=off",
+          str(env.get(b"SPARKIFY_HUGE_PAGES")))
+    # Its model's buffers (weights, the plan's activations) are mappings advised 'nh'.
+    advised, size_kb = [], 0
+    with open("/proc/%d/smaps" % workers[0]) as f:
+        for line in f:
+            if line.startswith("Size:"):
+                size_kb = int(line.split()[1])
+            elif line.startswith("VmFlags:") and " nh" in line and size_kb >= 8 << 10:
+                advised.append(size_kb)
+    check(len(advised) >= 1, "the worker's large buffers are in 4 KiB pages (--huge-pages off)",
+          str(advised))
     api = env.get(b"AWS_LAMBDA_RUNTIME_API", b"").decode()
     check(api.startswith("unix:/"), "the worker's AWS_LAMBDA_RUNTIME_API is a Unix socket", api)
     socket_path = api[5:]
@@ -280,9 +292,11 @@ def main():
         started.append(store)
         endpoint = "http://127.0.0.1:%d" % store.port
         t0 = time.monotonic()
-        # The engine's knobs (README) reach the worker; values that change nothing here.
+        # The engine's knobs (README) reach the worker: values that change nothing here, and
+        # its large buffers in 4 KiB pages (the cut-outs below run that way).
         fn_env = dict(base_env, AWS_ACCESS_KEY_ID=root_key, AWS_SECRET_ACCESS_KEY=root_secret,
-                      OMP_NUM_THREADS=str(len(os.sched_getaffinity(0))), ONEDNN_MAX_CPU_ISA="ALL")
+                      OMP_NUM_THREADS=str(len(os.sched_getaffinity(0))), ONEDNN_MAX_CPU_ISA="ALL",
+                      SPARKIFY_HUGE_PAGES="off")
         function = Process("sparkify function",
                            [args.sparkify, "function", "--listen", "127.0.0.1:0", "--size", "512",
                             "--bucket", BUCKET, "--s3-endpoint", endpoint, "--allow-private-fetch",

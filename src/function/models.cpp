@@ -11,6 +11,7 @@ Result<std::unique_ptr<ModelCache>> ModelCache::Open(const ModelCacheOptions& op
   so.input_size = options.default_size;
   so.num_threads = options.num_threads;
   so.precision = options.precision;
+  so.huge_pages = options.huge_pages;
   auto seg = vision::GraphSegmenter::Load(options.manifest_path, so);
   if (!seg.ok()) return seg.status();
   cache->default_size_ = (*seg)->input_size();

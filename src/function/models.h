@@ -30,6 +30,7 @@ struct ModelCacheOptions {
   int default_size = 0;       // 0: the manifest's default_size (1024 for IS-Net)
   int num_threads = 0;        // engine threads (vision::SegmenterOptions::num_threads)
   std::string precision = "fp32";  // vision::SegmenterOptions::precision
+  bool huge_pages = true;          // vision::SegmenterOptions::huge_pages
 };
 
 class ModelCache final : public SegmenterSource {

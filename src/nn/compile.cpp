@@ -337,7 +337,7 @@ class Compiler {
 
   Status AllocateArena() {
     uint64_t bytes = std::max<uint64_t>(plan_->memory.arena_bytes, 64);
-    plan_->arena = AllocateLarge(bytes);
+    plan_->arena = AllocateLarge(bytes, set_.huge_pages);
     if (!plan_->arena) {
       return Status::ResourceExhausted("cannot allocate " + std::to_string(bytes >> 20) +
                                        " MiB of activations");
@@ -637,7 +637,7 @@ class Compiler {
     Add(dnnl::reorder(out, plan_->output_user),
         {{DNNL_ARG_FROM, out}, {DNNL_ARG_TO, plan_->output_user}}, "output", "reorder", 0);
     if (scratch_need_ > 0) {
-      plan_->scratch = AllocateLarge(scratch_need_);
+      plan_->scratch = AllocateLarge(scratch_need_, set_.huge_pages);
       if (!plan_->scratch) throw std::bad_alloc();
       void* p = plan_->scratch.get();
       plan_->scratch_bytes = scratch_need_;

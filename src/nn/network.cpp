@@ -150,8 +150,11 @@ Result<std::unique_ptr<Network>> Network::Create(std::shared_ptr<const void> own
   s.winograd_compact_f6 = options.winograd_compact_f6;
   s.winograd_compact_many_blocks = options.winograd_compact_many_blocks;
   s.threads = options.threads > 0 ? options.threads : DefaultThreads();
+  s.huge_pages = options.huge_pages;
   omp_set_num_threads(s.threads);
-  impl->weights = std::make_unique<internal::WeightCache>(impl->graph, impl->engine);
+  impl->weights =
+      std::make_unique<internal::WeightCache>(impl->graph, impl->engine,
+                                              /*convert_onednn_winograd=*/true, options.huge_pages);
   return std::unique_ptr<Network>(new Network(std::move(impl)));
 }
 

@@ -99,6 +99,14 @@ struct NetworkOptions {
   bool winograd_compact_many_blocks = true;
   // OpenMP threads for oneDNN (process-wide). 0: DefaultThreads().
   int threads = 0;
+  // The activations, working memory and converted weights in transparent huge pages (where
+  // the kernel has them; AllocateLarge), else in 4 KiB pages. Huge pages make the forward
+  // faster (fewer TLB misses: ~2% at 1024 on a Zen 3), and on most machines their first touch
+  // is cheaper too. On a virtual machine whose balloon reports free memory to the host
+  // (Firecracker's free page reporting), a huge page never touched before costs 2.7-4.5 ms/MB
+  // there against 0.5-0.8 ms/MB in 4 KiB pages: false made the function's cold start 0.1-0.3 s
+  // shorter on such a guest (BENCHMARKS.md). Default: true.
+  bool huge_pages = true;
   // Plans kept for sizes other than the most recent (each holds its activation arena).
   int max_cached_plans = 2;
 };

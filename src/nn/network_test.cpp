@@ -4,12 +4,17 @@
 
 #include <sched.h>
 
+#include <cstdint>
+#include <fstream>
+#include <sstream>
+
 #include <cmath>
 #include <cstdlib>
 #include <string>
 #include <tuple>
 #include <vector>
 
+#include "nn/internal/compile.h"
 #include "nn/internal/winograd_conv.h"
 #include "nn/test_util.h"
 
@@ -88,6 +93,38 @@ TEST(NetworkTest, OmpNumThreadsCapsTheDefaultThreads) {
     setenv("OMP_NUM_THREADS", saved.c_str(), 1);
   } else {
     unsetenv("OMP_NUM_THREADS");
+  }
+}
+
+// The VmFlags line of the mapping that holds `p`, from /proc/self/smaps.
+std::string VmFlagsOf(const void* p) {
+  std::ifstream smaps("/proc/self/smaps");
+  const auto at = reinterpret_cast<uintptr_t>(p);
+  bool inside = false;
+  for (std::string line; std::getline(smaps, line);) {
+    uintptr_t from = 0, to = 0;
+    char dash = 0;
+    std::istringstream head(line);
+    if (head >> std::hex >> from >> dash >> to && dash == '-') {
+      inside = from <= at && at < to;
+    } else if (inside && line.rfind("VmFlags:", 0) == 0) {
+      return line;
+    }
+  }
+  return "";
+}
+
+TEST(NetworkTest, LargeBuffersAskForHugePagesOrNot) {
+  for (bool huge : {true, false}) {
+    std::shared_ptr<void> m = internal::AllocateLarge(5u << 20, huge);
+    ASSERT_NE(m, nullptr);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(m.get()) % (2u << 20), 0u);  // huge-page aligned
+    static_cast<char*>(m.get())[(5u << 20) - 1] = 1;                   // the whole size is there
+    const std::string flags = VmFlagsOf(m.get());
+    ASSERT_FALSE(flags.empty());
+    // hg: MADV_HUGEPAGE; nh: MADV_NOHUGEPAGE (proc(5)).
+    EXPECT_NE(flags.find(huge ? " hg" : " nh"), std::string::npos) << huge << ": " << flags;
+    EXPECT_EQ(flags.find(huge ? " nh" : " hg"), std::string::npos) << huge << ": " << flags;
   }
 }
 

@@ -16,7 +16,7 @@ using dnnl::memory;
 using tag = memory::format_tag;
 using dt = memory::data_type;
 
-std::shared_ptr<void> AllocateLarge(size_t bytes) {
+std::shared_ptr<void> AllocateLarge(size_t bytes, bool huge_pages) {
   constexpr size_t kHuge = 2u << 20;
   size_t size = (std::max<size_t>(bytes, 1) + kHuge - 1) / kHuge * kHuge;
   // Over-map by one huge page so the block can start on a huge-page boundary.
@@ -28,7 +28,9 @@ std::shared_ptr<void> AllocateLarge(size_t bytes) {
   if (head > 0) ::munmap(raw, head);
   if (kHuge - head > 0) ::munmap(reinterpret_cast<char*>(start) + size, kHuge - head);
   void* p = reinterpret_cast<void*>(start);
-  ::madvise(p, size, MADV_HUGEPAGE);  // advice only: 4 KiB pages if the kernel has none
+  // Advice only: 4 KiB pages if the kernel has no huge ones. NOHUGEPAGE keeps a system set to
+  // `always` from giving them anyway.
+  ::madvise(p, size, huge_pages ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
   return std::shared_ptr<void>(p, [size](void* q) { ::munmap(q, size); });
 }
 
@@ -36,7 +38,7 @@ void* WeightCache::Take(size_t bytes) {
   bytes = (bytes + 63) / 64 * 64;
   if (chunks_.empty() || chunk_used_ + bytes > chunk_size_) {
     chunk_size_ = std::max<size_t>(bytes, 32u << 20);
-    auto chunk = AllocateLarge(chunk_size_);
+    auto chunk = AllocateLarge(chunk_size_, huge_pages_);
     if (!chunk) throw std::bad_alloc();
     chunks_.push_back(std::move(chunk));
     chunk_used_ = 0;
@@ -47,10 +49,10 @@ void* WeightCache::Take(size_t bytes) {
   return p;
 }
 
-void* WeightCache::Buffer::Reserve(size_t need) {
+void* WeightCache::Buffer::Reserve(size_t need, bool huge_pages) {
   if (need > bytes) {
     mem = {};  // the old one goes first: the peak holds one
-    mem = AllocateLarge(need);
+    mem = AllocateLarge(need, huge_pages);
     if (!mem) {
       bytes = 0;
       throw std::bad_alloc();
@@ -83,7 +85,8 @@ size_t PlainBytes(const Graph& g, int id) {
 float* WeightCache::Plain(int id) {
   const size_t n = static_cast<size_t>(graph_.weights[static_cast<size_t>(id)].elements());
   void* lent = FromLoan(0, n * sizeof(float));
-  auto* plain = static_cast<float*>(lent != nullptr ? lent : plain_.Reserve(n * sizeof(float)));
+  auto* plain =
+      static_cast<float*>(lent != nullptr ? lent : plain_.Reserve(n * sizeof(float), huge_pages_));
   graph_.CopyWeight(id, plain);
   return plain;
 }
@@ -106,7 +109,7 @@ dnnl::memory WeightCache::Weights(int id, const memory::dims& dims, const memory
     pd.emplace(engine_, plain.get_desc(), engine_, md, attr);
     if (size_t need = pd->scratchpad_desc().get_size(); need > 0) {
       scratch = FromLoan(PlainBytes(graph_, id), need);
-      if (scratch == nullptr) scratch = scratch_.Reserve(need);
+      if (scratch == nullptr) scratch = scratch_.Reserve(need, huge_pages_);
     }
   }
   memory mem(md, engine_, Take(md.get_size()));

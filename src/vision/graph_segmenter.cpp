@@ -82,6 +82,7 @@ Result<std::unique_ptr<GraphSegmenter>> GraphSegmenter::Load(const std::string& 
     no.winograd = options.winograd;
     no.own_winograd = options.own_winograd;
     no.winograd_compact = options.winograd_compact;
+    no.huge_pages = options.huge_pages;
     if (!options.winograd_f6) {
       no.winograd_f6_share = std::numeric_limits<double>::infinity();
       no.winograd_compact_f6 = false;

@@ -51,6 +51,8 @@ struct SegmenterOptions {
   bool winograd_f6 = true;
   // Deep Winograd layers keep fp16 3x3 weights (nn::NetworkOptions::winograd_compact).
   bool winograd_compact = true;
+  // The engine's large buffers in transparent huge pages (nn::NetworkOptions::huge_pages).
+  bool huge_pages = true;
 };
 
 class GraphSegmenter final : public Segmenter {

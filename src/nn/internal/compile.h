@@ -29,12 +29,13 @@ struct Settings {
   bool winograd_compact_f6 = true;        // NetworkOptions::winograd_compact_f6
   bool winograd_compact_many_blocks = true;  // NetworkOptions::winograd_compact_many_blocks
   int threads = 1;                        // for steps of our own (oneDNN's are set globally)
+  bool huge_pages = true;                 // NetworkOptions::huge_pages
 };
 
-// Large zeroed memory for activations and weights, in transparent huge pages where the
-// kernel gives them: a first touch costs one fault per 2 MiB instead of per 4 KiB (which is
-// most of a cold start on a virtual machine). Null when out of memory.
-std::shared_ptr<void> AllocateLarge(size_t bytes);
+// Large zeroed memory for activations and weights, 2 MiB-aligned, in transparent huge pages
+// where the kernel gives them (`huge_pages`; else advised never to be: NetworkOptions::
+// huge_pages says when each is better). Null when out of memory.
+std::shared_ptr<void> AllocateLarge(size_t bytes, bool huge_pages = true);
 
 // Weights converted from the file into the layouts the primitives ask for, each once, in
 // large shared chunks. Not thread-safe: the network calls it under its lock.
@@ -42,8 +43,13 @@ class WeightCache {
  public:
   // `convert_onednn_winograd`: oneDNN's Winograd layouts converted by winograd_weights.h
   // (false: by oneDNN's reorder, as a test compares).
-  WeightCache(const Graph& graph, const dnnl::engine& engine, bool convert_onednn_winograd = true)
-      : graph_(graph), engine_(engine), convert_onednn_winograd_(convert_onednn_winograd) {}
+  // `huge_pages`: AllocateLarge's, for the chunks and buffers.
+  WeightCache(const Graph& graph, const dnnl::engine& engine, bool convert_onednn_winograd = true,
+              bool huge_pages = true)
+      : graph_(graph),
+        engine_(engine),
+        convert_onednn_winograd_(convert_onednn_winograd),
+        huge_pages_(huge_pages) {}
 
   // The Conv weight `id` (plain dims `dims`, oihw or goihw) in the layout `md`.
   dnnl::memory Weights(int id, const dnnl::memory::dims& dims, const dnnl::memory::desc& md);
@@ -100,6 +106,7 @@ class WeightCache {
   const Graph& graph_;
   dnnl::engine engine_;
   bool convert_onednn_winograd_;
+  bool huge_pages_;
   std::vector<Entry> entries_;
   std::vector<std::shared_ptr<void>> chunks_;
   size_t chunk_used_ = 0, chunk_size_ = 0;
@@ -110,7 +117,7 @@ class WeightCache {
   struct Buffer {
     std::shared_ptr<void> mem;
     size_t bytes = 0;
-    void* Reserve(size_t need);
+    void* Reserve(size_t need, bool huge_pages);
   };
   Buffer plain_, scratch_;
   // `need` bytes at `offset` of the loan, or null where they do not fit (or nothing is lent).

@@ -326,6 +326,9 @@ class TemplateTest(unittest.TestCase):
         env = p["Environment"]["Variables"]
         self.assertEqual(env["SPARKIFY_BUCKET"].value, "Bucket")
         self.assertEqual(env["SPARKIFY_HUGE_PAGES"].value, "HugePages")
+        self.assertEqual(env["GLIBC_TUNABLES"].name, "If")
+        self.assertEqual(env["GLIBC_TUNABLES"].value,
+                         ["SmallPages", "glibc.malloc.hugetlb=0", "glibc.malloc.hugetlb=1"])
         self.assertEqual(self.t["Parameters"]["HugePages"]["AllowedValues"], ["on", "off"])
         for name in env:
             self.assertFalse(name.startswith("AWS_"), "Lambda sets the role's credentials")

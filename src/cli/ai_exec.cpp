@@ -32,9 +32,11 @@ int ExecAi(int argc, char** argv) {
   args.push_back(path.data());
   for (int i = 1; i < argc; ++i) args.push_back(argv[i]);
   args.push_back(nullptr);
-  // The processes that run the model get malloc in huge pages (common/heap.h): glibc reads
-  // its tunables only when a program starts, so they are set here, before it does.
-  if (std::strcmp(argv[1], "function") == 0 || std::strcmp(argv[1], "segment") == 0) {
+  // The processes that run the model get malloc in huge pages (common/heap.h) unless they
+  // asked for small ones: glibc reads its tunables only when a program starts, so they are
+  // set here, before it does.
+  if ((std::strcmp(argv[1], "function") == 0 || std::strcmp(argv[1], "segment") == 0) &&
+      !HugePagesOff(argc, argv, std::getenv("SPARKIFY_HUGE_PAGES"))) {
     const char* current = std::getenv(kGlibcTunables);
     std::string tunables = TunablesWithHugePageMalloc(current ? current : "");
     ::setenv(kGlibcTunables, tunables.c_str(), 1);

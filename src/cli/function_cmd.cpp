@@ -77,10 +77,15 @@ std::vector<std::string> WorkerEnvironment(const FunctionConfig& c, const std::s
       "SPARKIFY_S3_ENDPOINT=" + c.s3_endpoint,
       "SPARKIFY_ALLOW_PRIVATE_FETCH=" + std::string(c.allow_private_fetch ? "1" : "0"),
       "AWS_REGION=" + c.region,
-      // malloc in huge pages (common/heap.h), whether or not this process was started with it
-      std::string(kGlibcTunables) + "=" +
-          TunablesWithHugePageMalloc(Env(kGlibcTunables).value_or("")),
   };
+  // malloc in huge pages (common/heap.h), whether or not this process was started with it;
+  // with --huge-pages off, glibc's tunables as they are (small pages, or the user's choice).
+  const std::string tunables = Env(kGlibcTunables).value_or("");
+  if (c.huge_pages == "off") {
+    if (!tunables.empty()) env.push_back(std::string(kGlibcTunables) + "=" + tunables);
+  } else {
+    env.push_back(std::string(kGlibcTunables) + "=" + TunablesWithHugePageMalloc(tunables));
+  }
   // And the engine's own knobs (README): a thread cap, the AVX2 cap.
   for (const char* name : {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
                            "PATH", "HOME", "TMPDIR", "TZ", "LANG", "SPDLOG_LEVEL", "SSL_CERT_FILE",
@@ -192,9 +197,10 @@ void AddModelOptions(CLI::App* cmd, FunctionConfig* config) {
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
   cmd->add_option("--huge-pages", config->huge_pages,
-                  "The engine's activations and weights in transparent huge pages: on (a "
-                  "faster forward), or off (a cold start 0.1-0.3 s shorter on a virtual "
-                  "machine whose balloon gives free memory back to the host, e.g. Firecracker)")
+                  "The engine's activations and converted weights, and malloc's memory, in "
+                  "transparent huge pages: on (a faster forward), or off (4 KiB pages: a cold "
+                  "start 0.1-0.35 s shorter on a virtual machine whose balloon gives free memory "
+                  "back to the host, e.g. Firecracker)")
       ->envname("SPARKIFY_HUGE_PAGES")
       ->check(CLI::IsMember({"on", "off"}))
       ->capture_default_str();

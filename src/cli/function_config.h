@@ -2,7 +2,7 @@
 // emulator (the parent) and the Lambda worker, which receives it through its environment:
 //
 //   flag                   variable                      default
-//   --model MANIFEST       SPARKIFY_MODEL $SPARKIFY_CACHE/models/isnet-general-medium/manifest.json
+//   --model MANIFEST       SPARKIFY_MODEL                $SPARKIFY_CACHE/models/.../manifest.json
 //   --size N               SPARKIFY_MODEL_SIZE           the manifest's (1024)
 //   --precision P          SPARKIFY_PRECISION            fp32 (or bf16, where offered)
 //   --threshold T          SPARKIFY_THRESHOLD            0.10

@@ -9,12 +9,8 @@ namespace {
 
 std::vector<std::string> BaseEnvironment() {
   std::vector<std::string> env;
-  // The engine's knobs reach the function (README): a thread cap, the AVX2 cap, huge pages or
-  // not, and glibc's tunables (the function adds malloc in huge pages to them, keeping a
-  // setting of yours).
   for (const char* name : {"PATH", "HOME", "TMPDIR", "TZ", "LANG", "SPDLOG_LEVEL", "SPARKIFY_CACHE",
-                           "SSL_CERT_FILE", "SSL_CERT_DIR", "OMP_NUM_THREADS", "ONEDNN_MAX_CPU_ISA",
-                           "GLIBC_TUNABLES", "SPARKIFY_HUGE_PAGES"}) {
+                           "SSL_CERT_FILE", "SSL_CERT_DIR"}) {
     if (auto v = Env(name)) env.push_back(std::string(name) + "=" + *v);
   }
   return env;
@@ -94,6 +90,12 @@ process::SpawnSpec FunctionSpec(const UpFlags& f, const std::string& dir, const 
   function.argv.push_back("--workers");
   function.argv.push_back(std::to_string(f.function_workers));
   function.env = BaseEnvironment();
+  // The engine's knobs (README): a thread cap, the AVX2 cap, huge pages or not, and glibc's
+  // tunables (the function adds malloc in huge pages to them, keeping a setting of yours).
+  for (const char* name :
+       {"OMP_NUM_THREADS", "ONEDNN_MAX_CPU_ISA", "SPARKIFY_HUGE_PAGES", "GLIBC_TUNABLES"}) {
+    if (auto v = Env(name)) function.env.push_back(std::string(name) + "=" + *v);
+  }
   AddKey(&function.env, "AWS_", keys.function.access_key_id, keys.function.secret_access_key);
   sigv4::Credentials throwaway = iam::GenerateCredentials();
   AddKey(&function.env, "SPARKIFY_ROOT_", throwaway.access_key_id, throwaway.secret_access_key);

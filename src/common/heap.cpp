@@ -26,4 +26,13 @@ std::string TunablesWithHugePageMalloc(std::string_view current) {
   return out;
 }
 
+bool HugePagesOff(int argc, const char* const* argv, const char* huge_pages_env) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    if (a == "--huge-pages" && i + 1 < argc) return std::string_view(argv[i + 1]) == "off";
+    if (a.substr(0, 13) == "--huge-pages=") return a.substr(13) == "off";
+  }
+  return huge_pages_env != nullptr && std::string_view(huge_pages_env) == "off";
+}
+
 }  // namespace sparkify

@@ -28,4 +28,10 @@ inline constexpr const char* kGlibcTunables = "GLIBC_TUNABLES";
 // the input blob, masks, oneDNN's buffers): ~37,000 faults, 0.3-0.4 s.
 std::string TunablesWithHugePageMalloc(std::string_view current);
 
+// Whether a model process asked for 4 KiB pages: `--huge-pages off` (or `--huge-pages=off`)
+// among `args`, else SPARKIFY_HUGE_PAGES=off (`huge_pages_env`, null when unset). Then it gets
+// no glibc.malloc.hugetlb of ours either (the engine's buffers and malloc's alike in small
+// pages; a hugetlb setting of the user's own still stands).
+bool HugePagesOff(int argc, const char* const* argv, const char* huge_pages_env);
+
 }  // namespace sparkify

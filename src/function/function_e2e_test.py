@@ -156,6 +156,8 @@ def check_private_runtime_api(function):
         check(name in env, "the worker has the engine's %s" % name.decode(), str(sorted(env)))
     check(env.get(b"SPARKIFY_HUGE_PAGES") == b"off", "the worker has SPARKIFY_HUGE_PAGES=off",
           str(env.get(b"SPARKIFY_HUGE_PAGES")))
+    check(b"hugetlb=1" not in env.get(b"GLIBC_TUNABLES", b""),
+          "with it, no malloc in huge pages either", str(env.get(b"GLIBC_TUNABLES")))
     # Its model's buffers (weights, the plan's activations) are mappings advised 'nh'.
     advised, size_kb = [], 0
     with open("/proc/%d/smaps" % workers[0]) as f:

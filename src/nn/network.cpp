@@ -41,12 +41,14 @@ int CpusAvailable() {
 int DefaultThreads() {
   int n = CpusAvailable();
   // OpenMP's form: a positive number, or a list for nested levels ("4,2"), of which the first
-  // is ours. Anything else is not a cap (libgomp warns about it itself).
+  // is ours; blanks around it allowed. Anything else is not a cap (libgomp warns about it).
   if (const char* v = std::getenv("OMP_NUM_THREADS"); v != nullptr) {
     char* end = nullptr;
     errno = 0;
     const long cap = std::strtol(v, &end, 10);
-    if (end != v && (*end == '\0' || *end == ',') && errno == 0 && cap > 0) {
+    while (end != v && (*end == ' ' || *end == '\t')) ++end;
+    const bool listed = end != v && *end == ',' && end[1] >= '0' && end[1] <= '9';
+    if (end != v && (*end == '\0' || listed) && errno == 0 && cap > 0) {
       n = static_cast<int>(std::min<long>(n, cap));
     }
   }

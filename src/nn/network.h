@@ -31,8 +31,9 @@ enum class Precision {
 std::string_view PrecisionName(Precision p);
 
 // The engine's threads when NetworkOptions::threads is 0: the CPUs this process may run on
-// (its affinity), at most OMP_NUM_THREADS when that starts with a positive number. (The engine
-// sets OpenMP's thread count itself, which would otherwise override the variable.)
+// (its affinity), at most OMP_NUM_THREADS when that is a positive number (or a list, "4,2",
+// whose first entry counts). (The engine sets OpenMP's thread count itself, which would
+// otherwise override the variable.)
 int DefaultThreads();
 // Parses "fp32" / "bf16"; InvalidArgument otherwise.
 Result<Precision> ParsePrecision(std::string_view name);
@@ -101,11 +102,11 @@ struct NetworkOptions {
   int threads = 0;
   // The activations, working memory and converted weights in transparent huge pages (where
   // the kernel has them; AllocateLarge), else in 4 KiB pages. Huge pages make the forward
-  // faster (fewer TLB misses: ~2% at 1024 on a Zen 3), and on most machines their first touch
-  // is cheaper too. On a virtual machine whose balloon reports free memory to the host
-  // (Firecracker's free page reporting), a huge page never touched before costs 2.7-4.5 ms/MB
-  // there against 0.5-0.8 ms/MB in 4 KiB pages: false made the function's cold start 0.1-0.3 s
-  // shorter on such a guest (BENCHMARKS.md). Default: true.
+  // faster (fewer TLB misses: 0-2% at 1024 on a Zen 3), and on one of the two VMs we measured
+  // their first touch was cheaper too. On a virtual machine whose balloon reports free memory to
+  // the host (Firecracker's free page reporting), a huge page never touched before costs 2.7-4.5
+  // ms/MB there against 0.5-0.8 ms/MB in 4 KiB pages: false made the function's cold start 0.1-0.35
+  // s shorter on such a guest (BENCHMARKS.md). Default: true.
   bool huge_pages = true;
   // Plans kept for sizes other than the most recent (each holds its activation arena).
   int max_cached_plans = 2;

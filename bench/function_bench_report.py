@@ -137,7 +137,8 @@ def main():
         return [r[key] for im in x["images"] for r in im["runs"]] if x else []
 
     p("engines: ours = src/nn on oneDNN (C++; isa %s) vs onnxruntime-node %s (%s, CPU EP, graph "
-      "opt 'all', its own kernels for all this CPU has, never capped); %d threads each; the same IS-Net graph "
+      "opt 'all', its own kernels for all this CPU has, never capped); %d threads each; the "
+      "same IS-Net graph "
       "(ours: the sparkify-graph exported from the fp32 ONNX onnxruntime runs) and the same "
       "input blobs" % (any_ours.get("isa", "?"), any_ort["ort"] if any_ort else "?",
                        any_ort["node"] if any_ort else "?", any_ours["threads"]))

@@ -86,7 +86,8 @@ std::vector<std::string> WorkerEnvironment(const FunctionConfig& c, const std::s
   } else {
     env.push_back(std::string(kGlibcTunables) + "=" + TunablesWithHugePageMalloc(tunables));
   }
-  // And the engine's own knobs (README): a thread cap, the AVX2 cap.
+  // The S3 credentials, a few basics, and the engine's own knobs (README): a thread cap, the
+  // AVX2 cap.
   for (const char* name : {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
                            "PATH", "HOME", "TMPDIR", "TZ", "LANG", "SPDLOG_LEVEL", "SSL_CERT_FILE",
                            "SSL_CERT_DIR", "OMP_NUM_THREADS", "ONEDNN_MAX_CPU_ISA"}) {

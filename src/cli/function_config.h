@@ -19,6 +19,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <optional>
 #include <string>
 
 #include "cli/env.h"  // DefaultModelManifest
@@ -45,6 +46,13 @@ void AddModelOptions(CLI::App* cmd, FunctionConfig* config);
 // the Runtime API until it goes away. A bad configuration or model is reported to
 // /runtime/init/error and exits 1. Returns the exit code.
 int RunFunctionWorker(const std::string& runtime_api, const FunctionConfig& config);
+
+// `sparkify function`'s flags or variables did not parse (CLI11's error `e`, thrown by `app`'s
+// parse). In worker mode (AWS_LAMBDA_RUNTIME_API set, `function` the subcommand) the Runtime
+// API is told, as Runtime.ConfigError naming the variable that holds the bad value, since a
+// Lambda's variables are where its configuration lives; returns the exit code. Otherwise
+// (help, another subcommand, no Runtime API) does nothing and returns nullopt.
+std::optional<int> ReportWorkerParseError(const CLI::App& app, const CLI::ParseError& e);
 
 // The line the worker prints on stderr once its model is loaded, and the one for a failed
 // start-up; the local emulator watches for them before saying it listens.

@@ -86,6 +86,31 @@ class InvocationLog {
 
 }  // namespace
 
+std::optional<int> ReportWorkerParseError(const CLI::App& app, const CLI::ParseError& e) {
+  const auto api = Env("AWS_LAMBDA_RUNTIME_API");
+  if (!api || e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return std::nullopt;
+  const CLI::App* function = nullptr;
+  try {
+    function = app.get_subcommand("function");
+  } catch (const CLI::OptionNotFound&) {
+    return std::nullopt;
+  }
+  if (!function->parsed()) return std::nullopt;
+  // CLI11 names the flag ("--huge-pages: yes not in {on,off}"); a Lambda's configuration is
+  // its variables, so name the one that holds the value.
+  const std::string what = e.what();
+  std::string from;
+  for (const CLI::Option* opt : function->get_options()) {
+    const std::string var = opt->get_envname();
+    if (var.empty() || what.rfind(opt->get_name() + ":", 0) != 0) continue;
+    if (auto value = Env(var)) {
+      from = " (" + var + "=\"" + value->substr(0, 80) + (value->size() > 80 ? "..." : "") +
+             "\" in the function's environment)";
+    }
+  }
+  return InitFailed(*api, "Runtime.ConfigError", "bad configuration: " + what + from);
+}
+
 int RunFunctionWorker(const std::string& api, const FunctionConfig& config) {
   if (config.bucket.empty()) {
     return InitFailed(api, "Runtime.ConfigError",

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
+#include "cli/function_config.h"
 
 int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::info);
@@ -16,6 +17,12 @@ int main(int argc, char** argv) {
   sparkify::cli::RegisterFunction(app, &exit_code);
   sparkify::cli::RegisterSegment(app, &exit_code);
   sparkify::cli::RegisterWeb(app, &exit_code);
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // As a Lambda worker, a bad variable is reported to the Runtime API, not only printed.
+    if (auto code = sparkify::cli::ReportWorkerParseError(app, e)) return *code;
+    return app.exit(e);
+  }
   return exit_code;
 }

@@ -104,6 +104,46 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class RuntimeApiRecorder(http.server.BaseHTTPRequestHandler):
+    """A Lambda Runtime API that only records what a worker posts (its init error)."""
+    posts = []
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        RuntimeApiRecorder.posts.append((self.path, self.headers.get(
+            "Lambda-Runtime-Function-Error-Type"), body.decode("utf-8", "replace")))
+        self.send_response(202)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *args):
+        pass
+
+
+def check_worker_config_error(sparkify, env):
+    """A bad variable in a Lambda worker's environment reaches /runtime/init/error, named."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RuntimeApiRecorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        worker_env = dict(env, AWS_LAMBDA_RUNTIME_API="127.0.0.1:%d" % server.server_port,
+                          SPARKIFY_HUGE_PAGES="yes")
+        r = subprocess.run([sparkify, "function"], env=worker_env, capture_output=True,
+                           text=True, timeout=60)
+    finally:
+        server.shutdown()
+    posts = RuntimeApiRecorder.posts
+    check(r.returncode == 1 and len(posts) == 1 and
+          posts[0][0] == "/2018-06-01/runtime/init/error" and
+          posts[0][1] == "Runtime.ConfigError", "a bad variable in the Lambda worker: "
+          "exit 1 after one /runtime/init/error (Runtime.ConfigError)", "%s\n%s" % (r, posts))
+    answer = json.loads(posts[0][2])
+    check(answer["errorType"] == "Runtime.ConfigError" and
+          'SPARKIFY_HUGE_PAGES="yes"' in answer["errorMessage"] and
+          "--huge-pages" in answer["errorMessage"],
+          "the init error names the variable and its value", posts[0][2])
+
+
 def children(pid):
     """Pids of the direct children of `pid`."""
     out = []
@@ -456,6 +496,8 @@ def main():
                            capture_output=True, text=True, timeout=60)
         check("X-Amz-Function-Error: Unhandled" in r.stdout and "Runtime.ModelError" in r.stdout,
               "missing model: invokes answer the init error", r.stdout)
+
+        check_worker_config_error(args.sparkify, fn_env)
 
         # `sparkify segment`: batch cut-outs, JSON summary, non-zero exit when one fails.
         notes = os.path.join(work, "notes.txt")

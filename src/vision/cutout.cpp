@@ -33,7 +33,7 @@ Result<CutOutResult> CutOut(const Image& image, const Mask& mask, const CutOutOp
   result.quality = ScoreMask(mask);
   Image rgba;
   try {
-    const Mask used = options.refine ? RefineMask(mask) : mask;
+    const Mask used = options.refine ? RefineMask(mask, {}, &image) : mask;
     Image source = image;
     if (options.refine) {
       SPARKIFY_ASSIGN_OR_RETURN(source, DecontaminateEdges(image, used));

@@ -6,7 +6,10 @@
 //   1. harden: alpha below `low` -> 0, above `high` -> 1, a smooth step between (fog inside
 //      the subject and a faint halo outside go; the edge stays where the model put it);
 //   2. holes: background enclosed by the subject (alpha >= 0.5; not touching the image's
-//      edge) smaller than `max_hole` of the subject's area is filled;
+//      edge) smaller than `max_hole` of the subject's area is filled; given the photo, not
+//      where the model puts most of the hole below `low` and its colours are nearer the open
+//      background's near it than the subject's around it (a gap between two limbs that the
+//      mask closed stays open);
 //   3. islands: components of the subject (8-connected, after an opening of the band's width
 //      so that thin bridges do not join them) smaller than `min_island` of the largest go; so
 //      do half-certain pixels (0 < alpha < 1 after step 1) farther than three band widths from
@@ -35,8 +38,9 @@ struct RefineOptions {
   double feather = 0;
 };
 
-// The refined mask, the same size as `raw`. An empty mask comes back empty.
-Mask RefineMask(const Mask& raw, const RefineOptions& options = {});
+// The refined mask, the same size as `raw`. An empty mask comes back empty. `image`: the
+// photo the mask is of (8-bit RGB or RGBA, the mask's size; otherwise not used), for step 2.
+Mask RefineMask(const Mask& raw, const RefineOptions& options = {}, const Image* image = nullptr);
 
 // `image` (8-bit RGB or RGBA) with the colours under the soft edge of `alpha` replaced as
 // above; alpha channel, if any, unchanged. InvalidArgument when the sizes differ.

@@ -176,6 +176,68 @@ TEST(RefineTest, SpecksGoSmallHolesCloseLargeHolesStay) {
   EXPECT_GT(r.alpha.at<float>(120, 60), 0.99f);
 }
 
+// Two dark legs over a light background, joined at the hooves: the gap between them is
+// enclosed. In the photo, `gap` is the background's light colour (the legs stand apart, as the
+// horse's front legs of horse.png) or the legs' dark one (a spot on one subject); the mask has
+// the gap at `gap_alpha`.
+struct Legs {
+  Image image;
+  Mask mask;
+};
+
+Legs MakeLegs(cv::Vec3b gap, float gap_alpha) {
+  Legs l;
+  l.image.pixels = cv::Mat(kSide, kSide, CV_8UC3, cv::Scalar(235, 240, 238));
+  l.mask.alpha = cv::Mat::zeros(kSide, kSide, CV_32F);
+  const cv::Rect body(40, 30, 160, 60), left(80, 90, 20, 110), right(120, 90, 20, 110);
+  const cv::Rect hooves(80, 200, 60, 14), between(100, 90, 20, 110);
+  std::mt19937 rng(3);
+  std::uniform_int_distribution<int> tex(0, 30);
+  for (const cv::Rect& r : {body, left, right, hooves}) {
+    l.mask.alpha(r).setTo(1.0f);
+    for (int y = r.y; y < r.y + r.height; ++y) {
+      for (int x = r.x; x < r.x + r.width; ++x) {
+        const uint8_t v = static_cast<uint8_t>(20 + tex(rng));
+        l.image.pixels.at<cv::Vec3b>(y, x) = cv::Vec3b(v, v, v);
+      }
+    }
+  }
+  l.image.pixels(between).setTo(cv::Scalar(gap[0], gap[1], gap[2]));
+  l.mask.alpha(between).setTo(gap_alpha);
+  cv::GaussianBlur(l.mask.alpha, l.mask.alpha, cv::Size(0, 0), 1.0);
+  return l;
+}
+
+TEST(RefineTest, AGapTheMaskClosedStaysOpenWhereThePhotoShowsTheBackground) {
+  const cv::Vec3b light(236, 241, 237), dark(30, 30, 30);
+  const RefineOptions o{.max_hole = 0.2, .feather = 0.7};
+  {  // The model is sure of the gap and the photo shows the background there: open.
+    const Legs l = MakeLegs(light, 0.0f);
+    EXPECT_LT(RefineMask(l.mask, o, &l.image).alpha.at<float>(150, 110), 0.01f);
+    // Without the photo (or with one of another size), as before: filled.
+    EXPECT_GT(RefineMask(l.mask, o).alpha.at<float>(150, 110), 0.99f);
+    Image small;
+    small.pixels = l.image.pixels(cv::Rect(0, 0, 100, 100)).clone();
+    EXPECT_GT(RefineMask(l.mask, o, &small).alpha.at<float>(150, 110), 0.99f);
+  }
+  {  // The photo shows the subject's colour there: a hole the model left in it, filled.
+    const Legs l = MakeLegs(dark, 0.0f);
+    EXPECT_GT(RefineMask(l.mask, o, &l.image).alpha.at<float>(150, 110), 0.99f);
+  }
+  {  // The model half-sees the subject there (0.4: below 0.5 after hardening, but above its
+     // `low`): filled though it has the background's colour (logo.png's white stroke at 320).
+    const Legs l = MakeLegs(light, 0.4f);
+    EXPECT_GT(RefineMask(l.mask, o, &l.image).alpha.at<float>(150, 110), 0.99f);
+  }
+  // The legs and body themselves are subject either way.
+  const Legs l = MakeLegs(light, 0.0f);
+  const Mask r = RefineMask(l.mask, o, &l.image);
+  EXPECT_GT(r.alpha.at<float>(150, 90), 0.99f);
+  EXPECT_GT(r.alpha.at<float>(150, 130), 0.99f);
+  EXPECT_GT(r.alpha.at<float>(60, 120), 0.99f);
+  EXPECT_LT(r.alpha.at<float>(150, 20), 0.01f);
+}
+
 TEST(RefineTest, EdgeColoursComeFromTheSubjectNotTheOldBackground) {
   // A red disk composited over a green/blue textured background.
   Mask truth = Disk(kSide, 120, 120, 60);
@@ -449,6 +511,43 @@ TEST(RefineOnTheModelTest, KnownAlphaOverTexturesComesBackWithoutHaloOrFog) {
     EXPECT_GT(Interior(truth, refined), 0.99);
     EXPECT_TRUE(ScoreMask(*raw).subject) << "a clean subject is cut out";
   }
+}
+
+// horse.png's front legs stand apart, the photo's white between them down to the hooves; at
+// 320 the model's mask joins the hooves, and filling the gap it closed put a white sliver
+// between the legs of every collage with the horse.
+TEST(RefineOnTheModelTest, TheHorsesFrontLegsStayApartAt320) {
+  auto segmenter = GraphSegmenter::Load(testing::ModelManifestPath(), {.input_size = 320});
+  ASSERT_TRUE(segmenter.ok()) << segmenter.status().ToString();
+  Result<Image> horse = DecodeImage(testing::ReadFile(testing::SamplePath("horse.png")));
+  ASSERT_TRUE(horse.ok());
+  Result<Mask> raw = (*segmenter)->Saliency(*horse);
+  ASSERT_TRUE(raw.ok()) << raw.status().ToString();
+  // The photo's white pixels between the legs (its legs' inner edges, x 250-265, over the
+  // lower leg, y 250-300), at least 2 pixels from any dark one.
+  cv::Mat grey;
+  cv::cvtColor(horse->pixels, grey, horse->has_alpha() ? cv::COLOR_RGBA2GRAY : cv::COLOR_RGB2GRAY);
+  cv::Mat white;
+  cv::erode(grey > 200, white, cv::Mat::ones(5, 5, CV_8U));
+  const cv::Rect gap(250, 250, 16, 51);
+  const int between = cv::countNonZero(white(gap));
+  ASSERT_GT(between, 20) << "the sample's legs have white between them";
+  const Mask with_photo = RefineMask(*raw, {}, &*horse);
+  const Mask without = RefineMask(*raw);
+  double open = 0, filled = 0;
+  for (int y = gap.y; y < gap.y + gap.height; ++y) {
+    for (int x = gap.x; x < gap.x + gap.width; ++x) {
+      if (white.at<uint8_t>(y, x) == 0) continue;
+      open += with_photo.alpha.at<float>(y, x) < 0.1f;
+      filled += without.alpha.at<float>(y, x) > 0.9f;
+    }
+  }
+  std::printf(
+      "[ holes  ] horse.png at 320: %d white pixels between the legs, %.0f transparent "
+      "(%.0f opaque without the photo)\n",
+      between, open, filled);
+  EXPECT_GE(open, 0.95 * between);
+  EXPECT_GT(filled, 0.5 * between) << "the mask closes the gap (else this tests nothing)";
 }
 
 }  // namespace

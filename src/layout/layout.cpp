@@ -211,32 +211,78 @@ void Sparkle(double x, double y, double arm, const Stroke& style, std::vector<St
   out.push_back(b);
 }
 
+// How far (x, y) is from the placement's rotated box: 0 inside it.
+double DistanceToBox(const Placement& p, double x, double y) {
+  const double t = p.rotation * kPi / 180;
+  // Into the box's own axes (rotating back by its angle), then to its nearest point.
+  const double dx = x - p.x, dy = y - p.y;
+  const double u = dx * std::cos(t) + dy * std::sin(t), v = -dx * std::sin(t) + dy * std::cos(t);
+  const double ou = std::max(std::abs(u) - p.width / 2, 0.0);
+  const double ov = std::max(std::abs(v) - p.height / 2, 0.0);
+  return std::hypot(ou, ov);
+}
+
+// Whether a disk of `radius` at (x, y) shows the ground only: clear of every image's box.
+bool OnTheGround(const std::vector<Placement>& placed, double x, double y, double radius) {
+  for (const Placement& p : placed) {
+    if (DistanceToBox(p, x, y) < radius) return false;
+  }
+  return true;
+}
+
+// The marks go where the ground shows: drawn over a print or a cut-out they read as a glitch
+// on the picture (a sparkle on the astronaut's helmet). Two sparkles at spots just inside the
+// frame line, corners first, apart from each other; a squiggle along the top or the bottom
+// edge, clear of them. Where the images leave no room, fewer marks.
 std::vector<Stroke> Marks(const Layout& lay, const Rgb& colour, Rng& rng) {
   const double size = lay.size;
   Stroke style;
   style.width = kMarkWidth * size;
   style.color = colour;
   style.opacity = 0.9;
+  const double clear = 0.012 * size;  // ground between a mark and any image
   std::vector<Stroke> out;
-  // Two sparkles in two different corners, just inside the frame line.
-  std::vector<std::pair<double, double>> spots = {
+  std::vector<std::pair<double, double>> corners = {
       {0.085, 0.085}, {0.915, 0.085}, {0.085, 0.915}, {0.915, 0.915}};
-  rng.Shuffle(spots);
-  for (int i = 0; i < 2; ++i) {
-    const double arm = size * rng.Uniform(0.016, 0.024);
-    Sparkle(spots[i].first * size, spots[i].second * size, arm, style, out);
+  std::vector<std::pair<double, double>> edges;
+  for (double f : {0.3, 0.5, 0.7}) {
+    edges.insert(edges.end(), {{f, 0.085}, {f, 0.915}, {0.085, f}, {0.915, f}});
   }
-  // A squiggle along the top or the bottom edge, away from the sparkles' corners.
-  {
+  rng.Shuffle(corners);
+  rng.Shuffle(edges);
+  std::vector<std::pair<double, double>> spots = corners;
+  spots.insert(spots.end(), edges.begin(), edges.end());
+  std::vector<std::pair<double, double>> sparkles;  // centres, canvas pixels
+  for (const auto& [fx, fy] : spots) {
+    if (sparkles.size() == 2) break;
+    const double x = fx * size, y = fy * size, arm = size * rng.Uniform(0.016, 0.024);
+    bool apart = true;
+    for (const auto& [sx, sy] : sparkles) apart = apart && std::hypot(x - sx, y - sy) > 0.3 * size;
+    if (!apart || !OnTheGround(lay.placements, x, y, arm + style.width + clear)) continue;
+    Sparkle(x, y, arm, style, out);
+    sparkles.emplace_back(x, y);
+  }
+  // The squiggle: along the top or the bottom edge, at the first place (of a few the seed
+  // orders) clear of the images and the sparkles.
+  const double length = size * 0.16, amp = size * 0.011;
+  std::vector<std::pair<double, double>> starts;  // (x0, y0) as fractions
+  for (double fx : {0.30, 0.42, 0.54, 0.14, 0.70}) {
+    starts.insert(starts.end(), {{fx, 0.06}, {fx, 0.94}});
+  }
+  rng.Shuffle(starts);
+  for (const auto& [fx, fy] : starts) {
     Stroke wave = style;
-    const bool top = rng.Next() & 1;
-    const double length = size * 0.16, amp = size * 0.011;
-    const double x0 = size * rng.Uniform(0.30, 0.54), y0 = size * (top ? 0.06 : 0.94);
-    for (int k = 0; k <= 24; ++k) {
+    bool free = true;
+    for (int k = 0; k <= 24 && free; ++k) {
       const double t = k / 24.0;
-      wave.points.emplace_back(x0 + length * t, y0 + amp * std::sin(t * 2.5 * 2 * kPi));
+      const double x = fx * size + length * t, y = fy * size + amp * std::sin(t * 2.5 * 2 * kPi);
+      free = OnTheGround(lay.placements, x, y, style.width + clear);
+      for (const auto& [sx, sy] : sparkles) free = free && std::hypot(x - sx, y - sy) > 0.08 * size;
+      wave.points.emplace_back(x, y);
     }
+    if (!free) continue;
     out.push_back(std::move(wave));
+    break;
   }
   return out;
 }

@@ -8,9 +8,10 @@
 //             spread over a 3x3 grid of cells corners first, so that no corner stays empty;
 //   heroes    the cut-outs in front, the best mask largest, nearest the centre and on top,
 //             the others around it, alternately tilted, each with a drop shadow of its shape;
-//   marks     a few strokes of our own design above everything (two sparkles in corners, a
-//             squiggle along an edge), in white or the complementary colour, whichever shows
-//             more on the ground.
+//   marks     a few strokes of our own design where the ground shows (up to two sparkles
+//             near the frame line, corners first, and a squiggle along the top or bottom
+//             edge; none over an image), in white or the complementary colour, whichever
+//             shows more on the ground.
 // Every image's rotated box stays inside the canvas: nothing is cut off.
 //
 // Pure functions; thread-safe. Deterministic: same input and seed, same layout.

@@ -86,6 +86,40 @@ class InvocationLog {
 
 }  // namespace
 
+namespace {
+
+// The variable whose value CLI11's message is about, or "": the message names an option
+// ("--size: Value abc not in range 0 to 4096", "Could not convert: --allow-private-fetch =
+// maybe"), whose value came from its variable only if the command line did not give one (then
+// the option holds the variable's value). CLI11 reads the variables of every subcommand, not
+// only those of the one run: an option of `function` (`run`) is the one if it has the name
+// (`segment` shares some, with the same variables), else any subcommand's.
+std::string VariableBehind(const CLI::App& app, const CLI::App& run, const std::string& what) {
+  auto named = [&](const CLI::Option* opt) {
+    const std::string name = opt->get_name();
+    return what.rfind(name + ":", 0) == 0 ||
+           what.rfind("Could not convert: " + name + " =", 0) == 0;
+  };
+  auto from_variable = [](const CLI::Option* opt) {
+    const std::string var = opt->get_envname();
+    const auto value = var.empty() ? std::nullopt : Env(var);
+    return value && opt->results() == std::vector<std::string>{*value} ? var : "";
+  };
+  for (const CLI::Option* opt : run.get_options()) {
+    if (named(opt)) return from_variable(opt);
+  }
+  std::vector<const CLI::App*> apps = app.get_subcommands([](const CLI::App*) { return true; });
+  apps.push_back(&app);
+  for (const CLI::App* a : apps) {
+    for (const CLI::Option* opt : a->get_options()) {
+      if (named(opt)) return from_variable(opt);
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
 std::optional<int> ReportWorkerParseError(const CLI::App& app, const CLI::ParseError& e) {
   const auto api = Env("AWS_LAMBDA_RUNTIME_API");
   if (!api || e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return std::nullopt;
@@ -96,19 +130,12 @@ std::optional<int> ReportWorkerParseError(const CLI::App& app, const CLI::ParseE
     return std::nullopt;
   }
   if (!function->parsed()) return std::nullopt;
-  // CLI11 names the flag ("--huge-pages: yes not in {on,off}"); a Lambda's configuration is
-  // its variables, so name the one that holds the value.
+  // A Lambda's configuration is its variables: name the one that holds the bad value.
   const std::string what = e.what();
-  std::string from;
-  for (const CLI::Option* opt : function->get_options()) {
-    const std::string var = opt->get_envname();
-    if (var.empty() || what.rfind(opt->get_name() + ":", 0) != 0) continue;
-    if (auto value = Env(var)) {
-      from = " (" + var + "=\"" + value->substr(0, 80) + (value->size() > 80 ? "..." : "") +
-             "\" in the function's environment)";
-    }
-  }
-  return InitFailed(*api, "Runtime.ConfigError", "bad configuration: " + what + from);
+  const std::string var = VariableBehind(app, *function, what);
+  return InitFailed(*api, "Runtime.ConfigError",
+                    "bad configuration: " + what +
+                        (var.empty() ? "" : " (from " + var + " in the function's environment)"));
 }
 
 int RunFunctionWorker(const std::string& api, const FunctionConfig& config) {

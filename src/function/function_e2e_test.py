@@ -125,23 +125,37 @@ def check_worker_config_error(sparkify, env):
     """A bad variable in a Lambda worker's environment reaches /runtime/init/error, named."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RuntimeApiRecorder)
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    api = "127.0.0.1:%d" % server.server_port
+    cases = [  # (variables, flags, what the message must name, what it must not)
+        ({"SPARKIFY_HUGE_PAGES": "yes"}, [], ["SPARKIFY_HUGE_PAGES", "--huge-pages", "yes"], []),
+        ({"SPARKIFY_ALLOW_PRIVATE_FETCH": "maybe"}, [],
+         ["SPARKIFY_ALLOW_PRIVATE_FETCH", "maybe"], []),
+        # The flag's value, not the variable's, is the bad one: the variable is not blamed.
+        ({"SPARKIFY_HUGE_PAGES": "off"}, ["--huge-pages", "yes"], ["--huge-pages", "yes"],
+         ["SPARKIFY_HUGE_PAGES"]),
+    ]
     try:
-        worker_env = dict(env, AWS_LAMBDA_RUNTIME_API="127.0.0.1:%d" % server.server_port,
-                          SPARKIFY_HUGE_PAGES="yes")
-        r = subprocess.run([sparkify, "function"], env=worker_env, capture_output=True,
-                           text=True, timeout=60)
+        for variables, flags, named, not_named in cases:
+            RuntimeApiRecorder.posts = []
+            worker_env = dict(env, AWS_LAMBDA_RUNTIME_API=api, **variables)
+            r = subprocess.run([sparkify, "function"] + flags, env=worker_env,
+                               capture_output=True, text=True, timeout=60)
+            posts = RuntimeApiRecorder.posts
+            what = "%s %s" % (variables, " ".join(flags))
+            check(r.returncode == 1 and len(posts) == 1 and
+                  posts[0][0] == "/2018-06-01/runtime/init/error" and
+                  posts[0][1] == "Runtime.ConfigError", "a bad configuration in the Lambda "
+                  "worker (%s): exit 1 after one /runtime/init/error (Runtime.ConfigError)" % what,
+                  "%s\n%s" % (r, posts))
+            answer = json.loads(posts[0][2])
+            message = answer.get("errorMessage", "")
+            check(answer.get("errorType") == "Runtime.ConfigError" and
+                  all(n in message for n in named) and not any(n in message for n in not_named),
+                  "the init error names %s%s" % (", ".join(named), " but not " +
+                                                 ", ".join(not_named) if not_named else ""),
+                  posts[0][2])
     finally:
         server.shutdown()
-    posts = RuntimeApiRecorder.posts
-    check(r.returncode == 1 and len(posts) == 1 and
-          posts[0][0] == "/2018-06-01/runtime/init/error" and
-          posts[0][1] == "Runtime.ConfigError", "a bad variable in the Lambda worker: "
-          "exit 1 after one /runtime/init/error (Runtime.ConfigError)", "%s\n%s" % (r, posts))
-    answer = json.loads(posts[0][2])
-    check(answer["errorType"] == "Runtime.ConfigError" and
-          'SPARKIFY_HUGE_PAGES="yes"' in answer["errorMessage"] and
-          "--huge-pages" in answer["errorMessage"],
-          "the init error names the variable and its value", posts[0][2])
 
 
 def children(pid):

@@ -542,10 +542,24 @@ TEST(RefineOnTheModelTest, TheHorsesFrontLegsStayApartAt320) {
       filled += without.alpha.at<float>(y, x) > 0.9f;
     }
   }
+  // The legs themselves (the photo's dark pixels there, 2 pixels in from their edges) stay.
+  cv::Mat dark;
+  cv::erode(grey < 50, dark, cv::Mat::ones(5, 5, CV_8U));
+  const cv::Rect legs(230, 250, 60, 51);
+  int leg_pixels = 0, opaque = 0;
+  for (int y = legs.y; y < legs.y + legs.height; ++y) {
+    for (int x = legs.x; x < legs.x + legs.width; ++x) {
+      if (dark.at<uint8_t>(y, x) == 0) continue;
+      ++leg_pixels;
+      opaque += with_photo.alpha.at<float>(y, x) > 0.9f;
+    }
+  }
   std::printf(
       "[ holes  ] horse.png at 320: %d white pixels between the legs, %.0f transparent "
-      "(%.0f opaque without the photo)\n",
-      between, open, filled);
+      "(%.0f opaque without the photo); %d of %d leg pixels opaque\n",
+      between, open, filled, opaque, leg_pixels);
+  EXPECT_GT(leg_pixels, 500);
+  EXPECT_GE(opaque, 0.99 * leg_pixels);
   EXPECT_GE(open, 0.95 * between);
   EXPECT_GT(filled, 0.5 * between) << "the mask closes the gap (else this tests nothing)";
 }

@@ -15,4 +15,10 @@ void RegisterSegment(CLI::App& app, int* exit_code);
 void RegisterWeb(CLI::App& app, int* exit_code);  // sparkify-ai
 void RegisterUp(CLI::App& app, int* exit_code);
 
+// Call once every subcommand is registered: each subcommand (nested ones too) then reads and
+// checks its options' environment variables only when it runs. CLI11 otherwise reads those
+// of every subcommand, so a bad SPARKIFY_URL_EXPIRES (`web`'s) stopped `sparkify segment`
+// with a message about a flag segment does not have.
+void ReadOwnVariablesOnly(CLI::App& app);
+
 }  // namespace sparkify::cli

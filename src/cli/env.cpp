@@ -1,5 +1,7 @@
 #include "cli/env.h"
 
+#include "cli/commands.h"
+
 #include <csignal>
 #include <cstdlib>
 
@@ -81,6 +83,17 @@ int WaitForStopSignal() {
   int sig = 0;
   sigwait(&set, &sig);
   return sig;
+}
+
+void ReadOwnVariablesOnly(CLI::App& app) {
+  // A subcommand with a parse-complete callback processes its variables, checks and
+  // requirements as its own arguments end, and only if it was given; its final callback
+  // (the command's work) still runs after the whole command line is parsed.
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+    if (sub->get_name().empty()) continue;  // an option group, part of its parent
+    sub->parse_complete_callback([] {});
+    ReadOwnVariablesOnly(*sub);
+  }
 }
 
 }  // namespace sparkify::cli

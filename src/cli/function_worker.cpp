@@ -88,32 +88,19 @@ class InvocationLog {
 
 namespace {
 
-// The variable whose value CLI11's message is about, or "": the message names an option
-// ("--size: Value abc not in range 0 to 4096", "Could not convert: --allow-private-fetch =
-// maybe"), whose value came from its variable only if the command line did not give one (then
-// the option holds the variable's value). CLI11 reads the variables of every subcommand, not
-// only those of the one run: an option of `function` (`run`) is the one if it has the name
-// (`segment` shares some, with the same variables), else any subcommand's.
-std::string VariableBehind(const CLI::App& app, const CLI::App& run, const std::string& what) {
-  auto named = [&](const CLI::Option* opt) {
-    const std::string name = opt->get_name();
-    return what.rfind(name + ":", 0) == 0 ||
-           what.rfind("Could not convert: " + name + " =", 0) == 0;
-  };
-  auto from_variable = [](const CLI::Option* opt) {
-    const std::string var = opt->get_envname();
+// The variable whose value CLI11's message is about, or "": the message names an option of
+// `function` ("--size: Value abc not in range 0 to 4096", "Could not convert:
+// --allow-private-fetch = maybe"; each subcommand reads only its own variables,
+// ReadOwnVariablesOnly), whose value came from its variable only if the command line did not
+// give one (then the option holds the variable's value).
+std::string VariableBehind(const CLI::App& function, const std::string& what) {
+  for (const CLI::Option* opt : function.get_options()) {
+    const std::string name = opt->get_name(), var = opt->get_envname();
+    if (what.rfind(name + ":", 0) != 0 && what.rfind("Could not convert: " + name + " =", 0) != 0) {
+      continue;
+    }
     const auto value = var.empty() ? std::nullopt : Env(var);
     return value && opt->results() == std::vector<std::string>{*value} ? var : "";
-  };
-  for (const CLI::Option* opt : run.get_options()) {
-    if (named(opt)) return from_variable(opt);
-  }
-  std::vector<const CLI::App*> apps = app.get_subcommands([](const CLI::App*) { return true; });
-  apps.push_back(&app);
-  for (const CLI::App* a : apps) {
-    for (const CLI::Option* opt : a->get_options()) {
-      if (named(opt)) return from_variable(opt);
-    }
   }
   return "";
 }
@@ -132,7 +119,7 @@ std::optional<int> ReportWorkerParseError(const CLI::App& app, const CLI::ParseE
   if (!function->parsed()) return std::nullopt;
   // A Lambda's configuration is its variables: name the one that holds the bad value.
   const std::string what = e.what();
-  const std::string var = VariableBehind(app, *function, what);
+  const std::string var = VariableBehind(*function, what);
   return InitFailed(*api, "Runtime.ConfigError",
                     "bad configuration: " + what +
                         (var.empty() ? "" : " (from " + var + " in the function's environment)"));

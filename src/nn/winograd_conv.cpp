@@ -3,6 +3,7 @@
 #include "nn/internal/winograd_conv.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <system_error>
 #include <thread>
@@ -27,10 +28,15 @@ constexpr size_t kShareBytes = 16 << 20;
 
 using BlockFn = void (*)(const WinogradBlock&);
 
+std::atomic<bool> g_emulate_avx512{false};  // EmulateAvx512BlocksForTests
+
 BlockFn Pick(int block) {
   const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   // The AVX-512 unit is built with AVX2 and FMA too.
   if (block == 16 && avx2 && __builtin_cpu_supports("avx512f")) return WinogradBlockAvx512;
+  if (block == 16 && g_emulate_avx512.load(std::memory_order_relaxed)) {
+    return WinogradBlockPortable16;
+  }
   if (block == 8 && avx2) return WinogradBlockAvx2;
   return nullptr;
 }
@@ -134,6 +140,8 @@ size_t ThreadFloats(const WinogradConvShape& s, int rows) {
 }
 
 }  // namespace
+
+void EmulateAvx512BlocksForTests(bool on) { g_emulate_avx512.store(on); }
 
 bool WinogradConvFits(const WinogradConvShape& s) {
   if (Pick(s.block) == nullptr) return false;

@@ -47,5 +47,7 @@ struct WinogradBlock {
 
 void WinogradBlockAvx512(const WinogradBlock& b);
 void WinogradBlockAvx2(const WinogradBlock& b);
+// AVX-512's layout and rounding in plain C++, for the tests (winograd_block_portable.cpp).
+void WinogradBlockPortable16(const WinogradBlock& b);
 
 }  // namespace sparkify::nn::internal

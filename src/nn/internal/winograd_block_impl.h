@@ -1,8 +1,9 @@
 // Internal to winograd_conv: the three steps of a block of tiles, written once over an
 // instruction set's vector type `I` (I::V, I::kB floats per vector) and the output tile side
 // M (6, 4 or 2). Included only by winograd_block_avx512.cpp and winograd_block_avx2.cpp, each
-// built for its own instruction set; everything here has internal linkage and uses nothing
-// from the standard library (see winograd_block.h).
+// built for its own instruction set, and by winograd_block_portable.cpp (the tests' stand-in
+// for AVX-512); everything here has internal linkage and uses nothing from the standard
+// library (see winograd_block.h).
 //
 // F(4x4, 3x3), points 0, 1, -1, 2, -2 and infinity; F(2x2, 3x3), points 0, 1, -1 and
 // infinity (Lavin & Gray):

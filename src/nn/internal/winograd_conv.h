@@ -63,6 +63,12 @@ void WinogradConvWeights(const WinogradConvShape& s, const float* oihw, float* o
 size_t WinogradConvCompactHalves(const WinogradConvShape& s);
 void WinogradConvCompactWeights(const WinogradConvShape& s, const void* oihw, uint16_t* out);
 
+// Tests only: where the CPU has no AVX-512, layers of block 16 run on a portable emulation of
+// the AVX-512 block (WinogradBlockPortable16: plain C++, the same layout and rounding, much
+// slower) instead of not fitting, so that the 16-channel code paths are checked on any
+// machine. Process-wide; off by default; a CPU with AVX-512 keeps its own kernel.
+void EmulateAvx512BlocksForTests(bool on);
+
 // What a layer needs besides its data, worked out once per input size.
 struct WinogradConvPlan {
   WinogradConvShape shape;

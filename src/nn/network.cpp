@@ -5,6 +5,7 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -12,6 +13,7 @@
 #include <mutex>
 
 #include "nn/internal/compile.h"
+#include "nn/internal/winograd_conv.h"
 
 namespace sparkify::nn {
 namespace {
@@ -19,6 +21,8 @@ namespace {
 using internal::CompiledPlan;
 
 dnnl::cpu_isa EffectiveIsa() { return dnnl::get_effective_cpu_isa(); }
+
+std::atomic<bool> g_avx512_layout_for_tests{false};  // internal::UseAvx512LayoutForTests
 
 bool HasAvx512() {
   switch (EffectiveIsa()) {
@@ -139,7 +143,7 @@ Result<std::unique_ptr<Network>> Network::Create(std::shared_ptr<const void> own
                                       " instructions; use --precision fp32");
   }
   internal::Settings& s = impl->settings;
-  bool wide = HasAvx512();
+  const bool wide = HasAvx512() || g_avx512_layout_for_tests.load(std::memory_order_relaxed);
   s.block = wide ? 16 : 8;
   s.blocked = wide ? dnnl::memory::format_tag::nChw16c : dnnl::memory::format_tag::nChw8c;
   s.act = options.precision == Precision::kBf16 ? dnnl::memory::data_type::bf16
@@ -226,4 +230,12 @@ Result<Tensor> Network::Run(const float* input, int height, int width,
   return out;
 }
 
+namespace internal {
+
+void UseAvx512LayoutForTests(bool on) {
+  if (on) EmulateAvx512BlocksForTests(true);  // only where the CPU has no AVX-512 of its own
+  g_avx512_layout_for_tests.store(on);
+}
+
+}  // namespace internal
 }  // namespace sparkify::nn

@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
 
+#include "nn/internal/compile.h"
 #include "nn/internal/winograd_conv.h"
 #include "nn/test_util.h"
 
@@ -88,6 +90,43 @@ TEST(NetworkTest, WinogradLayersStayWithinFp32Tolerance) {
   o.own_winograd = false;
   d = RunBoth(Rsu(3, 32, 64), 40, 40, o);
   EXPECT_LT(d.max, 1e-4);
+}
+
+// AVX-512's layout on any CPU (internal::UseAvx512LayoutForTests: blocks of 16 channels in
+// oneDNN and in our Winograd kernel, emulated where the CPU has no AVX-512): the same values
+// as the reference, every tile of our kernel (converted and compact weights, the fused pools,
+// Resizes and Concats, the residual Add) in its 16-channel form.
+TEST(NetworkTest, Avx512LayoutOnAnyCpu) {
+  if (CpuIsaName().rfind("avx512", 0) != 0 && CpuIsaName().rfind("avx2", 0) != 0) {
+    GTEST_SKIP() << "our Winograd kernel needs AVX2 or AVX-512";
+  }
+  struct Reset {
+    ~Reset() { internal::UseAvx512LayoutForTests(false); }
+  } reset;
+  internal::UseAvx512LayoutForTests(true);
+  std::set<std::string> kernels;
+  // (side, F(6x6)'s share, Winograd's share, compact): F(6x6) and compact F(6x6); F(4x4)
+  // and F(2x2), converted and compact.
+  for (auto [side, f6, min, compact] :
+       {std::tuple{64, 1.0 / 16, 0.0, true}, {40, 1e9, 0.5, false}, {40, 1e9, 0.5, true}}) {
+    const int h = side, w = side + 16;
+    NetworkOptions o;
+    o.winograd_min_share = min;
+    o.winograd_f6_share = f6;
+    o.winograd_compact = compact;
+    std::vector<StepTiming> t;
+    EXPECT_LT(RunBoth(Rsu(3, 32, 64), h, w, o, &t).max, 1e-4) << h << "x" << w;
+    for (const auto& s : t) {
+      if (s.impl.rfind("wino", 0) == 0) kernels.insert(s.impl);
+    }
+  }
+  std::string all;
+  for (const auto& k : kernels) all += k + " ";
+  for (const char* k : {"wino6x3:avx512", "wino6x3c:avx512", "wino4x3:avx512", "wino2x3:avx512",
+                        "wino2x3c:avx512"}) {
+    EXPECT_EQ(kernels.count(k), 1u) << k << " did not run; ran: " << all;
+  }
+  for (const auto& k : kernels) EXPECT_NE(k.find(":avx512"), std::string::npos) << k;
 }
 
 // Our kernel takes F(6x6) from winograd_f6_share up, F(4x4) from winograd_min_share up and

@@ -151,6 +151,12 @@ struct CompiledPlan {
   uint64_t scratch_bytes = 0;
 };
 
+// Tests only: networks created from now on lay activations out in blocks of 16 channels
+// (AVX-512's nChw16c) whatever the CPU, our Winograd layers on the portable emulation of the
+// AVX-512 block where the CPU lacks it (EmulateAvx512BlocksForTests), so that CI on an AVX2
+// machine checks the layout AVX-512 machines run. Process-wide; off by default.
+void UseAvx512LayoutForTests(bool on);
+
 // Builds the primitives of `graph` at height x width. Errors: InvalidArgument (shapes),
 // Internal (oneDNN refused every candidate for a step), ResourceExhausted (arena).
 Result<std::unique_ptr<CompiledPlan>> Compile(const Graph& graph, int height, int width,

@@ -15,10 +15,12 @@ void RegisterSegment(CLI::App& app, int* exit_code);
 void RegisterWeb(CLI::App& app, int* exit_code);  // sparkify-ai
 void RegisterUp(CLI::App& app, int* exit_code);
 
-// Call once every subcommand is registered: each subcommand (nested ones too) then reads and
-// checks its options' environment variables only when it runs. CLI11 otherwise reads those
-// of every subcommand, so a bad SPARKIFY_URL_EXPIRES (`web`'s) stopped `sparkify segment`
-// with a message about a flag segment does not have.
-void ReadOwnVariablesOnly(CLI::App& app);
+// Call once every subcommand is registered, with the command line: each subcommand (nested
+// ones too) then reads and checks its options' environment variables only when it runs. CLI11
+// otherwise reads those of every subcommand, so a bad SPARKIFY_URL_EXPIRES (`web`'s) stopped
+// `sparkify segment` with a message about a flag segment does not have. Not when the command
+// line asks for help or the version anywhere: a subcommand checked on its own would report
+// its missing arguments before the help is shown (`sparkify --help user`).
+void ReadOwnVariablesOnly(CLI::App& app, int argc, const char* const* argv);
 
 }  // namespace sparkify::cli

@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
   sparkify::cli::RegisterUser(app, &exit_code);
   sparkify::cli::RegisterPolicy(app, &exit_code);
   sparkify::cli::RegisterAiPlaceholders(app);
-  sparkify::cli::ReadOwnVariablesOnly(app);
+  sparkify::cli::ReadOwnVariablesOnly(app, argc, argv);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

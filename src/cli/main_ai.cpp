@@ -17,7 +17,7 @@ int main(int argc, char** argv) {
   sparkify::cli::RegisterFunction(app, &exit_code);
   sparkify::cli::RegisterSegment(app, &exit_code);
   sparkify::cli::RegisterWeb(app, &exit_code);
-  sparkify::cli::ReadOwnVariablesOnly(app);
+  sparkify::cli::ReadOwnVariablesOnly(app, argc, argv);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -14,7 +14,8 @@ float HalfToFloat(unsigned short h) {
   const unsigned exponent = (h >> 10) & 0x1f, mantissa = h & 0x3ffu;
   unsigned bits;
   if (exponent == 0x1f) {
-    bits = sign | 0x7f800000u | (mantissa << 13);  // infinity or NaN
+    // infinity, or a NaN made quiet as vcvtph2ps makes it
+    bits = sign | 0x7f800000u | (mantissa << 13) | (mantissa != 0 ? 0x400000u : 0);
   } else if (exponent != 0) {
     bits = sign | ((exponent + 112) << 23) | (mantissa << 13);  // rebias 15 -> 127
   } else if (mantissa == 0) {

@@ -108,7 +108,7 @@ TEST(NetworkTest, Avx512LayoutOnAnyCpu) {
   // (side, F(6x6)'s share, Winograd's share, compact): F(6x6) and compact F(6x6); F(4x4)
   // and F(2x2), converted and compact.
   for (auto [side, f6, min, compact] :
-       {std::tuple{64, 1.0 / 16, 0.0, true}, {40, 1e9, 0.5, false}, {40, 1e9, 0.5, true}}) {
+       {std::tuple{48, 1.0 / 16, 0.0, true}, {32, 1e9, 0.5, false}, {32, 1e9, 0.5, true}}) {
     const int h = side, w = side + 16;
     NetworkOptions o;
     o.winograd_min_share = min;

@@ -89,12 +89,21 @@ void ExpectInvariants(const std::vector<Item>& items, const Layout& l) {
     EXPECT_GE(s.points.size(), 2u);
     for (auto [x, y] : s.points) {
       EXPECT_TRUE(x >= 0 && y >= 0 && x <= l.size && y <= l.size) << x << "," << y;
-      // On the ground: no image under the stroke (its width included).
-      for (const Placement& p : l.placements) {
-        for (auto [ox, oy] :
-             {std::pair{0.0, 0.0}, {1.0, 0.0}, {-1.0, 0.0}, {0.0, 1.0}, {0.0, -1.0}}) {
-          EXPECT_FALSE(Covers(p, x + ox * s.width / 2, y + oy * s.width / 2))
-              << "a mark at " << x << "," << y << " over item " << p.item;
+    }
+    // On the ground: no image under the stroke, along each segment (every half width) and
+    // across it (its width included).
+    for (size_t k = 0; k + 1 < s.points.size(); ++k) {
+      const auto [x0, y0] = s.points[k];
+      const auto [x1, y1] = s.points[k + 1];
+      const int steps = 1 + static_cast<int>(std::hypot(x1 - x0, y1 - y0) / (s.width / 2));
+      for (int i = 0; i <= steps; ++i) {
+        const double x = x0 + (x1 - x0) * i / steps, y = y0 + (y1 - y0) * i / steps;
+        for (const Placement& p : l.placements) {
+          for (auto [ox, oy] :
+               {std::pair{0.0, 0.0}, {1.0, 0.0}, {-1.0, 0.0}, {0.0, 1.0}, {0.0, -1.0}}) {
+            ASSERT_FALSE(Covers(p, x + ox * s.width / 2, y + oy * s.width / 2))
+                << "a mark at " << x << "," << y << " over item " << p.item;
+          }
         }
       }
     }

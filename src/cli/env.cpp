@@ -1,11 +1,10 @@
 #include "cli/env.h"
 
-#include "cli/commands.h"
-
 #include <csignal>
 #include <cstdlib>
 #include <string_view>
 
+#include "cli/commands.h"
 #include "common/files.h"
 
 namespace sparkify::cli {

@@ -84,10 +84,6 @@ class InvocationLog {
   std::optional<json> pending_;
 };
 
-}  // namespace
-
-namespace {
-
 // The variable whose value CLI11's message is about, or "": the message names an option of
 // `function` ("--size: Value abc not in range 0 to 4096", "Could not convert:
 // --allow-private-fetch = maybe"; each subcommand reads only its own variables,

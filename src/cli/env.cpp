@@ -85,20 +85,29 @@ int WaitForStopSignal() {
   return sig;
 }
 
+namespace {
+
+// Gives every named subcommand of `app`, nested ones too, a parse-complete callback: such a
+// subcommand processes its variables, checks and requirements as its own arguments end, and
+// only if it was given; its final callback (the command's work) still runs after the whole
+// command line is parsed.
+void CheckEachWhenItRuns(CLI::App& app) {
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+    if (sub->get_name().empty()) continue;  // an option group, part of its parent
+    sub->parse_complete_callback([] {});
+    CheckEachWhenItRuns(*sub);
+  }
+}
+
+}  // namespace
+
 void ReadOwnVariablesOnly(CLI::App& app, int argc, const char* const* argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     if (arg == "--") break;
     if (arg == "-h" || arg == "--help" || arg == "--version") return;
   }
-  // A subcommand with a parse-complete callback processes its variables, checks and
-  // requirements as its own arguments end, and only if it was given; its final callback
-  // (the command's work) still runs after the whole command line is parsed.
-  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
-    if (sub->get_name().empty()) continue;  // an option group, part of its parent
-    sub->parse_complete_callback([] {});
-    ReadOwnVariablesOnly(*sub, 0, nullptr);
-  }
+  CheckEachWhenItRuns(app);
 }
 
 }  // namespace sparkify::cli

@@ -159,12 +159,12 @@ int ChildTree::Supervise() {
 
 std::vector<std::string> ChildTree::StopAll(std::chrono::seconds grace) {
   std::vector<std::string> killed;
-  for (auto it = children_.rbegin(); it != children_.rend(); ++it) {
-    if (!(*it)->exited) (*it)->process->KillGroup(SIGTERM);
-  }
-  const auto deadline = std::chrono::steady_clock::now() + grace;
+  // One at a time, the last started first: a child may still use the ones started before it
+  // while it stops (the web app saves its jobs' state to the store and waits on the function).
   for (auto it = children_.rbegin(); it != children_.rend(); ++it) {
     Child& c = **it;
+    if (!c.exited) c.process->KillGroup(SIGTERM);
+    const auto deadline = std::chrono::steady_clock::now() + grace;
     bool sent_kill = false;
     while (!c.exited) {
       Relay(c);  // what it says while stopping (why it is slow, its last errors)

@@ -30,9 +30,10 @@ class ChildTree {
   // stopped and why).
   int Supervise();
 
-  // SIGTERM to every child, in reverse start order, SIGKILL for any still there after
-  // `grace`; reaps them all, relaying what they print meanwhile. Returns the names of the
-  // children that had to be killed.
+  // Stops the children one by one in reverse start order (each may use those started before
+  // it while it stops): SIGTERM, then SIGKILL if it is still there after `grace`; reaps it,
+  // relaying what it prints meanwhile. Returns the names of the children that had to be
+  // killed.
   std::vector<std::string> StopAll(std::chrono::seconds grace = std::chrono::seconds(10));
 
  private:

@@ -3,6 +3,11 @@
 #include "cli/up_children.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <string>
 
 namespace sparkify::cli {
 namespace {
@@ -40,6 +45,35 @@ TEST(SupervisedChildren, StopAllOfCleanChildrenKillsNone) {
                                 std::chrono::seconds(20))
                   .ok());
   EXPECT_TRUE(tree.StopAll(std::chrono::seconds(5)).empty());
+}
+
+// The web app saves its jobs' state to the store as it stops: a child is stopped only after
+// every child started after it has exited.
+TEST(SupervisedChildren, StopAllStopsTheLastStartedFirstAndWaitsForIt) {
+  const std::string dir = testing::TempDir() + "/stop_order_" + std::to_string(::getpid());
+  ASSERT_EQ(std::system(("rm -rf " + dir + " && mkdir -p " + dir).c_str()), 0);
+  ChildTree tree;
+  // The store: on SIGTERM, notes whether the web app had already finished stopping.
+  ASSERT_TRUE(tree.StartAndWait("store",
+                                Shell("trap 'if [ -e " + dir + "/web-done ]; then echo after > " +
+                                      dir + "/order; else echo before > " + dir +
+                                      "/order; fi; exit 0' TERM; echo ready; "
+                                      "while :; do sleep 0.05; done"),
+                                "ready", std::chrono::seconds(20))
+                  .ok());
+  // The web app: takes a while to stop (saving its jobs), then says it is done.
+  ASSERT_TRUE(tree.StartAndWait("web",
+                                Shell("trap 'sleep 0.5; touch " + dir +
+                                      "/web-done; exit 0' TERM; echo ready; "
+                                      "while :; do sleep 0.05; done"),
+                                "ready", std::chrono::seconds(20))
+                  .ok());
+  EXPECT_TRUE(tree.StopAll(std::chrono::seconds(10)).empty());
+  std::ifstream order(dir + "/order");
+  std::string word;
+  order >> word;
+  EXPECT_EQ(word, "after");
+  std::system(("rm -rf " + dir).c_str());
 }
 
 }  // namespace

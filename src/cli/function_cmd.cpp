@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "cli/commands.h"
+#include "cli/data_dirs.h"
 #include "cli/env.h"
 #include "cli/function_config.h"
 #include "common/heap.h"
@@ -120,6 +121,8 @@ Status CheckModelAndBucket(const FunctionFlags& f, const std::string& model) {
 // With --iam-data, the store's users and policies, for signed invokes; else null.
 Result<std::unique_ptr<iam::IdentityStore>> OpenIdentities(const FunctionFlags& f) {
   if (f.iam_data.empty()) return std::unique_ptr<iam::IdentityStore>();
+  SPARKIFY_RETURN_IF_ERROR(RequireDirectory(f.iam_data, "--iam-data"));
+  SPARKIFY_RETURN_IF_ERROR(RefuseUpDataDir(f.iam_data, "--iam-data"));
   auto id = SecretFromEnv("SPARKIFY_ROOT_ACCESS_KEY_ID");
   auto secret = SecretFromEnv("SPARKIFY_ROOT_SECRET_ACCESS_KEY");
   if (!id.ok() || !secret.ok() || !id->has_value() || !secret->has_value()) {
@@ -139,9 +142,9 @@ int RunLocal(const FunctionFlags& f) {
   if (Status s = ParseListen(f.listen, &options.host, &options.port); !s.ok()) return fail(s);
   std::string model = f.config.model.empty() ? DefaultModelManifest() : f.config.model;
   model = std::filesystem::absolute(model).lexically_normal().string();
-  if (Status s = CheckModelAndBucket(f, model); !s.ok()) return fail(s);
   auto identities = OpenIdentities(f);
   if (!identities.ok()) return fail(identities.status());
+  if (Status s = CheckModelAndBucket(f, model); !s.ok()) return fail(s);
 
   auto readiness = std::make_shared<Readiness>();
   options.worker_command = {"/proc/self/exe", "function"};

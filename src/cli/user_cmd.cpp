@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/data_dirs.h"
 #include "cli/env.h"
 #include "common/files.h"
 #include "iam/identity.h"
@@ -25,6 +26,11 @@ void RegisterUser(CLI::App& app, int* exit_code) {
     auto policy = ReadFileToString(flags->policy_file, 1 << 20);
     if (!policy.ok()) {
       std::cerr << "sparkify user create: " << policy.status().message() << "\n";
+      *exit_code = 2;
+      return;
+    }
+    if (Status s = RefuseUpDataDir(flags->data_dir, "--data"); !s.ok()) {
+      std::cerr << "sparkify user create: " << s.message() << "\n";
       *exit_code = 2;
       return;
     }

@@ -158,6 +158,27 @@ TEST_F(EmulatorAuthTest, UnknownKeyIsUnrecognized) {
   EXPECT_EQ(r.Header("x-amzn-errortype"), "UnrecognizedClientException");
   EXPECT_EQ(json::parse(r.body)["message"],
             "The security token included in the request is invalid.");
+  // The operator learns of it too: which key, from where; never the secret.
+  EXPECT_TRUE(log_.Contains("EMULATOR invoke refused: UnrecognizedClientException"));
+  EXPECT_TRUE(log_.Contains("access key AKIDNOBODYHASTHIS000"));
+  EXPECT_TRUE(log_.Contains("from 127.0.0.1"));
+  EXPECT_FALSE(log_.Contains("whatever-secret"));
+}
+
+TEST_F(EmulatorAuthTest, RefusalsAreLoggedWithoutWhatTheClientCouldInject) {
+  StartEmulator(/*allow_unsigned=*/false);
+  EXPECT_EQ(Post(emu_->port(), kRiePath, "{}").status, 403);
+  EXPECT_TRUE(log_.Contains("MissingAuthenticationTokenException"));
+  EXPECT_TRUE(log_.Contains(", unsigned)"));
+  // A Credential with a tab and more (a line break never gets past the HTTP parser): the key
+  // id stops at the first character that is not a letter or digit.
+  auto r = Post(emu_->port(), kRiePath, "{}",
+                {"Authorization: AWS4-HMAC-SHA256 Credential=AKIDFAKE\tEMULATOR forged/x, "
+                 "SignedHeaders=host, Signature=00"});
+  EXPECT_EQ(r.status, 403);
+  EXPECT_TRUE(log_.Contains("access key AKIDFAKE)"));
+  EXPECT_FALSE(log_.Contains("forged"));
+  EXPECT_FALSE(log_.Contains("\t"));
 }
 
 TEST_F(EmulatorAuthTest, UnsignedInvokesFollowTheLoopbackFlag) {

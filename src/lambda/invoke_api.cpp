@@ -1,6 +1,9 @@
 // The Invoke API: POST /2015-03-31/functions/{FunctionName}/invocations[?Qualifier=].
 // Order of checks, as Lambda does them: route, payload size, signature and permission (on
 // the ARN asked for, so names cannot be probed), function name, parameters, payload JSON.
+#include <cctype>
+#include <mutex>
+
 #include <nlohmann/json.hpp>
 
 #include "common/crypto.h"
@@ -69,6 +72,36 @@ std::string NewTraceId(const Clock& clock) {
                 static_cast<unsigned long long>(ToUnixSeconds(clock.Now())));
   return "Root=1-" + std::string(epoch) + "-" + HexEncode(RandomBytes(12)) +
          ";Parent=" + HexEncode(RandomBytes(8)) + ";Sampled=0";
+}
+
+// The access key id a signed request presents (Authorization's or the query's Credential), or
+// "" unsigned: for the log of a refusal (key ids are not secret). Only letters and digits are
+// kept, at most 128: the header is the client's.
+std::string PresentedKeyId(const http::Request& req) {
+  std::string_view from;
+  if (auto auth = req.Header("authorization")) {
+    from = *auth;
+    const size_t at = from.find("Credential=");
+    from = at == std::string_view::npos ? std::string_view() : from.substr(at + 11);
+  } else {
+    from = req.query;
+    const size_t at = from.find("X-Amz-Credential=");
+    from = at == std::string_view::npos ? std::string_view() : from.substr(at + 17);
+  }
+  std::string key;
+  for (char c : from) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) || key.size() == 128) break;
+    key.push_back(c);
+  }
+  return key;
+}
+
+// Control characters out of a log line (a message may quote what a client sent).
+std::string Printable(std::string line) {
+  for (char& c : line) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  }
+  return line;
 }
 
 http::Response NoContent(int status, const std::string& request_id) {
@@ -216,6 +249,17 @@ http::Response Emulator::Impl::Invoke(http::Request& req, const std::string& req
     return std::move(*refused);
   }
   if (auto denial = internal::AuthorizeInvoke(req, body, options_, target.arn)) {
+    // The caller learns why; the operator too, who may be the one holding the wrong key.
+    const std::string key = PresentedKeyId(req);
+    const std::string line =
+        Printable("EMULATOR invoke refused: " + std::string(internal::InfoFor(denial->error).name) +
+                  " (RequestId " + request_id + ", " + target.arn + ", from " + req.remote_ip +
+                  (key.empty() ? std::string(", unsigned") : ", access key " + key) +
+                  "): " + denial->message);
+    {
+      std::lock_guard lock(mu_);
+      LogLine(line);
+    }
     return RenderInvokeError(denial->error, denial->message, request_id);
   }
   if (!target.known || (!target.qualifier.empty() && target.qualifier != "$LATEST")) {

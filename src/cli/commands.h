@@ -23,4 +23,17 @@ void RegisterUp(CLI::App& app, int* exit_code);
 // its missing arguments before the help is shown (`sparkify --help user`).
 void ReadOwnVariablesOnly(CLI::App& app, int argc, const char* const* argv);
 
+// The variable whose value CLI11's message `what` is about, or "": the message names an
+// option of `command` ("--size: Value abc not in range 0 to 4096", "Could not convert:
+// --allow-private-fetch = maybe"; each subcommand reads only its own variables,
+// ReadOwnVariablesOnly), whose value came from its variable only if the command line did not
+// give one (then the option holds the variable's value).
+std::string VariableBehind(const CLI::App& command, const std::string& what);
+
+// What main() returns for a parse error: help and the version are printed as CLI11 does
+// (exit 0); any other error is printed with the variable behind it, if one is (e.g. "--precision:
+// int4 not in {fp32,bf16} (from SPARKIFY_PRECISION in the environment)"), and is exit 2, as the
+// commands' own usage errors are (CLI11's own codes were 105-109).
+int ExitForParseError(CLI::App& app, const CLI::ParseError& e);
+
 }  // namespace sparkify::cli

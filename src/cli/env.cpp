@@ -2,6 +2,7 @@
 
 #include <csignal>
 #include <cstdlib>
+#include <iostream>
 #include <string_view>
 
 #include "cli/commands.h"
@@ -108,6 +109,36 @@ void ReadOwnVariablesOnly(CLI::App& app, int argc, const char* const* argv) {
     if (arg == "-h" || arg == "--help" || arg == "--version") return;
   }
   CheckEachWhenItRuns(app);
+}
+
+std::string VariableBehind(const CLI::App& command, const std::string& what) {
+  for (const CLI::Option* opt : command.get_options()) {
+    const std::string name = opt->get_name(), var = opt->get_envname();
+    if (what.rfind(name + ":", 0) != 0 && what.rfind("Could not convert: " + name + " =", 0) != 0) {
+      continue;
+    }
+    const auto value = var.empty() ? std::nullopt : Env(var);
+    return value && opt->results() == std::vector<std::string>{*value} ? var : "";
+  }
+  return "";
+}
+
+int ExitForParseError(CLI::App& app, const CLI::ParseError& e) {
+  if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
+  // The deepest subcommand given names the command, and its options the variable.
+  const CLI::App* command = &app;
+  std::string path = app.get_name();
+  for (;;) {
+    const auto given = command->get_subcommands();
+    if (given.empty()) break;
+    command = given.front();
+    path += " " + command->get_name();
+  }
+  const std::string what = e.what();
+  const std::string var = VariableBehind(*command, what);
+  std::cerr << path << ": " << what << (var.empty() ? "" : " (from " + var + " in the environment)")
+            << "\nRun with --help for more information." << std::endl;
+  return 2;
 }
 
 }  // namespace sparkify::cli

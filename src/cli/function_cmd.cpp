@@ -193,7 +193,7 @@ void AddModelOptions(CLI::App* cmd, FunctionConfig* config) {
                   "Arithmetic of the model: fp32, or bf16 (about 1.3x faster, on CPUs with "
                   "AVX512-BF16, for models whose manifest offers it)")
       ->envname("SPARKIFY_PRECISION")
-      ->check(CLI::IsMember({"fp32", "bf16"}))
+      ->transform(CLI::IsMember({"fp32", "bf16"}, CLI::ignore_case))
       ->capture_default_str();
   cmd->add_option("--threshold", config->threshold,
                   "Foreground share from which a cut-out is used")
@@ -206,7 +206,7 @@ void AddModelOptions(CLI::App* cmd, FunctionConfig* config) {
                   "start 0.1-0.35 s shorter on a virtual machine whose balloon gives free memory "
                   "back to the host, e.g. Firecracker)")
       ->envname("SPARKIFY_HUGE_PAGES")
-      ->check(CLI::IsMember({"on", "off"}))
+      ->transform(CLI::IsMember({"on", "off"}, CLI::ignore_case))
       ->capture_default_str();
 }
 

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "cli/commands.h"
 #include "cli/env.h"
 #include "cli/function_config.h"
 #include "common/heap.h"
@@ -83,23 +84,6 @@ class InvocationLog {
   std::mutex mu_;
   std::optional<json> pending_;
 };
-
-// The variable whose value CLI11's message is about, or "": the message names an option of
-// `function` ("--size: Value abc not in range 0 to 4096", "Could not convert:
-// --allow-private-fetch = maybe"; each subcommand reads only its own variables,
-// ReadOwnVariablesOnly), whose value came from its variable only if the command line did not
-// give one (then the option holds the variable's value).
-std::string VariableBehind(const CLI::App& function, const std::string& what) {
-  for (const CLI::Option* opt : function.get_options()) {
-    const std::string name = opt->get_name(), var = opt->get_envname();
-    if (what.rfind(name + ":", 0) != 0 && what.rfind("Could not convert: " + name + " =", 0) != 0) {
-      continue;
-    }
-    const auto value = var.empty() ? std::nullopt : Env(var);
-    return value && opt->results() == std::vector<std::string>{*value} ? var : "";
-  }
-  return "";
-}
 
 }  // namespace
 

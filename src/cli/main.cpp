@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::info);
   spdlog::cfg::load_env_levels();  // SPDLOG_LEVEL=debug, for example
   CLI::App app{"Sparkify: subject cut-outs of your album covers, served from a private bucket"};
+  app.name("sparkify");  // in messages and help, whatever path it was run by
   app.require_subcommand(1);
   app.set_version_flag("--version", "sparkify 0.1.0");
   int exit_code = 0;
@@ -21,6 +22,10 @@ int main(int argc, char** argv) {
   sparkify::cli::RegisterPolicy(app, &exit_code);
   sparkify::cli::RegisterAiPlaceholders(app);
   sparkify::cli::ReadOwnVariablesOnly(app, argc, argv);
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return sparkify::cli::ExitForParseError(app, e);
+  }
   return exit_code;
 }

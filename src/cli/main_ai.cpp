@@ -23,7 +23,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     // As a Lambda worker, a bad variable is reported to the Runtime API, not only printed.
     if (auto code = sparkify::cli::ReportWorkerParseError(app, e)) return *code;
-    return app.exit(e);
+    return sparkify::cli::ExitForParseError(app, e);
   }
   return exit_code;
 }

@@ -191,7 +191,7 @@ void RegisterUp(CLI::App& app, int* exit_code) {
       ->check(CLI::Range(0, 2048));
   cmd->add_option("--precision", flags->precision,
                   "The model's arithmetic: fp32, or bf16 (faster, on CPUs with AVX512-BF16)")
-      ->check(CLI::IsMember({"fp32", "bf16"}))
+      ->transform(CLI::IsMember({"fp32", "bf16"}, CLI::ignore_case))
       ->capture_default_str();
   cmd->add_option("--segment-concurrency", flags->segment_concurrency,
                   "Covers of one job segmented at once")

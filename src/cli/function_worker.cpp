@@ -164,7 +164,8 @@ int RunFunctionWorker(const std::string& api, const FunctionConfig& config) {
       std::to_string((*models)->default_size()) + ", bucket " + bucket.Describe() +
       (config.allow_private_fetch ? ", private fetches allowed" : "") + ")");
   Status s = lambda::RunRuntimeLoop(api, handler.AsLambdaHandler(), runtime_options);
-  Say("sparkify function worker: runtime loop ended: " + s.ToString());
+  Say(s.ok() ? std::string("sparkify function worker: stopped")
+             : "sparkify function worker: runtime loop ended: " + s.ToString());
   return s.ok() ? 0 : 1;
 }
 

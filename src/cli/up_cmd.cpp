@@ -78,13 +78,13 @@ Status CheckPorts(const UpFlags& f) {
   return Status::OK();
 }
 
-void PrintReady(const UpFlags& f, const UpKeys& keys, const std::string& web_url,
+void PrintReady(const UpFlags& f, const UpKeys& keys, int model_size, const std::string& web_url,
                 const std::string& function_url, const std::string& store_url) {
   std::cout << "\nsparkify is up.\n"
             << "  open      " << web_url << "/\n"
             << "  function  " << function_url
-            << "/2015-03-31/functions/function/invocations (model size "
-            << (f.model_size > 0 ? std::to_string(f.model_size) : std::string("default")) << ")\n"
+            << "/2015-03-31/functions/function/invocations (model size " << model_size
+            << (f.model_size > 0 ? "" : ", the model's default") << ", " << f.precision << ")\n"
             << "  store     " << store_url << " (bucket " << kBucket << ", data " << keys.store_dir
             << ")\n"
             << "  keys      " << (keys.root_generated ? "new root key in " : "root key: ")
@@ -99,7 +99,8 @@ void PrintReady(const UpFlags& f, const UpKeys& keys, const std::string& web_url
 
 // The model the function will load, checked against --model-size and --precision before any
 // child starts: a flag the model cannot take is a clear error now, not a failed start later.
-Status CheckModelFlags(const UpFlags& f) {
+// Returns the side the model will run at (the flag's, or the manifest's default).
+Result<int> CheckModelFlags(const UpFlags& f) {
   const std::string path = DefaultModelManifest();
   auto manifest = vision::LoadManifest(path);
   if (!manifest.ok()) {
@@ -125,7 +126,7 @@ Status CheckModelFlags(const UpFlags& f) {
   if (Status s = vision::CheckPrecision(m, f.precision); !s.ok()) {
     return Status::InvalidArgument("--precision " + f.precision + ": " + s.message());
   }
-  return Status::OK();
+  return f.model_size != 0 ? f.model_size : m.input.default_size;
 }
 
 int RunUp(const UpFlags& f) {
@@ -134,7 +135,8 @@ int RunUp(const UpFlags& f) {
     return why == "interrupted" ? 0 : 2;  // Ctrl-C while starting: a clean stop
   };
   if (Status s = CheckPorts(f); !s.ok()) return fail(s.message());
-  if (Status s = CheckModelFlags(f); !s.ok()) return fail(s.message());
+  auto model_size = CheckModelFlags(f);
+  if (!model_size.ok()) return fail(model_size.status().message());
   auto keys = PrepareKeys(f);
   if (!keys.ok()) return fail(keys.status().message());
 
@@ -161,7 +163,7 @@ int RunUp(const UpFlags& f) {
   auto web_line = tree.StartAndWait("web", WebSpec(f, dir, *keys, store_url, function_url),
                                     "sparkify web listening on", std::chrono::seconds(30));
   if (!web_line.ok()) return fail(web_line.status().message());
-  PrintReady(f, *keys, UrlOf(*web_line), function_url, store_url);
+  PrintReady(f, *keys, *model_size, UrlOf(*web_line), function_url, store_url);
   return tree.Supervise();
 }
 

@@ -42,6 +42,9 @@ lambda::HandlerResult FunctionHandler::HandleUnsafe(std::string_view payload,
   json log = {{"level", "info"}, {"msg", "invocation"}, {"request_id", ctx.request_id}};
   auto emit = [&](int status) {
     if (!options_.log) return;
+    // The invocation itself succeeds (Lambda's view: an answer went back), but an answer
+    // refusing the request is a warning, and one that failed on our side an error.
+    log["level"] = status >= 500 ? "error" : status >= 400 ? "warning" : "info";
     log["status"] = status;
     options_.log(log.dump(-1, ' ', false, json::error_handler_t::replace));
   };

@@ -125,6 +125,10 @@ TEST_F(HandlerTest, NothingUsableIs422WithEveryReason) {
   EXPECT_EQ(a["body"]["errors"][0]["url"], "https://img.example/missing.png");
   EXPECT_EQ(a["body"]["errors"][0]["stage"], "fetch");
   EXPECT_EQ(a["body"]["errors"][1]["key"], "nope.png");
+  // Lambda's invocation succeeded, but the log says the request was refused.
+  ASSERT_EQ(logs_.size(), 1u);
+  EXPECT_EQ(json::parse(logs_[0])["level"], "warning") << logs_[0];
+  EXPECT_EQ(json::parse(logs_[0])["status"], 422) << logs_[0];
 }
 
 TEST_F(HandlerTest, AnUnreadableBucketIs502BeforeAnyModelRun) {
@@ -134,6 +138,8 @@ TEST_F(HandlerTest, AnUnreadableBucketIs502BeforeAnyModelRun) {
   EXPECT_EQ(a["body"]["error"], "StoreUnavailable");
   EXPECT_EQ(a["body"]["message"], "cannot read the bucket memory://bucket: HEAD failed (injected)");
   EXPECT_EQ(models_.runs(), 0);
+  ASSERT_FALSE(logs_.empty());
+  EXPECT_EQ(json::parse(logs_.back())["level"], "error") << logs_.back();
 }
 
 TEST_F(HandlerTest, NoTimeForAnyCoverIs504NotTheInputsFault) {
@@ -178,6 +184,7 @@ TEST_F(HandlerTest, OneLogLineWithoutPayloadOrUrls) {
   json line = json::parse(logs_[0]);
   EXPECT_EQ(line["request_id"], "req-1");
   EXPECT_EQ(line["status"], 200);
+  EXPECT_EQ(line["level"], "info");
   EXPECT_EQ(line["inputs"], 2);
   EXPECT_EQ(line["errors"], 1);
   EXPECT_EQ(logs_[0].find("img.example"), std::string::npos) << logs_[0];

@@ -109,6 +109,7 @@ class Loop {
     for (uint64_t served = 0; options_.max_invocations == 0 || served < options_.max_invocations;
          ++served) {
       SPARKIFY_RETURN_IF_ERROR(ServeOne());
+      if (stale_) return Status::OK();
     }
     return Status::OK();
   }
@@ -120,6 +121,17 @@ class Loop {
     if (!next.ok()) {
       LogProblem("runtime API /next failed: " + next.status().ToString());
       return next.status();
+    }
+    if (next->status == 410) {
+      // Our own emulator's answer when it stops or has replaced this process (Runtime.Stale;
+      // Lambda's never sends it): the end of this runtime's work, not a failure.
+      json line = {{"level", "info"},
+                   {"msg",
+                    "runtime API: this runtime is done (HTTP 410, "
+                    "the emulator is stopping or replaced it)"}};
+      Log(line.dump(-1, ' ', false, json::error_handler_t::replace));
+      stale_ = true;
+      return Status::OK();
     }
     if (next->status != 200) {
       LogProblem("runtime API /next answered " + ReplySummary(next));
@@ -210,6 +222,7 @@ class Loop {
   const RuntimeOptions& options_;
   RuntimeHttp http_;
   std::function<void(std::string_view)> log_;
+  bool stale_ = false;  // /next answered 410: stop serving, cleanly
 };
 
 }  // namespace

@@ -113,9 +113,11 @@ struct RuntimeOptions {
 
 // Serves invocations from the Runtime API at `endpoint` ("127.0.0.1:9001", the value of
 // AWS_LAMBDA_RUNTIME_API; "unix:/path" is a Unix socket, as the local emulator hands out)
-// until /next fails, then returns Unavailable (connection refused or lost) or Internal (an answer the Runtime API should never give); the caller should
-// exit non-zero. A failed /response or /error post is logged and the loop goes on.
-// Returns OK only when options.max_invocations is reached. Never throws.
+// until /next fails, then returns Unavailable (connection refused or lost) or Internal (an answer
+// the Runtime API should never give); the caller should exit non-zero. A failed /response or /error
+// post is logged and the loop goes on. Returns OK when options.max_invocations is reached, or when
+// /next answers 410 (our local emulator's Runtime.Stale: it is stopping, or has replaced this
+// process; logged at info). Never throws.
 Status RunRuntimeLoop(const std::string& endpoint, const Handler& handler,
                       const RuntimeOptions& options = {});
 

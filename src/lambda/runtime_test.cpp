@@ -55,6 +55,12 @@ class FakeRuntimeApi {
     cv_.notify_all();
   }
   void AnswerResponsesWith(int status) { response_status_ = status; }
+  // Once the queue is empty, /next answers `status` (410: the emulator's Runtime.Stale).
+  void WhenEmptyAnswer(int status) {
+    std::lock_guard lock(mu_);
+    empty_status_ = status;
+    cv_.notify_all();
+  }
   std::vector<Post> posts() {
     std::lock_guard lock(mu_);
     return posts_;
@@ -65,9 +71,9 @@ class FakeRuntimeApi {
     http::Response res;
     if (req.method == "GET" && req.path == "/2018-06-01/runtime/invocation/next") {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return stopping_ || !events_.empty(); });
-      if (stopping_) {
-        res.status = 500;
+      cv_.wait(lock, [&] { return stopping_ || !events_.empty() || empty_status_ != 0; });
+      if (stopping_ || events_.empty()) {
+        res.status = stopping_ ? 500 : empty_status_;
         return res;
       }
       Event e = std::move(events_.front());
@@ -91,6 +97,7 @@ class FakeRuntimeApi {
   std::vector<Post> posts_;
   bool stopping_ = false;
   int response_status_ = 202;
+  int empty_status_ = 0;  // 0: /next waits for an event
   std::unique_ptr<http::Server> server_;
 };
 
@@ -291,6 +298,35 @@ TEST(RuntimeLoopTest, RejectedResponseIsLoggedAndTheLoopGoesOn) {
   bool saw_problem = false;
   for (const auto& line : log) saw_problem |= line.find("413") != std::string::npos;
   EXPECT_TRUE(saw_problem);
+}
+
+// The local emulator answers /next with 410 when it stops (or has replaced the process): the
+// loop ends cleanly, saying so at info level; any other answer is still an error.
+TEST(RuntimeLoopTest, StaleRuntimeEndsTheLoopCleanly) {
+  FakeRuntimeApi api;
+  api.Add({"r1", "{}", {}});
+  api.WhenEmptyAnswer(410);
+  std::vector<std::string> log;
+  Status s = RunRuntimeLoop(
+      api.endpoint(),
+      [](std::string_view, const InvocationContext&) { return HandlerResult::Success("{}"); },
+      Quiet(&log, 0));
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(api.posts().size(), 1u);
+  ASSERT_FALSE(log.empty());
+  for (const auto& line : log) EXPECT_EQ(json::parse(line)["level"], "info") << line;
+  EXPECT_NE(log.back().find("410"), std::string::npos) << log.back();
+
+  FakeRuntimeApi broken;
+  broken.WhenEmptyAnswer(500);
+  log.clear();
+  s = RunRuntimeLoop(
+      broken.endpoint(),
+      [](std::string_view, const InvocationContext&) { return HandlerResult::Success("{}"); },
+      Quiet(&log, 0));
+  EXPECT_EQ(s.code(), Status::Code::kInternal) << s.ToString();
+  ASSERT_FALSE(log.empty());
+  EXPECT_EQ(json::parse(log[0])["level"], "error") << log[0];
 }
 
 TEST(RuntimeLoopTest, UnreachableRuntimeApiEndsTheLoopWithAnError) {

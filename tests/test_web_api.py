@@ -837,6 +837,13 @@ class WebApiTest(unittest.TestCase):
             self.assertEqual((got, answer["error"]["code"]), (status, code), doc)
         got, _, raw = request("POST", self.base + "/api/jobs", b"x", {"Content-Type": "text/plain"})
         self.assertEqual(got, 415)
+        # A body that is not a JSON object says which of the ways it is not.
+        for raw_body, says in [(b'{"sample": tru', "The body is not valid JSON."),
+                               (b"[1, 2]", "The body must be a JSON object, not array."),
+                               (b"[" * 40 + b"]" * 40, "The body nests deeper than 32 levels.")]:
+            got, _, raw = request("POST", self.base + "/api/jobs", raw_body,
+                                  {"Content-Type": "application/json"})
+            self.assertEqual((got, json.loads(raw)["error"]["message"]), (400, says), raw_body)
 
     def test_media_types_and_url_schemes_ignore_case_and_bad_chunks_are_400(self):
         got, _, raw = request("POST", self.base + "/api/jobs", b'{"nothing": 1}',

@@ -31,7 +31,6 @@ void RegisterPresign(CLI::App& app, int* exit_code) {
     auto fail = [](const std::string& m) { std::cerr << "sparkify presign: " << m << "\n"; };
     auto id = Env("AWS_ACCESS_KEY_ID");
     auto secret = Env("AWS_SECRET_ACCESS_KEY");
-    if (!id || !secret) return fail("set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
     if (f->method != "GET" && f->method != "PUT") return fail("--method must be GET or PUT");
     if (f->expires < 1 || f->expires > 604800) return fail("--expires must be 1..604800");
     std::string region = f->region;
@@ -49,6 +48,14 @@ void RegisterPresign(CLI::App& app, int* exit_code) {
     req.region = region;
     req.expires_seconds = f->expires;
     req.time = when;
+    if (!id || !secret) {
+      // The arguments first (what is wrong on the command line says so), then the keys.
+      req.credentials = {"AKIDCHECKONLY", "check-only", ""};
+      if (auto checked = s3client::PresignS3Url(req); !checked.ok()) {
+        return fail(checked.status().message());
+      }
+      return fail("set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
+    }
     req.credentials = {*id, *secret, Env("AWS_SESSION_TOKEN").value_or("")};
     auto url = s3client::PresignS3Url(req);
     if (!url.ok()) return fail(url.status().message());

@@ -103,6 +103,7 @@ int RunSegment(const SegmentFlags& f) {
     json item = {{"file", f.files[i]}};
     if (r.ok()) {
       item["foreground_share"] = std::round(r->foreground_share * 1e4) / 1e4;
+      item["mask_quality"] = std::round(r->mask_quality * 1e3) / 1e3;
       item["cropped"] = r->cropped;
       item["output"] = outputs[i];
       if (f.masks) item["mask"] = options.mask_output;
@@ -110,10 +111,11 @@ int RunSegment(const SegmentFlags& f) {
       item["height"] = r->height;
       item["cutout_size"] = {r->cutout_width, r->cutout_height};
       item["seconds"] = std::round(secs * 100) / 100;
-      char share[32];
-      std::snprintf(share, sizeof share, "%.3f", r->foreground_share);
-      progress.Done(i, f.files[i],
-                    std::string(r->cropped ? "cropped" : "uncropped") + ", share " + share, secs);
+      char scores[64];
+      std::snprintf(scores, sizeof scores, ", share %.3f, mask quality %.2f", r->foreground_share,
+                    r->mask_quality);
+      progress.Done(i, f.files[i], std::string(r->cropped ? "cropped" : "uncropped") + scores,
+                    secs);
     } else {
       ++failed;
       item["error"] = r.status().message().empty() ? r.status().ToString() : r.status().message();

@@ -26,8 +26,15 @@ Result<FileCutout> CutOutFile(const std::string& input, const std::string& outpu
     SPARKIFY_ASSIGN_OR_RETURN(std::string png, vision::EncodeMaskPng(*mask, options.png_compression));
     SPARKIFY_RETURN_IF_ERROR(WriteFileAtomic(options.mask_output, png, 0644));
   }
-  return FileCutout{cut->foreground_share, cut->cropped, image->width(),
-                    image->height(),       cut->width,   cut->height};
+  FileCutout out;
+  out.foreground_share = cut->foreground_share;
+  out.mask_quality = cut->quality.score;
+  out.cropped = cut->cropped && cut->quality.subject;
+  out.width = image->width();
+  out.height = image->height();
+  out.cutout_width = cut->width;
+  out.cutout_height = cut->height;
+  return out;
 }
 
 std::string MaskPath(const std::string& cutout_path) {

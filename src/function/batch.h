@@ -13,7 +13,11 @@ namespace sparkify::function {
 
 struct FileCutout {
   double foreground_share = 0;
-  bool cropped = false;  // share >= threshold
+  double mask_quality = 0;  // vision::ScoreMask's score of the model's mask
+  // Shown cut out, as the function decides (pipeline.h): share >= threshold and the mask a
+  // confident subject (mask_quality >= vision::kSubjectThreshold). The PNG is written either
+  // way; when false, the function shows the whole cover instead.
+  bool cropped = false;
   int width = 0;         // the input image's size
   int height = 0;
   int cutout_width = 0;  // the PNG's: cropped to the subject (vision::CutOutOptions)

@@ -519,13 +519,14 @@ def main():
             f.write("not an image\n")
         out_dir = os.path.join(work, "cutouts")
         r = subprocess.run([args.sparkify, "segment", os.path.join(samples_dir, "chelsea.png"),
-                            os.path.join(samples_dir, "truncated.jpg"), notes, "-o", out_dir,
+                            os.path.join(samples_dir, "truncated.jpg"), notes,
+                            os.path.join(samples_dir, "rocket.jpg"), "-o", out_dir,
                             "--size", "512", "--masks"], env=base_env, capture_output=True,
                            text=True, timeout=120)
         check(r.returncode == 1, "sparkify segment exits 1 when an input fails", r.stderr)
         summary = json.loads(r.stdout)
         results = summary["results"]
-        check(summary["succeeded"] == 1 and summary["failed"] == 2 and len(results) == 3,
+        check(summary["succeeded"] == 2 and summary["failed"] == 2 and len(results) == 4,
               "segment summary counts", r.stdout)
         check(results[0]["cropped"] and 0.1 <= results[0]["foreground_share"] <= 1 and
               os.path.exists(results[0]["output"]), "segment: the cat is cut out", r.stdout)
@@ -545,7 +546,15 @@ def main():
         check(head[:8] == b"\x89PNG\r\n\x1a\n" and (width, height) == (451, 300) and
               (depth, colour) == (8, 0), "segment --masks: an 8-bit grey PNG of the image's size",
               str((width, height, depth, colour)))
-        check("segment 1/3" in r.stderr, "segment: plain progress lines off a terminal", r.stderr)
+        check("segment 1/4" in r.stderr, "segment: plain progress lines off a terminal", r.stderr)
+        # Cut out as the function decides: the share reaches the threshold AND the mask is a
+        # confident subject. The rocket's mask at 512 covers enough but is no subject (the
+        # gantry, the smoke): its PNG is written, and it is not called cropped.
+        rocket = results[3]
+        check(results[0]["mask_quality"] >= 0.5 and rocket["foreground_share"] >= 0.1 and
+              rocket["mask_quality"] < 0.5 and not rocket["cropped"] and
+              os.path.exists(rocket["output"]),
+              "segment: cropped needs a confident mask, as in the function", r.stdout)
     finally:
         for p in reversed(started):
             p.stop()

@@ -109,9 +109,7 @@ http::Response App::Route(http::Request& req) {
   }
   if (req.path == "/healthz") {  // a load balancer's check: answers without the bucket
     if (m != "GET" && m != "HEAD") return method_not_allowed();
-    auto res = JsonResponse(200, {{"ok", true}});
-    res.headers.emplace_back("Cache-Control", "no-store");
-    return res;
+    return JsonResponse(200, {{"ok", true}});  // (no-store, as every JSON answer)
   }
   if (seg.size() == 2 && seg[0] == "static") {
     if (m != "GET" && m != "HEAD") return method_not_allowed();

@@ -79,10 +79,17 @@ std::optional<http::Response> ReadJsonObject(http::Request& req, size_t max_json
                          "Could not read the request: " + body.status().message());
   }
   *doc = ParseUntrustedJson(*body);
+  if (doc->is_discarded()) {
+    // accept() does not build the document (and does not recurse): safe at any depth.
+    return ErrorResponse(
+        400, "bad_request",
+        nlohmann::json::accept(*body)
+            ? "The body nests deeper than " + std::to_string(kMaxJsonDepth) + " levels."
+            : std::string("The body is not valid JSON."));
+  }
   if (!doc->is_object()) {
     return ErrorResponse(400, "bad_request",
-                         "The body is not a JSON object (at most " + std::to_string(kMaxJsonDepth) +
-                             " levels deep).");
+                         "The body must be a JSON object, not " + JsonTypeName(*doc) + ".");
   }
   return std::nullopt;
 }

@@ -431,6 +431,17 @@ class WebApiTest(unittest.TestCase):
                            capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
         self.assertEqual(r.returncode, 2, r.stderr)
         self.assertIn(b"share secret must be at least 16 characters", r.stderr)
+        # A key the store does not know, or the wrong secret: said at start, not as every
+        # visitor's failed covers. (A bucket the web user may not read answers AccessDenied,
+        # as a missing key does to it: not a reason to stop.)
+        for bad_env, says in ((dict(env, AWS_ACCESS_KEY_ID="AKIDNOBODYHASTHIS000"),
+                               b"cannot be used with the web app's key: InvalidAccessKeyId"),
+                              (dict(env, AWS_SECRET_ACCESS_KEY="not-the-secret"),
+                               b"SignatureDoesNotMatch")):
+            r = subprocess.run(args, env=bad_env, capture_output=True, timeout=60,
+                               stdin=subprocess.DEVNULL)
+            self.assertEqual(r.returncode, 2, r.stderr)
+            self.assertIn(says, r.stderr)
         proc = subprocess.Popen(args + ["--public-url", "https://collage.example"], env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                 stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
@@ -1275,8 +1286,8 @@ class LifecycleTest(unittest.TestCase):
     def test_model_flags_the_model_cannot_take_fail_before_anything_starts(self):
         r = self.run_up("--data", self.tmp.join("m"), "--web-port", "0", "--model-size", "100")
         self.assertEqual(r.returncode, 2)
-        self.assertIn(b"sparkify up: --model-size 100: the model isnet-general-medium takes a "
-                      b"side that is a multiple of 64", r.stderr)
+        self.assertIn(b"sparkify up: --model-size: 100 is not 0 (the model's default) or a "
+                      b"multiple of 64 from 64 to 4096", r.stderr)
         self.assertNotIn(b"[function]", r.stderr)
         self.assertNotIn(b"setup.sh", r.stderr)
         self.assertFalse(os.path.exists(self.tmp.join("m")))

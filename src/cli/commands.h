@@ -30,6 +30,10 @@ void ReadOwnVariablesOnly(CLI::App& app, int argc, const char* const* argv);
 // give one (then the option holds the variable's value).
 std::string VariableBehind(const CLI::App& command, const std::string& what);
 
+// --size / --model-size: 0 (the model's own default) or a side the engine can take, a multiple
+// of 64 from 64 to 4096 (a model's manifest may narrow it further: checked at load).
+CLI::Validator ModelSideValidator();
+
 // What main() returns for a parse error: help and the version are printed as CLI11 does
 // (exit 0); any other error is printed with the variable behind it, if one is (e.g. "--precision:
 // int4 not in {fp32,bf16} (from SPARKIFY_PRECISION in the environment)"), and is exit 2, as the

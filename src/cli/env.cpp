@@ -123,6 +123,24 @@ std::string VariableBehind(const CLI::App& command, const std::string& what) {
   return "";
 }
 
+CLI::Validator ModelSideValidator() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        int side = 0;
+        size_t used = 0;
+        try {
+          side = std::stoi(text, &used);
+        } catch (const std::exception&) {
+          used = 0;
+        }
+        if (used == 0 || used != text.size()) return "not a number: " + text;
+        if (side == 0 || (side >= 64 && side <= 4096 && side % 64 == 0)) return "";
+        return std::to_string(side) +
+               " is not 0 (the model's default) or a multiple of 64 from 64 to 4096";
+      },
+      "0 or 64..4096, a multiple of 64");
+}
+
 int ExitForParseError(CLI::App& app, const CLI::ParseError& e) {
   if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
   // The deepest subcommand given names the command, and its options the variable.

@@ -186,9 +186,9 @@ void AddModelOptions(CLI::App* cmd, FunctionConfig* config) {
                   "manifest.json)")
       ->envname("SPARKIFY_MODEL");
   cmd->add_option("--size", config->size,
-                  "Model input side, a multiple of 64 (default: the manifest's, 1024)")
+                  "Model input side, a multiple of 64 (0, the default: the manifest's, 1024)")
       ->envname("SPARKIFY_MODEL_SIZE")
-      ->check(CLI::Range(0, 4096));
+      ->check(ModelSideValidator());
   cmd->add_option("--precision", config->precision,
                   "Arithmetic of the model: fp32, or bf16 (about 1.3x faster, on CPUs with "
                   "AVX512-BF16, for models whose manifest offers it)")

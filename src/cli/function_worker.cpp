@@ -160,9 +160,9 @@ int RunFunctionWorker(const std::string& api, const FunctionConfig& config) {
   };
   runtime_options.log = [&log](std::string_view line) { log.Loop(line); };
 
-  Say(std::string(kWorkerReadyLine) + " (model " + (*models)->model_name() + "@" +
-      std::to_string((*models)->default_size()) + ", bucket " + bucket.Describe() +
-      (config.allow_private_fetch ? ", private fetches allowed" : "") + ")");
+  Say(std::string(kWorkerReadyLine) + " (pid " + std::to_string(::getpid()) + ", model " +
+      (*models)->model_name() + "@" + std::to_string((*models)->default_size()) + ", bucket " +
+      bucket.Describe() + (config.allow_private_fetch ? ", private fetches allowed" : "") + ")");
   Status s = lambda::RunRuntimeLoop(api, handler.AsLambdaHandler(), runtime_options);
   Say(s.ok() ? std::string("sparkify function worker: stopped")
              : "sparkify function worker: runtime loop ended: " + s.ToString());

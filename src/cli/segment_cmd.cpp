@@ -76,8 +76,12 @@ int RunSegment(const SegmentFlags& f) {
   auto load_start = std::chrono::steady_clock::now();
   auto models = function::ModelCache::Open(model_options);
   if (!models.ok()) {
-    std::cerr << "sparkify segment: cannot load the model " << model_options.manifest_path
-              << ": " << models.status().ToString() << "\n";
+    std::cerr << "sparkify segment: cannot load the model " << model_options.manifest_path << ": "
+              << models.status().ToString()
+              << (models.status().IsNotFound() && f.config.model.empty()
+                      ? " (scripts/setup.sh prepares the model in $SPARKIFY_CACHE)"
+                      : "")
+              << "\n";
     return 2;
   }
   double load_s =

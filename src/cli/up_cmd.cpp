@@ -189,8 +189,9 @@ void RegisterUp(CLI::App& app, int* exit_code) {
   cmd->add_flag("--allow-private-fetch", flags->allow_private_fetch,
                 "Let image URLs reach loopback and private addresses (function and web)");
   cmd->add_option("--model-size", flags->model_size,
-                  "The model's input side, a multiple of 64 (default: the model's, 1024)")
-      ->check(CLI::Range(0, 2048));
+                  "The model's input side, a multiple of 64 (0, the default: the model's own, "
+                  "1024)")
+      ->check(ModelSideValidator());
   cmd->add_option("--precision", flags->precision,
                   "The model's arithmetic: fp32, or bf16 (faster, on CPUs with AVX512-BF16)")
       ->transform(CLI::IsMember({"fp32", "bf16"}, CLI::ignore_case))

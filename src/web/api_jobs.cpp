@@ -28,8 +28,7 @@ uint64_t RandomSeed() {
 }
 
 http::Response ViewOrError(const Result<json>& doc, int status) {
-  if (!doc.ok())
-    return ErrorResponse(502, "store_error", "Cannot sign image URLs: " + doc.status().message());
+  if (!doc.ok()) return StoreErrorResponse("Cannot show the images.", doc.status());
   return JsonResponse(status, *doc);
 }
 
@@ -383,11 +382,12 @@ http::Response App::Events(const http::Request& req, const std::string& id) {
         seen = snap.version;
         auto doc = JobJson(snap, bucket_);
         json data =
-            doc.ok()
-                ? *doc
-                : json{{"id", snap.id},
-                       {"state", "failed"},
-                       {"error", {{"code", "store_error"}, {"message", doc.status().message()}}}};
+            doc.ok() ? *doc
+                     : json{{"id", snap.id},
+                            {"state", "failed"},
+                            {"error",
+                             {{"code", "store_error"},
+                              {"message", StoreTrouble("Cannot show the images.", doc.status())}}}};
         std::string event = "id: " + std::to_string(snap.version) + "\nevent: job\ndata: " +
                             data.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";
         if (!write(event)) return;
@@ -426,7 +426,7 @@ http::Response App::Regenerate(const http::Request& req, const std::string& id) 
     return true;
   });
   if (!s.ok()) {
-    return ErrorResponse(502, "store_error", "Cannot save the new layout: " + s.message());
+    return StoreErrorResponse("Cannot save the new layout.", s);
   }
   if (!ready) return ErrorResponse(409, "not_ready", "The collage is not ready yet.");
   return ViewOrError(CollageJson(collage, bucket_), 200);
@@ -524,7 +524,7 @@ http::Response App::Share(const http::Request& req, const std::string& id, bool 
   }
   if (download) {
     auto url = bucket_.SignGet(*key, "sparkify-collage.png");
-    if (!url.ok()) return ErrorResponse(502, "store_error", url.status().message());
+    if (!url.ok()) return StoreErrorResponse("Cannot hand out the picture.", url.status());
     http::Response res;
     res.status = 303;
     res.Set("Location", url->url);

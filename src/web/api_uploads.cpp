@@ -113,7 +113,7 @@ http::Response App::UploadForms(http::Request& req) {
     key += ExtensionFor(type);
     auto form = bucket_.SignUpload(key, type, options_.max_file_bytes, kUploadFormSeconds);
     if (!form.ok()) {
-      return ErrorResponse(502, "store_error", "Cannot sign an upload: " + form.status().message());
+      return StoreErrorResponse("Cannot prepare the upload.", form.status());
     }
     json fields = json::array();
     for (const auto& field : form->fields) fields.push_back({field.first, field.second});

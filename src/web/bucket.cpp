@@ -67,6 +67,24 @@ bool Missing(const Status& status, const std::string& key, bool log) {
 
 }  // namespace
 
+Status Bucket::CheckAccess() {
+  s3client::GetOptions get;
+  get.max_bytes = 1;
+  auto r = client_.GetObject(bucket_, "jobs/.sparkify-access-check", get);
+  if (r.ok()) return Status::OK();
+  const auto error = s3client::S3ErrorOf(r.status());
+  if (!error) return r.status();  // not an answer from the store (unreachable, ...)
+  for (const char* fatal : {"InvalidAccessKeyId", "SignatureDoesNotMatch", "NoSuchBucket",
+                            "InvalidToken", "ExpiredToken", "InvalidBucketName"}) {
+    if (error->code == fatal) {
+      return Status::FailedPrecondition("the bucket " + bucket_ +
+                                        " cannot be used with the web app's key: " + error->code +
+                                        ": " + error->message);
+    }
+  }
+  return Status::OK();  // NoSuchKey, or AccessDenied (no s3:ListBucket): the key works
+}
+
 Result<std::optional<Bucket::Prefix>> Bucket::ReadPrefix(const std::string& key,
                                                          uint64_t max_bytes) {
   s3client::GetOptions get;

@@ -1,5 +1,7 @@
 #include "web/internal/respond.h"
 
+#include <spdlog/spdlog.h>
+
 #include "common/uri.h"
 
 namespace sparkify::web::internal {
@@ -63,6 +65,17 @@ http::Response JsonResponse(int status, const nlohmann::json& body) {
 
 http::Response ErrorResponse(int status, std::string_view code, std::string_view message) {
   return JsonResponse(status, {{"error", {{"code", code}, {"message", message}}}});
+}
+
+std::string StoreTrouble(std::string_view sentence, const Status& cause) {
+  spdlog::warn("web: {} (the store: {})", sentence, cause.message());
+  return std::string(sentence) +
+         " The image store did not answer as it should; try again in a "
+         "moment.";
+}
+
+http::Response StoreErrorResponse(std::string_view sentence, const Status& cause) {
+  return ErrorResponse(502, "store_error", StoreTrouble(sentence, cause));
 }
 
 std::optional<http::Response> ReadJsonObject(http::Request& req, size_t max_json_bytes,

@@ -34,5 +34,21 @@ TEST(JsonTypeName, NamesEveryType) {
   EXPECT_EQ(JsonTypeName(json(nullptr)), "null");
 }
 
+// A visitor reads a sentence; the store's own words (codes, hosts, keys) stay in the log.
+TEST(StoreTrouble, TellsThePersonWithoutTheStoresWords) {
+  const Status cause = Status::PermissionDenied(
+      "[HTTP 403 InvalidAccessKeyId] The AWS access key ID you provided does not exist in our "
+      "records. (PUT http://127.0.0.1:9100/sparkify/uploads/abc.png)");
+  const std::string said = StoreTrouble("Could not store the cover.", cause);
+  EXPECT_EQ(said.rfind("Could not store the cover. ", 0), 0u) << said;
+  for (const char* hidden : {"InvalidAccessKeyId", "403", "127.0.0.1", "uploads/"}) {
+    EXPECT_EQ(said.find(hidden), std::string::npos) << said;
+  }
+  const http::Response res = StoreErrorResponse("Cannot prepare the upload.", cause);
+  EXPECT_EQ(res.status, 502);
+  EXPECT_NE(res.body.find("\"store_error\""), std::string::npos) << res.body;
+  EXPECT_EQ(res.body.find("InvalidAccessKeyId"), std::string::npos) << res.body;
+}
+
 }  // namespace
 }  // namespace sparkify::web::internal

@@ -11,6 +11,7 @@
 #include "common/files.h"
 #include "web/internal/collage_answer.h"
 #include "web/internal/ingest.h"
+#include "web/internal/respond.h"
 
 namespace sparkify::web::internal {
 namespace {
@@ -208,7 +209,7 @@ std::optional<ApiError> Runner::Ingest(CoverSource& source, Cover* cover) {
     auto inspected = InspectStoredCover(*bucket_, source.stored_key, options_.max_file_bytes);
     if (!inspected.ok()) {
       return ApiError{"store_error",
-                      "Could not read the cover in the store: " + inspected.status().message()};
+                      StoreTrouble("Could not read the cover back.", inspected.status())};
     }
     check = std::move(*inspected);
     if (!check.status.ok()) return check.error;
@@ -222,7 +223,7 @@ std::optional<ApiError> Runner::Ingest(CoverSource& source, Cover* cover) {
     auto key = StoreCover(*bucket_, *bytes, check.info);
     bytes->clear();
     if (!key.ok())
-      return ApiError{"store_error", "Could not store the cover: " + key.status().message()};
+      return ApiError{"store_error", StoreTrouble("Could not store the cover.", key.status())};
     cover->key = *key;
   }
   cover->width = check.info.width;

@@ -63,6 +63,12 @@ class Bucket {
   // "http://127.0.0.1:9100" or "https://sparkify.s3.amazonaws.com": where signed URLs point
   // (for the Content-Security-Policy's img-src).
   const std::string& origin() const { return origin_; }
+  // At start: whether the bucket takes this key, by reading a key that is not there (a GET:
+  // its error has a body, a HEAD's not). FailedPrecondition when the answer says the key or
+  // the bucket is wrong (InvalidAccessKeyId, SignatureDoesNotMatch, NoSuchBucket, an expired or
+  // bad session token), naming the code; the store's other errors and an unreachable store
+  // come back as they are (the caller goes on: the store may start later).
+  Status CheckAccess();
   const std::string& name() const { return bucket_; }
 
  private:

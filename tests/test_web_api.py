@@ -437,7 +437,9 @@ class WebApiTest(unittest.TestCase):
         for bad_env, says in ((dict(env, AWS_ACCESS_KEY_ID="AKIDNOBODYHASTHIS000"),
                                b"cannot be used with the web app's key: InvalidAccessKeyId"),
                               (dict(env, AWS_SECRET_ACCESS_KEY="not-the-secret"),
-                               b"SignatureDoesNotMatch")):
+                               b"SignatureDoesNotMatch"),
+                              (dict(env, AWS_REGION="eu-west-1"),
+                               b"AuthorizationHeaderMalformed")):
             r = subprocess.run(args, env=bad_env, capture_output=True, timeout=60,
                                stdin=subprocess.DEVNULL)
             self.assertEqual(r.returncode, 2, r.stderr)
@@ -1286,8 +1288,8 @@ class LifecycleTest(unittest.TestCase):
     def test_model_flags_the_model_cannot_take_fail_before_anything_starts(self):
         r = self.run_up("--data", self.tmp.join("m"), "--web-port", "0", "--model-size", "100")
         self.assertEqual(r.returncode, 2)
-        self.assertIn(b"sparkify up: --model-size: 100 is not 0 (the model's default) or a "
-                      b"multiple of 64 from 64 to 4096", r.stderr)
+        self.assertIn(b"sparkify up: --model-size 100: the model isnet-general-medium takes a "
+                      b"side that is a multiple of 64", r.stderr)
         self.assertNotIn(b"[function]", r.stderr)
         self.assertNotIn(b"setup.sh", r.stderr)
         self.assertFalse(os.path.exists(self.tmp.join("m")))
@@ -1478,7 +1480,8 @@ class LifecycleTest(unittest.TestCase):
                 up, "http://127.0.0.1:%d" % free_port())
             self.assertEqual(final["state"], "failed")
             self.assertEqual(final["error"]["code"], "function_down")
-            self.assertIn("the AI function is down", final["error"]["message"])
+            self.assertIn("AI function is down", final["error"]["message"])
+            self.assertNotIn("127.0.0.1", final["error"]["message"])  # the address: log only
             self.assertEqual(final["covers"][0]["error"]["code"], "function_down")
         finally:
             code = up.stop(signal.SIGINT)

@@ -30,8 +30,9 @@ void ReadOwnVariablesOnly(CLI::App& app, int argc, const char* const* argv);
 // give one (then the option holds the variable's value).
 std::string VariableBehind(const CLI::App& command, const std::string& what);
 
-// --size / --model-size: 0 (the model's own default) or a side the engine can take, a multiple
-// of 64 from 64 to 4096 (a model's manifest may narrow it further: checked at load).
+// --size / --model-size: a number, 0 (the model's own default) up to vision::kMaxInputSize;
+// the model's manifest says which sides it takes (a multiple of its size_multiple), checked
+// against it before the model loads, naming the flag.
 CLI::Validator ModelSideValidator();
 
 // What main() returns for a parse error: help and the version are printed as CLI11 does

@@ -8,8 +8,11 @@ namespace sparkify::cli {
 Status RefuseUpDataDir(const std::string& dir, const std::string& flag) {
   std::error_code ec;
   const std::filesystem::path path(dir);
-  if (std::filesystem::is_directory(path / "store", ec) &&
-      !std::filesystem::exists(path / "iam", ec)) {
+  // up's own marks: its store's IAM data one level down, or its root key file beside store/.
+  // (DATA/iam may be there too: made by a command pointed here before this check existed.)
+  if (std::filesystem::is_directory(path / "store" / "iam", ec) ||
+      (std::filesystem::is_directory(path / "store", ec) &&
+       std::filesystem::exists(path / "root-credentials.json", ec))) {
     const std::string store = (path / "store").string();
     return Status::InvalidArgument(flag + " " + dir +
                                    " is sparkify up's data dir, not a store's: its store keeps "

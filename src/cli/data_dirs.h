@@ -9,9 +9,9 @@
 
 namespace sparkify::cli {
 
-// InvalidArgument naming `flag` and DIR/store when `dir` is `sparkify up`'s data dir (it has a
-// store/ directory and no iam/ of its own) where a store's data dir is meant: users made there
-// would never be read, and keys looked up there never found.
+// InvalidArgument naming `flag` and DIR/store when `dir` is `sparkify up`'s data dir (it has
+// store/iam/, or store/ beside root-credentials.json) where a store's data dir is meant: users
+// made there would never be read, and keys looked up there never found.
 Status RefuseUpDataDir(const std::string& dir, const std::string& flag);
 
 // OK when `dir` is an existing directory, else InvalidArgument naming `flag`.

@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "common/files.h"
+#include "vision/manifest.h"
 
 namespace sparkify::cli {
 
@@ -134,11 +135,11 @@ CLI::Validator ModelSideValidator() {
           used = 0;
         }
         if (used == 0 || used != text.size()) return "not a number: " + text;
-        if (side == 0 || (side >= 64 && side <= 4096 && side % 64 == 0)) return "";
-        return std::to_string(side) +
-               " is not 0 (the model's default) or a multiple of 64 from 64 to 4096";
+        if (side >= 0 && side <= vision::kMaxInputSize) return "";
+        return std::to_string(side) + " is not 0 (the model's default) or a side up to " +
+               std::to_string(vision::kMaxInputSize);
       },
-      "0 or 64..4096, a multiple of 64");
+      "0.." + std::to_string(vision::kMaxInputSize));
 }
 
 int ExitForParseError(CLI::App& app, const CLI::ParseError& e) {

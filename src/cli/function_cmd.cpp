@@ -105,7 +105,9 @@ Status CheckModelAndBucket(const FunctionFlags& f, const std::string& model) {
     if (!manifest.status().IsNotFound()) return manifest.status();
   } else {
     const int size = f.config.size == 0 ? manifest->input.default_size : f.config.size;
-    SPARKIFY_RETURN_IF_ERROR(vision::CheckInputSize(*manifest, size));
+    if (Status s = vision::CheckInputSize(*manifest, size); !s.ok()) {
+      return Status::InvalidArgument("--size " + std::to_string(size) + ": " + s.message());
+    }
     SPARKIFY_RETURN_IF_ERROR(vision::CheckPrecision(*manifest, f.config.precision));
   }
   if (f.config.bucket.empty()) {

@@ -73,6 +73,14 @@ class InvocationLog {
       for (const auto& [k, v] : pending_->items()) {
         if (!out.contains(k)) out[k] = v;
       }
+      // The more severe level of the two: Lambda's "success" can carry a refused request.
+      auto rank = [](const json& level) {
+        return level == "error" ? 2 : level == "warning" ? 1 : 0;
+      };
+      if (pending_->contains("level") &&
+          rank((*pending_)["level"]) > rank(out.value("level", ""))) {
+        out["level"] = (*pending_)["level"];
+      }
       pending_.reset();
       Say(out.dump(-1, ' ', false, json::error_handler_t::replace));
       return;

@@ -13,6 +13,7 @@
 #include "common/heap.h"
 #include "function/batch.h"
 #include "function/models.h"
+#include "vision/manifest.h"
 
 namespace sparkify::cli {
 namespace {
@@ -75,6 +76,15 @@ int RunSegment(const SegmentFlags& f) {
   KeepLargeBuffersForReuse();  // each file's buffers are reused, not faulted in again
   auto load_start = std::chrono::steady_clock::now();
   auto models = function::ModelCache::Open(model_options);
+  if (!models.ok() && models.status().code() == Status::Code::kInvalidArgument &&
+      f.config.size != 0) {
+    if (auto m = vision::LoadManifest(model_options.manifest_path);
+        m.ok() && !vision::CheckInputSize(*m, f.config.size).ok()) {
+      std::cerr << "sparkify segment: --size " << f.config.size << ": "
+                << vision::CheckInputSize(*m, f.config.size).message() << "\n";
+      return 2;
+    }
+  }
   if (!models.ok()) {
     std::cerr << "sparkify segment: cannot load the model " << model_options.manifest_path << ": "
               << models.status().ToString()

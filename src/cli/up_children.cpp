@@ -168,6 +168,10 @@ std::vector<std::string> ChildTree::StopAll(std::chrono::seconds grace) {
     bool sent_kill = false;
     while (!c.exited) {
       Relay(c);  // what it says while stopping (why it is slow, its last errors)
+      // And what the others say meanwhile: a full pipe would block a child that logs.
+      for (auto& other : children_) {
+        if (other.get() != &c && !other->exited) Relay(*other);
+      }
       if (auto info = c.process->TryReap()) {
         Relay(c);
         if (!c.partial.empty()) std::cerr << "[" << c.name << "] " << c.partial << "\n";

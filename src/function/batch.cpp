@@ -4,6 +4,7 @@
 #include <set>
 
 #include "common/files.h"
+#include "function/cutout_meta.h"
 #include "vision/cutout.h"
 
 namespace sparkify::function {
@@ -29,7 +30,7 @@ Result<FileCutout> CutOutFile(const std::string& input, const std::string& outpu
   FileCutout out;
   out.foreground_share = cut->foreground_share;
   out.mask_quality = cut->quality.score;
-  out.cropped = cut->cropped && cut->quality.subject;
+  out.cropped = ShownCutOut(cut->foreground_share, cut->quality.score, options.threshold);
   out.width = image->width();
   out.height = image->height();
   out.cutout_width = cut->width;

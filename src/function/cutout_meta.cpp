@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "vision/mask_quality.h"
+
 namespace sparkify::function {
 namespace {
 
@@ -79,6 +81,11 @@ std::string FormatPalette(const collage::Palette& palette) {
     out += buf;
   }
   return out;
+}
+
+bool ShownCutOut(double foreground_share, double mask_quality, double threshold) {
+  return StoredScore(foreground_share) >= threshold &&
+         StoredScore(mask_quality) >= vision::kSubjectThreshold;
 }
 
 std::optional<collage::Palette> ParsePalette(std::string_view text) {

@@ -56,6 +56,11 @@ std::optional<CutoutMeta> ParseCutoutMeta(const ObjectHead& head);
 // `score` as ToMetadata writes it and ParseCutoutMeta reads it back.
 double StoredScore(double score);
 
+// Whether a cover is shown cut out: its mask covers at least `threshold` of it and is a
+// confident subject (vision::kSubjectThreshold), judged on the stored scores, so that a fresh
+// cut-out, a cached one and `sparkify segment` decide alike.
+bool ShownCutOut(double foreground_share, double mask_quality, double threshold);
+
 // The palette's and fingerprint's text forms (above); nullopt for anything else, including a
 // palette collage::ValidatePalette refuses.
 std::string FormatPalette(const collage::Palette& palette);

@@ -115,5 +115,17 @@ TEST(CutoutMetaTest, APaletteTooLongForS3sMetadataIsLeftOut) {
   EXPECT_FALSE(head.Meta("palette").has_value());
 }
 
+// One rule for "shown cut out", on the stored scores: the share reaches the threshold and the
+// mask is a confident subject (rocket.jpg at 512: share 0.139, quality 0.065: not cut out).
+TEST(ShownCutOutTest, NeedsTheShareAndAConfidentMask) {
+  EXPECT_TRUE(ShownCutOut(0.8, 0.62, 0.1));
+  EXPECT_FALSE(ShownCutOut(0.139, 0.065, 0.1));
+  EXPECT_FALSE(ShownCutOut(0.05, 0.95, 0.1));
+  EXPECT_TRUE(ShownCutOut(0.1, 0.5, 0.1));  // both bounds inclusive
+  // Judged as stored: a score that rounds up to the bound passes, fresh or cached alike.
+  EXPECT_TRUE(ShownCutOut(0.2, 0.4999996, 0.1));
+  EXPECT_EQ(ShownCutOut(0.2, 0.4999996, 0.1), ShownCutOut(0.2, StoredScore(0.4999996), 0.1));
+}
+
 }  // namespace
 }  // namespace sparkify::function

@@ -50,8 +50,7 @@ Result<bool> Pipeline::UseStoredCutout(CutoutPlan& p, const std::string& key, do
   p.cover.cutout_key = key;
   p.cover.foreground_share = meta->foreground_share;
   p.cover.mask_quality = meta->mask_quality;
-  p.cover.cropped =
-      meta->foreground_share >= threshold && meta->mask_quality >= vision::kSubjectThreshold;
+  p.cover.cropped = ShownCutOut(meta->foreground_share, meta->mask_quality, threshold);
   p.cover.cache_hit = true;
   return true;
 }
@@ -145,8 +144,8 @@ void Pipeline::MakeCutoutSteps(CutoutPlan& p, vision::Segmenter& segmenter,
   p.cover.mask_quality = meta.mask_quality;
   p.cover.cutout_width = cut->width;
   p.cover.cutout_height = cut->height;
-  p.cover.cropped = meta.foreground_share >= cut_options.crop_threshold &&
-                    meta.mask_quality >= vision::kSubjectThreshold;
+  p.cover.cropped =
+      ShownCutOut(meta.foreground_share, meta.mask_quality, cut_options.crop_threshold);
 }
 
 Status Pipeline::RunCutouts(std::vector<CutoutPlan>& plans, vision::Segmenter& segmenter,

@@ -169,15 +169,17 @@ TEST_F(EmulatorAuthTest, RefusalsAreLoggedWithoutWhatTheClientCouldInject) {
   StartEmulator(/*allow_unsigned=*/false);
   EXPECT_EQ(Post(emu_->port(), kRiePath, "{}").status, 403);
   EXPECT_TRUE(log_.Contains("MissingAuthenticationTokenException"));
-  EXPECT_TRUE(log_.Contains(", unsigned)"));
+  EXPECT_TRUE(log_.Contains(", unsigned, "));
   // A Credential with a tab and more (a line break never gets past the HTTP parser): the key
   // id stops at the first character that is not a letter or digit.
   auto r = Post(emu_->port(), kRiePath, "{}",
                 {"Authorization: AWS4-HMAC-SHA256 Credential=AKIDFAKE\tEMULATOR forged/x, "
                  "SignedHeaders=host, Signature=00"});
   EXPECT_EQ(r.status, 403);
-  EXPECT_TRUE(log_.Contains("access key AKIDFAKE)"));
+  EXPECT_TRUE(log_.Contains("access key AKIDFAKE, "));
   EXPECT_FALSE(log_.Contains("forged"));
+  EXPECT_EQ(Post(emu_->port(), kRiePath, "{}", {"Authorization: Bearer abc"}).status, 403);
+  EXPECT_TRUE(log_.Contains("an Authorization header without a Credential"));
   EXPECT_FALSE(log_.Contains("\t"));
 }
 

@@ -74,15 +74,17 @@ std::string NewTraceId(const Clock& clock) {
          ";Parent=" + HexEncode(RandomBytes(8)) + ";Sampled=0";
 }
 
-// The access key id a signed request presents (Authorization's or the query's Credential), or
-// "" unsigned: for the log of a refusal (key ids are not secret). Only letters and digits are
-// kept, at most 128: the header is the client's.
-std::string PresentedKeyId(const http::Request& req) {
+// How a refused request presented itself, for the log: "access key AKID..." (Authorization's or
+// the query's Credential; key ids are not secret), "an Authorization header without a
+// Credential", or "unsigned". Of the key id only letters and digits are kept, at most 128: the
+// header is the client's.
+std::string PresentedKey(const http::Request& req) {
   std::string_view from;
   if (auto auth = req.Header("authorization")) {
     from = *auth;
     const size_t at = from.find("Credential=");
-    from = at == std::string_view::npos ? std::string_view() : from.substr(at + 11);
+    if (at == std::string_view::npos) return "an Authorization header without a Credential";
+    from = from.substr(at + 11);
   } else {
     from = req.query;
     const size_t at = from.find("X-Amz-Credential=");
@@ -93,13 +95,16 @@ std::string PresentedKeyId(const http::Request& req) {
     if (!std::isalnum(static_cast<unsigned char>(c)) || key.size() == 128) break;
     key.push_back(c);
   }
-  return key;
+  return key.empty() ? "unsigned" : "access key " + key;
 }
 
-// Control characters out of a log line (a message may quote what a client sent).
+// A log line of plain printable ASCII, at most 1000 bytes: a message may quote what a client
+// sent (control characters, or bytes that a terminal takes for bidi overrides, become '?').
 std::string Printable(std::string line) {
+  if (line.size() > 1000) line.resize(1000);
   for (char& c : line) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u >= 0x7f) c = '?';
   }
   return line;
 }
@@ -250,13 +255,12 @@ http::Response Emulator::Impl::Invoke(http::Request& req, const std::string& req
   }
   if (auto denial = internal::AuthorizeInvoke(req, body, options_, target.arn)) {
     // The caller learns why; the operator too, who may be the one holding the wrong key.
-    const std::string key = PresentedKeyId(req);
-    const std::string line =
-        Printable("EMULATOR invoke refused: " + std::string(internal::InfoFor(denial->error).name) +
-                  " (RequestId " + request_id + ", " + target.arn + ", from " + req.remote_ip +
-                  (key.empty() ? std::string(", unsigned") : ", access key " + key) +
-                  "): " + denial->message);
-    {
+    // Anyone may send refused requests: the first 10, then every 100th.
+    if (const uint64_t n = ++refusals_logged_; n <= 10 || n % 100 == 0) {
+      const std::string line = Printable(
+          "EMULATOR invoke refused: " + std::string(internal::InfoFor(denial->error).name) +
+          " (RequestId " + request_id + ", " + target.arn + ", from " + req.remote_ip + ", " +
+          PresentedKey(req) + ", " + std::to_string(n) + " refused so far): " + denial->message);
       std::lock_guard lock(mu_);
       LogLine(line);
     }

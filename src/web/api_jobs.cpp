@@ -381,13 +381,13 @@ http::Response App::Events(const http::Request& req, const std::string& id) {
       if (snap.version > seen) {
         seen = snap.version;
         auto doc = JobJson(snap, bucket_);
-        json data =
-            doc.ok() ? *doc
-                     : json{{"id", snap.id},
-                            {"state", "failed"},
-                            {"error",
-                             {{"code", "store_error"},
-                              {"message", StoreTrouble("Cannot show the images.", doc.status())}}}};
+        json data = doc.ok() ? *doc
+                             : json{{"id", snap.id},
+                                    {"state", "failed"},
+                                    {"error",
+                                     {{"code", "store_error"},
+                                      {"message", StoreTrouble("Cannot show the images.",
+                                                               doc.status(), "job " + snap.id)}}}};
         std::string event = "id: " + std::to_string(snap.version) + "\nevent: job\ndata: " +
                             data.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";
         if (!write(event)) return;
@@ -506,9 +506,7 @@ http::Response App::Share(const http::Request& req, const std::string& id, bool 
   const bool was_shared = job->IsShared(snap.collage->seed);
   auto key = EnsureSharedPng(*job, *snap.collage, bucket_, share_key_, 32u << 20);
   if (!key.ok()) {
-    spdlog::warn("web: job {}: share failed: {}", id, key.status().message());
-    return ErrorResponse(502, "store_error",
-                         "Could not make the picture: " + key.status().message());
+    return StoreErrorResponse("Could not make the picture.", key.status(), "job " + id);
   }
   if ((*found)->from_bucket && !was_shared) {
     // Remembered in the record, so no replica draws this picture again.

@@ -67,22 +67,30 @@ bool Missing(const Status& status, const std::string& key, bool log) {
 
 }  // namespace
 
-Status Bucket::CheckAccess() {
+Status CheckBucketAccess(const WebOptions& options) {
+  s3client::ClientOptions c = ClientFor(options);
+  c.connect_timeout = std::chrono::seconds(3);  // at start, SIGTERM waits for it: briefly
+  c.request_timeout = std::chrono::seconds(5);
+  s3client::S3Client client(c);
   s3client::GetOptions get;
   get.max_bytes = 1;
-  auto r = client_.GetObject(bucket_, "jobs/.sparkify-access-check", get);
+  auto r = client.GetObject(options.bucket, "jobs/.sparkify-access-check", get);
   if (r.ok()) return Status::OK();
   const auto error = s3client::S3ErrorOf(r.status());
-  if (!error) return r.status();  // not an answer from the store (unreachable, ...)
-  for (const char* fatal : {"InvalidAccessKeyId", "SignatureDoesNotMatch", "NoSuchBucket",
-                            "InvalidToken", "ExpiredToken", "InvalidBucketName"}) {
-    if (error->code == fatal) {
-      return Status::FailedPrecondition("the bucket " + bucket_ +
-                                        " cannot be used with the web app's key: " + error->code +
-                                        ": " + error->message);
-    }
+  if (!error) return r.status();  // no answer from the store (unreachable, ...)
+  // NoSuchKey, or AccessDenied (S3's answer for a missing key without s3:ListBucket, and for
+  // a bucket this key may not read): the key works.
+  if (error->code == "NoSuchKey" || error->code == "AccessDenied") return Status::OK();
+  const std::string what = "the bucket " + options.bucket +
+                           " cannot be used with the web app's key: " + error->code + ": " +
+                           error->message;
+  for (const char* fatal :
+       {"InvalidAccessKeyId", "SignatureDoesNotMatch", "NoSuchBucket", "InvalidToken",
+        "ExpiredToken", "InvalidBucketName", "AuthorizationHeaderMalformed", "PermanentRedirect",
+        "RequestTimeTooSkewed"}) {
+    if (error->code == fatal) return Status::FailedPrecondition(what);
   }
-  return Status::OK();  // NoSuchKey, or AccessDenied (no s3:ListBucket): the key works
+  return Status::Unavailable(what);  // the store's trouble (5xx, SlowDown): maybe passing
 }
 
 Result<std::optional<Bucket::Prefix>> Bucket::ReadPrefix(const std::string& key,

@@ -1,5 +1,7 @@
 #include "web/internal/collage_answer.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
@@ -76,6 +78,11 @@ std::optional<ApiError> SegmentError(const std::string& body) {
       return ApiError{"bad_image", "This image cannot be read: " + Sentence(reason)};
     if (stage == "fetch" || stage == "read") {
       return ApiError{"fetch_failed", "Could not get the image: " + Sentence(reason)};
+    }
+    if (stage == "store") {  // the bucket's address and answer are for the log
+      spdlog::warn("web: the function could not store a cut-out: {}", reason);
+      return ApiError{"segment_failed",
+                      "Cutting this cover out failed: the image store did not take the cut-out."};
     }
     if (stage == "deadline" || stage == "limit") {
       return ApiError{"segment_failed",

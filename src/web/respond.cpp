@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
+
 #include "common/uri.h"
 
 namespace sparkify::web::internal {
@@ -67,15 +69,20 @@ http::Response ErrorResponse(int status, std::string_view code, std::string_view
   return JsonResponse(status, {{"error", {{"code", code}, {"message", message}}}});
 }
 
-std::string StoreTrouble(std::string_view sentence, const Status& cause) {
-  spdlog::warn("web: {} (the store: {})", sentence, cause.message());
+std::string StoreTrouble(std::string_view sentence, const Status& cause, std::string_view context) {
+  static std::atomic<uint64_t> told{0};
+  if (const uint64_t n = ++told; n <= 10 || n % 100 == 0) {
+    spdlog::warn("web: {}{}{} (the store: {}; {} such so far)", context,
+                 context.empty() ? "" : ": ", sentence, cause.message(), n);
+  }
   return std::string(sentence) +
          " The image store did not answer as it should; try again in a "
          "moment.";
 }
 
-http::Response StoreErrorResponse(std::string_view sentence, const Status& cause) {
-  return ErrorResponse(502, "store_error", StoreTrouble(sentence, cause));
+http::Response StoreErrorResponse(std::string_view sentence, const Status& cause,
+                                  std::string_view context) {
+  return ErrorResponse(502, "store_error", StoreTrouble(sentence, cause, context));
 }
 
 std::optional<http::Response> ReadJsonObject(http::Request& req, size_t max_json_bytes,

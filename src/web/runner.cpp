@@ -19,9 +19,13 @@ namespace {
 using json = nlohmann::json;
 
 // `stopping`: the server stops, which cancels invokes (not the function's fault).
+// The function's address and its transport's words go to the log, not to the page.
 ApiError InvokeError(const Status& s, bool stopping) {
   if (stopping) return {"shutting_down", "The server is stopping."};
-  if (s.code() == Status::Code::kUnavailable) return {"function_down", s.message()};
+  if (s.code() == Status::Code::kUnavailable) {
+    spdlog::warn("web: invoke: {}", s.message());
+    return {"function_down", "The AI function is down right now; try again in a moment."};
+  }
   return {"function_error", s.message()};
 }
 
@@ -209,7 +213,8 @@ std::optional<ApiError> Runner::Ingest(CoverSource& source, Cover* cover) {
     auto inspected = InspectStoredCover(*bucket_, source.stored_key, options_.max_file_bytes);
     if (!inspected.ok()) {
       return ApiError{"store_error",
-                      StoreTrouble("Could not read the cover back.", inspected.status())};
+                      StoreTrouble("Could not read the cover back.", inspected.status(),
+                                   "cover " + source.stored_key)};
     }
     check = std::move(*inspected);
     if (!check.status.ok()) return check.error;
@@ -223,7 +228,8 @@ std::optional<ApiError> Runner::Ingest(CoverSource& source, Cover* cover) {
     auto key = StoreCover(*bucket_, *bytes, check.info);
     bytes->clear();
     if (!key.ok())
-      return ApiError{"store_error", StoreTrouble("Could not store the cover.", key.status())};
+      return ApiError{"store_error", StoreTrouble("Could not store the cover.", key.status(),
+                                                  "cover " + std::to_string(cover->index))};
     cover->key = *key;
   }
   cover->width = check.info.width;

@@ -135,14 +135,14 @@ Result<std::unique_ptr<WebServer>> WebServer::Start(WebOptions options) {
     redirect = "http://" + host + ":" + std::to_string(options.port) + "/auth/spotify/callback";
   }
   WebOptions copy = options;
-  auto app = std::make_unique<internal::App>(std::move(copy), redirect);
   // A wrong key or bucket would otherwise show up as every visitor's covers failing.
-  if (Status access = app->CheckBucketAccess(); !access.ok()) {
+  if (Status access = internal::CheckBucketAccess(options); !access.ok()) {
     if (access.code() == Status::Code::kFailedPrecondition) return access;
     spdlog::warn("web: cannot check the bucket {} now (going on: the store may come later): {}",
                  options.bucket, access.message());
   }
-  auto server = std::make_unique<WebServerImpl>(std::move(app));
+  auto server =
+      std::make_unique<WebServerImpl>(std::make_unique<internal::App>(std::move(copy), redirect));
   SPARKIFY_RETURN_IF_ERROR(server->Listen(options));
   return std::unique_ptr<WebServer>(std::move(server));
 }

@@ -174,6 +174,7 @@ class Emulator::Impl {
   void Wake(Worker& w);
 
   EmulatorOptions options_;
+  std::atomic<uint64_t> refusals_logged_{0};  // invokes refused (invoke_api.cpp)
   std::function<void(std::string_view)> sink_;
   std::mutex sink_mu_;  // taken last: after mu_ and any log_mu
   mutable std::mutex mu_;

@@ -35,7 +35,6 @@ class App {
   // Never throws; adds the security headers to every response.
   http::Response Handle(http::Request& req);
   uint64_t invocations() const { return invoker_.invocations(); }
-  Status CheckBucketAccess() { return bucket_.CheckAccess(); }  // Bucket::CheckAccess
   // Ends running jobs' threads (no new jobs after), then saves what is left to save (for at
   // most kSaveOnStop).
   void Stop() {

@@ -20,6 +20,14 @@ struct SignedUrl {
   TimePoint expires_at;
 };
 
+// At start: whether the bucket takes the web app's key, by reading a key that is not there (a
+// GET: its error has a body, a HEAD's not), within a few seconds. FailedPrecondition when the
+// answer says the key, the bucket or the region is wrong (InvalidAccessKeyId,
+// SignatureDoesNotMatch, NoSuchBucket, AuthorizationHeaderMalformed, an expired or bad session
+// token, a clock too far off), naming the code; Unavailable for the store's other errors and
+// no answer at all (the caller goes on with a warning: the store may come later).
+Status CheckBucketAccess(const WebOptions& options);
+
 class Bucket {
  public:
   explicit Bucket(const WebOptions& options);
@@ -63,12 +71,6 @@ class Bucket {
   // "http://127.0.0.1:9100" or "https://sparkify.s3.amazonaws.com": where signed URLs point
   // (for the Content-Security-Policy's img-src).
   const std::string& origin() const { return origin_; }
-  // At start: whether the bucket takes this key, by reading a key that is not there (a GET:
-  // its error has a body, a HEAD's not). FailedPrecondition when the answer says the key or
-  // the bucket is wrong (InvalidAccessKeyId, SignatureDoesNotMatch, NoSuchBucket, an expired or
-  // bad session token), naming the code; the store's other errors and an unreachable store
-  // come back as they are (the caller goes on: the store may start later).
-  Status CheckAccess();
   const std::string& name() const { return bucket_; }
 
  private:

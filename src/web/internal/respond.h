@@ -16,10 +16,14 @@ http::Response JsonResponse(int status, const nlohmann::json& body);
 // {"error": {"code", "message"}}
 http::Response ErrorResponse(int status, std::string_view code, std::string_view message);
 // The image store failed: `sentence` ("Could not store the cover.") and a hint for the person;
-// the store's own words (S3 error codes, hosts, keys) go to the log only, with the sentence.
-std::string StoreTrouble(std::string_view sentence, const Status& cause);
+// the store's own words (S3 error codes, hosts, keys) go to the log only, with the sentence and
+// `context` ("job ID"), the first 10 times and then every 100th (a stream retrying every
+// second, or a store down for everyone, would flood it).
+std::string StoreTrouble(std::string_view sentence, const Status& cause,
+                         std::string_view context = {});
 // A 502 store_error with StoreTrouble's message.
-http::Response StoreErrorResponse(std::string_view sentence, const Status& cause);
+http::Response StoreErrorResponse(std::string_view sentence, const Status& cause,
+                                  std::string_view context = {});
 // The Content-Security-Policy allowing images from `bucket_origin`, and requests to it when
 // the page uploads there (`uploads_to_bucket`).
 std::string ContentSecurityPolicy(const std::string& bucket_origin, bool uploads_to_bucket);

@@ -465,6 +465,12 @@ def main():
                       "without the session token the store refuses the role's key", text[:800])
             fn.stop()
             started.remove(fn)
+            if not with_token:  # Lambda's "success", but the request was refused: a warning
+                with open(os.path.join(work, "function-role.log")) as f:
+                    lines = [json.loads(l) for l in f if l.startswith("{")]
+                refused = [l for l in lines if l.get("status") == 422]
+                check(refused and all(l["level"] == "warning" for l in refused),
+                      "the 422 invocation's log line is a warning", str(refused)[:800])
 
         # A bucket the function cannot use: it says so at once, and runs no model.
         cover_payload = json.dumps({"op": "segment", "urls": urls[1:3]})

@@ -77,12 +77,12 @@ int RunSegment(const SegmentFlags& f) {
   auto load_start = std::chrono::steady_clock::now();
   auto models = function::ModelCache::Open(model_options);
   if (!models.ok() && models.status().code() == Status::Code::kInvalidArgument &&
-      f.config.size != 0) {
-    if (auto m = vision::LoadManifest(model_options.manifest_path);
-        m.ok() && !vision::CheckInputSize(*m, f.config.size).ok()) {
-      std::cerr << "sparkify segment: --size " << f.config.size << ": "
-                << vision::CheckInputSize(*m, f.config.size).message() << "\n";
-      return 2;
+      f.config.size != 0) {  // a side the model does not take: say which flag
+    if (auto m = vision::LoadManifest(model_options.manifest_path); m.ok()) {
+      if (Status s = vision::CheckInputSize(*m, f.config.size); !s.ok()) {
+        std::cerr << "sparkify segment: --size " << f.config.size << ": " << s.message() << "\n";
+        return 2;
+      }
     }
   }
   if (!models.ok()) {

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/crypto.h"
+#include "common/log_sample.h"
 #include "common/uri.h"
 #include "iam/identity.h"
 #include "lambda/internal/emulator_impl.h"
@@ -255,8 +256,8 @@ http::Response Emulator::Impl::Invoke(http::Request& req, const std::string& req
   }
   if (auto denial = internal::AuthorizeInvoke(req, body, options_, target.arn)) {
     // The caller learns why; the operator too, who may be the one holding the wrong key.
-    // Anyone may send refused requests: the first 10, then every 100th.
-    if (const uint64_t n = ++refusals_logged_; n <= 10 || n % 100 == 0) {
+    // Anyone may send refused requests: sampled.
+    if (const uint64_t n = SampledOccurrence(refusals_logged_)) {
       const std::string line = Printable(
           "EMULATOR invoke refused: " + std::string(internal::InfoFor(denial->error).name) +
           " (RequestId " + request_id + ", " + target.arn + ", from " + req.remote_ip + ", " +

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/clock.h"
+#include "common/log_sample.h"
 #include "web/internal/app.h"
 #include "web/internal/respond.h"
 
@@ -44,8 +45,7 @@ Status App::PersistJob(Job& job, bool force) {
     s = Status::Internal(e.what());
   }
   if (!s.ok()) {
-    const uint64_t n = ++save_failures_;
-    if (n <= 10 || n % 100 == 0) {
+    if (const uint64_t n = SampledOccurrence(save_failures_)) {
       spdlog::warn(
           "web: job {}: cannot save it to the bucket ({} so far; other replicas do not "
           "see it; tried again): {}",

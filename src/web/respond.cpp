@@ -4,6 +4,7 @@
 
 #include <atomic>
 
+#include "common/log_sample.h"
 #include "common/uri.h"
 
 namespace sparkify::web::internal {
@@ -71,7 +72,7 @@ http::Response ErrorResponse(int status, std::string_view code, std::string_view
 
 std::string StoreTrouble(std::string_view sentence, const Status& cause, std::string_view context) {
   static std::atomic<uint64_t> told{0};
-  if (const uint64_t n = ++told; n <= 10 || n % 100 == 0) {
+  if (const uint64_t n = SampledOccurrence(told)) {
     spdlog::warn("web: {}{}{} (the store: {}; {} such so far)", context,
                  context.empty() ? "" : ": ", sentence, cause.message(), n);
   }

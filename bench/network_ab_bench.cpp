@@ -8,7 +8,8 @@
 // sparkify-graph/1 file against a /2 one).
 //
 // KEYs (nn::NetworkOptions): f6_share, min_share, compact (0/1), compact_f6 (0/1),
-// compact_many_blocks (0/1), own_winograd (0/1); unset keys keep the defaults. Two rounds: A's
+// compact_many_blocks (0/1), own_winograd (0/1), block_bytes and min_rows (our Winograd
+// kernel's blocks of tiles); unset keys keep the defaults. Two rounds: A's
 // network built first, then (both rebuilt) B's, since the network built second ran up to 2-3%
 // faster in some runs on a Firecracker guest. Per round it prints each side's median and fastest
 // forward and the median of the pairs' ratios B / A; then the geometric mean of the two rounds'
@@ -61,6 +62,10 @@ NetworkOptions ParseOptions(const std::string& spec, int threads) {
       o.winograd_compact_f6 = v != 0;
     } else if (key == "compact_many_blocks") {
       o.winograd_compact_many_blocks = v != 0;
+    } else if (key == "block_bytes") {
+      o.winograd_block_bytes = static_cast<size_t>(v);
+    } else if (key == "min_rows") {
+      o.winograd_min_rows = static_cast<int>(v);
     } else if (key == "own_winograd") {
       o.own_winograd = v != 0;
     } else {

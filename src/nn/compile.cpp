@@ -88,7 +88,8 @@ class Compiler {
     // Winograd's blocks of tiles: up to 30 MB, on the small maps where few values are alive)
     // lives in the arena beside the values alive at that step, not in a buffer of its own.
     mo.step_scratch = [this](int s) -> uint64_t {
-      if (wino_[s]) return PlanWinogradConv(*wino_[s], set_.threads).scratch_bytes;
+      if (wino_[s])
+        return PlanWinogradConv(*wino_[s], set_.threads, set_.winograd_blocking).scratch_bytes;
       return convs_[s] ? convs_[s]->pd.scratchpad_desc().get_size() : 0;
     };
     plan->memory = PlanMemory(g_, plan->shapes, plan->steps, mo);
@@ -216,7 +217,7 @@ class Compiler {
       WinogradConvShape c = s;
       c.tile = tile;
       if (!WinogradConvFits(c)) return std::nullopt;
-      const WinogradConvPlan plan = PlanWinogradConv(c, set_.threads);
+      const WinogradConvPlan plan = PlanWinogradConv(c, set_.threads, set_.winograd_blocking);
       c.compact = true;
       if (!WinogradConvFits(c) || (plan.blocks > plan.threads && !many_blocks) ||
           out.h * out.w < min_tiles * tile * tile * set_.threads) {
@@ -236,8 +237,9 @@ class Compiler {
         c = compact(s.tile, small ? kMinCompactTiles : 0,
                     s.tile == 4 && set_.winograd_compact_many_blocks);
       }
-      const bool many_blocks = c && c->tile == 4 && set_.winograd_compact_many_blocks &&
-                               PlanWinogradConv(*c, set_.threads).blocks > set_.threads;
+      const bool many_blocks =
+          c && c->tile == 4 && set_.winograd_compact_many_blocks &&
+          PlanWinogradConv(*c, set_.threads, set_.winograd_blocking).blocks > set_.threads;
       // F(6x6) where its tiles need 10% fewer products than F(4x4)'s (NetworkOptions::
       // winograd_compact_f6). On a Zen 3 (AVX2), sparkify_bench_winograd, IS-Net's compact
       // layers at 1024: 256 -> 512 channels at 64x64 (0.84x the products) 25.2 -> 22.4 ms,
@@ -614,7 +616,8 @@ class Compiler {
     float* pooled = st.also_writes >= 0
                         ? static_cast<float*>(values_[st.also_writes].get_data_handle())
                         : nullptr;
-    auto layer = std::make_shared<const WinogradConvPlan>(PlanWinogradConv(s, set_.threads));
+    auto layer = std::make_shared<const WinogradConvPlan>(
+        PlanWinogradConv(s, set_.threads, set_.winograd_blocking));
     // Its blocks of tiles: in the arena, beside the values alive at this step (step_scratch).
     void* scratch = layer->scratch_bytes > 0
                         ? static_cast<char*>(plan_->arena.get()) + plan_->memory.scratch_offset[i]

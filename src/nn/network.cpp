@@ -155,6 +155,10 @@ Result<std::unique_ptr<Network>> Network::Create(std::shared_ptr<const void> own
   s.winograd_compact = options.winograd_compact;
   s.winograd_compact_f6 = options.winograd_compact_f6;
   s.winograd_compact_many_blocks = options.winograd_compact_many_blocks;
+  if (options.winograd_block_bytes > 0) {
+    s.winograd_blocking.block_bytes = options.winograd_block_bytes;
+  }
+  if (options.winograd_min_rows > 0) s.winograd_blocking.min_rows = options.winograd_min_rows;
   s.threads = options.threads > 0 ? options.threads : DefaultThreads();
   s.huge_pages = options.huge_pages;
   omp_set_num_threads(s.threads);

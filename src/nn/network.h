@@ -98,6 +98,12 @@ struct NetworkOptions {
   // 3); at 768 31 -> 18 MB. Layers that take F(6x6) by winograd_f6_share keep converted
   // weights (compact, those made the forward 4.7% slower). Default: true.
   bool winograd_compact_many_blocks = true;
+  // Our Winograd kernel's blocks of tiles: each thread's transformed inputs and products
+  // for one block are meant to stay in its L2 (nn/internal/winograd_conv.h,
+  // WinogradBlocking). 0: the kernel's defaults (768 KiB, 24 rows of tiles at least). For
+  // measuring other caches (`sparkify_bench_network --b block_bytes=...`).
+  size_t winograd_block_bytes = 0;
+  int winograd_min_rows = 0;
   // OpenMP threads for oneDNN (process-wide). 0: DefaultThreads().
   int threads = 0;
   // The activations, working memory and converted weights in transparent huge pages (where

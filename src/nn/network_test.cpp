@@ -576,6 +576,39 @@ TEST(NetworkTest, ManyBlockLayersKeepCompactWeights) {
   }
 }
 
+// Our Winograd kernel's blocking (NetworkOptions::winograd_block_bytes, _min_rows) decides
+// which tiles a thread takes together, not the arithmetic: each tile's sums run over the same
+// channels in the same order. Tiny blocks (many per thread, compact weights converted again
+// in each) give the very floats of the default blocks, on converted and compact layers.
+TEST(NetworkTest, TheBlockingChangesTheBlocksNotTheFloats) {
+  GraphBuilder b(3, 49, /*oihw8o=*/true);
+  std::string x = b.Relu(b.Conv("input", 32));
+  const std::string file = b.Build(b.Conv(b.Relu(b.Conv(x, 32)), 1));
+  const int side = 96;
+  std::vector<float> in = RandomInput(3, side, side);
+  for (const bool compact : {false, true}) {
+    std::vector<float> first;
+    for (const size_t bytes : {size_t{0}, size_t{16} << 10}) {
+      NetworkOptions o;
+      o.winograd_min_share = 0;
+      o.winograd_compact = compact;
+      o.winograd_block_bytes = bytes;
+      o.winograd_min_rows = bytes > 0 ? 6 : 0;
+      o.threads = 2;
+      auto net = Network::Create(file, o);
+      ASSERT_TRUE(net.ok()) << net.status().ToString();
+      auto got = (*net)->Run(in.data(), side, side);
+      ASSERT_TRUE(got.ok()) << got.status().ToString();
+      if (first.empty()) {
+        first = got->data;
+        continue;
+      }
+      ASSERT_EQ(got->data.size(), first.size());
+      for (size_t i = 0; i < first.size(); ++i) ASSERT_EQ(got->data[i], first[i]) << compact << i;
+    }
+  }
+}
+
 // A linear Resize straight on the network's input (plain NCHW, its address known only while a
 // forward runs), alone and before a convolution.
 TEST(NetworkTest, AResizeOfTheInputReadsTheInput) {

@@ -51,7 +51,16 @@ NetworkOptions ParseOptions(const std::string& spec, int threads) {
     const size_t eq = kv.find('=');
     if (eq == std::string::npos) Die("an option wants KEY=VALUE: " + kv);
     const std::string key = kv.substr(0, eq);
-    const double v = std::atof(kv.c_str() + eq + 1);
+    // A number, or a fraction written N/D (f6_share=1/64).
+    const char* text = kv.c_str() + eq + 1;
+    char* end = nullptr;
+    double v = std::strtod(text, &end);
+    if (end != text && *end == '/') {
+      const char* den = end + 1;
+      v /= std::strtod(den, &end);
+      if (end == den) end = const_cast<char*>(text);
+    }
+    if (end == text || *end != '\0' || !std::isfinite(v)) Die("not a number: " + kv);
     if (key == "f6_share") {
       o.winograd_f6_share = v;
     } else if (key == "min_share") {
@@ -63,8 +72,10 @@ NetworkOptions ParseOptions(const std::string& spec, int threads) {
     } else if (key == "compact_many_blocks") {
       o.winograd_compact_many_blocks = v != 0;
     } else if (key == "block_bytes") {
+      if (v < 1 || v > double(1 << 30)) Die("block_bytes is 1 .. 2^30: " + kv);
       o.winograd_block_bytes = static_cast<size_t>(v);
     } else if (key == "min_rows") {
+      if (v < 1 || v > 4096) Die("min_rows is 1 .. 4096: " + kv);
       o.winograd_min_rows = static_cast<int>(v);
     } else if (key == "own_winograd") {
       o.own_winograd = v != 0;

@@ -137,6 +137,12 @@ Result<std::unique_ptr<Network>> Network::Create(std::shared_ptr<const void> own
   impl->file_owner = std::move(owner);
   SPARKIFY_ASSIGN_OR_RETURN(impl->graph, ParseGraph(file));
   impl->options = options;
+  if (options.winograd_block_bytes > (size_t{1} << 30) || options.winograd_min_rows < 0 ||
+      options.winograd_min_rows > 4096) {
+    return Status::InvalidArgument(
+        "winograd_block_bytes is at most 1 GiB, winograd_min_rows "
+        "0 .. 4096");
+  }
   if (!CpuSupports(options.precision)) {
     return Status::FailedPrecondition(std::string("this CPU (") + CpuIsaName() + ") has no " +
                                       std::string(PrecisionName(options.precision)) +
@@ -158,7 +164,9 @@ Result<std::unique_ptr<Network>> Network::Create(std::shared_ptr<const void> own
   if (options.winograd_block_bytes > 0) {
     s.winograd_blocking.block_bytes = options.winograd_block_bytes;
   }
-  if (options.winograd_min_rows > 0) s.winograd_blocking.min_rows = options.winograd_min_rows;
+  if (options.winograd_min_rows > 0) {
+    s.winograd_blocking.min_rows = options.winograd_min_rows;
+  }
   s.threads = options.threads > 0 ? options.threads : DefaultThreads();
   s.huge_pages = options.huge_pages;
   omp_set_num_threads(s.threads);

@@ -101,7 +101,8 @@ struct NetworkOptions {
   // Our Winograd kernel's blocks of tiles: each thread's transformed inputs and products
   // for one block are meant to stay in its L2 (nn/internal/winograd_conv.h,
   // WinogradBlocking). 0: the kernel's defaults (768 KiB, 24 rows of tiles at least). For
-  // measuring other caches (`sparkify_bench_network --b block_bytes=...`).
+  // measuring other caches (`sparkify_bench_network --b block_bytes=...`). At most 1 GiB and
+  // 4096 rows.
   size_t winograd_block_bytes = 0;
   int winograd_min_rows = 0;
   // OpenMP threads for oneDNN (process-wide). 0: DefaultThreads().

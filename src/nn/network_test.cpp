@@ -578,27 +578,47 @@ TEST(NetworkTest, ManyBlockLayersKeepCompactWeights) {
 
 // Our Winograd kernel's blocking (NetworkOptions::winograd_block_bytes, _min_rows) decides
 // which tiles a thread takes together, not the arithmetic: each tile's sums run over the same
-// channels in the same order. Tiny blocks (many per thread, compact weights converted again
-// in each) give the very floats of the default blocks, on converted and compact layers.
+// channels in the same order. A 32 -> 32 layer at 96x96 with F(6x6) by share refused: with
+// converted weights it takes F(4x4), compact it takes compact F(6x6) (the 10% rule), each
+// converting its weights again in every block. Blocks of 18 rows (several more a thread than
+// the default's) give the very floats of the default blocks, on both.
 TEST(NetworkTest, TheBlockingChangesTheBlocksNotTheFloats) {
   GraphBuilder b(3, 49, /*oihw8o=*/true);
   std::string x = b.Relu(b.Conv("input", 32));
   const std::string file = b.Build(b.Conv(b.Relu(b.Conv(x, 32)), 1));
+  const bool ours = CpuIsaName().rfind("avx512", 0) == 0 || CpuIsaName().rfind("avx2", 0) == 0;
   const int side = 96;
+  const internal::WinogradBlocking small{16 << 10, 18, 96};
   std::vector<float> in = RandomInput(3, side, side);
   for (const bool compact : {false, true}) {
+    internal::WinogradConvShape shape;  // the layer, as it runs
+    shape.tile = compact ? 6 : 4, shape.block = CpuIsaName().rfind("avx512", 0) == 0 ? 16 : 8;
+    shape.in_c = shape.out_c = 32;
+    shape.in_h = shape.in_w = shape.out_h = shape.out_w = side;
+    shape.pad_top = shape.pad_left = 1;
+    shape.compact = compact;
+    const int blocks = internal::PlanWinogradConv(shape, 2).blocks;
+    EXPECT_GT(blocks, 2) << compact;
+    EXPECT_GT(internal::PlanWinogradConv(shape, 2, small).blocks, 2 * blocks) << compact;
     std::vector<float> first;
-    for (const size_t bytes : {size_t{0}, size_t{16} << 10}) {
+    for (const bool tiny : {false, true}) {
       NetworkOptions o;
       o.winograd_min_share = 0;
+      o.winograd_f6_share = 1e9;
       o.winograd_compact = compact;
-      o.winograd_block_bytes = bytes;
-      o.winograd_min_rows = bytes > 0 ? 6 : 0;
+      if (tiny) o.winograd_block_bytes = small.block_bytes, o.winograd_min_rows = small.min_rows;
       o.threads = 2;
       auto net = Network::Create(file, o);
       ASSERT_TRUE(net.ok()) << net.status().ToString();
-      auto got = (*net)->Run(in.data(), side, side);
+      std::vector<StepTiming> t;
+      auto got = (*net)->Run(in.data(), side, side, &t);
       ASSERT_TRUE(got.ok()) << got.status().ToString();
+      if (ours) {
+        const std::string want = compact ? "wino6x3c:" : "wino4x3:";
+        int layers = 0;
+        for (const auto& st : t) layers += st.impl.rfind(want, 0) == 0;
+        EXPECT_EQ(layers, 1) << want << " tiny " << tiny;
+      }
       if (first.empty()) {
         first = got->data;
         continue;

@@ -23,7 +23,9 @@ namespace {
 // 768 KiB, within [24, 96] tiles (so layers with many channels go past it: the weights,
 // streamed once per block, would otherwise dominate). On a Zen 3 (512 KiB of L2), 384 KiB and
 // 6 tiles at least made the big layers alone 3-5% faster (sparkify_bench_winograd), and the
-// whole forward no faster (BENCHMARKS.md, 2026-12-07 morning).
+// whole forward no faster (BENCHMARKS.md, 2026-12-07 morning). On a Zen 4 (1 MiB of L2) the
+// whole forward with blocks of 1 MiB was 1% faster, of 384 KiB 4% slower ("the issue's own
+// CPU class").
 constexpr size_t kShareBytes = 16 << 20;
 
 using BlockFn = void (*)(const WinogradBlock&);

@@ -40,6 +40,14 @@ using sparkify::nn::NetworkOptions;
   std::exit(2);
 }
 
+// The whole of `text` as a number, else dies naming `option`.
+double ParseNumber(const std::string& text, const std::string& option) {
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0') Die("not a number: " + option);
+  return v;
+}
+
 NetworkOptions ParseOptions(const std::string& spec, int threads) {
   NetworkOptions o;
   o.threads = threads;
@@ -52,15 +60,11 @@ NetworkOptions ParseOptions(const std::string& spec, int threads) {
     if (eq == std::string::npos) Die("an option wants KEY=VALUE: " + kv);
     const std::string key = kv.substr(0, eq);
     // A number, or a fraction written N/D (f6_share=1/64).
-    const char* text = kv.c_str() + eq + 1;
-    char* end = nullptr;
-    double v = std::strtod(text, &end);
-    if (end != text && *end == '/') {
-      const char* den = end + 1;
-      v /= std::strtod(den, &end);
-      if (end == den) end = const_cast<char*>(text);
-    }
-    if (end == text || *end != '\0' || !std::isfinite(v)) Die("not a number: " + kv);
+    const std::string text = kv.substr(eq + 1);
+    const size_t slash = text.find('/');
+    double v = ParseNumber(text.substr(0, slash), kv);
+    if (slash != std::string::npos) v /= ParseNumber(text.substr(slash + 1), kv);
+    if (!std::isfinite(v)) Die("not a number: " + kv);
     if (key == "f6_share") {
       o.winograd_f6_share = v;
     } else if (key == "min_share") {

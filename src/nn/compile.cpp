@@ -88,8 +88,9 @@ class Compiler {
     // Winograd's blocks of tiles: up to 30 MB, on the small maps where few values are alive)
     // lives in the arena beside the values alive at that step, not in a buffer of its own.
     mo.step_scratch = [this](int s) -> uint64_t {
-      if (wino_[s])
+      if (wino_[s]) {
         return PlanWinogradConv(*wino_[s], set_.threads, set_.winograd_blocking).scratch_bytes;
+      }
       return convs_[s] ? convs_[s]->pd.scratchpad_desc().get_size() : 0;
     };
     plan->memory = PlanMemory(g_, plan->shapes, plan->steps, mo);

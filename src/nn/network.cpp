@@ -139,9 +139,7 @@ Result<std::unique_ptr<Network>> Network::Create(std::shared_ptr<const void> own
   impl->options = options;
   if (options.winograd_block_bytes > (size_t{1} << 30) || options.winograd_min_rows < 0 ||
       options.winograd_min_rows > 4096) {
-    return Status::InvalidArgument(
-        "winograd_block_bytes is at most 1 GiB, winograd_min_rows "
-        "0 .. 4096");
+    return Status::InvalidArgument("winograd_block_bytes is 0 .. 1 GiB, min_rows 0 .. 4096");
   }
   if (!CpuSupports(options.precision)) {
     return Status::FailedPrecondition(std::string("this CPU (") + CpuIsaName() + ") has no " +

@@ -155,10 +155,10 @@ bool WinogradConvFits(const WinogradConvShape& s) {
   const bool compact = !s.compact || CpuHasF16cAndAvx();  // any tile
   const bool up = s.up_c == 0 || (s.up_c > 0 && s.up_c < s.in_c && s.up_c % s.block == 0 &&
                                   s.in_h % 2 == 0 && s.in_w % 2 == 0 && s.dilation == 1);
-  return (s.tile == 2 || s.tile == 4 || s.tile == 6) && compact && up && s.in_c > 0 &&
-         s.in_c % s.block == 0 && s.out_c > 0 && s.out_c % s.block == 0 && s.in_h > 0 &&
-         s.in_w > 0 && s.out_h > 0 && s.out_w > 0 && s.dilation >= 1 && s.pad_top >= 0 &&
-         s.pad_left >= 0 && pool;
+  return (s.tile == 2 || s.tile == 4 || s.tile == 6 || s.tile == 8) && compact && up &&
+         s.in_c > 0 && s.in_c % s.block == 0 && s.out_c > 0 && s.out_c % s.block == 0 &&
+         s.in_h > 0 && s.in_w > 0 && s.out_h > 0 && s.out_w > 0 && s.dilation >= 1 &&
+         s.pad_top >= 0 && s.pad_left >= 0 && pool;
 }
 
 std::string WinogradConvImpl(const WinogradConvShape& s) {
@@ -180,7 +180,10 @@ size_t WinogradConvWeightFloats(const WinogradConvShape& s) {
 }
 
 void WinogradConvWeights(const WinogradConvShape& s, const float* oihw, float* out) {
-  const float(*G)[3] = s.tile == 2 ? kWinogradG2 : s.tile == 6 ? kWinogradG6 : kWinogradG4;
+  const float(*G)[3] = s.tile == 2   ? kWinogradG2
+                       : s.tile == 6 ? kWinogradG6
+                       : s.tile == 8 ? kWinogradG8
+                                     : kWinogradG4;
   const int n = s.tile + 2;
   const int width = Width(s);
   constexpr int kMaxWidth = 64;  // 4 vectors of 16
@@ -189,7 +192,7 @@ void WinogradConvWeights(const WinogradConvShape& s, const float* oihw, float* o
   // (the loops over k vectorise), so that each point's writes are runs of `width` floats.
   auto one = [&](int job) {
     const int g0 = job / s.in_c * width, i = job % s.in_c;
-    float g[9][kMaxWidth], gg[8][3][kMaxWidth];  // g, then G g, per output channel
+    float g[9][kMaxWidth], gg[10][3][kMaxWidth];  // g, then G g, per output channel
     for (int k = 0; k < width; ++k) {
       const float* src = oihw + (static_cast<size_t>(g0 + k) * s.in_c + i) * 9;
       for (int j = 0; j < 9; ++j) g[j][k] = src[j];

@@ -176,10 +176,11 @@ void Check(const Case& c) {
   }
   // F(4x4, 3x3) and F(6x6, 3x3) in fp32 (worst here: 4.2e-6 and 3.6e-6 on 2026-12-06): the
   // transforms scale values by up to ~100 before they cancel, so tens of units in the last
-  // place of the terms' magnitude (direct fp32: a few).
-  EXPECT_LT(worst, 1e-5) << WinogradConvImpl(s) << " in " << s.in_c << "x" << s.in_h << "x"
-                         << s.in_w << " out " << s.out_c << " dilation " << s.dilation << " pad "
-                         << c.pad_top << "," << c.pad_left;
+  // place of the terms' magnitude (direct fp32: a few). F(8x8) scales them by thousands
+  // (worst here: 6.3e-5 on 2026-12-07): the fast mode's, under the quality gate.
+  EXPECT_LT(worst, c.tile == 8 ? 2e-4 : 1e-5)
+      << WinogradConvImpl(s) << " in " << s.in_c << "x" << s.in_h << "x" << s.in_w << " out "
+      << s.out_c << " dilation " << s.dilation << " pad " << c.pad_top << "," << c.pad_left;
 }
 
 class WinogradConvTest : public ::testing::TestWithParam<Case> {};
@@ -237,11 +238,25 @@ INSTANTIATE_TEST_SUITE_P(
         Case{2, 8, 8, 8, 9, 9, 4, 4, 4, kRelu, Case::kNoResidual, true, 2},
         Case{6, 8, 16, 24, 33, 31, 1, 1, 1, kRelu, Case::kNoResidual, true, 2},
         Case{6, 8, 8, 8, 13, 15, 2, 2, 2, kNone, Case::kInPlace, false, 1},
+        // F(8x8): sides not multiples of 8, smaller than a tile, dilated, padding on one axis
+        // only; many blocks; the pool; both instruction sets.
+        Case{8, 16, 64, 64, 20, 26, 1, 1, 1, kRelu, Case::kNoResidual, true, 2},
+        Case{8, 16, 32, 16, 5, 7, 1, 1, 1, kNone, Case::kInPlace, true, 2},
+        Case{8, 16, 32, 32, 19, 21, 2, 2, 2, kRelu, Case::kResidual, true, 1},
+        Case{8, 16, 128, 64, 24, 24, 1, 1, 1, kRelu, Case::kNoResidual, true, 2},
+        Case{8, 16, 32, 32, 70, 62, 1, 1, 1, kRelu, Case::kResidual, false, 3},
+        Case{8, 16, 32, 16, 14, 20, 1, 0, 2, kRelu, Case::kNoResidual, true, 2},
+        Case{8, 16, 32, 32, 21, 26, 1, 1, 1, kRelu, Case::kNoResidual, true, 2, Case::kPoolCeil},
+        Case{8, 8, 16, 24, 33, 31, 1, 1, 1, kRelu, Case::kNoResidual, true, 2},
+        Case{8, 8, 8, 8, 13, 15, 4, 4, 4, kNone, Case::kInPlace, false, 1},
+        Case{8, 8, 16, 8, 18, 13, 1, 1, 1, kRelu, Case::kNoResidual, true, 2, Case::kPoolFloor},
         // A Resize by 2 and a Concat before the layer, fused: the first channels upsampled
         // from a half-size map (its edges clamped), in every tile and on both instruction sets;
         // with a pool and a residual; padding on one axis only, and of 2 (the most rows of the
         // half-size map a tile reads: an even first row inside the map).
         Case{6, 16, 64, 32, 20, 26, 1, 1, 1, kRelu, Case::kNoResidual, true, 2, Case::kNoPool, 32},
+        Case{8, 16, 64, 32, 20, 26, 1, 1, 1, kRelu, Case::kResidual, true, 2, Case::kPoolCeil, 32},
+        Case{8, 8, 16, 16, 18, 12, 1, 0, 2, kRelu, Case::kNoResidual, true, 2, Case::kNoPool, 8},
         Case{4, 16, 48, 32, 14, 10, 1, 1, 1, kRelu, Case::kResidual, true, 3, Case::kPoolCeil, 16},
         Case{2, 16, 32, 16, 8, 6, 1, 1, 1, kNone, Case::kInPlace, false, 1, Case::kNoPool, 16},
         Case{6, 8, 32, 16, 34, 30, 1, 1, 1, kRelu, Case::kInPlace, true, 2, Case::kPoolFloor, 16},
@@ -476,7 +491,13 @@ INSTANTIATE_TEST_SUITE_P(
         CompactCase{6, 8, 160, 32, 15, 17, 1, Case::kResidual, Case::kPoolFloor, 2},
         CompactCase{6, 8, 1040, 8, 13, 11, 2, Case::kNoResidual, Case::kNoPool, 3},
         CompactCase{6, 8, 32, 48, 60, 52, 1, Case::kInPlace, Case::kNoPool, 2},
-        CompactCase{6, 8, 1040, 16, 14, 12, 1, Case::kResidual, Case::kPoolCeil, 2, 520}));
+        CompactCase{6, 8, 1040, 16, 14, 12, 1, Case::kResidual, Case::kPoolCeil, 2, 520},
+        // F(8x8): several chunks, many blocks, dilated, upsampled channels, both sets.
+        CompactCase{8, 16, 528, 128, 16, 16, 1, Case::kInPlace, Case::kPoolCeil, 2},
+        CompactCase{8, 16, 32, 48, 70, 62, 1, Case::kResidual, Case::kNoPool, 2},
+        CompactCase{8, 16, 1024, 32, 18, 14, 1, Case::kResidual, Case::kNoPool, 3, 512},
+        CompactCase{8, 8, 1040, 8, 13, 11, 2, Case::kNoResidual, Case::kNoPool, 3},
+        CompactCase{8, 8, 160, 32, 15, 17, 1, Case::kResidual, Case::kPoolFloor, 2}));
 
 // A 3x3 layer padded by 1 (the output the input's size).
 WinogradConvShape SamePadded(int block, int in_c, int out_c, int h, int w) {
@@ -525,7 +546,7 @@ TEST(WinogradConvFitsTest, RefusesWhatItCannotTake) {
   // Compact weights: every tile.
   t = s;
   t.compact = true;
-  for (int tile : {2, 4, 6}) {
+  for (int tile : {2, 4, 6, 8}) {
     t.tile = tile;
     EXPECT_TRUE(WinogradConvFits(t)) << tile;
   }

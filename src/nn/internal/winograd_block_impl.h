@@ -1,6 +1,6 @@
 // Internal to winograd_conv: the three steps of a block of tiles, written once over an
 // instruction set's vector type `I` (I::V, I::kB floats per vector) and the output tile side
-// M (6, 4 or 2). Included only by winograd_block_avx512.cpp and winograd_block_avx2.cpp, each
+// M (8, 6, 4 or 2). Included only by winograd_block_avx512.cpp and winograd_block_avx2.cpp, each
 // built for its own instruction set, and by winograd_block_portable.cpp (the tests' stand-in
 // for AVX-512); everything here has internal linkage and uses nothing from the standard
 // library (see winograd_block.h).
@@ -22,6 +22,9 @@
 //        [0  2     4    -5/2  -5     1/2   1 0]        [0 1 -1 32 -32  1/32 -1/32 1]
 //        [0 -2     4     5/2  -5    -1/2   1 0]
 //        [0 -1     0     21/4  0    -21/4  0 1]
+// F(8x8, 3x3), points 0, 1, -1, 2, -2, 1/2, -1/2, 3/4, -3/4 and infinity (chosen for the
+// least rounding among the sets of that form we simulated): At's columns are the powers of
+// the points, and Bt's rows (all exact in fp32; ApplyBt) pair up as e + p o and e - p o.
 // G (the weights' side) is applied at load (winograd_conv.cpp), or, for compact layers, here
 // chunk by chunk (ConvertRow); Bt and At here, on vectors of I::kB channels.
 #pragma once
@@ -37,7 +40,30 @@ using Offset = long;
 template <class I, int M>
 inline void ApplyBt(const typename I::V* x, int xs, typename I::V* y, int ys) {
   using V = typename I::V;
-  if constexpr (M == 6) {
+  if constexpr (M == 8) {
+    V d[10];
+    for (int i = 0; i < 10; ++i) d[i] = x[i * xs];
+    // Point 0 and infinity: the even and the odd taps of one polynomial.
+    const V k0 = I::Set1(9.f / 16), k2 = I::Set1(-253.f / 64), k4 = I::Set1(525.f / 64),
+            k6 = I::Set1(-93.f / 16);
+    y[0] = I::FMadd(k0, d[0], I::FMadd(k2, d[2], I::FMadd(k4, d[4], I::FMadd(k6, d[6], d[8]))));
+    y[9 * ys] =
+        I::FMadd(k0, d[1], I::FMadd(k2, d[3], I::FMadd(k4, d[5], I::FMadd(k6, d[7], d[9]))));
+    // Points p and -p (rows 2k - 1 and 2k): e +- p o, with the same coefficients on the even
+    // taps (e) and the odd ones (o). (The sum and difference as a product and two additions,
+    // for the adders beside a Zen 4's FMA units: no faster, sparkify_bench_winograd.)
+    auto pair = [&](int row, float p, float c2, float c4, float c6) {
+      const V a = I::Set1(c2), b = I::Set1(c4), c = I::Set1(c6);
+      const V e = I::FMadd(a, d[2], I::FMadd(b, d[4], I::FMadd(c, d[6], d[8])));
+      const V o = I::FMadd(a, d[1], I::FMadd(b, d[3], I::FMadd(c, d[5], d[7])));
+      y[row * ys] = I::FMadd(I::Set1(p), o, e);
+      y[(row + 1) * ys] = I::FnMadd(I::Set1(p), o, e);
+    };
+    pair(1, 1.f, -9.f / 16, 217.f / 64, -77.f / 16);
+    pair(3, 2.f, -9.f / 64, 61.f / 64, -29.f / 16);
+    pair(5, .5f, -9.f / 4, 109.f / 16, -89.f / 16);
+    pair(7, .75f, -1.f, 21.f / 4, -21.f / 4);
+  } else if constexpr (M == 6) {
     const V x0 = x[0], x1 = x[xs], x2 = x[2 * xs], x3 = x[3 * xs], x4 = x[4 * xs];
     const V x5 = x[5 * xs], x6 = x[6 * xs], x7 = x[7 * xs];
     const V k525 = I::Set1(5.25f), k425 = I::Set1(4.25f);
@@ -83,7 +109,24 @@ inline void ApplyBt(const typename I::V* x, int xs, typename I::V* y, int ys) {
 template <class I, int M>
 inline void ApplyAt(const typename I::V* x, int xs, typename I::V* y, int ys) {
   using V = typename I::V;
-  if constexpr (M == 6) {
+  if constexpr (M == 8) {
+    // The sums (a) and differences (s) of each pair of points p and -p: row i takes p^i
+    // times a (i even) or s (i odd). Every power is exact in fp32.
+    V a[4], s[4];
+    for (int k = 0; k < 4; ++k) {
+      a[k] = I::Add(x[(2 * k + 1) * xs], x[(2 * k + 2) * xs]);
+      s[k] = I::Sub(x[(2 * k + 1) * xs], x[(2 * k + 2) * xs]);
+    }
+    y[0] = I::Add(I::Add(x[0], I::Add(a[0], a[1])), I::Add(a[2], a[3]));
+    float p2 = 1.f, ph = 1.f, pq = 1.f;  // 2^i, (1/2)^i, (3/4)^i
+    for (int i = 1; i < 8; ++i) {
+      p2 *= 2.f, ph *= .5f, pq *= .75f;
+      const V* u = i % 2 == 0 ? a : s;
+      y[i * ys] = I::FMadd(I::Set1(pq), u[3],
+                           I::FMadd(I::Set1(ph), u[2], I::FMadd(I::Set1(p2), u[1], u[0])));
+    }
+    y[7 * ys] = I::Add(y[7 * ys], x[9 * xs]);
+  } else if constexpr (M == 6) {
     const V a1 = I::Add(x[xs], x[2 * xs]), s1 = I::Sub(x[xs], x[2 * xs]);
     const V a2 = I::Add(x[3 * xs], x[4 * xs]), s2 = I::Sub(x[3 * xs], x[4 * xs]);
     const V a3 = I::Add(x[5 * xs], x[6 * xs]), s3 = I::Sub(x[5 * xs], x[6 * xs]);
@@ -327,8 +370,8 @@ void ConvertRow(const unsigned short* halves, Offset block, int n, int a, float*
   constexpr int kB = I::kB, kWidth = NV * kB, kT = M + 2;
   const V h = I::Set1(.5f), nh = I::Set1(-.5f);
   V G[kT][3];
-  if constexpr (M == 4 || M == 6) {
-    const float(*g)[3] = M == 4 ? kWinogradG4 : kWinogradG6;
+  if constexpr (M == 4 || M == 6 || M == 8) {
+    const float(*g)[3] = M == 4 ? kWinogradG4 : M == 6 ? kWinogradG6 : kWinogradG8;
     for (int r = 0; r < kT; ++r) {
       for (int k = 0; k < 3; ++k) G[r][k] = I::Set1(g[r][k]);
     }
@@ -498,6 +541,8 @@ void RunBlock(const WinogradBlock& b) {
     RunTile<I, 2>(b);
   } else if (b.s->tile == 6) {
     RunTile<I, 6>(b);
+  } else if (b.s->tile == 8) {
+    RunTile<I, 8>(b);
   } else {
     RunTile<I, 4>(b);
   }

@@ -22,6 +22,17 @@ constexpr float kWinogradG6[8][3] = {{1, 0, 0},
                                      {32.f / 45, 16.f / 45, 8.f / 45},
                                      {32.f / 45, -16.f / 45, 8.f / 45},
                                      {0, 0, 1}};
+// F(8x8, 3x3): points 0, 1, -1, 2, -2, 1/2, -1/2, 3/4, -3/4 and infinity.
+constexpr float kWinogradG8[10][3] = {{16.f / 9, 0, 0},
+                                      {-32.f / 63, -32.f / 63, -32.f / 63},
+                                      {-32.f / 63, 32.f / 63, -32.f / 63},
+                                      {8.f / 2475, 16.f / 2475, 32.f / 2475},
+                                      {8.f / 2475, -16.f / 2475, 32.f / 2475},
+                                      {-512.f / 225, -256.f / 225, -128.f / 225},
+                                      {-512.f / 225, 256.f / 225, -128.f / 225},
+                                      {32768.f / 17325, 8192.f / 5775, 2048.f / 1925},
+                                      {32768.f / 17325, -8192.f / 5775, 2048.f / 1925},
+                                      {0, 0, 1}};
 
 struct WinogradConvShape {
   int block = 16;                       // channels per block: 16 (AVX-512) or 8 (AVX2)
@@ -30,6 +41,10 @@ struct WinogradConvShape {
   int dilation = 1;                     // the same in both directions
   int pad_top = 0, pad_left = 0;        // the bottom and right padding follow from the sizes
   // Output tile side:
+  //   8 = F(8x8, 3x3): 100 points, 5.8x fewer multiplications than direct, 11x the weights,
+  //       and ~15x F(6x6)'s rounding (relative error ~4e-5 per layer against ~3e-6): only
+  //       for the modes that trade exactness for speed under the quality gate
+  //       (Precision::kFast);
   //   6 = F(6x6, 3x3): 64 points, 5.1x fewer multiplications than direct, 7.1x the weights
   //       (rounding: about as F(4x4) in winograd_conv_test);
   //   4 = F(4x4, 3x3): 36 points, 4x fewer, 4x the weights;

@@ -178,6 +178,16 @@ class Compiler {
     return s;
   }
 
+  // F(8x8) instead of F(6x6) where NetworkOptions::winograd_f8 asks for it and its tiles
+  // need 10% fewer products; else `s` as it is.
+  WinogradConvShape Wider(const WinogradConvShape& s) const {
+    if (!set_.winograd_f8 || s.tile != 6) return s;
+    WinogradConvShape f8 = s;
+    f8.tile = 8;
+    const bool fewer = WinogradConvTiles(f8) * 100.0 <= 0.9 * WinogradConvTiles(s) * 64;
+    return fewer && WinogradConvFits(f8) ? f8 : s;
+  }
+
   // The shape for our own Winograd kernel: a 3x3 stride-1 convolution between blocked fp32
   // values, with at most a ReLU and a residual to fuse.
   std::optional<WinogradConvShape> WinogradShape(const Step& st) const {
@@ -207,6 +217,7 @@ class Compiler {
     s.dilation = n.dilations[0];
     s.pad_top = n.pads[0], s.pad_left = n.pads[1];
     if (!WinogradConvFits(s)) return std::nullopt;
+    s = Wider(s);
     // Compact weights (the file's fp16 3x3 kernels, NetworkOptions::winograd_compact) where
     // each thread takes one block of tiles: its block reads all the weights once, converted
     // or not, and converts them once; with `many_blocks`, also where threads take several
@@ -234,7 +245,7 @@ class Compiler {
       // F(6x6) by the share keeps converted weights (its maps are large: many blocks, and
       // compact there made IS-Net's forward 4.7% slower). F(4x4) with many blocks: compact
       // where it then takes F(6x6) (NetworkOptions::winograd_compact_many_blocks).
-      if (!c && s.tile != 6) {
+      if (!c && s.tile < 6) {  // (F(8x8): converted, as F(6x6))
         c = compact(s.tile, small ? kMinCompactTiles : 0,
                     s.tile == 4 && set_.winograd_compact_many_blocks);
       }
@@ -254,9 +265,13 @@ class Compiler {
           if (auto c6 = compact(6, kMinCompactTiles, many_blocks)) c = c6;
         }
       }
+      if (c && c->tile == 6) {
+        const WinogradConvShape c8 = Wider(*c);
+        if (c8.tile == 8) c = compact(8, kMinCompactTiles, many_blocks).value_or(*c);
+      }
       // Several blocks a thread convert the weights again each: that pays with F(6x6)'s fewer
       // products (measured), not for F(4x4) (converted weights, as without the option).
-      if (many_blocks && c && c->tile != 6) c.reset();
+      if (many_blocks && c && c->tile < 6) c.reset();
       if (c) s = *c;
     }
     if (small && !s.compact) return std::nullopt;

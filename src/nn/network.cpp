@@ -59,17 +59,28 @@ int DefaultThreads() {
   return n;
 }
 
-std::string_view PrecisionName(Precision p) { return p == Precision::kFp32 ? "fp32" : "bf16"; }
+std::string_view PrecisionName(Precision p) {
+  switch (p) {
+    case Precision::kFp32:
+      return "fp32";
+    case Precision::kFast:
+      return "fast";
+    case Precision::kBf16:
+      return "bf16";
+  }
+  return "?";
+}
 
 Result<Precision> ParsePrecision(std::string_view name) {
   if (name == "fp32") return Precision::kFp32;
+  if (name == "fast") return Precision::kFast;
   if (name == "bf16") return Precision::kBf16;
-  return Status::InvalidArgument("precision must be fp32 or bf16, not \"" + std::string(name) +
-                                 "\"");
+  return Status::InvalidArgument("precision must be fp32, fast or bf16, not \"" +
+                                 std::string(name) + "\"");
 }
 
 bool CpuSupports(Precision p) {
-  if (p == Precision::kFp32) return true;
+  if (p != Precision::kBf16) return true;
   auto isa = EffectiveIsa();
   return isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;
 }
@@ -159,6 +170,7 @@ Result<std::unique_ptr<Network>> Network::Create(std::shared_ptr<const void> own
   s.winograd_compact = options.winograd_compact;
   s.winograd_compact_f6 = options.winograd_compact_f6;
   s.winograd_compact_many_blocks = options.winograd_compact_many_blocks;
+  s.winograd_f8 = options.winograd_f8 || options.precision == Precision::kFast;
   if (options.winograd_block_bytes > 0) {
     s.winograd_blocking.block_bytes = options.winograd_block_bytes;
   }

@@ -1,5 +1,6 @@
 // Which weights and tile our Winograd layers take: compact weights (the file's fp16 3x3
-// kernels converted as each block goes) or converted ones, F(2x2), F(4x4) or F(6x6), and the
+// kernels converted as each block goes) or converted ones, F(2x2), F(4x4), F(6x6) or F(8x8)
+// (Precision::kFast), and the
 // blocks of tiles; each choice against the same floats or the naive reference.
 #include <gtest/gtest.h>
 
@@ -339,6 +340,48 @@ TEST(NetworkTest, TheBlockingChangesTheBlocksNotTheFloats) {
       }
       ASSERT_EQ(got->data.size(), first.size());
       for (size_t i = 0; i < first.size(); ++i) ASSERT_EQ(got->data[i], first[i]) << compact << i;
+    }
+  }
+}
+
+// Precision::kFast (NetworkOptions::winograd_f8) takes F(8x8) where the layer would take F(6x6)
+// and 8x8 tiles need 10% fewer products: at 96x96, 144 tiles of 100 points against 256 of 64
+// (0.88x), with converted weights (F(6x6) by share) and with compact ones (compact F(6x6) by
+// the 10% rule, many blocks), the two giving the very same floats, within F(8x8)'s rounding of
+// the reference; at 36x36 (25 tiles against 36: 1.09x) it keeps F(6x6). fp32 never takes it.
+TEST(NetworkTest, FastTakesF8WhereItSavesProducts) {
+  const std::string file = ThirtyTwoChannelLayerFile();
+  const bool ours = OwnWinogradCpu();
+  for (const int side : {96, 36}) {
+    const bool f8 = side == 96;
+    std::vector<float> in = RandomInput(3, side, side);
+    const std::vector<float> reference = Reference(*ParseGraph(file), in, side, side);
+    std::vector<float> converted;
+    // Converted weights, compact ones; then fp32 with converted weights.
+    for (int run = 0; run < 3; ++run) {
+      NetworkOptions o;
+      o.precision = run < 2 ? Precision::kFast : Precision::kFp32;
+      o.winograd_min_share = 0;
+      o.winograd_f6_share = run == 1 ? 1e9 : 0;
+      o.winograd_compact = run == 1;
+      o.threads = 2;
+      auto net = Network::Create(file, o);
+      ASSERT_TRUE(net.ok()) << net.status().ToString();
+      std::vector<StepTiming> t;
+      auto got = (*net)->Run(in.data(), side, side, &t);
+      ASSERT_TRUE(got.ok()) << got.status().ToString();
+      EXPECT_LT(Compare(got->data, reference).max, run < 2 ? 1e-3 : 1e-4) << side << " " << run;
+      if (!ours) continue;
+      const std::string want =
+          std::string(f8 && run < 2 ? "wino8x3" : "wino6x3") + (run == 1 ? "c:" : ":");
+      EXPECT_EQ(CountSteps(t, want), 1) << side << " " << want;
+      if (run == 0) converted = got->data;
+      if (run == 1) {
+        ASSERT_EQ(got->data.size(), converted.size());
+        for (size_t i = 0; i < converted.size(); ++i) {
+          ASSERT_EQ(got->data[i], converted[i]) << side << " " << i;
+        }
+      }
     }
   }
 }

@@ -396,6 +396,11 @@ TEST(NetworkTest, PlansPerSizeAreCachedAndEvicted) {
 TEST(NetworkTest, ParsePrecision) {
   EXPECT_EQ(*ParsePrecision("fp32"), Precision::kFp32);
   EXPECT_EQ(*ParsePrecision("bf16"), Precision::kBf16);
+  EXPECT_EQ(*ParsePrecision("fast"), Precision::kFast);
+  for (Precision p : {Precision::kFp32, Precision::kFast, Precision::kBf16}) {
+    EXPECT_EQ(*ParsePrecision(PrecisionName(p)), p);
+  }
+  EXPECT_TRUE(CpuSupports(Precision::kFast));
   EXPECT_FALSE(ParsePrecision("int4").ok());
   EXPECT_FALSE(ParsePrecision("").ok());
 }

@@ -29,6 +29,7 @@ struct Settings {
   bool winograd_compact = true;           // NetworkOptions::winograd_compact
   bool winograd_compact_f6 = true;        // NetworkOptions::winograd_compact_f6
   bool winograd_compact_many_blocks = true;  // NetworkOptions::winograd_compact_many_blocks
+  bool winograd_f8 = false;                  // NetworkOptions::winograd_f8
   WinogradBlocking winograd_blocking;        // NetworkOptions::winograd_block_bytes, _min_rows
   int threads = 1;                        // for steps of our own (oneDNN's are set globally)
   bool huge_pages = true;                 // NetworkOptions::huge_pages

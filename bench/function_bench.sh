@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The AI function benchmark (issues 3 and 8): per-image latency of our engine (src/nn on
 # oneDNN) at 1024, 768 and 320 (forward only, and the whole cut-out), in each mode: fp32 (the
-# default), bf16 (where the CPU has it; offered or not, the manifest says) and fp32 with oneDNN
+# default), fast (F(8x8) Winograd) and bf16 (where the CPU has it; these two offered or not, the
+# manifest says) and fp32 with oneDNN
 # held to AVX2 (ONEDNN_MAX_CPU_ISA=AVX2: an older CPU), with model load and peak RSS, side by
 # side with onnxruntime (npm onnxruntime-node, CPU, never capped: AVX-512 where the CPU has
 # it) on the same IS-Net graph (the fp32 ONNX our graph is exported from) and the same input
@@ -16,7 +17,7 @@
 # install of onnxruntime-node in $SPARKIFY_CACHE/npm-ort/VERSION), ORT_VERSION (1.30.0),
 # KEEP_OUT (a directory to keep the raw JSON in), REPEATS (rounds over the images per engine
 # and size, default 3), SIZES ("1024 768 320"),
-# MODES ("fp32 bf16 fp32-avx2"),
+# MODES ("fp32 fast bf16 fp32-avx2"),
 # THREADS (per engine, default nproc), IMAGES (sample files), PROFILE (1: perf profile).
 # The machine is shared: before starting it waits up to LOAD_WAIT s (default 60), and before
 # each phase up to PHASE_WAIT s (20), at most WAIT_BUDGET s in all (120), for the CPU to be
@@ -32,7 +33,7 @@ ort_version=${ORT_VERSION:-1.30.0}
 ort_dir=$cache/npm-ort/$ort_version
 repeats=${REPEATS:-3}
 sizes=${SIZES:-1024 768 320}
-modes=${MODES:-fp32 bf16 fp32-avx2}
+modes=${MODES:-fp32 fast bf16 fp32-avx2}
 threads=${THREADS:-$(nproc)}
 images=${IMAGES:-astronaut.png chelsea.png coffee.png rocket.jpg hubble_deep_field.jpg}
 max_busy=${MAX_BUSY:-25}
@@ -166,13 +167,14 @@ echo "uptime at start of measurements: $(uptime | sed 's/^ *//')"
 
 # ---- 1. engines: ours (each mode) and onnxruntime, same blobs, interleaved per size ---------
 [ -f "$reference_onnx" ] || die "no reference ONNX $reference_onnx (tools/model/prepare-model.sh --force)"
-# bf16 may not be offered by the manifest (it must pass the quality gate): measure it through a
-# copy of the manifest that offers it, beside a link to the same graph.
-bf16_manifest=$tmp/bf16-model/manifest.json
-mkdir -p "$tmp/bf16-model"
-ln -s "$model_dir/model.sgraph" "$tmp/bf16-model/model.sgraph"
-python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); m["precisions"]=["fp32","bf16"]
-json.dump(m, open(sys.argv[2], "w"))' "$manifest" "$bf16_manifest"
+# fast and bf16 may not be offered by the manifest (they must pass the quality gate): measure
+# them through a copy of the manifest that offers every precision, beside a link to the same
+# graph.
+all_manifest=$tmp/all-model/manifest.json
+mkdir -p "$tmp/all-model"
+ln -s "$model_dir/model.sgraph" "$tmp/all-model/model.sgraph"
+python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); m["precisions"]=["fp32","fast","bf16"]
+json.dump(m, open(sys.argv[2], "w"))' "$manifest" "$all_manifest"
 has_bf16=$(grep -qw avx512_bf16 /proc/cpuinfo && echo 1 || echo 0)
 python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1])).get("precisions", ["fp32"])))' \
   "$manifest" > "$tmp/out/offered.json"
@@ -187,8 +189,9 @@ for size in $sizes; do
       envs=("GLIBC_TUNABLES=${GLIBC_TUNABLES:+$GLIBC_TUNABLES:}glibc.malloc.hugetlb=1")
     case $mode in
       fp32) args+=(--dump "$tmp/blobs"); [ "$size" = "$first_size" ] && args+=(--layers) ;;
+      fast) args=(--manifest "$all_manifest" "${args[@]:2}" --precision fast) ;;
       bf16) [ "$has_bf16" = 1 ] || { log "bf16: this CPU has no AVX512-BF16, skipped"; continue; }
-            args=(--manifest "$bf16_manifest" "${args[@]:2}" --precision bf16) ;;
+            args=(--manifest "$all_manifest" "${args[@]:2}" --precision bf16) ;;
       fp32-avx2) envs+=(ONEDNN_MAX_CPU_ISA=AVX2) ;;
       *) die "unknown mode $mode" ;;
     esac

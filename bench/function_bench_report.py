@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """The table of bench/function_bench.sh, from the JSON its steps wrote into one directory:
 
-    ours_SIZE_MODE.json  sparkify_bench_function (our engine), per size and mode (fp32, bf16,
-                         fp32-avx2)
+    ours_SIZE_MODE.json  sparkify_bench_function (our engine), per size and mode (fp32, fast,
+                         bf16, fp32-avx2)
     ort_SIZE.json        bench/function_bench_ort.mjs (onnxruntime-node), one per size
     function.json        the `sparkify function` cold start / warm requests (the script's own)
     profile.json         one profiled forward (perf), perf.txt and dsos.txt beside it
@@ -114,7 +114,7 @@ def perf_functions(perf_txt, dsos_txt):
     return out
 
 
-MODES = ("fp32", "bf16", "fp32-avx2")
+MODES = ("fp32", "fast", "bf16", "fp32-avx2")
 
 
 def main():
@@ -268,13 +268,13 @@ def main():
 
     target("@%d default fp32: whole cut-out / onnxruntime forward" % top, whole_ratio("fp32"), 0.5)
     offered = load(os.path.join(d, "offered.json")) or ["fp32"]
-    candidates = [(whole_ratio(m), m) for m in ("fp32", "bf16")
+    candidates = [(whole_ratio(m), m) for m in ("fp32", "fast", "bf16")
                   if m in offered and whole_ratio(m) is not None]
     if candidates:
         best, best_mode = min(candidates)
         target("@%d fastest mode the manifest offers (passed the quality gate: %s), %s: whole / "
                "onnxruntime forward" % (top, ", ".join(offered), best_mode), best, 0.35)
-    for m in ("bf16",):
+    for m in ("fast", "bf16"):
         if m not in offered and whole_ratio(m) is not None:
             p("        (%s, not offered: it fails the quality gate; whole / onnxruntime forward "
               "%.2fx)" % (m, whole_ratio(m)))

@@ -4,7 +4,7 @@
 //   flag                   variable                      default
 //   --model MANIFEST       SPARKIFY_MODEL                $SPARKIFY_CACHE/models/.../manifest.json
 //   --size N               SPARKIFY_MODEL_SIZE           the manifest's (1024)
-//   --precision P          SPARKIFY_PRECISION            fp32 (or bf16, where offered)
+//   --precision P          SPARKIFY_PRECISION            fp32 (or fast, bf16, where offered)
 //   --threshold T          SPARKIFY_THRESHOLD            0.10
 //   --huge-pages on|off    SPARKIFY_HUGE_PAGES           on (nn::NetworkOptions::huge_pages)
 //   --bucket NAME          SPARKIFY_BUCKET               (required by the worker)

@@ -195,8 +195,8 @@ Result<ModelManifest> ParseManifest(std::string_view json_text) {
     if (!p.is_array() || p.empty()) return Bad("precisions", "must be a non-empty list");
     m.precisions.clear();
     for (const json& e : p) {
-      if (!e.is_string() || (e != "fp32" && e != "bf16")) {
-        return Bad("precisions", "may hold only \"fp32\" and \"bf16\"");
+      if (!e.is_string() || (e != "fp32" && e != "fast" && e != "bf16")) {
+        return Bad("precisions", "may hold only \"fp32\", \"fast\" and \"bf16\"");
       }
       m.precisions.push_back(e.get<std::string>());
     }

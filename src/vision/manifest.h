@@ -41,20 +41,20 @@ struct ModelManifest {
   uint64_t size = 0;   // bytes of the model file
   Input input;
   Output output;
-  // Precisions the model is offered in ("fp32", "bf16"): those that passed the quality gate
-  // against fp32 (tools/model/README.md). Default: fp32 only.
+  // Precisions the model is offered in ("fp32", "fast", "bf16"): those that passed the quality
+  // gate against fp32 (tools/model/README.md). Default: fp32 only.
   std::vector<std::string> precisions{"fp32"};
   std::string licence;  // one line for users
 };
 
 // Parses and validates a manifest's JSON text. InvalidArgument naming the field for: bad JSON,
 // a format other than "sparkify-model/2" (a /1 manifest names an ONNX file, which this
-// engine does not run: the message says to prepare the model again), a missing or mistyped field, a file path that is
-// absolute or climbs out with "..", a sha256 that is not 64 hex digits, an unsupported layout,
-// dtype, channel order, resize mode, output kind, activation or normalisation, a zero std,
-// a default_size that is not a positive multiple of size_multiple, and softmax/argmax without
-// foreground classes (or with one outside num_classes), and precisions that are not a
-// non-empty list of "fp32"/"bf16" containing "fp32".
+// engine does not run: the message says to prepare the model again), a missing or mistyped field, a
+// file path that is absolute or climbs out with "..", a sha256 that is not 64 hex digits, an
+// unsupported layout, dtype, channel order, resize mode, output kind, activation or normalisation,
+// a zero std, a default_size that is not a positive multiple of size_multiple, and softmax/argmax
+// without foreground classes (or with one outside num_classes), and precisions that are not a
+// non-empty list of "fp32"/"fast"/"bf16" containing "fp32".
 Result<ModelManifest> ParseManifest(std::string_view json_text);
 
 // Largest input side accepted (a 4096 input is already 200 MB of float activations per
@@ -66,8 +66,8 @@ inline constexpr int kMaxInputSize = 4096;
 // InvalidArgument otherwise.
 Status CheckInputSize(const ModelManifest& manifest, int size);
 
-// OK when the manifest offers `precision` ("fp32", "bf16"); InvalidArgument naming what it
-// offers otherwise.
+// OK when the manifest offers `precision` ("fp32", "fast", "bf16"); InvalidArgument naming what
+// it offers otherwise.
 Status CheckPrecision(const ModelManifest& manifest, const std::string& precision);
 
 // Reads and parses the manifest file at `path`: NotFound (a missing file) or IOError naming

@@ -25,7 +25,7 @@ json IsnetManifest() {
               "resize": "stretch"},
     "output": {"name": "output", "kind": "saliency", "activation": "none",
                "normalise": "minmax"},
-    "precisions": ["fp32", "bf16"], "reference_onnx": "model.onnx",
+    "precisions": ["fp32", "fast", "bf16"], "reference_onnx": "model.onnx",
     "licence": "AGPL-3.0", "licence_files": ["LICENSE.md"]})");
 }
 
@@ -45,7 +45,7 @@ TEST(ManifestTest, ParsesTheDefaultModelsManifest) {
   ASSERT_TRUE(m.ok()) << m.status().ToString();
   EXPECT_EQ(m->name, "isnet-general-medium");
   EXPECT_EQ(m->file, "model.sgraph");
-  EXPECT_EQ(m->precisions, (std::vector<std::string>{"fp32", "bf16"}));
+  EXPECT_EQ(m->precisions, (std::vector<std::string>{"fp32", "fast", "bf16"}));
   EXPECT_EQ(m->size, 176118791u);
   EXPECT_TRUE(m->input.rgb);
   EXPECT_DOUBLE_EQ(m->input.scale, 1.0 / 255.0);
@@ -80,6 +80,7 @@ TEST(ManifestTest, RefusesBrokenManifestsNamingTheField) {
       {"format_1", [](json& m) { m["format"] = "sparkify-model/1"; }, "prepare the model again"},
       {"precisions_empty", [](json& m) { m["precisions"] = json::array(); }, "precisions"},
       {"precisions_int8", [](json& m) { m["precisions"] = {"fp32", "int8"}; }, "precisions"},
+      {"precisions_cased", [](json& m) { m["precisions"] = {"fp32", "Fast"}; }, "precisions"},
       {"precisions_no_fp32", [](json& m) { m["precisions"] = {"bf16"}; }, "fp32"},
       {"no_name", [](json& m) { m.erase("name"); }, "name is missing"},
       {"name_number", [](json& m) { m["name"] = 3; }, "name must be a non-empty string"},

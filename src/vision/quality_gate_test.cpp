@@ -1,8 +1,9 @@
 // The quality gate of the engine's modes (tools/model/README.md): on every bundled sample, at
 // the model's default size, each mode's mask against the fp32 reference (direct convolution
 // only). A precision the manifest offers must keep IoU at 0.5 >= 0.98 and mean |difference|
-// <= 0.01 on every sample; fp32 with Winograd (the default) must stay within 1e-4. bf16 is
-// measured wherever the CPU has it, offered or not, so the gate says whether it could be.
+// <= 0.01 on every sample; fp32 with Winograd (the default) must stay within 1e-4. fast (F(8x8)
+// Winograd) and bf16 (where the CPU has it) are measured offered or not, so the gate says
+// whether they could be.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -122,6 +123,8 @@ class QualityGateTest : public ::testing::Test {
     return std::find(offered_->begin(), offered_->end(), precision) != offered_->end();
   }
 
+  static void ExpectTheGateWhereOffered(const std::string& precision);
+
   static inline std::map<std::string, Mask>* references_ = nullptr;
   static inline std::vector<std::string>* offered_ = nullptr;
 };
@@ -133,12 +136,10 @@ TEST_F(QualityGateTest, Fp32WithWinogradStaysWithin1e4OfTheReference) {
   EXPECT_GE(worst.iou, 0.999);
 }
 
-TEST_F(QualityGateTest, Bf16PassesTheGateWhereOffered) {
-  if (!nn::CpuSupports(nn::Precision::kBf16)) {
-    GTEST_SKIP() << "no AVX512-BF16 on this CPU (" << nn::CpuIsaName() << ")";
-  }
-  // Measured even when the manifest does not offer it (through a copy of the manifest that
-  // does, beside a link to the same graph), so the gate tells whether it could be.
+// `precision` on every sample, measured even when the manifest does not offer it (through a
+// copy of the manifest that does, beside a link to the same graph), so that the gate tells
+// whether it could be; held to the gate where it is offered.
+void QualityGateTest::ExpectTheGateWhereOffered(const std::string& precision) {
   namespace fs = std::filesystem;
   fs::path dir = fs::path(::testing::TempDir()) / ("gate-" + std::to_string(::getpid()));
   fs::remove_all(dir);
@@ -147,20 +148,31 @@ TEST_F(QualityGateTest, Bf16PassesTheGateWhereOffered) {
   fs::path model_dir = fs::path(ModelManifestPath()).parent_path();
   fs::create_symlink(model_dir / manifest["file"].get<std::string>(),
                      dir / manifest["file"].get<std::string>());
-  manifest["precisions"] = {"fp32", "bf16"};
+  manifest["precisions"] = {"fp32", precision};
   WriteFile((dir / "manifest.json").string(), manifest.dump());
   SegmenterOptions o;
-  o.precision = "bf16";
+  o.precision = precision;
   Agreement worst = Worst(o, (dir / "manifest.json").string());
   fs::remove_all(dir);
-  std::printf("[ gate   ] bf16 worst: IoU %.4f, mean |diff| %.5f: %s (offered: %s)\n", worst.iou,
-              worst.mean_diff, worst.iou >= 0.98 && worst.mean_diff <= 0.01 ? "passes" : "fails",
-              Offered("bf16") ? "yes" : "no");
-  if (Offered("bf16")) {
+  std::printf("[ gate   ] %s worst: IoU %.4f, mean |diff| %.5f, max %.1e: %s (offered: %s)\n",
+              precision.c_str(), worst.iou, worst.mean_diff, worst.max_diff,
+              worst.iou >= 0.98 && worst.mean_diff <= 0.01 ? "passes" : "fails",
+              Offered(precision) ? "yes" : "no");
+  if (Offered(precision)) {
     EXPECT_GE(worst.iou, 0.98);
     EXPECT_LE(worst.mean_diff, 0.01);
   }
 }
+
+TEST_F(QualityGateTest, Bf16PassesTheGateWhereOffered) {
+  if (!nn::CpuSupports(nn::Precision::kBf16)) {
+    GTEST_SKIP() << "no AVX512-BF16 on this CPU (" << nn::CpuIsaName() << ")";
+  }
+  ExpectTheGateWhereOffered("bf16");
+}
+
+// F(8x8) Winograd (nn::Precision::kFast): every CPU our kernel runs on.
+TEST_F(QualityGateTest, FastPassesTheGateWhereOffered) { ExpectTheGateWhereOffered("fast"); }
 
 }  // namespace
 }  // namespace sparkify::vision

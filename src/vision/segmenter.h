@@ -39,7 +39,7 @@ struct SegmenterOptions {
   int input_size = 0;
   // Threads for the engine (process-wide: oneDNN's OpenMP pool). 0 = the CPUs we may use.
   int num_threads = 0;
-  // Arithmetic: "fp32" (default) or another precision the manifest lists (e.g. "bf16").
+  // Arithmetic: "fp32" (default) or another precision the manifest lists ("fast", "bf16").
   std::string precision = "fp32";
   // Winograd for the 3x3 layers where it pays (fp32). false: direct convolution only, the
   // reference that the other modes are held to (tools/model/README.md, "Quality gate").

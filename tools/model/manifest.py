@@ -7,6 +7,10 @@
   manifest.py check MANIFEST
       Exit 0 when the model file exists and matches the manifest's sha256 and size;
       otherwise a message and exit 1.
+  manifest.py sync TEMPLATE MANIFEST
+      Copies the fields a prepared model takes from the template and not from its file
+      (SYNCED: the precisions it is offered in) into MANIFEST where they differ; prints
+      what changed.
 
 Python standard library only.
 """
@@ -17,6 +21,9 @@ import os
 import sys
 
 FORMAT = "sparkify-model/2"
+# What the template decides alone: a new release may offer a model in another precision
+# (it passed the quality gate) without preparing it again.
+SYNCED = ("precisions",)
 REQUIRED = ("format", "name", "file", "sha256", "size", "input", "output", "licence")
 
 
@@ -73,12 +80,26 @@ def write(template, model, out, source=None, conversion=None):
     keys = list(m)
     at = keys.index("file") + 1
     m = {k: m[k] for k in keys[:at]} | facts | {k: m[k] for k in keys[at:]}
+    dump(m, out)
+    return m
+
+
+def dump(m, out):
     tmp = f"{out}.tmp{os.getpid()}"
     with open(tmp, "w", encoding="utf-8") as f:
         json.dump(m, f, indent=2, ensure_ascii=False)
         f.write("\n")
     os.replace(tmp, out)
-    return m
+
+
+def sync(template, manifest_path):
+    t, m = load(template), load(manifest_path)
+    changed = [k for k in SYNCED if k in t and m.get(k) != t[k]]
+    for k in changed:
+        m[k] = t[k]
+    if changed:
+        dump(m, manifest_path)
+    return {k: t[k] for k in changed}
 
 
 def main(argv):
@@ -86,6 +107,10 @@ def main(argv):
         if len(argv) >= 2 and argv[0] == "check":
             m = check(argv[1])
             print(f"{m['name']}: sha256 {m['sha256']} ok")
+            return 0
+        if len(argv) == 3 and argv[0] == "sync":
+            for k, v in sync(argv[1], argv[2]).items():
+                print(f"{argv[2]}: {k} now {json.dumps(v)}")
             return 0
         if len(argv) >= 4 and argv[0] == "write":
             opts = dict(zip(argv[4::2], argv[5::2]))

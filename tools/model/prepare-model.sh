@@ -76,6 +76,9 @@ if [ -f "$manifest" ] && ((!force)); then
     die "the prepared model does not match its manifest (corrupt?); rerun with --force to rebuild"
   current=0
   "$python" "$here/export_graph.py" --is-current "$model_dir/model.sgraph" || current=$?
+  # What the template alone decides (the precisions offered) follows it without a new export.
+  "$python" "$here/manifest.py" sync "$here/$name.template.json" "$manifest" >&2 ||
+    die "cannot update $manifest from the template"
   case $current in
     0) echo "$manifest"; exit 0 ;;
     3) if [ ! -f "$tgz" ]; then  # no download to export from: it still runs

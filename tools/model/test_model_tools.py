@@ -144,6 +144,23 @@ class ManifestTest(unittest.TestCase):
         with self.assertRaisesRegex(manifest.ManifestError, "missing"):
             manifest.check(self.out)
 
+    def test_sync_takes_the_templates_precisions_and_nothing_else(self):
+        manifest.write(self.template, self.model, self.out, {"version": "1"}, {"n": 1})
+        self.assertEqual(manifest.sync(self.template, self.out), {})  # none in the template
+        with open(self.template) as f:
+            t = json.load(f)
+        t["precisions"] = ["fp32", "fast"]
+        t["name"] = "renamed"  # the file's facts and identity stay the prepared model's
+        with open(self.template, "w") as f:
+            json.dump(t, f)
+        before = manifest.load(self.out)
+        self.assertEqual(manifest.sync(self.template, self.out), {"precisions": ["fp32", "fast"]})
+        after = manifest.load(self.out)
+        self.assertEqual(after, before | {"precisions": ["fp32", "fast"]})
+        self.assertEqual(manifest.check(self.out)["sha256"], before["sha256"])
+        self.assertEqual(manifest.sync(self.template, self.out), {})  # already in step
+        self.assertEqual(sorted(os.listdir(self.dir)), ["manifest.json", "model.onnx", "t.json"])
+
 
 def tiny_isnet(scale=2, traced=64):
     """input fp32 -> Cast fp16 -> Conv s2 -> Relu -> [Resize to traced size, via Casts] ->

@@ -33,7 +33,7 @@ function(sparkify_test name)
   if(SPARKIFY_FUZZ OR NOT SPARKIFY_BUILD_TESTS)
     return()
   endif()
-  cmake_parse_arguments(ARG "" "LABEL" "SOURCES;DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "WHOLE" "LABEL" "SOURCES;DEPS" ${ARGN})
   if(NOT ARG_LABEL)
     set(ARG_LABEL unit)
   endif()
@@ -47,8 +47,16 @@ function(sparkify_test name)
   # gtest_discover_tests in CMake 3.25 drops every entry after the first).
   target_compile_definitions(${name} PRIVATE SPARKIFY_TEST_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
                              SPARKIFY_TEST_CACHE_DIR="${SPARKIFY_CACHE}")
-  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60
-    PROPERTIES LABELS ${ARG_LABEL} ENVIRONMENT "SPARKIFY_CACHE=${SPARKIFY_CACHE}")
+  # WHOLE: one ctest entry runs the whole binary, for tests that share costly set-up in one
+  # process (a suite's SetUpTestSuite) instead of each ctest process repeating it.
+  if(ARG_WHOLE)
+    add_test(NAME ${name} COMMAND ${name})
+    set_tests_properties(${name} PROPERTIES LABELS ${ARG_LABEL}
+                         ENVIRONMENT "SPARKIFY_CACHE=${SPARKIFY_CACHE}")
+  else()
+    gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60
+      PROPERTIES LABELS ${ARG_LABEL} ENVIRONMENT "SPARKIFY_CACHE=${SPARKIFY_CACHE}")
+  endif()
 endfunction()
 
 # Fuzzing build (-DSPARKIFY_FUZZ=ON, with clang): every library gets coverage instrumentation,

@@ -7,8 +7,8 @@
 // --b-model: B runs that file instead (e.g. the same model in another export: a
 // sparkify-graph/1 file against a /2 one).
 //
-// KEYs (nn::NetworkOptions): f6_share, min_share, compact (0/1), compact_f6 (0/1), f8 (0/1),
-// compact_many_blocks (0/1), own_winograd (0/1), block_bytes and min_rows (our Winograd
+// KEYs (nn::NetworkOptions): f6_share, min_share, compact (0/1), compact_f6 (0/1), f8 (0/1), split
+// (0/1), compact_many_blocks (0/1), own_winograd (0/1), block_bytes and min_rows (our Winograd
 // kernel's blocks of tiles); unset keys keep the defaults. Two rounds: A's
 // network built first, then (both rebuilt) B's, since the network built second ran up to 2-3%
 // faster in some runs on a Firecracker guest. Per round it prints each side's median and fastest
@@ -71,6 +71,8 @@ NetworkOptions ParseOptions(const std::string& spec, int threads) {
       o.winograd_min_share = v;
     } else if (key == "compact") {
       o.winograd_compact = v != 0;
+    } else if (key == "split") {
+      o.winograd_split_channels = v != 0;
     } else if (key == "f8") {
       o.winograd_f8 = v != 0;
     } else if (key == "compact_f6") {

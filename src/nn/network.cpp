@@ -177,6 +177,7 @@ Result<std::unique_ptr<Network>> Network::Create(std::shared_ptr<const void> own
   if (options.winograd_min_rows > 0) {
     s.winograd_blocking.min_rows = options.winograd_min_rows;
   }
+  s.winograd_blocking.split_channels = options.winograd_split_channels;
   s.threads = options.threads > 0 ? options.threads : DefaultThreads();
   s.huge_pages = options.huge_pages;
   omp_set_num_threads(s.threads);

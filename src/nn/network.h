@@ -114,6 +114,11 @@ struct NetworkOptions {
   // 4096 rows.
   size_t winograd_block_bytes = 0;
   int winograd_min_rows = 0;
+  // Layers whose threads would take one block of tiles each and whose weights outweigh all
+  // their tiles' transformed input (IS-Net's 32x32 and 16x16 maps at 1024) share the tiles
+  // and split the output channels between the threads instead (WinogradConvPlan::parts).
+  // Default: true.
+  bool winograd_split_channels = true;
   // OpenMP threads for oneDNN (process-wide). 0: DefaultThreads().
   int threads = 0;
   // The activations, working memory and converted weights in transparent huge pages (where

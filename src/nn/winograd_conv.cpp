@@ -132,12 +132,19 @@ int ChunkChannels(const WinogradConvShape& s) {
 // a 4 KiB page (PointStride).
 long ChunkPoint(const WinogradConvShape& s) { return long{ChunkChannels(s)} * Width(s) + 16; }
 
-// A thread's V and M, then (compact) one row (tile + 2 points) of a converted chunk of
-// weights.
-size_t ThreadFloats(const WinogradConvShape& s, int rows) {
+// Output channels of the widest part when a block's weight groups are cut into `parts`.
+int PartChannels(const WinogradConvShape& s, int parts) {
+  const int groups = s.out_c / Width(s);
+  return (groups + parts - 1) / parts * Width(s);
+}
+
+// A thread's V and M (M for the widest part's channels), then (compact) one row (tile + 2
+// points) of a converted chunk of weights.
+size_t ThreadFloats(const WinogradConvShape& s, int rows, int parts) {
   const size_t chunk = s.compact ? static_cast<size_t>((s.tile + 2) * ChunkPoint(s)) : 0;
   return static_cast<size_t>(Points(s)) *
-             static_cast<size_t>(PointStride(rows, s.in_c) + PointStride(rows, s.out_c)) +
+             static_cast<size_t>(PointStride(rows, s.in_c) +
+                                 PointStride(rows, PartChannels(s, parts))) +
          chunk;
 }
 
@@ -292,9 +299,20 @@ WinogradConvPlan PlanWinogradConv(const WinogradConvShape& s, int threads,
   // Blocks of even sizes (block k: tiles [k * tiles / blocks, (k + 1) * tiles / blocks)),
   // at most `rows` each; no more threads than blocks.
   p.blocks = std::min(BlockCount(s, p.threads, tiles, blocking), tiles);
+  // One block a thread, and weights that outweigh all the tiles' V (out_c floats per point
+  // and input channel against one per tile): the threads split the channels instead
+  // (WinogradConvPlan::parts). IS-Net's 32x32 maps at 1024 (64 F(4x4) tiles, 512 -> 512
+  // channels), sparkify_bench_winograd on a Zen 4: one thread took 1.74-1.79x the time of two.
+  const int groups = s.out_c / p.width;
+  if (blocking.split_channels && p.threads > 1 && p.blocks == p.threads && groups >= p.threads &&
+      s.out_c > tiles) {
+    p.blocks = 1;
+    p.parts = p.threads;
+  }
   p.rows = RoundRows((tiles + p.blocks - 1) / p.blocks);
-  p.threads = std::min(p.threads, p.blocks);
-  p.scratch_bytes = ThreadFloats(s, p.rows) * sizeof(float) * static_cast<size_t>(p.threads);
+  p.threads = std::min(p.threads, p.blocks * p.parts);
+  p.scratch_bytes =
+      ThreadFloats(s, p.rows, p.parts) * sizeof(float) * static_cast<size_t>(p.threads);
   return p;
 }
 
@@ -305,23 +323,28 @@ void WinogradConv(const WinogradConvPlan& plan, const float* in, const void* wei
   const WinogradConvShape& s = plan.shape;
   const int rows = plan.rows;
   const int count = static_cast<int>(plan.tiles.size() / 2);
-  const int blocks = plan.blocks;
-  const size_t per_thread = ThreadFloats(s, rows);
+  const int blocks = plan.blocks, parts = plan.parts;
+  const int groups = s.out_c / plan.width;
+  const size_t per_thread = ThreadFloats(s, rows, parts);
   // Each thread starts on a contiguous share of the blocks (the part of the map it wrote in
   // the layer before, often still in its caches), front to back; once done it takes blocks
   // from the back of the others' shares. The last blocks then go to whichever thread is free,
   // instead of one thread waiting for the other at the end of the layer.
-  BlockShares shares(blocks, plan.threads);
+  // (A unit of work: one part of one block.)
+  BlockShares shares(blocks * parts, plan.threads);
   auto part = [&](int thread) {
     float* v = static_cast<float*>(scratch) + per_thread * thread;
-    const long v_point = PointStride(rows, s.in_c), m_point = PointStride(rows, s.out_c);
+    const long v_point = PointStride(rows, s.in_c);
+    const long m_point = PointStride(rows, PartChannels(s, parts));
     float* m = v + static_cast<size_t>(Points(s)) * static_cast<size_t>(v_point);
     float* chunk = m + static_cast<size_t>(Points(s)) * static_cast<size_t>(m_point);
     const float* u = s.compact ? nullptr : static_cast<const float*>(weights);
     const auto* halves = s.compact ? static_cast<const unsigned short*>(weights) : nullptr;
-    for (int k = shares.Next(thread); k >= 0; k = shares.Next(thread)) {
+    for (int unit = shares.Next(thread); unit >= 0; unit = shares.Next(thread)) {
+      const int k = unit / parts, piece = unit % parts;
       const int t0 = static_cast<int>(long{k} * count / blocks);
       const int t1 = static_cast<int>(long{k + 1} * count / blocks);
+      const int g0 = piece * groups / parts, g1 = (piece + 1) * groups / parts;
       const WinogradBlock b{&s,
                             in,
                             u,
@@ -341,7 +364,9 @@ void WinogradConv(const WinogradConvPlan& plan, const float* in, const void* wei
                             v_point,
                             m_point,
                             s.compact ? ChunkChannels(s) : s.in_c,
-                            s.compact ? plan.width : s.out_c,
+                            s.compact ? plan.width : (g1 - g0) * plan.width,
+                            g0,
+                            g1,
                             pooled,
                             up};
       run(b);

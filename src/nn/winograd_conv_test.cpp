@@ -31,6 +31,7 @@ struct Case {
   int threads;
   enum Pool { kNoPool, kPoolCeil, kPoolFloor } pool = kNoPool;  // the fused 2x2 max pool
   int up_c = 0;  // the first channels upsampled by 2 from a half-size map (a fused Resize)
+  bool split = false;  // the plan splits the channels between the threads (checked)
 };
 
 // ONNX's linear Resize by 2 with half-pixel centres, in double: pixel x of the result lies at
@@ -134,6 +135,9 @@ void Check(const Case& c) {
   std::vector<float> uw(WinogradConvWeightFloats(s));
   WinogradConvWeights(s, w.data(), uw.data());
   const WinogradConvPlan plan = PlanWinogradConv(s, c.threads);
+  if (c.split) {
+    EXPECT_EQ(plan.parts, c.threads);
+  }
   std::unique_ptr<void, decltype(&std::free)> scratch(
       std::aligned_alloc(64, (plan.scratch_bytes + 63) / 64 * 64), &std::free);
   std::vector<float> out(outs, std::nanf(""));
@@ -238,6 +242,16 @@ INSTANTIATE_TEST_SUITE_P(
         Case{2, 8, 8, 8, 9, 9, 4, 4, 4, kRelu, Case::kNoResidual, true, 2},
         Case{6, 8, 16, 24, 33, 31, 1, 1, 1, kRelu, Case::kNoResidual, true, 2},
         Case{6, 8, 8, 8, 13, 15, 2, 2, 2, kNone, Case::kInPlace, false, 1},
+        // Channels split between the threads (weights that outweigh the tiles: see
+        // DeepLayersOnSmallMapsSplitTheChannels): in two, in three uneven parts, on AVX2, with
+        // the pool.
+        Case{4, 16, 64, 128, 8, 8, 1, 1, 1, kRelu, Case::kResidual, true, 2, Case::kNoPool, 0,
+             true},
+        Case{4, 16, 32, 256, 7, 9, 1, 1, 1, kRelu, Case::kNoResidual, true, 3, Case::kPoolCeil, 0,
+             true},
+        Case{4, 8, 16, 64, 8, 8, 1, 1, 1, kRelu, Case::kInPlace, true, 2, Case::kNoPool, 0, true},
+        Case{2, 16, 32, 192, 6, 10, 2, 2, 2, kNone, Case::kNoResidual, false, 3, Case::kNoPool, 0,
+             true},
         // F(8x8): sides not multiples of 8, smaller than a tile, dilated, padding on one axis
         // only; many blocks; the pool; both instruction sets.
         Case{8, 16, 64, 64, 20, 26, 1, 1, 1, kRelu, Case::kNoResidual, true, 2},
@@ -287,17 +301,56 @@ TEST(WinogradConvPlanTest, CutsTheTilesIntoEvenBlocks) {
     const int per_side = (c.side + c.tile - 1) / c.tile;
     EXPECT_EQ(tiles, per_side * per_side);
     ASSERT_GT(p.blocks, 0);
-    EXPECT_LE(p.threads, std::min(c.threads, p.blocks));
-    EXPECT_EQ(p.blocks % p.threads, 0) << "blocks " << p.blocks << " threads " << p.threads;
+    ASSERT_GT(p.parts, 0);
+    const int units = p.blocks * p.parts;
+    EXPECT_LE(p.threads, std::min(c.threads, units));
+    EXPECT_EQ(units % p.threads, 0) << "units " << units << " threads " << p.threads;
     EXPECT_EQ(p.rows % 6, 0);
     for (int k = 0; k < p.blocks; ++k) {
       const int size = (k + 1) * tiles / p.blocks - k * tiles / p.blocks;
       EXPECT_GE(size, 1);
       EXPECT_LE(size, p.rows);
     }
+    // V for the block's tiles, M for the widest part's channels.
+    const int groups = s.out_c / p.width;
+    const size_t part = static_cast<size_t>((groups + p.parts - 1) / p.parts * p.width);
     const size_t points = static_cast<size_t>(c.tile + 2) * (c.tile + 2);
-    EXPECT_GE(p.scratch_bytes, points * p.rows * (s.in_c + s.out_c) * sizeof(float) * p.threads);
+    EXPECT_GE(p.scratch_bytes, points * p.rows * (s.in_c + part) * sizeof(float) * p.threads);
   }
+}
+
+// Where each thread would take one block and the weights outweigh all the tiles' V, the
+// threads share the tiles and split the output channels: IS-Net's 32x32 maps at 1024 (64
+// F(4x4) tiles, 512 -> 512 channels, compact); not where the tiles outweigh the weights, nor
+// on one thread, nor with the option off. Parts of whole weight groups, as even as can be.
+TEST(WinogradConvPlanTest, DeepLayersOnSmallMapsSplitTheChannels) {
+  auto shape = [](int tile, int in_c, int out_c, int side, bool compact) {
+    WinogradConvShape s;
+    s.tile = tile, s.compact = compact;
+    s.in_c = in_c, s.out_c = out_c;
+    s.in_h = s.in_w = s.out_h = s.out_w = side;
+    s.pad_top = s.pad_left = 1;
+    return s;
+  };
+  const WinogradConvShape stage5 = shape(4, 512, 512, 32, true);
+  WinogradConvPlan p = PlanWinogradConv(stage5, 2);
+  EXPECT_EQ(p.blocks, 1);
+  EXPECT_EQ(p.parts, 2);
+  EXPECT_EQ(p.threads, 2);
+  EXPECT_EQ(p.rows, 66);  // 64 tiles once, not 32 twice (36 rows each)
+  WinogradBlocking off;
+  off.split_channels = false;
+  p = PlanWinogradConv(stage5, 2, off);
+  EXPECT_EQ(p.parts, 1);
+  EXPECT_EQ(p.blocks, 2);
+  EXPECT_EQ(p.parts, PlanWinogradConv(stage5, 1).parts);
+  EXPECT_EQ(PlanWinogradConv(shape(2, 1024, 512, 32, false), 2).parts, 2);  // 256 tiles
+  EXPECT_EQ(PlanWinogradConv(shape(2, 512, 256, 32, false), 3).parts, 1);   // 256: not more
+  EXPECT_EQ(PlanWinogradConv(shape(4, 64, 64, 64, false), 2).parts, 1);
+  // 4 weight groups of 64 on 3 threads: parts of 1, 1 and 2 groups.
+  p = PlanWinogradConv(shape(4, 32, 256, 8, false), 3);
+  EXPECT_EQ(p.parts, 3);
+  EXPECT_EQ(p.width, 64);
 }
 
 TEST(BlockSharesTest, OwnShareFrontToBackThenTheOthersFromTheBack) {
@@ -367,6 +420,7 @@ struct CompactCase {
   Case::Pool pool;
   int threads;
   int up_c = 0;  // the first channels upsampled from a half-size map
+  bool split = false;  // the plan splits the channels between the threads (checked)
 };
 
 // fp16 bits to their value (normal and subnormal; no infinities or NaNs made here).
@@ -430,6 +484,9 @@ TEST_P(WinogradCompactTest, GivesTheSameFloatsAsConvertedWeights) {
 
   auto run = [&](const WinogradConvShape& shape, const void* weights, std::vector<float>* pooled) {
     const WinogradConvPlan plan = PlanWinogradConv(shape, c.threads);
+    if (c.split && shape.compact) {
+      EXPECT_EQ(plan.parts, c.threads);
+    }
     std::unique_ptr<void, decltype(&std::free)> scratch(
         std::aligned_alloc(64, (plan.scratch_bytes + 63) / 64 * 64), &std::free);
     std::vector<float> out(outs, std::nanf(""));
@@ -492,6 +549,9 @@ INSTANTIATE_TEST_SUITE_P(
         CompactCase{6, 8, 1040, 8, 13, 11, 2, Case::kNoResidual, Case::kNoPool, 3},
         CompactCase{6, 8, 32, 48, 60, 52, 1, Case::kInPlace, Case::kNoPool, 2},
         CompactCase{6, 8, 1040, 16, 14, 12, 1, Case::kResidual, Case::kPoolCeil, 2, 520},
+        // Channels split between the threads: AVX2 in three parts, AVX-512 upsampled.
+        CompactCase{2, 8, 64, 96, 10, 10, 1, Case::kResidual, Case::kNoPool, 3, 0, true},
+        CompactCase{4, 16, 128, 192, 12, 12, 1, Case::kInPlace, Case::kPoolFloor, 3, 64, true},
         // F(8x8): several chunks, many blocks, dilated, upsampled channels, both sets.
         CompactCase{8, 16, 528, 128, 16, 16, 1, Case::kInPlace, Case::kPoolCeil, 2},
         CompactCase{8, 16, 32, 48, 70, 62, 1, Case::kResidual, Case::kNoPool, 2},

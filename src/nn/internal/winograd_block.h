@@ -40,6 +40,9 @@ struct WinogradBlock {
   float* m;
   long v_point, m_point;
   int v_chunk, m_chunk;
+  // The weight groups [g0, g1) of `width` output channels the block computes (all of them, or
+  // a part: WinogradConvPlan::parts); M holds only their channels.
+  int g0, g1;
   float* pooled;  // s->pool_h x s->pool_w, or null (winograd_shape.h)
   // s->up_c > 0: the half-size map of the first s->up_c channels; `in` then holds the others.
   const float* up;

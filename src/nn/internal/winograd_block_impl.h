@@ -342,14 +342,15 @@ void Products(const WinogradBlock& b, int points) {
   const Offset v_point = b.v_point, m_point = b.m_point;
   const Offset u_point = Offset{s.in_c} * s.out_c;
   const Offset u_group = Offset{s.in_c} * b.width;
+  const Offset m_row = Offset{b.g1 - b.g0} * b.width;  // the block's channels
   for (int p = 0; p < points; ++p) {
     const float* v = b.v + p * v_point;
     float* m = b.m + p * m_point;
     const float* u = b.u + p * u_point;
-    for (int g = 0; g < s.out_c / b.width; ++g) {
+    for (int g = b.g0; g < b.g1; ++g) {
       for (int r = 0; r < b.rows; r += kWinogradRows) {
         Product<I, NV>(v + Offset{r} * s.in_c, s.in_c, s.in_c, u + g * u_group,
-                       m + Offset{r} * s.out_c + g * b.width, s.out_c, false);
+                       m + Offset{r} * m_row + (g - b.g0) * b.width, m_row, false);
       }
     }
   }
@@ -420,7 +421,7 @@ void CompactProducts(const WinogradBlock& b) {
   const WinogradConvShape& s = *b.s;
   constexpr int kT = M + 2;
   const Offset width = b.width;
-  for (int g = 0; g < s.out_c / b.width; ++g) {
+  for (int g = b.g0; g < b.g1; ++g) {
     for (int c0 = 0; c0 < s.in_c; c0 += b.v_chunk) {
       const int n = s.in_c - c0 < b.v_chunk ? s.in_c - c0 : b.v_chunk;
       const Offset block = Offset{s.in_c} * 9 * 8;
@@ -430,7 +431,7 @@ void CompactProducts(const WinogradBlock& b) {
         for (int c = 0; c < kT; ++c) {
           const int p = a * kT + c;
           const float* v = b.v + p * b.v_point + Offset{c0} * b.rows;
-          float* m = b.m + p * b.m_point + g * width * b.rows;
+          float* m = b.m + p * b.m_point + (g - b.g0) * width * b.rows;
           const float* u = b.chunk + c * b.chunk_point;
           for (int r = 0; r < b.rows; r += kWinogradRows) {
             Product<I, NV>(v + Offset{r} * n, n, n, u, m + r * width, width, c0 > 0);
@@ -456,7 +457,10 @@ void OutputTransform(const WinogradBlock& b) {
   float* const out = b.out;
   const float* const residual = b.residual;
   const bool relu = b.relu;
-  for (int cb = 0; cb < s.out_c / kB; ++cb) {  // block by block, as the input
+  // Block by block of the block's channels, as the input.
+  const int cb0 = b.g0 * b.width / kB, cb1 = b.g1 * b.width / kB;
+  const int m_channels = (b.g1 - b.g0) * b.width;
+  for (int cb = cb0; cb < cb1; ++cb) {
     const V bias = b.bias != nullptr ? I::Load(b.bias + cb * kB) : I::Zero();
     const Offset base = cb * plane;
     for (int t = 0; t < b.count; ++t) {
@@ -464,8 +468,8 @@ void OutputTransform(const WinogradBlock& b) {
       int rows = 0, cols = 0;  // of the tile inside the map
       while (rows < M && y0 + rows * dil < s.out_h) ++rows;
       while (cols < M && x0 + cols * dil < s.out_w) ++cols;
-      const float* src = b.m + ChunkedAt(cb * kB, t, b.m_chunk, s.out_c, b.rows);
-      if (dil == 1 && cb + 1 < s.out_c / kB) {  // what the tile writes and adds in the next
+      const float* src = b.m + ChunkedAt((cb - cb0) * kB, t, b.m_chunk, m_channels, b.rows);
+      if (dil == 1 && cb + 1 < cb1) {  // what the tile writes and adds in the next
         const Offset at = base + plane + (Offset{y0} * s.out_w + x0) * kB;
         const Offset row = Offset{s.out_w} * kB, bytes = Offset{cols} * kB * 4;
         PrefetchRows<true>(out + at, row, rows, bytes);

@@ -1,5 +1,5 @@
-// Internal to sparkify_nn: our own Winograd convolution, F(6x6, 3x3), F(4x4, 3x3) or F(2x2, 3x3),
-// over blocked fp32 maps.
+// Internal to sparkify_nn: our own Winograd convolution, F(8x8, 3x3), F(6x6, 3x3), F(4x4, 3x3) or
+// F(2x2, 3x3), over blocked fp32 maps.
 //
 // oneDNN 2.6's Winograd (jit_wino_4x3) transforms the whole map into a scratchpad (197 MB for
 // IS-Net's /stage1d/rebnconvin, 128 -> 64 channels at 512x512, at a 1024 input), multiplies,
@@ -30,7 +30,7 @@
 namespace sparkify::nn::internal {
 
 // Whether this CPU has the kernel for `s.block` (16: AVX-512; 8: AVX2 with FMA) and the shape
-// is one it takes: whole blocks, positive sizes, tile 2, 4 or 6, non-negative padding; a pool
+// is one it takes: whole blocks, positive sizes, tile 2, 4, 6 or 8, non-negative padding; a pool
 // only without dilation, of half the output's sides (rounded up or down); compact only with
 // F16C; upsampled channels (up_c) only as winograd_shape.h says. The caller checks the rest of
 // the layer: a 3x3 kernel, stride 1, one group.
@@ -72,8 +72,15 @@ void EmulateAvx512BlocksForTests(bool on);
 // What a layer needs besides its data, worked out once per input size.
 struct WinogradConvPlan {
   WinogradConvShape shape;
-  int threads = 1;         // threads that take part: no more than the blocks
-  int blocks = 0;          // of tiles, as many for each thread
+  int threads = 1;  // threads that take part: no more than the units of work
+  int blocks = 0;   // of tiles, as many for each thread (with parts > 1: one)
+  // Each block is done in `parts` parts of the output channels (as even as whole weight groups
+  // allow), each a unit of work. Where a layer's weights outweigh its whole V (deep layers on
+  // small maps: IS-Net's 32x32 and 16x16 maps, 512 channels, at 1024) and each thread would
+  // take one block, the threads share the tiles and split the channels instead: each then
+  // reads (or, compact, converts) its part of the weights, not all of them, for the cost of
+  // transforming all the tiles' input; and the products' rows are padded once, not per thread.
+  int parts = 1;
   int rows = 0;            // the most tiles a block holds, rounded up to the product's rows
   int width = 0;           // output channels per weight group
   std::vector<int> tiles;  // (y0, x0) of every tile, phase by phase, row by row
@@ -87,6 +94,7 @@ struct WinogradConvPlan {
 struct WinogradBlocking {
   size_t block_bytes = 768 << 10;
   int min_rows = 24, max_rows = 96;
+  bool split_channels = true;  // WinogradConvPlan::parts where it pays; false: never
 };
 
 // Requires WinogradConvFits(s).

@@ -193,7 +193,7 @@ void AddModelOptions(CLI::App* cmd, FunctionConfig* config) {
       ->check(ModelSideValidator());
   cmd->add_option("--precision", config->precision,
                   "Arithmetic of the model: fp32; fast (fp32 with larger Winograd tiles: about "
-                  "10% faster, masks within ~1e-4 of fp32's); or bf16 (on CPUs with "
+                  "10% faster, masks within ~3e-4 of fp32's); or bf16 (on CPUs with "
                   "AVX512-BF16). fast and bf16 only for models whose manifest offers them")
       ->envname("SPARKIFY_PRECISION")
       ->transform(CLI::IsMember({"fp32", "fast", "bf16"}, CLI::ignore_case))

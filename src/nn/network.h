@@ -28,7 +28,7 @@ enum class Precision {
   kFp32,  // fp32 arithmetic (Winograd allowed: within ~1e-5 of direct convolution)
   kBf16,  // bf16 activations and weights, fp32 accumulation (CPUs with AVX512-BF16)
   // fp32 arithmetic with larger Winograd tiles (NetworkOptions::winograd_f8): ~10% faster
-  // than kFp32, its rounding ~15x larger (IS-Net's masks within ~1e-3 of the reference);
+  // than kFp32, its rounding ~15x larger (IS-Net's masks within ~3e-4 of the reference);
   // offered where it passes a model's quality gate.
   kFast,
 };
@@ -102,10 +102,10 @@ struct NetworkOptions {
   // 3); at 768 31 -> 18 MB. Layers that take F(6x6) by winograd_f6_share keep converted
   // weights (compact, those made the forward 4.7% slower). Default: true.
   bool winograd_compact_many_blocks = true;
-  // F(8x8, 3x3) where our kernel would take F(6x6) and its tiles need at least 10% fewer
-  // products (12% fewer a pixel on maps of whole tiles), converted or compact: ~15x F(6x6)'s
-  // rounding (winograd_shape.h), so not within the fp32 mode's 1e-4 of the reference; what
-  // Precision::kFast turns on. Default: false.
+  // F(8x8, 3x3) where our kernel would take F(6x6) (converted or compact) or compact F(4x4),
+  // and its tiles need at least 10% fewer products (12% fewer a pixel than F(6x6) on maps of
+  // whole tiles, 31% than F(4x4)): ~15x F(6x6)'s rounding (winograd_shape.h), so not within
+  // the fp32 mode's 1e-4 of the reference; what Precision::kFast turns on. Default: false.
   bool winograd_f8 = false;
   // Our Winograd kernel's blocks of tiles: each thread's transformed inputs and products
   // for one block are meant to stay in its L2 (nn/internal/winograd_conv.h,

@@ -345,15 +345,17 @@ TEST(NetworkTest, TheBlockingChangesTheBlocksNotTheFloats) {
 }
 
 // Precision::kFast (NetworkOptions::winograd_f8) takes F(8x8) where the layer would take F(6x6)
-// and 8x8 tiles need 10% fewer products: at 96x96, 144 tiles of 100 points against 256 of 64
-// (0.88x), with converted weights (F(6x6) by share) and with compact ones (compact F(6x6) by
-// the 10% rule, many blocks), the two giving the very same floats, within F(8x8)'s rounding of
-// the reference; at 36x36 (25 tiles against 36: 1.09x) it keeps F(6x6). fp32 never takes it.
+// or compact F(4x4) and 8x8 tiles need 10% fewer products: at 96x96, 144 tiles of 100 points
+// against 256 of 64 (0.88x), with converted weights (F(6x6) by share) and with compact ones
+// (compact F(6x6) by the 10% rule, many blocks); at 32x32, 16 tiles against 36 of 6x6 (0.69x)
+// or, compact, against 64 of 4x4 (F(6x6) refused there: 1.0x); the converted and compact
+// weights giving the very same floats, within F(8x8)'s rounding of the reference. At 36x36 (25
+// tiles against 36: 1.09x) it keeps F(6x6). fp32 never takes it.
 TEST(NetworkTest, FastTakesF8WhereItSavesProducts) {
   const std::string file = ThirtyTwoChannelLayerFile();
   const bool ours = OwnWinogradCpu();
-  for (const int side : {96, 36}) {
-    const bool f8 = side == 96;
+  for (const int side : {96, 32, 36}) {
+    const bool f8 = side != 36;
     std::vector<float> in = RandomInput(3, side, side);
     const std::vector<float> reference = Reference(*ParseGraph(file), in, side, side);
     std::vector<float> converted;

@@ -1,6 +1,6 @@
 // sparkify_bench_function: our side of bench/function_bench.sh.
 //
-//   sparkify_bench_function --manifest M.json --size N [--precision fp32|bf16] [--repeat R]
+//   sparkify_bench_function --manifest M.json --size N [--precision fp32|fast|bf16] [--repeat R]
 //                           [--threads T] [--dump DIR] [--layers] [--perf-ctl CTL ACK]
 //                           [--small-pages] IMAGE...
 //

@@ -20,8 +20,9 @@ function(sparkify_library name)
   target_link_libraries(${name} PUBLIC ${ARG_DEPS})
 endfunction()
 
-# sparkify_test(NAME [LABEL unit|integration|slow] SOURCES... DEPS ...): a GoogleTest binary
-# whose cases ctest runs one by one, labelled (default unit):
+# sparkify_test(NAME [LABEL unit|integration|slow] [WHOLE] SOURCES... DEPS ...): a GoogleTest
+# binary whose cases ctest runs one by one (WHOLE: as one entry, the binary at once), labelled
+# (default unit):
 #   unit         in process: no server, no child process, no model (`ctest -L unit`: seconds)
 #   integration  servers on loopback, child processes, kill -9
 #   slow         the real model or large data (tens of seconds and more)

@@ -37,8 +37,8 @@ CLI::Validator ModelSideValidator();
 
 // What main() returns for a parse error: help and the version are printed as CLI11 does
 // (exit 0); any other error is printed with the variable behind it, if one is (e.g. "--precision:
-// int4 not in {fp32,bf16} (from SPARKIFY_PRECISION in the environment)"), and is exit 2, as the
-// commands' own usage errors are (CLI11's own codes were 105-109).
+// int4 not in {fp32,fast,bf16} (from SPARKIFY_PRECISION in the environment)"), and is exit 2, as
+// the commands' own usage errors are (CLI11's own codes were 105-109).
 int ExitForParseError(CLI::App& app, const CLI::ParseError& e);
 
 }  // namespace sparkify::cli

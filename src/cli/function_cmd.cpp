@@ -192,7 +192,7 @@ void AddModelOptions(CLI::App* cmd, FunctionConfig* config) {
       ->envname("SPARKIFY_MODEL_SIZE")
       ->check(ModelSideValidator());
   cmd->add_option("--precision", config->precision,
-                  "Arithmetic of the model: fp32; fast (fp32 with larger Winograd tiles: about "
+                  "Arithmetic of the model: fp32; fast (fp32 with larger Winograd tiles: up to "
                   "10% faster, masks within ~3e-4 of fp32's); or bf16 (on CPUs with "
                   "AVX512-BF16). fast and bf16 only for models whose manifest offers them")
       ->envname("SPARKIFY_PRECISION")

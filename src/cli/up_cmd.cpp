@@ -193,7 +193,7 @@ void RegisterUp(CLI::App& app, int* exit_code) {
                   "1024)")
       ->check(ModelSideValidator());
   cmd->add_option("--precision", flags->precision,
-                  "The model's arithmetic: fp32; fast (about 10% faster, masks within ~3e-4 of "
+                  "The model's arithmetic: fp32; fast (up to ~10% faster, masks within ~3e-4 of "
                   "fp32's); or bf16 (on CPUs with AVX512-BF16), where the manifest offers them")
       ->transform(CLI::IsMember({"fp32", "fast", "bf16"}, CLI::ignore_case))
       ->capture_default_str();

@@ -271,7 +271,12 @@ class Compiler {
       // number of tiles: IS-Net's 32x32 maps at 1024 (16 tiles of 8x8 against 64 of 4x4,
       // their channels split between the threads) made the forward 3-6% faster
       // (sparkify_bench_network, three runs of in-process pairs); 1% at 768, none at 320.
-      if (c && Wider(*c).tile == 8) c = compact(8, 0, many_blocks).value_or(*c);
+      // Several blocks a thread (each converting the weights again) only where they were
+      // F(6x6)'s (measured: the 128x128 maps); a compact F(4x4) layer with many blocks keeps
+      // converted F(4x4) weights, as below.
+      if (c && Wider(*c).tile == 8) {
+        c = compact(8, 0, many_blocks && c->tile == 6).value_or(*c);
+      }
       // Several blocks a thread convert the weights again each: that pays with F(6x6)'s fewer
       // products (measured), not for F(4x4) (converted weights, as without the option).
       if (many_blocks && c && c->tile < 6) c.reset();

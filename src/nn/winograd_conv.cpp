@@ -27,6 +27,10 @@ namespace {
 // whole forward with blocks of 1 MiB was 1% faster, of 384 KiB 4% slower ("the issue's own
 // CPU class").
 constexpr size_t kShareBytes = 16 << 20;
+// The most bytes of V all the threads may hold when they split a layer's channels
+// (WinogradConvPlan::parts): IS-Net's largest such layer at 1024 (1024 -> 512 channels at
+// 32x32, F(4x4)) holds 9.7 MB a thread.
+constexpr size_t kSplitBytes = 32 << 20;
 
 using BlockFn = void (*)(const WinogradBlock&);
 
@@ -303,9 +307,13 @@ WinogradConvPlan PlanWinogradConv(const WinogradConvShape& s, int threads,
   // and input channel against one per tile): the threads split the channels instead
   // (WinogradConvPlan::parts). IS-Net's 32x32 maps at 1024 (64 F(4x4) tiles, 512 -> 512
   // channels), sparkify_bench_winograd on a Zen 4: one thread took 1.74-1.79x the time of two.
+  // Each thread then holds the whole layer's V: only where all the threads' copies stay
+  // within kSplitBytes (on many threads, the tiles are shared as before).
   const int groups = s.out_c / p.width;
+  const size_t whole_v = static_cast<size_t>(Points(s)) *
+                         static_cast<size_t>(PointStride(RoundRows(tiles), s.in_c)) * sizeof(float);
   if (blocking.split_channels && p.threads > 1 && p.blocks == p.threads && groups >= p.threads &&
-      s.out_c > tiles) {
+      s.out_c > tiles && whole_v * static_cast<size_t>(p.threads) <= kSplitBytes) {
     p.blocks = 1;
     p.parts = p.threads;
   }

@@ -253,7 +253,7 @@ INSTANTIATE_TEST_SUITE_P(
         Case{2, 16, 32, 192, 6, 10, 2, 2, 2, kNone, Case::kNoResidual, false, 3, Case::kNoPool, 0,
              true},
         // F(8x8): sides not multiples of 8, smaller than a tile, dilated, padding on one axis
-        // only; many blocks; the pool; both instruction sets.
+        // only; three threads; the pool; both instruction sets; the channels split.
         Case{8, 16, 64, 64, 20, 26, 1, 1, 1, kRelu, Case::kNoResidual, true, 2},
         Case{8, 16, 32, 16, 5, 7, 1, 1, 1, kNone, Case::kInPlace, true, 2},
         Case{8, 16, 32, 32, 19, 21, 2, 2, 2, kRelu, Case::kResidual, true, 1},
@@ -264,6 +264,8 @@ INSTANTIATE_TEST_SUITE_P(
         Case{8, 8, 16, 24, 33, 31, 1, 1, 1, kRelu, Case::kNoResidual, true, 2},
         Case{8, 8, 8, 8, 13, 15, 4, 4, 4, kNone, Case::kInPlace, false, 1},
         Case{8, 8, 16, 8, 18, 13, 1, 1, 1, kRelu, Case::kNoResidual, true, 2, Case::kPoolFloor},
+        Case{8, 16, 32, 128, 16, 16, 1, 1, 1, kRelu, Case::kResidual, true, 2, Case::kNoPool, 0,
+             true},
         // A Resize by 2 and a Concat before the layer, fused: the first channels upsampled
         // from a half-size map (its edges clamped), in every tile and on both instruction sets;
         // with a pool and a residual; padding on one axis only, and of 2 (the most rows of the
@@ -322,7 +324,7 @@ TEST(WinogradConvPlanTest, CutsTheTilesIntoEvenBlocks) {
 // Where each thread would take one block and the weights outweigh all the tiles' V, the
 // threads share the tiles and split the output channels: IS-Net's 32x32 maps at 1024 (64
 // F(4x4) tiles, 512 -> 512 channels, compact); not where the tiles outweigh the weights, nor
-// on one thread, nor with the option off. Parts of whole weight groups, as even as can be.
+// where the threads' copies of V would pass 32 MB, nor on one thread, nor with the option off.
 TEST(WinogradConvPlanTest, DeepLayersOnSmallMapsSplitTheChannels) {
   auto shape = [](int tile, int in_c, int out_c, int side, bool compact) {
     WinogradConvShape s;
@@ -344,10 +346,15 @@ TEST(WinogradConvPlanTest, DeepLayersOnSmallMapsSplitTheChannels) {
   EXPECT_EQ(p.parts, 1);
   EXPECT_EQ(p.blocks, 2);
   EXPECT_EQ(p.parts, PlanWinogradConv(stage5, 1).parts);
-  EXPECT_EQ(PlanWinogradConv(shape(2, 1024, 512, 32, false), 2).parts, 2);  // 256 tiles
-  EXPECT_EQ(PlanWinogradConv(shape(2, 512, 256, 32, false), 3).parts, 1);   // 256: not more
+  EXPECT_EQ(PlanWinogradConv(shape(2, 512, 256, 32, false), 3).parts, 1);  // 256 tiles: not more
+  // Each thread holds all the tiles' V: 4.9 MB here, so on 4 threads, not on 8 (past 32 MB);
+  // 256 F(2x2) tiles of 1024 channels are 17 MB a thread.
+  EXPECT_EQ(PlanWinogradConv(stage5, 4).parts, 4);
+  EXPECT_EQ(PlanWinogradConv(stage5, 8).parts, 1);
+  EXPECT_EQ(PlanWinogradConv(shape(2, 1024, 512, 32, false), 2).parts, 1);
   EXPECT_EQ(PlanWinogradConv(shape(4, 64, 64, 64, false), 2).parts, 1);
-  // 4 weight groups of 64 on 3 threads: parts of 1, 1 and 2 groups.
+  // 4 weight groups of 64 on 3 threads: three parts (of 1, 1 and 2 groups; WinogradConvTest's
+  // split cases check such layers against the reference).
   p = PlanWinogradConv(shape(4, 32, 256, 8, false), 3);
   EXPECT_EQ(p.parts, 3);
   EXPECT_EQ(p.width, 64);
@@ -552,7 +559,10 @@ INSTANTIATE_TEST_SUITE_P(
         // Channels split between the threads: AVX2 in three parts, AVX-512 upsampled.
         CompactCase{2, 8, 64, 96, 10, 10, 1, Case::kResidual, Case::kNoPool, 3, 0, true},
         CompactCase{4, 16, 128, 192, 12, 12, 1, Case::kInPlace, Case::kPoolFloor, 3, 64, true},
-        // F(8x8): several chunks, many blocks, dilated, upsampled channels, both sets.
+        // F(8x8): several chunks, many blocks, dilated, upsampled channels, both sets, the
+        // channels split (AVX-512 with the pool, AVX2 in three parts).
+        CompactCase{8, 16, 64, 128, 16, 16, 1, Case::kInPlace, Case::kPoolCeil, 2, 0, true},
+        CompactCase{8, 8, 32, 48, 14, 10, 1, Case::kResidual, Case::kNoPool, 3, 0, true},
         CompactCase{8, 16, 528, 128, 16, 16, 1, Case::kInPlace, Case::kPoolCeil, 2},
         CompactCase{8, 16, 32, 48, 70, 62, 1, Case::kResidual, Case::kNoPool, 2},
         CompactCase{8, 16, 1024, 32, 18, 14, 1, Case::kResidual, Case::kNoPool, 3, 512},

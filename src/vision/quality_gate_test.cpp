@@ -123,7 +123,9 @@ class QualityGateTest : public ::testing::Test {
     return std::find(offered_->begin(), offered_->end(), precision) != offered_->end();
   }
 
-  static void ExpectTheGateWhereOffered(const std::string& precision);
+  // `max_diff` > 0: also a bound on the largest difference, offered or not (what the mode's
+  // code promises, beside the gate).
+  static void ExpectTheGateWhereOffered(const std::string& precision, double max_diff = 0);
 
   static inline std::map<std::string, Mask>* references_ = nullptr;
   static inline std::vector<std::string>* offered_ = nullptr;
@@ -139,7 +141,7 @@ TEST_F(QualityGateTest, Fp32WithWinogradStaysWithin1e4OfTheReference) {
 // `precision` on every sample, measured even when the manifest does not offer it (through a
 // copy of the manifest that does, beside a link to the same graph), so that the gate tells
 // whether it could be; held to the gate where it is offered.
-void QualityGateTest::ExpectTheGateWhereOffered(const std::string& precision) {
+void QualityGateTest::ExpectTheGateWhereOffered(const std::string& precision, double max_diff) {
   namespace fs = std::filesystem;
   fs::path dir = fs::path(::testing::TempDir()) / ("gate-" + std::to_string(::getpid()));
   fs::remove_all(dir);
@@ -162,6 +164,9 @@ void QualityGateTest::ExpectTheGateWhereOffered(const std::string& precision) {
     EXPECT_GE(worst.iou, 0.98);
     EXPECT_LE(worst.mean_diff, 0.01);
   }
+  if (max_diff > 0) {
+    EXPECT_LT(worst.max_diff, max_diff);
+  }
 }
 
 TEST_F(QualityGateTest, Bf16PassesTheGateWhereOffered) {
@@ -171,8 +176,10 @@ TEST_F(QualityGateTest, Bf16PassesTheGateWhereOffered) {
   ExpectTheGateWhereOffered("bf16");
 }
 
-// F(8x8) Winograd (nn::Precision::kFast): every CPU our kernel runs on.
-TEST_F(QualityGateTest, FastPassesTheGateWhereOffered) { ExpectTheGateWhereOffered("fast"); }
+// F(8x8) Winograd (nn::Precision::kFast): every CPU our kernel runs on. Its masks stay within
+// 1e-3 of the reference (3.1e-4 on 2026-12-07, two threads; how many threads there are
+// changes which layers take F(8x8), so a larger machine can differ a little).
+TEST_F(QualityGateTest, FastPassesTheGateWhereOffered) { ExpectTheGateWhereOffered("fast", 1e-3); }
 
 }  // namespace
 }  // namespace sparkify::vision

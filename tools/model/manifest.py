@@ -9,8 +9,8 @@
       otherwise a message and exit 1.
   manifest.py sync TEMPLATE MANIFEST
       Copies the fields a prepared model takes from the template and not from its file
-      (SYNCED: the precisions it is offered in) into MANIFEST where they differ; prints
-      what changed.
+      (SYNCED: the precisions it is offered in) into MANIFEST where they differ (removes
+      those the template lacks); prints what changed.
 
 Python standard library only.
 """
@@ -93,13 +93,18 @@ def dump(m, out):
 
 
 def sync(template, manifest_path):
+    """The SYNCED fields as the template has them (one it lacks is removed: its default then
+    holds); returns what changed, None for a removed field."""
     t, m = load(template), load(manifest_path)
-    changed = [k for k in SYNCED if k in t and m.get(k) != t[k]]
+    changed = [k for k in SYNCED if m.get(k) != t.get(k)]
     for k in changed:
-        m[k] = t[k]
+        if k in t:
+            m[k] = t[k]
+        else:
+            del m[k]
     if changed:
         dump(m, manifest_path)
-    return {k: t[k] for k in changed}
+    return {k: t.get(k) for k in changed}
 
 
 def main(argv):
@@ -110,7 +115,7 @@ def main(argv):
             return 0
         if len(argv) == 3 and argv[0] == "sync":
             for k, v in sync(argv[1], argv[2]).items():
-                print(f"{argv[2]}: {k} now {json.dumps(v)}")
+                print(f"{argv[2]}: {k} now {json.dumps(v) if v is not None else 'the default'}")
             return 0
         if len(argv) >= 4 and argv[0] == "write":
             opts = dict(zip(argv[4::2], argv[5::2]))

@@ -146,7 +146,7 @@ class ManifestTest(unittest.TestCase):
 
     def test_sync_takes_the_templates_precisions_and_nothing_else(self):
         manifest.write(self.template, self.model, self.out, {"version": "1"}, {"n": 1})
-        self.assertEqual(manifest.sync(self.template, self.out), {})  # none in the template
+        self.assertEqual(manifest.sync(self.template, self.out), {})  # in neither
         with open(self.template) as f:
             t = json.load(f)
         t["precisions"] = ["fp32", "fast"]
@@ -159,6 +159,11 @@ class ManifestTest(unittest.TestCase):
         self.assertEqual(after, before | {"precisions": ["fp32", "fast"]})
         self.assertEqual(manifest.check(self.out)["sha256"], before["sha256"])
         self.assertEqual(manifest.sync(self.template, self.out), {})  # already in step
+        del t["precisions"]  # back to the default (fp32 only): the prepared model follows
+        with open(self.template, "w") as f:
+            json.dump(t, f)
+        self.assertEqual(manifest.sync(self.template, self.out), {"precisions": None})
+        self.assertNotIn("precisions", manifest.load(self.out))
         self.assertEqual(sorted(os.listdir(self.dir)), ["manifest.json", "model.onnx", "t.json"])
 
 

@@ -361,8 +361,8 @@ void Products(const WinogradBlock& b, int points) {
 // [in_c][9][8], `block` halves from one block to the next; `halves` at the group's first block
 // and first channel) to [M + 2 points][n][width], `point` floats apart. A row at a time, so that
 // what the products read next stays in L2. The operations and their order are WinogradConvWeights'
-// (kWinogradG2, G4 and G6), so for finite weights the bits are the same. F(2x2)'s products by 1/2
-// are exact, and those by 0 and 1 are left out (which can only change the sign of a zero in U,
+// (kWinogradG2, G4, G6 and G8), so for finite weights the bits are the same. F(2x2)'s products by
+// 1/2 are exact, and those by 0 and 1 are left out (which can only change the sign of a zero in U,
 // never M).
 template <class I, int NV, int M>
 void ConvertRow(const unsigned short* halves, Offset block, int n, int a, float* row,

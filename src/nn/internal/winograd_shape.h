@@ -57,9 +57,9 @@ struct WinogradConvShape {
   // and columns).
   int pool_h = 0, pool_w = 0;
   // The weights stay 3x3 kernels in fp16 (as the file has them: 0.28x the bytes of F(2x2)'s
-  // converted fp32 weights, 0.125x F(4x4)'s, 0.07x F(6x6)'s), and each block converts them
-  // chunk by chunk of input channels as its products go (WinogradConvCompactWeights). Needs
-  // F16C.
+  // converted fp32 weights, 0.125x F(4x4)'s, 0.07x F(6x6)'s, 0.045x F(8x8)'s), and each block
+  // converts them chunk by chunk of input channels as its products go (WinogradConvCompactWeights).
+  // Needs F16C.
   bool compact = false;
   // > 0: a Resize by 2 and a Concat before the layer, fused (IS-Net's decoders): the first
   // up_c input channels are read from a map of half the input's sides, upsampled on the fly

@@ -23,6 +23,7 @@ using testing::OwnWinogradCpu;
 using testing::RandomInput;
 using testing::Reference;
 using testing::RunBoth;
+using testing::RunOnce;
 
 // Three convolutions, the middle one 32 -> 32 channels (fp16 weights blocked by 8 outputs),
 // and that layer's shape at side x side as our kernel runs it with `tile`.
@@ -215,10 +216,8 @@ TEST(NetworkTest, CompactLayersTakeF6WhereItSavesProducts) {
       o.winograd_compact = run > 0;
       o.winograd_compact_f6 = run != 2;
       o.threads = 1;
-      auto net = Network::Create(file, o);
-      ASSERT_TRUE(net.ok()) << net.status().ToString();
       std::vector<StepTiming> t;
-      auto got = (*net)->Run(in.data(), side, side, &t);
+      auto got = RunOnce(file, o, in, side, side, &t);
       ASSERT_TRUE(got.ok()) << got.status().ToString();
       const std::string want =
           std::string(f6 && run < 2 ? "wino6x3" : "wino4x3") + (run == 0 ? ":" : "c:");
@@ -324,10 +323,8 @@ TEST(NetworkTest, TheBlockingChangesTheBlocksNotTheFloats) {
       o.winograd_compact = compact;
       if (tiny) o.winograd_block_bytes = small.block_bytes, o.winograd_min_rows = small.min_rows;
       o.threads = 2;
-      auto net = Network::Create(file, o);
-      ASSERT_TRUE(net.ok()) << net.status().ToString();
       std::vector<StepTiming> t;
-      auto got = (*net)->Run(in.data(), side, side, &t);
+      auto got = RunOnce(file, o, in, side, side, &t);
       ASSERT_TRUE(got.ok()) << got.status().ToString();
       if (ours) {
         const std::string want = compact ? "wino6x3c:" : "wino4x3:";
@@ -367,10 +364,8 @@ TEST(NetworkTest, FastTakesF8WhereItSavesProducts) {
       o.winograd_f6_share = run == 1 ? 1e9 : 0;
       o.winograd_compact = run == 1;
       o.threads = 2;
-      auto net = Network::Create(file, o);
-      ASSERT_TRUE(net.ok()) << net.status().ToString();
       std::vector<StepTiming> t;
-      auto got = (*net)->Run(in.data(), side, side, &t);
+      auto got = RunOnce(file, o, in, side, side, &t);
       ASSERT_TRUE(got.ok()) << got.status().ToString();
       EXPECT_LT(Compare(got->data, reference).max, run < 2 ? 1e-3 : 1e-4) << side << " " << run;
       if (!ours) continue;

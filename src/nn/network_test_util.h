@@ -42,6 +42,16 @@ inline int CountSteps(const std::vector<StepTiming>& timings, const std::string&
   return n;
 }
 
+// Runs `file` at h x w on `in` once, with `options`: the output, or why the network could not
+// be made or run.
+inline Result<Tensor> RunOnce(const std::string& file, const NetworkOptions& options,
+                              const std::vector<float>& in, int h, int w,
+                              std::vector<StepTiming>* timings = nullptr) {
+  auto net = Network::Create(file, options);
+  if (!net.ok()) return net.status();
+  return (*net)->Run(in.data(), h, w, timings);
+}
+
 // Runs `file` at h x w with the engine and with the naive reference; returns the difference.
 inline Diff RunBoth(const std::string& file, int h, int w, NetworkOptions options = {},
                     std::vector<StepTiming>* timings = nullptr) {

@@ -284,6 +284,16 @@ INSTANTIATE_TEST_SUITE_P(
         Case{4, 16, 32, 16, 12, 16, 1, 0, 2, kRelu, Case::kNoResidual, true, 2, Case::kNoPool, 16},
         Case{2, 16, 32, 16, 10, 8, 1, 2, 2, kRelu, Case::kNoResidual, true, 2, Case::kNoPool, 16}));
 
+// A 3x3 layer padded by 1 (the output the input's size).
+WinogradConvShape SamePadded(int block, int in_c, int out_c, int h, int w) {
+  WinogradConvShape s;
+  s.block = block;
+  s.in_c = in_c, s.in_h = h, s.in_w = w;
+  s.out_c = out_c, s.out_h = h, s.out_w = w;
+  s.pad_top = s.pad_left = 1;
+  return s;
+}
+
 // Blocks: even, as many per thread, each within `rows` (a multiple of the product's rows),
 // and the scratch the threads' V and M need.
 TEST(WinogradConvPlanTest, CutsTheTilesIntoEvenBlocks) {
@@ -293,11 +303,8 @@ TEST(WinogradConvPlanTest, CutsTheTilesIntoEvenBlocks) {
   for (const Shape& c :
        {Shape{4, 128, 128, 128, 2}, Shape{4, 128, 64, 512, 2}, Shape{2, 1024, 512, 32, 2},
         Shape{2, 512, 256, 32, 3}, Shape{4, 16, 16, 4, 8}, Shape{4, 64, 64, 50, 1}}) {
-    WinogradConvShape s;
+    WinogradConvShape s = SamePadded(16, c.in_c, c.out_c, c.side, c.side);
     s.tile = c.tile;
-    s.in_c = c.in_c, s.out_c = c.out_c;
-    s.in_h = s.in_w = s.out_h = s.out_w = c.side;
-    s.pad_top = s.pad_left = 1;
     const WinogradConvPlan p = PlanWinogradConv(s, c.threads);
     const int tiles = static_cast<int>(p.tiles.size() / 2);
     const int per_side = (c.side + c.tile - 1) / c.tile;
@@ -327,11 +334,8 @@ TEST(WinogradConvPlanTest, CutsTheTilesIntoEvenBlocks) {
 // where the threads' copies of V would pass 32 MB, nor on one thread, nor with the option off.
 TEST(WinogradConvPlanTest, DeepLayersOnSmallMapsSplitTheChannels) {
   auto shape = [](int tile, int in_c, int out_c, int side, bool compact) {
-    WinogradConvShape s;
+    WinogradConvShape s = SamePadded(16, in_c, out_c, side, side);
     s.tile = tile, s.compact = compact;
-    s.in_c = in_c, s.out_c = out_c;
-    s.in_h = s.in_w = s.out_h = s.out_w = side;
-    s.pad_top = s.pad_left = 1;
     return s;
   };
   const WinogradConvShape stage5 = shape(4, 512, 512, 32, true);
@@ -568,16 +572,6 @@ INSTANTIATE_TEST_SUITE_P(
         CompactCase{8, 16, 1024, 32, 18, 14, 1, Case::kResidual, Case::kNoPool, 3, 512},
         CompactCase{8, 8, 1040, 8, 13, 11, 2, Case::kNoResidual, Case::kNoPool, 3},
         CompactCase{8, 8, 160, 32, 15, 17, 1, Case::kResidual, Case::kPoolFloor, 2}));
-
-// A 3x3 layer padded by 1 (the output the input's size).
-WinogradConvShape SamePadded(int block, int in_c, int out_c, int h, int w) {
-  WinogradConvShape s;
-  s.block = block;
-  s.in_c = in_c, s.in_h = h, s.in_w = w;
-  s.out_c = out_c, s.out_h = h, s.out_w = w;
-  s.pad_top = s.pad_left = 1;
-  return s;
-}
 
 TEST(WinogradConvFitsTest, RefusesWhatItCannotTake) {
   const WinogradConvShape s = SamePadded(16, 32, 32, 8, 8);
